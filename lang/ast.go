@@ -1,0 +1,344 @@
+package lang
+
+// Node is implemented by every syntax tree node: it reports the span of
+// source text it was parsed from, End being just past its last token.
+type Node interface {
+	Span() (pos, end Pos)
+}
+
+// span is embedded in nodes to carry their positions.
+type span struct {
+	Pos Pos
+	End Pos
+}
+
+// Span returns the node's start and end positions.
+func (s span) Span() (Pos, Pos) { return s.Pos, s.End }
+
+// File is one parsed .step file.
+type File struct {
+	span
+	Name  string
+	Decls []Decl
+}
+
+// Decl is a top-level declaration: *TableDecl, *SourceDecl, *ViewDecl,
+// *OutputDecl or *FuncDecl.
+type Decl interface {
+	Node
+	declNode()
+}
+
+// Ident is a name with its position.
+type Ident struct {
+	span
+	Name string
+}
+
+// QualName is a possibly schema-qualified table name such as public.orders.
+type QualName struct {
+	span
+	Parts []string
+}
+
+// TableDecl declares a table whose rows the program is given directly
+// (in memory, in the REPL or through the API): table t (cols, primary key (..)).
+type TableDecl struct {
+	span
+	Name       *Ident
+	Columns    []*ColumnDef
+	PrimaryKey []*Ident
+}
+
+// SourceDecl names an existing Postgres table as an input:
+// source x = table schema.name [(cols)]. The column list, when given,
+// declares the expected row type; otherwise it comes from the catalog.
+type SourceDecl struct {
+	span
+	Name       *Ident
+	Table      *QualName
+	Columns    []*ColumnDef
+	PrimaryKey []*Ident
+}
+
+// ColumnDef is one column of a table: a name and a type.
+type ColumnDef struct {
+	span
+	Name *Ident
+	Type *TypeExpr
+}
+
+// TypeExpr is a written type: a name with optional modifiers
+// (numeric(12,2)), array brackets (text[]) and nullability (int4?).
+type TypeExpr struct {
+	span
+	Name     string
+	Args     []int
+	Array    bool
+	Nullable bool
+}
+
+// ViewDecl defines a view: view v = pipeline.
+type ViewDecl struct {
+	span
+	Name  *Ident
+	Query *Pipeline
+}
+
+// OutputDecl materialises a view: output v [to table t] [index (..)]... [primary key (..)].
+type OutputDecl struct {
+	span
+	Name       *Ident
+	Table      *QualName
+	Indexes    [][]*Ident
+	PrimaryKey []*Ident
+}
+
+// FuncDecl is a user-defined pure function (parsed; not yet implemented):
+// fn name(a int4, b text) text = expr.
+type FuncDecl struct {
+	span
+	Name   *Ident
+	Params []*ColumnDef
+	Result *TypeExpr
+	Body   Expr
+}
+
+func (*TableDecl) declNode()  {}
+func (*SourceDecl) declNode() {}
+func (*ViewDecl) declNode()   {}
+func (*OutputDecl) declNode() {}
+func (*FuncDecl) declNode()   {}
+
+// Pipeline is a relation followed by stages: from | stage | stage ...
+type Pipeline struct {
+	span
+	From   Term
+	Stages []Stage
+}
+
+// Term is a relation a pipeline starts from or joins with: *RelRef,
+// *ValuesTerm or *SubPipeline.
+type Term interface {
+	Node
+	termNode()
+}
+
+// RelRef names a table, source or view, optionally renamed: orders as o.
+type RelRef struct {
+	span
+	Name  *Ident
+	Alias *Ident
+}
+
+// ValuesTerm is a literal relation: values [{a = 1}, {a = 2}].
+type ValuesTerm struct {
+	span
+	Rows  []*RecordLit
+	Alias *Ident
+}
+
+// SubPipeline is a parenthesised pipeline used as a relation.
+type SubPipeline struct {
+	span
+	Query *Pipeline
+	Alias *Ident
+}
+
+func (*RelRef) termNode()      {}
+func (*ValuesTerm) termNode()  {}
+func (*SubPipeline) termNode() {}
+
+// Stage is one step of a pipeline: *WhereStage, *SelectStage, *JoinStage,
+// *GroupStage, *DistinctStage, *SetStage, *TopStage or *FlattenStage.
+type Stage interface {
+	Node
+	stageNode()
+}
+
+// WhereStage keeps the rows for which Cond is true.
+type WhereStage struct {
+	span
+	Cond Expr
+}
+
+// SelectStage maps each row to a new record of named fields.
+type SelectStage struct {
+	span
+	Fields []*Field
+}
+
+// JoinStage joins with another relation. Kind is "inner", "left", "right",
+// "full", "semi" (exists) or "anti" (not exists), or "cross" with no On.
+type JoinStage struct {
+	span
+	Kind  string
+	Right Term
+	On    Expr
+}
+
+// GroupStage groups rows by keys and computes aggregates per group:
+// group by k1, k2 = expr { name = agg(..), ... }.
+type GroupStage struct {
+	span
+	Keys []*Field
+	Aggs []*Field
+}
+
+// DistinctStage removes duplicate rows.
+type DistinctStage struct {
+	span
+}
+
+// SetStage combines with another relation: union [all], except, intersect.
+type SetStage struct {
+	span
+	Op    string
+	All   bool
+	Right Term
+}
+
+// TopStage keeps the first N rows per group in an order (not yet implemented):
+// top 3 by score desc per user.
+type TopStage struct {
+	span
+	N   int
+	By  []*OrderKey
+	Per []Expr
+}
+
+// OrderKey is one key of an ordering.
+type OrderKey struct {
+	span
+	X    Expr
+	Desc bool
+}
+
+// FlattenStage expands an array-valued expression into one row per element
+// (not yet implemented): flatten tag = tags.
+type FlattenStage struct {
+	span
+	Name  *Ident
+	Value Expr
+}
+
+func (*WhereStage) stageNode()    {}
+func (*SelectStage) stageNode()   {}
+func (*JoinStage) stageNode()     {}
+func (*GroupStage) stageNode()    {}
+func (*DistinctStage) stageNode() {}
+func (*SetStage) stageNode()      {}
+func (*TopStage) stageNode()      {}
+func (*FlattenStage) stageNode()  {}
+
+// Field is a named expression in a select, group key list or aggregate
+// list. Name is nil when written without one; the checker then derives the
+// name from the expression (a column reference keeps its column's name).
+type Field struct {
+	span
+	Name  *Ident
+	Value Expr
+}
+
+// Expr is an expression: *Name, *Selector, *Literal, *Unary, *Binary,
+// *IsNull, *Call, *IfExpr, *ParenExpr or *RecordLit.
+type Expr interface {
+	Node
+	exprNode()
+}
+
+// Name is a bare identifier in an expression.
+type Name struct {
+	span
+	Name string
+}
+
+// Selector is X.Sel: a column of a named relation or a record field.
+type Selector struct {
+	span
+	X   Expr
+	Sel *Ident
+}
+
+// LitKind says which kind of literal a Literal is.
+type LitKind int
+
+// The literal kinds.
+const (
+	IntLit LitKind = iota
+	DecimalLit
+	FloatLit
+	StringLit
+	BoolLit
+	NullLit
+)
+
+// Literal is a constant. Value is the literal's text, unquoted and
+// unescaped for strings.
+type Literal struct {
+	span
+	Kind  LitKind
+	Value string
+}
+
+// Unary is Op X, with Op "-" or "not".
+type Unary struct {
+	span
+	Op string
+	X  Expr
+}
+
+// Binary is X Op Y. Op is one of or and == != < <= > >= || + - * / %.
+type Binary struct {
+	span
+	Op string
+	X  Expr
+	Y  Expr
+}
+
+// IsNull is X is [not] null.
+type IsNull struct {
+	span
+	X   Expr
+	Not bool
+}
+
+// Call is a function or aggregate call: name([distinct] args [order by ..]).
+type Call struct {
+	span
+	Fun      *Ident
+	Distinct bool
+	Args     []Expr
+	OrderBy  []*OrderKey
+}
+
+// IfExpr is if c then a else b.
+type IfExpr struct {
+	span
+	Cond Expr
+	Then Expr
+	Else Expr
+}
+
+// ParenExpr is (X); kept so printed source round-trips.
+type ParenExpr struct {
+	span
+	X Expr
+}
+
+// RecordLit is a record constructor: {a = 1, b = "x"}.
+type RecordLit struct {
+	span
+	Fields []*Field
+}
+
+func (*Name) exprNode()      {}
+func (*Selector) exprNode()  {}
+func (*Literal) exprNode()   {}
+func (*Unary) exprNode()     {}
+func (*Binary) exprNode()    {}
+func (*IsNull) exprNode()    {}
+func (*Call) exprNode()      {}
+func (*IfExpr) exprNode()    {}
+func (*ParenExpr) exprNode() {}
+func (*RecordLit) exprNode() {}

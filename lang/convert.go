@@ -1,0 +1,309 @@
+package lang
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// converter turns grammar structs into the AST, collecting the few errors
+// that only show once a token's text is read (bad escapes, huge numbers).
+type converter struct {
+	errs ErrorList
+}
+
+func sp(pos, end lexer.Position) span { return span{Pos: pos, End: end} }
+
+func (c *converter) file(g *gFile) *File {
+	f := &File{span: sp(g.Pos, g.EndPos)}
+	for _, d := range g.Decls {
+		f.Decls = append(f.Decls, c.decl(d))
+	}
+	return f
+}
+
+func (c *converter) decl(g *gDecl) Decl {
+	switch {
+	case g.Table != nil:
+		t := g.Table
+		cols, pk := c.columnItems(t.Items)
+		return &TableDecl{span: sp(t.Pos, t.EndPos), Name: ident(t.Name), Columns: cols, PrimaryKey: pk}
+	case g.Source != nil:
+		s := g.Source
+		cols, pk := c.columnItems(s.Items)
+		return &SourceDecl{span: sp(s.Pos, s.EndPos), Name: ident(s.Name), Table: qualName(s.Table), Columns: cols, PrimaryKey: pk}
+	case g.View != nil:
+		v := g.View
+		return &ViewDecl{span: sp(v.Pos, v.EndPos), Name: ident(v.Name), Query: c.pipeline(v.Query)}
+	case g.Output != nil:
+		o := g.Output
+		out := &OutputDecl{span: sp(o.Pos, o.EndPos), Name: ident(o.Name)}
+		if o.Table != nil {
+			out.Table = qualName(o.Table)
+		}
+		for _, ix := range o.Indexes {
+			out.Indexes = append(out.Indexes, idents(ix.Names))
+		}
+		if o.PrimaryKey != nil {
+			out.PrimaryKey = idents(o.PrimaryKey.Names)
+		}
+		return out
+	default:
+		fn := g.Func
+		d := &FuncDecl{span: sp(fn.Pos, fn.EndPos), Name: ident(fn.Name), Result: typeExpr(fn.Result), Body: c.expr(fn.Body)}
+		for _, p := range fn.Params {
+			d.Params = append(d.Params, column(p))
+		}
+		return d
+	}
+}
+
+func (c *converter) columnItems(items []*gColumnItem) (cols []*ColumnDef, pk []*Ident) {
+	for _, it := range items {
+		if it.Column != nil {
+			cols = append(cols, column(it.Column))
+			continue
+		}
+		if pk != nil {
+			p, e := it.PrimaryKey[0].Pos, it.PrimaryKey[0].EndPos
+			c.errs.Add(p, e, "", "primary key given twice")
+		}
+		pk = idents(it.PrimaryKey)
+	}
+	return cols, pk
+}
+
+func column(g *gColumn) *ColumnDef {
+	return &ColumnDef{span: sp(g.Pos, g.EndPos), Name: ident(g.Name), Type: typeExpr(g.Type)}
+}
+
+func typeExpr(g *gType) *TypeExpr {
+	return &TypeExpr{span: sp(g.Pos, g.EndPos), Name: strings.ToLower(g.Name), Args: g.Args, Array: g.Array, Nullable: g.Nullable}
+}
+
+func ident(g *gIdent) *Ident {
+	if g == nil {
+		return nil
+	}
+	return &Ident{span: sp(g.Pos, g.EndPos), Name: unquoteIdent(g.Name)}
+}
+
+func idents(gs []*gIdent) []*Ident {
+	out := make([]*Ident, len(gs))
+	for i, g := range gs {
+		out[i] = ident(g)
+	}
+	return out
+}
+
+func qualName(g *gQualName) *QualName {
+	q := &QualName{span: sp(g.Pos, g.EndPos)}
+	for _, p := range g.Parts {
+		q.Parts = append(q.Parts, unquoteIdent(p))
+	}
+	return q
+}
+
+// unquoteIdent strips the backquotes of a quoted identifier.
+func unquoteIdent(s string) string {
+	if len(s) >= 2 && s[0] == '`' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+func (c *converter) pipeline(g *gPipeline) *Pipeline {
+	p := &Pipeline{span: sp(g.Pos, g.EndPos), From: c.term(g.From)}
+	for _, st := range g.Stages {
+		p.Stages = append(p.Stages, c.stage(st))
+	}
+	return p
+}
+
+func (c *converter) term(g *gTerm) Term {
+	s := sp(g.Pos, g.EndPos)
+	switch {
+	case g.Values != nil:
+		v := &ValuesTerm{span: s, Alias: ident(g.Alias)}
+		for _, r := range g.Values {
+			v.Rows = append(v.Rows, c.record(r))
+		}
+		return v
+	case g.Sub != nil:
+		return &SubPipeline{span: s, Query: c.pipeline(g.Sub), Alias: ident(g.Alias)}
+	default:
+		return &RelRef{span: s, Name: ident(g.Ref), Alias: ident(g.Alias)}
+	}
+}
+
+func (c *converter) stage(g *gStage) Stage {
+	s := sp(g.Pos, g.EndPos)
+	switch {
+	case g.Where != nil:
+		return &WhereStage{span: s, Cond: c.expr(g.Where)}
+	case g.Select != nil:
+		return &SelectStage{span: s, Fields: c.fields(g.Select)}
+	case g.Join != nil:
+		kind := g.Join.Kind
+		if kind == "" {
+			kind = "inner"
+		}
+		j := &JoinStage{span: s, Kind: kind, Right: c.term(g.Join.Right)}
+		if g.Join.On != nil {
+			j.On = c.expr(g.Join.On)
+		}
+		return j
+	case g.Group != nil:
+		return &GroupStage{span: s, Keys: c.fields(g.Group.Keys), Aggs: c.fields(g.Group.Aggs)}
+	case g.Distinct:
+		return &DistinctStage{span: s}
+	case g.Set != nil:
+		return &SetStage{span: s, Op: g.Set.Op, All: g.Set.All, Right: c.term(g.Set.Right)}
+	case g.Top != nil:
+		t := &TopStage{span: s, N: g.Top.N, By: c.orderKeys(g.Top.By)}
+		for _, x := range g.Top.Per {
+			t.Per = append(t.Per, c.expr(x))
+		}
+		return t
+	default:
+		return &FlattenStage{span: s, Name: ident(g.Flatten.Name), Value: c.expr(g.Flatten.Value)}
+	}
+}
+
+func (c *converter) orderKeys(gs []*gOrderKey) []*OrderKey {
+	var out []*OrderKey
+	for _, k := range gs {
+		out = append(out, &OrderKey{span: sp(k.Pos, k.EndPos), X: c.expr(k.X), Desc: k.Dir == "desc"})
+	}
+	return out
+}
+
+func (c *converter) fields(gs []*gField) []*Field {
+	var out []*Field
+	for _, f := range gs {
+		out = append(out, &Field{span: sp(f.Pos, f.EndPos), Name: ident(f.Name), Value: c.expr(f.Value)})
+	}
+	return out
+}
+
+func (c *converter) record(g *gRecord) *RecordLit {
+	return &RecordLit{span: sp(g.Pos, g.EndPos), Fields: c.fields(g.Fields)}
+}
+
+func (c *converter) expr(g *gExpr) Expr {
+	x := c.and(g.Left)
+	for _, r := range g.Rest {
+		x = binary("or", x, c.and(r))
+	}
+	return x
+}
+
+func (c *converter) and(g *gAnd) Expr {
+	x := c.not(g.Left)
+	for _, r := range g.Rest {
+		x = binary("and", x, c.not(r))
+	}
+	return x
+}
+
+func (c *converter) not(g *gNot) Expr {
+	if g.Not != nil {
+		return &Unary{span: sp(g.Pos, g.EndPos), Op: "not", X: c.not(g.Not)}
+	}
+	return c.cmp(g.Cmp)
+}
+
+func (c *converter) cmp(g *gCmp) Expr {
+	x := c.concat(g.Left)
+	switch t := g.Tail; {
+	case t == nil:
+		return x
+	case t.Is:
+		return &IsNull{span: sp(g.Pos, g.EndPos), X: x, Not: t.Not}
+	default:
+		return binary(t.Op, x, c.concat(t.Right))
+	}
+}
+
+func (c *converter) concat(g *gConcat) Expr {
+	x := c.add(g.Left)
+	for _, r := range g.Rest {
+		x = binary("||", x, c.add(r))
+	}
+	return x
+}
+
+func (c *converter) add(g *gAdd) Expr {
+	x := c.mul(g.Left)
+	for _, op := range g.Ops {
+		x = binary(op.Op, x, c.mul(op.Right))
+	}
+	return x
+}
+
+func (c *converter) mul(g *gMul) Expr {
+	x := c.unary(g.Left)
+	for _, op := range g.Ops {
+		x = binary(op.Op, x, c.unary(op.Right))
+	}
+	return x
+}
+
+func binary(op string, x, y Expr) Expr {
+	p, _ := x.Span()
+	_, e := y.Span()
+	return &Binary{span: span{Pos: p, End: e}, Op: op, X: x, Y: y}
+}
+
+func (c *converter) unary(g *gUnary) Expr {
+	if g.Neg != nil {
+		return &Unary{span: sp(g.Pos, g.EndPos), Op: "-", X: c.unary(g.Neg)}
+	}
+	x := c.primary(g.Postfix.Primary)
+	for _, f := range g.Postfix.Fields {
+		p, _ := x.Span()
+		x = &Selector{span: span{Pos: p, End: f.EndPos}, X: x, Sel: ident(f)}
+	}
+	return x
+}
+
+func (c *converter) primary(g *gPrimary) Expr {
+	s := sp(g.Pos, g.EndPos)
+	switch {
+	case g.Number != nil:
+		kind := IntLit
+		if strings.ContainsAny(*g.Number, "eE") {
+			kind = FloatLit
+		} else if strings.Contains(*g.Number, ".") {
+			kind = DecimalLit
+		}
+		return &Literal{span: s, Kind: kind, Value: *g.Number}
+	case g.String != nil:
+		v, err := strconv.Unquote(*g.String)
+		if err != nil {
+			c.errs.Add(g.Pos, g.EndPos, "", "invalid string literal %s", *g.String)
+		}
+		return &Literal{span: s, Kind: StringLit, Value: v}
+	case g.True:
+		return &Literal{span: s, Kind: BoolLit, Value: "true"}
+	case g.False:
+		return &Literal{span: s, Kind: BoolLit, Value: "false"}
+	case g.Null:
+		return &Literal{span: s, Kind: NullLit, Value: "null"}
+	case g.If != nil:
+		return &IfExpr{span: s, Cond: c.expr(g.If.Cond), Then: c.expr(g.If.Then), Else: c.expr(g.If.Else)}
+	case g.Call != nil:
+		call := &Call{span: s, Fun: ident(g.Call.Fun), Distinct: g.Call.Distinct, OrderBy: c.orderKeys(g.Call.OrderBy)}
+		for _, a := range g.Call.Args {
+			call.Args = append(call.Args, c.expr(a))
+		}
+		return call
+	case g.Name != nil:
+		return &Name{span: s, Name: unquoteIdent(g.Name.Name)}
+	case g.Paren != nil:
+		return &ParenExpr{span: s, X: c.expr(g.Paren)}
+	default:
+		return c.record(g.Record)
+	}
+}
