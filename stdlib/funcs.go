@@ -1,0 +1,287 @@
+package stdlib
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/types"
+)
+
+// Impl evaluates one call. It is bound to the argument types of a call
+// site by Func.Bind and receives the argument values, NULL as nil.
+type Impl func(args []any) (any, error)
+
+// Func is a built-in scalar function.
+type Func struct {
+	Name      string
+	Signature string // for help and completion, e.g. "lower(text) text"
+	Doc       string
+	// Check returns the result type for the given argument types, or an
+	// error saying why the call is ill-typed.
+	Check func(args []types.Type) (types.Type, error)
+	// Bind returns the implementation for the given (checked) argument types.
+	Bind func(args []types.Type) Impl
+	// Strict functions return NULL when any argument is NULL without being
+	// called; the binder wraps Impl accordingly.
+	Strict bool
+}
+
+// Aggregate is a built-in aggregate. Its incremental implementation lives
+// with the operators in package ir; here is what the checker needs.
+type Aggregate struct {
+	Name      string
+	Signature string
+	Doc       string
+	// Check returns the result type for the argument types (none for count()).
+	Check func(args []types.Type) (types.Type, error)
+}
+
+// Funcs returns the scalar functions by name.
+func Funcs() map[string]*Func { return funcs }
+
+// Aggregates returns the aggregates by name.
+func Aggregates() map[string]*Aggregate { return aggregates }
+
+// Names lists every function and aggregate name, sorted, for completion
+// and "did you mean" hints.
+func Names() []string {
+	var out []string
+	for n := range funcs {
+		out = append(out, n)
+	}
+	for n := range aggregates {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// BindStrict wraps an Impl with the NULL-in, NULL-out rule when f is strict.
+func (f *Func) BindStrict(args []types.Type) Impl {
+	impl := f.Bind(args)
+	if !f.Strict {
+		return impl
+	}
+	return func(vals []any) (any, error) {
+		for _, v := range vals {
+			if v == nil {
+				return nil, nil
+			}
+		}
+		return impl(vals)
+	}
+}
+
+func anyNullable(args []types.Type) bool {
+	for _, a := range args {
+		if a.Nullable {
+			return true
+		}
+	}
+	return false
+}
+
+func arity(name string, args []types.Type, n int) error {
+	if len(args) != n {
+		return fmt.Errorf("%s takes %d argument%s, got %d", name, n, plural(n), len(args))
+	}
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// textUnary makes a strict text -> T function.
+func textUnary(name, doc string, result types.Kind, f func(string) any) *Func {
+	return &Func{
+		Name: name, Signature: fmt.Sprintf("%s(text) %s", name, result), Doc: doc, Strict: true,
+		Check: func(args []types.Type) (types.Type, error) {
+			if err := arity(name, args, 1); err != nil {
+				return types.Type{}, err
+			}
+			if args[0].Kind != types.Text && args[0].Kind != types.Null {
+				return types.Type{}, fmt.Errorf("%s wants text, got %s", name, args[0])
+			}
+			t := types.Of(result)
+			t.Nullable = args[0].Nullable
+			return t, nil
+		},
+		Bind: func([]types.Type) Impl {
+			return func(a []any) (any, error) { return f(a[0].(string)), nil }
+		},
+	}
+}
+
+var funcs = map[string]*Func{}
+
+func register(f *Func) { funcs[f.Name] = f }
+
+func init() {
+	register(textUnary("lower", "Lower-cases text.", types.Text, func(s string) any { return strings.ToLower(s) }))
+	register(textUnary("upper", "Upper-cases text.", types.Text, func(s string) any { return strings.ToUpper(s) }))
+	register(textUnary("length", "Number of characters in text.", types.Int4, func(s string) any { return int64(utf8.RuneCountInString(s)) }))
+	register(&Func{
+		Name: "format", Signature: "format(fmt text, args...) text",
+		Doc: "Formats like Postgres format(): %s is an argument's text form (NULL as empty), %% a percent sign.",
+		Check: func(args []types.Type) (types.Type, error) {
+			if len(args) == 0 || args[0].Kind != types.Text {
+				return types.Type{}, fmt.Errorf("format wants a text format string first")
+			}
+			return types.Type{Kind: types.Text, Nullable: args[0].Nullable, Scale: -1}, nil
+		},
+		Bind: func(ts []types.Type) Impl {
+			return func(a []any) (any, error) { return Format(a, ts) }
+		},
+	})
+	register(&Func{
+		Name: "text", Signature: "text(x) text", Doc: "Casts any value to its Postgres text form.", Strict: true,
+		Check: func(args []types.Type) (types.Type, error) {
+			if err := arity("text", args, 1); err != nil {
+				return types.Type{}, err
+			}
+			return types.Type{Kind: types.Text, Nullable: args[0].Nullable, Scale: -1}, nil
+		},
+		Bind: func(ts []types.Type) Impl {
+			return func(a []any) (any, error) { return types.Format(a[0], ts[0]), nil }
+		},
+	})
+	register(&Func{
+		Name: "abs", Signature: "abs(x number) number", Doc: "Absolute value.", Strict: true,
+		Check: func(args []types.Type) (types.Type, error) {
+			if err := arity("abs", args, 1); err != nil {
+				return types.Type{}, err
+			}
+			if !args[0].IsNumeric() {
+				return types.Type{}, fmt.Errorf("abs wants a number, got %s", args[0])
+			}
+			return args[0], nil
+		},
+		Bind: func([]types.Type) Impl {
+			return func(a []any) (any, error) {
+				switch x := a[0].(type) {
+				case int64:
+					if x < 0 {
+						return -x, nil
+					}
+					return x, nil
+				case float64:
+					if x < 0 {
+						return -x, nil
+					}
+					return x, nil
+				case decimal.Decimal:
+					return x.Abs(), nil
+				}
+				return nil, fmt.Errorf("abs: unexpected %T", a[0])
+			}
+		},
+	})
+	register(&Func{
+		Name: "round", Signature: "round(x numeric, places int4) numeric", Doc: "Rounds half away from zero to the given number of decimal places.", Strict: true,
+		Check: func(args []types.Type) (types.Type, error) {
+			if len(args) < 1 || len(args) > 2 {
+				return types.Type{}, fmt.Errorf("round takes 1 or 2 arguments, got %d", len(args))
+			}
+			if args[0].Kind != types.Numeric || len(args) == 2 && !args[1].IsInteger() {
+				return types.Type{}, fmt.Errorf("round wants (numeric, int4), got %s", typeList(args))
+			}
+			return types.Type{Kind: types.Numeric, Nullable: anyNullable(args), Scale: -1}, nil
+		},
+		Bind: func([]types.Type) Impl {
+			return func(a []any) (any, error) {
+				places := int64(0)
+				if len(a) == 2 {
+					places = a[1].(int64)
+				}
+				return a[0].(decimal.Decimal).Round(int32(places)), nil
+			}
+		},
+	})
+	register(&Func{
+		Name: "coalesce", Signature: "coalesce(a T?, b T, ...) T", Doc: "The first non-NULL argument.",
+		Check: func(args []types.Type) (types.Type, error) {
+			if len(args) == 0 {
+				return types.Type{}, fmt.Errorf("coalesce needs at least one argument")
+			}
+			t := args[0]
+			for _, a := range args[1:] {
+				if _, _, ok := Comparable(t, a); !ok {
+					return types.Type{}, fmt.Errorf("coalesce arguments disagree: %s and %s", t, a)
+				}
+				if t.Kind == types.Null || numericRank(a.Kind) > numericRank(t.Kind) {
+					t = a.OrNull()
+				}
+			}
+			t.Nullable = args[len(args)-1].Nullable
+			return t, nil
+		},
+		Bind: func(ts []types.Type) Impl {
+			result, _ := funcs["coalesce"].Check(ts)
+			convs := make([]func(any) any, len(ts))
+			for i, t := range ts {
+				convs[i] = func(v any) any { return v }
+				if t.IsNumeric() && result.IsNumeric() {
+					convs[i] = Convert(t.Kind, result.Kind)
+				}
+			}
+			return func(a []any) (any, error) {
+				for i, v := range a {
+					if v != nil {
+						return convs[i](v), nil
+					}
+				}
+				return nil, nil
+			}
+		},
+	})
+}
+
+func typeList(ts []types.Type) string {
+	var s []string
+	for _, t := range ts {
+		s = append(s, t.String())
+	}
+	return "(" + strings.Join(s, ", ") + ")"
+}
+
+// Format implements format(): %s takes the next argument in its text form,
+// NULL as the empty string; %% is a percent sign.
+func Format(args []any, ts []types.Type) (any, error) {
+	if args[0] == nil {
+		return nil, nil
+	}
+	f := args[0].(string)
+	var b strings.Builder
+	next := 1
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		if i == len(f) {
+			return nil, fmt.Errorf("format: unterminated format specifier")
+		}
+		switch f[i] {
+		case '%':
+			b.WriteByte('%')
+		case 's':
+			if next >= len(args) {
+				return nil, fmt.Errorf("format: too few arguments")
+			}
+			b.WriteString(types.Format(args[next], ts[next]))
+			next++
+		default:
+			return nil, fmt.Errorf("format: unrecognized format specifier %q", f[i])
+		}
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,231 @@
+package stdlib
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/types"
+)
+
+// numericRank orders the number kinds for promotion: an operation on two
+// numbers is done in the wider of their types, as in Postgres.
+func numericRank(k types.Kind) int {
+	switch k {
+	case types.Int2:
+		return 1
+	case types.Int4:
+		return 2
+	case types.Int8:
+		return 3
+	case types.Numeric:
+		return 4
+	case types.Float4:
+		return 5
+	case types.Float8:
+		return 6
+	}
+	return 0
+}
+
+// Promote returns the type two numbers are combined in, or false when
+// either is not a number.
+func Promote(a, b types.Type) (types.Type, bool) {
+	ra, rb := numericRank(a.Kind), numericRank(b.Kind)
+	if ra == 0 || rb == 0 {
+		return types.Type{}, false
+	}
+	t := a
+	if rb > ra {
+		t = b
+	}
+	t = types.Of(t.Kind)
+	t.Nullable = a.Nullable || b.Nullable
+	return t, true
+}
+
+// Convert returns a converter of non-null values from number type `from`
+// to number type `to`.
+func Convert(from, to types.Kind) func(any) any {
+	if from == to || numericRank(from) <= 3 && numericRank(to) <= 3 {
+		return func(v any) any { return v }
+	}
+	switch to {
+	case types.Numeric:
+		return func(v any) any { return decimal.NewFromInt(v.(int64)) }
+	case types.Float4, types.Float8:
+		if from == types.Numeric {
+			return func(v any) any { f, _ := v.(decimal.Decimal).Float64(); return f }
+		}
+		if numericRank(from) <= 3 {
+			return func(v any) any { return float64(v.(int64)) }
+		}
+		return func(v any) any { return v }
+	}
+	panic(fmt.Sprintf("stdlib.Convert: %s to %s", from, to))
+}
+
+// ErrDivisionByZero is returned by / and % on a zero divisor.
+var ErrDivisionByZero = errors.New("division by zero")
+
+// Arith returns the result type and implementation of a binary arithmetic
+// operator (+ - * / %) on operands of types a and b. The implementation
+// receives non-null values; the caller handles NULL.
+func Arith(op string, a, b types.Type) (types.Type, func(x, y any) (any, error), error) {
+	t, ok := Promote(a, b)
+	if !ok {
+		return types.Type{}, nil, fmt.Errorf("operator %s is not defined on %s and %s", op, a, b)
+	}
+	ca, cb := Convert(a.Kind, t.Kind), Convert(b.Kind, t.Kind)
+	var f func(x, y any) (any, error)
+	switch t.Kind {
+	case types.Int2, types.Int4, types.Int8:
+		k := t.Kind
+		f = func(x, y any) (any, error) { return intArith(op, x.(int64), y.(int64), k) }
+	case types.Numeric:
+		f = func(x, y any) (any, error) { return numericArith(op, x.(decimal.Decimal), y.(decimal.Decimal)) }
+	default:
+		f = func(x, y any) (any, error) { return floatArith(op, x.(float64), y.(float64)) }
+	}
+	return t, func(x, y any) (any, error) { return f(ca(x), cb(y)) }, nil
+}
+
+func intArith(op string, x, y int64, k types.Kind) (any, error) {
+	var r int64
+	switch op {
+	case "+":
+		r = x + y
+		if (r > x) != (y > 0) {
+			return nil, fmt.Errorf("%s out of range", k)
+		}
+	case "-":
+		r = x - y
+		if (r < x) != (y > 0) {
+			return nil, fmt.Errorf("%s out of range", k)
+		}
+	case "*":
+		if x != 0 && y != 0 {
+			r = x * y
+			if r/y != x || (x == -1 && y == math.MinInt64) || (y == -1 && x == math.MinInt64) {
+				return nil, fmt.Errorf("%s out of range", k)
+			}
+		}
+	case "/":
+		if y == 0 {
+			return nil, ErrDivisionByZero
+		}
+		r = x / y
+	case "%":
+		if y == 0 {
+			return nil, ErrDivisionByZero
+		}
+		r = x % y
+	}
+	return types.CheckInt(r, k)
+}
+
+// DivScale is the least number of fractional digits a numeric division
+// keeps, as Postgres does for avg and /.
+const DivScale = 16
+
+func numericArith(op string, x, y decimal.Decimal) (any, error) {
+	switch op {
+	case "+":
+		return x.Add(y), nil
+	case "-":
+		return x.Sub(y), nil
+	case "*":
+		return x.Mul(y), nil
+	case "/":
+		if y.IsZero() {
+			return nil, ErrDivisionByZero
+		}
+		return NumericDiv(x, y), nil
+	case "%":
+		if y.IsZero() {
+			return nil, ErrDivisionByZero
+		}
+		return x.Mod(y), nil
+	}
+	return nil, fmt.Errorf("unknown operator %s", op)
+}
+
+// NumericDiv divides exactly to at least DivScale fractional digits, or
+// more when an operand has more.
+func NumericDiv(x, y decimal.Decimal) decimal.Decimal {
+	scale := max(DivScale, -x.Exponent(), -y.Exponent())
+	return x.DivRound(y, scale)
+}
+
+func floatArith(op string, x, y float64) (any, error) {
+	switch op {
+	case "+":
+		return x + y, nil
+	case "-":
+		return x - y, nil
+	case "*":
+		return x * y, nil
+	case "/":
+		if y == 0 {
+			return nil, ErrDivisionByZero
+		}
+		return x / y, nil
+	case "%":
+		if y == 0 {
+			return nil, ErrDivisionByZero
+		}
+		return math.Mod(x, y), nil
+	}
+	return nil, fmt.Errorf("unknown operator %s", op)
+}
+
+// Negate returns the implementation of unary minus on type t.
+func Negate(t types.Type) (func(x any) (any, error), error) {
+	switch {
+	case t.IsInteger():
+		k := t.Kind
+		return func(x any) (any, error) { return intArith("-", 0, x.(int64), k) }, nil
+	case t.Kind == types.Numeric:
+		return func(x any) (any, error) { return x.(decimal.Decimal).Neg(), nil }, nil
+	case t.Kind == types.Float4 || t.Kind == types.Float8:
+		return func(x any) (any, error) { return -x.(float64), nil }, nil
+	}
+	return nil, fmt.Errorf("operator - is not defined on %s", t)
+}
+
+// Comparable reports whether values of types a and b can be compared, and
+// returns converters that bring both to a common type.
+func Comparable(a, b types.Type) (ca, cb func(any) any, ok bool) {
+	if t, isNum := Promote(a, b); isNum {
+		return Convert(a.Kind, t.Kind), Convert(b.Kind, t.Kind), true
+	}
+	id := func(v any) any { return v }
+	if a.Kind == b.Kind && a.Kind != types.Record && a.Kind != types.JSONB || a.Kind == types.Null || b.Kind == types.Null {
+		return id, id, true
+	}
+	if a.Kind == types.Record && b.Kind == types.Record && a.NotNull().Identical(b.NotNull()) {
+		return id, id, true
+	}
+	return nil, nil, false
+}
+
+// CompareOp turns a comparison operator and the sign of types.Compare into
+// a truth value.
+func CompareOp(op string, c int) bool {
+	switch op {
+	case "==":
+		return c == 0
+	case "!=":
+		return c != 0
+	case "<":
+		return c < 0
+	case "<=":
+		return c <= 0
+	case ">":
+		return c > 0
+	case ">=":
+		return c >= 0
+	}
+	panic("stdlib.CompareOp: unknown operator " + op)
+}

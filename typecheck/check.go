@@ -1,0 +1,278 @@
+package typecheck
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/types"
+)
+
+// Config says what a program is checked against. The zero Config checks a
+// self-contained file (declared tables only).
+type Config struct{}
+
+// Check type-checks a parsed file. It returns the typed program and, when
+// anything is wrong, a lang.ErrorList with every error found, sorted by
+// position. The program is nil exactly when there are errors.
+func Check(f *lang.File, conf *Config) (*Program, error) {
+	c := &checker{
+		tables: map[string]*Table{},
+		views:  map[string]*viewState{},
+		prog:   &Program{},
+	}
+	c.collect(f)
+	for _, name := range c.viewOrder {
+		c.view(c.views[name])
+	}
+	for _, d := range f.Decls {
+		if o, ok := d.(*lang.OutputDecl); ok {
+			c.output(o)
+		}
+	}
+	if len(c.errs) > 0 {
+		c.errs.Sort()
+		return nil, c.errs
+	}
+	return c.prog, nil
+}
+
+type checker struct {
+	errs      lang.ErrorList
+	tables    map[string]*Table
+	views     map[string]*viewState
+	viewOrder []string
+	prog      *Program
+}
+
+// viewState tracks a view through checking so that a view can be checked
+// when first referenced, and a cycle found.
+type viewState struct {
+	decl     *lang.ViewDecl
+	view     *View
+	checking bool
+	done     bool
+	bad      bool
+}
+
+func (c *checker) errorf(n lang.Node, format string, args ...any) {
+	pos, end := n.Span()
+	c.errs.Add(pos, end, "", format, args...)
+}
+
+func (c *checker) errorHint(n lang.Node, hint, format string, args ...any) {
+	pos, end := n.Span()
+	c.errs.Add(pos, end, hint, format, args...)
+}
+
+// collect declares every table and view name so that views may be written
+// in any order.
+func (c *checker) collect(f *lang.File) {
+	declared := map[string]lang.Node{}
+	declare := func(id *lang.Ident) bool {
+		if prev, ok := declared[id.Name]; ok {
+			p, _ := prev.Span()
+			c.errorf(id, "%s is already declared at line %d", id.Name, p.Line)
+			return false
+		}
+		declared[id.Name] = id
+		return true
+	}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *lang.TableDecl:
+			if declare(d.Name) {
+				c.table(d.Name, d.Columns, d.PrimaryKey)
+			}
+		case *lang.SourceDecl:
+			if !declare(d.Name) {
+				continue
+			}
+			if len(d.Columns) == 0 {
+				c.errorHint(d.Table, "declare its columns with source x = table t (col type, ...), or check against a database",
+					"the row type of Postgres table %s is not known: reading it from the catalog is not yet implemented", strings.Join(d.Table.Parts, "."))
+				continue
+			}
+			c.table(d.Name, d.Columns, d.PrimaryKey)
+		case *lang.ViewDecl:
+			if declare(d.Name) {
+				c.views[d.Name.Name] = &viewState{decl: d}
+				c.viewOrder = append(c.viewOrder, d.Name.Name)
+			}
+		case *lang.FuncDecl:
+			c.errorf(d.Name, "user-defined functions are not yet implemented")
+		}
+	}
+}
+
+func (c *checker) table(name *lang.Ident, cols []*lang.ColumnDef, pk []*lang.Ident) {
+	t := &Table{Name: name.Name, Pos: name.Pos}
+	seen := map[string]bool{}
+	for _, col := range cols {
+		if seen[col.Name.Name] {
+			c.errorf(col.Name, "column %s is declared twice", col.Name.Name)
+			continue
+		}
+		seen[col.Name.Name] = true
+		t.Columns = append(t.Columns, Column{Name: col.Name.Name, Type: c.typeExpr(col.Type)})
+	}
+	t.PrimaryKey = c.columnList(t.Columns, pk, "table "+name.Name)
+	for _, i := range t.PrimaryKey {
+		if t.Columns[i].Type.Nullable {
+			c.errorf(pk[0], "primary key column %s of table %s can't be nullable", t.Columns[i].Name, name.Name)
+		}
+	}
+	c.tables[name.Name] = t
+	c.prog.Tables = append(c.prog.Tables, t)
+}
+
+// columnList resolves a list of column names against cols.
+func (c *checker) columnList(cols []Column, ids []*lang.Ident, what string) []int {
+	var out []int
+	names := make([]string, len(cols))
+	for i, col := range cols {
+		names[i] = col.Name
+	}
+	for _, id := range ids {
+		i := indexOf(names, id.Name)
+		if i < 0 {
+			c.errorHint(id, didYouMean(id.Name, names), "%s has no column %s", what, id.Name)
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+func indexOf(names []string, name string) int {
+	for i, n := range names {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (c *checker) typeExpr(te *lang.TypeExpr) types.Type {
+	k, ok := types.LookupKind(te.Name)
+	if !ok {
+		c.errorHint(te, didYouMean(te.Name, types.TypeNames()), "unknown type %s", te.Name)
+		return types.Type{}
+	}
+	t := types.Of(k)
+	switch {
+	case len(te.Args) > 0 && k != types.Numeric:
+		c.errorf(te, "type %s takes no modifiers", te.Name)
+	case len(te.Args) == 1:
+		t.Precision, t.Scale = te.Args[0], 0
+	case len(te.Args) == 2:
+		t.Precision, t.Scale = te.Args[0], te.Args[1]
+		if t.Scale > t.Precision {
+			c.errorf(te, "numeric scale %d is greater than its precision %d", t.Scale, t.Precision)
+		}
+	case len(te.Args) > 2:
+		c.errorf(te, "numeric takes at most a precision and a scale")
+	}
+	if te.Array {
+		t = types.ArrayOf(t)
+	}
+	t.Nullable = te.Nullable
+	return t
+}
+
+func (c *checker) view(vs *viewState) *View {
+	switch {
+	case vs.done:
+		return vs.view
+	case vs.checking:
+		return nil
+	}
+	vs.checking = true
+	d := vs.decl
+	rel, _ := c.pipeline(d.Query, d.Name.Name)
+	vs.checking, vs.done = false, true
+	if rel == nil {
+		vs.bad = true
+		return nil
+	}
+	v := &View{Name: d.Name.Name, Pos: d.Name.Pos, Query: rel, Columns: rel.Cols()}
+	seen := map[string]bool{}
+	for _, col := range v.Columns {
+		if seen[col.Name] {
+			c.errorHint(d.Name, "end the pipeline with a select that names each column once",
+				"view %s has two columns named %s", d.Name.Name, col.Name)
+			vs.bad = true
+			return nil
+		}
+		seen[col.Name] = true
+	}
+	vs.view = v
+	c.prog.Views = append(c.prog.Views, v)
+	return v
+}
+
+func (c *checker) output(o *lang.OutputDecl) {
+	vs, ok := c.views[o.Name.Name]
+	if !ok {
+		var names []string
+		for n := range c.views {
+			names = append(names, n)
+		}
+		c.errorHint(o.Name, didYouMean(o.Name.Name, names), "output %s is not a view", o.Name.Name)
+		return
+	}
+	if vs.view == nil {
+		return // its errors are reported already
+	}
+	out := &Output{Pos: o.Pos, View: vs.view}
+	if o.Table != nil {
+		out.Table = o.Table.Parts
+	}
+	what := "view " + vs.view.Name
+	for _, ix := range o.Indexes {
+		out.Indexes = append(out.Indexes, c.columnList(vs.view.Columns, ix, what))
+	}
+	out.PrimaryKey = c.columnList(vs.view.Columns, o.PrimaryKey, what)
+	for _, prev := range c.prog.Outputs {
+		if prev.View == out.View {
+			c.errorf(o.Name, "view %s is output twice", vs.view.Name)
+		}
+	}
+	c.prog.Outputs = append(c.prog.Outputs, out)
+}
+
+// didYouMean returns a hint naming the candidate closest to name, or ""
+// when none is close.
+func didYouMean(name string, candidates []string) string {
+	best, bestDist := "", len(name)/2+2
+	for _, cand := range candidates {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(cand)); d < bestDist || d == bestDist && cand < best {
+			best, bestDist = cand, d
+		}
+	}
+	if best == "" || best == name {
+		return ""
+	}
+	return fmt.Sprintf("did you mean %s?", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,10 @@
+// Package typecheck gives a parsed .step file its meaning: it resolves
+// names in scopes, types every expression, checks nullability and builds
+// the typed program (a tree of relational operators over typed
+// expressions) that package ir lowers to a circuit.
+//
+// Like go/types it reports every error of a run, each positioned, and goes
+// on after one with an invalid type that suppresses follow-on errors. It
+// does not keep the syntax tree alive in its result: the typed program
+// refers to positions only for diagnostics, so ir never depends on lang.
+package typecheck

@@ -1,0 +1,356 @@
+package typecheck
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/stdlib"
+	"github.com/stepping-io/stepping/types"
+)
+
+// exprCtx is where an expression is checked: the row scope, and inside a
+// group's aggregate list, the group being built.
+type exprCtx struct {
+	scope *scope
+	group *groupCtx
+	inAgg bool // inside an aggregate's arguments
+}
+
+// groupCtx collects the aggregate calls of a group stage. Outside
+// aggregate arguments, expressions see the group's row: keys then
+// aggregates.
+type groupCtx struct {
+	keys     []string
+	keyTypes []types.Type
+	aggs     []AggCall
+}
+
+var invalid = &Const{T: types.Type{}}
+
+func (c *checker) wantBool(n lang.Node, x Expr, what string) {
+	t := x.Type()
+	if t.Kind != types.Bool && t.Kind != types.Invalid && t.Kind != types.Null {
+		c.errorf(n, "%s must be bool, not %s", what, t)
+	}
+}
+
+// expr checks an expression; on error it reports and returns an
+// expression of invalid type, which later checks accept silently.
+func (c *checker) expr(e lang.Expr, ctx *exprCtx) Expr {
+	switch e := e.(type) {
+	case *lang.ParenExpr:
+		return c.expr(e.X, ctx)
+	case *lang.Literal:
+		return c.literal(e)
+	case *lang.Name:
+		return c.name(e, ctx)
+	case *lang.Selector:
+		return c.selector(e, ctx)
+	case *lang.Unary:
+		x := c.expr(e.X, ctx)
+		t := x.Type()
+		if t.Kind == types.Invalid {
+			return invalid
+		}
+		if e.Op == "not" {
+			c.wantBool(e.X, x, "operand of not")
+			return &Unary{Op: "not", X: x, T: types.Type{Kind: types.Bool, Nullable: t.Nullable, Scale: -1}}
+		}
+		if _, err := stdlib.Negate(t); err != nil {
+			c.errorf(e, "%v", err)
+			return invalid
+		}
+		return &Unary{Op: "-", X: x, T: t}
+	case *lang.Binary:
+		return c.binary(e, ctx)
+	case *lang.IsNull:
+		x := c.expr(e.X, ctx)
+		return &IsNull{X: x, Not: e.Not}
+	case *lang.IfExpr:
+		cond := c.expr(e.Cond, ctx)
+		c.wantBool(e.Cond, cond, "if condition")
+		th, el := c.expr(e.Then, ctx), c.expr(e.Else, ctx)
+		t, ok := unify(th.Type(), el.Type())
+		if !ok {
+			c.errorf(e, "if branches disagree: then is %s, else is %s", th.Type(), el.Type())
+			return invalid
+		}
+		return &If{Cond: cond, Then: castTo(th, t), Else: castTo(el, t), T: t}
+	case *lang.Call:
+		return c.call(e, ctx)
+	case *lang.RecordLit:
+		c.errorf(e, "record values are not yet implemented")
+		return invalid
+	}
+	c.errorf(e, "unsupported expression")
+	return invalid
+}
+
+func (c *checker) literal(e *lang.Literal) Expr {
+	switch e.Kind {
+	case lang.IntLit:
+		n, err := strconv.ParseInt(e.Value, 10, 64)
+		if err != nil {
+			d, _ := decimal.NewFromString(e.Value)
+			return &Const{Value: d, T: types.Of(types.Numeric)}
+		}
+		if n >= math.MinInt32 && n <= math.MaxInt32 {
+			return &Const{Value: n, T: types.Of(types.Int4)}
+		}
+		return &Const{Value: n, T: types.Of(types.Int8)}
+	case lang.DecimalLit:
+		d, err := decimal.NewFromString(e.Value)
+		if err != nil {
+			c.errorf(e, "invalid number %s", e.Value)
+			return invalid
+		}
+		return &Const{Value: d, T: types.Of(types.Numeric)}
+	case lang.FloatLit:
+		f, err := strconv.ParseFloat(e.Value, 64)
+		if err != nil {
+			c.errorf(e, "invalid number %s", e.Value)
+			return invalid
+		}
+		return &Const{Value: f, T: types.Of(types.Float8)}
+	case lang.StringLit:
+		return &Const{Value: e.Value, T: types.Of(types.Text)}
+	case lang.BoolLit:
+		return &Const{Value: e.Value == "true", T: types.Of(types.Bool)}
+	}
+	return &Const{Value: nil, T: types.Type{Kind: types.Null, Nullable: true}}
+}
+
+func (c *checker) name(e *lang.Name, ctx *exprCtx) Expr {
+	if g := ctx.group; g != nil && !ctx.inAgg {
+		if i := indexOf(g.keys, e.Name); i >= 0 {
+			return &ColRef{Index: i, Name: e.Name, T: g.keyTypes[i]}
+		}
+		if ref := c.lookup(e.Name, ctx.scope); ref != nil {
+			c.errorHint(e, "use it inside an aggregate such as sum("+e.Name+"), or group by it", "%s is not a group key", e.Name)
+			return invalid
+		}
+	}
+	var found []*ColRef
+	for _, b := range ctx.scope.bindings {
+		for i, col := range b.cols {
+			if col.Name == e.Name {
+				found = append(found, &ColRef{Index: b.offset + i, Name: col.Name, T: col.Type})
+			}
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0]
+	case len(found) > 1:
+		var quals []string
+		for _, b := range ctx.scope.bindings {
+			for _, col := range b.cols {
+				if col.Name == e.Name {
+					quals = append(quals, b.alias+"."+e.Name)
+				}
+			}
+		}
+		c.errorHint(e, "write "+joinOr(quals), "column %s is ambiguous", e.Name)
+		return invalid
+	}
+	for _, b := range ctx.scope.bindings {
+		if b.alias == e.Name {
+			c.errorHint(e, "write "+e.Name+".column", "%s is a relation, not a column", e.Name)
+			return invalid
+		}
+	}
+	c.errorHint(e, didYouMean(e.Name, c.visibleNames(ctx)), "unknown column %s", e.Name)
+	return invalid
+}
+
+func joinOr(xs []string) string {
+	s := ""
+	for i, x := range xs {
+		switch {
+		case i == 0:
+		case i == len(xs)-1:
+			s += " or "
+		default:
+			s += ", "
+		}
+		s += x
+	}
+	return s
+}
+
+// lookup finds a bare column name in scope without reporting anything.
+func (c *checker) lookup(name string, sc *scope) *ColRef {
+	for _, b := range sc.bindings {
+		for i, col := range b.cols {
+			if col.Name == name {
+				return &ColRef{Index: b.offset + i, Name: name, T: col.Type}
+			}
+		}
+	}
+	return nil
+}
+
+func (c *checker) visibleNames(ctx *exprCtx) []string {
+	var names []string
+	for _, b := range ctx.scope.bindings {
+		for _, col := range b.cols {
+			names = append(names, col.Name, b.alias+"."+col.Name)
+		}
+	}
+	if ctx.group != nil {
+		names = append(names, ctx.group.keys...)
+	}
+	return names
+}
+
+func (c *checker) selector(e *lang.Selector, ctx *exprCtx) Expr {
+	rel, isName := e.X.(*lang.Name)
+	if !isName {
+		c.errorf(e, "record field access is not yet implemented")
+		return invalid
+	}
+	for _, b := range ctx.scope.bindings {
+		if b.alias != rel.Name {
+			continue
+		}
+		for i, col := range b.cols {
+			if col.Name == e.Sel.Name {
+				if ctx.group != nil && !ctx.inAgg {
+					if k := indexOf(ctx.group.keys, col.Name); k >= 0 {
+						return &ColRef{Index: k, Name: col.Name, T: ctx.group.keyTypes[k]}
+					}
+					c.errorHint(e, "use it inside an aggregate, or group by it", "%s.%s is not a group key", rel.Name, col.Name)
+					return invalid
+				}
+				return &ColRef{Index: b.offset + i, Name: col.Name, T: col.Type}
+			}
+		}
+		var names []string
+		for _, col := range b.cols {
+			names = append(names, col.Name)
+		}
+		c.errorHint(e.Sel, didYouMean(e.Sel.Name, names), "%s has no column %s", rel.Name, e.Sel.Name)
+		return invalid
+	}
+	if c.lookup(rel.Name, ctx.scope) != nil {
+		c.errorf(e, "record field access is not yet implemented")
+		return invalid
+	}
+	var aliases []string
+	for _, b := range ctx.scope.bindings {
+		aliases = append(aliases, b.alias)
+	}
+	c.errorHint(rel, didYouMean(rel.Name, aliases), "unknown relation %s", rel.Name)
+	return invalid
+}
+
+func (c *checker) binary(e *lang.Binary, ctx *exprCtx) Expr {
+	x, y := c.expr(e.X, ctx), c.expr(e.Y, ctx)
+	xt, yt := x.Type(), y.Type()
+	if xt.Kind == types.Invalid || yt.Kind == types.Invalid {
+		return invalid
+	}
+	nullable := xt.Nullable || yt.Nullable
+	boolT := types.Type{Kind: types.Bool, Nullable: nullable, Scale: -1}
+	switch e.Op {
+	case "and", "or":
+		c.wantBool(e.X, x, "operand of "+e.Op)
+		c.wantBool(e.Y, y, "operand of "+e.Op)
+		return &Binary{Op: e.Op, X: x, Y: y, T: boolT}
+	case "==", "!=", "<", "<=", ">", ">=":
+		if xt.Kind == types.Null || yt.Kind == types.Null {
+			hint := "use x is null"
+			if e.Op == "!=" {
+				hint = "use x is not null"
+			}
+			c.errorHint(e, hint, "comparing with null is never true")
+			return invalid
+		}
+		if _, _, ok := stdlib.Comparable(xt, yt); !ok {
+			c.errorf(e, "can't compare %s with %s", xt, yt)
+			return invalid
+		}
+		return &Binary{Op: e.Op, X: x, Y: y, T: boolT}
+	case "||":
+		if xt.Kind != types.Text && yt.Kind != types.Text {
+			c.errorHint(e, "|| joins text; convert with text(x)", "operator || is not defined on %s and %s", xt, yt)
+			return invalid
+		}
+		return &Binary{Op: "||", X: x, Y: y, T: types.Type{Kind: types.Text, Nullable: nullable, Scale: -1}}
+	}
+	t, _, err := stdlib.Arith(e.Op, xt, yt)
+	if err != nil {
+		c.errorf(e, "%v", err)
+		return invalid
+	}
+	return &Binary{Op: e.Op, X: x, Y: y, T: t}
+}
+
+func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
+	name := e.Fun.Name
+	if agg, ok := stdlib.Aggregates()[name]; ok {
+		return c.aggregate(e, agg, ctx)
+	}
+	f, ok := stdlib.Funcs()[name]
+	if !ok {
+		c.errorHint(e.Fun, didYouMean(name, stdlib.Names()), "unknown function %s", name)
+		return invalid
+	}
+	if e.Distinct || len(e.OrderBy) > 0 {
+		c.errorf(e, "%s is not an aggregate: distinct and order by don't apply", name)
+	}
+	args := make([]Expr, len(e.Args))
+	argTypes := make([]types.Type, len(e.Args))
+	bad := false
+	for i, a := range e.Args {
+		args[i] = c.expr(a, ctx)
+		argTypes[i] = args[i].Type()
+		bad = bad || argTypes[i].Kind == types.Invalid
+	}
+	if bad {
+		return invalid
+	}
+	t, err := f.Check(argTypes)
+	if err != nil {
+		c.errorHint(e, f.Signature, "%v", err)
+		return invalid
+	}
+	return &Call{Func: f, Args: args, T: t}
+}
+
+func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) Expr {
+	switch {
+	case ctx.group == nil:
+		c.errorHint(e, "aggregates go in a group stage: group by k { n = "+agg.Name+"(...) }", "aggregate %s outside a group", agg.Name)
+		return invalid
+	case ctx.inAgg:
+		c.errorf(e, "aggregate %s inside another aggregate", agg.Name)
+		return invalid
+	case e.Distinct:
+		c.errorf(e, "%s(distinct ...) is not yet implemented", agg.Name)
+		return invalid
+	case len(e.OrderBy) > 0:
+		c.errorf(e, "ordered aggregates are not yet implemented")
+		return invalid
+	}
+	inner := &exprCtx{scope: ctx.scope, group: ctx.group, inAgg: true}
+	args := make([]Expr, len(e.Args))
+	argTypes := make([]types.Type, len(e.Args))
+	for i, a := range e.Args {
+		args[i] = c.expr(a, inner)
+		argTypes[i] = args[i].Type()
+		if argTypes[i].Kind == types.Invalid {
+			return invalid
+		}
+	}
+	t, err := agg.Check(argTypes)
+	if err != nil {
+		c.errorHint(e, agg.Signature, "%v", err)
+		return invalid
+	}
+	g := ctx.group
+	g.aggs = append(g.aggs, AggCall{Name: agg.Name, Args: args, Type: t})
+	return &ColRef{Index: len(g.keys) + len(g.aggs) - 1, Name: agg.Name, T: t}
+}

@@ -1,0 +1,247 @@
+package typecheck
+
+import (
+	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/stdlib"
+	"github.com/stepping-io/stepping/types"
+)
+
+// Column is a named, typed column of a relation.
+type Column struct {
+	Name string
+	Type types.Type
+}
+
+// Program is a checked .step file.
+type Program struct {
+	Tables  []*Table  // input tables, in declaration order
+	Views   []*View   // views, each after the views it reads
+	Outputs []*Output // outputs, in declaration order
+}
+
+// Table looks a table up by name.
+func (p *Program) Table(name string) *Table {
+	for _, t := range p.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// View looks a view up by name.
+func (p *Program) View(name string) *View {
+	for _, v := range p.Views {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Table is an input: a declared table whose changes are given to the runtime.
+type Table struct {
+	Name       string
+	Pos        lang.Pos
+	Columns    []Column
+	PrimaryKey []int // column indexes; empty when rows form a multiset
+}
+
+// View is a named query.
+type View struct {
+	Name    string
+	Pos     lang.Pos
+	Query   Rel
+	Columns []Column
+}
+
+// Output materialises a view.
+type Output struct {
+	Pos        lang.Pos
+	View       *View
+	Table      []string // target table name parts; nil when not written
+	Indexes    [][]int  // column indexes of each declared index
+	PrimaryKey []int
+}
+
+// Rel is a typed relational operator: *Scan, *ViewRef, *Values, *Filter,
+// *Project, *Join, *Group, *Distinct or *Union. Its rows have the columns
+// Cols returns.
+type Rel interface {
+	Cols() []Column
+}
+
+// Scan reads an input table.
+type Scan struct{ Table *Table }
+
+// ViewRef reads another view.
+type ViewRef struct{ View *View }
+
+// Values is a literal relation; each row's expressions are constant.
+type Values struct {
+	Columns []Column
+	Rows    [][]Expr
+}
+
+// Filter keeps rows for which Cond is true (not false, not NULL).
+type Filter struct {
+	In   Rel
+	Cond Expr
+}
+
+// Project maps each row to Exprs, evaluated over the input row.
+type Project struct {
+	In      Rel
+	Exprs   []Expr
+	Columns []Column
+}
+
+// Join is an inner equi-join. The output row is the left row followed by
+// the right row. Rows whose key has a NULL never match, as in SQL.
+type Join struct {
+	Left, Right         Rel
+	LeftKeys, RightKeys []Expr // over the left and right rows respectively
+}
+
+// AggCall is one aggregate computed per group.
+type AggCall struct {
+	Name string
+	Args []Expr // over the input row
+	Type types.Type
+}
+
+// Group groups rows by Keys and computes Aggs per group. Its output row is
+// the key values followed by the aggregate values, and then Out, when not
+// nil, maps that row to the columns the user wrote.
+type Group struct {
+	In      Rel
+	Keys    []Expr
+	Aggs    []AggCall
+	Out     []Expr // over keys ++ aggs
+	Columns []Column
+}
+
+// Distinct keeps one copy of each row present.
+type Distinct struct{ In Rel }
+
+// Union combines two relations with the same columns; All keeps
+// duplicates (bag union), otherwise the result is a set.
+type Union struct {
+	Left, Right Rel
+	All         bool
+	Columns     []Column
+}
+
+// Cols returns the table's columns.
+func (r *Scan) Cols() []Column { return r.Table.Columns }
+
+// Cols returns the view's columns.
+func (r *ViewRef) Cols() []Column { return r.View.Columns }
+
+// Cols returns the literal's columns.
+func (r *Values) Cols() []Column { return r.Columns }
+
+// Cols returns the input's columns.
+func (r *Filter) Cols() []Column { return r.In.Cols() }
+
+// Cols returns the projected columns.
+func (r *Project) Cols() []Column { return r.Columns }
+
+// Cols returns the left columns followed by the right.
+func (r *Join) Cols() []Column {
+	return append(append([]Column{}, r.Left.Cols()...), r.Right.Cols()...)
+}
+
+// Cols returns the group's output columns.
+func (r *Group) Cols() []Column { return r.Columns }
+
+// Cols returns the input's columns.
+func (r *Distinct) Cols() []Column { return r.In.Cols() }
+
+// Cols returns the union's columns.
+func (r *Union) Cols() []Column { return r.Columns }
+
+// Expr is a typed expression over a row: *ColRef, *Const, *Unary,
+// *Binary, *IsNull, *Call or *If.
+type Expr interface {
+	Type() types.Type
+}
+
+// ColRef reads column Index of the row.
+type ColRef struct {
+	Index int
+	Name  string
+	T     types.Type
+}
+
+// Const is a constant value.
+type Const struct {
+	Value any
+	T     types.Type
+}
+
+// Unary is "-" or "not" applied to X.
+type Unary struct {
+	Op string
+	X  Expr
+	T  types.Type
+}
+
+// Binary is X Op Y: and, or, a comparison, || or arithmetic. Operands of
+// comparisons and arithmetic may have different number types; the
+// implementation promotes them.
+type Binary struct {
+	Op   string
+	X, Y Expr
+	T    types.Type
+}
+
+// IsNull tests X for NULL (or for not NULL when Not).
+type IsNull struct {
+	X   Expr
+	Not bool
+}
+
+// Call calls a built-in function.
+type Call struct {
+	Func *stdlib.Func
+	Args []Expr
+	T    types.Type
+}
+
+// If is if Cond then Then else Else; a NULL condition takes Else.
+type If struct {
+	Cond, Then, Else Expr
+	T                types.Type
+}
+
+// Type returns the column's type.
+func (e *ColRef) Type() types.Type { return e.T }
+
+// Type returns the constant's type.
+func (e *Const) Type() types.Type { return e.T }
+
+// Type returns the result type.
+func (e *Unary) Type() types.Type { return e.T }
+
+// Type returns the result type.
+func (e *Binary) Type() types.Type { return e.T }
+
+// Type returns bool.
+func (e *IsNull) Type() types.Type { return types.Of(types.Bool) }
+
+// Type returns the function's result type.
+func (e *Call) Type() types.Type { return e.T }
+
+// Type returns the result type.
+func (e *If) Type() types.Type { return e.T }
+
+// Cast converts a number to a wider number type (int4 to numeric, say), as
+// the checker inserts where two sides of a join key or a union disagree.
+type Cast struct {
+	X Expr
+	T types.Type
+}
+
+// Type returns the target type.
+func (e *Cast) Type() types.Type { return e.T }

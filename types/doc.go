@@ -1,0 +1,25 @@
+// Package types defines stepping's value types, which map one to one onto
+// Postgres types, and the Go representation of their values.
+//
+// Every package of the pipeline below the syntax uses it: the checker to
+// type expressions, the IR to describe rows, the runtime and the stores to
+// hash, compare, print and parse values.
+//
+// # Values
+//
+// A value of a column is a plain Go value:
+//
+//	bool                         bool
+//	int2, int4, int8             int64
+//	float4, float8               float64
+//	numeric                      decimal.Decimal (github.com/shopspring/decimal), exact
+//	text, uuid, jsonb            string (uuid in canonical lower-case form; jsonb as compact JSON text)
+//	date, timestamp, timestamptz time.Time (timestamptz in UTC; date at midnight UTC)
+//	interval                     Interval
+//	bytea                        []byte
+//	T[]                          []any
+//	record                       []any, one value per field
+//	NULL                         nil
+//
+// A row is a []any with one value per column.
+package types

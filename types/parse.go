@@ -1,0 +1,176 @@
+package types
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Parse reads a value of type t from its Postgres text form, as found in
+// CSV files and COPY text. It does not handle NULL; callers decide how NULL
+// is written.
+func Parse(s string, t Type) (any, error) {
+	switch t.Kind {
+	case Bool:
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "t", "true", "yes", "on", "1":
+			return true, nil
+		case "f", "false", "no", "off", "0":
+			return false, nil
+		}
+		return nil, fmt.Errorf("invalid input for type bool: %q", s)
+	case Int2, Int4, Int8:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("invalid input for type %s: %q", t.Kind, s)
+		}
+		return CheckInt(n, t.Kind)
+	case Float4, Float8:
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return nil, fmt.Errorf("invalid input for type %s: %q", t.Kind, s)
+		}
+		return f, nil
+	case Numeric:
+		d, err := decimal.NewFromString(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("invalid input for type numeric: %q", s)
+		}
+		return Rescale(d, t), nil
+	case Text:
+		return s, nil
+	case JSONB:
+		var v any
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return nil, fmt.Errorf("invalid input for type jsonb: %w", err)
+		}
+		b, _ := json.Marshal(v)
+		return string(b), nil
+	case UUID:
+		return parseUUID(s)
+	case Date:
+		tm, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("invalid input for type date: %q", s)
+		}
+		return tm, nil
+	case Timestamp, Timestamptz:
+		return parseTimestamp(strings.TrimSpace(s), t.Kind)
+	case Bytea:
+		if h, ok := strings.CutPrefix(s, `\x`); ok {
+			var b []byte
+			if _, err := fmt.Sscanf(h, "%x", &b); err != nil && h != "" {
+				return nil, fmt.Errorf("invalid input for type bytea: %q", s)
+			}
+			return b, nil
+		}
+		return []byte(s), nil
+	}
+	return nil, fmt.Errorf("reading %s values from text is not supported yet", t)
+}
+
+// CheckInt reports an error when n does not fit the integer kind k.
+func CheckInt(n int64, k Kind) (any, error) {
+	switch k {
+	case Int2:
+		if n < -1<<15 || n >= 1<<15 {
+			return nil, fmt.Errorf("smallint out of range: %d", n)
+		}
+	case Int4:
+		if n < -1<<31 || n >= 1<<31 {
+			return nil, fmt.Errorf("integer out of range: %d", n)
+		}
+	}
+	return n, nil
+}
+
+// Rescale rounds a numeric to the declared scale of t, if it has one.
+func Rescale(d decimal.Decimal, t Type) decimal.Decimal {
+	if t.Kind == Numeric && t.Scale >= 0 {
+		return d.Round(int32(t.Scale))
+	}
+	return d
+}
+
+var timestampLayouts = []string{
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999Z07",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04",
+	"2006-01-02",
+}
+
+func parseTimestamp(s string, k Kind) (any, error) {
+	for _, layout := range timestampLayouts {
+		if tm, err := time.Parse(layout, s); err == nil {
+			return tm.UTC().Truncate(time.Microsecond), nil
+		}
+	}
+	return nil, fmt.Errorf("invalid input for type %s: %q", k, s)
+}
+
+func parseUUID(s string) (any, error) {
+	h := strings.ToLower(strings.Trim(strings.TrimSpace(s), "{}"))
+	plain := strings.ReplaceAll(h, "-", "")
+	if len(plain) != 32 {
+		return nil, fmt.Errorf("invalid input for type uuid: %q", s)
+	}
+	for _, c := range plain {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return nil, fmt.Errorf("invalid input for type uuid: %q", s)
+		}
+	}
+	return plain[0:8] + "-" + plain[8:12] + "-" + plain[12:16] + "-" + plain[16:20] + "-" + plain[20:], nil
+}
+
+// FromJSON converts a value decoded by encoding/json (with UseNumber) to a
+// value of type t. JSON null is NULL.
+func FromJSON(v any, t Type) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch t.Kind {
+	case Bool:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, fmt.Errorf("want a JSON boolean for bool, got %v", v)
+		}
+		return b, nil
+	case Int2, Int4, Int8, Float4, Float8, Numeric:
+		switch n := v.(type) {
+		case json.Number:
+			return Parse(n.String(), t)
+		case string:
+			return Parse(n, t)
+		}
+		return nil, fmt.Errorf("want a JSON number for %s, got %v", t, v)
+	case JSONB:
+		b, err := json.Marshal(v)
+		return string(b), err
+	case Array:
+		list, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("want a JSON array for %s, got %v", t, v)
+		}
+		out := make([]any, len(list))
+		for i, e := range list {
+			x, err := FromJSON(e, *t.Elem)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("want a JSON string for %s, got %v", t, v)
+	}
+	return Parse(s, t)
+}

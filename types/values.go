@@ -1,0 +1,287 @@
+package types
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// IntervalValue is a Postgres interval: months, days and microseconds are kept
+// apart because their lengths vary (a month is not 30 days).
+type IntervalValue struct {
+	Months int32
+	Days   int32
+	Micros int64
+}
+
+// Compare orders two values of the same type. NULL sorts before every
+// other value so that printed output is deterministic; SQL comparison
+// operators treat NULL separately and never call Compare with it.
+func Compare(a, b any) int {
+	if a == nil || b == nil {
+		switch {
+		case a == nil && b == nil:
+			return 0
+		case a == nil:
+			return -1
+		default:
+			return 1
+		}
+	}
+	switch x := a.(type) {
+	case bool:
+		y := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	case int64:
+		return cmp.Compare(x, b.(int64))
+	case float64:
+		return cmp.Compare(x, b.(float64))
+	case decimal.Decimal:
+		return x.Cmp(b.(decimal.Decimal))
+	case string:
+		return strings.Compare(x, b.(string))
+	case time.Time:
+		return x.Compare(b.(time.Time))
+	case IntervalValue:
+		y := b.(IntervalValue)
+		return cmp.Compare(x.approxMicros(), y.approxMicros())
+	case []byte:
+		return bytes.Compare(x, b.([]byte))
+	case []any:
+		return CompareRows(x, b.([]any))
+	}
+	panic(fmt.Sprintf("types.Compare: unsupported value %T", a))
+}
+
+// approxMicros orders intervals as Postgres does: a month counts 30 days.
+func (iv IntervalValue) approxMicros() int64 {
+	return (int64(iv.Months)*30+int64(iv.Days))*86400e6 + iv.Micros
+}
+
+// CompareRows orders rows column by column.
+func CompareRows(a, b []any) int {
+	for i := range min(len(a), len(b)) {
+		if c := Compare(a[i], b[i]); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// Equal reports whether two values are equal as Postgres's = would say
+// (1.50 = 1.5), with NULL equal to NULL: the equality of rows in a Z-set.
+func Equal(a, b any) bool { return Compare(a, b) == 0 }
+
+// Value tags of the key encoding.
+const (
+	tagNull byte = iota
+	tagFalse
+	tagTrue
+	tagInt
+	tagFloat
+	tagNumeric
+	tagText
+	tagTime
+	tagInterval
+	tagBytes
+	tagList
+)
+
+// AppendKey appends an encoding of v to buf such that two values have the
+// same encoding exactly when Equal says they are equal. Rows and index keys
+// are hashed by this encoding.
+func AppendKey(buf []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, tagNull)
+	case bool:
+		if x {
+			return append(buf, tagTrue)
+		}
+		return append(buf, tagFalse)
+	case int64:
+		buf = append(buf, tagInt)
+		return binary.LittleEndian.AppendUint64(buf, uint64(x))
+	case float64:
+		if x == 0 {
+			x = 0 // -0 equals 0
+		}
+		bits := math.Float64bits(x)
+		if x != x {
+			bits = 0x7ff8000000000001 // one NaN, equal to itself as in Postgres
+		}
+		buf = append(buf, tagFloat)
+		return binary.LittleEndian.AppendUint64(buf, bits)
+	case decimal.Decimal:
+		// String trims trailing zeros, so 1.50 and 1.5 share a key.
+		return appendString(append(buf, tagNumeric), x.String())
+	case string:
+		return appendString(append(buf, tagText), x)
+	case time.Time:
+		buf = append(buf, tagTime)
+		return binary.LittleEndian.AppendUint64(buf, uint64(x.UnixMicro()))
+	case IntervalValue:
+		buf = append(buf, tagInterval)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(x.Months))
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(x.Days))
+		return binary.LittleEndian.AppendUint64(buf, uint64(x.Micros))
+	case []byte:
+		return appendString(append(buf, tagBytes), string(x))
+	case []any:
+		buf = binary.AppendUvarint(append(buf, tagList), uint64(len(x)))
+		for _, e := range x {
+			buf = AppendKey(buf, e)
+		}
+		return buf
+	}
+	panic(fmt.Sprintf("types.AppendKey: unsupported value %T", v))
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+// RowKey returns the key encoding of a whole row.
+func RowKey(row []any) string {
+	var buf [64]byte
+	b := buf[:0]
+	for _, v := range row {
+		b = AppendKey(b, v)
+	}
+	return string(b)
+}
+
+// Format renders a value of type t as Postgres prints it in text form (as
+// psql shows it and as a cast to text gives it); NULL is the empty string.
+func Format(v any, t Type) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		if x {
+			return "t"
+		}
+		return "f"
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return FormatFloat(x)
+	case decimal.Decimal:
+		return FormatNumeric(x)
+	case string:
+		return x
+	case time.Time:
+		return formatTime(x, t.Kind)
+	case IntervalValue:
+		return formatInterval(x)
+	case []byte:
+		return `\x` + fmt.Sprintf("%x", x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			et := Type{}
+			if t.Kind == Array {
+				et = *t.Elem
+			} else if t.Kind == Record && i < len(t.Fields) {
+				et = t.Fields[i].Type
+			}
+			if e == nil {
+				parts[i] = "NULL"
+			} else {
+				parts[i] = Format(e, et)
+			}
+		}
+		if t.Kind == Record {
+			return "(" + strings.Join(parts, ",") + ")"
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	}
+	return fmt.Sprint(v)
+}
+
+// FormatFloat prints a float as Postgres 15 does: the shortest text that
+// reads back to the same value.
+func FormatFloat(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case math.IsNaN(f):
+		return "NaN"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// FormatNumeric prints a numeric with its scale, as Postgres does: 24.0
+// stays 24.0 and 1.50 stays 1.50.
+func FormatNumeric(d decimal.Decimal) string {
+	if e := d.Exponent(); e < 0 {
+		return d.StringFixed(-e)
+	}
+	return d.String()
+}
+
+func formatTime(t time.Time, k Kind) string {
+	t = t.UTC()
+	switch k {
+	case Date:
+		return t.Format("2006-01-02")
+	case Timestamptz:
+		return t.Format("2006-01-02 15:04:05.999999") + "+00"
+	}
+	return t.Format("2006-01-02 15:04:05.999999")
+}
+
+func formatInterval(iv IntervalValue) string {
+	var parts []string
+	if iv.Months != 0 {
+		y, m := iv.Months/12, iv.Months%12
+		if y != 0 {
+			parts = append(parts, plural(int64(y), "year"))
+		}
+		if m != 0 {
+			parts = append(parts, plural(int64(m), "mon"))
+		}
+	}
+	if iv.Days != 0 {
+		parts = append(parts, plural(int64(iv.Days), "day"))
+	}
+	if iv.Micros != 0 || len(parts) == 0 {
+		us := iv.Micros
+		sign := ""
+		if us < 0 {
+			sign, us = "-", -us
+		}
+		h, us := us/3600e6, us%3600e6
+		m, us := us/60e6, us%60e6
+		s, us := us/1e6, us%1e6
+		t := fmt.Sprintf("%s%02d:%02d:%02d", sign, h, m, s)
+		if us != 0 {
+			t += strings.TrimRight(fmt.Sprintf(".%06d", us), "0")
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, " ")
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 || n == -1 {
+		return fmt.Sprintf("%d %s", n, unit)
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
