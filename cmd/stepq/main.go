@@ -1,0 +1,216 @@
+// Command stepq checks, explains and runs stepping programs.
+//
+//	stepq check FILE            report every error in FILE
+//	stepq explain FILE          print FILE's incremental circuit
+//	stepq run FILE [flags]      run FILE on change files, print its outputs
+//
+// Exit status: 0 success, 1 errors in the program or its data, 2 usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/runtime"
+)
+
+const usage = `stepq checks, explains and runs stepping programs.
+
+Usage:
+  stepq check FILE                       report every error in FILE
+  stepq explain FILE                     print FILE's incremental circuit
+  stepq run [--data DIR] [--changes] FILE
+                                         run FILE on change files and print its outputs
+
+Run "stepq COMMAND --help" for a command's flags.
+`
+
+// exitError carries an exit status up to main.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	var ee *exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprint(os.Stderr, ee.msg)
+		}
+		os.Exit(ee.code)
+	default:
+		fmt.Fprintln(os.Stderr, "stepq:", err)
+		os.Exit(1)
+	}
+}
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, msg: fmt.Sprintf("stepq: "+format+"\n", args...) + usage}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("no command")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "check":
+		return cmdCheck(rest, stdout, stderr)
+	case "explain":
+		return cmdExplain(rest, stdout, stderr)
+	case "run":
+		return cmdRun(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usageError("unknown command %q", cmd)
+}
+
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: stepq %s\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses flags that may come before or after the one FILE
+// argument, and returns the file name.
+func parseFlags(fs *flag.FlagSet, args []string) (string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", &exitError{code: 0}
+			}
+			return "", &exitError{code: 2}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		fs.Usage()
+		return "", &exitError{code: 2, msg: fmt.Sprintf("stepq %s: want one FILE, got %d\n", fs.Name(), len(files))}
+	}
+	return files[0], nil
+}
+
+// compile reads and compiles a program, turning program errors into exit
+// status 1 with every diagnostic printed.
+func compile(file string) (*stepping.Program, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+	}
+	prog, err := stepping.Compile(file, string(src))
+	var list lang.ErrorList
+	if errors.As(err, &list) {
+		n := len(list)
+		msg := list.Format(string(src))
+		if n > 1 {
+			msg += fmt.Sprintf("%d errors\n", n)
+		}
+		return nil, &exitError{code: 1, msg: msg}
+	}
+	return prog, err
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", "check FILE", stderr)
+	file, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	_, err = compile(file)
+	return err
+}
+
+func cmdExplain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("explain", "explain FILE", stderr)
+	file, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	prog, err := compile(file)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, prog.Explain())
+	return err
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "run [--data DIR] [--changes] FILE", stderr)
+	dataDir := fs.String("data", "", "directory of change files TABLE.csv / TABLE.jsonl (default: FILE without .step)")
+	changes := fs.Bool("changes", false, "print every step's output changes with their weights instead of the final outputs")
+	file, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	prog, err := compile(file)
+	if err != nil {
+		return err
+	}
+	dir := *dataDir
+	if dir == "" {
+		dir = strings.TrimSuffix(file, filepath.Ext(file))
+	}
+	batches, err := runtime.LoadChangeDir(dir, prog.Circuit.Inputs)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+	}
+	eng := prog.NewEngine(runtime.NewMemoryStore())
+	views := prog.OutputViews()
+	for _, step := range batches.Steps {
+		res, err := eng.Step(ctx, batches.Changes[step])
+		if err != nil {
+			return &exitError{code: 1, msg: fmt.Sprintf("stepq: step %d of the change files: %v\n", step, err)}
+		}
+		if !*changes {
+			continue
+		}
+		fmt.Fprintf(stdout, "-- step %d\n", step)
+		for _, v := range views {
+			if d, ok := res.Changes[v.Name]; ok {
+				fmt.Fprintf(stdout, "%s:\n", v.Name)
+				if err := stepping.WriteTable(stdout, v.Columns, d, true); err != nil {
+					return err
+				}
+			}
+		}
+		fmt.Fprintln(stdout)
+	}
+	if *changes {
+		return nil
+	}
+	for i, v := range views {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		contents, _ := eng.Contents(v.Name)
+		fmt.Fprintf(stdout, "%s:\n", v.Name)
+		if err := stepping.WriteTable(stdout, v.Columns, contents, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}

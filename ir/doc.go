@@ -1,0 +1,15 @@
+// Package ir is stepping's intermediate representation: a circuit of Z-set
+// operators in the DBSP style, lowered from a checked program.
+//
+// Lowering produces the incremental form directly. Linear operators
+// (filter, map, union all) pass changes through; a join reads the
+// delayed integrals of both inputs, Δ(a⋈b) = Δa⋈Δb + Δa⋈z⁻¹(I b) +
+// z⁻¹(I a)⋈Δb, where each integral is an Integrate node indexed by the
+// join key; distinct reads the delayed integral of its input indexed by the
+// whole row; an aggregate keeps per-group state. Package runtime executes a
+// circuit one step at a time; this package only describes it, and renders
+// it for `stepq explain`.
+//
+// Per-row expressions are compiled here, once, into closures (Scalar), so
+// no syntax or type checking happens while rows flow.
+package ir

@@ -1,0 +1,147 @@
+package ir
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Explain renders the circuit as indented text: each input, then each view
+// as a tree of operators down to its sources. A node reached a second time
+// (shared between views, or an earlier view) is shown by reference.
+func Explain(c *Circuit) string {
+	var b strings.Builder
+	owner := map[*Node]string{}
+	for _, in := range c.Inputs {
+		fmt.Fprintf(&b, "input %s %s", in.Name, colList(in.Columns))
+		if len(in.PrimaryKey) > 0 {
+			fmt.Fprintf(&b, " primary key %s", indexNames(in.Columns, in.PrimaryKey))
+		}
+		b.WriteByte('\n')
+		owner[in.Node] = "input " + in.Name
+	}
+	outputs := map[*View]*Output{}
+	for _, o := range c.Outputs {
+		outputs[o.View] = o
+	}
+	for _, v := range c.Views {
+		fmt.Fprintf(&b, "\nview %s %s\n", v.Name, colList(v.Columns))
+		if o := outputs[v]; o != nil {
+			fmt.Fprintf(&b, "  output%s\n", outputText(o, v))
+		}
+		shown := map[*Node]bool{}
+		explainNode(&b, v.Node, 1, owner, shown, true)
+		if _, taken := owner[v.Node]; !taken {
+			owner[v.Node] = "view " + v.Name
+		}
+		for n := range shown {
+			if _, taken := owner[n]; !taken {
+				owner[n] = "view " + v.Name
+			}
+		}
+	}
+	return b.String()
+}
+
+func outputText(o *Output, v *View) string {
+	s := ""
+	if o.Table != nil {
+		s += " to table " + strings.Join(o.Table, ".")
+	}
+	for _, ix := range o.Indexes {
+		s += " index " + indexNames(v.Columns, ix)
+	}
+	if len(o.PrimaryKey) > 0 {
+		s += " primary key " + indexNames(v.Columns, o.PrimaryKey)
+	}
+	return s
+}
+
+func explainNode(b *strings.Builder, n *Node, depth int, owner map[*Node]string, shown map[*Node]bool, root bool) {
+	indent := strings.Repeat("  ", depth)
+	if who, ok := owner[n]; ok && !root || shown[n] {
+		if !ok {
+			who = "above"
+		}
+		fmt.Fprintf(b, "%sn%d %s (%s)\n", indent, n.ID, n.Op.Name(), who)
+		return
+	}
+	shown[n] = true
+	fmt.Fprintf(b, "%sn%d %s\n", indent, n.ID, describe(n))
+	for _, in := range n.Inputs {
+		explainNode(b, in, depth+1, owner, shown, false)
+	}
+}
+
+// describe renders one operator with its parameters and, for stateful
+// operators, the incremental form it computes.
+func describe(n *Node) string {
+	switch op := n.Op.(type) {
+	case *Source:
+		return "source " + op.Table + "  Δ"
+	case *Constant:
+		return fmt.Sprintf("constant %d rows (in the first step only)", op.Rows.Len())
+	case *Filter:
+		return "filter " + op.Pred.Text
+	case *Map:
+		var fs []string
+		for i, e := range op.Exprs {
+			fs = append(fs, n.Cols[i].Name+" = "+e.Text)
+		}
+		return "map {" + strings.Join(fs, ", ") + "}"
+	case *Sum:
+		return "sum  Δ = Σ Δinputs"
+	case *Integrate:
+		return "integrate by " + scalars(op.Key) + "  I = Σ Δ (state, indexed)"
+	case *Delay:
+		return "delay  z⁻¹"
+	case *Join:
+		return fmt.Sprintf("join on %s == %s  Δl⋈Δr + Δl⋈z⁻¹(I r) + z⁻¹(I l)⋈Δr", scalars(op.LeftKey), scalars(op.RightKey))
+	case *Distinct:
+		return "distinct  emits when the sign of z⁻¹(I)+Δ differs from z⁻¹(I)"
+	case *Aggregate:
+		var as []string
+		for _, a := range op.Aggs {
+			arg := ""
+			if a.Arg != nil {
+				arg = a.Arg.Text
+			}
+			as = append(as, a.Name+"("+arg+")")
+		}
+		return fmt.Sprintf("aggregate by %s {%s}  per-group state%s; emits -old +new for changed groups",
+			scalars(op.Key), strings.Join(as, ", "), orderedNote(op))
+	}
+	return n.Op.Name()
+}
+
+func orderedNote(op *Aggregate) string {
+	for _, a := range op.Aggs {
+		if a.Name == "min" || a.Name == "max" {
+			return " with ordered multisets for min/max"
+		}
+	}
+	return ""
+}
+
+func scalars(ss []Scalar) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Text)
+	}
+	return "(" + strings.Join(out, ", ") + ")"
+}
+
+func colList(cols []Column) string {
+	var out []string
+	for _, c := range cols {
+		out = append(out, c.Name+" "+c.Type.String())
+	}
+	return "(" + strings.Join(out, ", ") + ")"
+}
+
+func indexNames(cols []Column, idx []int) string {
+	var out []string
+	for _, i := range idx {
+		out = append(out, cols[i].Name)
+	}
+	return "(" + strings.Join(out, ", ") + ")"
+}

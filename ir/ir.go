@@ -1,0 +1,172 @@
+package ir
+
+import (
+	"github.com/stepping-io/stepping/stdlib"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Column is a named, typed column of a node's rows.
+type Column struct {
+	Name string
+	Type types.Type
+}
+
+// Circuit is a lowered program: a DAG of nodes in topological order (every
+// node comes after its inputs), plus the names that reach it.
+type Circuit struct {
+	Nodes   []*Node
+	Inputs  []*Input  // one per table, in declaration order
+	Views   []*View   // every view, in dependency order
+	Outputs []*Output // the views the program outputs
+}
+
+// Input is a table whose changes the runtime is given.
+type Input struct {
+	Name       string
+	Columns    []Column
+	PrimaryKey []int
+	Node       *Node
+}
+
+// View is a named query and the node computing its changes.
+type View struct {
+	Name    string
+	Columns []Column
+	Node    *Node
+}
+
+// Output materialises a view (in memory, or as a Postgres table).
+type Output struct {
+	View       *View
+	Table      []string // target table name parts; nil when not given
+	Indexes    [][]int
+	PrimaryKey []int
+}
+
+// Node is one operator of the circuit. Its output each step is a Z-set
+// of changes to rows with columns Cols.
+type Node struct {
+	ID     int
+	Op     Op
+	Inputs []*Node
+	Cols   []Column
+}
+
+// Op is what a node computes: *Source, *Constant, *Filter, *Map, *Sum,
+// *Integrate, *Delay, *Join, *Distinct or *Aggregate.
+type Op interface {
+	// Name is the operator's name in explain output.
+	Name() string
+}
+
+// Source emits the changes given to an input table this step.
+type Source struct{ Table string }
+
+// Constant emits its rows in the first step and nothing after: the
+// changes of a relation that never changes.
+type Constant struct{ Rows *zset.ZSet }
+
+// Filter passes the rows for which Pred is true. Linear.
+type Filter struct{ Pred Scalar }
+
+// Map replaces each row by Exprs evaluated over it. Linear.
+type Map struct{ Exprs []Scalar }
+
+// Sum adds its inputs' changes (union all). Linear.
+type Sum struct{}
+
+// Integrate accumulates its input's changes into a Z-set indexed by Key:
+// its value after a step is the sum of all changes so far. The runtime
+// keeps it as operator state.
+type Integrate struct{ Key []Scalar }
+
+// Delay outputs its input's value as of the previous step (z⁻¹). In a
+// circuit it only ever delays an Integrate, so it reads the integral
+// before this step's changes are added.
+type Delay struct{}
+
+// Join is the incremental inner equi-join. Inputs: Δleft, Δright,
+// z⁻¹(I left), z⁻¹(I right), the integrals indexed by LeftKey and
+// RightKey. Output rows are the left row followed by the right row.
+type Join struct {
+	LeftKey, RightKey []Scalar
+}
+
+// Distinct is the incremental distinct. Inputs: Δin and z⁻¹(I in) indexed
+// by the whole row; a row's output changes only when the sign of its
+// integrated weight does.
+type Distinct struct{}
+
+// AggFunc is one aggregate of an Aggregate node.
+type AggFunc struct {
+	Name string   // count, sum, avg, min, max
+	Arg  *Scalar  // nil for count()
+	Type types.Type
+}
+
+// Aggregate groups its input by Key and keeps per-group state: linear
+// accumulators for count, sum and avg; for min and max an ordered multiset
+// of the group's values, so deleting the current minimum is correct. Each
+// step it re-emits only the groups that changed, as a retraction of the
+// old row and an insertion of the new. Output rows are the key values
+// followed by the aggregate values.
+type Aggregate struct {
+	Key  []Scalar
+	Aggs []AggFunc
+}
+
+// Name returns "source".
+func (*Source) Name() string { return "source" }
+
+// Name returns "constant".
+func (*Constant) Name() string { return "constant" }
+
+// Name returns "filter".
+func (*Filter) Name() string { return "filter" }
+
+// Name returns "map".
+func (*Map) Name() string { return "map" }
+
+// Name returns "sum".
+func (*Sum) Name() string { return "sum" }
+
+// Name returns "integrate".
+func (*Integrate) Name() string { return "integrate" }
+
+// Name returns "delay".
+func (*Delay) Name() string { return "delay" }
+
+// Name returns "join".
+func (*Join) Name() string { return "join" }
+
+// Name returns "distinct".
+func (*Distinct) Name() string { return "distinct" }
+
+// Name returns "aggregate".
+func (*Aggregate) Name() string { return "aggregate" }
+
+// Scalar is a compiled per-row expression.
+type Scalar struct {
+	Text string     // source-like rendering for explain
+	Type types.Type // result type
+	Eval func(row zset.Row) (any, error)
+}
+
+// EvalKey evaluates key expressions over a row into a key row. It reports
+// hasNull when any key value is NULL, since NULL keys never join.
+func EvalKey(key []Scalar, row zset.Row) (k zset.Row, hasNull bool, err error) {
+	k = make(zset.Row, len(key))
+	for i, s := range key {
+		v, err := s.Eval(row)
+		if err != nil {
+			return nil, false, err
+		}
+		hasNull = hasNull || v == nil
+		k[i] = v
+	}
+	return k, hasNull, nil
+}
+
+// aggregateNames keeps the checker's aggregates and the IR's in step.
+var _ = stdlib.Aggregates

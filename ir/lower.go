@@ -1,0 +1,172 @@
+package ir
+
+import (
+	"fmt"
+
+	"github.com/stepping-io/stepping/typecheck"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Lower builds the incremental circuit of a checked program.
+func Lower(p *typecheck.Program) (*Circuit, error) {
+	l := &lowerer{c: &Circuit{}, tables: map[*typecheck.Table]*Node{}, views: map[*typecheck.View]*View{}}
+	for _, t := range p.Tables {
+		n := l.add(&Source{Table: t.Name}, columns(t.Columns))
+		l.tables[t] = n
+		l.c.Inputs = append(l.c.Inputs, &Input{Name: t.Name, Columns: n.Cols, PrimaryKey: t.PrimaryKey, Node: n})
+	}
+	for _, v := range p.Views {
+		n, err := l.rel(v.Query)
+		if err != nil {
+			return nil, fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		iv := &View{Name: v.Name, Columns: columns(v.Columns), Node: n}
+		l.views[v] = iv
+		l.c.Views = append(l.c.Views, iv)
+	}
+	for _, o := range p.Outputs {
+		l.c.Outputs = append(l.c.Outputs, &Output{View: l.views[o.View], Table: o.Table, Indexes: o.Indexes, PrimaryKey: o.PrimaryKey})
+	}
+	return l.c, nil
+}
+
+type lowerer struct {
+	c      *Circuit
+	tables map[*typecheck.Table]*Node
+	views  map[*typecheck.View]*View
+}
+
+func columns(cs []typecheck.Column) []Column {
+	out := make([]Column, len(cs))
+	for i, c := range cs {
+		out[i] = Column{Name: c.Name, Type: c.Type}
+	}
+	return out
+}
+
+func (l *lowerer) add(op Op, cols []Column, inputs ...*Node) *Node {
+	n := &Node{ID: len(l.c.Nodes), Op: op, Inputs: inputs, Cols: cols}
+	l.c.Nodes = append(l.c.Nodes, n)
+	return n
+}
+
+func compileAll(es []typecheck.Expr) []Scalar {
+	out := make([]Scalar, len(es))
+	for i, e := range es {
+		out[i] = Compile(e)
+	}
+	return out
+}
+
+// integral returns z⁻¹(I in) indexed by key: the delayed integral a
+// bilinear or non-linear operator reads.
+func (l *lowerer) integral(in *Node, key []Scalar) *Node {
+	i := l.add(&Integrate{Key: key}, in.Cols, in)
+	return l.add(&Delay{}, in.Cols, i)
+}
+
+// wholeRow returns key expressions selecting every column of cols.
+func wholeRow(cols []Column) []Scalar {
+	out := make([]Scalar, len(cols))
+	for i, c := range cols {
+		out[i] = Compile(&typecheck.ColRef{Index: i, Name: c.Name, T: c.Type})
+	}
+	return out
+}
+
+func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
+	cols := columns(r.Cols())
+	switch r := r.(type) {
+	case *typecheck.Scan:
+		return l.tables[r.Table], nil
+	case *typecheck.ViewRef:
+		return l.views[r.View].Node, nil
+	case *typecheck.Values:
+		rows := zset.New()
+		for _, exprs := range r.Rows {
+			row := make(zset.Row, len(exprs))
+			for i, e := range exprs {
+				v, err := Compile(e).Eval(nil)
+				if err != nil {
+					return nil, err
+				}
+				row[i] = v
+			}
+			rows.Add(row, 1)
+		}
+		return l.add(&Constant{Rows: rows}, cols), nil
+	case *typecheck.Filter:
+		in, err := l.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		return l.add(&Filter{Pred: Compile(r.Cond)}, cols, in), nil
+	case *typecheck.Project:
+		in, err := l.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		return l.add(&Map{Exprs: compileAll(r.Exprs)}, cols, in), nil
+	case *typecheck.Join:
+		left, err := l.rel(r.Left)
+		if err != nil {
+			return nil, err
+		}
+		right, err := l.rel(r.Right)
+		if err != nil {
+			return nil, err
+		}
+		lk, rk := compileAll(r.LeftKeys), compileAll(r.RightKeys)
+		li, ri := l.integral(left, lk), l.integral(right, rk)
+		return l.add(&Join{LeftKey: lk, RightKey: rk}, cols, left, right, li, ri), nil
+	case *typecheck.Group:
+		in, err := l.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		agg := &Aggregate{Key: compileAll(r.Keys)}
+		var aggCols []Column
+		for i, k := range r.Keys {
+			aggCols = append(aggCols, Column{Name: fmt.Sprintf("key%d", i), Type: k.Type()})
+		}
+		for _, a := range r.Aggs {
+			f := AggFunc{Name: a.Name, Type: a.Type}
+			if len(a.Args) > 0 {
+				s := Compile(a.Args[0])
+				f.Arg = &s
+			}
+			agg.Aggs = append(agg.Aggs, f)
+			aggCols = append(aggCols, Column{Name: a.Name, Type: a.Type})
+		}
+		if r.Out == nil {
+			return l.add(agg, cols, in), nil
+		}
+		n := l.add(agg, aggCols, in)
+		return l.add(&Map{Exprs: compileAll(r.Out)}, cols, n), nil
+	case *typecheck.Distinct:
+		in, err := l.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		return l.distinct(in), nil
+	case *typecheck.Union:
+		left, err := l.rel(r.Left)
+		if err != nil {
+			return nil, err
+		}
+		right, err := l.rel(r.Right)
+		if err != nil {
+			return nil, err
+		}
+		sum := l.add(&Sum{}, cols, left, right)
+		if r.All {
+			return sum, nil
+		}
+		return l.distinct(sum), nil
+	}
+	return nil, fmt.Errorf("lowering %T is not implemented", r)
+}
+
+func (l *lowerer) distinct(in *Node) *Node {
+	return l.add(&Distinct{}, in.Cols, in, l.integral(in, wholeRow(in.Cols)))
+}

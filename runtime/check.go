@@ -1,0 +1,54 @@
+package runtime
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/types"
+)
+
+// CheckValue reports whether a non-NULL Go value is a valid value of type
+// t in the mapping documented in package types.
+func CheckValue(v any, t types.Type) error {
+	ok := false
+	switch t.Kind {
+	case types.Bool:
+		_, ok = v.(bool)
+	case types.Int2, types.Int4, types.Int8:
+		var n int64
+		if n, ok = v.(int64); ok {
+			if _, err := types.CheckInt(n, t.Kind); err != nil {
+				return err
+			}
+		}
+	case types.Float4, types.Float8:
+		_, ok = v.(float64)
+	case types.Numeric:
+		_, ok = v.(decimal.Decimal)
+	case types.Text, types.UUID, types.JSONB:
+		_, ok = v.(string)
+	case types.Date, types.Timestamp, types.Timestamptz:
+		_, ok = v.(time.Time)
+	case types.Interval:
+		_, ok = v.(types.IntervalValue)
+	case types.Bytea:
+		_, ok = v.([]byte)
+	case types.Array:
+		var list []any
+		if list, ok = v.([]any); ok {
+			for _, e := range list {
+				if e == nil {
+					continue
+				}
+				if err := CheckValue(e, *t.Elem); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if !ok {
+		return fmt.Errorf("want a %s value, got %T", t, v)
+	}
+	return nil
+}

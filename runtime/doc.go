@@ -1,0 +1,13 @@
+// Package runtime executes a circuit of package ir one step at a time.
+//
+// A step takes one batch of changes per input table, turns them into
+// Z-sets (resolving updates and deletes by primary key, as SQL does),
+// computes every node's output changes in topological order while reading
+// operator state as of the previous step, and then commits the state
+// writes, the tables' new contents and the views' integrated contents
+// together. A step that fails anywhere (a bad row, a duplicate key, a
+// division by zero) commits nothing: the engine is left as it was.
+//
+// Operator state lives in a Store. MemoryStore, the embedded default,
+// keeps it in hash maps and B-trees.
+package runtime

@@ -1,0 +1,148 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Engine runs a circuit over a store, step by step. It is not safe for
+// concurrent use.
+type Engine struct {
+	circuit *ir.Circuit
+	store   Store
+	tables  map[string]*tableState
+	views   map[string]*viewState
+	steps   int64
+}
+
+type viewState struct {
+	view     *ir.View
+	contents *zset.ZSet
+}
+
+// New returns an engine for circuit c keeping its state in store.
+func New(c *ir.Circuit, store Store) *Engine {
+	e := &Engine{circuit: c, store: store, tables: map[string]*tableState{}, views: map[string]*viewState{}}
+	for _, in := range c.Inputs {
+		e.tables[in.Name] = newTableState(in)
+	}
+	for _, v := range c.Views {
+		e.views[v.Name] = &viewState{view: v, contents: zset.New()}
+	}
+	return e
+}
+
+// Circuit returns the circuit the engine runs.
+func (e *Engine) Circuit() *ir.Circuit { return e.circuit }
+
+// Steps returns the number of steps committed so far.
+func (e *Engine) Steps() int64 { return e.steps }
+
+// Result is what one step produced: the changes to each view that changed.
+type Result struct {
+	Step    int64
+	Changes map[string]*zset.ZSet
+}
+
+// Step applies one batch of changes, keyed by table name, and returns the
+// changes to every view. On error nothing of the batch is applied.
+func (e *Engine) Step(ctx context.Context, batch map[string][]Change) (*Result, error) {
+	deltas := map[string]*zset.ZSet{}
+	overlays := map[string]*overlay{}
+	for name, changes := range batch {
+		t, ok := e.tables[name]
+		if !ok {
+			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
+		}
+		d, ov, err := t.resolve(changes)
+		if err != nil {
+			return nil, fmt.Errorf("step %d: table %s: %w", e.steps+1, name, err)
+		}
+		deltas[name], overlays[name] = d, ov
+	}
+	res, commit, err := e.run(ctx, deltas)
+	if err != nil {
+		return nil, err
+	}
+	if err := commit(ctx); err != nil {
+		return nil, err
+	}
+	for name, ov := range overlays {
+		e.tables[name].apply(ov)
+	}
+	return res, nil
+}
+
+// StepDelta applies one batch given directly as Z-sets of changes per
+// table, bypassing primary-key resolution: the caller keeps each table's
+// integrated weights non-negative. Tests use it to drive operators with
+// arbitrary Z-sets.
+func (e *Engine) StepDelta(ctx context.Context, deltas map[string]*zset.ZSet) (*Result, error) {
+	for name := range deltas {
+		if _, ok := e.tables[name]; !ok {
+			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
+		}
+	}
+	res, commit, err := e.run(ctx, deltas)
+	if err != nil {
+		return nil, err
+	}
+	if err := commit(ctx); err != nil {
+		return nil, err
+	}
+	for name, d := range deltas {
+		e.tables[name].applyDelta(d)
+	}
+	return res, nil
+}
+
+// Contents returns the current contents of a view (or of a table), or
+// false when there is none of that name. The caller must not modify it.
+func (e *Engine) Contents(name string) (*zset.ZSet, bool) {
+	if v, ok := e.views[name]; ok {
+		return v.contents, true
+	}
+	if t, ok := e.tables[name]; ok {
+		return t.contents(), true
+	}
+	return nil, false
+}
+
+// run computes every node's changes for one step. It changes nothing; the
+// returned commit function writes the step's state.
+func (e *Engine) run(ctx context.Context, inputs map[string]*zset.ZSet) (*Result, func(context.Context) error, error) {
+	s := &stepRun{
+		engine: e,
+		deltas: make([]*zset.ZSet, len(e.circuit.Nodes)),
+		inputs: inputs,
+	}
+	for _, n := range e.circuit.Nodes {
+		d, err := s.eval(ctx, n)
+		if err != nil {
+			return nil, nil, fmt.Errorf("step %d: %w", e.steps+1, err)
+		}
+		s.deltas[n.ID] = d
+	}
+	res := &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
+	for _, v := range e.circuit.Views {
+		if d := s.deltas[v.Node.ID]; d != nil && !d.IsEmpty() {
+			res.Changes[v.Name] = d
+		}
+	}
+	commit := func(ctx context.Context) error {
+		for _, w := range s.writes {
+			if err := w(ctx); err != nil {
+				return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)
+			}
+		}
+		for name, d := range res.Changes {
+			e.views[name].contents.AddAll(d, 1)
+		}
+		e.steps++
+		return nil
+	}
+	return res, commit, nil
+}

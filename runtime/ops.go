@@ -1,0 +1,259 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// stepRun is one step in progress: the changes computed so far, and the
+// state writes to make if the step succeeds.
+type stepRun struct {
+	engine *Engine
+	deltas []*zset.ZSet
+	inputs map[string]*zset.ZSet
+	writes []func(context.Context) error
+}
+
+var empty = zset.New()
+
+func (s *stepRun) in(n *ir.Node, i int) *zset.ZSet {
+	if d := s.deltas[n.Inputs[i].ID]; d != nil {
+		return d
+	}
+	return empty
+}
+
+// integral returns the index behind input i of n, which is z⁻¹(I x).
+func (s *stepRun) integral(n *ir.Node, i int) Index {
+	delay := n.Inputs[i]
+	return s.engine.store.Index(delay.Inputs[0].ID)
+}
+
+func (s *stepRun) eval(ctx context.Context, n *ir.Node) (*zset.ZSet, error) {
+	switch op := n.Op.(type) {
+	case *ir.Source:
+		if d, ok := s.inputs[op.Table]; ok {
+			return d, nil
+		}
+		return empty, nil
+	case *ir.Constant:
+		if s.engine.steps == 0 {
+			return op.Rows, nil
+		}
+		return empty, nil
+	case *ir.Filter:
+		out := zset.New()
+		var err error
+		s.in(n, 0).EachKeyed(func(k string, row zset.Row, w int64) {
+			if err != nil {
+				return
+			}
+			var v any
+			if v, err = op.Pred.Eval(row); v == true {
+				out.AddKeyed(k, row, w)
+			}
+		})
+		return out, err
+	case *ir.Map:
+		out := zset.New()
+		var err error
+		s.in(n, 0).Each(func(row zset.Row, w int64) {
+			if err != nil {
+				return
+			}
+			r := make(zset.Row, len(op.Exprs))
+			for i, e := range op.Exprs {
+				if r[i], err = e.Eval(row); err != nil {
+					return
+				}
+			}
+			out.Add(r, w)
+		})
+		return out, err
+	case *ir.Sum:
+		out := zset.New()
+		for i := range n.Inputs {
+			out.AddAll(s.in(n, i), 1)
+		}
+		return out, nil
+	case *ir.Integrate:
+		return s.integrate(n, op)
+	case *ir.Delay:
+		return nil, nil // read through the index by its consumer
+	case *ir.Join:
+		return s.join(ctx, n, op)
+	case *ir.Distinct:
+		return s.distinct(ctx, n)
+	case *ir.Aggregate:
+		return s.aggregate(ctx, n, op)
+	}
+	return nil, fmt.Errorf("node n%d: operator %s is not implemented", n.ID, n.Op.Name())
+}
+
+// integrate schedules the addition of its input's changes to its index.
+func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (*zset.ZSet, error) {
+	d := s.in(n, 0)
+	changes := make([]KeyedChange, 0, d.Len())
+	var err error
+	d.EachKeyed(func(rk string, row zset.Row, w int64) {
+		if err != nil {
+			return
+		}
+		var key zset.Row
+		if key, _, err = ir.EvalKey(op.Key, row); err == nil {
+			changes = append(changes, KeyedChange{Key: types.RowKey(key), RowKey: rk, Row: row, Weight: w})
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+	}
+	if len(changes) > 0 {
+		ix := s.engine.store.Index(n.ID)
+		s.writes = append(s.writes, func(ctx context.Context) error { return ix.Update(ctx, changes) })
+	}
+	return nil, nil
+}
+
+// keyed is a change with its evaluated join key.
+type keyed struct {
+	key string
+	row zset.Row
+	w   int64
+}
+
+// keyAll evaluates key over every row of d, dropping rows whose key has a
+// NULL, which never join.
+func keyAll(d *zset.ZSet, key []ir.Scalar) ([]keyed, error) {
+	out := make([]keyed, 0, d.Len())
+	var err error
+	d.Each(func(row zset.Row, w int64) {
+		if err != nil {
+			return
+		}
+		var k zset.Row
+		var hasNull bool
+		if k, hasNull, err = ir.EvalKey(key, row); err == nil && !hasNull {
+			out = append(out, keyed{types.RowKey(k), row, w})
+		}
+	})
+	return out, err
+}
+
+func concat(a, b zset.Row) zset.Row {
+	r := make(zset.Row, 0, len(a)+len(b))
+	return append(append(r, a...), b...)
+}
+
+// join computes Δl⋈Δr + Δl⋈z⁻¹(I r) + z⁻¹(I l)⋈Δr, looking up each side's
+// integral once for all the keys of the other side's changes.
+func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (*zset.ZSet, error) {
+	dl, err := keyAll(s.in(n, 0), op.LeftKey)
+	if err != nil {
+		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+	}
+	dr, err := keyAll(s.in(n, 1), op.RightKey)
+	if err != nil {
+		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+	}
+	out := zset.New()
+	if len(dl) == 0 && len(dr) == 0 {
+		return out, nil
+	}
+	// Δl⋈Δr
+	byKey := map[string][]keyed{}
+	for _, r := range dr {
+		byKey[r.key] = append(byKey[r.key], r)
+	}
+	for _, l := range dl {
+		for _, r := range byKey[l.key] {
+			out.Add(concat(l.row, r.row), l.w*r.w)
+		}
+	}
+	// Δl⋈z⁻¹(I r)
+	if len(dl) > 0 {
+		keys := distinctKeys(dl)
+		found, err := s.integral(n, 3).Lookup(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		at := indexKeys(keys)
+		for _, l := range dl {
+			for _, r := range found[at[l.key]] {
+				out.Add(concat(l.row, r.Row), l.w*r.Weight)
+			}
+		}
+	}
+	// z⁻¹(I l)⋈Δr
+	if len(dr) > 0 {
+		keys := distinctKeys(dr)
+		found, err := s.integral(n, 2).Lookup(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		at := indexKeys(keys)
+		for _, r := range dr {
+			for _, l := range found[at[r.key]] {
+				out.Add(concat(l.Row, r.row), l.Weight*r.w)
+			}
+		}
+	}
+	return out, nil
+}
+
+func distinctKeys(ks []keyed) []string {
+	seen := make(map[string]bool, len(ks))
+	var out []string
+	for _, k := range ks {
+		if !seen[k.key] {
+			seen[k.key] = true
+			out = append(out, k.key)
+		}
+	}
+	return out
+}
+
+func indexKeys(keys []string) map[string]int {
+	at := make(map[string]int, len(keys))
+	for i, k := range keys {
+		at[k] = i
+	}
+	return at
+}
+
+// distinct emits +1 for a row whose integrated weight turns positive and
+// -1 for one whose weight stops being positive.
+func (s *stepRun) distinct(ctx context.Context, n *ir.Node) (*zset.ZSet, error) {
+	d := s.in(n, 0)
+	out := zset.New()
+	if d.IsEmpty() {
+		return out, nil
+	}
+	var keys []string
+	var rows []zset.Entry
+	d.EachKeyed(func(k string, row zset.Row, w int64) {
+		keys = append(keys, k)
+		rows = append(rows, zset.Entry{Row: row, Weight: w})
+	})
+	found, err := s.integral(n, 1).Lookup(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range keys {
+		var old int64
+		for _, e := range found[i] {
+			old += e.Weight
+		}
+		now := old + rows[i].Weight
+		switch {
+		case old <= 0 && now > 0:
+			out.AddKeyed(k, rows[i].Row, 1)
+		case old > 0 && now <= 0:
+			out.AddKeyed(k, rows[i].Row, -1)
+		}
+	}
+	return out, nil
+}

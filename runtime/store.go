@@ -1,0 +1,183 @@
+package runtime
+
+import (
+	"context"
+
+	"github.com/google/btree"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Store keeps the state of a circuit's stateful operators. A step reads
+// through it in batches (one call per operator, never per row, so a
+// database-backed store makes one round trip per index) and writes all
+// its changes at commit.
+type Store interface {
+	// Index returns the state of the Integrate node with the given ID.
+	Index(id int) Index
+	// Groups returns the state of the Aggregate node with the given ID.
+	Groups(id int) Groups
+}
+
+// KeyedChange is one change to an indexed Z-set.
+type KeyedChange struct {
+	Key    string // types.RowKey of the index key
+	RowKey string // types.RowKey of the row
+	Row    zset.Row
+	Weight int64
+}
+
+// Index is an integrated Z-set indexed by a key.
+type Index interface {
+	// Lookup returns, for each key, the rows integrated under it.
+	Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error)
+	// Update adds changes to the integral.
+	Update(ctx context.Context, changes []KeyedChange) error
+}
+
+// Groups is the per-group state of an aggregate.
+type Groups interface {
+	// Get returns the state of each group, nil for a group with no rows.
+	Get(ctx context.Context, keys []string) ([]*GroupState, error)
+	// Put replaces the state of each group; a state with Count zero
+	// removes the group.
+	Put(ctx context.Context, keys []string, states []*GroupState) error
+}
+
+// GroupState is what an aggregate keeps for one group.
+type GroupState struct {
+	Key   zset.Row
+	Count int64 // total weight of the group's rows
+	Accs  []Accumulator
+}
+
+// Accumulator is the state of one aggregate function in one group.
+type Accumulator struct {
+	NonNull int64 // total weight of rows whose argument is not NULL
+	Sum     any   // running sum for sum and avg: int64, decimal.Decimal or float64
+	// Values is the ordered multiset of argument values, for min and max.
+	Values *btree.BTreeG[ValueCount]
+}
+
+// ValueCount is a value of an ordered multiset with its multiplicity.
+type ValueCount struct {
+	Value any
+	Count int64
+}
+
+func lessValueCount(a, b ValueCount) bool { return types.Compare(a.Value, b.Value) < 0 }
+
+// NewMultiset returns an empty ordered multiset.
+func NewMultiset() *btree.BTreeG[ValueCount] {
+	return btree.NewG(16, lessValueCount)
+}
+
+// clone copies the state so that a step can change it without touching
+// the committed version (the B-tree copies lazily, on write).
+func (g *GroupState) clone() *GroupState {
+	c := &GroupState{Key: g.Key, Count: g.Count, Accs: make([]Accumulator, len(g.Accs))}
+	copy(c.Accs, g.Accs)
+	for i := range c.Accs {
+		if c.Accs[i].Values != nil {
+			c.Accs[i].Values = c.Accs[i].Values.Clone()
+		}
+	}
+	return c
+}
+
+// MemoryStore keeps operator state in memory. It is safe for use by one
+// engine at a time.
+type MemoryStore struct {
+	indexes map[int]*memIndex
+	groups  map[int]*memGroups
+}
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{indexes: map[int]*memIndex{}, groups: map[int]*memGroups{}}
+}
+
+// Index returns the in-memory index of node id, creating it on first use.
+func (s *MemoryStore) Index(id int) Index {
+	ix, ok := s.indexes[id]
+	if !ok {
+		ix = &memIndex{buckets: map[string]map[string]*zset.Entry{}}
+		s.indexes[id] = ix
+	}
+	return ix
+}
+
+// Groups returns the in-memory group state of node id.
+func (s *MemoryStore) Groups(id int) Groups {
+	g, ok := s.groups[id]
+	if !ok {
+		g = &memGroups{m: map[string]*GroupState{}}
+		s.groups[id] = g
+	}
+	return g
+}
+
+type memIndex struct {
+	buckets map[string]map[string]*zset.Entry
+}
+
+func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
+	out := make([][]zset.Entry, len(keys))
+	for i, k := range keys {
+		b := ix.buckets[k]
+		if len(b) == 0 {
+			continue
+		}
+		rows := make([]zset.Entry, 0, len(b))
+		for _, e := range b {
+			rows = append(rows, *e)
+		}
+		out[i] = rows
+	}
+	return out, nil
+}
+
+func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
+	for _, c := range changes {
+		b, ok := ix.buckets[c.Key]
+		if !ok {
+			b = map[string]*zset.Entry{}
+			ix.buckets[c.Key] = b
+		}
+		if e, ok := b[c.RowKey]; ok {
+			e.Weight += c.Weight
+			if e.Weight == 0 {
+				delete(b, c.RowKey)
+				if len(b) == 0 {
+					delete(ix.buckets, c.Key)
+				}
+			}
+			continue
+		}
+		b[c.RowKey] = &zset.Entry{Row: c.Row, Weight: c.Weight}
+	}
+	return nil
+}
+
+type memGroups struct {
+	m map[string]*GroupState
+}
+
+func (g *memGroups) Get(_ context.Context, keys []string) ([]*GroupState, error) {
+	out := make([]*GroupState, len(keys))
+	for i, k := range keys {
+		out[i] = g.m[k]
+	}
+	return out, nil
+}
+
+func (g *memGroups) Put(_ context.Context, keys []string, states []*GroupState) error {
+	for i, k := range keys {
+		if states[i] == nil || states[i].Count == 0 {
+			delete(g.m, k)
+		} else {
+			g.m[k] = states[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package runtime
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Op is the kind of a change to a table.
+type Op int
+
+// The kinds of change, with SQL's meaning.
+const (
+	Insert Op = iota // add a row; with a primary key, the key must be new
+	Delete           // remove the row (by primary key, if the table has one); absent rows are ignored
+	Update           // replace the row with the same primary key; absent keys are ignored
+)
+
+// String returns insert, delete or update.
+func (o Op) String() string { return [...]string{"insert", "delete", "update"}[o] }
+
+// Change is one change to a table.
+type Change struct {
+	Op  Op
+	Row zset.Row
+}
+
+// tableState is the current contents of an input table, kept to turn
+// updates and deletes into Z-set changes.
+type tableState struct {
+	input *ir.Input
+	byKey map[string]zset.Row // tables with a primary key: key -> row
+	bag   *zset.ZSet          // tables without one: a multiset
+}
+
+func newTableState(in *ir.Input) *tableState {
+	t := &tableState{input: in}
+	if len(in.PrimaryKey) > 0 {
+		t.byKey = map[string]zset.Row{}
+	} else {
+		t.bag = zset.New()
+	}
+	return t
+}
+
+// overlay is a batch's view of a table: the rows it changed, by key (nil
+// for a deleted row), or for a bag the changes it made.
+type overlay struct {
+	byKey map[string]zset.Row
+	bag   *zset.ZSet
+}
+
+func (t *tableState) pk(row zset.Row) string {
+	key := make(zset.Row, len(t.input.PrimaryKey))
+	for i, c := range t.input.PrimaryKey {
+		key[i] = row[c]
+	}
+	return types.RowKey(key)
+}
+
+// resolve turns a batch of changes into a Z-set against the table's
+// contents, reporting the first bad change.
+func (t *tableState) resolve(changes []Change) (*zset.ZSet, *overlay, error) {
+	d := zset.New()
+	ov := &overlay{byKey: map[string]zset.Row{}, bag: zset.New()}
+	for i, c := range changes {
+		if err := t.checkRow(c); err != nil {
+			return nil, nil, fmt.Errorf("change %d (%s): %w", i+1, c.Op, err)
+		}
+		if t.byKey == nil {
+			switch c.Op {
+			case Insert:
+				d.Add(c.Row, 1)
+				ov.bag.Add(c.Row, 1)
+			case Delete:
+				if t.bag.Weight(c.Row)+ov.bag.Weight(c.Row) > 0 {
+					d.Add(c.Row, -1)
+					ov.bag.Add(c.Row, -1)
+				}
+			case Update:
+				return nil, nil, fmt.Errorf("change %d: update needs a primary key, and table %s has none", i+1, t.input.Name)
+			}
+			continue
+		}
+		key := t.pk(c.Row)
+		old, touched := ov.byKey[key]
+		if !touched {
+			old = t.byKey[key]
+		}
+		switch c.Op {
+		case Insert:
+			if old != nil {
+				return nil, nil, fmt.Errorf("change %d: duplicate primary key %s", i+1, t.keyText(c.Row))
+			}
+			d.Add(c.Row, 1)
+			ov.byKey[key] = c.Row
+		case Delete, Update:
+			if old == nil {
+				continue
+			}
+			d.Add(old, -1)
+			if c.Op == Update {
+				d.Add(c.Row, 1)
+				ov.byKey[key] = c.Row
+			} else {
+				ov.byKey[key] = nil
+			}
+		}
+	}
+	return d, ov, nil
+}
+
+func (t *tableState) keyText(row zset.Row) string {
+	var parts []string
+	for _, c := range t.input.PrimaryKey {
+		parts = append(parts, t.input.Columns[c].Name+"="+types.Format(row[c], t.input.Columns[c].Type))
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// checkRow checks a row against the table's columns: arity, Go types and
+// nullability. A delete of a keyed table needs only its key columns.
+func (t *tableState) checkRow(c Change) error {
+	cols := t.input.Columns
+	if len(c.Row) != len(cols) {
+		return fmt.Errorf("row has %d values, table %s has %d columns", len(c.Row), t.input.Name, len(cols))
+	}
+	keyOnly := c.Op == Delete && t.byKey != nil
+	for i, col := range cols {
+		v := c.Row[i]
+		if v == nil {
+			if !col.Type.Nullable && !(keyOnly && !t.isKey(i)) {
+				return fmt.Errorf("column %s: NULL in a non-null column", col.Name)
+			}
+			continue
+		}
+		if err := CheckValue(v, col.Type); err != nil {
+			return fmt.Errorf("column %s: %w", col.Name, err)
+		}
+	}
+	return nil
+}
+
+func (t *tableState) isKey(i int) bool {
+	for _, c := range t.input.PrimaryKey {
+		if c == i {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *tableState) apply(ov *overlay) {
+	if t.byKey == nil {
+		t.bag.AddAll(ov.bag, 1)
+		return
+	}
+	for k, row := range ov.byKey {
+		if row == nil {
+			delete(t.byKey, k)
+		} else {
+			t.byKey[k] = row
+		}
+	}
+}
+
+func (t *tableState) applyDelta(d *zset.ZSet) {
+	if t.byKey == nil {
+		t.bag.AddAll(d, 1)
+		return
+	}
+	d.Each(func(row zset.Row, w int64) {
+		if w < 0 {
+			delete(t.byKey, t.pk(row))
+		}
+	})
+	d.Each(func(row zset.Row, w int64) {
+		if w > 0 {
+			t.byKey[t.pk(row)] = row
+		}
+	})
+}
+
+func (t *tableState) contents() *zset.ZSet {
+	if t.byKey == nil {
+		return t.bag
+	}
+	z := zset.New()
+	for _, row := range t.byKey {
+		z.Add(row, 1)
+	}
+	return z
+}
