@@ -100,8 +100,8 @@ type Distinct struct{}
 
 // AggFunc is one aggregate of an Aggregate node.
 type AggFunc struct {
-	Name string   // count, sum, avg, min, max
-	Arg  *Scalar  // nil for count()
+	Name string  // count, sum, avg, min, max
+	Arg  *Scalar // nil for count()
 	Type types.Type
 }
 

@@ -59,11 +59,11 @@ var typeNames = map[string]Kind{
 	"float8": Float8, "float": Float8, "double": Float8,
 	"numeric": Numeric, "decimal": Numeric,
 	"text": Text, "varchar": Text,
-	"uuid": UUID,
-	"date": Date,
+	"uuid":      UUID,
+	"date":      Date,
 	"timestamp": Timestamp, "timestamptz": Timestamptz,
 	"interval": Interval,
-	"jsonb": JSONB, "json": JSONB,
+	"jsonb":    JSONB, "json": JSONB,
 	"bytea": Bytea,
 }
 
