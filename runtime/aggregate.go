@@ -21,29 +21,24 @@ type groupChange struct {
 // aggregate updates the state of each group the step's changes touch and
 // emits, per changed group, the retraction of its old row and the
 // insertion of its new one.
-func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (*zset.ZSet, error) {
+func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (batch, error) {
 	d := s.in(n, 0)
-	out := zset.New()
-	if d.IsEmpty() {
-		return out, nil
+	if len(d) == 0 {
+		return nil, nil
 	}
 	var keys []string
 	groupKeys := map[string]zset.Row{}
 	changes := map[string][]groupChange{}
-	var err error
-	d.Each(func(row zset.Row, w int64) {
+	for _, e := range d {
+		key, _, err := ir.EvalKey(op.Key, e.Row)
 		if err != nil {
-			return
-		}
-		var key zset.Row
-		if key, _, err = ir.EvalKey(op.Key, row); err != nil {
-			return
+			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
 		args := make([]any, len(op.Aggs))
 		for i, a := range op.Aggs {
 			if a.Arg != nil {
-				if args[i], err = a.Arg.Eval(row); err != nil {
-					return
+				if args[i], err = a.Arg.Eval(e.Row); err != nil {
+					return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 				}
 			}
 		}
@@ -52,11 +47,9 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			groupKeys[k] = key
 			keys = append(keys, k)
 		}
-		changes[k] = append(changes[k], groupChange{args, w})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+		changes[k] = append(changes[k], groupChange{args, e.Weight})
 	}
+	var out batch
 	groups := s.engine.store.Groups(n.ID)
 	olds, err := groups.Get(ctx, keys)
 	if err != nil {
@@ -83,10 +76,10 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			continue
 		}
 		if oldRow != nil {
-			out.Add(oldRow, -1)
+			out = append(out, zset.Entry{Row: oldRow, Weight: -1})
 		}
 		if newRow != nil {
-			out.Add(newRow, 1)
+			out = append(out, zset.Entry{Row: newRow, Weight: 1})
 		}
 	}
 	s.writes = append(s.writes, func(ctx context.Context) error { return groups.Put(ctx, keys, news) })
@@ -161,7 +154,10 @@ func addWeighted(sum, v any, w int64) any {
 		case decimal.Decimal:
 			d = x
 		}
-		return s.Add(d.Mul(decimal.NewFromInt(w)))
+		if w != 1 {
+			d = d.Mul(decimal.NewFromInt(w))
+		}
+		return s.Add(d)
 	}
 	panic(fmt.Sprintf("runtime: bad accumulator %T", sum))
 }

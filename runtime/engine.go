@@ -49,15 +49,15 @@ type Result struct {
 
 // Step applies one batch of changes, keyed by table name, and returns the
 // changes to every view. On error nothing of the batch is applied.
-func (e *Engine) Step(ctx context.Context, batch map[string][]Change) (*Result, error) {
-	deltas := map[string]*zset.ZSet{}
+func (e *Engine) Step(ctx context.Context, changes map[string][]Change) (*Result, error) {
+	deltas := map[string]batch{}
 	overlays := map[string]*overlay{}
-	for name, changes := range batch {
+	for name, tableChanges := range changes {
 		t, ok := e.tables[name]
 		if !ok {
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
 		}
-		d, ov, err := t.resolve(changes)
+		d, ov, err := t.resolve(tableChanges)
 		if err != nil {
 			return nil, fmt.Errorf("step %d: table %s: %w", e.steps+1, name, err)
 		}
@@ -81,12 +81,14 @@ func (e *Engine) Step(ctx context.Context, batch map[string][]Change) (*Result, 
 // integrated weights non-negative. Tests use it to drive operators with
 // arbitrary Z-sets.
 func (e *Engine) StepDelta(ctx context.Context, deltas map[string]*zset.ZSet) (*Result, error) {
-	for name := range deltas {
+	inputs := map[string]batch{}
+	for name, d := range deltas {
 		if _, ok := e.tables[name]; !ok {
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
 		}
+		inputs[name] = toBatch(d)
 	}
-	res, commit, err := e.run(ctx, deltas)
+	res, commit, err := e.run(ctx, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +115,10 @@ func (e *Engine) Contents(name string) (*zset.ZSet, bool) {
 
 // run computes every node's changes for one step. It changes nothing; the
 // returned commit function writes the step's state.
-func (e *Engine) run(ctx context.Context, inputs map[string]*zset.ZSet) (*Result, func(context.Context) error, error) {
+func (e *Engine) run(ctx context.Context, inputs map[string]batch) (*Result, func(context.Context) error, error) {
 	s := &stepRun{
 		engine: e,
-		deltas: make([]*zset.ZSet, len(e.circuit.Nodes)),
+		deltas: make([]batch, len(e.circuit.Nodes)),
 		inputs: inputs,
 	}
 	for _, n := range e.circuit.Nodes {
@@ -128,7 +130,7 @@ func (e *Engine) run(ctx context.Context, inputs map[string]*zset.ZSet) (*Result
 	}
 	res := &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
 	for _, v := range e.circuit.Views {
-		if d := s.deltas[v.Node.ID]; d != nil && !d.IsEmpty() {
+		if d := zset.FromEntries(s.deltas[v.Node.ID]...); !d.IsEmpty() {
 			res.Changes[v.Name] = d
 		}
 	}

@@ -13,19 +13,24 @@ import (
 // state writes to make if the step succeeds.
 type stepRun struct {
 	engine *Engine
-	deltas []*zset.ZSet
-	inputs map[string]*zset.ZSet
+	deltas []batch
+	inputs map[string]batch
 	writes []func(context.Context) error
 }
 
-var empty = zset.New()
+// batch is a step's changes at one node: a Z-set written as a list of
+// entries that may repeat a row (their weights add up). Operators pass
+// batches along without hashing every intermediate row; only state, and
+// the changes reported for views, are consolidated.
+type batch = []zset.Entry
 
-func (s *stepRun) in(n *ir.Node, i int) *zset.ZSet {
-	if d := s.deltas[n.Inputs[i].ID]; d != nil {
-		return d
-	}
-	return empty
+func toBatch(z *zset.ZSet) batch {
+	b := make(batch, 0, z.Len())
+	z.Each(func(row zset.Row, w int64) { b = append(b, zset.Entry{Row: row, Weight: w}) })
+	return b
 }
+
+func (s *stepRun) in(n *ir.Node, i int) batch { return s.deltas[n.Inputs[i].ID] }
 
 // integral returns the index behind input i of n, which is z⁻¹(I x).
 func (s *stepRun) integral(n *ir.Node, i int) Index {
@@ -33,51 +38,46 @@ func (s *stepRun) integral(n *ir.Node, i int) Index {
 	return s.engine.store.Index(delay.Inputs[0].ID)
 }
 
-func (s *stepRun) eval(ctx context.Context, n *ir.Node) (*zset.ZSet, error) {
+func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 	switch op := n.Op.(type) {
 	case *ir.Source:
-		if d, ok := s.inputs[op.Table]; ok {
-			return d, nil
-		}
-		return empty, nil
+		return s.inputs[op.Table], nil
 	case *ir.Constant:
 		if s.engine.steps == 0 {
-			return op.Rows, nil
+			return toBatch(op.Rows), nil
 		}
-		return empty, nil
+		return nil, nil
 	case *ir.Filter:
-		out := zset.New()
-		var err error
-		s.in(n, 0).EachKeyed(func(k string, row zset.Row, w int64) {
+		in := s.in(n, 0)
+		out := make(batch, 0, len(in))
+		for _, e := range in {
+			v, err := op.Pred.Eval(e.Row)
 			if err != nil {
-				return
+				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 			}
-			var v any
-			if v, err = op.Pred.Eval(row); v == true {
-				out.AddKeyed(k, row, w)
+			if v == true {
+				out = append(out, e)
 			}
-		})
-		return out, err
+		}
+		return out, nil
 	case *ir.Map:
-		out := zset.New()
-		var err error
-		s.in(n, 0).Each(func(row zset.Row, w int64) {
-			if err != nil {
-				return
-			}
+		in := s.in(n, 0)
+		out := make(batch, 0, len(in))
+		for _, e := range in {
 			r := make(zset.Row, len(op.Exprs))
-			for i, e := range op.Exprs {
-				if r[i], err = e.Eval(row); err != nil {
-					return
+			for i, x := range op.Exprs {
+				var err error
+				if r[i], err = x.Eval(e.Row); err != nil {
+					return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 				}
 			}
-			out.Add(r, w)
-		})
-		return out, err
+			out = append(out, zset.Entry{Row: r, Weight: e.Weight})
+		}
+		return out, nil
 	case *ir.Sum:
-		out := zset.New()
+		var out batch
 		for i := range n.Inputs {
-			out.AddAll(s.in(n, i), 1)
+			out = append(out, s.in(n, i)...)
 		}
 		return out, nil
 	case *ir.Integrate:
@@ -95,21 +95,15 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (*zset.ZSet, error) {
 }
 
 // integrate schedules the addition of its input's changes to its index.
-func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (*zset.ZSet, error) {
+func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	d := s.in(n, 0)
-	changes := make([]KeyedChange, 0, d.Len())
-	var err error
-	d.EachKeyed(func(rk string, row zset.Row, w int64) {
+	changes := make([]KeyedChange, 0, len(d))
+	for _, e := range d {
+		key, _, err := ir.EvalKey(op.Key, e.Row)
 		if err != nil {
-			return
+			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		var key zset.Row
-		if key, _, err = ir.EvalKey(op.Key, row); err == nil {
-			changes = append(changes, KeyedChange{Key: types.RowKey(key), RowKey: rk, Row: row, Weight: w})
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+		changes = append(changes, KeyedChange{Key: types.RowKey(key), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
 	}
 	if len(changes) > 0 {
 		ix := s.engine.store.Index(n.ID)
@@ -127,20 +121,18 @@ type keyed struct {
 
 // keyAll evaluates key over every row of d, dropping rows whose key has a
 // NULL, which never join.
-func keyAll(d *zset.ZSet, key []ir.Scalar) ([]keyed, error) {
-	out := make([]keyed, 0, d.Len())
-	var err error
-	d.Each(func(row zset.Row, w int64) {
+func keyAll(d batch, key []ir.Scalar) ([]keyed, error) {
+	out := make([]keyed, 0, len(d))
+	for _, e := range d {
+		k, hasNull, err := ir.EvalKey(key, e.Row)
 		if err != nil {
-			return
+			return nil, err
 		}
-		var k zset.Row
-		var hasNull bool
-		if k, hasNull, err = ir.EvalKey(key, row); err == nil && !hasNull {
-			out = append(out, keyed{types.RowKey(k), row, w})
+		if !hasNull {
+			out = append(out, keyed{types.RowKey(k), e.Row, e.Weight})
 		}
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 func concat(a, b zset.Row) zset.Row {
@@ -150,7 +142,7 @@ func concat(a, b zset.Row) zset.Row {
 
 // join computes Δl⋈Δr + Δl⋈z⁻¹(I r) + z⁻¹(I l)⋈Δr, looking up each side's
 // integral once for all the keys of the other side's changes.
-func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (*zset.ZSet, error) {
+func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, error) {
 	dl, err := keyAll(s.in(n, 0), op.LeftKey)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
@@ -159,7 +151,7 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (*zset.ZSet
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
-	out := zset.New()
+	var out batch
 	if len(dl) == 0 && len(dr) == 0 {
 		return out, nil
 	}
@@ -170,7 +162,7 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (*zset.ZSet
 	}
 	for _, l := range dl {
 		for _, r := range byKey[l.key] {
-			out.Add(concat(l.row, r.row), l.w*r.w)
+			out = append(out, zset.Entry{Row: concat(l.row, r.row), Weight: l.w * r.w})
 		}
 	}
 	// Δl⋈z⁻¹(I r)
@@ -183,7 +175,7 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (*zset.ZSet
 		at := indexKeys(keys)
 		for _, l := range dl {
 			for _, r := range found[at[l.key]] {
-				out.Add(concat(l.row, r.Row), l.w*r.Weight)
+				out = append(out, zset.Entry{Row: concat(l.row, r.Row), Weight: l.w * r.Weight})
 			}
 		}
 	}
@@ -197,7 +189,7 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (*zset.ZSet
 		at := indexKeys(keys)
 		for _, r := range dr {
 			for _, l := range found[at[r.key]] {
-				out.Add(concat(l.Row, r.row), l.Weight*r.w)
+				out = append(out, zset.Entry{Row: concat(l.Row, r.row), Weight: l.Weight * r.w})
 			}
 		}
 	}
@@ -226,11 +218,10 @@ func indexKeys(keys []string) map[string]int {
 
 // distinct emits +1 for a row whose integrated weight turns positive and
 // -1 for one whose weight stops being positive.
-func (s *stepRun) distinct(ctx context.Context, n *ir.Node) (*zset.ZSet, error) {
-	d := s.in(n, 0)
-	out := zset.New()
+func (s *stepRun) distinct(ctx context.Context, n *ir.Node) (batch, error) {
+	d := zset.FromEntries(s.in(n, 0)...)
 	if d.IsEmpty() {
-		return out, nil
+		return nil, nil
 	}
 	var keys []string
 	var rows []zset.Entry
@@ -242,7 +233,8 @@ func (s *stepRun) distinct(ctx context.Context, n *ir.Node) (*zset.ZSet, error) 
 	if err != nil {
 		return nil, err
 	}
-	for i, k := range keys {
+	var out batch
+	for i := range keys {
 		var old int64
 		for _, e := range found[i] {
 			old += e.Weight
@@ -250,9 +242,9 @@ func (s *stepRun) distinct(ctx context.Context, n *ir.Node) (*zset.ZSet, error) 
 		now := old + rows[i].Weight
 		switch {
 		case old <= 0 && now > 0:
-			out.AddKeyed(k, rows[i].Row, 1)
+			out = append(out, zset.Entry{Row: rows[i].Row, Weight: 1})
 		case old > 0 && now <= 0:
-			out.AddKeyed(k, rows[i].Row, -1)
+			out = append(out, zset.Entry{Row: rows[i].Row, Weight: -1})
 		}
 	}
 	return out, nil

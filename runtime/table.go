@@ -63,9 +63,10 @@ func (t *tableState) pk(row zset.Row) string {
 
 // resolve turns a batch of changes into a Z-set against the table's
 // contents, reporting the first bad change.
-func (t *tableState) resolve(changes []Change) (*zset.ZSet, *overlay, error) {
-	d := zset.New()
-	ov := &overlay{byKey: map[string]zset.Row{}, bag: zset.New()}
+func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
+	d := make(batch, 0, len(changes))
+	add := func(row zset.Row, w int64) { d = append(d, zset.Entry{Row: row, Weight: w}) }
+	ov := &overlay{byKey: make(map[string]zset.Row, len(changes)), bag: zset.New()}
 	for i, c := range changes {
 		if err := t.checkRow(c); err != nil {
 			return nil, nil, fmt.Errorf("change %d (%s): %w", i+1, c.Op, err)
@@ -73,11 +74,11 @@ func (t *tableState) resolve(changes []Change) (*zset.ZSet, *overlay, error) {
 		if t.byKey == nil {
 			switch c.Op {
 			case Insert:
-				d.Add(c.Row, 1)
+				add(c.Row, 1)
 				ov.bag.Add(c.Row, 1)
 			case Delete:
 				if t.bag.Weight(c.Row)+ov.bag.Weight(c.Row) > 0 {
-					d.Add(c.Row, -1)
+					add(c.Row, -1)
 					ov.bag.Add(c.Row, -1)
 				}
 			case Update:
@@ -95,15 +96,15 @@ func (t *tableState) resolve(changes []Change) (*zset.ZSet, *overlay, error) {
 			if old != nil {
 				return nil, nil, fmt.Errorf("change %d: duplicate primary key %s", i+1, t.keyText(c.Row))
 			}
-			d.Add(c.Row, 1)
+			add(c.Row, 1)
 			ov.byKey[key] = c.Row
 		case Delete, Update:
 			if old == nil {
 				continue
 			}
-			d.Add(old, -1)
+			add(old, -1)
 			if c.Op == Update {
-				d.Add(c.Row, 1)
+				add(c.Row, 1)
 				ov.byKey[key] = c.Row
 			} else {
 				ov.byKey[key] = nil

@@ -15,7 +15,7 @@
 //	numeric                      decimal.Decimal (github.com/shopspring/decimal), exact
 //	text, uuid, jsonb            string (uuid in canonical lower-case form; jsonb as compact JSON text)
 //	date, timestamp, timestamptz time.Time (timestamptz in UTC; date at midnight UTC)
-//	interval                     Interval
+//	interval                     IntervalValue
 //	bytea                        []byte
 //	T[]                          []any
 //	record                       []any, one value per field

@@ -1,0 +1,73 @@
+package shopbench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// BenchmarkLoad measures bulk loading line items through the shop view,
+// in steps of 10,000 rows.
+func BenchmarkLoad(b *testing.B) {
+	w := Workload{Products: 10_000, LineItems: 200_000, Baskets: 20_000, Seed: 1}
+	d := w.Generate()
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := NewStepping()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Load(ctx, d, 10_000); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(d.LineItems)*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkPriceChange measures one product price change, one step each,
+// with 1,000,000 line items loaded.
+func BenchmarkPriceChange(b *testing.B) {
+	d := Default.Generate()
+	ctx := context.Background()
+	s, err := NewStepping()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Load(ctx, d, 50_000); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		p := d.Products[i%len(d.Products)]
+		i++
+		if err := s.SetPrice(ctx, p.Name, p.Price.Add(decimal.New(int64(i), -2))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAddItem measures one line item insert, one step each, with
+// 1,000,000 line items loaded.
+func BenchmarkAddItem(b *testing.B) {
+	d := Default.Generate()
+	ctx := context.Background()
+	s, err := NewStepping()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Load(ctx, d, 50_000); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		l := LineItem{Basket: int64(1_000_000 + i), Product: d.Products[i%len(d.Products)].Name, Qty: 1}
+		i++
+		if err := s.AddItem(ctx, l); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
