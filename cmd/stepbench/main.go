@@ -1,0 +1,121 @@
+// Command stepbench runs the shop reference workload in memory through
+// stepping and, in the same run, through two baselines, and prints the
+// figures side by side:
+//
+//   - hand-written: the map-based cache and update code a developer would
+//     write for this one view without stepping;
+//   - recompute: rebuilding the view from scratch (hash join and group-by
+//     in plain Go) after a change, as a cache refreshed on write does.
+//
+// Usage:
+//
+//	go run ./cmd/stepbench [-items 1000000] [-products 10000] [-baskets 100000] [-changes 200]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/internal/shopbench"
+)
+
+func main() {
+	w := shopbench.Default
+	flag.IntVar(&w.LineItems, "items", w.LineItems, "line items to load")
+	flag.IntVar(&w.Products, "products", w.Products, "products")
+	flag.IntVar(&w.Baskets, "baskets", w.Baskets, "baskets")
+	changes := flag.Int("changes", 200, "single-row changes to time for each kind")
+	batch := flag.Int("batch", 10_000, "rows per step while loading")
+	flag.Parse()
+	if err := run(w, *changes, *batch); err != nil {
+		fmt.Fprintln(os.Stderr, "stepbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(w shopbench.Workload, changes, batch int) error {
+	ctx := context.Background()
+	fmt.Printf("shop workload: %d products, %d line items, %d baskets; steps of %d rows while loading\n\n",
+		w.Products, w.LineItems, w.Baskets, batch)
+	d := w.Generate()
+
+	base := shopbench.HeapMB()
+	s, err := shopbench.NewStepping()
+	if err != nil {
+		return err
+	}
+	stepLoad, err := shopbench.Timed(func() error { return s.Load(ctx, d, batch) })
+	if err != nil {
+		return err
+	}
+	stepHeap := shopbench.HeapMB() - base
+
+	h := shopbench.NewHandWritten()
+	handLoad, _ := shopbench.Timed(func() error { h.Load(d); return nil })
+
+	recomputeOnce, _ := shopbench.Timed(func() error { shopbench.Recompute(d); return nil })
+
+	rows := float64(len(d.LineItems))
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "measure\tstepping\thand-written\trecompute\tstepping vs hand\tstepping vs recompute\t")
+	fmt.Fprintf(tw, "bulk load (rows/s)\t%.0f\t%.0f\t%.0f\t%.2fx\t%.2fx\t\n",
+		rows/stepLoad.Seconds(), rows/handLoad.Seconds(), rows/recomputeOnce.Seconds(),
+		handLoad.Seconds()/stepLoad.Seconds(), recomputeOnce.Seconds()/stepLoad.Seconds())
+
+	// One new line item per step.
+	var stepAdd, handAdd []time.Duration
+	for i := range changes {
+		l := shopbench.LineItem{Basket: int64(w.Baskets + i), Product: d.Products[i%len(d.Products)].Name, Qty: 2}
+		t, err := shopbench.Timed(func() error { return s.AddItem(ctx, l) })
+		if err != nil {
+			return err
+		}
+		stepAdd = append(stepAdd, t)
+		t, _ = shopbench.Timed(func() error { h.AddItem(l); return nil })
+		handAdd = append(handAdd, t)
+	}
+	fmt.Fprintf(tw, "add one line item (median)\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n",
+		median(stepAdd), median(handAdd), recomputeOnce.Round(time.Millisecond),
+		ratio(median(handAdd), median(stepAdd)), ratio(recomputeOnce, median(stepAdd)))
+
+	// One product price change per step; each touches about
+	// items/products line items.
+	var stepPrice, handPrice []time.Duration
+	for i := range changes {
+		p := d.Products[(i*37)%len(d.Products)]
+		price := p.Price.Add(decimal.New(int64(i+1), -2))
+		t, err := shopbench.Timed(func() error { return s.SetPrice(ctx, p.Name, price) })
+		if err != nil {
+			return err
+		}
+		stepPrice = append(stepPrice, t)
+		t, _ = shopbench.Timed(func() error { h.SetPrice(p.Name, price); return nil })
+		handPrice = append(handPrice, t)
+	}
+	fmt.Fprintf(tw, "price change, ~%d rows (median)\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n",
+		w.LineItems/w.Products, median(stepPrice), median(handPrice), recomputeOnce.Round(time.Millisecond),
+		ratio(median(handPrice), median(stepPrice)), ratio(recomputeOnce, median(stepPrice)))
+	fmt.Fprintf(tw, "price change (p99)\t%s\t%s\t\t\t\t\n", pct(stepPrice, 0.99), pct(handPrice, 0.99))
+	tw.Flush()
+
+	fmt.Printf("\nstepping heap after load: %.0f MiB for %d input rows (%.0f bytes/row)\n",
+		stepHeap, len(d.LineItems)+len(d.Products), stepHeap*(1<<20)/float64(len(d.LineItems)+len(d.Products)))
+	fmt.Println("ratios: \"stepping vs X\" is X's time over stepping's; above 1x stepping is faster.")
+	return nil
+}
+
+func ratio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }
+
+func median(ds []time.Duration) time.Duration { return pct(ds, 0.5) }
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(p*float64(len(s)-1))]
+}
