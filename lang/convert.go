@@ -23,7 +23,7 @@ func (c *converter) file(g *gFile) *File {
 	return f
 }
 
-func (c *converter) decl(g *gDecl) Decl {
+func (c *converter) decl(g *declaration) Decl {
 	switch {
 	case g.Table != nil:
 		t := g.Table
@@ -59,7 +59,7 @@ func (c *converter) decl(g *gDecl) Decl {
 	}
 }
 
-func (c *converter) columnItems(items []*gColumnItem) (cols []*ColumnDef, pk []*Ident) {
+func (c *converter) columnItems(items []*columnOrKey) (cols []*ColumnDef, pk []*Ident) {
 	for _, it := range items {
 		if it.Column != nil {
 			cols = append(cols, column(it.Column))
@@ -74,22 +74,22 @@ func (c *converter) columnItems(items []*gColumnItem) (cols []*ColumnDef, pk []*
 	return cols, pk
 }
 
-func column(g *gColumn) *ColumnDef {
+func column(g *columnDef) *ColumnDef {
 	return &ColumnDef{span: sp(g.Pos, g.EndPos), Name: ident(g.Name), Type: typeExpr(g.Type)}
 }
 
-func typeExpr(g *gType) *TypeExpr {
+func typeExpr(g *typeName) *TypeExpr {
 	return &TypeExpr{span: sp(g.Pos, g.EndPos), Name: strings.ToLower(g.Name), Args: g.Args, Array: g.Array, Nullable: g.Nullable}
 }
 
-func ident(g *gIdent) *Ident {
+func ident(g *identifier) *Ident {
 	if g == nil {
 		return nil
 	}
 	return &Ident{span: sp(g.Pos, g.EndPos), Name: unquoteIdent(g.Name)}
 }
 
-func idents(gs []*gIdent) []*Ident {
+func idents(gs []*identifier) []*Ident {
 	out := make([]*Ident, len(gs))
 	for i, g := range gs {
 		out[i] = ident(g)
@@ -97,7 +97,7 @@ func idents(gs []*gIdent) []*Ident {
 	return out
 }
 
-func qualName(g *gQualName) *QualName {
+func qualName(g *tableName) *QualName {
 	q := &QualName{span: sp(g.Pos, g.EndPos)}
 	for _, p := range g.Parts {
 		q.Parts = append(q.Parts, unquoteIdent(p))
@@ -113,7 +113,7 @@ func unquoteIdent(s string) string {
 	return s
 }
 
-func (c *converter) pipeline(g *gPipeline) *Pipeline {
+func (c *converter) pipeline(g *pipeline) *Pipeline {
 	p := &Pipeline{span: sp(g.Pos, g.EndPos), From: c.term(g.From)}
 	for _, st := range g.Stages {
 		p.Stages = append(p.Stages, c.stage(st))
@@ -121,7 +121,7 @@ func (c *converter) pipeline(g *gPipeline) *Pipeline {
 	return p
 }
 
-func (c *converter) term(g *gTerm) Term {
+func (c *converter) term(g *relation) Term {
 	s := sp(g.Pos, g.EndPos)
 	switch {
 	case g.Values != nil:
@@ -137,7 +137,7 @@ func (c *converter) term(g *gTerm) Term {
 	}
 }
 
-func (c *converter) stage(g *gStage) Stage {
+func (c *converter) stage(g *stage) Stage {
 	s := sp(g.Pos, g.EndPos)
 	switch {
 	case g.Where != nil:
@@ -171,7 +171,7 @@ func (c *converter) stage(g *gStage) Stage {
 	}
 }
 
-func (c *converter) orderKeys(gs []*gOrderKey) []*OrderKey {
+func (c *converter) orderKeys(gs []*orderKey) []*OrderKey {
 	var out []*OrderKey
 	for _, k := range gs {
 		out = append(out, &OrderKey{span: sp(k.Pos, k.EndPos), X: c.expr(k.X), Desc: k.Dir == "desc"})
@@ -179,7 +179,7 @@ func (c *converter) orderKeys(gs []*gOrderKey) []*OrderKey {
 	return out
 }
 
-func (c *converter) fields(gs []*gField) []*Field {
+func (c *converter) fields(gs []*field) []*Field {
 	var out []*Field
 	for _, f := range gs {
 		out = append(out, &Field{span: sp(f.Pos, f.EndPos), Name: ident(f.Name), Value: c.expr(f.Value)})
@@ -187,11 +187,11 @@ func (c *converter) fields(gs []*gField) []*Field {
 	return out
 }
 
-func (c *converter) record(g *gRecord) *RecordLit {
+func (c *converter) record(g *record) *RecordLit {
 	return &RecordLit{span: sp(g.Pos, g.EndPos), Fields: c.fields(g.Fields)}
 }
 
-func (c *converter) expr(g *gExpr) Expr {
+func (c *converter) expr(g *expression) Expr {
 	x := c.and(g.Left)
 	for _, r := range g.Rest {
 		x = binary("or", x, c.and(r))
@@ -268,7 +268,7 @@ func (c *converter) unary(g *gUnary) Expr {
 	return x
 }
 
-func (c *converter) primary(g *gPrimary) Expr {
+func (c *converter) primary(g *operand) Expr {
 	s := sp(g.Pos, g.EndPos)
 	switch {
 	case g.Number != nil:

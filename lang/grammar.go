@@ -49,278 +49,278 @@ var parser = participle.MustBuild[gFile](
 type gFile struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Decls  []*gDecl `@@*`
+	Decls  []*declaration `parser:"@@*"`
 }
 
-type gDecl struct {
-	Table  *gTable  `  @@`
-	Source *gSource `| @@`
-	View   *gView   `| @@`
-	Output *gOutput `| @@`
-	Func   *gFunc   `| @@`
+type declaration struct {
+	Table  *gTable  `parser:"@@"`
+	Source *gSource `parser:"| @@"`
+	View   *gView   `parser:"| @@"`
+	Output *gOutput `parser:"| @@"`
+	Func   *gFunc   `parser:"| @@"`
 }
 
-type gIdent struct {
+type identifier struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   string `@Ident`
+	Name   string `parser:"@Ident"`
 }
 
-type gQualName struct {
+type tableName struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Parts  []string `@Ident ( "." @Ident )*`
+	Parts  []string `parser:"@Ident ( '.' @Ident )*"`
 }
 
 type gTable struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *gIdent        `"table" @@`
-	Items  []*gColumnItem `"(" @@ ( "," @@ )* ")"`
+	Name   *identifier        `parser:"'table' @@"`
+	Items  []*columnOrKey `parser:"'(' @@ ( ',' @@ )* ')'"`
 }
 
 type gSource struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *gIdent        `"source" @@ "="`
-	Table  *gQualName     `"table" @@`
-	Items  []*gColumnItem `( "(" @@ ( "," @@ )* ")" )?`
+	Name   *identifier        `parser:"'source' @@ '='"`
+	Table  *tableName     `parser:"'table' @@"`
+	Items  []*columnOrKey `parser:"( '(' @@ ( ',' @@ )* ')' )?"`
 }
 
-type gColumnItem struct {
-	PrimaryKey []*gIdent `  "primary" "key" "(" @@ ( "," @@ )* ")"`
-	Column     *gColumn  `| @@`
+type columnOrKey struct {
+	PrimaryKey []*identifier `parser:"'primary' 'key' '(' @@ ( ',' @@ )* ')'"`
+	Column     *columnDef  `parser:"| @@"`
 }
 
-type gColumn struct {
+type columnDef struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *gIdent `@@`
-	Type   *gType  `@@`
+	Name   *identifier `parser:"@@"`
+	Type   *typeName  `parser:"@@"`
 }
 
-type gType struct {
+type typeName struct {
 	Pos      lexer.Position
 	EndPos   lexer.Position
-	Name     string `@Ident`
-	Args     []int  `( "(" @Number ( "," @Number )* ")" )?`
-	Array    bool   `@( "[" "]" )?`
-	Nullable bool   `@"?"?`
+	Name     string `parser:"@Ident"`
+	Args     []int  `parser:"( '(' @Number ( ',' @Number )* ')' )?"`
+	Array    bool   `parser:"@( '[' ']' )?"`
+	Nullable bool   `parser:"@'?'?"`
 }
 
 type gView struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *gIdent    `"view" @@ "="`
-	Query  *gPipeline `@@`
+	Name   *identifier    `parser:"'view' @@ '='"`
+	Query  *pipeline `parser:"@@"`
 }
 
 type gOutput struct {
 	Pos        lexer.Position
 	EndPos     lexer.Position
-	Name       *gIdent       `"output" @@`
-	Table      *gQualName    `( "to" "table" @@ )?`
-	Indexes    []*gIdentList `( "index" "(" @@ ")" )*`
-	PrimaryKey *gIdentList   `( "primary" "key" "(" @@ ")" )?`
+	Name       *identifier       `parser:"'output' @@"`
+	Table      *tableName    `parser:"( 'to' 'table' @@ )?"`
+	Indexes    []*nameList `parser:"( 'index' '(' @@ ')' )*"`
+	PrimaryKey *nameList   `parser:"( 'primary' 'key' '(' @@ ')' )?"`
 }
 
-type gIdentList struct {
-	Names []*gIdent `@@ ( "," @@ )*`
+type nameList struct {
+	Names []*identifier `parser:"@@ ( ',' @@ )*"`
 }
 
 type gFunc struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *gIdent    `"fn" @@`
-	Params []*gColumn `"(" ( @@ ( "," @@ )* )? ")"`
-	Result *gType     `@@ "="`
-	Body   *gExpr     `@@`
+	Name   *identifier    `parser:"'fn' @@"`
+	Params []*columnDef `parser:"'(' ( @@ ( ',' @@ )* )? ')'"`
+	Result *typeName     `parser:"@@ '='"`
+	Body   *expression     `parser:"@@"`
 }
 
-type gPipeline struct {
+type pipeline struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	From   *gTerm    `@@`
-	Stages []*gStage `( "|" @@ )*`
+	From   *relation    `parser:"@@"`
+	Stages []*stage `parser:"( '|' @@ )*"`
 }
 
-type gTerm struct {
+type relation struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Values []*gRecord `(   "values" "[" @@ ( "," @@ )* "]"`
-	Sub    *gPipeline `  | "(" @@ ")"`
-	Ref    *gIdent    `  | @@ )`
-	Alias  *gIdent    `( "as" @@ )?`
+	Values []*record `parser:"(   'values' '[' @@ ( ',' @@ )* ']'"`
+	Sub    *pipeline `parser:"| '(' @@ ')'"`
+	Ref    *identifier    `parser:"| @@ )"`
+	Alias  *identifier    `parser:"( 'as' @@ )?"`
 }
 
-type gStage struct {
+type stage struct {
 	Pos      lexer.Position
 	EndPos   lexer.Position
-	Where    *gExpr    `  "where" @@`
-	Select   []*gField `| "select" "{" @@ ( "," @@ )* "}"`
-	Join     *gJoin    `| @@`
-	Group    *gGroup   `| @@`
-	Distinct bool      `| @"distinct"`
-	Set      *gSet     `| @@`
-	Top      *gTop     `| @@`
-	Flatten  *gFlatten `| @@`
+	Where    *expression    `parser:"'where' @@"`
+	Select   []*field `parser:"| 'select' '{' @@ ( ',' @@ )* '}'"`
+	Join     *gJoin    `parser:"| @@"`
+	Group    *gGroup   `parser:"| @@"`
+	Distinct bool      `parser:"| @'distinct'"`
+	Set      *gSet     `parser:"| @@"`
+	Top      *gTop     `parser:"| @@"`
+	Flatten  *gFlatten `parser:"| @@"`
 }
 
 type gJoin struct {
-	Kind  string `@( "left" | "right" | "full" | "semi" | "anti" | "cross" )? "join"`
-	Right *gTerm `@@`
-	On    *gExpr `( "on" @@ )?`
+	Kind  string `parser:"@( 'left' | 'right' | 'full' | 'semi' | 'anti' | 'cross' )? 'join'"`
+	Right *relation `parser:"@@"`
+	On    *expression `parser:"( 'on' @@ )?"`
 }
 
 type gGroup struct {
-	Keys []*gField `"group" ( "by" @@ ( "," @@ )* )?`
-	Aggs []*gField `"{" ( @@ ( "," @@ )* )? "}"`
+	Keys []*field `parser:"'group' ( 'by' @@ ( ',' @@ )* )?"`
+	Aggs []*field `parser:"'{' ( @@ ( ',' @@ )* )? '}'"`
 }
 
 type gSet struct {
-	Op    string `@( "union" | "except" | "intersect" )`
-	All   bool   `@"all"?`
-	Right *gTerm `@@`
+	Op    string `parser:"@( 'union' | 'except' | 'intersect' )"`
+	All   bool   `parser:"@'all'?"`
+	Right *relation `parser:"@@"`
 }
 
 type gTop struct {
-	N   int          `"top" @Number`
-	By  []*gOrderKey `"by" @@ ( "," @@ )*`
-	Per []*gExpr     `( "per" @@ ( "," @@ )* )?`
+	N   int          `parser:"'top' @Number"`
+	By  []*orderKey `parser:"'by' @@ ( ',' @@ )*"`
+	Per []*expression     `parser:"( 'per' @@ ( ',' @@ )* )?"`
 }
 
 type gFlatten struct {
-	Name  *gIdent `"flatten" @@ "="`
-	Value *gExpr  `@@`
+	Name  *identifier `parser:"'flatten' @@ '='"`
+	Value *expression  `parser:"@@"`
 }
 
-type gOrderKey struct {
+type orderKey struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	X      *gExpr `@@`
-	Dir    string `@( "asc" | "desc" )?`
+	X      *expression `parser:"@@"`
+	Dir    string `parser:"@( 'asc' | 'desc' )?"`
 }
 
-type gField struct {
+type field struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *gIdent `( @@ "=" )?`
-	Value  *gExpr  `@@`
+	Name   *identifier `parser:"( @@ '=' )?"`
+	Value  *expression  `parser:"@@"`
 }
 
-type gExpr struct {
+type expression struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gAnd   `@@`
-	Rest   []*gAnd `( "or" @@ )*`
+	Left   *gAnd   `parser:"@@"`
+	Rest   []*gAnd `parser:"( 'or' @@ )*"`
 }
 
 type gAnd struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gNot   `@@`
-	Rest   []*gNot `( "and" @@ )*`
+	Left   *gNot   `parser:"@@"`
+	Rest   []*gNot `parser:"( 'and' @@ )*"`
 }
 
 type gNot struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Not    *gNot `  "not" @@`
-	Cmp    *gCmp `| @@`
+	Not    *gNot `parser:"'not' @@"`
+	Cmp    *gCmp `parser:"| @@"`
 }
 
 type gCmp struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gConcat  `@@`
-	Tail   *gCmpTail `@@?`
+	Left   *gConcat  `parser:"@@"`
+	Tail   *gCmpTail `parser:"@@?"`
 }
 
 type gCmpTail struct {
-	Op    string   `  @( "==" | "!=" | "<=" | ">=" | "<" | ">" )`
-	Right *gConcat `  @@`
-	Is    bool     `| @"is"`
-	Not   bool     `  @"not"?`
-	Null  bool     `  @"null"`
+	Op    string   `parser:"@( '==' | '!=' | '<=' | '>=' | '<' | '>' )"`
+	Right *gConcat `parser:"@@"`
+	Is    bool     `parser:"| @'is'"`
+	Not   bool     `parser:"@'not'?"`
+	Null  bool     `parser:"@'null'"`
 }
 
 type gConcat struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gAdd   `@@`
-	Rest   []*gAdd `( "||" @@ )*`
+	Left   *gAdd   `parser:"@@"`
+	Rest   []*gAdd `parser:"( '||' @@ )*"`
 }
 
 type gAdd struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gMul     `@@`
-	Ops    []*gAddOp `@@*`
+	Left   *gMul     `parser:"@@"`
+	Ops    []*gAddOp `parser:"@@*"`
 }
 
 type gAddOp struct {
 	EndPos lexer.Position
-	Op     string `@( "+" | "-" )`
-	Right  *gMul  `@@`
+	Op     string `parser:"@( '+' | '-' )"`
+	Right  *gMul  `parser:"@@"`
 }
 
 type gMul struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gUnary   `@@`
-	Ops    []*gMulOp `@@*`
+	Left   *gUnary   `parser:"@@"`
+	Ops    []*gMulOp `parser:"@@*"`
 }
 
 type gMulOp struct {
 	EndPos lexer.Position
-	Op     string  `@( "*" | "/" | "%" )`
-	Right  *gUnary `@@`
+	Op     string  `parser:"@( '*' | '/' | '%' )"`
+	Right  *gUnary `parser:"@@"`
 }
 
 type gUnary struct {
 	Pos     lexer.Position
 	EndPos  lexer.Position
-	Neg     *gUnary   `  "-" @@`
-	Postfix *gPostfix `| @@`
+	Neg     *gUnary   `parser:"'-' @@"`
+	Postfix *gPostfix `parser:"| @@"`
 }
 
 type gPostfix struct {
 	Pos     lexer.Position
 	EndPos  lexer.Position
-	Primary *gPrimary `@@`
-	Fields  []*gIdent `( "." @@ )*`
+	Primary *operand `parser:"@@"`
+	Fields  []*identifier `parser:"( '.' @@ )*"`
 }
 
-type gPrimary struct {
+type operand struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Number *string  `  @Number`
-	String *string  `| @String`
-	True   bool     `| @"true"`
-	False  bool     `| @"false"`
-	Null   bool     `| @"null"`
-	If     *gIf     `| @@`
-	Call   *gCall   `| @@`
-	Name   *gIdent  `| @@`
-	Paren  *gExpr   `| "(" @@ ")"`
-	Record *gRecord `| @@`
+	Number *string  `parser:"@Number"`
+	String *string  `parser:"| @String"`
+	True   bool     `parser:"| @'true'"`
+	False  bool     `parser:"| @'false'"`
+	Null   bool     `parser:"| @'null'"`
+	If     *ifExpr     `parser:"| @@"`
+	Call   *call   `parser:"| @@"`
+	Name   *identifier  `parser:"| @@"`
+	Paren  *expression   `parser:"| '(' @@ ')'"`
+	Record *record `parser:"| @@"`
 }
 
-type gRecord struct {
+type record struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Fields []*gField `"{" ( @@ ( "," @@ )* )? "}"`
+	Fields []*field `parser:"'{' ( @@ ( ',' @@ )* )? '}'"`
 }
 
-type gIf struct {
-	Cond *gExpr `"if" @@`
-	Then *gExpr `"then" @@`
-	Else *gExpr `"else" @@`
+type ifExpr struct {
+	Cond *expression `parser:"'if' @@"`
+	Then *expression `parser:"'then' @@"`
+	Else *expression `parser:"'else' @@"`
 }
 
-type gCall struct {
-	Fun      *gIdent      `@@ "("`
-	Distinct bool         `@"distinct"?`
-	Args     []*gExpr     `( @@ ( "," @@ )* )?`
-	OrderBy  []*gOrderKey `( "order" "by" @@ ( "," @@ )* )? ")"`
+type call struct {
+	Fun      *identifier      `parser:"@@ '('"`
+	Distinct bool         `parser:"@'distinct'?"`
+	Args     []*expression     `parser:"( @@ ( ',' @@ )* )?"`
+	OrderBy  []*orderKey `parser:"( 'order' 'by' @@ ( ',' @@ )* )? ')'"`
 }

@@ -12,7 +12,7 @@ import (
 func Parse(filename, src string) (*File, error) {
 	g, err := parser.ParseString(filename, src)
 	if err != nil {
-		return nil, ErrorList{syntaxError(filename, err)}
+		return nil, ErrorList{syntaxError(filename, src, err)}
 	}
 	c := converter{}
 	f := c.file(g)
@@ -24,32 +24,48 @@ func Parse(filename, src string) (*File, error) {
 func ParseExpr(filename, src string) (Expr, error) {
 	g, err := exprParser.ParseString(filename, src)
 	if err != nil {
-		return nil, ErrorList{syntaxError(filename, err)}
+		return nil, ErrorList{syntaxError(filename, src, err)}
 	}
 	c := converter{}
 	x := c.expr(g)
 	return x, c.errs.Err()
 }
 
-var exprParser = participle.MustBuild[gExpr](
+var exprParser = participle.MustBuild[expression](
 	participle.Lexer(stepLexer),
 	participle.Elide("Whitespace", "Comment"),
 	participle.UseLookahead(3),
 )
 
-func syntaxError(filename string, err error) *Error {
+func syntaxError(filename, src string, err error) *Error {
 	var perr participle.Error
-	if errors.As(err, &perr) {
-		pos := perr.Position()
-		if pos.Filename == "" {
-			pos.Filename = filename
-		}
-		msg := perr.Message()
-		msg = strings.Replace(msg, "unexpected token", "syntax error: unexpected", 1)
-		if !strings.HasPrefix(msg, "syntax error") {
-			msg = "syntax error: " + msg
-		}
-		return &Error{Pos: pos, Msg: msg}
+	if !errors.As(err, &perr) {
+		return &Error{Pos: Pos{Filename: filename, Line: 1, Column: 1}, Msg: "syntax error: " + err.Error()}
 	}
-	return &Error{Pos: Pos{Filename: filename, Line: 1, Column: 1}, Msg: "syntax error: " + err.Error()}
+	pos := perr.Position()
+	if pos.Filename == "" {
+		pos.Filename = filename
+	}
+	msg := perr.Message()
+	hint := ""
+	switch {
+	case strings.HasPrefix(msg, `unexpected token "<EOF>"`):
+		msg = "syntax error: unexpected end of file" + strings.TrimPrefix(msg, `unexpected token "<EOF>"`)
+		pos = endOfText(filename, src)
+	case msg == `unexpected token "="`:
+		hint = "compare with =="
+		fallthrough
+	default:
+		msg = "syntax error: " + strings.Replace(msg, "unexpected token", "unexpected", 1)
+	}
+	return &Error{Pos: pos, Msg: msg, Hint: hint}
+}
+
+// endOfText is the position just past the last non-blank character, where
+// an error about a missing ending is best shown.
+func endOfText(filename, src string) Pos {
+	trimmed := strings.TrimRight(src, " \t\r\n")
+	line := strings.Count(trimmed, "\n") + 1
+	col := len(trimmed) - strings.LastIndexByte(trimmed, '\n')
+	return Pos{Filename: filename, Offset: len(trimmed), Line: line, Column: col}
 }

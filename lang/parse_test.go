@@ -1,0 +1,273 @@
+package lang_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stepping-io/stepping/lang"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata with the current output")
+
+// TestParseGolden parses every testdata/parse/*.step file and compares
+// lang.Dump of the tree, or for a syntax error the formatted ErrorList,
+// with the .golden file beside it. Files named err_*.step must fail to
+// parse and every other file must parse.
+func TestParseGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "parse", "*.step"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no testdata/parse/*.step files")
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".step")
+		t.Run(name, func(t *testing.T) {
+			src := readFile(t, file)
+			path := filepath.ToSlash(file)
+			f, err := lang.Parse(path, src)
+			wantErr := strings.HasPrefix(name, "err_")
+			var got string
+			switch {
+			case err == nil && wantErr:
+				t.Fatalf("%s parsed, want a syntax error", file)
+			case err == nil:
+				got = lang.Dump(f)
+			case !wantErr:
+				t.Fatalf("%s: unexpected error:\n%s", file, formatErr(t, err, src))
+			default:
+				got = formatErr(t, err, src)
+			}
+			checkGolden(t, strings.TrimSuffix(file, ".step")+".golden", got)
+		})
+	}
+}
+
+// formatErr renders a parse error as stepq prints it; every parse error
+// must be a positioned lang.ErrorList.
+func formatErr(t *testing.T, err error, src string) string {
+	t.Helper()
+	var list lang.ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("error is %T, want lang.ErrorList: %v", err, err)
+	}
+	for _, e := range list {
+		if e.Pos.Line < 1 || e.Pos.Column < 1 || e.Pos.Filename == "" {
+			t.Errorf("error without a position: %q at %+v", e.Msg, e.Pos)
+		}
+	}
+	return list.Format(src)
+}
+
+// TestPrecedence checks how expressions group, as the spec's precedence
+// table says, by printing each one fully parenthesised.
+func TestPrecedence(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"a or b and c", "(a or (b and c))"},
+		{"a and b or c", "((a and b) or c)"},
+		{"a or b or c", "((a or b) or c)"},
+		{"not a == b", "(not (a == b))"},
+		{"not a and b", "((not a) and b)"},
+		{"not not a", "(not (not a))"},
+		{"a == b || c", "(a == (b || c))"},
+		{"a || b + c", "(a || (b + c))"},
+		{"a || b || c", "((a || b) || c)"},
+		{"a + b * c", "(a + (b * c))"},
+		{"a * b + c", "((a * b) + c)"},
+		{"a - b - c", "((a - b) - c)"},
+		{"a / b % c * d", "(((a / b) % c) * d)"},
+		{"-a * b", "((-a) * b)"},
+		{"- -a", "(-(-a))"},
+		{"-r.x", "(-r.x)"},
+		{"-f(a)", "(-f(a))"},
+		{"a.b.c", "a.b.c"},
+		{"a + b is null", "((a + b) is null)"},
+		{"not a is not null", "(not (a is not null))"},
+		{"(a or b) and c", "(((a or b)) and c)"},
+		{"a <= b and c >= d", "((a <= b) and (c >= d))"},
+		{"if a then b + 1 else c or d", "if a then (b + 1) else (c or d)"},
+		{"f(a, b * c)", "f(a, (b * c))"},
+		{"count(distinct x)", "count(distinct x)"},
+		{"string_agg(s, \",\" order by a desc, b)", "string_agg(s, \",\" order by a desc, b asc)"},
+		{"{x = 1, y = a + b}.x", "{x = 1, y = (a + b)}.x"},
+		{"1.50 + 2e3 - 7", "((1.50 + 2e3) - 7)"},
+		{"`select` == `weird name`", "(select == weird name)"},
+		{"null", "null"},
+		{"true and false", "(true and false)"},
+	}
+	for _, tt := range tests {
+		x, err := lang.ParseExpr("expr", tt.src)
+		if err != nil {
+			t.Errorf("ParseExpr(%q): %v", tt.src, err)
+			continue
+		}
+		if got := paren(x); got != tt.want {
+			t.Errorf("ParseExpr(%q) = %s, want %s", tt.src, got, tt.want)
+		}
+	}
+}
+
+// TestExprSyntaxErrors checks expressions the grammar rejects.
+func TestExprSyntaxErrors(t *testing.T) {
+	for _, src := range []string{
+		"a < b < c",
+		"a == b is null",
+		"a is null is null",
+		"a +",
+		".5",
+		"5.",
+		"f(a,)",
+		"{a = }",
+		"if a then b",
+		"a $ b",
+		"'single'",
+	} {
+		_, err := lang.ParseExpr("expr", src)
+		if err == nil {
+			t.Errorf("ParseExpr(%q) succeeded, want a syntax error", src)
+			continue
+		}
+		var list lang.ErrorList
+		if !errors.As(err, &list) || len(list) == 0 || list[0].Pos.Line != 1 {
+			t.Errorf("ParseExpr(%q): error %v is not a positioned ErrorList", src, err)
+		}
+	}
+}
+
+// TestPositions checks that nodes carry the line and column they start at.
+func TestPositions(t *testing.T) {
+	src := "table t (a int4)\n\nview v =\n  t\n  | where a > 1\n"
+	f, err := lang.Parse("pos.step", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := f.Decls[1].(*lang.ViewDecl)
+	pos, _ := v.Span()
+	if pos.Line != 3 || pos.Column != 1 || pos.Filename != "pos.step" {
+		t.Errorf("view at %v, want pos.step:3:1", pos)
+	}
+	w := v.Query.Stages[0].(*lang.WhereStage)
+	pos, end := w.Cond.Span()
+	if pos.Line != 5 || pos.Column != 11 || end.Column != 16 {
+		t.Errorf("where condition spans %d:%d-%d, want 5:11-16", pos.Line, pos.Column, end.Column)
+	}
+}
+
+// FuzzParse parses arbitrary text: it must never panic, a failure must be
+// a positioned ErrorList, and a tree must dump.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "parse", "*.step"))
+	examples, _ := filepath.Glob(filepath.Join("..", "examples", "*.step"))
+	for _, file := range append(files, examples...) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		file, err := lang.Parse("fuzz.step", src)
+		if err != nil {
+			var list lang.ErrorList
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("error %v is not a non-empty ErrorList", err)
+			}
+			_ = list.Format(src)
+			return
+		}
+		_ = lang.Dump(file)
+	})
+}
+
+// paren renders an expression with every operation in parentheses.
+func paren(x lang.Expr) string {
+	switch x := x.(type) {
+	case *lang.Name:
+		return x.Name
+	case *lang.Literal:
+		if x.Kind == lang.StringLit {
+			return `"` + x.Value + `"`
+		}
+		return x.Value
+	case *lang.Selector:
+		return paren(x.X) + "." + x.Sel.Name
+	case *lang.Unary:
+		if x.Op == "not" {
+			return "(not " + paren(x.X) + ")"
+		}
+		return "(-" + paren(x.X) + ")"
+	case *lang.Binary:
+		return "(" + paren(x.X) + " " + x.Op + " " + paren(x.Y) + ")"
+	case *lang.IsNull:
+		if x.Not {
+			return "(" + paren(x.X) + " is not null)"
+		}
+		return "(" + paren(x.X) + " is null)"
+	case *lang.ParenExpr:
+		return "(" + paren(x.X) + ")"
+	case *lang.IfExpr:
+		return "if " + paren(x.Cond) + " then " + paren(x.Then) + " else " + paren(x.Else)
+	case *lang.Call:
+		var args []string
+		for _, a := range x.Args {
+			args = append(args, paren(a))
+		}
+		s := x.Fun.Name + "("
+		if x.Distinct {
+			s += "distinct "
+		}
+		s += strings.Join(args, ", ")
+		if len(x.OrderBy) > 0 {
+			var keys []string
+			for _, k := range x.OrderBy {
+				dir := " asc"
+				if k.Desc {
+					dir = " desc"
+				}
+				keys = append(keys, paren(k.X)+dir)
+			}
+			s += " order by " + strings.Join(keys, ", ")
+		}
+		return s + ")"
+	case *lang.RecordLit:
+		var fs []string
+		for _, f := range x.Fields {
+			fs = append(fs, f.Name.Name+" = "+paren(f.Value))
+		}
+		return "{" + strings.Join(fs, ", ") + "}"
+	}
+	return "?"
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// checkGolden compares got with the golden file, or rewrites the file
+// with -update.
+func checkGolden(t *testing.T, golden, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
+	}
+}
