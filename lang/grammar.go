@@ -75,28 +75,28 @@ type tableName struct {
 type gTable struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *identifier        `parser:"'table' @@"`
+	Name   *identifier    `parser:"'table' @@"`
 	Items  []*columnOrKey `parser:"'(' @@ ( ',' @@ )* ')'"`
 }
 
 type gSource struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *identifier        `parser:"'source' @@ '='"`
+	Name   *identifier    `parser:"'source' @@ '='"`
 	Table  *tableName     `parser:"'table' @@"`
 	Items  []*columnOrKey `parser:"( '(' @@ ( ',' @@ )* ')' )?"`
 }
 
 type columnOrKey struct {
 	PrimaryKey []*identifier `parser:"'primary' 'key' '(' @@ ( ',' @@ )* ')'"`
-	Column     *columnDef  `parser:"| @@"`
+	Column     *columnDef    `parser:"| @@"`
 }
 
 type columnDef struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Name   *identifier `parser:"@@"`
-	Type   *typeName  `parser:"@@"`
+	Type   *typeName   `parser:"@@"`
 }
 
 type typeName struct {
@@ -111,15 +111,15 @@ type typeName struct {
 type gView struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *identifier    `parser:"'view' @@ '='"`
-	Query  *pipeline `parser:"@@"`
+	Name   *identifier `parser:"'view' @@ '='"`
+	Query  *pipeline   `parser:"@@"`
 }
 
 type gOutput struct {
 	Pos        lexer.Position
 	EndPos     lexer.Position
-	Name       *identifier       `parser:"'output' @@"`
-	Table      *tableName    `parser:"( 'to' 'table' @@ )?"`
+	Name       *identifier `parser:"'output' @@"`
+	Table      *tableName  `parser:"( 'to' 'table' @@ )?"`
 	Indexes    []*nameList `parser:"( 'index' '(' @@ ')' )*"`
 	PrimaryKey *nameList   `parser:"( 'primary' 'key' '(' @@ ')' )?"`
 }
@@ -131,44 +131,44 @@ type nameList struct {
 type gFunc struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Name   *identifier    `parser:"'fn' @@"`
+	Name   *identifier  `parser:"'fn' @@"`
 	Params []*columnDef `parser:"'(' ( @@ ( ',' @@ )* )? ')'"`
-	Result *typeName     `parser:"@@ '='"`
-	Body   *expression     `parser:"@@"`
+	Result *typeName    `parser:"@@ '='"`
+	Body   *expression  `parser:"@@"`
 }
 
 type pipeline struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	From   *relation    `parser:"@@"`
-	Stages []*stage `parser:"( '|' @@ )*"`
+	From   *relation `parser:"@@"`
+	Stages []*stage  `parser:"( '|' @@ )*"`
 }
 
 type relation struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Values []*record `parser:"(   'values' '[' @@ ( ',' @@ )* ']'"`
-	Sub    *pipeline `parser:"| '(' @@ ')'"`
-	Ref    *identifier    `parser:"| @@ )"`
-	Alias  *identifier    `parser:"( 'as' @@ )?"`
+	Values []*record   `parser:"(   'values' '[' @@ ( ',' @@ )* ']'"`
+	Sub    *pipeline   `parser:"| '(' @@ ')'"`
+	Ref    *identifier `parser:"| @@ )"`
+	Alias  *identifier `parser:"( 'as' @@ )?"`
 }
 
 type stage struct {
 	Pos      lexer.Position
 	EndPos   lexer.Position
-	Where    *expression    `parser:"'where' @@"`
-	Select   []*field `parser:"| 'select' '{' @@ ( ',' @@ )* '}'"`
-	Join     *gJoin    `parser:"| @@"`
-	Group    *gGroup   `parser:"| @@"`
-	Distinct bool      `parser:"| @'distinct'"`
-	Set      *gSet     `parser:"| @@"`
-	Top      *gTop     `parser:"| @@"`
-	Flatten  *gFlatten `parser:"| @@"`
+	Where    *expression `parser:"'where' @@"`
+	Select   []*field    `parser:"| 'select' '{' @@ ( ',' @@ )* '}'"`
+	Join     *gJoin      `parser:"| @@"`
+	Group    *gGroup     `parser:"| @@"`
+	Distinct bool        `parser:"| @'distinct'"`
+	Set      *gSet       `parser:"| @@"`
+	Top      *gTop       `parser:"| @@"`
+	Flatten  *gFlatten   `parser:"| @@"`
 }
 
 type gJoin struct {
-	Kind  string `parser:"@( 'left' | 'right' | 'full' | 'semi' | 'anti' | 'cross' )? 'join'"`
-	Right *relation `parser:"@@"`
+	Kind  string      `parser:"@( 'left' | 'right' | 'full' | 'semi' | 'anti' | 'cross' )? 'join'"`
+	Right *relation   `parser:"@@"`
 	On    *expression `parser:"( 'on' @@ )?"`
 }
 
@@ -178,34 +178,34 @@ type gGroup struct {
 }
 
 type gSet struct {
-	Op    string `parser:"@( 'union' | 'except' | 'intersect' )"`
-	All   bool   `parser:"@'all'?"`
+	Op    string    `parser:"@( 'union' | 'except' | 'intersect' )"`
+	All   bool      `parser:"@'all'?"`
 	Right *relation `parser:"@@"`
 }
 
 type gTop struct {
-	N   int          `parser:"'top' @Number"`
-	By  []*orderKey `parser:"'by' @@ ( ',' @@ )*"`
-	Per []*expression     `parser:"( 'per' @@ ( ',' @@ )* )?"`
+	N   int           `parser:"'top' @Number"`
+	By  []*orderKey   `parser:"'by' @@ ( ',' @@ )*"`
+	Per []*expression `parser:"( 'per' @@ ( ',' @@ )* )?"`
 }
 
 type gFlatten struct {
 	Name  *identifier `parser:"'flatten' @@ '='"`
-	Value *expression  `parser:"@@"`
+	Value *expression `parser:"@@"`
 }
 
 type orderKey struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	X      *expression `parser:"@@"`
-	Dir    string `parser:"@( 'asc' | 'desc' )?"`
+	Dir    string      `parser:"@( 'asc' | 'desc' )?"`
 }
 
 type field struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Name   *identifier `parser:"( @@ '=' )?"`
-	Value  *expression  `parser:"@@"`
+	Value  *expression `parser:"@@"`
 }
 
 type expression struct {
@@ -287,23 +287,23 @@ type gUnary struct {
 type gPostfix struct {
 	Pos     lexer.Position
 	EndPos  lexer.Position
-	Primary *operand `parser:"@@"`
+	Primary *operand      `parser:"@@"`
 	Fields  []*identifier `parser:"( '.' @@ )*"`
 }
 
 type operand struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Number *string  `parser:"@Number"`
-	String *string  `parser:"| @String"`
-	True   bool     `parser:"| @'true'"`
-	False  bool     `parser:"| @'false'"`
-	Null   bool     `parser:"| @'null'"`
+	Number *string     `parser:"@Number"`
+	String *string     `parser:"| @String"`
+	True   bool        `parser:"| @'true'"`
+	False  bool        `parser:"| @'false'"`
+	Null   bool        `parser:"| @'null'"`
 	If     *ifExpr     `parser:"| @@"`
-	Call   *call   `parser:"| @@"`
-	Name   *identifier  `parser:"| @@"`
-	Paren  *expression   `parser:"| '(' @@ ')'"`
-	Record *record `parser:"| @@"`
+	Call   *call       `parser:"| @@"`
+	Name   *identifier `parser:"| @@"`
+	Paren  *expression `parser:"| '(' @@ ')'"`
+	Record *record     `parser:"| @@"`
 }
 
 type record struct {
@@ -319,8 +319,8 @@ type ifExpr struct {
 }
 
 type call struct {
-	Fun      *identifier      `parser:"@@ '('"`
-	Distinct bool         `parser:"@'distinct'?"`
-	Args     []*expression     `parser:"( @@ ( ',' @@ )* )?"`
-	OrderBy  []*orderKey `parser:"( 'order' 'by' @@ ( ',' @@ )* )? ')'"`
+	Fun      *identifier   `parser:"@@ '('"`
+	Distinct bool          `parser:"@'distinct'?"`
+	Args     []*expression `parser:"( @@ ( ',' @@ )* )?"`
+	OrderBy  []*orderKey   `parser:"( 'order' 'by' @@ ( ',' @@ )* )? ')'"`
 }
