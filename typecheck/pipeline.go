@@ -132,6 +132,12 @@ func (c *checker) values(t *lang.ValuesTerm) *Values {
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	for i, col := range v.Columns {
+		if col.Type.Kind == types.Null && ok {
+			c.errorHint(t.Rows[0].Fields[i].Value, "give one row a typed value", "the type of values column %s is unknown: every value is null", col.Name)
+			ok = false
+		}
+	}
 	if !ok {
 		return nil
 	}
