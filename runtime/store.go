@@ -101,7 +101,7 @@ func NewMemoryStore() *MemoryStore {
 func (s *MemoryStore) Index(id int) Index {
 	ix, ok := s.indexes[id]
 	if !ok {
-		ix = &memIndex{buckets: map[string]map[string]*zset.Entry{}}
+		ix = &memIndex{buckets: map[string]map[string]zset.Entry{}}
 		s.indexes[id] = ix
 	}
 	return ix
@@ -117,8 +117,10 @@ func (s *MemoryStore) Groups(id int) Groups {
 	return g
 }
 
+// memIndex maps an index key to the rows under it, by row key. Entries
+// are held by value: fewer pointers for the garbage collector to chase.
 type memIndex struct {
-	buckets map[string]map[string]*zset.Entry
+	buckets map[string]map[string]zset.Entry
 }
 
 func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
@@ -130,7 +132,7 @@ func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, er
 		}
 		rows := make([]zset.Entry, 0, len(b))
 		for _, e := range b {
-			rows = append(rows, *e)
+			rows = append(rows, e)
 		}
 		out[i] = rows
 	}
@@ -141,20 +143,22 @@ func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 	for _, c := range changes {
 		b, ok := ix.buckets[c.Key]
 		if !ok {
-			b = map[string]*zset.Entry{}
+			b = map[string]zset.Entry{}
 			ix.buckets[c.Key] = b
 		}
-		if e, ok := b[c.RowKey]; ok {
-			e.Weight += c.Weight
-			if e.Weight == 0 {
-				delete(b, c.RowKey)
-				if len(b) == 0 {
-					delete(ix.buckets, c.Key)
-				}
-			}
+		e, ok := b[c.RowKey]
+		if !ok {
+			e.Row = c.Row
+		}
+		e.Weight += c.Weight
+		if e.Weight != 0 {
+			b[c.RowKey] = e
 			continue
 		}
-		b[c.RowKey] = &zset.Entry{Row: c.Row, Weight: c.Weight}
+		delete(b, c.RowKey)
+		if len(b) == 0 {
+			delete(ix.buckets, c.Key)
+		}
 	}
 	return nil
 }
