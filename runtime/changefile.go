@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,9 +27,32 @@ type Batches struct {
 
 // LoadChangeDir reads TABLE.csv or TABLE.jsonl for each input from dir.
 // Each row may carry the meta columns _step (default 1) and _op (insert,
-// delete or update; default insert). A table with no file has no changes.
-func LoadChangeDir(dir string, inputs []*ir.Input) (*Batches, error) {
+// delete or update; default insert). A table with no file has no changes;
+// a file that names no table is an error. A missing directory is an error
+// when mustExist, and otherwise means no changes at all.
+func LoadChangeDir(dir string, mustExist bool, inputs []*ir.Input) (*Batches, error) {
 	b := &Batches{Changes: map[int64]map[string][]Change{}}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) && !mustExist {
+		return b, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	tables := map[string]bool{}
+	for _, in := range inputs {
+		tables[in.Name] = true
+	}
+	for _, e := range entries {
+		name := e.Name()
+		ext := filepath.Ext(name)
+		if ext != ".csv" && ext != ".jsonl" || e.IsDir() {
+			continue
+		}
+		if !tables[strings.TrimSuffix(name, ext)] {
+			return nil, fmt.Errorf("%s: the program declares no table %s", filepath.Join(dir, name), strings.TrimSuffix(name, ext))
+		}
+	}
 	for _, in := range inputs {
 		for _, ext := range []string{".csv", ".jsonl"} {
 			path := filepath.Join(dir, in.Name+ext)
@@ -123,7 +147,7 @@ func (b *Batches) readCSV(r io.Reader, path string, in *ir.Input) error {
 		row := make(zset.Row, len(in.Columns))
 		for i, field := range rec {
 			c := cols[i]
-			if c < 0 || field == `\N` {
+			if c < 0 || field == `\N` || op == Delete && len(in.PrimaryKey) > 0 && !isKey(in, c) {
 				continue
 			}
 			v, err := types.Parse(field, in.Columns[c].Type)
@@ -163,8 +187,15 @@ func mapHeader(header []string, in *ir.Input) (cols []int, stepCol, opCol int, e
 		}
 		cols = append(cols, c)
 	}
+	for j, col := range in.Columns {
+		if !slices.Contains(cols, j) {
+			return nil, 0, 0, fmt.Errorf("the header has no column %s of table %s", col.Name, in.Name)
+		}
+	}
 	return cols, stepCol, opCol, nil
 }
+
+func isKey(in *ir.Input, c int) bool { return slices.Contains(in.PrimaryKey, c) }
 
 func (b *Batches) readJSONL(r io.Reader, path string, in *ir.Input) error {
 	dec := json.NewDecoder(r)
@@ -190,6 +221,11 @@ func (b *Batches) readJSONL(r io.Reader, path string, in *ir.Input) error {
 			return fmt.Errorf("%s: object %d: %w", path, line, err)
 		}
 		row := make(zset.Row, len(in.Columns))
+		for j, col := range in.Columns {
+			if _, ok := obj[col.Name]; !ok && !(op == Delete && len(in.PrimaryKey) > 0 && !isKey(in, j)) {
+				return fmt.Errorf("%s: object %d: no value for column %s", path, line, col.Name)
+			}
+		}
 		for k, v := range obj {
 			if k == "_step" || k == "_op" {
 				continue
@@ -202,6 +238,9 @@ func (b *Batches) readJSONL(r io.Reader, path string, in *ir.Input) error {
 			}
 			if c < 0 {
 				return fmt.Errorf("%s: object %d: table %s has no column %s", path, line, in.Name, k)
+			}
+			if op == Delete && len(in.PrimaryKey) > 0 && !isKey(in, c) {
+				continue
 			}
 			if row[c], err = types.FromJSON(v, in.Columns[c].Type); err != nil {
 				return fmt.Errorf("%s: object %d: column %s: %w", path, line, k, err)

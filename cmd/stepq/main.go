@@ -170,16 +170,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	dir := *dataDir
+	dir, mustExist := *dataDir, true
 	if dir == "" {
-		dir = strings.TrimSuffix(file, filepath.Ext(file))
+		dir, mustExist = strings.TrimSuffix(file, filepath.Ext(file)), false
 	}
-	batches, err := runtime.LoadChangeDir(dir, prog.Circuit.Inputs)
+	batches, err := runtime.LoadChangeDir(dir, mustExist, prog.Circuit.Inputs)
 	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
 	eng := prog.NewEngine(runtime.NewMemoryStore())
 	views := prog.OutputViews()
+	printed := 0
 	for _, step := range batches.Steps {
 		res, err := eng.Step(ctx, batches.Changes[step])
 		if err != nil {
@@ -188,16 +189,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if !*changes {
 			continue
 		}
-		fmt.Fprintf(stdout, "-- step %d\n", step)
 		for _, v := range views {
 			if d, ok := res.Changes[v.Name]; ok {
-				fmt.Fprintf(stdout, "%s:\n", v.Name)
+				if printed > 0 {
+					fmt.Fprintln(stdout)
+				}
+				printed++
+				fmt.Fprintf(stdout, "step %d: %s\n", step, v.Name)
 				if err := stepping.WriteTable(stdout, v.Columns, d, true); err != nil {
 					return err
 				}
 			}
 		}
-		fmt.Fprintln(stdout)
 	}
 	if *changes {
 		return nil
@@ -207,7 +210,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintln(stdout)
 		}
 		contents, _ := eng.Contents(v.Name)
-		fmt.Fprintf(stdout, "%s:\n", v.Name)
+		fmt.Fprintf(stdout, "%s\n", v.Name)
 		if err := stepping.WriteTable(stdout, v.Columns, contents, false); err != nil {
 			return err
 		}
