@@ -27,6 +27,15 @@ type Input struct {
 	Columns    []Column
 	PrimaryKey []int
 	Node       *Node
+	// Postgres is the existing table a source reads, nil for a table
+	// declared in the program.
+	Postgres *PostgresTable
+}
+
+// PostgresTable names a table in the database.
+type PostgresTable struct {
+	Schema string // empty: the connection's search_path decides
+	Name   string
 }
 
 // View is a named query and the node computing its changes.

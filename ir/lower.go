@@ -13,7 +13,11 @@ func Lower(p *typecheck.Program) (*Circuit, error) {
 	for _, t := range p.Tables {
 		n := l.add(&Source{Table: t.Name}, columns(t.Columns))
 		l.tables[t] = n
-		l.c.Inputs = append(l.c.Inputs, &Input{Name: t.Name, Columns: n.Cols, PrimaryKey: t.PrimaryKey, Node: n})
+		in := &Input{Name: t.Name, Columns: n.Cols, PrimaryKey: t.PrimaryKey, Node: n}
+		if t.Source != nil {
+			in.Postgres = &PostgresTable{Schema: t.Source.Schema, Name: t.Source.Name}
+		}
+		l.c.Inputs = append(l.c.Inputs, in)
 	}
 	for _, v := range p.Views {
 		n, err := l.rel(v.Query)

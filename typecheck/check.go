@@ -8,15 +8,22 @@ import (
 	"github.com/stepping-io/stepping/types"
 )
 
-// Config says what a program is checked against. The zero Config checks a
-// self-contained file (declared tables only).
-type Config struct{}
+// Config says what a program is checked against. A nil Config, or one
+// without a Catalog, checks a self-contained file: its sources must
+// declare their columns.
+type Config struct {
+	Catalog *Catalog
+}
 
 // Check type-checks a parsed file. It returns the typed program and, when
 // anything is wrong, a lang.ErrorList with every error found, sorted by
 // position. The program is nil exactly when there are errors.
 func Check(f *lang.File, conf *Config) (*Program, error) {
+	if conf == nil {
+		conf = &Config{}
+	}
 	c := &checker{
+		conf:   conf,
 		tables: map[string]*Table{},
 		views:  map[string]*viewState{},
 		prog:   &Program{},
@@ -38,6 +45,7 @@ func Check(f *lang.File, conf *Config) (*Program, error) {
 }
 
 type checker struct {
+	conf      *Config
 	errs      lang.ErrorList
 	tables    map[string]*Table
 	views     map[string]*viewState
@@ -85,15 +93,9 @@ func (c *checker) collect(f *lang.File) {
 				c.table(d.Name, d.Columns, d.PrimaryKey)
 			}
 		case *lang.SourceDecl:
-			if !declare(d.Name) {
-				continue
+			if declare(d.Name) {
+				c.source(d)
 			}
-			if len(d.Columns) == 0 {
-				c.errorHint(d.Table, "declare its columns with source x = table t (col type, ...), or check against a database",
-					"the row type of Postgres table %s is not known: reading it from the catalog is not yet implemented", strings.Join(d.Table.Parts, "."))
-				continue
-			}
-			c.table(d.Name, d.Columns, d.PrimaryKey)
 		case *lang.ViewDecl:
 			if declare(d.Name) {
 				c.views[d.Name.Name] = &viewState{decl: d}
@@ -105,7 +107,7 @@ func (c *checker) collect(f *lang.File) {
 	}
 }
 
-func (c *checker) table(name *lang.Ident, cols []*lang.ColumnDef, pk []*lang.Ident) {
+func (c *checker) table(name *lang.Ident, cols []*lang.ColumnDef, pk []*lang.Ident) *Table {
 	t := &Table{Name: name.Name, Pos: name.Pos}
 	seen := map[string]bool{}
 	for _, col := range cols {
@@ -124,6 +126,119 @@ func (c *checker) table(name *lang.Ident, cols []*lang.ColumnDef, pk []*lang.Ide
 	}
 	c.tables[name.Name] = t
 	c.prog.Tables = append(c.prog.Tables, t)
+	return t
+}
+
+// source checks a Postgres source against the catalog: its row type comes
+// from the live table, or, when declared, must agree with it. A source
+// that can't be typed is entered as nil, so that reading it reports
+// nothing more.
+func (c *checker) source(d *lang.SourceDecl) {
+	c.tables[d.Name.Name] = nil
+	written := qualified(d.Table.Parts)
+	if len(d.Table.Parts) > 2 {
+		c.errorf(d.Table, "a table name has at most two parts, schema.table")
+		return
+	}
+	cat := c.conf.Catalog
+	if cat == nil {
+		if len(d.Columns) == 0 {
+			c.errorHint(d.Table, "check against a database (--db URL), or declare the columns: source x = table t (col type, ...)",
+				"the row type of Postgres table %s is unknown without a database", written)
+			return
+		}
+		t := c.table(d.Name, d.Columns, d.PrimaryKey)
+		t.Source = &SourceTable{Schema: schemaOf(d.Table.Parts), Name: d.Table.Parts[len(d.Table.Parts)-1]}
+		return
+	}
+	ct := cat.Tables[written]
+	if ct == nil {
+		c.errorf(d.Table, "the database has no table %s", written)
+		return
+	}
+	if len(d.Columns) > 0 {
+		t := c.table(d.Name, d.Columns, d.PrimaryKey)
+		c.compareColumns(d, t, ct)
+		if len(d.PrimaryKey) == 0 {
+			t.PrimaryKey = c.catalogKey(d, t.Columns, ct)
+		}
+		t.Source = &SourceTable{Schema: ct.Schema, Name: ct.Name}
+		return
+	}
+	t := &Table{Name: d.Name.Name, Pos: d.Name.Pos, Source: &SourceTable{Schema: ct.Schema, Name: ct.Name}}
+	ok := true
+	for _, col := range ct.Columns {
+		if col.Unsupported != "" {
+			c.errorHint(d.Table, "declare the columns you need, leaving this one out",
+				"column %s of %s has type %s, which stepping does not support yet", col.Name, written, col.Unsupported)
+			ok = false
+			continue
+		}
+		t.Columns = append(t.Columns, Column{Name: col.Name, Type: col.Type})
+	}
+	if !ok {
+		return
+	}
+	t.PrimaryKey = c.catalogKey(d, t.Columns, ct)
+	c.tables[t.Name] = t
+	c.prog.Tables = append(c.prog.Tables, t)
+}
+
+func schemaOf(parts []string) string {
+	if len(parts) == 2 {
+		return parts[0]
+	}
+	return ""
+}
+
+// compareColumns reports each declared column that the live table lacks
+// or types differently.
+func (c *checker) compareColumns(d *lang.SourceDecl, t *Table, ct *CatalogTable) {
+	for i, col := range d.Columns {
+		var live *CatalogColumn
+		for j := range ct.Columns {
+			if ct.Columns[j].Name == col.Name.Name {
+				live = &ct.Columns[j]
+			}
+		}
+		if live == nil {
+			var names []string
+			for _, lc := range ct.Columns {
+				names = append(names, lc.Name)
+			}
+			c.errorHint(col.Name, didYouMean(col.Name.Name, names), "table %s in the database has no column %s", qualified(d.Table.Parts), col.Name.Name)
+			continue
+		}
+		if i >= len(t.Columns) {
+			continue
+		}
+		declared := t.Columns[i].Type
+		switch {
+		case live.Unsupported != "":
+			c.errorf(col.Type, "column %s has type %s in the database, which stepping does not support yet", col.Name.Name, live.Unsupported)
+		case declared.Kind != types.Invalid && !declared.Identical(live.Type):
+			c.errorHint(col.Type, "declare it as "+live.Type.String(), "column %s is declared %s but is %s in the database", col.Name.Name, declared, live.Type)
+		}
+	}
+}
+
+// catalogKey maps the live table's primary key onto the source's columns;
+// a key column the source leaves out means the source has no usable key.
+func (c *checker) catalogKey(d *lang.SourceDecl, cols []Column, ct *CatalogTable) []int {
+	var key []int
+	for _, name := range ct.PrimaryKey {
+		i := -1
+		for j, col := range cols {
+			if col.Name == name {
+				i = j
+			}
+		}
+		if i < 0 {
+			return nil
+		}
+		key = append(key, i)
+	}
+	return key
 }
 
 // columnList resolves a list of column names against cols.

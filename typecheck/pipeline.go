@@ -52,6 +52,9 @@ func (c *checker) term(t lang.Term) (Rel, *scope) {
 			alias = t.Alias.Name
 		}
 		if tab, ok := c.tables[t.Name.Name]; ok {
+			if tab == nil {
+				return nil, nil // a source whose errors are reported already
+			}
 			return &Scan{Table: tab}, single(alias, tab.Columns)
 		}
 		if vs, ok := c.views[t.Name.Name]; ok {

@@ -39,12 +39,20 @@ func (p *Program) View(name string) *View {
 	return nil
 }
 
-// Table is an input: a declared table whose changes are given to the runtime.
+// Table is an input: a declared table whose changes are given to the
+// runtime, or a source reading an existing Postgres table.
 type Table struct {
 	Name       string
 	Pos        lang.Pos
 	Columns    []Column
-	PrimaryKey []int // column indexes; empty when rows form a multiset
+	PrimaryKey []int        // column indexes; empty when rows form a multiset
+	Source     *SourceTable // the Postgres table of a source; nil for a declared table
+}
+
+// SourceTable names the Postgres table a source reads.
+type SourceTable struct {
+	Schema string // empty when the program did not write one and no catalog resolved it
+	Name   string
 }
 
 // View is a named query.

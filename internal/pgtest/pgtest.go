@@ -1,0 +1,98 @@
+// Package pgtest gives tests a real Postgres to talk to: a connection pool
+// whose search_path is a fresh schema of the test's own, dropped when the
+// test ends, so tests run in parallel and leave nothing behind.
+//
+// The server is found through STEPPING_TEST_DSN, by default the local
+// server at 127.0.0.1:5432 as user postgres. When none answers, the test
+// is skipped, except under CI (CI=true), where it fails: there a missing
+// server is a broken setup, not a reason to test less.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DefaultDSN is used when STEPPING_TEST_DSN is not set.
+const DefaultDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// DSN returns the test server's connection string.
+func DSN() string {
+	if dsn := os.Getenv("STEPPING_TEST_DSN"); dsn != "" {
+		return dsn
+	}
+	return DefaultDSN
+}
+
+// unavailable skips or fails the test when no server answers.
+func unavailable(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("Postgres is required under CI and unreachable at %s: %v", DSN(), err)
+	}
+	t.Skipf("no Postgres at %s (set STEPPING_TEST_DSN, or run make test to start one): %v", DSN(), err)
+}
+
+// Schema creates a schema for the test and returns a pool whose
+// connections use it as their search_path, and the schema's name. Both
+// are cleaned up when the test ends.
+func Schema(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, DSN())
+	if err != nil {
+		unavailable(t, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		admin.Close(ctx)
+		t.Fatalf("creating schema %s: %v", schema, err)
+	}
+	admin.Close(ctx)
+
+	cfg, err := pgxpool.ParseConfig(DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, DSN())
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	return pool, schema
+}
+
+// DSNWithSchema returns the test server's connection string with the
+// given schema as search_path, for code under test that connects itself.
+func DSNWithSchema(schema string) string {
+	sep := "?"
+	if strings.Contains(DSN(), "?") {
+		sep = "&"
+	}
+	return DSN() + sep + "search_path=" + schema
+}
