@@ -11,6 +11,8 @@
 package stepping
 
 import (
+	"context"
+
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/runtime"
@@ -29,11 +31,28 @@ type Program struct {
 // it returns a lang.ErrorList; format it with its Format method and the
 // source for carets.
 func Compile(filename, src string) (*Program, error) {
+	return compile(context.Background(), filename, src, nil)
+}
+
+// CompileDB is Compile against a live database: the program's sources
+// take their row types from the tables the catalog describes, and
+// declared row types are checked against them.
+func CompileDB(ctx context.Context, filename, src string, db typecheck.Querier) (*Program, error) {
+	return compile(ctx, filename, src, db)
+}
+
+func compile(ctx context.Context, filename, src string, db typecheck.Querier) (*Program, error) {
 	f, err := lang.Parse(filename, src)
 	if err != nil {
 		return nil, err
 	}
-	checked, err := typecheck.Check(f, nil)
+	conf := &typecheck.Config{}
+	if db != nil {
+		if conf.Catalog, err = typecheck.LoadCatalog(ctx, db, f); err != nil {
+			return nil, err
+		}
+	}
+	checked, err := typecheck.Check(f, conf)
 	if err != nil {
 		return nil, err
 	}

@@ -13,9 +13,21 @@ import (
 type Engine struct {
 	circuit *ir.Circuit
 	store   Store
+	opts    Options
 	tables  map[string]*tableState
 	views   map[string]*viewState
 	steps   int64
+}
+
+// Options adjust an engine to where its state lives.
+type Options struct {
+	// NoContents stops the engine keeping tables' and views' contents in
+	// memory. An engine over a Postgres store sets it: the source tables
+	// and the output tables are the contents, and only StepDelta is used.
+	NoContents bool
+	// StepsDone is the number of steps already applied to the store's
+	// state, when the engine resumes from it.
+	StepsDone int64
 }
 
 type viewState struct {
@@ -24,8 +36,11 @@ type viewState struct {
 }
 
 // New returns an engine for circuit c keeping its state in store.
-func New(c *ir.Circuit, store Store) *Engine {
-	e := &Engine{circuit: c, store: store, tables: map[string]*tableState{}, views: map[string]*viewState{}}
+func New(c *ir.Circuit, store Store) *Engine { return NewWithOptions(c, store, Options{}) }
+
+// NewWithOptions is New with options.
+func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
+	e := &Engine{circuit: c, store: store, opts: opts, steps: opts.StepsDone, tables: map[string]*tableState{}, views: map[string]*viewState{}}
 	for _, in := range c.Inputs {
 		e.tables[in.Name] = newTableState(in)
 	}
@@ -50,6 +65,9 @@ type Result struct {
 // Step applies one batch of changes, keyed by table name, and returns the
 // changes to every view. On error nothing of the batch is applied.
 func (e *Engine) Step(ctx context.Context, changes map[string][]Change) (*Result, error) {
+	if e.opts.NoContents {
+		return nil, fmt.Errorf("this engine keeps no table contents: give its changes as Z-sets with StepDelta")
+	}
 	deltas := map[string]batch{}
 	overlays := map[string]*overlay{}
 	for name, tableChanges := range changes {
@@ -95,8 +113,10 @@ func (e *Engine) StepDelta(ctx context.Context, deltas map[string]*zset.ZSet) (*
 	if err := commit(ctx); err != nil {
 		return nil, err
 	}
-	for name, d := range deltas {
-		e.tables[name].applyDelta(d)
+	if !e.opts.NoContents {
+		for name, d := range deltas {
+			e.tables[name].applyDelta(d)
+		}
 	}
 	return res, nil
 }
@@ -104,6 +124,9 @@ func (e *Engine) StepDelta(ctx context.Context, deltas map[string]*zset.ZSet) (*
 // Contents returns the current contents of a view (or of a table), or
 // false when there is none of that name. The caller must not modify it.
 func (e *Engine) Contents(name string) (*zset.ZSet, bool) {
+	if e.opts.NoContents {
+		return nil, false
+	}
 	if v, ok := e.views[name]; ok {
 		return v.contents, true
 	}
@@ -140,8 +163,10 @@ func (e *Engine) run(ctx context.Context, inputs map[string]batch) (*Result, fun
 				return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)
 			}
 		}
-		for name, d := range res.Changes {
-			e.views[name].contents.AddAll(d, 1)
+		if !e.opts.NoContents {
+			for name, d := range res.Changes {
+				e.views[name].contents.AddAll(d, 1)
+			}
 		}
 		e.steps++
 		return nil

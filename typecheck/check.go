@@ -89,7 +89,13 @@ func (c *checker) collect(f *lang.File) {
 	for _, d := range f.Decls {
 		switch d := d.(type) {
 		case *lang.TableDecl:
-			if declare(d.Name) {
+			switch {
+			case !declare(d.Name):
+			case c.conf.Catalog != nil:
+				// Against a database, a declared table is the database's
+				// table of that name, with the declared row type.
+				c.source(tableAsSource(d))
+			default:
 				c.table(d.Name, d.Columns, d.PrimaryKey)
 			}
 		case *lang.SourceDecl:
@@ -182,6 +188,13 @@ func (c *checker) source(d *lang.SourceDecl) {
 	t.PrimaryKey = c.catalogKey(d, t.Columns, ct)
 	c.tables[t.Name] = t
 	c.prog.Tables = append(c.prog.Tables, t)
+}
+
+// tableAsSource reads table t (...) as source t = table t (...).
+func tableAsSource(d *lang.TableDecl) *lang.SourceDecl {
+	q := &lang.QualName{Parts: []string{d.Name.Name}}
+	q.Pos, q.End = d.Name.Span()
+	return &lang.SourceDecl{Name: d.Name, Table: q, Columns: d.Columns, PrimaryKey: d.PrimaryKey}
 }
 
 func schemaOf(parts []string) string {

@@ -16,20 +16,26 @@ type Querier interface {
 }
 
 // LoadCatalog reads from the database the tables that the file's sources
-// name: their columns, types, nullability and primary keys. A name that
+// and declared tables name: their columns, types, nullability and primary
+// keys. A name that
 // resolves to no table maps to nil, for Check to report in place.
 func LoadCatalog(ctx context.Context, q Querier, f *lang.File) (*Catalog, error) {
 	cat := &Catalog{Tables: map[string]*CatalogTable{}}
 	for _, d := range f.Decls {
-		s, ok := d.(*lang.SourceDecl)
-		if !ok {
+		var parts []string
+		switch d := d.(type) {
+		case *lang.SourceDecl:
+			parts = d.Table.Parts
+		case *lang.TableDecl:
+			parts = []string{d.Name.Name}
+		default:
 			continue
 		}
-		written := qualified(s.Table.Parts)
-		if _, done := cat.Tables[written]; done || len(s.Table.Parts) > 2 {
+		written := qualified(parts)
+		if _, done := cat.Tables[written]; done || len(parts) > 2 {
 			continue
 		}
-		t, err := loadTable(ctx, q, s.Table.Parts)
+		t, err := loadTable(ctx, q, parts)
 		if err != nil {
 			return nil, fmt.Errorf("reading table %s from the catalog: %w", written, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/runtime"
@@ -25,10 +26,14 @@ import (
 const usage = `stepq checks, explains and runs stepping programs.
 
 Usage:
-  stepq check FILE                       report every error in FILE
+  stepq check [--db URL] FILE            report every error in FILE
   stepq explain FILE                     print FILE's incremental circuit
   stepq run [--data DIR] [--changes] FILE
                                          run FILE on change files and print its outputs
+  stepq run --db URL [--once] [--rebuild] [--schema S] FILE
+                                         keep FILE's output tables up to date in Postgres
+  stepq drop --db URL [--outputs] [--schema S] FILE
+                                         remove what run installed in Postgres
 
 Run "stepq COMMAND --help" for a command's flags.
 `
@@ -73,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdExplain(rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
+	case "drop":
+		return cmdDrop(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -115,13 +122,19 @@ func parseFlags(fs *flag.FlagSet, args []string) (string, error) {
 }
 
 // compile reads and compiles a program, turning program errors into exit
-// status 1 with every diagnostic printed.
-func compile(file string) (*stepping.Program, error) {
+// status 1 with every diagnostic printed. With a pool, sources are typed
+// from the database's catalog.
+func compile(ctx context.Context, file string, db *pgxpool.Pool) (*stepping.Program, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
-	prog, err := stepping.Compile(file, string(src))
+	var prog *stepping.Program
+	if db != nil {
+		prog, err = stepping.CompileDB(ctx, file, string(src), db)
+	} else {
+		prog, err = stepping.Compile(file, string(src))
+	}
 	var list lang.ErrorList
 	if errors.As(err, &list) {
 		n := len(list)
@@ -135,13 +148,52 @@ func compile(file string) (*stepping.Program, error) {
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "check FILE", stderr)
+	fs := newFlags("check", "check [--db URL] FILE", stderr)
+	dbURL := fs.String("db", "", "Postgres connection URL: type sources from its catalog")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	_, err = compile(file)
+	ctx := context.Background()
+	db, err := connect(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	if db != nil {
+		defer db.Close()
+	}
+	_, err = compile(ctx, file, db)
 	return err
+}
+
+// connect opens a pool when url is set; a bad URL or an unreachable
+// server is exit status 1 with the reason.
+func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	if url == "" {
+		return nil, nil
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	if err != nil {
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: connecting to the database: %v\n", err)}
+	}
+	return pool, nil
+}
+
+// defaultSchema names a program's own schema after its file.
+func defaultSchema(file string) string {
+	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	var b strings.Builder
+	for _, r := range strings.ToLower(base) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return "stepping_" + b.String()
 }
 
 func cmdExplain(args []string, stdout, stderr io.Writer) error {
@@ -150,7 +202,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	prog, err := compile(file)
+	prog, err := compile(context.Background(), file, nil)
 	if err != nil {
 		return err
 	}
@@ -159,14 +211,21 @@ func cmdExplain(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "run [--data DIR] [--changes] FILE", stderr)
+	fs := newFlags("run", "run [--data DIR] [--changes] FILE\n       stepq run --db URL [--once] [--rebuild] [--schema S] FILE", stderr)
 	dataDir := fs.String("data", "", "directory of change files TABLE.csv / TABLE.jsonl (default: FILE without .step)")
 	changes := fs.Bool("changes", false, "print every step's output changes with their weights instead of the final outputs")
+	dbURL := fs.String("db", "", "Postgres connection URL: maintain the outputs as tables there")
+	once := fs.Bool("once", false, "with --db: apply the pending changes and exit")
+	rebuild := fs.Bool("rebuild", false, "with --db: if the program changed, drop its state and replay from the sources")
+	schema := fs.String("schema", "", "with --db: the program's own schema (default stepping_ and the file's name)")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	prog, err := compile(file)
+	if *dbURL != "" {
+		return runDB(ctx, file, *dbURL, *schema, *once, *rebuild, *changes, stdout, stderr)
+	}
+	prog, err := compile(ctx, file, nil)
 	if err != nil {
 		return err
 	}

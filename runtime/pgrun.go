@@ -1,0 +1,633 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// PG runs a circuit against Postgres: it captures the changes of the
+// program's source tables with triggers into a change log, applies the log
+// in batches, each batch one transaction holding the operator state
+// changes, the output table changes and the removal of the batch from the
+// log, so every change is applied exactly once even across crashes.
+//
+// Everything it creates lives in the program's own schema, except the
+// output tables (wherever their names put them) and the capture triggers
+// (on the source tables).
+type PG struct {
+	Pool      *pgxpool.Pool
+	Circuit   *ir.Circuit
+	Schema    string    // the program's own schema
+	Log       io.Writer // progress and waiting messages; nil for none
+	BatchSize int       // log rows per step; 0 means 10,000
+}
+
+// ErrVersion reports that the state in the database was built by a
+// different version of the program.
+var ErrVersion = errors.New("the program changed since its state was built")
+
+func (p *PG) logf(format string, args ...any) {
+	if p.Log != nil {
+		fmt.Fprintf(p.Log, format+"\n", args...)
+	}
+}
+
+func (p *PG) batchSize() int {
+	if p.BatchSize > 0 {
+		return p.BatchSize
+	}
+	return 10_000
+}
+
+func (p *PG) t(name string) string { return ident(p.Schema, name) }
+
+// viewVersions returns each view's explain text, which changes exactly
+// when what the view computes (or how its inputs are typed) changes.
+func (p *PG) viewVersions() map[string]string {
+	text := ir.Explain(p.Circuit)
+	out := map[string]string{}
+	sections := strings.Split(text, "\nview ")
+	out[""] = sections[0] // the inputs
+	for _, s := range sections[1:] {
+		name, _, _ := strings.Cut(s, " ")
+		out["view "+name] = s
+	}
+	return out
+}
+
+// Version is the hash of the program's circuit recorded with its state.
+func (p *PG) Version() string {
+	sum := sha256.Sum256([]byte(ir.Explain(p.Circuit)))
+	return hex.EncodeToString(sum[:8])
+}
+
+// channel is the NOTIFY channel the capture triggers signal.
+func (p *PG) channel() string { return "stepping_" + shortHash(p.Schema) }
+
+func (p *PG) triggerName(op string) string { return "stepping_" + shortHash(p.Schema) + "_" + op }
+
+// Setup makes the database ready to run the program: on first use it
+// creates the schema, state, log and output tables, installs the capture
+// triggers and backfills the sources' existing rows into the log. On later
+// uses it checks that the state belongs to this version of the program,
+// failing with ErrVersion otherwise unless rebuild is set, in which case
+// it drops the old state and replays from the sources.
+func (p *PG) Setup(ctx context.Context, rebuild bool) error {
+	if _, err := p.Pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident(p.Schema)); err != nil {
+		return err
+	}
+	if _, err := p.Pool.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+p.t("_meta")+" (key text PRIMARY KEY, value text NOT NULL)"); err != nil {
+		return err
+	}
+	stored, err := p.meta(ctx, p.Pool, "version")
+	if err != nil {
+		return err
+	}
+	switch {
+	case stored == p.Version():
+		return nil
+	case stored != "" && !rebuild:
+		return p.versionError(ctx)
+	case stored != "":
+		p.logf("rebuilding %s: dropping the old state and replaying from the sources", p.Schema)
+		if err := p.dropState(ctx, true); err != nil {
+			return err
+		}
+	}
+	return p.install(ctx)
+}
+
+func (p *PG) versionError(ctx context.Context) error {
+	var old map[string]string
+	raw, err := p.meta(ctx, p.Pool, "views")
+	if err == nil {
+		_ = json.Unmarshal([]byte(raw), &old)
+	}
+	now := p.viewVersions()
+	var changes []string
+	for k, v := range now {
+		name := k
+		if k == "" {
+			name = "the inputs"
+		}
+		switch o, ok := old[k]; {
+		case !ok:
+			changes = append(changes, name+" is new")
+		case o != v:
+			changes = append(changes, name+" changed")
+		}
+	}
+	for k := range old {
+		if _, ok := now[k]; !ok {
+			changes = append(changes, k+" was removed")
+		}
+	}
+	sort.Strings(changes)
+	return fmt.Errorf("%w (%s): refusing to mix it with the old state; run again with --rebuild to drop the state and replay from the sources",
+		ErrVersion, strings.Join(changes, ", "))
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (p *PG) meta(ctx context.Context, q querier, key string) (string, error) {
+	var v string
+	err := q.QueryRow(ctx, "SELECT value FROM "+p.t("_meta")+" WHERE key = $1", key).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func (p *PG) setMeta(ctx context.Context, q execer, key, value string) error {
+	_, err := q.Exec(ctx, "INSERT INTO "+p.t("_meta")+" (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
+	return err
+}
+
+// install creates everything in one transaction. The source tables are
+// locked against writes while their triggers are created and their rows
+// copied into the log, so no change is missed or counted twice between
+// the backfill and the capture.
+func (p *PG) install(ctx context.Context) error {
+	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		stmts := []string{
+			"CREATE TABLE " + p.t("_log") + " (id bigserial PRIMARY KEY, source text NOT NULL, weight int NOT NULL, row jsonb NOT NULL)",
+			// The capture function is the same for every source; the
+			// source's name and the channel come as trigger arguments,
+			// so no name is ever spliced into its body.
+			"CREATE FUNCTION " + p.t("_capture") + `() RETURNS trigger LANGUAGE plpgsql SET search_path = ` + ident(p.Schema) + ` AS $body$
+BEGIN
+  IF TG_OP = 'INSERT' OR TG_OP = 'UPDATE' THEN
+    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], 1, to_jsonb(n) FROM new_rows n;
+  END IF;
+  IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN
+    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], -1, to_jsonb(o) FROM old_rows o;
+  END IF;
+  PERFORM pg_notify(TG_ARGV[1], '');
+  RETURN NULL;
+END
+$body$`,
+			"CREATE FUNCTION " + p.t("_capture_truncate") + `() RETURNS trigger LANGUAGE plpgsql SET search_path = ` + ident(p.Schema) + ` AS $body$
+BEGIN
+  EXECUTE format('INSERT INTO _log (source, weight, row) SELECT %L, -1, to_jsonb(t) FROM %I.%I t', TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME);
+  PERFORM pg_notify(TG_ARGV[1], '');
+  RETURN NULL;
+END
+$body$`,
+		}
+		var indexIDs, groupIDs []int
+		for _, n := range p.Circuit.Nodes {
+			switch n.Op.(type) {
+			case *ir.Integrate:
+				indexIDs = append(indexIDs, n.ID)
+			case *ir.Aggregate:
+				groupIDs = append(groupIDs, n.ID)
+			}
+		}
+		stmts = append(stmts, NewPGStore(p.Schema).StateTableDDL(indexIDs, groupIDs)...)
+		for _, o := range p.Circuit.Outputs {
+			stmts = append(stmts, p.outputDDL(o)...)
+		}
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%w\n%s", err, s)
+			}
+		}
+		for _, in := range p.Circuit.Inputs {
+			if in.Postgres == nil {
+				return fmt.Errorf("table %s is declared in the program, not read from the database: use source %s = table ... to run with a database", in.Name, in.Name)
+			}
+			if err := p.capture(ctx, tx, in); err != nil {
+				return fmt.Errorf("installing capture on %s: %w", p.sourceName(in), err)
+			}
+		}
+		views, _ := json.Marshal(p.viewVersions())
+		for k, v := range map[string]string{"version": p.Version(), "views": string(views), "steps": "0", "applied": "0"} {
+			if err := p.setMeta(ctx, tx, k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (p *PG) sourceName(in *ir.Input) string {
+	if in.Postgres.Schema == "" {
+		return ident(in.Postgres.Name)
+	}
+	return ident(in.Postgres.Schema, in.Postgres.Name)
+}
+
+func (p *PG) capture(ctx context.Context, tx pgx.Tx, in *ir.Input) error {
+	table := p.sourceName(in)
+	args := quoteLiteral(in.Name) + ", " + quoteLiteral(p.channel())
+	stmts := []string{
+		"LOCK TABLE " + table + " IN SHARE ROW EXCLUSIVE MODE",
+		fmt.Sprintf("CREATE TRIGGER %s AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s(%s)",
+			ident(p.triggerName("ins")), table, p.t("_capture"), args),
+		fmt.Sprintf("CREATE TRIGGER %s AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %s(%s)",
+			ident(p.triggerName("upd")), table, p.t("_capture"), args),
+		fmt.Sprintf("CREATE TRIGGER %s AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %s(%s)",
+			ident(p.triggerName("del")), table, p.t("_capture"), args),
+		fmt.Sprintf("CREATE TRIGGER %s BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s(%s)",
+			ident(p.triggerName("trunc")), table, p.t("_capture_truncate"), args),
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return err
+		}
+	}
+	tag, err := tx.Exec(ctx, "INSERT INTO "+p.t("_log")+" (source, weight, row) SELECT $1, 1, to_jsonb(t) FROM "+table+" t", in.Name)
+	if err != nil {
+		return err
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		p.logf("backfill: %d existing rows of %s queued", n, p.sourceName(in))
+	}
+	return nil
+}
+
+// outputTable returns the quoted name of an output's table: the name it
+// was given, or the view's name in the program's schema.
+func (p *PG) outputTable(o *ir.Output) string {
+	if o.Table != nil {
+		return ident(o.Table...)
+	}
+	return p.t(o.View.Name)
+}
+
+func (p *PG) outputDDL(o *ir.Output) []string {
+	table := p.outputTable(o)
+	var cols []string
+	for _, c := range o.View.Columns {
+		col := ident(c.Name) + " " + pgTypeName(c.Type)
+		if !c.Type.Nullable {
+			col += " NOT NULL"
+		}
+		cols = append(cols, col)
+	}
+	if len(o.PrimaryKey) > 0 {
+		cols = append(cols, "PRIMARY KEY ("+p.colList(o.View, o.PrimaryKey)+")")
+	}
+	stmts := []string{"CREATE TABLE IF NOT EXISTS " + table + " (\n  " + strings.Join(cols, ",\n  ") + "\n)"}
+	for _, ix := range o.Indexes {
+		var names []string
+		for _, i := range ix {
+			names = append(names, o.View.Columns[i].Name)
+		}
+		name := "stepping_" + shortHash(table+strings.Join(names, ","))
+		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", ident(name), table, p.colList(o.View, ix)))
+	}
+	return stmts
+}
+
+func (p *PG) colList(v *ir.View, idx []int) string {
+	var out []string
+	for _, i := range idx {
+		out = append(out, ident(v.Columns[i].Name))
+	}
+	return strings.Join(out, ", ")
+}
+
+// Drop removes what Setup installed: the capture triggers, the program's
+// schema with its state and log, and, when outputs is set, the output
+// tables.
+func (p *PG) Drop(ctx context.Context, outputs bool) error {
+	return p.dropState(ctx, outputs)
+}
+
+func (p *PG) dropState(ctx context.Context, outputs bool) error {
+	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		for _, in := range p.Circuit.Inputs {
+			if in.Postgres == nil {
+				continue
+			}
+			for _, op := range []string{"ins", "upd", "del", "trunc"} {
+				if _, err := tx.Exec(ctx, "DROP TRIGGER IF EXISTS "+ident(p.triggerName(op))+" ON "+p.sourceName(in)); err != nil {
+					var pgErr *pgconn.PgError
+					if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // the source table is gone
+						return fmt.Errorf("source table %s no longer exists: %w", p.sourceName(in), err)
+					}
+					return err
+				}
+			}
+		}
+		if outputs {
+			for _, o := range p.Circuit.Outputs {
+				if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+p.outputTable(o)); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident(p.Schema)+" CASCADE")
+		return err
+	})
+}
+
+// Lock takes the program's advisory lock on a connection of its own and
+// holds it until release is called. Only the holder applies changes, so
+// two runtimes started on one program never both apply a batch: the
+// second waits here, saying so, until the first stops.
+func (p *PG) Lock(ctx context.Context) (release func(), err error) {
+	conn, err := p.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey(p.Schema)).Scan(&got); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	if !got {
+		p.logf("another runtime is applying program %s; waiting for it to stop", p.Schema)
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey(p.Schema)); err != nil {
+			conn.Release()
+			return nil, err
+		}
+		p.logf("took over program %s", p.Schema)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey(p.Schema))
+		conn.Release()
+	}, nil
+}
+
+// StepStats describes one applied batch.
+type StepStats struct {
+	Step     int64
+	LogRows  int
+	Changes  map[string]*zset.ZSet
+	Duration time.Duration
+}
+
+// ApplyPending applies the change log in batches until it is empty and
+// returns the number of log rows applied. The caller holds the lock.
+func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error) {
+	var pending int64
+	_ = p.Pool.QueryRow(ctx, "SELECT count(*) FROM "+p.t("_log")).Scan(&pending)
+	total := 0
+	for {
+		st, err := p.applyBatch(ctx)
+		if err != nil {
+			return total, err
+		}
+		if st.LogRows == 0 {
+			return total, nil
+		}
+		total += st.LogRows
+		if pending > int64(p.batchSize()) {
+			p.logf("applied %d of %d pending changes", total, pending)
+		}
+		if each != nil {
+			each(st)
+		}
+	}
+}
+
+type logRow struct {
+	id     int64
+	source string
+	weight int64
+	row    []byte
+}
+
+func (p *PG) applyBatch(ctx context.Context) (StepStats, error) {
+	start := time.Now()
+	var st StepStats
+	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT id, source, weight, row::text FROM "+p.t("_log")+" ORDER BY id LIMIT $1", p.batchSize())
+		if err != nil {
+			return err
+		}
+		batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (logRow, error) {
+			var l logRow
+			var text string
+			err := r.Scan(&l.id, &l.source, &l.weight, &text)
+			l.row = []byte(text)
+			return l, err
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		deltas, err := p.decode(batch)
+		if err != nil {
+			return err
+		}
+		stepsText, err := p.meta(ctx, tx, "steps")
+		if err != nil {
+			return err
+		}
+		steps, _ := strconv.ParseInt(stepsText, 10, 64)
+		store := NewPGStore(p.Schema)
+		store.Begin(tx)
+		eng := NewWithOptions(p.Circuit, store, Options{NoContents: true, StepsDone: steps})
+		res, err := eng.StepDelta(ctx, deltas)
+		if err != nil {
+			return err
+		}
+		if err := p.writeOutputs(ctx, tx, res); err != nil {
+			return err
+		}
+		ids := make([]int64, len(batch))
+		for i, l := range batch {
+			ids[i] = l.id
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")+" WHERE id = ANY($1)", ids); err != nil {
+			return err
+		}
+		applied, _ := p.meta(ctx, tx, "applied")
+		n, _ := strconv.ParseInt(applied, 10, 64)
+		for k, v := range map[string]string{
+			"steps":        strconv.FormatInt(res.Step, 10),
+			"applied":      strconv.FormatInt(n+int64(len(batch)), 10),
+			"last_log_id":  strconv.FormatInt(ids[len(ids)-1], 10),
+			"last_step_at": time.Now().UTC().Format(time.RFC3339Nano),
+		} {
+			if err := p.setMeta(ctx, tx, k, v); err != nil {
+				return err
+			}
+		}
+		st = StepStats{Step: res.Step, LogRows: len(batch), Changes: res.Changes}
+		return nil
+	})
+	st.Duration = time.Since(start)
+	return st, err
+}
+
+// decode turns log rows into a Z-set of changes per source.
+func (p *PG) decode(batch []logRow) (map[string]*zset.ZSet, error) {
+	inputs := map[string]*ir.Input{}
+	for _, in := range p.Circuit.Inputs {
+		inputs[in.Name] = in
+	}
+	deltas := map[string]*zset.ZSet{}
+	for _, l := range batch {
+		in, ok := inputs[l.source]
+		if !ok {
+			return nil, fmt.Errorf("change log row %d names unknown source %s", l.id, l.source)
+		}
+		dec := json.NewDecoder(bytes.NewReader(l.row))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			return nil, fmt.Errorf("change log row %d: %w", l.id, err)
+		}
+		row := make(zset.Row, len(in.Columns))
+		for i, c := range in.Columns {
+			v, err := fromLogJSON(obj[c.Name], c.Type)
+			if err != nil {
+				return nil, fmt.Errorf("change log row %d, column %s.%s: %w", l.id, in.Name, c.Name, err)
+			}
+			row[i] = v
+		}
+		d, ok := deltas[l.source]
+		if !ok {
+			d = zset.New()
+			deltas[l.source] = d
+		}
+		d.Add(row, l.weight)
+	}
+	return deltas, nil
+}
+
+// writeOutputs applies a step's view changes to the output tables: the
+// retractions as deletes of that many copies, then the insertions by COPY.
+func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
+	for _, o := range p.Circuit.Outputs {
+		d, ok := res.Changes[o.View.Name]
+		if !ok {
+			continue
+		}
+		table := p.outputTable(o)
+		cols := o.View.Columns
+		var conds []string
+		for i, c := range cols {
+			op := " = "
+			if c.Type.Nullable {
+				op = " IS NOT DISTINCT FROM "
+			}
+			conds = append(conds, fmt.Sprintf("%s%s$%d::%s", ident(c.Name), op, i+1, pgTypeName(c.Type)))
+		}
+		del := fmt.Sprintf("DELETE FROM %s WHERE ctid = ANY(ARRAY(SELECT ctid FROM %s WHERE %s LIMIT $%d))",
+			table, table, strings.Join(conds, " AND "), len(cols)+1)
+		batch := &pgx.Batch{}
+		var inserts [][]any
+		for _, e := range d.Entries() {
+			vals := make([]any, len(cols))
+			for i, v := range e.Row {
+				vals[i] = toPG(v, cols[i].Type)
+			}
+			if e.Weight < 0 {
+				batch.Queue(del, append(vals, -e.Weight)...)
+				continue
+			}
+			for range e.Weight {
+				inserts = append(inserts, vals)
+			}
+		}
+		if batch.Len() > 0 {
+			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+				return fmt.Errorf("output %s: %w", table, err)
+			}
+		}
+		if len(inserts) > 0 {
+			names := make([]string, len(cols))
+			for i, c := range cols {
+				names[i] = c.Name
+			}
+			target := pgx.Identifier{p.Schema, o.View.Name}
+			if o.Table != nil {
+				target = pgx.Identifier(o.Table)
+			}
+			if _, err := tx.CopyFrom(ctx, target, names, pgx.CopyFromRows(inserts)); err != nil {
+				return fmt.Errorf("output %s: %w", table, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Run sets up, takes the lock, and applies changes as they come: it
+// sleeps on LISTEN until the capture triggers signal, and polls every
+// poll interval as a safety net. With once it applies what is pending and
+// returns. A lost connection is retried with backoff; since each batch is
+// one transaction, nothing is lost or applied twice.
+func (p *PG) Run(ctx context.Context, rebuild, once bool, poll time.Duration, each func(StepStats)) error {
+	if err := p.Setup(ctx, rebuild); err != nil {
+		return err
+	}
+	release, err := p.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if once {
+		_, err := p.ApplyPending(ctx, each)
+		return err
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		err := p.listenAndApply(ctx, poll, each)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, ErrVersion) {
+			return err
+		}
+		p.logf("error: %v; retrying in %s", err, backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (p *PG) listenAndApply(ctx context.Context, poll time.Duration, each func(StepStats)) error {
+	conn, err := p.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+ident(p.channel())); err != nil {
+		return err
+	}
+	for {
+		if _, err := p.ApplyPending(ctx, each); err != nil {
+			return err
+		}
+		wait, cancel := context.WithTimeout(ctx, poll)
+		_, err := conn.Conn().WaitForNotification(wait)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+	}
+}

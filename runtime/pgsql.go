@@ -1,0 +1,145 @@
+package runtime
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/types"
+)
+
+// pgTypeName returns the Postgres type of a column of type t.
+func pgTypeName(t types.Type) string {
+	switch t.Kind {
+	case types.Array:
+		return pgTypeName(*t.Elem) + "[]"
+	case types.Numeric:
+		if t.Scale >= 0 {
+			return fmt.Sprintf("numeric(%d,%d)", t.Precision, t.Scale)
+		}
+		return "numeric"
+	case types.Null, types.Invalid, types.Record:
+		return "text"
+	}
+	return t.Kind.String()
+}
+
+// quoteLiteral quotes s as an SQL string literal (standard conforming
+// strings, so only quotes are doubled).
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// shortHash is a stable 12-hex-digit digest, for names that must fit
+// Postgres's 63-byte identifiers.
+func shortHash(s string) string {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// lockKey is the advisory lock key of a program schema.
+func lockKey(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("stepping:" + schema))
+	return int64(h.Sum64())
+}
+
+// toPG converts a value to what pgx encodes for a column of type t.
+func toPG(v any, t types.Type) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case decimal.Decimal:
+		return pgtype.Numeric{Int: x.Coefficient(), Exp: x.Exponent(), Valid: true}
+	case types.IntervalValue:
+		return pgtype.Interval{Months: x.Months, Days: x.Days, Microseconds: x.Micros, Valid: true}
+	case string:
+		switch t.Kind {
+		case types.JSONB:
+			return json.RawMessage(x)
+		case types.UUID:
+			var u pgtype.UUID
+			if err := u.Scan(x); err == nil {
+				return u
+			}
+		}
+	case []any:
+		out := make([]any, len(x))
+		elem := types.Type{}
+		if t.Elem != nil {
+			elem = *t.Elem
+		}
+		for i, e := range x {
+			out[i] = toPG(e, elem)
+		}
+		return out
+	}
+	return v
+}
+
+// fromLogJSON converts a value of a change-log row (written by to_jsonb)
+// to a value of type t.
+func fromLogJSON(v any, t types.Type) (any, error) {
+	if t.Kind == types.Interval {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("want an interval string, got %v", v)
+		}
+		return parsePGInterval(s)
+	}
+	return types.FromJSON(v, t)
+}
+
+// parsePGInterval reads Postgres's default interval output, such as
+// "1 year 2 mons 3 days 04:05:06.5".
+func parsePGInterval(s string) (any, error) {
+	var iv types.IntervalValue
+	f := strings.Fields(s)
+	for i := 0; i < len(f); i++ {
+		if strings.Contains(f[i], ":") {
+			neg := strings.HasPrefix(f[i], "-")
+			parts := strings.Split(strings.TrimLeft(f[i], "+-"), ":")
+			if len(parts) != 3 {
+				return nil, fmt.Errorf("invalid interval %q", s)
+			}
+			h, err1 := strconv.ParseInt(parts[0], 10, 64)
+			m, err2 := strconv.ParseInt(parts[1], 10, 64)
+			sec, err3 := strconv.ParseFloat(parts[2], 64)
+			if err1 != nil || err2 != nil || err3 != nil {
+				return nil, fmt.Errorf("invalid interval %q", s)
+			}
+			us := (h*3600+m*60)*1e6 + int64(sec*1e6+0.5)
+			if neg {
+				us = -us
+			}
+			iv.Micros += us
+			continue
+		}
+		if i+1 >= len(f) {
+			return nil, fmt.Errorf("invalid interval %q", s)
+		}
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("invalid interval %q", s)
+		}
+		switch unit := strings.TrimSuffix(f[i+1], "s"); unit {
+		case "year":
+			iv.Months += int32(n * 12)
+		case "mon":
+			iv.Months += int32(n)
+		case "day":
+			iv.Days += int32(n)
+		default:
+			return nil, fmt.Errorf("invalid interval %q", s)
+		}
+		i++
+	}
+	return iv, nil
+}
+
+func ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }

@@ -1,0 +1,216 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/btree"
+	"github.com/jackc/pgx/v5"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// PGStore keeps operator state in tables of a program's own Postgres
+// schema: one table per integral (_index_N: key, row key, row, weight)
+// and one per aggregate (_groups_N: key, encoded group state). Every read
+// of a step is one query per operator for all the keys of its batch, and
+// every write one statement per operator, all inside the step's
+// transaction, which the caller gives with Begin.
+type PGStore struct {
+	schema string
+	tx     pgx.Tx
+}
+
+// NewPGStore returns a store over the state tables of schema. Its tables
+// are created by CreateStateTables.
+func NewPGStore(schema string) *PGStore { return &PGStore{schema: schema} }
+
+// Begin makes the store read and write through tx until the next Begin.
+func (s *PGStore) Begin(tx pgx.Tx) { s.tx = tx }
+
+func (s *PGStore) table(prefix string, id int) string {
+	return pgx.Identifier{s.schema, fmt.Sprintf("%s_%d", prefix, id)}.Sanitize()
+}
+
+// Index returns the integral of Integrate node id.
+func (s *PGStore) Index(id int) Index { return &pgIndex{s: s, table: s.table("_index", id)} }
+
+// Groups returns the state of Aggregate node id.
+func (s *PGStore) Groups(id int) Groups { return &pgGroups{s: s, table: s.table("_groups", id)} }
+
+// StateTableDDL returns the statements creating the state tables of the
+// given Integrate and Aggregate node IDs.
+func (s *PGStore) StateTableDDL(indexIDs, groupIDs []int) []string {
+	var out []string
+	for _, id := range indexIDs {
+		out = append(out, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+  key bytea NOT NULL, row_key bytea NOT NULL, row bytea NOT NULL, weight bigint NOT NULL,
+  PRIMARY KEY (key, row_key))`, s.table("_index", id)))
+	}
+	for _, id := range groupIDs {
+		out = append(out, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (key bytea PRIMARY KEY, state bytea NOT NULL)`, s.table("_groups", id)))
+	}
+	return out
+}
+
+type pgIndex struct {
+	s     *PGStore
+	table string
+}
+
+func (ix *pgIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error) {
+	at := make(map[string]int, len(keys))
+	args := make([][]byte, len(keys))
+	for i, k := range keys {
+		at[k] = i
+		args[i] = []byte(k)
+	}
+	rows, err := ix.s.tx.Query(ctx, "SELECT key, row, weight FROM "+ix.table+" WHERE key = ANY($1)", args)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([][]zset.Entry, len(keys))
+	for rows.Next() {
+		var key, enc []byte
+		var w int64
+		if err := rows.Scan(&key, &enc, &w); err != nil {
+			return nil, err
+		}
+		row, err := types.DecodeRow(enc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ix.table, err)
+		}
+		i := at[string(key)]
+		out[i] = append(out[i], zset.Entry{Row: row, Weight: w})
+	}
+	return out, rows.Err()
+}
+
+func (ix *pgIndex) Update(ctx context.Context, changes []KeyedChange) error {
+	// Consolidate first: one row per (key, row key) in the statement.
+	type kr struct{ key, rowKey string }
+	sum := make(map[kr]int, len(changes))
+	var keys, rowKeys, encs [][]byte
+	var weights []int64
+	for _, c := range changes {
+		id := kr{c.Key, c.RowKey}
+		if i, ok := sum[id]; ok {
+			weights[i] += c.Weight
+			continue
+		}
+		sum[id] = len(weights)
+		keys = append(keys, []byte(c.Key))
+		rowKeys = append(rowKeys, []byte(c.RowKey))
+		encs = append(encs, types.EncodeRow(c.Row))
+		weights = append(weights, c.Weight)
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(`INSERT INTO `+ix.table+` AS t (key, row_key, row, weight)
+SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::bigint[])
+ON CONFLICT (key, row_key) DO UPDATE SET weight = t.weight + excluded.weight`, keys, rowKeys, encs, weights)
+	batch.Queue(`DELETE FROM `+ix.table+` WHERE (key, row_key) IN (SELECT * FROM unnest($1::bytea[], $2::bytea[])) AND weight = 0`, keys, rowKeys)
+	return ix.s.tx.SendBatch(ctx, batch).Close()
+}
+
+type pgGroups struct {
+	s     *PGStore
+	table string
+}
+
+func (g *pgGroups) Get(ctx context.Context, keys []string) ([]*GroupState, error) {
+	at := make(map[string]int, len(keys))
+	args := make([][]byte, len(keys))
+	for i, k := range keys {
+		at[k] = i
+		args[i] = []byte(k)
+	}
+	rows, err := g.s.tx.Query(ctx, "SELECT key, state FROM "+g.table+" WHERE key = ANY($1)", args)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]*GroupState, len(keys))
+	for rows.Next() {
+		var key, enc []byte
+		if err := rows.Scan(&key, &enc); err != nil {
+			return nil, err
+		}
+		st, err := decodeGroupState(enc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", g.table, err)
+		}
+		out[at[string(key)]] = st
+	}
+	return out, rows.Err()
+}
+
+func (g *pgGroups) Put(ctx context.Context, keys []string, states []*GroupState) error {
+	var putKeys, encs, delKeys [][]byte
+	for i, k := range keys {
+		if states[i] == nil || states[i].Count == 0 {
+			delKeys = append(delKeys, []byte(k))
+			continue
+		}
+		putKeys = append(putKeys, []byte(k))
+		encs = append(encs, encodeGroupState(states[i]))
+	}
+	batch := &pgx.Batch{}
+	if len(putKeys) > 0 {
+		batch.Queue(`INSERT INTO `+g.table+` (key, state) SELECT * FROM unnest($1::bytea[], $2::bytea[])
+ON CONFLICT (key) DO UPDATE SET state = excluded.state`, putKeys, encs)
+	}
+	if len(delKeys) > 0 {
+		batch.Queue(`DELETE FROM `+g.table+` WHERE key = ANY($1)`, delKeys)
+	}
+	return g.s.tx.SendBatch(ctx, batch).Close()
+}
+
+// encodeGroupState writes a group's state as one encoded row: the key,
+// the count, then per accumulator its non-null count, its sum and its
+// ordered multiset as a list of (value, count) pairs.
+func encodeGroupState(st *GroupState) []byte {
+	accs := make([]any, len(st.Accs))
+	for i, a := range st.Accs {
+		var values []any
+		if a.Values != nil {
+			values = []any{}
+			a.Values.Ascend(func(vc ValueCount) bool {
+				values = append(values, []any{vc.Value, vc.Count})
+				return true
+			})
+		}
+		var vs any
+		if values != nil {
+			vs = values
+		}
+		accs[i] = []any{a.NonNull, a.Sum, vs}
+	}
+	return types.EncodeRow([]any{[]any(st.Key), st.Count, accs})
+}
+
+func decodeGroupState(b []byte) (st *GroupState, err error) {
+	defer func() {
+		if recover() != nil {
+			st, err = nil, fmt.Errorf("corrupt group state")
+		}
+	}()
+	row, err := types.DecodeRow(b)
+	if err != nil {
+		return nil, err
+	}
+	st = &GroupState{Key: row[0].([]any), Count: row[1].(int64)}
+	for _, a := range row[2].([]any) {
+		f := a.([]any)
+		acc := Accumulator{NonNull: f[0].(int64), Sum: f[1]}
+		if f[2] != nil {
+			acc.Values = btree.NewG(16, lessValueCount)
+			for _, p := range f[2].([]any) {
+				pair := p.([]any)
+				acc.Values.ReplaceOrInsert(ValueCount{Value: pair[0], Count: pair[1].(int64)})
+			}
+		}
+		st.Accs = append(st.Accs, acc)
+	}
+	return st, nil
+}
