@@ -124,6 +124,13 @@ func (st *GroupState) add(op *ir.Aggregate, c groupChange) {
 		switch a.Name {
 		case "sum", "avg":
 			acc.Sum = addWeighted(acc.Sum, v, c.w)
+			if d, ok := v.(decimal.Decimal); ok {
+				scale := max(0, int(-d.Exponent()))
+				for len(acc.Scales) <= scale {
+					acc.Scales = append(acc.Scales, 0)
+				}
+				acc.Scales[scale] += c.w
+			}
 		case "min", "max":
 			item, found := acc.Values.Get(ValueCount{Value: v})
 			if !found {
@@ -183,6 +190,9 @@ func rowOf(st *GroupState, op *ir.Aggregate) zset.Row {
 		case "sum":
 			if acc.NonNull > 0 {
 				v = acc.Sum
+				if d, ok := v.(decimal.Decimal); ok {
+					v = d.Round(int32(maxScale(acc.Scales)))
+				}
 			}
 		case "avg":
 			if acc.NonNull > 0 {
@@ -210,4 +220,14 @@ func average(sum any, n int64) any {
 		return stdlib.NumericDiv(s, decimal.NewFromInt(n))
 	}
 	panic(fmt.Sprintf("runtime: bad average accumulator %T", sum))
+}
+
+// maxScale is the largest scale among the arguments present.
+func maxScale(scales []int64) int {
+	for s := len(scales) - 1; s >= 0; s-- {
+		if scales[s] > 0 {
+			return s
+		}
+	}
+	return 0
 }

@@ -89,10 +89,7 @@ func (p *PG) triggerName(op string) string { return "stepping_" + shortHash(p.Sc
 // failing with ErrVersion otherwise unless rebuild is set, in which case
 // it drops the old state and replays from the sources.
 func (p *PG) Setup(ctx context.Context, rebuild bool) error {
-	if _, err := p.Pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident(p.Schema)); err != nil {
-		return err
-	}
-	if _, err := p.Pool.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+p.t("_meta")+" (key text PRIMARY KEY, value text NOT NULL)"); err != nil {
+	if err := p.ensureSchema(ctx); err != nil {
 		return err
 	}
 	stored, err := p.meta(ctx, p.Pool, "version")
@@ -109,8 +106,20 @@ func (p *PG) Setup(ctx context.Context, rebuild bool) error {
 		if err := p.dropState(ctx, true); err != nil {
 			return err
 		}
+		if err := p.ensureSchema(ctx); err != nil {
+			return err
+		}
 	}
 	return p.install(ctx)
+}
+
+// ensureSchema creates the program's schema and its metadata table.
+func (p *PG) ensureSchema(ctx context.Context) error {
+	if _, err := p.Pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident(p.Schema)); err != nil {
+		return err
+	}
+	_, err := p.Pool.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+p.t("_meta")+" (key text PRIMARY KEY, value text NOT NULL)")
+	return err
 }
 
 func (p *PG) versionError(ctx context.Context) error {

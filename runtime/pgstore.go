@@ -184,7 +184,11 @@ func encodeGroupState(st *GroupState) []byte {
 		if values != nil {
 			vs = values
 		}
-		accs[i] = []any{a.NonNull, a.Sum, vs}
+		scales := make([]any, len(a.Scales))
+		for j, n := range a.Scales {
+			scales[j] = n
+		}
+		accs[i] = []any{a.NonNull, a.Sum, vs, scales}
 	}
 	return types.EncodeRow([]any{[]any(st.Key), st.Count, accs})
 }
@@ -203,6 +207,9 @@ func decodeGroupState(b []byte) (st *GroupState, err error) {
 	for _, a := range row[2].([]any) {
 		f := a.([]any)
 		acc := Accumulator{NonNull: f[0].(int64), Sum: f[1]}
+		for _, n := range f[3].([]any) {
+			acc.Scales = append(acc.Scales, n.(int64))
+		}
 		if f[2] != nil {
 			acc.Values = btree.NewG(16, lessValueCount)
 			for _, p := range f[2].([]any) {

@@ -55,6 +55,10 @@ type GroupState struct {
 type Accumulator struct {
 	NonNull int64 // total weight of rows whose argument is not NULL
 	Sum     any   // running sum for sum and avg: int64, decimal.Decimal or float64
+	// Scales counts the numeric arguments by their scale (index), so that
+	// a sum shows the scale Postgres would give it from the rows present
+	// now (the largest of theirs), whatever rows came and went before.
+	Scales []int64
 	// Values is the ordered multiset of argument values, for min and max.
 	Values *btree.BTreeG[ValueCount]
 }
@@ -78,6 +82,7 @@ func (g *GroupState) clone() *GroupState {
 	c := &GroupState{Key: g.Key, Count: g.Count, Accs: make([]Accumulator, len(g.Accs))}
 	copy(c.Accs, g.Accs)
 	for i := range c.Accs {
+		c.Accs[i].Scales = append([]int64(nil), c.Accs[i].Scales...)
 		if c.Accs[i].Values != nil {
 			c.Accs[i].Values = c.Accs[i].Values.Clone()
 		}

@@ -1,0 +1,262 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/runtime"
+)
+
+// pgCase is a program run against Postgres and checked, after every batch
+// of random SQL changes, against Postgres computing each output from
+// scratch with equivalent SQL.
+type pgCase struct {
+	name    string
+	ddl     string
+	program string
+	outputs map[string]string // output table -> equivalent SQL
+	change  func(r *rand.Rand) string
+}
+
+var shopSQL = `SELECT li.basket_id, sum(p.price * li.qty) AS total, count(*) AS items
+  FROM line_items li JOIN products p ON li.product_name = p.name GROUP BY li.basket_id`
+
+func shopCase(t *testing.T) pgCase {
+	src, err := os.ReadFile("../examples/shop.step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	products := []string{"tv", "radio", "lamp", "desk", "o'neil"}
+	return pgCase{
+		name: "shop",
+		ddl: `CREATE TABLE products (name text PRIMARY KEY, price numeric NOT NULL);
+CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int NOT NULL, PRIMARY KEY (basket_id, product_name));`,
+		program: string(src),
+		outputs: map[string]string{
+			"basket_totals": shopSQL,
+			"receipts":      "SELECT format('Basket id: %s total: $%s', basket_id, total) FROM (" + shopSQL + ") s",
+		},
+		change: func(r *rand.Rand) string {
+			p := quote(products[r.IntN(len(products))])
+			b := r.IntN(8)
+			switch r.IntN(7) {
+			case 0:
+				return fmt.Sprintf("INSERT INTO products VALUES (%s, %d.%d) ON CONFLICT DO NOTHING", p, 1+r.IntN(9), r.IntN(10))
+			case 1, 2:
+				return fmt.Sprintf("UPDATE products SET price = %d.%02d WHERE name = %s", 1+r.IntN(9), r.IntN(100), p)
+			case 3:
+				return "DELETE FROM products WHERE name = " + p
+			case 4:
+				return fmt.Sprintf("INSERT INTO line_items VALUES (%d, %s, %d) ON CONFLICT DO NOTHING", b, p, 1+r.IntN(4))
+			case 5:
+				return fmt.Sprintf("UPDATE line_items SET qty = qty + 1 WHERE basket_id = %d", b)
+			default:
+				return fmt.Sprintf("DELETE FROM line_items WHERE basket_id = %d AND product_name = %s", b, p)
+			}
+		},
+	}
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+var operatorsCase = pgCase{
+	name: "operators",
+	ddl: `CREATE TABLE t (id int PRIMARY KEY, g int NOT NULL, v int, s text NOT NULL);
+CREATE TABLE u (id int PRIMARY KEY, g int NOT NULL, w int NOT NULL);`,
+	program: `
+source t = table t
+source u = table u
+view filtered = t | where v > 2 | select { id, v }
+view joined = t | join u on t.g == u.g and t.id != u.id | select { tid = t.id, uid = u.id, total = t.v + u.w }
+view grouped = t | group by g { n = count(), cv = count(v), total = sum(v), lo = min(v), hi = max(v), first = min(s) }
+view dist = t | select { g } | distinct
+view uni = t | select { g } | union (u | select { g })
+view uall = t | select { g } | union all (u | select { g })
+output filtered to table filtered
+output joined to table joined
+output grouped to table grouped index (g)
+output dist to table dist
+output uni to table uni
+output uall to table uall
+`,
+	outputs: map[string]string{
+		"filtered": "SELECT id, v FROM t WHERE v > 2",
+		"joined":   "SELECT t.id, u.id, t.v + u.w FROM t JOIN u ON t.g = u.g AND t.id <> u.id",
+		"grouped":  "SELECT g, count(*), count(v), sum(v), min(v), max(v), min(s COLLATE \"C\") FROM t GROUP BY g",
+		"dist":     "SELECT DISTINCT g FROM t",
+		"uni":      "SELECT g FROM t UNION SELECT g FROM u",
+		"uall":     "SELECT g FROM t UNION ALL SELECT g FROM u",
+	},
+	change: func(r *rand.Rand) string {
+		id, g := r.IntN(12), r.IntN(4)
+		v := fmt.Sprint(r.IntN(6))
+		if r.IntN(5) == 0 {
+			v = "NULL"
+		}
+		switch r.IntN(6) {
+		case 0, 1:
+			return fmt.Sprintf("INSERT INTO t VALUES (%d, %d, %s, 's%d') ON CONFLICT (id) DO UPDATE SET v = excluded.v", id, g, v, r.IntN(3))
+		case 2:
+			return fmt.Sprintf("UPDATE t SET g = %d, v = %s WHERE id %% 3 = %d", g, v, id%3)
+		case 3:
+			return fmt.Sprintf("DELETE FROM t WHERE id = %d", id)
+		case 4:
+			return fmt.Sprintf("INSERT INTO u VALUES (%d, %d, %d) ON CONFLICT (id) DO UPDATE SET w = excluded.w", id, g, r.IntN(9))
+		default:
+			return fmt.Sprintf("DELETE FROM u WHERE g = %d", g)
+		}
+	},
+}
+
+// newPG compiles src against the test schema and returns a runner whose
+// own schema is dropped when the test ends.
+func newPG(t *testing.T, pool *pgxpool.Pool, schema, src string) *runtime.PG {
+	t.Helper()
+	ctx := context.Background()
+	prog, err := stepping.CompileDB(ctx, "test.step", src, pool)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	pg := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema, BatchSize: 7}
+	t.Cleanup(func() {
+		if err := pg.Drop(context.Background(), false); err != nil {
+			t.Errorf("drop: %v", err)
+		}
+	})
+	return pg
+}
+
+// diff returns how many rows the output table and the SQL disagree on.
+func diff(ctx context.Context, pool *pgxpool.Pool, table, query string) (int, error) {
+	var n int
+	err := pool.QueryRow(ctx, fmt.Sprintf(
+		"SELECT count(*) FROM ((TABLE %s EXCEPT ALL (%s)) UNION ALL ((%s) EXCEPT ALL TABLE %s)) d",
+		table, query, query, table)).Scan(&n)
+	return n, err
+}
+
+func TestPostgresOracle(t *testing.T) {
+	for _, c := range []pgCase{shopCase(t), operatorsCase} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			pool, schema := pgtest.Schema(t)
+			ctx := context.Background()
+			if _, err := pool.Exec(ctx, c.ddl); err != nil {
+				t.Fatal(err)
+			}
+			// Rows present before installation are backfilled.
+			r := rand.New(rand.NewPCG(uint64(len(c.name)), 42))
+			for range 20 {
+				if _, err := pool.Exec(ctx, c.change(r)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pg := newPG(t, pool, schema, c.program)
+			if err := pg.Setup(ctx, false); err != nil {
+				t.Fatal(err)
+			}
+			for round := range 40 {
+				if round > 0 {
+					for range 1 + r.IntN(6) {
+						if _, err := pool.Exec(ctx, c.change(r)); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if _, err := pg.ApplyPending(ctx, nil); err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				for table, query := range c.outputs {
+					if strings.Contains(c.program, "output "+table+"\n") {
+						table = pg.Schema + "." + table
+					}
+					n, err := diff(ctx, pool, table, query)
+					if err != nil {
+						t.Fatalf("round %d: comparing %s: %v", round, table, err)
+					}
+					if n != 0 {
+						t.Fatalf("round %d: output %s differs from recomputation in %d rows", round, table, n)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPostgresVersionChange(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, operatorsCase.ddl+"INSERT INTO t VALUES (1, 1, 5, 'a'), (2, 1, 1, 'b');"); err != nil {
+		t.Fatal(err)
+	}
+	v1 := "source t = table t\nview big = t | where v > 2 | select { id }\noutput big to table big\n"
+	v2 := "source t = table t\nview big = t | where v > 0 | select { id }\noutput big to table big\n"
+	pg := newPG(t, pool, schema, v1)
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	changed := newPG(t, pool, schema, v2)
+	err := changed.Run(ctx, false, true, time.Second, nil)
+	if !errors.Is(err, runtime.ErrVersion) || !strings.Contains(err.Error(), "view big changed") {
+		t.Fatalf("a changed program ran against old state: %v", err)
+	}
+	if err := changed.Run(ctx, true, true, time.Second, nil); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	if n, err := diff(ctx, pool, "big", "SELECT id FROM t WHERE v > 0"); err != nil || n != 0 {
+		t.Fatalf("after rebuild the output differs in %d rows (%v)", n, err)
+	}
+}
+
+func TestPostgresSecondRuntimeWaits(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, operatorsCase.ddl); err != nil {
+		t.Fatal(err)
+	}
+	pg := newPG(t, pool, schema, "source t = table t\nview ids = t | select { id }\noutput ids to table ids\n")
+	if err := pg.Setup(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	release, err := pg.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	second := *pg
+	second.Log = &log
+	got := make(chan error, 1)
+	go func() {
+		rel, err := second.Lock(ctx)
+		if err == nil {
+			rel()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("the second runtime took the lock while the first held it (%v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second runtime never took over")
+	}
+	if !strings.Contains(log.String(), "waiting") {
+		t.Errorf("the second runtime did not say it was waiting: %q", log.String())
+	}
+}
