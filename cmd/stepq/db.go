@@ -14,12 +14,20 @@ import (
 	"github.com/stepping-io/stepping/runtime"
 )
 
+// dbOptions are the flags of stepq run --db.
+type dbOptions struct {
+	file, url, schema      string
+	once, rebuild, changes bool
+	batch                  int
+}
+
 // runDB keeps a program's outputs up to date in Postgres until
 // interrupted, or applies what is pending with once.
-func runDB(ctx context.Context, file, url, schema string, once, rebuild, changes bool, stdout, stderr io.Writer) error {
+func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
+	file, schema := o.file, o.schema
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := connect(ctx, url)
+	db, err := connect(ctx, o.url)
 	if err != nil {
 		return err
 	}
@@ -31,9 +39,9 @@ func runDB(ctx context.Context, file, url, schema string, once, rebuild, changes
 	if schema == "" {
 		schema = defaultSchema(file)
 	}
-	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr}
+	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch}
 	each := func(st runtime.StepStats) {
-		if !changes {
+		if !o.changes {
 			return
 		}
 		for _, v := range prog.OutputViews() {
@@ -44,10 +52,10 @@ func runDB(ctx context.Context, file, url, schema string, once, rebuild, changes
 			}
 		}
 	}
-	if !once {
+	if !o.once {
 		fmt.Fprintf(stderr, "stepq: keeping %s up to date in schema %s; Ctrl-C stops\n", file, schema)
 	}
-	err = pg.Run(ctx, rebuild, once, time.Second, each)
+	err = pg.Run(ctx, o.rebuild, o.once, time.Second, each)
 	if errors.Is(err, runtime.ErrVersion) {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}

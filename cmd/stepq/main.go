@@ -218,12 +218,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	once := fs.Bool("once", false, "with --db: apply the pending changes and exit")
 	rebuild := fs.Bool("rebuild", false, "with --db: if the program changed, drop its state and replay from the sources")
 	schema := fs.String("schema", "", "with --db: the program's own schema (default stepping_ and the file's name)")
+	batch := fs.Int("batch", 10_000, "with --db: change-log rows applied per step")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if *dbURL != "" {
-		return runDB(ctx, file, *dbURL, *schema, *once, *rebuild, *changes, stdout, stderr)
+		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, changes: *changes, batch: *batch}, stdout, stderr)
 	}
 	prog, err := compile(ctx, file, nil)
 	if err != nil {

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata with the current output")
+
+// stepq is the path of the binary built once for all tests.
+var stepq string
+
+// repoRoot is where the examples are, relative to this package.
+const repoRoot = "../.."
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "stepq-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	stepq = filepath.Join(dir, "stepq")
+	build := exec.Command("go", "build", "-o", stepq, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building stepq:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// runStepq runs the binary in dir with args and no standard input.
+func runStepq(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(stepq, args...)
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	default:
+		t.Fatalf("running stepq %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+func (r result) want(t *testing.T, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+}
+
+var diagLine = regexp.MustCompile(`^testdata/three_errors\.step:(\d+):(\d+): `)
+
+// TestCheckReportsEveryError checks a file with three different errors:
+// all three are printed with file:line:col, source line and carets, and
+// the exit status is 1.
+func TestCheckReportsEveryError(t *testing.T) {
+	r := runStepq(t, ".", "check", "testdata/three_errors.step")
+	r.want(t, 1)
+	if r.stdout != "" {
+		t.Errorf("stdout: %q, want nothing", r.stdout)
+	}
+	var diags, carets int
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if diagLine.MatchString(line) {
+			diags++
+		}
+		if strings.HasPrefix(line, "    ") && strings.Trim(line, " ^") == "" && strings.Contains(line, "^") {
+			carets++
+		}
+	}
+	if diags != 3 || carets != 3 {
+		t.Errorf("got %d diagnostics and %d caret lines, want 3 and 3:\n%s", diags, carets, r.stderr)
+	}
+	for _, want := range []string{
+		"testdata/three_errors.step:9:28: products has no column prise (did you mean price?)",
+		"testdata/three_errors.step:13:43: operator + is not defined on text and int4",
+		"testdata/three_errors.step:15:44: unknown function uper (did you mean upper?)",
+	} {
+		if !strings.Contains(r.stderr, want+"\n") {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	checkGolden(t, "testdata/check_three_errors.golden", r.stderr)
+}
+
+// TestCheckValid checks that a valid program passes silently.
+func TestCheckValid(t *testing.T) {
+	r := runStepq(t, repoRoot, "check", "examples/shop.step")
+	r.want(t, 0)
+	if r.stdout != "" || r.stderr != "" {
+		t.Errorf("stepq check printed\nstdout: %q\nstderr: %q\nwant nothing", r.stdout, r.stderr)
+	}
+}
+
+// TestRunShop runs the shop example: its outputs must be exactly
+// examples/shop/expected.txt, the results the shop example promises.
+func TestRunShop(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "examples/shop.step")
+	r.want(t, 0)
+	if r.stderr != "" {
+		t.Errorf("stderr: %q, want nothing", r.stderr)
+	}
+	for _, want := range []string{
+		"         1 |  24.0 |     2",
+		"         2 |   8.0 |     1",
+		" Basket id: 1 total: $24.0",
+		" Basket id: 2 total: $8.0",
+	} {
+		if !strings.Contains(r.stdout, want+"\n") {
+			t.Errorf("output lacks the line %q:\n%s", want, r.stdout)
+		}
+	}
+	want, err := os.ReadFile(filepath.Join(repoRoot, "examples", "shop", "expected.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.stdout != string(want) {
+		t.Errorf("stepq run examples/shop.step differs from examples/shop/expected.txt\n--- got\n%s\n--- want\n%s", r.stdout, want)
+	}
+}
+
+// TestRunFlagsAfterFile checks that flags may follow the file, as in
+// the spec's "stepq run examples/shop.step --changes".
+func TestRunFlagsAfterFile(t *testing.T) {
+	before := runStepq(t, repoRoot, "run", "--changes", "examples/shop.step")
+	after := runStepq(t, repoRoot, "run", "examples/shop.step", "--changes")
+	before.want(t, 0)
+	after.want(t, 0)
+	if before.stdout != after.stdout {
+		t.Errorf("--changes before and after the file differ:\n%s\n---\n%s", before.stdout, after.stdout)
+	}
+}
+
+// TestRunChanges checks the per-step changes of the shop example.
+func TestRunChanges(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "examples/shop.step", "--changes")
+	r.want(t, 0)
+	// Step 2 raises the price of the tv: both baskets change.
+	for _, want := range []string{
+		"         1 |  23.0 |     2 |     -1",
+		"         1 |  24.0 |     2 |      1",
+		"         2 |   6.0 |     1 |     -1",
+		"         2 |   8.0 |     1 |      1",
+	} {
+		if !strings.Contains(r.stdout, want+"\n") {
+			t.Errorf("output lacks the line %q:\n%s", want, r.stdout)
+		}
+	}
+	checkGolden(t, "testdata/run_shop_changes.golden", r.stdout)
+}
+
+// TestRunJSONL runs the shop program on JSON Lines data (with _step,
+// _op update and delete) that ends in the same state as the CSV data.
+func TestRunJSONL(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "--data", "cmd/stepq/testdata/jsonl", "examples/shop.step")
+	r.want(t, 0)
+	want, err := os.ReadFile(filepath.Join(repoRoot, "examples", "shop", "expected.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.stdout != string(want) {
+		t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
+	}
+}
+
+// TestExplain checks the circuit printed for the shop example.
+func TestExplain(t *testing.T) {
+	r := runStepq(t, repoRoot, "explain", "examples/shop.step")
+	r.want(t, 0)
+	if r.stderr != "" {
+		t.Errorf("stderr: %q, want nothing", r.stderr)
+	}
+	checkGolden(t, "testdata/explain_shop.golden", r.stdout)
+}
+
+// TestUsageErrors checks that misuse exits with status 2 and says why.
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command"},
+		{[]string{"frobnicate", "examples/shop.step"}, `unknown command "frobnicate"`},
+		{[]string{"check"}, "want one FILE, got 0"},
+		{[]string{"explain"}, "want one FILE, got 0"},
+		{[]string{"run"}, "want one FILE, got 0"},
+		{[]string{"check", "examples/shop.step", "examples/shop.step"}, "want one FILE, got 2"},
+		{[]string{"run", "--bogus", "examples/shop.step"}, "flag provided but not defined: -bogus"},
+	}
+	for _, tt := range tests {
+		r := runStepq(t, repoRoot, tt.args...)
+		if r.code != 2 {
+			t.Errorf("stepq %s: exit status %d, want 2", strings.Join(tt.args, " "), r.code)
+		}
+		if !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("stepq %s: stderr lacks %q:\n%s", strings.Join(tt.args, " "), tt.want, r.stderr)
+		}
+		if r.stdout != "" {
+			t.Errorf("stepq %s: stdout %q, want nothing", strings.Join(tt.args, " "), r.stdout)
+		}
+	}
+}
+
+// TestHelp checks that help goes to stdout with status 0.
+func TestHelp(t *testing.T) {
+	r := runStepq(t, ".", "help")
+	r.want(t, 0)
+	if !strings.Contains(r.stdout, "stepq check FILE") {
+		t.Errorf("help lacks the commands:\n%s", r.stdout)
+	}
+}
+
+// TestFileNotFound checks that a program file that does not exist is
+// reported, naming it, with status 1.
+func TestFileNotFound(t *testing.T) {
+	for _, cmd := range []string{"check", "explain", "run"} {
+		r := runStepq(t, ".", cmd, "testdata/no_such_file.step")
+		if r.code != 1 {
+			t.Errorf("stepq %s of a missing file: exit status %d, want 1", cmd, r.code)
+		}
+		if !strings.Contains(r.stderr, "testdata/no_such_file.step") {
+			t.Errorf("stepq %s: stderr does not name the file:\n%s", cmd, r.stderr)
+		}
+	}
+}
+
+// TestRunBadRow checks that a value that does not fit its column fails
+// the run with status 1, naming the data file and line.
+func TestRunBadRow(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "--data", "cmd/stepq/testdata/badrow", "examples/shop.step")
+	r.want(t, 1)
+	if want := "cmd/stepq/testdata/badrow/products.csv:3:"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "five") {
+		t.Errorf("stderr does not quote the bad value:\n%s", r.stderr)
+	}
+}
+
+// TestRunDuplicateKey checks that inserting a primary key the table
+// already holds fails the run with status 1.
+func TestRunDuplicateKey(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "--data", "cmd/stepq/testdata/dupkey", "examples/shop.step")
+	r.want(t, 1)
+	if !strings.Contains(r.stderr, "duplicate primary key") || !strings.Contains(r.stderr, "tv") {
+		t.Errorf("stderr does not report the duplicate key tv:\n%s", r.stderr)
+	}
+}
+
+// TestRunBadProgram checks that run fails as check does on a bad program.
+func TestRunBadProgram(t *testing.T) {
+	check := runStepq(t, ".", "check", "testdata/three_errors.step")
+	run := runStepq(t, ".", "run", "testdata/three_errors.step")
+	run.want(t, 1)
+	if run.stderr != check.stderr || run.stdout != "" {
+		t.Errorf("run of a bad program printed\nstdout:\n%s\nstderr:\n%s\nwant check's errors:\n%s", run.stdout, run.stderr, check.stderr)
+	}
+}
+
+// checkGolden compares got with the golden file, or rewrites the file
+// with -update.
+func checkGolden(t *testing.T, golden, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
+	}
+}
