@@ -232,7 +232,7 @@ $body$`,
 			}
 		}
 		views, _ := json.Marshal(p.viewVersions())
-		for k, v := range map[string]string{"version": p.Version(), "views": string(views), "steps": "0", "applied": "0"} {
+		for k, v := range map[string]string{"version": p.Version(), "views": string(views), "steps": "0", "applied": "0", "last_step_at": ""} {
 			if err := p.setMeta(ctx, tx, k, v); err != nil {
 				return err
 			}
@@ -467,17 +467,10 @@ func (p *PG) applyBatch(ctx context.Context) (StepStats, error) {
 		if _, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")+" WHERE id = ANY($1)", ids); err != nil {
 			return err
 		}
-		applied, _ := p.meta(ctx, tx, "applied")
-		n, _ := strconv.ParseInt(applied, 10, 64)
-		for k, v := range map[string]string{
-			"steps":        strconv.FormatInt(res.Step, 10),
-			"applied":      strconv.FormatInt(n+int64(len(batch)), 10),
-			"last_log_id":  strconv.FormatInt(ids[len(ids)-1], 10),
-			"last_step_at": time.Now().UTC().Format(time.RFC3339Nano),
-		} {
-			if err := p.setMeta(ctx, tx, k, v); err != nil {
-				return err
-			}
+		if _, err := tx.Exec(ctx, "UPDATE "+p.t("_meta")+` AS m SET value = v.value
+  FROM (VALUES ('steps', $1::text), ('applied', ((SELECT value FROM `+p.t("_meta")+` WHERE key = 'applied')::bigint + $2)::text), ('last_step_at', $3)) AS v(key, value)
+ WHERE m.key = v.key`, strconv.FormatInt(res.Step, 10), len(batch), time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+			return err
 		}
 		st = StepStats{Step: res.Step, LogRows: len(batch), Changes: res.Changes}
 		return nil
@@ -522,8 +515,9 @@ func (p *PG) decode(batch []logRow) (map[string]*zset.ZSet, error) {
 	return deltas, nil
 }
 
-// writeOutputs applies a step's view changes to the output tables: the
-// retractions as deletes of that many copies, then the insertions by COPY.
+// writeOutputs applies a step's view changes to the output tables: all
+// the retractions of a table in one DELETE (each row's copies numbered,
+// and as many deleted as retracted), then the insertions by COPY.
 func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
 	for _, o := range p.Circuit.Outputs {
 		d, ok := res.Changes[o.View.Name]
@@ -532,17 +526,8 @@ func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
 		}
 		table := p.outputTable(o)
 		cols := o.View.Columns
-		var conds []string
-		for i, c := range cols {
-			op := " = "
-			if c.Type.Nullable {
-				op = " IS NOT DISTINCT FROM "
-			}
-			conds = append(conds, fmt.Sprintf("%s%s$%d::%s", ident(c.Name), op, i+1, pgTypeName(c.Type)))
-		}
-		del := fmt.Sprintf("DELETE FROM %s WHERE ctid = ANY(ARRAY(SELECT ctid FROM %s WHERE %s LIMIT $%d))",
-			table, table, strings.Join(conds, " AND "), len(cols)+1)
-		batch := &pgx.Batch{}
+		delCols := make([][]any, len(cols))
+		var delCounts []int64
 		var inserts [][]any
 		for _, e := range d.Entries() {
 			vals := make([]any, len(cols))
@@ -550,15 +535,22 @@ func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
 				vals[i] = toPG(v, cols[i].Type)
 			}
 			if e.Weight < 0 {
-				batch.Queue(del, append(vals, -e.Weight)...)
+				for i, v := range vals {
+					delCols[i] = append(delCols[i], v)
+				}
+				delCounts = append(delCounts, -e.Weight)
 				continue
 			}
 			for range e.Weight {
 				inserts = append(inserts, vals)
 			}
 		}
-		if batch.Len() > 0 {
-			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		if len(delCounts) > 0 {
+			args := make([]any, 0, len(cols)+1)
+			for _, c := range delCols {
+				args = append(args, c)
+			}
+			if _, err := tx.Exec(ctx, p.deleteSQL(table, cols), append(args, delCounts)...); err != nil {
 				return fmt.Errorf("output %s: %w", table, err)
 			}
 		}
@@ -577,6 +569,30 @@ func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
 		}
 	}
 	return nil
+}
+
+// deleteSQL deletes, for each row given as parallel arrays $1..$n with
+// counts in $n+1, that many copies of the row. Non-null columns compare
+// with =, so the table's indexes serve the join.
+func (p *PG) deleteSQL(table string, cols []ir.Column) string {
+	var arrays, names, conds, parts []string
+	for i, c := range cols {
+		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", i+1, pgTypeName(c.Type)))
+		name := ident(c.Name)
+		names = append(names, name)
+		parts = append(parts, "t."+name)
+		op := " = "
+		if c.Type.Nullable {
+			op = " IS NOT DISTINCT FROM "
+		}
+		conds = append(conds, "t."+name+op+"d."+name)
+	}
+	return fmt.Sprintf(`WITH d AS (SELECT * FROM unnest(%s, $%d::int8[]) AS d(%s, n_)),
+v AS (SELECT t.ctid AS id, row_number() OVER (PARTITION BY %s) AS rn, d.n_ FROM %s t JOIN d ON %s)
+DELETE FROM %s USING v WHERE %s.ctid = v.id AND v.rn <= v.n_`,
+		strings.Join(arrays, ", "), len(cols)+1, strings.Join(names, ", "),
+		strings.Join(parts, ", "), table, strings.Join(conds, " AND "),
+		table, table)
 }
 
 // Run sets up, takes the lock, and applies changes as they come: it

@@ -10,6 +10,10 @@
 // Usage:
 //
 //	go run ./cmd/stepbench [-items 1000000] [-products 10000] [-baskets 100000] [-changes 200]
+//	go run ./cmd/stepbench -db URL [-batches 20] [-changes 200]
+//
+// With -db the same workload runs on Postgres, side by side with the view
+// kept by REFRESH MATERIALIZED VIEW and with plain inserts.
 package main
 
 import (
@@ -32,8 +36,16 @@ func main() {
 	flag.IntVar(&w.Baskets, "baskets", w.Baskets, "baskets")
 	changes := flag.Int("changes", 200, "single-row changes to time for each kind")
 	batch := flag.Int("batch", 10_000, "rows per step while loading")
+	db := flag.String("db", "", "Postgres URL: measure the workload on Postgres instead (uses and drops schemas stepbench and stepbench_prog)")
+	batches := flag.Int("batches", 20, "with -db: batches of 1,000 new line items")
 	flag.Parse()
-	if err := run(w, *changes, *batch); err != nil {
+	var err error
+	if *db != "" {
+		err = runPG(context.Background(), *db, w, *batches, *changes)
+	} else {
+		err = run(w, *changes, *batch)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "stepbench:", err)
 		os.Exit(1)
 	}
