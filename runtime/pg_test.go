@@ -260,3 +260,41 @@ func TestPostgresSecondRuntimeWaits(t *testing.T) {
 		t.Errorf("the second runtime did not say it was waiting: %q", log.String())
 	}
 }
+
+// TestPostgresHostileNames runs a program whose tables and columns have
+// names made to break naive SQL: every name reaches Postgres quoted, and
+// every value as a parameter.
+func TestPostgresHostileNames(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE "we""ird; DROP TABLE x" ("sel'ect" int PRIMARY KEY, "grp $1" text NOT NULL);
+CREATE TABLE x (id int);
+INSERT INTO "we""ird; DROP TABLE x" VALUES (1, 'a''); DROP TABLE x; --'), (2, 'b');`); err != nil {
+		t.Fatal(err)
+	}
+	src := "source w = table `we\"ird; DROP TABLE x`\n" +
+		"view counts = w | group by g = w.`grp $1` { n = count(), hi = max(w.`sel'ect`) }\n" +
+		"output counts to table `out\"; DROP TABLE x; --` index (g)\n"
+	pg := newPG(t, pool, schema, src)
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE "we""ird; DROP TABLE x" SET "grp $1" = 'b' WHERE "sel'ect" = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	var g string
+	var n, top int64
+	if err := pool.QueryRow(ctx, `SELECT g, n, hi FROM "out""; DROP TABLE x; --"`).Scan(&g, &n, &top); err != nil {
+		t.Fatal(err)
+	}
+	if g != "b" || n != 2 || top != 2 {
+		t.Errorf("got (%s, %d, %d), want (b, 2, 2)", g, n, top)
+	}
+	var exists bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass('x') IS NOT NULL").Scan(&exists); err != nil || !exists {
+		t.Errorf("table x was dropped: names were spliced into SQL (%v)", err)
+	}
+}

@@ -1,0 +1,211 @@
+package runtime_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// storeKind is one Store implementation under the shared suite. step runs
+// f inside whatever transaction the store needs, committing when f
+// succeeds.
+type storeKind struct {
+	name string
+	open func(t *testing.T, indexIDs, groupIDs []int) (runtime.Store, func(f func() error) error)
+}
+
+var storeKinds = []storeKind{
+	{"memory", func(t *testing.T, _, _ []int) (runtime.Store, func(func() error) error) {
+		return runtime.NewMemoryStore(), func(f func() error) error { return f() }
+	}},
+	{"postgres", func(t *testing.T, indexIDs, groupIDs []int) (runtime.Store, func(func() error) error) {
+		pool, schema := pgtest.Schema(t)
+		ctx := context.Background()
+		s := runtime.NewPGStore(schema)
+		for _, ddl := range s.StateTableDDL(indexIDs, groupIDs) {
+			if _, err := pool.Exec(ctx, ddl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s, func(f func() error) error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				s.Begin(tx)
+				return f()
+			})
+		}
+	}},
+}
+
+func TestStoreIndex(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			store, step := k.open(t, []int{1}, nil)
+			ix := store.Index(1)
+			row := func(a int64, b string) zset.Row { return zset.Row{a, b, decimal.RequireFromString("1.50")} }
+			change := func(key string, r zset.Row, w int64) runtime.KeyedChange {
+				return runtime.KeyedChange{Key: key, RowKey: types.RowKey(r), Row: r, Weight: w}
+			}
+			must(t, step(func() error {
+				return ix.Update(ctx, []runtime.KeyedChange{
+					change("k1", row(1, "a"), 1), change("k1", row(2, "b"), 2),
+					change("k2", row(3, "c"), 1), change("k1", row(1, "a"), 1),
+				})
+			}))
+			must(t, step(func() error {
+				return ix.Update(ctx, []runtime.KeyedChange{change("k2", row(3, "c"), -1), change("k1", row(2, "b"), -1)})
+			}))
+			var got [][]zset.Entry
+			must(t, step(func() (err error) {
+				got, err = ix.Lookup(ctx, []string{"k1", "k2", "absent"})
+				return err
+			}))
+			k1 := zset.FromEntries(got[0]...)
+			want := zset.FromEntries(zset.Entry{Row: row(1, "a"), Weight: 2}, zset.Entry{Row: row(2, "b"), Weight: 1})
+			if !k1.Equal(want) || len(got[1]) != 0 || len(got[2]) != 0 {
+				t.Fatalf("lookup gave %v, want k1=%v and nothing else", got, want.Entries())
+			}
+			for _, e := range got[0] {
+				if s := types.FormatNumeric(e.Row[2].(decimal.Decimal)); s != "1.50" {
+					t.Errorf("numeric read back as %s, want 1.50", s)
+				}
+			}
+		})
+	}
+}
+
+func TestStoreGroups(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			store, step := k.open(t, nil, []int{4})
+			g := store.Groups(4)
+			ms := runtime.NewMultiset()
+			ms.ReplaceOrInsert(runtime.ValueCount{Value: int64(3), Count: 2})
+			ms.ReplaceOrInsert(runtime.ValueCount{Value: int64(-1), Count: 1})
+			st := &runtime.GroupState{Key: zset.Row{"x", nil}, Count: 3, Accs: []runtime.Accumulator{
+				{NonNull: 3, Sum: decimal.RequireFromString("5.0"), Scales: []int64{0, 3}},
+				{NonNull: 3, Values: ms},
+				{NonNull: 2, Sum: 2.5},
+			}}
+			must(t, step(func() error {
+				return g.Put(ctx, []string{"a", "b"}, []*runtime.GroupState{st, {Key: zset.Row{"y"}, Count: 0}})
+			}))
+			var got []*runtime.GroupState
+			must(t, step(func() (err error) {
+				got, err = g.Get(ctx, []string{"a", "b"})
+				return err
+			}))
+			if got[1] != nil {
+				t.Errorf("a group of count 0 was kept: %+v", got[1])
+			}
+			a := got[0]
+			if a == nil || a.Count != 3 || types.CompareRows(a.Key, st.Key) != 0 || len(a.Accs) != 3 {
+				t.Fatalf("got %+v, want %+v", a, st)
+			}
+			if s := types.FormatNumeric(a.Accs[0].Sum.(decimal.Decimal)); s != "5.0" || len(a.Accs[0].Scales) != 2 || a.Accs[0].Scales[1] != 3 {
+				t.Errorf("sum accumulator read back as %s %v", s, a.Accs[0].Scales)
+			}
+			if m, _ := a.Accs[1].Values.Min(); m.Value != int64(-1) || a.Accs[1].Values.Len() != 2 {
+				t.Errorf("multiset read back with min %v and %d values", m.Value, a.Accs[1].Values.Len())
+			}
+			if a.Accs[2].Sum != 2.5 {
+				t.Errorf("float sum read back as %v", a.Accs[2].Sum)
+			}
+		})
+	}
+}
+
+// TestStoresAgree drives the shop program on each store with the same
+// random stream of changes and requires the same view changes from both
+// at every step.
+func TestStoresAgree(t *testing.T) {
+	src, err := os.ReadFile("../examples/shop.step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := stepping.Compile("shop.step", string(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var indexIDs, groupIDs []int
+	for _, n := range prog.Circuit.Nodes {
+		switch n.Op.Name() {
+		case "integrate":
+			indexIDs = append(indexIDs, n.ID)
+		case "aggregate":
+			groupIDs = append(groupIDs, n.ID)
+		}
+	}
+	ctx := context.Background()
+	type run struct {
+		eng  *runtime.Engine
+		step func(func() error) error
+	}
+	var runs []run
+	for _, k := range storeKinds {
+		store, step := k.open(t, indexIDs, groupIDs)
+		runs = append(runs, run{runtime.NewWithOptions(prog.Circuit, store, runtime.Options{NoContents: true}), step})
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	products := map[string]decimal.Decimal{}
+	items := map[[2]any]int64{}
+	names := []string{"tv", "radio", "lamp"}
+	for stepNo := 0; stepNo < 60; stepNo++ {
+		deltas := map[string]*zset.ZSet{"products": zset.New(), "line_items": zset.New()}
+		for range 1 + r.IntN(4) {
+			name := names[r.IntN(len(names))]
+			if old, ok := products[name]; ok {
+				deltas["products"].Add(zset.Row{name, old}, -1)
+				delete(products, name)
+			}
+			if r.IntN(3) > 0 {
+				price := decimal.New(int64(100+r.IntN(900)), -int32(1+r.IntN(2)))
+				products[name] = price
+				deltas["products"].Add(zset.Row{name, price}, 1)
+			}
+			key := [2]any{int64(r.IntN(4)), names[r.IntN(len(names))]}
+			if qty, ok := items[key]; ok {
+				deltas["line_items"].Add(zset.Row{key[0], key[1], qty}, -1)
+				delete(items, key)
+			} else {
+				qty := int64(1 + r.IntN(3))
+				items[key] = qty
+				deltas["line_items"].Add(zset.Row{key[0], key[1], qty}, 1)
+			}
+		}
+		var results []*runtime.Result
+		for _, rn := range runs {
+			var res *runtime.Result
+			must(t, rn.step(func() (err error) {
+				res, err = rn.eng.StepDelta(ctx, deltas)
+				return err
+			}))
+			results = append(results, res)
+		}
+		for view, want := range results[0].Changes {
+			if got := results[1].Changes[view]; got == nil || !got.Equal(want) {
+				t.Fatalf("step %d: view %s: memory store gave %v, Postgres store %v", stepNo+1, view, want.Entries(), got)
+			}
+		}
+		if len(results[0].Changes) != len(results[1].Changes) {
+			t.Fatalf("step %d: the stores changed different views", stepNo+1)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
