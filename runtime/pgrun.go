@@ -300,6 +300,12 @@ func (p *PG) outputDDL(o *ir.Output) []string {
 		cols = append(cols, "PRIMARY KEY ("+p.colList(o.View, o.PrimaryKey)+")")
 	}
 	stmts := []string{"CREATE TABLE IF NOT EXISTS " + table + " (\n  " + strings.Join(cols, ",\n  ") + "\n)"}
+	if len(o.Indexes) == 0 && len(o.PrimaryKey) == 0 {
+		// Retracting a row must find it without scanning the table: with
+		// no index of the user's, a hash index on the first column does.
+		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING hash (%s)",
+			ident("stepping_"+shortHash(table)+"_retract"), table, ident(o.View.Columns[0].Name)))
+	}
 	for _, ix := range o.Indexes {
 		var names []string
 		for _, i := range ix {
@@ -572,27 +578,27 @@ func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
 }
 
 // deleteSQL deletes, for each row given as parallel arrays $1..$n with
-// counts in $n+1, that many copies of the row. Non-null columns compare
-// with =, so the table's indexes serve the join.
+// counts in $n+1, that many copies of the row. Each row is looked up on
+// its own (LATERAL ... LIMIT), so an index of the table serves it and a
+// step's cost follows its changes, not the table's size. Non-null columns
+// compare with =, which indexes can use.
 func (p *PG) deleteSQL(table string, cols []ir.Column) string {
-	var arrays, names, conds, parts []string
+	var arrays, names, conds []string
 	for i, c := range cols {
 		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", i+1, pgTypeName(c.Type)))
 		name := ident(c.Name)
 		names = append(names, name)
-		parts = append(parts, "t."+name)
 		op := " = "
 		if c.Type.Nullable {
 			op = " IS NOT DISTINCT FROM "
 		}
 		conds = append(conds, "t."+name+op+"d."+name)
 	}
-	return fmt.Sprintf(`WITH d AS (SELECT * FROM unnest(%s, $%d::int8[]) AS d(%s, n_)),
-v AS (SELECT t.ctid AS id, row_number() OVER (PARTITION BY %s) AS rn, d.n_ FROM %s t JOIN d ON %s)
-DELETE FROM %s USING v WHERE %s.ctid = v.id AND v.rn <= v.n_`,
-		strings.Join(arrays, ", "), len(cols)+1, strings.Join(names, ", "),
-		strings.Join(parts, ", "), table, strings.Join(conds, " AND "),
-		table, table)
+	return fmt.Sprintf(`DELETE FROM %s WHERE ctid = ANY(ARRAY(
+  SELECT x.ctid FROM unnest(%s, $%d::int8[]) AS d(%s, n_),
+  LATERAL (SELECT t.ctid FROM %s t WHERE %s LIMIT d.n_) x))`,
+		table, strings.Join(arrays, ", "), len(cols)+1, strings.Join(names, ", "),
+		table, strings.Join(conds, " AND "))
 }
 
 // Run sets up, takes the lock, and applies changes as they come: it
