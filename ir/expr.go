@@ -183,8 +183,11 @@ func render(e typecheck.Expr) string {
 		if s, ok := e.Value.(string); ok && e.T.Kind == types.Text {
 			return fmt.Sprintf("%q", s)
 		}
-		if e.Value == nil {
+		switch v := e.Value.(type) {
+		case nil:
 			return "null"
+		case bool:
+			return fmt.Sprint(v)
 		}
 		return types.Format(e.Value, e.T)
 	case *typecheck.Cast:

@@ -15,7 +15,7 @@ type converter struct {
 
 func sp(pos, end lexer.Position) span { return span{Pos: pos, End: end} }
 
-func (c *converter) file(g *gFile) *File {
+func (c *converter) file(g *program) *File {
 	f := &File{span: sp(g.Pos, g.EndPos)}
 	for _, d := range g.Decls {
 		f.Decls = append(f.Decls, c.decl(d))
@@ -199,7 +199,7 @@ func (c *converter) expr(g *expression) Expr {
 	return x
 }
 
-func (c *converter) and(g *gAnd) Expr {
+func (c *converter) and(g *exprAnd) Expr {
 	x := c.not(g.Left)
 	for _, r := range g.Rest {
 		x = binary("and", x, c.not(r))
@@ -207,14 +207,14 @@ func (c *converter) and(g *gAnd) Expr {
 	return x
 }
 
-func (c *converter) not(g *gNot) Expr {
+func (c *converter) not(g *exprNot) Expr {
 	if g.Not != nil {
 		return &Unary{span: sp(g.Pos, g.EndPos), Op: "not", X: c.not(g.Not)}
 	}
 	return c.cmp(g.Cmp)
 }
 
-func (c *converter) cmp(g *gCmp) Expr {
+func (c *converter) cmp(g *exprCmp) Expr {
 	x := c.concat(g.Left)
 	switch t := g.Tail; {
 	case t == nil:
@@ -226,7 +226,7 @@ func (c *converter) cmp(g *gCmp) Expr {
 	}
 }
 
-func (c *converter) concat(g *gConcat) Expr {
+func (c *converter) concat(g *exprConcat) Expr {
 	x := c.add(g.Left)
 	for _, r := range g.Rest {
 		x = binary("||", x, c.add(r))
@@ -234,7 +234,7 @@ func (c *converter) concat(g *gConcat) Expr {
 	return x
 }
 
-func (c *converter) add(g *gAdd) Expr {
+func (c *converter) add(g *exprAdd) Expr {
 	x := c.mul(g.Left)
 	for _, op := range g.Ops {
 		x = binary(op.Op, x, c.mul(op.Right))
@@ -242,7 +242,7 @@ func (c *converter) add(g *gAdd) Expr {
 	return x
 }
 
-func (c *converter) mul(g *gMul) Expr {
+func (c *converter) mul(g *exprMul) Expr {
 	x := c.unary(g.Left)
 	for _, op := range g.Ops {
 		x = binary(op.Op, x, c.unary(op.Right))
@@ -256,7 +256,7 @@ func binary(op string, x, y Expr) Expr {
 	return &Binary{span: span{Pos: p, End: e}, Op: op, X: x, Y: y}
 }
 
-func (c *converter) unary(g *gUnary) Expr {
+func (c *converter) unary(g *exprUnary) Expr {
 	if g.Neg != nil {
 		return &Unary{span: sp(g.Pos, g.EndPos), Op: "-", X: c.unary(g.Neg)}
 	}

@@ -40,24 +40,24 @@ var stepLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Op", Pattern: `==|!=|<=|>=|\|\||[-+*/%<>=|(){}\[\],.?:]`},
 })
 
-var parser = participle.MustBuild[gFile](
+var parser = participle.MustBuild[program](
 	participle.Lexer(stepLexer),
 	participle.Elide("Whitespace", "Comment"),
 	participle.UseLookahead(3),
 )
 
-type gFile struct {
+type program struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Decls  []*declaration `parser:"@@*"`
 }
 
 type declaration struct {
-	Table  *gTable  `parser:"@@"`
-	Source *gSource `parser:"| @@"`
-	View   *gView   `parser:"| @@"`
-	Output *gOutput `parser:"| @@"`
-	Func   *gFunc   `parser:"| @@"`
+	Table  *tableDecl  `parser:"@@"`
+	Source *sourceDecl `parser:"| @@"`
+	View   *viewDecl   `parser:"| @@"`
+	Output *outputDecl `parser:"| @@"`
+	Func   *funcDecl   `parser:"| @@"`
 }
 
 type identifier struct {
@@ -72,14 +72,14 @@ type tableName struct {
 	Parts  []string `parser:"@Ident ( '.' @Ident )*"`
 }
 
-type gTable struct {
+type tableDecl struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Name   *identifier    `parser:"'table' @@"`
 	Items  []*columnOrKey `parser:"'(' @@ ( ',' @@ )* ')'"`
 }
 
-type gSource struct {
+type sourceDecl struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Name   *identifier    `parser:"'source' @@ '='"`
@@ -108,14 +108,14 @@ type typeName struct {
 	Nullable bool   `parser:"@'?'?"`
 }
 
-type gView struct {
+type viewDecl struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Name   *identifier `parser:"'view' @@ '='"`
 	Query  *pipeline   `parser:"@@"`
 }
 
-type gOutput struct {
+type outputDecl struct {
 	Pos        lexer.Position
 	EndPos     lexer.Position
 	Name       *identifier `parser:"'output' @@"`
@@ -128,7 +128,7 @@ type nameList struct {
 	Names []*identifier `parser:"@@ ( ',' @@ )*"`
 }
 
-type gFunc struct {
+type funcDecl struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Name   *identifier  `parser:"'fn' @@"`
@@ -156,40 +156,40 @@ type relation struct {
 type stage struct {
 	Pos      lexer.Position
 	EndPos   lexer.Position
-	Where    *expression `parser:"'where' @@"`
-	Select   []*field    `parser:"| 'select' '{' @@ ( ',' @@ )* '}'"`
-	Join     *gJoin      `parser:"| @@"`
-	Group    *gGroup     `parser:"| @@"`
-	Distinct bool        `parser:"| @'distinct'"`
-	Set      *gSet       `parser:"| @@"`
-	Top      *gTop       `parser:"| @@"`
-	Flatten  *gFlatten   `parser:"| @@"`
+	Where    *expression   `parser:"'where' @@"`
+	Select   []*field      `parser:"| 'select' '{' @@ ( ',' @@ )* '}'"`
+	Join     *joinStage    `parser:"| @@"`
+	Group    *groupStage   `parser:"| @@"`
+	Distinct bool          `parser:"| @'distinct'"`
+	Set      *setStage     `parser:"| @@"`
+	Top      *topStage     `parser:"| @@"`
+	Flatten  *flattenStage `parser:"| @@"`
 }
 
-type gJoin struct {
+type joinStage struct {
 	Kind  string      `parser:"@( 'left' | 'right' | 'full' | 'semi' | 'anti' | 'cross' )? 'join'"`
 	Right *relation   `parser:"@@"`
 	On    *expression `parser:"( 'on' @@ )?"`
 }
 
-type gGroup struct {
+type groupStage struct {
 	Keys []*field `parser:"'group' ( 'by' @@ ( ',' @@ )* )?"`
 	Aggs []*field `parser:"'{' ( @@ ( ',' @@ )* )? '}'"`
 }
 
-type gSet struct {
+type setStage struct {
 	Op    string    `parser:"@( 'union' | 'except' | 'intersect' )"`
 	All   bool      `parser:"@'all'?"`
 	Right *relation `parser:"@@"`
 }
 
-type gTop struct {
+type topStage struct {
 	N   int           `parser:"'top' @Number"`
 	By  []*orderKey   `parser:"'by' @@ ( ',' @@ )*"`
 	Per []*expression `parser:"( 'per' @@ ( ',' @@ )* )?"`
 }
 
-type gFlatten struct {
+type flattenStage struct {
 	Name  *identifier `parser:"'flatten' @@ '='"`
 	Value *expression `parser:"@@"`
 }
@@ -211,80 +211,80 @@ type field struct {
 type expression struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gAnd   `parser:"@@"`
-	Rest   []*gAnd `parser:"( 'or' @@ )*"`
+	Left   *exprAnd   `parser:"@@"`
+	Rest   []*exprAnd `parser:"( 'or' @@ )*"`
 }
 
-type gAnd struct {
+type exprAnd struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gNot   `parser:"@@"`
-	Rest   []*gNot `parser:"( 'and' @@ )*"`
+	Left   *exprNot   `parser:"@@"`
+	Rest   []*exprNot `parser:"( 'and' @@ )*"`
 }
 
-type gNot struct {
+type exprNot struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Not    *gNot `parser:"'not' @@"`
-	Cmp    *gCmp `parser:"| @@"`
+	Not    *exprNot `parser:"'not' @@"`
+	Cmp    *exprCmp `parser:"| @@"`
 }
 
-type gCmp struct {
+type exprCmp struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gConcat  `parser:"@@"`
-	Tail   *gCmpTail `parser:"@@?"`
+	Left   *exprConcat  `parser:"@@"`
+	Tail   *exprCmpTail `parser:"@@?"`
 }
 
-type gCmpTail struct {
-	Op    string   `parser:"@( '==' | '!=' | '<=' | '>=' | '<' | '>' )"`
-	Right *gConcat `parser:"@@"`
-	Is    bool     `parser:"| @'is'"`
-	Not   bool     `parser:"@'not'?"`
-	Null  bool     `parser:"@'null'"`
+type exprCmpTail struct {
+	Op    string      `parser:"@( '==' | '!=' | '<=' | '>=' | '<' | '>' )"`
+	Right *exprConcat `parser:"@@"`
+	Is    bool        `parser:"| @'is'"`
+	Not   bool        `parser:"@'not'?"`
+	Null  bool        `parser:"@'null'"`
 }
 
-type gConcat struct {
+type exprConcat struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gAdd   `parser:"@@"`
-	Rest   []*gAdd `parser:"( '||' @@ )*"`
+	Left   *exprAdd   `parser:"@@"`
+	Rest   []*exprAdd `parser:"( '||' @@ )*"`
 }
 
-type gAdd struct {
+type exprAdd struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gMul     `parser:"@@"`
-	Ops    []*gAddOp `parser:"@@*"`
+	Left   *exprMul     `parser:"@@"`
+	Ops    []*exprAddOp `parser:"@@*"`
 }
 
-type gAddOp struct {
+type exprAddOp struct {
 	EndPos lexer.Position
-	Op     string `parser:"@( '+' | '-' )"`
-	Right  *gMul  `parser:"@@"`
+	Op     string   `parser:"@( '+' | '-' )"`
+	Right  *exprMul `parser:"@@"`
 }
 
-type gMul struct {
+type exprMul struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *gUnary   `parser:"@@"`
-	Ops    []*gMulOp `parser:"@@*"`
+	Left   *exprUnary   `parser:"@@"`
+	Ops    []*exprMulOp `parser:"@@*"`
 }
 
-type gMulOp struct {
+type exprMulOp struct {
 	EndPos lexer.Position
-	Op     string  `parser:"@( '*' | '/' | '%' )"`
-	Right  *gUnary `parser:"@@"`
+	Op     string     `parser:"@( '*' | '/' | '%' )"`
+	Right  *exprUnary `parser:"@@"`
 }
 
-type gUnary struct {
+type exprUnary struct {
 	Pos     lexer.Position
 	EndPos  lexer.Position
-	Neg     *gUnary   `parser:"'-' @@"`
-	Postfix *gPostfix `parser:"| @@"`
+	Neg     *exprUnary   `parser:"'-' @@"`
+	Postfix *exprPostfix `parser:"| @@"`
 }
 
-type gPostfix struct {
+type exprPostfix struct {
 	Pos     lexer.Position
 	EndPos  lexer.Position
 	Primary *operand      `parser:"@@"`

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/alecthomas/participle/v2"
@@ -58,8 +59,17 @@ func syntaxError(filename, src string, err error) *Error {
 	default:
 		msg = "syntax error: " + strings.Replace(msg, "unexpected token", "unexpected", 1)
 	}
+	msg = exprRules.ReplaceAllString(msg, "an expression")
+	msg = strings.Replace(msg, `(expected "join" Relation ("on" an expression)?)`, "(expected a stage: "+stageList+")", 1)
 	return &Error{Pos: pos, Msg: msg, Hint: hint}
 }
+
+// exprRules matches the grammar's names for the precedence levels of
+// expressions, which mean nothing to a user: each is "an expression".
+var exprRules = regexp.MustCompile(`\b(Expr(And|Not|CmpTail|Cmp|Concat|AddOp|Add|MulOp|Mul|Unary|Postfix)|Expression|Operand)\b`)
+
+// stageList names what may follow a | in a pipeline.
+const stageList = "where, select, join, group, distinct, union, except, intersect, top or flatten"
 
 // endOfText is the position just past the last non-blank character, where
 // an error about a missing ending is best shown.

@@ -46,6 +46,7 @@ func Check(f *lang.File, conf *Config) (*Program, error) {
 
 type checker struct {
 	conf      *Config
+	checking  []string // the views being checked, outermost first, to name a cycle
 	errs      lang.ErrorList
 	tables    map[string]*Table
 	views     map[string]*viewState
@@ -316,6 +317,8 @@ func (c *checker) view(vs *viewState) *View {
 		return nil
 	}
 	vs.checking = true
+	c.checking = append(c.checking, vs.decl.Name.Name)
+	defer func() { c.checking = c.checking[:len(c.checking)-1] }()
 	d := vs.decl
 	rel, _ := c.pipeline(d.Query, d.Name.Name)
 	vs.checking, vs.done = false, true

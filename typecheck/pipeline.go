@@ -1,6 +1,8 @@
 package typecheck
 
 import (
+	"strings"
+
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/types"
@@ -59,7 +61,7 @@ func (c *checker) term(t lang.Term) (Rel, *scope) {
 		}
 		if vs, ok := c.views[t.Name.Name]; ok {
 			if vs.checking {
-				c.errorHint(t.Name, "fixpoint views arrive with recursion support", "view %s refers to itself: recursive views are not yet implemented", t.Name.Name)
+				c.cycle(t.Name)
 				return nil, nil
 			}
 			v := c.view(vs)
@@ -98,6 +100,27 @@ func (c *checker) term(t lang.Term) (Rel, *scope) {
 		return rel, sc
 	}
 	panic("typecheck: unknown term")
+}
+
+// cycle reports a reference to a view that is being checked: the views
+// from it to the reference refer to one another.
+func (c *checker) cycle(ref *lang.Ident) {
+	const hint = "fixpoint views arrive with recursion support"
+	i := indexOf(c.checking, ref.Name)
+	loop := append(append([]string{}, c.checking[i:]...), ref.Name)
+	if len(loop) == 2 {
+		c.errorHint(ref, hint, "view %s refers to itself: recursive views are not yet implemented", ref.Name)
+		return
+	}
+	c.errorHint(ref, hint, "views %s refer to each other (%s): recursive views are not yet implemented",
+		joinAnd(loop[:len(loop)-1]), strings.Join(loop, " -> "))
+}
+
+func joinAnd(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }
 
 func (c *checker) values(t *lang.ValuesTerm) *Values {
