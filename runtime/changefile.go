@@ -156,7 +156,7 @@ func (b *Batches) readCSV(r io.Reader, path string, in *ir.Input) error {
 			}
 			row[c] = v
 		}
-		b.add(step, in.Name, Change{Op: op, Row: row})
+		b.add(step, in.Name, Change{Op: op, Row: row, Origin: fmt.Sprintf("%s:%d", path, line)})
 	}
 }
 
@@ -246,6 +246,6 @@ func (b *Batches) readJSONL(r io.Reader, path string, in *ir.Input) error {
 				return fmt.Errorf("%s: object %d: column %s: %w", path, line, k, err)
 			}
 		}
-		b.add(step, in.Name, Change{Op: op, Row: row})
+		b.add(step, in.Name, Change{Op: op, Row: row, Origin: fmt.Sprintf("%s:%d", path, line)})
 	}
 }

@@ -26,6 +26,17 @@ func (o Op) String() string { return [...]string{"insert", "delete", "update"}[o
 type Change struct {
 	Op  Op
 	Row zset.Row
+	// Origin says where the change came from, such as "products.csv:3",
+	// for error messages; it may be empty.
+	Origin string
+}
+
+// where names a change in an error: its origin, or its place in the batch.
+func (c Change) where(i int) string {
+	if c.Origin != "" {
+		return c.Origin
+	}
+	return fmt.Sprintf("change %d (%s)", i+1, c.Op)
 }
 
 // tableState is the current contents of an input table, kept to turn
@@ -69,7 +80,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	ov := &overlay{byKey: make(map[string]zset.Row, len(changes)), bag: zset.New()}
 	for i, c := range changes {
 		if err := t.checkRow(c); err != nil {
-			return nil, nil, fmt.Errorf("change %d (%s): %w", i+1, c.Op, err)
+			return nil, nil, fmt.Errorf("%s: %w", c.where(i), err)
 		}
 		if t.byKey == nil {
 			switch c.Op {
@@ -82,7 +93,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 					ov.bag.Add(c.Row, -1)
 				}
 			case Update:
-				return nil, nil, fmt.Errorf("change %d: update needs a primary key, and table %s has none", i+1, t.input.Name)
+				return nil, nil, fmt.Errorf("%s: update needs a primary key, and table %s has none", c.where(i), t.input.Name)
 			}
 			continue
 		}
@@ -94,7 +105,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		switch c.Op {
 		case Insert:
 			if old != nil {
-				return nil, nil, fmt.Errorf("change %d: duplicate primary key %s", i+1, t.keyText(c.Row))
+				return nil, nil, fmt.Errorf("%s: duplicate primary key %s", c.where(i), t.keyText(c.Row))
 			}
 			add(c.Row, 1)
 			ov.byKey[key] = c.Row

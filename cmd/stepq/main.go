@@ -241,10 +241,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	eng := prog.NewEngine(runtime.NewMemoryStore())
 	views := prog.OutputViews()
 	printed := 0
+	var failed error
 	for _, step := range batches.Steps {
 		res, err := eng.Step(ctx, batches.Changes[step])
 		if err != nil {
-			return &exitError{code: 1, msg: fmt.Sprintf("stepq: step %d of the change files: %v\n", step, err)}
+			failed = &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+			break
 		}
 		if !*changes {
 			continue
@@ -263,8 +265,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	if *changes {
-		return nil
+		return failed
 	}
+	// After a failed step these are the outputs of the last step that
+	// succeeded: a failed step changes nothing.
 	for i, v := range views {
 		if i > 0 {
 			fmt.Fprintln(stdout)
@@ -275,5 +279,5 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	return nil
+	return failed
 }
