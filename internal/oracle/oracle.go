@@ -1,0 +1,377 @@
+// Package oracle is a reference evaluator for checked programs, used by
+// tests to check the incremental runtime.
+//
+// Eval computes every view's full contents from the full contents of the
+// tables by walking the typed relational tree of package typecheck
+// directly: a nested-loop join, grouping in a map with each aggregate
+// computed from the group's rows, and so on. It is deliberately simple and
+// not incremental; nothing here is shared with package runtime except the
+// compilation of per-row expressions (ir.Compile), since expressions are
+// not what the oracle checks.
+//
+// The oracle does not own any state and does not check table contents
+// against their declarations (primary keys, nullability): it evaluates
+// whatever Z-sets it is given.
+package oracle
+
+import (
+	"fmt"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/stdlib"
+	"github.com/stepping-io/stepping/typecheck"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Eval computes the contents of every view of prog, keyed by view name,
+// given the contents of its tables keyed by table name. A table missing
+// from tables is empty. Eval does not modify the given Z-sets, and the
+// returned Z-sets share no state with them beyond rows, which are never
+// mutated.
+//
+// It fails when an expression fails on some row (a division by zero, say)
+// or when a group's input holds a row of negative weight, for which
+// aggregates have no meaning.
+func Eval(prog *typecheck.Program, tables map[string]*zset.ZSet) (map[string]*zset.ZSet, error) {
+	e := &evaluator{tables: tables, views: map[*typecheck.View]*zset.ZSet{}}
+	out := map[string]*zset.ZSet{}
+	for _, v := range prog.Views {
+		z, err := e.rel(v.Query)
+		if err != nil {
+			return nil, fmt.Errorf("oracle: view %s: %w", v.Name, err)
+		}
+		e.views[v] = z
+		out[v.Name] = z
+	}
+	return out, nil
+}
+
+type evaluator struct {
+	tables map[string]*zset.ZSet
+	views  map[*typecheck.View]*zset.ZSet
+}
+
+func (e *evaluator) rel(r typecheck.Rel) (*zset.ZSet, error) {
+	switch r := r.(type) {
+	case *typecheck.Scan:
+		if t, ok := e.tables[r.Table.Name]; ok && t != nil {
+			return t.Clone(), nil
+		}
+		return zset.New(), nil
+	case *typecheck.ViewRef:
+		z, ok := e.views[r.View]
+		if !ok {
+			return nil, fmt.Errorf("view %s is read before it is computed", r.View.Name)
+		}
+		return z.Clone(), nil
+	case *typecheck.Values:
+		out := zset.New()
+		for _, exprs := range r.Rows {
+			row, err := evalAll(compileAll(exprs), nil)
+			if err != nil {
+				return nil, err
+			}
+			out.Add(row, 1)
+		}
+		return out, nil
+	case *typecheck.Filter:
+		return e.filter(r)
+	case *typecheck.Project:
+		in, err := e.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		return project(in, compileAll(r.Exprs))
+	case *typecheck.Join:
+		return e.join(r)
+	case *typecheck.Group:
+		return e.group(r)
+	case *typecheck.Distinct:
+		in, err := e.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		return in.Distinct(), nil
+	case *typecheck.Union:
+		left, err := e.rel(r.Left)
+		if err != nil {
+			return nil, err
+		}
+		right, err := e.rel(r.Right)
+		if err != nil {
+			return nil, err
+		}
+		sum := left.Plus(right)
+		if r.All {
+			return sum, nil
+		}
+		return sum.Distinct(), nil
+	}
+	return nil, fmt.Errorf("unknown relation %T", r)
+}
+
+func compileAll(es []typecheck.Expr) []ir.Scalar {
+	out := make([]ir.Scalar, len(es))
+	for i, x := range es {
+		out[i] = ir.Compile(x)
+	}
+	return out
+}
+
+// evalAll evaluates each expression over row.
+func evalAll(ss []ir.Scalar, row zset.Row) (zset.Row, error) {
+	out := make(zset.Row, len(ss))
+	for i, s := range ss {
+		v, err := s.Eval(row)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func (e *evaluator) filter(r *typecheck.Filter) (*zset.ZSet, error) {
+	in, err := e.rel(r.In)
+	if err != nil {
+		return nil, err
+	}
+	cond := ir.Compile(r.Cond)
+	out := zset.New()
+	for _, en := range in.Entries() {
+		v, err := cond.Eval(en.Row)
+		if err != nil {
+			return nil, err
+		}
+		if v == true {
+			out.Add(en.Row, en.Weight)
+		}
+	}
+	return out, nil
+}
+
+func project(in *zset.ZSet, exprs []ir.Scalar) (*zset.ZSet, error) {
+	out := zset.New()
+	for _, en := range in.Entries() {
+		row, err := evalAll(exprs, en.Row)
+		if err != nil {
+			return nil, err
+		}
+		out.Add(row, en.Weight)
+	}
+	return out, nil
+}
+
+// join is the nested-loop inner join: every pair of rows whose keys are
+// equal and free of NULLs, with the product of their weights.
+func (e *evaluator) join(r *typecheck.Join) (*zset.ZSet, error) {
+	left, err := e.rel(r.Left)
+	if err != nil {
+		return nil, err
+	}
+	right, err := e.rel(r.Right)
+	if err != nil {
+		return nil, err
+	}
+	lk, rk := compileAll(r.LeftKeys), compileAll(r.RightKeys)
+	type keyedRow struct {
+		key zset.Row
+		zset.Entry
+	}
+	keyRows := func(z *zset.ZSet, key []ir.Scalar) ([]keyedRow, error) {
+		var out []keyedRow
+		for _, en := range z.Entries() {
+			k, err := evalAll(key, en.Row)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, keyedRow{k, en})
+		}
+		return out, nil
+	}
+	ls, err := keyRows(left, lk)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := keyRows(right, rk)
+	if err != nil {
+		return nil, err
+	}
+	out := zset.New()
+	for _, l := range ls {
+		for _, r := range rs {
+			if !keysMatch(l.key, r.key) {
+				continue
+			}
+			row := append(append(zset.Row{}, l.Row...), r.Row...)
+			out.Add(row, l.Weight*r.Weight)
+		}
+	}
+	return out, nil
+}
+
+// keysMatch reports whether two join keys are equal, NULL equal to
+// nothing.
+func keysMatch(a, b zset.Row) bool {
+	for i := range a {
+		if a[i] == nil || b[i] == nil || types.Compare(a[i], b[i]) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// group is one group of a Group: its key and its rows.
+type group struct {
+	key  zset.Row
+	rows []zset.Entry
+}
+
+func (e *evaluator) group(r *typecheck.Group) (*zset.ZSet, error) {
+	in, err := e.rel(r.In)
+	if err != nil {
+		return nil, err
+	}
+	keys := compileAll(r.Keys)
+	var order []string
+	groups := map[string]*group{}
+	for _, en := range in.Entries() {
+		if en.Weight < 0 {
+			return nil, fmt.Errorf("group input holds a row of negative weight %d", en.Weight)
+		}
+		k, err := evalAll(keys, en.Row)
+		if err != nil {
+			return nil, err
+		}
+		ks := types.RowKey(k)
+		g, ok := groups[ks]
+		if !ok {
+			g = &group{key: k}
+			groups[ks] = g
+			order = append(order, ks)
+		}
+		g.rows = append(g.rows, en)
+	}
+	var outExprs []ir.Scalar
+	if r.Out != nil {
+		outExprs = compileAll(r.Out)
+	}
+	out := zset.New()
+	for _, ks := range order {
+		g := groups[ks]
+		row := append(zset.Row{}, g.key...)
+		for _, a := range r.Aggs {
+			v, err := aggregate(a, g.rows)
+			if err != nil {
+				return nil, err
+			}
+			row = append(row, v)
+		}
+		if outExprs != nil {
+			if row, err = evalAll(outExprs, row); err != nil {
+				return nil, err
+			}
+		}
+		out.Add(row, 1)
+	}
+	return out, nil
+}
+
+// aggregate computes one aggregate over a group's rows, each counted as
+// many times as its weight, with SQL's rules: NULL arguments are ignored,
+// and sum, avg, min and max of no non-NULL argument are NULL.
+func aggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
+	if len(a.Args) == 0 { // count()
+		var n int64
+		for _, r := range rows {
+			n += r.Weight
+		}
+		return n, nil
+	}
+	arg := ir.Compile(a.Args[0])
+	argKind := a.Args[0].Type().Kind
+	type weighted struct {
+		v any
+		w int64
+	}
+	var vals []weighted
+	var n int64 // number of non-NULL arguments, counting weights
+	for _, r := range rows {
+		v, err := arg.Eval(r.Row)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			continue
+		}
+		vals = append(vals, weighted{v, r.Weight})
+		n += r.Weight
+	}
+	switch a.Name {
+	case "count":
+		return n, nil
+	case "sum", "avg":
+		if n == 0 {
+			return nil, nil
+		}
+		var sum any
+		switch argKind {
+		case types.Int2, types.Int4:
+			var s int64
+			for _, x := range vals {
+				s += x.v.(int64) * x.w
+			}
+			sum = s
+		case types.Float4, types.Float8:
+			var s float64
+			for _, x := range vals {
+				s += x.v.(float64) * float64(x.w)
+			}
+			sum = s
+		case types.Int8:
+			s := decimal.Zero
+			for _, x := range vals {
+				s = s.Add(decimal.NewFromInt(x.v.(int64)).Mul(decimal.NewFromInt(x.w)))
+			}
+			sum = s
+		case types.Numeric:
+			s := decimal.Zero
+			for _, x := range vals {
+				s = s.Add(x.v.(decimal.Decimal).Mul(decimal.NewFromInt(x.w)))
+			}
+			sum = s
+		default:
+			return nil, fmt.Errorf("%s of %s", a.Name, a.Args[0].Type())
+		}
+		if a.Name == "sum" {
+			return sum, nil
+		}
+		switch s := sum.(type) {
+		case int64:
+			return stdlib.NumericDiv(decimal.NewFromInt(s), decimal.NewFromInt(n)), nil
+		case float64:
+			return s / float64(n), nil
+		case decimal.Decimal:
+			return stdlib.NumericDiv(s, decimal.NewFromInt(n)), nil
+		}
+	case "min", "max":
+		var best any
+		for _, x := range vals {
+			if x.w <= 0 {
+				continue
+			}
+			if best == nil {
+				best = x.v
+				continue
+			}
+			c := types.Compare(x.v, best)
+			if a.Name == "min" && c < 0 || a.Name == "max" && c > 0 {
+				best = x.v
+			}
+		}
+		return best, nil
+	}
+	return nil, fmt.Errorf("unknown aggregate %s", a.Name)
+}

@@ -1,0 +1,264 @@
+package oracle_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/internal/oracle"
+	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/typecheck"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+func check(t *testing.T, src string) *typecheck.Program {
+	t.Helper()
+	f, err := lang.Parse("test.step", src)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	p, err := typecheck.Check(f, nil)
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	return p
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// row builds a row, turning Go ints into int64.
+func row(vs ...any) zset.Row {
+	for i, v := range vs {
+		if n, ok := v.(int); ok {
+			vs[i] = int64(n)
+		}
+	}
+	return vs
+}
+
+// show renders a Z-set in order, each value in its text form followed by
+// its Go type's initial (i int64, d decimal, f float64, s string, b bool),
+// so that the tests check result types as well as values.
+func show(z *zset.ZSet) string {
+	var lines []string
+	for _, e := range z.Entries() {
+		var vs []string
+		for _, v := range e.Row {
+			switch x := v.(type) {
+			case nil:
+				vs = append(vs, "NULL")
+			case int64:
+				vs = append(vs, fmt.Sprintf("%di", x))
+			case decimal.Decimal:
+				vs = append(vs, types.FormatNumeric(x)+"d")
+			case float64:
+				vs = append(vs, types.FormatFloat(x)+"f")
+			case string:
+				vs = append(vs, fmt.Sprintf("%qs", x))
+			case bool:
+				vs = append(vs, fmt.Sprintf("%vb", x))
+			default:
+				vs = append(vs, fmt.Sprintf("%v?", x))
+			}
+		}
+		lines = append(lines, fmt.Sprintf("(%s) x%d", strings.Join(vs, ", "), e.Weight))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func bag(entries ...zset.Entry) *zset.ZSet { return zset.FromEntries(entries...) }
+
+func w(n int64, r zset.Row) zset.Entry { return zset.Entry{Row: r, Weight: n} }
+
+func TestEval(t *testing.T) {
+	tests := []struct {
+		name   string
+		src    string
+		tables map[string]*zset.ZSet
+		want   map[string]string
+	}{
+		{
+			name: "filter drops false and NULL",
+			src: `table t (a int4, b int4?)
+view v = t | where b > 1`,
+			tables: map[string]*zset.ZSet{"t": bag(w(1, row(1, 2)), w(2, row(2, nil)), w(3, row(3, 1)), w(2, row(4, 5)))},
+			want:   map[string]string{"v": "(1i, 2i) x1\n(4i, 5i) x2"},
+		},
+		{
+			name: "project merges equal rows",
+			src: `table t (a int4, b int4?)
+view v = t | select { m = a % 2, c = coalesce(b, 0) }`,
+			tables: map[string]*zset.ZSet{"t": bag(w(1, row(1, 0)), w(1, row(3, nil)), w(2, row(2, 7)))},
+			want:   map[string]string{"v": "(0i, 7i) x2\n(1i, 0i) x2"},
+		},
+		{
+			name: "join multiplies weights and skips NULL keys",
+			src: `table l (k int4?, x text)
+table r (k int4?, y text)
+view j = l | join r on l.k == r.k | select { x, y }`,
+			tables: map[string]*zset.ZSet{
+				"l": bag(w(2, row(1, "a")), w(1, row(nil, "n")), w(1, row(2, "b"))),
+				"r": bag(w(3, row(1, "p")), w(1, row(nil, "q")), w(1, row(3, "z"))),
+			},
+			want: map[string]string{"j": `("a"s, "p"s) x6`},
+		},
+		{
+			name: "join on two keys with a residual condition and a cast",
+			src: `table l (k int4, c text, x int4)
+table r (k int8, c text, y int4)
+view j = l | join r on l.k == r.k and l.c == r.c and x < y | select { x, y }`,
+			tables: map[string]*zset.ZSet{
+				"l": bag(w(1, row(1, "a", 5)), w(1, row(1, "b", 5)), w(1, row(2, "a", 1))),
+				"r": bag(w(1, row(1, "a", 6)), w(1, row(1, "a", 4)), w(1, row(1, "c", 9)), w(1, row(2, "a", 2))),
+			},
+			want: map[string]string{"j": "(1i, 2i) x1\n(5i, 6i) x1"},
+		},
+		{
+			name: "group aggregates with NULLs and weights",
+			src: `table g (k int4, v int4?, n numeric?, b int8?, f float8?)
+view a = g | group by k {
+    c = count(), cv = count(v), s = sum(v), av = avg(v), mn = min(v), mx = max(v),
+    sn = sum(n), an = avg(n), sb = sum(b), mf = max(f)
+  }`,
+			tables: map[string]*zset.ZSet{"g": bag(
+				w(2, row(1, 3, dec("1.50"), 4, 0.5)),
+				w(1, row(1, 10, dec("2"), nil, nil)),
+				w(1, row(1, nil, nil, 1, 2.5)),
+				w(1, row(2, nil, nil, nil, nil)),
+				w(3, row(2, nil, nil, nil, -1.0)),
+			)},
+			want: map[string]string{"a": "(1i, 4i, 3i, 16i, 5.3333333333333333d, 3i, 10i, 5.00d, 1.6666666666666667d, 9d, 2.5f) x1\n" +
+				"(2i, 4i, 0i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -1f) x1"},
+		},
+		{
+			name: "global group exists only over rows",
+			src: `table g (v int4)
+view a = g | group { c = count(), s = sum(v) }`,
+			tables: map[string]*zset.ZSet{"g": zset.New()},
+			want:   map[string]string{"a": ""},
+		},
+		{
+			name: "global group",
+			src: `table g (v int4)
+view a = g | group { c = count(), s = sum(v), mx = max(v) * 2 }`,
+			tables: map[string]*zset.ZSet{"g": bag(w(2, row(4)), w(1, row(-1)))},
+			want:   map[string]string{"a": "(3i, 7i, 8i) x1"},
+		},
+		{
+			name: "group output expressions over keys and aggregates",
+			src: `table g (k int4, v int4)
+view a = g | group by m = k % 2 { spread = max(v) - min(v), km = m * 10 }`,
+			tables: map[string]*zset.ZSet{"g": bag(w(1, row(1, 3)), w(1, row(3, 9)), w(1, row(2, 4)))},
+			want:   map[string]string{"a": "(0i, 0i, 0i) x1\n(1i, 6i, 10i) x1"},
+		},
+		{
+			name: "NULL keys form one group",
+			src: `table g (k int4?, v int4)
+view a = g | group by k { c = count() }`,
+			tables: map[string]*zset.ZSet{"g": bag(w(1, row(nil, 1)), w(2, row(nil, 2)), w(1, row(1, 1)))},
+			want:   map[string]string{"a": "(NULL, 3i) x1\n(1i, 1i) x1"},
+		},
+		{
+			name: "distinct, union and union all",
+			src: `table a (x int4)
+table b (x int4)
+view d = a | distinct
+view u = a | union b
+view ua = a | union all b`,
+			tables: map[string]*zset.ZSet{
+				"a": bag(w(3, row(1)), w(1, row(2))),
+				"b": bag(w(2, row(2)), w(1, row(3))),
+			},
+			want: map[string]string{
+				"d":  "(1i) x1\n(2i) x1",
+				"u":  "(1i) x1\n(2i) x1\n(3i) x1",
+				"ua": "(1i) x3\n(2i) x3\n(3i) x1",
+			},
+		},
+		{
+			name: "values keep duplicates, views read views",
+			src: `table t (k int4)
+view vals = values [{k = 1, s = "one"}, {k = 1, s = "one"}, {k = 2, s = "two"}]
+view j = t | join vals on t.k == vals.k | select { s }
+view c = j | group by s { n = count() }`,
+			tables: map[string]*zset.ZSet{"t": bag(w(1, row(1)), w(1, row(3)))},
+			want: map[string]string{
+				"vals": `(1i, "one"s) x2` + "\n" + `(2i, "two"s) x1`,
+				"j":    `("one"s) x2`,
+				"c":    `("one"s, 2i) x1`,
+			},
+		},
+		{
+			name:   "missing tables are empty",
+			src:    "table t (k int4)\nview v = t | distinct",
+			tables: nil,
+			want:   map[string]string{"v": ""},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := check(t, tc.src)
+			got, err := oracle.Eval(p, tc.tables)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(p.Views) {
+				t.Errorf("Eval returned %d views, the program has %d", len(got), len(p.Views))
+			}
+			for name, want := range tc.want {
+				z, ok := got[name]
+				if !ok {
+					t.Fatalf("no view %s", name)
+				}
+				if s := show(z); s != want {
+					t.Errorf("view %s:\n%s\nwant:\n%s", name, s, want)
+				}
+			}
+		})
+	}
+}
+
+func TestEvalErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		tables    map[string]*zset.ZSet
+		want      string
+	}{
+		{
+			"division by zero",
+			"table t (a int4)\nview v = t | select { r = 1 / a }",
+			map[string]*zset.ZSet{"t": bag(w(1, row(0)))},
+			"division by zero",
+		},
+		{
+			"negative weight into a group",
+			"table t (a int4)\nview v = t | group { c = count() }",
+			map[string]*zset.ZSet{"t": bag(w(-1, row(0)))},
+			"negative weight",
+		},
+	}
+	for _, tc := range tests {
+		_, err := oracle.Eval(check(t, tc.src), tc.tables)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestEvalLeavesInputs checks that Eval does not change the tables given.
+func TestEvalLeavesInputs(t *testing.T) {
+	p := check(t, `table t (a int4)
+view v = t | union all t
+view d = t | distinct`)
+	tab := bag(w(2, row(1)))
+	got, err := oracle.Eval(p, map[string]*zset.ZSet{"t": tab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got["d"].Add(row(5), 1)
+	if s := show(tab); s != "(1i) x2" {
+		t.Errorf("table changed to %s", s)
+	}
+}

@@ -1,0 +1,937 @@
+package runtime_test
+
+// Property tests of the incremental engine against internal/oracle, a
+// from-scratch evaluator: after every step of a long random stream of
+// changes, every view's contents must equal the oracle's evaluation of the
+// view over the tables' contents, row for row and weight for weight.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/oracle"
+	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/typecheck"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+var (
+	oracleSeed  = flag.Uint64("oracle.seed", 0, "seed for the oracle tests (0: each subtest's fixed seed)")
+	oracleSteps = flag.Int("oracle.steps", 300, "steps per oracle subtest")
+	knownBugs   = flag.Bool("oracle.knownbugs", false, "also run the oracle tests of known, unfixed bugs")
+)
+
+// skipKnownBug skips a test of a known bug unless -oracle.knownbugs.
+func skipKnownBug(t *testing.T, bug string) {
+	t.Helper()
+	if bug != "" && !*knownBugs {
+		t.Skipf("known bug: %s; run with -oracle.knownbugs", bug)
+	}
+}
+
+// harness drives one engine with random changes and checks it against the
+// oracle and against its own model of the tables after every step.
+type harness struct {
+	t    *testing.T
+	prog *stepping.Program
+	eng  *runtime.Engine
+	rng  *rand.Rand
+	ctx  context.Context
+
+	// intDomain is the number of distinct integers generated; small, so
+	// that joins and groups collide often.
+	intDomain int
+	// numerics are the numeric values generated.
+	numerics []decimal.Decimal
+	// bagCap is the size above which a table without a primary key is
+	// mostly shrunk.
+	bagCap int
+
+	model map[string]*modelTable
+
+	// pickDelete, when set, chooses the row of a keyed table an existing
+	// row deletion removes, given the table's rows.
+	pickDelete func(table string, rows []zset.Row) zset.Row
+
+	// statistics, logged at the end
+	steps, failed, exprFailed, inserts, deletes, updates, absent int
+	// per view: the most rows it held, and the steps that changed it
+	maxRows, changed map[string]int
+}
+
+// modelTable is the test's own idea of a table's contents, kept with SQL
+// semantics independently of the engine.
+type modelTable struct {
+	tab   *typecheck.Table
+	byKey map[string]zset.Row // with a primary key
+	bag   *zset.ZSet          // without one
+}
+
+func (m *modelTable) clone() *modelTable {
+	c := &modelTable{tab: m.tab}
+	if m.byKey != nil {
+		c.byKey = make(map[string]zset.Row, len(m.byKey))
+		for k, r := range m.byKey {
+			c.byKey[k] = r
+		}
+	} else {
+		c.bag = m.bag.Clone()
+	}
+	return c
+}
+
+func (m *modelTable) contents() *zset.ZSet {
+	if m.byKey == nil {
+		return m.bag
+	}
+	z := zset.New()
+	for _, r := range m.byKey {
+		z.Add(r, 1)
+	}
+	return z
+}
+
+// rows returns the table's rows in a deterministic order, a bag's rows
+// repeated by weight.
+func (m *modelTable) rows() []zset.Row {
+	var out []zset.Row
+	for _, e := range m.contents().Entries() {
+		for range e.Weight {
+			out = append(out, e.Row)
+		}
+	}
+	return out
+}
+
+func (m *modelTable) pk(row zset.Row) string {
+	key := make(zset.Row, len(m.tab.PrimaryKey))
+	for i, c := range m.tab.PrimaryKey {
+		key[i] = row[c]
+	}
+	return types.RowKey(key)
+}
+
+func seedFor(fixed uint64) uint64 {
+	if *oracleSeed != 0 {
+		return *oracleSeed
+	}
+	return fixed
+}
+
+func newHarness(t *testing.T, src string, seed uint64) *harness {
+	t.Helper()
+	prog, err := stepping.Compile(t.Name()+".step", src)
+	if err != nil {
+		if l, ok := err.(lang.ErrorList); ok {
+			t.Fatalf("compile:\n%s", l.Format(src))
+		}
+		t.Fatalf("compile: %v", err)
+	}
+	t.Logf("seed %d (rerun with -oracle.seed=%d)", seed, seed)
+	h := &harness{
+		t:         t,
+		prog:      prog,
+		eng:       prog.NewEngine(runtime.NewMemoryStore()),
+		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		ctx:       context.Background(),
+		intDomain: 5,
+		bagCap:    25,
+		numerics:  numerics,
+		model:     map[string]*modelTable{},
+		maxRows:   map[string]int{},
+		changed:   map[string]int{},
+	}
+	for _, tab := range prog.Checked.Tables {
+		m := &modelTable{tab: tab}
+		if len(tab.PrimaryKey) > 0 {
+			m.byKey = map[string]zset.Row{}
+		} else {
+			m.bag = zset.New()
+		}
+		h.model[tab.Name] = m
+	}
+	return h
+}
+
+func num(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func decimals(ss ...string) []decimal.Decimal {
+	out := make([]decimal.Decimal, len(ss))
+	for i, s := range ss {
+		out[i] = decimal.RequireFromString(s)
+	}
+	return out
+}
+
+var (
+	// numerics have different scales; they compare by value, but their
+	// text forms differ.
+	numerics = decimals("0", "1", "1.5", "2.25", "-0.75", "3")
+	floats   = []float64{-1.5, 0, 0.5, 2, 3.25}
+	texts    = []string{"a", "b", "c", "d"}
+)
+
+// value returns a random value of type t from a small domain; NULL now
+// and then when t is nullable.
+func (h *harness) value(t types.Type) any {
+	if t.Nullable && h.rng.IntN(5) == 0 {
+		return nil
+	}
+	switch t.Kind {
+	case types.Bool:
+		return h.rng.IntN(2) == 0
+	case types.Int2, types.Int4, types.Int8:
+		return int64(h.rng.IntN(h.intDomain))
+	case types.Numeric:
+		return h.numerics[h.rng.IntN(len(h.numerics))]
+	case types.Float4, types.Float8:
+		return floats[h.rng.IntN(len(floats))]
+	case types.Text:
+		return texts[h.rng.IntN(len(texts))]
+	}
+	h.t.Fatalf("no generator for type %s", t)
+	return nil
+}
+
+func (h *harness) row(tab *typecheck.Table) zset.Row {
+	r := make(zset.Row, len(tab.Columns))
+	for i, c := range tab.Columns {
+		r[i] = h.value(c.Type)
+	}
+	return r
+}
+
+// withKeyOf returns a random row with the primary key of row.
+func (h *harness) withKeyOf(tab *typecheck.Table, row zset.Row) zset.Row {
+	r := h.row(tab)
+	for _, c := range tab.PrimaryKey {
+		r[c] = row[c]
+	}
+	return r
+}
+
+// keyOnly returns a row holding only the primary key of row, as a delete
+// may give it.
+func keyOnly(tab *typecheck.Table, row zset.Row) zset.Row {
+	r := make(zset.Row, len(tab.Columns))
+	for _, c := range tab.PrimaryKey {
+		r[c] = row[c]
+	}
+	return r
+}
+
+func (h *harness) pick(rows []zset.Row) zset.Row { return rows[h.rng.IntN(len(rows))] }
+
+// changes generates random changes to one table and applies them to m
+// with SQL semantics. It reports whether the batch must fail: a duplicate
+// primary key, or an update of a table without one.
+func (h *harness) changes(m *modelTable) (cs []runtime.Change, fail bool) {
+	tab := m.tab
+	n := 1 + h.rng.IntN(5)
+	for range n {
+		if m.byKey != nil {
+			c, f := h.keyedChange(m)
+			cs = append(cs, c)
+			fail = fail || f
+			continue
+		}
+		c, f := h.bagChange(m)
+		cs = append(cs, c)
+		fail = fail || f
+	}
+	// An occasional insert of a key already present fails the step.
+	if m.byKey != nil && len(m.byKey) > 0 && h.rng.IntN(30) == 0 {
+		rows := m.rows()
+		cs = append(cs, runtime.Change{Op: runtime.Insert, Row: h.withKeyOf(tab, h.pick(rows))})
+		fail = true
+	}
+	return cs, fail
+}
+
+func (h *harness) keyedChange(m *modelTable) (runtime.Change, bool) {
+	tab := m.tab
+	rows := m.rows()
+	switch r := h.rng.IntN(100); {
+	case r < 45: // insert, of a new key when one can be found
+		row := h.row(tab)
+		for try := 0; try < 5 && m.byKey[m.pk(row)] != nil; try++ {
+			row = h.row(tab)
+		}
+		k := m.pk(row)
+		if m.byKey[k] != nil {
+			// No new key found: update instead.
+			m.byKey[k] = row
+			h.updates++
+			return runtime.Change{Op: runtime.Update, Row: row}, false
+		}
+		m.byKey[k] = row
+		h.inserts++
+		return runtime.Change{Op: runtime.Insert, Row: row}, false
+	case r < 75: // delete, of an existing row or of a random key
+		var row zset.Row
+		if len(rows) > 0 && h.rng.IntN(3) > 0 {
+			row = h.pick(rows)
+			if h.pickDelete != nil && h.rng.IntN(2) == 0 {
+				row = h.pickDelete(tab.Name, rows)
+			}
+		} else {
+			row = h.row(tab)
+		}
+		k := m.pk(row)
+		if m.byKey[k] == nil {
+			h.absent++
+		}
+		delete(m.byKey, k)
+		h.deletes++
+		if h.rng.IntN(2) == 0 {
+			row = keyOnly(tab, row)
+		}
+		return runtime.Change{Op: runtime.Delete, Row: row}, false
+	default: // update, of an existing key or of a random one
+		var row zset.Row
+		if len(rows) > 0 && h.rng.IntN(3) > 0 {
+			row = h.withKeyOf(tab, h.pick(rows))
+		} else {
+			row = h.row(tab)
+		}
+		k := m.pk(row)
+		if m.byKey[k] != nil {
+			m.byKey[k] = row
+		} else {
+			h.absent++
+		}
+		h.updates++
+		return runtime.Change{Op: runtime.Update, Row: row}, false
+	}
+}
+
+func (h *harness) bagChange(m *modelTable) (runtime.Change, bool) {
+	tab := m.tab
+	rows := m.rows()
+	insertPct := 55
+	if len(rows) > h.bagCap {
+		insertPct = 20
+	}
+	switch r := h.rng.IntN(100); {
+	case r == 0: // update needs a primary key: the step fails
+		h.updates++
+		return runtime.Change{Op: runtime.Update, Row: h.row(tab)}, true
+	case r < insertPct: // insert, now and then a copy of a present row
+		row := h.row(tab)
+		if len(rows) > 0 && h.rng.IntN(4) == 0 {
+			row = h.pick(rows)
+		}
+		m.bag.Add(row, 1)
+		h.inserts++
+		return runtime.Change{Op: runtime.Insert, Row: row}, false
+	default: // delete one copy, of a present row or of a random one
+		var row zset.Row
+		if len(rows) > 0 && h.rng.IntN(3) > 0 {
+			row = h.pick(rows)
+		} else {
+			row = h.row(tab)
+		}
+		if m.bag.Weight(row) > 0 {
+			m.bag.Add(row, -1)
+		} else {
+			h.absent++
+		}
+		h.deletes++
+		return runtime.Change{Op: runtime.Delete, Row: row}, false
+	}
+}
+
+// snapshot is every table's and view's contents at one time.
+type snapshot map[string]*zset.ZSet
+
+func (h *harness) snapshot() snapshot {
+	s := snapshot{}
+	for _, tab := range h.prog.Checked.Tables {
+		z, _ := h.eng.Contents(tab.Name)
+		s[tab.Name] = z.Clone()
+	}
+	for _, v := range h.prog.Checked.Views {
+		z, _ := h.eng.Contents(v.Name)
+		s[v.Name] = z.Clone()
+	}
+	return s
+}
+
+// run drives steps random steps.
+func (h *harness) run(steps int) {
+	for range steps {
+		h.step()
+		if h.t.Failed() {
+			return
+		}
+	}
+	h.t.Logf("%d steps (%d failed as expected, %d on an expression error): %d inserts, %d deletes, %d updates, %d of an absent row",
+		h.steps, h.failed, h.exprFailed, h.inserts, h.deletes, h.updates, h.absent)
+	h.coverage()
+}
+
+// coverage logs, for each view, the most rows it held and the number of
+// steps that changed it, and fails when a view was always empty: the
+// random changes would then not exercise it.
+func (h *harness) coverage() {
+	h.t.Helper()
+	for _, v := range h.prog.Checked.Views {
+		h.t.Logf("view %s: up to %d rows, changed in %d steps", v.Name, h.maxRows[v.Name], h.changed[v.Name])
+		if h.maxRows[v.Name] == 0 {
+			h.t.Errorf("view %s was empty after every step", v.Name)
+		}
+	}
+}
+
+// step sends one random batch and checks the result.
+func (h *harness) step() {
+	batch := map[string][]runtime.Change{}
+	next := map[string]*modelTable{}
+	fail := false
+	for _, tab := range h.prog.Checked.Tables {
+		m := h.model[tab.Name].clone()
+		next[tab.Name] = m
+		if h.rng.IntN(100) < 60 {
+			cs, f := h.changes(m)
+			batch[tab.Name] = cs
+			fail = fail || f
+		}
+	}
+	h.apply(batch, next, fail)
+}
+
+// apply sends batch, expecting failure when fail, and otherwise the
+// tables to become next; then it checks every view against the oracle.
+func (h *harness) apply(batch map[string][]runtime.Change, next map[string]*modelTable, fail bool) {
+	h.t.Helper()
+	h.steps++
+	before := h.snapshot()
+	res, err := h.eng.Step(h.ctx, batch)
+	if fail {
+		h.failed++
+		if err == nil {
+			h.t.Fatalf("step %d: want an error, got none\nbatch:\n%s", h.steps, batchText(batch))
+		}
+		h.unchanged(before, err)
+		return
+	}
+	if err != nil {
+		// Only an expression failing on a row (a division by zero, say)
+		// may fail a step the model accepts: the oracle must then fail
+		// too over the tables the batch would have given.
+		tables := map[string]*zset.ZSet{}
+		for name, m := range next {
+			tables[name] = m.contents()
+		}
+		if _, oerr := oracle.Eval(h.prog.Checked, tables); oerr == nil {
+			h.t.Fatalf("step %d: %v\nbut the oracle evaluates every view\nbatch:\n%s\ntables before:\n%s", h.steps, err, batchText(batch), h.tablesText(before))
+		}
+		h.exprFailed++
+		h.unchanged(before, err)
+		return
+	}
+	h.model = next
+	for name, m := range next {
+		got, _ := h.eng.Contents(name)
+		if want := m.contents(); !got.Equal(want) {
+			h.t.Fatalf("step %d: table %s\ngot:\n%s\nwant:\n%s\nbatch:\n%s", h.steps, name, dump(got), dump(want), batchText(batch))
+		}
+	}
+	h.checkViews(before, res, batchText(batch))
+}
+
+// unchanged checks that a failed step left every table and view as it
+// was.
+func (h *harness) unchanged(before snapshot, err error) {
+	h.t.Helper()
+	after := h.snapshot()
+	for name, z := range before {
+		if !z.Equal(after[name]) {
+			h.t.Fatalf("step %d failed (%v) but changed %s\nbefore:\n%s\nafter:\n%s", h.steps, err, name, dump(z), dump(after[name]))
+		}
+	}
+}
+
+// checkViews compares every view with the oracle, and the step's reported
+// changes with the difference of the contents.
+func (h *harness) checkViews(before snapshot, res *runtime.Result, what string) {
+	h.t.Helper()
+	tables := map[string]*zset.ZSet{}
+	for _, tab := range h.prog.Checked.Tables {
+		tables[tab.Name], _ = h.eng.Contents(tab.Name)
+	}
+	want, err := oracle.Eval(h.prog.Checked, tables)
+	if err != nil {
+		h.t.Fatalf("step %d: oracle: %v", h.steps, err)
+	}
+	for _, v := range h.prog.Checked.Views {
+		got, ok := h.eng.Contents(v.Name)
+		if !ok {
+			h.t.Fatalf("no contents for view %s", v.Name)
+		}
+		if !got.Equal(want[v.Name]) {
+			h.t.Fatalf("step %d: view %s differs from the oracle\nengine:\n%s\noracle:\n%s\nengine - oracle:\n%s\nafter:\n%s\ntables:\n%s",
+				h.steps, v.Name, dump(got), dump(want[v.Name]), dump(got.Minus(want[v.Name])), what, h.tablesText(tables))
+		}
+		if ch := slices.ContainsFunc(got.Entries(), func(e zset.Entry) bool { return e.Weight <= 0 }); ch {
+			h.t.Fatalf("step %d: view %s holds a row of non-positive weight:\n%s", h.steps, v.Name, dump(got))
+		}
+		delta := res.Changes[v.Name]
+		if delta == nil {
+			delta = zset.New()
+		}
+		h.maxRows[v.Name] = max(h.maxRows[v.Name], got.Len())
+		if !delta.IsEmpty() {
+			h.changed[v.Name]++
+		}
+		if diff := got.Minus(before[v.Name]); !diff.Equal(delta) {
+			h.t.Fatalf("step %d: view %s: reported changes\n%s\ndiffer from the change of its contents\n%s", h.steps, v.Name, dump(delta), dump(diff))
+		}
+	}
+}
+
+// tablesText renders the tables of a snapshot.
+func (h *harness) tablesText(s snapshot) string {
+	var b strings.Builder
+	for _, tab := range h.prog.Checked.Tables {
+		fmt.Fprintf(&b, " %s:\n%s", tab.Name, dump(s[tab.Name]))
+	}
+	return b.String()
+}
+
+func dump(z *zset.ZSet) string {
+	var b strings.Builder
+	for _, e := range z.Entries() {
+		fmt.Fprintf(&b, "  %s x%d\n", rowText(e.Row), e.Weight)
+	}
+	if z.IsEmpty() {
+		b.WriteString("  (empty)\n")
+	}
+	return b.String()
+}
+
+func rowText(r zset.Row) string {
+	parts := make([]string, len(r))
+	for i, v := range r {
+		switch x := v.(type) {
+		case nil:
+			parts[i] = "NULL"
+		case string:
+			parts[i] = fmt.Sprintf("%q", x)
+		default:
+			parts[i] = types.Format(v, types.Type{})
+		}
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+func batchText(batch map[string][]runtime.Change) string {
+	var names []string
+	for n := range batch {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for _, n := range names {
+		for _, c := range batch[n] {
+			fmt.Fprintf(&b, "  %s %s %s\n", n, c.Op, rowText(c.Row))
+		}
+	}
+	return b.String()
+}
+
+// oracleCases are the programs of TestOracle, one or a few operators each.
+var oracleCases = []struct {
+	name     string
+	seed     uint64
+	src      string
+	knownBug string // when set, the case is skipped unless -oracle.knownbugs
+}{
+	{"filter", 1, `
+table t (id int4, a int4, b int4?, primary key (id))
+view big = t | where a > 1 and b is not null
+view either = t | where b < a or a == 0
+view unknown = t | where not (b == 2)
+`, ""},
+	{"project", 2, `
+table t (id int4, a int4, b int4?, n numeric?, primary key (id))
+table bag (a int4, s text)
+view p = t | select { a, c = a + coalesce(b, 0), d = b * 2 }
+view q = t | select { m = a % 2, n2 = n * 2 }
+view r = bag | select { s, up = upper(s) || text(a % 3) }
+`, ""},
+	{"join_one_key", 3, `
+table l (id int4, k int4?, x int4?, primary key (id))
+table r (id int4, k int4?, y int4, primary key (id))
+view j = l | join r on l.k == r.k | select { lid = l.id, rid = r.id, x, y }
+view jk = l | join r on r.k == l.k | select { k = l.k, s = x + y }
+`, ""},
+	{"join_bags", 4, `
+table l (k int4?, x int4?)
+table r (k int4?, y text)
+view j = l | join r on l.k == r.k | select { lk = l.k, x, y }
+view self = l | join l as l2 on l.k == l2.x | select { a = l.x, b = l2.k }
+`, ""},
+	{"join_two_keys", 5, `
+table l (id int4, k int4, c text, x int4?, primary key (id))
+table r (k int8, c text, y numeric?)
+view j = l | join r on l.k == r.k and r.c == l.c | select { id, x, y }
+view jexpr = l | join r on l.k % 2 == r.k % 2 and l.x == r.k | select { id, kr = r.k }
+`, ""},
+	{"join_residual", 6, `
+table l (id int4, k int4, x int4, primary key (id))
+table r (id int4, k int4, y int4?, primary key (id))
+view lt = l | join r on l.k == r.k and l.x < r.y | select { lid = l.id, rid = r.id }
+view ne = l | join r on l.k == r.k and l.id != r.id and (x > 1 or y is null) | select { lid = l.id, rid = r.id, x, y }
+`, ""},
+	{"group", 7, `
+table g (id int4, k int4, v int4?, n numeric?, f float8?, w int8?, t text?, primary key (id))
+view agg = g | group by k {
+    c = count(), cv = count(v), s = sum(v), a = avg(v), mn = min(v), mx = max(v),
+    sn = sum(n), an = avg(n), mnn = min(n), mxn = max(n),
+    cf = count(f), mnf = min(f), mxf = max(f), sw = sum(w), aw = avg(w),
+    ct = count(t), mnt = min(t), mxt = max(t)
+  }
+view spread = g | group by k { d = max(v) - min(v), c = count(), half = k * count() / 2 }
+view byexpr = g | group by m = k % 2, nul = v is null { s = sum(v * 2), t = count(n) }
+`, ""},
+	{"group_bag", 8, `
+table g (k int4, v int4?, n numeric)
+view agg = g | group by k { c = count(), s = sum(v), a = avg(n), mn = min(v), mx = max(n) }
+view twice = agg | group by c { groups = count(), total = sum(s) }
+`, ""},
+	{"group_global", 9, `
+table g (id int4, v int4?, n numeric?, primary key (id))
+table b (v int4?)
+view all_g = g | group { c = count(), s = sum(v), a = avg(v), mn = min(n), mx = max(n) }
+view all_b = b | group { c = count(), cv = count(v), s = sum(v), mx = max(v) }
+view expr = b | group { r = coalesce(max(v), -1) * count() }
+`, ""},
+	{"distinct", 10, `
+table d (a int4, b int4?)
+table k (id int4, a int4, primary key (id))
+view dd = d | distinct
+view da = d | select { a } | distinct
+view dk = k | select { a } | distinct | where a > 0
+`, ""},
+	{"union", 11, `
+table u1 (a int4, b int4?)
+table u2 (a int8, b int4?)
+table u3 (id int4, a int4, primary key (id))
+view un = u1 | union u2
+view ua = u1 | union all u2
+view mixed = u1 | where a > 1 | union all (u1 | select { a, b = a })
+view three = u3 | select { a, b = id } | union u1 | union all (u2 | where b is null)
+`, ""},
+	{"view_of_view", 12, `
+table t (id int4, k int4, v int4?, primary key (id))
+table s (k int4, name text)
+view base = t | join s on t.k == s.k | select { id, k = t.k, v, name }
+view per_k = base | group by k { c = count(), s = sum(v), mx = max(v) }
+view busy = per_k | where c > 1 | select { k, c }
+view names = base | select { name } | distinct
+view again = per_k | join base on per_k.k == base.k | select { id, c, name }
+view labels = values [{k = 1, label = "one"}, {k = 2, label = "two"}, {k = 2, label = "two"}]
+view labelled = busy | join labels on busy.k == labels.k | select { label, c }
+view both = labels | select { k } | union all (busy | select { k })
+view dl = labels | distinct | join s on labels.k == s.k | select { label, name }
+`, ""},
+	{"group_errors", 16, `
+table t (id int4, a int4, b int4?, primary key (id))
+view g = t | group by a { s = sum(b) } | select { a, r = 100 / s }
+view safe = t | where b != 0 and 10 / b > 2
+`, ""},
+	{"expression_errors", 15, `
+table t (id int4, a int4, b int4?, primary key (id))
+table s (a int4, c int4)
+view q = t | select { id, r = 10 / (a + b - 6) }
+view j = t | join s on t.a == s.a | where 12 / (s.c - t.a + 3) > 1 | select { id, c }
+view g = t | group by a { s = sum(b) } | select { a, r = 100 / s }
+view safe = t | where b != 0 and 10 / b > 2
+`, "expressions are evaluated on rows that cancel within the step (see TestOracleCancelledRows)"},
+}
+
+func TestOracle(t *testing.T) {
+	for _, tc := range oracleCases {
+		t.Run(tc.name, func(t *testing.T) {
+			skipKnownBug(t, tc.knownBug)
+			h := newHarness(t, tc.src, seedFor(tc.seed))
+			if tc.name == "group" {
+				// Half the deletions of an existing row take a group's
+				// current minimum or maximum of v.
+				h.pickDelete = extremeOf(h, 1, 2)
+			}
+			h.run(*oracleSteps)
+		})
+	}
+}
+
+// extremeOf returns a chooser of the row holding the least or greatest
+// value of column val within the group (column key) of a random row.
+func extremeOf(h *harness, key, val int) func(string, []zset.Row) zset.Row {
+	return func(_ string, rows []zset.Row) zset.Row {
+		r := h.pick(rows)
+		var best zset.Row
+		least := h.rng.IntN(2) == 0
+		for _, o := range rows {
+			if types.Compare(o[key], r[key]) != 0 || o[val] == nil {
+				continue
+			}
+			c := 0
+			if best != nil {
+				c = types.Compare(o[val], best[val])
+			}
+			if best == nil || least && c < 0 || !least && c > 0 {
+				best = o
+			}
+		}
+		if best == nil {
+			return r
+		}
+		return best
+	}
+}
+
+// applyOK sends batch, expecting it to succeed, with the model following
+// the changes by SQL semantics.
+func (h *harness) applyOK(batch map[string][]runtime.Change) {
+	h.t.Helper()
+	next := map[string]*modelTable{}
+	for name, m := range h.model {
+		next[name] = m.clone()
+	}
+	for name, cs := range batch {
+		m := next[name]
+		for _, c := range cs {
+			if m.byKey == nil {
+				switch {
+				case c.Op == runtime.Insert:
+					m.bag.Add(c.Row, 1)
+				case c.Op == runtime.Delete && m.bag.Weight(c.Row) > 0:
+					m.bag.Add(c.Row, -1)
+				}
+				continue
+			}
+			k := m.pk(c.Row)
+			switch {
+			case c.Op == runtime.Insert:
+				m.byKey[k] = c.Row
+			case c.Op == runtime.Delete:
+				delete(m.byKey, k)
+			case c.Op == runtime.Update && m.byKey[k] != nil:
+				m.byKey[k] = c.Row
+			}
+		}
+	}
+	h.apply(batch, next, false)
+}
+
+// ins, del and upd build changes; Go ints become int64.
+func ins(vs ...any) runtime.Change { return runtime.Change{Op: runtime.Insert, Row: vals(vs)} }
+func del(vs ...any) runtime.Change { return runtime.Change{Op: runtime.Delete, Row: vals(vs)} }
+func upd(vs ...any) runtime.Change { return runtime.Change{Op: runtime.Update, Row: vals(vs)} }
+
+func vals(vs []any) zset.Row {
+	r := make(zset.Row, len(vs))
+	for i, v := range vs {
+		switch x := v.(type) {
+		case int:
+			r[i] = int64(x)
+		default:
+			r[i] = v
+		}
+	}
+	return r
+}
+
+// TestOracleMinMax deletes the current minimum and maximum of a group
+// step by step, checking hand-computed results as well as the oracle.
+func TestOracleMinMax(t *testing.T) {
+	h := newHarness(t, `
+table g (id int4, k int4, v int4?, primary key (id))
+view agg = g | group by k { c = count(), mn = min(v), mx = max(v), s = sum(v) }
+`, 1)
+	steps := []struct {
+		changes []runtime.Change
+		want    string // the row of group 1, or "" when it is gone
+	}{
+		{[]runtime.Change{ins(1, 1, 5), ins(2, 1, 3), ins(3, 1, 3), ins(4, 1, 9), ins(5, 1, nil)}, "(1, 5, 3, 9, 20)"},
+		{[]runtime.Change{del(2, nil, nil)}, "(1, 4, 3, 9, 17)"},
+		{[]runtime.Change{del(3, nil, nil)}, "(1, 3, 5, 9, 14)"},
+		{[]runtime.Change{del(4, nil, nil)}, "(1, 2, 5, 5, 5)"},
+		{[]runtime.Change{upd(1, 1, nil)}, "(1, 2, NULL, NULL, NULL)"},
+		{[]runtime.Change{ins(6, 1, -2), del(5, nil, nil)}, "(1, 2, -2, -2, -2)"},
+		{[]runtime.Change{del(1, nil, nil), del(6, nil, nil)}, ""},
+	}
+	for _, st := range steps {
+		h.applyOK(map[string][]runtime.Change{"g": st.changes})
+		got, _ := h.eng.Contents("agg")
+		var rows []string
+		for _, e := range got.Entries() {
+			rows = append(rows, rowText(e.Row))
+		}
+		var want []string
+		if st.want != "" {
+			want = []string{st.want}
+		}
+		if !slices.Equal(rows, want) {
+			t.Fatalf("step %d: agg = %v, want %v", h.steps, rows, want)
+		}
+	}
+}
+
+// TestOracleShop runs examples/shop.step with random products, line items
+// and price changes.
+func TestOracleShop(t *testing.T) {
+	src, err := os.ReadFile("../examples/shop.step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// receipts prints the numeric totals, whose scale is the greatest
+	// scale of the prices summed.
+	t.Run("one_scale", func(t *testing.T) {
+		h := newHarness(t, string(src), seedFor(13))
+		h.numerics = decimals("0.00", "1.00", "1.50", "2.25", "3.10", "-0.75")
+		h.run(*oracleSteps)
+	})
+	t.Run("mixed_scales", func(t *testing.T) {
+		skipKnownBug(t, "an aggregate whose value changes only in scale emits nothing (see TestOracleSumScale)")
+		h := newHarness(t, string(src), seedFor(13))
+		h.numerics = decimals("0", "1.0", "1.50", "2.25", "3.1", "-0.75", "4")
+		h.run(*oracleSteps)
+	})
+}
+
+// TestOracleSumScale checks that the text form of a numeric sum does not
+// depend on the history of the group: Postgres gives sum(numeric) the
+// greatest scale of the values summed.
+func TestOracleSumScale(t *testing.T) {
+	const src = `
+table g (id int4, n numeric, primary key (id))
+view s = g | group { total = text(sum(n)) }
+`
+	t.Run("value changes", func(t *testing.T) {
+		// After 1.50 is deleted from {1.50, 2} the sum is 2, not 2.00.
+		h := newHarness(t, src, 1)
+		h.applyOK(map[string][]runtime.Change{"g": {ins(1, num("1.50")), ins(2, num("2"))}})
+		h.applyOK(map[string][]runtime.Change{"g": {del(1, nil)}})
+	})
+	t.Run("only the scale changes", func(t *testing.T) {
+		// After 0.00 is deleted from {1.5, 0.00} the sum is 1.5, not
+		// 1.50: the same number, printed differently.
+		skipKnownBug(t, "an aggregate whose value changes only in scale emits nothing: runtime/aggregate.go compares the old and new rows with types.CompareRows, which ignores scale")
+		h := newHarness(t, src, 1)
+		h.applyOK(map[string][]runtime.Change{"g": {ins(1, num("1.5")), ins(2, num("0.00"))}})
+		h.applyOK(map[string][]runtime.Change{"g": {del(2, nil)}})
+	})
+}
+
+// TestOracleStepDelta drives linear operators, join, distinct and group
+// with raw Z-set changes of positive and negative weights, keeping every
+// table's integrated weights non-negative.
+func TestOracleStepDelta(t *testing.T) {
+	h := newHarness(t, `
+table a (k int4, x int4?)
+table b (k int4, y int4)
+view f = a | where x > 1
+view p = a | select { k, z = coalesce(x, 0) + 1 }
+view ua = a | select { k, v = x } | union all (b | select { k, v = y })
+view un = a | select { k, v = x } | union (b | select { k, v = y })
+view j = a | join b on a.k == b.k | select { k = a.k, x, y }
+view d = a | distinct
+view dj = j | select { k } | distinct
+view g = a | group by k { c = count(), s = sum(x), mx = max(x) }
+`, seedFor(14))
+	tables := h.prog.Checked.Tables
+	for range *oracleSteps {
+		deltas := map[string]*zset.ZSet{}
+		for _, tab := range tables {
+			if h.rng.IntN(100) >= 70 {
+				continue
+			}
+			cur, _ := h.eng.Contents(tab.Name)
+			d := zset.New()
+			for range 1 + h.rng.IntN(6) {
+				var row zset.Row
+				if !cur.IsEmpty() && h.rng.IntN(2) == 0 {
+					es := cur.Entries()
+					row = es[h.rng.IntN(len(es))].Row
+				} else {
+					row = h.row(tab)
+				}
+				w := int64(h.rng.IntN(6) - 2) // -2..3
+				if cur.Len() > h.bagCap && w > 0 {
+					w = -w
+				}
+				if have := cur.Weight(row) + d.Weight(row); have+w < 0 {
+					w = -have
+				}
+				d.Add(row, w)
+			}
+			deltas[tab.Name] = d
+		}
+		h.steps++
+		before := h.snapshot()
+		res, err := h.eng.StepDelta(h.ctx, deltas)
+		if err != nil {
+			t.Fatalf("step %d: %v", h.steps, err)
+		}
+		var what strings.Builder
+		for _, tab := range tables {
+			if d, ok := deltas[tab.Name]; ok {
+				fmt.Fprintf(&what, " Δ%s:\n%s", tab.Name, dump(d))
+			}
+			got, _ := h.eng.Contents(tab.Name)
+			want := before[tab.Name].Clone()
+			if d, ok := deltas[tab.Name]; ok {
+				want.AddAll(d, 1)
+			}
+			if !got.Equal(want) {
+				t.Fatalf("step %d: table %s\ngot:\n%s\nwant:\n%s", h.steps, tab.Name, dump(got), dump(want))
+			}
+		}
+		h.checkViews(before, res, what.String())
+		if t.Failed() {
+			return
+		}
+	}
+	h.coverage()
+}
+
+// TestOracleCancelledRows checks that a step whose changes cancel out does
+// not fail on the cancelled rows: only the step's net change (a Z-set) is
+// its input, so an expression is never evaluated on a row that is in
+// neither the old nor the new contents of its input.
+func TestOracleCancelledRows(t *testing.T) {
+	skipKnownBug(t, "runtime batches are not consolidated before expressions that can fail")
+	const src = `
+table t (id int4, a int4, primary key (id))
+table s (a int4, c int4)
+view q = t | select { id, r = 10 / (a - 5) }
+view j = t | join s on t.a == s.a | select { id, r = 12 / (c - t.a + 3) }
+`
+	t.Run("insert and delete in one step", func(t *testing.T) {
+		// (1, 5) would divide by zero in q, but it is deleted in the
+		// step that inserts it.
+		h := newHarness(t, src, 1)
+		h.applyOK(map[string][]runtime.Change{"t": {ins(1, 5), ins(2, 0), del(1, nil)}})
+	})
+	t.Run("join of an inserted row with a deleted one", func(t *testing.T) {
+		// (7, 3) joined with (3, 0) would divide by zero in j, but the
+		// step that inserts (7, 3) deletes (3, 0): Δt⋈Δs and Δt⋈I(s)
+		// hold that pair with opposite weights.
+		h := newHarness(t, src, 1)
+		h.applyOK(map[string][]runtime.Change{"s": {ins(3, 0)}})
+		h.applyOK(map[string][]runtime.Change{"t": {ins(7, 3)}, "s": {del(3, 0)}})
+	})
+}
