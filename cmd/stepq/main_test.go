@@ -230,8 +230,10 @@ func TestUsageErrors(t *testing.T) {
 func TestHelp(t *testing.T) {
 	r := runStepq(t, ".", "help")
 	r.want(t, 0)
-	if !strings.Contains(r.stdout, "stepq check FILE") {
-		t.Errorf("help lacks the commands:\n%s", r.stdout)
+	for _, cmd := range []string{"stepq check", "stepq explain", "stepq run"} {
+		if !strings.Contains(r.stdout, cmd) {
+			t.Errorf("help lacks %q:\n%s", cmd, r.stdout)
+		}
 	}
 }
 

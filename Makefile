@@ -1,0 +1,45 @@
+# stepping: build, test, benchmark and fuzz.
+#
+#   make test    Postgres up, go vet, gofmt check, every test (CI runs this)
+#   make build   build every package and bin/stepq
+#   make bench   run every benchmark once
+#   make fuzz    run every fuzz target for FUZZTIME (default 10s) each
+
+GO ?= go
+FUZZTIME ?= 10s
+# Tests that need Postgres connect here; scripts/ensure-postgres.sh makes
+# sure a server answers at 127.0.0.1:5432 first.
+STEPPING_TEST_DSN ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+export STEPPING_TEST_DSN
+
+.PHONY: test postgres vet fmt-check unit build bench fuzz
+
+test: postgres vet fmt-check unit
+
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+vet:
+	$(GO) vet ./...
+
+# gofmt -l lists the files whose formatting differs; any is a failure.
+fmt-check:
+	@files=$$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' | xargs -r gofmt -l); \
+	if [ -n "$$files" ]; then \
+		echo "gofmt: these files are not formatted (run gofmt -w on them):"; \
+		echo "$$files"; \
+		exit 1; \
+	fi
+
+unit:
+	$(GO) test -count=1 -race ./...
+
+build:
+	$(GO) build ./...
+	$(GO) build -o bin/stepq ./cmd/stepq
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh

@@ -1,0 +1,129 @@
+package ir_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/typecheck"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata with the current output")
+
+// TestExplainGolden lowers every testdata/explain/*.step program and
+// compares ir.Explain of its circuit with the .golden file beside it.
+func TestExplainGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "explain", "*.step"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no testdata/explain/*.step files")
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".step")
+		t.Run(name, func(t *testing.T) {
+			c := lower(t, file)
+			got := ir.Explain(c)
+			if again := ir.Explain(c); again != got {
+				t.Errorf("Explain is not deterministic:\n%s\n---\n%s", got, again)
+			}
+			checkGolden(t, strings.TrimSuffix(file, ".step")+".golden", got)
+		})
+	}
+}
+
+// TestCircuitShape checks invariants of every lowered circuit: nodes are
+// numbered in order and come after their inputs, every view and input
+// has a node of the circuit, and each node's columns match its view's.
+func TestCircuitShape(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "explain", "*.step"))
+	for _, file := range files {
+		c := lower(t, file)
+		in := map[*ir.Node]bool{}
+		for i, n := range c.Nodes {
+			if n.ID != i {
+				t.Errorf("%s: node %d has ID %d", file, i, n.ID)
+			}
+			for _, x := range n.Inputs {
+				if !in[x] {
+					t.Errorf("%s: n%d reads n%d, which is not before it", file, n.ID, x.ID)
+				}
+			}
+			in[n] = true
+		}
+		for _, input := range c.Inputs {
+			if !in[input.Node] {
+				t.Errorf("%s: input %s has no node in the circuit", file, input.Name)
+			}
+			if _, ok := input.Node.Op.(*ir.Source); !ok {
+				t.Errorf("%s: input %s is computed by %s, want source", file, input.Name, input.Node.Op.Name())
+			}
+		}
+		for _, v := range c.Views {
+			if !in[v.Node] {
+				t.Errorf("%s: view %s has no node in the circuit", file, v.Name)
+				continue
+			}
+			if len(v.Node.Cols) != len(v.Columns) {
+				t.Errorf("%s: view %s has %d columns, its node %d", file, v.Name, len(v.Columns), len(v.Node.Cols))
+			}
+		}
+		for _, o := range c.Outputs {
+			if o.View == nil {
+				t.Errorf("%s: output without a view", file)
+			}
+		}
+	}
+}
+
+func lower(t *testing.T, file string) *ir.Circuit {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	f, err := lang.Parse(filepath.ToSlash(file), src)
+	if err == nil {
+		var p *typecheck.Program
+		p, err = typecheck.Check(f, nil)
+		if err == nil {
+			c, err := ir.Lower(p)
+			if err != nil {
+				t.Fatalf("%s: Lower: %v", file, err)
+			}
+			return c
+		}
+	}
+	var list lang.ErrorList
+	if errors.As(err, &list) {
+		t.Fatalf("%s does not compile:\n%s", file, list.Format(src))
+	}
+	t.Fatalf("%s: %v", file, err)
+	return nil
+}
+
+// checkGolden compares got with the golden file, or rewrites the file
+// with -update.
+func checkGolden(t *testing.T, golden, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
+	}
+}
