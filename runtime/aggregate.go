@@ -42,7 +42,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 				}
 			}
 		}
-		k := types.RowKey(key)
+		k := types.KeyOf(key)
 		if _, ok := groupKeys[k]; !ok {
 			groupKeys[k] = key
 			keys = append(keys, k)
@@ -72,7 +72,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		}
 		news[i] = st
 		oldRow, newRow := rowOf(old, op), rowOf(st, op)
-		if oldRow != nil && newRow != nil && types.CompareRows(oldRow, newRow) == 0 {
+		if oldRow != nil && newRow != nil && types.RowKey(oldRow) == types.RowKey(newRow) {
 			continue
 		}
 		if oldRow != nil {

@@ -103,7 +103,7 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		changes = append(changes, KeyedChange{Key: types.RowKey(key), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
+		changes = append(changes, KeyedChange{Key: types.KeyOf(key), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
 	}
 	if len(changes) > 0 {
 		ix := s.engine.store.Index(n.ID)
@@ -129,7 +129,7 @@ func keyAll(d batch, key []ir.Scalar) ([]keyed, error) {
 			return nil, err
 		}
 		if !hasNull {
-			out = append(out, keyed{types.RowKey(k), e.Row, e.Weight})
+			out = append(out, keyed{types.KeyOf(k), e.Row, e.Weight})
 		}
 	}
 	return out, nil
@@ -193,7 +193,10 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 			}
 		}
 	}
-	return out, nil
+	// The three terms can produce one pair with opposite weights (a row
+	// joined and unjoined in one step); consolidated, such a pair is no
+	// change, and later operators never see it.
+	return toBatch(zset.FromEntries(out...)), nil
 }
 
 func distinctKeys(ks []keyed) []string {
@@ -216,36 +219,56 @@ func indexKeys(keys []string) map[string]int {
 	return at
 }
 
-// distinct emits +1 for a row whose integrated weight turns positive and
-// -1 for one whose weight stops being positive.
+// distinct keeps one row per class of equal rows (rows equal as SQL's =
+// says: 1.5 and 1.50 are one class): the class's representative, the
+// present row of smallest identity, so the choice is deterministic. It
+// emits -old +new representative for every class whose representative
+// changed, which includes a class appearing or disappearing.
 func (s *stepRun) distinct(ctx context.Context, n *ir.Node) (batch, error) {
 	d := zset.FromEntries(s.in(n, 0)...)
 	if d.IsEmpty() {
 		return nil, nil
 	}
 	var keys []string
-	var rows []zset.Entry
-	d.EachKeyed(func(k string, row zset.Row, w int64) {
-		keys = append(keys, k)
-		rows = append(rows, zset.Entry{Row: row, Weight: w})
+	changes := map[string][]zset.Entry{}
+	d.Each(func(row zset.Row, w int64) {
+		k := types.KeyOf(row)
+		if _, ok := changes[k]; !ok {
+			keys = append(keys, k)
+		}
+		changes[k] = append(changes[k], zset.Entry{Row: row, Weight: w})
 	})
 	found, err := s.integral(n, 1).Lookup(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
 	var out batch
-	for i := range keys {
-		var old int64
-		for _, e := range found[i] {
-			old += e.Weight
+	for i, k := range keys {
+		before := zset.FromEntries(found[i]...)
+		after := before.Plus(zset.FromEntries(changes[k]...))
+		old, now := representative(before), representative(after)
+		if old != nil && now != nil && types.RowKey(old) == types.RowKey(now) {
+			continue
 		}
-		now := old + rows[i].Weight
-		switch {
-		case old <= 0 && now > 0:
-			out = append(out, zset.Entry{Row: rows[i].Row, Weight: 1})
-		case old > 0 && now <= 0:
-			out = append(out, zset.Entry{Row: rows[i].Row, Weight: -1})
+		if old != nil {
+			out = append(out, zset.Entry{Row: old, Weight: -1})
+		}
+		if now != nil {
+			out = append(out, zset.Entry{Row: now, Weight: 1})
 		}
 	}
 	return out, nil
+}
+
+// representative returns the row of smallest identity among the rows of
+// positive weight, or nil when there is none.
+func representative(z *zset.ZSet) zset.Row {
+	var best zset.Row
+	bestKey := ""
+	z.EachKeyed(func(k string, row zset.Row, w int64) {
+		if w > 0 && (best == nil || k < bestKey) {
+			best, bestKey = row, k
+		}
+	})
+	return best
 }

@@ -28,16 +28,7 @@ import (
 var (
 	oracleSeed  = flag.Uint64("oracle.seed", 0, "seed for the oracle tests (0: each subtest's fixed seed)")
 	oracleSteps = flag.Int("oracle.steps", 300, "steps per oracle subtest")
-	knownBugs   = flag.Bool("oracle.knownbugs", false, "also run the oracle tests of known, unfixed bugs")
 )
-
-// skipKnownBug skips a test of a known bug unless -oracle.knownbugs.
-func skipKnownBug(t *testing.T, bug string) {
-	t.Helper()
-	if bug != "" && !*knownBugs {
-		t.Skipf("known bug: %s; run with -oracle.knownbugs", bug)
-	}
-}
 
 // harness drives one engine with random changes and checks it against the
 // oracle and against its own model of the tables after every step.
@@ -552,48 +543,47 @@ func batchText(batch map[string][]runtime.Change) string {
 
 // oracleCases are the programs of TestOracle, one or a few operators each.
 var oracleCases = []struct {
-	name     string
-	seed     uint64
-	src      string
-	knownBug string // when set, the case is skipped unless -oracle.knownbugs
+	name string
+	seed uint64
+	src  string
 }{
 	{"filter", 1, `
 table t (id int4, a int4, b int4?, primary key (id))
 view big = t | where a > 1 and b is not null
 view either = t | where b < a or a == 0
 view unknown = t | where not (b == 2)
-`, ""},
+`},
 	{"project", 2, `
 table t (id int4, a int4, b int4?, n numeric?, primary key (id))
 table bag (a int4, s text)
 view p = t | select { a, c = a + coalesce(b, 0), d = b * 2 }
 view q = t | select { m = a % 2, n2 = n * 2 }
 view r = bag | select { s, up = upper(s) || text(a % 3) }
-`, ""},
+`},
 	{"join_one_key", 3, `
 table l (id int4, k int4?, x int4?, primary key (id))
 table r (id int4, k int4?, y int4, primary key (id))
 view j = l | join r on l.k == r.k | select { lid = l.id, rid = r.id, x, y }
 view jk = l | join r on r.k == l.k | select { k = l.k, s = x + y }
-`, ""},
+`},
 	{"join_bags", 4, `
 table l (k int4?, x int4?)
 table r (k int4?, y text)
 view j = l | join r on l.k == r.k | select { lk = l.k, x, y }
 view self = l | join l as l2 on l.k == l2.x | select { a = l.x, b = l2.k }
-`, ""},
+`},
 	{"join_two_keys", 5, `
 table l (id int4, k int4, c text, x int4?, primary key (id))
 table r (k int8, c text, y numeric?)
 view j = l | join r on l.k == r.k and r.c == l.c | select { id, x, y }
 view jexpr = l | join r on l.k % 2 == r.k % 2 and l.x == r.k | select { id, kr = r.k }
-`, ""},
+`},
 	{"join_residual", 6, `
 table l (id int4, k int4, x int4, primary key (id))
 table r (id int4, k int4, y int4?, primary key (id))
 view lt = l | join r on l.k == r.k and l.x < r.y | select { lid = l.id, rid = r.id }
 view ne = l | join r on l.k == r.k and l.id != r.id and (x > 1 or y is null) | select { lid = l.id, rid = r.id, x, y }
-`, ""},
+`},
 	{"group", 7, `
 table g (id int4, k int4, v int4?, n numeric?, f float8?, w int8?, t text?, primary key (id))
 view agg = g | group by k {
@@ -604,26 +594,26 @@ view agg = g | group by k {
   }
 view spread = g | group by k { d = max(v) - min(v), c = count(), half = k * count() / 2 }
 view byexpr = g | group by m = k % 2, nul = v is null { s = sum(v * 2), t = count(n) }
-`, ""},
+`},
 	{"group_bag", 8, `
 table g (k int4, v int4?, n numeric)
 view agg = g | group by k { c = count(), s = sum(v), a = avg(n), mn = min(v), mx = max(n) }
 view twice = agg | group by c { groups = count(), total = sum(s) }
-`, ""},
+`},
 	{"group_global", 9, `
 table g (id int4, v int4?, n numeric?, primary key (id))
 table b (v int4?)
 view all_g = g | group { c = count(), s = sum(v), a = avg(v), mn = min(n), mx = max(n) }
 view all_b = b | group { c = count(), cv = count(v), s = sum(v), mx = max(v) }
 view expr = b | group { r = coalesce(max(v), -1) * count() }
-`, ""},
+`},
 	{"distinct", 10, `
 table d (a int4, b int4?)
 table k (id int4, a int4, primary key (id))
 view dd = d | distinct
 view da = d | select { a } | distinct
 view dk = k | select { a } | distinct | where a > 0
-`, ""},
+`},
 	{"union", 11, `
 table u1 (a int4, b int4?)
 table u2 (a int8, b int4?)
@@ -632,7 +622,7 @@ view un = u1 | union u2
 view ua = u1 | union all u2
 view mixed = u1 | where a > 1 | union all (u1 | select { a, b = a })
 view three = u3 | select { a, b = id } | union u1 | union all (u2 | where b is null)
-`, ""},
+`},
 	{"view_of_view", 12, `
 table t (id int4, k int4, v int4?, primary key (id))
 table s (k int4, name text)
@@ -645,12 +635,12 @@ view labels = values [{k = 1, label = "one"}, {k = 2, label = "two"}, {k = 2, la
 view labelled = busy | join labels on busy.k == labels.k | select { label, c }
 view both = labels | select { k } | union all (busy | select { k })
 view dl = labels | distinct | join s on labels.k == s.k | select { label, name }
-`, ""},
+`},
 	{"group_errors", 16, `
 table t (id int4, a int4, b int4?, primary key (id))
 view g = t | group by a { s = sum(b) } | select { a, r = 100 / s }
 view safe = t | where b != 0 and 10 / b > 2
-`, ""},
+`},
 	{"expression_errors", 15, `
 table t (id int4, a int4, b int4?, primary key (id))
 table s (a int4, c int4)
@@ -658,13 +648,12 @@ view q = t | select { id, r = 10 / (a + b - 6) }
 view j = t | join s on t.a == s.a | where 12 / (s.c - t.a + 3) > 1 | select { id, c }
 view g = t | group by a { s = sum(b) } | select { a, r = 100 / s }
 view safe = t | where b != 0 and 10 / b > 2
-`, "expressions are evaluated on rows that cancel within the step (see TestOracleCancelledRows)"},
+`},
 }
 
 func TestOracle(t *testing.T) {
 	for _, tc := range oracleCases {
 		t.Run(tc.name, func(t *testing.T) {
-			skipKnownBug(t, tc.knownBug)
 			h := newHarness(t, tc.src, seedFor(tc.seed))
 			if tc.name == "group" {
 				// Half the deletions of an existing row take a group's
@@ -805,7 +794,6 @@ func TestOracleShop(t *testing.T) {
 		h.run(*oracleSteps)
 	})
 	t.Run("mixed_scales", func(t *testing.T) {
-		skipKnownBug(t, "an aggregate whose value changes only in scale emits nothing (see TestOracleSumScale)")
 		h := newHarness(t, string(src), seedFor(13))
 		h.numerics = decimals("0", "1.0", "1.50", "2.25", "3.1", "-0.75", "4")
 		h.run(*oracleSteps)
@@ -829,7 +817,6 @@ view s = g | group { total = text(sum(n)) }
 	t.Run("only the scale changes", func(t *testing.T) {
 		// After 0.00 is deleted from {1.5, 0.00} the sum is 1.5, not
 		// 1.50: the same number, printed differently.
-		skipKnownBug(t, "an aggregate whose value changes only in scale emits nothing: runtime/aggregate.go compares the old and new rows with types.CompareRows, which ignores scale")
 		h := newHarness(t, src, 1)
 		h.applyOK(map[string][]runtime.Change{"g": {ins(1, num("1.5")), ins(2, num("0.00"))}})
 		h.applyOK(map[string][]runtime.Change{"g": {del(2, nil)}})
@@ -913,7 +900,6 @@ view g = a | group by k { c = count(), s = sum(x), mx = max(x) }
 // its input, so an expression is never evaluated on a row that is in
 // neither the old nor the new contents of its input.
 func TestOracleCancelledRows(t *testing.T) {
-	skipKnownBug(t, "runtime batches are not consolidated before expressions that can fail")
 	const src = `
 table t (id int4, a int4, primary key (id))
 table s (a int4, c int4)

@@ -69,7 +69,7 @@ func (t *tableState) pk(row zset.Row) string {
 	for i, c := range t.input.PrimaryKey {
 		key[i] = row[c]
 	}
-	return types.RowKey(key)
+	return types.KeyOf(key)
 }
 
 // resolve turns a batch of changes into a Z-set against the table's
@@ -122,7 +122,9 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			}
 		}
 	}
-	return d, ov, nil
+	// Consolidate: a row inserted and deleted in one batch is no change,
+	// and must not reach an operator that could fail on it.
+	return toBatch(zset.FromEntries(d...)), ov, nil
 }
 
 func (t *tableState) keyText(row zset.Row) string {

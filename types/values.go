@@ -101,9 +101,13 @@ const (
 )
 
 // AppendKey appends an encoding of v to buf such that two values have the
-// same encoding exactly when Equal says they are equal. Rows and index keys
-// are hashed by this encoding.
-func AppendKey(buf []byte, v any) []byte {
+// same encoding exactly when Equal says they are equal (1.50 and 1.5 do).
+// Join keys, group keys and primary keys are hashed by this encoding.
+func AppendKey(buf []byte, v any) []byte { return appendEncoding(buf, v, false) }
+
+// appendEncoding is AppendKey, or with exact set, the encoding of the
+// value as spelled: a numeric's scale counts, so 1.50 and 1.5 differ.
+func appendEncoding(buf []byte, v any, exact bool) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(buf, tagNull)
@@ -126,6 +130,9 @@ func AppendKey(buf []byte, v any) []byte {
 		buf = append(buf, tagFloat)
 		return binary.LittleEndian.AppendUint64(buf, bits)
 	case decimal.Decimal:
+		if exact {
+			return appendString(append(buf, tagNumeric), FormatNumeric(x))
+		}
 		// String trims trailing zeros, so 1.50 and 1.5 share a key.
 		return appendString(append(buf, tagNumeric), x.String())
 	case string:
@@ -143,7 +150,7 @@ func AppendKey(buf []byte, v any) []byte {
 	case []any:
 		buf = binary.AppendUvarint(append(buf, tagList), uint64(len(x)))
 		for _, e := range x {
-			buf = AppendKey(buf, e)
+			buf = appendEncoding(buf, e, exact)
 		}
 		return buf
 	}
@@ -155,11 +162,25 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, s...)
 }
 
-// RowKey returns the key encoding of a whole row.
+// RowKey returns the identity of a row in a Z-set: the encoding of its
+// values as spelled, so that a change of a numeric's scale alone (a sum
+// going from 0.00 to 0) is a change of row, as its printed form is.
 func RowKey(row []any) string {
 	var buf [64]byte
 	b := buf[:0]
 	for _, v := range row {
+		b = appendEncoding(b, v, true)
+	}
+	return string(b)
+}
+
+// KeyOf returns the equality key of a tuple of values: tuples have the
+// same key exactly when their values are pairwise Equal, as SQL compares
+// them in joins, groups and primary keys.
+func KeyOf(values []any) string {
+	var buf [64]byte
+	b := buf[:0]
+	for _, v := range values {
 		b = AppendKey(b, v)
 	}
 	return string(b)

@@ -6,6 +6,7 @@ package zset
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/stepping-io/stepping/types"
 )
@@ -103,7 +104,8 @@ func (z *ZSet) Entries() []Entry {
 		if c := types.CompareRows(a.Row, b.Row); c != 0 {
 			return c
 		}
-		return int(a.Weight - b.Weight)
+		// Equal values spelled differently (1.5, 1.50): by spelling.
+		return strings.Compare(types.RowKey(a.Row), types.RowKey(b.Row))
 	})
 	return out
 }
@@ -154,13 +156,23 @@ func (z *ZSet) Equal(other *ZSet) bool {
 	return true
 }
 
-// Distinct returns the set of rows of positive weight, each with weight 1.
+// Distinct returns one row of weight 1 for each class of equal rows
+// (equal as SQL's = says, so 1.5 and 1.50 are one class) that has rows of
+// positive weight: the one of them with the smallest identity.
 func (z *ZSet) Distinct() *ZSet {
-	c := New()
+	best := map[string]string{} // class -> identity of its representative
 	for k, e := range z.m {
-		if e.Weight > 0 {
-			c.m[k] = &Entry{Row: e.Row, Weight: 1}
+		if e.Weight <= 0 {
+			continue
 		}
+		class := types.KeyOf(e.Row)
+		if cur, ok := best[class]; !ok || k < cur {
+			best[class] = k
+		}
+	}
+	c := New()
+	for _, k := range best {
+		c.m[k] = &Entry{Row: z.m[k].Row, Weight: 1}
 	}
 	return c
 }

@@ -245,7 +245,7 @@ func (e *evaluator) group(r *typecheck.Group) (*zset.ZSet, error) {
 		if err != nil {
 			return nil, err
 		}
-		ks := types.RowKey(k)
+		ks := types.KeyOf(k)
 		g, ok := groups[ks]
 		if !ok {
 			g = &group{key: k}
