@@ -193,10 +193,14 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 			}
 		}
 	}
-	// The three terms can produce one pair with opposite weights (a row
-	// joined and unjoined in one step); consolidated, such a pair is no
-	// change, and later operators never see it.
-	return toBatch(zset.FromEntries(out...)), nil
+	// When both sides changed, the three terms can produce one pair with
+	// opposite weights (a row joined and unjoined in one step);
+	// consolidated, such a pair is no change, and later operators never
+	// see it. With one side unchanged the pairs are distinct already.
+	if len(dl) > 0 && len(dr) > 0 {
+		return toBatch(zset.FromEntries(out...)), nil
+	}
+	return out, nil
 }
 
 func distinctKeys(ks []keyed) []string {
