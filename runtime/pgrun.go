@@ -401,8 +401,6 @@ type StepStats struct {
 // ApplyPending applies the change log in batches until it is empty and
 // returns the number of log rows applied. The caller holds the lock.
 func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error) {
-	var pending int64
-	_ = p.Pool.QueryRow(ctx, "SELECT count(*) FROM "+p.t("_log")).Scan(&pending)
 	total := 0
 	for {
 		st, err := p.applyBatch(ctx)
@@ -410,16 +408,39 @@ func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error
 			return total, err
 		}
 		if st.LogRows == 0 {
-			return total, nil
+			break
+		}
+		if total == 0 && st.LogRows == p.batchSize() {
+			p.logf("applying a backlog of about %d changes", p.backlog(ctx)+int64(st.LogRows))
 		}
 		total += st.LogRows
-		if pending > int64(p.batchSize()) {
-			p.logf("applied %d of %d pending changes", total, pending)
+		if total > st.LogRows {
+			p.logf("applied %d changes", total)
 		}
 		if each != nil {
 			each(st)
 		}
 	}
+	if total >= vacuumAfter {
+		// The log is a queue: every applied row is deleted. After a large
+		// backlog, reclaim the dead rows now rather than leave every read
+		// of the log to step over them until autovacuum comes.
+		if _, err := p.Pool.Exec(ctx, "VACUUM "+p.t("_log")); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// vacuumAfter is how many applied log rows make ApplyPending vacuum the log.
+const vacuumAfter = 10_000
+
+// backlog estimates the rows in the change log from the statistics
+// collector, without counting them.
+func (p *PG) backlog(ctx context.Context) int64 {
+	var n int64
+	_ = p.Pool.QueryRow(ctx, "SELECT coalesce(n_live_tup, 0) FROM pg_stat_user_tables WHERE relid = to_regclass($1)", p.t("_log")).Scan(&n)
+	return n
 }
 
 type logRow struct {
