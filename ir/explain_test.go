@@ -2,7 +2,7 @@ package ir_test
 
 import (
 	"errors"
-	"flag"
+	"github.com/stepping-io/stepping/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +12,6 @@ import (
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/typecheck"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata with the current output")
 
 // TestExplainGolden lowers every testdata/explain/*.step program and
 // compares ir.Explain of its circuit with the .golden file beside it.
@@ -33,7 +31,7 @@ func TestExplainGolden(t *testing.T) {
 			if again := ir.Explain(c); again != got {
 				t.Errorf("Explain is not deterministic:\n%s\n---\n%s", got, again)
 			}
-			checkGolden(t, strings.TrimSuffix(file, ".step")+".golden", got)
+			golden.Check(t, strings.TrimSuffix(file, ".step")+".golden", got)
 		})
 	}
 }
@@ -107,23 +105,4 @@ func lower(t *testing.T, file string) *ir.Circuit {
 	}
 	t.Fatalf("%s: %v", file, err)
 	return nil
-}
-
-// checkGolden compares got with the golden file, or rewrites the file
-// with -update.
-func checkGolden(t *testing.T, golden, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
-	}
 }

@@ -2,7 +2,7 @@ package lang_test
 
 import (
 	"errors"
-	"flag"
+	"github.com/stepping-io/stepping/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +10,6 @@ import (
 
 	"github.com/stepping-io/stepping/lang"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata with the current output")
 
 // TestParseGolden parses every testdata/parse/*.step file and compares
 // lang.Dump of the tree, or for a syntax error the formatted ErrorList,
@@ -28,7 +26,7 @@ func TestParseGolden(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".step")
 		t.Run(name, func(t *testing.T) {
-			src := readFile(t, file)
+			src := golden.Read(t, file)
 			path := filepath.ToSlash(file)
 			f, err := lang.Parse(path, src)
 			wantErr := strings.HasPrefix(name, "err_")
@@ -43,7 +41,7 @@ func TestParseGolden(t *testing.T) {
 			default:
 				got = formatErr(t, err, src)
 			}
-			checkGolden(t, strings.TrimSuffix(file, ".step")+".golden", got)
+			golden.Check(t, strings.TrimSuffix(file, ".step")+".golden", got)
 		})
 	}
 }
@@ -242,32 +240,4 @@ func paren(x lang.Expr) string {
 		return "{" + strings.Join(fs, ", ") + "}"
 	}
 	return "?"
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// checkGolden compares got with the golden file, or rewrites the file
-// with -update.
-func checkGolden(t *testing.T, golden, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
-	}
 }

@@ -2,8 +2,8 @@ package typecheck_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/stepping-io/stepping/internal/golden"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,15 +14,13 @@ import (
 	"github.com/stepping-io/stepping/typecheck"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata with the current output")
-
 // TestErrorsGolden checks every testdata/errors/*.step file: it must parse,
 // fail to check with several errors, each positioned and in source order,
 // and the formatted ErrorList must match the .golden file.
 func TestErrorsGolden(t *testing.T) {
 	for _, file := range glob(t, "errors") {
 		t.Run(name(file), func(t *testing.T) {
-			src := readFile(t, file)
+			src := golden.Read(t, file)
 			f, err := lang.Parse(filepath.ToSlash(file), src)
 			if err != nil {
 				t.Fatalf("syntax error in a checker test (only type errors belong here):\n%s", format(t, err, src))
@@ -52,7 +50,7 @@ func TestErrorsGolden(t *testing.T) {
 					t.Errorf("error without a position: %s", e.Msg)
 				}
 			}
-			checkGolden(t, golden(file), list.Format(src))
+			golden.Check(t, goldenPath(file), list.Format(src))
 		})
 	}
 }
@@ -63,7 +61,7 @@ func TestErrorsGolden(t *testing.T) {
 func TestOKGolden(t *testing.T) {
 	for _, file := range glob(t, "ok") {
 		t.Run(name(file), func(t *testing.T) {
-			src := readFile(t, file)
+			src := golden.Read(t, file)
 			f, err := lang.Parse(filepath.ToSlash(file), src)
 			if err != nil {
 				t.Fatalf("syntax error:\n%s", format(t, err, src))
@@ -72,7 +70,7 @@ func TestOKGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected errors:\n%s", format(t, err, src))
 			}
-			checkGolden(t, golden(file), describe(prog))
+			golden.Check(t, goldenPath(file), describe(prog))
 		})
 	}
 }
@@ -189,8 +187,8 @@ func glob(t *testing.T, dir string) []string {
 	return files
 }
 
-func name(file string) string   { return strings.TrimSuffix(filepath.Base(file), ".step") }
-func golden(file string) string { return strings.TrimSuffix(file, ".step") + ".golden" }
+func name(file string) string       { return strings.TrimSuffix(filepath.Base(file), ".step") }
+func goldenPath(file string) string { return strings.TrimSuffix(file, ".step") + ".golden" }
 
 func format(t *testing.T, err error, src string) string {
 	t.Helper()
@@ -199,32 +197,4 @@ func format(t *testing.T, err error, src string) string {
 		return list.Format(src)
 	}
 	return err.Error()
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// checkGolden compares got with the golden file, or rewrites the file
-// with -update.
-func checkGolden(t *testing.T, golden, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/stepping-io/stepping/internal/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +13,6 @@ import (
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata with the current output")
 
 // stepq is the path of the binary built once for all tests.
 var stepq string
@@ -105,7 +104,7 @@ func TestCheckReportsEveryError(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
-	checkGolden(t, "testdata/check_three_errors.golden", r.stderr)
+	golden.Check(t, "testdata/check_three_errors.golden", r.stderr)
 }
 
 // TestCheckValid checks that a valid program passes silently.
@@ -171,7 +170,7 @@ func TestRunChanges(t *testing.T) {
 			t.Errorf("output lacks the line %q:\n%s", want, r.stdout)
 		}
 	}
-	checkGolden(t, "testdata/run_shop_changes.golden", r.stdout)
+	golden.Check(t, "testdata/run_shop_changes.golden", r.stdout)
 }
 
 // TestRunJSONL runs the shop program on JSON Lines data (with _step,
@@ -195,7 +194,7 @@ func TestExplain(t *testing.T) {
 	if r.stderr != "" {
 		t.Errorf("stderr: %q, want nothing", r.stderr)
 	}
-	checkGolden(t, "testdata/explain_shop.golden", r.stdout)
+	golden.Check(t, "testdata/explain_shop.golden", r.stdout)
 }
 
 // TestUsageErrors checks that misuse exits with status 2 and says why.
@@ -281,24 +280,5 @@ func TestRunBadProgram(t *testing.T) {
 	run.want(t, 1)
 	if run.stderr != check.stderr || run.stdout != "" {
 		t.Errorf("run of a bad program printed\nstdout:\n%s\nstderr:\n%s\nwant check's errors:\n%s", run.stdout, run.stderr, check.stderr)
-	}
-}
-
-// checkGolden compares got with the golden file, or rewrites the file
-// with -update.
-func checkGolden(t *testing.T, golden, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
 	}
 }

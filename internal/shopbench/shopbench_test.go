@@ -29,16 +29,8 @@ func BenchmarkLoad(b *testing.B) {
 // BenchmarkPriceChange measures one product price change, one step each,
 // with 1,000,000 line items loaded.
 func BenchmarkPriceChange(b *testing.B) {
-	d := Default.Generate()
 	ctx := context.Background()
-	s, err := NewStepping()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Load(ctx, d, 50_000); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
+	s, d := loaded(b)
 	i := 0
 	for b.Loop() {
 		p := d.Products[i%len(d.Products)]
@@ -52,16 +44,8 @@ func BenchmarkPriceChange(b *testing.B) {
 // BenchmarkAddItem measures one line item insert, one step each, with
 // 1,000,000 line items loaded.
 func BenchmarkAddItem(b *testing.B) {
-	d := Default.Generate()
 	ctx := context.Background()
-	s, err := NewStepping()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Load(ctx, d, 50_000); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
+	s, d := loaded(b)
 	i := 0
 	for b.Loop() {
 		l := LineItem{Basket: int64(1_000_000 + i), Product: d.Products[i%len(d.Products)].Name, Qty: 1}
@@ -70,4 +54,19 @@ func BenchmarkAddItem(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// loaded returns an engine with the reference workload loaded, and its data.
+func loaded(b *testing.B) (*Stepping, *Data) {
+	b.Helper()
+	d := Default.Generate()
+	s, err := NewStepping()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Load(context.Background(), d, 50_000); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	return s, d
 }
