@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -38,7 +39,19 @@ func main() {
 	batch := flag.Int("batch", 10_000, "rows per step while loading")
 	db := flag.String("db", "", "Postgres URL: measure the workload on Postgres instead (uses and drops schemas stepbench and stepbench_prog)")
 	batches := flag.Int("batches", 20, "with -db: batches of 1,000 new line items")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stepbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var err error
 	if *db != "" {
 		err = runPG(context.Background(), *db, w, *batches, *changes)
@@ -46,6 +59,7 @@ func main() {
 		err = run(w, *changes, *batch)
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "stepbench:", err)
 		os.Exit(1)
 	}
