@@ -188,10 +188,10 @@ func (p *PG) install(ctx context.Context) error {
 			"CREATE FUNCTION " + p.t("_capture") + `() RETURNS trigger LANGUAGE plpgsql SET search_path = ` + ident(p.Schema) + ` AS $body$
 BEGIN
   IF TG_OP = 'INSERT' OR TG_OP = 'UPDATE' THEN
-    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], 1, to_jsonb(n) FROM new_rows n;
+    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], 1, to_jsonb(n.*) FROM new_rows n;
   END IF;
   IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN
-    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], -1, to_jsonb(o) FROM old_rows o;
+    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], -1, to_jsonb(o.*) FROM old_rows o;
   END IF;
   PERFORM pg_notify(TG_ARGV[1], '');
   RETURN NULL;
@@ -199,7 +199,7 @@ END
 $body$`,
 			"CREATE FUNCTION " + p.t("_capture_truncate") + `() RETURNS trigger LANGUAGE plpgsql SET search_path = ` + ident(p.Schema) + ` AS $body$
 BEGIN
-  EXECUTE format('INSERT INTO _log (source, weight, row) SELECT %L, -1, to_jsonb(t) FROM %I.%I t', TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME);
+  EXECUTE format('INSERT INTO _log (source, weight, row) SELECT %L, -1, to_jsonb(t.*) FROM %I.%I t', TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME);
   PERFORM pg_notify(TG_ARGV[1], '');
   RETURN NULL;
 END
@@ -267,7 +267,7 @@ func (p *PG) capture(ctx context.Context, tx pgx.Tx, in *ir.Input) error {
 			return err
 		}
 	}
-	tag, err := tx.Exec(ctx, "INSERT INTO "+p.t("_log")+" (source, weight, row) SELECT $1, 1, to_jsonb(t) FROM "+table+" t", in.Name)
+	tag, err := tx.Exec(ctx, "INSERT INTO "+p.t("_log")+" (source, weight, row) SELECT $1, 1, to_jsonb(t.*) FROM "+table+" t", in.Name)
 	if err != nil {
 		return err
 	}
@@ -553,31 +553,33 @@ func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
 		}
 		table := p.outputTable(o)
 		cols := o.View.Columns
-		delCols := make([][]any, len(cols))
+		var delRows []map[string]any
 		var delCounts []int64
 		var inserts [][]any
 		for _, e := range d.Entries() {
+			if e.Weight < 0 {
+				obj := make(map[string]any, len(cols))
+				for i, v := range e.Row {
+					obj[cols[i].Name] = toJSON(v, cols[i].Type)
+				}
+				delRows = append(delRows, obj)
+				delCounts = append(delCounts, -e.Weight)
+				continue
+			}
 			vals := make([]any, len(cols))
 			for i, v := range e.Row {
 				vals[i] = toPG(v, cols[i].Type)
-			}
-			if e.Weight < 0 {
-				for i, v := range vals {
-					delCols[i] = append(delCols[i], v)
-				}
-				delCounts = append(delCounts, -e.Weight)
-				continue
 			}
 			for range e.Weight {
 				inserts = append(inserts, vals)
 			}
 		}
 		if len(delCounts) > 0 {
-			args := make([]any, 0, len(cols)+1)
-			for _, c := range delCols {
-				args = append(args, c)
+			rows, err := json.Marshal(delRows)
+			if err != nil {
+				return fmt.Errorf("output %s: %w", table, err)
 			}
-			if _, err := tx.Exec(ctx, p.deleteSQL(table, cols), append(args, delCounts)...); err != nil {
+			if _, err := tx.Exec(ctx, p.deleteSQL(table, cols), string(rows), delCounts); err != nil {
 				return fmt.Errorf("output %s: %w", table, err)
 			}
 		}
@@ -598,17 +600,16 @@ func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
 	return nil
 }
 
-// deleteSQL deletes, for each row given as parallel arrays $1..$n with
-// counts in $n+1, that many copies of the row. Each row is looked up on
-// its own (LATERAL ... LIMIT), so an index of the table serves it and a
-// step's cost follows its changes, not the table's size. Non-null columns
+// deleteSQL deletes, for each row of the JSON array $1 (read into the
+// table's own row type, so every column type arrives as itself) with its
+// count in $2, that many copies of the row. Each row is looked up on its
+// own (LATERAL ... LIMIT), so an index of the table serves it and a step's
+// cost follows its changes, not the table's size. Non-null columns
 // compare with =, which indexes can use.
 func (p *PG) deleteSQL(table string, cols []ir.Column) string {
-	var arrays, names, conds []string
-	for i, c := range cols {
-		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", i+1, pgTypeName(c.Type)))
+	var conds []string
+	for _, c := range cols {
 		name := ident(c.Name)
-		names = append(names, name)
 		op := " = "
 		if c.Type.Nullable {
 			op = " IS NOT DISTINCT FROM "
@@ -616,10 +617,11 @@ func (p *PG) deleteSQL(table string, cols []ir.Column) string {
 		conds = append(conds, "t."+name+op+"d."+name)
 	}
 	return fmt.Sprintf(`DELETE FROM %s WHERE ctid = ANY(ARRAY(
-  SELECT x.ctid FROM unnest(%s, $%d::int8[]) AS d(%s, n_),
-  LATERAL (SELECT t.ctid FROM %s t WHERE %s LIMIT d.n_) x))`,
-		table, strings.Join(arrays, ", "), len(cols)+1, strings.Join(names, ", "),
-		table, strings.Join(conds, " AND "))
+  SELECT x.ctid
+    FROM ROWS FROM (jsonb_populate_recordset(NULL::%s, $1::jsonb)) WITH ORDINALITY AS d
+    JOIN unnest($2::int8[]) WITH ORDINALITY AS c(n, ordinality) USING (ordinality),
+    LATERAL (SELECT t.ctid FROM %s t WHERE %s LIMIT c.n) x))`,
+		table, table, table, strings.Join(conds, " AND "))
 }
 
 // Run sets up, takes the lock, and applies changes as they come: it

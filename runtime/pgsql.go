@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strconv"
 	"strings"
 
@@ -82,10 +83,42 @@ func toPG(v any, t types.Type) any {
 	return v
 }
 
+// toJSON converts a value of type t to what encoding/json writes so that
+// Postgres, reading the JSON into a column of type t, gets the value back
+// exactly: numerics as JSON numbers with their scale, other non-JSON
+// types in their Postgres text form.
+func toJSON(v any, t types.Type) any {
+	switch x := v.(type) {
+	case nil, bool, int64, string:
+		if t.Kind == types.JSONB && x != nil {
+			return json.RawMessage(x.(string))
+		}
+		return x
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return types.FormatFloat(x)
+		}
+		return x
+	case decimal.Decimal:
+		return json.Number(types.FormatNumeric(x))
+	case []any:
+		elem := types.Type{}
+		if t.Elem != nil {
+			elem = *t.Elem
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = toJSON(e, elem)
+		}
+		return out
+	}
+	return types.Format(v, t)
+}
+
 // fromLogJSON converts a value of a change-log row (written by to_jsonb)
 // to a value of type t.
 func fromLogJSON(v any, t types.Type) (any, error) {
-	if t.Kind == types.Interval {
+	if v != nil && t.Kind == types.Interval {
 		s, ok := v.(string)
 		if !ok {
 			return nil, fmt.Errorf("want an interval string, got %v", v)
