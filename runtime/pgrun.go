@@ -454,7 +454,11 @@ func (p *PG) applyBatch(ctx context.Context) (StepStats, error) {
 	start := time.Now()
 	var st StepStats
 	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT id, source, weight, row::text FROM "+p.t("_log")+" ORDER BY id LIMIT $1", p.batchSize())
+		// FOR UPDATE: should two runtimes ever apply at once (the advisory
+		// lock lost with its connection), the second waits for the
+		// first's batch and then skips the rows it deleted, so no change
+		// is applied twice.
+		rows, err := tx.Query(ctx, "SELECT id, source, weight, row::text FROM "+p.t("_log")+" ORDER BY id LIMIT $1 FOR UPDATE", p.batchSize())
 		if err != nil {
 			return err
 		}
