@@ -95,7 +95,12 @@ func describe(n *Node) string {
 	case *Delay:
 		return "delay  z⁻¹"
 	case *Join:
+		if len(op.LeftKey) == 0 {
+			return "cross join  Δl×Δr + Δl×z⁻¹(I r) + z⁻¹(I l)×Δr"
+		}
 		return fmt.Sprintf("join on %s == %s  Δl⋈Δr + Δl⋈z⁻¹(I r) + z⁻¹(I l)⋈Δr", scalars(op.LeftKey), scalars(op.RightKey))
+	case *SemiJoin:
+		return describeSemiJoin(op)
 	case *Distinct:
 		return "distinct  emits when the sign of z⁻¹(I)+Δ differs from z⁻¹(I)"
 	case *Aggregate:
@@ -111,6 +116,18 @@ func describe(n *Node) string {
 			scalars(op.Key), strings.Join(as, ", "), orderedNote(op))
 	}
 	return n.Op.Name()
+}
+
+func describeSemiJoin(op *SemiJoin) string {
+	s := fmt.Sprintf("%s on %s == %s", op.Name(), scalars(op.LeftKey), scalars(op.RightKey))
+	what := "left rows with a match"
+	if op.Anti {
+		what = "left rows without a match"
+	}
+	if op.Cond == nil {
+		return s + "  " + what + ": Δl, and ±z⁻¹(I l) of the keys whose match count crosses 0"
+	}
+	return s + " and " + op.Cond.Text + "  " + what + ": Δl, and z⁻¹(I l) of the keys Δr touches, re-matched"
 }
 
 func orderedNote(op *Aggregate) string {

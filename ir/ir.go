@@ -63,7 +63,7 @@ type Node struct {
 }
 
 // Op is what a node computes: *Source, *Constant, *Filter, *Map, *Sum,
-// *Integrate, *Delay, *Join, *Distinct or *Aggregate.
+// *Integrate, *Delay, *Join, *SemiJoin, *Distinct or *Aggregate.
 type Op interface {
 	// Name is the operator's name in explain output.
 	Name() string
@@ -98,8 +98,32 @@ type Delay struct{}
 // Join is the incremental inner equi-join. Inputs: Δleft, Δright,
 // z⁻¹(I left), z⁻¹(I right), the integrals indexed by LeftKey and
 // RightKey. Output rows are the left row followed by the right row.
+// Without keys it is the cross join: every row's key is empty.
 type Join struct {
 	LeftKey, RightKey []Scalar
+}
+
+// SemiJoin is the incremental semi-join, or with Anti the anti-join: it
+// outputs each row of its left input that has at least one match in its
+// right input (Anti: none), with the left row's own weight, however many
+// rows it matches. A pair matches when LeftKey == RightKey, free of
+// NULLs, and Cond, when not nil, is true. Outer joins use the anti-join
+// for their unmatched rows.
+//
+// Inputs: Δleft, Δright, z⁻¹(I left) indexed by LeftKey, and z⁻¹ of the
+// right side's integral indexed by RightKey. Without Cond that integral
+// holds only the right rows' keys (a Map to RightKey): its weights are
+// the match counts, and a change on the right touches the left integral
+// only when a key's count crosses zero. With Cond it holds the right rows,
+// since whether a pair matches depends on both rows.
+type SemiJoin struct {
+	Anti              bool
+	LeftKey, RightKey []Scalar
+	Cond              *Scalar
+	// Swapped says that Cond reads the right row followed by the left
+	// one: the anti-join giving a right join's unmatched right rows
+	// evaluates the join's condition, written over left ++ right.
+	Swapped bool
 }
 
 // Distinct is the incremental distinct. Inputs: Δin and z⁻¹(I in) indexed
@@ -148,6 +172,14 @@ func (*Delay) Name() string { return "delay" }
 
 // Name returns "join".
 func (*Join) Name() string { return "join" }
+
+// Name returns "semijoin", or "antijoin" for an anti-join.
+func (j *SemiJoin) Name() string {
+	if j.Anti {
+		return "antijoin"
+	}
+	return "semijoin"
+}
 
 // Name returns "distinct".
 func (*Distinct) Name() string { return "distinct" }

@@ -120,9 +120,7 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		lk, rk := compileAll(r.LeftKeys), compileAll(r.RightKeys)
-		li, ri := l.integral(left, lk), l.integral(right, rk)
-		return l.add(&Join{LeftKey: lk, RightKey: rk}, cols, left, right, li, ri), nil
+		return l.join(r, cols, left, right), nil
 	case *typecheck.Group:
 		in, err := l.rel(r.In)
 		if err != nil {
@@ -173,4 +171,83 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 
 func (l *lowerer) distinct(in *Node) *Node {
 	return l.add(&Distinct{}, in.Cols, in, l.integral(in, wholeRow(in.Cols)))
+}
+
+// join lowers a join of any kind. Inner and cross joins are the bilinear
+// Join. Semi and anti joins are a SemiJoin. An outer join is the inner
+// join of the pairs that match (keys and condition) plus, for each side
+// it preserves, that side's anti-join with the other padded with NULLs;
+// all of them share the two sides' integrals.
+func (l *lowerer) join(r *typecheck.Join, cols []Column, left, right *Node) *Node {
+	lk, rk := compileAll(r.LeftKeys), compileAll(r.RightKeys)
+	var cond *Scalar
+	if r.Cond != nil {
+		c := Compile(r.Cond)
+		cond = &c
+	}
+	switch r.Kind {
+	case typecheck.SemiJoin, typecheck.AntiJoin:
+		li := l.integral(left, lk)
+		return l.semiJoin(&SemiJoin{Anti: r.Kind == typecheck.AntiJoin, LeftKey: lk, RightKey: rk, Cond: cond}, cols, left, right, li, nil)
+	}
+	li, ri := l.integral(left, lk), l.integral(right, rk)
+	pairs := append(append([]Column{}, left.Cols...), right.Cols...)
+	inner := l.add(&Join{LeftKey: lk, RightKey: rk}, pairs, left, right, li, ri)
+	if r.Kind == typecheck.InnerJoin || r.Kind == typecheck.CrossJoin {
+		return inner
+	}
+	if cond != nil {
+		inner = l.add(&Filter{Pred: *cond}, pairs, inner)
+	}
+	parts := []*Node{inner}
+	if r.Kind.PreservesLeft() {
+		anti := &SemiJoin{Anti: true, LeftKey: lk, RightKey: rk, Cond: cond}
+		unmatched := l.semiJoin(anti, left.Cols, left, right, li, ri)
+		parts = append(parts, l.pad(unmatched, cols, 0))
+	}
+	if r.Kind.PreservesRight() {
+		anti := &SemiJoin{Anti: true, LeftKey: rk, RightKey: lk, Cond: cond, Swapped: true}
+		unmatched := l.semiJoin(anti, right.Cols, right, left, ri, li)
+		parts = append(parts, l.pad(unmatched, cols, len(left.Cols)))
+	}
+	return l.add(&Sum{}, cols, parts...)
+}
+
+// semiJoin adds a SemiJoin of left with right reading the left integral
+// li. With a condition it reads the right integral ri, made here when nil;
+// without one it reads the right side's key counts.
+func (l *lowerer) semiJoin(op *SemiJoin, cols []Column, left, right, li, ri *Node) *Node {
+	other := ri
+	switch {
+	case op.Cond == nil:
+		other = l.keyCounts(right, op.RightKey)
+	case other == nil:
+		other = l.integral(right, op.RightKey)
+	}
+	return l.add(op, cols, left, right, li, other)
+}
+
+// keyCounts returns z⁻¹(I (in mapped to key)) indexed by the key: one row
+// per key, whose weight is the number of rows of in with that key.
+func (l *lowerer) keyCounts(in *Node, key []Scalar) *Node {
+	cols := make([]Column, len(key))
+	for i, k := range key {
+		cols[i] = Column{Name: fmt.Sprintf("key%d", i), Type: k.Type}
+	}
+	keys := l.add(&Map{Exprs: key}, cols, in)
+	return l.integral(keys, wholeRow(cols))
+}
+
+// pad maps the rows of in into cols, placing them at column offset and
+// NULL in every other column: an outer join's unmatched rows.
+func (l *lowerer) pad(in *Node, cols []Column, offset int) *Node {
+	exprs := make([]Scalar, len(cols))
+	for i, c := range cols {
+		if i >= offset && i < offset+len(in.Cols) {
+			exprs[i] = Compile(&typecheck.ColRef{Index: i - offset, Name: in.Cols[i-offset].Name, T: in.Cols[i-offset].Type})
+			continue
+		}
+		exprs[i] = Compile(&typecheck.Const{Value: nil, T: c.Type})
+	}
+	return l.add(&Map{Exprs: exprs}, cols, in)
 }

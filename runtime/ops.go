@@ -86,6 +86,8 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		return nil, nil // read through the index by its consumer
 	case *ir.Join:
 		return s.join(ctx, n, op)
+	case *ir.SemiJoin:
+		return s.semiJoin(ctx, n, op)
 	case *ir.Distinct:
 		return s.distinct(ctx, n)
 	case *ir.Aggregate:

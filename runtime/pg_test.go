@@ -117,6 +117,91 @@ output uall to table uall
 	},
 }
 
+// joinsCase checks every kind of join against Postgres's LEFT, RIGHT,
+// FULL and CROSS JOIN, EXISTS and NOT EXISTS: keys that are NULL, a bag
+// table with duplicate rows, conditions beyond the keys, a self join, and
+// deletes and key changes that make matches disappear and reappear.
+var joinsCase = pgCase{
+	name: "joins",
+	ddl: `CREATE TABLE c (id int PRIMARY KEY, k int, name text NOT NULL);
+CREATE TABLE o (k int, amt int);
+CREATE TABLE s (f int NOT NULL);`,
+	program: `
+source c = table c
+source o = table o
+source s = table s
+view lj = c | left join o on c.k == o.k | select { id, ok = o.k, amt }
+view lc = c | left join o on c.k == o.k and o.amt > c.id | select { id, amt }
+view rj = c | right join o on c.k == o.k | select { id, ok = o.k, amt }
+view fj = c | full join o on c.k == o.k and (o.amt > 2 or c.name == "n1") | select { id, ck = c.k, ok = o.k, amt }
+view sj = o | semi join c on o.k == c.k
+view aj = o | anti join c on o.k == c.k
+view sc = c | semi join o on c.k == o.k and o.amt < c.id
+view ac = c | anti join o as o2 on c.k == o2.k and o2.amt != 3
+view cj = c | cross join s | select { id, p = id * f }
+view self = c | left join c as c2 on c.k == c2.id | select { a = c.id, b = c2.id }
+view grp = c | left join o on c.k == o.k | group by c.id { n = count(o.amt), total = sum(o.amt) }
+output lj to table lj
+output lc to table lc
+output rj to table rj
+output fj to table fj
+output sj to table sj
+output aj to table aj
+output sc to table sc
+output ac to table ac
+output cj to table cj
+output self to table self
+output grp to table grp primary key (id)
+`,
+	outputs: map[string]string{
+		"lj":   "SELECT c.id, o.k, o.amt FROM c LEFT JOIN o ON c.k = o.k",
+		"lc":   "SELECT c.id, o.amt FROM c LEFT JOIN o ON c.k = o.k AND o.amt > c.id",
+		"rj":   "SELECT c.id, o.k, o.amt FROM c RIGHT JOIN o ON c.k = o.k",
+		"fj":   "SELECT c.id, c.k, o.k, o.amt FROM c FULL JOIN o ON c.k = o.k AND (o.amt > 2 OR c.name = 'n1')",
+		"sj":   "SELECT * FROM o WHERE EXISTS (SELECT 1 FROM c WHERE o.k = c.k)",
+		"aj":   "SELECT * FROM o WHERE NOT EXISTS (SELECT 1 FROM c WHERE o.k = c.k)",
+		"sc":   "SELECT * FROM c WHERE EXISTS (SELECT 1 FROM o WHERE c.k = o.k AND o.amt < c.id)",
+		"ac":   "SELECT * FROM c WHERE NOT EXISTS (SELECT 1 FROM o o2 WHERE c.k = o2.k AND o2.amt <> 3)",
+		"cj":   "SELECT c.id, c.id * s.f FROM c CROSS JOIN s",
+		"self": "SELECT c.id, c2.id FROM c LEFT JOIN c c2 ON c.k = c2.id",
+		"grp":  "SELECT c.id, count(o.amt), sum(o.amt) FROM c LEFT JOIN o ON c.k = o.k GROUP BY c.id",
+	},
+	change: func(r *rand.Rand) string {
+		orNull := func(n int) string {
+			if r.IntN(5) == 0 {
+				return "NULL"
+			}
+			return fmt.Sprint(r.IntN(n))
+		}
+		id, k := r.IntN(8), orNull(5)
+		switch r.IntN(11) {
+		case 0, 1:
+			return fmt.Sprintf("INSERT INTO c VALUES (%d, %s, 'n%d') ON CONFLICT (id) DO UPDATE SET k = excluded.k", id, k, r.IntN(3))
+		case 2:
+			return fmt.Sprintf("UPDATE c SET k = %s WHERE id %% 3 = %d", k, id%3)
+		case 3:
+			return fmt.Sprintf("DELETE FROM c WHERE id = %d", id)
+		case 4, 5:
+			// Inserted twice now and then: o is a bag.
+			row := fmt.Sprintf("(%s, %s)", k, orNull(6))
+			if r.IntN(4) == 0 {
+				return "INSERT INTO o VALUES " + row + ", " + row
+			}
+			return "INSERT INTO o VALUES " + row
+		case 6:
+			return fmt.Sprintf("DELETE FROM o WHERE ctid = (SELECT ctid FROM o WHERE k = %d LIMIT 1)", r.IntN(5))
+		case 7:
+			return fmt.Sprintf("DELETE FROM o WHERE k = %d", r.IntN(5))
+		case 8:
+			return fmt.Sprintf("UPDATE o SET k = %s WHERE k = %d", k, r.IntN(5))
+		case 9:
+			return fmt.Sprintf("INSERT INTO s VALUES (%d)", 1+r.IntN(3))
+		default:
+			return fmt.Sprintf("DELETE FROM s WHERE f = %d", 1+r.IntN(3))
+		}
+	},
+}
+
 // newPG compiles src against the test schema and returns a runner whose
 // own schema is dropped when the test ends.
 func newPG(t *testing.T, pool *pgxpool.Pool, schema, src string) *runtime.PG {
@@ -145,7 +230,7 @@ func diff(ctx context.Context, pool *pgxpool.Pool, table, query string) (int, er
 }
 
 func TestPostgresOracle(t *testing.T) {
-	for _, c := range []pgCase{shopCase(t), operatorsCase} {
+	for _, c := range []pgCase{shopCase(t), operatorsCase, joinsCase} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			pool, schema := pgtest.Schema(t)

@@ -364,6 +364,12 @@ func (c *checker) output(o *lang.OutputDecl) {
 		out.Indexes = append(out.Indexes, c.columnList(vs.view.Columns, ix, what))
 	}
 	out.PrimaryKey = c.columnList(vs.view.Columns, o.PrimaryKey, what)
+	for _, id := range o.PrimaryKey {
+		if i := indexOf(columnNames(vs.view.Columns), id.Name); i >= 0 && vs.view.Columns[i].Type.Nullable {
+			c.errorHint(id, "give it a non-null type with coalesce, or leave it out of the key",
+				"primary key column %s of view %s can't be nullable", id.Name, vs.view.Name)
+		}
+	}
 	for _, prev := range c.prog.Outputs {
 		if prev.View == out.View {
 			c.errorf(o.Name, "view %s is output twice", vs.view.Name)

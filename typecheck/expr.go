@@ -161,7 +161,11 @@ func (c *checker) name(e *lang.Name, ctx *exprCtx) Expr {
 			return invalid
 		}
 	}
-	c.errorHint(e, didYouMean(e.Name, c.visibleNames(ctx)), "unknown column %s", e.Name)
+	hint := ctx.scope.hiddenHint("", e.Name)
+	if hint == "" {
+		hint = didYouMean(e.Name, c.visibleNames(ctx))
+	}
+	c.errorHint(e, hint, "unknown column %s", e.Name)
 	return invalid
 }
 
@@ -242,7 +246,11 @@ func (c *checker) selector(e *lang.Selector, ctx *exprCtx) Expr {
 	for _, b := range ctx.scope.bindings {
 		aliases = append(aliases, b.alias)
 	}
-	c.errorHint(rel, didYouMean(rel.Name, aliases), "unknown relation %s", rel.Name)
+	hint := ctx.scope.hiddenHint(rel.Name, "")
+	if hint == "" {
+		hint = didYouMean(rel.Name, aliases)
+	}
+	c.errorHint(rel, hint, "unknown relation %s", rel.Name)
 	return invalid
 }
 

@@ -1,6 +1,7 @@
 package typecheck
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/stepping-io/stepping/lang"
@@ -19,6 +20,42 @@ type binding struct {
 // scope is what names an expression of a pipeline stage can see.
 type scope struct {
 	bindings []binding
+	// hidden are the right sides of earlier semi and anti joins: not in
+	// the rows, but named in hints when an expression refers to them.
+	hidden []hiddenBinding
+}
+
+// hiddenBinding is a relation a join of kind kind read but did not output.
+type hiddenBinding struct {
+	binding
+	kind JoinKind
+}
+
+// hiddenHint explains a reference to a column or relation that a semi or
+// anti join hid, or returns "" when name is none of theirs.
+func (s *scope) hiddenHint(alias, column string) string {
+	for _, h := range s.hidden {
+		if alias != "" && h.alias != alias {
+			continue
+		}
+		if column != "" && indexOf(columnNames(h.cols), column) < 0 {
+			continue
+		}
+		name := h.alias
+		if column != "" {
+			name += "." + column
+		}
+		return fmt.Sprintf("%s is visible only in the condition of the %s join, whose rows are the left side's", name, h.kind)
+	}
+	return ""
+}
+
+func columnNames(cols []Column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Name
+	}
+	return out
 }
 
 func (s *scope) width() int {
@@ -320,9 +357,15 @@ func (c *checker) fieldName(f *lang.Field) (string, bool) {
 	return "", false
 }
 
+var joinKinds = map[string]JoinKind{
+	"inner": InnerJoin, "left": LeftJoin, "right": RightJoin, "full": FullJoin,
+	"semi": SemiJoin, "anti": AntiJoin, "cross": CrossJoin,
+}
+
 func (c *checker) join(st *lang.JoinStage, left Rel, lsc *scope) (Rel, *scope) {
-	if st.Kind != "inner" {
-		c.errorf(st, "%s join is not yet implemented", st.Kind)
+	kind, known := joinKinds[st.Kind]
+	if !known {
+		c.errorf(st, "unknown join kind %s", st.Kind)
 		return nil, nil
 	}
 	right, rsc := c.term(st.Right)
@@ -336,20 +379,27 @@ func (c *checker) join(st *lang.JoinStage, left Rel, lsc *scope) (Rel, *scope) {
 		b.offset += lw
 		joined.bindings = append(joined.bindings, b)
 	}
-	for i, a := range lsc.bindings {
+	for _, a := range lsc.bindings {
 		for _, b := range rsc.bindings {
 			if a.alias == b.alias {
 				c.errorHint(st.Right, "rename one side with as", "both sides of the join are named %s", a.alias)
-				_ = i
 				return nil, nil
 			}
 		}
 	}
+	j := &Join{Kind: kind, Left: left, Right: right}
+	if kind == CrossJoin {
+		if st.On != nil {
+			c.errorHint(st.On, "filter the pairs with a where stage after the join, or join ... on for equalities",
+				"a cross join takes no condition")
+			return nil, nil
+		}
+		return j, joined
+	}
 	if st.On == nil {
-		c.errorf(st, "a join needs a condition: on left.key == right.key")
+		c.errorHint(st, "write cross join R for every pair of rows", "%s needs a condition: on left.key == right.key", joinName(kind))
 		return nil, nil
 	}
-	j := &Join{Left: left, Right: right}
 	var residual []Expr
 	ok := true
 	for _, conj := range conjuncts(st.On) {
@@ -372,20 +422,78 @@ func (c *checker) join(st *lang.JoinStage, left Rel, lsc *scope) (Rel, *scope) {
 		c.wantBool(conj, x, "join condition")
 		residual = append(residual, x)
 	}
+	out := joinScope(kind, lsc, joined)
 	if !ok {
-		// Keep checking later stages against the joined scope; the
+		// Keep checking later stages against the join's scope; the
 		// program is already rejected.
-		return j, joined
+		return j, out
 	}
 	if len(j.LeftKeys) == 0 {
-		c.errorHint(st.On, "compare a column of each side with ==", "join condition has no equality between the two sides: cross joins are not yet implemented")
+		hint := "compare a column of each side with =="
+		if kind == InnerJoin {
+			hint += ", or write cross join R | where ... for a join on other conditions"
+		}
+		c.errorHint(st.On, hint, "join condition has no equality between the two sides")
 		return nil, nil
+	}
+	if kind != InnerJoin {
+		// Part of the match, as in SQL's ON: a left row whose pairs all
+		// fail it is unmatched, not dropped.
+		j.Cond = and(residual)
+		return j, out
 	}
 	var rel Rel = j
 	for _, r := range residual {
 		rel = &Filter{In: rel, Cond: r}
 	}
-	return rel, joined
+	return rel, out
+}
+
+// joinName names a join kind in messages: "a left join".
+func joinName(k JoinKind) string {
+	if k == InnerJoin {
+		return "a join"
+	}
+	if k == AntiJoin {
+		return "an anti join"
+	}
+	return "a " + k.String() + " join"
+}
+
+// joinScope returns the names visible after a join: both sides, the one an
+// outer join pads made nullable, or for semi and anti joins the left side
+// alone.
+func joinScope(k JoinKind, lsc, joined *scope) *scope {
+	if k == SemiJoin || k == AntiJoin {
+		out := &scope{bindings: lsc.bindings, hidden: lsc.hidden}
+		for _, b := range joined.bindings[len(lsc.bindings):] {
+			out.hidden = append(out.hidden, hiddenBinding{b, k})
+		}
+		return out
+	}
+	out := &scope{}
+	for i, b := range joined.bindings {
+		isLeft := i < len(lsc.bindings)
+		if isLeft && k.PreservesRight() || !isLeft && k.PreservesLeft() {
+			b.cols = nullable(b.cols)
+		}
+		out.bindings = append(out.bindings, b)
+	}
+	return out
+}
+
+// and returns the conjunction of xs, nil when there are none.
+func and(xs []Expr) Expr {
+	var out Expr
+	for _, x := range xs {
+		if out == nil {
+			out = x
+			continue
+		}
+		t := types.Type{Kind: types.Bool, Nullable: out.Type().Nullable || x.Type().Nullable, Scale: -1}
+		out = &Binary{Op: "and", X: out, Y: x, T: t}
+	}
+	return out
 }
 
 func (c *checker) addKey(j *Join, l, r Expr) {

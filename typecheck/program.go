@@ -104,11 +104,53 @@ type Project struct {
 	Columns []Column
 }
 
-// Join is an inner equi-join. The output row is the left row followed by
-// the right row. Rows whose key has a NULL never match, as in SQL.
+// JoinKind says which rows a join produces.
+type JoinKind int
+
+// The join kinds.
+const (
+	InnerJoin JoinKind = iota // pairs of matching rows
+	LeftJoin                  // inner, plus unmatched left rows padded with NULLs
+	RightJoin                 // inner, plus unmatched right rows padded with NULLs
+	FullJoin                  // inner, plus unmatched rows of both sides
+	SemiJoin                  // left rows with at least one match (exists)
+	AntiJoin                  // left rows with no match (not exists)
+	CrossJoin                 // every pair of rows; no keys
+)
+
+var joinKindNames = [...]string{
+	InnerJoin: "inner", LeftJoin: "left", RightJoin: "right", FullJoin: "full",
+	SemiJoin: "semi", AntiJoin: "anti", CrossJoin: "cross",
+}
+
+// String returns the kind as the language writes it: "left", "semi", ...
+func (k JoinKind) String() string { return joinKindNames[k] }
+
+// PreservesLeft reports whether unmatched left rows appear in the output
+// of an outer join (left or full).
+func (k JoinKind) PreservesLeft() bool { return k == LeftJoin || k == FullJoin }
+
+// PreservesRight reports whether unmatched right rows appear in the output
+// of an outer join (right or full).
+func (k JoinKind) PreservesRight() bool { return k == RightJoin || k == FullJoin }
+
+// Join is an equi-join of Left and Right on LeftKeys == RightKeys (no keys
+// for a cross join). Rows whose key has a NULL never match, as in SQL.
+//
+// Inner, outer and cross joins output the left row followed by the right
+// row; the side an outer join pads with NULLs has nullable columns. Semi
+// and anti joins output the left row alone, once per left row whatever
+// the number of matches.
+//
+// Cond, when not nil, is the rest of an outer, semi or anti join's
+// condition, over the left row followed by the right row: a pair matches
+// only when its keys are equal and Cond is true, as in SQL's ON. An inner
+// join's other conjuncts are Filters above it instead, which is the same.
 type Join struct {
+	Kind                JoinKind
 	Left, Right         Rel
 	LeftKeys, RightKeys []Expr // over the left and right rows respectively
+	Cond                Expr
 }
 
 // AggCall is one aggregate computed per group.
@@ -155,9 +197,31 @@ func (r *Filter) Cols() []Column { return r.In.Cols() }
 // Cols returns the projected columns.
 func (r *Project) Cols() []Column { return r.Columns }
 
-// Cols returns the left columns followed by the right.
+// Cols returns the left columns followed by the right, those of a side
+// an outer join pads made nullable; or, for semi and anti joins, the left
+// columns alone.
 func (r *Join) Cols() []Column {
-	return append(append([]Column{}, r.Left.Cols()...), r.Right.Cols()...)
+	switch r.Kind {
+	case SemiJoin, AntiJoin:
+		return r.Left.Cols()
+	}
+	left, right := r.Left.Cols(), r.Right.Cols()
+	if r.Kind.PreservesRight() {
+		left = nullable(left)
+	}
+	if r.Kind.PreservesLeft() {
+		right = nullable(right)
+	}
+	return append(append([]Column{}, left...), right...)
+}
+
+// nullable returns cols with every type made nullable.
+func nullable(cols []Column) []Column {
+	out := make([]Column, len(cols))
+	for i, c := range cols {
+		out[i] = Column{Name: c.Name, Type: c.Type.OrNull()}
+	}
+	return out
 }
 
 // Cols returns the group's output columns.

@@ -3,8 +3,8 @@
 //
 // Eval computes every view's full contents from the full contents of the
 // tables by walking the typed relational tree of package typecheck
-// directly: a nested-loop join, grouping in a map with each aggregate
-// computed from the group's rows, and so on. It is deliberately simple and
+// directly: a nested-loop join of every kind, grouping in a map with each
+// aggregate computed from the group's rows, and so on. It is deliberately simple and
 // not incremental; nothing here is shared with package runtime except the
 // compilation of per-row expressions (ir.Compile), since expressions are
 // not what the oracle checks.
@@ -164,8 +164,12 @@ func project(in *zset.ZSet, exprs []ir.Scalar) (*zset.ZSet, error) {
 	return out, nil
 }
 
-// join is the nested-loop inner join: every pair of rows whose keys are
-// equal and free of NULLs, with the product of their weights.
+// join is the nested-loop join. A pair of rows matches when their keys
+// are equal and free of NULLs and the condition, if any, is true. Inner,
+// outer and cross joins give every matching pair with the product of the
+// rows' weights; outer joins add each row of a preserved side that matches
+// nothing, padded with NULLs, with its own weight. Semi and anti joins
+// give each left row with its own weight when some row (none) matches.
 func (e *evaluator) join(r *typecheck.Join) (*zset.ZSet, error) {
 	left, err := e.rel(r.Left)
 	if err != nil {
@@ -176,6 +180,11 @@ func (e *evaluator) join(r *typecheck.Join) (*zset.ZSet, error) {
 		return nil, err
 	}
 	lk, rk := compileAll(r.LeftKeys), compileAll(r.RightKeys)
+	var cond *ir.Scalar
+	if r.Cond != nil {
+		c := ir.Compile(r.Cond)
+		cond = &c
+	}
 	type keyedRow struct {
 		key zset.Row
 		zset.Entry
@@ -199,14 +208,42 @@ func (e *evaluator) join(r *typecheck.Join) (*zset.ZSet, error) {
 	if err != nil {
 		return nil, err
 	}
+	pairs := r.Kind != typecheck.SemiJoin && r.Kind != typecheck.AntiJoin
+	rightMatched := make([]bool, len(rs))
 	out := zset.New()
 	for _, l := range ls {
-		for _, r := range rs {
-			if !keysMatch(l.key, r.key) {
+		matched := false
+		for j, rr := range rs {
+			if !keysMatch(l.key, rr.key) {
 				continue
 			}
-			row := append(append(zset.Row{}, l.Row...), r.Row...)
-			out.Add(row, l.Weight*r.Weight)
+			row := append(append(zset.Row{}, l.Row...), rr.Row...)
+			if cond != nil {
+				v, err := cond.Eval(row)
+				if err != nil {
+					return nil, err
+				}
+				if v != true {
+					continue
+				}
+			}
+			matched, rightMatched[j] = true, true
+			if pairs {
+				out.Add(row, l.Weight*rr.Weight)
+			}
+		}
+		switch {
+		case r.Kind == typecheck.SemiJoin && matched, r.Kind == typecheck.AntiJoin && !matched:
+			out.Add(l.Row, l.Weight)
+		case r.Kind.PreservesLeft() && !matched:
+			out.Add(append(append(zset.Row{}, l.Row...), make(zset.Row, len(r.Right.Cols()))...), l.Weight)
+		}
+	}
+	if r.Kind.PreservesRight() {
+		for j, rr := range rs {
+			if !rightMatched[j] {
+				out.Add(append(make(zset.Row, len(r.Left.Cols())), rr.Row...), rr.Weight)
+			}
 		}
 	}
 	return out, nil

@@ -116,6 +116,63 @@ view j = l | join r on l.k == r.k and l.c == r.c and x < y | select { x, y }`,
 			want: map[string]string{"j": "(1i, 2i) x1\n(5i, 6i) x1"},
 		},
 		{
+			name: "outer joins pad unmatched rows, once per weight",
+			src: `table l (k int4?, x text)
+table r (k int4?, y text)
+view lj = l | left join r on l.k == r.k | select { x, y }
+view rj = l | right join r on l.k == r.k | select { x, y }
+view fj = l | full join r on l.k == r.k | select { x, y }`,
+			tables: map[string]*zset.ZSet{
+				"l": bag(w(2, row(1, "a")), w(1, row(nil, "n")), w(3, row(2, "b"))),
+				"r": bag(w(2, row(1, "p")), w(1, row(nil, "q")), w(1, row(3, "z"))),
+			},
+			want: map[string]string{
+				"lj": `("a"s, "p"s) x4` + "\n" + `("b"s, NULL) x3` + "\n" + `("n"s, NULL) x1`,
+				"rj": `(NULL, "q"s) x1` + "\n" + `(NULL, "z"s) x1` + "\n" + `("a"s, "p"s) x4`,
+				"fj": `(NULL, "q"s) x1` + "\n" + `(NULL, "z"s) x1` + "\n" + `("a"s, "p"s) x4` + "\n" + `("b"s, NULL) x3` + "\n" + `("n"s, NULL) x1`,
+			},
+		},
+		{
+			name: "an outer join's condition is part of the match",
+			src: `table l (k int4, x int4)
+table r (k int4, y int4)
+view lj = l | left join r on l.k == r.k and x < y | select { x, y }
+view filtered = l | left join r on l.k == r.k | where x < y | select { x, y }`,
+			tables: map[string]*zset.ZSet{
+				"l": bag(w(1, row(1, 5)), w(1, row(1, 9)), w(1, row(2, 0))),
+				"r": bag(w(1, row(1, 6)), w(1, row(1, 7)), w(1, row(2, 0))),
+			},
+			want: map[string]string{
+				"lj":       "(0i, NULL) x1\n(5i, 6i) x1\n(5i, 7i) x1\n(9i, NULL) x1",
+				"filtered": "(5i, 6i) x1\n(5i, 7i) x1",
+			},
+		},
+		{
+			name: "semi and anti joins keep left rows with their own weight",
+			src: `table l (k int4?, x text)
+table r (k int4?, y int4)
+view sj = l | semi join r on l.k == r.k
+view aj = l | anti join r on l.k == r.k
+view sc = l | semi join r on l.k == r.k and y > 1`,
+			tables: map[string]*zset.ZSet{
+				"l": bag(w(2, row(1, "a")), w(1, row(nil, "n")), w(1, row(2, "b")), w(1, row(3, "c"))),
+				"r": bag(w(3, row(1, 1)), w(1, row(1, 2)), w(1, row(nil, 5)), w(1, row(2, 0))),
+			},
+			want: map[string]string{
+				"sj": `(1i, "a"s) x2` + "\n" + `(2i, "b"s) x1`,
+				"aj": `(NULL, "n"s) x1` + "\n" + `(3i, "c"s) x1`,
+				"sc": `(1i, "a"s) x2`,
+			},
+		},
+		{
+			name: "cross join pairs every row",
+			src: `table l (x int4)
+table r (y int4)
+view cj = l | cross join r`,
+			tables: map[string]*zset.ZSet{"l": bag(w(2, row(1)), w(1, row(2))), "r": bag(w(3, row(7)))},
+			want:   map[string]string{"cj": "(1i, 7i) x6\n(2i, 7i) x3"},
+		},
+		{
 			name: "group aggregates with NULLs and weights",
 			src: `table g (k int4, v int4?, n numeric?, b int8?, f float8?)
 view a = g | group by k {
