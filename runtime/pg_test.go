@@ -117,6 +117,99 @@ output uall to table uall
 	},
 }
 
+// aggregatesCase checks count(distinct), bool_and/or, array_agg,
+// string_agg and first/last against Postgres's own aggregates. first and
+// last are (array_agg(x ORDER BY ...))[1]: ties in the order keys are
+// broken by the value, NULL last, as spec.md says; text orders bytewise,
+// as COLLATE "C".
+var aggregatesCase = pgCase{
+	name: "aggregates",
+	ddl:  `CREATE TABLE c (id int PRIMARY KEY, post int NOT NULL, o int, v text, n numeric, b boolean);`,
+	program: `
+source c = table c
+view agg = c | group by post {
+    cd = count(distinct v), cdn = count(distinct n), ba = bool_and(b), bo = bool_or(b),
+    vs = array_agg(v order by o desc, id), ids = array_agg(id), s = string_agg(v, "," order by o, id),
+    sd = string_agg(v, "-"), f = first(v order by o), l = last(n order by o, id desc)
+  }
+view busy = agg | where cd > 1 | select { post, cd }
+output agg to table agg index (post)
+output busy to table busy
+`,
+	outputs: map[string]string{
+		"agg": `SELECT post, count(DISTINCT v), count(DISTINCT n), bool_and(b), bool_or(b),
+  array_agg(v ORDER BY o DESC, id), array_agg(id ORDER BY id), string_agg(v, ',' ORDER BY o, id),
+  string_agg(v, '-' ORDER BY v COLLATE "C"), (array_agg(v ORDER BY o, v COLLATE "C"))[1],
+  (array_agg(n ORDER BY o DESC, id))[1]
+  FROM c GROUP BY post`,
+		"busy": `SELECT post, count(DISTINCT v) FROM c GROUP BY post HAVING count(DISTINCT v) > 1`,
+	},
+	change: func(r *rand.Rand) string {
+		id, post := r.IntN(14), r.IntN(4)
+		pick := func(vals ...string) string { return vals[r.IntN(len(vals))] }
+		o := pick("1", "2", "3", "NULL")
+		v := pick("'a'", "'b c'", "'d,e'", `'f"g'`, "''", "'B'", "NULL")
+		n := pick("1.5", "1.50", "2", "-0.25", "NULL")
+		b := pick("true", "false", "NULL")
+		switch r.IntN(5) {
+		case 0, 1:
+			return fmt.Sprintf("INSERT INTO c VALUES (%d, %d, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET o = excluded.o, v = excluded.v", id, post, o, v, n, b)
+		case 2:
+			return fmt.Sprintf("UPDATE c SET o = %s, n = %s, b = %s WHERE id %% 3 = %d", o, n, b, id%3)
+		case 3:
+			// The current first row of a post, by o.
+			return fmt.Sprintf("DELETE FROM c WHERE id = (SELECT id FROM c WHERE post = %d ORDER BY o, v COLLATE \"C\" LIMIT 1)", post)
+		default:
+			return fmt.Sprintf("DELETE FROM c WHERE id = %d", id)
+		}
+	},
+}
+
+// nestedCase checks records and nested groups, which reach Postgres as
+// jsonb documents, against jsonb_agg and jsonb_build_object.
+var nestedCase = pgCase{
+	name: "nested",
+	ddl: `CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE comments (id int PRIMARY KEY, post int NOT NULL, author int NOT NULL, body text, at timestamp NOT NULL, score numeric);`,
+	program: `
+source users = table users
+source comments = table comments
+view threads = comments | join users on comments.author == users.id | group by comments.post {
+    rows = array_agg({author = users.name, body = comments.body, at = comments.at, score = comments.score} order by comments.at, comments.id),
+    latest = last({id = comments.id, who = users.name} order by comments.at, comments.id)
+  }
+view pages = threads | select { post, n = cardinality(rows), head = latest.who, text = array_to_string(rows, "; ") }
+output threads to table threads
+output pages to table pages
+`,
+	outputs: map[string]string{
+		"threads": `SELECT c.post,
+  jsonb_agg(jsonb_build_object('author', u.name, 'body', c.body, 'at', c.at, 'score', c.score) ORDER BY c.at, c.id),
+  (array_agg(jsonb_build_object('id', c.id, 'who', u.name) ORDER BY c.at DESC, c.id DESC))[1]
+  FROM comments c JOIN users u ON c.author = u.id GROUP BY c.post`,
+		"pages": `SELECT c.post, count(*)::int4, (array_agg(u.name ORDER BY c.at DESC, c.id DESC))[1],
+  string_agg(ROW(u.name, c.body, c.at, c.score)::text, '; ' ORDER BY c.at, c.id)
+  FROM comments c JOIN users u ON c.author = u.id GROUP BY c.post`,
+	},
+	change: func(r *rand.Rand) string {
+		id, user := r.IntN(12), r.IntN(4)
+		pick := func(vals ...string) string { return vals[r.IntN(len(vals))] }
+		switch r.IntN(6) {
+		case 0:
+			return fmt.Sprintf("INSERT INTO users VALUES (%d, %s) ON CONFLICT (id) DO UPDATE SET name = excluded.name", user, pick("'ann'", "'bob b'", "'c,y'", `'d"q'`))
+		case 1, 2:
+			return fmt.Sprintf("INSERT INTO comments VALUES (%d, %d, %d, %s, '2024-03-0%d %d:00', %s) ON CONFLICT (id) DO UPDATE SET body = excluded.body, at = excluded.at",
+				id, r.IntN(3), user, pick("'hi'", "'a, b'", "NULL", "''", `'x\y'`), 1+r.IntN(3), r.IntN(3), pick("1.50", "2", "NULL"))
+		case 3:
+			return fmt.Sprintf("UPDATE comments SET author = %d WHERE id = %d", user, id)
+		case 4:
+			return fmt.Sprintf("DELETE FROM users WHERE id = %d", user)
+		default:
+			return fmt.Sprintf("DELETE FROM comments WHERE id = %d", id)
+		}
+	},
+}
+
 // newPG compiles src against the test schema and returns a runner whose
 // own schema is dropped when the test ends.
 func newPG(t *testing.T, pool *pgxpool.Pool, schema, src string) *runtime.PG {
@@ -145,7 +238,7 @@ func diff(ctx context.Context, pool *pgxpool.Pool, table, query string) (int, er
 }
 
 func TestPostgresOracle(t *testing.T) {
-	for _, c := range []pgCase{shopCase(t), operatorsCase} {
+	for _, c := range []pgCase{shopCase(t), operatorsCase, aggregatesCase, nestedCase} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			pool, schema := pgtest.Schema(t)

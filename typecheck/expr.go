@@ -302,7 +302,7 @@ func (c *checker) record(e *lang.RecordLit, ctx *exprCtx) Expr {
 		case x.Type().Kind == types.Invalid:
 			ok = false
 		case x.Type().Kind == types.Null:
-			c.errorHint(f.Value, "give it a type: a column, or coalesce(null, x)", "the type of record field %s is unknown: it is null", name)
+			c.errorHint(f.Value, "give the NULL a type: if false then 0 else null is an int4?", "the type of record field %s is unknown: it is null", name)
 			ok = false
 		}
 		r.Fields = append(r.Fields, x)
