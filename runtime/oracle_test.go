@@ -835,7 +835,7 @@ view agg = g | group by k {
 		{[]runtime.Change{ins(1, 1, 5, "e"), ins(2, 1, 3, "c"), ins(3, 1, 3, "b"), ins(4, 1, 9, nil), ins(5, 1, nil, "z")},
 			`(1, "b", "z", {z,NULL,e,b,c}, "b,c,e,z", 4, f)`},
 		{[]runtime.Change{del(3, nil, nil, nil)}, `(1, "c", "z", {z,NULL,e,c}, "c,e,z", 3, f)`},             // the first
-		{[]runtime.Change{del(5, nil, nil, nil)}, `(1, "c", NULL, {NULL,e,c}, "c,e", 2, f)`},                 // the last, of NULL key
+		{[]runtime.Change{del(5, nil, nil, nil)}, `(1, "c", NULL, {NULL,e,c}, "c,e", 2, f)`},                // the last, of NULL key
 		{[]runtime.Change{upd(2, 1, 3, nil), upd(4, 1, 9, "e")}, `(1, NULL, "e", {e,e,NULL}, "e,e", 1, f)`}, // the first becomes NULL
 		{[]runtime.Change{upd(1, 1, 5, nil), upd(4, 1, 9, nil)}, `(1, NULL, NULL, {NULL,NULL,NULL}, NULL, 0, f)`},
 		{[]runtime.Change{ins(6, 1, 3, "a"), del(2, nil, nil, nil)}, `(1, "a", NULL, {NULL,NULL,a}, "a", 1, f)`},
