@@ -158,7 +158,7 @@ view a = g | group by k {
 			src: `table g (k int4, v int4?, t text)
 view a = g | group by k { rows = array_agg({v, t} order by t), big = first({v, t} order by v desc) } | select { k, rows, who = big.t }`,
 			tables: map[string]*zset.ZSet{"g": bag(w(1, row(1, 2, "b c")), w(2, row(1, nil, "a")), w(1, row(2, 5, "x")))},
-			want: map[string]string{"a": `(1i, {"{NULL,a}","{NULL,a}","{2,\"b c\"}"}?, "a"s) x1` + "\n" + `(2i, {"{5,x}"}?, "x"s) x1`},
+			want:   map[string]string{"a": `(1i, {"{NULL,a}","{NULL,a}","{2,\"b c\"}"}?, "a"s) x1` + "\n" + `(2i, {"{5,x}"}?, "x"s) x1`},
 		},
 		{
 			name: "global group exists only over rows",
