@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -106,11 +107,7 @@ func describe(n *Node) string {
 	case *Aggregate:
 		var as []string
 		for _, a := range op.Aggs {
-			arg := ""
-			if a.Arg != nil {
-				arg = a.Arg.Text
-			}
-			as = append(as, a.Name+"("+arg+")")
+			as = append(as, aggText(a))
 		}
 		return fmt.Sprintf("aggregate by %s {%s}  per-group state%s; emits -old +new for changed groups",
 			scalars(op.Key), strings.Join(as, ", "), orderedNote(op))
@@ -118,6 +115,7 @@ func describe(n *Node) string {
 	return n.Op.Name()
 }
 
+// describeSemiJoin renders a semi or anti join with its incremental form.
 func describeSemiJoin(op *SemiJoin) string {
 	s := fmt.Sprintf("%s on %s == %s", op.Name(), scalars(op.LeftKey), scalars(op.RightKey))
 	what := "left rows with a match"
@@ -130,13 +128,66 @@ func describeSemiJoin(op *SemiJoin) string {
 	return s + " and " + op.Cond.Text + "  " + what + ": Δl, and z⁻¹(I l) of the keys Δr touches, re-matched"
 }
 
+// aggText renders an aggregate call as written: count(distinct x),
+// string_agg(s, ", " order by k desc).
+func aggText(a AggFunc) string {
+	var args []string
+	if a.Arg != nil {
+		args = append(args, a.Arg.Text)
+	}
+	if a.Sep != nil {
+		args = append(args, a.Sep.Text)
+	}
+	s := strings.Join(args, ", ")
+	if a.Distinct {
+		s = "distinct " + s
+	}
+	var keys []string
+	for _, k := range a.OrderBy {
+		key := k.Key.Text
+		if k.Desc {
+			key += " desc"
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) > 0 {
+		s += " order by " + strings.Join(keys, ", ")
+	}
+	return a.Name + "(" + s + ")"
+}
+
+// orderedNote names the multisets an aggregate keeps beside its linear
+// accumulators.
 func orderedNote(op *Aggregate) string {
+	var byValue, byOrder []string
 	for _, a := range op.Aggs {
-		if a.Name == "min" || a.Name == "max" {
-			return " with ordered multisets for min/max"
+		switch {
+		case a.Name == "min" || a.Name == "max":
+			byValue = appendNew(byValue, a.Name)
+		case a.Distinct:
+			byValue = appendNew(byValue, a.Name+"(distinct)")
+		case a.Ordered():
+			byOrder = appendNew(byOrder, a.Name)
 		}
 	}
-	return ""
+	var notes []string
+	if len(byValue) > 0 {
+		notes = append(notes, "ordered multisets for "+strings.Join(byValue, "/"))
+	}
+	if len(byOrder) > 0 {
+		notes = append(notes, "multisets ordered by (order keys, value) for "+strings.Join(byOrder, "/"))
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return " with " + strings.Join(notes, " and ")
+}
+
+func appendNew(xs []string, x string) []string {
+	if slices.Contains(xs, x) {
+		return xs
+	}
+	return append(xs, x)
 }
 
 func scalars(ss []Scalar) string {

@@ -28,7 +28,10 @@ func compile(e typecheck.Expr) evalFunc {
 		return func(zset.Row) (any, error) { return v, nil }
 	case *typecheck.Cast:
 		x := compile(e.X)
-		conv := stdlib.Convert(e.X.Type().Kind, e.T.Kind)
+		conv := stdlib.Converter(e.X.Type(), e.T)
+		if conv == nil {
+			return x
+		}
 		return func(r zset.Row) (any, error) {
 			v, err := x(r)
 			if v == nil || err != nil {
@@ -103,6 +106,31 @@ func compile(e typecheck.Expr) evalFunc {
 		}
 	case *typecheck.Binary:
 		return compileBinary(e)
+	case *typecheck.Record:
+		fields := make([]evalFunc, len(e.Fields))
+		for i, f := range e.Fields {
+			fields[i] = compile(f)
+		}
+		return func(r zset.Row) (any, error) {
+			rec := make([]any, len(fields))
+			for i, f := range fields {
+				v, err := f(r)
+				if err != nil {
+					return nil, err
+				}
+				rec[i] = v
+			}
+			return rec, nil
+		}
+	case *typecheck.FieldRef:
+		x, i := compile(e.X), e.Index
+		return func(r zset.Row) (any, error) {
+			v, err := x(r)
+			if v == nil || err != nil {
+				return nil, err
+			}
+			return v.([]any)[i], nil
+		}
 	}
 	panic(fmt.Sprintf("ir.Compile: unexpected %T", e))
 }
@@ -212,6 +240,14 @@ func render(e typecheck.Expr) string {
 		return e.Func.Name + "(" + strings.Join(args, ", ") + ")"
 	case *typecheck.Binary:
 		return "(" + render(e.X) + " " + e.Op + " " + render(e.Y) + ")"
+	case *typecheck.Record:
+		fields := make([]string, len(e.Fields))
+		for i, f := range e.Fields {
+			fields[i] = e.T.Fields[i].Name + " = " + render(f)
+		}
+		return "{" + strings.Join(fields, ", ") + "}"
+	case *typecheck.FieldRef:
+		return render(e.X) + "." + e.Name
 	}
 	return fmt.Sprintf("%T", e)
 }

@@ -133,16 +133,41 @@ type Distinct struct{}
 
 // AggFunc is one aggregate of an Aggregate node.
 type AggFunc struct {
-	Name string  // count, sum, avg, min, max
-	Arg  *Scalar // nil for count()
-	Type types.Type
+	// Name is count, sum, avg, min, max, bool_and, bool_or, array_agg,
+	// string_agg, first or last.
+	Name     string
+	Arg      *Scalar // the first argument; nil for count()
+	Sep      *Scalar // string_agg's separator
+	Distinct bool    // count(distinct x)
+	OrderBy  []OrderKey
+	Type     types.Type
+}
+
+// OrderKey is one key of an ordered aggregate.
+type OrderKey struct {
+	Key  Scalar
+	Desc bool
+}
+
+// Ordered reports whether the aggregate's result depends on an order of
+// the group's rows: array_agg, string_agg, first and last, which keep the
+// rows' items (order keys, value, separator) in an ordered multiset.
+func (a AggFunc) Ordered() bool {
+	switch a.Name {
+	case "array_agg", "string_agg", "first", "last":
+		return true
+	}
+	return false
 }
 
 // Aggregate groups its input by Key and keeps per-group state: linear
-// accumulators for count, sum and avg; for min and max an ordered multiset
-// of the group's values, so deleting the current minimum is correct. Each
-// step it re-emits only the groups that changed, as a retraction of the
-// old row and an insertion of the new. Output rows are the key values
+// accumulators for count, sum, avg, bool_and and bool_or (weighted counts
+// of true and of non-NULL values); for min, max and count(distinct) a
+// multiset of the group's values ordered by value, so deleting the
+// current minimum is correct; for array_agg, string_agg, first and last a
+// multiset of items ordered by the order keys, then the value. Each step
+// it re-emits only the groups that changed, as a retraction of the old
+// row and an insertion of the new. Output rows are the key values
 // followed by the aggregate values.
 type Aggregate struct {
 	Key  []Scalar

@@ -132,10 +132,17 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 			aggCols = append(aggCols, Column{Name: fmt.Sprintf("key%d", i), Type: k.Type()})
 		}
 		for _, a := range r.Aggs {
-			f := AggFunc{Name: a.Name, Type: a.Type}
+			f := AggFunc{Name: a.Name, Distinct: a.Distinct, Type: a.Type}
 			if len(a.Args) > 0 {
 				s := Compile(a.Args[0])
 				f.Arg = &s
+			}
+			if len(a.Args) > 1 {
+				s := Compile(a.Args[1])
+				f.Sep = &s
+			}
+			for _, k := range a.OrderBy {
+				f.OrderBy = append(f.OrderBy, OrderKey{Key: Compile(k.X), Desc: k.Desc})
 			}
 			agg.Aggs = append(agg.Aggs, f)
 			aggCols = append(aggCols, Column{Name: a.Name, Type: a.Type})

@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/google/btree"
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/stdlib"
@@ -34,13 +36,9 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		if err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		args := make([]any, len(op.Aggs))
-		for i, a := range op.Aggs {
-			if a.Arg != nil {
-				if args[i], err = a.Arg.Eval(e.Row); err != nil {
-					return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-				}
-			}
+		args, err := aggArgs(op, e.Row)
+		if err != nil {
+			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
 		k := types.KeyOf(key)
 		if _, ok := groupKeys[k]; !ok {
@@ -86,14 +84,61 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	return out, nil
 }
 
+// aggArgs evaluates, for one input row, what each aggregate adds to its
+// state: its argument's value, or for an ordered aggregate the row's item
+// (order keys, argument, separator).
+func aggArgs(op *ir.Aggregate, row zset.Row) ([]any, error) {
+	args := make([]any, len(op.Aggs))
+	for i, a := range op.Aggs {
+		if a.Arg == nil {
+			continue
+		}
+		v, err := a.Arg.Eval(row)
+		if err != nil {
+			return nil, err
+		}
+		if !a.Ordered() {
+			args[i] = v
+			continue
+		}
+		item := make([]any, 0, len(a.OrderBy)+2)
+		for _, k := range a.OrderBy {
+			kv, err := k.Key.Eval(row)
+			if err != nil {
+				return nil, err
+			}
+			item = append(item, kv)
+		}
+		item = append(item, v)
+		if a.Sep != nil {
+			sep, err := a.Sep.Eval(row)
+			if err != nil {
+				return nil, err
+			}
+			item = append(item, sep)
+		}
+		args[i] = item
+	}
+	return args, nil
+}
+
 func newGroupState(key zset.Row, op *ir.Aggregate) *GroupState {
 	st := &GroupState{Key: key, Accs: make([]Accumulator, len(op.Aggs))}
 	for i, a := range op.Aggs {
-		switch a.Name {
-		case "min", "max":
-			st.Accs[i].Values = NewMultiset()
-		case "sum", "avg":
-			st.Accs[i].Sum = zeroSum(a)
+		acc := &st.Accs[i]
+		switch {
+		case a.Ordered():
+			acc.Ordered = true
+			for _, k := range a.OrderBy {
+				acc.Desc = append(acc.Desc, k.Desc)
+			}
+			acc.Values = NewItemMultiset(acc.Desc)
+		case a.Name == "min" || a.Name == "max" || a.Distinct:
+			acc.Values = NewMultiset()
+		case a.Name == "sum" || a.Name == "avg":
+			acc.Sum = zeroSum(a)
+		case a.Name == "bool_and" || a.Name == "bool_or":
+			acc.Sum = int64(0)
 		}
 	}
 	return st
@@ -120,9 +165,26 @@ func (st *GroupState) add(op *ir.Aggregate, c groupChange) {
 		if a.Arg == nil || v == nil {
 			continue
 		}
+		if a.Ordered() {
+			item := v.([]any)
+			x := item[len(a.OrderBy)]
+			if x != nil {
+				acc.NonNull += c.w
+			} else if a.Name == "string_agg" {
+				continue // string_agg skips NULLs; the others keep them
+			}
+			addToMultiset(acc.Values, item, c.w)
+			continue
+		}
 		acc.NonNull += c.w
-		switch a.Name {
-		case "sum", "avg":
+		switch {
+		case a.Distinct:
+			addToMultiset(acc.Values, v, c.w)
+		case a.Name == "bool_and" || a.Name == "bool_or":
+			if v == true {
+				acc.Sum = acc.Sum.(int64) + c.w
+			}
+		case a.Name == "sum" || a.Name == "avg":
 			acc.Sum = addWeighted(acc.Sum, v, c.w)
 			if d, ok := v.(decimal.Decimal); ok {
 				scale := max(0, int(-d.Exponent()))
@@ -131,18 +193,24 @@ func (st *GroupState) add(op *ir.Aggregate, c groupChange) {
 				}
 				acc.Scales[scale] += c.w
 			}
-		case "min", "max":
-			item, found := acc.Values.Get(ValueCount{Value: v})
-			if !found {
-				item = ValueCount{Value: v}
-			}
-			item.Count += c.w
-			if item.Count == 0 {
-				acc.Values.Delete(item)
-			} else {
-				acc.Values.ReplaceOrInsert(item)
-			}
+		case a.Name == "min" || a.Name == "max":
+			addToMultiset(acc.Values, v, c.w)
 		}
+	}
+}
+
+// addToMultiset adds w copies of v to a multiset, removing v when its
+// count reaches zero.
+func addToMultiset(m *btree.BTreeG[ValueCount], v any, w int64) {
+	item, found := m.Get(ValueCount{Value: v})
+	if !found {
+		item = ValueCount{Value: v}
+	}
+	item.Count += w
+	if item.Count == 0 {
+		m.Delete(item)
+	} else {
+		m.ReplaceOrInsert(item)
 	}
 }
 
@@ -182,9 +250,12 @@ func rowOf(st *GroupState, op *ir.Aggregate) zset.Row {
 		var v any
 		switch a.Name {
 		case "count":
-			if a.Arg == nil {
+			switch {
+			case a.Arg == nil:
 				v = st.Count
-			} else {
+			case a.Distinct:
+				v = int64(acc.Values.Len())
+			default:
 				v = acc.NonNull
 			}
 		case "sum":
@@ -206,10 +277,66 @@ func rowOf(st *GroupState, op *ir.Aggregate) zset.Row {
 			if m, ok := acc.Values.Max(); ok {
 				v = m.Value
 			}
+		case "bool_and":
+			if acc.NonNull > 0 {
+				v = acc.Sum.(int64) == acc.NonNull
+			}
+		case "bool_or":
+			if acc.NonNull > 0 {
+				v = acc.Sum.(int64) > 0
+			}
+		default:
+			v = orderedResult(a, acc)
 		}
 		row = append(row, v)
 	}
 	return row
+}
+
+// orderedResult computes array_agg, string_agg, first or last from the
+// group's items, in their order.
+func orderedResult(a ir.AggFunc, acc *Accumulator) any {
+	at := len(a.OrderBy) // where the value sits in an item
+	switch a.Name {
+	case "first":
+		if m, ok := acc.Values.Min(); ok {
+			return m.Value.([]any)[at]
+		}
+		return nil
+	case "last":
+		if m, ok := acc.Values.Max(); ok {
+			return m.Value.([]any)[at]
+		}
+		return nil
+	case "array_agg":
+		out := make([]any, 0, acc.Values.Len())
+		acc.Values.Ascend(func(vc ValueCount) bool {
+			for range vc.Count {
+				out = append(out, vc.Value.([]any)[at])
+			}
+			return true
+		})
+		return out
+	case "string_agg":
+		if acc.NonNull == 0 {
+			return nil
+		}
+		var b strings.Builder
+		first := true
+		acc.Values.Ascend(func(vc ValueCount) bool {
+			item := vc.Value.([]any)
+			for range vc.Count {
+				if !first && item[at+1] != nil {
+					b.WriteString(item[at+1].(string))
+				}
+				b.WriteString(item[at].(string))
+				first = false
+			}
+			return true
+		})
+		return b.String()
+	}
+	panic("runtime: unknown aggregate " + a.Name)
 }
 
 func average(sum any, n int64) any {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -15,8 +16,13 @@ import (
 	"github.com/stepping-io/stepping/types"
 )
 
-// pgTypeName returns the Postgres type of a column of type t.
+// pgTypeName returns the Postgres type of a column of type t. A record,
+// or an array holding records, is a jsonb document (see jsonbValue):
+// Postgres has no anonymous composite type a column can have.
 func pgTypeName(t types.Type) string {
+	if holdsRecord(t) {
+		return "jsonb"
+	}
 	switch t.Kind {
 	case types.Array:
 		return pgTypeName(*t.Elem) + "[]"
@@ -25,7 +31,7 @@ func pgTypeName(t types.Type) string {
 			return fmt.Sprintf("numeric(%d,%d)", t.Precision, t.Scale)
 		}
 		return "numeric"
-	case types.Null, types.Invalid, types.Record:
+	case types.Null, types.Invalid:
 		return "text"
 	}
 	return t.Kind.String()
@@ -50,8 +56,82 @@ func lockKey(schema string) int64 {
 	return int64(h.Sum64())
 }
 
+// holdsRecord reports whether t is a record or an array of them (at any
+// depth).
+func holdsRecord(t types.Type) bool {
+	switch t.Kind {
+	case types.Record:
+		return true
+	case types.Array:
+		return holdsRecord(*t.Elem)
+	}
+	return false
+}
+
+// jsonbValue converts a value of type t to what encoding/json writes as
+// the jsonb document Postgres's to_jsonb gives for it: a record as an
+// object keyed by field name, an array as an array, numbers as numbers
+// (numerics with their scale), bools as booleans, jsonb as itself, and
+// other values as strings (times in ISO 8601, timestamptz in UTC).
+func jsonbValue(v any, t types.Type) any {
+	switch x := v.(type) {
+	case nil, bool, int64:
+		return x
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return types.FormatFloat(x)
+		}
+		return x
+	case decimal.Decimal:
+		return json.Number(types.FormatNumeric(x))
+	case string:
+		if t.Kind == types.JSONB {
+			return json.RawMessage(x)
+		}
+		return x
+	case time.Time:
+		switch t.Kind {
+		case types.Date:
+			return x.UTC().Format("2006-01-02")
+		case types.Timestamptz:
+			return x.UTC().Format("2006-01-02T15:04:05.999999") + "+00:00"
+		}
+		return x.UTC().Format("2006-01-02T15:04:05.999999")
+	case []any:
+		if t.Kind == types.Record {
+			obj := make(map[string]any, len(x))
+			for i, e := range x {
+				obj[t.Fields[i].Name] = jsonbValue(e, t.Fields[i].Type)
+			}
+			return obj
+		}
+		var elem types.Type
+		if t.Elem != nil {
+			elem = *t.Elem
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonbValue(e, elem)
+		}
+		return out
+	}
+	return types.Format(v, t)
+}
+
+// jsonbText is the jsonb document of a non-null value of type t.
+func jsonbText(v any, t types.Type) json.RawMessage {
+	b, err := json.Marshal(jsonbValue(v, t))
+	if err != nil {
+		panic(fmt.Sprintf("runtime: encoding %s as JSON: %v", t, err)) // every value converts
+	}
+	return b
+}
+
 // toPG converts a value to what pgx encodes for a column of type t.
 func toPG(v any, t types.Type) any {
+	if v != nil && holdsRecord(t) {
+		return jsonbText(v, t)
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -88,6 +168,9 @@ func toPG(v any, t types.Type) any {
 // exactly: numerics as JSON numbers with their scale, other non-JSON
 // types in their Postgres text form.
 func toJSON(v any, t types.Type) any {
+	if v != nil && holdsRecord(t) {
+		return jsonbText(v, t)
+	}
 	switch x := v.(type) {
 	case nil, bool, int64, string:
 		if t.Kind == types.JSONB && x != nil {

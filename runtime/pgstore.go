@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/btree"
 	"github.com/jackc/pgx/v5"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
@@ -167,8 +166,10 @@ ON CONFLICT (key) DO UPDATE SET state = excluded.state`, putKeys, encs)
 }
 
 // encodeGroupState writes a group's state as one encoded row: the key,
-// the count, then per accumulator its non-null count, its sum and its
-// ordered multiset as a list of (value, count) pairs.
+// the count, then per accumulator its non-null count, its sum, its
+// multiset as a list of (value, count) pairs in order, its numeric
+// scales, whether the multiset holds ordered-aggregate items and the
+// directions of their order keys.
 func encodeGroupState(st *GroupState) []byte {
 	accs := make([]any, len(st.Accs))
 	for i, a := range st.Accs {
@@ -188,7 +189,11 @@ func encodeGroupState(st *GroupState) []byte {
 		for j, n := range a.Scales {
 			scales[j] = n
 		}
-		accs[i] = []any{a.NonNull, a.Sum, vs, scales}
+		desc := make([]any, len(a.Desc))
+		for j, d := range a.Desc {
+			desc[j] = d
+		}
+		accs[i] = []any{a.NonNull, a.Sum, vs, scales, a.Ordered, desc}
 	}
 	return types.EncodeRow([]any{[]any(st.Key), st.Count, accs})
 }
@@ -210,8 +215,17 @@ func decodeGroupState(b []byte) (st *GroupState, err error) {
 		for _, n := range f[3].([]any) {
 			acc.Scales = append(acc.Scales, n.(int64))
 		}
+		if len(f) > 4 { // states written before ordered aggregates have 4 fields
+			acc.Ordered = f[4].(bool)
+			for _, d := range f[5].([]any) {
+				acc.Desc = append(acc.Desc, d.(bool))
+			}
+		}
 		if f[2] != nil {
-			acc.Values = btree.NewG(16, lessValueCount)
+			acc.Values = NewMultiset()
+			if acc.Ordered {
+				acc.Values = NewItemMultiset(acc.Desc)
+			}
 			for _, p := range f[2].([]any) {
 				pair := p.([]any)
 				acc.Values.ReplaceOrInsert(ValueCount{Value: pair[0], Count: pair[1].(int64)})

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"strings"
 
 	"github.com/google/btree"
 	"github.com/stepping-io/stepping/types"
@@ -54,13 +55,26 @@ type GroupState struct {
 // Accumulator is the state of one aggregate function in one group.
 type Accumulator struct {
 	NonNull int64 // total weight of rows whose argument is not NULL
-	Sum     any   // running sum for sum and avg: int64, decimal.Decimal or float64
+	// Sum is the running sum for sum and avg: int64, decimal.Decimal or
+	// float64; for bool_and and bool_or, the int64 weight of the rows
+	// whose argument is true.
+	Sum any
 	// Scales counts the numeric arguments by their scale (index), so that
 	// a sum shows the scale Postgres would give it from the rows present
 	// now (the largest of theirs), whatever rows came and went before.
 	Scales []int64
-	// Values is the ordered multiset of argument values, for min and max.
+	// Values is an ordered multiset: for min, max and count(distinct),
+	// of argument values, equal values (1.5, 1.50) counted together; for
+	// the ordered aggregates, of items (see Ordered).
 	Values *btree.BTreeG[ValueCount]
+	// Ordered marks Values as a multiset of items, one per row of
+	// array_agg, string_agg, first or last: the row's order keys, then its
+	// argument, then (string_agg) its separator. Items are ordered by the
+	// keys, each descending where Desc says so, then by the rest
+	// ascending, NULL after every value; items equal by all of that but
+	// spelled differently (1.5, 1.50) by their spelling.
+	Ordered bool
+	Desc    []bool
 }
 
 // ValueCount is a value of an ordered multiset with its multiplicity.
@@ -71,9 +85,35 @@ type ValueCount struct {
 
 func lessValueCount(a, b ValueCount) bool { return types.Compare(a.Value, b.Value) < 0 }
 
-// NewMultiset returns an empty ordered multiset.
+// NewMultiset returns an empty multiset of values ordered by value.
 func NewMultiset() *btree.BTreeG[ValueCount] {
 	return btree.NewG(16, lessValueCount)
+}
+
+// NewItemMultiset returns an empty multiset of ordered-aggregate items
+// ([order keys..., value, ...]) whose order keys go in the directions
+// desc gives (true for descending).
+func NewItemMultiset(desc []bool) *btree.BTreeG[ValueCount] {
+	return btree.NewG(16, func(a, b ValueCount) bool {
+		return CompareItems(a.Value.([]any), b.Value.([]any), desc) < 0
+	})
+}
+
+// CompareItems orders two ordered-aggregate items: by each order key, in
+// its direction, then by the rest ascending, NULL after every value (so
+// first in a descending key, as in Postgres); then, items being equal by
+// value, by their spelling, so that the order is total.
+func CompareItems(a, b []any, desc []bool) int {
+	for i := range a {
+		c := types.CompareNullsLast(a[i], b[i])
+		if i < len(desc) && desc[i] {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(types.RowKey(a), types.RowKey(b))
 }
 
 // clone copies the state so that a step can change it without touching

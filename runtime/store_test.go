@@ -2,9 +2,12 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -92,10 +95,23 @@ func TestStoreGroups(t *testing.T) {
 			ms := runtime.NewMultiset()
 			ms.ReplaceOrInsert(runtime.ValueCount{Value: int64(3), Count: 2})
 			ms.ReplaceOrInsert(runtime.ValueCount{Value: int64(-1), Count: 1})
+			// array_agg(x order by k desc): items [k, x], one holding a
+			// record, one a NULL key, two spelled apart (1.5, 1.50).
+			items := runtime.NewItemMultiset([]bool{true})
+			for _, it := range []runtime.ValueCount{
+				{Value: []any{int64(2), []any{"a b", nil}}, Count: 1},
+				{Value: []any{nil, []any{"z", int64(1)}}, Count: 2},
+				{Value: []any{int64(1), decimal.RequireFromString("1.5")}, Count: 1},
+				{Value: []any{int64(1), decimal.RequireFromString("1.50")}, Count: 1},
+			} {
+				items.ReplaceOrInsert(it)
+			}
 			st := &runtime.GroupState{Key: zset.Row{"x", nil}, Count: 3, Accs: []runtime.Accumulator{
 				{NonNull: 3, Sum: decimal.RequireFromString("5.0"), Scales: []int64{0, 3}},
 				{NonNull: 3, Values: ms},
 				{NonNull: 2, Sum: 2.5},
+				{NonNull: 3, Values: items, Ordered: true, Desc: []bool{true}},
+				{NonNull: 3, Sum: int64(1)},
 			}}
 			must(t, step(func() error {
 				return g.Put(ctx, []string{"a", "b"}, []*runtime.GroupState{st, {Key: zset.Row{"y"}, Count: 0}})
@@ -109,7 +125,7 @@ func TestStoreGroups(t *testing.T) {
 				t.Errorf("a group of count 0 was kept: %+v", got[1])
 			}
 			a := got[0]
-			if a == nil || a.Count != 3 || types.CompareRows(a.Key, st.Key) != 0 || len(a.Accs) != 3 {
+			if a == nil || a.Count != 3 || types.CompareRows(a.Key, st.Key) != 0 || len(a.Accs) != 5 {
 				t.Fatalf("got %+v, want %+v", a, st)
 			}
 			if s := types.FormatNumeric(a.Accs[0].Sum.(decimal.Decimal)); s != "5.0" || len(a.Accs[0].Scales) != 2 || a.Accs[0].Scales[1] != 3 {
@@ -121,21 +137,66 @@ func TestStoreGroups(t *testing.T) {
 			if a.Accs[2].Sum != 2.5 {
 				t.Errorf("float sum read back as %v", a.Accs[2].Sum)
 			}
+			// The items read back in the same order, in a multiset that
+			// keeps ordering new items as the original does.
+			o := a.Accs[3]
+			if !o.Ordered || !slices.Equal(o.Desc, []bool{true}) {
+				t.Fatalf("ordered accumulator read back as ordered=%v desc=%v", o.Ordered, o.Desc)
+			}
+			o.Values.ReplaceOrInsert(runtime.ValueCount{Value: []any{int64(3), "new"}, Count: 1})
+			var got3 []string
+			o.Values.Ascend(func(vc runtime.ValueCount) bool {
+				got3 = append(got3, fmt.Sprintf("%s x%d", types.Format(vc.Value, types.Type{}), vc.Count))
+				return true
+			})
+			want3 := []string{`{NULL,"{z,1}"} x2`, "{3,new} x1", `{2,"{\"a b\",NULL}"} x1`, "{1,1.5} x1", "{1,1.50} x1"}
+			if !slices.Equal(got3, want3) {
+				t.Errorf("items read back as %v, want %v", got3, want3)
+			}
+			if a.Accs[4].Sum != int64(1) {
+				t.Errorf("bool accumulator read back as %v", a.Accs[4].Sum)
+			}
 		})
 	}
 }
 
-// TestStoresAgree drives the shop program on each store with the same
-// random stream of changes and requires the same view changes from both
-// at every step.
+// TestStoresAgree drives programs on each store with the same random
+// stream of changes and requires the same view changes from both at every
+// step: the shop, and programs keeping the multisets of ordered and
+// distinct aggregates, records and nested groups.
 func TestStoresAgree(t *testing.T) {
-	src, err := os.ReadFile("../examples/shop.step")
+	shop, err := os.ReadFile("../examples/shop.step")
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := stepping.Compile("shop.step", string(src))
+	comments, err := os.ReadFile("../examples/comments.step")
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Run("shop", func(t *testing.T) { storesAgree(t, string(shop), shopChanges()) })
+	t.Run("comments", func(t *testing.T) { storesAgree(t, string(comments), nil) })
+	t.Run("aggregates", func(t *testing.T) {
+		storesAgree(t, `
+table g (id int4, k int4, o int4?, v text?, n numeric?, b bool?, primary key (id))
+view agg = g | group by k {
+    cd = count(distinct v), cdn = count(distinct n), ba = bool_and(b), bo = bool_or(b),
+    vs = array_agg(v), ns = array_agg(n order by o desc, id), s = string_agg(v, "," order by o),
+    f = first(n order by o), l = last(v order by o, id desc), rows = array_agg({o, v} order by v desc)
+  }
+view per = agg | group by cd { ks = array_agg(k), firsts = array_agg(f) }
+`, nil)
+	})
+}
+
+// storesAgree runs src on every store kind. changes gives each step's
+// changes; nil means random inserts, updates and deletes by primary key.
+func storesAgree(t *testing.T, src string, changes func(r *rand.Rand) map[string]*zset.ZSet) {
+	prog, err := stepping.Compile("test.step", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changes == nil {
+		changes = keyedChanges(prog)
 	}
 	var indexIDs, groupIDs []int
 	for _, n := range prog.Circuit.Nodes {
@@ -157,10 +218,39 @@ func TestStoresAgree(t *testing.T) {
 		runs = append(runs, run{runtime.NewWithOptions(prog.Circuit, store, runtime.Options{NoContents: true}), step})
 	}
 	r := rand.New(rand.NewPCG(1, 2))
+	changed := 0
+	for stepNo := 0; stepNo < 60; stepNo++ {
+		deltas := changes(r)
+		var results []*runtime.Result
+		for _, rn := range runs {
+			var res *runtime.Result
+			must(t, rn.step(func() (err error) {
+				res, err = rn.eng.StepDelta(ctx, deltas)
+				return err
+			}))
+			results = append(results, res)
+		}
+		for view, want := range results[0].Changes {
+			if got := results[1].Changes[view]; got == nil || !got.Equal(want) {
+				t.Fatalf("step %d: view %s: memory store gave %v, Postgres store %v", stepNo+1, view, want.Entries(), got)
+			}
+		}
+		if len(results[0].Changes) != len(results[1].Changes) {
+			t.Fatalf("step %d: the stores changed different views", stepNo+1)
+		}
+		changed += len(results[0].Changes)
+	}
+	if changed == 0 {
+		t.Fatal("no view ever changed")
+	}
+}
+
+// shopChanges changes products and line items at random.
+func shopChanges() func(r *rand.Rand) map[string]*zset.ZSet {
 	products := map[string]decimal.Decimal{}
 	items := map[[2]any]int64{}
 	names := []string{"tv", "radio", "lamp"}
-	for stepNo := 0; stepNo < 60; stepNo++ {
+	return func(r *rand.Rand) map[string]*zset.ZSet {
 		deltas := map[string]*zset.ZSet{"products": zset.New(), "line_items": zset.New()}
 		for range 1 + r.IntN(4) {
 			name := names[r.IntN(len(names))]
@@ -183,23 +273,60 @@ func TestStoresAgree(t *testing.T) {
 				deltas["line_items"].Add(zset.Row{key[0], key[1], qty}, 1)
 			}
 		}
-		var results []*runtime.Result
-		for _, rn := range runs {
-			var res *runtime.Result
-			must(t, rn.step(func() (err error) {
-				res, err = rn.eng.StepDelta(ctx, deltas)
-				return err
-			}))
-			results = append(results, res)
+		return deltas
+	}
+}
+
+// keyedChanges replaces, inserts and deletes rows of a program's tables
+// by their first column, with random values from small domains (NULL now
+// and then where allowed), so that groups and join keys collide.
+func keyedChanges(prog *stepping.Program) func(r *rand.Rand) map[string]*zset.ZSet {
+	rows := map[string]map[int64]zset.Row{}
+	value := func(r *rand.Rand, t types.Type) any {
+		if t.Nullable && r.IntN(5) == 0 {
+			return nil
 		}
-		for view, want := range results[0].Changes {
-			if got := results[1].Changes[view]; got == nil || !got.Equal(want) {
-				t.Fatalf("step %d: view %s: memory store gave %v, Postgres store %v", stepNo+1, view, want.Entries(), got)
+		switch t.Kind {
+		case types.Bool:
+			return r.IntN(2) == 0
+		case types.Int2, types.Int4, types.Int8:
+			return int64(r.IntN(4))
+		case types.Numeric:
+			return decimal.New(int64(r.IntN(30)), -int32(r.IntN(2)))
+		case types.Text:
+			return []string{"a", "b c", "d,e", `f"g`, ""}[r.IntN(5)]
+		case types.Timestamp:
+			return time.Date(2024, 3, 1+r.IntN(3), r.IntN(3), 0, 0, 0, time.UTC)
+		}
+		panic("keyedChanges: no values of type " + t.String())
+	}
+	return func(r *rand.Rand) map[string]*zset.ZSet {
+		deltas := map[string]*zset.ZSet{}
+		for _, in := range prog.Circuit.Inputs {
+			if rows[in.Name] == nil {
+				rows[in.Name] = map[int64]zset.Row{}
 			}
+			have := rows[in.Name]
+			d := zset.New()
+			for range r.IntN(4) {
+				id := int64(r.IntN(8))
+				if old, ok := have[id]; ok {
+					d.Add(old, -1)
+					delete(have, id)
+				}
+				if r.IntN(3) == 0 {
+					continue
+				}
+				row := zset.Row{id}
+				for _, c := range in.Columns[1:] {
+					row = append(row, value(r, c.Type))
+				}
+				have[id] = row
+				d.Add(row, 1)
+			}
+			deltas[in.Name] = d
 		}
-		if len(results[0].Changes) != len(results[1].Changes) {
-			t.Fatalf("step %d: the stores changed different views", stepNo+1)
-		}
+		return deltas
 	}
 }
 

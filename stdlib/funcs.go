@@ -30,13 +30,18 @@ type Func struct {
 }
 
 // Aggregate is a built-in aggregate. Its incremental implementation lives
-// with the operators in package ir; here is what the checker needs.
+// in package runtime; here is what the checker needs.
 type Aggregate struct {
 	Name      string
 	Signature string
 	Doc       string
 	// Check returns the result type for the argument types (none for count()).
 	Check func(args []types.Type) (types.Type, error)
+	// Distinct says whether the aggregate takes distinct: count(distinct x).
+	Distinct bool
+	// Ordered says whether the aggregate takes order by, and NeedsOrder
+	// whether it must have one: its result depends on the order of rows.
+	Ordered, NeedsOrder bool
 }
 
 // Funcs returns the scalar functions by name.
@@ -105,6 +110,9 @@ func textUnary(name, doc string, result types.Kind, f func(string) any) *Func {
 		Check: func(args []types.Type) (types.Type, error) {
 			if err := arity(name, args, 1); err != nil {
 				return types.Type{}, err
+			}
+			if args[0].Kind == types.Array && name == "length" {
+				return types.Type{}, fmt.Errorf("length wants text, got %s: the number of elements of an array is cardinality(a)", args[0])
 			}
 			if args[0].Kind != types.Text && args[0].Kind != types.Null {
 				return types.Type{}, fmt.Errorf("%s wants text, got %s", name, args[0])
@@ -215,8 +223,17 @@ func init() {
 				if _, _, ok := Comparable(t, a); !ok {
 					return types.Type{}, fmt.Errorf("coalesce arguments disagree: %s and %s", t, a)
 				}
-				if t.Kind == types.Null || numericRank(a.Kind) > numericRank(t.Kind) {
+				switch {
+				case t.Kind == types.Null || numericRank(a.Kind) > numericRank(t.Kind):
 					t = a.OrNull()
+				case !t.IsNumeric():
+					// Arrays and records must be held alike, nulls
+					// allowed wherever either allows them.
+					u, ok := Unify(t, a)
+					if !ok {
+						return types.Type{}, fmt.Errorf("coalesce arguments disagree: %s and %s", t, a)
+					}
+					t = u
 				}
 			}
 			t.Nullable = args[len(args)-1].Nullable
@@ -226,9 +243,8 @@ func init() {
 			result, _ := funcs["coalesce"].Check(ts)
 			convs := make([]func(any) any, len(ts))
 			for i, t := range ts {
-				convs[i] = func(v any) any { return v }
-				if t.IsNumeric() && result.IsNumeric() {
-					convs[i] = Convert(t.Kind, result.Kind)
+				if convs[i] = Converter(t, result); convs[i] == nil {
+					convs[i] = identity
 				}
 			}
 			return func(a []any) (any, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/types"
@@ -195,19 +196,171 @@ func Negate(t types.Type) (func(x any) (any, error), error) {
 }
 
 // Comparable reports whether values of types a and b can be compared, and
-// returns converters that bring both to a common type.
+// returns converters that bring both to a common type. Two numbers are
+// comparable, and two values of the same kind other than jsonb; arrays
+// when their elements are, and records when they have the same field
+// names in the same order and their fields are, pairwise.
 func Comparable(a, b types.Type) (ca, cb func(any) any, ok bool) {
+	ca, cb, ok = comparable(a, b)
+	if ca == nil {
+		ca = identity
+	}
+	if cb == nil {
+		cb = identity
+	}
+	return ca, cb, ok
+}
+
+func identity(v any) any { return v }
+
+// comparable is Comparable with nil for a converter that changes nothing,
+// so that arrays and records of the same representation are not copied.
+func comparable(a, b types.Type) (ca, cb func(any) any, ok bool) {
 	if t, isNum := Promote(a, b); isNum {
+		if a.Kind == t.Kind && b.Kind == t.Kind || numericRank(a.Kind) <= 3 && numericRank(b.Kind) <= 3 {
+			return nil, nil, true
+		}
 		return Convert(a.Kind, t.Kind), Convert(b.Kind, t.Kind), true
 	}
-	id := func(v any) any { return v }
-	if a.Kind == b.Kind && a.Kind != types.Record && a.Kind != types.JSONB || a.Kind == types.Null || b.Kind == types.Null {
-		return id, id, true
+	if a.Kind == types.Null || b.Kind == types.Null {
+		return nil, nil, true
 	}
-	if a.Kind == types.Record && b.Kind == types.Record && a.NotNull().Identical(b.NotNull()) {
-		return id, id, true
+	if a.Kind != b.Kind {
+		return nil, nil, false
 	}
-	return nil, nil, false
+	switch a.Kind {
+	case types.JSONB:
+		return nil, nil, false
+	case types.Array:
+		ea, eb, ok := comparable(*a.Elem, *b.Elem)
+		return eachElem(ea), eachElem(eb), ok
+	case types.Record:
+		if len(a.Fields) != len(b.Fields) {
+			return nil, nil, false
+		}
+		fa := make([]func(any) any, len(a.Fields))
+		fb := make([]func(any) any, len(b.Fields))
+		for i := range a.Fields {
+			var ok bool
+			if a.Fields[i].Name != b.Fields[i].Name {
+				return nil, nil, false
+			}
+			if fa[i], fb[i], ok = comparable(a.Fields[i].Type, b.Fields[i].Type); !ok {
+				return nil, nil, false
+			}
+		}
+		return eachField(fa), eachField(fb), true
+	}
+	return nil, nil, true
+}
+
+// eachElem lifts an element converter to arrays.
+func eachElem(f func(any) any) func(any) any {
+	if f == nil {
+		return nil
+	}
+	return func(v any) any {
+		if v == nil {
+			return nil
+		}
+		in := v.([]any)
+		out := make([]any, len(in))
+		for i, e := range in {
+			if e != nil {
+				out[i] = f(e)
+			}
+		}
+		return out
+	}
+}
+
+// eachField lifts field converters to records.
+func eachField(fs []func(any) any) func(any) any {
+	if !slices.ContainsFunc(fs, func(f func(any) any) bool { return f != nil }) {
+		return nil
+	}
+	return func(v any) any {
+		if v == nil {
+			return nil
+		}
+		in := v.([]any)
+		out := make([]any, len(in))
+		for i, e := range in {
+			out[i] = e
+			if e != nil && fs[i] != nil {
+				out[i] = fs[i](e)
+			}
+		}
+		return out
+	}
+}
+
+// Unify returns the type that values of types a and b both fit: the
+// promoted type of two numbers (without modifiers, as in Promote); two
+// arrays whose elements unify; two records with the same field names in
+// the same order whose fields unify; any two equal types. The result is
+// nullable where either is, at any depth, and the null type fits any type,
+// made nullable. Convert values to it with Converter.
+func Unify(a, b types.Type) (types.Type, bool) {
+	switch {
+	case a.Kind == types.Null:
+		return b.OrNull(), true
+	case b.Kind == types.Null:
+		return a.OrNull(), true
+	}
+	if t, ok := Promote(a, b); ok {
+		return t, true
+	}
+	if a.Kind != b.Kind || a.Kind == types.Invalid {
+		return types.Type{}, false
+	}
+	t := a
+	t.Nullable = a.Nullable || b.Nullable
+	switch a.Kind {
+	case types.Array:
+		e, ok := Unify(*a.Elem, *b.Elem)
+		if !ok {
+			return types.Type{}, false
+		}
+		t.Elem = &e
+	case types.Record:
+		if len(a.Fields) != len(b.Fields) {
+			return types.Type{}, false
+		}
+		t.Fields = make([]types.Field, len(a.Fields))
+		for i := range a.Fields {
+			ft, ok := Unify(a.Fields[i].Type, b.Fields[i].Type)
+			if !ok || a.Fields[i].Name != b.Fields[i].Name {
+				return types.Type{}, false
+			}
+			t.Fields[i] = types.Field{Name: a.Fields[i].Name, Type: ft}
+		}
+	}
+	return t, true
+}
+
+// Converter returns the converter of non-null values of type from to type
+// to, a type that Unify gave for from: numbers are converted to the wider
+// type, inside arrays and records too. It returns nil when values need no
+// change.
+func Converter(from, to types.Type) func(any) any {
+	if from.IsNumeric() && to.IsNumeric() {
+		if from.Kind == to.Kind || numericRank(from.Kind) <= 3 && numericRank(to.Kind) <= 3 {
+			return nil
+		}
+		return Convert(from.Kind, to.Kind)
+	}
+	switch {
+	case from.Kind == types.Array && to.Kind == types.Array:
+		return eachElem(Converter(*from.Elem, *to.Elem))
+	case from.Kind == types.Record && to.Kind == types.Record && len(from.Fields) == len(to.Fields):
+		fs := make([]func(any) any, len(to.Fields))
+		for i := range fs {
+			fs[i] = Converter(from.Fields[i].Type, to.Fields[i].Type)
+		}
+		return eachField(fs)
+	}
+	return nil
 }
 
 // CompareOp turns a comparison operator and the sign of types.Compare into

@@ -2,6 +2,7 @@ package typecheck
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/shopspring/decimal"
@@ -81,8 +82,7 @@ func (c *checker) expr(e lang.Expr, ctx *exprCtx) Expr {
 	case *lang.Call:
 		return c.call(e, ctx)
 	case *lang.RecordLit:
-		c.errorf(e, "record values are not yet implemented")
-		return invalid
+		return c.record(e, ctx)
 	}
 	c.errorf(e, "unsupported expression")
 	return invalid
@@ -209,49 +209,118 @@ func (c *checker) visibleNames(ctx *exprCtx) []string {
 	return names
 }
 
+// selector checks x.f: column f of the relation named x when there is
+// one, and otherwise field f of the record-valued expression x.
 func (c *checker) selector(e *lang.Selector, ctx *exprCtx) Expr {
-	rel, isName := e.X.(*lang.Name)
-	if !isName {
-		c.errorf(e, "record field access is not yet implemented")
-		return invalid
-	}
-	for _, b := range ctx.scope.bindings {
-		if b.alias != rel.Name {
-			continue
-		}
-		for i, col := range b.cols {
-			if col.Name == e.Sel.Name {
-				if ctx.group != nil && !ctx.inAgg {
-					if k := indexOf(ctx.group.keys, col.Name); k >= 0 {
-						return &ColRef{Index: k, Name: col.Name, T: ctx.group.keyTypes[k]}
-					}
-					c.errorHint(e, "use it inside an aggregate, or group by it", "%s.%s is not a group key", rel.Name, col.Name)
-					return invalid
-				}
-				return &ColRef{Index: b.offset + i, Name: col.Name, T: col.Type}
+	if rel, isName := e.X.(*lang.Name); isName {
+		for _, b := range ctx.scope.bindings {
+			if b.alias == rel.Name {
+				return c.column(e, rel, b, ctx)
 			}
 		}
-		var names []string
-		for _, col := range b.cols {
-			names = append(names, col.Name)
+		if !c.resolvable(rel.Name, ctx) {
+			var aliases []string
+			for _, b := range ctx.scope.bindings {
+				aliases = append(aliases, b.alias)
+			}
+			hint := ctx.scope.hiddenHint(rel.Name, "")
+			if hint == "" {
+				hint = didYouMean(rel.Name, aliases)
+			}
+			c.errorHint(rel, hint, "unknown relation %s", rel.Name)
+			return invalid
 		}
-		c.errorHint(e.Sel, didYouMean(e.Sel.Name, names), "%s has no column %s", rel.Name, e.Sel.Name)
-		return invalid
 	}
-	if c.lookup(rel.Name, ctx.scope) != nil {
-		c.errorf(e, "record field access is not yet implemented")
-		return invalid
+	return c.field(e, c.expr(e.X, ctx))
+}
+
+// column checks rel.col, a column of the relation bound as b.
+func (c *checker) column(e *lang.Selector, rel *lang.Name, b binding, ctx *exprCtx) Expr {
+	for i, col := range b.cols {
+		if col.Name != e.Sel.Name {
+			continue
+		}
+		if ctx.group != nil && !ctx.inAgg {
+			if k := indexOf(ctx.group.keys, col.Name); k >= 0 {
+				return &ColRef{Index: k, Name: col.Name, T: ctx.group.keyTypes[k]}
+			}
+			c.errorHint(e, "use it inside an aggregate, or group by it", "%s.%s is not a group key", rel.Name, col.Name)
+			return invalid
+		}
+		return &ColRef{Index: b.offset + i, Name: col.Name, T: col.Type}
 	}
-	var aliases []string
-	for _, b := range ctx.scope.bindings {
-		aliases = append(aliases, b.alias)
+	var names []string
+	for _, col := range b.cols {
+		names = append(names, col.Name)
 	}
-	hint := ctx.scope.hiddenHint(rel.Name, "")
-	if hint == "" {
-		hint = didYouMean(rel.Name, aliases)
-	}
-	c.errorHint(rel, hint, "unknown relation %s", rel.Name)
+	c.errorHint(e.Sel, didYouMean(e.Sel.Name, names), "%s has no column %s", rel.Name, e.Sel.Name)
 	return invalid
+}
+
+// resolvable reports whether a bare name means something in ctx: a column
+// of the row, or a key of the group being built.
+func (c *checker) resolvable(name string, ctx *exprCtx) bool {
+	if g := ctx.group; g != nil && !ctx.inAgg && indexOf(g.keys, name) >= 0 {
+		return true
+	}
+	return c.lookup(name, ctx.scope) != nil
+}
+
+// field checks the field access e on the checked record expression x.
+func (c *checker) field(e *lang.Selector, x Expr) Expr {
+	t := x.Type()
+	if t.Kind == types.Invalid {
+		return invalid
+	}
+	if t.Kind != types.Record {
+		c.errorf(e.Sel, "%s is not a record: it has no field %s", t, e.Sel.Name)
+		return invalid
+	}
+	var names []string
+	for i, f := range t.Fields {
+		if f.Name == e.Sel.Name {
+			ft := f.Type
+			if t.Nullable {
+				ft = ft.OrNull()
+			}
+			return &FieldRef{X: x, Index: i, Name: f.Name, T: ft}
+		}
+		names = append(names, f.Name)
+	}
+	c.errorHint(e.Sel, didYouMean(e.Sel.Name, names), "record %s has no field %s", t, e.Sel.Name)
+	return invalid
+}
+
+// record checks a record literal: its fields are named as a select names
+// its columns, and distinct.
+func (c *checker) record(e *lang.RecordLit, ctx *exprCtx) Expr {
+	r := &Record{}
+	var fields []types.Field
+	ok := true
+	for _, f := range e.Fields {
+		x := c.expr(f.Value, ctx)
+		name, named := c.fieldName(f)
+		switch {
+		case !named:
+			ok = false
+			continue
+		case slices.ContainsFunc(fields, func(g types.Field) bool { return g.Name == name }):
+			c.errorf(f, "record names %s twice", name)
+			ok = false
+		case x.Type().Kind == types.Invalid:
+			ok = false
+		case x.Type().Kind == types.Null:
+			c.errorHint(f.Value, "give the NULL a type: if false then 0 else null is an int4?", "the type of record field %s is unknown: it is null", name)
+			ok = false
+		}
+		r.Fields = append(r.Fields, x)
+		fields = append(fields, types.Field{Name: name, Type: x.Type()})
+	}
+	if !ok {
+		return invalid
+	}
+	r.T = types.RecordOf(fields)
+	return r
 }
 
 func (c *checker) binary(e *lang.Binary, ctx *exprCtx) Expr {
@@ -336,22 +405,30 @@ func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) E
 	case ctx.inAgg:
 		c.errorf(e, "aggregate %s inside another aggregate", agg.Name)
 		return invalid
-	case e.Distinct:
-		c.errorf(e, "%s(distinct ...) is not yet implemented", agg.Name)
-		return invalid
-	case len(e.OrderBy) > 0:
-		c.errorf(e, "ordered aggregates are not yet implemented")
-		return invalid
 	}
+	ok := c.aggregateForm(e, agg)
 	inner := &exprCtx{scope: ctx.scope, group: ctx.group, inAgg: true}
 	args := make([]Expr, len(e.Args))
 	argTypes := make([]types.Type, len(e.Args))
 	for i, a := range e.Args {
 		args[i] = c.expr(a, inner)
 		argTypes[i] = args[i].Type()
-		if argTypes[i].Kind == types.Invalid {
-			return invalid
+		ok = ok && argTypes[i].Kind != types.Invalid
+	}
+	var order []OrderKey
+	for _, k := range e.OrderBy {
+		x := c.expr(k.X, inner)
+		switch t := x.Type(); {
+		case t.Kind == types.Invalid:
+			ok = false
+		case !stdlib.Orderable(t):
+			c.errorf(k.X, "can't order by %s: it has no order", t)
+			ok = false
 		}
+		order = append(order, OrderKey{X: x, Desc: k.Desc})
+	}
+	if !ok {
+		return invalid
 	}
 	t, err := agg.Check(argTypes)
 	if err != nil {
@@ -359,6 +436,29 @@ func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) E
 		return invalid
 	}
 	g := ctx.group
-	g.aggs = append(g.aggs, AggCall{Name: agg.Name, Args: args, Type: t})
+	g.aggs = append(g.aggs, AggCall{Name: agg.Name, Args: args, Distinct: e.Distinct, OrderBy: order, Type: t})
 	return &ColRef{Index: len(g.keys) + len(g.aggs) - 1, Name: agg.Name, T: t}
+}
+
+// aggregateForm checks that distinct and order by are used only where
+// they mean something, and order by wherever the result needs it.
+func (c *checker) aggregateForm(e *lang.Call, agg *stdlib.Aggregate) bool {
+	ok := true
+	switch {
+	case e.Distinct && !agg.Distinct:
+		c.errorHint(e, "distinct applies to count: count(distinct x)", "%s takes no distinct", agg.Name)
+		ok = false
+	case e.Distinct && len(e.Args) != 1:
+		c.errorf(e, "%s(distinct ...) takes 1 argument, got %d", agg.Name, len(e.Args))
+		ok = false
+	}
+	switch {
+	case len(e.OrderBy) > 0 && !agg.Ordered:
+		c.errorHint(e, "order by applies to array_agg, string_agg, first and last", "%s takes no order by: its result does not depend on the order of rows", agg.Name)
+		ok = false
+	case len(e.OrderBy) == 0 && agg.NeedsOrder:
+		c.errorHint(e, agg.Signature, "%s needs order by: which row comes %s depends on an order", agg.Name, agg.Name)
+		ok = false
+	}
+	return ok
 }

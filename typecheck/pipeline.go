@@ -213,30 +213,24 @@ func (c *checker) values(t *lang.ValuesTerm) *Values {
 }
 
 // unify returns the type both a and b fit in: the wider number type, and
-// nullable when either is.
+// nullable when either is (see stdlib.Unify).
 func unify(a, b types.Type) (types.Type, bool) {
-	switch {
-	case a.Kind == types.Invalid || b.Kind == types.Invalid:
+	if a.Kind == types.Invalid || b.Kind == types.Invalid {
 		return types.Type{}, true
-	case a.Kind == types.Null:
-		return b.OrNull(), true
-	case b.Kind == types.Null:
-		return a.OrNull(), true
 	}
-	if t, ok := stdlib.Promote(a, b); ok {
-		return t, true
-	}
-	if a.NotNull().Identical(b.NotNull()) {
-		a.Nullable = a.Nullable || b.Nullable
-		return a, true
-	}
-	return types.Type{}, false
+	return stdlib.Unify(a, b)
 }
 
-// castTo wraps x in a Cast when its number kind differs from t's.
+// castTo wraps x in a Cast when its number kind differs from t's, or when
+// it is an array or record holding numbers of other kinds than t's.
 func castTo(x Expr, t types.Type) Expr {
 	xt := x.Type()
-	if xt.Kind == t.Kind || !xt.IsNumeric() || !t.IsNumeric() {
+	switch {
+	case xt.IsNumeric() && t.IsNumeric():
+		if xt.Kind == t.Kind {
+			return x
+		}
+	case stdlib.Converter(xt, t) == nil:
 		return x
 	}
 	t.Nullable = xt.Nullable
@@ -564,6 +558,12 @@ func walk(x Expr, f func(Expr)) {
 		walk(x.Else, f)
 	case *Cast:
 		walk(x.X, f)
+	case *Record:
+		for _, fx := range x.Fields {
+			walk(fx, f)
+		}
+	case *FieldRef:
+		walk(x.X, f)
 	}
 }
 
@@ -588,6 +588,14 @@ func shift(x Expr, delta int) Expr {
 		return &If{Cond: shift(x.Cond, delta), Then: shift(x.Then, delta), Else: shift(x.Else, delta), T: x.T}
 	case *Cast:
 		return &Cast{X: shift(x.X, delta), T: x.T}
+	case *Record:
+		fields := make([]Expr, len(x.Fields))
+		for i, fx := range x.Fields {
+			fields[i] = shift(fx, delta)
+		}
+		return &Record{Fields: fields, T: x.T}
+	case *FieldRef:
+		return &FieldRef{X: shift(x.X, delta), Index: x.Index, Name: x.Name, T: x.T}
 	}
 	return x
 }

@@ -155,9 +155,19 @@ type Join struct {
 
 // AggCall is one aggregate computed per group.
 type AggCall struct {
-	Name string
-	Args []Expr // over the input row
-	Type types.Type
+	Name     string
+	Args     []Expr // over the input row
+	Distinct bool   // count(distinct x)
+	// OrderBy orders the rows for array_agg, string_agg, first and last;
+	// its keys are over the input row.
+	OrderBy []OrderKey
+	Type    types.Type
+}
+
+// OrderKey is one key of an aggregate's order by.
+type OrderKey struct {
+	X    Expr
+	Desc bool
 }
 
 // Group groups rows by Keys and computes Aggs per group. Its output row is
@@ -234,7 +244,7 @@ func (r *Distinct) Cols() []Column { return r.In.Cols() }
 func (r *Union) Cols() []Column { return r.Columns }
 
 // Expr is a typed expression over a row: *ColRef, *Const, *Unary,
-// *Binary, *IsNull, *Call or *If.
+// *Binary, *IsNull, *Call, *If, *Cast, *Record or *FieldRef.
 type Expr interface {
 	Type() types.Type
 }
@@ -308,8 +318,9 @@ func (e *Call) Type() types.Type { return e.T }
 // Type returns the result type.
 func (e *If) Type() types.Type { return e.T }
 
-// Cast converts a number to a wider number type (int4 to numeric, say), as
-// the checker inserts where two sides of a join key or a union disagree.
+// Cast converts a number to a wider number type (int4 to numeric, say), or
+// an array or record to one holding wider numbers, as the checker inserts
+// where two sides of a join key or a union disagree.
 type Cast struct {
 	X Expr
 	T types.Type
@@ -317,3 +328,25 @@ type Cast struct {
 
 // Type returns the target type.
 func (e *Cast) Type() types.Type { return e.T }
+
+// Record builds a record value, one field per expression; its type is a
+// record type.
+type Record struct {
+	Fields []Expr
+	T      types.Type
+}
+
+// Type returns the record type.
+func (e *Record) Type() types.Type { return e.T }
+
+// FieldRef reads field Index, named Name, of the record X; it is NULL
+// when X is.
+type FieldRef struct {
+	X     Expr
+	Index int
+	Name  string
+	T     types.Type
+}
+
+// Type returns the field's type, nullable when the record is.
+func (e *FieldRef) Type() types.Type { return e.T }

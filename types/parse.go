@@ -3,6 +3,7 @@ package types
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,10 +168,35 @@ func FromJSON(v any, t Type) (any, error) {
 			out[i] = x
 		}
 		return out, nil
+	case Record:
+		return recordFromJSON(v, t)
 	}
 	s, ok := v.(string)
 	if !ok {
 		return nil, fmt.Errorf("want a JSON string for %s, got %v", t, v)
 	}
 	return Parse(s, t)
+}
+
+// recordFromJSON reads a record from a JSON object keyed by field name, as
+// Postgres's to_jsonb writes one; an absent field is NULL.
+func recordFromJSON(v any, t Type) (any, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("want a JSON object for %s, got %v", t, v)
+	}
+	out := make([]any, len(t.Fields))
+	for i, f := range t.Fields {
+		x, err := FromJSON(obj[f.Name], f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", f.Name, err)
+		}
+		out[i] = x
+	}
+	for k := range obj {
+		if !slices.ContainsFunc(t.Fields, func(f Field) bool { return f.Name == k }) {
+			return nil, fmt.Errorf("%s has no field %s", t, k)
+		}
+	}
+	return out, nil
 }

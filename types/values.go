@@ -21,9 +21,12 @@ type IntervalValue struct {
 	Micros int64
 }
 
-// Compare orders two values of the same type. NULL sorts before every
-// other value so that printed output is deterministic; SQL comparison
-// operators treat NULL separately and never call Compare with it.
+// Compare orders two values of the same type. A NULL value sorts before
+// every other value so that printed output is deterministic; SQL
+// comparison operators treat NULL separately and never call Compare with
+// it. Inside arrays and records, though, a NULL element equals NULL and
+// sorts after every other element, as Postgres compares array and
+// composite values.
 func Compare(a, b any) int {
 	if a == nil || b == nil {
 		switch {
@@ -61,7 +64,7 @@ func Compare(a, b any) int {
 	case []byte:
 		return bytes.Compare(x, b.([]byte))
 	case []any:
-		return CompareRows(x, b.([]any))
+		return compareElems(x, b.([]any))
 	}
 	panic(fmt.Sprintf("types.Compare: unsupported value %T", a))
 }
@@ -79,6 +82,31 @@ func CompareRows(a, b []any) int {
 		}
 	}
 	return cmp.Compare(len(a), len(b))
+}
+
+// compareElems orders arrays and records element by element, a NULL
+// element after every other, then the shorter first.
+func compareElems(a, b []any) int {
+	for i := range min(len(a), len(b)) {
+		if c := CompareNullsLast(a[i], b[i]); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// CompareNullsLast is Compare with NULL after every other value: the
+// order of ORDER BY x (ascending) in Postgres.
+func CompareNullsLast(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return Compare(a, b)
 }
 
 // Equal reports whether two values are equal as Postgres's = would say
@@ -212,26 +240,85 @@ func Format(v any, t Type) string {
 	case []byte:
 		return `\x` + fmt.Sprintf("%x", x)
 	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			et := Type{}
-			if t.Kind == Array {
-				et = *t.Elem
-			} else if t.Kind == Record && i < len(t.Fields) {
-				et = t.Fields[i].Type
-			}
-			if e == nil {
-				parts[i] = "NULL"
-			} else {
-				parts[i] = Format(e, et)
-			}
-		}
 		if t.Kind == Record {
-			return "(" + strings.Join(parts, ",") + ")"
+			return formatRecord(x, t)
 		}
-		return "{" + strings.Join(parts, ",") + "}"
+		var et Type
+		if t.Kind == Array {
+			et = *t.Elem
+		}
+		return formatArray(x, et)
 	}
 	return fmt.Sprint(v)
+}
+
+// formatArray writes an array as Postgres's array_out does: {1,2,NULL},
+// an element in double quotes (with \ before " and \) when it is empty,
+// reads NULL, or holds braces, a comma, a quote, a backslash or white
+// space.
+func formatArray(x []any, et Type) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range x {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if e == nil {
+			b.WriteString("NULL")
+			continue
+		}
+		s := Format(e, et)
+		if s != "" && !strings.EqualFold(s, "NULL") && !strings.ContainsAny(s, "{},\"\\ \t\n\r\v\f") {
+			b.WriteString(s)
+			continue
+		}
+		b.WriteByte('"')
+		for _, c := range []byte(s) {
+			if c == '"' || c == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// formatRecord writes a record as Postgres's record_out does: (1,abc,),
+// a NULL field as nothing, a field in double quotes (with " and \
+// doubled) when it is empty or holds parentheses, a comma, a quote, a
+// backslash or white space.
+func formatRecord(x []any, t Type) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, e := range x {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if e == nil {
+			continue
+		}
+		var ft Type
+		if i < len(t.Fields) {
+			ft = t.Fields[i].Type
+		}
+		s := Format(e, ft)
+		if s != "" && !strings.ContainsAny(s, "(),\"\\ \t\n\r\v\f") {
+			b.WriteString(s)
+			continue
+		}
+		b.WriteByte('"')
+		for _, c := range []byte(s) {
+			if c == '"' || c == '\\' {
+				b.WriteByte(c)
+			}
+			b.WriteByte(c)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte(')')
+	return b.String()
 }
 
 // FormatFloat prints a float as Postgres 15 does: the shortest text that

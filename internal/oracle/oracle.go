@@ -16,6 +16,8 @@ package oracle
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/ir"
@@ -316,6 +318,12 @@ func (e *evaluator) group(r *typecheck.Group) (*zset.ZSet, error) {
 	return out, nil
 }
 
+// weighted is an aggregate's argument in one row, with the row's weight.
+type weighted struct {
+	v any
+	w int64
+}
+
 // aggregate computes one aggregate over a group's rows, each counted as
 // many times as its weight, with SQL's rules: NULL arguments are ignored,
 // and sum, avg, min and max of no non-NULL argument are NULL.
@@ -327,12 +335,11 @@ func aggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
 		}
 		return n, nil
 	}
+	if len(a.OrderBy) > 0 || ordered(a.Name) {
+		return orderedAggregate(a, rows)
+	}
 	arg := ir.Compile(a.Args[0])
 	argKind := a.Args[0].Type().Kind
-	type weighted struct {
-		v any
-		w int64
-	}
 	var vals []weighted
 	var n int64 // number of non-NULL arguments, counting weights
 	for _, r := range rows {
@@ -348,7 +355,23 @@ func aggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
 	}
 	switch a.Name {
 	case "count":
+		if a.Distinct {
+			return countDistinct(vals), nil
+		}
 		return n, nil
+	case "bool_and", "bool_or":
+		if n == 0 {
+			return nil, nil
+		}
+		// bool_and is true unless some row is false; bool_or false
+		// unless some row is true.
+		want := a.Name == "bool_or"
+		for _, x := range vals {
+			if x.v == want && x.w > 0 {
+				return want, nil
+			}
+		}
+		return !want, nil
 	case "sum", "avg":
 		if n == 0 {
 			return nil, nil
@@ -411,4 +434,141 @@ func aggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
 		return best, nil
 	}
 	return nil, fmt.Errorf("unknown aggregate %s", a.Name)
+}
+
+// countDistinct counts the values of positive total weight, equal values
+// (1.5 and 1.50) once.
+func countDistinct(vals []weighted) int64 {
+	weights := map[string]int64{}
+	for _, x := range vals {
+		weights[types.KeyOf([]any{x.v})] += x.w
+	}
+	var n int64
+	for _, w := range weights {
+		if w > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func ordered(name string) bool {
+	switch name {
+	case "array_agg", "string_agg", "first", "last":
+		return true
+	}
+	return false
+}
+
+// sortable is one row of an ordered aggregate: its order keys, its value
+// and its separator (string_agg), repeated as many times as its weight.
+type sortable struct {
+	keys []any
+	v    any
+	sep  any
+}
+
+// orderedAggregate lists the group's rows in the aggregate's order and
+// reads the result off the list: the whole of it for array_agg, its non-NULL
+// values joined for string_agg, its first or last value.
+//
+// The order is the one spec.md defines: by each order key (ascending
+// unless desc; NULL after every value ascending, before every value
+// descending), then by the value and the separator ascending with NULL
+// last, then by the text of each of those values, which tells apart
+// values equal as numbers but spelled differently.
+func orderedAggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
+	arg := ir.Compile(a.Args[0])
+	var sep *ir.Scalar
+	if len(a.Args) > 1 {
+		s := ir.Compile(a.Args[1])
+		sep = &s
+	}
+	keys := make([]ir.Scalar, len(a.OrderBy))
+	for i, k := range a.OrderBy {
+		keys[i] = ir.Compile(k.X)
+	}
+	var list []sortable
+	for _, r := range rows {
+		var s sortable
+		var err error
+		if s.v, err = arg.Eval(r.Row); err != nil {
+			return nil, err
+		}
+		if sep != nil {
+			if s.sep, err = sep.Eval(r.Row); err != nil {
+				return nil, err
+			}
+		}
+		if s.keys, err = evalAll(keys, r.Row); err != nil {
+			return nil, err
+		}
+		if a.Name == "string_agg" && s.v == nil {
+			continue
+		}
+		for range r.Weight {
+			list = append(list, s)
+		}
+	}
+	slices.SortStableFunc(list, func(x, y sortable) int { return compareSortable(x, y, a) })
+	switch a.Name {
+	case "array_agg":
+		out := make([]any, len(list))
+		for i, s := range list {
+			out[i] = s.v
+		}
+		return out, nil
+	case "string_agg":
+		if len(list) == 0 {
+			return nil, nil
+		}
+		var b strings.Builder
+		for i, s := range list {
+			if i > 0 && s.sep != nil {
+				b.WriteString(s.sep.(string))
+			}
+			b.WriteString(s.v.(string))
+		}
+		return b.String(), nil
+	case "first":
+		return list[0].v, nil
+	case "last":
+		return list[len(list)-1].v, nil
+	}
+	return nil, fmt.Errorf("unknown aggregate %s", a.Name)
+}
+
+func compareSortable(x, y sortable, a typecheck.AggCall) int {
+	for i, k := range a.OrderBy {
+		c := nullsLast(x.keys[i], y.keys[i])
+		if k.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	if c := nullsLast(x.v, y.v); c != 0 {
+		return c
+	}
+	if c := nullsLast(x.sep, y.sep); c != 0 {
+		return c
+	}
+	all := func(s sortable) string {
+		return types.RowKey(append(append([]any{}, s.keys...), s.v, s.sep))
+	}
+	return strings.Compare(all(x), all(y))
+}
+
+// nullsLast orders two values with NULL after every other.
+func nullsLast(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return types.Compare(a, b)
 }

@@ -59,6 +59,8 @@ func show(z *zset.ZSet) string {
 				vs = append(vs, fmt.Sprintf("%qs", x))
 			case bool:
 				vs = append(vs, fmt.Sprintf("%vb", x))
+			case []any:
+				vs = append(vs, types.Format(x, types.Type{})+"?")
 			default:
 				vs = append(vs, fmt.Sprintf("%v?", x))
 			}
@@ -188,6 +190,32 @@ view a = g | group by k {
 			)},
 			want: map[string]string{"a": "(1i, 4i, 3i, 16i, 5.3333333333333333d, 3i, 10i, 5.00d, 1.6666666666666667d, 9d, 2.5f) x1\n" +
 				"(2i, 4i, 0i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -1f) x1"},
+		},
+		{
+			name: "ordered and distinct aggregates with NULLs, ties and weights",
+			src: `table g (k int4, o int4?, v text?, n numeric?, b bool?)
+view a = g | group by k {
+    cd = count(distinct n), ba = bool_and(b), bo = bool_or(b),
+    arr = array_agg(v order by o desc), vals = array_agg(v), s = string_agg(v, "," order by o),
+    f = first(v order by o), l = last(v order by o), fnum = first(n order by o)
+  }`,
+			tables: map[string]*zset.ZSet{"g": bag(
+				w(2, row(1, 2, "b", dec("1.5"), true)),
+				w(1, row(1, 2, "a", dec("1.50"), nil)),
+				w(1, row(1, nil, "z", dec("2"), true)),
+				w(1, row(1, 1, nil, nil, false)),
+				w(1, row(2, 1, nil, nil, nil)),
+			)},
+			// o ascending: 1 (NULL), 2 (a, b, b: ties by value), NULL (z).
+			want: map[string]string{"a": `(1i, 2i, falseb, trueb, {z,a,b,b,NULL}?, {a,b,b,z,NULL}?, "a,b,b,z"s, NULL, "z"s, NULL) x1` + "\n" +
+				`(2i, 0i, NULL, NULL, {NULL}?, {NULL}?, NULL, NULL, NULL, NULL) x1`},
+		},
+		{
+			name: "records and nested groups",
+			src: `table g (k int4, v int4?, t text)
+view a = g | group by k { rows = array_agg({v, t} order by t), big = first({v, t} order by v desc) } | select { k, rows, who = big.t }`,
+			tables: map[string]*zset.ZSet{"g": bag(w(1, row(1, 2, "b c")), w(2, row(1, nil, "a")), w(1, row(2, 5, "x")))},
+			want:   map[string]string{"a": `(1i, {"{NULL,a}","{NULL,a}","{2,\"b c\"}"}?, "a"s) x1` + "\n" + `(2i, {"{5,x}"}?, "x"s) x1`},
 		},
 		{
 			name: "global group exists only over rows",
