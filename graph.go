@@ -320,4 +320,3 @@ func compact(v any) string {
 func dotEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }
-

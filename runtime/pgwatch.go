@@ -495,3 +495,33 @@ func (p *PG) ReadOutput(ctx context.Context, view string, where map[int]any) (*z
 	}
 	return z, rows.Err()
 }
+
+// ReadSource reads the current rows of an input's Postgres table (its
+// declared columns), as the REPL's snapshot of a live table.
+func ReadSource(ctx context.Context, pool *pgxpool.Pool, in *ir.Input) (*zset.ZSet, error) {
+	if in.Postgres == nil {
+		return nil, fmt.Errorf("table %s is not read from the database", in.Name)
+	}
+	table := ident(in.Postgres.Name)
+	if in.Postgres.Schema != "" {
+		table = ident(in.Postgres.Schema, in.Postgres.Name)
+	}
+	rows, err := pool.Query(ctx, "SELECT to_jsonb(t.*)::text FROM "+table+" t")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	z := zset.New()
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			return nil, err
+		}
+		row, err := rowFromObject(in.Columns, []byte(text))
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", in.Name, err)
+		}
+		z.Add(row, 1)
+	}
+	return z, rows.Err()
+}
