@@ -252,7 +252,7 @@ func (s *session) replay(prog *stepping.Program) (*runtime.Engine, *runtime.Resu
 	}
 	res, err := eng.StepDelta(s.ctx, deltas)
 	if err != nil {
-		return nil, nil, errorf("%v", err)
+		return nil, nil, errorf("%s", stepPrefix.ReplaceAllString(err.Error(), ""))
 	}
 	return eng, res, nil
 }
@@ -298,7 +298,7 @@ func (s *session) describeNew(d *decl, res *runtime.Result) {
 	case "view":
 		v := s.prog.View(d.name)
 		fmt.Fprintf(s.out, "%s\n", d.name)
-		_ = stepping.WriteTable(s.out, v.Columns, res.Changes[d.name], false)
+		_ = stepping.WriteTable(s.out, v.Columns, orEmpty(res.Changes[d.name]), false)
 	case "table", "source":
 		in := s.input(d.name)
 		rows, _ := s.eng.Contents(d.name)
@@ -360,6 +360,11 @@ func (s *session) input(name string) *ir.Input {
 // query evaluates a pipeline typed on its own and shows its rows,
 // declaring nothing.
 func (s *session) query(o *origin) error {
+	if t := strings.TrimLeft(o.text, " \t\r\n"); strings.HasPrefix(t, "|") {
+		at := len(o.text) - len(t)
+		return errorAt(o, span{at, at + 1}, "a line starting with | continues the view definition or query just before it",
+			"a pipeline starts with a table, view or values, not a stage")
+	}
 	prog, syn, err := s.compile(s.decls, func(syn *synth) {
 		syn.lit("view `<query>` =\n", o, 0)
 		syn.copy(o, span{0, len(o.text)})
@@ -834,8 +839,6 @@ func (s *session) step(in *ir.Input, changes []runtime.Change, summary string) e
 func (s *session) stepCounted(in *ir.Input, changes []runtime.Change, summary func(after int64) string) error {
 	res, err := s.eng.Step(s.ctx, map[string][]runtime.Change{in.Name: changes})
 	if err != nil {
-		// The engine's step numbers mean nothing here: the session
-		// replays its rows whenever declarations change.
 		return errorf("%s", stepPrefix.ReplaceAllString(err.Error(), ""))
 	}
 	after, _ := s.eng.Contents(in.Name)
@@ -844,7 +847,10 @@ func (s *session) stepCounted(in *ir.Input, changes []runtime.Change, summary fu
 	return nil
 }
 
-var stepPrefix = regexp.MustCompile(`^step \d+: `)
+// stepPrefix matches what the engine puts before a failed step's error:
+// its step and node numbers, which mean nothing in the REPL, whose
+// engine is replaced whenever declarations change.
+var stepPrefix = regexp.MustCompile(`^step \d+: (node n\d+: )?`)
 
 // showChanges prints each view's changes with their weights.
 func (s *session) showChanges(res *runtime.Result) {

@@ -236,10 +236,11 @@ func (a *accumulator) feed(line string) []string {
 	return append(out, text)
 }
 
-// release returns the statement held back, if line does not continue it.
+// release returns the statement held back, if line does not continue it:
+// only a line starting with | does, so a blank line or a comment ends it.
 func (a *accumulator) release(line string) []string {
 	t := strings.TrimSpace(line)
-	if a.held == "" || strings.HasPrefix(t, "|") || t == "" || strings.HasPrefix(t, "#") {
+	if a.held == "" || strings.HasPrefix(t, "|") {
 		return nil
 	}
 	held := a.held
@@ -266,8 +267,13 @@ func (a *accumulator) remember(text string) {
 	}
 }
 
-// flush returns what is pending or held, complete or not.
+// flush returns what is pending or held, complete or not. Trailing
+// comment lines are left out, so that an error about a missing end
+// points at the code.
 func (a *accumulator) flush() (string, bool) {
+	for len(a.lines) > 0 && strings.HasPrefix(strings.TrimSpace(a.lines[len(a.lines)-1]), "#") {
+		a.lines = a.lines[:len(a.lines)-1]
+	}
 	text := strings.Join(a.lines, "\n")
 	if a.held != "" {
 		text, a.held = a.held, ""
