@@ -136,6 +136,14 @@ func parameters(n *ir.Node) map[string]any {
 			out[snake(f.Name)] = x
 		}
 	}
+	if m, ok := n.Op.(*ir.Map); ok {
+		// A map's expressions are its output columns: name them.
+		exprs := []any{}
+		for i, e := range m.Exprs {
+			exprs = append(exprs, n.Cols[i].Name+" = "+e.Text)
+		}
+		out["exprs"] = exprs
+	}
 	return out
 }
 
