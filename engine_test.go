@@ -160,10 +160,12 @@ func TestScanConversions(t *testing.T) {
 		t.Errorf("sql.NullString: %v", err)
 	}
 	for _, bad := range []any{
-		&struct{ Note string }{},                      // NULL into a string
-		&struct{ ID int8 }{},                          // fits, 7 < 128: no error expected below
-		&struct{ Missing int `stepping:"missing"` }{}, // no such column
-		&struct{ At int }{},                           // a date into an int
+		&struct{ Note string }{}, // NULL into a string
+		&struct{ ID int8 }{},     // fits, 7 < 128: no error expected below
+		&struct {
+			Missing int `stepping:"missing"`
+		}{}, // no such column
+		&struct{ At int }{}, // a date into an int
 	} {
 		err := stepping.ScanRow(cols, row, bad)
 		if _, ok := bad.(*struct{ ID int8 }); ok {
