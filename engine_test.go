@@ -160,9 +160,11 @@ func TestScanConversions(t *testing.T) {
 		t.Errorf("sql.NullString: %v", err)
 	}
 	for _, bad := range []any{
-		&struct{ Note string }{},                      // NULL into a string
-		&struct{ Missing int `stepping:"missing"` }{}, // no such column
-		&struct{ At int }{},                           // a date into an int
+		&struct{ Note string }{}, // NULL into a string
+		&struct {
+			Missing int `stepping:"missing"`
+		}{}, // no such column
+		&struct{ At int }{}, // a date into an int
 	} {
 		if err := stepping.ScanRow(cols, row, bad); err == nil {
 			t.Errorf("scanning into %T: no error", bad)
