@@ -85,7 +85,7 @@ func columnIndex(cols []Column, name string) int {
 // FromGo converts a Go value to a value of type t in the mapping package
 // types documents. Besides the mapped types themselves it accepts: any
 // integer type for integers, numeric (exactly) and floats; float32 for
-// floats; a string in the type's Postgres text form for any type but
+// floats; a decimal.Decimal for a float, or for an integer when whole; a string in the type's Postgres text form for any type but
 // arrays ("2024-03-01" for a date, "12.50" for a numeric); time.Duration
 // for an interval; json.RawMessage or []byte for jsonb; any slice for an
 // array; a pointer, which is NULL when nil and its element otherwise; and
@@ -123,6 +123,9 @@ func fromGo(v any, t types.Type) (any, error) {
 			if x.IsInteger() && x.BigInt().IsInt64() {
 				return types.CheckInt(x.IntPart(), t.Kind)
 			}
+		case types.Float4, types.Float8:
+			f, _ := x.Float64()
+			return f, nil
 		}
 		return nil, fmt.Errorf("want a %s value, got the numeric %s", t, x)
 	case string:

@@ -165,3 +165,33 @@ func TestAccumulator(t *testing.T) {
 		t.Errorf("continuation: %q, want %q", got, want)
 	}
 }
+
+// TestReadmeReplTour runs the statements of the README's REPL tour and
+// checks that the transcript there is what the REPL prints.
+func TestReadmeReplTour(t *testing.T) {
+	readme := golden.Read(t, filepath.Join(repoRoot, "README.md"))
+	const start = "$ go run ./cmd/stepq repl\n"
+	i := strings.Index(readme, start)
+	if i < 0 {
+		t.Fatal("README.md has no REPL tour")
+	}
+	tour := readme[i+len(start):]
+	tour = tour[:strings.Index(tour, "```")]
+	var script strings.Builder
+	for _, line := range strings.Split(tour, "\n") {
+		for _, p := range []string{prompt, contPrompt} {
+			if rest, ok := strings.CutPrefix(line, p); ok {
+				script.WriteString(rest + "\n")
+			}
+		}
+	}
+	cmd := exec.Command(stepq, "repl", "--echo")
+	cmd.Stdin = strings.NewReader(script.String())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if string(out) != tour {
+		t.Errorf("the README's REPL tour differs from what the REPL prints:\n%s", out)
+	}
+}
