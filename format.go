@@ -28,7 +28,6 @@ func WriteTable(w io.Writer, cols []ir.Column, z *zset.ZSet, weights bool) error
 		numeric = append(numeric, true)
 	}
 	var rows [][]string
-	count := 0
 	for _, e := range z.Entries() {
 		cells := make([]string, 0, len(header))
 		for i, v := range e.Row {
@@ -36,14 +35,22 @@ func WriteTable(w io.Writer, cols []ir.Column, z *zset.ZSet, weights bool) error
 		}
 		if weights {
 			rows = append(rows, append(cells, strconv.FormatInt(e.Weight, 10)))
-			count++
 			continue
 		}
 		for range e.Weight {
 			rows = append(rows, cells)
-			count++
 		}
 	}
+	return WriteCells(w, header, numeric, rows)
+}
+
+// WriteCells prints rows of cells aligned as psql prints a table, in the
+// order given: a header, a rule, one line per row, numeric columns
+// right-aligned, and a row count. WriteTable prints through it; it also
+// serves listings that are not rows of a view, such as stepq repl's
+// :describe.
+func WriteCells(w io.Writer, header []string, numeric []bool, rows [][]string) error {
+	count := len(rows)
 	width := make([]int, len(header))
 	for i, h := range header {
 		width[i] = utf8.RuneCountInString(h)

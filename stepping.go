@@ -1,17 +1,30 @@
-// Package stepping embeds the stepping interpreter in a Go program: compile
-// a .step program, open an engine on a store, give it changes to its
-// tables step by step, and read the views it keeps up to date.
+// Package stepping embeds stepping in a Go program: compile a .step
+// program, open an engine on a store (memory, or Postgres), give it
+// changes to its tables, step, and read or subscribe to the views it
+// keeps up to date.
 //
-//	prog, err := stepping.Compile("shop.step", src)
-//	eng := prog.NewEngine(runtime.NewMemoryStore())
-//	res, err := eng.Step(ctx, map[string][]runtime.Change{...})
-//	rows, _ := eng.Contents("basket_totals")
+//	prog, err := stepping.CompileFile("shop.step")  // stepping.Diagnostics(err) lists what is wrong
+//	eng := prog.OpenMemory()                        // or prog.OpenPostgres(ctx, pool, opts)
+//	defer eng.Close()
+//	err = eng.Insert(ctx, "products", Product{Name: "tv", Price: decimal.RequireFromString("3.0")})
+//	batches, err := eng.Step(ctx)                   // each view's changes, with weights
+//	rows, err := eng.Read(ctx, "basket_totals")     // a view's contents now
+//	var totals []BasketTotal
+//	err = rows.ScanAll(&totals)                     // into structs, by `stepping:"col"` tags
 //
-// Compile errors are a lang.ErrorList: every diagnostic, positioned.
+// Values reach Go as the types package documents (int8 as int64, numeric
+// as decimal.Decimal, ...). A Program is immutable and safe to share; an
+// Engine is safe for concurrent use.
+//
+// Lower-level access stays available: Program.NewEngine returns the
+// runtime's engine over any runtime.Store, stepping changes given as
+// runtime.Change values and reading Z-sets.
 package stepping
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
@@ -21,17 +34,27 @@ import (
 
 // Program is a compiled .step program. It is immutable and may be shared.
 type Program struct {
-	Filename string
-	Source   string
-	Checked  *typecheck.Program
-	Circuit  *ir.Circuit
+	Filename string             // the name it was compiled under
+	Source   string             // its text
+	Checked  *typecheck.Program // the typed program
+	Circuit  *ir.Circuit        // the incremental circuit it runs as
 }
 
 // Compile parses, checks and lowers a program. On errors in the program
-// it returns a lang.ErrorList; format it with its Format method and the
-// source for carets.
+// it returns an error holding every diagnostic: Diagnostics lists them,
+// and it is a lang.ErrorList whose Format method renders them with the
+// source lines and carets.
 func Compile(filename, src string) (*Program, error) {
 	return compile(context.Background(), filename, src, nil)
+}
+
+// CompileFile reads and compiles the program in a file.
+func CompileFile(filename string) (*Program, error) {
+	src, err := os.ReadFile(filename)
+	if err != nil {
+		return nil, fmt.Errorf("reading the program: %w", err)
+	}
+	return Compile(filename, string(src))
 }
 
 // CompileDB is Compile against a live database: the program's sources

@@ -98,7 +98,7 @@ func (p *PG) Setup(ctx context.Context, rebuild bool) error {
 	}
 	switch {
 	case stored == p.Version():
-		return nil
+		return p.upgrade(ctx)
 	case stored != "" && !rebuild:
 		return p.versionError(ctx)
 	case stored != "":
@@ -118,8 +118,10 @@ func (p *PG) ensureSchema(ctx context.Context) error {
 	if _, err := p.Pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident(p.Schema)); err != nil {
 		return err
 	}
-	_, err := p.Pool.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+p.t("_meta")+" (key text PRIMARY KEY, value text NOT NULL)")
-	return err
+	if _, err := p.Pool.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+p.t("_meta")+" (key text PRIMARY KEY, value text NOT NULL)"); err != nil {
+		return err
+	}
+	return p.ensureHistory(ctx)
 }
 
 func (p *PG) versionError(ctx context.Context) error {
@@ -181,7 +183,7 @@ func (p *PG) setMeta(ctx context.Context, q execer, key, value string) error {
 func (p *PG) install(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 		stmts := []string{
-			"CREATE TABLE " + p.t("_log") + " (id bigserial PRIMARY KEY, source text NOT NULL, weight int NOT NULL, row jsonb NOT NULL)",
+			"CREATE TABLE " + p.t("_log") + " (id bigserial PRIMARY KEY, source text NOT NULL, weight int NOT NULL, row jsonb NOT NULL, " + logAtColumn + ")",
 			// The capture function is the same for every source; the
 			// source's name and the channel come as trigger arguments,
 			// so no name is ever spliced into its body.
@@ -489,6 +491,9 @@ func (p *PG) applyBatch(ctx context.Context) (StepStats, error) {
 			return err
 		}
 		if err := p.writeOutputs(ctx, tx, res); err != nil {
+			return err
+		}
+		if err := p.publish(ctx, tx, res, len(batch), time.Since(start)); err != nil {
 			return err
 		}
 		ids := make([]int64, len(batch))

@@ -22,4 +22,12 @@
 //	NULL                         nil
 //
 // A row is a []any with one value per column.
+//
+// This mapping is what Go programs embedding stepping see: the root
+// package's Rows, Batch and ScanRow hand these values over, and scanning
+// into a struct converts them further (an int64 into a narrower integer
+// field, NULL into a nil pointer or a sql.Null value, an array into a
+// typed slice). In the other direction stepping.FromGo accepts these
+// values and common Go alternatives (any integer type, strings in a
+// type's text form, time.Duration for intervals, typed slices).
 package types

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/stepping-io/stepping"
@@ -88,4 +91,234 @@ func cmdDrop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: *schema, Log: stderr}
 	return pg.Drop(ctx, *outputs)
+}
+
+func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("watch", "watch --db URL [--schema S] [--from N] [--count N] FILE VIEW", stderr)
+	dbURL := fs.String("db", "", "Postgres connection URL (required)")
+	schema := fs.String("schema", "", "the program's own schema (default stepping_ and the file's name)")
+	from := fs.Int64("from", 0, "print the kept steps from step N on first (default: only steps after now)")
+	count := fs.Int("count", 0, "exit after printing N steps (default: run until interrupted)")
+	pos, err := parseArgs(fs, args, 2, 2, "FILE and VIEW")
+	if err != nil {
+		return err
+	}
+	file, view := pos[0], pos[1]
+	if *dbURL == "" {
+		return usageError("watch needs --db URL")
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, err := connect(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	prog, err := compile(ctx, file, db)
+	if err != nil {
+		return err
+	}
+	v := prog.View(view)
+	if v == nil || !isOutput(prog, view) {
+		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %s is not an output of %s: only outputs are published (outputs: %s)\n", view, file, strings.Join(outputNames(prog), ", "))}
+	}
+	if *schema == "" {
+		*schema = defaultSchema(file)
+	}
+	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: *schema}
+	after := *from - 1
+	if *from <= 0 {
+		if after, err = pg.Steps(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "stepq: watching %s of %s in schema %s after step %d; Ctrl-C stops\n", view, file, *schema, after)
+	printed := 0
+	errDone := errors.New("done")
+	err = pg.Watch(ctx, after, time.Second, func(sc runtime.StepChanges) error {
+		d, ok := sc.Changes[view]
+		if !ok {
+			return nil
+		}
+		fmt.Fprintf(stdout, "step %d: %s\n", sc.Step, view)
+		if err := stepping.WriteTable(stdout, v.Columns, d, true); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+		printed++
+		if *count > 0 && printed >= *count {
+			return errDone
+		}
+		return nil
+	})
+	if errors.Is(err, errDone) || ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func isOutput(prog *stepping.Program, view string) bool {
+	for _, o := range prog.Circuit.Outputs {
+		if o.View.Name == view {
+			return true
+		}
+	}
+	return false
+}
+
+func outputNames(prog *stepping.Program) []string {
+	var out []string
+	for _, o := range prog.Circuit.Outputs {
+		out = append(out, o.View.Name)
+	}
+	return out
+}
+
+// statusJSON is the JSON form of a program's status.
+type statusJSON struct {
+	Schema          string       `json:"schema"`
+	Version         string       `json:"version"`
+	FileVersion     string       `json:"file_version,omitempty"`
+	Steps           int64        `json:"steps"`
+	Applied         int64        `json:"changes_applied"`
+	LastStepAt      *time.Time   `json:"last_step_at"`
+	Pending         int64        `json:"pending"`
+	OldestPendingAt *time.Time   `json:"oldest_pending_at"`
+	LagSeconds      float64      `json:"lag_seconds"`
+	RunnerPID       int          `json:"runner_pid"`
+	Recent          []stepRecord `json:"recent_steps"`
+}
+
+type stepRecord struct {
+	Step       int64     `json:"step"`
+	At         time.Time `json:"at"`
+	DurationMS float64   `json:"duration_ms"`
+	LogRows    int       `json:"log_rows"`
+	Changes    int       `json:"changes"`
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("status", "status --db URL [-json] [--schema S] [--recent N] [FILE]", stderr)
+	dbURL := fs.String("db", "", "Postgres connection URL (required)")
+	schema := fs.String("schema", "", "the program's own schema (default: FILE's, stepping_ and its name; without FILE, every program)")
+	asJSON := fs.Bool("json", false, "print a JSON array with one object per program")
+	recent := fs.Int("recent", 10, "how many recent steps to list (the last 100 are kept)")
+	files, err := parseArgs(fs, args, 0, 1, "at most one FILE")
+	if err != nil {
+		return err
+	}
+	if *dbURL == "" {
+		return usageError("status needs --db URL")
+	}
+	db, err := connect(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var prog *stepping.Program
+	if len(files) == 1 {
+		if prog, err = compile(ctx, files[0], db); err != nil {
+			return err
+		}
+		if *schema == "" {
+			*schema = defaultSchema(files[0])
+		}
+	}
+	schemas := []string{*schema}
+	if *schema == "" {
+		if schemas, err = runtime.Programs(ctx, db); err != nil {
+			return err
+		}
+	}
+	var all []statusJSON
+	for _, sc := range schemas {
+		pg := &runtime.PG{Pool: db, Schema: sc}
+		if prog != nil {
+			pg.Circuit = prog.Circuit
+		}
+		st, err := pg.Status(ctx, *recent)
+		if err != nil {
+			return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+		}
+		j := toStatusJSON(st)
+		if prog != nil {
+			j.FileVersion = pg.Version()
+		}
+		all = append(all, j)
+	}
+	if *asJSON {
+		if all == nil {
+			all = []statusJSON{}
+		}
+		return writeJSON(stdout, all)
+	}
+	if len(all) == 0 {
+		fmt.Fprintln(stdout, "no programs installed")
+	}
+	for i, st := range all {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		writeStatus(stdout, st)
+	}
+	return nil
+}
+
+func toStatusJSON(st *runtime.Status) statusJSON {
+	j := statusJSON{Schema: st.Schema, Version: st.Version, Steps: st.Steps, Applied: st.Applied, Pending: st.Pending, RunnerPID: st.RunnerPID, Recent: []stepRecord{}}
+	if !st.LastStepAt.IsZero() {
+		t := st.LastStepAt
+		j.LastStepAt = &t
+	}
+	if !st.OldestPending.IsZero() {
+		t := st.OldestPending
+		j.OldestPendingAt = &t
+		j.LagSeconds = time.Since(t).Seconds()
+	}
+	for _, r := range st.Recent {
+		j.Recent = append(j.Recent, stepRecord{Step: r.Step, At: r.At, DurationMS: float64(r.Duration.Microseconds()) / 1000, LogRows: r.LogRows, Changes: r.Changes})
+	}
+	return j
+}
+
+// writeStatus prints one program's status for people.
+func writeStatus(w io.Writer, st statusJSON) {
+	fmt.Fprintf(w, "program %s\n", st.Schema)
+	version := st.Version
+	if st.FileVersion != "" && st.FileVersion != st.Version {
+		version += " (the file compiles to " + st.FileVersion + ": run --rebuild to apply it)"
+	}
+	fmt.Fprintf(w, "  version:  %s\n", version)
+	runner := "not running"
+	if st.RunnerPID != 0 {
+		runner = fmt.Sprintf("running (backend pid %d)", st.RunnerPID)
+	}
+	fmt.Fprintf(w, "  runtime:  %s\n", runner)
+	last := "never"
+	if st.LastStepAt != nil {
+		last = fmt.Sprintf("%s ago", time.Since(*st.LastStepAt).Round(time.Millisecond))
+	}
+	fmt.Fprintf(w, "  applied:  %d steps, %d changes; last step %s\n", st.Steps, st.Applied, last)
+	lag := "none"
+	if st.OldestPendingAt != nil {
+		lag = fmt.Sprintf("oldest captured %s ago", time.Since(*st.OldestPendingAt).Round(time.Millisecond))
+	}
+	fmt.Fprintf(w, "  pending:  %d changes; %s\n", st.Pending, lag)
+	if len(st.Recent) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "  recent steps:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "    step\tcommitted\tduration\tlog rows\tchanges\t")
+	for _, r := range st.Recent {
+		fmt.Fprintf(tw, "    %d\t%s\t%.3f ms\t%d\t%d\t\n", r.Step, r.At.Local().Format("2006-01-02 15:04:05.000"), r.DurationMS, r.LogRows, r.Changes)
+	}
+	tw.Flush()
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -1,8 +1,14 @@
-// Command stepq checks, explains and runs stepping programs.
+// Command stepq checks, explains and runs stepping programs, in memory
+// or against Postgres, and explores them in a REPL.
 //
 //	stepq check FILE            report every error in FILE
 //	stepq explain FILE          print FILE's incremental circuit
 //	stepq run FILE [flags]      run FILE on change files, print its outputs
+//	stepq repl [FILE]           declare, query and change tables interactively
+//	stepq watch --db URL FILE VIEW    print a view's changes as they commit
+//	stepq status --db URL [FILE]      progress, lag and recent steps
+//	stepq drop --db URL FILE    remove what run installed
+//	stepq version               the module and Go versions
 //
 // Exit status: 0 success, 1 errors in the program or its data, 2 usage.
 package main
@@ -26,16 +32,24 @@ import (
 const usage = `stepq checks, explains and runs stepping programs.
 
 Usage:
-  stepq check [--db URL] FILE            report every error in FILE
-  stepq explain FILE                     print FILE's incremental circuit
+  stepq check [--db URL] [-json] FILE    report every error in FILE
+  stepq explain [--db URL] [-json | --dot] FILE
+                                         print FILE's incremental circuit
   stepq run [--data DIR] [--changes] FILE
                                          run FILE on change files and print its outputs
   stepq run --db URL [--once] [--rebuild] [--schema S] FILE
                                          keep FILE's output tables up to date in Postgres
+  stepq repl [--db URL] [FILE]           declare tables and views, query and change them
+  stepq watch --db URL [--schema S] [--from N] FILE VIEW
+                                         print each committed step's changes to VIEW
+  stepq status --db URL [-json] [--schema S] [FILE]
+                                         steps applied, lag and recent steps of programs
   stepq drop --db URL [--outputs] [--schema S] FILE
                                          remove what run installed in Postgres
+  stepq version                          print the versions of stepq and Go
 
 Run "stepq COMMAND --help" for a command's flags.
+Exit status: 0 success, 1 errors in the program or its data, 2 usage.
 `
 
 // exitError carries an exit status up to main.
@@ -47,7 +61,7 @@ type exitError struct {
 func (e *exitError) Error() string { return e.msg }
 
 func main() {
-	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	var ee *exitError
 	switch {
 	case err == nil:
@@ -66,21 +80,32 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: 2, msg: fmt.Sprintf("stepq: "+format+"\n", args...) + usage}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError("no command")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "check":
-		return cmdCheck(rest, stdout, stderr)
+		return cmdCheck(ctx, rest, stdout, stderr)
 	case "explain":
-		return cmdExplain(rest, stdout, stderr)
+		return cmdExplain(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
+	case "repl":
+		return cmdRepl(ctx, rest, stdin, stdout, stderr)
+	case "watch":
+		return cmdWatch(ctx, rest, stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, rest, stdout, stderr)
 	case "drop":
 		return cmdDrop(ctx, rest, stdout, stderr)
+	case "version":
+		return cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
+		if len(rest) == 1 && rest[0] != "help" {
+			return run(ctx, []string{rest[0], "--help"}, stdin, stdout, stdout)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -100,25 +125,36 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 // parseFlags parses flags that may come before or after the one FILE
 // argument, and returns the file name.
 func parseFlags(fs *flag.FlagSet, args []string) (string, error) {
-	var files []string
+	files, err := parseArgs(fs, args, 1, 1, "one FILE")
+	if err != nil {
+		return "", err
+	}
+	return files[0], nil
+}
+
+// parseArgs parses flags that may come before, between or after the
+// positional arguments, and returns those, between least and most of
+// them, which want describes for the error message.
+func parseArgs(fs *flag.FlagSet, args []string, least, most int, want string) ([]string, error) {
+	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return "", &exitError{code: 0}
+				return nil, &exitError{code: 0}
 			}
-			return "", &exitError{code: 2}
+			return nil, &exitError{code: 2}
 		}
 		if fs.NArg() == 0 {
 			break
 		}
-		files = append(files, fs.Arg(0))
+		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	if len(files) != 1 {
+	if len(pos) < least || len(pos) > most {
 		fs.Usage()
-		return "", &exitError{code: 2, msg: fmt.Sprintf("stepq %s: want one FILE, got %d\n", fs.Name(), len(files))}
+		return nil, &exitError{code: 2, msg: fmt.Sprintf("stepq %s: want %s, got %d\n", fs.Name(), want, len(pos))}
 	}
-	return files[0], nil
+	return pos, nil
 }
 
 // compile reads and compiles a program, turning program errors into exit
@@ -129,12 +165,7 @@ func compile(ctx context.Context, file string, db *pgxpool.Pool) (*stepping.Prog
 	if err != nil {
 		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
-	var prog *stepping.Program
-	if db != nil {
-		prog, err = stepping.CompileDB(ctx, file, string(src), db)
-	} else {
-		prog, err = stepping.Compile(file, string(src))
-	}
+	prog, err := compileRaw(ctx, file, db)
 	var list lang.ErrorList
 	if errors.As(err, &list) {
 		n := len(list)
@@ -147,14 +178,14 @@ func compile(ctx context.Context, file string, db *pgxpool.Pool) (*stepping.Prog
 	return prog, err
 }
 
-func cmdCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "check [--db URL] FILE", stderr)
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", "check [--db URL] [-json] FILE", stderr)
 	dbURL := fs.String("db", "", "Postgres connection URL: type sources from its catalog")
+	asJSON := fs.Bool("json", false, "print the diagnostics as a JSON array of objects (file, line, col, offset, end, message, hint) on standard output")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
 	db, err := connect(ctx, *dbURL)
 	if err != nil {
 		return err
@@ -162,8 +193,38 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if db != nil {
 		defer db.Close()
 	}
-	_, err = compile(ctx, file, db)
-	return err
+	if !*asJSON {
+		_, err = compile(ctx, file, db)
+		return err
+	}
+	_, err = compileRaw(ctx, file, db)
+	diags := stepping.Diagnostics(err)
+	if err != nil && diags == nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+	}
+	if diags == nil {
+		diags = []stepping.Diagnostic{}
+	}
+	if err := writeJSON(stdout, diags); err != nil {
+		return err
+	}
+	if len(diags) > 0 {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// compileRaw reads and compiles a program, returning the compiler's error
+// as it is.
+func compileRaw(ctx context.Context, file string, db *pgxpool.Pool) (*stepping.Program, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	if db != nil {
+		return stepping.CompileDB(ctx, file, string(src), db)
+	}
+	return stepping.Compile(file, string(src))
 }
 
 // connect opens a pool when url is set; a bad URL or an unreachable
@@ -183,28 +244,37 @@ func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 }
 
 // defaultSchema names a program's own schema after its file.
-func defaultSchema(file string) string {
-	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	var b strings.Builder
-	for _, r := range strings.ToLower(base) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return "stepping_" + b.String()
-}
+func defaultSchema(file string) string { return stepping.DefaultSchema(file) }
 
-func cmdExplain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("explain", "explain FILE", stderr)
+func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("explain", "explain [--db URL] [-json | --dot] FILE", stderr)
+	dbURL := fs.String("db", "", "Postgres connection URL: type sources from its catalog")
+	asJSON := fs.Bool("json", false, "print the circuit as JSON: inputs, views, outputs, and nodes with id, op, inputs, columns and parameters")
+	dot := fs.Bool("dot", false, "print the circuit as a Graphviz graph (render it with dot -Tpng)")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	prog, err := compile(context.Background(), file, nil)
+	if *asJSON && *dot {
+		fs.Usage()
+		return &exitError{code: 2, msg: "stepq explain: -json and --dot exclude each other\n"}
+	}
+	db, err := connect(ctx, *dbURL)
 	if err != nil {
 		return err
+	}
+	if db != nil {
+		defer db.Close()
+	}
+	prog, err := compile(ctx, file, db)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *asJSON:
+		return writeJSON(stdout, prog.Graph())
+	case *dot:
+		return prog.Graph().WriteDot(stdout)
 	}
 	_, err = io.WriteString(stdout, prog.Explain())
 	return err

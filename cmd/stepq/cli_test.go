@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	goruntime "runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stepping-io/stepping/internal/golden"
+	"github.com/stepping-io/stepping/internal/pgtest"
+)
+
+// TestCheckJSON checks check -json: every diagnostic as an object with
+// file, line, col, end, message and hint, exit status 1; and an empty
+// array with status 0 for a valid program.
+func TestCheckJSON(t *testing.T) {
+	r := runStepq(t, ".", "check", "-json", "testdata/three_errors.step")
+	r.want(t, 1)
+	var diags []struct {
+		File    string `json:"file"`
+		Line    int    `json:"line"`
+		Col     int    `json:"col"`
+		End     struct{ Line, Col int }
+		Message string `json:"message"`
+		Hint    string `json:"hint"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &diags); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(diags) != 3 {
+		t.Fatalf("got %d diagnostics, want 3:\n%s", len(diags), r.stdout)
+	}
+	d := diags[0]
+	if d.File != "testdata/three_errors.step" || d.Line != 9 || d.Col != 28 || d.End.Line != 9 || d.End.Col != 33 ||
+		d.Message != "products has no column prise" || d.Hint != "did you mean price?" {
+		t.Errorf("first diagnostic: %+v", d)
+	}
+	golden.Check(t, "testdata/check_three_errors.json.golden", r.stdout)
+
+	ok := runStepq(t, repoRoot, "check", "-json", "examples/shop.step")
+	ok.want(t, 0)
+	if strings.TrimSpace(ok.stdout) != "[]" {
+		t.Errorf("valid program: %q, want []", ok.stdout)
+	}
+}
+
+// TestExplainJSON checks that explain -json describes every node with its
+// id, operator, inputs, columns and parameters.
+func TestExplainJSON(t *testing.T) {
+	r := runStepq(t, repoRoot, "explain", "-json", "examples/shop.step")
+	r.want(t, 0)
+	var g struct {
+		Inputs []struct{ Name string }
+		Views  []struct {
+			Name string
+			Node int
+		}
+		Nodes []struct {
+			ID         int
+			Op         string
+			Inputs     []int
+			Columns    []struct{ Name, Type string }
+			Parameters map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Inputs) != 2 || len(g.Views) != 2 || len(g.Nodes) == 0 {
+		t.Fatalf("graph: %+v", g)
+	}
+	ops := map[string]bool{}
+	for i, n := range g.Nodes {
+		if n.ID != i {
+			t.Errorf("node %d has id %d", i, n.ID)
+		}
+		for _, in := range n.Inputs {
+			if in >= n.ID {
+				t.Errorf("node %d reads node %d, which comes after it", n.ID, in)
+			}
+		}
+		ops[n.Op] = true
+		if n.Op == "join" && fmt.Sprint(n.Parameters["left_key"]) != "[product_name]" {
+			t.Errorf("join parameters: %v", n.Parameters)
+		}
+	}
+	for _, op := range []string{"source", "integrate", "delay", "join", "aggregate", "map"} {
+		if !ops[op] {
+			t.Errorf("no %s node", op)
+		}
+	}
+	golden.Check(t, "testdata/explain_shop.json.golden", r.stdout)
+}
+
+// TestExplainDot checks the Graphviz output, and that dot (when
+// installed) renders it.
+func TestExplainDot(t *testing.T) {
+	r := runStepq(t, repoRoot, "explain", "--dot", "examples/shop.step")
+	r.want(t, 0)
+	golden.Check(t, "testdata/explain_shop.dot.golden", r.stdout)
+	if !strings.HasPrefix(r.stdout, "digraph circuit {") || !strings.Contains(r.stdout, "n6 -> n7;") {
+		t.Errorf("not the circuit's graph:\n%s", r.stdout)
+	}
+	dot, err := exec.LookPath("dot")
+	if err != nil {
+		t.Log("no dot to render with; the text was checked")
+		return
+	}
+	cmd := exec.Command(dot, "-Tsvg")
+	cmd.Stdin = strings.NewReader(r.stdout)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "<svg") {
+		t.Errorf("dot could not render it: %v\n%s", err, out)
+	}
+	// The committed picture must be the current circuit's.
+	committed := golden.Read(t, filepath.Join(repoRoot, "docs", "shop-circuit.dot"))
+	if committed != r.stdout {
+		t.Errorf("docs/shop-circuit.dot is out of date: regenerate it with stepq explain --dot examples/shop.step (and the PNG with dot -Tpng)")
+	}
+}
+
+// TestVersion checks the version line names stepq and Go.
+func TestVersion(t *testing.T) {
+	r := runStepq(t, ".", "version")
+	r.want(t, 0)
+	if !regexp.MustCompile(`^stepq \S+ .*go1\.\d+`).MatchString(r.stdout) || !strings.Contains(r.stdout, goruntime.GOOS+"/"+goruntime.GOARCH) {
+		t.Errorf("version: %q", r.stdout)
+	}
+}
+
+// TestCommandHelp checks that every command has --help, printed with
+// status 0, and that help COMMAND shows the same.
+func TestCommandHelp(t *testing.T) {
+	for _, cmd := range []string{"check", "explain", "run", "repl", "watch", "status", "drop", "version"} {
+		r := runStepq(t, ".", cmd, "--help")
+		r.want(t, 0)
+		if !strings.Contains(r.stderr, "Usage: stepq "+cmd) {
+			t.Errorf("stepq %s --help: %q", cmd, r.stderr)
+		}
+		h := runStepq(t, ".", "help", cmd)
+		h.want(t, 0)
+		if h.stdout != r.stderr {
+			t.Errorf("stepq help %s differs from stepq %s --help:\n%s\n---\n%s", cmd, cmd, h.stdout, r.stderr)
+		}
+	}
+}
+
+// TestMoreUsageErrors checks the new commands' misuse: status 2.
+func TestMoreUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"watch", "examples/shop.step"}, "want FILE and VIEW, got 1"},
+		{[]string{"watch", "examples/shop.step", "basket_totals"}, "watch needs --db URL"},
+		{[]string{"status"}, "status needs --db URL"},
+		{[]string{"status", "a.step", "b.step"}, "want at most one FILE, got 2"},
+		{[]string{"repl", "a.step", "b.step"}, "want [FILE], got 2"},
+		{[]string{"version", "extra"}, "want no arguments, got 1"},
+		{[]string{"explain", "-json", "--dot", "examples/shop.step"}, "exclude each other"},
+	}
+	for _, tt := range tests {
+		r := runStepq(t, repoRoot, tt.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("stepq %s: status %d, stderr %q; want 2 and %q", strings.Join(tt.args, " "), r.code, r.stderr, tt.want)
+		}
+	}
+}
+
+// pgProgram sets up the shop tables in a test schema and returns a
+// connection string using it and the name of a program schema, dropped
+// when the test ends.
+func pgProgram(t *testing.T) (dsn, progSchema string, exec func(sql string)) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	exec = func(sql string) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`CREATE TABLE products (name text PRIMARY KEY, price numeric NOT NULL);
+CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int NOT NULL, PRIMARY KEY (basket_id, product_name));
+INSERT INTO products VALUES ('tv', 3.0), ('radio', 5.0);
+INSERT INTO line_items VALUES (1, 'radio', 4), (1, 'tv', 1), (2, 'tv', 2);`)
+	progSchema = schema + "_prog"
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), pgtest.DSN())
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{progSchema}.Sanitize()+" CASCADE")
+			conn.Close(context.Background())
+		}
+	})
+	return pgtest.DSNWithSchema(schema), progSchema, exec
+}
+
+// TestWatchAndStatus runs the shop program against Postgres once, starts
+// stepq watch, changes a price and applies it: watch prints exactly that
+// step's changes to basket_totals. status then reports the steps, the
+// changes applied, a pending change and the recent steps.
+func TestWatchAndStatus(t *testing.T) {
+	dsn, prog, sql := pgProgram(t)
+	shop := "examples/shop.step"
+	runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", shop).want(t, 0)
+
+	watch := exec.Command(stepq, "watch", "--db", dsn, "--schema", prog, "--count", "1", shop, "basket_totals")
+	watch.Dir = repoRoot
+	var wout, werr strings.Builder
+	watch.Stdout, watch.Stderr = &wout, &werr
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- watch.Wait() }()
+	sql("UPDATE products SET price = 4.0 WHERE name = 'tv'")
+	runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", shop).want(t, 0)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("watch: %v\n%s", err, werr.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = watch.Process.Kill()
+		t.Fatalf("watch printed nothing in 20s\nstdout:\n%s\nstderr:\n%s", wout.String(), werr.String())
+	}
+	want := `step 2: basket_totals
+ basket_id | total | items | weight
+-----------+-------+-------+--------
+         1 |  23.0 |     2 |     -1
+         1 |  24.0 |     2 |      1
+         2 |   6.0 |     1 |     -1
+         2 |   8.0 |     1 |      1
+(4 rows)
+
+`
+	if wout.String() != want {
+		t.Errorf("watch printed\n%s\nwant\n%s", wout.String(), want)
+	}
+
+	// Replaying the kept history from step 1 shows the backfill too.
+	replay := runStepq(t, repoRoot, "watch", "--db", dsn, "--schema", prog, "--from", "1", "--count", "2", shop, "basket_totals")
+	replay.want(t, 0)
+	if !strings.HasPrefix(replay.stdout, "step 1: basket_totals\n") || !strings.HasSuffix(replay.stdout, want) {
+		t.Errorf("watch --from 1 printed\n%s", replay.stdout)
+	}
+
+	sql("INSERT INTO line_items VALUES (3, 'radio', 1)")
+	r := runStepq(t, repoRoot, "status", "--db", dsn, "--schema", prog, "-json", shop)
+	r.want(t, 0)
+	var st []struct {
+		Schema          string     `json:"schema"`
+		Version         string     `json:"version"`
+		FileVersion     string     `json:"file_version"`
+		Steps           int64      `json:"steps"`
+		Applied         int64      `json:"changes_applied"`
+		Pending         int64      `json:"pending"`
+		OldestPendingAt *time.Time `json:"oldest_pending_at"`
+		LagSeconds      float64    `json:"lag_seconds"`
+		RunnerPID       int        `json:"runner_pid"`
+		Recent          []struct {
+			Step       int64   `json:"step"`
+			DurationMS float64 `json:"duration_ms"`
+			LogRows    int     `json:"log_rows"`
+			Changes    int     `json:"changes"`
+		} `json:"recent_steps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(st) != 1 {
+		t.Fatalf("status: %s", r.stdout)
+	}
+	s := st[0]
+	// Step 1 applied the backfill (5 rows), step 2 the update (a delete
+	// and an insert of the product).
+	if s.Schema != prog || s.Steps != 2 || s.Applied != 7 || s.Pending != 1 || s.OldestPendingAt == nil || s.LagSeconds < 0 ||
+		s.RunnerPID != 0 || s.Version == "" || s.Version != s.FileVersion {
+		t.Errorf("status: %+v", s)
+	}
+	if len(s.Recent) != 2 || s.Recent[0].Step != 2 || s.Recent[0].LogRows != 2 || s.Recent[0].Changes != 8 ||
+		s.Recent[1].Step != 1 || s.Recent[1].LogRows != 5 {
+		t.Errorf("recent steps: %+v", s.Recent)
+	}
+
+	text := runStepq(t, repoRoot, "status", "--db", dsn, "--schema", prog, shop)
+	text.want(t, 0)
+	for _, want := range []string{"program " + prog, "applied:  2 steps, 7 changes", "pending:  1 changes; oldest captured", "runtime:  not running", "recent steps:"} {
+		if !strings.Contains(text.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, text.stdout)
+		}
+	}
+
+	// Without a file or schema, status lists every installed program.
+	all := runStepq(t, repoRoot, "status", "--db", dsn, "-json")
+	all.want(t, 0)
+	if !strings.Contains(all.stdout, `"schema": "`+prog+`"`) {
+		t.Errorf("status of all programs lacks %s:\n%s", prog, all.stdout)
+	}
+
+	// watch of a view that is not an output fails, naming the outputs.
+	bad := runStepq(t, repoRoot, "watch", "--db", dsn, "--schema", prog, shop, "nothing")
+	if bad.code != 1 || !strings.Contains(bad.stderr, "outputs: basket_totals, receipts") {
+		t.Errorf("watch of no output: %d %q", bad.code, bad.stderr)
+	}
+}
+
+// TestReplDB declares a source in the REPL against a live table: its
+// rows are read, queries see them, changes are refused, and :refresh
+// reads the table again.
+func TestReplDB(t *testing.T) {
+	dsn, _, sql := pgProgram(t)
+	script := `source products = table products
+products | where price > 4
+insert into products {name = "x", price = 1}
+:refresh
+products | group { n = count() }
+`
+	run := func() string {
+		cmd := exec.Command(stepq, "repl", "--db", dsn)
+		cmd.Stdin = strings.NewReader(script)
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	first := run()
+	for _, want := range []string{
+		"source products (name text, price numeric) primary key (name): 2 rows read",
+		" radio |   5.0\n",
+		"error at 1:13: products is a table of the database (change it with SQL, then :refresh)",
+		"read products (2)",
+		" 2\n(1 row)",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("repl --db lacks %q:\n%s", want, first)
+		}
+	}
+	sql("INSERT INTO products VALUES ('lamp', 7.5)")
+	if second := run(); !strings.Contains(second, " 3\n(1 row)") {
+		t.Errorf("after an insert the REPL does not see 3 products:\n%s", second)
+	}
+}

@@ -1,0 +1,538 @@
+package stepping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Engine runs a program on a store: in memory, or in Postgres. Give it
+// changes with Insert, Delete and Update, apply them with Step, and read
+// the views with Read, Lookup and Subscribe. It is safe for concurrent
+// use. Close it when done.
+//
+// In memory, changes wait in the engine until Step applies them all as
+// one atomic step. On Postgres the program's tables are live tables:
+// Insert, Delete and Update write them with ordinary SQL (as any other
+// client may), their triggers log the changes, and Step applies what is
+// pending, in batches, each one committed step.
+type Engine struct {
+	prog *Program
+
+	mu     sync.Mutex
+	closed bool
+	subs   map[*Subscription]bool
+	wg     sync.WaitGroup
+
+	// In memory.
+	mem     *runtime.Engine
+	pending map[string][]runtime.Change
+	lookups map[string]*lookupIndex // by view and columns
+
+	// On Postgres.
+	pg      *runtime.PG
+	release func()
+}
+
+// OpenMemory returns an engine running the program in memory, with empty
+// tables.
+func (p *Program) OpenMemory() *Engine {
+	return &Engine{
+		prog:    p,
+		subs:    map[*Subscription]bool{},
+		mem:     runtime.New(p.Circuit, runtime.NewMemoryStore()),
+		pending: map[string][]runtime.Change{},
+		lookups: map[string]*lookupIndex{},
+	}
+}
+
+// PostgresOptions say where and how a program runs on Postgres.
+type PostgresOptions struct {
+	// Schema is the program's own schema, for its state, change log and
+	// history; empty means DefaultSchema of the program's file name.
+	Schema string
+	// Rebuild drops state built by another version of the program and
+	// replays from the sources; without it, opening fails with
+	// runtime.ErrVersion.
+	Rebuild bool
+	// BatchSize is how many change-log rows one step applies; 0 means
+	// 10,000.
+	BatchSize int
+	// Log receives progress messages (backfill, waiting for another
+	// runtime); nil discards them.
+	Log io.Writer
+}
+
+// OpenPostgres returns an engine running the program in Postgres, as
+// stepq run --db does: the program's inputs are tables of the database
+// (compile it with CompileDB to type them from the catalog), its outputs
+// ordinary tables kept up to date. On first use it installs the
+// program's state, capture triggers and output tables and queues the
+// sources' existing rows. It takes the program's advisory lock, waiting
+// (as long as ctx allows) while another runtime holds it, and keeps it
+// until Close.
+func (p *Program) OpenPostgres(ctx context.Context, pool *pgxpool.Pool, opts PostgresOptions) (*Engine, error) {
+	schema := opts.Schema
+	if schema == "" {
+		schema = DefaultSchema(p.Filename)
+	}
+	pg := &runtime.PG{Pool: pool, Circuit: p.Circuit, Schema: schema, Log: opts.Log, BatchSize: opts.BatchSize}
+	if err := pg.Setup(ctx, opts.Rebuild); err != nil {
+		return nil, err
+	}
+	release, err := pg.Lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{prog: p, subs: map[*Subscription]bool{}, pg: pg, release: release}, nil
+}
+
+// DefaultSchema is the schema a program keeps its state in on Postgres
+// when none is chosen: stepping_ followed by its file's base name, lower
+// case, without the extension.
+func DefaultSchema(filename string) string {
+	base := strings.TrimSuffix(filepath.Base(filename), filepath.Ext(filename))
+	var b strings.Builder
+	for _, r := range strings.ToLower(base) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return "stepping_" + b.String()
+}
+
+// ErrClosed is returned by the methods of a closed engine.
+var ErrClosed = errors.New("stepping: engine closed")
+
+// Program returns the program the engine runs.
+func (e *Engine) Program() *Program { return e.prog }
+
+// Insert adds rows to a table. Each row is a Row or []any (a value per
+// column, in order), a map[string]any keyed by column name, or a struct
+// (or pointer to one) whose fields name columns as ScanRow describes;
+// columns a map or struct leaves out are NULL. Values are converted to
+// their columns' types as FromGo describes. With a primary key, inserting
+// a key the table holds fails the step.
+func (e *Engine) Insert(ctx context.Context, table string, rows ...any) error {
+	return e.change(ctx, runtime.Insert, table, rows)
+}
+
+// Delete removes rows from a table: for a table with a primary key, the
+// row with each given row's key (only the key columns need values), and
+// for one without, one copy of each given row. Absent rows are ignored.
+func (e *Engine) Delete(ctx context.Context, table string, rows ...any) error {
+	return e.change(ctx, runtime.Delete, table, rows)
+}
+
+// Update replaces the rows of a table that have the given rows' primary
+// keys with the given rows; absent keys are ignored. The table must have
+// a primary key.
+func (e *Engine) Update(ctx context.Context, table string, rows ...any) error {
+	return e.change(ctx, runtime.Update, table, rows)
+}
+
+func (e *Engine) change(ctx context.Context, op runtime.Op, table string, rows []any) error {
+	in := e.input(table)
+	if in == nil {
+		return fmt.Errorf("stepping: %s: no table %s in the program", op, table)
+	}
+	changes := make([]runtime.Change, 0, len(rows))
+	for i, r := range rows {
+		row, err := rowFrom(changeColumns(in, op), r)
+		if err != nil {
+			return fmt.Errorf("stepping: %s into %s, row %d: %w", op, table, i+1, err)
+		}
+		changes = append(changes, runtime.Change{Op: op, Row: row})
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if e.pg != nil {
+		if err := e.pg.Write(ctx, map[string][]runtime.Change{table: changes}); err != nil {
+			return fmt.Errorf("stepping: %s into %s: %w", op, table, err)
+		}
+		return nil
+	}
+	e.pending[table] = append(e.pending[table], changes...)
+	return nil
+}
+
+// changeColumns are the columns a change's row is read as: a delete from
+// a table with a primary key needs only the key, so its other columns
+// may be left NULL.
+func changeColumns(in *ir.Input, op runtime.Op) []Column {
+	if op != runtime.Delete || len(in.PrimaryKey) == 0 {
+		return in.Columns
+	}
+	cols := append([]Column(nil), in.Columns...)
+	for i := range cols {
+		cols[i].Type = cols[i].Type.OrNull()
+	}
+	for _, k := range in.PrimaryKey {
+		cols[k].Type = in.Columns[k].Type
+	}
+	return cols
+}
+
+func (e *Engine) input(name string) *ir.Input {
+	for _, in := range e.prog.Circuit.Inputs {
+		if in.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// Step applies the changes given since the last step and returns each
+// view's changes, in the program's view order. In memory it is one
+// atomic step: if it fails (a duplicate primary key, a division by
+// zero, ...) nothing is applied and the changes are dropped. On
+// Postgres it applies every pending change of the log, in as many steps
+// as the batch size needs, and returns the outputs' changes of each.
+func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if e.pg != nil {
+		var out []Batch
+		_, err := e.pg.ApplyPending(ctx, func(st runtime.StepStats) {
+			for _, o := range e.prog.Circuit.Outputs {
+				if d, ok := st.Changes[o.View.Name]; ok {
+					out = append(out, newBatch(st.Step, o.View, d))
+				}
+			}
+		})
+		return out, err
+	}
+	changes := e.pending
+	e.pending = map[string][]runtime.Change{}
+	res, err := e.mem.Step(ctx, changes)
+	if err != nil {
+		return nil, err
+	}
+	var out []Batch
+	for _, v := range e.prog.Circuit.Views {
+		d, ok := res.Changes[v.Name]
+		if !ok {
+			continue
+		}
+		out = append(out, newBatch(res.Step, v, d))
+		for _, ix := range e.lookups {
+			if ix.view == v.Name {
+				ix.apply(d)
+			}
+		}
+	}
+	for sub := range e.subs {
+		for _, b := range out {
+			if b.View == sub.view {
+				sub.push(b)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Read returns a view's current contents. In memory every view (and
+// table) can be read; on Postgres, the outputs, from their tables.
+func (e *Engine) Read(ctx context.Context, view string) (*Rows, error) {
+	cols, err := e.columns(view)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if e.pg != nil {
+		z, err := e.pg.ReadOutput(ctx, view, nil)
+		if err != nil {
+			return nil, fmt.Errorf("stepping: %w", err)
+		}
+		return newRows(cols, z), nil
+	}
+	z, _ := e.mem.Contents(view)
+	return newRows(cols, z), nil
+}
+
+// columns returns the columns of a view or table of the program.
+func (e *Engine) columns(name string) ([]Column, error) {
+	if v := e.prog.View(name); v != nil {
+		return v.Columns, nil
+	}
+	if in := e.input(name); in != nil && e.pg == nil {
+		return in.Columns, nil
+	}
+	return nil, fmt.Errorf("stepping: no view %s in the program", name)
+}
+
+// Lookup returns the rows of a view whose columns equal the key's values
+// (by SQL equality: 1.5 equals 1.50, and NULL equals NULL here), the key
+// naming columns. In memory the engine indexes the view by those
+// columns on first use and keeps the index up to date with every step;
+// on Postgres it queries the output table, which the program's index
+// clauses serve.
+func (e *Engine) Lookup(ctx context.Context, view string, key map[string]any) (*Rows, error) {
+	cols, err := e.columns(view)
+	if err != nil {
+		return nil, err
+	}
+	if len(key) == 0 {
+		return nil, fmt.Errorf("stepping: lookup in %s: empty key", view)
+	}
+	where := map[int]any{}
+	for name, v := range key {
+		i := columnIndex(cols, name)
+		if i < 0 {
+			return nil, fmt.Errorf("stepping: lookup in %s: no column %s (columns: %s)", view, name, columnNames(cols))
+		}
+		x, err := FromGo(v, cols[i].Type.OrNull())
+		if err != nil {
+			return nil, fmt.Errorf("stepping: lookup in %s: column %s: %w", view, name, err)
+		}
+		where[i] = x
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if e.pg != nil {
+		z, err := e.pg.ReadOutput(ctx, view, where)
+		if err != nil {
+			return nil, fmt.Errorf("stepping: %w", err)
+		}
+		return newRows(cols, z), nil
+	}
+	idx := make([]int, 0, len(where))
+	for i := range where {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	name := fmt.Sprint(view, idx)
+	ix, ok := e.lookups[name]
+	if !ok {
+		ix = &lookupIndex{view: view, cols: idx, rows: map[string]*zset.ZSet{}}
+		z, _ := e.mem.Contents(view)
+		ix.apply(z)
+		e.lookups[name] = ix
+	}
+	vals := make([]any, len(idx))
+	for j, i := range idx {
+		vals[j] = where[i]
+	}
+	return newRows(cols, ix.rows[types.KeyOf(vals)]), nil
+}
+
+// lookupIndex is a view's contents indexed by some of its columns.
+type lookupIndex struct {
+	view string
+	cols []int
+	rows map[string]*zset.ZSet // by types.KeyOf of the columns' values
+}
+
+func (ix *lookupIndex) apply(d *zset.ZSet) {
+	d.Each(func(row zset.Row, w int64) {
+		vals := make([]any, len(ix.cols))
+		for j, i := range ix.cols {
+			vals[j] = row[i]
+		}
+		k := types.KeyOf(vals)
+		z := ix.rows[k]
+		if z == nil {
+			z = zset.New()
+			ix.rows[k] = z
+		}
+		z.Add(row, w)
+		if z.IsEmpty() {
+			delete(ix.rows, k)
+		}
+	})
+}
+
+// Subscribe returns a subscription to a view's changes: a Batch on its
+// channel C for every later step that changes the view, in step order.
+// It ends, closing C, when ctx ends, the engine is closed, or (on
+// Postgres) watching fails, which Err then reports. In memory the
+// batches of a step are queued when Step returns, however slowly the
+// subscriber reads; on Postgres they come from the program's published
+// history (the _changes table and a NOTIFY per step), so a subscriber
+// sees the steps of any runtime running the program, such as stepq run
+// --db, and only outputs can be subscribed to.
+func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, error) {
+	v := e.prog.View(view)
+	if v == nil {
+		return nil, fmt.Errorf("stepping: no view %s in the program", view)
+	}
+	var after int64
+	if e.pg != nil {
+		if !isOutput(e.prog.Circuit, view) {
+			return nil, fmt.Errorf("stepping: %s is not an output of the program: on Postgres only outputs are published", view)
+		}
+		var err error
+		if after, err = e.pg.Steps(ctx); err != nil {
+			return nil, fmt.Errorf("stepping: %w", err)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan Batch)
+	sub := &Subscription{C: out, view: view, wake: make(chan struct{}, 1), cancel: cancel}
+	e.subs[sub] = true
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer close(out)
+		defer func() {
+			e.mu.Lock()
+			delete(e.subs, sub)
+			e.mu.Unlock()
+		}()
+		if e.pg != nil {
+			sub.setErr(e.watch(ctx, v, after, out))
+			return
+		}
+		sub.deliver(ctx, out)
+	}()
+	return sub, nil
+}
+
+func isOutput(c *ir.Circuit, view string) bool {
+	for _, o := range c.Outputs {
+		if o.View.Name == view {
+			return true
+		}
+	}
+	return false
+}
+
+// watch sends the view's published changes on out until ctx ends.
+func (e *Engine) watch(ctx context.Context, v *ir.View, after int64, out chan<- Batch) error {
+	err := e.pg.Watch(ctx, after, time.Second, func(sc runtime.StepChanges) error {
+		d, ok := sc.Changes[v.Name]
+		if !ok {
+			return nil
+		}
+		select {
+		case out <- newBatch(sc.Step, v, d):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// Subscription is a stream of a view's changes (see Engine.Subscribe).
+type Subscription struct {
+	// C receives the view's changes, a Batch per step that changed it,
+	// and is closed when the subscription ends.
+	C <-chan Batch
+
+	view   string
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	queue  []Batch
+	wake   chan struct{}
+	err    error
+}
+
+// Close ends the subscription; C is closed soon after.
+func (s *Subscription) Close() { s.cancel() }
+
+// Err reports why the subscription ended, once C is closed: nil when its
+// context ended or the engine or subscription was closed.
+func (s *Subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *Subscription) setErr(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
+// push queues a batch without waiting for the subscriber.
+func (s *Subscription) push(b Batch) {
+	s.mu.Lock()
+	s.queue = append(s.queue, b)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// deliver sends queued batches on out until ctx ends.
+func (s *Subscription) deliver(ctx context.Context, out chan<- Batch) {
+	for {
+		s.mu.Lock()
+		var next *Batch
+		if len(s.queue) > 0 {
+			next = &s.queue[0]
+			s.queue = s.queue[1:]
+		}
+		s.mu.Unlock()
+		if next == nil {
+			select {
+			case <-s.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case out <- *next:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Close ends every subscription and, on Postgres, releases the program's
+// lock. The pool stays open: it is the caller's.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	for sub := range e.subs {
+		sub.cancel()
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+	if e.release != nil {
+		e.release()
+	}
+	return nil
+}
