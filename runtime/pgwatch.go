@@ -173,6 +173,9 @@ func (p *PG) Watch(ctx context.Context, after int64, poll time.Duration, fn func
 		_, _ = conn.Exec(ctx, "UNLISTEN "+ident(p.StepChannel()))
 	}()
 	for {
+		// The position is read before the changes: every step up to it
+		// has committed, so its changes are visible to the next query.
+		applied, posErr := p.Steps(ctx)
 		steps, err := p.changesAfter(ctx, conn, after)
 		if err != nil {
 			return err
@@ -183,12 +186,10 @@ func (p *PG) Watch(ctx context.Context, after int64, poll time.Duration, fn func
 			}
 			after = s.Step
 		}
-		if len(steps) == 0 {
+		if len(steps) == 0 && posErr == nil && applied > after {
 			// Steps without output changes leave no rows: catch up so
 			// a later gap check compares with the real position.
-			if n, err := p.Steps(ctx); err == nil && n > after {
-				after = n
-			}
+			after = applied
 		}
 		wait, cancel := context.WithTimeout(ctx, poll)
 		_, err = conn.Conn().WaitForNotification(wait)
