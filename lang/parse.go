@@ -53,8 +53,10 @@ func syntaxError(filename, src string, err error) *Error {
 	case strings.HasPrefix(msg, `unexpected token "<EOF>"`):
 		msg = "syntax error: unexpected end of file" + strings.TrimPrefix(msg, `unexpected token "<EOF>"`)
 		pos = endOfText(filename, src)
-	case msg == `unexpected token "="`:
-		hint = "compare with =="
+	case msg == `unexpected token "="`, strings.HasPrefix(msg, `unexpected token "=" (expected "(" "distinct"`):
+		// A name followed by = inside an expression: a comparison
+		// written as in SQL.
+		msg, hint = `unexpected token "="`, "compare with =="
 		fallthrough
 	default:
 		msg = "syntax error: " + strings.Replace(msg, "unexpected token", "unexpected", 1)
