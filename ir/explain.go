@@ -113,8 +113,12 @@ func describe(n *Node) string {
 			}
 			ks = append(ks, k.Key.Text+dir)
 		}
-		return fmt.Sprintf("top %d by %s per %s  per-group state: ordered multiset of rows; emits the change of each changed group's first %d",
-			op.N, strings.Join(ks, ", "), scalars(op.Per), op.N)
+		per := ""
+		if len(op.Per) > 0 {
+			per = " per " + scalars(op.Per)
+		}
+		return fmt.Sprintf("top %d by %s%s  per-group state: ordered multiset of rows; emits the change of each changed group's first %d",
+			op.N, strings.Join(ks, ", "), per, op.N)
 	case *Fixpoint:
 		return "fixpoint " + op.View + "  least V = distinct(base + body(V)); semi-naive iterations, deletions by DRed; state: support per row (indexed)"
 	case *Recurse:
