@@ -677,6 +677,10 @@ view both = k | select { src, dst }
   | union (both | join e on both.dst == e.src | select { src = both.src, dst = e.dst })
   | union (both | join k on both.dst == k.src | where k.id % 2 == 0 | select { src = both.src, dst = k.dst })
 view counts = reach | group by src { n = count() }
+view itself = e | select { src } | union itself
+view seeded = e | select { src, dst } | union (values [{src = 0, dst = 0}])
+  | union (seeded | join e on seeded.dst == e.src | select { src = seeded.src, dst = e.dst })
+  | union (k | where id > 3 | select { src, dst })
 view cyclic = reach | where src == dst | select { node = src } | except (kreach | select { node = src })
 `},
 	{"recursion_errors", 20, `
