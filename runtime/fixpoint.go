@@ -23,10 +23,8 @@ const DefaultMaxIterations = 100_000
 // derived in one step. At the end of every step V is exactly the set of
 // rows of positive support.
 type fixRun struct {
-	s       *stepRun
 	n       *ir.Node
 	op      *ir.Fixpoint
-	overlay *overlayStore
 	support *overlayIndex
 	body    *stepRun // the body's run, its deltas reset every iteration
 	ticks   int
@@ -62,7 +60,7 @@ func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (ba
 	}
 	ov := newOverlayStore(s.store)
 	f := &fixRun{
-		s: s, n: n, op: op, overlay: ov, support: ov.index(n.ID),
+		n: n, op: op, support: ov.index(n.ID),
 		body:  &stepRun{engine: s.engine, store: ov, deltas: make([]batch, len(s.deltas))},
 		limit: s.engine.maxIterations(),
 	}
@@ -76,11 +74,11 @@ func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (ba
 	}
 	s.writes = append(s.writes, ov.flush)
 	out := zset.New()
-	for k, row := range deleted {
-		out.AddKeyed(k, row, -1)
+	for _, row := range deleted {
+		out.Add(row, -1)
 	}
-	for k, row := range added {
-		out.AddKeyed(k, row, 1)
+	for _, row := range added {
+		out.Add(row, 1)
 	}
 	return toBatch(out), nil
 }
