@@ -198,7 +198,7 @@ func (f *fixRun) addSupport(d batch) {
 	for _, e := range d {
 		changes = append(changes, KeyedChange{Key: types.KeyOf(e.Row), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
 	}
-	_ = f.support.Update(context.Background(), changes) // in memory: never fails
+	f.support.add(changes)
 }
 
 // tick runs the body once: the changes rec to V and imports to the outer

@@ -122,6 +122,12 @@ func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Ent
 
 // Update adds changes to the pending ones.
 func (ix *overlayIndex) Update(_ context.Context, changes []KeyedChange) error {
+	ix.add(changes)
+	return nil
+}
+
+// add adds changes to the pending ones; held in memory, it cannot fail.
+func (ix *overlayIndex) add(changes []KeyedChange) {
 	for _, c := range changes {
 		p, ok := ix.pending[c.Key]
 		if !ok {
@@ -139,7 +145,6 @@ func (ix *overlayIndex) Update(_ context.Context, changes []KeyedChange) error {
 			p[c.RowKey] = e
 		}
 	}
-	return nil
 }
 
 // flush writes the pending changes to the underlying index.
