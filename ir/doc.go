@@ -6,7 +6,12 @@
 // delayed integrals of both inputs, Δ(a⋈b) = Δa⋈Δb + Δa⋈z⁻¹(I b) +
 // z⁻¹(I a)⋈Δb, where each integral is an Integrate node indexed by the
 // join key; distinct reads the delayed integral of its input indexed by the
-// whole row; an aggregate keeps per-group state. Package runtime executes a
+// whole row; except and intersect read both sides' delayed integrals
+// indexed by the whole row; an aggregate, and a top, keeps per-group
+// state. A recursive view is a Fixpoint node whose body is a nested
+// circuit (nodes of the same list, marked as its body) that the runtime
+// iterates within a step; parts of the body that do not depend on the
+// view are outer nodes brought in by Import nodes. Package runtime executes a
 // circuit one step at a time; this package only describes it, and renders
 // it for `stepq explain`.
 //

@@ -71,6 +71,10 @@ func explainNode(b *strings.Builder, n *Node, depth int, owner map[*Node]string,
 	for _, in := range n.Inputs {
 		explainNode(b, in, depth+1, owner, shown, false)
 	}
+	if fp, ok := n.Op.(*Fixpoint); ok {
+		fmt.Fprintf(b, "%s  body, iterated to the fixpoint:\n", indent)
+		explainNode(b, fp.Out, depth+2, owner, shown, false)
+	}
 }
 
 // describe renders one operator with its parameters and, for stateful
@@ -104,6 +108,29 @@ func describe(n *Node) string {
 		return describeSemiJoin(op)
 	case *Distinct:
 		return "distinct  emits when the sign of z⁻¹(I)+Δ differs from z⁻¹(I)"
+	case *SetOp:
+		return op.Name() + "  per class of equal rows: result of z⁻¹(I l)+Δl, z⁻¹(I r)+Δr minus that of z⁻¹(I l), z⁻¹(I r)"
+	case *TopK:
+		var ks []string
+		for _, k := range op.By {
+			dir := ""
+			if k.Desc {
+				dir = " desc"
+			}
+			ks = append(ks, k.Key.Text+dir)
+		}
+		per := ""
+		if len(op.Per) > 0 {
+			per = " per " + scalars(op.Per)
+		}
+		return fmt.Sprintf("top %d by %s%s  per-group state: ordered multiset of rows; emits the change of each changed group's first %d",
+			op.N, strings.Join(ks, ", "), per, op.N)
+	case *Fixpoint:
+		return "fixpoint " + op.View + "  least V = distinct(base + body(V)); semi-naive iterations, deletions by DRed; state: support per row (indexed)"
+	case *Recurse:
+		return "recurse " + op.View + "  Δ of the view, fed back each iteration"
+	case *Import:
+		return "import  Δ of an outer node into the body"
 	case *Aggregate:
 		var as []string
 		for _, a := range op.Aggs {

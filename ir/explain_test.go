@@ -77,6 +77,44 @@ func TestCircuitShape(t *testing.T) {
 				t.Errorf("%s: output without a view", file)
 			}
 		}
+		checkBodies(t, file, c)
+	}
+}
+
+// checkBodies checks the nested circuit of every fixpoint: the body holds
+// its Recurse and Out nodes, its nodes read only one another except an
+// Import, which reads one outer node, and no node is in two bodies.
+func checkBodies(t *testing.T, file string, c *ir.Circuit) {
+	owner := map[*ir.Node]*ir.Node{}
+	for _, n := range c.Nodes {
+		if fp, ok := n.Op.(*ir.Fixpoint); ok {
+			for _, b := range fp.Body {
+				if owner[b] != nil {
+					t.Errorf("%s: n%d is in the bodies of n%d and n%d", file, b.ID, owner[b].ID, n.ID)
+				}
+				owner[b] = n
+			}
+		}
+	}
+	for _, n := range c.Nodes {
+		fp, ok := n.Op.(*ir.Fixpoint)
+		if !ok {
+			continue
+		}
+		if len(n.Inputs) != 1 || owner[n.Inputs[0]] != nil {
+			t.Errorf("%s: fixpoint n%d must read one outer node, its base", file, n.ID)
+		}
+		if owner[fp.Rec] != n || owner[fp.Out] != n {
+			t.Errorf("%s: fixpoint n%d: its recurse and out nodes are not in its body", file, n.ID)
+		}
+		for _, b := range fp.Body {
+			_, isImport := b.Op.(*ir.Import)
+			for _, in := range b.Inputs {
+				if isImport != (owner[in] == nil) {
+					t.Errorf("%s: body node n%d (%s) reads n%d across its fixpoint's boundary", file, b.ID, b.Op.Name(), in.ID)
+				}
+			}
+		}
 	}
 }
 

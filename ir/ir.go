@@ -63,7 +63,8 @@ type Node struct {
 }
 
 // Op is what a node computes: *Source, *Constant, *Filter, *Map, *Sum,
-// *Integrate, *Delay, *Join, *SemiJoin, *Distinct or *Aggregate.
+// *Integrate, *Delay, *Join, *SemiJoin, *Distinct, *Aggregate, *SetOp,
+// *TopK, *Fixpoint, *Recurse or *Import.
 type Op interface {
 	// Name is the operator's name in explain output.
 	Name() string
@@ -143,12 +144,6 @@ type AggFunc struct {
 	Type     types.Type
 }
 
-// OrderKey is one key of an ordered aggregate.
-type OrderKey struct {
-	Key  Scalar
-	Desc bool
-}
-
 // Ordered reports whether the aggregate's result depends on an order of
 // the group's rows: array_agg, string_agg, first and last, which keep the
 // rows' items (order keys, value, separator) in an ordered multiset.
@@ -173,6 +168,64 @@ type Aggregate struct {
 	Key  []Scalar
 	Aggs []AggFunc
 }
+
+// SetOp is the incremental except or intersect, with or without all.
+// Inputs: Δleft, Δright, and z⁻¹(I left) and z⁻¹(I right), each indexed
+// by the whole row's equality class (types.KeyOf). Only the classes a
+// change touches are looked up; for each, the result's rows before and
+// after the change are computed from the class's weights on the two
+// sides, and their difference emitted.
+type SetOp struct {
+	Op  string // "except" or "intersect"
+	All bool
+}
+
+// OrderKey is one key of an ordering (an ordered aggregate's, or top's):
+// ascending with NULLs last, or descending with NULLs first.
+type OrderKey struct {
+	Key  Scalar
+	Desc bool
+}
+
+// TopK keeps, per group of equal Per values, the first N rows in the
+// order of By, ties broken by the whole row ascending (NULLs last) and
+// then by the row's identity. Its state, per group, is the ordered
+// multiset of the group's rows; a step re-ranks only the groups its
+// changes touch and emits the difference of each one's first N rows.
+type TopK struct {
+	N   int64
+	By  []OrderKey
+	Per []Scalar
+}
+
+// Fixpoint computes a recursive view: the least set V with
+// V = distinct(base + body(V)), where the body is a nested circuit
+// (Body, in order) whose Recurse node reads V's changes and whose Out
+// node gives the changes of body(V). Its input is the base. The body
+// holds only linear operators and joins, so it is monotone, and its
+// state is always exactly its integrated inputs.
+//
+// Within a step the body runs as many iterations as the fixpoint needs,
+// semi-naively: each feeds back only the rows that changed in the last.
+// Deletions are maintained by DRed (delete and re-derive): every row
+// with a derivation that used a deleted row is deleted first, then
+// those still derivable and every new row are derived again. The
+// Fixpoint's own state is the support of each row, the weight of
+// base + body(V), indexed by the row's equality class.
+type Fixpoint struct {
+	View string
+	Body []*Node
+	Rec  *Node // the body's Recurse node
+	Out  *Node // the body node whose rows are body(V)
+}
+
+// Recurse is the recursive view read inside its fixpoint's body: each
+// iteration it emits the changes to the view fed back to it.
+type Recurse struct{ View string }
+
+// Import brings an outer node (its input) into a fixpoint's body: it
+// emits that node's changes in the iterations of a step that take them.
+type Import struct{}
 
 // Name returns "source".
 func (*Source) Name() string { return "source" }
@@ -211,6 +264,26 @@ func (*Distinct) Name() string { return "distinct" }
 
 // Name returns "aggregate".
 func (*Aggregate) Name() string { return "aggregate" }
+
+// Name returns "except" or "intersect", with " all" when it is.
+func (op *SetOp) Name() string {
+	if op.All {
+		return op.Op + " all"
+	}
+	return op.Op
+}
+
+// Name returns "top".
+func (*TopK) Name() string { return "top" }
+
+// Name returns "fixpoint".
+func (*Fixpoint) Name() string { return "fixpoint" }
+
+// Name returns "recurse".
+func (*Recurse) Name() string { return "recurse" }
+
+// Name returns "import".
+func (*Import) Name() string { return "import" }
 
 // Scalar is a compiled per-row expression.
 type Scalar struct {

@@ -172,6 +172,29 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 			return sum, nil
 		}
 		return l.distinct(sum), nil
+	case *typecheck.SetOp:
+		left, err := l.rel(r.Left)
+		if err != nil {
+			return nil, err
+		}
+		right, err := l.rel(r.Right)
+		if err != nil {
+			return nil, err
+		}
+		li, ri := l.integral(left, wholeRow(cols)), l.integral(right, wholeRow(cols))
+		return l.add(&SetOp{Op: r.Op, All: r.All}, cols, left, right, li, ri), nil
+	case *typecheck.Top:
+		in, err := l.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		op := &TopK{N: r.N, Per: compileAll(r.Per)}
+		for _, k := range r.By {
+			op.By = append(op.By, OrderKey{Key: Compile(k.X), Desc: k.Desc})
+		}
+		return l.add(op, cols, in), nil
+	case *typecheck.Fixpoint:
+		return l.fixpoint(r)
 	}
 	return nil, fmt.Errorf("lowering %T is not implemented", r)
 }
@@ -257,4 +280,84 @@ func (l *lowerer) pad(in *Node, cols []Column, offset int) *Node {
 		exprs[i] = Compile(&typecheck.Const{Value: nil, T: c.Type})
 	}
 	return l.add(&Map{Exprs: exprs}, cols, in)
+}
+
+// fixpoint lowers a recursive view: its base in the outer circuit, its
+// step as the fixpoint's body. Parts of the step that do not read the
+// view are outer nodes too, imported into the body.
+func (l *lowerer) fixpoint(r *typecheck.Fixpoint) (*Node, error) {
+	base, err := l.rel(r.Base)
+	if err != nil {
+		return nil, err
+	}
+	fp := &Fixpoint{View: r.Name}
+	fp.Rec = l.addInner(fp, &Recurse{View: r.Name}, columns(r.Columns))
+	if fp.Out, err = l.inner(fp, r.Step); err != nil {
+		return nil, err
+	}
+	return l.add(fp, columns(r.Columns), base), nil
+}
+
+// addInner adds a node of fp's body.
+func (l *lowerer) addInner(fp *Fixpoint, op Op, cols []Column, inputs ...*Node) *Node {
+	n := l.add(op, cols, inputs...)
+	fp.Body = append(fp.Body, n)
+	return n
+}
+
+// inner lowers a relation of a fixpoint's body.
+func (l *lowerer) inner(fp *Fixpoint, r typecheck.Rel) (*Node, error) {
+	cols := columns(r.Cols())
+	if !typecheck.ReadsRec(r) {
+		outer, err := l.rel(r)
+		if err != nil {
+			return nil, err
+		}
+		return l.addInner(fp, &Import{}, outer.Cols, outer), nil
+	}
+	switch r := r.(type) {
+	case *typecheck.RecRef:
+		return fp.Rec, nil
+	case *typecheck.Filter:
+		in, err := l.inner(fp, r.In)
+		if err != nil {
+			return nil, err
+		}
+		return l.addInner(fp, &Filter{Pred: Compile(r.Cond)}, cols, in), nil
+	case *typecheck.Project:
+		in, err := l.inner(fp, r.In)
+		if err != nil {
+			return nil, err
+		}
+		return l.addInner(fp, &Map{Exprs: compileAll(r.Exprs)}, cols, in), nil
+	case *typecheck.Join:
+		if r.Kind != typecheck.InnerJoin && r.Kind != typecheck.CrossJoin || r.Cond != nil {
+			return nil, fmt.Errorf("only inner joins on equalities can read a recursive view")
+		}
+		left, err := l.inner(fp, r.Left)
+		if err != nil {
+			return nil, err
+		}
+		right, err := l.inner(fp, r.Right)
+		if err != nil {
+			return nil, err
+		}
+		lk, rk := compileAll(r.LeftKeys), compileAll(r.RightKeys)
+		li := l.addInner(fp, &Delay{}, left.Cols, l.addInner(fp, &Integrate{Key: lk}, left.Cols, left))
+		ri := l.addInner(fp, &Delay{}, right.Cols, l.addInner(fp, &Integrate{Key: rk}, right.Cols, right))
+		return l.addInner(fp, &Join{LeftKey: lk, RightKey: rk}, cols, left, right, li, ri), nil
+	case *typecheck.Union:
+		if r.All {
+			left, err := l.inner(fp, r.Left)
+			if err != nil {
+				return nil, err
+			}
+			right, err := l.inner(fp, r.Right)
+			if err != nil {
+				return nil, err
+			}
+			return l.addInner(fp, &Sum{}, cols, left, right), nil
+		}
+	}
+	return nil, fmt.Errorf("%T over a recursive view can't be evaluated in a fixpoint", r)
 }

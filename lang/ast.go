@@ -198,7 +198,7 @@ type SetStage struct {
 	Right Term
 }
 
-// TopStage keeps the first N rows per group in an order (not yet implemented):
+// TopStage keeps the first N rows per group in an order:
 // top 3 by score desc per user.
 type TopStage struct {
 	span

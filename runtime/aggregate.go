@@ -48,7 +48,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		changes[k] = append(changes[k], groupChange{args, e.Weight})
 	}
 	var out batch
-	groups := s.engine.store.Groups(n.ID)
+	groups := s.store.Groups(n.ID)
 	olds, err := groups.Get(ctx, keys)
 	if err != nil {
 		return nil, err

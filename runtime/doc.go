@@ -8,6 +8,12 @@
 // together. A step that fails anywhere (a bad row, a duplicate key, a
 // division by zero) commits nothing: the engine is left as it was.
 //
+// A fixpoint node (a recursive view) runs its body as many times as its
+// fixpoint needs within the step, semi-naively and by DRed under
+// deletions; the iterations read one another's state writes through an
+// overlay of the store, which reaches the store only when the step
+// commits.
+//
 // Operator state lives in a Store. MemoryStore, the embedded default,
 // keeps it in hash maps and B-trees.
 package runtime

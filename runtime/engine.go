@@ -17,6 +17,9 @@ type Engine struct {
 	tables  map[string]*tableState
 	views   map[string]*viewState
 	steps   int64
+	// inBody marks, by node ID, the nodes of fixpoint bodies, which
+	// their fixpoint runs rather than the step.
+	inBody []bool
 }
 
 // Options adjust an engine to where its state lives.
@@ -28,6 +31,10 @@ type Options struct {
 	// StepsDone is the number of steps already applied to the store's
 	// state, when the engine resumes from it.
 	StepsDone int64
+	// MaxIterations bounds the iterations of each recursive view within
+	// a step; a step needing more fails. Zero means
+	// DefaultMaxIterations.
+	MaxIterations int
 }
 
 type viewState struct {
@@ -47,7 +54,22 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	for _, v := range c.Views {
 		e.views[v.Name] = &viewState{view: v, contents: zset.New()}
 	}
+	e.inBody = make([]bool, len(c.Nodes))
+	for _, n := range c.Nodes {
+		if fp, ok := n.Op.(*ir.Fixpoint); ok {
+			for _, b := range fp.Body {
+				e.inBody[b.ID] = true
+			}
+		}
+	}
 	return e
+}
+
+func (e *Engine) maxIterations() int {
+	if e.opts.MaxIterations > 0 {
+		return e.opts.MaxIterations
+	}
+	return DefaultMaxIterations
 }
 
 // Circuit returns the circuit the engine runs.
@@ -141,10 +163,14 @@ func (e *Engine) Contents(name string) (*zset.ZSet, bool) {
 func (e *Engine) run(ctx context.Context, inputs map[string]batch) (*Result, func(context.Context) error, error) {
 	s := &stepRun{
 		engine: e,
+		store:  e.store,
 		deltas: make([]batch, len(e.circuit.Nodes)),
 		inputs: inputs,
 	}
 	for _, n := range e.circuit.Nodes {
+		if e.inBody[n.ID] {
+			continue
+		}
 		d, err := s.eval(ctx, n)
 		if err != nil {
 			return nil, nil, fmt.Errorf("step %d: %w", e.steps+1, err)

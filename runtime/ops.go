@@ -13,6 +13,7 @@ import (
 // state writes to make if the step succeeds.
 type stepRun struct {
 	engine *Engine
+	store  Store // the engine's store, or a fixpoint's overlay of it
 	deltas []batch
 	inputs map[string]batch
 	writes []func(context.Context) error
@@ -35,7 +36,7 @@ func (s *stepRun) in(n *ir.Node, i int) batch { return s.deltas[n.Inputs[i].ID] 
 // integral returns the index behind input i of n, which is z⁻¹(I x).
 func (s *stepRun) integral(n *ir.Node, i int) Index {
 	delay := n.Inputs[i]
-	return s.engine.store.Index(delay.Inputs[0].ID)
+	return s.store.Index(delay.Inputs[0].ID)
 }
 
 func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
@@ -92,6 +93,14 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		return s.distinct(ctx, n)
 	case *ir.Aggregate:
 		return s.aggregate(ctx, n, op)
+	case *ir.SetOp:
+		return s.setOp(ctx, n, op)
+	case *ir.TopK:
+		return s.topK(ctx, n, op)
+	case *ir.Fixpoint:
+		return s.fixpoint(ctx, n, op)
+	case *ir.Recurse, *ir.Import:
+		return s.deltas[n.ID], nil // set by the fixpoint running the body
 	}
 	return nil, fmt.Errorf("node n%d: operator %s is not implemented", n.ID, n.Op.Name())
 }
@@ -108,7 +117,7 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 		changes = append(changes, KeyedChange{Key: types.KeyOf(key), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
 	}
 	if len(changes) > 0 {
-		ix := s.engine.store.Index(n.ID)
+		ix := s.store.Index(n.ID)
 		s.writes = append(s.writes, func(ctx context.Context) error { return ix.Update(ctx, changes) })
 	}
 	return nil, nil

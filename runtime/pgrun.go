@@ -210,9 +210,9 @@ $body$`,
 		var indexIDs, groupIDs []int
 		for _, n := range p.Circuit.Nodes {
 			switch n.Op.(type) {
-			case *ir.Integrate:
+			case *ir.Integrate, *ir.Fixpoint:
 				indexIDs = append(indexIDs, n.ID)
-			case *ir.Aggregate:
+			case *ir.Aggregate, *ir.TopK:
 				groupIDs = append(groupIDs, n.ID)
 			}
 		}

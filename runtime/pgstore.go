@@ -169,7 +169,7 @@ ON CONFLICT (key) DO UPDATE SET state = excluded.state`, putKeys, encs)
 // the count, then per accumulator its non-null count, its sum, its
 // multiset as a list of (value, count) pairs in order, its numeric
 // scales, whether the multiset holds ordered-aggregate items and the
-// directions of their order keys.
+// directions of their order keys; and for a top-k group, its ranking.
 func encodeGroupState(st *GroupState) []byte {
 	accs := make([]any, len(st.Accs))
 	for i, a := range st.Accs {
@@ -195,7 +195,41 @@ func encodeGroupState(st *GroupState) []byte {
 		}
 		accs[i] = []any{a.NonNull, a.Sum, vs, scales, a.Ordered, desc}
 	}
-	return types.EncodeRow([]any{[]any(st.Key), st.Count, accs})
+	fields := []any{[]any(st.Key), st.Count, accs}
+	if st.Ranked != nil {
+		fields = append(fields, encodeRanking(st.Ranked))
+	}
+	return types.EncodeRow(fields)
+}
+
+// encodeRanking writes a top-k group's ranking as the directions of its
+// order keys and its rows in order, each as (order key values, row,
+// count).
+func encodeRanking(r *Ranking) []any {
+	desc := make([]any, len(r.Desc))
+	for i, d := range r.Desc {
+		desc[i] = d
+	}
+	rows := make([]any, 0, r.Rows.Len())
+	r.Rows.Ascend(func(it RankedRow) bool {
+		rows = append(rows, []any{it.Sort, []any(it.Row), it.Count})
+		return true
+	})
+	return []any{desc, rows}
+}
+
+func decodeRanking(v []any) *Ranking {
+	var desc []bool
+	for _, d := range v[0].([]any) {
+		desc = append(desc, d.(bool))
+	}
+	r := NewRanking(desc)
+	for _, it := range v[1].([]any) {
+		f := it.([]any)
+		row := zset.Row(f[1].([]any))
+		r.Rows.ReplaceOrInsert(RankedRow{Sort: f[0].([]any), Row: row, ID: types.RowKey(row), Count: f[2].(int64)})
+	}
+	return r
 }
 
 func decodeGroupState(b []byte) (st *GroupState, err error) {
@@ -232,6 +266,9 @@ func decodeGroupState(b []byte) (st *GroupState, err error) {
 			}
 		}
 		st.Accs = append(st.Accs, acc)
+	}
+	if len(row) > 3 {
+		st.Ranked = decodeRanking(row[3].([]any))
 	}
 	return st, nil
 }

@@ -45,11 +45,14 @@ type Groups interface {
 	Put(ctx context.Context, keys []string, states []*GroupState) error
 }
 
-// GroupState is what an aggregate keeps for one group.
+// GroupState is what an aggregate, or a top-k, keeps for one group.
 type GroupState struct {
 	Key   zset.Row
 	Count int64 // total weight of the group's rows
 	Accs  []Accumulator
+	// Ranked is a top-k group's rows in their order; nil for an
+	// aggregate.
+	Ranked *Ranking
 }
 
 // Accumulator is the state of one aggregate function in one group.
@@ -126,6 +129,9 @@ func (g *GroupState) clone() *GroupState {
 		if c.Accs[i].Values != nil {
 			c.Accs[i].Values = c.Accs[i].Values.Clone()
 		}
+	}
+	if g.Ranked != nil {
+		c.Ranked = &Ranking{Desc: g.Ranked.Desc, Rows: g.Ranked.Rows.Clone()}
 	}
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +156,49 @@ func TestStoreGroups(t *testing.T) {
 			}
 			if a.Accs[4].Sum != int64(1) {
 				t.Errorf("bool accumulator read back as %v", a.Accs[4].Sum)
+			}
+		})
+	}
+}
+
+// TestStoreRanking writes a top-k group's ranking to each store and reads
+// it back: its rows, their counts and its order, descending keys with
+// NULLs first and rows equal but spelled differently told apart.
+func TestStoreRanking(t *testing.T) {
+	ctx := context.Background()
+	dec := decimal.RequireFromString
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			store, step := k.open(t, nil, []int{2})
+			g := store.Groups(2)
+			add := func(r *runtime.Ranking, sort []any, row zset.Row, n int64) {
+				r.Rows.ReplaceOrInsert(runtime.RankedRow{Sort: sort, Row: row, ID: types.RowKey(row), Count: n})
+			}
+			r := runtime.NewRanking([]bool{true, false})
+			add(r, []any{int64(3), nil}, zset.Row{"a", dec("1.50")}, 1)
+			add(r, []any{int64(3), nil}, zset.Row{"a", dec("1.5")}, 2)
+			add(r, []any{int64(5), "y"}, zset.Row{"c", dec("2")}, 1)
+			add(r, []any{nil, "x"}, zset.Row{"b", nil}, 1)
+			st := &runtime.GroupState{Key: zset.Row{int64(7)}, Count: 5, Ranked: r}
+			must(t, step(func() error { return g.Put(ctx, []string{"k"}, []*runtime.GroupState{st}) }))
+			var got []*runtime.GroupState
+			must(t, step(func() (err error) {
+				got, err = g.Get(ctx, []string{"k"})
+				return err
+			}))
+			if got[0] == nil || got[0].Ranked == nil || got[0].Count != 5 {
+				t.Fatalf("read back %+v, want a ranked group of count 5", got[0])
+			}
+			// A row added after the round trip must take its place.
+			add(got[0].Ranked, []any{int64(4), nil}, zset.Row{"d", nil}, 1)
+			var order []string
+			got[0].Ranked.Rows.Ascend(func(it runtime.RankedRow) bool {
+				order = append(order, fmt.Sprintf("%s x%d", types.Format(it.Row, types.Type{Kind: types.Record}), it.Count))
+				return true
+			})
+			want := []string{"(b,) x1", "(c,2) x1", "(d,) x1", "(a,1.5) x2", "(a,1.50) x1"}
+			if strings.Join(order, "; ") != strings.Join(want, "; ") {
+				t.Errorf("ranking read back as\n%s\nwant\n%s", strings.Join(order, "\n"), strings.Join(want, "\n"))
 			}
 		})
 	}

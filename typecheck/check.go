@@ -52,6 +52,7 @@ type checker struct {
 	views     map[string]*viewState
 	viewOrder []string
 	prog      *Program
+	rec       *recCtx // the recursive view whose branches are being checked
 }
 
 // viewState tracks a view through checking so that a view can be checked
@@ -319,8 +320,17 @@ func (c *checker) view(vs *viewState) *View {
 	vs.checking = true
 	c.checking = append(c.checking, vs.decl.Name.Name)
 	defer func() { c.checking = c.checking[:len(c.checking)-1] }()
+	// Another view's recursive reference means nothing here.
+	savedRec := c.rec
+	c.rec = nil
+	defer func() { c.rec = savedRec }()
 	d := vs.decl
-	rel, _ := c.pipeline(d.Query, d.Name.Name)
+	var rel Rel
+	if base, ok := recursiveForm(d); ok {
+		rel, _ = c.recursive(d, base)
+	} else {
+		rel, _ = c.pipeline(d.Query, d.Name.Name)
+	}
 	vs.checking, vs.done = false, true
 	if rel == nil {
 		vs.bad = true

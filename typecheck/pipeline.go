@@ -97,6 +97,9 @@ func (c *checker) term(t lang.Term) (Rel, *scope) {
 			return &Scan{Table: tab}, single(alias, tab.Columns)
 		}
 		if vs, ok := c.views[t.Name.Name]; ok {
+			if c.rec != nil && c.rec.name == t.Name.Name {
+				return &RecRef{Name: t.Name.Name, Columns: c.rec.cols}, single(alias, c.rec.cols)
+			}
 			if vs.checking {
 				c.cycle(t.Name)
 				return nil, nil
@@ -137,20 +140,6 @@ func (c *checker) term(t lang.Term) (Rel, *scope) {
 		return rel, sc
 	}
 	panic("typecheck: unknown term")
-}
-
-// cycle reports a reference to a view that is being checked: the views
-// from it to the reference refer to one another.
-func (c *checker) cycle(ref *lang.Ident) {
-	const hint = "fixpoint views arrive with recursion support"
-	i := indexOf(c.checking, ref.Name)
-	loop := append(append([]string{}, c.checking[i:]...), ref.Name)
-	if len(loop) == 2 {
-		c.errorHint(ref, hint, "view %s refers to itself: recursive views are not yet implemented", ref.Name)
-		return
-	}
-	c.errorHint(ref, hint, "views %s refer to each other (%s): recursive views are not yet implemented",
-		joinAnd(loop[:len(loop)-1]), strings.Join(loop, " -> "))
 }
 
 func joinAnd(xs []string) string {
@@ -271,39 +260,88 @@ func (c *checker) stage(st lang.Stage, in Rel, sc *scope) (Rel, *scope) {
 	case *lang.GroupStage:
 		return c.group(st, in, sc)
 	case *lang.DistinctStage:
-		return &Distinct{In: in}, sc
-	case *lang.SetStage:
-		if st.Op != "union" {
-			c.errorf(st, "%s is not yet implemented", st.Op)
+		if !c.noRec(st, "distinct", in) {
 			return nil, nil
 		}
+		return &Distinct{In: in}, sc
+	case *lang.SetStage:
 		right, _ := c.term(st.Right)
 		if right == nil {
 			return nil, nil
 		}
-		lc, rc := in.Cols(), right.Cols()
-		if len(lc) != len(rc) {
-			c.errorf(st.Right, "union of relations with %d and %d columns", len(lc), len(rc))
-			return nil, nil
-		}
-		u := &Union{Left: in, Right: right, All: st.All}
-		for i := range lc {
-			t, ok := unify(lc[i].Type, rc[i].Type)
-			if !ok {
-				c.errorf(st.Right, "union column %d (%s) is %s on the left but %s on the right", i+1, lc[i].Name, lc[i].Type, rc[i].Type)
-				return nil, nil
-			}
-			u.Columns = append(u.Columns, Column{Name: lc[i].Name, Type: t})
-		}
-		u.Left = c.castRel(in, u.Columns)
-		u.Right = c.castRel(right, u.Columns)
-		return u, single(sc.alias(), u.Columns)
+		return c.setOp(st, in, sc, right)
 	case *lang.TopStage:
-		c.errorf(st, "top is not yet implemented")
+		return c.top(st, in, sc)
 	case *lang.FlattenStage:
 		c.errorf(st, "flatten is not yet implemented")
 	}
 	return nil, nil
+}
+
+// setOp checks union, except and intersect, with or without all, of in
+// and right: the same number of columns, each pair of comparable types.
+func (c *checker) setOp(st *lang.SetStage, in Rel, sc *scope, right Rel) (Rel, *scope) {
+	name := st.Op
+	if st.All {
+		name += " all"
+	}
+	if st.Op != "union" || !st.All {
+		if !c.noRec(st, name, in, right) {
+			return nil, nil
+		}
+	}
+	lc, rc := in.Cols(), right.Cols()
+	if len(lc) != len(rc) {
+		c.errorf(st.Right, "%s of relations with %d and %d columns", st.Op, len(lc), len(rc))
+		return nil, nil
+	}
+	var cols []Column
+	for i := range lc {
+		t, ok := unify(lc[i].Type, rc[i].Type)
+		if !ok {
+			c.errorf(st.Right, "%s column %d (%s) is %s on the left but %s on the right", st.Op, i+1, lc[i].Name, lc[i].Type, rc[i].Type)
+			return nil, nil
+		}
+		cols = append(cols, Column{Name: lc[i].Name, Type: t})
+	}
+	left, right := c.castRel(in, cols), c.castRel(right, cols)
+	if st.Op == "union" {
+		return &Union{Left: left, Right: right, All: st.All, Columns: cols}, single(sc.alias(), cols)
+	}
+	return &SetOp{Op: st.Op, All: st.All, Left: left, Right: right, Columns: cols}, single(sc.alias(), cols)
+}
+
+// top checks top N by keys [per exprs]: N at least 1, keys of types with
+// an order. The rows keep their type and their scope.
+func (c *checker) top(st *lang.TopStage, in Rel, sc *scope) (Rel, *scope) {
+	ok := c.noRec(st, "top", in)
+	t := &Top{In: in, N: int64(st.N)}
+	if st.N < 1 {
+		c.errorHint(st, "keep at least one row: top 1 by ...", "top %d keeps no rows", st.N)
+		ok = false
+	}
+	for _, k := range st.By {
+		x := c.expr(k.X, &exprCtx{scope: sc})
+		switch x.Type().Kind {
+		case types.Invalid:
+			ok = false
+		case types.JSONB, types.Array, types.Record:
+			c.errorf(k.X, "top can't order by a value of type %s: jsonb, arrays and records have no order here", x.Type())
+			ok = false
+		}
+		t.By = append(t.By, OrderKey{X: x, Desc: k.Desc})
+	}
+	for _, p := range st.Per {
+		x := c.expr(p, &exprCtx{scope: sc})
+		if x.Type().Kind == types.Invalid {
+			ok = false
+		}
+		t.Per = append(t.Per, x)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return t, sc
 }
 
 // castRel projects rel to cols' number types where they differ.
@@ -364,6 +402,9 @@ func (c *checker) join(st *lang.JoinStage, left Rel, lsc *scope) (Rel, *scope) {
 	}
 	right, rsc := c.term(st.Right)
 	if right == nil {
+		return nil, nil
+	}
+	if kind != InnerJoin && kind != CrossJoin && !c.noRec(st, st.Kind+" join", left, right) {
 		return nil, nil
 	}
 	lw := lsc.width()
@@ -601,6 +642,9 @@ func shift(x Expr, delta int) Expr {
 }
 
 func (c *checker) group(st *lang.GroupStage, in Rel, sc *scope) (Rel, *scope) {
+	if !c.noRec(st, "group", in) {
+		return nil, nil
+	}
 	g := &Group{In: in}
 	ok := true
 	var keyNames []string

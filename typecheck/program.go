@@ -73,8 +73,8 @@ type Output struct {
 }
 
 // Rel is a typed relational operator: *Scan, *ViewRef, *Values, *Filter,
-// *Project, *Join, *Group, *Distinct or *Union. Its rows have the columns
-// Cols returns.
+// *Project, *Join, *Group, *Distinct, *Union, *SetOp, *Top, *Fixpoint or
+// *RecRef. Its rows have the columns Cols returns.
 type Rel interface {
 	Cols() []Column
 }
@@ -164,7 +164,7 @@ type AggCall struct {
 	Type    types.Type
 }
 
-// OrderKey is one key of an aggregate's order by.
+// OrderKey is one key of an ordering: an aggregate's order by, or top's.
 type OrderKey struct {
 	X    Expr
 	Desc bool
@@ -190,6 +190,48 @@ type Union struct {
 	Left, Right Rel
 	All         bool
 	Columns     []Column
+}
+
+// SetOp is except or intersect of two relations with the same columns.
+// Rows are compared as SQL's = does (types.KeyOf). Without All the
+// result is a set, as SQL's EXCEPT and INTERSECT; with All, a row whose
+// class the left holds m times and the right n times appears max(0, m-n)
+// times (except all) or min(m, n) times (intersect all). The row shown
+// for a class is its left row of smallest identity (types.RowKey).
+type SetOp struct {
+	Op          string // "except" or "intersect"
+	All         bool
+	Left, Right Rel
+	Columns     []Column
+}
+
+// Top keeps, in each group of rows with equal Per values (one group
+// without Per), the first N rows in the order of By, ties broken by the
+// whole row ascending and then by the row's identity. NULL sorts after
+// every value ascending and before every value descending. A row of
+// weight w counts as w rows.
+type Top struct {
+	In  Rel
+	N   int64
+	By  []OrderKey
+	Per []Expr
+}
+
+// Fixpoint is a recursive view's query: the least set V of rows such
+// that V = distinct(Base + Step), where Step reads V through RecRef.
+// Base does not read V. Columns are Base's.
+type Fixpoint struct {
+	Name    string // the view's name
+	Base    Rel
+	Step    Rel // the union all of the recursive branches
+	Columns []Column
+}
+
+// RecRef reads the recursive view being defined, inside the Step of its
+// Fixpoint.
+type RecRef struct {
+	Name    string
+	Columns []Column
 }
 
 // Cols returns the table's columns.
@@ -242,6 +284,56 @@ func (r *Distinct) Cols() []Column { return r.In.Cols() }
 
 // Cols returns the union's columns.
 func (r *Union) Cols() []Column { return r.Columns }
+
+// Cols returns the set operation's columns.
+func (r *SetOp) Cols() []Column { return r.Columns }
+
+// Cols returns the input's columns.
+func (r *Top) Cols() []Column { return r.In.Cols() }
+
+// Cols returns the recursive view's columns.
+func (r *Fixpoint) Cols() []Column { return r.Columns }
+
+// Cols returns the recursive view's columns.
+func (r *RecRef) Cols() []Column { return r.Columns }
+
+// Children returns the relations r reads directly, in order.
+func Children(r Rel) []Rel {
+	switch r := r.(type) {
+	case *Filter:
+		return []Rel{r.In}
+	case *Project:
+		return []Rel{r.In}
+	case *Join:
+		return []Rel{r.Left, r.Right}
+	case *Group:
+		return []Rel{r.In}
+	case *Distinct:
+		return []Rel{r.In}
+	case *Union:
+		return []Rel{r.Left, r.Right}
+	case *SetOp:
+		return []Rel{r.Left, r.Right}
+	case *Top:
+		return []Rel{r.In}
+	case *Fixpoint:
+		return []Rel{r.Base, r.Step}
+	}
+	return nil
+}
+
+// ReadsRec reports whether r reads a RecRef, directly or below.
+func ReadsRec(r Rel) bool {
+	if _, ok := r.(*RecRef); ok {
+		return true
+	}
+	for _, c := range Children(r) {
+		if ReadsRec(c) {
+			return true
+		}
+	}
+	return false
+}
 
 // Expr is a typed expression over a row: *ColRef, *Const, *Unary,
 // *Binary, *IsNull, *Call, *If, *Cast, *Record or *FieldRef.

@@ -53,6 +53,7 @@ func Eval(prog *typecheck.Program, tables map[string]*zset.ZSet) (map[string]*zs
 type evaluator struct {
 	tables map[string]*zset.ZSet
 	views  map[*typecheck.View]*zset.ZSet
+	rec    *zset.ZSet // the recursive view's rows in the iteration being evaluated
 }
 
 func (e *evaluator) rel(r typecheck.Rel) (*zset.ZSet, error) {
@@ -110,6 +111,17 @@ func (e *evaluator) rel(r typecheck.Rel) (*zset.ZSet, error) {
 			return sum, nil
 		}
 		return sum.Distinct(), nil
+	case *typecheck.SetOp:
+		return e.setOp(r)
+	case *typecheck.Top:
+		return e.top(r)
+	case *typecheck.Fixpoint:
+		return e.fixpoint(r)
+	case *typecheck.RecRef:
+		if e.rec == nil {
+			return nil, fmt.Errorf("recursive reference to %s outside its fixpoint", r.Name)
+		}
+		return e.rec.Clone(), nil
 	}
 	return nil, fmt.Errorf("unknown relation %T", r)
 }

@@ -1,0 +1,149 @@
+package oracle
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/typecheck"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// MaxIterations is the number of iterations of a recursive view after
+// which Eval gives up, as the runtime's default limit does.
+const MaxIterations = 100_000
+
+// setOp computes except or intersect class by class: a class of equal
+// rows counted m times on the left and n on the right is in the result
+// as its left row of smallest identity, max(0, m-n) or min(m, n) times
+// with all, once when the set condition holds without.
+func (e *evaluator) setOp(r *typecheck.SetOp) (*zset.ZSet, error) {
+	left, err := e.rel(r.Left)
+	if err != nil {
+		return nil, err
+	}
+	right, err := e.rel(r.Right)
+	if err != nil {
+		return nil, err
+	}
+	m, rep := classCounts(left)
+	n, _ := classCounts(right)
+	out := zset.New()
+	for class, lm := range m {
+		rn := n[class]
+		var w int64
+		switch {
+		case r.Op == "except" && r.All:
+			w = max(0, lm-rn)
+		case r.Op == "except" && rn == 0:
+			w = 1
+		case r.Op == "intersect" && r.All:
+			w = min(lm, rn)
+		case r.Op == "intersect" && rn > 0:
+			w = 1
+		}
+		out.Add(rep[class], w)
+	}
+	return out, nil
+}
+
+// classCounts returns, per class of equal rows with rows of positive
+// weight, their total weight and the row of smallest identity.
+func classCounts(z *zset.ZSet) (map[string]int64, map[string]zset.Row) {
+	counts, rep := map[string]int64{}, map[string]zset.Row{}
+	for _, en := range z.Entries() {
+		if en.Weight <= 0 {
+			continue
+		}
+		class := types.KeyOf(en.Row)
+		counts[class] += en.Weight
+		if cur, ok := rep[class]; !ok || types.RowKey(en.Row) < types.RowKey(cur) {
+			rep[class] = en.Row
+		}
+	}
+	return counts, rep
+}
+
+// top sorts each group's rows, every copy of a row separately, and keeps
+// the first N.
+func (e *evaluator) top(r *typecheck.Top) (*zset.ZSet, error) {
+	in, err := e.rel(r.In)
+	if err != nil {
+		return nil, err
+	}
+	per, by := compileAll(r.Per), make([]ir.Scalar, len(r.By))
+	for i, k := range r.By {
+		by[i] = ir.Compile(k.X)
+	}
+	type sorted struct {
+		sort []any
+		row  zset.Row
+	}
+	groups := map[string][]sorted{}
+	for _, en := range in.Entries() {
+		if en.Weight < 0 {
+			return nil, fmt.Errorf("top input holds a row of negative weight %d", en.Weight)
+		}
+		k, err := evalAll(per, en.Row)
+		if err != nil {
+			return nil, err
+		}
+		s, err := evalAll(by, en.Row)
+		if err != nil {
+			return nil, err
+		}
+		class := types.KeyOf(k)
+		for range en.Weight {
+			groups[class] = append(groups[class], sorted{s, en.Row})
+		}
+	}
+	out := zset.New()
+	for _, rows := range groups {
+		slices.SortFunc(rows, func(a, b sorted) int {
+			for i, k := range r.By {
+				c := nullsLast(a.sort[i], b.sort[i])
+				if k.Desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			if c := nullsLast(a.row, b.row); c != 0 {
+				return c
+			}
+			return strings.Compare(types.RowKey(a.row), types.RowKey(b.row))
+		})
+		for _, x := range rows[:min(int64(len(rows)), r.N)] {
+			out.Add(x.row, 1)
+		}
+	}
+	return out, nil
+}
+
+// fixpoint iterates naively from the empty relation: V := distinct(base
+// + step(V)) until V no longer changes. The step is monotone, so this
+// is the least fixpoint.
+func (e *evaluator) fixpoint(r *typecheck.Fixpoint) (*zset.ZSet, error) {
+	base, err := e.rel(r.Base)
+	if err != nil {
+		return nil, err
+	}
+	v := zset.New()
+	defer func() { e.rec = nil }()
+	for range MaxIterations {
+		e.rec = v
+		step, err := e.rel(r.Step)
+		if err != nil {
+			return nil, err
+		}
+		next := base.Plus(step).Distinct()
+		if next.Equal(v) {
+			return v, nil
+		}
+		v = next
+	}
+	return nil, fmt.Errorf("recursive view %s reached no fixpoint in %d iterations", r.Name, MaxIterations)
+}

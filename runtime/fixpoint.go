@@ -1,0 +1,247 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// DefaultMaxIterations is the number of iterations of one recursive view
+// within one step after which the step fails, unless Options say
+// otherwise: a recursion that derives new rows forever never reaches its
+// fixpoint.
+const DefaultMaxIterations = 100_000
+
+// fixRun is one step of a fixpoint in progress. The recursive view V is
+// a set whose rows are identified by their equality class (the checker
+// keeps numerics, whose spelling equality does not decide, out of
+// recursive views). The fixpoint keeps, in its own index, the support
+// of each row: its weight in base + body(V), the number of ways it is
+// derived in one step. At the end of every step V is exactly the set of
+// rows of positive support.
+type fixRun struct {
+	n       *ir.Node
+	op      *ir.Fixpoint
+	support *overlayIndex
+	body    *stepRun // the body's run, its deltas reset every iteration
+	ticks   int
+	limit   int
+}
+
+// fixpoint maintains a recursive view by DRed (delete and re-derive),
+// each phase iterating the body semi-naively:
+//
+//  1. Overdelete. The deleted rows of the base and of the body's outer
+//     inputs are fed to the body; every row of V that loses a
+//     derivation is deleted from V and fed back, until no more rows
+//     lose one. What remains of V is derivable without any deleted row.
+//  2. Re-derive and insert. The inserted rows of the base and of the
+//     outer inputs are fed to the body; every row of positive support
+//     that is not in V (an overdeleted row still derivable, or a new
+//     one) is added to V and fed back, until no row is added.
+//
+// The body's state always integrates exactly what it was fed, so after
+// the two phases V is the least fixpoint over the new inputs.
+func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (batch, error) {
+	baseNeg, basePos := split(s.in(n, 0))
+	importNeg, importPos := map[int]batch{}, map[int]batch{}
+	changed := len(baseNeg) > 0 || len(basePos) > 0
+	for _, b := range op.Body {
+		if _, ok := b.Op.(*ir.Import); ok {
+			importNeg[b.ID], importPos[b.ID] = split(s.deltas[b.Inputs[0].ID])
+			changed = changed || len(importNeg[b.ID]) > 0 || len(importPos[b.ID]) > 0
+		}
+	}
+	if !changed {
+		return nil, nil // neither the base nor the body's inputs changed: nor does V
+	}
+	ov := newOverlayStore(s.store)
+	f := &fixRun{
+		n: n, op: op, support: ov.index(n.ID),
+		body:  &stepRun{engine: s.engine, store: ov, deltas: make([]batch, len(s.deltas))},
+		limit: s.engine.maxIterations(),
+	}
+	deleted, err := f.overdelete(ctx, baseNeg, importNeg)
+	if err != nil {
+		return nil, err
+	}
+	added, err := f.rederive(ctx, deleted, basePos, importPos)
+	if err != nil {
+		return nil, err
+	}
+	s.writes = append(s.writes, ov.flush)
+	out := zset.New()
+	for _, row := range deleted {
+		out.Add(row, -1)
+	}
+	for _, row := range added {
+		out.Add(row, 1)
+	}
+	return toBatch(out), nil
+}
+
+// overdelete runs phase 1 and returns the rows deleted from V, by class.
+func (f *fixRun) overdelete(ctx context.Context, baseNeg batch, importNeg map[int]batch) (map[string]zset.Row, error) {
+	deleted := map[string]zset.Row{}
+	d, err := f.tick(ctx, nil, importNeg)
+	if err != nil {
+		return nil, err
+	}
+	round := append(append(batch{}, baseNeg...), d...)
+	for {
+		f.addSupport(round)
+		var feed batch
+		for _, e := range toBatch(zset.FromEntries(round...)) {
+			k := types.KeyOf(e.Row)
+			if _, done := deleted[k]; e.Weight < 0 && !done {
+				deleted[k] = e.Row
+				feed = append(feed, zset.Entry{Row: e.Row, Weight: -1})
+			}
+		}
+		if len(feed) == 0 {
+			return deleted, nil
+		}
+		if round, err = f.tick(ctx, feed, nil); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// rederive runs phase 2 and returns the rows added to V, by class.
+func (f *fixRun) rederive(ctx context.Context, deleted map[string]zset.Row, basePos batch, importPos map[int]batch) (map[string]zset.Row, error) {
+	added := map[string]zset.Row{}
+	d, err := f.tick(ctx, nil, importPos)
+	if err != nil {
+		return nil, err
+	}
+	round := append(append(batch{}, basePos...), d...)
+	// Overdeleted rows may be derivable still, with no new derivation.
+	var candidates []string
+	for k := range deleted {
+		candidates = append(candidates, k)
+	}
+	for {
+		f.addSupport(round)
+		seen := map[string]bool{}
+		for _, k := range candidates {
+			seen[k] = true
+		}
+		for _, e := range round {
+			if k := types.KeyOf(e.Row); e.Weight > 0 && !seen[k] {
+				seen[k] = true
+				candidates = append(candidates, k)
+			}
+		}
+		feed, err := f.underived(ctx, candidates, deleted, added)
+		if err != nil {
+			return nil, err
+		}
+		if len(feed) == 0 {
+			return added, nil
+		}
+		if round, err = f.tick(ctx, feed, nil); err != nil {
+			return nil, err
+		}
+		candidates = nil
+	}
+}
+
+// underived returns, for V, the rows of the candidate classes that have
+// positive support but are not in V, and records them as added.
+func (f *fixRun) underived(ctx context.Context, candidates []string, deleted, added map[string]zset.Row) (batch, error) {
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	now, err := f.support.Lookup(ctx, candidates)
+	if err != nil {
+		return nil, err
+	}
+	before, err := f.support.committedRows(ctx, candidates)
+	if err != nil {
+		return nil, err
+	}
+	var feed batch
+	for i, k := range candidates {
+		row := positiveRow(now[i])
+		if row == nil {
+			continue
+		}
+		_, wasDeleted := deleted[k]
+		_, wasAdded := added[k]
+		inV := wasAdded || !wasDeleted && positiveRow(before[i]) != nil
+		if !inV {
+			added[k] = row
+			feed = append(feed, zset.Entry{Row: row, Weight: 1})
+		}
+	}
+	return feed, nil
+}
+
+// positiveRow returns the row of positive weight among entries, or nil.
+// A class of the support holds one row: its rows are spelled as their
+// class.
+func positiveRow(es []zset.Entry) zset.Row {
+	for _, e := range es {
+		if e.Weight > 0 {
+			return e.Row
+		}
+	}
+	return nil
+}
+
+// addSupport adds changes of base + body(V) to the support.
+func (f *fixRun) addSupport(d batch) {
+	changes := make([]KeyedChange, 0, len(d))
+	for _, e := range d {
+		changes = append(changes, KeyedChange{Key: types.KeyOf(e.Row), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
+	}
+	f.support.add(changes)
+}
+
+// tick runs the body once: the changes rec to V and imports to the outer
+// inputs go in, the changes of body(V) come out, and the body's state
+// takes the changes before the next tick.
+func (f *fixRun) tick(ctx context.Context, rec batch, imports map[int]batch) (batch, error) {
+	f.ticks++
+	if f.ticks > f.limit {
+		return nil, fmt.Errorf("node n%d: recursive view %s reached no fixpoint in %d iterations: does it derive new rows forever?", f.n.ID, f.op.View, f.limit)
+	}
+	b := f.body
+	for _, n := range f.op.Body {
+		b.deltas[n.ID] = nil
+	}
+	b.deltas[f.op.Rec.ID] = rec
+	for id, d := range imports {
+		b.deltas[id] = d
+	}
+	for _, n := range f.op.Body {
+		d, err := b.eval(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		b.deltas[n.ID] = d
+	}
+	for _, w := range b.writes {
+		if err := w(ctx); err != nil {
+			return nil, err
+		}
+	}
+	b.writes = b.writes[:0]
+	return b.deltas[f.op.Out.ID], nil
+}
+
+// split consolidates a batch and splits it into its deletions and its
+// insertions.
+func split(d batch) (neg, pos batch) {
+	for _, e := range toBatch(zset.FromEntries(d...)) {
+		if e.Weight < 0 {
+			neg = append(neg, e)
+		} else {
+			pos = append(pos, e)
+		}
+	}
+	return neg, pos
+}
