@@ -48,7 +48,7 @@ func Compare(a, b any) int {
 	case int64:
 		return cmp.Compare(x, b.(int64))
 	case float64:
-		return cmp.Compare(x, b.(float64))
+		return compareFloat(x, b.(float64))
 	case decimal.Decimal:
 		return x.Cmp(b.(decimal.Decimal))
 	case string:
@@ -64,6 +64,21 @@ func Compare(a, b any) int {
 		return CompareRows(x, b.([]any))
 	}
 	panic(fmt.Sprintf("types.Compare: unsupported value %T", a))
+}
+
+// compareFloat orders floats as Postgres does: NaN equals itself and is
+// greater than every other value.
+func compareFloat(x, y float64) int {
+	xn, yn := x != x, y != y
+	switch {
+	case xn && yn:
+		return 0
+	case xn:
+		return 1
+	case yn:
+		return -1
+	}
+	return cmp.Compare(x, y)
 }
 
 // approxMicros orders intervals as Postgres does: a month counts 30 days.
@@ -266,43 +281,4 @@ func formatTime(t time.Time, k Kind) string {
 		return t.Format("2006-01-02 15:04:05.999999") + "+00"
 	}
 	return t.Format("2006-01-02 15:04:05.999999")
-}
-
-func formatInterval(iv IntervalValue) string {
-	var parts []string
-	if iv.Months != 0 {
-		y, m := iv.Months/12, iv.Months%12
-		if y != 0 {
-			parts = append(parts, plural(int64(y), "year"))
-		}
-		if m != 0 {
-			parts = append(parts, plural(int64(m), "mon"))
-		}
-	}
-	if iv.Days != 0 {
-		parts = append(parts, plural(int64(iv.Days), "day"))
-	}
-	if iv.Micros != 0 || len(parts) == 0 {
-		us := iv.Micros
-		sign := ""
-		if us < 0 {
-			sign, us = "-", -us
-		}
-		h, us := us/3600e6, us%3600e6
-		m, us := us/60e6, us%60e6
-		s, us := us/1e6, us%1e6
-		t := fmt.Sprintf("%s%02d:%02d:%02d", sign, h, m, s)
-		if us != 0 {
-			t += strings.TrimRight(fmt.Sprintf(".%06d", us), "0")
-		}
-		parts = append(parts, t)
-	}
-	return strings.Join(parts, " ")
-}
-
-func plural(n int64, unit string) string {
-	if n == 1 || n == -1 {
-		return fmt.Sprintf("%d %s", n, unit)
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
 }
