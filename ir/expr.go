@@ -149,7 +149,7 @@ func compileBinary(e *typecheck.Binary) evalFunc {
 		})
 	case "||":
 		return strict2(x, y, func(a, b any) (any, error) {
-			return types.Format(a, xt) + types.Format(b, yt), nil
+			return stdlib.TextOf(a, xt) + stdlib.TextOf(b, yt), nil
 		})
 	}
 	_, f, err := stdlib.Arith(e.Op, xt, yt)

@@ -96,6 +96,14 @@ func intervalTokens(s string) []string {
 	return out
 }
 
+// IntervalUnit returns the canonical name (second, minute, hour, day,
+// week, month, year, decade, century, millennium, millisecond,
+// microsecond) of a unit written in any of Postgres's spellings.
+func IntervalUnit(s string) (string, bool) {
+	canon, ok := intervalUnits[strings.ToLower(s)]
+	return canon, ok
+}
+
 func isUnitWord(s string) bool {
 	_, ok := intervalUnits[s]
 	return ok

@@ -102,21 +102,32 @@ func FitNumeric(d decimal.Decimal, t Type) (decimal.Decimal, error) {
 	return r, nil
 }
 
-var timestampLayouts = []string{
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02T15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999Z07",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04",
-	"2006-01-02",
-}
+// timestampLayouts are the forms of timestamp input accepted: a date,
+// optionally a time with optional fractional seconds, optionally a zone.
+var timestampLayouts = func() []string {
+	var out []string
+	for _, clock := range []string{" 15:04:05.999999999", "T15:04:05.999999999", " 15:04", "T15:04"} {
+		for _, zone := range []string{"", "Z07:00", "Z07", "Z0700"} {
+			out = append(out, "2006-01-02"+clock+zone)
+		}
+	}
+	return append(out, "2006-01-02")
+}()
 
+// parseTimestamp reads a timestamp or timestamptz. A timestamptz is held
+// in UTC; a timestamp ignores a written zone, as Postgres does.
 func parseTimestamp(s string, k Kind) (any, error) {
 	for _, layout := range timestampLayouts {
-		if tm, err := time.Parse(layout, s); err == nil {
-			return tm.UTC().Truncate(time.Microsecond), nil
+		tm, err := time.Parse(layout, s)
+		if err != nil {
+			continue
 		}
+		if k == Timestamp {
+			y, m, d := tm.Date()
+			h, mi, sec := tm.Clock()
+			tm = time.Date(y, m, d, h, mi, sec, tm.Nanosecond(), time.UTC)
+		}
+		return tm.UTC().Round(time.Microsecond), nil
 	}
 	return nil, fmt.Errorf("invalid input for type %s: %q", k, s)
 }

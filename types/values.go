@@ -215,6 +215,9 @@ func Format(v any, t Type) string {
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case float64:
+		if t.Kind == Float4 {
+			return formatFloat(x, 32)
+		}
 		return FormatFloat(x)
 	case decimal.Decimal:
 		return FormatNumeric(x)
@@ -227,31 +230,72 @@ func Format(v any, t Type) string {
 	case []byte:
 		return `\x` + fmt.Sprintf("%x", x)
 	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			et := Type{}
-			if t.Kind == Array {
-				et = *t.Elem
-			} else if t.Kind == Record && i < len(t.Fields) {
-				et = t.Fields[i].Type
-			}
-			if e == nil {
-				parts[i] = "NULL"
-			} else {
-				parts[i] = Format(e, et)
-			}
-		}
-		if t.Kind == Record {
-			return "(" + strings.Join(parts, ",") + ")"
-		}
-		return "{" + strings.Join(parts, ",") + "}"
+		return formatList(x, t)
 	}
 	return fmt.Sprint(v)
 }
 
-// FormatFloat prints a float as Postgres 15 does: the shortest text that
-// reads back to the same value.
-func FormatFloat(f float64) string {
+// formatList prints an array as {a,b,c} and a record as (a,b,c), as
+// Postgres's array_out and record_out do: an element is double-quoted
+// when it is empty or holds a character that delimits (braces or
+// parentheses, comma, quote, backslash, white space), and a NULL element
+// is NULL in an array and nothing in a record.
+func formatList(x []any, t Type) string {
+	record := t.Kind == Record
+	parts := make([]string, len(x))
+	for i, e := range x {
+		var et Type
+		switch {
+		case t.Kind == Array:
+			et = *t.Elem
+		case record && i < len(t.Fields):
+			et = t.Fields[i].Type
+		}
+		switch {
+		case e == nil && record:
+			parts[i] = ""
+		case e == nil:
+			parts[i] = "NULL"
+		default:
+			parts[i] = quoteElement(Format(e, et), record)
+		}
+	}
+	if record {
+		return "(" + strings.Join(parts, ",") + ")"
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func quoteElement(s string, record bool) string {
+	special := `{},"\`
+	if record {
+		special = `(),"\`
+	}
+	needs := s == "" || !record && strings.EqualFold(s, "NULL") ||
+		strings.ContainsAny(s, special+" \t\n\r\v\f")
+	if !needs {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r == '"' || r == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// FormatFloat prints a float8 as Postgres 15 does: the shortest text that
+// reads back to the same value, in exponent form when the exponent is
+// below -4 or at least 15 (1e+15, 1e-05, but 100000000000000).
+func FormatFloat(f float64) string { return formatFloat(f, 64) }
+
+// formatFloat prints a float8 (bits 64) or a float4 (bits 32, whose
+// exponent form starts at 6 digits: 1.234567e+06).
+func formatFloat(f float64, bits int) string {
 	switch {
 	case math.IsInf(f, 1):
 		return "Infinity"
@@ -260,7 +304,16 @@ func FormatFloat(f float64) string {
 	case math.IsNaN(f):
 		return "NaN"
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	e := strconv.FormatFloat(f, 'e', -1, bits)
+	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	limit := 15
+	if bits == 32 {
+		limit = 6
+	}
+	if exp < -4 || exp >= limit {
+		return e
+	}
+	return strconv.FormatFloat(f, 'f', -1, bits)
 }
 
 // FormatNumeric prints a numeric with its scale, as Postgres does: 24.0
