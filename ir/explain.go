@@ -19,6 +19,10 @@ func Explain(c *Circuit) string {
 		b.WriteByte('\n')
 		owner[in.Node] = "input " + in.Name
 	}
+	if c.Clock != nil {
+		fmt.Fprintf(&b, "clock %s  (the runtime's clock: now())\n", colList(c.Clock.Cols))
+		owner[c.Clock] = "clock"
+	}
 	outputs := map[*View]*Output{}
 	for _, o := range c.Outputs {
 		outputs[o.View] = o
@@ -95,7 +99,23 @@ func describe(n *Node) string {
 	case *Delay:
 		return "delay  z⁻¹"
 	case *Join:
+		if len(op.LeftKey) == 0 {
+			return "cross join  Δl⋈Δr + Δl⋈z⁻¹(I r) + z⁻¹(I l)⋈Δr"
+		}
 		return fmt.Sprintf("join on %s == %s  Δl⋈Δr + Δl⋈z⁻¹(I r) + z⁻¹(I l)⋈Δr", scalars(op.LeftKey), scalars(op.RightKey))
+	case *Clock:
+		return "clock  Δ = -previous +now when the clock moves"
+	case *FlatMap:
+		return fmt.Sprintf("flatten %s = %s", n.Cols[len(n.Cols)-1].Name, op.Elem.Text)
+	case *TemporalFilter:
+		var bs []string
+		for _, b := range op.Bounds {
+			bs = append(bs, b.Row.Text+" "+b.Op+" "+b.Clock.Text)
+		}
+		return fmt.Sprintf("temporal filter %s  σ_now(Δ); when the clock moves, rows whose bound lies between its old and new value (%s)",
+			op.Pred.Text, strings.Join(bs, ", "))
+	case *OrderedIntegrate:
+		return "integrate ordered by " + op.Key.Text + "  I = Σ Δ (state, range-scanned)"
 	case *Distinct:
 		return "distinct  emits when the sign of z⁻¹(I)+Δ differs from z⁻¹(I)"
 	case *Aggregate:

@@ -205,16 +205,18 @@ BEGIN
 END
 $body$`,
 		}
-		var indexIDs, groupIDs []int
+		var indexIDs, groupIDs, orderedIDs []int
 		for _, n := range p.Circuit.Nodes {
 			switch n.Op.(type) {
 			case *ir.Integrate:
 				indexIDs = append(indexIDs, n.ID)
 			case *ir.Aggregate:
 				groupIDs = append(groupIDs, n.ID)
+			case *ir.OrderedIntegrate:
+				orderedIDs = append(orderedIDs, n.ID)
 			}
 		}
-		stmts = append(stmts, NewPGStore(p.Schema).StateTableDDL(indexIDs, groupIDs)...)
+		stmts = append(stmts, NewPGStore(p.Schema).StateTableDDL(indexIDs, groupIDs, orderedIDs)...)
 		for _, o := range p.Circuit.Outputs {
 			stmts = append(stmts, p.outputDDL(o)...)
 		}

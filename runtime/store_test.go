@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
@@ -20,18 +21,36 @@ import (
 // succeeds.
 type storeKind struct {
 	name string
-	open func(t *testing.T, indexIDs, groupIDs []int) (runtime.Store, func(f func() error) error)
+	open func(t *testing.T, ids stateIDs) (runtime.Store, func(f func() error) error)
+}
+
+// stateIDs are the IDs of a circuit's stateful nodes, by kind of state.
+type stateIDs struct{ index, groups, ordered []int }
+
+func stateIDsOf(c *ir.Circuit) stateIDs {
+	var ids stateIDs
+	for _, n := range c.Nodes {
+		switch n.Op.(type) {
+		case *ir.Integrate:
+			ids.index = append(ids.index, n.ID)
+		case *ir.Aggregate:
+			ids.groups = append(ids.groups, n.ID)
+		case *ir.OrderedIntegrate:
+			ids.ordered = append(ids.ordered, n.ID)
+		}
+	}
+	return ids
 }
 
 var storeKinds = []storeKind{
-	{"memory", func(t *testing.T, _, _ []int) (runtime.Store, func(func() error) error) {
+	{"memory", func(t *testing.T, _ stateIDs) (runtime.Store, func(func() error) error) {
 		return runtime.NewMemoryStore(), func(f func() error) error { return f() }
 	}},
-	{"postgres", func(t *testing.T, indexIDs, groupIDs []int) (runtime.Store, func(func() error) error) {
+	{"postgres", func(t *testing.T, ids stateIDs) (runtime.Store, func(func() error) error) {
 		pool, schema := pgtest.Schema(t)
 		ctx := context.Background()
 		s := runtime.NewPGStore(schema)
-		for _, ddl := range s.StateTableDDL(indexIDs, groupIDs) {
+		for _, ddl := range s.StateTableDDL(ids.index, ids.groups, ids.ordered) {
 			if _, err := pool.Exec(ctx, ddl); err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +68,7 @@ func TestStoreIndex(t *testing.T) {
 	ctx := context.Background()
 	for _, k := range storeKinds {
 		t.Run(k.name, func(t *testing.T) {
-			store, step := k.open(t, []int{1}, nil)
+			store, step := k.open(t, stateIDs{index: []int{1}})
 			ix := store.Index(1)
 			row := func(a int64, b string) zset.Row { return zset.Row{a, b, decimal.RequireFromString("1.50")} }
 			change := func(key string, r zset.Row, w int64) runtime.KeyedChange {
@@ -87,7 +106,7 @@ func TestStoreGroups(t *testing.T) {
 	ctx := context.Background()
 	for _, k := range storeKinds {
 		t.Run(k.name, func(t *testing.T) {
-			store, step := k.open(t, nil, []int{4})
+			store, step := k.open(t, stateIDs{groups: []int{4}})
 			g := store.Groups(4)
 			ms := runtime.NewMultiset()
 			ms.ReplaceOrInsert(runtime.ValueCount{Value: int64(3), Count: 2})
@@ -137,15 +156,6 @@ func TestStoresAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var indexIDs, groupIDs []int
-	for _, n := range prog.Circuit.Nodes {
-		switch n.Op.Name() {
-		case "integrate":
-			indexIDs = append(indexIDs, n.ID)
-		case "aggregate":
-			groupIDs = append(groupIDs, n.ID)
-		}
-	}
 	ctx := context.Background()
 	type run struct {
 		eng  *runtime.Engine
@@ -153,7 +163,7 @@ func TestStoresAgree(t *testing.T) {
 	}
 	var runs []run
 	for _, k := range storeKinds {
-		store, step := k.open(t, indexIDs, groupIDs)
+		store, step := k.open(t, stateIDsOf(prog.Circuit))
 		runs = append(runs, run{runtime.NewWithOptions(prog.Circuit, store, runtime.Options{NoContents: true}), step})
 	}
 	r := rand.New(rand.NewPCG(1, 2))

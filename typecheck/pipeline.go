@@ -135,6 +135,11 @@ func (c *checker) values(t *lang.ValuesTerm) *Values {
 				continue
 			}
 			x := c.expr(f.Value, &exprCtx{scope: &scope{}})
+			if UsesClock(x) {
+				c.errorHint(f.Value, "compute it in a select after the values", "a values row is constant: it can't read the clock")
+				ok = false
+				continue
+			}
 			switch {
 			case ri == 0:
 				v.Columns = append(v.Columns, Column{Name: f.Name.Name, Type: x.Type()})
@@ -270,9 +275,30 @@ func (c *checker) stage(st lang.Stage, in Rel, sc *scope) (Rel, *scope) {
 	case *lang.TopStage:
 		c.errorf(st, "top is not yet implemented")
 	case *lang.FlattenStage:
-		c.errorf(st, "flatten is not yet implemented")
+		return c.flatten(st, in, sc)
 	}
 	return nil, nil
+}
+
+// flatten checks flatten name = array: the input's columns and the
+// element, a new column qualified like the pipeline's first term.
+func (c *checker) flatten(st *lang.FlattenStage, in Rel, sc *scope) (Rel, *scope) {
+	x := c.expr(st.Value, &exprCtx{scope: sc})
+	t := x.Type()
+	switch {
+	case t.Kind == types.Invalid:
+		return nil, nil
+	case t.Kind != types.Array:
+		c.errorHint(st.Value, "split text into an array with string_to_array(s, sep)", "flatten needs an array, not %s", t)
+		return nil, nil
+	case c.lookup(st.Name.Name, sc) != nil:
+		c.errorHint(st.Name, "choose another name", "flatten names %s, which is already a column", st.Name.Name)
+		return nil, nil
+	}
+	col := Column{Name: st.Name.Name, Type: *t.Elem}
+	f := &Flatten{In: in, Elem: x, Columns: append(append([]Column{}, in.Cols()...), col)}
+	out := &scope{bindings: append(append([]binding{}, sc.bindings...), binding{alias: sc.alias(), offset: sc.width(), cols: []Column{col}})}
+	return f, out
 }
 
 // castRel projects rel to cols' number types where they differ.
@@ -358,7 +384,9 @@ func (c *checker) join(st *lang.JoinStage, left Rel, lsc *scope) (Rel, *scope) {
 			ok = false
 			continue
 		}
-		if b, isEq := x.(*Binary); isEq && b.Op == "==" {
+		// An equality that reads the clock is no key (keys index the
+		// rows as they are): it filters the joined rows instead.
+		if b, isEq := x.(*Binary); isEq && b.Op == "==" && !UsesClock(b) {
 			ls, rs := side(b.X, lw), side(b.Y, lw)
 			switch {
 			case ls == sideLeft && rs == sideRight:
@@ -419,7 +447,7 @@ const (
 // side says which side of a join an expression's columns come from.
 func side(x Expr, leftWidth int) sideKind {
 	s := sideNone
-	walk(x, func(e Expr) {
+	Walk(x, func(e Expr) {
 		if r, ok := e.(*ColRef); ok {
 			this := sideLeft
 			if r.Index >= leftWidth {
@@ -433,30 +461,6 @@ func side(x Expr, leftWidth int) sideKind {
 		}
 	})
 	return s
-}
-
-// walk calls f on x and every sub-expression.
-func walk(x Expr, f func(Expr)) {
-	f(x)
-	switch x := x.(type) {
-	case *Unary:
-		walk(x.X, f)
-	case *Binary:
-		walk(x.X, f)
-		walk(x.Y, f)
-	case *IsNull:
-		walk(x.X, f)
-	case *Call:
-		for _, a := range x.Args {
-			walk(a, f)
-		}
-	case *If:
-		walk(x.Cond, f)
-		walk(x.Then, f)
-		walk(x.Else, f)
-	case *Cast:
-		walk(x.X, f)
-	}
 }
 
 // shift returns x with every column index moved by delta.
@@ -480,6 +484,14 @@ func shift(x Expr, delta int) Expr {
 		return &If{Cond: shift(x.Cond, delta), Then: shift(x.Then, delta), Else: shift(x.Else, delta), T: x.T}
 	case *Cast:
 		return &Cast{X: shift(x.X, delta), T: x.T}
+	case *Let:
+		return &Let{Slot: x.Slot, Name: x.Name, X: shift(x.X, delta), Body: shift(x.Body, delta)}
+	case *FuncCall:
+		args := make([]Expr, len(x.Args))
+		for i, a := range x.Args {
+			args[i] = shift(a, delta)
+		}
+		return &FuncCall{Func: x.Func, Args: args, NullIf: x.NullIf, T: x.T}
 	}
 	return x
 }
