@@ -23,8 +23,12 @@ type pgCase struct {
 	name    string
 	ddl     string
 	program string
-	outputs map[string]string // output table -> equivalent SQL
-	change  func(r *rand.Rand) string
+	// outputs maps each output table to equivalent SQL. For a program
+	// that reads the clock, the SQL reads the clock as $1.
+	outputs map[string]string
+	// change returns a random SQL change; now is the clock's time.
+	change func(r *rand.Rand, now time.Time) string
+	clock  bool
 }
 
 var shopSQL = `SELECT li.basket_id, sum(p.price * li.qty) AS total, count(*) AS items
@@ -45,7 +49,7 @@ CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int N
 			"basket_totals": shopSQL,
 			"receipts":      "SELECT format('Basket id: %s total: $%s', basket_id, total) FROM (" + shopSQL + ") s",
 		},
-		change: func(r *rand.Rand) string {
+		change: func(r *rand.Rand, _ time.Time) string {
 			p := quote(products[r.IntN(len(products))])
 			b := r.IntN(8)
 			switch r.IntN(7) {
@@ -96,7 +100,7 @@ output uall to table uall
 		"uni":      "SELECT g FROM t UNION SELECT g FROM u",
 		"uall":     "SELECT g FROM t UNION ALL SELECT g FROM u",
 	},
-	change: func(r *rand.Rand) string {
+	change: func(r *rand.Rand, _ time.Time) string {
 		id, g := r.IntN(12), r.IntN(4)
 		v := fmt.Sprint(r.IntN(6))
 		if r.IntN(5) == 0 {
@@ -135,17 +139,77 @@ func newPG(t *testing.T, pool *pgxpool.Pool, schema, src string) *runtime.PG {
 	return pg
 }
 
+// rowlangCase exercises the per-row language and the clock: lets,
+// cases, casts, functions, text, numeric and time functions, jsonb,
+// flatten, and windows relative to now(), which the test's clock moves.
+var rowlangCase = pgCase{
+	name: "rowlang",
+	ddl: `CREATE TABLE ev (id int PRIMARY KEY, cat text NOT NULL, at timestamp NOT NULL, n int,
+  price numeric(8,2), doc jsonb, tags text[]);`,
+	program: `
+source ev = table ev
+fn label(n int4?) text = case when n > 3 then "big" when n is null then "none" else "small" end
+fn share(p numeric(8,2), n int4) numeric(10,3) = p * 3 / n
+view recent = ev | where at > now() - interval "7 days" and at <= now()
+  | group by cat, day = date_trunc("day", at) { c = count(), total = sum(n) }
+view rowfns = ev | select {
+    id, l = label(n), s = share(price, n + 8),
+    k = let x = n ?? 0 in x * x,
+    t = upper(substring(cat, 1, 2)) || "-" || replace(cat, "a", "4"),
+    j = doc ->> "k", ji = (doc -> "n")::int4,
+    age = now() - at, ok = cat like "c%",
+    d = extract(dow from at), w = at::date + 3
+  }
+view tags = ev | flatten tag = tags | group by tag { c = count() }
+output recent to table recent
+output rowfns to table rowfns
+output tags to table tags
+`,
+	outputs: map[string]string{
+		"recent": `SELECT cat, date_trunc('day', at), count(*), sum(n) FROM ev
+  WHERE at > $1::timestamptz - interval '7 days' AND at <= $1::timestamptz GROUP BY 1, 2`,
+		"rowfns": `SELECT id, CASE WHEN n > 3 THEN 'big' WHEN n IS NULL THEN 'none' ELSE 'small' END,
+  (price * 3 / (n + 8))::numeric(10,3), coalesce(n, 0) * coalesce(n, 0),
+  upper(substring(cat, 1, 2)) || '-' || replace(cat, 'a', '4'), doc ->> 'k', (doc -> 'n')::int,
+  $1::timestamptz - at, cat like 'c%', extract(dow from at), at::date + 3 FROM ev`,
+		"tags": "SELECT tag, count(*) FROM ev, unnest(tags) AS tag GROUP BY tag",
+	},
+	clock: true,
+	change: func(r *rand.Rand, now time.Time) string {
+		id := r.IntN(15)
+		cats := []string{"cars", "books", "cats", "a'b"}
+		switch r.IntN(5) {
+		case 0, 1:
+			n := fmt.Sprint(r.IntN(7))
+			if r.IntN(5) == 0 {
+				n = "NULL"
+			}
+			at := now.Add(-time.Duration(r.IntN(10*24)) * time.Hour).Add(time.Duration(r.IntN(3)) * time.Hour)
+			doc := []string{`'{"k": "x", "n": 3}'`, `'{"k": null, "n": 1.5}'`, `'[1]'`, "NULL"}[r.IntN(4)]
+			tags := []string{"'{a,b}'", "'{}'", "'{b,\"c d\",b}'", "NULL"}[r.IntN(4)]
+			return fmt.Sprintf("INSERT INTO ev VALUES (%d, %s, '%s', %s, %d.%02d, %s, %s) ON CONFLICT (id) DO UPDATE SET n = excluded.n, at = excluded.at",
+				id, quote(cats[r.IntN(len(cats))]), at.Format("2006-01-02 15:04:05"), n, r.IntN(1000), r.IntN(100), doc, tags)
+		case 2:
+			return fmt.Sprintf("UPDATE ev SET price = price * 2, cat = %s WHERE id %% 4 = %d", quote(cats[r.IntN(len(cats))]), id%4)
+		case 3:
+			return fmt.Sprintf("DELETE FROM ev WHERE id = %d", id)
+		default:
+			return fmt.Sprintf("UPDATE ev SET tags = tags || '{z}'::text[] WHERE id = %d", id)
+		}
+	},
+}
+
 // diff returns how many rows the output table and the SQL disagree on.
-func diff(ctx context.Context, pool *pgxpool.Pool, table, query string) (int, error) {
+func diff(ctx context.Context, pool *pgxpool.Pool, table, query string, args ...any) (int, error) {
 	var n int
 	err := pool.QueryRow(ctx, fmt.Sprintf(
 		"SELECT count(*) FROM ((TABLE %s EXCEPT ALL (%s)) UNION ALL ((%s) EXCEPT ALL TABLE %s)) d",
-		table, query, query, table)).Scan(&n)
+		table, query, query, table), args...).Scan(&n)
 	return n, err
 }
 
 func TestPostgresOracle(t *testing.T) {
-	for _, c := range []pgCase{shopCase(t), operatorsCase} {
+	for _, c := range []pgCase{shopCase(t), operatorsCase, rowlangCase} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			pool, schema := pgtest.Schema(t)
@@ -155,19 +219,29 @@ func TestPostgresOracle(t *testing.T) {
 			}
 			// Rows present before installation are backfilled.
 			r := rand.New(rand.NewPCG(uint64(len(c.name)), 42))
+			now := time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
 			for range 20 {
-				if _, err := pool.Exec(ctx, c.change(r)); err != nil {
+				if _, err := pool.Exec(ctx, c.change(r, now)); err != nil {
 					t.Fatal(err)
 				}
 			}
 			pg := newPG(t, pool, schema, c.program)
+			pg.Clock = func() time.Time { return now }
 			if err := pg.Setup(ctx, false); err != nil {
 				t.Fatal(err)
 			}
 			for round := range 40 {
 				if round > 0 {
-					for range 1 + r.IntN(6) {
-						if _, err := pool.Exec(ctx, c.change(r)); err != nil {
+					// Now and then only the clock moves.
+					changes := 1 + r.IntN(6)
+					if c.clock {
+						now = now.Add(time.Duration(r.IntN(40)) * time.Hour)
+						if r.IntN(4) == 0 {
+							changes = 0
+						}
+					}
+					for range changes {
+						if _, err := pool.Exec(ctx, c.change(r, now)); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -176,10 +250,14 @@ func TestPostgresOracle(t *testing.T) {
 					t.Fatalf("round %d: %v", round, err)
 				}
 				for table, query := range c.outputs {
+					var args []any
+					if strings.Contains(query, "$1") {
+						args = append(args, now)
+					}
 					if strings.Contains(c.program, "output "+table+"\n") {
 						table = pg.Schema + "." + table
 					}
-					n, err := diff(ctx, pool, table, query)
+					n, err := diff(ctx, pool, table, query, args...)
 					if err != nil {
 						t.Fatalf("round %d: comparing %s: %v", round, table, err)
 					}
