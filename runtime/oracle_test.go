@@ -977,6 +977,19 @@ func TestOracleShop(t *testing.T) {
 	})
 }
 
+// TestOracleDashboard runs examples/dashboard.step with random events and
+// a clock that moves between steps (some steps move only the clock), so
+// events enter and leave the seven-day window.
+func TestOracleDashboard(t *testing.T) {
+	src, err := os.ReadFile("../examples/dashboard.step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, string(src), seedFor(25))
+	h.numerics = decimals("1.00", "2.50", "9.99", "0.01", "12.30")
+	h.run(*oracleSteps)
+}
+
 // TestOracleSumScale checks that the text form of a numeric sum does not
 // depend on the history of the group: Postgres gives sum(numeric) the
 // greatest scale of the values summed.
