@@ -172,8 +172,17 @@ func init() {
 				if _, _, ok := Comparable(t, a); !ok {
 					return types.Type{}, fmt.Errorf("coalesce arguments disagree: %s and %s", t, a)
 				}
-				if t.Kind == types.Null || numericRank(a.Kind) > numericRank(t.Kind) {
-					t = a.OrNull()
+				switch {
+				case t.Kind == types.Null:
+					t = a
+				case a.Kind == types.Null || a.NotNull().Identical(t.NotNull()):
+				case a.IsNumeric() && t.IsNumeric():
+					// Numbers of different types (or numerics of
+					// different declared scales) meet in the wider type,
+					// with no declared scale, as in Postgres.
+					t, _ = Promote(t, a)
+				case timeRank(a.Kind) > timeRank(t.Kind):
+					t = a // a date is a timestamp at midnight
 				}
 			}
 			t.Nullable = args[len(args)-1].Nullable

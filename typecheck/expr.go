@@ -434,6 +434,10 @@ func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
 	if e.Distinct || len(e.OrderBy) > 0 {
 		c.errorf(e, "%s is not an aggregate: distinct and order by don't apply", name)
 	}
+	if field, isName := firstArgName(e); isName && (name == "extract" || name == "date_part") && c.lookup(field.Name, ctx.scope) == nil {
+		c.errorHint(field, "write extract("+field.Name+" from x), or date_part(\""+field.Name+"\", x)", "%s wants the unit as text, not the name %s", name, field.Name)
+		return invalid
+	}
 	args := make([]Expr, len(e.Args))
 	argTypes := make([]types.Type, len(e.Args))
 	bad := false
@@ -463,6 +467,14 @@ func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
 		}
 	}
 	return &Call{Func: f, Args: args, T: t}
+}
+
+func firstArgName(e *lang.Call) (*lang.Name, bool) {
+	if len(e.Args) == 0 {
+		return nil, false
+	}
+	n, ok := e.Args[0].(*lang.Name)
+	return n, ok
 }
 
 func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) Expr {

@@ -297,8 +297,12 @@ func (c *checker) userCall(e *lang.Call, fs *funcState, ctx *exprCtx) Expr {
 	if fs.checking {
 		i := indexOf(c.calling, name)
 		loop := append(append([]string{}, c.calling[i:]...), name)
-		c.errorHint(e.Fun, "functions cannot recurse: compute the repetition with a view",
-			"function %s calls itself (%s)", name, strings.Join(loop, " -> "))
+		const hint = "functions cannot recurse: compute the repetition with a view"
+		if len(loop) == 2 {
+			c.errorHint(e.Fun, hint, "function %s calls itself", name)
+			return invalid
+		}
+		c.errorHint(e.Fun, hint, "functions %s call each other (%s)", joinAnd(loop[:len(loop)-1]), strings.Join(loop, " -> "))
 		return invalid
 	}
 	if e.Distinct || len(e.OrderBy) > 0 {
