@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -20,7 +21,8 @@ func Explain(c *Circuit) string {
 		owner[in.Node] = "input " + in.Name
 	}
 	if c.Clock != nil {
-		fmt.Fprintf(&b, "clock %s  (the runtime's clock: now())\n", colList(c.Clock.Cols))
+		fmt.Fprintf(&b, "clock %s  the step's time, now(); the previous step's is the state of n%d\n",
+			colList(c.Clock.Cols), c.Clock.Op.(*Clock).State)
 		owner[c.Clock] = "clock"
 	}
 	outputs := map[*View]*Output{}
@@ -108,12 +110,14 @@ func describe(n *Node) string {
 	case *FlatMap:
 		return fmt.Sprintf("flatten %s = %s", n.Cols[len(n.Cols)-1].Name, op.Elem.Text)
 	case *TemporalFilter:
-		var bs []string
+		var rows []string
 		for _, b := range op.Bounds {
-			bs = append(bs, b.Row.Text+" "+b.Op+" "+b.Clock.Text)
+			if !slices.Contains(rows, b.Row.Text) {
+				rows = append(rows, b.Row.Text)
+			}
 		}
-		return fmt.Sprintf("temporal filter %s  σ_now(Δ); when the clock moves, rows whose bound lies between its old and new value (%s)",
-			op.Pred.Text, strings.Join(bs, ", "))
+		return fmt.Sprintf("temporal filter %s  σ_now(Δ), and when the clock moves, the rows of z⁻¹(I) whose %s crossed a bound",
+			op.Pred.Text, strings.Join(rows, " or "))
 	case *OrderedIntegrate:
 		return "integrate ordered by " + op.Key.Text + "  I = Σ Δ (state, range-scanned)"
 	case *Distinct:

@@ -320,7 +320,11 @@ func render(e typecheck.Expr) string {
 		case bool:
 			return fmt.Sprint(v)
 		}
-		return types.Format(e.Value, e.T)
+		if e.T.IsNumeric() {
+			return types.Format(e.Value, e.T)
+		}
+		// A typed literal, as written: interval "7 days".
+		return fmt.Sprintf("%s %q", e.T.NotNull(), types.Format(e.Value, e.T))
 	case *typecheck.Cast:
 		return fmt.Sprintf("%s::%s", render(e.X), e.T.NotNull())
 	case *typecheck.Unary:

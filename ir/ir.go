@@ -91,16 +91,18 @@ type FlatMap struct{ Elem Scalar }
 // Bound is one conjunct of a TemporalFilter, Row CMP Clock: Row reads
 // the row only (converted to the type both sides compare in), Clock
 // reads the clock only (it is evaluated over a row holding the clock
-// alone).
+// alone). Input is the TemporalFilter's input holding the integral
+// ordered by Row; bounds on the same Row share one.
 type Bound struct {
 	Op         string
 	Row, Clock Scalar
+	Input      int
 }
 
 // TemporalFilter passes the rows for which Pred, a conjunction of Bounds,
 // is true, where Pred reads the clock: it is evaluated over the row
-// followed by the clock. Inputs: Δin, the clock source, then one delayed
-// OrderedIntegrate of the input per bound, ordered by the bound's Row.
+// followed by the clock. Inputs: Δin, the clock source, then the delayed
+// OrderedIntegrates of the input, one per distinct Row of the bounds.
 //
 // Its incremental form is that of a join with the one-row clock relation,
 // Δout = σ_now(Δin) + σ_now(z⁻¹ I in) − σ_before(z⁻¹ I in); but a row's

@@ -285,9 +285,16 @@ func (l *lowerer) clockedFilter(in *Node, cond typecheck.Expr) *Node {
 	}
 	src, _ := l.clock()
 	inputs := []*Node{in, src}
-	for _, b := range bounds {
-		oi := l.add(&OrderedIntegrate{Key: b.Row}, cols, in)
-		inputs = append(inputs, l.add(&Delay{}, cols, oi))
+	byRow := map[string]int{}
+	for i, b := range bounds {
+		at, ok := byRow[b.Row.Text]
+		if !ok {
+			oi := l.add(&OrderedIntegrate{Key: b.Row}, cols, in)
+			at = len(inputs)
+			inputs = append(inputs, l.add(&Delay{}, cols, oi))
+			byRow[b.Row.Text] = at
+		}
+		bounds[i].Input = at
 	}
 	pred := CompileClocked(andOf(clocked), len(cols))
 	return l.add(&TemporalFilter{Pred: pred, Bounds: bounds}, cols, inputs...)

@@ -140,7 +140,7 @@ func (s *stepRun) temporalFilter(ctx context.Context, n *ir.Node, op *ir.Tempora
 func (s *stepRun) crossing(ctx context.Context, n *ir.Node, op *ir.TemporalFilter) ([]zset.Entry, error) {
 	seen := map[string]bool{}
 	var out []zset.Entry
-	for i, b := range op.Bounds {
+	for _, b := range op.Bounds {
 		lo, err := s.boundKey(n, b, *s.before)
 		if err != nil {
 			return nil, err
@@ -152,7 +152,7 @@ func (s *stepRun) crossing(ctx context.Context, n *ir.Node, op *ir.TemporalFilte
 		if bytes.Compare(lo, hi) > 0 {
 			lo, hi = hi, lo
 		}
-		ix := s.engine.store.Ordered(n.Inputs[2+i].Inputs[0].ID)
+		ix := s.engine.store.Ordered(n.Inputs[b.Input].Inputs[0].ID)
 		rows, err := ix.Range(ctx, lo, hi)
 		if err != nil {
 			return nil, err
