@@ -792,6 +792,8 @@ view x = e | select {
   }
 view per_day = e | group by day = date_trunc("day", at) { n = count(), last = max(at), first = min(d) }
 view recent = e | where at >= timestamp "2024-03-01" + interval "1 day" | select { id }
+view times = e | select { id, t = if id % 2 == 0 then at else d } | union (e | select { id, t = d })
+view spans = e | group by span = at - d { n = count(), latest = max(coalesce(tz, at)) }
 `},
 	{"clock", 23, `
 table e (id int4, cat text, at timestamp, n int4, flag bool, primary key (id))

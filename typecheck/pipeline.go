@@ -194,6 +194,16 @@ func unify(a, b types.Type) (types.Type, bool) {
 	if t, ok := stdlib.Promote(a, b); ok {
 		return t, true
 	}
+	if timeRank(a.Kind) > 0 && timeRank(b.Kind) > 0 && a.Kind != b.Kind {
+		// A date is a timestamp at midnight, a timestamp a timestamptz
+		// in UTC: they meet in the later kind.
+		t := a
+		if timeRank(b.Kind) > timeRank(a.Kind) {
+			t = b
+		}
+		t.Nullable = a.Nullable || b.Nullable
+		return t, true
+	}
 	if a.NotNull().Identical(b.NotNull()) {
 		a.Nullable = a.Nullable || b.Nullable
 		return a, true
@@ -201,10 +211,13 @@ func unify(a, b types.Type) (types.Type, bool) {
 	return types.Type{}, false
 }
 
-// castTo wraps x in a Cast when its number kind differs from t's.
+// castTo wraps x in a Cast when its number or time kind differs from
+// t's.
 func castTo(x Expr, t types.Type) Expr {
 	xt := x.Type()
-	if xt.Kind == t.Kind || !xt.IsNumeric() || !t.IsNumeric() {
+	numbers := xt.IsNumeric() && t.IsNumeric()
+	times := timeRank(xt.Kind) > 0 && timeRank(t.Kind) > 0
+	if xt.Kind == t.Kind || !numbers && !times {
 		return x
 	}
 	t.Nullable = xt.Nullable

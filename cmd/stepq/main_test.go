@@ -199,6 +199,20 @@ func TestRunDashboard(t *testing.T) {
 	}
 }
 
+// TestRunClockJSONL runs the dashboard with its clock in JSON Lines, with
+// times written in other zones: the outputs are the same.
+func TestRunClockJSONL(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "--data", "cmd/stepq/testdata/dashboard_jsonl", "examples/dashboard.step")
+	r.want(t, 0)
+	want, err := os.ReadFile(filepath.Join(repoRoot, "examples", "dashboard", "expected.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.stdout != string(want) {
+		t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
+	}
+}
+
 // TestRunClockErrors checks that a _clock file that leaves a step without
 // a clock, or sets one step twice, is an error naming the file.
 func TestRunClockErrors(t *testing.T) {
