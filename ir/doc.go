@@ -6,9 +6,13 @@
 // delayed integrals of both inputs, Δ(a⋈b) = Δa⋈Δb + Δa⋈z⁻¹(I b) +
 // z⁻¹(I a)⋈Δb, where each integral is an Integrate node indexed by the
 // join key; distinct reads the delayed integral of its input indexed by the
-// whole row; an aggregate keeps per-group state. Package runtime executes a
-// circuit one step at a time; this package only describes it, and renders
-// it for `stepq explain`.
+// whole row; an aggregate keeps per-group state. The runtime's clock is a
+// source of one row (Clock): an operator whose expressions read now()
+// reads its input joined with it, and a filter of bounds relative to the
+// clock is a TemporalFilter over integrals ordered by the bounded
+// expression, so a move of the clock touches only the rows crossing a
+// bound. Package runtime executes a circuit one step at a time; this
+// package only describes it, and renders it for `stepq explain`.
 //
 // Per-row expressions are compiled here, once, into closures (Scalar), so
 // no syntax or type checking happens while rows flow.
