@@ -422,3 +422,39 @@ INSERT INTO every VALUES
 		t.Fatalf("the output differs from its source in %d rows", n)
 	}
 }
+
+// TestPostgresClockTransactionTime runs a window of one second on the
+// runner's own clock, the time of each step's transaction: a row inside
+// the window leaves the output table as time passes, with no change to
+// its source, when the runner finds the log empty and steps the clock.
+func TestPostgresClockTransactionTime(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE ev (id int PRIMARY KEY, at timestamptz NOT NULL);
+INSERT INTO ev VALUES (1, now() + interval '500 milliseconds'), (2, now() - interval '1 day')`); err != nil {
+		t.Fatal(err)
+	}
+	pg := newPG(t, pool, schema, "source ev = table ev\nview fresh = ev | where at > now() - interval \"1 second\" | select { id }\noutput fresh to table fresh\n")
+	count := func() int {
+		t.Helper()
+		if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM fresh").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("fresh holds %d rows after the first step, want 1", n)
+	}
+	time.Sleep(1600 * time.Millisecond)
+	if n := count(); n != 0 {
+		t.Fatalf("fresh holds %d rows 1.6s later, want 0: the row should have left the window", n)
+	}
+	var steps string
+	if err := pool.QueryRow(ctx, "SELECT value FROM "+pg.Schema+"._meta WHERE key = 'steps'").Scan(&steps); err != nil || steps != "2" {
+		t.Errorf("steps = %s (%v), want 2: a backfill step and a step of the clock alone", steps, err)
+	}
+}
