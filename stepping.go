@@ -7,6 +7,10 @@
 //	res, err := eng.Step(ctx, map[string][]runtime.Change{...})
 //	rows, _ := eng.Contents("basket_totals")
 //
+// A program that reads the clock (now()) sees, in each step, the wall
+// clock's time, or the time given with eng.StepAt(ctx, t, changes); a
+// step with no changes at a later time moves its time windows.
+//
 // Compile errors are a lang.ErrorList: every diagnostic, positioned.
 package stepping
 
