@@ -118,7 +118,7 @@ func fromGo(v any, t types.Type) (any, error) {
 	case decimal.Decimal:
 		switch t.Kind {
 		case types.Numeric:
-			return types.Rescale(x, t), nil
+			return types.FitNumeric(x, t)
 		case types.Int2, types.Int4, types.Int8:
 			if x.IsInteger() && x.BigInt().IsInt64() {
 				return types.CheckInt(x.IntPart(), t.Kind)
@@ -206,7 +206,7 @@ func fromGo(v any, t types.Type) (any, error) {
 func intFromGo(n int64, t types.Type) (any, error) {
 	switch t.Kind {
 	case types.Numeric:
-		return types.Rescale(decimal.NewFromInt(n), t), nil
+		return types.FitNumeric(decimal.NewFromInt(n), t)
 	case types.Float4, types.Float8:
 		return float64(n), nil
 	}

@@ -203,7 +203,7 @@ func TestFromGo(t *testing.T) {
 		{nil, types.Of(types.Text).OrNull(), ""},
 		{(*string)(nil), types.Of(types.Text).OrNull(), ""},
 		{sql.NullInt64{Int64: 4, Valid: true}, types.Of(types.Int8), "4"},
-		{[]byte(`{"a": 1}`), types.Of(types.JSONB), `{"a":1}`},
+		{[]byte(`{"a": 1}`), types.Of(types.JSONB), `{"a": 1}`},
 		{"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", types.Of(types.UUID), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
 		{struct{}{}, types.Of(types.Text), "error"},
 	}

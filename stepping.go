@@ -19,6 +19,10 @@
 // Lower-level access stays available: Program.NewEngine returns the
 // runtime's engine over any runtime.Store, stepping changes given as
 // runtime.Change values and reading Z-sets.
+//
+// A program that reads the clock (now()) sees, in each step, the wall
+// clock's time, or the time given with the runtime engine's StepAt; a
+// step with no changes at a later time moves its time windows.
 package stepping
 
 import (

@@ -60,14 +60,32 @@ func TestExamplesOnPostgres(t *testing.T) {
 					t.Errorf("drop: %v", err)
 				}
 			})
-			if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
-				t.Fatal(err)
-			}
 			batches, err := runtime.LoadChangeDir(dir, true, mem.Circuit.Inputs)
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A program that reads the clock runs at the data's times, as
+			// stepq run does, rather than at the transactions' times.
+			now := time.Now()
+			clockAt := func(step int64) {
+				if batches.Clock == nil {
+					return
+				}
+				at, _, err := batches.ClockAt(step)
+				if err != nil {
+					t.Fatal(err)
+				}
+				now = at
+			}
+			pg.Clock = func() time.Time { return now }
+			if len(batches.Steps) > 0 {
+				clockAt(batches.Steps[0])
+			}
+			if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+				t.Fatal(err)
+			}
 			for _, step := range batches.Steps {
+				clockAt(step)
 				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 					for _, in := range mem.Circuit.Inputs {
 						if err := runtime.WriteChanges(ctx, tx, []string{in.Name}, in, batches.Changes[step][in.Name]); err != nil {

@@ -11,9 +11,13 @@
 // state. A recursive view is a Fixpoint node whose body is a nested
 // circuit (nodes of the same list, marked as its body) that the runtime
 // iterates within a step; parts of the body that do not depend on the
-// view are outer nodes brought in by Import nodes. Package runtime executes a
-// circuit one step at a time; this package only describes it, and renders
-// it for `stepq explain`.
+// view are outer nodes brought in by Import nodes. The runtime's clock is
+// a source of one row (Clock): an operator whose expressions read now()
+// reads its input joined with it, and a filter of bounds relative to the
+// clock is a TemporalFilter over integrals ordered by the bounded
+// expression, so a move of the clock touches only the rows crossing a
+// bound. Package runtime executes a circuit one step at a time; this
+// package only describes it, and renders it for `stepq explain`.
 //
 // Per-row expressions are compiled here, once, into closures (Scalar), so
 // no syntax or type checking happens while rows flow.

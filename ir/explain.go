@@ -20,6 +20,11 @@ func Explain(c *Circuit) string {
 		b.WriteByte('\n')
 		owner[in.Node] = "input " + in.Name
 	}
+	if c.Clock != nil {
+		fmt.Fprintf(&b, "clock %s  the step's time, now(); the previous step's is the state of n%d\n",
+			colList(c.Clock.Cols), c.Clock.Op.(*Clock).State)
+		owner[c.Clock] = "clock"
+	}
 	outputs := map[*View]*Output{}
 	for _, o := range c.Outputs {
 		outputs[o.View] = o
@@ -106,6 +111,21 @@ func describe(n *Node) string {
 		return fmt.Sprintf("join on %s == %s  Δl⋈Δr + Δl⋈z⁻¹(I r) + z⁻¹(I l)⋈Δr", scalars(op.LeftKey), scalars(op.RightKey))
 	case *SemiJoin:
 		return describeSemiJoin(op)
+	case *Clock:
+		return "clock  Δ = -previous +now when the clock moves"
+	case *FlatMap:
+		return fmt.Sprintf("flatten %s = %s", n.Cols[len(n.Cols)-1].Name, op.Elem.Text)
+	case *TemporalFilter:
+		var rows []string
+		for _, b := range op.Bounds {
+			if !slices.Contains(rows, b.Row.Text) {
+				rows = append(rows, b.Row.Text)
+			}
+		}
+		return fmt.Sprintf("temporal filter %s  σ_now(Δ), and when the clock moves, the rows of z⁻¹(I) whose %s crossed a bound",
+			op.Pred.Text, strings.Join(rows, " or "))
+	case *OrderedIntegrate:
+		return "integrate ordered by " + op.Key.Text + "  I = Σ Δ (state, range-scanned)"
 	case *Distinct:
 		return "distinct  emits when the sign of z⁻¹(I)+Δ differs from z⁻¹(I)"
 	case *SetOp:

@@ -3,6 +3,7 @@ package ir
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/typecheck"
@@ -10,40 +11,102 @@ import (
 	"github.com/stepping-io/stepping/zset"
 )
 
-// Compile turns a typed expression into a Scalar. Every choice that
-// depends on types (which overload, which conversion) is made here, once.
-func Compile(e typecheck.Expr) Scalar {
-	return Scalar{Text: render(e), Type: e.Type(), Eval: compile(e)}
+// Compile turns a typed expression that does not read the clock into a
+// Scalar. Every choice that depends on types (which overload, which
+// conversion) is made here, once.
+func Compile(e typecheck.Expr) Scalar { return compiler{clockCol: -1}.scalar(e) }
+
+// CompileClocked is Compile for an expression evaluated over rows whose
+// column clockCol holds the clock (rows joined with the clock source):
+// now() reads that column.
+func CompileClocked(e typecheck.Expr, clockCol int) Scalar {
+	return compiler{clockCol: clockCol}.scalar(e)
 }
 
-type evalFunc = func(zset.Row) (any, error)
+// CompileAt is Compile with now() the constant t: the reference
+// evaluator's view of one step.
+func CompileAt(e typecheck.Expr, t time.Time) Scalar {
+	return compiler{clockCol: -1, now: &t}.scalar(e)
+}
 
-func compile(e typecheck.Expr) evalFunc {
+// compiler compiles expressions; it says where the clock comes from.
+type compiler struct {
+	clockCol int        // the row column holding the clock, or -1
+	now      *time.Time // the clock as a constant, when set
+}
+
+// evalFunc evaluates a compiled expression over a row, with the frame of
+// local slots (let bindings, function parameters) of the evaluation.
+type evalFunc = func(r zset.Row, l []any) (any, error)
+
+func (c compiler) scalar(e typecheck.Expr) Scalar {
+	f := c.compile(e)
+	frame := typecheck.FrameSize(e)
+	eval := func(r zset.Row) (any, error) { return f(r, nil) }
+	if frame > 0 {
+		eval = func(r zset.Row) (any, error) { return f(r, make([]any, frame)) }
+	}
+	return Scalar{Text: render(e), Type: e.Type(), Eval: eval}
+}
+
+// clock returns the evaluation of now().
+func (c compiler) clock() evalFunc {
+	switch {
+	case c.now != nil:
+		t := *c.now
+		return func(zset.Row, []any) (any, error) { return t, nil }
+	case c.clockCol >= 0:
+		i := c.clockCol
+		return func(r zset.Row, _ []any) (any, error) { return r[i], nil }
+	}
+	panic("ir: an expression reads the clock where no clock is given")
+}
+
+func (c compiler) compile(e typecheck.Expr) evalFunc {
 	switch e := e.(type) {
 	case *typecheck.ColRef:
 		i := e.Index
-		return func(r zset.Row) (any, error) { return r[i], nil }
+		return func(r zset.Row, _ []any) (any, error) { return r[i], nil }
 	case *typecheck.Const:
 		v := e.Value
-		return func(zset.Row) (any, error) { return v, nil }
-	case *typecheck.Cast:
-		x := compile(e.X)
-		conv := stdlib.Converter(e.X.Type(), e.T)
-		if conv == nil {
-			return x
+		return func(zset.Row, []any) (any, error) { return v, nil }
+	case *typecheck.Local:
+		i := e.Slot
+		return func(_ zset.Row, l []any) (any, error) { return l[i], nil }
+	case *typecheck.Let:
+		x, body, i := c.compile(e.X), c.compile(e.Body), e.Slot
+		return func(r zset.Row, l []any) (any, error) {
+			v, err := x(r, l)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = v
+			return body(r, l)
 		}
-		return func(r zset.Row) (any, error) {
-			v, err := x(r)
+	case *typecheck.Cast:
+		x := c.compile(e.X)
+		conv, err := stdlib.Cast(e.X.Type(), e.T)
+		if err != nil {
+			// Not a cast of the table: a widening of the numbers inside
+			// an array or record, which the checker makes for unions.
+			widen := stdlib.Converter(e.X.Type(), e.T)
+			if widen == nil {
+				return x
+			}
+			conv = func(v any) (any, error) { return widen(v), nil }
+		}
+		return func(r zset.Row, l []any) (any, error) {
+			v, err := x(r, l)
 			if v == nil || err != nil {
 				return nil, err
 			}
-			return conv(v), nil
+			return conv(v)
 		}
 	case *typecheck.Unary:
-		x := compile(e.X)
+		x := c.compile(e.X)
 		if e.Op == "not" {
-			return func(r zset.Row) (any, error) {
-				v, err := x(r)
+			return func(r zset.Row, l []any) (any, error) {
+				v, err := x(r, l)
 				if v == nil || err != nil {
 					return nil, err
 				}
@@ -51,70 +114,50 @@ func compile(e typecheck.Expr) evalFunc {
 			}
 		}
 		neg, _ := stdlib.Negate(e.X.Type())
-		return func(r zset.Row) (any, error) {
-			v, err := x(r)
+		return func(r zset.Row, l []any) (any, error) {
+			v, err := x(r, l)
 			if v == nil || err != nil {
 				return nil, err
 			}
 			return neg(v)
 		}
 	case *typecheck.IsNull:
-		x := compile(e.X)
+		x := c.compile(e.X)
 		not := e.Not
-		return func(r zset.Row) (any, error) {
-			v, err := x(r)
+		return func(r zset.Row, l []any) (any, error) {
+			v, err := x(r, l)
 			if err != nil {
 				return nil, err
 			}
 			return (v == nil) != not, nil
 		}
 	case *typecheck.If:
-		c, t, f := compile(e.Cond), compile(e.Then), compile(e.Else)
-		return func(r zset.Row) (any, error) {
-			v, err := c(r)
+		cond, t, f := c.compile(e.Cond), c.compile(e.Then), c.compile(e.Else)
+		return func(r zset.Row, l []any) (any, error) {
+			v, err := cond(r, l)
 			if err != nil {
 				return nil, err
 			}
 			if v == true {
-				return t(r)
+				return t(r, l)
 			}
-			return f(r)
+			return f(r, l)
 		}
 	case *typecheck.Call:
-		args := make([]evalFunc, len(e.Args))
-		argTypes := make([]types.Type, len(e.Args))
-		for i, a := range e.Args {
-			args[i] = compile(a)
-			argTypes[i] = a.Type()
-		}
-		impl := e.Func.BindStrict(argTypes)
-		name := e.Func.Name
-		return func(r zset.Row) (any, error) {
-			vals := make([]any, len(args))
-			for i, a := range args {
-				v, err := a(r)
-				if err != nil {
-					return nil, err
-				}
-				vals[i] = v
-			}
-			v, err := impl(vals)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
-			return v, nil
-		}
+		return c.call(e)
+	case *typecheck.FuncCall:
+		return c.funcCall(e)
 	case *typecheck.Binary:
-		return compileBinary(e)
+		return c.binary(e)
 	case *typecheck.Record:
 		fields := make([]evalFunc, len(e.Fields))
 		for i, f := range e.Fields {
-			fields[i] = compile(f)
+			fields[i] = c.compile(f)
 		}
-		return func(r zset.Row) (any, error) {
+		return func(r zset.Row, l []any) (any, error) {
 			rec := make([]any, len(fields))
 			for i, f := range fields {
-				v, err := f(r)
+				v, err := f(r, l)
 				if err != nil {
 					return nil, err
 				}
@@ -123,9 +166,9 @@ func compile(e typecheck.Expr) evalFunc {
 			return rec, nil
 		}
 	case *typecheck.FieldRef:
-		x, i := compile(e.X), e.Index
-		return func(r zset.Row) (any, error) {
-			v, err := x(r)
+		x, i := c.compile(e.X), e.Index
+		return func(r zset.Row, l []any) (any, error) {
+			v, err := x(r, l)
 			if v == nil || err != nil {
 				return nil, err
 			}
@@ -135,17 +178,77 @@ func compile(e typecheck.Expr) evalFunc {
 	panic(fmt.Sprintf("ir.Compile: unexpected %T", e))
 }
 
-func compileBinary(e *typecheck.Binary) evalFunc {
-	x, y := compile(e.X), compile(e.Y)
+// call compiles a built-in function call. A clock function receives the
+// clock as an extra first argument.
+func (c compiler) call(e *typecheck.Call) evalFunc {
+	var args []evalFunc
+	if e.Func.Clock {
+		args = append(args, c.clock())
+	}
+	argTypes := make([]types.Type, len(e.Args))
+	for i, a := range e.Args {
+		args = append(args, c.compile(a))
+		argTypes[i] = a.Type()
+	}
+	impl := e.Func.BindStrict(argTypes)
+	name := e.Func.Name
+	return func(r zset.Row, l []any) (any, error) {
+		vals := make([]any, len(args))
+		for i, a := range args {
+			v, err := a(r, l)
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
+		}
+		v, err := impl(vals)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return v, nil
+	}
+}
+
+// funcCall compiles a call of a user-defined function: the body runs in
+// a frame of its own holding the arguments; it reads no row, but the
+// clock, when it reads it, comes from the caller's row.
+func (c compiler) funcCall(e *typecheck.FuncCall) evalFunc {
+	args := make([]evalFunc, len(e.Args))
+	for i, a := range e.Args {
+		args[i] = c.compile(a)
+	}
+	body, frame, nullIf, name := c.compile(e.Func.Body), e.Func.Frame, e.NullIf, e.Func.Name
+	return func(r zset.Row, l []any) (any, error) {
+		locals := make([]any, frame)
+		for i, a := range args {
+			v, err := a(r, l)
+			if err != nil {
+				return nil, err
+			}
+			if v == nil && nullIf[i] {
+				return nil, nil
+			}
+			locals[i] = v
+		}
+		v, err := body(r, locals)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return v, nil
+	}
+}
+
+func (c compiler) binary(e *typecheck.Binary) evalFunc {
+	x, y := c.compile(e.X), c.compile(e.Y)
 	xt, yt := e.X.Type(), e.Y.Type()
 	switch e.Op {
 	case "and":
-		return func(r zset.Row) (any, error) {
-			a, err := x(r)
+		return func(r zset.Row, l []any) (any, error) {
+			a, err := x(r, l)
 			if err != nil || a == false {
 				return false, err
 			}
-			b, err := y(r)
+			b, err := y(r, l)
 			if err != nil || b == false {
 				return false, err
 			}
@@ -155,12 +258,12 @@ func compileBinary(e *typecheck.Binary) evalFunc {
 			return true, nil
 		}
 	case "or":
-		return func(r zset.Row) (any, error) {
-			a, err := x(r)
+		return func(r zset.Row, l []any) (any, error) {
+			a, err := x(r, l)
 			if err != nil || a == true {
 				return true, err
 			}
-			b, err := y(r)
+			b, err := y(r, l)
 			if err != nil || b == true {
 				return true, err
 			}
@@ -175,10 +278,33 @@ func compileBinary(e *typecheck.Binary) evalFunc {
 		return strict2(x, y, func(a, b any) (any, error) {
 			return stdlib.CompareOp(op, types.Compare(cx(a), cy(b))), nil
 		})
+	case "is distinct from", "is not distinct from":
+		cx, cy, _ := stdlib.Comparable(xt, yt)
+		distinct := e.Op == "is distinct from"
+		return func(r zset.Row, l []any) (any, error) {
+			a, err := x(r, l)
+			if err != nil {
+				return nil, err
+			}
+			b, err := y(r, l)
+			if err != nil {
+				return nil, err
+			}
+			same := a == nil && b == nil || a != nil && b != nil && types.Compare(cx(a), cy(b)) == 0
+			return same != distinct, nil
+		}
 	case "||":
 		return strict2(x, y, func(a, b any) (any, error) {
-			return types.Format(a, xt) + types.Format(b, yt), nil
+			return stdlib.TextOf(a, xt) + stdlib.TextOf(b, yt), nil
 		})
+	case "like", "ilike", "not like", "not ilike":
+		return strict2(x, y, stdlib.Like(e.Op))
+	case "->", "->>":
+		_, f, err := stdlib.JSONArrow(e.Op, xt, yt)
+		if err != nil {
+			panic("ir.Compile: " + err.Error()) // the checker accepted it
+		}
+		return strict2(x, y, f)
 	}
 	_, f, err := stdlib.Arith(e.Op, xt, yt)
 	if err != nil {
@@ -189,17 +315,25 @@ func compileBinary(e *typecheck.Binary) evalFunc {
 
 // strict2 evaluates both operands and applies f unless one is NULL.
 func strict2(x, y evalFunc, f func(a, b any) (any, error)) evalFunc {
-	return func(r zset.Row) (any, error) {
-		a, err := x(r)
+	return func(r zset.Row, l []any) (any, error) {
+		a, err := x(r, l)
 		if err != nil {
 			return nil, err
 		}
-		b, err := y(r)
+		b, err := y(r, l)
 		if err != nil || a == nil || b == nil {
 			return nil, err
 		}
 		return f(a, b)
 	}
+}
+
+// localName names a local in explain output; a case's hidden subject is _.
+func localName(name string) string {
+	if name == "" {
+		return "_"
+	}
+	return name
 }
 
 // render prints an expression in .step syntax for explain.
@@ -217,7 +351,11 @@ func render(e typecheck.Expr) string {
 		case bool:
 			return fmt.Sprint(v)
 		}
-		return types.Format(e.Value, e.T)
+		if e.T.IsNumeric() {
+			return types.Format(e.Value, e.T)
+		}
+		// A typed literal, as written: interval "7 days".
+		return fmt.Sprintf("%s %q", e.T.NotNull(), types.Format(e.Value, e.T))
 	case *typecheck.Cast:
 		return fmt.Sprintf("%s::%s", render(e.X), e.T.NotNull())
 	case *typecheck.Unary:
@@ -248,6 +386,16 @@ func render(e typecheck.Expr) string {
 		return "{" + strings.Join(fields, ", ") + "}"
 	case *typecheck.FieldRef:
 		return render(e.X) + "." + e.Name
+	case *typecheck.Local:
+		return localName(e.Name)
+	case *typecheck.Let:
+		return fmt.Sprintf("let %s = %s in %s", localName(e.Name), render(e.X), render(e.Body))
+	case *typecheck.FuncCall:
+		var args []string
+		for _, a := range e.Args {
+			args = append(args, render(a))
+		}
+		return e.Func.Name + "(" + strings.Join(args, ", ") + ")"
 	}
 	return fmt.Sprintf("%T", e)
 }

@@ -19,6 +19,9 @@ type Circuit struct {
 	Inputs  []*Input  // one per table, in declaration order
 	Views   []*View   // every view, in dependency order
 	Outputs []*Output // the views the program outputs
+	// Clock is the clock source when some view reads the clock (calls
+	// now()), nil otherwise. Its output each step is the clock's change.
+	Clock *Node
 }
 
 // Input is a table whose changes the runtime is given.
@@ -62,9 +65,10 @@ type Node struct {
 	Cols   []Column
 }
 
-// Op is what a node computes: *Source, *Constant, *Filter, *Map, *Sum,
-// *Integrate, *Delay, *Join, *SemiJoin, *Distinct, *Aggregate, *SetOp,
-// *TopK, *Fixpoint, *Recurse or *Import.
+// Op is what a node computes: *Source, *Clock, *Constant, *Filter, *Map,
+// *FlatMap, *TemporalFilter, *Sum, *Integrate, *OrderedIntegrate, *Delay,
+// *Join, *SemiJoin, *Distinct, *Aggregate, *SetOp, *TopK, *Fixpoint,
+// *Recurse or *Import.
 type Op interface {
 	// Name is the operator's name in explain output.
 	Name() string
@@ -72,6 +76,50 @@ type Op interface {
 
 // Source emits the changes given to an input table this step.
 type Source struct{ Table string }
+
+// Clock is the runtime's clock as a relation of one row, one column (the
+// time, a timestamptz). Each step the runtime gives the time of the step;
+// when it differs from the time of the previous step, the node emits the
+// retraction of the old row and the insertion of the new (the first step,
+// only the insertion). The previous time is read from State, the index of
+// the Integrate node that integrates the clock.
+type Clock struct{ State int }
+
+// FlatMap replaces each row by one row per element of the array Elem
+// evaluates to: the row followed by the element. Linear.
+type FlatMap struct{ Elem Scalar }
+
+// Bound is one conjunct of a TemporalFilter, Row CMP Clock: Row reads
+// the row only (converted to the type both sides compare in), Clock
+// reads the clock only (it is evaluated over a row holding the clock
+// alone). Input is the TemporalFilter's input holding the integral
+// ordered by Row; bounds on the same Row share one.
+type Bound struct {
+	Op         string
+	Row, Clock Scalar
+	Input      int
+}
+
+// TemporalFilter passes the rows for which Pred, a conjunction of Bounds,
+// is true, where Pred reads the clock: it is evaluated over the row
+// followed by the clock. Inputs: Δin, the clock source, then the delayed
+// OrderedIntegrates of the input, one per distinct Row of the bounds.
+//
+// Its incremental form is that of a join with the one-row clock relation,
+// Δout = σ_now(Δin) + σ_now(z⁻¹ I in) − σ_before(z⁻¹ I in); but a row's
+// truth can change with the clock only if, for some bound, its Row value
+// lies between the bound's Clock values before and now. So when the clock
+// moves, the operator reads only those rows, by a range scan of each
+// bound's ordered integral, rather than every row.
+type TemporalFilter struct {
+	Pred   Scalar
+	Bounds []Bound
+}
+
+// OrderedIntegrate accumulates its input's changes into a Z-set ordered
+// by Key (a value with an order key, types.OrderKey), which its consumer
+// reads by ranges of Key. Rows whose Key is NULL are not kept.
+type OrderedIntegrate struct{ Key Scalar }
 
 // Constant emits its rows in the first step and nothing after: the
 // changes of a relation that never changes.
@@ -229,6 +277,18 @@ type Import struct{}
 
 // Name returns "source".
 func (*Source) Name() string { return "source" }
+
+// Name returns "clock".
+func (*Clock) Name() string { return "clock" }
+
+// Name returns "flatmap".
+func (*FlatMap) Name() string { return "flatmap" }
+
+// Name returns "temporal-filter".
+func (*TemporalFilter) Name() string { return "temporal-filter" }
+
+// Name returns "integrate-ordered".
+func (*OrderedIntegrate) Name() string { return "integrate-ordered" }
 
 // Name returns "constant".
 func (*Constant) Name() string { return "constant" }

@@ -3,7 +3,9 @@ package ir
 import (
 	"fmt"
 
+	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/typecheck"
+	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -38,6 +40,9 @@ type lowerer struct {
 	c      *Circuit
 	tables map[*typecheck.Table]*Node
 	views  map[*typecheck.View]*View
+	// clockState is z⁻¹(I clock), the clock of the previous step, once
+	// the clock source exists.
+	clockState *Node
 }
 
 func columns(cs []typecheck.Column) []Column {
@@ -104,13 +109,34 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
+		if typecheck.UsesClock(r.Cond) {
+			return l.clockedFilter(in, r.Cond), nil
+		}
 		return l.add(&Filter{Pred: Compile(r.Cond)}, cols, in), nil
 	case *typecheck.Project:
 		in, err := l.rel(r.In)
 		if err != nil {
 			return nil, err
 		}
+		if anyClock(r.Exprs...) {
+			j := l.withClock(in)
+			return l.add(&Map{Exprs: compileClocked(r.Exprs, len(in.Cols))}, cols, j), nil
+		}
 		return l.add(&Map{Exprs: compileAll(r.Exprs)}, cols, in), nil
+	case *typecheck.Flatten:
+		in, err := l.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		if !typecheck.UsesClock(r.Elem) {
+			return l.add(&FlatMap{Elem: Compile(r.Elem)}, cols, in), nil
+		}
+		w := len(in.Cols)
+		j := l.withClock(in)
+		fm := l.add(&FlatMap{Elem: CompileClocked(r.Elem, w)}, append(append([]Column{}, j.Cols...), cols[w]), j)
+		keep := wholeRow(fm.Cols)
+		keep = append(keep[:w:w], keep[w+1])
+		return l.add(&Map{Exprs: keep}, cols, fm), nil
 	case *typecheck.Join:
 		left, err := l.rel(r.Left)
 		if err != nil {
@@ -126,7 +152,13 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		agg := &Aggregate{Key: compileAll(r.Keys)}
+		compile := compileAll
+		if anyClock(r.Keys...) || anyClock(aggArgs(r.Aggs)...) {
+			w := len(in.Cols)
+			in = l.withClock(in)
+			compile = func(es []typecheck.Expr) []Scalar { return compileClocked(es, w) }
+		}
+		agg := &Aggregate{Key: compile(r.Keys)}
 		var aggCols []Column
 		for i, k := range r.Keys {
 			aggCols = append(aggCols, Column{Name: fmt.Sprintf("key%d", i), Type: k.Type()})
@@ -134,8 +166,7 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		for _, a := range r.Aggs {
 			f := AggFunc{Name: a.Name, Distinct: a.Distinct, Type: a.Type}
 			if len(a.Args) > 0 {
-				s := Compile(a.Args[0])
-				f.Arg = &s
+				f.Arg = &compile(a.Args[:1])[0]
 			}
 			if len(a.Args) > 1 {
 				s := Compile(a.Args[1])
@@ -151,6 +182,10 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 			return l.add(agg, cols, in), nil
 		}
 		n := l.add(agg, aggCols, in)
+		if anyClock(r.Out...) {
+			j := l.withClock(n)
+			return l.add(&Map{Exprs: compileClocked(r.Out, len(aggCols))}, cols, j), nil
+		}
 		return l.add(&Map{Exprs: compileAll(r.Out)}, cols, n), nil
 	case *typecheck.Distinct:
 		in, err := l.rel(r.In)
@@ -197,6 +232,174 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		return l.fixpoint(r)
 	}
 	return nil, fmt.Errorf("lowering %T is not implemented", r)
+}
+
+func anyClock(es ...typecheck.Expr) bool {
+	for _, e := range es {
+		if typecheck.UsesClock(e) {
+			return true
+		}
+	}
+	return false
+}
+
+func aggArgs(aggs []typecheck.AggCall) []typecheck.Expr {
+	var out []typecheck.Expr
+	for _, a := range aggs {
+		out = append(out, a.Args...)
+	}
+	return out
+}
+
+func compileClocked(es []typecheck.Expr, clockCol int) []Scalar {
+	out := make([]Scalar, len(es))
+	for i, e := range es {
+		out[i] = CompileClocked(e, clockCol)
+	}
+	return out
+}
+
+// clock returns the circuit's clock source and z⁻¹(I clock), creating
+// them on first use.
+func (l *lowerer) clock() (src, state *Node) {
+	if l.c.Clock == nil {
+		op := &Clock{}
+		src := l.add(op, []Column{{Name: "now", Type: types.Of(types.Timestamptz)}})
+		integ := l.add(&Integrate{}, src.Cols, src)
+		op.State = integ.ID
+		l.clockState = l.add(&Delay{}, src.Cols, integ)
+		l.c.Clock = src
+	}
+	return l.c.Clock, l.clockState
+}
+
+// withClock joins in with the one-row clock relation: its rows followed
+// by the clock. As any join, Δ = Δin⋈Δclock + Δin⋈z⁻¹(I clock) +
+// z⁻¹(I in)⋈Δclock: a row's change pairs with the current clock, and a
+// move of the clock re-pairs every row of the input.
+func (l *lowerer) withClock(in *Node) *Node {
+	src, state := l.clock()
+	cols := append(append([]Column{}, in.Cols...), src.Cols...)
+	return l.add(&Join{}, cols, in, src, l.integral(in, nil), state)
+}
+
+// clockedFilter lowers a where whose condition reads the clock. When the
+// condition is a conjunction of conditions that don't read the clock and
+// bounds (a row expression compared with a clock expression), it becomes
+// a TemporalFilter after a plain Filter; otherwise a filter of the input
+// joined with the clock.
+func (l *lowerer) clockedFilter(in *Node, cond typecheck.Expr) *Node {
+	cols := in.Cols
+	var plain, clocked []typecheck.Expr
+	for _, c := range andTerms(cond) {
+		if typecheck.UsesClock(c) {
+			clocked = append(clocked, c)
+		} else {
+			plain = append(plain, c)
+		}
+	}
+	var bounds []Bound
+	for _, c := range clocked {
+		b, ok := bound(c)
+		if !ok {
+			j := l.withClock(in)
+			f := l.add(&Filter{Pred: CompileClocked(cond, len(cols))}, j.Cols, j)
+			return l.add(&Map{Exprs: wholeRow(cols)}, cols, f)
+		}
+		bounds = append(bounds, b)
+	}
+	if len(plain) > 0 {
+		in = l.add(&Filter{Pred: Compile(andOf(plain))}, cols, in)
+	}
+	src, _ := l.clock()
+	inputs := []*Node{in, src}
+	byRow := map[string]int{}
+	for i, b := range bounds {
+		at, ok := byRow[b.Row.Text]
+		if !ok {
+			oi := l.add(&OrderedIntegrate{Key: b.Row}, cols, in)
+			at = len(inputs)
+			inputs = append(inputs, l.add(&Delay{}, cols, oi))
+			byRow[b.Row.Text] = at
+		}
+		bounds[i].Input = at
+	}
+	pred := CompileClocked(andOf(clocked), len(cols))
+	return l.add(&TemporalFilter{Pred: pred, Bounds: bounds}, cols, inputs...)
+}
+
+// andTerms splits a condition into its conjuncts.
+func andTerms(x typecheck.Expr) []typecheck.Expr {
+	if b, ok := x.(*typecheck.Binary); ok && b.Op == "and" {
+		return append(andTerms(b.X), andTerms(b.Y)...)
+	}
+	return []typecheck.Expr{x}
+}
+
+func andOf(xs []typecheck.Expr) typecheck.Expr {
+	out := xs[0]
+	for _, x := range xs[1:] {
+		nullable := out.Type().Nullable || x.Type().Nullable
+		out = &typecheck.Binary{Op: "and", X: out, Y: x, T: types.Type{Kind: types.Bool, Nullable: nullable, Scale: -1}}
+	}
+	return out
+}
+
+// bound recognises row CMP clock (or clock CMP row), where the clock side
+// reads the clock and no column, is never NULL, and the two sides compare
+// in a type with an order key.
+func bound(x typecheck.Expr) (Bound, bool) {
+	b, ok := x.(*typecheck.Binary)
+	if !ok {
+		return Bound{}, false
+	}
+	flip := map[string]string{"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+	op, isCmp := flip[b.Op]
+	if !isCmp {
+		return Bound{}, false
+	}
+	row, clock := b.X, b.Y
+	if typecheck.UsesClock(row) {
+		row, clock = clock, row
+	} else {
+		op = b.Op
+	}
+	rt, ct := row.Type(), clock.Type()
+	if typecheck.UsesClock(row) || readsRow(clock) || ct.Nullable {
+		return Bound{}, false
+	}
+	common := rt
+	if p, isNum := stdlib.Promote(rt, ct); isNum {
+		common = p
+	}
+	if !types.HasOrderKey(common) {
+		return Bound{}, false
+	}
+	cr, cc, _ := stdlib.Comparable(rt, ct)
+	return Bound{Op: op, Row: converted(Compile(row), cr), Clock: converted(CompileClocked(clock, 0), cc)}, true
+}
+
+func readsRow(x typecheck.Expr) bool {
+	found := false
+	typecheck.Walk(x, func(e typecheck.Expr) {
+		if _, ok := e.(*typecheck.ColRef); ok {
+			found = true
+		}
+	})
+	return found
+}
+
+// converted applies a converter of non-null values to a scalar's result.
+func converted(s Scalar, conv func(any) any) Scalar {
+	eval := s.Eval
+	s.Eval = func(r zset.Row) (any, error) {
+		v, err := eval(r)
+		if v == nil || err != nil {
+			return nil, err
+		}
+		return conv(v), nil
+	}
+	return s
 }
 
 func (l *lowerer) distinct(in *Node) *Node {
@@ -315,6 +518,9 @@ func (l *lowerer) inner(fp *Fixpoint, r typecheck.Rel) (*Node, error) {
 		}
 		return l.addInner(fp, &Import{}, outer.Cols, outer), nil
 	}
+	if usesClock(r) {
+		return nil, fmt.Errorf("recursive view %s: now() can't be read inside a recursive view's branches yet", fp.View)
+	}
 	switch r := r.(type) {
 	case *typecheck.RecRef:
 		return fp.Rec, nil
@@ -360,4 +566,24 @@ func (l *lowerer) inner(fp *Fixpoint, r typecheck.Rel) (*Node, error) {
 		}
 	}
 	return nil, fmt.Errorf("%T over a recursive view can't be evaluated in a fixpoint", r)
+}
+
+// usesClock reports whether the operator r itself (not its inputs)
+// evaluates an expression that reads the clock.
+func usesClock(r typecheck.Rel) bool {
+	var exprs []typecheck.Expr
+	switch r := r.(type) {
+	case *typecheck.Filter:
+		exprs = []typecheck.Expr{r.Cond}
+	case *typecheck.Project:
+		exprs = r.Exprs
+	case *typecheck.Join:
+		exprs = append(append([]typecheck.Expr{}, r.LeftKeys...), r.RightKeys...)
+	}
+	for _, x := range exprs {
+		if typecheck.UsesClock(x) {
+			return true
+		}
+	}
+	return false
 }

@@ -240,8 +240,9 @@ type Field struct {
 	Value Expr
 }
 
-// Expr is an expression: *Name, *Selector, *Literal, *Unary, *Binary,
-// *IsNull, *Call, *IfExpr, *ParenExpr or *RecordLit.
+// Expr is an expression: *Name, *Selector, *Literal, *TypedLit, *Unary,
+// *Binary, *IsNull, *Call, *IfExpr, *CaseExpr, *LetExpr, *CastExpr,
+// *ParenExpr or *RecordLit.
 type Expr interface {
 	Node
 	exprNode()
@@ -281,6 +282,14 @@ type Literal struct {
 	Value string
 }
 
+// TypedLit is a constant of a named type written as a string:
+// interval "7 days". Type is the type's name as written.
+type TypedLit struct {
+	span
+	Type  *Ident
+	Value string
+}
+
 // Unary is Op X, with Op "-" or "not".
 type Unary struct {
 	span
@@ -288,7 +297,10 @@ type Unary struct {
 	X  Expr
 }
 
-// Binary is X Op Y. Op is one of or and == != < <= > >= || + - * / %.
+// Binary is X Op Y. Op is one of or and == != < <= > >= || + - * / %,
+// ?? (the first non-NULL of X and Y), like, ilike, "not like",
+// "not ilike", "is distinct from", "is not distinct from", and the jsonb
+// accesses -> and ->>.
 type Binary struct {
 	span
 	Op string
@@ -320,6 +332,45 @@ type IfExpr struct {
 	Else Expr
 }
 
+// CaseExpr is case [Subject] when c then x ... [else y] end. Without a
+// Subject each When is a condition; with one, a value compared with it.
+// Else is nil when not written.
+type CaseExpr struct {
+	span
+	Subject Expr
+	Whens   []*CaseWhen
+	Else    Expr
+}
+
+// CaseWhen is one branch of a CaseExpr: when When then Then.
+type CaseWhen struct {
+	span
+	When Expr
+	Then Expr
+}
+
+// LetExpr is let a = x, b = y in Body: each binding is visible in the
+// bindings after it and in Body.
+type LetExpr struct {
+	span
+	Bindings []*LetBinding
+	Body     Expr
+}
+
+// LetBinding is one name = value of a LetExpr.
+type LetBinding struct {
+	span
+	Name  *Ident
+	Value Expr
+}
+
+// CastExpr converts X to Type: x::type or cast(x as type).
+type CastExpr struct {
+	span
+	X    Expr
+	Type *TypeExpr
+}
+
 // ParenExpr is (X); kept so printed source round-trips.
 type ParenExpr struct {
 	span
@@ -341,4 +392,8 @@ func (*IsNull) exprNode()    {}
 func (*Call) exprNode()      {}
 func (*IfExpr) exprNode()    {}
 func (*ParenExpr) exprNode() {}
+func (*TypedLit) exprNode()  {}
+func (*CaseExpr) exprNode()  {}
+func (*LetExpr) exprNode()   {}
+func (*CastExpr) exprNode()  {}
 func (*RecordLit) exprNode() {}

@@ -215,15 +215,37 @@ func (c *converter) not(g *exprNot) Expr {
 }
 
 func (c *converter) cmp(g *exprCmp) Expr {
-	x := c.concat(g.Left)
+	x := c.coalesce(g.Left)
 	switch t := g.Tail; {
 	case t == nil:
 		return x
+	case t.Like != "":
+		op := t.Like
+		if t.NotLike {
+			op = "not " + op
+		}
+		return binary(op, x, c.coalesce(t.Pattern))
+	case t.Is && t.Distinct != nil:
+		op := "is distinct from"
+		if t.Not {
+			op = "is not distinct from"
+		}
+		y := c.coalesce(t.Distinct)
+		_, e := y.Span()
+		return &Binary{span: span{Pos: g.Pos, End: e}, Op: op, X: x, Y: y}
 	case t.Is:
 		return &IsNull{span: sp(g.Pos, g.EndPos), X: x, Not: t.Not}
 	default:
-		return binary(t.Op, x, c.concat(t.Right))
+		return binary(t.Op, x, c.coalesce(t.Right))
 	}
+}
+
+func (c *converter) coalesce(g *exprCoalesce) Expr {
+	x := c.concat(g.Left)
+	for _, r := range g.Rest {
+		x = binary("??", x, c.concat(r))
+	}
+	return x
 }
 
 func (c *converter) concat(g *exprConcat) Expr {
@@ -256,14 +278,36 @@ func binary(op string, x, y Expr) Expr {
 	return &Binary{span: span{Pos: p, End: e}, Op: op, X: x, Y: y}
 }
 
+func (c *converter) caseExpr(s span, g *caseExpr) Expr {
+	x := &CaseExpr{span: s}
+	if g.Subject != nil {
+		x.Subject = c.expr(g.Subject)
+	}
+	for _, w := range g.Whens {
+		x.Whens = append(x.Whens, &CaseWhen{span: sp(w.Pos, w.EndPos), When: c.expr(w.When), Then: c.expr(w.Then)})
+	}
+	if g.Else != nil {
+		x.Else = c.expr(g.Else)
+	}
+	return x
+}
+
 func (c *converter) unary(g *exprUnary) Expr {
 	if g.Neg != nil {
 		return &Unary{span: sp(g.Pos, g.EndPos), Op: "-", X: c.unary(g.Neg)}
 	}
 	x := c.primary(g.Postfix.Primary)
-	for _, f := range g.Postfix.Fields {
+	for _, op := range g.Postfix.Ops {
 		p, _ := x.Span()
-		x = &Selector{span: span{Pos: p, End: f.EndPos}, X: x, Sel: ident(f)}
+		s := span{Pos: p, End: op.EndPos}
+		switch {
+		case op.Field != nil:
+			x = &Selector{span: s, X: x, Sel: ident(op.Field)}
+		case op.Cast != nil:
+			x = &CastExpr{span: s, X: x, Type: typeExpr(op.Cast)}
+		default:
+			x = &Binary{span: s, Op: op.Arrow, X: x, Y: c.primary(op.Key)}
+		}
 	}
 	return x
 }
@@ -293,6 +337,30 @@ func (c *converter) primary(g *operand) Expr {
 		return &Literal{span: s, Kind: NullLit, Value: "null"}
 	case g.If != nil:
 		return &IfExpr{span: s, Cond: c.expr(g.If.Cond), Then: c.expr(g.If.Then), Else: c.expr(g.If.Else)}
+	case g.Case != nil:
+		return c.caseExpr(s, g.Case)
+	case g.Let != nil:
+		l := &LetExpr{span: s, Body: c.expr(g.Let.Body)}
+		for _, b := range g.Let.Bindings {
+			l.Bindings = append(l.Bindings, &LetBinding{span: sp(b.Pos, b.EndPos), Name: ident(b.Name), Value: c.expr(b.Value)})
+		}
+		return l
+	case g.Cast != nil:
+		return &CastExpr{span: s, X: c.expr(g.Cast.X), Type: typeExpr(g.Cast.Type)}
+	case g.Position != nil:
+		return &Call{span: s, Fun: &Ident{span: s, Name: g.Position.Fun}, Args: []Expr{c.coalesce(g.Position.Sub), c.expr(g.Position.In)}}
+	case g.Extract != nil:
+		f := ident(g.Extract.Field)
+		field := &Literal{span: f.span, Kind: StringLit, Value: f.Name}
+		return &Call{span: s, Fun: &Ident{span: s, Name: g.Extract.Fun}, Args: []Expr{field, c.expr(g.Extract.From)}}
+	case g.Typed != nil:
+		v, err := strconv.Unquote(g.Typed.Value)
+		if err != nil {
+			c.errs.Add(g.Pos, g.EndPos, "", "invalid string literal %s", g.Typed.Value)
+		}
+		t := ident(g.Typed.Type)
+		t.Name = strings.ToLower(t.Name)
+		return &TypedLit{span: s, Type: t, Value: v}
 	case g.Call != nil:
 		call := &Call{span: s, Fun: ident(g.Call.Fun), Distinct: g.Call.Distinct, OrderBy: c.orderKeys(g.Call.OrderBy)}
 		for _, a := range g.Call.Args {

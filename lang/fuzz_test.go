@@ -54,6 +54,17 @@ var brokenSeeds = []string{
 	"view v = t | where f(distinct a order by b desc)",
 	"view v = t | where {a = 1}.a == 1",
 	"view v = t | where if a then b",
+	"table t (a int4, s text, at timestamp, j jsonb, x text[])\nview v = t | select { l = let a = a + 1 in a, c = case a when 1 then s end, k = s::int4, i = interval \"1 day\", n = a ?? 0, d = a is distinct from 1, p = s like \"%\", q = j ->> \"k\", w = now() - at } | flatten e = x",
+	"fn f(x int4) int4 = f(x)",
+	"fn f(x int4?) int4 = x ?? 0\ntable t (a int4?)\nview v = t | where f(a) > now()",
+	"view v = t | where let a = 1 in",
+	"view v = t | where case when end",
+	"view v = t | where cast(a as)",
+	"view v = t | where a::numeric(",
+	"view v = t | where j -> -1",
+	"view v = t | where position(a in)",
+	"view v = t | where extract(from x)",
+	"view v = t | where interval \"\"",
 }
 
 // FuzzFrontEnd runs arbitrary text through the whole front end: parsing,

@@ -16,7 +16,7 @@ var keywords = []string{
 	"table", "source", "view", "output", "fn", "where", "select", "join",
 	"group", "distinct", "union", "except", "intersect", "top", "flatten",
 	"as", "values", "and", "or", "not", "if", "then", "else", "true",
-	"false", "null", "is",
+	"false", "null", "is", "let", "case",
 }
 
 func keywordPattern() string {
@@ -37,7 +37,7 @@ var stepLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Number", Pattern: `[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?`},
 	{Name: "Keyword", Pattern: keywordPattern()},
 	{Name: "Ident", Pattern: "[A-Za-z_][A-Za-z0-9_]*|`[^`\\n]+`"},
-	{Name: "Op", Pattern: `==|!=|<=|>=|\|\||[-+*/%<>=|(){}\[\],.?:]`},
+	{Name: "Op", Pattern: `->>|->|::|\?\?|==|!=|<=|>=|\|\||[-+*/%<>=|(){}\[\],.?:]`},
 })
 
 var parser = participle.MustBuild[program](
@@ -232,16 +232,27 @@ type exprNot struct {
 type exprCmp struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Left   *exprConcat  `parser:"@@"`
-	Tail   *exprCmpTail `parser:"@@?"`
+	Left   *exprCoalesce `parser:"@@"`
+	Tail   *exprCmpTail  `parser:"@@?"`
 }
 
 type exprCmpTail struct {
-	Op    string      `parser:"@( '==' | '!=' | '<=' | '>=' | '<' | '>' )"`
-	Right *exprConcat `parser:"@@"`
-	Is    bool        `parser:"| @'is'"`
-	Not   bool        `parser:"@'not'?"`
-	Null  bool        `parser:"@'null'"`
+	Op       string        `parser:"@( '==' | '!=' | '<=' | '>=' | '<' | '>' )"`
+	Right    *exprCoalesce `parser:"@@"`
+	NotLike  bool          `parser:"| @'not'?"`
+	Like     string        `parser:"@( 'like' | 'ilike' )"`
+	Pattern  *exprCoalesce `parser:"@@"`
+	Is       bool          `parser:"| @'is'"`
+	Not      bool          `parser:"@'not'?"`
+	Null     bool          `parser:"( @'null'"`
+	Distinct *exprCoalesce `parser:"| 'distinct' 'from' @@ )"`
+}
+
+type exprCoalesce struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Left   *exprConcat   `parser:"@@"`
+	Rest   []*exprConcat `parser:"( '??' @@ )*"`
 }
 
 type exprConcat struct {
@@ -287,29 +298,101 @@ type exprUnary struct {
 type exprPostfix struct {
 	Pos     lexer.Position
 	EndPos  lexer.Position
-	Primary *operand      `parser:"@@"`
-	Fields  []*identifier `parser:"( '.' @@ )*"`
+	Primary *operand     `parser:"@@"`
+	Ops     []*postfixOp `parser:"@@*"`
+}
+
+// postfixOp is what may follow an operand: a field access .f, a cast
+// ::type, or a jsonb access -> key or ->> key.
+type postfixOp struct {
+	EndPos lexer.Position
+	Field  *identifier `parser:"'.' @@"`
+	Cast   *typeName   `parser:"| '::' @@"`
+	Arrow  string      `parser:"| @( '->>' | '->' )"`
+	Key    *operand    `parser:"@@"`
 }
 
 type operand struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Number *string     `parser:"@Number"`
-	String *string     `parser:"| @String"`
-	True   bool        `parser:"| @'true'"`
-	False  bool        `parser:"| @'false'"`
-	Null   bool        `parser:"| @'null'"`
-	If     *ifExpr     `parser:"| @@"`
-	Call   *call       `parser:"| @@"`
-	Name   *identifier `parser:"| @@"`
-	Paren  *expression `parser:"| '(' @@ ')'"`
-	Record *record     `parser:"| @@"`
+	Pos      lexer.Position
+	EndPos   lexer.Position
+	Number   *string       `parser:"@Number"`
+	String   *string       `parser:"| @String"`
+	True     bool          `parser:"| @'true'"`
+	False    bool          `parser:"| @'false'"`
+	Null     bool          `parser:"| @'null'"`
+	If       *ifExpr       `parser:"| @@"`
+	Case     *caseExpr     `parser:"| @@"`
+	Let      *letExpr      `parser:"| @@"`
+	Cast     *castExpr     `parser:"| @@"`
+	Position *positionExpr `parser:"| @@"`
+	Extract  *extractExpr  `parser:"| @@"`
+	Typed    *typedLit     `parser:"| @@"`
+	Call     *call         `parser:"| @@"`
+	Name     *identifier   `parser:"| @@"`
+	Paren    *expression   `parser:"| '(' @@ ')'"`
+	Record   *record       `parser:"| @@"`
 }
 
 type record struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
 	Fields []*field `parser:"'{' ( @@ ( ',' @@ )* )? '}'"`
+}
+
+// caseExpr is case [subject] when c then x ... [else y] end; without a
+// subject each when is a condition, with one a value compared to it.
+type caseExpr struct {
+	Subject *expression `parser:"'case' ( (?! 'when' ) @@ )?"`
+	Whens   []*caseWhen `parser:"@@+"`
+	Else    *expression `parser:"( 'else' @@ )? 'end'"`
+}
+
+type caseWhen struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	When   *expression `parser:"'when' @@"`
+	Then   *expression `parser:"'then' @@"`
+}
+
+// letExpr is let a = x, b = y in body: each name is bound in the ones
+// after it and in the body.
+type letExpr struct {
+	Bindings []*letBinding `parser:"'let' @@ ( ',' @@ )*"`
+	Body     *expression   `parser:"'in' @@"`
+}
+
+type letBinding struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   *identifier `parser:"@@ '='"`
+	Value  *expression `parser:"@@"`
+}
+
+// castExpr is cast(x as type), the same as x::type.
+type castExpr struct {
+	X    *expression `parser:"'cast' '(' @@"`
+	Type *typeName   `parser:"'as' @@ ')'"`
+}
+
+// positionExpr is SQL's position(sub in s).
+type positionExpr struct {
+	Fun string        `parser:"@'position' '('"`
+	Sub *exprCoalesce `parser:"@@ 'in'"`
+	In  *expression   `parser:"@@ ')'"`
+}
+
+// extractExpr is SQL's extract(field from x).
+type extractExpr struct {
+	Fun   string      `parser:"@'extract' '('"`
+	Field *identifier `parser:"@@ 'from'"`
+	From  *expression `parser:"@@ ')'"`
+}
+
+// typedLit is a constant of a named type written as a string:
+// interval "7 days", date "2024-03-01".
+type typedLit struct {
+	Type  *identifier `parser:"@@"`
+	Value string      `parser:"@String"`
 }
 
 type ifExpr struct {

@@ -68,7 +68,7 @@ func syntaxError(filename, src string, err error) *Error {
 
 // exprRules matches the grammar's names for the precedence levels of
 // expressions, which mean nothing to a user: each is "an expression".
-var exprRules = regexp.MustCompile(`\b(Expr(And|Not|CmpTail|Cmp|Concat|AddOp|Add|MulOp|Mul|Unary|Postfix)|Expression|Operand)\b`)
+var exprRules = regexp.MustCompile(`\b(Expr(And|Not|CmpTail|Cmp|Coalesce|Concat|AddOp|Add|MulOp|Mul|Unary|Postfix)|Expression|Operand)\b`)
 
 // stageList names what may follow a | in a pipeline.
 const stageList = "where, select, join, group, distinct, union, except, intersect, top or flatten"

@@ -97,6 +97,34 @@ func TestPrecedence(t *testing.T) {
 		{"`select` == `weird name`", "(select == weird name)"},
 		{"null", "null"},
 		{"true and false", "(true and false)"},
+		{"a ?? b + 1", "(a ?? (b + 1))"},
+		{"a ?? b ?? c", "((a ?? b) ?? c)"},
+		{"a ?? 0 > 5", "((a ?? 0) > 5)"},
+		{"a ?? b || c", "(a ?? (b || c))"},
+		{"a is distinct from b + 1", "(a is distinct from (b + 1))"},
+		{"not a is not distinct from b", "(not (a is not distinct from b))"},
+		{"s like \"a%\" and t not ilike u", "((s like \"a%\") and (t not ilike u))"},
+		{"s || t like p", "((s || t) like p)"},
+		{"-x::int4", "(-x::int4)"},
+		{"a.b::numeric(10,2) * 2", "(a.b::numeric(10,2) * 2)"},
+		{"x::text::int8", "x::text::int8"},
+		{"cast(a + b as float8)", "(a + b)::float8"},
+		{"j -> \"a\" ->> \"b\" == \"x\"", "(((j -> \"a\") ->> \"b\") == \"x\")"},
+		{"j -> 0 -> (k)", "((j -> 0) -> (k))"},
+		{"-j ->> \"n\"", "(-(j ->> \"n\"))"},
+		{"let t = a * b in t + 1", "let t = (a * b) in (t + 1)"},
+		{"let t = a, u = t in if u then 1 else 2", "let t = a, u = t in if u then 1 else 2"},
+		{"1 + let t = a in t * 2", "(1 + let t = a in (t * 2))"},
+		{"case when a then 1 when b then 2 else 3 end", "case when a then 1 when b then 2 else 3 end"},
+		{"case x when 1 then \"one\" end", "case x when 1 then \"one\" end"},
+		{"case when a then b end + 1", "(case when a then b end + 1)"},
+		{"case when end > 1 then `end` end", "case when (end > 1) then end end"},
+		{"interval \"7 days\" + date \"2024-03-01\"", "(interval \"7 days\" + date \"2024-03-01\")"},
+		{"now() - interval \"1 hour\"", "(now() - interval \"1 hour\")"},
+		{"position(\"b\" in s || t)", "position(\"b\", (s || t))"},
+		{"extract(day from at) + 1", "(extract(\"day\", at) + 1)"},
+		{"position + extract", "(position + extract)"},
+		{"cast + let_ - case_", "((cast + let_) - case_)"},
 	}
 	for _, tt := range tests {
 		x, err := lang.ParseExpr("expr", tt.src)
@@ -124,6 +152,13 @@ func TestExprSyntaxErrors(t *testing.T) {
 		"if a then b",
 		"a $ b",
 		"'single'",
+		"let a = 1",
+		"let = 1 in a",
+		"case end",
+		"case when a then b",
+		"a::",
+		"a ->",
+		"a is distinct b",
 	} {
 		_, err := lang.ParseExpr("expr", src)
 		if err == nil {
@@ -232,6 +267,28 @@ func paren(x lang.Expr) string {
 			s += " order by " + strings.Join(keys, ", ")
 		}
 		return s + ")"
+	case *lang.TypedLit:
+		return x.Type.Name + ` "` + x.Value + `"`
+	case *lang.CastExpr:
+		return paren(x.X) + "::" + x.Type.String()
+	case *lang.LetExpr:
+		var bs []string
+		for _, b := range x.Bindings {
+			bs = append(bs, b.Name.Name+" = "+paren(b.Value))
+		}
+		return "let " + strings.Join(bs, ", ") + " in " + paren(x.Body)
+	case *lang.CaseExpr:
+		s := "case "
+		if x.Subject != nil {
+			s += paren(x.Subject) + " "
+		}
+		for _, w := range x.Whens {
+			s += "when " + paren(w.When) + " then " + paren(w.Then) + " "
+		}
+		if x.Else != nil {
+			s += "else " + paren(x.Else) + " "
+		}
+		return s + "end"
 	case *lang.RecordLit:
 		var fs []string
 		for _, f := range x.Fields {

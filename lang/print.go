@@ -158,6 +158,33 @@ func (p *printer) node(n Node, d int) {
 		p.node(n.Cond, d+1)
 		p.node(n.Then, d+1)
 		p.node(n.Else, d+1)
+	case *TypedLit:
+		p.line(d, n, "lit %s %s", n.Type.Name, strconv.Quote(n.Value))
+	case *CaseExpr:
+		p.line(d, n, "case")
+		if n.Subject != nil {
+			p.line(d+1, n.Subject, "subject")
+			p.node(n.Subject, d+2)
+		}
+		for _, w := range n.Whens {
+			p.line(d+1, w, "when")
+			p.node(w.When, d+2)
+			p.node(w.Then, d+2)
+		}
+		if n.Else != nil {
+			p.line(d+1, n.Else, "else")
+			p.node(n.Else, d+2)
+		}
+	case *LetExpr:
+		p.line(d, n, "let")
+		for _, b := range n.Bindings {
+			p.line(d+1, b, "bind %s", b.Name.Name)
+			p.node(b.Value, d+2)
+		}
+		p.node(n.Body, d+1)
+	case *CastExpr:
+		p.line(d, n, "cast %s", n.Type)
+		p.node(n.X, d+1)
 	case *ParenExpr:
 		p.line(d, n, "paren")
 		p.node(n.X, d+1)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -19,10 +20,37 @@ import (
 )
 
 // Batches is a sequence of steps read from change files: for each step
-// number, in increasing order, the changes to each table.
+// number, in increasing order, the changes to each table, and the clock
+// when a _clock file sets it.
 type Batches struct {
 	Steps   []int64
 	Changes map[int64]map[string][]Change
+	// Clock holds the times set by the _clock file, by step; nil without
+	// one.
+	Clock map[int64]time.Time
+}
+
+// ClockFile is the name, without extension, of the data file that sets
+// the clock per step.
+const ClockFile = "_clock"
+
+// ClockAt returns the clock of step n: the time of the latest clock
+// entry at or before n. It reports false when there is no _clock file;
+// the caller's clock then decides.
+func (b *Batches) ClockAt(n int64) (time.Time, bool, error) {
+	if b.Clock == nil {
+		return time.Time{}, false, nil
+	}
+	best := int64(-1)
+	for s := range b.Clock {
+		if s <= n && s > best {
+			best = s
+		}
+	}
+	if best < 0 {
+		return time.Time{}, false, fmt.Errorf("step %d has no clock: the %s file sets none at or before it", n, ClockFile)
+	}
+	return b.Clock[best], true, nil
 }
 
 // LoadChangeDir reads TABLE.csv or TABLE.jsonl for each input from dir.
@@ -47,6 +75,15 @@ func LoadChangeDir(dir string, mustExist bool, inputs []*ir.Input) (*Batches, er
 		name := e.Name()
 		ext := filepath.Ext(name)
 		if ext != ".csv" && ext != ".jsonl" || e.IsDir() {
+			continue
+		}
+		if strings.TrimSuffix(name, ext) == ClockFile {
+			if tables[ClockFile] {
+				return nil, fmt.Errorf("%s: a table named %s can't be given data files: %s sets the clock", filepath.Join(dir, name), ClockFile, name)
+			}
+			if err := b.readClock(filepath.Join(dir, name), ext); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if !tables[strings.TrimSuffix(name, ext)] {
@@ -77,8 +114,99 @@ func LoadChangeDir(dir string, mustExist bool, inputs []*ir.Input) (*Batches, er
 	for s := range b.Changes {
 		b.Steps = append(b.Steps, s)
 	}
+	for s := range b.Clock {
+		if _, ok := b.Changes[s]; !ok {
+			b.Steps = append(b.Steps, s)
+		}
+	}
 	sort.Slice(b.Steps, func(i, j int) bool { return b.Steps[i] < b.Steps[j] })
 	return b, nil
+}
+
+// readClock reads a _clock file: one row per step setting the clock,
+// with the columns _step and now (a timestamptz).
+func (b *Batches) readClock(path, ext string) error {
+	b.Clock = map[int64]time.Time{}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	set := func(where string, stepText, nowText string) error {
+		step, _, err := parseMeta(stepText, "")
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if _, dup := b.Clock[step]; dup {
+			return fmt.Errorf("%s: the clock of step %d is set twice", where, step)
+		}
+		v, err := types.Parse(nowText, types.Of(types.Timestamptz))
+		if err != nil {
+			return fmt.Errorf("%s: now: %w", where, err)
+		}
+		b.Clock[step] = v.(time.Time)
+		return nil
+	}
+	if ext == ".jsonl" {
+		dec := json.NewDecoder(f)
+		dec.UseNumber()
+		for line := 1; ; line++ {
+			var obj map[string]any
+			if err := dec.Decode(&obj); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return fmt.Errorf("%s: object %d: %w", path, line, err)
+			}
+			where := fmt.Sprintf("%s: object %d", path, line)
+			now, ok := obj["now"].(string)
+			if !ok || len(obj) > 2 || len(obj) == 2 && obj["_step"] == nil {
+				return fmt.Errorf("%s: want {\"_step\": n, \"now\": \"time\"}", where)
+			}
+			step := ""
+			if v, ok := obj["_step"]; ok {
+				step = fmt.Sprint(v)
+			}
+			if err := set(where, step, now); err != nil {
+				return err
+			}
+		}
+	}
+	cr := csv.NewReader(f)
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("%s: reading header: %w", path, err)
+	}
+	stepCol, nowCol := -1, -1
+	for i, h := range header {
+		switch strings.TrimSpace(h) {
+		case "_step":
+			stepCol = i
+		case "now":
+			nowCol = i
+		default:
+			return fmt.Errorf("%s:1: the clock file has the columns _step and now, not %s", path, h)
+		}
+	}
+	if nowCol < 0 {
+		return fmt.Errorf("%s:1: the header has no column now", path)
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		line, _ := cr.FieldPos(0)
+		step := ""
+		if stepCol >= 0 {
+			step = rec[stepCol]
+		}
+		if err := set(fmt.Sprintf("%s:%d", path, line), step, rec[nowCol]); err != nil {
+			return err
+		}
+	}
 }
 
 func (b *Batches) add(step int64, table string, c Change) {

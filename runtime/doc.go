@@ -1,6 +1,7 @@
 // Package runtime executes a circuit of package ir one step at a time.
 //
-// A step takes one batch of changes per input table, turns them into
+// A step takes one batch of changes per input table and the time of the
+// step (which the program's now() reads), turns the changes into
 // Z-sets (resolving updates and deletes by primary key, as SQL does),
 // computes every node's output changes in topological order while reading
 // operator state as of the previous step, and then commits the state

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/zset"
@@ -35,6 +36,10 @@ type Options struct {
 	// a step; a step needing more fails. Zero means
 	// DefaultMaxIterations.
 	MaxIterations int
+	// Clock gives the time of each step that Step and StepDelta apply,
+	// for programs that read the clock (now()); nil means the wall clock.
+	// StepAt and StepDeltaAt are given the time instead.
+	Clock func() time.Time
 }
 
 type viewState struct {
@@ -84,9 +89,32 @@ type Result struct {
 	Changes map[string]*zset.ZSet
 }
 
+// UsesClock reports whether the program reads the clock: its views may
+// change when the clock does, with no change to its tables, so a caller
+// should apply steps as time passes (StepAt with no changes).
+func (e *Engine) UsesClock() bool { return e.circuit.Clock != nil }
+
+// now is the time of a step the caller gave no time for.
+func (e *Engine) now() time.Time {
+	if e.opts.Clock != nil {
+		return e.opts.Clock()
+	}
+	return time.Now()
+}
+
 // Step applies one batch of changes, keyed by table name, and returns the
-// changes to every view. On error nothing of the batch is applied.
+// changes to every view. On error nothing of the batch is applied. The
+// step's time, which now() reads, is the engine's clock (Options.Clock).
 func (e *Engine) Step(ctx context.Context, changes map[string][]Change) (*Result, error) {
+	return e.StepAt(ctx, e.now(), changes)
+}
+
+// StepAt is Step at time t: now() is t throughout the step. A step may
+// have no changes at all: the views that read the clock then change as
+// the time moved since the previous step (rows leave a window of the
+// last seven days, say). The time is kept to the microsecond, as
+// Postgres keeps it.
+func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]Change) (*Result, error) {
 	if e.opts.NoContents {
 		return nil, fmt.Errorf("this engine keeps no table contents: give its changes as Z-sets with StepDelta")
 	}
@@ -103,7 +131,7 @@ func (e *Engine) Step(ctx context.Context, changes map[string][]Change) (*Result
 		}
 		deltas[name], overlays[name] = d, ov
 	}
-	res, commit, err := e.run(ctx, deltas)
+	res, commit, err := e.run(ctx, t, deltas)
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +147,13 @@ func (e *Engine) Step(ctx context.Context, changes map[string][]Change) (*Result
 // StepDelta applies one batch given directly as Z-sets of changes per
 // table, bypassing primary-key resolution: the caller keeps each table's
 // integrated weights non-negative. Tests use it to drive operators with
-// arbitrary Z-sets.
+// arbitrary Z-sets. The step's time is the engine's clock.
 func (e *Engine) StepDelta(ctx context.Context, deltas map[string]*zset.ZSet) (*Result, error) {
+	return e.StepDeltaAt(ctx, e.now(), deltas)
+}
+
+// StepDeltaAt is StepDelta at time t, as StepAt is Step at time t.
+func (e *Engine) StepDeltaAt(ctx context.Context, t time.Time, deltas map[string]*zset.ZSet) (*Result, error) {
 	inputs := map[string]batch{}
 	for name, d := range deltas {
 		if _, ok := e.tables[name]; !ok {
@@ -128,7 +161,7 @@ func (e *Engine) StepDelta(ctx context.Context, deltas map[string]*zset.ZSet) (*
 		}
 		inputs[name] = toBatch(d)
 	}
-	res, commit, err := e.run(ctx, inputs)
+	res, commit, err := e.run(ctx, t, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -160,12 +193,13 @@ func (e *Engine) Contents(name string) (*zset.ZSet, bool) {
 
 // run computes every node's changes for one step. It changes nothing; the
 // returned commit function writes the step's state.
-func (e *Engine) run(ctx context.Context, inputs map[string]batch) (*Result, func(context.Context) error, error) {
+func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) (*Result, func(context.Context) error, error) {
 	s := &stepRun{
 		engine: e,
 		store:  e.store,
 		deltas: make([]batch, len(e.circuit.Nodes)),
 		inputs: inputs,
+		now:    t.UTC().Round(time.Microsecond),
 	}
 	for _, n := range e.circuit.Nodes {
 		if e.inBody[n.ID] {

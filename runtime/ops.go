@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -17,6 +18,11 @@ type stepRun struct {
 	deltas []batch
 	inputs map[string]batch
 	writes []func(context.Context) error
+	// now is the step's time; before is the previous step's, set by the
+	// clock node when the clock moved (nil when it did not, or in the
+	// first step).
+	now    time.Time
+	before *time.Time
 }
 
 // batch is a step's changes at one node: a Z-set written as a list of
@@ -83,6 +89,14 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		return out, nil
 	case *ir.Integrate:
 		return s.integrate(n, op)
+	case *ir.Clock:
+		return s.clock(ctx, op)
+	case *ir.FlatMap:
+		return s.flatMap(n, op)
+	case *ir.TemporalFilter:
+		return s.temporalFilter(ctx, n, op)
+	case *ir.OrderedIntegrate:
+		return s.orderedIntegrate(n, op)
 	case *ir.Delay:
 		return nil, nil // read through the index by its consumer
 	case *ir.Join:

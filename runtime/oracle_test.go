@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping"
@@ -53,6 +54,13 @@ type harness struct {
 	// pickDelete, when set, chooses the row of a keyed table an existing
 	// row deletion removes, given the table's rows.
 	pickDelete func(table string, rows []zset.Row) zset.Row
+
+	// now is the clock of the next step. For a program that reads the
+	// clock it moves by a random amount before most steps, now and then
+	// backwards, and some steps change nothing but the clock.
+	now time.Time
+	// ticks counts the steps that changed no table.
+	ticks int
 
 	// statistics, logged at the end
 	steps, failed, exprFailed, inserts, deletes, updates, absent int
@@ -141,6 +149,7 @@ func newHarness(t *testing.T, src string, seed uint64) *harness {
 		model:     map[string]*modelTable{},
 		maxRows:   map[string]int{},
 		changed:   map[string]int{},
+		now:       clockStart,
 	}
 	for _, tab := range prog.Checked.Tables {
 		m := &modelTable{tab: tab}
@@ -170,7 +179,18 @@ var (
 	numerics = decimals("0", "1", "1.5", "2.25", "-0.75", "3")
 	floats   = []float64{-1.5, 0, 0.5, 2, 3.25}
 	texts    = []string{"a", "b", "c", "d"}
+	// clockStart is the harness clock's first time.
+	clockStart = time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
+	// timeOffsets place generated times around the clock: in and out of
+	// windows of a day or a week, on and off their edges.
+	timeOffsets = []time.Duration{-9 * day, -7 * day, -7*day + time.Hour, -3 * day, -day, -time.Hour, 0, time.Hour, 2 * day}
+	intervals   = []string{"1 day", "02:00:00", "-3 days", "1 mon", "1 year 2 mons 3 days 04:05:06.5", "00:30:00"}
+	jsons       = []string{`{"a": 1, "b": "x"}`, `{"a": 2.50, "t": ["p", "q"]}`, `[1, 2, 3]`, `"s"`, `null`, `{"a": null, "b": "y"}`}
+	uuids       = []string{"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "00000000-0000-0000-0000-000000000001", "ffffffff-ffff-ffff-ffff-ffffffffffff"}
+	textLists   = [][]any{{}, {"a"}, {"a", "b"}, {"b", "b", "c"}, {"c", "d"}}
 )
+
+const day = 24 * time.Hour
 
 // value returns a random value of type t from a small domain; NULL now
 // and then when t is nullable.
@@ -189,9 +209,46 @@ func (h *harness) value(t types.Type) any {
 		return floats[h.rng.IntN(len(floats))]
 	case types.Text:
 		return texts[h.rng.IntN(len(texts))]
+	case types.Timestamp, types.Timestamptz:
+		return h.now.Truncate(time.Hour).Add(timeOffsets[h.rng.IntN(len(timeOffsets))])
+	case types.Date:
+		y, m, d := h.now.Add(timeOffsets[h.rng.IntN(len(timeOffsets))]).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	case types.Interval:
+		return must1(types.ParseInterval(intervals[h.rng.IntN(len(intervals))]))
+	case types.JSONB:
+		return must1(types.NormalizeJSON(jsons[h.rng.IntN(len(jsons))]))
+	case types.UUID:
+		return uuids[h.rng.IntN(len(uuids))]
+	case types.Array:
+		if t.Elem.Kind == types.Text {
+			return textLists[h.rng.IntN(len(textLists))]
+		}
+		list := make([]any, h.rng.IntN(4))
+		for i := range list {
+			list[i] = h.value(*t.Elem)
+		}
+		return list
 	}
 	h.t.Fatalf("no generator for type %s", t)
 	return nil
+}
+
+func must1[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// tick moves the clock of a program that reads it: by nothing, minutes,
+// hours or days, now and then back an hour.
+func (h *harness) tick() {
+	if !h.eng.UsesClock() {
+		return
+	}
+	moves := []time.Duration{0, time.Minute, time.Hour, 5 * time.Hour, 13 * time.Hour, day, 3 * day, -time.Hour}
+	h.now = h.now.Add(moves[h.rng.IntN(len(moves))])
 }
 
 func (h *harness) row(tab *typecheck.Table) zset.Row {
@@ -366,8 +423,8 @@ func (h *harness) run(steps int) {
 			return
 		}
 	}
-	h.t.Logf("%d steps (%d failed as expected, %d on an expression error): %d inserts, %d deletes, %d updates, %d of an absent row",
-		h.steps, h.failed, h.exprFailed, h.inserts, h.deletes, h.updates, h.absent)
+	h.t.Logf("%d steps (%d failed as expected, %d on an expression error, %d moved only the clock): %d inserts, %d deletes, %d updates, %d of an absent row",
+		h.steps, h.failed, h.exprFailed, h.ticks, h.inserts, h.deletes, h.updates, h.absent)
 	h.coverage()
 }
 
@@ -384,15 +441,21 @@ func (h *harness) coverage() {
 	}
 }
 
-// step sends one random batch and checks the result.
+// step sends one random batch and checks the result. For a program that
+// reads the clock, one step in five changes nothing but the clock.
 func (h *harness) step() {
+	h.tick()
 	batch := map[string][]runtime.Change{}
 	next := map[string]*modelTable{}
 	fail := false
+	clockOnly := h.eng.UsesClock() && h.rng.IntN(5) == 0
+	if clockOnly {
+		h.ticks++
+	}
 	for _, tab := range h.prog.Checked.Tables {
 		m := h.model[tab.Name].clone()
 		next[tab.Name] = m
-		if h.rng.IntN(100) < 60 {
+		if !clockOnly && h.rng.IntN(100) < 60 {
 			cs, f := h.changes(m)
 			batch[tab.Name] = cs
 			fail = fail || f
@@ -407,7 +470,7 @@ func (h *harness) apply(batch map[string][]runtime.Change, next map[string]*mode
 	h.t.Helper()
 	h.steps++
 	before := h.snapshot()
-	res, err := h.eng.Step(h.ctx, batch)
+	res, err := h.eng.StepAt(h.ctx, h.now, batch)
 	if fail {
 		h.failed++
 		if err == nil {
@@ -424,7 +487,7 @@ func (h *harness) apply(batch map[string][]runtime.Change, next map[string]*mode
 		for name, m := range next {
 			tables[name] = m.contents()
 		}
-		if _, oerr := oracle.Eval(h.prog.Checked, tables); oerr == nil {
+		if _, oerr := oracle.EvalAt(h.prog.Checked, tables, h.now); oerr == nil {
 			h.t.Fatalf("step %d: %v\nbut the oracle evaluates every view\nbatch:\n%s\ntables before:\n%s", h.steps, err, batchText(batch), h.tablesText(before))
 		}
 		h.exprFailed++
@@ -461,7 +524,7 @@ func (h *harness) checkViews(before snapshot, res *runtime.Result, what string) 
 	for _, tab := range h.prog.Checked.Tables {
 		tables[tab.Name], _ = h.eng.Contents(tab.Name)
 	}
-	want, err := oracle.Eval(h.prog.Checked, tables)
+	want, err := oracle.EvalAt(h.prog.Checked, tables, h.now)
 	if err != nil {
 		h.t.Fatalf("step %d: oracle: %v", h.steps, err)
 	}
@@ -519,6 +582,8 @@ func rowText(r zset.Row) string {
 			parts[i] = "NULL"
 		case string:
 			parts[i] = fmt.Sprintf("%q", x)
+		case time.Time:
+			parts[i] = x.Format("2006-01-02 15:04:05")
 		default:
 			parts[i] = types.Format(v, types.Type{})
 		}
@@ -781,6 +846,120 @@ view un = b | select { r = {x = k, y = v} } | union (g | select { r = {x = id, y
 table t (id int4, a int4, b int4?, primary key (id))
 view g = t | group by a { s = sum(b) } | select { a, r = 100 / s }
 view safe = t | where b != 0 and 10 / b > 2
+`},
+	{"let_case", 17, `
+table t (id int4, a int4, b int4?, s text, n numeric?, primary key (id))
+view l = t | select {
+    id,
+    x = let d = a * 2, e = d + coalesce(b, 0) in if e > 4 then e - d else e,
+    y = let a = b in a ?? -1,
+    c1 = case when a > 2 then "big" when a > 0 then "small" else "none" end,
+    c2 = case b when 1 then "one" when 2 then "two" end,
+    c3 = case s when "a" then n when "b" then 1 else 0.5 end
+  }
+view nulls = t | where a is distinct from b | select { id, z = b ?? a ?? 0, same = n is not distinct from 1.5 }
+view pats = t | where s like "a%" or s ilike "B" or s not like "_" | select { id, s }
+view agg = t | group by k = let m = a % 2 in case m when 0 then "even" else "odd" end {
+    total = let s = sum(a) in s * 2,
+    nb = sum(let x = b * 10 in x + 1)
+  }
+`},
+	{"casts", 18, `
+table t (id int4, a int4, s text, n numeric?, f float8?, primary key (id))
+view c = t | select {
+    id,
+    as_text = a::text || "/" || n::text,
+    as_num = a::numeric + 0.5,
+    scaled = n::numeric(6,1),
+    as_int = n::int4,
+    from_f = f::int8,
+    to_f = n::float8,
+    parsed = ("1" || s)::text
+  }
+view bad = t | select { id, v = (if a == 4 and s == "c" then "x" else text(a) || "0")::int4 }
+view dates = t | select { id, d = ("2024-03-0" || text(a + 1))::date, u = uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11") }
+`},
+	{"functions", 19, `
+fn double(x int4) int4 = x * 2
+fn label(name text, n int4?) text = name || ":" || coalesce(text(n), "-")
+fn grade(v int4) text = case when v >= 3 then "high" when v >= 1 then "mid" else "low" end
+fn area(w numeric(8,2), h numeric) numeric = let a = w * h in round(a, 1)
+fn twice(x int4) int4 = double(double(x) / 2)
+table t (id int4, a int4, b int4?, s text, n numeric?, primary key (id))
+view f = t | select { id, d = double(a), tw = twice(a), l = label(s, b), g = grade(a), strict = double(b) }
+view money = t | where n is not null | select { id, ar = area(n, a) }
+view by_grade = t | group by g = grade(a) { c = count(), s = sum(double(a)) }
+`},
+	{"flatten", 20, `
+table p (id int4, tags text[], s text, primary key (id))
+table q (k int4, xs int4[])
+view tags = p | flatten tag = p.tags | select { id, tag }
+view uses = p | flatten tag = tags | group by tag { n = count() }
+view split = p | flatten part = string_to_array(s || ",x", ",") | where part != "x" | select { id, part }
+view nums = q | flatten x = xs | group by k { s = sum(x), c = count() }
+view joined = p | flatten tag = tags | join p as p2 on p.tag == p2.s | select { a = p.id, b = p2.id }
+`},
+	{"text_funcs", 21, `
+table t (id int4, s text, u text, primary key (id))
+view x = t | select {
+    id,
+    sub = substring(s || u || "xyz", 2, 3),
+    pos = position(u in s || u),
+    rep = replace(s || u, "a", "<>"),
+    tr = trim("  " || s || " "),
+    up = upper(s) || lower("Q"),
+    cat = concat(s, null, 1, true),
+    re = regexp_replace(s || u || s, "(a|b)", "[\\1]", "g"),
+    m = regexp_match(s || "1" || u, "([a-z])([0-9])"),
+    ok = regexp_like(s, "^[ab]$"),
+    len = length(s || u)
+  }
+`},
+	{"time_funcs", 22, `
+table e (id int4, at timestamp, d date, iv interval, tz timestamptz?, primary key (id))
+view x = e | select {
+    id,
+    day = date_trunc("day", at),
+    week = date_trunc("week", at),
+    later = at + iv,
+    back = d - 3,
+    span = at - d,
+    days = d - date "2024-01-01",
+    h = extract(hour from at),
+    dow = date_part("dow", d),
+    ep = extract(epoch from iv),
+    local = tz::timestamp,
+    m = iv * 2
+  }
+view per_day = e | group by day = date_trunc("day", at) { n = count(), last = max(at), first = min(d) }
+view recent = e | where at >= timestamp "2024-03-01" + interval "1 day" | select { id }
+view times = e | select { id, t = if id % 2 == 0 then at else d } | union (e | select { id, t = d })
+view spans = e | group by span = at - d { n = count(), latest = max(coalesce(tz, at)) }
+`},
+	{"clock", 23, `
+table e (id int4, cat text, at timestamp, n int4, flag bool, primary key (id))
+view last_week = e | where at > now() - interval "7 days" | select { id, cat, at }
+view today = e | where n > 1 and at <= now() and at > now() - interval "1 day" and now() - interval "1 hour" != at | select { id }
+view by_day = e | where at > now() - interval "7 days" | group by cat, day = date_trunc("day", at) { n = count(), total = sum(n) }
+view ages = e | select { id, age = now() - at, old = at < now() }
+view mixed = e | where flag or at > now() - interval "3 days" | select { id }
+view clocked_group = e | group by cat { recent = count(if at > now() - interval "2 days" then 1 else null), newest = now() - max(at) }
+view by_date = e | where at::date >= (now() - interval "2 days")::date | select { id }
+view stamped = e | flatten k = string_to_array(cat || "," || text(now()::date - at::date > 3), ",") | select { id, k }
+`},
+	{"json", 24, `
+table j (id int4, doc jsonb, k text, primary key (id))
+view x = j | select {
+    id,
+    a = doc -> "a",
+    at = doc ->> "a",
+    b = doc ->> k,
+    first = doc -> 0,
+    ty = jsonb_typeof(doc),
+    num = (doc ->> "a")::numeric,
+    tags = doc -> "t" ->> 1
+  }
+view with_a = j | where doc -> "a" is not null | group by ty = jsonb_typeof(doc -> "a") { n = count() }
 `},
 	{"expression_errors", 15, `
 table t (id int4, a int4, b int4?, primary key (id))
@@ -1105,6 +1284,19 @@ func TestOracleShop(t *testing.T) {
 		h.numerics = decimals("0", "1.0", "1.50", "2.25", "3.1", "-0.75", "4")
 		h.run(*oracleSteps)
 	})
+}
+
+// TestOracleDashboard runs examples/dashboard.step with random events and
+// a clock that moves between steps (some steps move only the clock), so
+// events enter and leave the seven-day window.
+func TestOracleDashboard(t *testing.T) {
+	src, err := os.ReadFile("../examples/dashboard.step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, string(src), seedFor(25))
+	h.numerics = decimals("1.00", "2.50", "9.99", "0.01", "12.30")
+	h.run(*oracleSteps)
 }
 
 // TestOracleSumScale checks that the text form of a numeric sum does not

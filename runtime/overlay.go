@@ -39,6 +39,11 @@ func (o *overlayStore) index(id int) *overlayIndex {
 // Groups returns the underlying store's groups.
 func (o *overlayStore) Groups(id int) Groups { return o.base.Groups(id) }
 
+// Ordered passes through to the base store: a fixpoint's body holds no
+// temporal filter (the checker lets only where, select, join and union
+// all read a recursive view), so no ordered index is written inside one.
+func (o *overlayStore) Ordered(id int) OrderedIndex { return o.base.Ordered(id) }
+
 // flush writes every index's pending changes to the underlying store.
 func (o *overlayStore) flush(ctx context.Context) error {
 	for _, id := range o.order {

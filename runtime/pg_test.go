@@ -24,8 +24,12 @@ type pgCase struct {
 	name    string
 	ddl     string
 	program string
-	outputs map[string]string // output table -> equivalent SQL
-	change  func(r *rand.Rand) string
+	// outputs maps each output table to equivalent SQL. For a program
+	// that reads the clock, the SQL reads the clock as $1.
+	outputs map[string]string
+	// change returns a random SQL change; now is the clock's time.
+	change func(r *rand.Rand, now time.Time) string
+	clock  bool
 }
 
 var shopSQL = `SELECT li.basket_id, sum(p.price * li.qty) AS total, count(*) AS items
@@ -46,7 +50,7 @@ CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int N
 			"basket_totals": shopSQL,
 			"receipts":      "SELECT format('Basket id: %s total: $%s', basket_id, total) FROM (" + shopSQL + ") s",
 		},
-		change: func(r *rand.Rand) string {
+		change: func(r *rand.Rand, _ time.Time) string {
 			p := quote(products[r.IntN(len(products))])
 			b := r.IntN(8)
 			switch r.IntN(7) {
@@ -97,7 +101,7 @@ output uall to table uall
 		"uni":      "SELECT g FROM t UNION SELECT g FROM u",
 		"uall":     "SELECT g FROM t UNION ALL SELECT g FROM u",
 	},
-	change: func(r *rand.Rand) string {
+	change: func(r *rand.Rand, _ time.Time) string {
 		id, g := r.IntN(12), r.IntN(4)
 		v := fmt.Sprint(r.IntN(6))
 		if r.IntN(5) == 0 {
@@ -145,7 +149,7 @@ output busy to table busy
   FROM c GROUP BY post`,
 		"busy": `SELECT post, count(DISTINCT v) FROM c GROUP BY post HAVING count(DISTINCT v) > 1`,
 	},
-	change: func(r *rand.Rand) string {
+	change: func(r *rand.Rand, _ time.Time) string {
 		id, post := r.IntN(14), r.IntN(4)
 		pick := func(vals ...string) string { return vals[r.IntN(len(vals))] }
 		o := pick("1", "2", "3", "NULL")
@@ -192,7 +196,7 @@ output pages to table pages
   string_agg(ROW(u.name, c.body, c.at, c.score)::text, '; ' ORDER BY c.at, c.id)
   FROM comments c JOIN users u ON c.author = u.id GROUP BY c.post`,
 	},
-	change: func(r *rand.Rand) string {
+	change: func(r *rand.Rand, _ time.Time) string {
 		id, user := r.IntN(12), r.IntN(4)
 		pick := func(vals ...string) string { return vals[r.IntN(len(vals))] }
 		switch r.IntN(6) {
@@ -260,7 +264,7 @@ output grp to table grp primary key (id)
 		"self": "SELECT c.id, c2.id FROM c LEFT JOIN c c2 ON c.k = c2.id",
 		"grp":  "SELECT c.id, count(o.amt), sum(o.amt) FROM c LEFT JOIN o ON c.k = o.k GROUP BY c.id",
 	},
-	change: func(r *rand.Rand) string {
+	change: func(r *rand.Rand, _ time.Time) string {
 		orNull := func(n int) string {
 			if r.IntN(5) == 0 {
 				return "NULL"
@@ -350,7 +354,7 @@ output reach_top to table reach_top
 		"reach_top": reachSQL(`SELECT src, dst FROM (SELECT r.*, row_number() OVER (PARTITION BY src
   ORDER BY dst DESC, src, dst) AS n FROM r) x WHERE n <= 1`),
 	},
-	change: func(r *rand.Rand) string {
+	change: func(r *rand.Rand, _ time.Time) string {
 		id, u, a, b := r.IntN(12), r.IntN(4), r.IntN(6), r.IntN(6)
 		score := fmt.Sprint(r.IntN(5))
 		if r.IntN(5) == 0 {
@@ -391,10 +395,70 @@ func newPG(t *testing.T, pool *pgxpool.Pool, schema, src string) *runtime.PG {
 	return pg
 }
 
+// rowlangCase exercises the per-row language and the clock: lets,
+// cases, casts, functions, text, numeric and time functions, jsonb,
+// flatten, and windows relative to now(), which the test's clock moves.
+var rowlangCase = pgCase{
+	name: "rowlang",
+	ddl: `CREATE TABLE ev (id int PRIMARY KEY, cat text NOT NULL, at timestamp NOT NULL, n int,
+  price numeric(8,2), doc jsonb, tags text[]);`,
+	program: `
+source ev = table ev
+fn label(n int4?) text = case when n > 3 then "big" when n is null then "none" else "small" end
+fn share(p numeric(8,2), n int4) numeric(10,3) = p * 3 / n
+view recent = ev | where at > now() - interval "7 days" and at <= now()
+  | group by cat, day = date_trunc("day", at) { c = count(), total = sum(n) }
+view rowfns = ev | select {
+    id, l = label(n), s = share(price, n + 8),
+    k = let x = n ?? 0 in x * x,
+    t = upper(substring(cat, 1, 2)) || "-" || replace(cat, "a", "4"),
+    j = doc ->> "k", ji = (doc -> "n")::int4,
+    age = now() - at, ok = cat like "c%",
+    d = extract(dow from at), w = at::date + 3
+  }
+view tags = ev | flatten tag = tags | group by tag { c = count() }
+output recent to table recent
+output rowfns to table rowfns
+output tags to table tags
+`,
+	outputs: map[string]string{
+		"recent": `SELECT cat, date_trunc('day', at), count(*), sum(n) FROM ev
+  WHERE at > $1::timestamptz - interval '7 days' AND at <= $1::timestamptz GROUP BY 1, 2`,
+		"rowfns": `SELECT id, CASE WHEN n > 3 THEN 'big' WHEN n IS NULL THEN 'none' ELSE 'small' END,
+  (price * 3 / (n + 8))::numeric(10,3), coalesce(n, 0) * coalesce(n, 0),
+  upper(substring(cat, 1, 2)) || '-' || replace(cat, 'a', '4'), doc ->> 'k', (doc -> 'n')::int,
+  $1::timestamptz - at, cat like 'c%', extract(dow from at), at::date + 3 FROM ev`,
+		"tags": "SELECT tag, count(*) FROM ev, unnest(tags) AS tag GROUP BY tag",
+	},
+	clock: true,
+	change: func(r *rand.Rand, now time.Time) string {
+		id := r.IntN(15)
+		cats := []string{"cars", "books", "cats", "a'b"}
+		switch r.IntN(5) {
+		case 0, 1:
+			n := fmt.Sprint(r.IntN(7))
+			if r.IntN(5) == 0 {
+				n = "NULL"
+			}
+			at := now.Add(-time.Duration(r.IntN(10*24)) * time.Hour).Add(time.Duration(r.IntN(3)) * time.Hour)
+			doc := []string{`'{"k": "x", "n": 3}'`, `'{"k": null, "n": 1.5}'`, `'[1]'`, "NULL"}[r.IntN(4)]
+			tags := []string{"'{a,b}'", "'{}'", "'{b,\"c d\",b}'", "NULL"}[r.IntN(4)]
+			return fmt.Sprintf("INSERT INTO ev VALUES (%d, %s, '%s', %s, %d.%02d, %s, %s) ON CONFLICT (id) DO UPDATE SET n = excluded.n, at = excluded.at",
+				id, quote(cats[r.IntN(len(cats))]), at.Format("2006-01-02 15:04:05"), n, r.IntN(1000), r.IntN(100), doc, tags)
+		case 2:
+			return fmt.Sprintf("UPDATE ev SET price = price * 2, cat = %s WHERE id %% 4 = %d", quote(cats[r.IntN(len(cats))]), id%4)
+		case 3:
+			return fmt.Sprintf("DELETE FROM ev WHERE id = %d", id)
+		default:
+			return fmt.Sprintf("UPDATE ev SET tags = tags || '{z}'::text[] WHERE id = %d", id)
+		}
+	},
+}
+
 // diff returns how many rows the output table and the SQL disagree on.
 // JIT is off: the test's tables are never analysed, so the planner
 // guesses millions of rows and would compile every recursive query.
-func diff(ctx context.Context, pool *pgxpool.Pool, table, query string) (int, error) {
+func diff(ctx context.Context, pool *pgxpool.Pool, table, query string, args ...any) (int, error) {
 	var n int
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
@@ -402,13 +466,13 @@ func diff(ctx context.Context, pool *pgxpool.Pool, table, query string) (int, er
 		}
 		return tx.QueryRow(ctx, fmt.Sprintf(
 			"SELECT count(*) FROM ((TABLE %s EXCEPT ALL (%s)) UNION ALL ((%s) EXCEPT ALL TABLE %s)) d",
-			table, query, query, table)).Scan(&n)
+			table, query, query, table), args...).Scan(&n)
 	})
 	return n, err
 }
 
 func TestPostgresOracle(t *testing.T) {
-	for _, c := range []pgCase{shopCase(t), operatorsCase, joinsCase, aggregatesCase, nestedCase, topSetsRecursionCase} {
+	for _, c := range []pgCase{shopCase(t), operatorsCase, joinsCase, aggregatesCase, nestedCase, topSetsRecursionCase, rowlangCase} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			pool, schema := pgtest.Schema(t)
@@ -418,12 +482,14 @@ func TestPostgresOracle(t *testing.T) {
 			}
 			// Rows present before installation are backfilled.
 			r := rand.New(rand.NewPCG(uint64(len(c.name)), 42))
+			now := time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
 			for range 20 {
-				if _, err := pool.Exec(ctx, c.change(r)); err != nil {
+				if _, err := pool.Exec(ctx, c.change(r, now)); err != nil {
 					t.Fatal(err)
 				}
 			}
 			pg := newPG(t, pool, schema, c.program)
+			pg.Clock = func() time.Time { return now }
 			if err := pg.Setup(ctx, false); err != nil {
 				t.Fatal(err)
 			}
@@ -433,8 +499,16 @@ func TestPostgresOracle(t *testing.T) {
 			most, changes, last := map[string]int{}, map[string]int{}, map[string]string{}
 			for round := range 40 {
 				if round > 0 {
-					for range 1 + r.IntN(6) {
-						if _, err := pool.Exec(ctx, c.change(r)); err != nil {
+					// Now and then only the clock moves.
+					changes := 1 + r.IntN(6)
+					if c.clock {
+						now = now.Add(time.Duration(r.IntN(40)) * time.Hour)
+						if r.IntN(4) == 0 {
+							changes = 0
+						}
+					}
+					for range changes {
+						if _, err := pool.Exec(ctx, c.change(r, now)); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -443,10 +517,14 @@ func TestPostgresOracle(t *testing.T) {
 					t.Fatalf("round %d: %v", round, err)
 				}
 				for table, query := range c.outputs {
+					var args []any
+					if strings.Contains(query, "$1") {
+						args = append(args, now)
+					}
 					if strings.Contains(c.program, "output "+table+"\n") {
 						table = pg.Schema + "." + table
 					}
-					n, err := diff(ctx, pool, table, query)
+					n, err := diff(ctx, pool, table, query, args...)
 					if err != nil {
 						t.Fatalf("round %d: comparing %s: %v", round, table, err)
 					}
@@ -699,5 +777,41 @@ INSERT INTO every VALUES
 			}
 			t.Errorf("output %s differs from to_jsonb in %d rows", table, n)
 		}
+	}
+}
+
+// TestPostgresClockTransactionTime runs a window of one second on the
+// runner's own clock, the time of each step's transaction: a row inside
+// the window leaves the output table as time passes, with no change to
+// its source, when the runner finds the log empty and steps the clock.
+func TestPostgresClockTransactionTime(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE ev (id int PRIMARY KEY, at timestamptz NOT NULL);
+INSERT INTO ev VALUES (1, now() + interval '500 milliseconds'), (2, now() - interval '1 day')`); err != nil {
+		t.Fatal(err)
+	}
+	pg := newPG(t, pool, schema, "source ev = table ev\nview fresh = ev | where at > now() - interval \"1 second\" | select { id }\noutput fresh to table fresh\n")
+	count := func() int {
+		t.Helper()
+		if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM fresh").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("fresh holds %d rows after the first step, want 1", n)
+	}
+	time.Sleep(1600 * time.Millisecond)
+	if n := count(); n != 0 {
+		t.Fatalf("fresh holds %d rows 1.6s later, want 0: the row should have left the window", n)
+	}
+	var steps string
+	if err := pool.QueryRow(ctx, "SELECT value FROM "+pg.Schema+"._meta WHERE key = 'steps'").Scan(&steps); err != nil || steps != "2" {
+		t.Errorf("steps = %s (%v), want 2: a backfill step and a step of the clock alone", steps, err)
 	}
 }

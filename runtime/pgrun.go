@@ -36,6 +36,10 @@ type PG struct {
 	Schema    string    // the program's own schema
 	Log       io.Writer // progress and waiting messages; nil for none
 	BatchSize int       // log rows per step; 0 means 10,000
+	// Clock gives the time of each step, which now() reads, for a
+	// program that reads the clock; nil means the time of the step's
+	// transaction (Postgres's transaction_timestamp()).
+	Clock func() time.Time
 }
 
 // ErrVersion reports that the state in the database was built by a
@@ -207,16 +211,18 @@ BEGIN
 END
 $body$`,
 		}
-		var indexIDs, groupIDs []int
+		var indexIDs, groupIDs, orderedIDs []int
 		for _, n := range p.Circuit.Nodes {
 			switch n.Op.(type) {
 			case *ir.Integrate, *ir.Fixpoint:
 				indexIDs = append(indexIDs, n.ID)
 			case *ir.Aggregate, *ir.TopK:
 				groupIDs = append(groupIDs, n.ID)
+			case *ir.OrderedIntegrate:
+				orderedIDs = append(orderedIDs, n.ID)
 			}
 		}
-		stmts = append(stmts, NewPGStore(p.Schema).StateTableDDL(indexIDs, groupIDs)...)
+		stmts = append(stmts, NewPGStore(p.Schema).StateTableDDL(indexIDs, groupIDs, orderedIDs)...)
 		for _, o := range p.Circuit.Outputs {
 			stmts = append(stmts, p.outputDDL(o)...)
 		}
@@ -401,11 +407,15 @@ type StepStats struct {
 }
 
 // ApplyPending applies the change log in batches until it is empty and
-// returns the number of log rows applied. The caller holds the lock.
+// returns the number of log rows applied. The caller holds the lock. For
+// a program that reads the clock, a call that finds the log empty applies
+// one step with no changes at the current time, so that its outputs
+// follow the clock (rows leave a "last 7 days" window as days pass) even
+// when no source changes: the run loop calls it every poll interval.
 func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error) {
 	total := 0
 	for {
-		st, err := p.applyBatch(ctx)
+		st, err := p.applyBatch(ctx, false)
 		if err != nil {
 			return total, err
 		}
@@ -418,6 +428,15 @@ func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error
 		total += st.LogRows
 		if total > st.LogRows {
 			p.logf("applied %d changes", total)
+		}
+		if each != nil {
+			each(st)
+		}
+	}
+	if total == 0 && p.Circuit.Clock != nil {
+		st, err := p.applyBatch(ctx, true)
+		if err != nil {
+			return 0, err
 		}
 		if each != nil {
 			each(st)
@@ -452,7 +471,9 @@ type logRow struct {
 	row    []byte
 }
 
-func (p *PG) applyBatch(ctx context.Context) (StepStats, error) {
+// applyBatch applies the oldest batch of the log as one step; with tick,
+// a step with no changes when the log is empty.
+func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 	start := time.Now()
 	var st StepStats
 	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
@@ -471,7 +492,7 @@ func (p *PG) applyBatch(ctx context.Context) (StepStats, error) {
 			l.row = []byte(text)
 			return l, err
 		})
-		if err != nil || len(batch) == 0 {
+		if err != nil || len(batch) == 0 && !tick {
 			return err
 		}
 		deltas, err := p.decode(batch)
@@ -486,7 +507,11 @@ func (p *PG) applyBatch(ctx context.Context) (StepStats, error) {
 		store := NewPGStore(p.Schema)
 		store.Begin(tx)
 		eng := NewWithOptions(p.Circuit, store, Options{NoContents: true, StepsDone: steps})
-		res, err := eng.StepDelta(ctx, deltas)
+		now, err := p.stepTime(ctx, tx)
+		if err != nil {
+			return err
+		}
+		res, err := eng.StepDeltaAt(ctx, now, deltas)
 		if err != nil {
 			return err
 		}
@@ -513,6 +538,17 @@ func (p *PG) applyBatch(ctx context.Context) (StepStats, error) {
 	})
 	st.Duration = time.Since(start)
 	return st, err
+}
+
+// stepTime is the time of a step: the Clock when set, otherwise the
+// time of the step's transaction.
+func (p *PG) stepTime(ctx context.Context, tx pgx.Tx) (time.Time, error) {
+	if p.Clock != nil {
+		return p.Clock(), nil
+	}
+	var t time.Time
+	err := tx.QueryRow(ctx, "SELECT transaction_timestamp()").Scan(&t)
+	return t, err
 }
 
 // decode turns log rows into a Z-set of changes per source.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -200,62 +199,6 @@ func toJSON(v any, t types.Type) any {
 
 // fromLogJSON converts a value of a change-log row (written by to_jsonb)
 // to a value of type t.
-func fromLogJSON(v any, t types.Type) (any, error) {
-	if v != nil && t.Kind == types.Interval {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("want an interval string, got %v", v)
-		}
-		return parsePGInterval(s)
-	}
-	return types.FromJSON(v, t)
-}
-
-// parsePGInterval reads Postgres's default interval output, such as
-// "1 year 2 mons 3 days 04:05:06.5".
-func parsePGInterval(s string) (any, error) {
-	var iv types.IntervalValue
-	f := strings.Fields(s)
-	for i := 0; i < len(f); i++ {
-		if strings.Contains(f[i], ":") {
-			neg := strings.HasPrefix(f[i], "-")
-			parts := strings.Split(strings.TrimLeft(f[i], "+-"), ":")
-			if len(parts) != 3 {
-				return nil, fmt.Errorf("invalid interval %q", s)
-			}
-			h, err1 := strconv.ParseInt(parts[0], 10, 64)
-			m, err2 := strconv.ParseInt(parts[1], 10, 64)
-			sec, err3 := strconv.ParseFloat(parts[2], 64)
-			if err1 != nil || err2 != nil || err3 != nil {
-				return nil, fmt.Errorf("invalid interval %q", s)
-			}
-			us := (h*3600+m*60)*1e6 + int64(sec*1e6+0.5)
-			if neg {
-				us = -us
-			}
-			iv.Micros += us
-			continue
-		}
-		if i+1 >= len(f) {
-			return nil, fmt.Errorf("invalid interval %q", s)
-		}
-		n, err := strconv.ParseInt(f[i], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("invalid interval %q", s)
-		}
-		switch unit := strings.TrimSuffix(f[i+1], "s"); unit {
-		case "year":
-			iv.Months += int32(n * 12)
-		case "mon":
-			iv.Months += int32(n)
-		case "day":
-			iv.Days += int32(n)
-		default:
-			return nil, fmt.Errorf("invalid interval %q", s)
-		}
-		i++
-	}
-	return iv, nil
-}
+func fromLogJSON(v any, t types.Type) (any, error) { return types.FromJSON(v, t) }
 
 func ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }

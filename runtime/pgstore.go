@@ -37,10 +37,22 @@ func (s *PGStore) Index(id int) Index { return &pgIndex{s: s, table: s.table("_i
 // Groups returns the state of Aggregate node id.
 func (s *PGStore) Groups(id int) Groups { return &pgGroups{s: s, table: s.table("_groups", id)} }
 
+// Ordered returns the ordered integral of OrderedIntegrate node id.
+func (s *PGStore) Ordered(id int) OrderedIndex {
+	return &pgOrdered{pgIndex{s: s, table: s.table("_ordered", id)}}
+}
+
 // StateTableDDL returns the statements creating the state tables of the
-// given Integrate and Aggregate node IDs.
-func (s *PGStore) StateTableDDL(indexIDs, groupIDs []int) []string {
+// given Integrate, Aggregate and OrderedIntegrate node IDs. An ordered
+// integral's primary key, (key, row_key), is the B-tree its range scans
+// read: bytea compares byte by byte, as types.OrderKey needs.
+func (s *PGStore) StateTableDDL(indexIDs, groupIDs, orderedIDs []int) []string {
 	var out []string
+	for _, id := range orderedIDs {
+		out = append(out, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+  key bytea NOT NULL, row_key bytea NOT NULL, row bytea NOT NULL, weight bigint NOT NULL,
+  PRIMARY KEY (key, row_key))`, s.table("_ordered", id)))
+	}
 	for _, id := range indexIDs {
 		out = append(out, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
   key bytea NOT NULL, row_key bytea NOT NULL, row bytea NOT NULL, weight bigint NOT NULL,
@@ -110,6 +122,40 @@ SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::bigint[])
 ON CONFLICT (key, row_key) DO UPDATE SET weight = t.weight + excluded.weight`, keys, rowKeys, encs, weights)
 	batch.Queue(`DELETE FROM `+ix.table+` WHERE (key, row_key) IN (SELECT * FROM unnest($1::bytea[], $2::bytea[])) AND weight = 0`, keys, rowKeys)
 	return ix.s.tx.SendBatch(ctx, batch).Close()
+}
+
+// pgOrdered is an ordered integral: the table of an index, whose key is
+// an order key.
+type pgOrdered struct{ ix pgIndex }
+
+func (o *pgOrdered) Range(ctx context.Context, lo, hi []byte) ([]zset.Entry, error) {
+	rows, err := o.ix.s.tx.Query(ctx, "SELECT row, weight FROM "+o.ix.table+" WHERE key BETWEEN $1 AND $2 ORDER BY key, row_key", lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []zset.Entry
+	for rows.Next() {
+		var enc []byte
+		var w int64
+		if err := rows.Scan(&enc, &w); err != nil {
+			return nil, err
+		}
+		row, err := types.DecodeRow(enc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.ix.table, err)
+		}
+		out = append(out, zset.Entry{Row: row, Weight: w})
+	}
+	return out, rows.Err()
+}
+
+func (o *pgOrdered) Update(ctx context.Context, changes []OrderedChange) error {
+	keyed := make([]KeyedChange, len(changes))
+	for i, c := range changes {
+		keyed[i] = KeyedChange{Key: string(c.Key), RowKey: c.RowKey, Row: c.Row, Weight: c.Weight}
+	}
+	return o.ix.Update(ctx, keyed)
 }
 
 type pgGroups struct {

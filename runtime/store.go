@@ -18,6 +18,26 @@ type Store interface {
 	Index(id int) Index
 	// Groups returns the state of the Aggregate node with the given ID.
 	Groups(id int) Groups
+	// Ordered returns the state of the OrderedIntegrate node with the
+	// given ID.
+	Ordered(id int) OrderedIndex
+}
+
+// OrderedChange is one change to an ordered Z-set.
+type OrderedChange struct {
+	Key    []byte // types.OrderKey of the row's key value
+	RowKey string // types.RowKey of the row
+	Row    zset.Row
+	Weight int64
+}
+
+// OrderedIndex is an integrated Z-set ordered by a key: the rows of a
+// range of keys are read at once.
+type OrderedIndex interface {
+	// Range returns the rows whose key k has lo <= k <= hi, in byte order.
+	Range(ctx context.Context, lo, hi []byte) ([]zset.Entry, error)
+	// Update adds changes to the integral.
+	Update(ctx context.Context, changes []OrderedChange) error
 }
 
 // KeyedChange is one change to an indexed Z-set.
@@ -141,11 +161,71 @@ func (g *GroupState) clone() *GroupState {
 type MemoryStore struct {
 	indexes map[int]*memIndex
 	groups  map[int]*memGroups
+	ordered map[int]*memOrdered
 }
 
 // NewMemoryStore returns an empty in-memory store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{indexes: map[int]*memIndex{}, groups: map[int]*memGroups{}}
+	return &MemoryStore{indexes: map[int]*memIndex{}, groups: map[int]*memGroups{}, ordered: map[int]*memOrdered{}}
+}
+
+// Ordered returns the in-memory ordered index of node id.
+func (s *MemoryStore) Ordered(id int) OrderedIndex {
+	o, ok := s.ordered[id]
+	if !ok {
+		o = &memOrdered{tree: btree.NewG(16, lessOrdered)}
+		s.ordered[id] = o
+	}
+	return o
+}
+
+// orderedEntry is a row of an ordered index with its weight, placed by
+// its key and, among equal keys, its row key.
+type orderedEntry struct {
+	key, rowKey string
+	zset.Entry
+}
+
+func lessOrdered(a, b orderedEntry) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.rowKey < b.rowKey
+}
+
+// memOrdered is an ordered index in a B-tree.
+type memOrdered struct {
+	tree *btree.BTreeG[orderedEntry]
+}
+
+func (o *memOrdered) Range(_ context.Context, lo, hi []byte) ([]zset.Entry, error) {
+	var out []zset.Entry
+	o.tree.AscendGreaterOrEqual(orderedEntry{key: string(lo)}, func(e orderedEntry) bool {
+		if e.key > string(hi) {
+			return false
+		}
+		out = append(out, e.Entry)
+		return true
+	})
+	return out, nil
+}
+
+func (o *memOrdered) Update(_ context.Context, changes []OrderedChange) error {
+	for _, c := range changes {
+		probe := orderedEntry{key: string(c.Key), rowKey: c.RowKey}
+		e, ok := o.tree.Get(probe)
+		if !ok {
+			e = probe
+			e.Row = c.Row
+		}
+		e.Weight += c.Weight
+		if e.Weight == 0 {
+			o.tree.Delete(probe)
+			continue
+		}
+		o.tree.ReplaceOrInsert(e)
+	}
+	return nil
 }
 
 // Index returns the in-memory index of node id, creating it on first use.

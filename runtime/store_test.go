@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
@@ -24,18 +25,36 @@ import (
 // succeeds.
 type storeKind struct {
 	name string
-	open func(t *testing.T, indexIDs, groupIDs []int) (runtime.Store, func(f func() error) error)
+	open func(t *testing.T, ids stateIDs) (runtime.Store, func(f func() error) error)
+}
+
+// stateIDs are the IDs of a circuit's stateful nodes, by kind of state.
+type stateIDs struct{ index, groups, ordered []int }
+
+func stateIDsOf(c *ir.Circuit) stateIDs {
+	var ids stateIDs
+	for _, n := range c.Nodes {
+		switch n.Op.(type) {
+		case *ir.Integrate:
+			ids.index = append(ids.index, n.ID)
+		case *ir.Aggregate, *ir.TopK:
+			ids.groups = append(ids.groups, n.ID)
+		case *ir.OrderedIntegrate:
+			ids.ordered = append(ids.ordered, n.ID)
+		}
+	}
+	return ids
 }
 
 var storeKinds = []storeKind{
-	{"memory", func(t *testing.T, _, _ []int) (runtime.Store, func(func() error) error) {
+	{"memory", func(t *testing.T, _ stateIDs) (runtime.Store, func(func() error) error) {
 		return runtime.NewMemoryStore(), func(f func() error) error { return f() }
 	}},
-	{"postgres", func(t *testing.T, indexIDs, groupIDs []int) (runtime.Store, func(func() error) error) {
+	{"postgres", func(t *testing.T, ids stateIDs) (runtime.Store, func(func() error) error) {
 		pool, schema := pgtest.Schema(t)
 		ctx := context.Background()
 		s := runtime.NewPGStore(schema)
-		for _, ddl := range s.StateTableDDL(indexIDs, groupIDs) {
+		for _, ddl := range s.StateTableDDL(ids.index, ids.groups, ids.ordered) {
 			if _, err := pool.Exec(ctx, ddl); err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +72,7 @@ func TestStoreIndex(t *testing.T) {
 	ctx := context.Background()
 	for _, k := range storeKinds {
 		t.Run(k.name, func(t *testing.T) {
-			store, step := k.open(t, []int{1}, nil)
+			store, step := k.open(t, stateIDs{index: []int{1}})
 			ix := store.Index(1)
 			row := func(a int64, b string) zset.Row { return zset.Row{a, b, decimal.RequireFromString("1.50")} }
 			change := func(key string, r zset.Row, w int64) runtime.KeyedChange {
@@ -91,7 +110,7 @@ func TestStoreGroups(t *testing.T) {
 	ctx := context.Background()
 	for _, k := range storeKinds {
 		t.Run(k.name, func(t *testing.T) {
-			store, step := k.open(t, nil, []int{4})
+			store, step := k.open(t, stateIDs{groups: []int{4}})
 			g := store.Groups(4)
 			ms := runtime.NewMultiset()
 			ms.ReplaceOrInsert(runtime.ValueCount{Value: int64(3), Count: 2})
@@ -169,7 +188,7 @@ func TestStoreRanking(t *testing.T) {
 	dec := decimal.RequireFromString
 	for _, k := range storeKinds {
 		t.Run(k.name, func(t *testing.T) {
-			store, step := k.open(t, nil, []int{2})
+			store, step := k.open(t, stateIDs{groups: []int{2}})
 			g := store.Groups(2)
 			add := func(r *runtime.Ranking, sort []any, row zset.Row, n int64) {
 				r.Rows.ReplaceOrInsert(runtime.RankedRow{Sort: sort, Row: row, ID: types.RowKey(row), Count: n})
@@ -201,6 +220,105 @@ func TestStoreRanking(t *testing.T) {
 				t.Errorf("ranking read back as\n%s\nwant\n%s", strings.Join(order, "\n"), strings.Join(want, "\n"))
 			}
 		})
+	}
+}
+
+func TestStoreOrdered(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			store, step := k.open(t, stateIDs{ordered: []int{7}})
+			ix := store.Ordered(7)
+			change := func(v int64, tag string, w int64) runtime.OrderedChange {
+				r := zset.Row{v, tag}
+				key, _ := types.OrderKey(v)
+				return runtime.OrderedChange{Key: key, RowKey: types.RowKey(r), Row: r, Weight: w}
+			}
+			must(t, step(func() error {
+				return ix.Update(ctx, []runtime.OrderedChange{
+					change(-5, "a", 1), change(3, "b", 2), change(3, "c", 1), change(10, "d", 1), change(300, "e", 1),
+				})
+			}))
+			must(t, step(func() error {
+				return ix.Update(ctx, []runtime.OrderedChange{change(3, "c", -1), change(10, "d", 1)})
+			}))
+			key := func(v int64) []byte { k, _ := types.OrderKey(v); return k }
+			var got []zset.Entry
+			must(t, step(func() (err error) {
+				got, err = ix.Range(ctx, key(-5), key(10))
+				return err
+			}))
+			want := []zset.Entry{{Row: zset.Row{int64(-5), "a"}, Weight: 1}, {Row: zset.Row{int64(3), "b"}, Weight: 2}, {Row: zset.Row{int64(10), "d"}, Weight: 2}}
+			if !zset.FromEntries(got...).Equal(zset.FromEntries(want...)) {
+				t.Fatalf("range [-5, 10] gave %v, want %v", got, want)
+			}
+			must(t, step(func() (err error) {
+				got, err = ix.Range(ctx, key(11), key(299))
+				return err
+			}))
+			if len(got) != 0 {
+				t.Fatalf("range [11, 299] gave %v, want nothing", got)
+			}
+		})
+	}
+}
+
+// TestStoresAgreeClock drives a program that reads the clock, with a
+// temporal filter and a cross join with the clock, on each store, with
+// the same random changes and clock moves.
+func TestStoresAgreeClock(t *testing.T) {
+	prog, err := stepping.Compile("clock.step", `
+table e (id int4, cat text, at timestamp, primary key (id))
+view week = e | where at > now() - interval "7 days" and at <= now() | group by cat { n = count() }
+view ages = e | select { id, age = now() - at }
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	type run struct {
+		eng  *runtime.Engine
+		step func(func() error) error
+	}
+	var runs []run
+	for _, k := range storeKinds {
+		store, step := k.open(t, stateIDsOf(prog.Circuit))
+		runs = append(runs, run{runtime.NewWithOptions(prog.Circuit, store, runtime.Options{NoContents: true}), step})
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	now := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	rows := map[int64]zset.Row{}
+	for stepNo := 0; stepNo < 60; stepNo++ {
+		now = now.Add(time.Duration(r.IntN(50)) * time.Hour)
+		d := zset.New()
+		for range r.IntN(4) {
+			id := int64(r.IntN(10))
+			if old, ok := rows[id]; ok {
+				d.Add(old, -1)
+				delete(rows, id)
+				continue
+			}
+			row := zset.Row{id, []string{"a", "b"}[r.IntN(2)], now.Add(-time.Duration(r.IntN(200)) * time.Hour)}
+			rows[id] = row
+			d.Add(row, 1)
+		}
+		var results []*runtime.Result
+		for _, rn := range runs {
+			var res *runtime.Result
+			must(t, rn.step(func() (err error) {
+				res, err = rn.eng.StepDeltaAt(ctx, now, map[string]*zset.ZSet{"e": d})
+				return err
+			}))
+			results = append(results, res)
+		}
+		for view, want := range results[0].Changes {
+			if got := results[1].Changes[view]; got == nil || !got.Equal(want) {
+				t.Fatalf("step %d: view %s: memory store gave %v, Postgres store %v", stepNo+1, view, want.Entries(), got)
+			}
+		}
+		if len(results[0].Changes) != len(results[1].Changes) {
+			t.Fatalf("step %d: the stores changed different views", stepNo+1)
+		}
 	}
 }
 
@@ -242,15 +360,7 @@ func storesAgree(t *testing.T, src string, changes func(r *rand.Rand) map[string
 	if changes == nil {
 		changes = keyedChanges(prog)
 	}
-	var indexIDs, groupIDs []int
-	for _, n := range prog.Circuit.Nodes {
-		switch n.Op.Name() {
-		case "integrate":
-			indexIDs = append(indexIDs, n.ID)
-		case "aggregate":
-			groupIDs = append(groupIDs, n.ID)
-		}
-	}
+	ids := stateIDsOf(prog.Circuit)
 	ctx := context.Background()
 	type run struct {
 		eng  *runtime.Engine
@@ -258,7 +368,7 @@ func storesAgree(t *testing.T, src string, changes func(r *rand.Rand) map[string
 	}
 	var runs []run
 	for _, k := range storeKinds {
-		store, step := k.open(t, indexIDs, groupIDs)
+		store, step := k.open(t, ids)
 		runs = append(runs, run{runtime.NewWithOptions(prog.Circuit, store, runtime.Options{NoContents: true}), step})
 	}
 	r := rand.New(rand.NewPCG(1, 2))

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/types"
 )
 
@@ -27,6 +26,16 @@ type Func struct {
 	// Strict functions return NULL when any argument is NULL without being
 	// called; the binder wraps Impl accordingly.
 	Strict bool
+	// Clock functions read the runtime's clock (now()): their value
+	// changes when the clock does, so the checker and the circuit treat
+	// them apart. Impl receives the step's clock, a timestamptz, as an
+	// extra first argument.
+	Clock bool
+	// Validate, when set, checks the arguments whose values are known
+	// when the program is checked (consts[i] is nil for the others), so
+	// that a bad constant (an unknown unit, a broken pattern) is reported
+	// at its place in the program rather than when a row meets it.
+	Validate func(consts []any, args []types.Type) error
 }
 
 // Aggregate is a built-in aggregate. Its incremental implementation lives
@@ -149,7 +158,7 @@ func init() {
 		},
 	})
 	register(&Func{
-		Name: "text", Signature: "text(x) text", Doc: "Casts any value to its Postgres text form.", Strict: true,
+		Name: "text", Signature: "text(x) text", Doc: "Casts any value to text: its Postgres text form, a bool as true or false.", Strict: true,
 		Check: func(args []types.Type) (types.Type, error) {
 			if err := arity("text", args, 1); err != nil {
 				return types.Type{}, err
@@ -157,59 +166,7 @@ func init() {
 			return types.Type{Kind: types.Text, Nullable: args[0].Nullable, Scale: -1}, nil
 		},
 		Bind: func(ts []types.Type) Impl {
-			return func(a []any) (any, error) { return types.Format(a[0], ts[0]), nil }
-		},
-	})
-	register(&Func{
-		Name: "abs", Signature: "abs(x number) number", Doc: "Absolute value.", Strict: true,
-		Check: func(args []types.Type) (types.Type, error) {
-			if err := arity("abs", args, 1); err != nil {
-				return types.Type{}, err
-			}
-			if !args[0].IsNumeric() {
-				return types.Type{}, fmt.Errorf("abs wants a number, got %s", args[0])
-			}
-			return args[0], nil
-		},
-		Bind: func([]types.Type) Impl {
-			return func(a []any) (any, error) {
-				switch x := a[0].(type) {
-				case int64:
-					if x < 0 {
-						return -x, nil
-					}
-					return x, nil
-				case float64:
-					if x < 0 {
-						return -x, nil
-					}
-					return x, nil
-				case decimal.Decimal:
-					return x.Abs(), nil
-				}
-				return nil, fmt.Errorf("abs: unexpected %T", a[0])
-			}
-		},
-	})
-	register(&Func{
-		Name: "round", Signature: "round(x numeric, places int4) numeric", Doc: "Rounds half away from zero to the given number of decimal places.", Strict: true,
-		Check: func(args []types.Type) (types.Type, error) {
-			if len(args) < 1 || len(args) > 2 {
-				return types.Type{}, fmt.Errorf("round takes 1 or 2 arguments, got %d", len(args))
-			}
-			if args[0].Kind != types.Numeric || len(args) == 2 && !args[1].IsInteger() {
-				return types.Type{}, fmt.Errorf("round wants (numeric, int4), got %s", typeList(args))
-			}
-			return types.Type{Kind: types.Numeric, Nullable: anyNullable(args), Scale: -1}, nil
-		},
-		Bind: func([]types.Type) Impl {
-			return func(a []any) (any, error) {
-				places := int64(0)
-				if len(a) == 2 {
-					places = a[1].(int64)
-				}
-				return a[0].(decimal.Decimal).Round(int32(places)), nil
-			}
+			return func(a []any) (any, error) { return TextOf(a[0], ts[0]), nil }
 		},
 	})
 	register(&Func{
@@ -224,9 +181,17 @@ func init() {
 					return types.Type{}, fmt.Errorf("coalesce arguments disagree: %s and %s", t, a)
 				}
 				switch {
-				case t.Kind == types.Null || numericRank(a.Kind) > numericRank(t.Kind):
-					t = a.OrNull()
-				case !t.IsNumeric():
+				case t.Kind == types.Null:
+					t = a
+				case a.Kind == types.Null || a.NotNull().Identical(t.NotNull()):
+				case a.IsNumeric() && t.IsNumeric():
+					// Numbers of different types (or numerics of
+					// different declared scales) meet in the wider type,
+					// with no declared scale, as in Postgres.
+					t, _ = Promote(t, a)
+				case timeRank(a.Kind) > timeRank(t.Kind):
+					t = a // a date is a timestamp at midnight
+				case !t.IsNumeric() && timeRank(t.Kind) == 0:
 					// Arrays and records must be held alike, nulls
 					// allowed wherever either allows them.
 					u, ok := Unify(t, a)
@@ -257,6 +222,45 @@ func init() {
 			}
 		},
 	})
+}
+
+// fixed makes the Check of a function with the given parameter kinds and
+// result kind, nullable when an argument is. An int4 parameter takes any
+// integer and a numeric one any number.
+func fixed(name string, result types.Kind, params ...types.Kind) func([]types.Type) (types.Type, error) {
+	return fixedOpt(name, result, len(params), params...)
+}
+
+// fixedOpt is fixed with the parameters after the first required ones
+// optional.
+func fixedOpt(name string, result types.Kind, required int, params ...types.Kind) func([]types.Type) (types.Type, error) {
+	return func(args []types.Type) (types.Type, error) {
+		if len(args) < required || len(args) > len(params) {
+			if required == len(params) {
+				return types.Type{}, arity(name, args, required)
+			}
+			return types.Type{}, fmt.Errorf("%s takes %d to %d arguments, got %d", name, required, len(params), len(args))
+		}
+		for i, a := range args {
+			if !accepts(params[i], a) {
+				return types.Type{}, fmt.Errorf("argument %d of %s must be %s, not %s", i+1, name, params[i], a)
+			}
+		}
+		return types.Type{Kind: result, Nullable: anyNullable(args), Scale: -1}, nil
+	}
+}
+
+// accepts reports whether an argument of type a fits a parameter of kind p.
+func accepts(p types.Kind, a types.Type) bool {
+	switch {
+	case a.Kind == types.Null || a.Kind == p:
+		return true
+	case p == types.Int4 || p == types.Int8:
+		return a.IsInteger()
+	case p == types.Numeric:
+		return a.IsNumeric()
+	}
+	return false
 }
 
 func typeList(ts []types.Type) string {

@@ -74,6 +74,9 @@ var ErrDivisionByZero = errors.New("division by zero")
 // operator (+ - * / %) on operands of types a and b. The implementation
 // receives non-null values; the caller handles NULL.
 func Arith(op string, a, b types.Type) (types.Type, func(x, y any) (any, error), error) {
+	if t, f, ok := timeArith(op, a, b); ok {
+		return t, f, nil
+	}
 	t, ok := Promote(a, b)
 	if !ok {
 		return types.Type{}, nil, fmt.Errorf("operator %s is not defined on %s and %s", op, a, b)
@@ -126,9 +129,9 @@ func intArith(op string, x, y int64, k types.Kind) (any, error) {
 	return types.CheckInt(r, k)
 }
 
-// DivScale is the least number of fractional digits a numeric division
-// keeps, as Postgres does for avg and /.
-const DivScale = 16
+// minSigDigits is the least number of significant digits a numeric
+// quotient has (Postgres's NUMERIC_MIN_SIG_DIGITS).
+const minSigDigits = 16
 
 func numericArith(op string, x, y decimal.Decimal) (any, error) {
 	switch op {
@@ -147,16 +150,57 @@ func numericArith(op string, x, y decimal.Decimal) (any, error) {
 		if y.IsZero() {
 			return nil, ErrDivisionByZero
 		}
-		return x.Mod(y), nil
+		// x - trunc(x/y)*y, with the larger of the operands' scales.
+		_, r := x.QuoRem(y, 0)
+		return r.Round(int32(max(scaleOf(x), scaleOf(y)))), nil
 	}
 	return nil, fmt.Errorf("unknown operator %s", op)
 }
 
-// NumericDiv divides exactly to at least DivScale fractional digits, or
-// more when an operand has more.
+// scaleOf is a numeric's number of digits after the point.
+func scaleOf(d decimal.Decimal) int { return max(0, -int(d.Exponent())) }
+
+// NumericDiv divides as Postgres's numeric division does: the quotient
+// has at least 16 significant digits and at least as many fractional
+// digits as either operand, rounded half away from zero. (1/3 is
+// 0.33333333333333333333, 10/4 is 2.5000000000000000.)
 func NumericDiv(x, y decimal.Decimal) decimal.Decimal {
-	scale := max(DivScale, -x.Exponent(), -y.Exponent())
-	return x.DivRound(y, scale)
+	return x.DivRound(y, int32(divScale(x, y)))
+}
+
+// divScale is Postgres's select_div_scale. Postgres keeps numerics in
+// base-10000 digits; the scale follows from the weight and value of each
+// operand's first such digit.
+func divScale(x, y decimal.Decimal) int {
+	w1, d1 := firstDigit(x)
+	w2, d2 := firstDigit(y)
+	qweight := w1 - w2
+	if d1 <= d2 {
+		qweight--
+	}
+	scale := minSigDigits - qweight*4
+	return min(max(scale, scaleOf(x), scaleOf(y), 0), 1000)
+}
+
+// firstDigit returns the weight (the power of 10000) and the value of the
+// first non-zero base-10000 digit of d; 0, 0 for zero.
+func firstDigit(d decimal.Decimal) (weight, digit int) {
+	if d.IsZero() {
+		return 0, 0
+	}
+	a := d.Abs()
+	e10 := a.NumDigits() - 1 + int(a.Exponent()) // the power of ten of the first digit
+	weight = floorDiv(e10, 4)
+	digit = int(a.Shift(int32(-4 * weight)).IntPart())
+	return weight, digit
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 func floatArith(op string, x, y float64) (any, error) {
@@ -191,6 +235,8 @@ func Negate(t types.Type) (func(x any) (any, error), error) {
 		return func(x any) (any, error) { return x.(decimal.Decimal).Neg(), nil }, nil
 	case t.Kind == types.Float4 || t.Kind == types.Float8:
 		return func(x any) (any, error) { return -x.(float64), nil }, nil
+	case t.Kind == types.Interval:
+		return func(x any) (any, error) { return NegateInterval(x.(types.IntervalValue)), nil }, nil
 	}
 	return nil, fmt.Errorf("operator - is not defined on %s", t)
 }
@@ -223,6 +269,11 @@ func comparable(a, b types.Type) (ca, cb func(any) any, ok bool) {
 		return Convert(a.Kind, t.Kind), Convert(b.Kind, t.Kind), true
 	}
 	if a.Kind == types.Null || b.Kind == types.Null {
+		return nil, nil, true
+	}
+	if timeRank(a.Kind) > 0 && timeRank(b.Kind) > 0 {
+		// Dates, timestamps and timestamptz (in UTC) are all instants
+		// held as time.Time: they compare as they are.
 		return nil, nil, true
 	}
 	if a.Kind != b.Kind {

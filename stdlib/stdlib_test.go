@@ -26,7 +26,7 @@ func rec(fields ...any) types.Type {
 }
 
 // call checks and binds f for the argument types and applies it to vals.
-func call(t *testing.T, name string, ts []types.Type, vals ...any) (types.Type, any) {
+func callFunc(t *testing.T, name string, ts []types.Type, vals ...any) (types.Type, any) {
 	t.Helper()
 	f := stdlib.Funcs()[name]
 	rt, err := f.Check(ts)
@@ -66,7 +66,7 @@ func TestArrayFunctions(t *testing.T) {
 		{"array_to_string", []types.Type{types.ArrayOf(numeric), text}, []any{[]any{decimal.RequireFromString("1.50")}, "|"}, "1.50", "text"},
 	}
 	for _, tt := range tests {
-		rt, got := call(t, tt.name, tt.types, tt.vals...)
+		rt, got := callFunc(t, tt.name, tt.types, tt.vals...)
 		if rt.String() != tt.rtype {
 			t.Errorf("%s%v: result type %s, want %s", tt.name, tt.types, rt, tt.rtype)
 		}

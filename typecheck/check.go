@@ -26,9 +26,13 @@ func Check(f *lang.File, conf *Config) (*Program, error) {
 		conf:   conf,
 		tables: map[string]*Table{},
 		views:  map[string]*viewState{},
+		funcs:  map[string]*funcState{},
 		prog:   &Program{},
 	}
 	c.collect(f)
+	for _, name := range c.funcOrder {
+		c.function(c.funcs[name])
+	}
 	for _, name := range c.viewOrder {
 		c.view(c.views[name])
 	}
@@ -51,6 +55,9 @@ type checker struct {
 	tables    map[string]*Table
 	views     map[string]*viewState
 	viewOrder []string
+	funcs     map[string]*funcState
+	funcOrder []string
+	calling   []string // the functions being checked, outermost first, to name a cycle
 	prog      *Program
 	rec       *recCtx // the recursive view whose branches are being checked
 }
@@ -110,7 +117,7 @@ func (c *checker) collect(f *lang.File) {
 				c.viewOrder = append(c.viewOrder, d.Name.Name)
 			}
 		case *lang.FuncDecl:
-			c.errorf(d.Name, "user-defined functions are not yet implemented")
+			c.declareFunc(d)
 		}
 	}
 }

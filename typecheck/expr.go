@@ -11,12 +11,50 @@ import (
 	"github.com/stepping-io/stepping/types"
 )
 
-// exprCtx is where an expression is checked: the row scope, and inside a
-// group's aggregate list, the group being built.
+// exprCtx is where an expression is checked: the row scope, inside a
+// group's aggregate list the group being built, and the local names (let
+// bindings, function parameters) in scope.
 type exprCtx struct {
 	scope *scope
 	group *groupCtx
 	inAgg bool // inside an aggregate's arguments
+	// locals are the let bindings and parameters in scope, innermost
+	// last; a binding's slot is its index.
+	locals []local
+	// outside are the locals bound outside the aggregate call whose
+	// arguments are being checked, which those arguments can't see.
+	outside []local
+	// fn is the function whose body is being checked, nil in a pipeline.
+	fn *Function
+}
+
+// local is a name bound by let, or a function parameter.
+type local struct {
+	name string
+	t    types.Type
+}
+
+// bind returns a context with one more local, and the new local's slot.
+func (ctx *exprCtx) bind(name string, t types.Type) (*exprCtx, int) {
+	inner := *ctx
+	inner.locals = append(append([]local{}, ctx.locals...), local{name, t})
+	return &inner, len(ctx.locals)
+}
+
+// isLocal reports whether name is a let-bound local or parameter here.
+func (ctx *exprCtx) isLocal(name string) bool {
+	_, ok := ctx.lookupLocal(name)
+	return ok
+}
+
+// lookupLocal finds the innermost local of the given name.
+func (ctx *exprCtx) lookupLocal(name string) (*Local, bool) {
+	for i := len(ctx.locals) - 1; i >= 0; i-- {
+		if l := ctx.locals[i]; l.name == name {
+			return &Local{Slot: i, Name: name, T: l.t}, true
+		}
+	}
+	return nil, false
 }
 
 // groupCtx collects the aggregate calls of a group stage. Outside
@@ -45,6 +83,14 @@ func (c *checker) expr(e lang.Expr, ctx *exprCtx) Expr {
 		return c.expr(e.X, ctx)
 	case *lang.Literal:
 		return c.literal(e)
+	case *lang.TypedLit:
+		return c.typedLiteral(e)
+	case *lang.CastExpr:
+		return c.cast(e, c.expr(e.X, ctx))
+	case *lang.LetExpr:
+		return c.let(e, ctx)
+	case *lang.CaseExpr:
+		return c.caseExpr(e, ctx)
 	case *lang.Name:
 		return c.name(e, ctx)
 	case *lang.Selector:
@@ -58,6 +104,9 @@ func (c *checker) expr(e lang.Expr, ctx *exprCtx) Expr {
 		if e.Op == "not" {
 			c.wantBool(e.X, x, "operand of not")
 			return &Unary{Op: "not", X: x, T: types.Type{Kind: types.Bool, Nullable: t.Nullable, Scale: -1}}
+		}
+		if t.Kind == types.Null {
+			return &Const{Value: nil, T: t}
 		}
 		if _, err := stdlib.Negate(t); err != nil {
 			c.errorf(e, "%v", err)
@@ -123,6 +172,24 @@ func (c *checker) literal(e *lang.Literal) Expr {
 }
 
 func (c *checker) name(e *lang.Name, ctx *exprCtx) Expr {
+	if l, ok := ctx.lookupLocal(e.Name); ok {
+		return l
+	}
+	for _, l := range ctx.outside {
+		if l.name == e.Name {
+			c.errorHint(e, "bind it inside the aggregate's argument, or aggregate first and bind the result",
+				"%s is bound outside this aggregate call, whose argument sees only the input row", e.Name)
+			return invalid
+		}
+	}
+	if ctx.fn != nil {
+		var names []string
+		for _, l := range ctx.locals {
+			names = append(names, l.name)
+		}
+		c.errorHint(e, didYouMean(e.Name, names), "unknown name %s: function %s sees only its parameters", e.Name, ctx.fn.Name)
+		return invalid
+	}
 	if g := ctx.group; g != nil && !ctx.inAgg {
 		if i := indexOf(g.keys, e.Name); i >= 0 {
 			return &ColRef{Index: i, Name: e.Name, T: g.keyTypes[i]}
@@ -206,17 +273,27 @@ func (c *checker) visibleNames(ctx *exprCtx) []string {
 	if ctx.group != nil {
 		names = append(names, ctx.group.keys...)
 	}
+	for _, l := range ctx.locals {
+		names = append(names, l.name)
+	}
 	return names
 }
 
 // selector checks x.f: column f of the relation named x when there is
 // one, and otherwise field f of the record-valued expression x.
 func (c *checker) selector(e *lang.Selector, ctx *exprCtx) Expr {
-	if rel, isName := e.X.(*lang.Name); isName {
+	rel, isName := e.X.(*lang.Name)
+	if isName && !ctx.isLocal(rel.Name) && ctx.fn == nil {
+		// Several bindings may share a qualifier: a flatten adds its
+		// column under the pipeline's.
+		var bs []binding
 		for _, b := range ctx.scope.bindings {
 			if b.alias == rel.Name {
-				return c.column(e, rel, b, ctx)
+				bs = append(bs, b)
 			}
+		}
+		if len(bs) > 0 {
+			return c.column(e, rel, bs, ctx)
 		}
 		if !c.resolvable(rel.Name, ctx) {
 			var aliases []string
@@ -234,24 +311,26 @@ func (c *checker) selector(e *lang.Selector, ctx *exprCtx) Expr {
 	return c.field(e, c.expr(e.X, ctx))
 }
 
-// column checks rel.col, a column of the relation bound as b.
-func (c *checker) column(e *lang.Selector, rel *lang.Name, b binding, ctx *exprCtx) Expr {
-	for i, col := range b.cols {
-		if col.Name != e.Sel.Name {
-			continue
-		}
-		if ctx.group != nil && !ctx.inAgg {
-			if k := indexOf(ctx.group.keys, col.Name); k >= 0 {
-				return &ColRef{Index: k, Name: col.Name, T: ctx.group.keyTypes[k]}
-			}
-			c.errorHint(e, "use it inside an aggregate, or group by it", "%s.%s is not a group key", rel.Name, col.Name)
-			return invalid
-		}
-		return &ColRef{Index: b.offset + i, Name: col.Name, T: col.Type}
-	}
+// column checks rel.col, a column of the relations bound as rel.
+func (c *checker) column(e *lang.Selector, rel *lang.Name, bs []binding, ctx *exprCtx) Expr {
 	var names []string
-	for _, col := range b.cols {
-		names = append(names, col.Name)
+	for _, b := range bs {
+		for i, col := range b.cols {
+			if col.Name != e.Sel.Name {
+				continue
+			}
+			if ctx.group != nil && !ctx.inAgg {
+				if k := indexOf(ctx.group.keys, col.Name); k >= 0 {
+					return &ColRef{Index: k, Name: col.Name, T: ctx.group.keyTypes[k]}
+				}
+				c.errorHint(e, "use it inside an aggregate, or group by it", "%s.%s is not a group key", rel.Name, col.Name)
+				return invalid
+			}
+			return &ColRef{Index: b.offset + i, Name: col.Name, T: col.Type}
+		}
+		for _, col := range b.cols {
+			names = append(names, col.Name)
+		}
 	}
 	c.errorHint(e.Sel, didYouMean(e.Sel.Name, names), "%s has no column %s", rel.Name, e.Sel.Name)
 	return invalid
@@ -356,6 +435,37 @@ func (c *checker) binary(e *lang.Binary, ctx *exprCtx) Expr {
 			return invalid
 		}
 		return &Binary{Op: "||", X: x, Y: y, T: types.Type{Kind: types.Text, Nullable: nullable, Scale: -1}}
+	case "??":
+		coalesce := stdlib.Funcs()["coalesce"]
+		t, err := coalesce.Check([]types.Type{xt, yt})
+		if err != nil {
+			c.errorf(e, "operator ?? needs two comparable types: %s and %s", xt, yt)
+			return invalid
+		}
+		return &Call{Func: coalesce, Args: []Expr{x, y}, T: t}
+	case "is distinct from", "is not distinct from":
+		if _, _, ok := stdlib.Comparable(xt, yt); !ok {
+			c.errorf(e, "can't compare %s with %s", xt, yt)
+			return invalid
+		}
+		return &Binary{Op: e.Op, X: x, Y: y, T: types.Of(types.Bool)}
+	case "like", "ilike", "not like", "not ilike":
+		return c.like(e, x, y, boolT)
+	case "->", "->>":
+		t, _, err := stdlib.JSONArrow(e.Op, xt, yt)
+		if err != nil {
+			c.errorHint(e, "read a field with j -> \"key\" or an element with j -> 0", "%v", err)
+			return invalid
+		}
+		return &Binary{Op: e.Op, X: x, Y: y, T: t}
+	}
+	if xt.Kind == types.Null || yt.Kind == types.Null {
+		// null + x is NULL of x's type, as an untyped NULL is in SQL.
+		t := xt
+		if t.Kind == types.Null {
+			t = yt
+		}
+		return &Const{Value: nil, T: t.OrNull()}
 	}
 	t, _, err := stdlib.Arith(e.Op, xt, yt)
 	if err != nil {
@@ -365,18 +475,49 @@ func (c *checker) binary(e *lang.Binary, ctx *exprCtx) Expr {
 	return &Binary{Op: e.Op, X: x, Y: y, T: t}
 }
 
+// like checks x [not] like/ilike pattern: two texts; a constant pattern
+// is compiled now, so that a bad one is reported here.
+func (c *checker) like(e *lang.Binary, x, y Expr, boolT types.Type) Expr {
+	xt, yt := x.Type(), y.Type()
+	if xt.Kind != types.Text && xt.Kind != types.Null || yt.Kind != types.Text && yt.Kind != types.Null {
+		c.errorHint(e, "like matches text; convert with text(x)", "operator %s is not defined on %s and %s", e.Op, xt, yt)
+		return invalid
+	}
+	if k, ok := y.(*Const); ok && k.Value != nil {
+		if _, err := stdlib.LikeMatcher(k.Value.(string), false); err != nil {
+			c.errorf(e.Y, "%v", err)
+			return invalid
+		}
+	}
+	return &Binary{Op: e.Op, X: x, Y: y, T: boolT}
+}
+
 func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
 	name := e.Fun.Name
 	if agg, ok := stdlib.Aggregates()[name]; ok {
 		return c.aggregate(e, agg, ctx)
 	}
+	if fs, ok := c.funcs[name]; ok {
+		return c.userCall(e, fs, ctx)
+	}
 	f, ok := stdlib.Funcs()[name]
 	if !ok {
-		c.errorHint(e.Fun, didYouMean(name, stdlib.Names()), "unknown function %s", name)
+		if _, isType := types.LookupKind(name); isType && len(e.Args) == 1 && !e.Distinct && len(e.OrderBy) == 0 {
+			// uuid(x), date(x), int8(x): a cast written as a call.
+			te := &lang.TypeExpr{Name: name}
+			te.Pos, te.End = e.Fun.Span()
+			return c.cast(&lang.CastExpr{X: e.Args[0], Type: te}, c.expr(e.Args[0], ctx))
+		}
+		names := append(stdlib.Names(), c.funcNames()...)
+		c.errorHint(e.Fun, didYouMean(name, names), "unknown function %s", name)
 		return invalid
 	}
 	if e.Distinct || len(e.OrderBy) > 0 {
 		c.errorf(e, "%s is not an aggregate: distinct and order by don't apply", name)
+	}
+	if field, isName := firstArgName(e); isName && (name == "extract" || name == "date_part") && c.lookup(field.Name, ctx.scope) == nil {
+		c.errorHint(field, "write extract("+field.Name+" from x), or date_part(\""+field.Name+"\", x)", "%s wants the unit as text, not the name %s", name, field.Name)
+		return invalid
 	}
 	args := make([]Expr, len(e.Args))
 	argTypes := make([]types.Type, len(e.Args))
@@ -394,7 +535,27 @@ func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
 		c.errorHint(e, f.Signature, "%v", err)
 		return invalid
 	}
+	if f.Validate != nil {
+		consts := make([]any, len(args))
+		for i, a := range args {
+			if k, ok := a.(*Const); ok {
+				consts[i] = k.Value
+			}
+		}
+		if err := f.Validate(consts, argTypes); err != nil {
+			c.errorHint(e, f.Signature, "%v", err)
+			return invalid
+		}
+	}
 	return &Call{Func: f, Args: args, T: t}
+}
+
+func firstArgName(e *lang.Call) (*lang.Name, bool) {
+	if len(e.Args) == 0 {
+		return nil, false
+	}
+	n, ok := e.Args[0].(*lang.Name)
+	return n, ok
 }
 
 func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) Expr {
@@ -407,7 +568,7 @@ func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) E
 		return invalid
 	}
 	ok := c.aggregateForm(e, agg)
-	inner := &exprCtx{scope: ctx.scope, group: ctx.group, inAgg: true}
+	inner := &exprCtx{scope: ctx.scope, group: ctx.group, inAgg: true, outside: ctx.locals}
 	args := make([]Expr, len(e.Args))
 	argTypes := make([]types.Type, len(e.Args))
 	for i, a := range e.Args {

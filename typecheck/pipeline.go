@@ -161,6 +161,11 @@ func (c *checker) values(t *lang.ValuesTerm) *Values {
 				continue
 			}
 			x := c.expr(f.Value, &exprCtx{scope: &scope{}})
+			if UsesClock(x) {
+				c.errorHint(f.Value, "compute it in a select after the values", "a values row is constant: it can't read the clock")
+				ok = false
+				continue
+			}
 			switch {
 			case ri == 0:
 				v.Columns = append(v.Columns, Column{Name: f.Name.Name, Type: x.Type()})
@@ -207,15 +212,26 @@ func unify(a, b types.Type) (types.Type, bool) {
 	if a.Kind == types.Invalid || b.Kind == types.Invalid {
 		return types.Type{}, true
 	}
+	if timeRank(a.Kind) > 0 && timeRank(b.Kind) > 0 && a.Kind != b.Kind {
+		// A date is a timestamp at midnight, a timestamp a timestamptz
+		// in UTC: they meet in the later kind.
+		t := a
+		if timeRank(b.Kind) > timeRank(a.Kind) {
+			t = b
+		}
+		t.Nullable = a.Nullable || b.Nullable
+		return t, true
+	}
 	return stdlib.Unify(a, b)
 }
 
-// castTo wraps x in a Cast when its number kind differs from t's, or when
-// it is an array or record holding numbers of other kinds than t's.
+// castTo wraps x in a Cast when its number or time kind differs from t's,
+// or when it is an array or record holding numbers of other kinds than
+// t's.
 func castTo(x Expr, t types.Type) Expr {
 	xt := x.Type()
 	switch {
-	case xt.IsNumeric() && t.IsNumeric():
+	case xt.IsNumeric() && t.IsNumeric(), timeRank(xt.Kind) > 0 && timeRank(t.Kind) > 0:
 		if xt.Kind == t.Kind {
 			return x
 		}
@@ -273,7 +289,7 @@ func (c *checker) stage(st lang.Stage, in Rel, sc *scope) (Rel, *scope) {
 	case *lang.TopStage:
 		return c.top(st, in, sc)
 	case *lang.FlattenStage:
-		c.errorf(st, "flatten is not yet implemented")
+		return c.flatten(st, in, sc)
 	}
 	return nil, nil
 }
@@ -342,6 +358,27 @@ func (c *checker) top(st *lang.TopStage, in Rel, sc *scope) (Rel, *scope) {
 		return nil, nil
 	}
 	return t, sc
+}
+
+// flatten checks flatten name = array: the input's columns and the
+// element, a new column qualified like the pipeline's first term.
+func (c *checker) flatten(st *lang.FlattenStage, in Rel, sc *scope) (Rel, *scope) {
+	x := c.expr(st.Value, &exprCtx{scope: sc})
+	t := x.Type()
+	switch {
+	case t.Kind == types.Invalid:
+		return nil, nil
+	case t.Kind != types.Array:
+		c.errorHint(st.Value, "split text into an array with string_to_array(s, sep)", "flatten needs an array, not %s", t)
+		return nil, nil
+	case c.lookup(st.Name.Name, sc) != nil:
+		c.errorHint(st.Name, "choose another name", "flatten names %s, which is already a column", st.Name.Name)
+		return nil, nil
+	}
+	col := Column{Name: st.Name.Name, Type: *t.Elem}
+	f := &Flatten{In: in, Elem: x, Columns: append(append([]Column{}, in.Cols()...), col)}
+	out := &scope{bindings: append(append([]binding{}, sc.bindings...), binding{alias: sc.alias(), offset: sc.width(), cols: []Column{col}})}
+	return f, out
 }
 
 // castRel projects rel to cols' number types where they differ.
@@ -443,7 +480,9 @@ func (c *checker) join(st *lang.JoinStage, left Rel, lsc *scope) (Rel, *scope) {
 			ok = false
 			continue
 		}
-		if b, isEq := x.(*Binary); isEq && b.Op == "==" {
+		// An equality that reads the clock is no key (keys index the
+		// rows as they are): it filters the joined rows instead.
+		if b, isEq := x.(*Binary); isEq && b.Op == "==" && !UsesClock(b) {
 			ls, rs := side(b.X, lw), side(b.Y, lw)
 			switch {
 			case ls == sideLeft && rs == sideRight:
@@ -562,7 +601,7 @@ const (
 // side says which side of a join an expression's columns come from.
 func side(x Expr, leftWidth int) sideKind {
 	s := sideNone
-	walk(x, func(e Expr) {
+	Walk(x, func(e Expr) {
 		if r, ok := e.(*ColRef); ok {
 			this := sideLeft
 			if r.Index >= leftWidth {
@@ -576,36 +615,6 @@ func side(x Expr, leftWidth int) sideKind {
 		}
 	})
 	return s
-}
-
-// walk calls f on x and every sub-expression.
-func walk(x Expr, f func(Expr)) {
-	f(x)
-	switch x := x.(type) {
-	case *Unary:
-		walk(x.X, f)
-	case *Binary:
-		walk(x.X, f)
-		walk(x.Y, f)
-	case *IsNull:
-		walk(x.X, f)
-	case *Call:
-		for _, a := range x.Args {
-			walk(a, f)
-		}
-	case *If:
-		walk(x.Cond, f)
-		walk(x.Then, f)
-		walk(x.Else, f)
-	case *Cast:
-		walk(x.X, f)
-	case *Record:
-		for _, fx := range x.Fields {
-			walk(fx, f)
-		}
-	case *FieldRef:
-		walk(x.X, f)
-	}
 }
 
 // shift returns x with every column index moved by delta.
@@ -637,6 +646,14 @@ func shift(x Expr, delta int) Expr {
 		return &Record{Fields: fields, T: x.T}
 	case *FieldRef:
 		return &FieldRef{X: shift(x.X, delta), Index: x.Index, Name: x.Name, T: x.T}
+	case *Let:
+		return &Let{Slot: x.Slot, Name: x.Name, X: shift(x.X, delta), Body: shift(x.Body, delta)}
+	case *FuncCall:
+		args := make([]Expr, len(x.Args))
+		for i, a := range x.Args {
+			args[i] = shift(a, delta)
+		}
+		return &FuncCall{Func: x.Func, Args: args, NullIf: x.NullIf, T: x.T}
 	}
 	return x
 }

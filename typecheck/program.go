@@ -14,9 +14,23 @@ type Column struct {
 
 // Program is a checked .step file.
 type Program struct {
-	Tables  []*Table  // input tables, in declaration order
-	Views   []*View   // views, each after the views it reads
-	Outputs []*Output // outputs, in declaration order
+	Tables    []*Table    // input tables, in declaration order
+	Views     []*View     // views, each after the views it reads
+	Outputs   []*Output   // outputs, in declaration order
+	Functions []*Function // user-defined functions, in declaration order
+}
+
+// Function is a user-defined pure function. Its body refers to its
+// parameters as the locals 0..len(Params)-1 and to no row; Frame is the
+// number of local slots an evaluation of the body needs (its parameters
+// and its let bindings).
+type Function struct {
+	Name   string
+	Pos    lang.Pos
+	Params []Column
+	Result types.Type
+	Body   Expr
+	Frame  int
 }
 
 // Table looks a table up by name.
@@ -73,8 +87,8 @@ type Output struct {
 }
 
 // Rel is a typed relational operator: *Scan, *ViewRef, *Values, *Filter,
-// *Project, *Join, *Group, *Distinct, *Union, *SetOp, *Top, *Fixpoint or
-// *RecRef. Its rows have the columns Cols returns.
+// *Project, *Join, *Group, *Distinct, *Union, *SetOp, *Top, *Fixpoint,
+// *RecRef or *Flatten. Its rows have the columns Cols returns.
 type Rel interface {
 	Cols() []Column
 }
@@ -234,6 +248,18 @@ type RecRef struct {
 	Columns []Column
 }
 
+// Flatten replaces each row by one row per element of the array Elem
+// evaluates to over it: the row's columns followed by the element. A NULL
+// or empty array gives no rows.
+type Flatten struct {
+	In      Rel
+	Elem    Expr
+	Columns []Column
+}
+
+// Cols returns the input's columns and the element's.
+func (r *Flatten) Cols() []Column { return r.Columns }
+
 // Cols returns the table's columns.
 func (r *Scan) Cols() []Column { return r.Table.Columns }
 
@@ -336,7 +362,8 @@ func ReadsRec(r Rel) bool {
 }
 
 // Expr is a typed expression over a row: *ColRef, *Const, *Unary,
-// *Binary, *IsNull, *Call, *If, *Cast, *Record or *FieldRef.
+// *Binary, *IsNull, *Call, *If, *Cast, *Record, *FieldRef, *Let, *Local
+// or *FuncCall.
 type Expr interface {
 	Type() types.Type
 }
@@ -410,9 +437,10 @@ func (e *Call) Type() types.Type { return e.T }
 // Type returns the result type.
 func (e *If) Type() types.Type { return e.T }
 
-// Cast converts a number to a wider number type (int4 to numeric, say), or
-// an array or record to one holding wider numbers, as the checker inserts
-// where two sides of a join key or a union disagree.
+// Cast converts X to type T with stdlib.Cast: a written cast, or a
+// number widened where the checker makes two types agree (int4 to
+// numeric where two sides of a join key or a union disagree), also
+// inside an array or record.
 type Cast struct {
 	X Expr
 	T types.Type
@@ -442,3 +470,112 @@ type FieldRef struct {
 
 // Type returns the field's type, nullable when the record is.
 func (e *FieldRef) Type() types.Type { return e.T }
+
+// Let evaluates X, binds it to local slot Slot, and evaluates Body, in
+// which Local{Slot} reads the value. Slots are numbered from the
+// outermost binding of an expression (or, in a function body, after the
+// parameters), so an evaluation needs as many slots as the deepest
+// nesting of bindings.
+type Let struct {
+	Slot int
+	Name string
+	X    Expr
+	Body Expr
+}
+
+// Type returns the body's type.
+func (e *Let) Type() types.Type { return e.Body.Type() }
+
+// Local reads local slot Slot: a let binding or a function parameter.
+type Local struct {
+	Slot int
+	Name string
+	T    types.Type
+}
+
+// Type returns the bound value's type.
+func (e *Local) Type() types.Type { return e.T }
+
+// FuncCall calls a user-defined function. Args have the parameters'
+// types already (the checker casts them). Where NullIf[i] is set, a NULL
+// argument i was given for a non-null parameter: the call is then NULL
+// without evaluating the body.
+type FuncCall struct {
+	Func   *Function
+	Args   []Expr
+	NullIf []bool
+	T      types.Type
+}
+
+// Type returns the function's result type, nullable when a NullIf
+// argument is.
+func (e *FuncCall) Type() types.Type { return e.T }
+
+// UsesClock reports whether x reads the runtime's clock (calls now(),
+// directly or through a user-defined function): its value can change
+// from step to step with no change to its row.
+func UsesClock(x Expr) bool {
+	found := false
+	Walk(x, func(e Expr) {
+		switch e := e.(type) {
+		case *Call:
+			found = found || e.Func.Clock
+		case *FuncCall:
+			found = found || UsesClock(e.Func.Body)
+		}
+	})
+	return found
+}
+
+// Walk calls f on x and every sub-expression of x, not entering the
+// bodies of user-defined functions.
+func Walk(x Expr, f func(Expr)) {
+	f(x)
+	switch x := x.(type) {
+	case *Unary:
+		Walk(x.X, f)
+	case *Binary:
+		Walk(x.X, f)
+		Walk(x.Y, f)
+	case *IsNull:
+		Walk(x.X, f)
+	case *Call:
+		for _, a := range x.Args {
+			Walk(a, f)
+		}
+	case *FuncCall:
+		for _, a := range x.Args {
+			Walk(a, f)
+		}
+	case *If:
+		Walk(x.Cond, f)
+		Walk(x.Then, f)
+		Walk(x.Else, f)
+	case *Cast:
+		Walk(x.X, f)
+	case *Let:
+		Walk(x.X, f)
+		Walk(x.Body, f)
+	case *Record:
+		for _, fx := range x.Fields {
+			Walk(fx, f)
+		}
+	case *FieldRef:
+		Walk(x.X, f)
+	}
+}
+
+// FrameSize is the number of local slots an evaluation of x needs: one
+// more than the largest slot it binds or reads.
+func FrameSize(x Expr) int {
+	n := 0
+	Walk(x, func(e Expr) {
+		switch e := e.(type) {
+		case *Let:
+			n = max(n, e.Slot+1)
+		case *Local:
+			n = max(n, e.Slot+1)
+		}
+	})
+	return n
+}

@@ -13,7 +13,7 @@
 //	int2, int4, int8             int64
 //	float4, float8               float64
 //	numeric                      decimal.Decimal (github.com/shopspring/decimal), exact
-//	text, uuid, jsonb            string (uuid in canonical lower-case form; jsonb as compact JSON text)
+//	text, uuid, jsonb            string (uuid in canonical lower-case form; jsonb in Postgres's text form, see NormalizeJSON)
 //	date, timestamp, timestamptz time.Time (timestamptz in UTC; date at midnight UTC)
 //	interval                     IntervalValue
 //	bytea                        []byte

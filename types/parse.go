@@ -41,16 +41,11 @@ func Parse(s string, t Type) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("invalid input for type numeric: %q", s)
 		}
-		return Rescale(d, t), nil
+		return FitNumeric(d, t)
 	case Text:
 		return s, nil
 	case JSONB:
-		var v any
-		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			return nil, fmt.Errorf("invalid input for type jsonb: %w", err)
-		}
-		b, _ := json.Marshal(v)
-		return string(b), nil
+		return NormalizeJSON(s)
 	case UUID:
 		return parseUUID(s)
 	case Date:
@@ -61,6 +56,8 @@ func Parse(s string, t Type) (any, error) {
 		return tm, nil
 	case Timestamp, Timestamptz:
 		return parseTimestamp(strings.TrimSpace(s), t.Kind)
+	case Interval:
+		return ParseInterval(s)
 	case Bytea:
 		if h, ok := strings.CutPrefix(s, `\x`); ok {
 			var b []byte
@@ -89,29 +86,49 @@ func CheckInt(n int64, k Kind) (any, error) {
 	return n, nil
 }
 
-// Rescale rounds a numeric to the declared scale of t, if it has one.
-func Rescale(d decimal.Decimal, t Type) decimal.Decimal {
-	if t.Kind == Numeric && t.Scale >= 0 {
-		return d.Round(int32(t.Scale))
+// FitNumeric rounds a numeric to the declared scale of t, if it has one,
+// half away from zero as Postgres does, and fails as Postgres's "numeric
+// field overflow" when the result has more than precision − scale digits
+// before the point.
+func FitNumeric(d decimal.Decimal, t Type) (decimal.Decimal, error) {
+	if t.Kind != Numeric || t.Scale < 0 {
+		return d, nil
 	}
-	return d
+	r := d.Round(int32(t.Scale)) // exactly t.Scale digits after the point
+	limit := decimal.New(1, int32(t.Precision-t.Scale))
+	if r.Abs().Cmp(limit) >= 0 {
+		return decimal.Decimal{}, fmt.Errorf("numeric field overflow: a field with precision %d, scale %d must round to an absolute value less than 10^%d",
+			t.Precision, t.Scale, t.Precision-t.Scale)
+	}
+	return r, nil
 }
 
-var timestampLayouts = []string{
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02T15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999Z07",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04",
-	"2006-01-02",
-}
+// timestampLayouts are the forms of timestamp input accepted: a date,
+// optionally a time with optional fractional seconds, optionally a zone.
+var timestampLayouts = func() []string {
+	var out []string
+	for _, clock := range []string{" 15:04:05.999999999", "T15:04:05.999999999", " 15:04", "T15:04"} {
+		for _, zone := range []string{"", "Z07:00", "Z07", "Z0700"} {
+			out = append(out, "2006-01-02"+clock+zone)
+		}
+	}
+	return append(out, "2006-01-02")
+}()
 
+// parseTimestamp reads a timestamp or timestamptz. A timestamptz is held
+// in UTC; a timestamp ignores a written zone, as Postgres does.
 func parseTimestamp(s string, k Kind) (any, error) {
 	for _, layout := range timestampLayouts {
-		if tm, err := time.Parse(layout, s); err == nil {
-			return tm.UTC().Truncate(time.Microsecond), nil
+		tm, err := time.Parse(layout, s)
+		if err != nil {
+			continue
 		}
+		if k == Timestamp {
+			y, m, d := tm.Date()
+			h, mi, sec := tm.Clock()
+			tm = time.Date(y, m, d, h, mi, sec, tm.Nanosecond(), time.UTC)
+		}
+		return tm.UTC().Round(time.Microsecond), nil
 	}
 	return nil, fmt.Errorf("invalid input for type %s: %q", k, s)
 }
@@ -153,7 +170,10 @@ func FromJSON(v any, t Type) (any, error) {
 		return nil, fmt.Errorf("want a JSON number for %s, got %v", t, v)
 	case JSONB:
 		b, err := json.Marshal(v)
-		return string(b), err
+		if err != nil {
+			return nil, err
+		}
+		return NormalizeJSON(string(b))
 	case Array:
 		list, ok := v.([]any)
 		if !ok {

@@ -51,7 +51,7 @@ func Compare(a, b any) int {
 	case int64:
 		return cmp.Compare(x, b.(int64))
 	case float64:
-		return cmp.Compare(x, b.(float64))
+		return compareFloat(x, b.(float64))
 	case decimal.Decimal:
 		return x.Cmp(b.(decimal.Decimal))
 	case string:
@@ -67,6 +67,21 @@ func Compare(a, b any) int {
 		return compareElems(x, b.([]any))
 	}
 	panic(fmt.Sprintf("types.Compare: unsupported value %T", a))
+}
+
+// compareFloat orders floats as Postgres does: NaN equals itself and is
+// greater than every other value.
+func compareFloat(x, y float64) int {
+	xn, yn := x != x, y != y
+	switch {
+	case xn && yn:
+		return 0
+	case xn:
+		return 1
+	case yn:
+		return -1
+	}
+	return cmp.Compare(x, y)
 }
 
 // approxMicros orders intervals as Postgres does: a month counts 30 days.
@@ -228,6 +243,9 @@ func Format(v any, t Type) string {
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case float64:
+		if t.Kind == Float4 {
+			return formatFloat(x, 32)
+		}
 		return FormatFloat(x)
 	case decimal.Decimal:
 		return FormatNumeric(x)
@@ -321,9 +339,14 @@ func formatRecord(x []any, t Type) string {
 	return b.String()
 }
 
-// FormatFloat prints a float as Postgres 15 does: the shortest text that
-// reads back to the same value.
-func FormatFloat(f float64) string {
+// FormatFloat prints a float8 as Postgres 15 does: the shortest text that
+// reads back to the same value, in exponent form when the exponent is
+// below -4 or at least 15 (1e+15, 1e-05, but 100000000000000).
+func FormatFloat(f float64) string { return formatFloat(f, 64) }
+
+// formatFloat prints a float8 (bits 64) or a float4 (bits 32, whose
+// exponent form starts at 6 digits: 1.234567e+06).
+func formatFloat(f float64, bits int) string {
 	switch {
 	case math.IsInf(f, 1):
 		return "Infinity"
@@ -332,7 +355,16 @@ func FormatFloat(f float64) string {
 	case math.IsNaN(f):
 		return "NaN"
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	e := strconv.FormatFloat(f, 'e', -1, bits)
+	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	limit := 15
+	if bits == 32 {
+		limit = 6
+	}
+	if exp < -4 || exp >= limit {
+		return e
+	}
+	return strconv.FormatFloat(f, 'f', -1, bits)
 }
 
 // FormatNumeric prints a numeric with its scale, as Postgres does: 24.0
@@ -353,43 +385,4 @@ func formatTime(t time.Time, k Kind) string {
 		return t.Format("2006-01-02 15:04:05.999999") + "+00"
 	}
 	return t.Format("2006-01-02 15:04:05.999999")
-}
-
-func formatInterval(iv IntervalValue) string {
-	var parts []string
-	if iv.Months != 0 {
-		y, m := iv.Months/12, iv.Months%12
-		if y != 0 {
-			parts = append(parts, plural(int64(y), "year"))
-		}
-		if m != 0 {
-			parts = append(parts, plural(int64(m), "mon"))
-		}
-	}
-	if iv.Days != 0 {
-		parts = append(parts, plural(int64(iv.Days), "day"))
-	}
-	if iv.Micros != 0 || len(parts) == 0 {
-		us := iv.Micros
-		sign := ""
-		if us < 0 {
-			sign, us = "-", -us
-		}
-		h, us := us/3600e6, us%3600e6
-		m, us := us/60e6, us%60e6
-		s, us := us/1e6, us%1e6
-		t := fmt.Sprintf("%s%02d:%02d:%02d", sign, h, m, s)
-		if us != 0 {
-			t += strings.TrimRight(fmt.Sprintf(".%06d", us), "0")
-		}
-		parts = append(parts, t)
-	}
-	return strings.Join(parts, " ")
-}
-
-func plural(n int64, unit string) string {
-	if n == 1 || n == -1 {
-		return fmt.Sprintf("%d %s", n, unit)
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
 }

@@ -280,6 +280,19 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return err
 }
 
+// stepAt applies one step of the data files, at the clock the _clock file
+// sets for it, or else at the wall clock.
+func stepAt(ctx context.Context, eng *runtime.Engine, b *runtime.Batches, step int64) (*runtime.Result, error) {
+	t, ok, err := b.ClockAt(step)
+	switch {
+	case err != nil:
+		return nil, err
+	case ok:
+		return eng.StepAt(ctx, t, b.Changes[step])
+	}
+	return eng.Step(ctx, b.Changes[step])
+}
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "run [--data DIR] [--changes] FILE\n       stepq run --db URL [--once] [--rebuild] [--schema S] FILE", stderr)
 	dataDir := fs.String("data", "", "directory of change files TABLE.csv / TABLE.jsonl (default: FILE without .step)")
@@ -313,7 +326,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	printed := 0
 	var failed error
 	for _, step := range batches.Steps {
-		res, err := eng.Step(ctx, batches.Changes[step])
+		res, err := stepAt(ctx, eng, batches, step)
 		if err != nil {
 			failed = &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 			break

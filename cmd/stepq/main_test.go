@@ -173,6 +173,70 @@ func TestRunChanges(t *testing.T) {
 	golden.Check(t, "testdata/run_shop_changes.golden", r.stdout)
 }
 
+// TestRunDashboard runs the dashboard example, whose _clock.csv moves the
+// clock: in step 3 only the clock moves, and an event leaves the window.
+func TestRunDashboard(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "examples/dashboard.step", "--changes")
+	r.want(t, 0)
+	const step3 = `step 3: daily
+ category |         day         | events | total | weight
+----------+---------------------+--------+-------+--------
+ games    | 2024-03-02 00:00:00 |      1 | 59.99 |     -1
+(1 row)
+`
+	if !strings.Contains(r.stdout, step3) {
+		t.Errorf("step 3 does not retract just the games event that left the window:\n%s", r.stdout)
+	}
+	golden.Check(t, "testdata/run_dashboard_changes.golden", r.stdout)
+	final := runStepq(t, repoRoot, "run", "examples/dashboard.step")
+	final.want(t, 0)
+	want, err := os.ReadFile(filepath.Join(repoRoot, "examples", "dashboard", "expected.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final.stdout != string(want) {
+		t.Errorf("stepq run examples/dashboard.step differs from examples/dashboard/expected.txt\n--- got\n%s\n--- want\n%s", final.stdout, want)
+	}
+}
+
+// TestRunClockJSONL runs the dashboard with its clock in JSON Lines, with
+// times written in other zones: the outputs are the same.
+func TestRunClockJSONL(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "--data", "cmd/stepq/testdata/dashboard_jsonl", "examples/dashboard.step")
+	r.want(t, 0)
+	want, err := os.ReadFile(filepath.Join(repoRoot, "examples", "dashboard", "expected.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.stdout != string(want) {
+		t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
+	}
+}
+
+// TestRunClockErrors checks that a _clock file that leaves a step without
+// a clock, or sets one step twice, is an error naming the file.
+func TestRunClockErrors(t *testing.T) {
+	for _, tc := range []struct{ clock, want string }{
+		{"_step,now\n2,2024-03-01 00:00:00+00\n", "step 1 has no clock"},
+		{"_step,now\n1,2024-03-01 00:00:00+00\n1,2024-03-02 00:00:00+00\n", "_clock.csv:3: the clock of step 1 is set twice"},
+		{"_step,now\n1,yesterday\n", "_clock.csv:2: now: invalid input for type timestamptz"},
+		{"_step,when\n", "the clock file has the columns _step and now, not when"},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "_clock.csv"), []byte(tc.clock), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "events.csv"), []byte("id,category,at,amount\n1,a,2024-03-01 00:00:00,1.00\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runStepq(t, repoRoot, "run", "--data", dir, "examples/dashboard.step")
+		r.want(t, 1)
+		if !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("clock file %q: stderr %q lacks %q", tc.clock, r.stderr, tc.want)
+		}
+	}
+}
+
 // TestRunJSONL runs the shop program on JSON Lines data (with _step,
 // _op update and delete) that ends in the same state as the CSV data.
 func TestRunJSONL(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/ir"
@@ -37,7 +38,14 @@ import (
 // or when a group's input holds a row of negative weight, for which
 // aggregates have no meaning.
 func Eval(prog *typecheck.Program, tables map[string]*zset.ZSet) (map[string]*zset.ZSet, error) {
-	e := &evaluator{tables: tables, views: map[*typecheck.View]*zset.ZSet{}}
+	return EvalAt(prog, tables, time.Time{})
+}
+
+// EvalAt is Eval with the clock at now: every now() of the program is now,
+// as in the runtime's step at time now. (Eval evaluates now() as the zero
+// time.)
+func EvalAt(prog *typecheck.Program, tables map[string]*zset.ZSet, now time.Time) (map[string]*zset.ZSet, error) {
+	e := &evaluator{tables: tables, views: map[*typecheck.View]*zset.ZSet{}, now: now.UTC().Round(time.Microsecond)}
 	out := map[string]*zset.ZSet{}
 	for _, v := range prog.Views {
 		z, err := e.rel(v.Query)
@@ -54,6 +62,7 @@ type evaluator struct {
 	tables map[string]*zset.ZSet
 	views  map[*typecheck.View]*zset.ZSet
 	rec    *zset.ZSet // the recursive view's rows in the iteration being evaluated
+	now    time.Time
 }
 
 func (e *evaluator) rel(r typecheck.Rel) (*zset.ZSet, error) {
@@ -72,7 +81,7 @@ func (e *evaluator) rel(r typecheck.Rel) (*zset.ZSet, error) {
 	case *typecheck.Values:
 		out := zset.New()
 		for _, exprs := range r.Rows {
-			row, err := evalAll(compileAll(exprs), nil)
+			row, err := evalAll(e.compileAll(exprs), nil)
 			if err != nil {
 				return nil, err
 			}
@@ -86,7 +95,9 @@ func (e *evaluator) rel(r typecheck.Rel) (*zset.ZSet, error) {
 		if err != nil {
 			return nil, err
 		}
-		return project(in, compileAll(r.Exprs))
+		return project(in, e.compileAll(r.Exprs))
+	case *typecheck.Flatten:
+		return e.flatten(r)
 	case *typecheck.Join:
 		return e.join(r)
 	case *typecheck.Group:
@@ -126,12 +137,37 @@ func (e *evaluator) rel(r typecheck.Rel) (*zset.ZSet, error) {
 	return nil, fmt.Errorf("unknown relation %T", r)
 }
 
-func compileAll(es []typecheck.Expr) []ir.Scalar {
+// compileAll compiles expressions with now() the evaluator's clock.
+func (e *evaluator) compileAll(es []typecheck.Expr) []ir.Scalar {
 	out := make([]ir.Scalar, len(es))
 	for i, x := range es {
-		out[i] = ir.Compile(x)
+		out[i] = ir.CompileAt(x, e.now)
 	}
 	return out
+}
+
+// flatten gives, for each row, one row per element of its array (none
+// for NULL or an empty array), with the row's weight.
+func (e *evaluator) flatten(r *typecheck.Flatten) (*zset.ZSet, error) {
+	in, err := e.rel(r.In)
+	if err != nil {
+		return nil, err
+	}
+	elem := ir.CompileAt(r.Elem, e.now)
+	out := zset.New()
+	for _, en := range in.Entries() {
+		v, err := elem.Eval(en.Row)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			continue
+		}
+		for _, x := range v.([]any) {
+			out.Add(append(append(zset.Row{}, en.Row...), x), en.Weight)
+		}
+	}
+	return out, nil
 }
 
 // evalAll evaluates each expression over row.
@@ -152,7 +188,7 @@ func (e *evaluator) filter(r *typecheck.Filter) (*zset.ZSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	cond := ir.Compile(r.Cond)
+	cond := ir.CompileAt(r.Cond, e.now)
 	out := zset.New()
 	for _, en := range in.Entries() {
 		v, err := cond.Eval(en.Row)
@@ -193,10 +229,10 @@ func (e *evaluator) join(r *typecheck.Join) (*zset.ZSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	lk, rk := compileAll(r.LeftKeys), compileAll(r.RightKeys)
+	lk, rk := e.compileAll(r.LeftKeys), e.compileAll(r.RightKeys)
 	var cond *ir.Scalar
 	if r.Cond != nil {
-		c := ir.Compile(r.Cond)
+		c := ir.CompileAt(r.Cond, e.now)
 		cond = &c
 	}
 	type keyedRow struct {
@@ -285,7 +321,7 @@ func (e *evaluator) group(r *typecheck.Group) (*zset.ZSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := compileAll(r.Keys)
+	keys := e.compileAll(r.Keys)
 	var order []string
 	groups := map[string]*group{}
 	for _, en := range in.Entries() {
@@ -307,14 +343,14 @@ func (e *evaluator) group(r *typecheck.Group) (*zset.ZSet, error) {
 	}
 	var outExprs []ir.Scalar
 	if r.Out != nil {
-		outExprs = compileAll(r.Out)
+		outExprs = e.compileAll(r.Out)
 	}
 	out := zset.New()
 	for _, ks := range order {
 		g := groups[ks]
 		row := append(zset.Row{}, g.key...)
 		for _, a := range r.Aggs {
-			v, err := aggregate(a, g.rows)
+			v, err := e.aggregate(a, g.rows)
 			if err != nil {
 				return nil, err
 			}
@@ -339,7 +375,7 @@ type weighted struct {
 // aggregate computes one aggregate over a group's rows, each counted as
 // many times as its weight, with SQL's rules: NULL arguments are ignored,
 // and sum, avg, min and max of no non-NULL argument are NULL.
-func aggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
+func (e *evaluator) aggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
 	if len(a.Args) == 0 { // count()
 		var n int64
 		for _, r := range rows {
@@ -350,7 +386,7 @@ func aggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
 	if len(a.OrderBy) > 0 || ordered(a.Name) {
 		return orderedAggregate(a, rows)
 	}
-	arg := ir.Compile(a.Args[0])
+	arg := ir.CompileAt(a.Args[0], e.now)
 	argKind := a.Args[0].Type().Kind
 	var vals []weighted
 	var n int64 // number of non-NULL arguments, counting weights

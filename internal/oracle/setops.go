@@ -73,9 +73,9 @@ func (e *evaluator) top(r *typecheck.Top) (*zset.ZSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	per, by := compileAll(r.Per), make([]ir.Scalar, len(r.By))
+	per, by := e.compileAll(r.Per), make([]ir.Scalar, len(r.By))
 	for i, k := range r.By {
-		by[i] = ir.Compile(k.X)
+		by[i] = ir.CompileAt(k.X, e.now)
 	}
 	type sorted struct {
 		sort []any

@@ -66,6 +66,9 @@ func Schema(t testing.TB) (*pgxpool.Pool, string) {
 		t.Fatal(err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	// stepping computes timestamptz in UTC: SQL the tests compare with
+	// must see the same time zone.
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
