@@ -124,7 +124,7 @@ func TestExamples(t *testing.T) {
 	}
 }
 
-func compile(t *testing.T, file string) *stepping.Program {
+func compile(t testing.TB, file string) *stepping.Program {
 	t.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
