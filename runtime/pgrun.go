@@ -518,19 +518,20 @@ func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 		if err := p.writeOutputs(ctx, tx, res); err != nil {
 			return err
 		}
-		if err := p.publish(ctx, tx, res, len(batch), time.Since(start)); err != nil {
+		// The rest of the step's writes go in one round trip.
+		tail := &pgx.Batch{}
+		if err := p.publish(tail, res, len(batch), time.Since(start)); err != nil {
 			return err
 		}
 		ids := make([]int64, len(batch))
 		for i, l := range batch {
 			ids[i] = l.id
 		}
-		if _, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")+" WHERE id = ANY($1)", ids); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "UPDATE "+p.t("_meta")+` AS m SET value = v.value
+		tail.Queue("DELETE FROM "+p.t("_log")+" WHERE id = ANY($1)", ids)
+		tail.Queue("UPDATE "+p.t("_meta")+` AS m SET value = v.value
   FROM (VALUES ('steps', $1::text), ('applied', ((SELECT value FROM `+p.t("_meta")+` WHERE key = 'applied')::bigint + $2)::text), ('last_step_at', $3)) AS v(key, value)
- WHERE m.key = v.key`, strconv.FormatInt(res.Step, 10), len(batch), time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+ WHERE m.key = v.key`, strconv.FormatInt(res.Step, 10), len(batch), time.Now().UTC().Format(time.RFC3339Nano))
+		if err := tx.SendBatch(ctx, tail).Close(); err != nil {
 			return err
 		}
 		st = StepStats{Step: res.Step, LogRows: len(batch), Changes: res.Changes}
@@ -543,8 +544,12 @@ func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 // stepTime is the time of a step: the Clock when set, otherwise the
 // time of the step's transaction.
 func (p *PG) stepTime(ctx context.Context, tx pgx.Tx) (time.Time, error) {
-	if p.Clock != nil {
+	switch {
+	case p.Clock != nil:
 		return p.Clock(), nil
+	case p.Circuit.Clock == nil:
+		// The program does not read the clock: save the round trip.
+		return time.Now(), nil
 	}
 	var t time.Time
 	err := tx.QueryRow(ctx, "SELECT transaction_timestamp()").Scan(&t)

@@ -64,10 +64,13 @@ func (p *PG) upgrade(ctx context.Context) error {
 // step's number as payload.
 func (p *PG) StepChannel() string { return p.channel() + "_steps" }
 
-// publish records a step's output changes and statistics in its
-// transaction, prunes old ones, and notifies watchers at commit.
-func (p *PG) publish(ctx context.Context, tx pgx.Tx, res *Result, logRows int, took time.Duration) error {
-	var rows [][]any
+// publish queues, in the step's batch, the records of a step's output
+// changes and statistics, the pruning of old ones, and the notification
+// of watchers (sent at commit).
+func (p *PG) publish(b *pgx.Batch, res *Result, logRows int, took time.Duration) error {
+	var views []string
+	var weights []int64
+	var rows []string
 	for _, o := range p.Circuit.Outputs {
 		d, ok := res.Changes[o.View.Name]
 		if !ok {
@@ -80,24 +83,22 @@ func (p *PG) publish(ctx context.Context, tx pgx.Tx, res *Result, logRows int, t
 			}
 			var obj []byte
 			obj, err = json.Marshal(rowObject(o.View.Columns, row))
-			rows = append(rows, []any{res.Step, o.View.Name, w, json.RawMessage(obj)})
+			views, weights, rows = append(views, o.View.Name), append(weights, w), append(rows, string(obj))
 		})
 		if err != nil {
 			return fmt.Errorf("publishing the changes of %s: %w", o.View.Name, err)
 		}
 	}
 	if len(rows) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.Schema, "_changes"}, []string{"step", "view", "weight", "row"}, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("publishing changes: %w", err)
-		}
+		b.Queue("INSERT INTO "+p.t("_changes")+" (step, view, weight, row) SELECT $1, * FROM unnest($2::text[], $3::int8[], $4::jsonb[])",
+			res.Step, views, weights, rows)
 	}
-	b := &pgx.Batch{}
 	b.Queue("INSERT INTO "+p.t("_steps")+" (step, at, duration_us, log_rows, changes) VALUES ($1, now(), $2, $3, $4)",
 		res.Step, took.Microseconds(), logRows, len(rows))
 	b.Queue("DELETE FROM "+p.t("_changes")+" WHERE step <= $1", res.Step-KeepChanges)
 	b.Queue("DELETE FROM "+p.t("_steps")+" WHERE step <= $1", res.Step-KeepSteps)
 	b.Queue("SELECT pg_notify($1, $2)", p.StepChannel(), strconv.FormatInt(res.Step, 10))
-	return tx.SendBatch(ctx, b).Close()
+	return nil
 }
 
 // rowObject is a row as a JSON object keyed by column name, each value in
