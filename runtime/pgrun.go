@@ -432,6 +432,11 @@ func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error
 		if each != nil {
 			each(st)
 		}
+		if st.LogRows < p.batchSize() {
+			// A short batch took every row committed when it read the
+			// log: skip the transaction that would find it empty.
+			break
+		}
 	}
 	if total == 0 && p.Circuit.Clock != nil {
 		st, err := p.applyBatch(ctx, true)
@@ -515,11 +520,11 @@ func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 		if err != nil {
 			return err
 		}
-		if err := p.writeOutputs(ctx, tx, res); err != nil {
-			return err
-		}
 		// The rest of the step's writes go in one round trip.
 		tail := &pgx.Batch{}
+		if err := p.writeOutputs(ctx, tx, res, tail); err != nil {
+			return err
+		}
 		if err := p.publish(tail, res, len(batch), time.Since(start)); err != nil {
 			return err
 		}
@@ -595,7 +600,7 @@ func (p *PG) decode(batch []logRow) (map[string]*zset.ZSet, error) {
 // writeOutputs applies a step's view changes to the output tables: all
 // the retractions of a table in one DELETE (each row's copies numbered,
 // and as many deleted as retracted), then the insertions by COPY.
-func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
+func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result, b *pgx.Batch) error {
 	for _, o := range p.Circuit.Outputs {
 		d, ok := res.Changes[o.View.Name]
 		if !ok {
@@ -603,15 +608,15 @@ func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
 		}
 		table := p.outputTable(o)
 		cols := o.View.Columns
-		var delRows []map[string]any
+		var delRows, insRows []map[string]any
 		var delCounts []int64
 		var inserts [][]any
 		for _, e := range d.Entries() {
+			obj := make(map[string]any, len(cols))
+			for i, v := range e.Row {
+				obj[cols[i].Name] = toJSON(v, cols[i].Type)
+			}
 			if e.Weight < 0 {
-				obj := make(map[string]any, len(cols))
-				for i, v := range e.Row {
-					obj[cols[i].Name] = toJSON(v, cols[i].Type)
-				}
 				delRows = append(delRows, obj)
 				delCounts = append(delCounts, -e.Weight)
 				continue
@@ -622,32 +627,64 @@ func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result) error {
 			}
 			for range e.Weight {
 				inserts = append(inserts, vals)
+				insRows = append(insRows, obj)
 			}
 		}
-		if len(delCounts) > 0 {
-			rows, err := json.Marshal(delRows)
-			if err != nil {
-				return fmt.Errorf("output %s: %w", table, err)
-			}
-			if _, err := tx.Exec(ctx, p.deleteSQL(table, cols), string(rows), delCounts); err != nil {
+		var delJSON, insJSON []byte
+		var err error
+		if len(delRows) > 0 {
+			if delJSON, err = json.Marshal(delRows); err != nil {
 				return fmt.Errorf("output %s: %w", table, err)
 			}
 		}
-		if len(inserts) > 0 {
-			names := make([]string, len(cols))
-			for i, c := range cols {
-				names[i] = c.Name
+		if len(inserts) < copyAfter {
+			// Small changes ride in the step's batch, deletes first (a
+			// key may be deleted and inserted again): no round trip of
+			// their own.
+			if len(delRows) > 0 {
+				b.Queue(p.deleteSQL(table, cols), string(delJSON), delCounts)
 			}
-			target := pgx.Identifier{p.Schema, o.View.Name}
-			if o.Table != nil {
-				target = pgx.Identifier(o.Table)
+			if len(insRows) > 0 {
+				if insJSON, err = json.Marshal(insRows); err != nil {
+					return fmt.Errorf("output %s: %w", table, err)
+				}
+				b.Queue(p.insertSQL(table, cols), string(insJSON))
 			}
-			if _, err := tx.CopyFrom(ctx, target, names, pgx.CopyFromRows(inserts)); err != nil {
+			continue
+		}
+		if len(delRows) > 0 {
+			if _, err := tx.Exec(ctx, p.deleteSQL(table, cols), string(delJSON), delCounts); err != nil {
 				return fmt.Errorf("output %s: %w", table, err)
 			}
+		}
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = c.Name
+		}
+		target := pgx.Identifier{p.Schema, o.View.Name}
+		if o.Table != nil {
+			target = pgx.Identifier(o.Table)
+		}
+		if _, err := tx.CopyFrom(ctx, target, names, pgx.CopyFromRows(inserts)); err != nil {
+			return fmt.Errorf("output %s: %w", table, err)
 		}
 	}
 	return nil
+}
+
+// copyAfter is how many inserted rows make an output's insertions a COPY
+// of their own rather than a statement in the step's batch.
+const copyAfter = 1000
+
+// insertSQL inserts the rows of the JSON array $1, read into the table's
+// own row type as deleteSQL reads them.
+func (p *PG) insertSQL(table string, cols []ir.Column) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = ident(c.Name)
+	}
+	list := strings.Join(names, ", ")
+	return fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM jsonb_populate_recordset(NULL::%s, $1::jsonb)", table, list, list, table)
 }
 
 // deleteSQL deletes, for each row of the JSON array $1 (read into the
