@@ -68,7 +68,14 @@ func CompileDB(ctx context.Context, filename, src string, db typecheck.Querier) 
 	return compile(ctx, filename, src, db)
 }
 
-func compile(ctx context.Context, filename, src string, db typecheck.Querier) (*Program, error) {
+func compile(ctx context.Context, filename, src string, db typecheck.Querier) (prog *Program, err error) {
+	// A panic in the front end is a bug; report it as an error rather
+	// than end the host program.
+	defer func() {
+		if p := recover(); p != nil {
+			prog, err = nil, fmt.Errorf("%s: internal error while compiling: %v", filename, p)
+		}
+	}()
 	f, err := lang.Parse(filename, src)
 	if err != nil {
 		return nil, err

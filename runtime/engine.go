@@ -193,7 +193,14 @@ func (e *Engine) Contents(name string) (*zset.ZSet, bool) {
 
 // run computes every node's changes for one step. It changes nothing; the
 // returned commit function writes the step's state.
-func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) (*Result, func(context.Context) error, error) {
+func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) (res *Result, commit func(context.Context) error, err error) {
+	// A panic while computing is a bug, but it must not take the caller
+	// down: nothing is committed yet, so the step fails and changes nothing.
+	defer func() {
+		if p := recover(); p != nil {
+			res, commit, err = nil, nil, fmt.Errorf("step %d: internal error: %v", e.steps+1, p)
+		}
+	}()
 	s := &stepRun{
 		engine: e,
 		store:  e.store,
@@ -211,13 +218,13 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		}
 		s.deltas[n.ID] = d
 	}
-	res := &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
+	res = &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
 	for _, v := range e.circuit.Views {
 		if d := zset.FromEntries(s.deltas[v.Node.ID]...); !d.IsEmpty() {
 			res.Changes[v.Name] = d
 		}
 	}
-	commit := func(ctx context.Context) error {
+	commit = func(ctx context.Context) error {
 		for _, w := range s.writes {
 			if err := w(ctx); err != nil {
 				return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)

@@ -80,7 +80,12 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: 2, msg: fmt.Sprintf("stepq: "+format+"\n", args...) + usage}
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &exitError{code: 1, msg: fmt.Sprintf("stepq: internal error: %v (please report this)\n", p)}
+		}
+	}()
 	if len(args) == 0 {
 		return usageError("no command")
 	}

@@ -108,8 +108,14 @@ func stripComments(text string) string {
 	return b.String()
 }
 
-// exec runs one statement.
-func (s *session) exec(stmt string) error {
+// exec runs one statement. A panic inside is a bug; it becomes the
+// statement's error, and the session goes on.
+func (s *session) exec(stmt string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v (the session goes on; please report this)", p)
+		}
+	}()
 	o := &origin{text: stmt}
 	tok := &tokenizer{text: stmt}
 	first, at := tok.next()
