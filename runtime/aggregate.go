@@ -18,6 +18,7 @@ import (
 type groupChange struct {
 	args []any
 	w    int64
+	key  zset.Row
 }
 
 // aggregate updates the state of each group the step's changes touch and
@@ -45,7 +46,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			groupKeys[k] = key
 			keys = append(keys, k)
 		}
-		changes[k] = append(changes[k], groupChange{args, e.Weight})
+		changes[k] = append(changes[k], groupChange{args, e.Weight, key})
 	}
 	var out batch
 	groups := s.store.Groups(n.ID)
@@ -64,6 +65,9 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		}
 		for _, c := range changes[k] {
 			st.add(op, c)
+			if spelledApart(c.key) {
+				st.addForm(c.key, c.w)
+			}
 		}
 		if st.Count < 0 {
 			return nil, fmt.Errorf("node n%d: group %s has negative weight %d: more rows deleted than inserted", n.ID, types.Format(st.Key, types.Type{Kind: types.Record}), st.Count)
@@ -357,4 +361,49 @@ func maxScale(scales []int64) int {
 		}
 	}
 	return 0
+}
+
+// spelledApart reports whether a key holds a numeric, whose equal values
+// can be written differently (1.5, 1.50).
+func spelledApart(key zset.Row) bool {
+	for _, v := range key {
+		switch x := v.(type) {
+		case decimal.Decimal:
+			return true
+		case []any:
+			if spelledApart(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// addForm counts w rows with the key spelled as key, and makes the
+// group's key the first spelling present in order of written form.
+func (st *GroupState) addForm(key zset.Row, w int64) {
+	id := types.RowKey(key)
+	found := false
+	for i := range st.Forms {
+		if types.RowKey(st.Forms[i].Key) == id {
+			st.Forms[i].Count += w
+			found = true
+			break
+		}
+	}
+	if !found {
+		st.Forms = append(st.Forms, KeyForm{Key: key, Count: w})
+	}
+	kept := st.Forms[:0]
+	best := ""
+	for _, f := range st.Forms {
+		if f.Count == 0 {
+			continue
+		}
+		kept = append(kept, f)
+		if fid := types.RowKey(f.Key); best == "" || fid < best {
+			best, st.Key = fid, f.Key
+		}
+	}
+	st.Forms = kept
 }

@@ -826,6 +826,13 @@ view having = agg | where cd > 1 and c < 4 | select { k, cd, size = cardinality(
 view all_g = g | group { d = count(distinct k), both = bool_and(b) and bool_or(b), ks = array_agg(k order by k), l = last(id order by o, id) }
 view keyed = g | group by k, b { f = first(t order by n, id), nums = array_to_string(array_agg(n order by id), "|", "?") }
 `},
+	{"group_numeric_keys", 24, `
+table g (id int4, n numeric, v int4?, primary key (id))
+table b (n numeric?, v int4)
+view by_n = g | group by n { c = count(), s = sum(v) }
+view by_pair = b | group by n, big = v > 2 { c = count() }
+view nested = g | group by key = {n = n} { c = count() }
+`},
 	{"aggregates_bag", 18, `
 table b (k int4, v int4?, t text?)
 view agg = b | group by k { c = count(), cd = count(distinct v), vs = array_agg(v), ts = string_agg(t, "" order by v desc), f = first(t order by v), l = last(v order by t) }
@@ -985,6 +992,9 @@ func TestOracle(t *testing.T) {
 				// by o; the numerics include equal values spelled apart.
 				h.pickDelete = extremeOf(h, 1, 2)
 				h.numerics = decimals("1.5", "1.50", "2", "2.0", "-0.25")
+			case "group_numeric_keys":
+				// Equal keys spelled differently, coming and going.
+				h.numerics = decimals("1.5", "1.50", "2", "2.0", "2.00", "-0.5")
 			case "except_intersect", "top":
 				// Equal numbers spelled differently: one class of
 				// rows, told apart only by identity.

@@ -242,8 +242,19 @@ func encodeGroupState(st *GroupState) []byte {
 		accs[i] = []any{a.NonNull, a.Sum, vs, scales, a.Ordered, desc}
 	}
 	fields := []any{[]any(st.Key), st.Count, accs}
-	if st.Ranked != nil {
-		fields = append(fields, encodeRanking(st.Ranked))
+	if st.Ranked != nil || st.Forms != nil {
+		var ranked any
+		if st.Ranked != nil {
+			ranked = encodeRanking(st.Ranked)
+		}
+		fields = append(fields, ranked)
+	}
+	if st.Forms != nil {
+		forms := make([]any, len(st.Forms))
+		for i, f := range st.Forms {
+			forms[i] = []any{[]any(f.Key), f.Count}
+		}
+		fields = append(fields, forms)
 	}
 	return types.EncodeRow(fields)
 }
@@ -313,7 +324,13 @@ func decodeGroupState(b []byte) (st *GroupState, err error) {
 		}
 		st.Accs = append(st.Accs, acc)
 	}
-	if len(row) > 3 {
+	if len(row) > 4 {
+		for _, f := range row[4].([]any) {
+			pair := f.([]any)
+			st.Forms = append(st.Forms, KeyForm{Key: pair[0].([]any), Count: pair[1].(int64)})
+		}
+	}
+	if len(row) > 3 && row[3] != nil {
 		st.Ranked = decodeRanking(row[3].([]any))
 	}
 	return st, nil

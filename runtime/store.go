@@ -73,6 +73,17 @@ type GroupState struct {
 	// Ranked is a top-k group's rows in their order; nil for an
 	// aggregate.
 	Ranked *Ranking
+	// Forms counts the spellings of a key that holds numerics (1.5 and
+	// 1.50 are one group), so that the group shows the first spelling
+	// present in order of written form whatever came and went; nil for
+	// keys without numerics.
+	Forms []KeyForm
+}
+
+// KeyForm is one spelling of a group's key and how many rows have it.
+type KeyForm struct {
+	Key   zset.Row
+	Count int64
 }
 
 // Accumulator is the state of one aggregate function in one group.
@@ -153,6 +164,7 @@ func (g *GroupState) clone() *GroupState {
 	if g.Ranked != nil {
 		c.Ranked = &Ranking{Desc: g.Ranked.Desc, Rows: g.Ranked.Rows.Clone()}
 	}
+	c.Forms = append([]KeyForm(nil), g.Forms...)
 	return c
 }
 

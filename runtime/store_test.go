@@ -337,6 +337,9 @@ func TestStoresAgree(t *testing.T) {
 	}
 	t.Run("shop", func(t *testing.T) { storesAgree(t, string(shop), shopChanges()) })
 	t.Run("comments", func(t *testing.T) { storesAgree(t, string(comments), nil) })
+	t.Run("numeric_keys", func(t *testing.T) {
+		storesAgree(t, "table g (id int4, n numeric?, v int4, primary key (id))\nview by_n = g | group by n { c = count(), s = sum(v) }\n", nil)
+	})
 	t.Run("aggregates", func(t *testing.T) {
 		storesAgree(t, `
 table g (id int4, k int4, o int4?, v text?, n numeric?, b bool?, primary key (id))

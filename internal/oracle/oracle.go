@@ -339,6 +339,11 @@ func (e *evaluator) group(r *typecheck.Group) (*zset.ZSet, error) {
 			groups[ks] = g
 			order = append(order, ks)
 		}
+		// Equal keys may be spelled differently (1.5, 1.50): the group
+		// shows the first spelling in order of written form.
+		if types.RowKey(k) < types.RowKey(g.key) {
+			g.key = k
+		}
 		g.rows = append(g.rows, en)
 	}
 	var outExprs []ir.Scalar
