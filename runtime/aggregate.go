@@ -137,7 +137,10 @@ func newGroupState(key zset.Row, op *ir.Aggregate) *GroupState {
 				acc.Desc = append(acc.Desc, k.Desc)
 			}
 			acc.Values = NewItemMultiset(acc.Desc)
-		case a.Name == "min" || a.Name == "max" || a.Distinct:
+		case a.Name == "min" || a.Name == "max":
+			acc.Spelled = true
+			acc.Values = NewSpelledMultiset()
+		case a.Distinct:
 			acc.Values = NewMultiset()
 		case a.Name == "sum" || a.Name == "avg":
 			acc.Sum = zeroSum(a)
@@ -279,7 +282,15 @@ func rowOf(st *GroupState, op *ir.Aggregate) zset.Row {
 			}
 		case "max":
 			if m, ok := acc.Values.Max(); ok {
-				v = m.Value
+				// Of the greatest value's spellings, the first in
+				// written order: the last one met going down.
+				acc.Values.Descend(func(vc ValueCount) bool {
+					if types.Compare(vc.Value, m.Value) != 0 {
+						return false
+					}
+					v = vc.Value
+					return true
+				})
 			}
 		case "bool_and":
 			if acc.NonNull > 0 {

@@ -830,7 +830,8 @@ view keyed = g | group by k, b { f = first(t order by n, id), nums = array_to_st
 table g (id int4, n numeric, v int4?, primary key (id))
 table b (n numeric?, v int4)
 view by_n = g | group by n { c = count(), s = sum(v) }
-view by_pair = b | group by n, big = v > 2 { c = count() }
+view extremes = g | group by v { lo = min(n), hi = max(n) }
+view by_pair = b | group by n, big = v > 2 { c = count(), lo = min(n), hi = max(n) }
 view nested = g | group by key = {n = n} { c = count() }
 `},
 	{"aggregates_bag", 18, `

@@ -239,7 +239,7 @@ func encodeGroupState(st *GroupState) []byte {
 		for j, d := range a.Desc {
 			desc[j] = d
 		}
-		accs[i] = []any{a.NonNull, a.Sum, vs, scales, a.Ordered, desc}
+		accs[i] = []any{a.NonNull, a.Sum, vs, scales, a.Ordered, desc, a.Spelled}
 	}
 	fields := []any{[]any(st.Key), st.Count, accs}
 	if st.Ranked != nil || st.Forms != nil {
@@ -312,10 +312,17 @@ func decodeGroupState(b []byte) (st *GroupState, err error) {
 				acc.Desc = append(acc.Desc, d.(bool))
 			}
 		}
+		if len(f) > 6 {
+			acc.Spelled = f[6].(bool)
+		}
 		if f[2] != nil {
-			acc.Values = NewMultiset()
-			if acc.Ordered {
+			switch {
+			case acc.Ordered:
 				acc.Values = NewItemMultiset(acc.Desc)
+			case acc.Spelled:
+				acc.Values = NewSpelledMultiset()
+			default:
+				acc.Values = NewMultiset()
 			}
 			for _, p := range f[2].([]any) {
 				pair := p.([]any)

@@ -109,6 +109,11 @@ type Accumulator struct {
 	// spelled differently (1.5, 1.50) by their spelling.
 	Ordered bool
 	Desc    []bool
+	// Spelled marks Values, of min or max, as telling equal values
+	// spelled differently (1.5, 1.50) apart, so that the result is the
+	// first spelling present in written order, as a run from scratch
+	// gives, whatever rows came and went.
+	Spelled bool
 }
 
 // ValueCount is a value of an ordered multiset with its multiplicity.
@@ -122,6 +127,17 @@ func lessValueCount(a, b ValueCount) bool { return types.Compare(a.Value, b.Valu
 // NewMultiset returns an empty multiset of values ordered by value.
 func NewMultiset() *btree.BTreeG[ValueCount] {
 	return btree.NewG(16, lessValueCount)
+}
+
+// NewSpelledMultiset returns an empty multiset of values ordered by
+// value, and equal values by their written form.
+func NewSpelledMultiset() *btree.BTreeG[ValueCount] {
+	return btree.NewG(16, func(a, b ValueCount) bool {
+		if c := types.Compare(a.Value, b.Value); c != 0 {
+			return c < 0
+		}
+		return types.RowKey([]any{a.Value}) < types.RowKey([]any{b.Value})
+	})
 }
 
 // NewItemMultiset returns an empty multiset of ordered-aggregate items

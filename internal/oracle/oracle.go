@@ -480,6 +480,14 @@ func (e *evaluator) aggregate(a typecheck.AggCall, rows []zset.Entry) (any, erro
 				continue
 			}
 			c := types.Compare(x.v, best)
+			if c == 0 && types.RowKey([]any{x.v}) < types.RowKey([]any{best}) {
+				// Equal values spelled differently: the first in
+				// written order.
+				c = -1
+				if a.Name == "max" {
+					c = 1
+				}
+			}
 			if a.Name == "min" && c < 0 || a.Name == "max" && c > 0 {
 				best = x.v
 			}
