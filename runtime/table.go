@@ -78,6 +78,9 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	d := make(batch, 0, len(changes))
 	add := func(row zset.Row, w int64) { d = append(d, zset.Entry{Row: row, Weight: w}) }
 	ov := &overlay{byKey: make(map[string]zset.Row, len(changes)), bag: zset.New()}
+	// cancels: the batch may insert and delete one row (a key changed
+	// twice, a bag row deleted); only then must it be consolidated.
+	cancels := false
 	for i, c := range changes {
 		if err := t.checkRow(c); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", c.where(i), err)
@@ -88,6 +91,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 				add(c.Row, 1)
 				ov.bag.Add(c.Row, 1)
 			case Delete:
+				cancels = true
 				if t.bag.Weight(c.Row)+ov.bag.Weight(c.Row) > 0 {
 					add(c.Row, -1)
 					ov.bag.Add(c.Row, -1)
@@ -102,6 +106,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		if !touched {
 			old = t.byKey[key]
 		}
+		cancels = cancels || touched
 		switch c.Op {
 		case Insert:
 			if old != nil {
@@ -124,7 +129,10 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	}
 	// Consolidate: a row inserted and deleted in one batch is no change,
 	// and must not reach an operator that could fail on it.
-	return toBatch(zset.FromEntries(d...)), ov, nil
+	if cancels {
+		return toBatch(zset.FromEntries(d...)), ov, nil
+	}
+	return d, ov, nil
 }
 
 func (t *tableState) keyText(row zset.Row) string {
