@@ -509,8 +509,12 @@ func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 			return err
 		}
 		steps, _ := strconv.ParseInt(stepsText, 10, 64)
+		// The state's writes, the outputs', the publishing, the log's
+		// deletion and the metadata go in one round trip.
+		tail := &pgx.Batch{}
 		store := NewPGStore(p.Schema)
 		store.Begin(tx)
+		store.DeferWrites(tail)
 		eng := NewWithOptions(p.Circuit, store, Options{NoContents: true, StepsDone: steps})
 		now, err := p.stepTime(ctx, tx)
 		if err != nil {
@@ -520,8 +524,6 @@ func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 		if err != nil {
 			return err
 		}
-		// The rest of the step's writes go in one round trip.
-		tail := &pgx.Batch{}
 		if err := p.writeOutputs(ctx, tx, res, tail); err != nil {
 			return err
 		}

@@ -16,8 +16,9 @@ import (
 // every write one statement per operator, all inside the step's
 // transaction, which the caller gives with Begin.
 type PGStore struct {
-	schema string
-	tx     pgx.Tx
+	schema   string
+	tx       pgx.Tx
+	deferred *pgx.Batch // when set, writes are queued here instead of sent
 }
 
 // NewPGStore returns a store over the state tables of schema. Its tables
@@ -25,7 +26,24 @@ type PGStore struct {
 func NewPGStore(schema string) *PGStore { return &PGStore{schema: schema} }
 
 // Begin makes the store read and write through tx until the next Begin.
-func (s *PGStore) Begin(tx pgx.Tx) { s.tx = tx }
+func (s *PGStore) Begin(tx pgx.Tx) { s.tx, s.deferred = tx, nil }
+
+// DeferWrites makes the store queue its writes in b, for the caller to
+// send with the rest of the step's statements in one round trip, until
+// the next Begin. Reads still go to the transaction at once: a step
+// writes its state only after all its reads.
+func (s *PGStore) DeferWrites(b *pgx.Batch) { s.deferred = b }
+
+// send sends a batch of writes, or queues them when writes are deferred.
+func (s *PGStore) send(ctx context.Context, b *pgx.Batch) error {
+	if s.deferred != nil {
+		for _, q := range b.QueuedQueries {
+			s.deferred.Queue(q.SQL, q.Arguments...)
+		}
+		return nil
+	}
+	return s.tx.SendBatch(ctx, b).Close()
+}
 
 func (s *PGStore) table(prefix string, id int) string {
 	return pgx.Identifier{s.schema, fmt.Sprintf("%s_%d", prefix, id)}.Sanitize()
@@ -121,7 +139,7 @@ func (ix *pgIndex) Update(ctx context.Context, changes []KeyedChange) error {
 SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::bigint[])
 ON CONFLICT (key, row_key) DO UPDATE SET weight = t.weight + excluded.weight`, keys, rowKeys, encs, weights)
 	batch.Queue(`DELETE FROM `+ix.table+` WHERE (key, row_key) IN (SELECT * FROM unnest($1::bytea[], $2::bytea[])) AND weight = 0`, keys, rowKeys)
-	return ix.s.tx.SendBatch(ctx, batch).Close()
+	return ix.s.send(ctx, batch)
 }
 
 // pgOrdered is an ordered integral: the table of an index, whose key is
@@ -208,7 +226,7 @@ ON CONFLICT (key) DO UPDATE SET state = excluded.state`, putKeys, encs)
 	if len(delKeys) > 0 {
 		batch.Queue(`DELETE FROM `+g.table+` WHERE key = ANY($1)`, delKeys)
 	}
-	return g.s.tx.SendBatch(ctx, batch).Close()
+	return g.s.send(ctx, batch)
 }
 
 // encodeGroupState writes a group's state as one encoded row: the key,
