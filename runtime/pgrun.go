@@ -377,25 +377,43 @@ func (p *PG) Lock(ctx context.Context) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey(p.Schema)).Scan(&got); err != nil {
+	if err := p.lockOn(ctx, conn); err != nil {
 		conn.Release()
 		return nil, err
 	}
-	if !got {
-		p.logf("another runtime is applying program %s; waiting for it to stop", p.Schema)
-		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey(p.Schema)); err != nil {
-			conn.Release()
-			return nil, err
-		}
-		p.logf("took over program %s", p.Schema)
-	}
 	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey(p.Schema))
+		p.unlockOn(conn)
 		conn.Release()
 	}, nil
+}
+
+// lockOn takes the program's advisory lock on conn, waiting (and saying
+// so) while another runtime holds it.
+func (p *PG) lockOn(ctx context.Context, conn *pgxpool.Conn) error {
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey(p.Schema)).Scan(&got); err != nil {
+		return err
+	}
+	if got {
+		return nil
+	}
+	p.logf("another runtime is applying program %s; waiting for it to stop", p.Schema)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey(p.Schema)); err != nil {
+		return err
+	}
+	p.logf("took over program %s", p.Schema)
+	return nil
+}
+
+// unlockOn releases the lock lockOn took. When that fails the connection
+// is closed, which releases it too: a pooled connection must never go
+// back to the pool holding the lock.
+func (p *PG) unlockOn(conn *pgxpool.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey(p.Schema)); err != nil {
+		_ = conn.Conn().Close(ctx)
+	}
 }
 
 // StepStats describes one applied batch.
@@ -722,13 +740,13 @@ func (p *PG) Run(ctx context.Context, rebuild, once bool, poll time.Duration, ea
 	if err := p.Setup(ctx, rebuild); err != nil {
 		return err
 	}
-	release, err := p.Lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
 	if once {
-		_, err := p.ApplyPending(ctx, each)
+		release, err := p.Lock(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+		_, err = p.ApplyPending(ctx, each)
 		return err
 	}
 	backoff := 100 * time.Millisecond
@@ -750,12 +768,20 @@ func (p *PG) Run(ctx context.Context, rebuild, once bool, poll time.Duration, ea
 	}
 }
 
+// listenAndApply holds the program's lock on the connection it listens
+// on: if that connection is lost, the lock goes with it, this returns,
+// and Run takes the lock again (waiting if another runtime took over)
+// before applying anything more.
 func (p *PG) listenAndApply(ctx context.Context, poll time.Duration, each func(StepStats)) error {
 	conn, err := p.Pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
+	if err := p.lockOn(ctx, conn); err != nil {
+		return err
+	}
+	defer p.unlockOn(conn)
 	if _, err := conn.Exec(ctx, "LISTEN "+ident(p.channel())); err != nil {
 		return err
 	}
