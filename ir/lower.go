@@ -138,11 +138,7 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		keep = append(keep[:w:w], keep[w+1])
 		return l.add(&Map{Exprs: keep}, cols, fm), nil
 	case *typecheck.Join:
-		left, err := l.rel(r.Left)
-		if err != nil {
-			return nil, err
-		}
-		right, err := l.rel(r.Right)
+		left, right, err := l.sides(r.Left, r.Right)
 		if err != nil {
 			return nil, err
 		}
@@ -194,11 +190,7 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		}
 		return l.distinct(in), nil
 	case *typecheck.Union:
-		left, err := l.rel(r.Left)
-		if err != nil {
-			return nil, err
-		}
-		right, err := l.rel(r.Right)
+		left, right, err := l.sides(r.Left, r.Right)
 		if err != nil {
 			return nil, err
 		}
@@ -208,11 +200,7 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		}
 		return l.distinct(sum), nil
 	case *typecheck.SetOp:
-		left, err := l.rel(r.Left)
-		if err != nil {
-			return nil, err
-		}
-		right, err := l.rel(r.Right)
+		left, right, err := l.sides(r.Left, r.Right)
 		if err != nil {
 			return nil, err
 		}
@@ -586,4 +574,17 @@ func usesClock(r typecheck.Rel) bool {
 		}
 	}
 	return false
+}
+
+// sides lowers the two inputs of a binary relation.
+func (l *lowerer) sides(a, b typecheck.Rel) (*Node, *Node, error) {
+	left, err := l.rel(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	right, err := l.rel(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return left, right, nil
 }

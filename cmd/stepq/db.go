@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/runtime"
 )
@@ -30,15 +31,11 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 	file, schema := o.file, o.schema
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := connect(ctx, o.url)
+	db, prog, err := connectCompile(ctx, o.url, file)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	prog, err := compile(ctx, file, db)
-	if err != nil {
-		return err
-	}
 	if schema == "" {
 		schema = defaultSchema(file)
 	}
@@ -77,15 +74,11 @@ func cmdDrop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *dbURL == "" {
 		return usageError("drop needs --db URL")
 	}
-	db, err := connect(ctx, *dbURL)
+	db, prog, err := connectCompile(ctx, *dbURL, file)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	prog, err := compile(ctx, file, db)
-	if err != nil {
-		return err
-	}
 	if *schema == "" {
 		*schema = defaultSchema(file)
 	}
@@ -109,15 +102,11 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := connect(ctx, *dbURL)
+	db, prog, err := connectCompile(ctx, *dbURL, file)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	prog, err := compile(ctx, file, db)
-	if err != nil {
-		return err
-	}
 	v := prog.View(view)
 	if v == nil || !isOutput(prog, view) {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %s is not an output of %s: only outputs are published (outputs: %s)\n", view, file, strings.Join(outputNames(prog), ", "))}
@@ -321,4 +310,19 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// connectCompile connects to the database at url and compiles file
+// against its catalog. The caller closes the pool.
+func connectCompile(ctx context.Context, url, file string) (*pgxpool.Pool, *stepping.Program, error) {
+	db, err := connect(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	prog, err := compile(ctx, file, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, prog, nil
 }

@@ -600,14 +600,8 @@ func orderedAggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
 }
 
 func compareSortable(x, y sortable, a typecheck.AggCall) int {
-	for i, k := range a.OrderBy {
-		c := nullsLast(x.keys[i], y.keys[i])
-		if k.Desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
+	if c := compareKeys(a.OrderBy, x.keys, y.keys); c != 0 {
+		return c
 	}
 	if c := nullsLast(x.v, y.v); c != 0 {
 		return c
@@ -619,6 +613,21 @@ func compareSortable(x, y sortable, a typecheck.AggCall) int {
 		return types.RowKey(append(append([]any{}, s.keys...), s.v, s.sep))
 	}
 	return strings.Compare(all(x), all(y))
+}
+
+// compareKeys orders two tuples of order-key values by the keys of by:
+// each ascending with NULL last, or descending with NULL first.
+func compareKeys(by []typecheck.OrderKey, x, y []any) int {
+	for i, k := range by {
+		c := nullsLast(x[i], y[i])
+		if k.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // nullsLast orders two values with NULL after every other.

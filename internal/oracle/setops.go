@@ -102,14 +102,8 @@ func (e *evaluator) top(r *typecheck.Top) (*zset.ZSet, error) {
 	out := zset.New()
 	for _, rows := range groups {
 		slices.SortFunc(rows, func(a, b sorted) int {
-			for i, k := range r.By {
-				c := nullsLast(a.sort[i], b.sort[i])
-				if k.Desc {
-					c = -c
-				}
-				if c != 0 {
-					return c
-				}
+			if c := compareKeys(r.By, a.sort, b.sort); c != 0 {
+				return c
 			}
 			if c := nullsLast(a.row, b.row); c != 0 {
 				return c
