@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -187,30 +188,10 @@ func (p *PG) setMeta(ctx context.Context, q execer, key, value string) error {
 func (p *PG) install(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 		stmts := []string{
-			"CREATE TABLE " + p.t("_log") + " (id bigserial PRIMARY KEY, source text NOT NULL, weight int NOT NULL, row jsonb NOT NULL, " + logAtColumn + ")",
-			// The capture function is the same for every source; the
-			// source's name and the channel come as trigger arguments,
-			// so no name is ever spliced into its body.
-			"CREATE FUNCTION " + p.t("_capture") + `() RETURNS trigger LANGUAGE plpgsql SET search_path = ` + ident(p.Schema) + ` AS $body$
-BEGIN
-  IF TG_OP = 'INSERT' OR TG_OP = 'UPDATE' THEN
-    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], 1, to_jsonb(n.*) FROM new_rows n;
-  END IF;
-  IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN
-    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], -1, to_jsonb(o.*) FROM old_rows o;
-  END IF;
-  PERFORM pg_notify(TG_ARGV[1], '');
-  RETURN NULL;
-END
-$body$`,
-			"CREATE FUNCTION " + p.t("_capture_truncate") + `() RETURNS trigger LANGUAGE plpgsql SET search_path = ` + ident(p.Schema) + ` AS $body$
-BEGIN
-  EXECUTE format('INSERT INTO _log (source, weight, row) SELECT %L, -1, to_jsonb(t.*) FROM %I.%I t', TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME);
-  PERFORM pg_notify(TG_ARGV[1], '');
-  RETURN NULL;
-END
-$body$`,
+			"CREATE TABLE " + p.t("_log") + " (id bigserial PRIMARY KEY, source text NOT NULL, weight int NOT NULL, row json NOT NULL, " + logAtColumn + ", " + logXactColumn + ")",
+			"CREATE INDEX _log_xact ON " + p.t("_log") + " (xact)",
 		}
+		stmts = append(stmts, p.captureFunctionsDDL()...)
 		var indexIDs, groupIDs, orderedIDs []int
 		for _, n := range p.Circuit.Nodes {
 			switch n.Op.(type) {
@@ -249,6 +230,53 @@ $body$`,
 	})
 }
 
+// captureFunctionsDDL (re)creates the capture trigger functions. They are
+// the same for every source: the source's name and the channel come as
+// trigger arguments, so no name is spliced into their bodies.
+//
+// They run as the role that installed the program (SECURITY DEFINER) with
+// a search path of their own, so any role allowed to write a source can,
+// without any right on the program's schema, and nothing of the writer's
+// (a temporary table named _log, say) can stand in for the log.
+//
+// They NOTIFY the runner only on a cluster that cannot prepare
+// transactions: a transaction that has notified cannot PREPARE, and
+// capture must never fail an application's transaction. Where two-phase
+// commit is possible the runner polls instead (see notifies).
+//
+// Rows are captured with to_json, not to_jsonb: json keeps each value's
+// spelling (a float's -0), where jsonb would normalise it.
+func (p *PG) captureFunctionsDDL() []string {
+	attrs := "LANGUAGE plpgsql SECURITY DEFINER SET search_path = " + ident(p.Schema) + ", pg_temp"
+	return []string{
+		"CREATE OR REPLACE FUNCTION " + p.t("_capture") + "() RETURNS trigger " + attrs + ` AS $body$
+BEGIN
+  IF TG_OP = 'INSERT' OR TG_OP = 'UPDATE' THEN
+    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], 1, to_json(n.*) FROM new_rows n;
+  END IF;
+  IF TG_OP = 'DELETE' OR TG_OP = 'UPDATE' THEN
+    INSERT INTO _log (source, weight, row) SELECT TG_ARGV[0], -1, to_json(o.*) FROM old_rows o;
+  END IF;
+  IF current_setting('max_prepared_transactions')::int = 0 THEN
+    PERFORM pg_notify(TG_ARGV[1], '');
+  END IF;
+  RETURN NULL;
+END
+$body$`,
+		"CREATE OR REPLACE FUNCTION " + p.t("_capture_truncate") + "() RETURNS trigger " + attrs + ` AS $body$
+BEGIN
+  EXECUTE format('INSERT INTO _log (source, weight, row) SELECT %L, -1, to_json(t.*) FROM ONLY %I.%I t', TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME);
+  IF current_setting('max_prepared_transactions')::int = 0 THEN
+    PERFORM pg_notify(TG_ARGV[1], '');
+  END IF;
+  RETURN NULL;
+END
+$body$`,
+		// Only the triggers call them.
+		"REVOKE ALL ON FUNCTION " + p.t("_capture") + "(), " + p.t("_capture_truncate") + "() FROM PUBLIC",
+	}
+}
+
 func (p *PG) sourceName(in *ir.Input) string {
 	if in.Postgres.Schema == "" {
 		return ident(in.Postgres.Name)
@@ -275,7 +303,7 @@ func (p *PG) capture(ctx context.Context, tx pgx.Tx, in *ir.Input) error {
 			return err
 		}
 	}
-	tag, err := tx.Exec(ctx, "INSERT INTO "+p.t("_log")+" (source, weight, row) SELECT $1, 1, to_jsonb(t.*) FROM "+table+" t", in.Name)
+	tag, err := tx.Exec(ctx, "INSERT INTO "+p.t("_log")+" (source, weight, row) SELECT $1, 1, to_json(t.*) FROM ONLY "+table+" t", in.Name)
 	if err != nil {
 		return err
 	}
@@ -500,11 +528,19 @@ func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 	start := time.Now()
 	var st StepStats
 	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		// A batch is whole source transactions: those with a row among
+		// the oldest batchSize rows, with all their rows. A transaction's
+		// rows become visible together at its commit, so none is ever
+		// split across steps, however large (an update's new row may be
+		// logged before its old one, a nested trigger's changes before
+		// the statement that caused them).
+		//
 		// FOR UPDATE: should two runtimes ever apply at once (the advisory
 		// lock lost with its connection), the second waits for the
 		// first's batch and then skips the rows it deleted, so no change
 		// is applied twice.
-		rows, err := tx.Query(ctx, "SELECT id, source, weight, row::text FROM "+p.t("_log")+" ORDER BY id LIMIT $1 FOR UPDATE", p.batchSize())
+		rows, err := tx.Query(ctx, "SELECT id, source, weight, row::text FROM "+p.t("_log")+
+			" WHERE xact IN (SELECT xact FROM "+p.t("_log")+" ORDER BY id LIMIT $1) ORDER BY id FOR UPDATE", p.batchSize())
 		if err != nil {
 			return err
 		}
@@ -692,6 +728,16 @@ func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result, b *pgx.Ba
 	return nil
 }
 
+// looseEquality reports whether Postgres's = on values of type t can hold
+// between values that differ in representation.
+func looseEquality(t types.Type) bool {
+	switch t.Kind {
+	case types.Numeric, types.Float4, types.Float8, types.Interval, types.JSONB, types.Array, types.Record:
+		return true
+	}
+	return false
+}
+
 // copyAfter is how many inserted rows make an output's insertions a COPY
 // of their own rather than a statement in the step's batch.
 const copyAfter = 1000
@@ -704,7 +750,7 @@ func (p *PG) insertSQL(table string, cols []ir.Column) string {
 		names[i] = ident(c.Name)
 	}
 	list := strings.Join(names, ", ")
-	return fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM jsonb_populate_recordset(NULL::%s, $1::jsonb)", table, list, list, table)
+	return fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM json_populate_recordset(NULL::%s, $1::json)", table, list, list, table)
 }
 
 // deleteSQL deletes, for each row of the JSON array $1 (read into the
@@ -712,7 +758,11 @@ func (p *PG) insertSQL(table string, cols []ir.Column) string {
 // count in $2, that many copies of the row. Each row is looked up on its
 // own (LATERAL ... LIMIT), so an index of the table serves it and a step's
 // cost follows its changes, not the table's size. Non-null columns
-// compare with =, which indexes can use.
+// compare with =, which indexes can use. A row is removed by its
+// representation, not by =: where a type's = is looser than identity
+// (1.5 = 1.50, -0 = 0, '1 day' = '24 hours'), the text forms must match
+// too, so two retractions never take one physical row and leave the
+// other spelling behind.
 func (p *PG) deleteSQL(table string, cols []ir.Column) string {
 	var conds []string
 	for _, c := range cols {
@@ -722,10 +772,13 @@ func (p *PG) deleteSQL(table string, cols []ir.Column) string {
 			op = " IS NOT DISTINCT FROM "
 		}
 		conds = append(conds, "t."+name+op+"d."+name)
+		if looseEquality(c.Type) {
+			conds = append(conds, "t."+name+"::text"+op+"d."+name+"::text")
+		}
 	}
 	return fmt.Sprintf(`DELETE FROM %s WHERE ctid = ANY(ARRAY(
   SELECT x.ctid
-    FROM ROWS FROM (jsonb_populate_recordset(NULL::%s, $1::jsonb)) WITH ORDINALITY AS d
+    FROM ROWS FROM (json_populate_recordset(NULL::%s, $1::json)) WITH ORDINALITY AS d
     JOIN unnest($2::int8[]) WITH ORDINALITY AS c(n, ordinality) USING (ordinality),
     LATERAL (SELECT t.ctid FROM %s t WHERE %s LIMIT c.n) x))`,
 		table, table, table, strings.Join(conds, " AND "))

@@ -197,7 +197,7 @@ func toJSON(v any, t types.Type) any {
 	return types.Format(v, t)
 }
 
-// fromLogJSON converts a value of a change-log row (written by to_jsonb)
+// fromLogJSON converts a value of a change-log row (written by to_json)
 // to a value of type t.
 func fromLogJSON(v any, t types.Type) (any, error) { return types.FromJSON(v, t) }
 

@@ -39,6 +39,10 @@ const (
 // transaction that made the change.
 const logAtColumn = "at timestamptz NOT NULL DEFAULT now()"
 
+// logXactColumn is the transaction that made a change-log row: a batch
+// takes its transactions whole.
+const logXactColumn = "xact xid8 NOT NULL DEFAULT pg_current_xact_id()"
+
 // ensureHistory creates the tables of published steps.
 func (p *PG) ensureHistory(ctx context.Context) error {
 	for _, s := range []string{
@@ -54,10 +58,37 @@ func (p *PG) ensureHistory(ctx context.Context) error {
 }
 
 // upgrade brings the state of a program installed by an earlier version
-// of stepping up to date: its change log gains the capture time.
+// of stepping up to date: its change log gains the capture time and the
+// capturing transaction (rows logged before that count as one
+// transaction, which merges them into one step but never splits one),
+// and its capture functions are replaced by the current ones.
 func (p *PG) upgrade(ctx context.Context) error {
-	_, err := p.Pool.Exec(ctx, "ALTER TABLE "+p.t("_log")+" ADD COLUMN IF NOT EXISTS "+logAtColumn)
-	return err
+	for _, s := range []string{
+		"ALTER TABLE " + p.t("_log") + " ADD COLUMN IF NOT EXISTS " + logAtColumn,
+		"ALTER TABLE " + p.t("_log") + " ADD COLUMN IF NOT EXISTS " + logXactColumn,
+		"CREATE INDEX IF NOT EXISTS _log_xact ON " + p.t("_log") + " (xact)",
+	} {
+		if _, err := p.Pool.Exec(ctx, s); err != nil {
+			return err
+		}
+	}
+	var logType string
+	if err := p.Pool.QueryRow(ctx, "SELECT atttypid::regtype::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'row'", p.t("_log")).Scan(&logType); err != nil {
+		return err
+	}
+	if logType == "jsonb" {
+		if _, err := p.Pool.Exec(ctx, "ALTER TABLE "+p.t("_log")+" ALTER COLUMN row TYPE json"); err != nil {
+			return err
+		}
+	}
+	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		for _, s := range p.captureFunctionsDDL() {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // StepChannel is the channel every committed step NOTIFYs, with the
