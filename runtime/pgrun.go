@@ -94,15 +94,30 @@ func (p *PG) triggerName(op string) string { return "stepping_" + shortHash(p.Sc
 // failing with ErrVersion otherwise unless rebuild is set, in which case
 // it drops the old state and replays from the sources.
 func (p *PG) Setup(ctx context.Context, rebuild bool) error {
-	if err := p.ensureSchema(ctx); err != nil {
-		return err
-	}
-	stored, err := p.meta(ctx, p.Pool, "version")
+	ours, exists, err := p.isProgramSchema(ctx)
 	if err != nil {
 		return err
 	}
+	if exists && !ours {
+		var objects int
+		if err := p.Pool.QueryRow(ctx, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1", p.Schema).Scan(&objects); err != nil {
+			return err
+		}
+		if objects > 0 {
+			return fmt.Errorf("program %s: schema %s exists and holds %d objects stepping did not create; give the program a schema of its own (--schema)", p.Schema, ident(p.Schema), objects)
+		}
+	}
+	stored := ""
+	if ours {
+		if stored, err = p.meta(ctx, p.Pool, "version"); err != nil {
+			return err
+		}
+	}
 	switch {
 	case stored == p.Version():
+		if err := p.ensureSchema(ctx); err != nil {
+			return err
+		}
 		return p.upgrade(ctx)
 	case stored != "" && !rebuild:
 		return p.versionError(ctx)
@@ -111,17 +126,29 @@ func (p *PG) Setup(ctx context.Context, rebuild bool) error {
 		if err := p.dropState(ctx, true); err != nil {
 			return err
 		}
-		if err := p.ensureSchema(ctx); err != nil {
-			return err
-		}
+	}
+	if err := p.preflight(ctx); err != nil {
+		return err
+	}
+	if err := p.ensureSchema(ctx); err != nil {
+		return err
 	}
 	return p.install(ctx)
 }
 
 // ensureSchema creates the program's schema and its metadata table.
 func (p *PG) ensureSchema(ctx context.Context) error {
-	if _, err := p.Pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident(p.Schema)); err != nil {
+	// Not CREATE SCHEMA IF NOT EXISTS: that needs the right to create
+	// schemas even when the schema exists, made for the program's role
+	// by someone who has it.
+	var exists bool
+	if err := p.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", p.Schema).Scan(&exists); err != nil {
 		return err
+	}
+	if !exists {
+		if _, err := p.Pool.Exec(ctx, "CREATE SCHEMA "+ident(p.Schema)); err != nil {
+			return err
+		}
 	}
 	if _, err := p.Pool.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+p.t("_meta")+" (key text PRIMARY KEY, value text NOT NULL)"); err != nil {
 		return err
@@ -219,6 +246,9 @@ func (p *PG) install(ctx context.Context) error {
 			if err := p.capture(ctx, tx, in); err != nil {
 				return fmt.Errorf("installing capture on %s: %w", p.sourceName(in), err)
 			}
+		}
+		if err := p.recordOutputs(ctx, tx); err != nil {
+			return err
 		}
 		views, _ := json.Marshal(p.viewVersions())
 		for k, v := range map[string]string{"version": p.Version(), "views": string(views), "steps": "0", "applied": "0", "last_step_at": ""} {
@@ -335,11 +365,11 @@ func (p *PG) outputDDL(o *ir.Output) []string {
 	if len(o.PrimaryKey) > 0 {
 		cols = append(cols, "PRIMARY KEY ("+p.colList(o.View, o.PrimaryKey)+")")
 	}
-	stmts := []string{"CREATE TABLE IF NOT EXISTS " + table + " (\n  " + strings.Join(cols, ",\n  ") + "\n)"}
+	stmts := []string{"CREATE TABLE " + table + " (\n  " + strings.Join(cols, ",\n  ") + "\n)"}
 	if len(o.Indexes) == 0 && len(o.PrimaryKey) == 0 {
 		// Retracting a row must find it without scanning the table: with
 		// no index of the user's, a hash index on the first column does.
-		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING hash (%s)",
+		stmts = append(stmts, fmt.Sprintf("CREATE INDEX %s ON %s USING hash (%s)",
 			ident("stepping_"+shortHash(table)+"_retract"), table, ident(o.View.Columns[0].Name)))
 	}
 	for _, ix := range o.Indexes {
@@ -348,7 +378,7 @@ func (p *PG) outputDDL(o *ir.Output) []string {
 			names = append(names, o.View.Columns[i].Name)
 		}
 		name := "stepping_" + shortHash(table+strings.Join(names, ","))
-		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", ident(name), table, p.colList(o.View, ix)))
+		stmts = append(stmts, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", ident(name), table, p.colList(o.View, ix)))
 	}
 	return stmts
 }
@@ -369,6 +399,10 @@ func (p *PG) Drop(ctx context.Context, outputs bool) error {
 }
 
 func (p *PG) dropState(ctx context.Context, outputs bool) error {
+	ours, _, err := p.isProgramSchema(ctx)
+	if err != nil || !ours {
+		return err // nothing of the program's to drop
+	}
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 		for _, in := range p.Circuit.Inputs {
 			if in.Postgres == nil {
@@ -380,18 +414,19 @@ func (p *PG) dropState(ctx context.Context, outputs bool) error {
 					if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // the source table is gone
 						return fmt.Errorf("source table %s no longer exists: %w", p.sourceName(in), err)
 					}
+					if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+						return fmt.Errorf("program %s: removing the capture triggers from source table %s needs its owner's rights (Postgres lets only a table's owner drop its triggers): run the drop as that owner: %w", p.Schema, p.sourceName(in), err)
+					}
 					return err
 				}
 			}
 		}
 		if outputs {
-			for _, o := range p.Circuit.Outputs {
-				if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+p.outputTable(o)); err != nil {
-					return err
-				}
+			if err := p.dropOwnedOutputs(ctx, tx); err != nil {
+				return err
 			}
 		}
-		_, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+ident(p.Schema)+" CASCADE")
+		_, err := tx.Exec(ctx, "DROP SCHEMA "+ident(p.Schema)+" CASCADE")
 		return err
 	})
 }

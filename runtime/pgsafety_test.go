@@ -10,7 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/runtime"
 )
 
 // rowTexts returns a query's rows as their text forms, sorted: what a
@@ -118,4 +120,156 @@ func mustExec(t *testing.T, pool *pgxpool.Pool, sql string) {
 	if _, err := pool.Exec(context.Background(), sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
+}
+
+// A role with nothing but DML rights on a source writes it as before the
+// program was installed, and its changes are captured.
+func TestPostgresWriterWithLeastPrivilege(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, "CREATE TABLE t (id int8 PRIMARY KEY, x int4 NOT NULL); INSERT INTO t VALUES (1, 1)")
+	pg := newPG(t, pool, schema, "source t = table t\nview v = t | select { id, x }\noutput v to table out_v primary key (id)\n")
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	role, app := pgtest.Role(t, schema)
+	mustExec(t, pool, "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON t TO "+pgx.Identifier{role}.Sanitize())
+	for _, sql := range []string{
+		"INSERT INTO t VALUES (2, 2), (3, 3)",
+		"UPDATE t SET x = x + 10 WHERE id < 3",
+		"DELETE FROM t WHERE id = 3",
+		// A temporary table of the writer's named like the log must not
+		// catch the captured rows.
+		"BEGIN; CREATE TEMP TABLE _log (source text, weight int, row json); INSERT INTO t VALUES (4, 4); COMMIT",
+	} {
+		mustExec(t, app, sql)
+	}
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameTexts(t, pool, "out_v", "SELECT id, x FROM t")
+	mustExec(t, app, "TRUNCATE t")
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameTexts(t, pool, "out_v", "SELECT id, x FROM t")
+}
+
+// An installer without the rights it needs is told which, before
+// anything is created.
+func TestPostgresInstallerRightsNamed(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, "CREATE TABLE t (id int8 PRIMARY KEY, x int4 NOT NULL)")
+	role, installer := pgtest.Role(t, schema)
+	mustExec(t, pool, "GRANT SELECT ON t TO "+pgx.Identifier{role}.Sanitize())
+	prog := compile(t, pool, "source t = table t\nview v = t | select { id, x }\noutput v to table out_v\n")
+	pg := &runtime.PG{Pool: installer, Circuit: prog.Circuit, Schema: "prog_" + schema}
+	err := pg.Run(ctx, false, true, time.Second, nil)
+	if err == nil {
+		t.Fatal("installed without the rights it needs")
+	}
+	for _, want := range []string{
+		"may not create schemas in database", "GRANT CREATE ON DATABASE",
+		"lacks TRIGGER, UPDATE on source table", "may not create tables in schema " + schema,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", pg.Schema).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the failed install left its schema behind (%d, %v)", n, err)
+	}
+	// Given the rights it named, the same role installs the program.
+	mustExec(t, pool, fmt.Sprintf("CREATE SCHEMA %s AUTHORIZATION %s; GRANT TRIGGER, UPDATE ON t TO %[2]s; GRANT CREATE ON SCHEMA %s TO %[2]s",
+		pgx.Identifier{pg.Schema}.Sanitize(), pgx.Identifier{role}.Sanitize(), pgx.Identifier{schema}.Sanitize()))
+	mustExec(t, pool, "INSERT INTO t VALUES (1, 1)")
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameTexts(t, pool, "out_v", "SELECT id, x FROM t")
+	if err := pg.Drop(ctx, true); err == nil || !strings.Contains(err.Error(), "needs its owner's rights") {
+		t.Fatalf("dropping the triggers of a table the role does not own: %v", err)
+	}
+	owner := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: pg.Schema}
+	if err := owner.Drop(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stepping writes, alters and drops only tables it created and recorded.
+func TestPostgresOutputsNeverAdoptTables(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, "CREATE TABLE t (id int8 PRIMARY KEY, x int4 NOT NULL); INSERT INTO t VALUES (1, 1); CREATE TABLE out_v (id int8, x int4); INSERT INTO out_v VALUES (99, 99)")
+	src := "source t = table t\nview v = t | select { id, x }\noutput v to table out_v\n"
+	pg := newPG(t, pool, schema, src)
+	err := pg.Run(ctx, false, true, time.Second, nil)
+	if err == nil || !strings.Contains(err.Error(), `table "out_v" already exists and was not created by this program`) {
+		t.Fatalf("an existing table was adopted as an output: %v", err)
+	}
+	sameTexts(t, pool, "out_v", "VALUES (99::int8, 99)")
+
+	// Once its own table is made, dropped and replaced by the user's,
+	// dropping the program's outputs leaves the user's table alone.
+	mustExec(t, pool, "DROP TABLE out_v")
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, pool, "DROP TABLE out_v; CREATE TABLE out_v (id int8, x int4); INSERT INTO out_v VALUES (99, 99)")
+	if err := pg.Drop(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	sameTexts(t, pool, "out_v", "VALUES (99::int8, 99)")
+
+	// Nor does a program take a schema that holds someone else's tables.
+	mustExec(t, pool, "CREATE SCHEMA "+pgx.Identifier{"taken_" + schema}.Sanitize()+"; CREATE TABLE "+pgx.Identifier{"taken_" + schema, "keep"}.Sanitize()+" (a int)")
+	t.Cleanup(func() {
+		_, _ = pool.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{"taken_" + schema}.Sanitize()+" CASCADE")
+	})
+	prog := compile(t, pool, src)
+	taken := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "taken_" + schema}
+	if err := taken.Run(ctx, false, true, time.Second, nil); err == nil || !strings.Contains(err.Error(), "objects stepping did not create") {
+		t.Fatalf("a program took over a schema of someone else's: %v", err)
+	}
+	if err := taken.Drop(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, pool, "SELECT * FROM "+pgx.Identifier{"taken_" + schema, "keep"}.Sanitize())
+}
+
+// A source whose changes statement triggers cannot all see is refused,
+// and so is an output into one of the program's own sources.
+func TestPostgresSourcesThatCannotBeCaptured(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, `CREATE TABLE parted (id int8 NOT NULL, x int4 NOT NULL) PARTITION BY RANGE (id);
+CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (100);
+CREATE TABLE parent (id int8 NOT NULL, x int4 NOT NULL);
+CREATE TABLE child () INHERITS (parent);`)
+	for table, want := range map[string]string{
+		"parted":   "parted\" is partitioned",
+		"parted_1": "parted_1\" is a partition or inheritance child",
+		"parent":   "parent\" has inheritance children",
+	} {
+		prog := compile(t, pool, "source t = table "+table+"\nview v = t | select { id, x }\noutput v\n")
+		pg := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema}
+		if err := pg.Run(ctx, false, true, time.Second, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("source %s: want an error saying %q, got %v", table, want, err)
+		}
+	}
+	_, err := stepping.CompileDB(ctx, "test.step", "source t = table parent\nview v = t | select { id, x }\noutput v to table parent\n", pool)
+	if err == nil || !strings.Contains(err.Error(), "which table t of this program reads") {
+		t.Fatalf("an output into its own source compiled: %v", err)
+	}
+}
+
+func compile(t *testing.T, pool *pgxpool.Pool, src string) *stepping.Program {
+	t.Helper()
+	prog, err := stepping.CompileDB(context.Background(), "test.step", src, pool)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	return prog
 }

@@ -82,6 +82,15 @@ func (p *PG) upgrade(ctx context.Context) error {
 		}
 	}
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		// A program installed before outputs were recorded made the
+		// output tables it finds: record them as its own.
+		if owned, err := p.ownedOutputs(ctx, tx); err != nil {
+			return err
+		} else if owned == nil {
+			if err := p.recordOutputs(ctx, tx); err != nil {
+				return err
+			}
+		}
 		for _, s := range p.captureFunctionsDDL() {
 			if _, err := tx.Exec(ctx, s); err != nil {
 				return err

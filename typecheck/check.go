@@ -375,6 +375,10 @@ func (c *checker) output(o *lang.OutputDecl) {
 	out := &Output{Pos: o.Pos, View: vs.view}
 	if o.Table != nil {
 		out.Table = o.Table.Parts
+		if src := c.sourceAt(o.Table.Parts); src != nil {
+			c.errorHint(o.Table, "write the output to a table of its own",
+				"output %s writes table %s, which table %s of this program reads: its writes would feed back into it", vs.view.Name, qualified(o.Table.Parts), src.Name)
+		}
 	}
 	what := "view " + vs.view.Name
 	for _, ix := range o.Indexes {
@@ -393,6 +397,23 @@ func (c *checker) output(o *lang.OutputDecl) {
 		}
 	}
 	c.prog.Outputs = append(c.prog.Outputs, out)
+}
+
+// sourceAt returns the program's table that reads the database table
+// named by parts, if any. A name without a schema matches whatever schema
+// the other names: the search path decides both.
+func (c *checker) sourceAt(parts []string) *Table {
+	name, schema := parts[len(parts)-1], schemaOf(parts)
+	for _, t := range c.prog.Tables {
+		tname, tschema := t.Name, ""
+		if t.Source != nil {
+			tname, tschema = t.Source.Name, t.Source.Schema
+		}
+		if tname == name && (schema == "" || tschema == "" || schema == tschema) {
+			return t
+		}
+	}
+	return nil
 }
 
 // didYouMean returns a hint naming the candidate closest to name, or ""

@@ -99,3 +99,51 @@ func DSNWithSchema(schema string) string {
 	}
 	return DSN() + sep + "search_path=" + schema
 }
+
+// Role creates a login role of the test's own, with no rights beyond
+// PUBLIC's and USAGE on schema, and returns its name and a pool whose
+// connections log in as it with schema as search_path. The role, and
+// whatever it came to own, is dropped when the test ends.
+func Role(t testing.TB, schema string) (string, *pgxpool.Pool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, DSN())
+	if err != nil {
+		unavailable(t, err)
+	}
+	defer admin.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	role := "test_role_" + hex.EncodeToString(b[:])
+	quoted := pgx.Identifier{role}.Sanitize()
+	if _, err := admin.Exec(ctx, "CREATE ROLE "+quoted+" LOGIN; GRANT USAGE ON SCHEMA "+pgx.Identifier{schema}.Sanitize()+" TO "+quoted); err != nil {
+		t.Fatalf("creating role %s: %v", role, err)
+	}
+	cfg, err := pgxpool.ParseConfig(DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.User = role
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, DSN())
+		if err != nil {
+			t.Errorf("dropping role %s: %v", role, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP OWNED BY "+quoted+" CASCADE; DROP ROLE "+quoted); err != nil {
+			t.Errorf("dropping role %s: %v", role, err)
+		}
+	})
+	return role, pool
+}
