@@ -21,6 +21,52 @@ type Engine struct {
 	// inBody marks, by node ID, the nodes of fixpoint bodies, which
 	// their fixpoint runs rather than the step.
 	inBody []bool
+	// nodeView names, by node ID, the view each node computes part of.
+	nodeView []string
+}
+
+// StepError is a step that failed computing a view: the data it met (a
+// division by zero, a value out of range, a bad cast) made an operator
+// fail. Applying the same changes again fails the same way.
+type StepError struct {
+	Step int64
+	View string // the view the failing operator belongs to
+	Err  error
+}
+
+func (e *StepError) Error() string {
+	if e.View == "" {
+		return fmt.Sprintf("step %d: %v", e.Step, e.Err)
+	}
+	return fmt.Sprintf("step %d: view %s: %v", e.Step, e.View, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// nodeViews names, by node ID, the view each node belongs to: the first
+// view, in dependency order, that reads it. A node a later view shares
+// (an earlier view it reads) stays the earlier view's.
+func nodeViews(c *ir.Circuit) []string {
+	out := make([]string, len(c.Nodes))
+	var walk func(n *ir.Node, view string)
+	walk = func(n *ir.Node, view string) {
+		if n == nil || out[n.ID] != "" {
+			return
+		}
+		out[n.ID] = view
+		for _, in := range n.Inputs {
+			walk(in, view)
+		}
+	}
+	for _, v := range c.Views {
+		walk(v.Node, v.Name)
+	}
+	for _, in := range c.Inputs {
+		if in.Node != nil {
+			out[in.Node.ID] = ""
+		}
+	}
+	return out
 }
 
 // Options adjust an engine to where its state lives.
@@ -59,6 +105,7 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	for _, v := range c.Views {
 		e.views[v.Name] = &viewState{view: v, contents: zset.New()}
 	}
+	e.nodeView = nodeViews(c)
 	e.inBody = make([]bool, len(c.Nodes))
 	for _, n := range c.Nodes {
 		if fp, ok := n.Op.(*ir.Fixpoint); ok {
@@ -214,7 +261,7 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		}
 		d, err := s.eval(ctx, n)
 		if err != nil {
-			return nil, nil, fmt.Errorf("step %d: %w", e.steps+1, err)
+			return nil, nil, &StepError{Step: e.steps + 1, View: e.nodeView[n.ID], Err: err}
 		}
 		s.deltas[n.ID] = d
 	}

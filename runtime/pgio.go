@@ -114,7 +114,7 @@ func pick(vals []any, idx []int) []any {
 func ReadTable(ctx context.Context, db interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }, table []string, cols []ir.Column) (*zset.ZSet, error) {
-	rows, err := db.Query(ctx, "SELECT to_jsonb(t.*)::text FROM "+ident(table...)+" t")
+	rows, err := db.Query(ctx, "SELECT to_json(t.*)::text FROM "+ident(table...)+" t")
 	if err != nil {
 		return nil, err
 	}

@@ -118,6 +118,9 @@ func (p *PG) Setup(ctx context.Context, rebuild bool) error {
 		if err := p.ensureSchema(ctx); err != nil {
 			return err
 		}
+		if err := p.checkDrift(ctx); err != nil {
+			return err
+		}
 		return p.upgrade(ctx)
 	case stored != "" && !rebuild:
 		return p.versionError(ctx)
@@ -562,79 +565,97 @@ type logRow struct {
 func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 	start := time.Now()
 	var st StepStats
+	var batch []logRow
 	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-		// A batch is whole source transactions: those with a row among
-		// the oldest batchSize rows, with all their rows. A transaction's
-		// rows become visible together at its commit, so none is ever
-		// split across steps, however large (an update's new row may be
-		// logged before its old one, a nested trigger's changes before
-		// the statement that caused them).
-		//
-		// FOR UPDATE: should two runtimes ever apply at once (the advisory
-		// lock lost with its connection), the second waits for the
-		// first's batch and then skips the rows it deleted, so no change
-		// is applied twice.
-		rows, err := tx.Query(ctx, "SELECT id, source, weight, row::text FROM "+p.t("_log")+
-			" WHERE xact IN (SELECT xact FROM "+p.t("_log")+" ORDER BY id LIMIT $1) ORDER BY id FOR UPDATE", p.batchSize())
+		var err error
+		if batch, err = p.readBatch(ctx, tx); err != nil || len(batch) == 0 && !tick {
+			return err
+		}
+		res, err := p.applyRows(ctx, tx, batch, start)
 		if err != nil {
-			return err
-		}
-		batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (logRow, error) {
-			var l logRow
-			var text string
-			err := r.Scan(&l.id, &l.source, &l.weight, &text)
-			l.row = []byte(text)
-			return l, err
-		})
-		if err != nil || len(batch) == 0 && !tick {
-			return err
-		}
-		deltas, err := p.decode(batch)
-		if err != nil {
-			return err
-		}
-		stepsText, err := p.meta(ctx, tx, "steps")
-		if err != nil {
-			return err
-		}
-		steps, _ := strconv.ParseInt(stepsText, 10, 64)
-		// The state's writes, the outputs', the publishing, the log's
-		// deletion and the metadata go in one round trip.
-		tail := &pgx.Batch{}
-		store := NewPGStore(p.Schema)
-		store.Begin(tx)
-		store.DeferWrites(tail)
-		eng := NewWithOptions(p.Circuit, store, Options{NoContents: true, StepsDone: steps})
-		now, err := p.stepTime(ctx, tx)
-		if err != nil {
-			return err
-		}
-		res, err := eng.StepDeltaAt(ctx, now, deltas)
-		if err != nil {
-			return err
-		}
-		if err := p.writeOutputs(ctx, tx, res, tail); err != nil {
-			return err
-		}
-		if err := p.publish(tail, res, len(batch), time.Since(start)); err != nil {
-			return err
-		}
-		ids := make([]int64, len(batch))
-		for i, l := range batch {
-			ids[i] = l.id
-		}
-		tail.Queue("DELETE FROM "+p.t("_log")+" WHERE id = ANY($1)", ids)
-		tail.Queue("UPDATE "+p.t("_meta")+` AS m SET value = v.value
-  FROM (VALUES ('steps', $1::text), ('applied', ((SELECT value FROM `+p.t("_meta")+` WHERE key = 'applied')::bigint + $2)::text), ('last_step_at', $3)) AS v(key, value)
- WHERE m.key = v.key`, strconv.FormatInt(res.Step, 10), len(batch), time.Now().UTC().Format(time.RFC3339Nano))
-		if err := tx.SendBatch(ctx, tail).Close(); err != nil {
 			return err
 		}
 		st = StepStats{Step: res.Step, LogRows: len(batch), Changes: res.Changes}
 		return nil
 	})
 	st.Duration = time.Since(start)
+	if err != nil && permanent(err) {
+		err = p.failure(ctx, batch, err)
+	}
 	return st, err
+}
+
+// readBatch reads, and locks, the oldest batch of the log.
+//
+// A batch is whole source transactions: those with a row among the
+// oldest batchSize rows, with all their rows. A transaction's rows become
+// visible together at its commit, so none is ever split across steps,
+// however large (an update's new row may be logged before its old one, a
+// nested trigger's changes before the statement that caused them).
+//
+// FOR UPDATE: should two runtimes ever apply at once (the advisory lock
+// lost with its connection), the second waits for the first's batch and
+// then skips the rows it deleted, so no change is applied twice.
+func (p *PG) readBatch(ctx context.Context, tx pgx.Tx) ([]logRow, error) {
+	rows, err := tx.Query(ctx, "SELECT id, source, weight, row::text FROM "+p.t("_log")+
+		" WHERE xact IN (SELECT xact FROM "+p.t("_log")+" ORDER BY id LIMIT $1) ORDER BY id FOR UPDATE", p.batchSize())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (logRow, error) {
+		var l logRow
+		var text string
+		err := r.Scan(&l.id, &l.source, &l.weight, &text)
+		l.row = []byte(text)
+		return l, err
+	})
+}
+
+// applyRows applies log rows as one step in tx: the state's writes, the
+// outputs', the publishing, the rows' deletion from the log and the
+// metadata, in one round trip after the step is computed.
+func (p *PG) applyRows(ctx context.Context, tx pgx.Tx, batch []logRow, start time.Time) (*Result, error) {
+	deltas, err := p.decode(batch)
+	if err != nil {
+		return nil, err
+	}
+	stepsText, err := p.meta(ctx, tx, "steps")
+	if err != nil {
+		return nil, err
+	}
+	steps, _ := strconv.ParseInt(stepsText, 10, 64)
+	tail := &pgx.Batch{}
+	store := NewPGStore(p.Schema)
+	store.Begin(tx)
+	store.DeferWrites(tail)
+	eng := NewWithOptions(p.Circuit, store, Options{NoContents: true, StepsDone: steps})
+	now, err := p.stepTime(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := eng.StepDeltaAt(ctx, now, deltas)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.writeOutputs(ctx, tx, res, tail); err != nil {
+		return nil, err
+	}
+	if err := p.publish(tail, res, len(batch), time.Since(start)); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(batch))
+	for i, l := range batch {
+		ids[i] = l.id
+	}
+	tail.Queue("DELETE FROM "+p.t("_log")+" WHERE id = ANY($1)", ids)
+	tail.Queue("UPDATE "+p.t("_meta")+` AS m SET value = v.value
+  FROM (VALUES ('steps', $1::text), ('applied', ((SELECT value FROM `+p.t("_meta")+` WHERE key = 'applied')::bigint + $2)::text), ('last_step_at', $3)) AS v(key, value)
+ WHERE m.key = v.key`, strconv.FormatInt(res.Step, 10), len(batch), time.Now().UTC().Format(time.RFC3339Nano))
+	tail.Queue("DELETE FROM " + p.t("_meta") + " WHERE key = 'failure'")
+	if err := tx.SendBatch(ctx, tail).Close(); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // stepTime is the time of a step: the Clock when set, otherwise the
@@ -672,9 +693,13 @@ func (p *PG) decode(batch []logRow) (map[string]*zset.ZSet, error) {
 		}
 		row := make(zset.Row, len(in.Columns))
 		for i, c := range in.Columns {
-			v, err := fromLogJSON(obj[c.Name], c.Type)
+			raw, present := obj[c.Name]
+			if !present {
+				return nil, &DriftError{Table: p.sourceName(in), Column: c.Name, LogID: l.id}
+			}
+			v, err := fromLogJSON(raw, c.Type)
 			if err != nil {
-				return nil, fmt.Errorf("change log row %d, column %s.%s: %w", l.id, in.Name, c.Name, err)
+				return nil, &DriftError{Table: p.sourceName(in), Column: c.Name, LogID: l.id, Err: err}
 			}
 			row[i] = v
 		}
@@ -843,7 +868,7 @@ func (p *PG) Run(ctx context.Context, rebuild, once bool, poll time.Duration, ea
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, ErrVersion) {
+		if permanent(err) {
 			return err
 		}
 		p.logf("error: %v; retrying in %s", err, backoff)
@@ -855,6 +880,10 @@ func (p *PG) Run(ctx context.Context, rebuild, once bool, poll time.Duration, ea
 		backoff = min(backoff*2, 5*time.Second)
 	}
 }
+
+// preparedPoll is how often the runner looks for changes on a cluster
+// whose capture triggers do not NOTIFY.
+const preparedPoll = 100 * time.Millisecond
 
 // listenAndApply holds the program's lock on the connection it listens
 // on: if that connection is lost, the lock goes with it, this returns,
@@ -872,6 +901,16 @@ func (p *PG) listenAndApply(ctx context.Context, poll time.Duration, each func(S
 	defer p.unlockOn(conn)
 	if _, err := conn.Exec(ctx, "LISTEN "+ident(p.channel())); err != nil {
 		return err
+	}
+	var preparable int
+	if err := conn.QueryRow(ctx, "SELECT current_setting('max_prepared_transactions')::int").Scan(&preparable); err != nil {
+		return err
+	}
+	if preparable > 0 && poll > preparedPoll {
+		// Capture does not NOTIFY where transactions can be prepared
+		// (see captureFunctionsDDL): look for changes more often.
+		p.logf("this cluster allows prepared transactions, which may not NOTIFY: looking for changes every %s", preparedPoll)
+		poll = preparedPoll
 	}
 	for {
 		if _, err := p.ApplyPending(ctx, each); err != nil {

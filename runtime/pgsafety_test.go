@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -272,4 +273,92 @@ func compile(t *testing.T, pool *pgxpool.Pool, src string) *stepping.Program {
 		t.Fatalf("compile: %v", err)
 	}
 	return prog
+}
+
+// A change the program cannot apply stops the runner with its cause
+// named, loses nothing, and is applied once the data is corrected.
+func TestPostgresPermanentFailureStops(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mustExec(t, pool, "CREATE TABLE items (id int8 PRIMARY KEY, qty int4 NOT NULL); INSERT INTO items VALUES (1, 4), (2, 5)")
+	pg := newPG(t, pool, schema, "source items = table items\nview per = items | select { id, share = 100 / qty }\noutput per to table per\n")
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, pool, "INSERT INTO items VALUES (3, 7)")
+	mustExec(t, pool, "INSERT INTO items VALUES (4, 0), (5, 1)")
+	// The continuous runner stops rather than retry for ever.
+	done := make(chan error, 1)
+	go func() { done <- pg.Run(ctx, false, false, time.Second, nil) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+	}
+	var f *runtime.Failure
+	if !errors.As(err, &f) {
+		t.Fatalf("the runner did not stop with a Failure: %v", err)
+	}
+	for _, want := range []string{"program " + pg.Schema, "in view per", "source table", `"items"`, "division by zero", `"qty":0`, `"id":4`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the failure does not say %q:\n%v", want, err)
+		}
+	}
+	st, err2 := pg.Status(ctx, 0)
+	if err2 != nil || !strings.Contains(st.Failure, "division by zero") {
+		t.Errorf("status does not show the failure (%v): %+v", err2, st)
+	}
+	// Nothing of the failed step was applied, nothing was lost.
+	sameTexts(t, pool, "per", "SELECT id, 100 / qty FROM items WHERE id <= 2")
+	mustExec(t, pool, "UPDATE items SET qty = 2 WHERE id = 4")
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameTexts(t, pool, "per", "SELECT id, 100 / qty FROM items")
+	if st, err := pg.Status(ctx, 0); err != nil || st.Failure != "" {
+		t.Errorf("status still shows a failure after recovering (%v): %q", err, st.Failure)
+	}
+}
+
+// A source altered under a running program stops it with the table and
+// column named, before it writes a wrong row, keeping every change.
+func TestPostgresSchemaDrift(t *testing.T) {
+	cases := []struct {
+		name, alter, want string
+	}{
+		{"rename", "ALTER TABLE items RENAME COLUMN qty TO amount; UPDATE items SET amount = 9 WHERE id = 1", "has no column qty any more"},
+		{"drop used column", "ALTER TABLE items DROP COLUMN qty; DELETE FROM items WHERE id = 2", "has no column qty any more"},
+		{"retype", "ALTER TABLE items ALTER COLUMN qty TYPE text USING 'many'; UPDATE items SET qty = 'lots' WHERE id = 1", "qty"},
+		{"drop table", "DROP TABLE items", "items"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			pool, schema := pgtest.Schema(t)
+			ctx := context.Background()
+			mustExec(t, pool, "CREATE TABLE items (id int8 PRIMARY KEY, qty int4 NOT NULL, note text); INSERT INTO items VALUES (1, 4, 'a'), (2, 5, 'b')")
+			prog := compile(t, pool, "source items = table items\nview big = items | where qty > 1 | select { id, qty }\noutput big to table big\n")
+			pg := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema}
+			if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+				t.Fatal(err)
+			}
+			before := rowTexts(t, pool, "TABLE big")
+			mustExec(t, pool, c.alter)
+			err := pg.Run(ctx, false, true, time.Second, nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "items") {
+				t.Fatalf("want an error naming table items and saying %q, got %v", c.want, err)
+			}
+			if got := rowTexts(t, pool, "TABLE big"); !slices.Equal(got, before) {
+				t.Errorf("the output changed after the drift: %v, was %v", got, before)
+			}
+			var pending int
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{pg.Schema, "_log"}.Sanitize()).Scan(&pending); err != nil {
+				t.Fatal(err)
+			}
+			if c.name != "drop table" && pending == 0 {
+				t.Errorf("the change made after the drift was dropped from the log")
+			}
+		})
+	}
 }

@@ -303,7 +303,10 @@ type Status struct {
 	// RunnerPID is the backend process of the runtime applying the
 	// program, 0 when none is running.
 	RunnerPID int
-	Recent    []StepRecord // the last steps, newest first
+	// Failure is why the runner last stopped for a reason retrying
+	// cannot cure (see Failure); empty once a step succeeds again.
+	Failure string
+	Recent  []StepRecord // the last steps, newest first
 }
 
 // StepRecord is one committed step's statistics.
@@ -344,6 +347,8 @@ func (p *PG) Status(ctx context.Context, recent int) (*Status, error) {
 			st.Applied, _ = strconv.ParseInt(kv[1], 10, 64)
 		case "last_step_at":
 			st.LastStepAt, _ = time.Parse(time.RFC3339Nano, kv[1])
+		case "failure":
+			st.Failure = kv[1]
 		}
 	}
 	if st.Version == "" {
@@ -514,7 +519,7 @@ func (p *PG) ReadOutput(ctx context.Context, view string, where map[int]any) (*z
 		args = append(args, toPG(where[i], cols[i].Type))
 		conds = append(conds, fmt.Sprintf("t.%s = $%d", ident(cols[i].Name), len(args)))
 	}
-	sql := "SELECT to_jsonb(t.*)::text FROM " + p.outputTable(out) + " t"
+	sql := "SELECT to_json(t.*)::text FROM " + p.outputTable(out) + " t"
 	if len(conds) > 0 {
 		sql += " WHERE " + strings.Join(conds, " AND ")
 	}
@@ -548,7 +553,7 @@ func ReadSource(ctx context.Context, pool *pgxpool.Pool, in *ir.Input) (*zset.ZS
 	if in.Postgres.Schema != "" {
 		table = ident(in.Postgres.Schema, in.Postgres.Name)
 	}
-	rows, err := pool.Query(ctx, "SELECT to_jsonb(t.*)::text FROM "+table+" t")
+	rows, err := pool.Query(ctx, "SELECT to_json(t.*)::text FROM "+table+" t")
 	if err != nil {
 		return nil, err
 	}

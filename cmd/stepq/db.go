@@ -175,6 +175,7 @@ type statusJSON struct {
 	OldestPendingAt *time.Time   `json:"oldest_pending_at"`
 	LagSeconds      float64      `json:"lag_seconds"`
 	RunnerPID       int          `json:"runner_pid"`
+	Failure         string       `json:"failure,omitempty"`
 	Recent          []stepRecord `json:"recent_steps"`
 }
 
@@ -254,7 +255,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func toStatusJSON(st *runtime.Status) statusJSON {
-	j := statusJSON{Schema: st.Schema, Version: st.Version, Steps: st.Steps, Applied: st.Applied, Pending: st.Pending, RunnerPID: st.RunnerPID, Recent: []stepRecord{}}
+	j := statusJSON{Schema: st.Schema, Version: st.Version, Steps: st.Steps, Applied: st.Applied, Pending: st.Pending, RunnerPID: st.RunnerPID, Failure: st.Failure, Recent: []stepRecord{}}
 	if !st.LastStepAt.IsZero() {
 		t := st.LastStepAt
 		j.LastStepAt = &t
@@ -283,6 +284,9 @@ func writeStatus(w io.Writer, st statusJSON) {
 		runner = fmt.Sprintf("running (backend pid %d)", st.RunnerPID)
 	}
 	fmt.Fprintf(w, "  runtime:  %s\n", runner)
+	if st.Failure != "" {
+		fmt.Fprintf(w, "  stopped:  %s\n", st.Failure)
+	}
 	last := "never"
 	if st.LastStepAt != nil {
 		last = fmt.Sprintf("%s ago", time.Since(*st.LastStepAt).Round(time.Millisecond))

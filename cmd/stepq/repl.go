@@ -855,8 +855,9 @@ func (s *session) stepCounted(in *ir.Input, changes []runtime.Change, summary fu
 
 // stepPrefix matches what the engine puts before a failed step's error:
 // its step and node numbers, which mean nothing in the REPL, whose
-// engine is replaced whenever declarations change.
-var stepPrefix = regexp.MustCompile(`^step \d+: (node n\d+: )?`)
+// engine is replaced whenever declarations change, and the name of the
+// REPL's own view of an ad-hoc query. A declared view's name stays.
+var stepPrefix = regexp.MustCompile(`^step \d+: (view <rows>: )?(node n\d+: )?`)
 
 // showChanges prints each view's changes with their weights.
 func (s *session) showChanges(res *runtime.Result) {
