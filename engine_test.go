@@ -244,3 +244,41 @@ func TestEmbedExample(t *testing.T) {
 		t.Errorf("examples/embed printed\n%s\nwant (examples/embed/expected.txt)\n%s", out, want)
 	}
 }
+
+// TestConstantsFromTheStart checks that a view of constants holds its
+// rows as soon as the engine is open, before any step, and keeps them,
+// alone or beside a table's rows.
+func TestConstantsFromTheStart(t *testing.T) {
+	tests := []struct {
+		name, src string
+		view      string
+		want      int
+	}{
+		{"values", "view c = values [{x = 1}, {x = 2}]\noutput c\n", "c", 2},
+		{"values and a table", "table t (x int4)\nview c = t | union all (values [{x = 1}, {x = 2}, {x = 3}])\noutput c\n", "c", 3},
+		{"no constants", "table t (x int4)\nview c = t\noutput c\n", "c", 0},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prog, err := stepping.Compile("c.step", tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng := prog.OpenMemory()
+			defer eng.Close()
+			for _, when := range []string{"at open", "after an empty step"} {
+				rows, err := eng.Read(ctx, tt.view)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rows.Len() != tt.want {
+					t.Errorf("%s: %s has %d rows, want %d", when, tt.view, rows.Len(), tt.want)
+				}
+				if _, err := eng.Step(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -416,6 +416,8 @@ type StepStats struct {
 // one step with no changes at the current time, so that its outputs
 // follow the clock (rows leave a "last 7 days" window as days pass) even
 // when no source changes: the run loop calls it every poll interval.
+// Likewise, the first step is applied even when the log is empty, so an
+// output of constants holds its rows from the start.
 func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error) {
 	total := 0
 	for {
@@ -442,7 +444,15 @@ func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error
 			break
 		}
 	}
-	if total == 0 && p.Circuit.Clock != nil {
+	tick := total == 0 && p.Circuit.Clock != nil
+	if total == 0 && !tick {
+		// The first step runs even with nothing logged: constants.
+		var err error
+		if tick, err = p.firstStepDue(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if tick {
 		st, err := p.applyBatch(ctx, true)
 		if err != nil {
 			return 0, err

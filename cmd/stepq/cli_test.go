@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -308,6 +309,33 @@ func TestWatchAndStatus(t *testing.T) {
 	bad := runStepq(t, repoRoot, "watch", "--db", dsn, "--schema", prog, shop, "nothing")
 	if bad.code != 1 || !strings.Contains(bad.stderr, "outputs: basket_totals, receipts") {
 		t.Errorf("watch of no output: %d %q", bad.code, bad.stderr)
+	}
+}
+
+// TestRunDBConstants runs a program whose output is constants once on an
+// idle database: nothing is logged, yet the first step must fill the
+// output table, and later runs must not add the rows again.
+func TestRunDBConstants(t *testing.T) {
+	dsn, prog, _ := pgProgram(t)
+	dir := t.TempDir()
+	src := "view c = values [{x = 1}, {x = 2}]\noutput c to table c\n"
+	if err := os.WriteFile(filepath.Join(dir, "c.step"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for run := 1; run <= 2; run++ {
+		runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "c.step").want(t, 0)
+		var n int
+		if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM c").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Errorf("after run %d, table c has %d rows, want 2", run, n)
+		}
 	}
 }
 
