@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/internal/testwait"
 	"github.com/stepping-io/stepping/types"
 )
 
@@ -94,7 +95,7 @@ CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int N
 
 	// The subscription saw both steps, in order.
 	var steps []int64
-	timeout := time.After(20 * time.Second)
+	timeout := testwait.Expired(t)
 	for len(steps) < 2 {
 		select {
 		case b := <-sub.C:
@@ -103,7 +104,7 @@ CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int N
 				t.Errorf("step 2 changes: %+v", b.Changes)
 			}
 		case <-timeout:
-			t.Fatalf("subscription got steps %v in 20s, want 1 and 2", steps)
+			t.Fatalf("subscription got steps %v before the test's deadline, want 1 and 2", steps)
 		}
 	}
 	if steps[0] != 1 || steps[1] != 2 {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stepping-io/stepping/internal/golden"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/internal/testwait"
 )
 
 // TestCheckJSON checks check -json: every diagnostic as an object with
@@ -214,12 +217,31 @@ func TestWatchAndStatus(t *testing.T) {
 	watch := exec.Command(stepq, "watch", "--db", dsn, "--schema", prog, "--count", "1", shop, "basket_totals")
 	watch.Dir = repoRoot
 	var wout, werr strings.Builder
-	watch.Stdout, watch.Stderr = &wout, &werr
+	watch.Stdout = &wout
+	stderr, err := watch.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// watch prints from the step after the last committed when it
+	// starts: wait until it says which that is, or a step applied before
+	// it looked would never be printed.
+	lines := bufio.NewReader(stderr)
+	started, _ := lines.ReadString('\n')
+	werr.WriteString(started)
+	if !strings.Contains(started, "after step 1;") {
+		_ = watch.Process.Kill()
+		rest, _ := io.ReadAll(lines)
+		_ = watch.Wait()
+		t.Fatalf("watch did not start after step 1:\n%s%s", started, rest)
+	}
 	done := make(chan error, 1)
-	go func() { done <- watch.Wait() }()
+	go func() {
+		_, _ = io.Copy(&werr, lines) // Wait closes the pipe: read it all first
+		done <- watch.Wait()
+	}()
 	sql("UPDATE products SET price = 4.0 WHERE name = 'tv'")
 	runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", shop).want(t, 0)
 	select {
@@ -227,9 +249,10 @@ func TestWatchAndStatus(t *testing.T) {
 		if err != nil {
 			t.Fatalf("watch: %v\n%s", err, werr.String())
 		}
-	case <-time.After(20 * time.Second):
+	case <-testwait.Expired(t):
 		_ = watch.Process.Kill()
-		t.Fatalf("watch printed nothing in 20s\nstdout:\n%s\nstderr:\n%s", wout.String(), werr.String())
+		<-done
+		t.Fatalf("watch printed no step 2 before the test's deadline\nstdout:\n%s\nstderr:\n%s", wout.String(), werr.String())
 	}
 	want := `step 2: basket_totals
  basket_id | total | items | weight
