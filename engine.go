@@ -47,12 +47,17 @@ type Engine struct {
 }
 
 // OpenMemory returns an engine running the program in memory, with empty
-// tables.
+// tables. A program with constant relations (values) has its first step
+// applied at once, with no changes, so that its views hold their rows
+// from the start; should that step fail (a constant divided by zero), it
+// fails again, with the error, at the first Step.
 func (p *Program) OpenMemory() *Engine {
+	mem := runtime.New(p.Circuit, runtime.NewMemoryStore())
+	_, _ = mem.Start(context.Background())
 	return &Engine{
 		prog:    p,
 		subs:    map[*Subscription]bool{},
-		mem:     runtime.New(p.Circuit, runtime.NewMemoryStore()),
+		mem:     mem,
 		pending: map[string][]runtime.Change{},
 		lookups: map[string]*lookupIndex{},
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/internal/testwait"
 	"github.com/stepping-io/stepping/types"
 )
 
@@ -94,7 +95,7 @@ CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int N
 
 	// The subscription saw both steps, in order.
 	var steps []int64
-	timeout := time.After(20 * time.Second)
+	timeout := testwait.Expired(t)
 	for len(steps) < 2 {
 		select {
 		case b := <-sub.C:
@@ -103,7 +104,7 @@ CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int N
 				t.Errorf("step 2 changes: %+v", b.Changes)
 			}
 		case <-timeout:
-			t.Fatalf("subscription got steps %v in 20s, want 1 and 2", steps)
+			t.Fatalf("subscription got steps %v before the test's deadline, want 1 and 2", steps)
 		}
 	}
 	if steps[0] != 1 || steps[1] != 2 {
@@ -242,5 +243,43 @@ func TestEmbedExample(t *testing.T) {
 	}
 	if string(out) != string(want) {
 		t.Errorf("examples/embed printed\n%s\nwant (examples/embed/expected.txt)\n%s", out, want)
+	}
+}
+
+// TestConstantsFromTheStart checks that a view of constants holds its
+// rows as soon as the engine is open, before any step, and keeps them,
+// alone or beside a table's rows.
+func TestConstantsFromTheStart(t *testing.T) {
+	tests := []struct {
+		name, src string
+		view      string
+		want      int
+	}{
+		{"values", "view c = values [{x = 1}, {x = 2}]\noutput c\n", "c", 2},
+		{"values and a table", "table t (x int4)\nview c = t | union all (values [{x = 1}, {x = 2}, {x = 3}])\noutput c\n", "c", 3},
+		{"no constants", "table t (x int4)\nview c = t\noutput c\n", "c", 0},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prog, err := stepping.Compile("c.step", tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng := prog.OpenMemory()
+			defer eng.Close()
+			for _, when := range []string{"at open", "after an empty step"} {
+				rows, err := eng.Read(ctx, tt.view)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rows.Len() != tt.want {
+					t.Errorf("%s: %s has %d rows, want %d", when, tt.view, rows.Len(), tt.want)
+				}
+				if _, err := eng.Step(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -46,7 +46,15 @@ func (c compiler) scalar(e typecheck.Expr) Scalar {
 	if frame > 0 {
 		eval = func(r zset.Row) (any, error) { return f(r, make([]any, frame)) }
 	}
-	return Scalar{Text: render(e), Type: e.Type(), Eval: eval}
+	text := canon(e)
+	if c.clockCol >= 0 {
+		// now() reads a column of the row: where is part of the meaning.
+		text = fmt.Sprintf("clocked(%d %s)", c.clockCol, text)
+	}
+	if c.now != nil {
+		text = fmt.Sprintf("at(%s %s)", c.now.Format(time.RFC3339Nano), text)
+	}
+	return Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval}
 }
 
 // clock returns the evaluation of now().

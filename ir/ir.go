@@ -347,9 +347,12 @@ func (*Import) Name() string { return "import" }
 
 // Scalar is a compiled per-row expression.
 type Scalar struct {
-	Text string     // source-like rendering for explain
-	Type types.Type // result type
-	Eval func(row zset.Row) (any, error)
+	Text string // source-like rendering for explain
+	// Canon is the complete rendering the circuit's Fingerprint is made
+	// of: every part typed, function calls with their bodies.
+	Canon string
+	Type  types.Type // result type
+	Eval  func(row zset.Row) (any, error)
 }
 
 // EvalKey evaluates key expressions over a row into a key row. It reports

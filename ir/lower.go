@@ -303,12 +303,12 @@ func (l *lowerer) clockedFilter(in *Node, cond typecheck.Expr) *Node {
 	inputs := []*Node{in, src}
 	byRow := map[string]int{}
 	for i, b := range bounds {
-		at, ok := byRow[b.Row.Text]
+		at, ok := byRow[b.Row.Canon]
 		if !ok {
 			oi := l.add(&OrderedIntegrate{Key: b.Row}, cols, in)
 			at = len(inputs)
 			inputs = append(inputs, l.add(&Delay{}, cols, oi))
-			byRow[b.Row.Text] = at
+			byRow[b.Row.Canon] = at
 		}
 		bounds[i].Input = at
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/internal/testwait"
 	"github.com/stepping-io/stepping/runtime"
 )
 
@@ -553,31 +555,48 @@ func TestPostgresOracle(t *testing.T) {
 	}
 }
 
+// TestPostgresVersionChange checks that a program changed in any way
+// that changes an output refuses the old state, naming the view, and
+// rebuilds with rebuild set.
 func TestPostgresVersionChange(t *testing.T) {
-	pool, schema := pgtest.Schema(t)
-	ctx := context.Background()
-	if _, err := pool.Exec(ctx, operatorsCase.ddl+"INSERT INTO t VALUES (1, 1, 5, 'a'), (2, 1, 1, 'b');"); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, v1, v2, want string
+	}{
+		{"filter", "view big = t | where v > 2 | select { id }", "view big = t | where v > 0 | select { id }", "SELECT id FROM t WHERE v > 0"},
+		// The explain text of the two is the same: only the body differs.
+		{"function body", "fn big(x int4) bool = x >= 3\nview big = t | where big(v) | select { id }",
+			"fn big(x int4) bool = x >= 2\nview big = t | where big(v) | select { id }", "SELECT id FROM t WHERE v >= 2"},
 	}
-	v1 := "source t = table t\nview big = t | where v > 2 | select { id }\noutput big to table big\n"
-	v2 := "source t = table t\nview big = t | where v > 0 | select { id }\noutput big to table big\n"
-	pg := newPG(t, pool, schema, v1)
-	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
-		t.Fatal(err)
-	}
-	changed := newPG(t, pool, schema, v2)
-	err := changed.Run(ctx, false, true, time.Second, nil)
-	if !errors.Is(err, runtime.ErrVersion) || !strings.Contains(err.Error(), "view big changed") {
-		t.Fatalf("a changed program ran against old state: %v", err)
-	}
-	if err := changed.Run(ctx, true, true, time.Second, nil); err != nil {
-		t.Fatalf("rebuild: %v", err)
-	}
-	if n, err := diff(ctx, pool, "big", "SELECT id FROM t WHERE v > 0"); err != nil || n != 0 {
-		t.Fatalf("after rebuild the output differs in %d rows (%v)", n, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pool, schema := pgtest.Schema(t)
+			ctx := context.Background()
+			if _, err := pool.Exec(ctx, operatorsCase.ddl+"INSERT INTO t VALUES (1, 1, 5, 'a'), (2, 1, 1, 'b'), (3, 1, 2, 'c');"); err != nil {
+				t.Fatal(err)
+			}
+			const head, tail = "source t = table t\n", "\noutput big to table big\n"
+			pg := newPG(t, pool, schema, head+tt.v1+tail)
+			if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+				t.Fatal(err)
+			}
+			changed := newPG(t, pool, schema, head+tt.v2+tail)
+			err := changed.Run(ctx, false, true, time.Second, nil)
+			if !errors.Is(err, runtime.ErrVersion) || !strings.Contains(err.Error(), "view big changed") {
+				t.Fatalf("a changed program ran against old state: %v", err)
+			}
+			if err := changed.Run(ctx, true, true, time.Second, nil); err != nil {
+				t.Fatalf("rebuild: %v", err)
+			}
+			if n, err := diff(ctx, pool, "big", tt.want); err != nil || n != 0 {
+				t.Fatalf("after rebuild the output differs in %d rows (%v)", n, err)
+			}
+		})
 	}
 }
 
+// TestPostgresSecondRuntimeWaits starts a second runtime while the first
+// holds the lock: it says it is waiting, takes nothing while it waits,
+// and takes over when the first releases the lock.
 func TestPostgresSecondRuntimeWaits(t *testing.T) {
 	pool, schema := pgtest.Schema(t)
 	ctx := context.Background()
@@ -592,9 +611,9 @@ func TestPostgresSecondRuntimeWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log strings.Builder
+	log := &signalWriter{want: "waiting", seen: make(chan struct{})}
 	second := *pg
-	second.Log = &log
+	second.Log = log
 	got := make(chan error, 1)
 	go func() {
 		rel, err := second.Lock(ctx)
@@ -603,10 +622,19 @@ func TestPostgresSecondRuntimeWaits(t *testing.T) {
 		}
 		got <- err
 	}()
+	// Wait for the second runtime to find the lock taken, not for a
+	// while: on a loaded machine it may not have tried yet.
+	select {
+	case <-log.seen:
+	case err := <-got:
+		t.Fatalf("the second runtime took the lock while the first held it (%v)", err)
+	case <-testwait.Expired(t):
+		t.Fatalf("the second runtime never said it was waiting: %q", log.String())
+	}
 	select {
 	case err := <-got:
 		t.Fatalf("the second runtime took the lock while the first held it (%v)", err)
-	case <-time.After(300 * time.Millisecond):
+	default:
 	}
 	release()
 	select {
@@ -614,12 +642,35 @@ func TestPostgresSecondRuntimeWaits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-testwait.Expired(t):
 		t.Fatal("the second runtime never took over")
 	}
-	if !strings.Contains(log.String(), "waiting") {
-		t.Errorf("the second runtime did not say it was waiting: %q", log.String())
+}
+
+// signalWriter keeps what is written to it and closes seen once it holds
+// want.
+type signalWriter struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	want string
+	seen chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := strings.Contains(w.b.String(), w.want)
+	w.b.Write(p)
+	if !had && strings.Contains(w.b.String(), w.want) {
+		close(w.seen)
 	}
+	return len(p), nil
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 // TestPostgresHostileNames runs a program whose tables and columns have
@@ -787,11 +838,16 @@ INSERT INTO every VALUES
 func TestPostgresClockTransactionTime(t *testing.T) {
 	pool, schema := pgtest.Schema(t)
 	ctx := context.Background()
+	// Rows every half second over the next ten: however late the first
+	// step runs on a loaded machine (up to ten seconds), some are in its
+	// window.
 	if _, err := pool.Exec(ctx, `CREATE TABLE ev (id int PRIMARY KEY, at timestamptz NOT NULL);
-INSERT INTO ev VALUES (1, now() + interval '500 milliseconds'), (2, now() - interval '1 day')`); err != nil {
+INSERT INTO ev SELECT k, now() + k * interval '500 milliseconds' FROM generate_series(1, 20) k;
+INSERT INTO ev VALUES (0, now() - interval '1 day')`); err != nil {
 		t.Fatal(err)
 	}
 	pg := newPG(t, pool, schema, "source ev = table ev\nview fresh = ev | where at > now() - interval \"1 second\" | select { id }\noutput fresh to table fresh\n")
+	pg.BatchSize = 100 // the backfill in one step
 	count := func() int {
 		t.Helper()
 		if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
@@ -803,12 +859,21 @@ INSERT INTO ev VALUES (1, now() + interval '500 milliseconds'), (2, now() - inte
 		}
 		return n
 	}
-	if n := count(); n != 1 {
-		t.Fatalf("fresh holds %d rows after the first step, want 1", n)
+	first := count()
+	if first == 0 {
+		t.Fatal("fresh holds no rows after the first step")
 	}
-	time.Sleep(1600 * time.Millisecond)
-	if n := count(); n != 0 {
-		t.Fatalf("fresh holds %d rows 1.6s later, want 0: the row should have left the window", n)
+	// Wait for the event the next step depends on, the database's clock
+	// passing the end of the oldest fresh row's window, not for a while.
+	var oldest time.Time
+	if err := pool.QueryRow(ctx, "SELECT min(at) FROM ev JOIN fresh USING (id)").Scan(&oldest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "SELECT pg_sleep_until($1)", oldest.Add(time.Second+time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n >= first {
+		t.Fatalf("fresh holds %d rows once the clock passed a row's window, %d before: a row should have left", n, first)
 	}
 	var steps string
 	if err := pool.QueryRow(ctx, "SELECT value FROM "+pg.Schema+"._meta WHERE key = 'steps'").Scan(&steps); err != nil || steps != "2" {

@@ -3,8 +3,6 @@ package runtime
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,25 +60,13 @@ func (p *PG) batchSize() int {
 
 func (p *PG) t(name string) string { return ident(p.Schema, name) }
 
-// viewVersions returns each view's explain text, which changes exactly
-// when what the view computes (or how its inputs are typed) changes.
-func (p *PG) viewVersions() map[string]string {
-	text := ir.Explain(p.Circuit)
-	out := map[string]string{}
-	sections := strings.Split(text, "\nview ")
-	out[""] = sections[0] // the inputs
-	for _, s := range sections[1:] {
-		name, _, _ := strings.Cut(s, " ")
-		out["view "+name] = s
-	}
-	return out
-}
+// viewVersions returns a hash of each view's fingerprint (and of the
+// inputs'), which changes when what the view computes (or how its inputs
+// are typed) changes.
+func (p *PG) viewVersions() map[string]string { return viewFingerprints(p.Circuit) }
 
 // Version is the hash of the program's circuit recorded with its state.
-func (p *PG) Version() string {
-	sum := sha256.Sum256([]byte(ir.Explain(p.Circuit)))
-	return hex.EncodeToString(sum[:8])
-}
+func (p *PG) Version() string { return circuitVersion(p.Circuit) }
 
 // channel is the NOTIFY channel the capture triggers signal.
 func (p *PG) channel() string { return "stepping_" + shortHash(p.Schema) }
@@ -496,6 +482,8 @@ type StepStats struct {
 // one step with no changes at the current time, so that its outputs
 // follow the clock (rows leave a "last 7 days" window as days pass) even
 // when no source changes: the run loop calls it every poll interval.
+// Likewise, the first step is applied even when the log is empty, so an
+// output of constants holds its rows from the start.
 func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error) {
 	total := 0
 	for {
@@ -522,7 +510,15 @@ func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error
 			break
 		}
 	}
-	if total == 0 && p.Circuit.Clock != nil {
+	tick := total == 0 && p.Circuit.Clock != nil
+	if total == 0 && !tick {
+		// The first step runs even with nothing logged: constants.
+		var err error
+		if tick, err = p.firstStepDue(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if tick {
 		st, err := p.applyBatch(ctx, true)
 		if err != nil {
 			return 0, err

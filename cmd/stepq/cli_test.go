@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -15,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stepping-io/stepping/internal/golden"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/internal/testwait"
 )
 
 // TestCheckJSON checks check -json: every diagnostic as an object with
@@ -213,12 +217,31 @@ func TestWatchAndStatus(t *testing.T) {
 	watch := exec.Command(stepq, "watch", "--db", dsn, "--schema", prog, "--count", "1", shop, "basket_totals")
 	watch.Dir = repoRoot
 	var wout, werr strings.Builder
-	watch.Stdout, watch.Stderr = &wout, &werr
+	watch.Stdout = &wout
+	stderr, err := watch.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// watch prints from the step after the last committed when it
+	// starts: wait until it says which that is, or a step applied before
+	// it looked would never be printed.
+	lines := bufio.NewReader(stderr)
+	started, _ := lines.ReadString('\n')
+	werr.WriteString(started)
+	if !strings.Contains(started, "after step 1;") {
+		_ = watch.Process.Kill()
+		rest, _ := io.ReadAll(lines)
+		_ = watch.Wait()
+		t.Fatalf("watch did not start after step 1:\n%s%s", started, rest)
+	}
 	done := make(chan error, 1)
-	go func() { done <- watch.Wait() }()
+	go func() {
+		_, _ = io.Copy(&werr, lines) // Wait closes the pipe: read it all first
+		done <- watch.Wait()
+	}()
 	sql("UPDATE products SET price = 4.0 WHERE name = 'tv'")
 	runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", shop).want(t, 0)
 	select {
@@ -226,9 +249,10 @@ func TestWatchAndStatus(t *testing.T) {
 		if err != nil {
 			t.Fatalf("watch: %v\n%s", err, werr.String())
 		}
-	case <-time.After(20 * time.Second):
+	case <-testwait.Expired(t):
 		_ = watch.Process.Kill()
-		t.Fatalf("watch printed nothing in 20s\nstdout:\n%s\nstderr:\n%s", wout.String(), werr.String())
+		<-done
+		t.Fatalf("watch printed no step 2 before the test's deadline\nstdout:\n%s\nstderr:\n%s", wout.String(), werr.String())
 	}
 	want := `step 2: basket_totals
  basket_id | total | items | weight
@@ -308,6 +332,33 @@ func TestWatchAndStatus(t *testing.T) {
 	bad := runStepq(t, repoRoot, "watch", "--db", dsn, "--schema", prog, shop, "nothing")
 	if bad.code != 1 || !strings.Contains(bad.stderr, "outputs: basket_totals, receipts") {
 		t.Errorf("watch of no output: %d %q", bad.code, bad.stderr)
+	}
+}
+
+// TestRunDBConstants runs a program whose output is constants once on an
+// idle database: nothing is logged, yet the first step must fill the
+// output table, and later runs must not add the rows again.
+func TestRunDBConstants(t *testing.T) {
+	dsn, prog, _ := pgProgram(t)
+	dir := t.TempDir()
+	src := "view c = values [{x = 1}, {x = 2}]\noutput c to table c\n"
+	if err := os.WriteFile(filepath.Join(dir, "c.step"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for run := 1; run <= 2; run++ {
+		runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "c.step").want(t, 0)
+		var n int
+		if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM c").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Errorf("after run %d, table c has %d rows, want 2", run, n)
+		}
 	}
 }
 

@@ -327,6 +327,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
 	eng := prog.NewEngine(runtime.NewMemoryStore())
+	if len(batches.Steps) == 0 {
+		// No data: one step with no changes still gives the outputs of
+		// constants (values) their rows, as the program defines them.
+		batches.Steps = []int64{1}
+	}
 	views := prog.OutputViews()
 	printed := 0
 	var failed error

@@ -143,6 +143,24 @@ func TestRunShop(t *testing.T) {
 	}
 }
 
+// TestRunConstantsWithoutData checks that an output of constants holds
+// its rows when there is no data at all: no step has changes, yet the
+// output must equal its query.
+func TestRunConstantsWithoutData(t *testing.T) {
+	dir := t.TempDir()
+	src := "view c = values [{x = 1}, {x = 2}]\noutput c to table c\n"
+	if err := os.WriteFile(filepath.Join(dir, "c.step"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"run", "c.step"}, {"run", "--changes", "c.step"}} {
+		r := runStepq(t, dir, args...)
+		r.want(t, 0)
+		if !strings.Contains(r.stdout, "(2 rows)") {
+			t.Errorf("stepq %s printed\n%s\nwant the 2 rows of c", strings.Join(args, " "), r.stdout)
+		}
+	}
+}
+
 // TestRunFlagsAfterFile checks that flags may follow the file, as in
 // the spec's "stepq run examples/shop.step --changes".
 func TestRunFlagsAfterFile(t *testing.T) {
