@@ -82,7 +82,7 @@ func soakStepq(t *testing.T, r *rand.Rand, kills int, n *tally) {
 				t.Fatalf("round %d: comparing %s: %v", round, table, err)
 			}
 			if len(d) > 0 {
-				t.Fatalf("round %d (stepq killed, then run --once), batch size %d: output %s (view %s = %s) differs from recomputation by SQL, by representation:\n  %s\noutput holds: %s\nSQL:\n%s\nprogram:\n%s\nSQL the program saw:\n%s\nrunner logs:\n%s",
+				t.Fatalf("round %d (0: the first run --once; later: stepq SIGKILLed, then run --once), batch size %d: output %s (view %s = %s) differs from recomputation by SQL, by representation:\n  %s\noutput holds: %s\nSQL:\n%s\nprogram:\n%s\nSQL the program saw:\n%s\nrunner logs:\n%s",
 					round, batch, table, v.name, v.src, strings.Join(d, "\n  "), contents(ctx, pool, table), v.sql, src, h.String(), logs.String())
 			}
 		}
