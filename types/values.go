@@ -163,8 +163,8 @@ func appendEncoding(buf []byte, v any, exact bool) []byte {
 		buf = append(buf, tagInt)
 		return binary.LittleEndian.AppendUint64(buf, uint64(x))
 	case float64:
-		if x == 0 {
-			x = 0 // -0 equals 0
+		if x == 0 && !exact {
+			x = 0 // -0 equals 0, but is a row of its own, as 1.50 is
 		}
 		bits := math.Float64bits(x)
 		if x != x {

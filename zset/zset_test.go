@@ -57,7 +57,7 @@ func TestFromEntries(t *testing.T) {
 		// 1.5, so they are two rows (equal as keys, see types.KeyOf).
 		{"numeric spellings are rows", []zset.Entry{e(1, dec("1.50")), e(1, dec("1.5"))}, "{(1.5)x1 (1.50)x1}", 2},
 		{"numeric cancels in its own spelling", []zset.Entry{e(1, dec("2.0")), e(-1, dec("2")), e(-1, dec("2.0"))}, "{(2)x-1}", 1},
-		{"float -0 equals 0", []zset.Entry{e(1, 0.0), e(1, math.Copysign(0, -1))}, "{(0)x2}", 1},
+		{"float -0 is a row of its own, as it prints", []zset.Entry{e(1, 0.0), e(1, math.Copysign(0, -1))}, "{(0)x1 (-0)x1}", 2},
 		{"NaN equals NaN", []zset.Entry{e(1, math.NaN()), e(1, math.NaN())}, "{(NaN)x2}", 1},
 		{"rows differ in any column", []zset.Entry{e(1, int64(1), "a"), e(1, int64(1), "b"), e(1, int64(1), "a")}, "{(1,a)x2 (1,b)x1}", 2},
 		{"arity matters", []zset.Entry{e(1, int64(1)), e(1, int64(1), nil)}, "{(1)x1 (1,NULL)x1}", 2},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/runtime"
@@ -106,12 +107,11 @@ func soakStepq(t *testing.T, r *rand.Rand, kills int, n *tally) {
 		if err := writeTxns(ctx, pool, r, 4+r.IntN(6), genStatement, &h, n); err != nil {
 			t.Fatal(err)
 		}
-		var pending int
-		if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{progSchema, "_log"}.Sanitize()).Scan(&pending); err != nil {
+		batch := batchSizes[r.IntN(3)]
+		pending, steps, err := stepsFor(ctx, pool, progSchema, batch)
+		if err != nil {
 			t.Fatal(err)
 		}
-		batch := batchSizes[r.IntN(3)]
-		steps := (pending + batch - 1) / batch
 		h.add("-- round %d: stepq run --batch %d over %d pending log rows", round, batch, pending)
 		if steps >= 1 {
 			killAt := 1 + r.IntN(max(1, steps-1))
@@ -238,4 +238,32 @@ func lostConnectionText(line string) bool {
 		}
 	}
 	return false
+}
+
+// stepsFor returns how many log rows are pending and how many steps a
+// runner with the given batch size takes over them: each step takes the
+// transactions with a row among the oldest batch rows, whole.
+func stepsFor(ctx context.Context, pool *pgxpool.Pool, progSchema string, batch int) (pending, steps int, err error) {
+	rows, err := pool.Query(ctx, "SELECT xact::text FROM "+pgx.Identifier{progSchema, "_log"}.Sanitize()+" ORDER BY id")
+	if err != nil {
+		return 0, 0, err
+	}
+	xacts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, 0, err
+	}
+	for rest := xacts; len(rest) > 0; steps++ {
+		taken := map[string]bool{}
+		for _, x := range rest[:min(batch, len(rest))] {
+			taken[x] = true
+		}
+		var left []string
+		for _, x := range rest {
+			if !taken[x] {
+				left = append(left, x)
+			}
+		}
+		rest = left
+	}
+	return len(xacts), steps, nil
 }
