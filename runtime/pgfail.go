@@ -98,10 +98,10 @@ const diagnoseLimit = 24
 // errRollback ends a trial step's transaction.
 var errRollback = errors.New("rollback")
 
-// failure turns a batch's permanent error into a Failure: it finds the
-// change that made it fail by applying ever shorter prefixes of the batch
-// in transactions that are rolled back, and records the failure in
-// _meta for Status.
+// failure turns a step's permanent error into a Failure: it finds the
+// change that made it fail by applying ever shorter prefixes of the chunk
+// it failed in, in transactions that are rolled back, and records the
+// failure in _meta for Status.
 func (p *PG) failure(ctx context.Context, batch []logRow, cause error) error {
 	f := &Failure{Program: p.Schema, Err: cause}
 	if errors.As(cause, &f) {
@@ -143,7 +143,7 @@ func (p *PG) culprit(ctx context.Context, batch []logRow) int {
 	fails := func(k int) bool {
 		var stepErr error
 		_ = pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-			_, stepErr = p.applyRows(ctx, tx, batch[:k], time.Now())
+			_, stepErr = p.stepChunk(ctx, tx, batch[:k], 0, time.Now())
 			return errRollback
 		})
 		return stepErr != nil && permanent(stepErr)

@@ -35,6 +35,10 @@ type PG struct {
 	Schema    string    // the program's own schema
 	Log       io.Writer // progress and waiting messages; nil for none
 	BatchSize int       // log rows per step; 0 means 10,000
+	// OmitChanges leaves StepStats.Changes nil, for a caller that does not
+	// read them: a step's output changes are then held only a chunk at a
+	// time (see readChunk), whatever the size of its transactions.
+	OmitChanges bool
 	// Clock gives the time of each step, which now() reads, for a
 	// program that reads the clock; nil means the time of the step's
 	// transaction (Postgres's transaction_timestamp()).
@@ -352,7 +356,8 @@ func (p *PG) outputDDL(o *ir.Output) []string {
 		cols = append(cols, col)
 	}
 	if len(o.PrimaryKey) > 0 {
-		cols = append(cols, "PRIMARY KEY ("+p.colList(o.View, o.PrimaryKey)+")")
+		// Deferrable: a step applied in chunks checks keys at commit.
+		cols = append(cols, "PRIMARY KEY ("+p.colList(o.View, o.PrimaryKey)+") DEFERRABLE INITIALLY IMMEDIATE")
 	}
 	stmts := []string{"CREATE TABLE " + table + " (\n  " + strings.Join(cols, ",\n  ") + "\n)"}
 	if len(o.Indexes) == 0 && len(o.PrimaryKey) == 0 {
@@ -472,6 +477,7 @@ func (p *PG) unlockOn(conn *pgxpool.Conn) {
 type StepStats struct {
 	Step     int64
 	LogRows  int
+	Chunks   int // the chunks of at most BatchSize log rows it was read and applied in
 	Changes  map[string]*zset.ZSet
 	Duration time.Duration
 }
@@ -560,75 +566,158 @@ type logRow struct {
 // a step with no changes when the log is empty.
 func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 	start := time.Now()
-	var st StepStats
-	var batch []logRow
+	st := StepStats{}
+	var failed []logRow // the chunk a step failed in
 	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-		var err error
-		if batch, err = p.readBatch(ctx, tx); err != nil || len(batch) == 0 && !tick {
+		xacts, err := p.batchTransactions(ctx, tx)
+		if err != nil || len(xacts) == 0 && !tick {
 			return err
 		}
-		res, err := p.applyRows(ctx, tx, batch, start)
+		stepsText, err := p.meta(ctx, tx, "steps")
 		if err != nil {
 			return err
 		}
-		st = StepStats{Step: res.Step, LogRows: len(batch), Changes: res.Changes}
-		return nil
+		steps, _ := strconv.ParseInt(stepsText, 10, 64)
+		now, err := p.stepTime(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if len(xacts) > 0 {
+			if err := p.openChanges(ctx, tx, xacts); err != nil {
+				return err
+			}
+		}
+		for {
+			chunk, logRows, err := p.nextChunk(ctx, tx, xacts)
+			if err != nil {
+				return err
+			}
+			if len(chunk) == 0 && st.Chunks > 0 {
+				break
+			}
+			if st.Chunks == 0 && len(chunk) == p.batchSize() {
+				// The step may take more than one chunk, and an output's
+				// key may be inserted in one chunk and retracted, in its
+				// old version, in a later one: check keys at commit.
+				if _, err := tx.Exec(ctx, "SET CONSTRAINTS ALL DEFERRED"); err != nil {
+					return err
+				}
+			}
+			res, err := p.stepChunk(ctx, tx, chunk, steps, now)
+			if err != nil {
+				failed = chunk
+				return err
+			}
+			st.Step, st.Chunks, st.LogRows = res.Step, st.Chunks+1, st.LogRows+logRows
+			st.Changes = p.keepChanges(st.Changes, res.Changes)
+			if len(chunk) < p.batchSize() {
+				break
+			}
+		}
+		return p.finishStep(ctx, tx, xacts, st, start)
 	})
 	st.Duration = time.Since(start)
 	if err != nil && permanent(err) {
-		err = p.failure(ctx, batch, err)
+		err = p.failure(ctx, failed, err)
 	}
 	return st, err
 }
 
-// readBatch reads, and locks, the oldest batch of the log.
+// keepChanges adds a chunk's output changes to those of its step so far,
+// unless OmitChanges says no one reads them.
+func (p *PG) keepChanges(kept, chunk map[string]*zset.ZSet) map[string]*zset.ZSet {
+	if p.OmitChanges {
+		return nil
+	}
+	if kept == nil {
+		return chunk
+	}
+	for view, d := range chunk {
+		if kept[view] == nil {
+			kept[view] = zset.New()
+		}
+		d.Each(func(row zset.Row, w int64) { kept[view].Add(row, w) })
+	}
+	return kept
+}
+
+// batchTransactions returns the source transactions of the next step:
+// those with a row among the oldest batchSize rows of the log.
 //
-// A batch is whole source transactions: those with a row among the
-// oldest batchSize rows, with all their rows. A transaction's rows become
+// A step takes its transactions whole. A transaction's rows become
 // visible together at its commit, so none is ever split across steps,
 // however large (an update's new row may be logged before its old one, a
 // nested trigger's changes before the statement that caused them).
-//
-// FOR UPDATE: should two runtimes ever apply at once (the advisory lock
-// lost with its connection), the second waits for the first's batch and
-// then skips the rows it deleted, so no change is applied twice.
-func (p *PG) readBatch(ctx context.Context, tx pgx.Tx) ([]logRow, error) {
-	rows, err := tx.Query(ctx, "SELECT id, source, weight, row::text FROM "+p.t("_log")+
-		" WHERE xact IN (SELECT xact FROM "+p.t("_log")+" ORDER BY id LIMIT $1) ORDER BY id FOR UPDATE", p.batchSize())
+func (p *PG) batchTransactions(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	rows, err := tx.Query(ctx, "SELECT DISTINCT xact::text FROM (SELECT xact FROM "+p.t("_log")+" ORDER BY id LIMIT $1) b", p.batchSize())
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (logRow, error) {
-		var l logRow
-		var text string
-		err := r.Scan(&l.id, &l.source, &l.weight, &text)
-		l.row = []byte(text)
-		return l, err
-	})
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// applyRows applies log rows as one step in tx: the state's writes, the
-// outputs', the publishing, the rows' deletion from the log and the
-// metadata, in one round trip after the step is computed.
-func (p *PG) applyRows(ctx context.Context, tx pgx.Tx, batch []logRow, start time.Time) (*Result, error) {
-	deltas, err := p.decode(batch)
+// openChanges opens the cursor nextChunk reads a step's changes from:
+// the rows of its transactions, locked, and consolidated by source and
+// row (as captured, so by representation) in the server.
+//
+// Consolidated, a step's changes are a Z-set whose retractions are all of
+// rows that existed before it, so they can be applied a chunk at a time
+// in any order, each chunk leaving the sources in a state they could
+// have had: nested triggers log a row's update before its insertion,
+// which consolidation cancels. All chunks are applied in the step's one
+// Postgres transaction, so the runner's memory is bounded by the chunk
+// (BatchSize entries), not by the size of the source transactions.
+//
+// FOR UPDATE: should two runtimes ever apply at once (the advisory lock
+// lost with its connection), the second waits for the first's step and
+// then skips the rows it deleted, so no change is applied twice.
+//
+// The transactions are spliced into the statement as an array literal
+// (a cursor's statement takes no parameters); they are xid8s as Postgres
+// printed them, digits only.
+func (p *PG) openChanges(ctx context.Context, tx pgx.Tx, xacts []string) error {
+	_, err := tx.Exec(ctx, "DECLARE _stepping_changes NO SCROLL CURSOR FOR SELECT min(id), source, sum(weight)::int8, count(*)::int8, row::text FROM (SELECT id, source, weight, row FROM "+p.t("_log")+
+		" WHERE xact = ANY('{"+strings.Join(xacts, ",")+"}'::xid8[]) FOR UPDATE) l GROUP BY source, row::text ORDER BY min(id)")
+	return err
+}
+
+// nextChunk reads the next BatchSize consolidated changes of the cursor
+// openChanges opened, and how many log rows they add up.
+func (p *PG) nextChunk(ctx context.Context, tx pgx.Tx, xacts []string) (chunk []logRow, logRows int, err error) {
+	if len(xacts) == 0 {
+		return nil, 0, nil
+	}
+	rows, err := tx.Query(ctx, "FETCH "+strconv.Itoa(p.batchSize())+" FROM _stepping_changes")
+	if err != nil {
+		return nil, 0, err
+	}
+	chunk, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (logRow, error) {
+		var l logRow
+		var text string
+		var n int64
+		err := r.Scan(&l.id, &l.source, &l.weight, &n, &text)
+		l.row = []byte(text)
+		logRows += int(n)
+		return l, err
+	})
+	return chunk, logRows, err
+}
+
+// stepChunk applies log rows as (part of) step steps+1 in tx: the
+// state's writes, the outputs' and the publishing of the outputs'
+// changes go in one round trip after the step is computed. Every chunk
+// of a step has the step's number: the changes published under it add
+// up to the step's.
+func (p *PG) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int64, now time.Time) (*Result, error) {
+	deltas, err := p.decode(chunk)
 	if err != nil {
 		return nil, err
 	}
-	stepsText, err := p.meta(ctx, tx, "steps")
-	if err != nil {
-		return nil, err
-	}
-	steps, _ := strconv.ParseInt(stepsText, 10, 64)
 	tail := &pgx.Batch{}
 	store := NewPGStore(p.Schema)
 	store.Begin(tx)
 	store.DeferWrites(tail)
 	eng := NewWithOptions(p.Circuit, store, Options{NoContents: true, StepsDone: steps})
-	now, err := p.stepTime(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
 	res, err := eng.StepDeltaAt(ctx, now, deltas)
 	if err != nil {
 		return nil, err
@@ -636,22 +725,27 @@ func (p *PG) applyRows(ctx context.Context, tx pgx.Tx, batch []logRow, start tim
 	if err := p.writeOutputs(ctx, tx, res, tail); err != nil {
 		return nil, err
 	}
-	if err := p.publish(tail, res, len(batch), time.Since(start)); err != nil {
+	if err := p.publishChanges(tail, res); err != nil {
 		return nil, err
 	}
-	ids := make([]int64, len(batch))
-	for i, l := range batch {
-		ids[i] = l.id
-	}
-	tail.Queue("DELETE FROM "+p.t("_log")+" WHERE id = ANY($1)", ids)
-	tail.Queue("UPDATE "+p.t("_meta")+` AS m SET value = v.value
-  FROM (VALUES ('steps', $1::text), ('applied', ((SELECT value FROM `+p.t("_meta")+` WHERE key = 'applied')::bigint + $2)::text), ('last_step_at', $3)) AS v(key, value)
- WHERE m.key = v.key`, strconv.FormatInt(res.Step, 10), len(batch), time.Now().UTC().Format(time.RFC3339Nano))
-	tail.Queue("DELETE FROM " + p.t("_meta") + " WHERE key = 'failure'")
 	if err := tx.SendBatch(ctx, tail).Close(); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// finishStep records a step once all its chunks are applied: its
+// statistics, the removal of its transactions from the log, the
+// metadata, and the notification of watchers (sent at commit).
+func (p *PG) finishStep(ctx context.Context, tx pgx.Tx, xacts []string, st StepStats, start time.Time) error {
+	b := &pgx.Batch{}
+	p.publishStep(b, st.Step, st.LogRows, time.Since(start))
+	b.Queue("DELETE FROM "+p.t("_log")+" WHERE xact = ANY($1::xid8[])", xacts)
+	b.Queue("UPDATE "+p.t("_meta")+` AS m SET value = v.value
+  FROM (VALUES ('steps', $1::text), ('applied', ((SELECT value FROM `+p.t("_meta")+` WHERE key = 'applied')::bigint + $2)::text), ('last_step_at', $3)) AS v(key, value)
+ WHERE m.key = v.key`, strconv.FormatInt(st.Step, 10), st.LogRows, time.Now().UTC().Format(time.RFC3339Nano))
+	b.Queue("DELETE FROM " + p.t("_meta") + " WHERE key = 'failure'")
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // stepTime is the time of a step: the Clock when set, otherwise the

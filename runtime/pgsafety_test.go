@@ -362,3 +362,38 @@ func TestPostgresSchemaDrift(t *testing.T) {
 		})
 	}
 }
+
+// A source transaction larger than the batch size is one step, applied
+// a chunk of at most BatchSize changes at a time inside it.
+func TestPostgresLargeTransactionInChunks(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, "CREATE TABLE t (id int8 PRIMARY KEY DEFERRABLE INITIALLY DEFERRED, x int4 NOT NULL, g int4 NOT NULL)")
+	pg := newPG(t, pool, schema, `source t = table t
+view v = t | select { id, x }
+view g = t | group by g { n = count(), total = sum(x) }
+output v to table out_v primary key (id)
+output g to table out_g primary key (g)
+`)
+	pg.BatchSize, pg.OmitChanges = 100, true
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		"INSERT INTO t SELECT i, 1, i % 7 FROM generate_series(1, 3000) i",
+		// Every key's new row meets its old one only in a later chunk.
+		"UPDATE t SET id = 3001 - id, x = x + 1",
+		"BEGIN; DELETE FROM t WHERE id % 2 = 0; UPDATE t SET x = 9 WHERE id % 4 = 1; INSERT INTO t SELECT i, 5, 1 FROM generate_series(3002, 6000, 2) i; COMMIT",
+	} {
+		mustExec(t, pool, sql)
+		var stats []runtime.StepStats
+		if _, err := pg.ApplyPending(ctx, func(st runtime.StepStats) { stats = append(stats, st) }); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		if len(stats) != 1 || stats[0].Chunks < 2 || stats[0].Changes != nil {
+			t.Fatalf("%s: want one step of several chunks, holding no changes; got %+v", sql, stats)
+		}
+		sameTexts(t, pool, "out_v", "SELECT id, x FROM t")
+		sameTexts(t, pool, "out_g", "SELECT g, count(*), sum(x) FROM t GROUP BY g")
+	}
+}

@@ -104,10 +104,10 @@ func (p *PG) upgrade(ctx context.Context) error {
 // step's number as payload.
 func (p *PG) StepChannel() string { return p.channel() + "_steps" }
 
-// publish queues, in the step's batch, the records of a step's output
-// changes and statistics, the pruning of old ones, and the notification
-// of watchers (sent at commit).
-func (p *PG) publish(b *pgx.Batch, res *Result, logRows int, took time.Duration) error {
+// publishChanges queues, in a step's batch, the records of its output
+// changes (of a chunk of it: every chunk of a step publishes under the
+// step's number).
+func (p *PG) publishChanges(b *pgx.Batch, res *Result) error {
 	var views []string
 	var weights []int64
 	var rows []string
@@ -133,12 +133,17 @@ func (p *PG) publish(b *pgx.Batch, res *Result, logRows int, took time.Duration)
 		b.Queue("INSERT INTO "+p.t("_changes")+" (step, view, weight, row) SELECT $1, * FROM unnest($2::text[], $3::int8[], $4::jsonb[])",
 			res.Step, views, weights, rows)
 	}
-	b.Queue("INSERT INTO "+p.t("_steps")+" (step, at, duration_us, log_rows, changes) VALUES ($1, now(), $2, $3, $4)",
-		res.Step, took.Microseconds(), logRows, len(rows))
-	b.Queue("DELETE FROM "+p.t("_changes")+" WHERE step <= $1", res.Step-KeepChanges)
-	b.Queue("DELETE FROM "+p.t("_steps")+" WHERE step <= $1", res.Step-KeepSteps)
-	b.Queue("SELECT pg_notify($1, $2)", p.StepChannel(), strconv.FormatInt(res.Step, 10))
 	return nil
+}
+
+// publishStep queues, in a step's last batch, its statistics, the pruning
+// of old records, and the notification of watchers (sent at commit).
+func (p *PG) publishStep(b *pgx.Batch, step int64, logRows int, took time.Duration) {
+	b.Queue("INSERT INTO "+p.t("_steps")+" (step, at, duration_us, log_rows, changes) VALUES ($1, now(), $2, $3, (SELECT count(*) FROM "+p.t("_changes")+" WHERE step = $1))",
+		step, took.Microseconds(), logRows)
+	b.Queue("DELETE FROM "+p.t("_changes")+" WHERE step <= $1", step-KeepChanges)
+	b.Queue("DELETE FROM "+p.t("_steps")+" WHERE step <= $1", step-KeepSteps)
+	b.Queue("SELECT pg_notify($1, $2)", p.StepChannel(), strconv.FormatInt(step, 10))
 }
 
 // rowObject is a row as a JSON object keyed by column name, each value in

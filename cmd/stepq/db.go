@@ -39,7 +39,7 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 	if schema == "" {
 		schema = defaultSchema(file)
 	}
-	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch}
+	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes}
 	each := func(st runtime.StepStats) {
 		if !o.changes {
 			return
