@@ -289,13 +289,19 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestHelp checks that help goes to stdout with status 0.
+// TestHelp checks that help, however asked for (twice included), goes
+// to stdout with status 0.
 func TestHelp(t *testing.T) {
-	r := runStepq(t, ".", "help")
-	r.want(t, 0)
-	for _, cmd := range []string{"stepq check", "stepq explain", "stepq run"} {
-		if !strings.Contains(r.stdout, cmd) {
-			t.Errorf("help lacks %q:\n%s", cmd, r.stdout)
+	for _, args := range [][]string{
+		{"help"}, {"-h"}, {"--help"}, {"-help"},
+		{"help", "--help"}, {"help", "help"}, {"-h", "-h"}, {"--help", "-help"}, {"-help", "help"},
+	} {
+		r := runStepq(t, ".", args...)
+		r.want(t, 0)
+		for _, cmd := range []string{"stepq check", "stepq explain", "stepq run"} {
+			if !strings.Contains(r.stdout, cmd) {
+				t.Errorf("stepq %s lacks %q:\n%s", strings.Join(args, " "), cmd, r.stdout)
+			}
 		}
 	}
 }
