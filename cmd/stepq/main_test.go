@@ -333,6 +333,17 @@ func TestRunBadRow(t *testing.T) {
 	}
 }
 
+// TestRunHugeNumeric checks that a numeric beyond Postgres's range in a
+// data file is an error at its place, not a value whose hundred million
+// digits the run then builds.
+func TestRunHugeNumeric(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "--data", "cmd/stepq/testdata/hugenumeric", "examples/shop.step")
+	r.want(t, 1)
+	if want := "cmd/stepq/testdata/hugenumeric/products.csv:3:7: column price: value overflows numeric format"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+}
+
 // TestRunDuplicateKey checks that inserting a primary key the table
 // already holds fails the run with status 1.
 func TestRunDuplicateKey(t *testing.T) {
