@@ -344,6 +344,21 @@ func TestRunHugeNumeric(t *testing.T) {
 	}
 }
 
+// TestCheckDeepNesting checks that a program of a hundred thousand nested
+// parentheses is a positioned error with status 1, not a stack overflow.
+func TestCheckDeepNesting(t *testing.T) {
+	dir := t.TempDir()
+	src := "table t (a int4, primary key (a))\nview v = t | select { x = " + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000) + " }\n"
+	if err := os.WriteFile(filepath.Join(dir, "deep.step"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runStepq(t, dir, "check", "deep.step")
+	r.want(t, 1)
+	if want := "deep.step:2:"; !strings.HasPrefix(r.stderr, want) || !strings.Contains(r.stderr, "nested more than 1000 levels") {
+		t.Errorf("stderr does not report the nesting at a position:\n%.300s", r.stderr)
+	}
+}
+
 // TestRunDuplicateKey checks that inserting a primary key the table
 // already holds fails the run with status 1.
 func TestRunDuplicateKey(t *testing.T) {
