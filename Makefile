@@ -3,16 +3,22 @@
 #   make test    Postgres up, go vet, gofmt check, every test (CI runs this)
 #   make build   build every package and bin/stepq
 #   make bench   run every benchmark once
-#   make fuzz    run every fuzz target for FUZZTIME (default 10s) each
+#   make fuzz    run every fuzz target for FUZZTIME (default 10s) each, then
+#                report each target's result (non-zero status if any failed)
+#   make fuzz-ci every fuzz target for FUZZCITIME (default 3s): CI runs this
 
 GO ?= go
 FUZZTIME ?= 10s
+# Short enough that CI's run of every target stays well under two minutes
+# on two cores, long enough to replay the seeds and try a few thousand
+# inputs each.
+FUZZCITIME ?= 3s
 # Tests that need Postgres connect here; scripts/ensure-postgres.sh makes
 # sure a server answers at 127.0.0.1:5432 first.
 STEPPING_TEST_DSN ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export STEPPING_TEST_DSN
 
-.PHONY: test postgres vet fmt-check unit build bench fuzz
+.PHONY: test postgres vet fmt-check unit build bench fuzz fuzz-ci
 
 test: postgres vet fmt-check unit
 
@@ -43,3 +49,6 @@ bench:
 
 fuzz:
 	@FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh
+
+fuzz-ci:
+	@FUZZTIME=$(FUZZCITIME) FUZZMINIMIZETIME=5s GO=$(GO) bash scripts/fuzz.sh

@@ -9,8 +9,12 @@ import (
 )
 
 // Parse parses the source text of one .step file. On a syntax error it
-// returns an ErrorList holding one positioned *Error.
+// returns an ErrorList holding one positioned *Error; nesting deeper than
+// MaxNesting is one.
 func Parse(filename, src string) (*File, error) {
+	if err := checkNesting(filename, src); err != nil {
+		return nil, ErrorList{err}
+	}
 	g, err := parser.ParseString(filename, src)
 	if err != nil {
 		return nil, ErrorList{syntaxError(filename, src, err)}
@@ -23,6 +27,9 @@ func Parse(filename, src string) (*File, error) {
 
 // ParseExpr parses a single expression, as the REPL and tests need.
 func ParseExpr(filename, src string) (Expr, error) {
+	if err := checkNesting(filename, src); err != nil {
+		return nil, ErrorList{err}
+	}
 	g, err := exprParser.ParseString(filename, src)
 	if err != nil {
 		return nil, ErrorList{syntaxError(filename, src, err)}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -93,7 +95,7 @@ func LoadChangeDir(dir string, mustExist bool, inputs []*ir.Input) (*Batches, er
 	for _, in := range inputs {
 		for _, ext := range []string{".csv", ".jsonl"} {
 			path := filepath.Join(dir, in.Name+ext)
-			f, err := os.Open(path)
+			data, err := readDataFile(path)
 			if errors.Is(err, os.ErrNotExist) {
 				continue
 			}
@@ -101,11 +103,10 @@ func LoadChangeDir(dir string, mustExist bool, inputs []*ir.Input) (*Batches, er
 				return nil, err
 			}
 			if ext == ".csv" {
-				err = b.readCSV(f, path, in)
+				err = b.readCSV(data, path, in)
 			} else {
-				err = b.readJSONL(f, path, in)
+				err = b.readJSONL(data, path, in)
 			}
-			f.Close()
 			if err != nil {
 				return nil, err
 			}
@@ -127,11 +128,10 @@ func LoadChangeDir(dir string, mustExist bool, inputs []*ir.Input) (*Batches, er
 // with the columns _step and now (a timestamptz).
 func (b *Batches) readClock(path, ext string) error {
 	b.Clock = map[int64]time.Time{}
-	f, err := os.Open(path)
+	data, err := readDataFile(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	set := func(where string, stepText, nowText string) error {
 		step, _, err := parseMeta(stepText, "")
 		if err != nil {
@@ -148,7 +148,7 @@ func (b *Batches) readClock(path, ext string) error {
 		return nil
 	}
 	if ext == ".jsonl" {
-		dec := json.NewDecoder(f)
+		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
 		for line := 1; ; line++ {
 			var obj map[string]any
@@ -171,7 +171,7 @@ func (b *Batches) readClock(path, ext string) error {
 			}
 		}
 	}
-	cr := csv.NewReader(f)
+	cr := csv.NewReader(bytes.NewReader(data))
 	header, err := cr.Read()
 	if err != nil {
 		return fmt.Errorf("%s: reading header: %w", path, err)
@@ -238,8 +238,8 @@ func parseMeta(stepText, opText string) (int64, Op, error) {
 	return 0, 0, fmt.Errorf("_op must be insert, delete or update, not %q", opText)
 }
 
-func (b *Batches) readCSV(r io.Reader, path string, in *ir.Input) error {
-	cr := csv.NewReader(r)
+func (b *Batches) readCSV(data []byte, path string, in *ir.Input) error {
+	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
@@ -280,7 +280,8 @@ func (b *Batches) readCSV(r io.Reader, path string, in *ir.Input) error {
 			}
 			v, err := types.Parse(field, in.Columns[c].Type)
 			if err != nil {
-				return fmt.Errorf("%s:%d: column %s: %w", path, line, in.Columns[c].Name, err)
+				fl, fc := cr.FieldPos(i)
+				return fmt.Errorf("%s:%d:%d: column %s: %w", path, fl, fc, in.Columns[c].Name, err)
 			}
 			row[c] = v
 		}
@@ -325,55 +326,215 @@ func mapHeader(header []string, in *ir.Input) (cols []int, stepCol, opCol int, e
 
 func isKey(in *ir.Input, c int) bool { return slices.Contains(in.PrimaryKey, c) }
 
-func (b *Batches) readJSONL(r io.Reader, path string, in *ir.Input) error {
-	dec := json.NewDecoder(r)
+// readJSONL reads one JSON object per change. It walks each object's
+// tokens itself, rather than decoding it whole, so that an error in a
+// value can name the line and column where the value starts.
+func (b *Batches) readJSONL(data []byte, path string, in *ir.Input) error {
+	pos := newPositions(path, data)
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	for line := 1; ; line++ {
-		var obj map[string]any
-		err := dec.Decode(&obj)
-		if err == io.EOF {
+	for n := 1; ; n++ {
+		start := skipSpace(data, int(dec.InputOffset()))
+		if start == len(data) {
 			return nil
 		}
+		obj, offsets, err := decodeObject(dec, data)
 		if err != nil {
-			return fmt.Errorf("%s: object %d: %w", path, line, err)
+			return fmt.Errorf("%s: object %d: %w", pos.at(start), n, err)
 		}
-		var stepText, opText string
-		if v, ok := obj["_step"]; ok {
-			stepText = fmt.Sprint(v)
+		at := make(map[string]string, len(offsets))
+		for k, off := range offsets {
+			at[k] = pos.at(off)
 		}
-		if v, ok := obj["_op"]; ok {
-			opText = fmt.Sprint(v)
+		if err := b.addJSONObject(obj, at, pos.at(start), in); err != nil {
+			return err
 		}
-		step, op, err := parseMeta(stepText, opText)
-		if err != nil {
-			return fmt.Errorf("%s: object %d: %w", path, line, err)
-		}
-		row := make(zset.Row, len(in.Columns))
-		for j, col := range in.Columns {
-			if _, ok := obj[col.Name]; !ok && !(op == Delete && len(in.PrimaryKey) > 0 && !isKey(in, j)) {
-				return fmt.Errorf("%s: object %d: no value for column %s", path, line, col.Name)
-			}
-		}
-		for k, v := range obj {
-			if k == "_step" || k == "_op" {
-				continue
-			}
-			c := -1
-			for j, col := range in.Columns {
-				if col.Name == k {
-					c = j
-				}
-			}
-			if c < 0 {
-				return fmt.Errorf("%s: object %d: table %s has no column %s", path, line, in.Name, k)
-			}
-			if op == Delete && len(in.PrimaryKey) > 0 && !isKey(in, c) {
-				continue
-			}
-			if row[c], err = types.FromJSON(v, in.Columns[c].Type); err != nil {
-				return fmt.Errorf("%s: object %d: column %s: %w", path, line, k, err)
-			}
-		}
-		b.add(step, in.Name, Change{Op: op, Row: row, Origin: fmt.Sprintf("%s:%d", path, line)})
 	}
+}
+
+// addJSONObject adds the change one JSONL object describes: at holds
+// the position of each of its values, where that of the object.
+func (b *Batches) addJSONObject(obj map[string]any, at map[string]string, where string, in *ir.Input) error {
+	var stepText, opText string
+	if v, ok := obj["_step"]; ok {
+		stepText = fmt.Sprint(v)
+	}
+	if v, ok := obj["_op"]; ok {
+		opText = fmt.Sprint(v)
+	}
+	step, op, err := parseMeta(stepText, opText)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	row := make(zset.Row, len(in.Columns))
+	for j, col := range in.Columns {
+		if _, ok := obj[col.Name]; !ok && !(op == Delete && len(in.PrimaryKey) > 0 && !isKey(in, j)) {
+			return fmt.Errorf("%s: no value for column %s", where, col.Name)
+		}
+	}
+	for k, v := range obj {
+		if k == "_step" || k == "_op" {
+			continue
+		}
+		c := -1
+		for j, col := range in.Columns {
+			if col.Name == k {
+				c = j
+			}
+		}
+		if c < 0 {
+			return fmt.Errorf("%s: table %s has no column %s", at[k], in.Name, k)
+		}
+		if op == Delete && len(in.PrimaryKey) > 0 && !isKey(in, c) {
+			continue
+		}
+		if hasNUL(v) {
+			return fmt.Errorf("%s: column %s: text can't hold the NUL character (\\u0000), as in Postgres", at[k], k)
+		}
+		if row[c], err = types.FromJSON(v, in.Columns[c].Type); err != nil {
+			return fmt.Errorf("%s: column %s: %w", at[k], k, err)
+		}
+	}
+	b.add(step, in.Name, Change{Op: op, Row: row, Origin: where})
+	return nil
+}
+
+// decodeObject reads one JSON object from dec, whose input is data, and
+// returns it with the offset in data where each value starts.
+func decodeObject(dec *json.Decoder, data []byte) (map[string]any, map[string]int, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, nil, fmt.Errorf("want a JSON object, got %v", tok)
+	}
+	obj, at := map[string]any{}, map[string]int{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		key := tok.(string) // the decoder allows only strings here
+		// The value starts after the colon and any space.
+		off := skipSpace(data, int(dec.InputOffset()))
+		if off < len(data) && data[off] == ':' {
+			off = skipSpace(data, off+1)
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
+		}
+		obj[key], at[key] = v, off
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, nil, err
+	}
+	return obj, at, nil
+}
+
+// utf8BOM is the byte-order mark some editors put at the start of a
+// UTF-8 file; it is not part of the data.
+const utf8BOM = "\xef\xbb\xbf"
+
+// readDataFile reads a CSV or JSONL data file without a leading
+// byte-order mark (else it would join the first column's name) and
+// checks that it is text Postgres would take: UTF-8 without NUL bytes.
+// The in-memory engine would hold anything, and so accept files that
+// the Postgres one then refuses.
+func readDataFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	bom := 0
+	if rest, ok := bytes.CutPrefix(data, []byte(utf8BOM)); ok {
+		data, bom = rest, len(utf8BOM)
+	}
+	if off, msg := checkText(data); msg != "" {
+		p := newPositions(path, data)
+		where := p.at(off)
+		if p.line(off) == 1 {
+			// Columns count bytes of the file, the mark included.
+			where = fmt.Sprintf("%s:1:%d", path, off+1+bom)
+		}
+		return nil, fmt.Errorf("%s: %s", where, msg)
+	}
+	return data, nil
+}
+
+// checkText returns the offset of the first NUL byte or byte that is not
+// part of valid UTF-8 in data, and what is wrong there; "" when none.
+func checkText(data []byte) (int, string) {
+	for off := 0; off < len(data); {
+		r, size := utf8.DecodeRune(data[off:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return off, fmt.Sprintf("invalid UTF-8: byte 0x%02x (Postgres takes only UTF-8 text)", data[off])
+		case r == 0:
+			return off, "a NUL byte (Postgres text can't hold one)"
+		}
+		off += size
+	}
+	return 0, ""
+}
+
+// hasNUL reports whether a decoded JSON value holds a string with a NUL
+// character, which JSON can write as \u0000 but Postgres text and jsonb
+// refuse.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.IndexByte(x, 0) >= 0
+	case []any:
+		return slices.ContainsFunc(x, hasNUL)
+	case map[string]any:
+		for k, e := range x {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// skipSpace returns the offset of the first byte at or after off in data
+// that is not JSON white space.
+func skipSpace(data []byte, off int) int {
+	for off < len(data) && strings.IndexByte(" \t\r\n", data[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+// positions turns byte offsets in a file into file:line:col, the column
+// counting bytes from 1 as Go's tools do.
+type positions struct {
+	path   string
+	starts []int // the offset at which each line starts
+}
+
+func newPositions(path string, data []byte) *positions {
+	p := &positions{path: path, starts: []int{0}}
+	for i, c := range data {
+		if c == '\n' {
+			p.starts = append(p.starts, i+1)
+		}
+	}
+	return p
+}
+
+// line returns the line, from 1, of offset off.
+func (p *positions) line(off int) int {
+	i, found := slices.BinarySearch(p.starts, off)
+	if found {
+		return i + 1
+	}
+	return i
+}
+
+// at returns the position of offset off as file:line:col.
+func (p *positions) at(off int) string {
+	l := p.line(off)
+	return fmt.Sprintf("%s:%d:%d", p.path, l, off-p.starts[l-1]+1)
 }

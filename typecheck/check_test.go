@@ -198,3 +198,43 @@ func format(t *testing.T, err error, src string) string {
 	}
 	return err.Error()
 }
+
+// TestNumericLiteralRange checks that numeric constants outside
+// Postgres's numeric range, written as literals or cast from text, are
+// errors at their place rather than values whose digits are built.
+func TestNumericLiteralRange(t *testing.T) {
+	tests := []struct {
+		name, expr, want string
+	}{
+		{"whole digits", strings.Repeat("9", 131073), "2:27: value overflows numeric format"},
+		{"fraction digits", "0." + strings.Repeat("0", 16383) + "1", "2:27: value overflows numeric format"},
+		{"cast from text", `"1e100000000"::numeric`, "2:27: value overflows numeric format"},
+		{"typed literal", `numeric "-1e131072"`, "2:27: value overflows numeric format"},
+		{"cast of too small", `"1e-16384"::numeric`, "2:27: value overflows numeric format"},
+	}
+	for _, tt := range tests {
+		src := "table t (a int4, primary key (a))\nview v = t | select { x = " + tt.expr + " }\n"
+		f, err := lang.Parse("n.step", src)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		_, err = typecheck.Check(f, nil)
+		if err == nil {
+			t.Errorf("%s: checked clean, want %q", tt.name, tt.want)
+			continue
+		}
+		if got := err.Error(); !strings.Contains(got, "n.step:"+tt.want) {
+			t.Errorf("%s: error %.200s, want n.step:%s", tt.name, got, tt.want)
+		}
+	}
+	// The largest and smallest that fit still check.
+	for _, expr := range []string{strings.Repeat("9", 131072), "0." + strings.Repeat("0", 16382) + "1", `"1e131071"::numeric`} {
+		f, err := lang.Parse("n.step", "table t (a int4, primary key (a))\nview v = t | select { x = "+expr+" }\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := typecheck.Check(f, nil); err != nil {
+			t.Errorf("%.30s...: %.200v", expr, err)
+		}
+	}
+}

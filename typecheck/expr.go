@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/types"
@@ -137,25 +136,31 @@ func (c *checker) expr(e lang.Expr, ctx *exprCtx) Expr {
 	return invalid
 }
 
+// numericLiteral reads a literal too long for int8 or with a point as a
+// numeric, within numeric's range: a program of a million digits is an
+// error at its place, not a value to materialise.
+func (c *checker) numericLiteral(e *lang.Literal) Expr {
+	d, err := types.ParseNumeric(e.Value)
+	if err != nil {
+		c.errorf(e, "%v", err)
+		return invalid
+	}
+	return &Const{Value: d, T: types.Of(types.Numeric)}
+}
+
 func (c *checker) literal(e *lang.Literal) Expr {
 	switch e.Kind {
 	case lang.IntLit:
 		n, err := strconv.ParseInt(e.Value, 10, 64)
 		if err != nil {
-			d, _ := decimal.NewFromString(e.Value)
-			return &Const{Value: d, T: types.Of(types.Numeric)}
+			return c.numericLiteral(e)
 		}
 		if n >= math.MinInt32 && n <= math.MaxInt32 {
 			return &Const{Value: n, T: types.Of(types.Int4)}
 		}
 		return &Const{Value: n, T: types.Of(types.Int8)}
 	case lang.DecimalLit:
-		d, err := decimal.NewFromString(e.Value)
-		if err != nil {
-			c.errorf(e, "invalid number %s", e.Value)
-			return invalid
-		}
-		return &Const{Value: d, T: types.Of(types.Numeric)}
+		return c.numericLiteral(e)
 	case lang.FloatLit:
 		f, err := strconv.ParseFloat(e.Value, 64)
 		if err != nil {

@@ -134,11 +134,13 @@ func decodeValue(b []byte) (any, []byte, error) {
 		if !ok {
 			break
 		}
-		d, err := decimal.NewFromString(coef)
+		// Not decimal.NewFromString: a coefficient spelt 1e99999999
+		// would be expanded to all its digits.
+		d, err := numericFromCoefficient(coef, exp)
 		if err != nil {
-			break
+			return nil, nil, fmt.Errorf("%w: %w", errCorrupt, err)
 		}
-		return decimal.NewFromBigInt(d.BigInt(), int32(exp)), b, nil
+		return d, b, nil
 	case encText:
 		if s, ok := str(); ok {
 			return s, b, nil

@@ -97,7 +97,8 @@ func decodeJSONValue(dec *json.Decoder) (JSON, error) {
 		_, err := dec.Token()
 		return obj, err
 	case json.Number:
-		d, err := decimal.NewFromString(t.String())
+		// jsonb keeps numbers as numeric, with its range.
+		d, err := ParseNumeric(t.String())
 		if err != nil {
 			return nil, err
 		}

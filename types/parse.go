@@ -37,9 +37,9 @@ func Parse(s string, t Type) (any, error) {
 		}
 		return f, nil
 	case Numeric:
-		d, err := decimal.NewFromString(strings.TrimSpace(s))
+		d, err := ParseNumeric(s)
 		if err != nil {
-			return nil, fmt.Errorf("invalid input for type numeric: %q", s)
+			return nil, err
 		}
 		return FitNumeric(d, t)
 	case Text:

@@ -108,13 +108,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "version":
 		return cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
-		if len(rest) == 1 && rest[0] != "help" {
+		// "help -h" would come back here with the same arguments and
+		// recurse without end: only a command name is asked for its help.
+		if len(rest) == 1 && !isHelp(rest[0]) {
 			return run(ctx, []string{rest[0], "--help"}, stdin, stdout, stdout)
 		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	return usageError("unknown command %q", cmd)
+}
+
+// isHelp reports whether arg asks for help rather than naming a command.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "--help", "-help":
+		return true
+	}
+	return false
 }
 
 func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {

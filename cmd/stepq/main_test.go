@@ -307,13 +307,19 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestHelp checks that help goes to stdout with status 0.
+// TestHelp checks that help, however asked for (twice included), goes
+// to stdout with status 0.
 func TestHelp(t *testing.T) {
-	r := runStepq(t, ".", "help")
-	r.want(t, 0)
-	for _, cmd := range []string{"stepq check", "stepq explain", "stepq run"} {
-		if !strings.Contains(r.stdout, cmd) {
-			t.Errorf("help lacks %q:\n%s", cmd, r.stdout)
+	for _, args := range [][]string{
+		{"help"}, {"-h"}, {"--help"}, {"-help"},
+		{"help", "--help"}, {"help", "help"}, {"-h", "-h"}, {"--help", "-help"}, {"-help", "help"},
+	} {
+		r := runStepq(t, ".", args...)
+		r.want(t, 0)
+		for _, cmd := range []string{"stepq check", "stepq explain", "stepq run"} {
+			if !strings.Contains(r.stdout, cmd) {
+				t.Errorf("stepq %s lacks %q:\n%s", strings.Join(args, " "), cmd, r.stdout)
+			}
 		}
 	}
 }
@@ -342,6 +348,32 @@ func TestRunBadRow(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "five") {
 		t.Errorf("stderr does not quote the bad value:\n%s", r.stderr)
+	}
+}
+
+// TestRunHugeNumeric checks that a numeric beyond Postgres's range in a
+// data file is an error at its place, not a value whose hundred million
+// digits the run then builds.
+func TestRunHugeNumeric(t *testing.T) {
+	r := runStepq(t, repoRoot, "run", "--data", "cmd/stepq/testdata/hugenumeric", "examples/shop.step")
+	r.want(t, 1)
+	if want := "cmd/stepq/testdata/hugenumeric/products.csv:3:7: column price: value overflows numeric format"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+}
+
+// TestCheckDeepNesting checks that a program of a hundred thousand nested
+// parentheses is a positioned error with status 1, not a stack overflow.
+func TestCheckDeepNesting(t *testing.T) {
+	dir := t.TempDir()
+	src := "table t (a int4, primary key (a))\nview v = t | select { x = " + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000) + " }\n"
+	if err := os.WriteFile(filepath.Join(dir, "deep.step"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runStepq(t, dir, "check", "deep.step")
+	r.want(t, 1)
+	if want := "deep.step:2:"; !strings.HasPrefix(r.stderr, want) || !strings.Contains(r.stderr, "nested more than 1000 levels") {
+		t.Errorf("stderr does not report the nesting at a position:\n%.300s", r.stderr)
 	}
 }
 

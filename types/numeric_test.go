@@ -1,0 +1,119 @@
+package types
+
+import (
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// TestParseNumericRange checks numeric input against Postgres 15's
+// answers: what it accepts, with the same scale, and what overflows.
+func TestParseNumericRange(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // FormatNumeric of the result, or the start of the error
+		err  bool
+	}{
+		{in: "1.50", want: "1.50"},
+		{in: " -0.001e3 ", want: "-1"},
+		{in: "+.5", want: "0.5"},
+		{in: "5.", want: "5"},
+		{in: "1E+2", want: "100"},
+		{in: "0e100000000", want: "0"},
+		{in: "0.000e5", want: "0"},
+		{in: "0.000e2", want: "0.0"},
+		{in: "-0.00", want: "0.00"},
+		{in: "1e131071", want: "1" + strings.Repeat("0", 131071)},
+		{in: "9.9e131071", want: "99" + strings.Repeat("0", 131070)},
+		{in: "1e-16383", want: "0." + strings.Repeat("0", 16382) + "1"},
+		{in: "0.1e-16382", want: "0." + strings.Repeat("0", 16382) + "1"},
+		{in: "1e131072", want: "value overflows numeric format", err: true},
+		{in: "1e100000000", want: "value overflows numeric format", err: true},
+		{in: "1e1000000000000", want: "value overflows numeric format", err: true},
+		{in: "1e99999999999999999999999999", want: "value overflows numeric format", err: true},
+		{in: strings.Repeat("9", 131073), want: "value overflows numeric format", err: true},
+		{in: "0." + strings.Repeat("0", 16383) + "1", want: "value overflows numeric format", err: true},
+		{in: "1e-16384", want: "value overflows numeric format", err: true},
+		{in: "0e-20000", want: "value overflows numeric format", err: true},
+		{in: "100e-16385", want: "value overflows numeric format", err: true},
+		{in: "", want: "invalid input syntax", err: true},
+		{in: ".", want: "invalid input syntax", err: true},
+		{in: "1e", want: "invalid input syntax", err: true},
+		{in: "1.2.3", want: "invalid input syntax", err: true},
+		{in: "NaN", want: "invalid input syntax", err: true},
+		{in: "0x10", want: "invalid input syntax", err: true},
+	}
+	for _, tt := range tests {
+		d, err := ParseNumeric(tt.in)
+		name := tt.in
+		if len(name) > 30 {
+			name = name[:30] + "..."
+		}
+		switch {
+		case tt.err && err == nil:
+			t.Errorf("ParseNumeric(%q) = %s, want an error %q", name, FormatNumericShort(d), tt.want)
+		case tt.err && !strings.HasPrefix(err.Error(), tt.want):
+			t.Errorf("ParseNumeric(%q): error %q, want %q", name, err, tt.want)
+		case !tt.err && err != nil:
+			t.Errorf("ParseNumeric(%q): %v", name, err)
+		case !tt.err && FormatNumeric(d) != tt.want:
+			t.Errorf("ParseNumeric(%q) = %s, want %s", name, FormatNumericShort(d), tt.want)
+		}
+		// Parse and FromJSON go the same way.
+		if _, perr := Parse(tt.in, Of(Numeric)); (perr != nil) != tt.err {
+			t.Errorf("Parse(%q, numeric): error %v, want one: %v", name, perr, tt.err)
+		}
+	}
+}
+
+// TestJSONNumberRange checks that jsonb numbers, numerics in Postgres,
+// have numeric's range.
+func TestJSONNumberRange(t *testing.T) {
+	for _, doc := range []string{`{"a": 1e100000000}`, `[1e-16384]`, `-1e131072`} {
+		if got, err := NormalizeJSON(doc); err == nil {
+			t.Errorf("NormalizeJSON(%s) = %.40s, want an overflow error", doc, got)
+		}
+	}
+	if got, err := NormalizeJSON(`[1e3, 0e100000000, 1.50]`); err != nil || got != "[1000, 0, 1.50]" {
+		t.Errorf("NormalizeJSON = %q, %v", got, err)
+	}
+}
+
+// TestDecodeNumericOutOfRange checks that stored numerics outside the
+// range are corrupt, not values whose digits are built when compared or
+// printed (FuzzDecodeRow hung on them).
+func TestDecodeNumericOutOfRange(t *testing.T) {
+	enc := func(exp int64, coef string) []byte {
+		b := binary.AppendUvarint([]byte{encList}, 1)
+		b = binary.AppendVarint(append(b, encNumeric), exp)
+		b = binary.AppendUvarint(b, uint64(len(coef)))
+		return append(b, coef...)
+	}
+	tests := []struct {
+		name string
+		b    []byte
+	}{
+		{"huge exponent", enc(100000000, "1")},
+		{"exponent past int32", enc(1<<33, "1")},
+		{"tiny exponent", enc(-20000, "1")},
+		{"coefficient with an exponent", enc(0, "1e99999999")},
+		{"coefficient with a point", enc(0, "1.5")},
+	}
+	for _, tt := range tests {
+		row, err := DecodeRow(tt.b)
+		if err == nil {
+			t.Errorf("%s: DecodeRow gave %d values, want an error", tt.name, len(row))
+		} else if !errors.Is(err, errCorrupt) {
+			t.Errorf("%s: error %v is not errCorrupt", tt.name, err)
+		}
+	}
+	if row, err := DecodeRow(enc(100000000, "0")); err != nil || FormatNumeric(row[0].(decimal.Decimal)) != "0" {
+		t.Errorf("DecodeRow of 0e100000000: %v, %v", row, err)
+	}
+	if row, err := DecodeRow(enc(-2, "150")); err != nil || FormatNumeric(row[0].(decimal.Decimal)) != "1.50" {
+		t.Errorf("DecodeRow of 1.50: %v, %v", row, err)
+	}
+}
