@@ -397,3 +397,36 @@ output g to table out_g primary key (g)
 		sameTexts(t, pool, "out_g", "SELECT g, count(*), sum(x) FROM t GROUP BY g")
 	}
 }
+
+// A runner whose program is dropped under it stops, saying so, rather
+// than retry for ever.
+func TestPostgresDroppedWhileRunning(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mustExec(t, pool, "CREATE TABLE t (id int8 PRIMARY KEY, x int4 NOT NULL); INSERT INTO t VALUES (1, 1)")
+	pg := newPG(t, pool, schema, "source t = table t\nview v = t | select { id, x }\noutput v to table out_v\n")
+	stepped := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- pg.Run(ctx, false, false, time.Second, func(runtime.StepStats) {
+			select {
+			case stepped <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	select {
+	case <-stepped:
+	case err := <-done:
+		t.Fatalf("the runner stopped before its first step: %v", err)
+	}
+	if err := pg.Drop(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, pool, "INSERT INTO t VALUES (2, 2)")
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "state is gone") {
+		t.Fatalf("want the runner to stop saying its state is gone, got %v", err)
+	}
+}
