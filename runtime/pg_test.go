@@ -381,7 +381,7 @@ output reach_top to table reach_top
 
 // newPG compiles src against the test schema and returns a runner whose
 // own schema is dropped when the test ends.
-func newPG(t *testing.T, pool *pgxpool.Pool, schema, src string) *runtime.PG {
+func newPG(t testing.TB, pool *pgxpool.Pool, schema, src string) *runtime.PG {
 	t.Helper()
 	ctx := context.Background()
 	prog, err := stepping.CompileDB(ctx, "test.step", src, pool)
