@@ -396,3 +396,23 @@ products | group { n = count() }
 		t.Errorf("after an insert the REPL does not see 3 products:\n%s", second)
 	}
 }
+
+// TestRunDBAfterDrift renames a column a running program reads: run and
+// status then say what changed and what to do, and status still shows
+// the installed program.
+func TestRunDBAfterDrift(t *testing.T) {
+	dsn, prog, sql := pgProgram(t)
+	root := filepath.Join("..", "..")
+	runStepq(t, root, "run", "--db", dsn, "--schema", prog, "--once", "examples/shop.step").want(t, 0)
+	sql("ALTER TABLE products RENAME COLUMN price TO cost; UPDATE products SET cost = 2")
+	run := runStepq(t, root, "run", "--db", dsn, "--schema", prog, "--once", "examples/shop.step")
+	for _, want := range []string{"table products in the database has no column price", "program " + prog + " is installed", "--rebuild"} {
+		if run.code != 1 || !strings.Contains(run.stderr, want) {
+			t.Errorf("run after the drift: status %d, stderr does not say %q:\n%s", run.code, want, run.stderr)
+		}
+	}
+	status := runStepq(t, root, "status", "--db", dsn, "--schema", prog, "examples/shop.step")
+	if !strings.Contains(status.stderr, "does not compile against the database") || !strings.Contains(status.stdout, "pending:  4 changes") {
+		t.Errorf("status after the drift:\nstdout:\n%s\nstderr:\n%s", status.stdout, status.stderr)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -31,13 +32,17 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 	file, schema := o.file, o.schema
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, prog, err := connectCompile(ctx, o.url, file)
+	if schema == "" {
+		schema = defaultSchema(file)
+	}
+	db, err := connect(ctx, o.url)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if schema == "" {
-		schema = defaultSchema(file)
+	prog, err := compile(ctx, file, db)
+	if err != nil {
+		return driftHint(ctx, db, schema, file, err)
 	}
 	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes}
 	each := func(st runtime.StepStats) {
@@ -207,11 +212,17 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer db.Close()
 	var prog *stepping.Program
 	if len(files) == 1 {
-		if prog, err = compile(ctx, files[0], db); err != nil {
-			return err
-		}
 		if *schema == "" {
 			*schema = defaultSchema(files[0])
+		}
+		if prog, err = compile(ctx, files[0], db); err != nil {
+			// The program's status matters most when its sources have
+			// changed under it: show it without the file's version.
+			var exit *exitError
+			if !errors.As(err, &exit) {
+				return err
+			}
+			fmt.Fprintf(stderr, "%sstepq: %s does not compile against the database (were its sources altered?); its installed status follows\n", exit.msg, files[0])
 		}
 	}
 	schemas := []string{*schema}
@@ -318,6 +329,19 @@ func writeJSON(w io.Writer, v any) error {
 
 // connectCompile connects to the database at url and compiles file
 // against its catalog. The caller closes the pool.
+// driftHint adds to a compile error of an installed program what to do:
+// its source tables no longer match it.
+func driftHint(ctx context.Context, db *pgxpool.Pool, schema, file string, err error) error {
+	var exit *exitError
+	installed, lerr := runtime.Programs(ctx, db)
+	if !errors.As(err, &exit) || lerr != nil || !slices.Contains(installed, schema) {
+		return err
+	}
+	return &exitError{code: exit.code, msg: exit.msg + fmt.Sprintf(
+		"stepq: program %s is installed from %s, and its sources no longer match it: change the program to match the tables and run with --rebuild (which replays from the sources), or restore the tables; captured changes wait in the log\n",
+		schema, file)}
+}
+
 func connectCompile(ctx context.Context, url, file string) (*pgxpool.Pool, *stepping.Program, error) {
 	db, err := connect(ctx, url)
 	if err != nil {
