@@ -46,44 +46,15 @@ func unavailable(t testing.TB, err error) {
 // are cleaned up when the test ends.
 func Schema(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, DSN())
-	if err != nil {
-		unavailable(t, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		admin.Close(ctx)
+	schema := "test_" + randomSuffix()
+	quoted := pgx.Identifier{schema}.Sanitize()
+	if err := admin(t, "CREATE SCHEMA "+quoted); err != nil {
 		t.Fatalf("creating schema %s: %v", schema, err)
 	}
-	admin.Close(ctx)
-
-	cfg, err := pgxpool.ParseConfig(DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	// stepping computes timestamptz in UTC: SQL the tests compare with
-	// must see the same time zone.
-	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := poolAs(t, "", schema)
 	t.Cleanup(func() {
 		pool.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, DSN())
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		if err := admin(t, "DROP SCHEMA "+quoted+" CASCADE"); err != nil {
 			t.Errorf("dropping schema %s: %v", schema, err)
 		}
 	})
@@ -106,44 +77,63 @@ func DSNWithSchema(schema string) string {
 // whatever it came to own, is dropped when the test ends.
 func Role(t testing.TB, schema string) (string, *pgxpool.Pool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, DSN())
-	if err != nil {
-		unavailable(t, err)
-	}
-	defer admin.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	role := "test_role_" + hex.EncodeToString(b[:])
+	role := "test_role_" + randomSuffix()
 	quoted := pgx.Identifier{role}.Sanitize()
-	if _, err := admin.Exec(ctx, "CREATE ROLE "+quoted+" LOGIN; GRANT USAGE ON SCHEMA "+pgx.Identifier{schema}.Sanitize()+" TO "+quoted); err != nil {
+	if err := admin(t, "CREATE ROLE "+quoted+" LOGIN; GRANT USAGE ON SCHEMA "+pgx.Identifier{schema}.Sanitize()+" TO "+quoted); err != nil {
 		t.Fatalf("creating role %s: %v", role, err)
 	}
-	cfg, err := pgxpool.ParseConfig(DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.User = role
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := poolAs(t, role, schema)
 	t.Cleanup(func() {
 		pool.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, DSN())
-		if err != nil {
-			t.Errorf("dropping role %s: %v", role, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP OWNED BY "+quoted+" CASCADE; DROP ROLE "+quoted); err != nil {
+		if err := admin(t, "DROP OWNED BY "+quoted+" CASCADE; DROP ROLE "+quoted); err != nil {
 			t.Errorf("dropping role %s: %v", role, err)
 		}
 	})
 	return role, pool
+}
+
+// randomSuffix makes test object names unique across parallel tests.
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// admin runs sql as the test server's user on a connection of its own.
+// A server that does not answer skips or fails the test (unavailable).
+func admin(t testing.TB, sql string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, DSN())
+	if err != nil {
+		unavailable(t, err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// poolAs returns a pool whose connections log in as user (the server's
+// user when empty) with schema as search_path.
+func poolAs(t testing.TB, user, schema string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "" {
+		cfg.ConnConfig.User = user
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	// stepping computes timestamptz in UTC: SQL the tests compare with
+	// must see the same time zone.
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool
 }
