@@ -317,7 +317,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	once := fs.Bool("once", false, "with --db: apply the pending changes and exit")
 	rebuild := fs.Bool("rebuild", false, "with --db: if the program changed, drop its state and replay from the sources")
 	schema := fs.String("schema", "", "with --db: the program's own schema (default stepping_ and the file's name)")
-	batch := fs.Int("batch", 10_000, "with --db: change-log rows applied per step")
+	batch := fs.Int("batch", 10_000, "with --db: change-log rows per step (a step takes its source transactions whole, applied this many changes at a time)")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
