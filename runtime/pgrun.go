@@ -564,12 +564,33 @@ type logRow struct {
 
 // applyBatch applies the oldest batch of the log as one step; with tick,
 // a step with no changes when the log is empty.
+//
+// When the step fails for good, the change that failed may have been
+// corrected since by a later transaction (a row with qty 0 updated to
+// 1): a step of everything pending, consolidated, takes the correction
+// with it, and the runner goes on. Only when that fails too does the
+// step's failure stop the runner.
 func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
+	st, failed, err := p.step(ctx, tick, p.batchSize())
+	if err == nil || !permanent(err) {
+		return st, err
+	}
+	if all, _, errAll := p.step(ctx, tick, 0); errAll == nil {
+		p.logf("a change that failed alone was applied with the later changes that correct it, in one step of %d changes", all.LogRows)
+		return all, nil
+	}
+	return st, p.failure(ctx, failed, err)
+}
+
+// step applies, as one step, the log's oldest transactions with a row
+// among its oldest limit rows (all of it for 0). On failure it returns
+// the chunk that failed.
+func (p *PG) step(ctx context.Context, tick bool, limit int) (StepStats, []logRow, error) {
 	start := time.Now()
 	st := StepStats{}
 	var failed []logRow // the chunk a step failed in
 	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-		xacts, err := p.batchTransactions(ctx, tx)
+		xacts, err := p.batchTransactions(ctx, tx, limit)
 		if err != nil || len(xacts) == 0 && !tick {
 			return err
 		}
@@ -617,10 +638,7 @@ func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 		return p.finishStep(ctx, tx, xacts, st, start)
 	})
 	st.Duration = time.Since(start)
-	if err != nil && permanent(err) {
-		err = p.failure(ctx, failed, err)
-	}
-	return st, err
+	return st, failed, err
 }
 
 // keepChanges adds a chunk's output changes to those of its step so far,
@@ -642,14 +660,18 @@ func (p *PG) keepChanges(kept, chunk map[string]*zset.ZSet) map[string]*zset.ZSe
 }
 
 // batchTransactions returns the source transactions of the next step:
-// those with a row among the oldest batchSize rows of the log.
+// those with a row among the oldest limit rows of the log (all for 0).
 //
 // A step takes its transactions whole. A transaction's rows become
 // visible together at its commit, so none is ever split across steps,
 // however large (an update's new row may be logged before its old one, a
 // nested trigger's changes before the statement that caused them).
-func (p *PG) batchTransactions(ctx context.Context, tx pgx.Tx) ([]string, error) {
-	rows, err := tx.Query(ctx, "SELECT DISTINCT xact::text FROM (SELECT xact FROM "+p.t("_log")+" ORDER BY id LIMIT $1) b", p.batchSize())
+func (p *PG) batchTransactions(ctx context.Context, tx pgx.Tx, limit int) ([]string, error) {
+	var bound any // NULL: no limit
+	if limit > 0 {
+		bound = limit
+	}
+	rows, err := tx.Query(ctx, "SELECT DISTINCT xact::text FROM (SELECT xact FROM "+p.t("_log")+" ORDER BY id LIMIT $1::int8) b", bound)
 	if err != nil {
 		return nil, err
 	}

@@ -283,6 +283,9 @@ func TestPostgresPermanentFailureStops(t *testing.T) {
 	defer cancel()
 	mustExec(t, pool, "CREATE TABLE items (id int8 PRIMARY KEY, qty int4 NOT NULL); INSERT INTO items VALUES (1, 4), (2, 5)")
 	pg := newPG(t, pool, schema, "source items = table items\nview per = items | select { id, share = 100 / qty }\noutput per to table per\n")
+	// Steps of one transaction: the correction never joins the failed
+	// change's step unless the runner makes it.
+	pg.BatchSize = 1
 	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +313,7 @@ func TestPostgresPermanentFailureStops(t *testing.T) {
 		t.Errorf("status does not show the failure (%v): %+v", err2, st)
 	}
 	// Nothing of the failed step was applied, nothing was lost.
-	sameTexts(t, pool, "per", "SELECT id, 100 / qty FROM items WHERE id <= 2")
+	sameTexts(t, pool, "per", "SELECT id, 100 / qty FROM items WHERE id <= 3")
 	mustExec(t, pool, "UPDATE items SET qty = 2 WHERE id = 4")
 	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
 		t.Fatal(err)
