@@ -37,7 +37,7 @@ type PG struct {
 	BatchSize int       // log rows per step; 0 means 10,000
 	// OmitChanges leaves StepStats.Changes nil, for a caller that does not
 	// read them: a step's output changes are then held only a chunk at a
-	// time (see readChunk), whatever the size of its transactions.
+	// time (see openChanges), whatever the size of its transactions.
 	OmitChanges bool
 	// Clock gives the time of each step, which now() reads, for a
 	// program that reads the clock; nil means the time of the step's
