@@ -34,7 +34,9 @@ import (
 // under CI (CI=true), where it fails, as for a missing shared server.
 //
 // The cluster takes a few seconds to create: use it only where the shared
-// server will not do.
+// server will not do. Should the test process be killed, the server
+// shuts down with it (see serverAttr), but its directory, pgtest-* in
+// os.TempDir(), is left behind.
 func Cluster(t testing.TB, settings ...string) (dsn string) {
 	t.Helper()
 	bin, err := serverBinaries()
