@@ -6,6 +6,9 @@
 // server at 127.0.0.1:5432 as user postgres. When none answers, the test
 // is skipped, except under CI (CI=true), where it fails: there a missing
 // server is a broken setup, not a reason to test less.
+//
+// For a server setting the shared server cannot be given, Cluster starts
+// a private one for a single test.
 package pgtest
 
 import (
