@@ -1,8 +1,7 @@
 package typecheck
 
 import (
-	"fmt"
-	"strings"
+	"github.com/stepping-io/stepping/internal/suggest"
 
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/types"
@@ -228,7 +227,7 @@ func (c *checker) compareColumns(d *lang.SourceDecl, t *Table, ct *CatalogTable)
 			for _, lc := range ct.Columns {
 				names = append(names, lc.Name)
 			}
-			c.errorHint(col.Name, didYouMean(col.Name.Name, names), "table %s in the database has no column %s", qualified(d.Table.Parts), col.Name.Name)
+			c.errorHint(col.Name, suggest.DidYouMean(col.Name.Name, names), "table %s in the database has no column %s", qualified(d.Table.Parts), col.Name.Name)
 			continue
 		}
 		if i >= len(t.Columns) {
@@ -273,7 +272,7 @@ func (c *checker) columnList(cols []Column, ids []*lang.Ident, what string) []in
 	for _, id := range ids {
 		i := indexOf(names, id.Name)
 		if i < 0 {
-			c.errorHint(id, didYouMean(id.Name, names), "%s has no column %s", what, id.Name)
+			c.errorHint(id, suggest.DidYouMean(id.Name, names), "%s has no column %s", what, id.Name)
 			continue
 		}
 		out = append(out, i)
@@ -293,7 +292,7 @@ func indexOf(names []string, name string) int {
 func (c *checker) typeExpr(te *lang.TypeExpr) types.Type {
 	k, ok := types.LookupKind(te.Name)
 	if !ok {
-		c.errorHint(te, didYouMean(te.Name, types.TypeNames()), "unknown type %s", te.Name)
+		c.errorHint(te, suggest.DidYouMean(te.Name, types.TypeNames()), "unknown type %s", te.Name)
 		return types.Type{}
 	}
 	t := types.Of(k)
@@ -366,7 +365,7 @@ func (c *checker) output(o *lang.OutputDecl) {
 		for n := range c.views {
 			names = append(names, n)
 		}
-		c.errorHint(o.Name, didYouMean(o.Name.Name, names), "output %s is not a view", o.Name.Name)
+		c.errorHint(o.Name, suggest.DidYouMean(o.Name.Name, names), "output %s is not a view", o.Name.Name)
 		return
 	}
 	if vs.view == nil {
@@ -414,40 +413,4 @@ func (c *checker) sourceAt(parts []string) *Table {
 		}
 	}
 	return nil
-}
-
-// didYouMean returns a hint naming the candidate closest to name, or ""
-// when none is close.
-func didYouMean(name string, candidates []string) string {
-	best, bestDist := "", len(name)/2+2
-	for _, cand := range candidates {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(cand)); d < bestDist || d == bestDist && cand < best {
-			best, bestDist = cand, d
-		}
-	}
-	if best == "" || best == name {
-		return ""
-	}
-	return fmt.Sprintf("did you mean %s?", best)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -1,6 +1,7 @@
 package typecheck
 
 import (
+	"github.com/stepping-io/stepping/internal/suggest"
 	"math"
 	"slices"
 	"strconv"
@@ -192,7 +193,7 @@ func (c *checker) name(e *lang.Name, ctx *exprCtx) Expr {
 		for _, l := range ctx.locals {
 			names = append(names, l.name)
 		}
-		c.errorHint(e, didYouMean(e.Name, names), "unknown name %s: function %s sees only its parameters", e.Name, ctx.fn.Name)
+		c.errorHint(e, suggest.DidYouMean(e.Name, names), "unknown name %s: function %s sees only its parameters", e.Name, ctx.fn.Name)
 		return invalid
 	}
 	if g := ctx.group; g != nil && !ctx.inAgg {
@@ -235,7 +236,7 @@ func (c *checker) name(e *lang.Name, ctx *exprCtx) Expr {
 	}
 	hint := ctx.scope.hiddenHint("", e.Name)
 	if hint == "" {
-		hint = didYouMean(e.Name, c.visibleNames(ctx))
+		hint = suggest.DidYouMean(e.Name, c.visibleNames(ctx))
 	}
 	c.errorHint(e, hint, "unknown column %s", e.Name)
 	return invalid
@@ -307,7 +308,7 @@ func (c *checker) selector(e *lang.Selector, ctx *exprCtx) Expr {
 			}
 			hint := ctx.scope.hiddenHint(rel.Name, "")
 			if hint == "" {
-				hint = didYouMean(rel.Name, aliases)
+				hint = suggest.DidYouMean(rel.Name, aliases)
 			}
 			c.errorHint(rel, hint, "unknown relation %s", rel.Name)
 			return invalid
@@ -337,7 +338,7 @@ func (c *checker) column(e *lang.Selector, rel *lang.Name, bs []binding, ctx *ex
 			names = append(names, col.Name)
 		}
 	}
-	c.errorHint(e.Sel, didYouMean(e.Sel.Name, names), "%s has no column %s", rel.Name, e.Sel.Name)
+	c.errorHint(e.Sel, suggest.DidYouMean(e.Sel.Name, names), "%s has no column %s", rel.Name, e.Sel.Name)
 	return invalid
 }
 
@@ -371,7 +372,7 @@ func (c *checker) field(e *lang.Selector, x Expr) Expr {
 		}
 		names = append(names, f.Name)
 	}
-	c.errorHint(e.Sel, didYouMean(e.Sel.Name, names), "record %s has no field %s", t, e.Sel.Name)
+	c.errorHint(e.Sel, suggest.DidYouMean(e.Sel.Name, names), "record %s has no field %s", t, e.Sel.Name)
 	return invalid
 }
 
@@ -514,7 +515,7 @@ func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
 			return c.cast(&lang.CastExpr{X: e.Args[0], Type: te}, c.expr(e.Args[0], ctx))
 		}
 		names := append(stdlib.Names(), c.funcNames()...)
-		c.errorHint(e.Fun, didYouMean(name, names), "unknown function %s", name)
+		c.errorHint(e.Fun, suggest.DidYouMean(name, names), "unknown function %s", name)
 		return invalid
 	}
 	if e.Distinct || len(e.OrderBy) > 0 {

@@ -2,6 +2,7 @@ package typecheck
 
 import (
 	"fmt"
+	"github.com/stepping-io/stepping/internal/suggest"
 	"strings"
 
 	"github.com/stepping-io/stepping/lang"
@@ -117,7 +118,7 @@ func (c *checker) term(t lang.Term) (Rel, *scope) {
 		for n := range c.views {
 			names = append(names, n)
 		}
-		c.errorHint(t.Name, didYouMean(t.Name.Name, names), "unknown table or view %s", t.Name.Name)
+		c.errorHint(t.Name, suggest.DidYouMean(t.Name.Name, names), "unknown table or view %s", t.Name.Name)
 		return nil, nil
 	case *lang.ValuesTerm:
 		alias := "values"

@@ -1,6 +1,7 @@
 package typecheck
 
 import (
+	"github.com/stepping-io/stepping/internal/suggest"
 	"strings"
 
 	"github.com/stepping-io/stepping/lang"
@@ -14,7 +15,7 @@ import (
 func (c *checker) typedLiteral(e *lang.TypedLit) Expr {
 	k, ok := types.LookupKind(e.Type.Name)
 	if !ok {
-		c.errorHint(e.Type, didYouMean(e.Type.Name, types.TypeNames()), "unknown type %s", e.Type.Name)
+		c.errorHint(e.Type, suggest.DidYouMean(e.Type.Name, types.TypeNames()), "unknown type %s", e.Type.Name)
 		return invalid
 	}
 	t := types.Of(k)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stepping-io/stepping/internal/suggest"
 	"io"
 	"os"
 	"path/filepath"
@@ -505,7 +506,7 @@ func (s *session) records(o *origin, in *ir.Input, recs []span) ([]zset.Row, err
 			col := columnIndex(in.Columns, f.Name.Name)
 			nsp := span{r.start + f.Name.Pos.Offset, r.start + f.Name.End.Offset}
 			if col < 0 {
-				return nil, errorAt(o, nsp, didYouMean(f.Name.Name, columnNames(in.Columns)), "table %s has no column %s", in.Name, f.Name.Name)
+				return nil, errorAt(o, nsp, suggest.DidYouMean(f.Name.Name, columnNames(in.Columns)), "table %s has no column %s", in.Name, f.Name.Name)
 			}
 			if seen[col] {
 				return nil, errorAt(o, nsp, "", "column %s is given twice", f.Name.Name)
@@ -609,40 +610,6 @@ func columnNames(cols []ir.Column) []string {
 		out[i] = c.Name
 	}
 	return out
-}
-
-// didYouMean suggests the candidate closest to name, if one is close.
-func didYouMean(name string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(name, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return "did you mean " + best + "?"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // delete runs delete from T [where cond | {key}, ...].
@@ -767,7 +734,7 @@ func (s *session) update(o *origin, tok *tokenizer) error {
 		name := trimSpan(o.text, span{a.start, a.start + eq})
 		col := columnIndex(in.Columns, unquote(name.of(o.text)))
 		if col < 0 {
-			return errorAt(o, name, didYouMean(unquote(name.of(o.text)), columnNames(in.Columns)), "table %s has no column %s", in.Name, name.of(o.text))
+			return errorAt(o, name, suggest.DidYouMean(unquote(name.of(o.text)), columnNames(in.Columns)), "table %s has no column %s", in.Name, name.of(o.text))
 		}
 		if _, dup := sets[col]; dup {
 			return errorAt(o, name, "", "column %s is set twice", in.Columns[col].Name)
@@ -939,7 +906,7 @@ func (s *session) meta(text string) error {
 	case "refresh":
 		return s.refresh()
 	default:
-		return &replError{msg: fmt.Sprintf("unknown command :%s (%s)", cmd, hintFor(didYouMean(cmd, metaCommands), "try :help"))}
+		return &replError{msg: fmt.Sprintf("unknown command :%s (%s)", cmd, hintFor(suggest.DidYouMean(cmd, metaCommands), "try :help"))}
 	}
 	return nil
 }
