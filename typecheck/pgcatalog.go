@@ -16,30 +16,17 @@ type Querier interface {
 }
 
 // LoadCatalog reads from the database the tables that the file's sources
-// and declared tables name: their columns, types, nullability and primary
-// keys. A name that
-// resolves to no table maps to nil, for Check to report in place.
-func LoadCatalog(ctx context.Context, q Querier, f *lang.File) (*Catalog, error) {
-	cat := &Catalog{Tables: map[string]*CatalogTable{}}
-	for _, d := range f.Decls {
-		var parts []string
-		switch d := d.(type) {
-		case *lang.SourceDecl:
-			parts = d.Table.Parts
-		case *lang.TableDecl:
-			parts = []string{d.Name.Name}
-		default:
-			continue
-		}
-		written := qualified(parts)
-		if _, done := cat.Tables[written]; done || len(parts) > 2 {
-			continue
-		}
+// and declared tables name (CatalogNames): their columns, types,
+// nullability and primary keys. A name that resolves to no table maps to
+// nil, for Check to report in place.
+func LoadCatalog(ctx context.Context, q Querier, f *lang.File) (MapCatalog, error) {
+	cat := MapCatalog{}
+	for _, parts := range CatalogNames(f) {
 		t, err := loadTable(ctx, q, parts)
 		if err != nil {
-			return nil, fmt.Errorf("reading table %s from the catalog: %w", written, err)
+			return nil, fmt.Errorf("reading table %s from the catalog: %w", qualified(parts), err)
 		}
-		cat.Tables[written] = t
+		cat[qualified(parts)] = t
 	}
 	return cat, nil
 }
