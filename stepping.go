@@ -32,6 +32,7 @@ import (
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/pgcatalog"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/typecheck"
 )
@@ -63,12 +64,13 @@ func CompileFile(filename string) (*Program, error) {
 
 // CompileDB is Compile against a live database: the program's sources
 // take their row types from the tables the catalog describes, and
-// declared row types are checked against them.
-func CompileDB(ctx context.Context, filename, src string, db typecheck.Querier) (*Program, error) {
+// declared row types are checked against them. The tables are read
+// through db (a *pgxpool.Pool, *pgx.Conn or pgx.Tx) before checking.
+func CompileDB(ctx context.Context, filename, src string, db pgcatalog.Querier) (*Program, error) {
 	return compile(ctx, filename, src, db)
 }
 
-func compile(ctx context.Context, filename, src string, db typecheck.Querier) (prog *Program, err error) {
+func compile(ctx context.Context, filename, src string, db pgcatalog.Querier) (prog *Program, err error) {
 	// A panic in the front end is a bug; report it as an error rather
 	// than end the host program.
 	defer func() {
@@ -82,7 +84,7 @@ func compile(ctx context.Context, filename, src string, db typecheck.Querier) (p
 	}
 	conf := &typecheck.Config{}
 	if db != nil {
-		if conf.Catalog, err = typecheck.LoadCatalog(ctx, db, f); err != nil {
+		if conf.Catalog, err = pgcatalog.Load(ctx, db, f); err != nil {
 			return nil, err
 		}
 	}

@@ -11,7 +11,9 @@ import (
 // without a Catalog, checks a self-contained file: its sources must
 // declare their columns.
 type Config struct {
-	Catalog *Catalog
+	// Catalog, when set, describes the database's tables: sources take
+	// their row types from it, and declared tables are the database's.
+	Catalog Catalog
 }
 
 // Check type-checks a parsed file. It returns the typed program and, when
@@ -165,7 +167,7 @@ func (c *checker) source(d *lang.SourceDecl) {
 		t.Source = &SourceTable{Schema: schemaOf(d.Table.Parts), Name: d.Table.Parts[len(d.Table.Parts)-1]}
 		return
 	}
-	ct := cat.Tables[written]
+	ct := cat.Table(d.Table.Parts)
 	if ct == nil {
 		c.errorf(d.Table, "the database has no table %s", written)
 		return

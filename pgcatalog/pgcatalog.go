@@ -1,4 +1,4 @@
-package typecheck
+package pgcatalog
 
 import (
 	"context"
@@ -7,39 +7,30 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/typecheck"
 	"github.com/stepping-io/stepping/types"
 )
 
-// Querier runs a query; *pgx.Conn, pgx.Tx and *pgxpool.Pool satisfy it.
+// Querier runs a query; *pgxpool.Pool, *pgx.Conn and pgx.Tx satisfy it.
+// Load asks for no more than Query so that a caller can read the catalog
+// on a pool, or inside the transaction that goes on to use the tables.
 type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// LoadCatalog reads from the database the tables that the file's sources
-// and declared tables name: their columns, types, nullability and primary
-// keys. A name that
-// resolves to no table maps to nil, for Check to report in place.
-func LoadCatalog(ctx context.Context, q Querier, f *lang.File) (*Catalog, error) {
-	cat := &Catalog{Tables: map[string]*CatalogTable{}}
-	for _, d := range f.Decls {
-		var parts []string
-		switch d := d.(type) {
-		case *lang.SourceDecl:
-			parts = d.Table.Parts
-		case *lang.TableDecl:
-			parts = []string{d.Name.Name}
-		default:
-			continue
-		}
-		written := qualified(parts)
-		if _, done := cat.Tables[written]; done || len(parts) > 2 {
-			continue
-		}
+// Load reads from the database the tables that the file's sources and
+// declared tables name (typecheck.CatalogNames): their columns, types,
+// nullability and primary keys. A name that resolves to no table maps to
+// nil, for typecheck.Check to report in place.
+func Load(ctx context.Context, q Querier, f *lang.File) (typecheck.MapCatalog, error) {
+	cat := typecheck.MapCatalog{}
+	for _, parts := range typecheck.CatalogNames(f) {
+		written := strings.Join(parts, ".")
 		t, err := loadTable(ctx, q, parts)
 		if err != nil {
 			return nil, fmt.Errorf("reading table %s from the catalog: %w", written, err)
 		}
-		cat.Tables[written] = t
+		cat[written] = t
 	}
 	return cat, nil
 }
@@ -63,13 +54,13 @@ SELECT n.nspname, c.relname, a.attname, a.attnotnull, t.typname, a.atttypmod,
  WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')
  ORDER BY a.attnum`
 
-func loadTable(ctx context.Context, q Querier, parts []string) (*CatalogTable, error) {
+func loadTable(ctx context.Context, q Querier, parts []string) (*typecheck.CatalogTable, error) {
 	rows, err := q.Query(ctx, catalogQuery, pgx.Identifier(parts).Sanitize())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var t *CatalogTable
+	var t *typecheck.CatalogTable
 	for rows.Next() {
 		var schema, table, col, typ, elem string
 		var notNull bool
@@ -79,9 +70,9 @@ func loadTable(ctx context.Context, q Querier, parts []string) (*CatalogTable, e
 			return nil, err
 		}
 		if t == nil {
-			t = &CatalogTable{Schema: schema, Name: table, PrimaryKey: pk}
+			t = &typecheck.CatalogTable{Schema: schema, Name: table, PrimaryKey: pk}
 		}
-		cc := CatalogColumn{Name: col}
+		cc := typecheck.CatalogColumn{Name: col}
 		if ty, ok := postgresType(typ, elem, typmod); ok {
 			ty.Nullable = !notNull
 			cc.Type = ty

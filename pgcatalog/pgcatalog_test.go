@@ -1,4 +1,4 @@
-package typecheck_test
+package pgcatalog_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/pgcatalog"
 	"github.com/stepping-io/stepping/typecheck"
 )
 
@@ -75,7 +76,7 @@ func TestCatalogSources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cat, err := typecheck.LoadCatalog(ctx, pool, f)
+			cat, err := pgcatalog.Load(ctx, pool, f)
 			if err != nil {
 				t.Fatal(err)
 			}
