@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
@@ -123,6 +124,52 @@ func DefaultSchema(filename string) string {
 // ErrClosed is returned by the methods of a closed engine.
 var ErrClosed = errors.New("stepping: engine closed")
 
+// The errors callers can test for with errors.Is. A Postgres error keeps
+// its *pgconn.PgError in the chain, for errors.As.
+var (
+	// ErrNotFound: the program declares no table or view of the name
+	// given (see NotFoundError).
+	ErrNotFound = errors.New("stepping: no such table or view")
+	// ErrDuplicateKey: an insert of a row whose primary key the table
+	// already holds.
+	ErrDuplicateKey = errors.New("stepping: duplicate primary key")
+	// ErrVersion: the state in the database was built by a different
+	// version of the program; run it with rebuild to replay it.
+	ErrVersion = runtime.ErrVersion
+)
+
+// NotFoundError is a table or view the program does not declare.
+type NotFoundError struct {
+	Kind string // "table" or "view"
+	Name string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no %s %s in the program", e.Kind, e.Name)
+}
+
+// Is makes errors.Is(err, ErrNotFound) hold.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// duplicateKey makes errors.Is(err, ErrDuplicateKey) hold for a
+// duplicate key the engine found, or Postgres (unique_violation), keeping
+// the original in the chain.
+type duplicateKey struct{ err error }
+
+func (d duplicateKey) Error() string        { return d.err.Error() }
+func (d duplicateKey) Unwrap() error        { return d.err }
+func (d duplicateKey) Is(target error) bool { return target == ErrDuplicateKey }
+
+// classify marks a duplicate key among err's causes for errors.Is.
+func classify(err error) error {
+	var dup *runtime.DuplicateKeyError
+	var pgErr *pgconn.PgError
+	if errors.As(err, &dup) || errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return duplicateKey{err}
+	}
+	return err
+}
+
 // Program returns the program the engine runs.
 func (e *Engine) Program() *Program { return e.prog }
 
@@ -153,7 +200,7 @@ func (e *Engine) Update(ctx context.Context, table string, rows ...any) error {
 func (e *Engine) change(ctx context.Context, op runtime.Op, table string, rows []any) error {
 	in := e.input(table)
 	if in == nil {
-		return fmt.Errorf("stepping: %s: no table %s in the program", op, table)
+		return fmt.Errorf("stepping: %s: %w", op, &NotFoundError{Kind: "table", Name: table})
 	}
 	changes := make([]runtime.Change, 0, len(rows))
 	for i, r := range rows {
@@ -170,7 +217,7 @@ func (e *Engine) change(ctx context.Context, op runtime.Op, table string, rows [
 	}
 	if e.pg != nil {
 		if err := e.pg.Write(ctx, map[string][]runtime.Change{table: changes}); err != nil {
-			return fmt.Errorf("stepping: %s into %s: %w", op, table, err)
+			return classify(fmt.Errorf("stepping: %s into %s: %w", op, table, err))
 		}
 		return nil
 	}
@@ -231,7 +278,7 @@ func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
 	e.pending = map[string][]runtime.Change{}
 	res, err := e.mem.Step(ctx, changes)
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
 	var out []Batch
 	for _, v := range e.prog.Circuit.Views {
@@ -287,7 +334,7 @@ func (e *Engine) columns(name string) ([]Column, error) {
 	if in := e.input(name); in != nil && e.pg == nil {
 		return in.Columns, nil
 	}
-	return nil, fmt.Errorf("stepping: no view %s in the program", name)
+	return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "view", Name: name})
 }
 
 // Lookup returns the rows of a view whose columns equal the key's values
@@ -386,7 +433,7 @@ func (ix *lookupIndex) apply(d *zset.ZSet) {
 func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, error) {
 	v := e.prog.View(view)
 	if v == nil {
-		return nil, fmt.Errorf("stepping: no view %s in the program", view)
+		return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "view", Name: view})
 	}
 	var after int64
 	if e.pg != nil {

@@ -110,7 +110,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		switch c.Op {
 		case Insert:
 			if old != nil {
-				return nil, nil, fmt.Errorf("%s: duplicate primary key %s", c.where(i), t.keyText(c.Row))
+				return nil, nil, fmt.Errorf("%s: %w", c.where(i), &DuplicateKeyError{Table: t.input.Name, Key: t.keyText(c.Row)})
 			}
 			add(c.Row, 1)
 			ov.byKey[key] = c.Row
@@ -216,3 +216,15 @@ func (t *tableState) contents() *zset.ZSet {
 	}
 	return z
 }
+
+// DuplicateKeyError is an insert of a row whose primary key a row of the
+// table already has.
+type DuplicateKeyError struct {
+	Table string
+	Key   string // the key's values, as text
+	Err   error  // the database's own error, when a database said so
+}
+
+func (e *DuplicateKeyError) Error() string { return "duplicate primary key " + e.Key }
+
+func (e *DuplicateKeyError) Unwrap() error { return e.Err }
