@@ -294,6 +294,11 @@ func (p *PG) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int64) 
 	return out, rows.Err()
 }
 
+// ErrNotInstalled is Status's error for a schema that holds no installed
+// program (none ever was, it was dropped, or its installation has not
+// committed yet).
+var ErrNotInstalled = errors.New("no program is installed")
+
 // Status is what a program's schema says about its progress.
 type Status struct {
 	Schema     string
@@ -330,7 +335,7 @@ func (p *PG) Status(ctx context.Context, recent int) (*Status, error) {
 	rows, err := p.Pool.Query(ctx, "SELECT key, value FROM "+p.t("_meta"))
 	if err != nil {
 		if isUndefinedTable(err) {
-			return nil, fmt.Errorf("no program is installed in schema %s", p.Schema)
+			return nil, fmt.Errorf("%w in schema %s", ErrNotInstalled, p.Schema)
 		}
 		return nil, err
 	}
@@ -357,7 +362,7 @@ func (p *PG) Status(ctx context.Context, recent int) (*Status, error) {
 		}
 	}
 	if st.Version == "" {
-		return nil, fmt.Errorf("no program is installed in schema %s", p.Schema)
+		return nil, fmt.Errorf("%w in schema %s", ErrNotInstalled, p.Schema)
 	}
 	var oldest *time.Time
 	err = p.Pool.QueryRow(ctx, "SELECT count(*), min(at) FROM "+p.t("_log")).Scan(&st.Pending, &oldest)

@@ -238,6 +238,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			pg.Circuit = prog.Circuit
 		}
 		st, err := pg.Status(ctx, *recent)
+		if errors.Is(err, runtime.ErrNotInstalled) && *schema == "" {
+			continue // dropped, or not yet installed, since it was listed
+		}
 		if err != nil {
 			return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 		}
