@@ -41,9 +41,9 @@ var aggregates = map[string]*Aggregate{
 			return types.Type{Kind: k, Nullable: t.Nullable, Scale: -1}, nil
 		},
 	},
-	"stddev": {Name: "stddev", New: newStddev, Signature: "stddev(x int|numeric) numeric",
+	"stddev": {Name: "stddev", New: newStddev, Signature: "stddev(x int|numeric) numeric?",
 		Doc: "Sample standard deviation of x, exact in numeric as Postgres's stddev (stddev_samp); NULL for fewer than 2 non-NULL values.", Check: exactNumber("stddev")},
-	"variance": {Name: "variance", New: newVariance, Signature: "variance(x int|numeric) numeric",
+	"variance": {Name: "variance", New: newVariance, Signature: "variance(x int|numeric) numeric?",
 		Doc: "Sample variance of x, exact in numeric as Postgres's variance (var_samp); NULL for fewer than 2 non-NULL values.", Check: exactNumber("variance")},
 	"min":      {Name: "min", New: newMin, Signature: "min(x T) T", Doc: "Least value of x.", Check: orderable("min")},
 	"max":      {Name: "max", New: newMax, Signature: "max(x T) T", Doc: "Greatest value of x.", Check: orderable("max")},
