@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/stepping-io/stepping/stdlib"
 )
 
 // Explain renders the circuit as indented text: each input, then each view
@@ -208,12 +210,16 @@ func aggText(a AggFunc) string {
 func orderedNote(op *Aggregate) string {
 	var byValue, byOrder []string
 	for _, a := range op.Aggs {
-		switch {
-		case a.Name == "min" || a.Name == "max":
+		impl, err := a.Aggregator()
+		if err != nil {
+			continue
+		}
+		switch impl.Shape() {
+		case stdlib.BySpelling:
 			byValue = appendNew(byValue, a.Name)
-		case a.Distinct:
+		case stdlib.ByValue:
 			byValue = appendNew(byValue, a.Name+"(distinct)")
-		case a.Ordered():
+		case stdlib.ByItem:
 			byOrder = appendNew(byOrder, a.Name)
 		}
 	}

@@ -182,8 +182,8 @@ type Distinct struct{}
 
 // AggFunc is one aggregate of an Aggregate node.
 type AggFunc struct {
-	// Name is count, sum, avg, min, max, bool_and, bool_or, array_agg,
-	// string_agg, first or last.
+	// Name is the name of a stdlib aggregate, whose Aggregator computes
+	// it.
 	Name     string
 	Arg      *Scalar // the first argument; nil for count()
 	Sep      *Scalar // string_agg's separator
@@ -196,11 +196,20 @@ type AggFunc struct {
 // the group's rows: array_agg, string_agg, first and last, which keep the
 // rows' items (order keys, value, separator) in an ordered multiset.
 func (a AggFunc) Ordered() bool {
-	switch a.Name {
-	case "array_agg", "string_agg", "first", "last":
-		return true
+	agg, ok := stdlib.Aggregates()[a.Name]
+	return ok && agg.Ordered
+}
+
+// Aggregator returns the implementation of the aggregate, bound to its
+// argument types.
+func (a AggFunc) Aggregator() (stdlib.Aggregator, error) {
+	c := stdlib.AggCall{Distinct: a.Distinct, OrderBy: len(a.OrderBy), Result: a.Type}
+	for _, x := range []*Scalar{a.Arg, a.Sep} {
+		if x != nil {
+			c.Args = append(c.Args, x.Type)
+		}
 	}
-	return false
+	return stdlib.Bind(a.Name, c)
 }
 
 // Aggregate groups its input by Key and keeps per-group state: linear

@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/btree"
 	"github.com/shopspring/decimal"
@@ -48,6 +47,10 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		}
 		changes[k] = append(changes[k], groupChange{args, e.Weight, key})
 	}
+	impls, err := bindAggs(op)
+	if err != nil {
+		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+	}
 	var out batch
 	groups := s.store.Groups(n.ID)
 	olds, err := groups.Get(ctx, keys)
@@ -59,12 +62,12 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		old := olds[i]
 		var st *GroupState
 		if old == nil {
-			st = newGroupState(groupKeys[k], op)
+			st = newGroupState(groupKeys[k], op, impls)
 		} else {
 			st = old.clone()
 		}
 		for _, c := range changes[k] {
-			st.add(op, c)
+			st.add(op, impls, c)
 			if spelledApart(c.key) {
 				st.addForm(c.key, c.w)
 			}
@@ -73,7 +76,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			return nil, fmt.Errorf("node n%d: group %s has negative weight %d: more rows deleted than inserted", n.ID, types.Format(st.Key, types.Type{Kind: types.Record}), st.Count)
 		}
 		news[i] = st
-		oldRow, newRow := rowOf(old, op), rowOf(st, op)
+		oldRow, newRow := rowOf(old, op, impls), rowOf(st, op, impls)
 		if oldRow != nil && newRow != nil && types.RowKey(oldRow) == types.RowKey(newRow) {
 			continue
 		}
@@ -126,45 +129,46 @@ func aggArgs(op *ir.Aggregate, row zset.Row) ([]any, error) {
 	return args, nil
 }
 
-func newGroupState(key zset.Row, op *ir.Aggregate) *GroupState {
+// bindAggs returns the aggregator of each of the node's aggregates.
+func bindAggs(op *ir.Aggregate) ([]stdlib.Aggregator, error) {
+	out := make([]stdlib.Aggregator, len(op.Aggs))
+	for i, a := range op.Aggs {
+		impl, err := a.Aggregator()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = impl
+	}
+	return out, nil
+}
+
+// newGroupState returns the state of a group with no rows: each
+// aggregate's initial linear state and the multiset its shape asks for.
+func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *GroupState {
 	st := &GroupState{Key: key, Accs: make([]Accumulator, len(op.Aggs))}
 	for i, a := range op.Aggs {
 		acc := &st.Accs[i]
-		switch {
-		case a.Ordered():
+		acc.Sum = impls[i].Init()
+		switch impls[i].Shape() {
+		case stdlib.ByItem:
 			acc.Ordered = true
 			for _, k := range a.OrderBy {
 				acc.Desc = append(acc.Desc, k.Desc)
 			}
 			acc.Values = NewItemMultiset(acc.Desc)
-		case a.Name == "min" || a.Name == "max":
+		case stdlib.BySpelling:
 			acc.Spelled = true
 			acc.Values = NewSpelledMultiset()
-		case a.Distinct:
+		case stdlib.ByValue:
 			acc.Values = NewMultiset()
-		case a.Name == "sum" || a.Name == "avg":
-			acc.Sum = zeroSum(a)
-		case a.Name == "bool_and" || a.Name == "bool_or":
-			acc.Sum = int64(0)
 		}
 	}
 	return st
 }
 
-// zeroSum is the additive identity of the accumulator's representation.
-func zeroSum(a ir.AggFunc) any {
-	switch a.Arg.Type.Kind {
-	case types.Float4, types.Float8:
-		return 0.0
-	case types.Int2, types.Int4:
-		if a.Name == "sum" {
-			return int64(0)
-		}
-	}
-	return decimal.Zero
-}
-
-func (st *GroupState) add(op *ir.Aggregate, c groupChange) {
+// add adds one change to the group: to the multiset of an aggregate that
+// keeps one, else to its linear state.
+func (st *GroupState) add(op *ir.Aggregate, impls []stdlib.Aggregator, c groupChange) {
 	st.Count += c.w
 	for i, a := range op.Aggs {
 		acc := &st.Accs[i]
@@ -172,38 +176,30 @@ func (st *GroupState) add(op *ir.Aggregate, c groupChange) {
 		if a.Arg == nil || v == nil {
 			continue
 		}
-		if a.Ordered() {
-			item := v.([]any)
-			x := item[len(a.OrderBy)]
-			if x != nil {
+		impl := impls[i]
+		switch impl.Shape() {
+		case stdlib.ByItem:
+			if item := v.([]any); item[len(a.OrderBy)] != nil {
 				acc.NonNull += c.w
-			} else if a.Name == "string_agg" {
-				continue // string_agg skips NULLs; the others keep them
+			} else if !impl.KeepsNull() {
+				continue
 			}
-			addToMultiset(acc.Values, item, c.w)
-			continue
-		}
-		acc.NonNull += c.w
-		switch {
-		case a.Distinct:
 			addToMultiset(acc.Values, v, c.w)
-		case a.Name == "bool_and" || a.Name == "bool_or":
-			if v == true {
-				acc.Sum = acc.Sum.(int64) + c.w
-			}
-		case a.Name == "sum" || a.Name == "avg":
-			acc.Sum = addWeighted(acc.Sum, v, c.w)
-			if d, ok := v.(decimal.Decimal); ok {
-				scale := max(0, int(-d.Exponent()))
-				for len(acc.Scales) <= scale {
-					acc.Scales = append(acc.Scales, 0)
-				}
-				acc.Scales[scale] += c.w
-			}
-		case a.Name == "min" || a.Name == "max":
+		case stdlib.ByValue, stdlib.BySpelling:
+			acc.NonNull += c.w
 			addToMultiset(acc.Values, v, c.w)
+		default:
+			acc.NonNull += c.w
+			lin := acc.linear()
+			impl.Add(&lin, v, c.w)
+			acc.Sum, acc.Scales = lin.Sum, lin.Scales
 		}
 	}
+}
+
+// linear returns the accumulator's linear state.
+func (acc *Accumulator) linear() stdlib.Linear {
+	return stdlib.Linear{N: acc.NonNull, Sum: acc.Sum, Scales: acc.Scales}
 }
 
 // addToMultiset adds w copies of v to a multiset, removing v when its
@@ -221,157 +217,36 @@ func addToMultiset(m *btree.BTreeG[ValueCount], v any, w int64) {
 	}
 }
 
-// addWeighted returns sum + v*w in sum's representation.
-func addWeighted(sum, v any, w int64) any {
-	switch s := sum.(type) {
-	case int64:
-		return s + v.(int64)*w
-	case float64:
-		return s + v.(float64)*float64(w)
-	case decimal.Decimal:
-		var d decimal.Decimal
-		switch x := v.(type) {
-		case int64:
-			d = decimal.NewFromInt(x)
-		case decimal.Decimal:
-			d = x
-		}
-		if w != 1 {
-			d = d.Mul(decimal.NewFromInt(w))
-		}
-		return s.Add(d)
-	}
-	panic(fmt.Sprintf("runtime: bad accumulator %T", sum))
-}
-
 // rowOf returns the output row of a group: key values then aggregate
 // values; nil when the group has no rows.
-func rowOf(st *GroupState, op *ir.Aggregate) zset.Row {
+func rowOf(st *GroupState, op *ir.Aggregate, impls []stdlib.Aggregator) zset.Row {
 	if st == nil || st.Count == 0 {
 		return nil
 	}
 	row := make(zset.Row, 0, len(st.Key)+len(op.Aggs))
 	row = append(row, st.Key...)
-	for i, a := range op.Aggs {
+	for i := range op.Aggs {
 		acc := &st.Accs[i]
-		var v any
-		switch a.Name {
-		case "count":
-			switch {
-			case a.Arg == nil:
-				v = st.Count
-			case a.Distinct:
-				v = int64(acc.Values.Len())
-			default:
-				v = acc.NonNull
-			}
-		case "sum":
-			if acc.NonNull > 0 {
-				v = acc.Sum
-				if d, ok := v.(decimal.Decimal); ok {
-					v = d.Round(int32(maxScale(acc.Scales)))
-				}
-			}
-		case "avg":
-			if acc.NonNull > 0 {
-				v = average(acc.Sum, acc.NonNull)
-			}
-		case "min":
-			if m, ok := acc.Values.Min(); ok {
-				v = m.Value
-			}
-		case "max":
-			if m, ok := acc.Values.Max(); ok {
-				// Of the greatest value's spellings, the first in
-				// written order: the last one met going down.
-				acc.Values.Descend(func(vc ValueCount) bool {
-					if types.Compare(vc.Value, m.Value) != 0 {
-						return false
-					}
-					v = vc.Value
-					return true
-				})
-			}
-		case "bool_and":
-			if acc.NonNull > 0 {
-				v = acc.Sum.(int64) == acc.NonNull
-			}
-		case "bool_or":
-			if acc.NonNull > 0 {
-				v = acc.Sum.(int64) > 0
-			}
-		default:
-			v = orderedResult(a, acc)
+		var m stdlib.Multiset
+		if acc.Values != nil {
+			m = treeMultiset{acc.Values}
 		}
-		row = append(row, v)
+		row = append(row, impls[i].Result(acc.linear(), m, st.Count))
 	}
 	return row
 }
 
-// orderedResult computes array_agg, string_agg, first or last from the
-// group's items, in their order.
-func orderedResult(a ir.AggFunc, acc *Accumulator) any {
-	at := len(a.OrderBy) // where the value sits in an item
-	switch a.Name {
-	case "first":
-		if m, ok := acc.Values.Min(); ok {
-			return m.Value.([]any)[at]
-		}
-		return nil
-	case "last":
-		if m, ok := acc.Values.Max(); ok {
-			return m.Value.([]any)[at]
-		}
-		return nil
-	case "array_agg":
-		out := make([]any, 0, acc.Values.Len())
-		acc.Values.Ascend(func(vc ValueCount) bool {
-			for range vc.Count {
-				out = append(out, vc.Value.([]any)[at])
-			}
-			return true
-		})
-		return out
-	case "string_agg":
-		if acc.NonNull == 0 {
-			return nil
-		}
-		var b strings.Builder
-		first := true
-		acc.Values.Ascend(func(vc ValueCount) bool {
-			item := vc.Value.([]any)
-			for range vc.Count {
-				if !first && item[at+1] != nil {
-					b.WriteString(item[at+1].(string))
-				}
-				b.WriteString(item[at].(string))
-				first = false
-			}
-			return true
-		})
-		return b.String()
-	}
-	panic("runtime: unknown aggregate " + a.Name)
+// treeMultiset shows a group's B-tree multiset to its aggregator.
+type treeMultiset struct{ t *btree.BTreeG[ValueCount] }
+
+func (m treeMultiset) Len() int { return m.t.Len() }
+
+func (m treeMultiset) Ascend(yield func(v any, n int64) bool) {
+	m.t.Ascend(func(vc ValueCount) bool { return yield(vc.Value, vc.Count) })
 }
 
-func average(sum any, n int64) any {
-	switch s := sum.(type) {
-	case float64:
-		return s / float64(n)
-	case decimal.Decimal:
-		return stdlib.NumericDiv(s, decimal.NewFromInt(n))
-	}
-	panic(fmt.Sprintf("runtime: bad average accumulator %T", sum))
-}
-
-// maxScale is the largest scale among the arguments present.
-func maxScale(scales []int64) int {
-	for s := len(scales) - 1; s >= 0; s-- {
-		if scales[s] > 0 {
-			return s
-		}
-	}
-	return 0
+func (m treeMultiset) Descend(yield func(v any, n int64) bool) {
+	m.t.Descend(func(vc ValueCount) bool { return yield(vc.Value, vc.Count) })
 }
 
 // spelledApart reports whether a key holds a numeric, whose equal values

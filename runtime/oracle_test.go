@@ -826,6 +826,15 @@ view having = agg | where cd > 1 and c < 4 | select { k, cd, size = cardinality(
 view all_g = g | group { d = count(distinct k), both = bool_and(b) and bool_or(b), ks = array_agg(k order by k), l = last(id order by o, id) }
 view keyed = g | group by k, b { f = first(t order by n, id), nums = array_to_string(array_agg(n order by id), "|", "?") }
 `},
+	{"stddev_variance", 41, `
+table g (id int4, k int4, v int4?, n numeric?, primary key (id))
+view agg = g | group by k {
+    sv = stddev(v), vv = variance(v), sn = stddev(n), vn = variance(n),
+    shown = text(variance(n)) || " " || text(stddev(n))
+  }
+view all_g = g | group { sv = stddev(v), vn = variance(n), c = count(n) }
+view spread = agg | where vn > 1 | select { k, sn }
+`},
 	{"group_numeric_keys", 24, `
 table g (id int4, n numeric, v int4?, primary key (id))
 table b (n numeric?, v int4)

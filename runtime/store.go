@@ -86,12 +86,16 @@ type KeyForm struct {
 	Count int64
 }
 
-// Accumulator is the state of one aggregate function in one group.
+// Accumulator is the state of one aggregate function in one group, as
+// stored: its linear part (NonNull, Sum, Scales: a stdlib.Linear) and the
+// multiset its stdlib.Aggregator's Shape asks for. The aggregator decides
+// what Sum holds; the store only encodes it.
 type Accumulator struct {
 	NonNull int64 // total weight of rows whose argument is not NULL
-	// Sum is the running sum for sum and avg: int64, decimal.Decimal or
-	// float64; for bool_and and bool_or, the int64 weight of the rows
-	// whose argument is true.
+	// Sum is the aggregator's running state: for sum and avg an int64,
+	// decimal.Decimal or float64 sum; for bool_and and bool_or, the int64
+	// weight of the rows whose argument is true; for stddev and variance
+	// the decimal sums of x and x², as a list.
 	Sum any
 	// Scales counts the numeric arguments by their scale (index), so that
 	// a sum shows the scale Postgres would give it from the rows present

@@ -8,7 +8,7 @@ import (
 
 var aggregates = map[string]*Aggregate{
 	"count": {
-		Name: "count", Signature: "count([distinct] [x]) int8", Doc: "Number of rows, of rows where x is not NULL, or of distinct non-NULL values of x.",
+		Name: "count", New: newCount, Signature: "count([distinct] [x]) int8", Doc: "Number of rows, of rows where x is not NULL, or of distinct non-NULL values of x.",
 		Distinct: true,
 		Check: func(args []types.Type) (types.Type, error) {
 			if len(args) > 1 {
@@ -18,7 +18,7 @@ var aggregates = map[string]*Aggregate{
 		},
 	},
 	"sum": {
-		Name: "sum", Signature: "sum(x number) number", Doc: "Sum of x: int8 for int2/int4, numeric for int8 and numeric, float8 for floats.",
+		Name: "sum", New: newSum, Signature: "sum(x number) number", Doc: "Sum of x: int8 for int2/int4, numeric for int8 and numeric, float8 for floats.",
 		Check: func(args []types.Type) (types.Type, error) {
 			t, err := oneNumber("sum", args)
 			if err != nil {
@@ -28,7 +28,7 @@ var aggregates = map[string]*Aggregate{
 		},
 	},
 	"avg": {
-		Name: "avg", Signature: "avg(x number) number", Doc: "Mean of x: numeric for integers and numeric, float8 for floats.",
+		Name: "avg", New: newAvg, Signature: "avg(x number) number", Doc: "Mean of x: numeric for integers and numeric, float8 for floats.",
 		Check: func(args []types.Type) (types.Type, error) {
 			t, err := oneNumber("avg", args)
 			if err != nil {
@@ -41,12 +41,16 @@ var aggregates = map[string]*Aggregate{
 			return types.Type{Kind: k, Nullable: t.Nullable, Scale: -1}, nil
 		},
 	},
-	"min":      {Name: "min", Signature: "min(x T) T", Doc: "Least value of x.", Check: orderable("min")},
-	"max":      {Name: "max", Signature: "max(x T) T", Doc: "Greatest value of x.", Check: orderable("max")},
-	"bool_and": {Name: "bool_and", Signature: "bool_and(x bool) bool", Doc: "True when every non-NULL x is true.", Check: oneBool("bool_and")},
-	"bool_or":  {Name: "bool_or", Signature: "bool_or(x bool) bool", Doc: "True when some x is true.", Check: oneBool("bool_or")},
+	"stddev": {Name: "stddev", New: newStddev, Signature: "stddev(x int|numeric) numeric?",
+		Doc: "Sample standard deviation of x, exact in numeric as Postgres's stddev (stddev_samp); NULL for fewer than 2 non-NULL values.", Check: exactNumber("stddev")},
+	"variance": {Name: "variance", New: newVariance, Signature: "variance(x int|numeric) numeric?",
+		Doc: "Sample variance of x, exact in numeric as Postgres's variance (var_samp); NULL for fewer than 2 non-NULL values.", Check: exactNumber("variance")},
+	"min":      {Name: "min", New: newMin, Signature: "min(x T) T", Doc: "Least value of x.", Check: orderable("min")},
+	"max":      {Name: "max", New: newMax, Signature: "max(x T) T", Doc: "Greatest value of x.", Check: orderable("max")},
+	"bool_and": {Name: "bool_and", New: newBoolAnd, Signature: "bool_and(x bool) bool", Doc: "True when every non-NULL x is true.", Check: oneBool("bool_and")},
+	"bool_or":  {Name: "bool_or", New: newBoolOr, Signature: "bool_or(x bool) bool", Doc: "True when some x is true.", Check: oneBool("bool_or")},
 	"array_agg": {
-		Name: "array_agg", Signature: "array_agg(x T [order by k, ...]) T[]", Ordered: true,
+		Name: "array_agg", New: newArrayAgg, Signature: "array_agg(x T [order by k, ...]) T[]", Ordered: true,
 		Doc: "The values of x, NULLs included, in the order given (by default by value), as an array.",
 		Check: func(args []types.Type) (types.Type, error) {
 			if err := arity("array_agg", args, 1); err != nil {
@@ -62,7 +66,7 @@ var aggregates = map[string]*Aggregate{
 		},
 	},
 	"string_agg": {
-		Name: "string_agg", Signature: "string_agg(x text, sep text [order by k, ...]) text", Ordered: true,
+		Name: "string_agg", New: newStringAgg, Signature: "string_agg(x text, sep text [order by k, ...]) text", Ordered: true,
 		Doc: "The non-NULL values of x in the order given (by default by value), joined, each after the first preceded by its row's sep.",
 		Check: func(args []types.Type) (types.Type, error) {
 			if err := arity("string_agg", args, 2); err != nil {
@@ -79,9 +83,9 @@ var aggregates = map[string]*Aggregate{
 			return types.Type{Kind: types.Text, Nullable: args[0].Nullable, Scale: -1}, nil
 		},
 	},
-	"first": {Name: "first", Signature: "first(x T order by k, ...) T", Doc: "x of the first row in the order given.",
+	"first": {Name: "first", New: newFirst, Signature: "first(x T order by k, ...) T", Doc: "x of the first row in the order given.",
 		Ordered: true, NeedsOrder: true, Check: anyValue("first")},
-	"last": {Name: "last", Signature: "last(x T order by k, ...) T", Doc: "x of the last row in the order given.",
+	"last": {Name: "last", New: newLast, Signature: "last(x T order by k, ...) T", Doc: "x of the last row in the order given.",
 		Ordered: true, NeedsOrder: true, Check: anyValue("last")},
 }
 

@@ -38,8 +38,9 @@ type Func struct {
 	Validate func(consts []any, args []types.Type) error
 }
 
-// Aggregate is a built-in aggregate. Its incremental implementation lives
-// in package runtime; here is what the checker needs.
+// Aggregate is a built-in aggregate: its signature, which the checker
+// needs, and its implementation, an Aggregator per call (one type in one
+// file each), which the runtime and the test oracle run alike.
 type Aggregate struct {
 	Name      string
 	Signature string
@@ -51,6 +52,8 @@ type Aggregate struct {
 	// Ordered says whether the aggregate takes order by, and NeedsOrder
 	// whether it must have one: its result depends on the order of rows.
 	Ordered, NeedsOrder bool
+	// New returns the aggregator of a call that Check accepted.
+	New func(c AggCall) Aggregator
 }
 
 // Funcs returns the scalar functions by name.

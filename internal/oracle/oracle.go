@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/typecheck"
@@ -378,23 +377,33 @@ type weighted struct {
 }
 
 // aggregate computes one aggregate over a group's rows, each counted as
-// many times as its weight, with SQL's rules: NULL arguments are ignored,
-// and sum, avg, min and max of no non-NULL argument are NULL.
+// many times as its weight. The aggregate's stdlib Aggregator computes
+// the result, as it does in the runtime; what the oracle does itself,
+// from scratch, is what the runtime keeps incrementally: it folds every
+// row into a fresh linear state, and builds the multiset the aggregator
+// reads by sorting the rows' values or items anew.
 func (e *evaluator) aggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
-	if len(a.Args) == 0 { // count()
-		var n int64
-		for _, r := range rows {
-			n += r.Weight
-		}
-		return n, nil
+	call := stdlib.AggCall{Distinct: a.Distinct, OrderBy: len(a.OrderBy), Result: a.Type}
+	for _, x := range a.Args {
+		call.Args = append(call.Args, x.Type())
 	}
-	if len(a.OrderBy) > 0 || ordered(a.Name) {
-		return orderedAggregate(a, rows)
+	impl, err := stdlib.Bind(a.Name, call)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, r := range rows {
+		total += r.Weight
+	}
+	if len(a.Args) == 0 { // count()
+		return impl.Result(stdlib.Linear{}, nil, total), nil
+	}
+	if impl.Shape() == stdlib.ByItem {
+		return orderedAggregate(a, impl, rows, total)
 	}
 	arg := ir.CompileAt(a.Args[0], e.now)
-	argKind := a.Args[0].Type().Kind
+	lin := stdlib.Linear{Sum: impl.Init()}
 	var vals []weighted
-	var n int64 // number of non-NULL arguments, counting weights
 	for _, r := range rows {
 		v, err := arg.Eval(r.Row)
 		if err != nil {
@@ -403,122 +412,68 @@ func (e *evaluator) aggregate(a typecheck.AggCall, rows []zset.Entry) (any, erro
 		if v == nil {
 			continue
 		}
-		vals = append(vals, weighted{v, r.Weight})
-		n += r.Weight
+		lin.N += r.Weight
+		if impl.Shape() == stdlib.NoMultiset {
+			impl.Add(&lin, v, r.Weight)
+		} else {
+			vals = append(vals, weighted{v, r.Weight})
+		}
 	}
-	switch a.Name {
-	case "count":
-		if a.Distinct {
-			return countDistinct(vals), nil
-		}
-		return n, nil
-	case "bool_and", "bool_or":
-		if n == 0 {
-			return nil, nil
-		}
-		// bool_and is true unless some row is false; bool_or false
-		// unless some row is true.
-		want := a.Name == "bool_or"
-		for _, x := range vals {
-			if x.v == want && x.w > 0 {
-				return want, nil
-			}
-		}
-		return !want, nil
-	case "sum", "avg":
-		if n == 0 {
-			return nil, nil
-		}
-		var sum any
-		switch argKind {
-		case types.Int2, types.Int4:
-			var s int64
-			for _, x := range vals {
-				s += x.v.(int64) * x.w
-			}
-			sum = s
-		case types.Float4, types.Float8:
-			var s float64
-			for _, x := range vals {
-				s += x.v.(float64) * float64(x.w)
-			}
-			sum = s
-		case types.Int8:
-			s := decimal.Zero
-			for _, x := range vals {
-				s = s.Add(decimal.NewFromInt(x.v.(int64)).Mul(decimal.NewFromInt(x.w)))
-			}
-			sum = s
-		case types.Numeric:
-			s := decimal.Zero
-			for _, x := range vals {
-				s = s.Add(x.v.(decimal.Decimal).Mul(decimal.NewFromInt(x.w)))
-			}
-			sum = s
-		default:
-			return nil, fmt.Errorf("%s of %s", a.Name, a.Args[0].Type())
-		}
-		if a.Name == "sum" {
-			return sum, nil
-		}
-		switch s := sum.(type) {
-		case int64:
-			return stdlib.NumericDiv(decimal.NewFromInt(s), decimal.NewFromInt(n)), nil
-		case float64:
-			return s / float64(n), nil
-		case decimal.Decimal:
-			return stdlib.NumericDiv(s, decimal.NewFromInt(n)), nil
-		}
-	case "min", "max":
-		var best any
-		for _, x := range vals {
-			if x.w <= 0 {
-				continue
-			}
-			if best == nil {
-				best = x.v
-				continue
-			}
-			c := types.Compare(x.v, best)
-			if c == 0 && types.RowKey([]any{x.v}) < types.RowKey([]any{best}) {
-				// Equal values spelled differently: the first in
-				// written order.
-				c = -1
-				if a.Name == "max" {
-					c = 1
-				}
-			}
-			if a.Name == "min" && c < 0 || a.Name == "max" && c > 0 {
-				best = x.v
-			}
-		}
-		return best, nil
+	var m stdlib.Multiset
+	switch impl.Shape() {
+	case stdlib.ByValue:
+		m = valueSet(vals, func(v any) string { return types.KeyOf([]any{v}) })
+	case stdlib.BySpelling:
+		m = valueSet(vals, func(v any) string { return types.RowKey([]any{v}) })
 	}
-	return nil, fmt.Errorf("unknown aggregate %s", a.Name)
+	return impl.Result(lin, m, total), nil
 }
 
-// countDistinct counts the values of positive total weight, equal values
-// (1.5 and 1.50) once.
-func countDistinct(vals []weighted) int64 {
-	weights := map[string]int64{}
+// valueSet is the multiset of the values of positive total weight, those
+// with one id counted together, ordered by value and equal values by
+// their written form.
+func valueSet(vals []weighted, id func(any) string) sliceMultiset {
+	at := map[string]int{}
+	var set sliceMultiset
 	for _, x := range vals {
-		weights[types.KeyOf([]any{x.v})] += x.w
-	}
-	var n int64
-	for _, w := range weights {
-		if w > 0 {
-			n++
+		k := id(x.v)
+		i, ok := at[k]
+		if !ok {
+			i = len(set)
+			at[k] = i
+			set = append(set, weighted{v: x.v})
 		}
+		set[i].w += x.w
 	}
-	return n
+	set = slices.DeleteFunc(set, func(x weighted) bool { return x.w <= 0 })
+	slices.SortFunc(set, func(x, y weighted) int {
+		if c := types.Compare(x.v, y.v); c != 0 {
+			return c
+		}
+		return strings.Compare(types.RowKey([]any{x.v}), types.RowKey([]any{y.v}))
+	})
+	return set
 }
 
-func ordered(name string) bool {
-	switch name {
-	case "array_agg", "string_agg", "first", "last":
-		return true
+// sliceMultiset is a multiset as a sorted list.
+type sliceMultiset []weighted
+
+func (m sliceMultiset) Len() int { return len(m) }
+
+func (m sliceMultiset) Ascend(yield func(v any, n int64) bool) {
+	for _, x := range m {
+		if !yield(x.v, x.w) {
+			return
+		}
 	}
-	return false
+}
+
+func (m sliceMultiset) Descend(yield func(v any, n int64) bool) {
+	for i := len(m) - 1; i >= 0; i-- {
+		if !yield(m[i].v, m[i].w) {
+			return
+		}
+	}
 }
 
 // sortable is one row of an ordered aggregate: its order keys, its value
@@ -529,16 +484,17 @@ type sortable struct {
 	sep  any
 }
 
-// orderedAggregate lists the group's rows in the aggregate's order and
-// reads the result off the list: the whole of it for array_agg, its non-NULL
-// values joined for string_agg, its first or last value.
+// orderedAggregate lists the group's rows in the aggregate's order, as
+// items (order keys, value, separator) for the aggregator to read its
+// result off: the whole list for array_agg, its non-NULL values joined
+// for string_agg, its first or last value.
 //
 // The order is the one spec.md defines: by each order key (ascending
 // unless desc; NULL after every value ascending, before every value
 // descending), then by the value and the separator ascending with NULL
 // last, then by the text of each of those values, which tells apart
 // values equal as numbers but spelled differently.
-func orderedAggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
+func orderedAggregate(a typecheck.AggCall, impl stdlib.Aggregator, rows []zset.Entry, total int64) (any, error) {
 	arg := ir.Compile(a.Args[0])
 	var sep *ir.Scalar
 	if len(a.Args) > 1 {
@@ -550,6 +506,7 @@ func orderedAggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
 		keys[i] = ir.Compile(k.X)
 	}
 	var list []sortable
+	var lin stdlib.Linear
 	for _, r := range rows {
 		var s sortable
 		var err error
@@ -564,39 +521,26 @@ func orderedAggregate(a typecheck.AggCall, rows []zset.Entry) (any, error) {
 		if s.keys, err = evalAll(keys, r.Row); err != nil {
 			return nil, err
 		}
-		if a.Name == "string_agg" && s.v == nil {
+		if s.v == nil && !impl.KeepsNull() {
 			continue
+		}
+		if s.v != nil {
+			lin.N += r.Weight
 		}
 		for range r.Weight {
 			list = append(list, s)
 		}
 	}
 	slices.SortStableFunc(list, func(x, y sortable) int { return compareSortable(x, y, a) })
-	switch a.Name {
-	case "array_agg":
-		out := make([]any, len(list))
-		for i, s := range list {
-			out[i] = s.v
+	items := make(sliceMultiset, len(list))
+	for i, s := range list {
+		item := append(append([]any{}, s.keys...), s.v)
+		if sep != nil {
+			item = append(item, s.sep)
 		}
-		return out, nil
-	case "string_agg":
-		if len(list) == 0 {
-			return nil, nil
-		}
-		var b strings.Builder
-		for i, s := range list {
-			if i > 0 && s.sep != nil {
-				b.WriteString(s.sep.(string))
-			}
-			b.WriteString(s.v.(string))
-		}
-		return b.String(), nil
-	case "first":
-		return list[0].v, nil
-	case "last":
-		return list[len(list)-1].v, nil
+		items[i] = weighted{item, 1}
 	}
-	return nil, fmt.Errorf("unknown aggregate %s", a.Name)
+	return impl.Result(lin, items, total), nil
 }
 
 func compareSortable(x, y sortable, a typecheck.AggCall) int {

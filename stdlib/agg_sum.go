@@ -1,0 +1,33 @@
+package stdlib
+
+import "github.com/shopspring/decimal"
+
+// newSum binds sum(x): exact in int64 for int2 and int4 (whose sum is
+// int8), in decimal for int8 and numeric, float64 for floats.
+func newSum(c AggCall) Aggregator { return sumAgg{zero: zeroSum(c.Args[0], false)} }
+
+// sumAgg is sum(x). Its state is the running sum and, for numerics, the
+// count of arguments by scale: Postgres gives a numeric sum the largest
+// scale of the rows summed, which after deletions is that of the rows
+// present, not of every row ever added.
+type sumAgg struct {
+	linear
+	zero any
+}
+
+func (a sumAgg) Init() any { return a.zero }
+
+func (sumAgg) Add(s *Linear, v any, w int64) {
+	s.Sum = addWeighted(s.Sum, v, w)
+	countScale(s, v, w)
+}
+
+func (sumAgg) Result(s Linear, _ Multiset, _ int64) any {
+	if s.N == 0 {
+		return nil
+	}
+	if d, ok := s.Sum.(decimal.Decimal); ok {
+		return d.Round(int32(maxScale(s.Scales)))
+	}
+	return s.Sum
+}

@@ -1,0 +1,185 @@
+package stdlib
+
+import (
+	"fmt"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/types"
+)
+
+// Aggregator is the implementation of one aggregate at one call site, its
+// argument types fixed by Aggregate.New, so that nothing is chosen per
+// row. It is shared by the incremental runtime, which keeps each group's
+// state across steps, and by the from-scratch evaluator that checks it,
+// which folds a group's rows into a fresh state: both drive it the same
+// way, so an aggregate is written once.
+//
+// A group's state has two parts. The linear part (Linear) is changed by
+// Add, a row at a time; a deleted row is added with a negative weight, so
+// retraction is addition and the state never needs the group's rows. The
+// ordered part, which the Shape asks for, is a multiset the caller keeps
+// (the runtime in its Groups store) and hands to Result: an aggregate
+// whose result a deletion can't undo from a sum (min, the rows of
+// array_agg) keeps its values there.
+type Aggregator interface {
+	// Shape says which multiset, if any, the aggregate keeps.
+	Shape() Shape
+	// KeepsNull says whether a row whose argument is NULL still enters
+	// the multiset (array_agg, first and last keep NULLs, the others skip
+	// them). Such rows never reach Add nor count in Linear.N.
+	KeepsNull() bool
+	// Init returns the Sum of a group with no rows.
+	Init() any
+	// Add adds w copies of a row whose argument is v, not NULL, to the
+	// linear state: w is negative for a deletion. It must not change the
+	// value of s.Sum in place (it may replace it): states are copied
+	// shallowly. It is called only for Shape NoMultiset.
+	Add(s *Linear, v any, w int64)
+	// Result returns the aggregate's value for a group of rows rows (the
+	// total weight, NULL arguments included) with linear state s and
+	// multiset m (nil for Shape NoMultiset).
+	Result(s Linear, m Multiset, rows int64) any
+}
+
+// Shape is the kind of multiset an aggregate keeps beside its linear
+// state.
+type Shape int
+
+const (
+	// NoMultiset aggregates keep only their linear state.
+	NoMultiset Shape = iota
+	// ByValue aggregates keep the non-NULL argument values, ordered by
+	// value, equal values (1.5, 1.50) counted together.
+	ByValue
+	// BySpelling aggregates keep the non-NULL argument values ordered by
+	// value, and equal values by their written form, so that the result
+	// can be the first spelling present whatever rows came and went.
+	BySpelling
+	// ByItem aggregates keep one item per row: the row's order-key values,
+	// then its arguments, ordered by the keys (each in its direction, NULL
+	// after every value ascending), then by the rest ascending, NULLs
+	// last, then by written form.
+	ByItem
+)
+
+// Linear is the linear part of an aggregate's state in one group.
+type Linear struct {
+	// N is the total weight of the rows whose argument is not NULL; the
+	// caller keeps it.
+	N int64
+	// Sum is the aggregator's running state, of its own representation
+	// (an int64, float64 or decimal.Decimal sum, a count, a list of sums);
+	// nil for aggregates with none.
+	Sum any
+	// Scales counts numeric arguments by scale (the index), so that a
+	// result can take the scale Postgres gives it from the rows present
+	// now, whatever rows came and went before.
+	Scales []int64
+}
+
+// Multiset is read access to an ordered multiset of values (or items)
+// and their multiplicities, kept by the caller in the order Shape says.
+type Multiset interface {
+	// Len is the number of entries; the multiplicities are not counted.
+	Len() int
+	// Ascend calls yield for each entry in order until it returns false.
+	Ascend(yield func(v any, n int64) bool)
+	// Descend calls yield for each entry in reverse order until it
+	// returns false.
+	Descend(yield func(v any, n int64) bool)
+}
+
+// AggCall is what an aggregator is bound to: one call's checked form.
+type AggCall struct {
+	Args     []types.Type // the arguments' types; none for count()
+	Distinct bool         // count(distinct x)
+	OrderBy  int          // the number of order keys
+	Result   types.Type   // the type Check gave
+}
+
+// Bind returns the aggregator of a checked call of aggregate name.
+func Bind(name string, c AggCall) (Aggregator, error) {
+	a, ok := aggregates[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown aggregate %s", name)
+	}
+	return a.New(c), nil
+}
+
+// linear is the common part of aggregates keeping no multiset, which skip
+// NULLs.
+type linear struct{}
+
+func (linear) Shape() Shape    { return NoMultiset }
+func (linear) KeepsNull() bool { return false }
+
+// multiset is the common part of aggregates keeping their values in a
+// multiset and nothing else.
+type multiset struct{}
+
+func (multiset) Init() any                     { return nil }
+func (multiset) Add(s *Linear, v any, w int64) {}
+func (multiset) KeepsNull() bool               { return false }
+
+// numericSum is the state of a sum over arguments of type t: int64 for
+// int2 and int4 when exact (wide is false), float64 for floats, else
+// decimal.Decimal.
+func zeroSum(t types.Type, wide bool) any {
+	switch t.Kind {
+	case types.Float4, types.Float8:
+		return 0.0
+	case types.Int2, types.Int4:
+		if !wide {
+			return int64(0)
+		}
+	}
+	return decimal.Zero
+}
+
+// addWeighted returns sum + v*w in sum's representation.
+func addWeighted(sum, v any, w int64) any {
+	switch s := sum.(type) {
+	case int64:
+		return s + v.(int64)*w
+	case float64:
+		return s + v.(float64)*float64(w)
+	case decimal.Decimal:
+		d := toDecimal(v)
+		if w != 1 {
+			d = d.Mul(decimal.NewFromInt(w))
+		}
+		return s.Add(d)
+	}
+	panic(fmt.Sprintf("stdlib: bad sum %T", sum))
+}
+
+// toDecimal converts an integer or numeric argument to a decimal.
+func toDecimal(v any) decimal.Decimal {
+	if x, ok := v.(int64); ok {
+		return decimal.NewFromInt(x)
+	}
+	return v.(decimal.Decimal)
+}
+
+// countScale counts w arguments of v's scale, when v is a numeric.
+func countScale(s *Linear, v any, w int64) {
+	d, ok := v.(decimal.Decimal)
+	if !ok {
+		return
+	}
+	scale := scaleOf(d)
+	for len(s.Scales) <= scale {
+		s.Scales = append(s.Scales, 0)
+	}
+	s.Scales[scale] += w
+}
+
+// maxScale is the largest scale among the arguments present.
+func maxScale(scales []int64) int {
+	for s := len(scales) - 1; s >= 0; s-- {
+		if scales[s] > 0 {
+			return s
+		}
+	}
+	return 0
+}
