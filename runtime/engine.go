@@ -34,6 +34,8 @@ type StepError struct {
 	Step int64
 	View string // the view the failing operator belongs to
 	Err  error
+	// Node is the ID of the operator that failed.
+	Node int
 	// Span is where in the program's text it failed: the innermost
 	// expression that failed (Err then holds an *ir.EvalError), or the
 	// name of the view whose operator failed otherwise.
@@ -72,7 +74,7 @@ func (e *StepError) Diagnostic() *lang.Error {
 
 // stepError is the error of node n failing with err in step.
 func stepError(step int64, view string, n *ir.Node, err error) *StepError {
-	se := &StepError{Step: step, View: view, Err: err, Span: n.Span}
+	se := &StepError{Step: step, View: view, Err: err, Node: n.ID, Span: n.Span}
 	var failed *ir.EvalError
 	if errors.As(err, &failed) && !failed.Span.IsZero() {
 		se.Span = failed.Span
