@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/runtime"
 )
 
 // Position is a place in a source file: 1-based line and column (in
@@ -52,17 +54,16 @@ func (d Diagnostic) langError() *lang.Error {
 }
 
 // Diagnostics returns the diagnostics an error from Compile, CompileFile
-// or CompileDB holds, in source order, or nil when err is not about the
-// program's text (a file that cannot be read, a database that cannot be
-// reached).
+// or CompileDB holds, in source order; or, for a step that failed while
+// the program ran (an error of an engine, or of the Postgres runner), the
+// one diagnostic placing it in the program's text: at the innermost
+// expression that failed, with the message "step N: view V: why". It
+// returns nil when err is not about the program's text (a file that
+// cannot be read, a database that cannot be reached).
 func Diagnostics(err error) []Diagnostic {
-	var list lang.ErrorList
-	if !errors.As(err, &list) {
-		var one *lang.Error
-		if !errors.As(err, &one) {
-			return nil
-		}
-		list = lang.ErrorList{one}
+	list := diagnosticList(err)
+	if list == nil {
+		return nil
 	}
 	out := make([]Diagnostic, 0, len(list))
 	for _, e := range list {
@@ -77,4 +78,28 @@ func Diagnostics(err error) []Diagnostic {
 		})
 	}
 	return out
+}
+
+// diagnosticList finds the positioned errors in err's chain.
+func diagnosticList(err error) lang.ErrorList {
+	var list lang.ErrorList
+	if errors.As(err, &list) {
+		return list
+	}
+	var one *lang.Error
+	if errors.As(err, &one) {
+		return lang.ErrorList{one}
+	}
+	var step *runtime.StepError
+	if errors.As(err, &step) {
+		if d := step.Diagnostic(); d != nil {
+			return lang.ErrorList{d}
+		}
+		return nil
+	}
+	var failed *ir.EvalError
+	if errors.As(err, &failed) && !failed.Span.IsZero() {
+		return lang.ErrorList{failed.Diagnostic()}
+	}
+	return nil
 }

@@ -1,10 +1,12 @@
 package ir
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/typecheck"
 	"github.com/stepping-io/stepping/types"
@@ -54,7 +56,17 @@ func (c compiler) scalar(e typecheck.Expr) Scalar {
 	if c.now != nil {
 		text = fmt.Sprintf("at(%s %s)", c.now.Format(time.RFC3339Nano), text)
 	}
-	return Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval}
+	span := typecheck.SpanOf(e)
+	if !span.IsZero() {
+		// A part the checker made up without a span of its own failed:
+		// the expression as a whole is where.
+		inner := eval
+		eval = func(r zset.Row) (any, error) {
+			v, err := inner(r)
+			return v, at(span, err)
+		}
+	}
+	return Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval, Span: span}
 }
 
 // clock returns the evaluation of now().
@@ -103,12 +115,14 @@ func (c compiler) compile(e typecheck.Expr) evalFunc {
 			}
 			conv = func(v any) (any, error) { return widen(v), nil }
 		}
+		span := e.Span
 		return func(r zset.Row, l []any) (any, error) {
 			v, err := x(r, l)
 			if v == nil || err != nil {
 				return nil, err
 			}
-			return conv(v)
+			v, err = conv(v)
+			return v, at(span, err)
 		}
 	case *typecheck.Unary:
 		x := c.compile(e.X)
@@ -122,12 +136,14 @@ func (c compiler) compile(e typecheck.Expr) evalFunc {
 			}
 		}
 		neg, _ := stdlib.Negate(e.X.Type())
+		span := e.Span
 		return func(r zset.Row, l []any) (any, error) {
 			v, err := x(r, l)
 			if v == nil || err != nil {
 				return nil, err
 			}
-			return neg(v)
+			v, err = neg(v)
+			return v, at(span, err)
 		}
 	case *typecheck.IsNull:
 		x := c.compile(e.X)
@@ -199,7 +215,7 @@ func (c compiler) call(e *typecheck.Call) evalFunc {
 		argTypes[i] = a.Type()
 	}
 	impl := e.Func.BindStrict(argTypes)
-	name := e.Func.Name
+	name, span := e.Func.Name, e.Span
 	return func(r zset.Row, l []any) (any, error) {
 		vals := make([]any, len(args))
 		for i, a := range args {
@@ -210,8 +226,11 @@ func (c compiler) call(e *typecheck.Call) evalFunc {
 			vals[i] = v
 		}
 		v, err := impl(vals)
+		if err != nil && !strings.HasPrefix(err.Error(), name+": ") {
+			err = fmt.Errorf("%s: %w", name, err)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, at(span, err)
 		}
 		return v, nil
 	}
@@ -225,7 +244,7 @@ func (c compiler) funcCall(e *typecheck.FuncCall) evalFunc {
 	for i, a := range e.Args {
 		args[i] = c.compile(a)
 	}
-	body, frame, nullIf, name := c.compile(e.Func.Body), e.Func.Frame, e.NullIf, e.Func.Name
+	body, frame, nullIf, name, span := c.compile(e.Func.Body), e.Func.Frame, e.NullIf, e.Func.Name, e.Span
 	return func(r zset.Row, l []any) (any, error) {
 		locals := make([]any, frame)
 		for i, a := range args {
@@ -240,14 +259,26 @@ func (c compiler) funcCall(e *typecheck.FuncCall) evalFunc {
 		}
 		v, err := body(r, locals)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, inFunc(name, span, err)
 		}
 		return v, nil
 	}
 }
 
+// inFunc names the user-defined function whose body failed. The error
+// keeps the span of what failed inside the body, the innermost part; a
+// failure the body's own text does not place is placed at the call.
+func inFunc(name string, call lang.Span, err error) error {
+	var placed *EvalError
+	if errors.As(err, &placed) && placed == err {
+		return &EvalError{Span: placed.Span, Err: fmt.Errorf("%s: %w", name, placed.Err)}
+	}
+	return at(call, fmt.Errorf("%s: %w", name, err))
+}
+
 func (c compiler) binary(e *typecheck.Binary) evalFunc {
 	x, y := c.compile(e.X), c.compile(e.Y)
+	span := e.Span
 	xt, yt := e.X.Type(), e.Y.Type()
 	switch e.Op {
 	case "and":
@@ -283,7 +314,7 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 	case "==", "!=", "<", "<=", ">", ">=":
 		cx, cy, _ := stdlib.Comparable(xt, yt)
 		op := e.Op
-		return strict2(x, y, func(a, b any) (any, error) {
+		return strict2(x, y, span, func(a, b any) (any, error) {
 			return stdlib.CompareOp(op, types.Compare(cx(a), cy(b))), nil
 		})
 	case "is distinct from", "is not distinct from":
@@ -302,27 +333,28 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 			return same != distinct, nil
 		}
 	case "||":
-		return strict2(x, y, func(a, b any) (any, error) {
+		return strict2(x, y, span, func(a, b any) (any, error) {
 			return stdlib.TextOf(a, xt) + stdlib.TextOf(b, yt), nil
 		})
 	case "like", "ilike", "not like", "not ilike":
-		return strict2(x, y, stdlib.Like(e.Op))
+		return strict2(x, y, span, stdlib.Like(e.Op))
 	case "->", "->>":
 		_, f, err := stdlib.JSONArrow(e.Op, xt, yt)
 		if err != nil {
 			panic("ir.Compile: " + err.Error()) // the checker accepted it
 		}
-		return strict2(x, y, f)
+		return strict2(x, y, span, f)
 	}
 	_, f, err := stdlib.Arith(e.Op, xt, yt)
 	if err != nil {
 		panic("ir.Compile: " + err.Error()) // the checker accepted it
 	}
-	return strict2(x, y, f)
+	return strict2(x, y, span, f)
 }
 
-// strict2 evaluates both operands and applies f unless one is NULL.
-func strict2(x, y evalFunc, f func(a, b any) (any, error)) evalFunc {
+// strict2 evaluates both operands and applies f unless one is NULL; f's
+// error is placed at span, the operator's text.
+func strict2(x, y evalFunc, span lang.Span, f func(a, b any) (any, error)) evalFunc {
 	return func(r zset.Row, l []any) (any, error) {
 		a, err := x(r, l)
 		if err != nil {
@@ -332,7 +364,8 @@ func strict2(x, y evalFunc, f func(a, b any) (any, error)) evalFunc {
 		if err != nil || a == nil || b == nil {
 			return nil, err
 		}
-		return f(a, b)
+		v, err := f(a, b)
+		return v, at(span, err)
 	}
 }
 

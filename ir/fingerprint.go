@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/typecheck"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
@@ -149,6 +150,7 @@ var (
 	nodeType   = reflect.TypeFor[*Node]()
 	zsetType   = reflect.TypeFor[*zset.ZSet]()
 	typeType   = reflect.TypeFor[types.Type]()
+	spanType   = reflect.TypeFor[lang.Span]()
 )
 
 // value renders one field's value; cols are the node's columns, which
@@ -177,7 +179,9 @@ func (f *fingerprinter) value(v reflect.Value, cols []Column) string {
 		var fs []string
 		for i := range v.NumField() {
 			sf := v.Type().Field(i)
-			if !sf.IsExported() || sf.Type.Kind() == reflect.Func {
+			// Where the text is is no part of what it means: a program
+			// whose text only moves keeps its fingerprint.
+			if !sf.IsExported() || sf.Type.Kind() == reflect.Func || sf.Type == spanType {
 				continue
 			}
 			fs = append(fs, sf.Name+"="+f.value(v.Field(i), cols))

@@ -1,6 +1,9 @@
 package ir
 
 import (
+	"errors"
+
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
@@ -63,6 +66,12 @@ type Node struct {
 	Op     Op
 	Inputs []*Node
 	Cols   []Column
+	// Span is the declaration the node computes part of: the name of its
+	// view, or of its table for a source. An operator that fails other
+	// than in an expression (which has a span of its own) points there.
+	// Like every span it is left out of Explain and Fingerprint: moving
+	// text around changes no circuit.
+	Span lang.Span
 }
 
 // Op is what a node computes: *Source, *Clock, *Constant, *Filter, *Map,
@@ -361,7 +370,43 @@ type Scalar struct {
 	// of: every part typed, function calls with their bodies.
 	Canon string
 	Type  types.Type // result type
-	Eval  func(row zset.Row) (any, error)
+	// Eval evaluates the expression over a row. Its error, when a part
+	// of the expression fails on the row, is an *EvalError holding the
+	// span of the innermost part that failed.
+	Eval func(row zset.Row) (any, error)
+	// Span is the source text of the whole expression; zero for one the
+	// compiler made up (a key of the whole row).
+	Span lang.Span
+}
+
+// EvalError is an expression that failed on a row (a division by zero,
+// a cast of text that does not parse, a function given a value it does
+// not take): Err is why, Span the source text of the innermost part of
+// the expression that failed, so that the error can be shown in the
+// source as a type error is.
+type EvalError struct {
+	Span lang.Span
+	Err  error
+}
+
+// Error returns "file:line:col: message".
+func (e *EvalError) Error() string { return e.Span.String() + ": " + e.Err.Error() }
+
+// Unwrap returns the cause, so that errors.Is and errors.As see it.
+func (e *EvalError) Unwrap() error { return e.Err }
+
+// Diagnostic returns the error as a positioned diagnostic, printed with
+// the source line and a caret by lang.Error.Format.
+func (e *EvalError) Diagnostic() *lang.Error { return e.Span.Error(e.Err.Error()) }
+
+// at returns err placed at span: unchanged when it is nil or already
+// placed (a part inside failed first), or when span is unknown.
+func at(span lang.Span, err error) error {
+	var placed *EvalError
+	if err == nil || span.IsZero() || errors.As(err, &placed) {
+		return err
+	}
+	return &EvalError{Span: span, Err: err}
 }
 
 // EvalKey evaluates key expressions over a row into a key row. It reports

@@ -1,8 +1,10 @@
 package ir
 
 import (
+	"errors"
 	"fmt"
 
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/typecheck"
 	"github.com/stepping-io/stepping/types"
@@ -13,6 +15,7 @@ import (
 func Lower(p *typecheck.Program) (*Circuit, error) {
 	l := &lowerer{c: &Circuit{}, tables: map[*typecheck.Table]*Node{}, views: map[*typecheck.View]*View{}}
 	for _, t := range p.Tables {
+		l.span = nameSpan(t.Pos, t.Name)
 		n := l.add(&Source{Table: t.Name}, columns(t.Columns))
 		l.tables[t] = n
 		in := &Input{Name: t.Name, Columns: n.Cols, PrimaryKey: t.PrimaryKey, Node: n}
@@ -22,7 +25,14 @@ func Lower(p *typecheck.Program) (*Circuit, error) {
 		l.c.Inputs = append(l.c.Inputs, in)
 	}
 	for _, v := range p.Views {
+		l.span = nameSpan(v.Pos, v.Name)
 		n, err := l.rel(v.Query)
+		var failed *EvalError
+		if errors.As(err, &failed) {
+			// A constant (values) failed: an error in the program's text,
+			// shown as the checker's are.
+			return nil, lang.ErrorList{failed.Diagnostic()}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("view %s: %w", v.Name, err)
 		}
@@ -43,6 +53,17 @@ type lowerer struct {
 	// clockState is z⁻¹(I clock), the clock of the previous step, once
 	// the clock source exists.
 	clockState *Node
+	// span is the name of the table or view being lowered, the Span of
+	// the nodes added.
+	span lang.Span
+}
+
+// nameSpan is the span of a declaration's name, which starts at pos.
+func nameSpan(pos lang.Pos, name string) lang.Span {
+	end := pos
+	end.Offset += len(name)
+	end.Column += len(name)
+	return lang.Span{Pos: pos, End: end}
 }
 
 func columns(cs []typecheck.Column) []Column {
@@ -54,7 +75,7 @@ func columns(cs []typecheck.Column) []Column {
 }
 
 func (l *lowerer) add(op Op, cols []Column, inputs ...*Node) *Node {
-	n := &Node{ID: len(l.c.Nodes), Op: op, Inputs: inputs, Cols: cols}
+	n := &Node{ID: len(l.c.Nodes), Op: op, Inputs: inputs, Cols: cols, Span: l.span}
 	l.c.Nodes = append(l.c.Nodes, n)
 	return n
 }

@@ -2,10 +2,12 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -32,6 +34,12 @@ type StepError struct {
 	Step int64
 	View string // the view the failing operator belongs to
 	Err  error
+	// Node is the ID of the operator that failed.
+	Node int
+	// Span is where in the program's text it failed: the innermost
+	// expression that failed (Err then holds an *ir.EvalError), or the
+	// name of the view whose operator failed otherwise.
+	Span lang.Span
 }
 
 func (e *StepError) Error() string {
@@ -41,7 +49,38 @@ func (e *StepError) Error() string {
 	return fmt.Sprintf("step %d: view %s: %v", e.Step, e.View, e.Err)
 }
 
+// Unwrap returns the cause, so that errors.Is and errors.As see it (an
+// *ir.EvalError, and below it the error of the operation that failed).
 func (e *StepError) Unwrap() error { return e.Err }
+
+// Diagnostic returns the error placed in the program's text, to be
+// printed with the source line and a caret as a type error is: its
+// message is "step N: view V: why", or nil when no place is known.
+func (e *StepError) Diagnostic() *lang.Error {
+	if e.Span.IsZero() {
+		return nil
+	}
+	why := e.Err
+	var failed *ir.EvalError
+	if errors.As(e.Err, &failed) {
+		why = failed.Err // the position is the diagnostic's own
+	}
+	msg := fmt.Sprintf("step %d: %v", e.Step, why)
+	if e.View != "" {
+		msg = fmt.Sprintf("step %d: view %s: %v", e.Step, e.View, why)
+	}
+	return e.Span.Error(msg)
+}
+
+// stepError is the error of node n failing with err in step.
+func stepError(step int64, view string, n *ir.Node, err error) *StepError {
+	se := &StepError{Step: step, View: view, Err: err, Node: n.ID, Span: n.Span}
+	var failed *ir.EvalError
+	if errors.As(err, &failed) && !failed.Span.IsZero() {
+		se.Span = failed.Span
+	}
+	return se
+}
 
 // nodeViews names, by node ID, the view each node belongs to: the first
 // view, in dependency order, that reads it. A node a later view shares
@@ -261,7 +300,7 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		}
 		d, err := s.eval(ctx, n)
 		if err != nil {
-			return nil, nil, &StepError{Step: e.steps + 1, View: e.nodeView[n.ID], Err: err}
+			return nil, nil, stepError(e.steps+1, e.nodeView[n.ID], n, err)
 		}
 		s.deltas[n.ID] = d
 	}

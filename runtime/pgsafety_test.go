@@ -303,13 +303,18 @@ func TestPostgresPermanentFailureStops(t *testing.T) {
 	if !errors.As(err, &f) {
 		t.Fatalf("the runner did not stop with a Failure: %v", err)
 	}
-	for _, want := range []string{"program " + pg.Schema, "in view per", "source table", `"items"`, "division by zero", `"qty":0`, `"id":4`} {
+	// The failure says where in the program, too: the 100 / qty.
+	for _, want := range []string{"program " + pg.Schema, "in view per", "source table", `"items"`, "test.step:2:41: division by zero", `"qty":0`, `"id":4`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the failure does not say %q:\n%v", want, err)
 		}
 	}
+	var se *runtime.StepError
+	if !errors.As(err, &se) || se.Diagnostic() == nil || se.Diagnostic().Pos.Line != 2 {
+		t.Errorf("the failure holds no StepError placed on line 2: %v", err)
+	}
 	st, err2 := pg.Status(ctx, 0)
-	if err2 != nil || !strings.Contains(st.Failure, "division by zero") {
+	if err2 != nil || !strings.Contains(st.Failure, "test.step:2:41: division by zero") {
 		t.Errorf("status does not show the failure (%v): %+v", err2, st)
 	}
 	// Nothing of the failed step was applied, nothing was lost.

@@ -76,8 +76,18 @@ func (c *checker) wantBool(n lang.Node, x Expr, what string) {
 }
 
 // expr checks an expression; on error it reports and returns an
-// expression of invalid type, which later checks accept silently.
+// expression of invalid type, which later checks accept silently. The
+// result keeps e's span (see place) for errors while the program runs.
 func (c *checker) expr(e lang.Expr, ctx *exprCtx) Expr {
+	x := c.checkExpr(e, ctx)
+	if x != invalid {
+		place(x, lang.SpanOf(e))
+	}
+	return x
+}
+
+// checkExpr is expr before the spans are placed.
+func (c *checker) checkExpr(e lang.Expr, ctx *exprCtx) Expr {
 	switch e := e.(type) {
 	case *lang.ParenExpr:
 		return c.expr(e.X, ctx)

@@ -624,9 +624,9 @@ func shift(x Expr, delta int) Expr {
 	case *ColRef:
 		return &ColRef{Index: x.Index + delta, Name: x.Name, T: x.T}
 	case *Unary:
-		return &Unary{Op: x.Op, X: shift(x.X, delta), T: x.T}
+		return &Unary{Op: x.Op, X: shift(x.X, delta), T: x.T, Span: x.Span}
 	case *Binary:
-		return &Binary{Op: x.Op, X: shift(x.X, delta), Y: shift(x.Y, delta), T: x.T}
+		return &Binary{Op: x.Op, X: shift(x.X, delta), Y: shift(x.Y, delta), T: x.T, Span: x.Span}
 	case *IsNull:
 		return &IsNull{X: shift(x.X, delta), Not: x.Not}
 	case *Call:
@@ -634,11 +634,11 @@ func shift(x Expr, delta int) Expr {
 		for i, a := range x.Args {
 			args[i] = shift(a, delta)
 		}
-		return &Call{Func: x.Func, Args: args, T: x.T}
+		return &Call{Func: x.Func, Args: args, T: x.T, Span: x.Span}
 	case *If:
 		return &If{Cond: shift(x.Cond, delta), Then: shift(x.Then, delta), Else: shift(x.Else, delta), T: x.T}
 	case *Cast:
-		return &Cast{X: shift(x.X, delta), T: x.T}
+		return &Cast{X: shift(x.X, delta), T: x.T, Span: x.Span}
 	case *Record:
 		fields := make([]Expr, len(x.Fields))
 		for i, fx := range x.Fields {
@@ -654,7 +654,7 @@ func shift(x Expr, delta int) Expr {
 		for i, a := range x.Args {
 			args[i] = shift(a, delta)
 		}
-		return &FuncCall{Func: x.Func, Args: args, NullIf: x.NullIf, T: x.T}
+		return &FuncCall{Func: x.Func, Args: args, NullIf: x.NullIf, T: x.T, Span: x.Span}
 	}
 	return x
 }

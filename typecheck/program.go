@@ -383,9 +383,10 @@ type Const struct {
 
 // Unary is "-" or "not" applied to X.
 type Unary struct {
-	Op string
-	X  Expr
-	T  types.Type
+	Op   string
+	X    Expr
+	T    types.Type
+	Span lang.Span // the source text, for errors while it runs
 }
 
 // Binary is X Op Y: and, or, a comparison, || or arithmetic. Operands of
@@ -395,6 +396,7 @@ type Binary struct {
 	Op   string
 	X, Y Expr
 	T    types.Type
+	Span lang.Span // the source text, for errors while it runs
 }
 
 // IsNull tests X for NULL (or for not NULL when Not).
@@ -408,6 +410,7 @@ type Call struct {
 	Func *stdlib.Func
 	Args []Expr
 	T    types.Type
+	Span lang.Span // the source text, for errors while it runs
 }
 
 // If is if Cond then Then else Else; a NULL condition takes Else.
@@ -442,8 +445,9 @@ func (e *If) Type() types.Type { return e.T }
 // numeric where two sides of a join key or a union disagree), also
 // inside an array or record.
 type Cast struct {
-	X Expr
-	T types.Type
+	X    Expr
+	T    types.Type
+	Span lang.Span // the source text, for errors while it runs
 }
 
 // Type returns the target type.
@@ -505,6 +509,7 @@ type FuncCall struct {
 	Args   []Expr
 	NullIf []bool
 	T      types.Type
+	Span   lang.Span // the source text, for errors while it runs
 }
 
 // Type returns the function's result type, nullable when a NullIf
@@ -531,37 +536,81 @@ func UsesClock(x Expr) bool {
 // bodies of user-defined functions.
 func Walk(x Expr, f func(Expr)) {
 	f(x)
+	for _, c := range subExprs(x) {
+		Walk(c, f)
+	}
+}
+
+// subExprs returns the expressions x reads directly, in order; not the
+// body of a user-defined function it calls.
+func subExprs(x Expr) []Expr {
 	switch x := x.(type) {
 	case *Unary:
-		Walk(x.X, f)
+		return []Expr{x.X}
 	case *Binary:
-		Walk(x.X, f)
-		Walk(x.Y, f)
+		return []Expr{x.X, x.Y}
 	case *IsNull:
-		Walk(x.X, f)
+		return []Expr{x.X}
 	case *Call:
-		for _, a := range x.Args {
-			Walk(a, f)
-		}
+		return x.Args
 	case *FuncCall:
-		for _, a := range x.Args {
-			Walk(a, f)
-		}
+		return x.Args
 	case *If:
-		Walk(x.Cond, f)
-		Walk(x.Then, f)
-		Walk(x.Else, f)
+		return []Expr{x.Cond, x.Then, x.Else}
 	case *Cast:
-		Walk(x.X, f)
+		return []Expr{x.X}
 	case *Let:
-		Walk(x.X, f)
-		Walk(x.Body, f)
+		return []Expr{x.X, x.Body}
 	case *Record:
-		for _, fx := range x.Fields {
-			Walk(fx, f)
-		}
+		return x.Fields
 	case *FieldRef:
-		Walk(x.X, f)
+		return []Expr{x.X}
+	}
+	return nil
+}
+
+// SpanOf returns the source text an expression was checked from: set on
+// the expressions that can fail while a program runs (arithmetic,
+// negation, casts, calls), zero on the others.
+func SpanOf(x Expr) lang.Span {
+	if p := spanField(x); p != nil {
+		return *p
+	}
+	return lang.Span{}
+}
+
+// spanField returns where x keeps its span, nil when it keeps none.
+func spanField(x Expr) *lang.Span {
+	switch x := x.(type) {
+	case *Unary:
+		return &x.Span
+	case *Binary:
+		return &x.Span
+	case *Call:
+		return &x.Span
+	case *Cast:
+		return &x.Span
+	case *FuncCall:
+		return &x.Span
+	}
+	return nil
+}
+
+// place gives x, and every expression below it that has no span yet,
+// the span sp. The checker calls it on the result of each expression
+// the user wrote, innermost first, so what it made up on its own (a
+// widening cast, the coalesce of ??, the == of a case) takes the span
+// of the smallest written expression around it. It stops at an
+// expression already placed: everything below it was placed before.
+func place(x Expr, sp lang.Span) {
+	if p := spanField(x); p != nil {
+		if !p.IsZero() {
+			return
+		}
+		*p = sp
+	}
+	for _, c := range subExprs(x) {
+		place(c, sp)
 	}
 }
 

@@ -416,3 +416,35 @@ func TestRunDBAfterDrift(t *testing.T) {
 		t.Errorf("status after the drift:\nstdout:\n%s\nstderr:\n%s", status.stdout, status.stderr)
 	}
 }
+
+// TestRunDBRuntimeErrorShowsWhere makes a change that divides by zero
+// in a program running against Postgres: run --once stops with status 1,
+// printing where in the program it failed (file:line:col, the source line
+// and a caret under the 100 / qty) and then the runner's failure, which
+// names the change and says the position too.
+func TestRunDBRuntimeErrorShowsWhere(t *testing.T) {
+	dsn, prog, sql := pgProgram(t)
+	dir := t.TempDir()
+	src := "source line_items = table line_items\n" +
+		"view per = line_items | select { basket_id, product_name, share = 100 / qty }\n" +
+		"output per to table per\n"
+	if err := os.WriteFile(filepath.Join(dir, "per.step"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "per.step").want(t, 0)
+	sql("INSERT INTO line_items VALUES (3, 'tv', 0)")
+	r := runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "per.step")
+	r.want(t, 1)
+	const where = "per.step:2:67: step 2: view per: division by zero\n" +
+		"    view per = line_items | select { basket_id, product_name, share = 100 / qty }\n" +
+		"                                                                      ^^^^^^^^^\n"
+	if !strings.HasPrefix(r.stderr, where) {
+		t.Errorf("stderr does not start with\n%s\ngot:\n%s", where, r.stderr)
+	}
+	rest := strings.TrimPrefix(r.stderr, where)
+	for _, want := range []string{"stepq: program " + prog + " stopped in view per", `"qty":0`, "per.step:2:67: division by zero", "rolled back"} {
+		if !strings.Contains(rest, want) {
+			t.Errorf("the failure after the position does not say %q:\n%s", want, rest)
+		}
+	}
+}

@@ -64,6 +64,12 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 	if errors.Is(err, runtime.ErrVersion) {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
+	var failure *runtime.Failure
+	if errors.As(err, &failure) && len(stepping.Diagnostics(err)) > 0 {
+		// Where in the program, as a type error shows it; then the
+		// failure, which says which change caused it and what to do.
+		return &exitError{code: 1, msg: failureText(prog, err, true)}
+	}
 	return err
 }
 

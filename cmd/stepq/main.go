@@ -296,6 +296,26 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return err
 }
 
+// failureText is how a failed step is printed: placed in the program's
+// text with the source line and a caret, as a type error is, when the
+// error says where (an expression that failed on a row), followed by
+// the whole error when whole is set (a Postgres failure, which says
+// which change caused it and what to do); or the error alone.
+func failureText(prog *stepping.Program, err error, whole bool) string {
+	ds := stepping.Diagnostics(err)
+	if len(ds) == 0 {
+		return fmt.Sprintf("stepq: %v\n", err)
+	}
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString(d.Format(prog.Source))
+	}
+	if whole {
+		fmt.Fprintf(&b, "stepq: %v\n", err)
+	}
+	return b.String()
+}
+
 // stepAt applies one step of the data files, at the clock the _clock file
 // sets for it, or else at the wall clock.
 func stepAt(ctx context.Context, eng *runtime.Engine, b *runtime.Batches, step int64) (*runtime.Result, error) {
@@ -349,7 +369,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, step := range batches.Steps {
 		res, err := stepAt(ctx, eng, batches, step)
 		if err != nil {
-			failed = &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+			failed = &exitError{code: 1, msg: failureText(prog, err, false)}
 			break
 		}
 		if !*changes {

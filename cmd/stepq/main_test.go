@@ -396,3 +396,17 @@ func TestRunBadProgram(t *testing.T) {
 		t.Errorf("run of a bad program printed\nstdout:\n%s\nstderr:\n%s\nwant check's errors:\n%s", run.stdout, run.stderr, check.stderr)
 	}
 }
+
+// TestRunRuntimeErrorShowsWhere runs a program whose second step divides
+// by zero: the run fails with status 1, printing the outputs of the last
+// step that succeeded and the error placed in the program as a type
+// error is, file:line:col with the source line and a caret under the
+// 100 / qty.
+func TestRunRuntimeErrorShowsWhere(t *testing.T) {
+	r := runStepq(t, "testdata", "run", "shares.step")
+	r.want(t, 1)
+	if want := "shares.step:4:41: step 2: view per: division by zero\n"; !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("stderr does not start with %q:\n%s", want, r.stderr)
+	}
+	golden.Check(t, "testdata/run_shares.golden", "-- stdout\n"+r.stdout+"-- stderr\n"+r.stderr)
+}

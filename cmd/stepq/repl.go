@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -36,12 +35,15 @@ func (d *decl) label() string { return d.kind + " " + d.name }
 // program again and replays the tables' rows into a fresh engine; a
 // change of rows is one step of the engine, whose changes are shown.
 type session struct {
-	ctx    context.Context
-	out    io.Writer
-	errw   io.Writer
-	db     *pgxpool.Pool
-	decls  []*decl
-	prog   *stepping.Program // nil while there are no declarations
+	ctx   context.Context
+	out   io.Writer
+	errw  io.Writer
+	db    *pgxpool.Pool
+	decls []*decl
+	prog  *stepping.Program // nil while there are no declarations
+	// syn maps positions in prog's text to the declarations they come
+	// from, to place errors of the steps eng runs.
+	syn    *synth
 	eng    *runtime.Engine
 	failed bool // some statement failed
 	quit   bool
@@ -195,7 +197,7 @@ func (s *session) declare(o *origin) error {
 	if err != nil {
 		return syn.mapError(err)
 	}
-	res, err := s.install(decls, prog)
+	res, err := s.install(decls, prog, syn)
 	if err != nil {
 		return err
 	}
@@ -209,6 +211,19 @@ func (s *session) declare(o *origin) error {
 // appends, against the database when there is one. The statement o, if
 // any of its text is compiled, is where errors in it are placed.
 func (s *session) compile(decls []*decl, extra func(*synth), o *origin) (*stepping.Program, *synth, error) {
+	syn := synthOf(decls, o)
+	extra(syn)
+	if s.db != nil {
+		prog, err := stepping.CompileDB(s.ctx, "", syn.String(), s.db)
+		return prog, syn, err
+	}
+	prog, err := stepping.Compile("", syn.String())
+	return prog, syn, err
+}
+
+// synthOf is the text of declarations, one a line, mapped to each
+// declaration, or to the statement o for those of its text.
+func synthOf(decls []*decl, o *origin) *synth {
 	syn := &synth{}
 	for _, d := range decls {
 		do := &origin{name: d.label(), text: d.text}
@@ -224,30 +239,31 @@ func (s *session) compile(decls []*decl, extra func(*synth), o *origin) (*steppi
 		}
 		syn.lit("\n", do, len(d.text))
 	}
-	extra(syn)
-	if s.db != nil {
-		prog, err := stepping.CompileDB(s.ctx, "", syn.String(), s.db)
-		return prog, syn, err
-	}
-	prog, err := stepping.Compile("", syn.String())
-	return prog, syn, err
+	return syn
 }
 
 // install makes prog the session's program: a fresh engine given, in one
 // step, the rows of every table it keeps (from the old engine, or with a
 // database from the table itself). It returns that step's result: every
-// view's contents.
-func (s *session) install(decls []*decl, prog *stepping.Program) (*runtime.Result, error) {
-	eng, res, err := s.replay(prog)
+// view's contents. syn is what prog was compiled from, which places an
+// error of that step; nil places it in the declarations.
+func (s *session) install(decls []*decl, prog *stepping.Program, syn *synth) (*runtime.Result, error) {
+	if syn == nil {
+		syn = synthOf(decls, nil)
+	}
+	eng, res, err := s.replay(prog, syn)
 	if err != nil {
 		return nil, err
 	}
-	s.decls, s.prog, s.eng = decls, prog, eng
+	// Later steps fail in declarations, not in the statement that made
+	// them, which is gone.
+	s.decls, s.prog, s.eng, s.syn = decls, prog, eng, synthOf(decls, nil)
 	return res, nil
 }
 
-// replay runs prog on a fresh engine over the session's current rows.
-func (s *session) replay(prog *stepping.Program) (*runtime.Engine, *runtime.Result, error) {
+// replay runs prog, compiled from syn, on a fresh engine over the
+// session's current rows.
+func (s *session) replay(prog *stepping.Program, syn *synth) (*runtime.Engine, *runtime.Result, error) {
 	eng := prog.NewEngine(runtime.NewMemoryStore())
 	deltas := map[string]*zset.ZSet{}
 	for _, in := range prog.Circuit.Inputs {
@@ -259,7 +275,7 @@ func (s *session) replay(prog *stepping.Program) (*runtime.Engine, *runtime.Resu
 	}
 	res, err := eng.StepDelta(s.ctx, deltas)
 	if err != nil {
-		return nil, nil, errorf("%s", stepPrefix.ReplaceAllString(err.Error(), ""))
+		return nil, nil, stepFailure(err, 1, syn)
 	}
 	return eng, res, nil
 }
@@ -384,7 +400,7 @@ func (s *session) query(o *origin) error {
 		}
 		return err
 	}
-	_, res, err := s.replay(prog)
+	_, res, err := s.replay(prog, syn)
 	if err != nil {
 		return err
 	}
@@ -703,7 +719,7 @@ func (s *session) selectRows(o *origin, d *decl, cond *span, sel func(*synth)) (
 	if err != nil {
 		return nil, syn.mapError(err)
 	}
-	_, res, err := s.replay(prog)
+	_, res, err := s.replay(prog, syn)
 	if err != nil {
 		return nil, err
 	}
@@ -812,7 +828,7 @@ func (s *session) step(in *ir.Input, changes []runtime.Change, summary string) e
 func (s *session) stepCounted(in *ir.Input, changes []runtime.Change, summary func(after int64) string) error {
 	res, err := s.eng.Step(s.ctx, map[string][]runtime.Change{in.Name: changes})
 	if err != nil {
-		return errorf("%s", stepPrefix.ReplaceAllString(err.Error(), ""))
+		return stepFailure(err, s.eng.Steps()+1, s.syn)
 	}
 	after, _ := s.eng.Contents(in.Name)
 	fmt.Fprintln(s.out, summary(total(after)))
@@ -820,11 +836,30 @@ func (s *session) stepCounted(in *ir.Input, changes []runtime.Change, summary fu
 	return nil
 }
 
-// stepPrefix matches what the engine puts before a failed step's error:
-// its step and node numbers, which mean nothing in the REPL, whose
-// engine is replaced whenever declarations change, and the name of the
-// REPL's own view of an ad-hoc query. A declared view's name stays.
-var stepPrefix = regexp.MustCompile(`^step \d+: (view <rows>: )?(node n\d+: )?`)
+// stepFailure is the error of a failed step of an engine running the
+// program compiled from syn: placed in what the user wrote when the
+// engine says where (an expression that failed on a row), with the
+// cause alone; otherwise the error without the step and node numbers,
+// which mean nothing in the REPL (its engine is replaced whenever
+// declarations change) nor the name of the REPL's own views.
+func stepFailure(err error, step int64, syn *synth) error {
+	var se *runtime.StepError
+	if !errors.As(err, &se) {
+		return errorf("%s", strings.TrimPrefix(err.Error(), fmt.Sprintf("step %d: ", step)))
+	}
+	why := strings.TrimPrefix(se.Err.Error(), fmt.Sprintf("node n%d: ", se.Node))
+	var failed *ir.EvalError
+	if errors.As(se.Err, &failed) {
+		why = failed.Err.Error() // its position is the diagnostic's
+	}
+	if d := se.Diagnostic(); d != nil && syn != nil {
+		return syn.mapError(lang.ErrorList{{Pos: d.Pos, End: d.End, Msg: why}})
+	}
+	if se.View != "" && !strings.HasPrefix(se.View, "<") {
+		why = "view " + se.View + ": " + why
+	}
+	return errorf("%s", why)
+}
 
 // showChanges prints each view's changes with their weights.
 func (s *session) showChanges(res *runtime.Result) {
@@ -1046,7 +1081,7 @@ func (s *session) load(file string) error {
 	if err != nil {
 		return syn.mapError(err)
 	}
-	if _, err := s.install(decls, prog); err != nil {
+	if _, err := s.install(decls, prog, syn); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "loaded %d %s from %s\n", len(f.Decls), plural(int64(len(f.Decls)), "declaration", "declarations"), file)
@@ -1060,7 +1095,7 @@ func (s *session) load(file string) error {
 	}
 	for _, step := range batches.Steps {
 		if _, err := s.eng.Step(s.ctx, batches.Changes[step]); err != nil {
-			return errorf("%v", err)
+			return stepFailure(err, s.eng.Steps()+1, s.syn)
 		}
 	}
 	if len(batches.Steps) > 0 {
@@ -1098,7 +1133,7 @@ func (s *session) drop(name string) error {
 		return errorf("no table, source or view %s", name)
 	}
 	if len(decls) == 0 {
-		s.decls, s.prog, s.eng = nil, nil, nil
+		s.decls, s.prog, s.eng, s.syn = nil, nil, nil, nil
 		fmt.Fprintf(s.out, "dropped %s\n", name)
 		return nil
 	}
@@ -1106,7 +1141,7 @@ func (s *session) drop(name string) error {
 	if err != nil {
 		return syn.mapError(err)
 	}
-	if _, err := s.install(decls, prog); err != nil {
+	if _, err := s.install(decls, prog, syn); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "dropped %s\n", name)
@@ -1122,7 +1157,7 @@ func (s *session) refresh() error {
 		return nil
 	}
 	s.eng = nil
-	res, err := s.install(s.decls, s.prog)
+	res, err := s.install(s.decls, s.prog, nil)
 	if err != nil {
 		return err
 	}
