@@ -12,6 +12,7 @@ import (
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/golden"
 	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -45,7 +46,7 @@ func TestDiagnosticsOfRuntimeErrors(t *testing.T) {
 		{"engine", zero},
 		{"in a function", one},
 		{"wrapped", fmt.Errorf("applying batch 3: %w", zero)},
-		{"postgres failure", &runtime.Failure{Program: "stepping_shares", View: "per", Err: zero}},
+		{"postgres failure", &postgres.Failure{Program: "stepping_shares", View: "per", Err: zero}},
 		{"not about the text", errors.New("connection refused")},
 	}
 	var out strings.Builder

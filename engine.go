@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -43,7 +44,7 @@ type Engine struct {
 	lookups map[string]*lookupIndex // by view and columns
 
 	// On Postgres.
-	pg      *runtime.PG
+	pg      *postgres.Runner
 	release func()
 }
 
@@ -71,7 +72,7 @@ type PostgresOptions struct {
 	Schema string
 	// Rebuild drops state built by another version of the program and
 	// replays from the sources; without it, opening fails with
-	// runtime.ErrVersion.
+	// postgres.ErrVersion.
 	Rebuild bool
 	// BatchSize is how many change-log rows one step applies; 0 means
 	// 10,000.
@@ -94,7 +95,7 @@ func (p *Program) OpenPostgres(ctx context.Context, pool *pgxpool.Pool, opts Pos
 	if schema == "" {
 		schema = DefaultSchema(p.Filename)
 	}
-	pg := &runtime.PG{Pool: pool, Circuit: p.Circuit, Schema: schema, Log: opts.Log, BatchSize: opts.BatchSize}
+	pg := &postgres.Runner{Pool: pool, Circuit: p.Circuit, Schema: schema, Log: opts.Log, BatchSize: opts.BatchSize}
 	if err := pg.Setup(ctx, opts.Rebuild); err != nil {
 		return nil, err
 	}
@@ -135,7 +136,7 @@ var (
 	ErrDuplicateKey = errors.New("stepping: duplicate primary key")
 	// ErrVersion: the state in the database was built by a different
 	// version of the program; run it with rebuild to replay it.
-	ErrVersion = runtime.ErrVersion
+	ErrVersion = postgres.ErrVersion
 )
 
 // NotFoundError is a table or view the program does not declare.
@@ -265,7 +266,7 @@ func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
 	}
 	if e.pg != nil {
 		var out []Batch
-		_, err := e.pg.ApplyPending(ctx, func(st runtime.StepStats) {
+		_, err := e.pg.ApplyPending(ctx, func(st postgres.StepStats) {
 			for _, o := range e.prog.Circuit.Outputs {
 				if d, ok := st.Changes[o.View.Name]; ok {
 					out = append(out, newBatch(st.Step, o.View, d))
@@ -483,7 +484,7 @@ func isOutput(c *ir.Circuit, view string) bool {
 
 // watch sends the view's published changes on out until ctx ends.
 func (e *Engine) watch(ctx context.Context, v *ir.View, after int64, out chan<- Batch) error {
-	err := e.pg.Watch(ctx, after, time.Second, func(sc runtime.StepChanges) error {
+	err := e.pg.Watch(ctx, after, time.Second, func(sc postgres.StepChanges) error {
 		d, ok := sc.Changes[v.Name]
 		if !ok {
 			return nil

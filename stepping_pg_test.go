@@ -13,6 +13,7 @@ import (
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
 // TestExamplesOnPostgres runs every example that has data and an
@@ -42,7 +43,7 @@ func TestExamplesOnPostgres(t *testing.T) {
 			pool, schema := pgtest.Schema(t)
 			mem := compile(t, file)
 			for _, in := range mem.Circuit.Inputs {
-				if _, err := pool.Exec(ctx, runtime.CreateTableSQL([]string{in.Name}, in.Columns, in.PrimaryKey)); err != nil {
+				if _, err := pool.Exec(ctx, postgres.CreateTableSQL([]string{in.Name}, in.Columns, in.PrimaryKey)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -54,7 +55,7 @@ func TestExamplesOnPostgres(t *testing.T) {
 			if err != nil {
 				t.Fatalf("compile against the database: %v", err)
 			}
-			pg := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema, BatchSize: 3}
+			pg := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema, BatchSize: 3}
 			t.Cleanup(func() {
 				if err := pg.Drop(context.Background(), false); err != nil {
 					t.Errorf("drop: %v", err)
@@ -88,7 +89,7 @@ func TestExamplesOnPostgres(t *testing.T) {
 				clockAt(step)
 				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 					for _, in := range mem.Circuit.Inputs {
-						if err := runtime.WriteChanges(ctx, tx, []string{in.Name}, in, batches.Changes[step][in.Name]); err != nil {
+						if err := postgres.WriteChanges(ctx, tx, []string{in.Name}, in, batches.Changes[step][in.Name]); err != nil {
 							return err
 						}
 					}
@@ -109,7 +110,7 @@ func TestExamplesOnPostgres(t *testing.T) {
 						table = o.Table
 					}
 				}
-				rows, err := runtime.ReadTable(ctx, pool, table, v.Columns)
+				rows, err := postgres.ReadTable(ctx, pool, table, v.Columns)
 				if err != nil {
 					t.Fatalf("reading output %s: %v", v.Name, err)
 				}

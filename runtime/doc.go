@@ -16,5 +16,6 @@
 // commits.
 //
 // Operator state lives in a Store. MemoryStore, the embedded default,
-// keeps it in hash maps and B-trees.
+// keeps it in hash maps and B-trees; package runtime/postgres keeps it in
+// Postgres tables and runs programs against a live database.
 package runtime

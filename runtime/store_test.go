@@ -16,6 +16,7 @@ import (
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -53,7 +54,7 @@ var storeKinds = []storeKind{
 	{"postgres", func(t *testing.T, ids stateIDs) (runtime.Store, func(func() error) error) {
 		pool, schema := pgtest.Schema(t)
 		ctx := context.Background()
-		s := runtime.NewPGStore(schema)
+		s := postgres.NewStore(schema)
 		for _, ddl := range s.StateTableDDL(ids.index, ids.groups, ids.ordered) {
 			if _, err := pool.Exec(ctx, ddl); err != nil {
 				t.Fatal(err)

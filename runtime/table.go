@@ -31,8 +31,9 @@ type Change struct {
 	Origin string
 }
 
-// where names a change in an error: its origin, or its place in the batch.
-func (c Change) where(i int) string {
+// Where names a change in an error: its origin, or its place i in its
+// batch.
+func (c Change) Where(i int) string {
 	if c.Origin != "" {
 		return c.Origin
 	}
@@ -83,7 +84,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	cancels := false
 	for i, c := range changes {
 		if err := t.checkRow(c); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", c.where(i), err)
+			return nil, nil, fmt.Errorf("%s: %w", c.Where(i), err)
 		}
 		if t.byKey == nil {
 			switch c.Op {
@@ -97,7 +98,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 					ov.bag.Add(c.Row, -1)
 				}
 			case Update:
-				return nil, nil, fmt.Errorf("%s: update needs a primary key, and table %s has none", c.where(i), t.input.Name)
+				return nil, nil, fmt.Errorf("%s: update needs a primary key, and table %s has none", c.Where(i), t.input.Name)
 			}
 			continue
 		}
@@ -110,7 +111,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		switch c.Op {
 		case Insert:
 			if old != nil {
-				return nil, nil, fmt.Errorf("%s: %w", c.where(i), &DuplicateKeyError{Table: t.input.Name, Key: t.keyText(c.Row)})
+				return nil, nil, fmt.Errorf("%s: %w", c.Where(i), &DuplicateKeyError{Table: t.input.Name, Key: t.keyText(c.Row)})
 			}
 			add(c.Row, 1)
 			ov.byKey[key] = c.Row

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/shopbench"
-	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
 // runPG measures the shop workload on Postgres, in one run on one server:
@@ -84,7 +84,7 @@ CREATE TABLE plain_items (basket_id bigint, product_name text NOT NULL, qty int 
 	if err != nil {
 		return err
 	}
-	pg := &runtime.PG{Pool: spool, Circuit: prog.Circuit, Schema: "stepbench_prog", BatchSize: 50_000}
+	pg := &postgres.Runner{Pool: spool, Circuit: prog.Circuit, Schema: "stepbench_prog", BatchSize: 50_000}
 	initial, err := shopbench.Timed(func() error {
 		if err := pg.Setup(ctx, false); err != nil {
 			return err

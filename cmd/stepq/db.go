@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
-	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
 // dbOptions are the flags of stepq run --db.
@@ -44,8 +44,8 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return driftHint(ctx, db, schema, file, err)
 	}
-	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes}
-	each := func(st runtime.StepStats) {
+	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes}
+	each := func(st postgres.StepStats) {
 		if !o.changes {
 			return
 		}
@@ -61,10 +61,10 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "stepq: keeping %s up to date in schema %s; Ctrl-C stops\n", file, schema)
 	}
 	err = pg.Run(ctx, o.rebuild, o.once, time.Second, each)
-	if errors.Is(err, runtime.ErrVersion) {
+	if errors.Is(err, postgres.ErrVersion) {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
-	var failure *runtime.Failure
+	var failure *postgres.Failure
 	if errors.As(err, &failure) && len(stepping.Diagnostics(err)) > 0 {
 		// Where in the program, as a type error shows it; then the
 		// failure, which says which change caused it and what to do.
@@ -93,7 +93,7 @@ func cmdDrop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *schema == "" {
 		*schema = defaultSchema(file)
 	}
-	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: *schema, Log: stderr}
+	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: *schema, Log: stderr}
 	return pg.Drop(ctx, *outputs)
 }
 
@@ -125,7 +125,7 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *schema == "" {
 		*schema = defaultSchema(file)
 	}
-	pg := &runtime.PG{Pool: db, Circuit: prog.Circuit, Schema: *schema}
+	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: *schema}
 	after := *from - 1
 	if *from <= 0 {
 		if after, err = pg.Steps(ctx); err != nil {
@@ -135,7 +135,7 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stderr, "stepq: watching %s of %s in schema %s after step %d; Ctrl-C stops\n", view, file, *schema, after)
 	printed := 0
 	errDone := errors.New("done")
-	err = pg.Watch(ctx, after, time.Second, func(sc runtime.StepChanges) error {
+	err = pg.Watch(ctx, after, time.Second, func(sc postgres.StepChanges) error {
 		d, ok := sc.Changes[view]
 		if !ok {
 			return nil
@@ -233,18 +233,18 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	schemas := []string{*schema}
 	if *schema == "" {
-		if schemas, err = runtime.Programs(ctx, db); err != nil {
+		if schemas, err = postgres.Programs(ctx, db); err != nil {
 			return err
 		}
 	}
 	var all []statusJSON
 	for _, sc := range schemas {
-		pg := &runtime.PG{Pool: db, Schema: sc}
+		pg := &postgres.Runner{Pool: db, Schema: sc}
 		if prog != nil {
 			pg.Circuit = prog.Circuit
 		}
 		st, err := pg.Status(ctx, *recent)
-		if errors.Is(err, runtime.ErrNotInstalled) && *schema == "" {
+		if errors.Is(err, postgres.ErrNotInstalled) && *schema == "" {
 			continue // dropped, or not yet installed, since it was listed
 		}
 		if err != nil {
@@ -274,7 +274,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func toStatusJSON(st *runtime.Status) statusJSON {
+func toStatusJSON(st *postgres.Status) statusJSON {
 	j := statusJSON{Schema: st.Schema, Version: st.Version, Steps: st.Steps, Applied: st.Applied, Pending: st.Pending, RunnerPID: st.RunnerPID, Failure: st.Failure, Recent: []stepRecord{}}
 	if !st.LastStepAt.IsZero() {
 		t := st.LastStepAt
@@ -342,7 +342,7 @@ func writeJSON(w io.Writer, v any) error {
 // its source tables no longer match it.
 func driftHint(ctx context.Context, db *pgxpool.Pool, schema, file string, err error) error {
 	var exit *exitError
-	installed, lerr := runtime.Programs(ctx, db)
+	installed, lerr := postgres.Programs(ctx, db)
 	if !errors.As(err, &exit) || lerr != nil || !slices.Contains(installed, schema) {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/stepping-io/stepping/internal/suggest"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,9 +12,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/suggest"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -289,7 +290,7 @@ func (s *session) rowsOf(in *ir.Input) (*zset.ZSet, error) {
 		return rows.Clone(), nil
 	}
 	if s.db != nil && in.Postgres != nil {
-		rows, err := runtime.ReadSource(s.ctx, s.db, in)
+		rows, err := postgres.ReadSource(s.ctx, s.db, in)
 		if err != nil {
 			return nil, errorf("reading %s: %v", in.Name, err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -165,7 +166,7 @@ func soakExample(t *testing.T, file string, r *rand.Rand, rounds int, n *tally) 
 		t.Fatal(err)
 	}
 	for _, in := range mem.Circuit.Inputs {
-		if _, err := pool.Exec(ctx, runtime.CreateTableSQL([]string{in.Name}, in.Columns, in.PrimaryKey)); err != nil {
+		if _, err := pool.Exec(ctx, postgres.CreateTableSQL([]string{in.Name}, in.Columns, in.PrimaryKey)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,7 +184,7 @@ func soakExample(t *testing.T, file string, r *rand.Rand, rounds int, n *tally) 
 		}
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			for _, in := range mem.Circuit.Inputs {
-				if err := runtime.WriteChanges(ctx, tx, []string{in.Name}, in, batches.Changes[step][in.Name]); err != nil {
+				if err := postgres.WriteChanges(ctx, tx, []string{in.Name}, in, batches.Changes[step][in.Name]); err != nil {
 					return err
 				}
 			}
@@ -234,7 +235,7 @@ func soakExample(t *testing.T, file string, r *rand.Rand, rounds int, n *tally) 
 func checkExample(ctx context.Context, pool *pgxpool.Pool, prog *stepping.Program, progSchema string, now time.Time) error {
 	contents := map[string]*zset.ZSet{}
 	for _, in := range prog.Circuit.Inputs {
-		z, err := runtime.ReadTable(ctx, pool, []string{in.Postgres.Name}, in.Columns)
+		z, err := postgres.ReadTable(ctx, pool, []string{in.Postgres.Name}, in.Columns)
 		if err != nil {
 			return err
 		}
@@ -268,7 +269,7 @@ func checkExample(ctx context.Context, pool *pgxpool.Pool, prog *stepping.Progra
 				return bad
 			}
 			in := &ir.Input{Name: "soak_want", Columns: o.View.Columns}
-			return runtime.WriteChanges(ctx, tx, []string{"soak_want"}, in, changes)
+			return postgres.WriteChanges(ctx, tx, []string{"soak_want"}, in, changes)
 		})
 		if err != nil {
 			return fmt.Errorf("writing the oracle's %s: %w", o.View.Name, err)

@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
-	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
 var (
@@ -117,11 +117,11 @@ func TestSoak(t *testing.T) {
 		n.rounds.Load(), n.programs.Load(), len(examples), sz.programs, n.txns.Load(), n.statements.Load(), n.cuts.Load(), n.kills.Load())
 }
 
-// runner is a program applied in process by a runtime.PG whose
+// runner is a program applied in process by a postgres.Runner whose
 // connections carry an application name of their own, so that they can
 // be cut.
 type runner struct {
-	pg   *runtime.PG
+	pg   *postgres.Runner
 	app  string
 	pool *pgxpool.Pool // the test's own connections
 	n    *tally
@@ -149,7 +149,7 @@ func newRunner(t *testing.T, pool *pgxpool.Pool, schema, filename, src string, n
 		rp.Close()
 		t.Fatalf("compile %s: %v\n%s", filename, err, src)
 	}
-	pg := &runtime.PG{Pool: rp, Circuit: prog.Circuit, Schema: "prog_" + schema}
+	pg := &postgres.Runner{Pool: rp, Circuit: prog.Circuit, Schema: "prog_" + schema}
 	t.Cleanup(func() {
 		if err := pg.Drop(context.Background(), false); err != nil {
 			t.Errorf("drop: %v", err)

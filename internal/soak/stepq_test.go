@@ -20,7 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
-	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
 // buildStepq builds the stepq command, as internal/killtest does.
@@ -59,7 +59,7 @@ func soakStepq(t *testing.T, r *rand.Rand, kills int, n *tally) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: progSchema}
+	pg := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: progSchema}
 	t.Cleanup(func() {
 		if err := pg.Drop(context.Background(), false); err != nil {
 			t.Errorf("drop: %v", err)

@@ -1,41 +1,42 @@
-package runtime
+package postgres
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
-// PGStore keeps operator state in tables of a program's own Postgres
+// Store keeps operator state in tables of a program's own Postgres
 // schema: one table per integral (_index_N: key, row key, row, weight)
 // and one per aggregate (_groups_N: key, encoded group state). Every read
 // of a step is one query per operator for all the keys of its batch, and
 // every write one statement per operator, all inside the step's
 // transaction, which the caller gives with Begin.
-type PGStore struct {
+type Store struct {
 	schema   string
 	tx       pgx.Tx
 	deferred *pgx.Batch // when set, writes are queued here instead of sent
 }
 
-// NewPGStore returns a store over the state tables of schema. Its tables
+// NewStore returns a store over the state tables of schema. Its tables
 // are created by CreateStateTables.
-func NewPGStore(schema string) *PGStore { return &PGStore{schema: schema} }
+func NewStore(schema string) *Store { return &Store{schema: schema} }
 
 // Begin makes the store read and write through tx until the next Begin.
-func (s *PGStore) Begin(tx pgx.Tx) { s.tx, s.deferred = tx, nil }
+func (s *Store) Begin(tx pgx.Tx) { s.tx, s.deferred = tx, nil }
 
 // DeferWrites makes the store queue its writes in b, for the caller to
 // send with the rest of the step's statements in one round trip, until
 // the next Begin. Reads still go to the transaction at once: a step
 // writes its state only after all its reads.
-func (s *PGStore) DeferWrites(b *pgx.Batch) { s.deferred = b }
+func (s *Store) DeferWrites(b *pgx.Batch) { s.deferred = b }
 
 // send sends a batch of writes, or queues them when writes are deferred.
-func (s *PGStore) send(ctx context.Context, b *pgx.Batch) error {
+func (s *Store) send(ctx context.Context, b *pgx.Batch) error {
 	if s.deferred != nil {
 		for _, q := range b.QueuedQueries {
 			s.deferred.Queue(q.SQL, q.Arguments...)
@@ -45,18 +46,20 @@ func (s *PGStore) send(ctx context.Context, b *pgx.Batch) error {
 	return s.tx.SendBatch(ctx, b).Close()
 }
 
-func (s *PGStore) table(prefix string, id int) string {
+func (s *Store) table(prefix string, id int) string {
 	return pgx.Identifier{s.schema, fmt.Sprintf("%s_%d", prefix, id)}.Sanitize()
 }
 
 // Index returns the integral of Integrate node id.
-func (s *PGStore) Index(id int) Index { return &pgIndex{s: s, table: s.table("_index", id)} }
+func (s *Store) Index(id int) runtime.Index { return &pgIndex{s: s, table: s.table("_index", id)} }
 
 // Groups returns the state of Aggregate node id.
-func (s *PGStore) Groups(id int) Groups { return &pgGroups{s: s, table: s.table("_groups", id)} }
+func (s *Store) Groups(id int) runtime.Groups {
+	return &pgGroups{s: s, table: s.table("_groups", id)}
+}
 
 // Ordered returns the ordered integral of OrderedIntegrate node id.
-func (s *PGStore) Ordered(id int) OrderedIndex {
+func (s *Store) Ordered(id int) runtime.OrderedIndex {
 	return &pgOrdered{pgIndex{s: s, table: s.table("_ordered", id)}}
 }
 
@@ -64,7 +67,7 @@ func (s *PGStore) Ordered(id int) OrderedIndex {
 // given Integrate, Aggregate and OrderedIntegrate node IDs. An ordered
 // integral's primary key, (key, row_key), is the B-tree its range scans
 // read: bytea compares byte by byte, as types.OrderKey needs.
-func (s *PGStore) StateTableDDL(indexIDs, groupIDs, orderedIDs []int) []string {
+func (s *Store) StateTableDDL(indexIDs, groupIDs, orderedIDs []int) []string {
 	var out []string
 	for _, id := range orderedIDs {
 		out = append(out, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
@@ -83,7 +86,7 @@ func (s *PGStore) StateTableDDL(indexIDs, groupIDs, orderedIDs []int) []string {
 }
 
 type pgIndex struct {
-	s     *PGStore
+	s     *Store
 	table string
 }
 
@@ -116,7 +119,7 @@ func (ix *pgIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Entry, e
 	return out, rows.Err()
 }
 
-func (ix *pgIndex) Update(ctx context.Context, changes []KeyedChange) error {
+func (ix *pgIndex) Update(ctx context.Context, changes []runtime.KeyedChange) error {
 	// Consolidate first: one row per (key, row key) in the statement.
 	type kr struct{ key, rowKey string }
 	sum := make(map[kr]int, len(changes))
@@ -168,20 +171,20 @@ func (o *pgOrdered) Range(ctx context.Context, lo, hi []byte) ([]zset.Entry, err
 	return out, rows.Err()
 }
 
-func (o *pgOrdered) Update(ctx context.Context, changes []OrderedChange) error {
-	keyed := make([]KeyedChange, len(changes))
+func (o *pgOrdered) Update(ctx context.Context, changes []runtime.OrderedChange) error {
+	keyed := make([]runtime.KeyedChange, len(changes))
 	for i, c := range changes {
-		keyed[i] = KeyedChange{Key: string(c.Key), RowKey: c.RowKey, Row: c.Row, Weight: c.Weight}
+		keyed[i] = runtime.KeyedChange{Key: string(c.Key), RowKey: c.RowKey, Row: c.Row, Weight: c.Weight}
 	}
 	return o.ix.Update(ctx, keyed)
 }
 
 type pgGroups struct {
-	s     *PGStore
+	s     *Store
 	table string
 }
 
-func (g *pgGroups) Get(ctx context.Context, keys []string) ([]*GroupState, error) {
+func (g *pgGroups) Get(ctx context.Context, keys []string) ([]*runtime.GroupState, error) {
 	at := make(map[string]int, len(keys))
 	args := make([][]byte, len(keys))
 	for i, k := range keys {
@@ -193,7 +196,7 @@ func (g *pgGroups) Get(ctx context.Context, keys []string) ([]*GroupState, error
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]*GroupState, len(keys))
+	out := make([]*runtime.GroupState, len(keys))
 	for rows.Next() {
 		var key, enc []byte
 		if err := rows.Scan(&key, &enc); err != nil {
@@ -208,7 +211,7 @@ func (g *pgGroups) Get(ctx context.Context, keys []string) ([]*GroupState, error
 	return out, rows.Err()
 }
 
-func (g *pgGroups) Put(ctx context.Context, keys []string, states []*GroupState) error {
+func (g *pgGroups) Put(ctx context.Context, keys []string, states []*runtime.GroupState) error {
 	var putKeys, encs, delKeys [][]byte
 	for i, k := range keys {
 		if states[i] == nil || states[i].Count == 0 {
@@ -234,13 +237,13 @@ ON CONFLICT (key) DO UPDATE SET state = excluded.state`, putKeys, encs)
 // multiset as a list of (value, count) pairs in order, its numeric
 // scales, whether the multiset holds ordered-aggregate items and the
 // directions of their order keys; and for a top-k group, its ranking.
-func encodeGroupState(st *GroupState) []byte {
+func encodeGroupState(st *runtime.GroupState) []byte {
 	accs := make([]any, len(st.Accs))
 	for i, a := range st.Accs {
 		var values []any
 		if a.Values != nil {
 			values = []any{}
-			a.Values.Ascend(func(vc ValueCount) bool {
+			a.Values.Ascend(func(vc runtime.ValueCount) bool {
 				values = append(values, []any{vc.Value, vc.Count})
 				return true
 			})
@@ -280,34 +283,34 @@ func encodeGroupState(st *GroupState) []byte {
 // encodeRanking writes a top-k group's ranking as the directions of its
 // order keys and its rows in order, each as (order key values, row,
 // count).
-func encodeRanking(r *Ranking) []any {
+func encodeRanking(r *runtime.Ranking) []any {
 	desc := make([]any, len(r.Desc))
 	for i, d := range r.Desc {
 		desc[i] = d
 	}
 	rows := make([]any, 0, r.Rows.Len())
-	r.Rows.Ascend(func(it RankedRow) bool {
+	r.Rows.Ascend(func(it runtime.RankedRow) bool {
 		rows = append(rows, []any{it.Sort, []any(it.Row), it.Count})
 		return true
 	})
 	return []any{desc, rows}
 }
 
-func decodeRanking(v []any) *Ranking {
+func decodeRanking(v []any) *runtime.Ranking {
 	var desc []bool
 	for _, d := range v[0].([]any) {
 		desc = append(desc, d.(bool))
 	}
-	r := NewRanking(desc)
+	r := runtime.NewRanking(desc)
 	for _, it := range v[1].([]any) {
 		f := it.([]any)
 		row := zset.Row(f[1].([]any))
-		r.Rows.ReplaceOrInsert(RankedRow{Sort: f[0].([]any), Row: row, ID: types.RowKey(row), Count: f[2].(int64)})
+		r.Rows.ReplaceOrInsert(runtime.RankedRow{Sort: f[0].([]any), Row: row, ID: types.RowKey(row), Count: f[2].(int64)})
 	}
 	return r
 }
 
-func decodeGroupState(b []byte) (st *GroupState, err error) {
+func decodeGroupState(b []byte) (st *runtime.GroupState, err error) {
 	defer func() {
 		if recover() != nil {
 			st, err = nil, fmt.Errorf("corrupt group state")
@@ -317,10 +320,10 @@ func decodeGroupState(b []byte) (st *GroupState, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st = &GroupState{Key: row[0].([]any), Count: row[1].(int64)}
+	st = &runtime.GroupState{Key: row[0].([]any), Count: row[1].(int64)}
 	for _, a := range row[2].([]any) {
 		f := a.([]any)
-		acc := Accumulator{NonNull: f[0].(int64), Sum: f[1]}
+		acc := runtime.Accumulator{NonNull: f[0].(int64), Sum: f[1]}
 		for _, n := range f[3].([]any) {
 			acc.Scales = append(acc.Scales, n.(int64))
 		}
@@ -336,15 +339,15 @@ func decodeGroupState(b []byte) (st *GroupState, err error) {
 		if f[2] != nil {
 			switch {
 			case acc.Ordered:
-				acc.Values = NewItemMultiset(acc.Desc)
+				acc.Values = runtime.NewItemMultiset(acc.Desc)
 			case acc.Spelled:
-				acc.Values = NewSpelledMultiset()
+				acc.Values = runtime.NewSpelledMultiset()
 			default:
-				acc.Values = NewMultiset()
+				acc.Values = runtime.NewMultiset()
 			}
 			for _, p := range f[2].([]any) {
 				pair := p.([]any)
-				acc.Values.ReplaceOrInsert(ValueCount{Value: pair[0], Count: pair[1].(int64)})
+				acc.Values.ReplaceOrInsert(runtime.ValueCount{Value: pair[0], Count: pair[1].(int64)})
 			}
 		}
 		st.Accs = append(st.Accs, acc)
@@ -352,7 +355,7 @@ func decodeGroupState(b []byte) (st *GroupState, err error) {
 	if len(row) > 4 {
 		for _, f := range row[4].([]any) {
 			pair := f.([]any)
-			st.Forms = append(st.Forms, KeyForm{Key: pair[0].([]any), Count: pair[1].(int64)})
+			st.Forms = append(st.Forms, runtime.KeyForm{Key: pair[0].([]any), Count: pair[1].(int64)})
 		}
 	}
 	if len(row) > 3 && row[3] != nil {

@@ -1,4 +1,4 @@
-package runtime_test
+package postgres_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
 // rowTexts returns a query's rows as their text forms, sorted: what a
@@ -165,7 +166,7 @@ func TestPostgresInstallerRightsNamed(t *testing.T) {
 	role, installer := pgtest.Role(t, schema)
 	mustExec(t, pool, "GRANT SELECT ON t TO "+pgx.Identifier{role}.Sanitize())
 	prog := compile(t, pool, "source t = table t\nview v = t | select { id, x }\noutput v to table out_v\n")
-	pg := &runtime.PG{Pool: installer, Circuit: prog.Circuit, Schema: "prog_" + schema}
+	pg := &postgres.Runner{Pool: installer, Circuit: prog.Circuit, Schema: "prog_" + schema}
 	err := pg.Run(ctx, false, true, time.Second, nil)
 	if err == nil {
 		t.Fatal("installed without the rights it needs")
@@ -193,7 +194,7 @@ func TestPostgresInstallerRightsNamed(t *testing.T) {
 	if err := pg.Drop(ctx, true); err == nil || !strings.Contains(err.Error(), "needs its owner's rights") {
 		t.Fatalf("dropping the triggers of a table the role does not own: %v", err)
 	}
-	owner := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: pg.Schema}
+	owner := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: pg.Schema}
 	if err := owner.Drop(ctx, true); err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +231,7 @@ func TestPostgresOutputsNeverAdoptTables(t *testing.T) {
 		_, _ = pool.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{"taken_" + schema}.Sanitize()+" CASCADE")
 	})
 	prog := compile(t, pool, src)
-	taken := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "taken_" + schema}
+	taken := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "taken_" + schema}
 	if err := taken.Run(ctx, false, true, time.Second, nil); err == nil || !strings.Contains(err.Error(), "objects stepping did not create") {
 		t.Fatalf("a program took over a schema of someone else's: %v", err)
 	}
@@ -255,7 +256,7 @@ CREATE TABLE child () INHERITS (parent);`)
 		"parent":   "parent\" has inheritance children",
 	} {
 		prog := compile(t, pool, "source t = table "+table+"\nview v = t | select { id, x }\noutput v\n")
-		pg := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema}
+		pg := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema}
 		if err := pg.Run(ctx, false, true, time.Second, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("source %s: want an error saying %q, got %v", table, want, err)
 		}
@@ -299,7 +300,7 @@ func TestPostgresPermanentFailureStops(t *testing.T) {
 	case err = <-done:
 	case <-ctx.Done():
 	}
-	var f *runtime.Failure
+	var f *postgres.Failure
 	if !errors.As(err, &f) {
 		t.Fatalf("the runner did not stop with a Failure: %v", err)
 	}
@@ -352,7 +353,7 @@ func TestPostgresSchemaDrift(t *testing.T) {
 			ctx := context.Background()
 			mustExec(t, pool, "CREATE TABLE items (id int8 PRIMARY KEY, qty int4 NOT NULL, note text); INSERT INTO items VALUES (1, 4, 'a'), (2, 5, 'b')")
 			prog := compile(t, pool, "source items = table items\nview big = items | where qty > 1 | select { id, qty }\noutput big to table big\n")
-			pg := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema}
+			pg := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema}
 			if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -406,8 +407,8 @@ output g to table out_g primary key (g)
 		"BEGIN; DELETE FROM t WHERE id % 2 = 0; UPDATE t SET x = 9 WHERE id % 4 = 1; INSERT INTO t SELECT i, 5, 1 FROM generate_series(3002, 6000, 2) i; COMMIT",
 	} {
 		mustExec(t, pool, sql)
-		var stats []runtime.StepStats
-		if _, err := pg.ApplyPending(ctx, func(st runtime.StepStats) { stats = append(stats, st) }); err != nil {
+		var stats []postgres.StepStats
+		if _, err := pg.ApplyPending(ctx, func(st postgres.StepStats) { stats = append(stats, st) }); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
 		if len(stats) != 1 || stats[0].Chunks < 2 || stats[0].Changes != nil {
@@ -429,7 +430,7 @@ func TestPostgresDroppedWhileRunning(t *testing.T) {
 	stepped := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- pg.Run(ctx, false, false, time.Second, func(runtime.StepStats) {
+		done <- pg.Run(ctx, false, false, time.Second, func(postgres.StepStats) {
 			select {
 			case stepped <- struct{}{}:
 			default:

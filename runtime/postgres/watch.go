@@ -1,4 +1,4 @@
-package runtime
+package postgres
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -44,7 +45,7 @@ const logAtColumn = "at timestamptz NOT NULL DEFAULT now()"
 const logXactColumn = "xact xid8 NOT NULL DEFAULT pg_current_xact_id()"
 
 // ensureHistory creates the tables of published steps.
-func (p *PG) ensureHistory(ctx context.Context) error {
+func (p *Runner) ensureHistory(ctx context.Context) error {
 	for _, s := range []string{
 		"CREATE TABLE IF NOT EXISTS " + p.t("_changes") + " (id bigserial PRIMARY KEY, step bigint NOT NULL, view text NOT NULL, weight bigint NOT NULL, row jsonb NOT NULL)",
 		"CREATE INDEX IF NOT EXISTS _changes_step ON " + p.t("_changes") + " (step)",
@@ -62,7 +63,7 @@ func (p *PG) ensureHistory(ctx context.Context) error {
 // capturing transaction (rows logged before that count as one
 // transaction, which merges them into one step but never splits one),
 // and its capture functions are replaced by the current ones.
-func (p *PG) upgrade(ctx context.Context) error {
+func (p *Runner) upgrade(ctx context.Context) error {
 	for _, s := range []string{
 		"ALTER TABLE " + p.t("_log") + " ADD COLUMN IF NOT EXISTS " + logAtColumn,
 		"ALTER TABLE " + p.t("_log") + " ADD COLUMN IF NOT EXISTS " + logXactColumn,
@@ -102,12 +103,12 @@ func (p *PG) upgrade(ctx context.Context) error {
 
 // StepChannel is the channel every committed step NOTIFYs, with the
 // step's number as payload.
-func (p *PG) StepChannel() string { return p.channel() + "_steps" }
+func (p *Runner) StepChannel() string { return p.channel() + "_steps" }
 
 // publishChanges queues, in a step's batch, the records of its output
 // changes (of a chunk of it: every chunk of a step publishes under the
 // step's number).
-func (p *PG) publishChanges(b *pgx.Batch, res *Result) error {
+func (p *Runner) publishChanges(b *pgx.Batch, res *runtime.Result) error {
 	var views []string
 	var weights []int64
 	var rows []string
@@ -138,7 +139,7 @@ func (p *PG) publishChanges(b *pgx.Batch, res *Result) error {
 
 // publishStep queues, in a step's last batch, its statistics, the pruning
 // of old records, and the notification of watchers (sent at commit).
-func (p *PG) publishStep(b *pgx.Batch, step int64, logRows int, took time.Duration) {
+func (p *Runner) publishStep(b *pgx.Batch, step int64, logRows int, took time.Duration) {
 	b.Queue("INSERT INTO "+p.t("_steps")+" (step, at, duration_us, log_rows, changes) VALUES ($1, now(), $2, $3, (SELECT count(*) FROM "+p.t("_changes")+" WHERE step = $1))",
 		step, took.Microseconds(), logRows)
 	b.Queue("DELETE FROM "+p.t("_changes")+" WHERE step <= $1", step-KeepChanges)
@@ -178,7 +179,7 @@ func rowFromObject(cols []ir.Column, text []byte) (zset.Row, error) {
 
 // Steps returns the number of steps the program has committed, 0 before
 // it is installed.
-func (p *PG) Steps(ctx context.Context) (int64, error) {
+func (p *Runner) Steps(ctx context.Context) (int64, error) {
 	var n int64
 	err := p.Pool.QueryRow(ctx, "SELECT value::bigint FROM "+p.t("_meta")+" WHERE key = 'steps'").Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) || isUndefinedTable(err) {
@@ -204,7 +205,7 @@ type StepChanges struct {
 // ends or fn fails. It waits on LISTEN for each step and looks every poll
 // interval as well. Steps older than the last KeepChanges are no longer
 // kept; a watcher that falls that far behind gets an error saying so.
-func (p *PG) Watch(ctx context.Context, after int64, poll time.Duration, fn func(StepChanges) error) error {
+func (p *Runner) Watch(ctx context.Context, after int64, poll time.Duration, fn func(StepChanges) error) error {
 	conn, err := p.Pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -250,7 +251,7 @@ func (p *PG) Watch(ctx context.Context, after int64, poll time.Duration, fn func
 }
 
 // changesAfter reads the published changes of the steps after `after`.
-func (p *PG) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int64) ([]StepChanges, error) {
+func (p *Runner) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int64) ([]StepChanges, error) {
 	var oldest *int64
 	if err := conn.QueryRow(ctx, "SELECT min(step) FROM "+p.t("_changes")).Scan(&oldest); err != nil {
 		return nil, err
@@ -330,7 +331,7 @@ type StepRecord struct {
 
 // Status reads the program's progress, lag and recent steps; recent
 // limits how many steps it lists.
-func (p *PG) Status(ctx context.Context, recent int) (*Status, error) {
+func (p *Runner) Status(ctx context.Context, recent int) (*Status, error) {
 	st := &Status{Schema: p.Schema}
 	rows, err := p.Pool.Query(ctx, "SELECT key, value FROM "+p.t("_meta"))
 	if err != nil {
@@ -415,7 +416,7 @@ ORDER BY 1`)
 // declares; deletes and updates find a row by the table's primary key
 // as the program declares it, or, for a table without one, delete one
 // row equal to the given one.
-func (p *PG) Write(ctx context.Context, changes map[string][]Change) error {
+func (p *Runner) Write(ctx context.Context, changes map[string][]runtime.Change) error {
 	names := make([]string, 0, len(changes))
 	for name := range changes {
 		names = append(names, name)
@@ -446,7 +447,7 @@ func (p *PG) Write(ctx context.Context, changes map[string][]Change) error {
 	})
 }
 
-func (p *PG) input(name string) *ir.Input {
+func (p *Runner) input(name string) *ir.Input {
 	for _, in := range p.Circuit.Inputs {
 		if in.Name == name {
 			return in
@@ -456,7 +457,7 @@ func (p *PG) input(name string) *ir.Input {
 }
 
 // writeSQL is the statement that makes one change to a source table.
-func (p *PG) writeSQL(in *ir.Input, c Change) (string, []any, error) {
+func (p *Runner) writeSQL(in *ir.Input, c runtime.Change) (string, []any, error) {
 	table := p.sourceName(in)
 	cols := in.Columns
 	if len(c.Row) != len(cols) {
@@ -479,16 +480,16 @@ func (p *PG) writeSQL(in *ir.Input, c Change) (string, []any, error) {
 	}
 	var args []any
 	switch {
-	case c.Op == Insert:
+	case c.Op == runtime.Insert:
 		var names, vals []string
 		for i, col := range cols {
 			names = append(names, ident(col.Name))
 			vals = append(vals, arg(&args, i))
 		}
 		return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(names, ", "), strings.Join(vals, ", ")), args, nil
-	case c.Op == Delete && len(in.PrimaryKey) > 0:
+	case c.Op == runtime.Delete && len(in.PrimaryKey) > 0:
 		return fmt.Sprintf("DELETE FROM %s WHERE %s", table, match(&args, in.PrimaryKey, " = ")), args, nil
-	case c.Op == Delete:
+	case c.Op == runtime.Delete:
 		return fmt.Sprintf("DELETE FROM %s WHERE ctid = (SELECT ctid FROM %s WHERE %s LIMIT 1)",
 			table, table, match(&args, all, " IS NOT DISTINCT FROM ")), args, nil
 	case len(in.PrimaryKey) == 0:
@@ -503,7 +504,7 @@ func (p *PG) writeSQL(in *ir.Input, c Change) (string, []any, error) {
 
 // ReadOutput reads the rows of an output table, those whose columns
 // equal the given values when where is not empty (NULL matching NULL).
-func (p *PG) ReadOutput(ctx context.Context, view string, where map[int]any) (*zset.ZSet, error) {
+func (p *Runner) ReadOutput(ctx context.Context, view string, where map[int]any) (*zset.ZSet, error) {
 	var out *ir.Output
 	for _, o := range p.Circuit.Outputs {
 		if o.View.Name == view {

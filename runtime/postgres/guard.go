@@ -1,4 +1,4 @@
-package runtime
+package postgres
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 // source whose changes triggers cannot all see, an output table that
 // exists already (someone else's, or one of the program's own sources).
 // Each error names the program, the object and the fix.
-func (p *PG) preflight(ctx context.Context) error {
+func (p *Runner) preflight(ctx context.Context) error {
 	var errs []error
 	fail := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("program %s: "+format, append([]any{p.Schema}, args...)...))
@@ -70,7 +70,7 @@ func (p *PG) preflight(ctx context.Context) error {
 // them), a table with inheritance children, or a partition or child
 // (a write through the parent bypasses its triggers). It returns the
 // table's oid.
-func (p *PG) checkSource(ctx context.Context, in *ir.Input, role string, fail func(string, ...any)) (uint32, error) {
+func (p *Runner) checkSource(ctx context.Context, in *ir.Input, role string, fail func(string, ...any)) (uint32, error) {
 	name := p.sourceName(in)
 	var oid uint32
 	var kind string
@@ -119,7 +119,7 @@ func (p *PG) checkSource(ctx context.Context, in *ir.Input, role string, fail fu
 // checkOutput checks that an output's table does not exist yet (install
 // creates it, and must never adopt a table that is not its own) and that
 // the role may create it.
-func (p *PG) checkOutput(ctx context.Context, o *ir.Output, role string, sources map[uint32]string, fail func(string, ...any)) error {
+func (p *Runner) checkOutput(ctx context.Context, o *ir.Output, role string, sources map[uint32]string, fail func(string, ...any)) error {
 	table := p.outputTable(o)
 	var oid *uint32
 	var schema string
@@ -153,7 +153,7 @@ func (p *PG) checkOutput(ctx context.Context, o *ir.Output, role string, sources
 
 // ownedOutputs returns the output tables the program created, each with
 // the oid it had then, as recorded in _meta.
-func (p *PG) ownedOutputs(ctx context.Context, q querier) (map[string]uint32, error) {
+func (p *Runner) ownedOutputs(ctx context.Context, q querier) (map[string]uint32, error) {
 	raw, err := p.meta(ctx, q, "outputs")
 	if err != nil || raw == "" {
 		return nil, err
@@ -168,7 +168,7 @@ func (p *PG) ownedOutputs(ctx context.Context, q querier) (map[string]uint32, er
 // recordOutputs records, in the transaction that created them, the output
 // tables as the program's own, by name and oid: a table of the same name
 // made later by someone else is never taken for one of them.
-func (p *PG) recordOutputs(ctx context.Context, tx pgx.Tx) error {
+func (p *Runner) recordOutputs(ctx context.Context, tx pgx.Tx) error {
 	owned := map[string]uint32{}
 	for _, o := range p.Circuit.Outputs {
 		table := p.outputTable(o)
@@ -187,7 +187,7 @@ func (p *PG) recordOutputs(ctx context.Context, tx pgx.Tx) error {
 
 // dropOwnedOutputs drops the output tables recorded as the program's own
 // that are still the tables it created.
-func (p *PG) dropOwnedOutputs(ctx context.Context, tx pgx.Tx) error {
+func (p *Runner) dropOwnedOutputs(ctx context.Context, tx pgx.Tx) error {
 	owned, err := p.ownedOutputs(ctx, tx)
 	if err != nil {
 		return err
@@ -213,7 +213,7 @@ func (p *PG) dropOwnedOutputs(ctx context.Context, tx pgx.Tx) error {
 // isProgramSchema reports whether the program's schema exists and was
 // made by stepping (it holds the program's metadata), and whether it
 // exists at all.
-func (p *PG) isProgramSchema(ctx context.Context) (ours, exists bool, err error) {
+func (p *Runner) isProgramSchema(ctx context.Context) (ours, exists bool, err error) {
 	err = p.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
     to_regclass($2) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) AND attname = 'key')`,
 		p.Schema, p.t("_meta")).Scan(&exists, &ours)

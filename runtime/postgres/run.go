@@ -1,4 +1,4 @@
-package runtime
+package postgres
 
 import (
 	"bytes"
@@ -16,11 +16,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
-// PG runs a circuit against Postgres: it captures the changes of the
+// Runner runs a circuit against Postgres: it captures the changes of the
 // program's source tables with triggers into a change log, applies the log
 // in batches, each batch one transaction holding the operator state
 // changes, the output table changes and the removal of the batch from the
@@ -29,7 +30,7 @@ import (
 // Everything it creates lives in the program's own schema, except the
 // output tables (wherever their names put them) and the capture triggers
 // (on the source tables).
-type PG struct {
+type Runner struct {
 	Pool      *pgxpool.Pool
 	Circuit   *ir.Circuit
 	Schema    string    // the program's own schema
@@ -49,33 +50,33 @@ type PG struct {
 // different version of the program.
 var ErrVersion = errors.New("the program changed since its state was built")
 
-func (p *PG) logf(format string, args ...any) {
+func (p *Runner) logf(format string, args ...any) {
 	if p.Log != nil {
 		fmt.Fprintf(p.Log, format+"\n", args...)
 	}
 }
 
-func (p *PG) batchSize() int {
+func (p *Runner) batchSize() int {
 	if p.BatchSize > 0 {
 		return p.BatchSize
 	}
 	return 10_000
 }
 
-func (p *PG) t(name string) string { return ident(p.Schema, name) }
+func (p *Runner) t(name string) string { return ident(p.Schema, name) }
 
 // viewVersions returns a hash of each view's fingerprint (and of the
 // inputs'), which changes when what the view computes (or how its inputs
 // are typed) changes.
-func (p *PG) viewVersions() map[string]string { return viewFingerprints(p.Circuit) }
+func (p *Runner) viewVersions() map[string]string { return viewFingerprints(p.Circuit) }
 
 // Version is the hash of the program's circuit recorded with its state.
-func (p *PG) Version() string { return circuitVersion(p.Circuit) }
+func (p *Runner) Version() string { return circuitVersion(p.Circuit) }
 
 // channel is the NOTIFY channel the capture triggers signal.
-func (p *PG) channel() string { return "stepping_" + shortHash(p.Schema) }
+func (p *Runner) channel() string { return "stepping_" + shortHash(p.Schema) }
 
-func (p *PG) triggerName(op string) string { return "stepping_" + shortHash(p.Schema) + "_" + op }
+func (p *Runner) triggerName(op string) string { return "stepping_" + shortHash(p.Schema) + "_" + op }
 
 // Setup makes the database ready to run the program: on first use it
 // creates the schema, state, log and output tables, installs the capture
@@ -83,7 +84,7 @@ func (p *PG) triggerName(op string) string { return "stepping_" + shortHash(p.Sc
 // uses it checks that the state belongs to this version of the program,
 // failing with ErrVersion otherwise unless rebuild is set, in which case
 // it drops the old state and replays from the sources.
-func (p *PG) Setup(ctx context.Context, rebuild bool) error {
+func (p *Runner) Setup(ctx context.Context, rebuild bool) error {
 	ours, exists, err := p.isProgramSchema(ctx)
 	if err != nil {
 		return err
@@ -130,7 +131,7 @@ func (p *PG) Setup(ctx context.Context, rebuild bool) error {
 }
 
 // ensureSchema creates the program's schema and its metadata table.
-func (p *PG) ensureSchema(ctx context.Context) error {
+func (p *Runner) ensureSchema(ctx context.Context) error {
 	// Not CREATE SCHEMA IF NOT EXISTS: that needs the right to create
 	// schemas even when the schema exists, made for the program's role
 	// by someone who has it.
@@ -149,7 +150,7 @@ func (p *PG) ensureSchema(ctx context.Context) error {
 	return p.ensureHistory(ctx)
 }
 
-func (p *PG) versionError(ctx context.Context) error {
+func (p *Runner) versionError(ctx context.Context) error {
 	var old map[string]string
 	raw, err := p.meta(ctx, p.Pool, "views")
 	if err == nil {
@@ -183,7 +184,7 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func (p *PG) meta(ctx context.Context, q querier, key string) (string, error) {
+func (p *Runner) meta(ctx context.Context, q querier, key string) (string, error) {
 	var v string
 	err := q.QueryRow(ctx, "SELECT value FROM "+p.t("_meta")+" WHERE key = $1", key).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -196,7 +197,7 @@ type execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-func (p *PG) setMeta(ctx context.Context, q execer, key, value string) error {
+func (p *Runner) setMeta(ctx context.Context, q execer, key, value string) error {
 	_, err := q.Exec(ctx, "INSERT INTO "+p.t("_meta")+" (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
 	return err
 }
@@ -205,7 +206,7 @@ func (p *PG) setMeta(ctx context.Context, q execer, key, value string) error {
 // locked against writes while their triggers are created and their rows
 // copied into the log, so no change is missed or counted twice between
 // the backfill and the capture.
-func (p *PG) install(ctx context.Context) error {
+func (p *Runner) install(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 		stmts := []string{
 			"CREATE TABLE " + p.t("_log") + " (id bigserial PRIMARY KEY, source text NOT NULL, weight int NOT NULL, row json NOT NULL, " + logAtColumn + ", " + logXactColumn + ")",
@@ -223,7 +224,7 @@ func (p *PG) install(ctx context.Context) error {
 				orderedIDs = append(orderedIDs, n.ID)
 			}
 		}
-		stmts = append(stmts, NewPGStore(p.Schema).StateTableDDL(indexIDs, groupIDs, orderedIDs)...)
+		stmts = append(stmts, NewStore(p.Schema).StateTableDDL(indexIDs, groupIDs, orderedIDs)...)
 		for _, o := range p.Circuit.Outputs {
 			stmts = append(stmts, p.outputDDL(o)...)
 		}
@@ -269,7 +270,7 @@ func (p *PG) install(ctx context.Context) error {
 //
 // Rows are captured with to_json, not to_jsonb: json keeps each value's
 // spelling (a float's -0), where jsonb would normalise it.
-func (p *PG) captureFunctionsDDL() []string {
+func (p *Runner) captureFunctionsDDL() []string {
 	attrs := "LANGUAGE plpgsql SECURITY DEFINER SET search_path = " + ident(p.Schema) + ", pg_temp"
 	return []string{
 		"CREATE OR REPLACE FUNCTION " + p.t("_capture") + "() RETURNS trigger " + attrs + ` AS $body$
@@ -300,14 +301,14 @@ $body$`,
 	}
 }
 
-func (p *PG) sourceName(in *ir.Input) string {
+func (p *Runner) sourceName(in *ir.Input) string {
 	if in.Postgres.Schema == "" {
 		return ident(in.Postgres.Name)
 	}
 	return ident(in.Postgres.Schema, in.Postgres.Name)
 }
 
-func (p *PG) capture(ctx context.Context, tx pgx.Tx, in *ir.Input) error {
+func (p *Runner) capture(ctx context.Context, tx pgx.Tx, in *ir.Input) error {
 	table := p.sourceName(in)
 	args := quoteLiteral(in.Name) + ", " + quoteLiteral(p.channel())
 	stmts := []string{
@@ -338,14 +339,14 @@ func (p *PG) capture(ctx context.Context, tx pgx.Tx, in *ir.Input) error {
 
 // outputTable returns the quoted name of an output's table: the name it
 // was given, or the view's name in the program's schema.
-func (p *PG) outputTable(o *ir.Output) string {
+func (p *Runner) outputTable(o *ir.Output) string {
 	if o.Table != nil {
 		return ident(o.Table...)
 	}
 	return p.t(o.View.Name)
 }
 
-func (p *PG) outputDDL(o *ir.Output) []string {
+func (p *Runner) outputDDL(o *ir.Output) []string {
 	table := p.outputTable(o)
 	var cols []string
 	for _, c := range o.View.Columns {
@@ -377,7 +378,7 @@ func (p *PG) outputDDL(o *ir.Output) []string {
 	return stmts
 }
 
-func (p *PG) colList(v *ir.View, idx []int) string {
+func (p *Runner) colList(v *ir.View, idx []int) string {
 	var out []string
 	for _, i := range idx {
 		out = append(out, ident(v.Columns[i].Name))
@@ -388,11 +389,11 @@ func (p *PG) colList(v *ir.View, idx []int) string {
 // Drop removes what Setup installed: the capture triggers, the program's
 // schema with its state and log, and, when outputs is set, the output
 // tables.
-func (p *PG) Drop(ctx context.Context, outputs bool) error {
+func (p *Runner) Drop(ctx context.Context, outputs bool) error {
 	return p.dropState(ctx, outputs)
 }
 
-func (p *PG) dropState(ctx context.Context, outputs bool) error {
+func (p *Runner) dropState(ctx context.Context, outputs bool) error {
 	ours, _, err := p.isProgramSchema(ctx)
 	if err != nil || !ours {
 		return err // nothing of the program's to drop
@@ -429,7 +430,7 @@ func (p *PG) dropState(ctx context.Context, outputs bool) error {
 // holds it until release is called. Only the holder applies changes, so
 // two runtimes started on one program never both apply a batch: the
 // second waits here, saying so, until the first stops.
-func (p *PG) Lock(ctx context.Context) (release func(), err error) {
+func (p *Runner) Lock(ctx context.Context) (release func(), err error) {
 	conn, err := p.Pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -446,7 +447,7 @@ func (p *PG) Lock(ctx context.Context) (release func(), err error) {
 
 // lockOn takes the program's advisory lock on conn, waiting (and saying
 // so) while another runtime holds it.
-func (p *PG) lockOn(ctx context.Context, conn *pgxpool.Conn) error {
+func (p *Runner) lockOn(ctx context.Context, conn *pgxpool.Conn) error {
 	var got bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockKey(p.Schema)).Scan(&got); err != nil {
 		return err
@@ -465,7 +466,7 @@ func (p *PG) lockOn(ctx context.Context, conn *pgxpool.Conn) error {
 // unlockOn releases the lock lockOn took. When that fails the connection
 // is closed, which releases it too: a pooled connection must never go
 // back to the pool holding the lock.
-func (p *PG) unlockOn(conn *pgxpool.Conn) {
+func (p *Runner) unlockOn(conn *pgxpool.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lockKey(p.Schema)); err != nil {
@@ -490,7 +491,7 @@ type StepStats struct {
 // when no source changes: the run loop calls it every poll interval.
 // Likewise, the first step is applied even when the log is empty, so an
 // output of constants holds its rows from the start.
-func (p *PG) ApplyPending(ctx context.Context, each func(StepStats)) (int, error) {
+func (p *Runner) ApplyPending(ctx context.Context, each func(StepStats)) (int, error) {
 	total := 0
 	for {
 		st, err := p.applyBatch(ctx, false)
@@ -549,7 +550,7 @@ const vacuumAfter = 10_000
 
 // backlog estimates the rows in the change log from the statistics
 // collector, without counting them.
-func (p *PG) backlog(ctx context.Context) int64 {
+func (p *Runner) backlog(ctx context.Context) int64 {
 	var n int64
 	_ = p.Pool.QueryRow(ctx, "SELECT coalesce(n_live_tup, 0) FROM pg_stat_user_tables WHERE relid = to_regclass($1)", p.t("_log")).Scan(&n)
 	return n
@@ -570,7 +571,7 @@ type logRow struct {
 // 1): a step of everything pending, consolidated, takes the correction
 // with it, and the runner goes on. Only when that fails too does the
 // step's failure stop the runner.
-func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
+func (p *Runner) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 	st, failed, err := p.step(ctx, tick, p.batchSize())
 	if err == nil || !permanent(err) {
 		return st, err
@@ -585,7 +586,7 @@ func (p *PG) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 // step applies, as one step, the log's oldest transactions with a row
 // among its oldest limit rows (all of it for 0). On failure it returns
 // the chunk that failed.
-func (p *PG) step(ctx context.Context, tick bool, limit int) (StepStats, []logRow, error) {
+func (p *Runner) step(ctx context.Context, tick bool, limit int) (StepStats, []logRow, error) {
 	start := time.Now()
 	st := StepStats{}
 	var failed []logRow // the chunk a step failed in
@@ -643,7 +644,7 @@ func (p *PG) step(ctx context.Context, tick bool, limit int) (StepStats, []logRo
 
 // keepChanges adds a chunk's output changes to those of its step so far,
 // unless OmitChanges says no one reads them.
-func (p *PG) keepChanges(kept, chunk map[string]*zset.ZSet) map[string]*zset.ZSet {
+func (p *Runner) keepChanges(kept, chunk map[string]*zset.ZSet) map[string]*zset.ZSet {
 	if p.OmitChanges {
 		return nil
 	}
@@ -666,7 +667,7 @@ func (p *PG) keepChanges(kept, chunk map[string]*zset.ZSet) map[string]*zset.ZSe
 // visible together at its commit, so none is ever split across steps,
 // however large (an update's new row may be logged before its old one, a
 // nested trigger's changes before the statement that caused them).
-func (p *PG) batchTransactions(ctx context.Context, tx pgx.Tx, limit int) ([]string, error) {
+func (p *Runner) batchTransactions(ctx context.Context, tx pgx.Tx, limit int) ([]string, error) {
 	var bound any // NULL: no limit
 	if limit > 0 {
 		bound = limit
@@ -697,7 +698,7 @@ func (p *PG) batchTransactions(ctx context.Context, tx pgx.Tx, limit int) ([]str
 // The transactions are spliced into the statement as an array literal
 // (a cursor's statement takes no parameters); they are xid8s as Postgres
 // printed them, digits only.
-func (p *PG) openChanges(ctx context.Context, tx pgx.Tx, xacts []string) error {
+func (p *Runner) openChanges(ctx context.Context, tx pgx.Tx, xacts []string) error {
 	_, err := tx.Exec(ctx, "DECLARE _stepping_changes NO SCROLL CURSOR FOR SELECT min(id), source, sum(weight)::int8, count(*)::int8, row::text FROM (SELECT id, source, weight, row FROM "+p.t("_log")+
 		" WHERE xact = ANY('{"+strings.Join(xacts, ",")+"}'::xid8[]) FOR UPDATE) l GROUP BY source, row::text ORDER BY min(id)")
 	return err
@@ -705,7 +706,7 @@ func (p *PG) openChanges(ctx context.Context, tx pgx.Tx, xacts []string) error {
 
 // nextChunk reads the next BatchSize consolidated changes of the cursor
 // openChanges opened, and how many log rows they add up.
-func (p *PG) nextChunk(ctx context.Context, tx pgx.Tx, xacts []string) (chunk []logRow, logRows int, err error) {
+func (p *Runner) nextChunk(ctx context.Context, tx pgx.Tx, xacts []string) (chunk []logRow, logRows int, err error) {
 	if len(xacts) == 0 {
 		return nil, 0, nil
 	}
@@ -730,16 +731,16 @@ func (p *PG) nextChunk(ctx context.Context, tx pgx.Tx, xacts []string) (chunk []
 // changes go in one round trip after the step is computed. Every chunk
 // of a step has the step's number: the changes published under it add
 // up to the step's.
-func (p *PG) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int64, now time.Time) (*Result, error) {
+func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int64, now time.Time) (*runtime.Result, error) {
 	deltas, err := p.decode(chunk)
 	if err != nil {
 		return nil, err
 	}
 	tail := &pgx.Batch{}
-	store := NewPGStore(p.Schema)
+	store := NewStore(p.Schema)
 	store.Begin(tx)
 	store.DeferWrites(tail)
-	eng := NewWithOptions(p.Circuit, store, Options{NoContents: true, StepsDone: steps})
+	eng := runtime.NewWithOptions(p.Circuit, store, runtime.Options{NoContents: true, StepsDone: steps})
 	res, err := eng.StepDeltaAt(ctx, now, deltas)
 	if err != nil {
 		return nil, err
@@ -759,7 +760,7 @@ func (p *PG) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int
 // finishStep records a step once all its chunks are applied: its
 // statistics, the removal of its transactions from the log, the
 // metadata, and the notification of watchers (sent at commit).
-func (p *PG) finishStep(ctx context.Context, tx pgx.Tx, xacts []string, st StepStats, start time.Time) error {
+func (p *Runner) finishStep(ctx context.Context, tx pgx.Tx, xacts []string, st StepStats, start time.Time) error {
 	b := &pgx.Batch{}
 	p.publishStep(b, st.Step, st.LogRows, time.Since(start))
 	b.Queue("DELETE FROM "+p.t("_log")+" WHERE xact = ANY($1::xid8[])", xacts)
@@ -772,7 +773,7 @@ func (p *PG) finishStep(ctx context.Context, tx pgx.Tx, xacts []string, st StepS
 
 // stepTime is the time of a step: the Clock when set, otherwise the
 // time of the step's transaction.
-func (p *PG) stepTime(ctx context.Context, tx pgx.Tx) (time.Time, error) {
+func (p *Runner) stepTime(ctx context.Context, tx pgx.Tx) (time.Time, error) {
 	switch {
 	case p.Clock != nil:
 		return p.Clock(), nil
@@ -786,7 +787,7 @@ func (p *PG) stepTime(ctx context.Context, tx pgx.Tx) (time.Time, error) {
 }
 
 // decode turns log rows into a Z-set of changes per source.
-func (p *PG) decode(batch []logRow) (map[string]*zset.ZSet, error) {
+func (p *Runner) decode(batch []logRow) (map[string]*zset.ZSet, error) {
 	inputs := map[string]*ir.Input{}
 	for _, in := range p.Circuit.Inputs {
 		inputs[in.Name] = in
@@ -828,7 +829,7 @@ func (p *PG) decode(batch []logRow) (map[string]*zset.ZSet, error) {
 // writeOutputs applies a step's view changes to the output tables: all
 // the retractions of a table in one DELETE (each row's copies numbered,
 // and as many deleted as retracted), then the insertions by COPY.
-func (p *PG) writeOutputs(ctx context.Context, tx pgx.Tx, res *Result, b *pgx.Batch) error {
+func (p *Runner) writeOutputs(ctx context.Context, tx pgx.Tx, res *runtime.Result, b *pgx.Batch) error {
 	for _, o := range p.Circuit.Outputs {
 		d, ok := res.Changes[o.View.Name]
 		if !ok {
@@ -916,7 +917,7 @@ const copyAfter = 1000
 
 // insertSQL inserts the rows of the JSON array $1, read into the table's
 // own row type as deleteSQL reads them.
-func (p *PG) insertSQL(table string, cols []ir.Column) string {
+func (p *Runner) insertSQL(table string, cols []ir.Column) string {
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = ident(c.Name)
@@ -935,7 +936,7 @@ func (p *PG) insertSQL(table string, cols []ir.Column) string {
 // (1.5 = 1.50, -0 = 0, '1 day' = '24 hours'), the text forms must match
 // too, so two retractions never take one physical row and leave the
 // other spelling behind.
-func (p *PG) deleteSQL(table string, cols []ir.Column) string {
+func (p *Runner) deleteSQL(table string, cols []ir.Column) string {
 	var conds []string
 	for _, c := range cols {
 		name := ident(c.Name)
@@ -961,7 +962,7 @@ func (p *PG) deleteSQL(table string, cols []ir.Column) string {
 // poll interval as a safety net. With once it applies what is pending and
 // returns. A lost connection is retried with backoff; since each batch is
 // one transaction, nothing is lost or applied twice.
-func (p *PG) Run(ctx context.Context, rebuild, once bool, poll time.Duration, each func(StepStats)) error {
+func (p *Runner) Run(ctx context.Context, rebuild, once bool, poll time.Duration, each func(StepStats)) error {
 	if err := p.Setup(ctx, rebuild); err != nil {
 		return err
 	}
@@ -1001,7 +1002,7 @@ const preparedPoll = 100 * time.Millisecond
 // on: if that connection is lost, the lock goes with it, this returns,
 // and Run takes the lock again (waiting if another runtime took over)
 // before applying anything more.
-func (p *PG) listenAndApply(ctx context.Context, poll time.Duration, each func(StepStats)) error {
+func (p *Runner) listenAndApply(ctx context.Context, poll time.Duration, each func(StepStats)) error {
 	conn, err := p.Pool.Acquire(ctx)
 	if err != nil {
 		return err

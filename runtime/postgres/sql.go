@@ -1,4 +1,4 @@
-package runtime
+package postgres
 
 import (
 	"encoding/hex"

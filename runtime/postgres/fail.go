@@ -1,4 +1,4 @@
-package runtime
+package postgres
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stepping-io/stepping/runtime"
 )
 
 // The runner never wedges silently. A step that fails for a reason
@@ -68,7 +69,7 @@ func (e *DriftError) Unwrap() error { return e.Err }
 // permanent reports whether applying the same changes again would fail
 // the same way.
 func permanent(err error) bool {
-	var step *StepError
+	var step *runtime.StepError
 	var drift *DriftError
 	var failure *Failure
 	if errors.As(err, &step) || errors.As(err, &drift) || errors.As(err, &failure) || errors.Is(err, ErrVersion) {
@@ -102,7 +103,7 @@ var errRollback = errors.New("rollback")
 // change that made it fail by applying ever shorter prefixes of the chunk
 // it failed in, in transactions that are rolled back, and records the
 // failure in _meta for Status.
-func (p *PG) failure(ctx context.Context, batch []logRow, cause error) error {
+func (p *Runner) failure(ctx context.Context, batch []logRow, cause error) error {
 	f := &Failure{Program: p.Schema, Err: cause}
 	if errors.As(cause, &f) {
 		return f
@@ -111,7 +112,7 @@ func (p *PG) failure(ctx context.Context, batch []logRow, cause error) error {
 		f.Err = fmt.Errorf("its state is gone (was it dropped with stepq drop while running?): %w", cause)
 		return f
 	}
-	var step *StepError
+	var step *runtime.StepError
 	if errors.As(cause, &step) {
 		f.View = step.View
 	}
@@ -139,7 +140,7 @@ func (p *PG) failure(ctx context.Context, batch []logRow, cause error) error {
 
 // culprit returns the index in batch of the first change after which a
 // prefix of the batch fails for good, or -1 if it cannot tell.
-func (p *PG) culprit(ctx context.Context, batch []logRow) int {
+func (p *Runner) culprit(ctx context.Context, batch []logRow) int {
 	fails := func(k int) bool {
 		var stepErr error
 		_ = pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
@@ -169,7 +170,7 @@ func (p *PG) culprit(ctx context.Context, batch []logRow) int {
 // checkDrift checks that the source tables still have every column the
 // program reads. (A retyped column shows when a value of it no longer
 // decodes: see DriftError.)
-func (p *PG) checkDrift(ctx context.Context) error {
+func (p *Runner) checkDrift(ctx context.Context) error {
 	var errs []error
 	for _, in := range p.Circuit.Inputs {
 		if in.Postgres == nil {

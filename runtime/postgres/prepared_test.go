@@ -1,4 +1,4 @@
-package runtime_test
+package postgres_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/internal/testwait"
-	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
 // On a cluster that allows prepared transactions, capture leaves the
@@ -59,7 +59,7 @@ func TestPostgresPreparedTransactions(t *testing.T) {
 	prog := compile(t, pool, "source t = table t\nview v = t | select { id, x }\noutput v to table out_v primary key (id)\n")
 	polling := &signalWriter{want: "looking for changes every", seen: make(chan struct{})}
 	// No Drop at the end: the cluster is thrown away whole.
-	pg := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "prog", Log: polling}
+	pg := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "prog", Log: polling}
 	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
 		t.Fatal(err)
 	}

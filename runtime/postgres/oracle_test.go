@@ -1,4 +1,4 @@
-package runtime_test
+package postgres_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/internal/testwait"
-	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
 // pgCase is a program run against Postgres and checked, after every batch
@@ -38,7 +38,7 @@ var shopSQL = `SELECT li.basket_id, sum(p.price * li.qty) AS total, count(*) AS 
   FROM line_items li JOIN products p ON li.product_name = p.name GROUP BY li.basket_id`
 
 func shopCase(t *testing.T) pgCase {
-	src, err := os.ReadFile("../examples/shop.step")
+	src, err := os.ReadFile("../../examples/shop.step")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,14 +417,14 @@ output reach_top to table reach_top
 
 // newPG compiles src against the test schema and returns a runner whose
 // own schema is dropped when the test ends.
-func newPG(t testing.TB, pool *pgxpool.Pool, schema, src string) *runtime.PG {
+func newPG(t testing.TB, pool *pgxpool.Pool, schema, src string) *postgres.Runner {
 	t.Helper()
 	ctx := context.Background()
 	prog, err := stepping.CompileDB(ctx, "test.step", src, pool)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	pg := &runtime.PG{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema, BatchSize: 7}
+	pg := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema, BatchSize: 7}
 	t.Cleanup(func() {
 		if err := pg.Drop(context.Background(), false); err != nil {
 			t.Errorf("drop: %v", err)
@@ -617,7 +617,7 @@ func TestPostgresVersionChange(t *testing.T) {
 			}
 			changed := newPG(t, pool, schema, head+tt.v2+tail)
 			err := changed.Run(ctx, false, true, time.Second, nil)
-			if !errors.Is(err, runtime.ErrVersion) || !strings.Contains(err.Error(), "view big changed") {
+			if !errors.Is(err, postgres.ErrVersion) || !strings.Contains(err.Error(), "view big changed") {
 				t.Fatalf("a changed program ran against old state: %v", err)
 			}
 			if err := changed.Run(ctx, true, true, time.Second, nil); err != nil {

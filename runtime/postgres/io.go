@@ -1,4 +1,4 @@
-package runtime
+package postgres
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -42,7 +43,7 @@ type Execer interface {
 // an application would: insert, delete and update by primary key (a
 // table without one deletes one copy of an equal row). In a table that
 // stepping follows, its capture triggers then record the changes.
-func WriteChanges(ctx context.Context, db Execer, table []string, in *ir.Input, changes []Change) error {
+func WriteChanges(ctx context.Context, db Execer, table []string, in *ir.Input, changes []runtime.Change) error {
 	name := ident(table...)
 	cols := in.Columns
 	match := func(idx []int, from int) string {
@@ -68,14 +69,14 @@ func WriteChanges(ctx context.Context, db Execer, table []string, in *ir.Input, 
 		}
 		var err error
 		switch c.Op {
-		case Insert:
+		case runtime.Insert:
 			var names, params []string
 			for i, col := range cols {
 				names = append(names, ident(col.Name))
 				params = append(params, fmt.Sprintf("$%d::%s", i+1, pgTypeName(col.Type)))
 			}
 			_, err = db.Exec(ctx, "INSERT INTO "+name+" ("+strings.Join(names, ", ")+") VALUES ("+strings.Join(params, ", ")+")", vals...)
-		case Delete:
+		case runtime.Delete:
 			if len(key) > 0 {
 				cond := match(key, 1)
 				_, err = db.Exec(ctx, "DELETE FROM "+name+" WHERE "+cond, pick(vals, key)...)
@@ -83,9 +84,9 @@ func WriteChanges(ctx context.Context, db Execer, table []string, in *ir.Input, 
 				cond := match(all, 1)
 				_, err = db.Exec(ctx, "DELETE FROM "+name+" WHERE ctid = (SELECT ctid FROM "+name+" WHERE "+cond+" LIMIT 1)", vals...)
 			}
-		case Update:
+		case runtime.Update:
 			if len(key) == 0 {
-				return fmt.Errorf("%s: update needs a primary key, and table %s has none", c.where(0), in.Name)
+				return fmt.Errorf("%s: update needs a primary key, and table %s has none", c.Where(0), in.Name)
 			}
 			var sets []string
 			for i, col := range cols {
@@ -95,7 +96,7 @@ func WriteChanges(ctx context.Context, db Execer, table []string, in *ir.Input, 
 			_, err = db.Exec(ctx, "UPDATE "+name+" SET "+strings.Join(sets, ", ")+" WHERE "+cond, append(vals, pick(vals, key)...)...)
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", c.where(0), err)
+			return fmt.Errorf("%s: %w", c.Where(0), err)
 		}
 	}
 	return nil
@@ -123,7 +124,7 @@ func ReadTable(ctx context.Context, db interface {
 		return nil, err
 	}
 	in := &ir.Input{Name: strings.Join(table, "."), Columns: cols}
-	p := &PG{Circuit: &ir.Circuit{Inputs: []*ir.Input{in}}}
+	p := &Runner{Circuit: &ir.Circuit{Inputs: []*ir.Input{in}}}
 	batch := make([]logRow, len(texts))
 	for i, t := range texts {
 		batch[i] = logRow{id: int64(i + 1), source: in.Name, weight: 1, row: []byte(t)}
