@@ -6,18 +6,15 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/runtime/memory"
 	"github.com/stepping-io/stepping/runtime/postgres"
-	"github.com/stepping-io/stepping/types"
-	"github.com/stepping-io/stepping/zset"
 )
 
 // Engine runs a program on a store: in memory, or in Postgres. Give it
@@ -31,21 +28,13 @@ import (
 // client may), their triggers log the changes, and Step applies what is
 // pending, in batches, each one committed step.
 type Engine struct {
-	prog *Program
+	prog    *Program
+	backend runtime.Backend
 
 	mu     sync.Mutex
 	closed bool
 	subs   map[*Subscription]bool
 	wg     sync.WaitGroup
-
-	// In memory.
-	mem     *runtime.Engine
-	pending map[string][]runtime.Change
-	lookups map[string]*lookupIndex // by view and columns
-
-	// On Postgres.
-	pg      *postgres.Runner
-	release func()
 }
 
 // OpenMemory returns an engine running the program in memory, with empty
@@ -53,16 +42,10 @@ type Engine struct {
 // applied at once, with no changes, so that its views hold their rows
 // from the start; should that step fail (a constant divided by zero), it
 // fails again, with the error, at the first Step.
-func (p *Program) OpenMemory() *Engine {
-	mem := runtime.New(p.Circuit, runtime.NewMemoryStore())
-	_, _ = mem.Start(context.Background())
-	return &Engine{
-		prog:    p,
-		subs:    map[*Subscription]bool{},
-		mem:     mem,
-		pending: map[string][]runtime.Change{},
-		lookups: map[string]*lookupIndex{},
-	}
+func (p *Program) OpenMemory() *Engine { return p.open(memory.New(p.Circuit)) }
+
+func (p *Program) open(b runtime.Backend) *Engine {
+	return &Engine{prog: p, backend: b, subs: map[*Subscription]bool{}}
 }
 
 // PostgresOptions say where and how a program runs on Postgres.
@@ -96,14 +79,11 @@ func (p *Program) OpenPostgres(ctx context.Context, pool *pgxpool.Pool, opts Pos
 		schema = DefaultSchema(p.Filename)
 	}
 	pg := &postgres.Runner{Pool: pool, Circuit: p.Circuit, Schema: schema, Log: opts.Log, BatchSize: opts.BatchSize}
-	if err := pg.Setup(ctx, opts.Rebuild); err != nil {
-		return nil, err
-	}
-	release, err := pg.Lock(ctx)
+	b, err := postgres.Open(ctx, pg, opts.Rebuild)
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{prog: p, subs: map[*Subscription]bool{}, pg: pg, release: release}, nil
+	return p.open(b), nil
 }
 
 // DefaultSchema is the schema a program keeps its state in on Postgres
@@ -216,13 +196,9 @@ func (e *Engine) change(ctx context.Context, op runtime.Op, table string, rows [
 	if e.closed {
 		return ErrClosed
 	}
-	if e.pg != nil {
-		if err := e.pg.Write(ctx, map[string][]runtime.Change{table: changes}); err != nil {
-			return classify(fmt.Errorf("stepping: %s into %s: %w", op, table, err))
-		}
-		return nil
+	if err := e.backend.Write(ctx, table, changes); err != nil {
+		return classify(fmt.Errorf("stepping: %s into %s: %w", op, table, err))
 	}
-	e.pending[table] = append(e.pending[table], changes...)
 	return nil
 }
 
@@ -264,44 +240,16 @@ func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
 	if e.closed {
 		return nil, ErrClosed
 	}
-	if e.pg != nil {
-		var out []Batch
-		_, err := e.pg.ApplyPending(ctx, func(st postgres.StepStats) {
-			for _, o := range e.prog.Circuit.Outputs {
-				if d, ok := st.Changes[o.View.Name]; ok {
-					out = append(out, newBatch(st.Step, o.View, d))
-				}
-			}
-		})
-		return out, err
-	}
-	changes := e.pending
-	e.pending = map[string][]runtime.Change{}
-	res, err := e.mem.Step(ctx, changes)
-	if err != nil {
-		return nil, classify(err)
-	}
+	steps, err := e.backend.Step(ctx)
 	var out []Batch
-	for _, v := range e.prog.Circuit.Views {
-		d, ok := res.Changes[v.Name]
-		if !ok {
-			continue
-		}
-		out = append(out, newBatch(res.Step, v, d))
-		for _, ix := range e.lookups {
-			if ix.view == v.Name {
-				ix.apply(d)
+	for _, sc := range steps {
+		for _, v := range e.prog.Circuit.Views {
+			if d, ok := sc.Changes[v.Name]; ok {
+				out = append(out, newBatch(sc.Step, v, d))
 			}
 		}
 	}
-	for sub := range e.subs {
-		for _, b := range out {
-			if b.View == sub.view {
-				sub.push(b)
-			}
-		}
-	}
-	return out, nil
+	return out, classify(err)
 }
 
 // Read returns a view's current contents. In memory every view (and
@@ -316,14 +264,10 @@ func (e *Engine) Read(ctx context.Context, view string) (*Rows, error) {
 	if e.closed {
 		return nil, ErrClosed
 	}
-	if e.pg != nil {
-		z, err := e.pg.ReadOutput(ctx, view, nil)
-		if err != nil {
-			return nil, fmt.Errorf("stepping: %w", err)
-		}
-		return newRows(cols, z), nil
+	z, err := e.backend.Read(ctx, view, nil)
+	if err != nil {
+		return nil, fmt.Errorf("stepping: %w", err)
 	}
-	z, _ := e.mem.Contents(view)
 	return newRows(cols, z), nil
 }
 
@@ -332,7 +276,7 @@ func (e *Engine) columns(name string) ([]Column, error) {
 	if v := e.prog.View(name); v != nil {
 		return v.Columns, nil
 	}
-	if in := e.input(name); in != nil && e.pg == nil {
+	if in := e.input(name); in != nil && e.backend.Readable(name) {
 		return in.Columns, nil
 	}
 	return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "view", Name: name})
@@ -369,57 +313,11 @@ func (e *Engine) Lookup(ctx context.Context, view string, key map[string]any) (*
 	if e.closed {
 		return nil, ErrClosed
 	}
-	if e.pg != nil {
-		z, err := e.pg.ReadOutput(ctx, view, where)
-		if err != nil {
-			return nil, fmt.Errorf("stepping: %w", err)
-		}
-		return newRows(cols, z), nil
+	z, err := e.backend.Read(ctx, view, where)
+	if err != nil {
+		return nil, fmt.Errorf("stepping: %w", err)
 	}
-	idx := make([]int, 0, len(where))
-	for i := range where {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
-	name := fmt.Sprint(view, idx)
-	ix, ok := e.lookups[name]
-	if !ok {
-		ix = &lookupIndex{view: view, cols: idx, rows: map[string]*zset.ZSet{}}
-		z, _ := e.mem.Contents(view)
-		ix.apply(z)
-		e.lookups[name] = ix
-	}
-	vals := make([]any, len(idx))
-	for j, i := range idx {
-		vals[j] = where[i]
-	}
-	return newRows(cols, ix.rows[types.KeyOf(vals)]), nil
-}
-
-// lookupIndex is a view's contents indexed by some of its columns.
-type lookupIndex struct {
-	view string
-	cols []int
-	rows map[string]*zset.ZSet // by types.KeyOf of the columns' values
-}
-
-func (ix *lookupIndex) apply(d *zset.ZSet) {
-	d.Each(func(row zset.Row, w int64) {
-		vals := make([]any, len(ix.cols))
-		for j, i := range ix.cols {
-			vals[j] = row[i]
-		}
-		k := types.KeyOf(vals)
-		z := ix.rows[k]
-		if z == nil {
-			z = zset.New()
-			ix.rows[k] = z
-		}
-		z.Add(row, w)
-		if z.IsEmpty() {
-			delete(ix.rows, k)
-		}
-	})
+	return newRows(cols, z), nil
 }
 
 // Subscribe returns a subscription to a view's changes: a Batch on its
@@ -436,70 +334,63 @@ func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, err
 	if v == nil {
 		return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "view", Name: view})
 	}
-	var after int64
-	if e.pg != nil {
-		if !isOutput(e.prog.Circuit, view) {
-			return nil, fmt.Errorf("stepping: %s is not an output of the program: on Postgres only outputs are published", view)
-		}
-		var err error
-		if after, err = e.pg.Steps(ctx); err != nil {
-			return nil, fmt.Errorf("stepping: %w", err)
-		}
+	if !e.backend.Readable(view) {
+		return nil, fmt.Errorf("stepping: %s is not an output of the program: on Postgres only outputs are published", view)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return nil, ErrClosed
 	}
+	after, err := e.backend.Steps(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stepping: %w", err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
+	w, err := e.backend.Watch(ctx, after)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("stepping: %w", err)
+	}
 	out := make(chan Batch)
-	sub := &Subscription{C: out, view: view, wake: make(chan struct{}, 1), cancel: cancel}
+	sub := &Subscription{C: out, cancel: cancel}
 	e.subs[sub] = true
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer close(out)
+		defer w.Close()
 		defer func() {
 			e.mu.Lock()
 			delete(e.subs, sub)
 			e.mu.Unlock()
 		}()
-		if e.pg != nil {
-			sub.setErr(e.watch(ctx, v, after, out))
-			return
-		}
-		sub.deliver(ctx, out)
+		sub.setErr(deliver(ctx, w, v, out))
 	}()
 	return sub, nil
 }
 
-func isOutput(c *ir.Circuit, view string) bool {
-	for _, o := range c.Outputs {
-		if o.View.Name == view {
-			return true
+// deliver sends the view's changes of each step the watch sees on out,
+// until ctx ends (nil) or watching fails (its error).
+func deliver(ctx context.Context, w runtime.Watcher, v *ir.View, out chan<- Batch) error {
+	for {
+		sc, err := w.Next(ctx)
+		if ctx.Err() != nil {
+			return nil
 		}
-	}
-	return false
-}
-
-// watch sends the view's published changes on out until ctx ends.
-func (e *Engine) watch(ctx context.Context, v *ir.View, after int64, out chan<- Batch) error {
-	err := e.pg.Watch(ctx, after, time.Second, func(sc postgres.StepChanges) error {
+		if err != nil {
+			return err
+		}
 		d, ok := sc.Changes[v.Name]
 		if !ok {
-			return nil
+			continue
 		}
 		select {
 		case out <- newBatch(sc.Step, v, d):
-			return nil
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil
 		}
-	})
-	if ctx.Err() != nil {
-		return nil
 	}
-	return err
 }
 
 // Subscription is a stream of a view's changes (see Engine.Subscribe).
@@ -508,11 +399,8 @@ type Subscription struct {
 	// and is closed when the subscription ends.
 	C <-chan Batch
 
-	view   string
 	cancel context.CancelFunc
 	mu     sync.Mutex
-	queue  []Batch
-	wake   chan struct{}
 	err    error
 }
 
@@ -533,43 +421,6 @@ func (s *Subscription) setErr(err error) {
 	s.mu.Unlock()
 }
 
-// push queues a batch without waiting for the subscriber.
-func (s *Subscription) push(b Batch) {
-	s.mu.Lock()
-	s.queue = append(s.queue, b)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// deliver sends queued batches on out until ctx ends.
-func (s *Subscription) deliver(ctx context.Context, out chan<- Batch) {
-	for {
-		s.mu.Lock()
-		var next *Batch
-		if len(s.queue) > 0 {
-			next = &s.queue[0]
-			s.queue = s.queue[1:]
-		}
-		s.mu.Unlock()
-		if next == nil {
-			select {
-			case <-s.wake:
-				continue
-			case <-ctx.Done():
-				return
-			}
-		}
-		select {
-		case out <- *next:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
 // Close ends every subscription and, on Postgres, releases the program's
 // lock. The pool stays open: it is the caller's.
 func (e *Engine) Close() error {
@@ -584,8 +435,5 @@ func (e *Engine) Close() error {
 	}
 	e.mu.Unlock()
 	e.wg.Wait()
-	if e.release != nil {
-		e.release()
-	}
-	return nil
+	return e.backend.Close()
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
@@ -135,7 +136,7 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stderr, "stepq: watching %s of %s in schema %s after step %d; Ctrl-C stops\n", view, file, *schema, after)
 	printed := 0
 	errDone := errors.New("done")
-	err = pg.Watch(ctx, after, time.Second, func(sc postgres.StepChanges) error {
+	err = pg.Watch(ctx, after, time.Second, func(sc runtime.StepChanges) error {
 		d, ok := sc.Changes[view]
 		if !ok {
 			return nil

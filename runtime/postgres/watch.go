@@ -193,19 +193,12 @@ func isUndefinedTable(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000")
 }
 
-// StepChanges is one committed step's changes to the program's outputs,
-// by view name.
-type StepChanges struct {
-	Step    int64
-	Changes map[string]*zset.ZSet
-}
-
 // Watch calls fn, in order, with the changes to the outputs of every step
 // committed after step `after` (by any runtime of the program), until ctx
 // ends or fn fails. It waits on LISTEN for each step and looks every poll
 // interval as well. Steps older than the last KeepChanges are no longer
 // kept; a watcher that falls that far behind gets an error saying so.
-func (p *Runner) Watch(ctx context.Context, after int64, poll time.Duration, fn func(StepChanges) error) error {
+func (p *Runner) Watch(ctx context.Context, after int64, poll time.Duration, fn func(runtime.StepChanges) error) error {
 	conn, err := p.Pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -251,7 +244,7 @@ func (p *Runner) Watch(ctx context.Context, after int64, poll time.Duration, fn 
 }
 
 // changesAfter reads the published changes of the steps after `after`.
-func (p *Runner) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int64) ([]StepChanges, error) {
+func (p *Runner) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int64) ([]runtime.StepChanges, error) {
 	var oldest *int64
 	if err := conn.QueryRow(ctx, "SELECT min(step) FROM "+p.t("_changes")).Scan(&oldest); err != nil {
 		return nil, err
@@ -268,7 +261,7 @@ func (p *Runner) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int
 	for _, o := range p.Circuit.Outputs {
 		views[o.View.Name] = o.View
 	}
-	var out []StepChanges
+	var out []runtime.StepChanges
 	for rows.Next() {
 		var step, weight int64
 		var view, text string
@@ -284,7 +277,7 @@ func (p *Runner) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int
 			return nil, fmt.Errorf("step %d, view %s: %w", step, view, err)
 		}
 		if len(out) == 0 || out[len(out)-1].Step != step {
-			out = append(out, StepChanges{Step: step, Changes: map[string]*zset.ZSet{}})
+			out = append(out, runtime.StepChanges{Step: step, Changes: map[string]*zset.ZSet{}})
 		}
 		ch := out[len(out)-1].Changes
 		if ch[view] == nil {

@@ -1,0 +1,220 @@
+// Package memory runs a program in the process: the embedded default
+// backend of package stepping. Changes wait until a step applies them all
+// at once; every view and table can be read, looked up by any columns
+// (indexed on first use and kept up to date) and watched.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Backend is a program running in memory; it implements runtime.Backend.
+type Backend struct {
+	circuit *ir.Circuit
+	eng     *runtime.Engine
+	pending map[string][]runtime.Change
+	lookups map[string]*lookupIndex // by view and columns
+
+	mu       sync.Mutex // guards watchers, which Next reads beside Step
+	watchers map[*watcher]bool
+}
+
+var _ runtime.Backend = (*Backend)(nil)
+
+// New returns a backend running circuit c over empty tables. A circuit
+// with constant relations (values) has its first step applied at once,
+// with no changes, so that its views hold their rows from the start;
+// should that step fail (a constant divided by zero), it fails again,
+// with the error, at the first Step.
+func New(c *ir.Circuit) *Backend {
+	eng := runtime.New(c, runtime.NewMemoryStore())
+	_, _ = eng.Start(context.Background())
+	return &Backend{
+		circuit:  c,
+		eng:      eng,
+		pending:  map[string][]runtime.Change{},
+		lookups:  map[string]*lookupIndex{},
+		watchers: map[*watcher]bool{},
+	}
+}
+
+// Write queues changes to a table until the next Step.
+func (b *Backend) Write(_ context.Context, table string, changes []runtime.Change) error {
+	b.pending[table] = append(b.pending[table], changes...)
+	return nil
+}
+
+// Step applies every pending change as one atomic step: if it fails (a
+// duplicate primary key, a division by zero, ...) nothing is applied and
+// the changes are dropped.
+func (b *Backend) Step(ctx context.Context) ([]runtime.StepChanges, error) {
+	changes := b.pending
+	b.pending = map[string][]runtime.Change{}
+	res, err := b.eng.Step(ctx, changes)
+	if err != nil {
+		return nil, err
+	}
+	for view, d := range res.Changes {
+		for _, ix := range b.lookups {
+			if ix.view == view {
+				ix.apply(d)
+			}
+		}
+	}
+	sc := runtime.StepChanges{Step: res.Step, Changes: res.Changes}
+	b.mu.Lock()
+	for w := range b.watchers {
+		w.push(sc)
+	}
+	b.mu.Unlock()
+	return []runtime.StepChanges{sc}, nil
+}
+
+// Readable reports whether name is a view or table of the program.
+func (b *Backend) Readable(name string) bool {
+	_, ok := b.eng.Contents(name)
+	return ok
+}
+
+// Read returns a view's or table's rows whose columns equal where's
+// values. A lookup by some columns indexes the relation by them on first
+// use, and every step keeps the index up to date.
+func (b *Backend) Read(_ context.Context, name string, where map[int]any) (*zset.ZSet, error) {
+	z, ok := b.eng.Contents(name)
+	if !ok {
+		return nil, fmt.Errorf("no view or table %s", name)
+	}
+	if len(where) == 0 {
+		return z, nil
+	}
+	idx := make([]int, 0, len(where))
+	for i := range where {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	key := fmt.Sprint(name, idx)
+	ix, ok := b.lookups[key]
+	if !ok {
+		ix = &lookupIndex{view: name, cols: idx, rows: map[string]*zset.ZSet{}}
+		ix.apply(z)
+		b.lookups[key] = ix
+	}
+	vals := make([]any, len(idx))
+	for j, i := range idx {
+		vals[j] = where[i]
+	}
+	return ix.rows[types.KeyOf(vals)], nil
+}
+
+// Steps returns the number of steps applied.
+func (b *Backend) Steps(context.Context) (int64, error) { return b.eng.Steps(), nil }
+
+// Watch returns a watch of every later step. In memory there is no
+// history: after must be the current step.
+func (b *Backend) Watch(_ context.Context, after int64) (runtime.Watcher, error) {
+	if now := b.eng.Steps(); after != now {
+		return nil, fmt.Errorf("in memory only later steps can be watched (after step %d, not %d)", now, after)
+	}
+	w := &watcher{b: b, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	b.mu.Lock()
+	b.watchers[w] = true
+	b.mu.Unlock()
+	return w, nil
+}
+
+// Close ends every watch.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for w := range b.watchers {
+		w.end()
+	}
+	b.watchers = map[*watcher]bool{}
+	return nil
+}
+
+// watcher queues the steps for one watch, so that Step never waits for
+// its reader.
+type watcher struct {
+	b     *Backend
+	mu    sync.Mutex
+	queue []runtime.StepChanges
+	wake  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (w *watcher) push(sc runtime.StepChanges) {
+	w.mu.Lock()
+	w.queue = append(w.queue, sc)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Next returns the oldest queued step, waiting for one.
+func (w *watcher) Next(ctx context.Context) (runtime.StepChanges, error) {
+	for {
+		w.mu.Lock()
+		if len(w.queue) > 0 {
+			sc := w.queue[0]
+			w.queue = w.queue[1:]
+			w.mu.Unlock()
+			return sc, nil
+		}
+		w.mu.Unlock()
+		select {
+		case <-w.wake:
+		case <-w.done:
+			return runtime.StepChanges{}, context.Canceled
+		case <-ctx.Done():
+			return runtime.StepChanges{}, ctx.Err()
+		}
+	}
+}
+
+// Close ends the watch.
+func (w *watcher) Close() {
+	w.b.mu.Lock()
+	delete(w.b.watchers, w)
+	w.b.mu.Unlock()
+	w.end()
+}
+
+func (w *watcher) end() { w.once.Do(func() { close(w.done) }) }
+
+// lookupIndex is a relation's contents indexed by some of its columns.
+type lookupIndex struct {
+	view string
+	cols []int
+	rows map[string]*zset.ZSet // by types.KeyOf of the columns' values
+}
+
+func (ix *lookupIndex) apply(d *zset.ZSet) {
+	d.Each(func(row zset.Row, w int64) {
+		vals := make([]any, len(ix.cols))
+		for j, i := range ix.cols {
+			vals[j] = row[i]
+		}
+		k := types.KeyOf(vals)
+		z := ix.rows[k]
+		if z == nil {
+			z = zset.New()
+			ix.rows[k] = z
+		}
+		z.Add(row, w)
+		if z.IsEmpty() {
+			delete(ix.rows, k)
+		}
+	})
+}

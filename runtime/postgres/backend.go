@@ -1,0 +1,124 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Backend is a program running on Postgres; it implements
+// runtime.Backend. Its tables are the database's live tables: Write
+// changes them with SQL, their triggers log the changes, and Step applies
+// what is pending. Only the outputs are published, read and watched.
+type Backend struct {
+	r       *Runner
+	release func()
+}
+
+var _ runtime.Backend = (*Backend)(nil)
+
+// Open sets the program up in the database (see Runner.Setup) and takes
+// its lock, waiting while another runtime holds it, until Close.
+func Open(ctx context.Context, r *Runner, rebuild bool) (*Backend, error) {
+	if err := r.Setup(ctx, rebuild); err != nil {
+		return nil, err
+	}
+	release, err := r.Lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Backend{r: r, release: release}, nil
+}
+
+// Write writes changes to a source table in one transaction.
+func (b *Backend) Write(ctx context.Context, table string, changes []runtime.Change) error {
+	return b.r.Write(ctx, map[string][]runtime.Change{table: changes})
+}
+
+// Step applies every pending change of the log, in as many steps as the
+// batch size needs, and returns the outputs' changes of each.
+func (b *Backend) Step(ctx context.Context) ([]runtime.StepChanges, error) {
+	var out []runtime.StepChanges
+	_, err := b.r.ApplyPending(ctx, func(st StepStats) {
+		out = append(out, runtime.StepChanges{Step: st.Step, Changes: st.Changes})
+	})
+	return out, err
+}
+
+// Readable reports whether name is an output of the program.
+func (b *Backend) Readable(name string) bool {
+	for _, o := range b.r.Circuit.Outputs {
+		if o.View.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Read reads an output's table.
+func (b *Backend) Read(ctx context.Context, name string, where map[int]any) (*zset.ZSet, error) {
+	return b.r.ReadOutput(ctx, name, where)
+}
+
+// Steps returns the number of steps the program's state has applied.
+func (b *Backend) Steps(ctx context.Context) (int64, error) { return b.r.Steps(ctx) }
+
+// Watch follows the program's published history (see Runner.Watch), so
+// it sees the steps of any runtime running the program.
+func (b *Backend) Watch(ctx context.Context, after int64) (runtime.Watcher, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &watch{cancel: cancel, steps: make(chan runtime.StepChanges), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		err := b.r.Watch(ctx, after, time.Second, func(sc runtime.StepChanges) error {
+			select {
+			case w.steps <- sc:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		w.mu.Lock()
+		w.err = err
+		w.mu.Unlock()
+	}()
+	return w, nil
+}
+
+// Close releases the program's lock.
+func (b *Backend) Close() error {
+	b.release()
+	return nil
+}
+
+// watch hands the steps Runner.Watch reads to Next.
+type watch struct {
+	cancel context.CancelFunc
+	steps  chan runtime.StepChanges
+	done   chan struct{}
+	mu     sync.Mutex
+	err    error
+}
+
+// Next returns the next step, or why watching ended.
+func (w *watch) Next(ctx context.Context) (runtime.StepChanges, error) {
+	select {
+	case sc := <-w.steps:
+		return sc, nil
+	case <-w.done:
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.err == nil {
+			return runtime.StepChanges{}, context.Canceled
+		}
+		return runtime.StepChanges{}, w.err
+	case <-ctx.Done():
+		return runtime.StepChanges{}, ctx.Err()
+	}
+}
+
+// Close ends the watch.
+func (w *watch) Close() { w.cancel() }
