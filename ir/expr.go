@@ -126,7 +126,7 @@ func (c compiler) compile(e typecheck.Expr) evalFunc {
 		}
 	case *typecheck.Unary:
 		x := c.compile(e.X)
-		if e.Op == "not" {
+		if e.Op == lang.Not {
 			return func(r zset.Row, l []any) (any, error) {
 				v, err := x(r, l)
 				if v == nil || err != nil {
@@ -281,7 +281,7 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 	span := e.Span
 	xt, yt := e.X.Type(), e.Y.Type()
 	switch e.Op {
-	case "and":
+	case lang.And:
 		return func(r zset.Row, l []any) (any, error) {
 			a, err := x(r, l)
 			if err != nil || a == false {
@@ -296,7 +296,7 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 			}
 			return true, nil
 		}
-	case "or":
+	case lang.Or:
 		return func(r zset.Row, l []any) (any, error) {
 			a, err := x(r, l)
 			if err != nil || a == true {
@@ -311,15 +311,15 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 			}
 			return false, nil
 		}
-	case "==", "!=", "<", "<=", ">", ">=":
+	case lang.Eq, lang.Ne, lang.Lt, lang.Le, lang.Gt, lang.Ge:
 		cx, cy, _ := stdlib.Comparable(xt, yt)
 		op := e.Op
 		return strict2(x, y, span, func(a, b any) (any, error) {
 			return stdlib.CompareOp(op, types.Compare(cx(a), cy(b))), nil
 		})
-	case "is distinct from", "is not distinct from":
+	case lang.IsDistinctFrom, lang.IsNotDistinctFrom:
 		cx, cy, _ := stdlib.Comparable(xt, yt)
-		distinct := e.Op == "is distinct from"
+		distinct := e.Op == lang.IsDistinctFrom
 		return func(r zset.Row, l []any) (any, error) {
 			a, err := x(r, l)
 			if err != nil {
@@ -332,13 +332,13 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 			same := a == nil && b == nil || a != nil && b != nil && types.Compare(cx(a), cy(b)) == 0
 			return same != distinct, nil
 		}
-	case "||":
+	case lang.Concat:
 		return strict2(x, y, span, func(a, b any) (any, error) {
 			return stdlib.TextOf(a, xt) + stdlib.TextOf(b, yt), nil
 		})
-	case "like", "ilike", "not like", "not ilike":
+	case lang.Like, lang.ILike, lang.NotLike, lang.NotILike:
 		return strict2(x, y, span, stdlib.Like(e.Op))
-	case "->", "->>":
+	case lang.Arrow, lang.ArrowText:
 		_, f, err := stdlib.JSONArrow(e.Op, xt, yt)
 		if err != nil {
 			panic("ir.Compile: " + err.Error()) // the checker accepted it
@@ -400,7 +400,7 @@ func render(e typecheck.Expr) string {
 	case *typecheck.Cast:
 		return fmt.Sprintf("%s::%s", render(e.X), e.T.NotNull())
 	case *typecheck.Unary:
-		if e.Op == "not" {
+		if e.Op == lang.Not {
 			return "not " + render(e.X)
 		}
 		return "-" + render(e.X)
@@ -418,7 +418,7 @@ func render(e typecheck.Expr) string {
 		}
 		return e.Func.Name + "(" + strings.Join(args, ", ") + ")"
 	case *typecheck.Binary:
-		return "(" + render(e.X) + " " + e.Op + " " + render(e.Y) + ")"
+		return "(" + render(e.X) + " " + e.Op.String() + " " + render(e.Y) + ")"
 	case *typecheck.Record:
 		fields := make([]string, len(e.Fields))
 		for i, f := range e.Fields {

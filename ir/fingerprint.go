@@ -151,6 +151,7 @@ var (
 	zsetType   = reflect.TypeFor[*zset.ZSet]()
 	typeType   = reflect.TypeFor[types.Type]()
 	spanType   = reflect.TypeFor[lang.Span]()
+	opType     = reflect.TypeFor[lang.Op]()
 )
 
 // value renders one field's value; cols are the node's columns, which
@@ -168,6 +169,11 @@ func (f *fingerprinter) value(v reflect.Value, cols []Column) string {
 		return canonRows(v.Interface().(*zset.ZSet), cols)
 	case typeType:
 		return v.Interface().(types.Type).String()
+	case opType:
+		// By its spelling, as when operators were strings, and not by
+		// its number, which would change the fingerprint of every
+		// program whenever an operator is added to lang.
+		return fmt.Sprintf("%q", v.Interface().(lang.Op).String())
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -247,13 +253,13 @@ func canon(e typecheck.Expr) string {
 	case *typecheck.Cast:
 		return fmt.Sprintf("cast(%s %s)", canon(e.X), e.T)
 	case *typecheck.Unary:
-		return fmt.Sprintf("unary(%q %s %s)", e.Op, canon(e.X), e.T)
+		return fmt.Sprintf("unary(%q %s %s)", e.Op.String(), canon(e.X), e.T)
 	case *typecheck.IsNull:
 		return fmt.Sprintf("isnull(%t %s)", e.Not, canon(e.X))
 	case *typecheck.If:
 		return fmt.Sprintf("if(%s %s %s %s)", canon(e.Cond), canon(e.Then), canon(e.Else), e.T)
 	case *typecheck.Binary:
-		return fmt.Sprintf("binary(%q %s %s %s)", e.Op, canon(e.X), canon(e.Y), e.T)
+		return fmt.Sprintf("binary(%q %s %s %s)", e.Op.String(), canon(e.X), canon(e.Y), e.T)
 	case *typecheck.Call:
 		return fmt.Sprintf("call(%q clock=%t [%s] %s)", e.Func.Name, e.Func.Clock, canonAll(e.Args), e.T)
 	case *typecheck.FuncCall:

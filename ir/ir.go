@@ -98,13 +98,14 @@ type Clock struct{ State int }
 // evaluates to: the row followed by the element. Linear.
 type FlatMap struct{ Elem Scalar }
 
-// Bound is one conjunct of a TemporalFilter, Row CMP Clock: Row reads
-// the row only (converted to the type both sides compare in), Clock
-// reads the clock only (it is evaluated over a row holding the clock
-// alone). Input is the TemporalFilter's input holding the integral
-// ordered by Row; bounds on the same Row share one.
+// Bound is one conjunct of a TemporalFilter, Row Op Clock with Op a
+// comparison (lang.Eq to lang.Ge): Row reads the row only (converted to
+// the type both sides compare in), Clock reads the clock only (it is
+// evaluated over a row holding the clock alone). Input is the
+// TemporalFilter's input holding the integral ordered by Row; bounds on
+// the same Row share one.
 type Bound struct {
-	Op         string
+	Op         lang.Op
 	Row, Clock Scalar
 	Input      int
 }

@@ -339,7 +339,7 @@ func (l *lowerer) clockedFilter(in *Node, cond typecheck.Expr) *Node {
 
 // andTerms splits a condition into its conjuncts.
 func andTerms(x typecheck.Expr) []typecheck.Expr {
-	if b, ok := x.(*typecheck.Binary); ok && b.Op == "and" {
+	if b, ok := x.(*typecheck.Binary); ok && b.Op == lang.And {
 		return append(andTerms(b.X), andTerms(b.Y)...)
 	}
 	return []typecheck.Expr{x}
@@ -349,7 +349,7 @@ func andOf(xs []typecheck.Expr) typecheck.Expr {
 	out := xs[0]
 	for _, x := range xs[1:] {
 		nullable := out.Type().Nullable || x.Type().Nullable
-		out = &typecheck.Binary{Op: "and", X: out, Y: x, T: types.Type{Kind: types.Bool, Nullable: nullable, Scale: -1}}
+		out = &typecheck.Binary{Op: lang.And, X: out, Y: x, T: types.Type{Kind: types.Bool, Nullable: nullable, Scale: -1}}
 	}
 	return out
 }
@@ -362,7 +362,7 @@ func bound(x typecheck.Expr) (Bound, bool) {
 	if !ok {
 		return Bound{}, false
 	}
-	flip := map[string]string{"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+	flip := map[lang.Op]lang.Op{lang.Eq: lang.Eq, lang.Ne: lang.Ne, lang.Lt: lang.Gt, lang.Le: lang.Ge, lang.Gt: lang.Lt, lang.Ge: lang.Le}
 	op, isCmp := flip[b.Op]
 	if !isCmp {
 		return Bound{}, false

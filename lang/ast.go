@@ -290,20 +290,20 @@ type TypedLit struct {
 	Value string
 }
 
-// Unary is Op X, with Op "-" or "not".
+// Unary is Op X, with Op Neg or Not.
 type Unary struct {
 	span
-	Op string
+	Op Op
 	X  Expr
 }
 
-// Binary is X Op Y. Op is one of or and == != < <= > >= || + - * / %,
-// ?? (the first non-NULL of X and Y), like, ilike, "not like",
-// "not ilike", "is distinct from", "is not distinct from", and the jsonb
-// accesses -> and ->>.
+// Binary is X Op Y, Op being any operator but the unary Neg and Not:
+// or and == != < <= > >= || + - * / %, ?? (the first non-NULL of X and
+// Y), like, ilike, not like, not ilike, is [not] distinct from, and the
+// jsonb accesses -> and ->>.
 type Binary struct {
 	span
-	Op string
+	Op Op
 	X  Expr
 	Y  Expr
 }

@@ -194,7 +194,7 @@ func (c *converter) record(g *record) *RecordLit {
 func (c *converter) expr(g *expression) Expr {
 	x := c.and(g.Left)
 	for _, r := range g.Rest {
-		x = binary("or", x, c.and(r))
+		x = binary(Or, x, c.and(r))
 	}
 	return x
 }
@@ -202,14 +202,14 @@ func (c *converter) expr(g *expression) Expr {
 func (c *converter) and(g *exprAnd) Expr {
 	x := c.not(g.Left)
 	for _, r := range g.Rest {
-		x = binary("and", x, c.not(r))
+		x = binary(And, x, c.not(r))
 	}
 	return x
 }
 
 func (c *converter) not(g *exprNot) Expr {
 	if g.Not != nil {
-		return &Unary{span: sp(g.Pos, g.EndPos), Op: "not", X: c.not(g.Not)}
+		return &Unary{span: sp(g.Pos, g.EndPos), Op: Not, X: c.not(g.Not)}
 	}
 	return c.cmp(g.Cmp)
 }
@@ -224,11 +224,11 @@ func (c *converter) cmp(g *exprCmp) Expr {
 		if t.NotLike {
 			op = "not " + op
 		}
-		return binary(op, x, c.coalesce(t.Pattern))
+		return binary(binaryOp(op), x, c.coalesce(t.Pattern))
 	case t.Is && t.Distinct != nil:
-		op := "is distinct from"
+		op := IsDistinctFrom
 		if t.Not {
-			op = "is not distinct from"
+			op = IsNotDistinctFrom
 		}
 		y := c.coalesce(t.Distinct)
 		_, e := y.Span()
@@ -236,14 +236,14 @@ func (c *converter) cmp(g *exprCmp) Expr {
 	case t.Is:
 		return &IsNull{span: sp(g.Pos, g.EndPos), X: x, Not: t.Not}
 	default:
-		return binary(t.Op, x, c.coalesce(t.Right))
+		return binary(binaryOp(t.Op), x, c.coalesce(t.Right))
 	}
 }
 
 func (c *converter) coalesce(g *exprCoalesce) Expr {
 	x := c.concat(g.Left)
 	for _, r := range g.Rest {
-		x = binary("??", x, c.concat(r))
+		x = binary(Coalesce, x, c.concat(r))
 	}
 	return x
 }
@@ -251,7 +251,7 @@ func (c *converter) coalesce(g *exprCoalesce) Expr {
 func (c *converter) concat(g *exprConcat) Expr {
 	x := c.add(g.Left)
 	for _, r := range g.Rest {
-		x = binary("||", x, c.add(r))
+		x = binary(Concat, x, c.add(r))
 	}
 	return x
 }
@@ -259,7 +259,7 @@ func (c *converter) concat(g *exprConcat) Expr {
 func (c *converter) add(g *exprAdd) Expr {
 	x := c.mul(g.Left)
 	for _, op := range g.Ops {
-		x = binary(op.Op, x, c.mul(op.Right))
+		x = binary(binaryOp(op.Op), x, c.mul(op.Right))
 	}
 	return x
 }
@@ -267,12 +267,22 @@ func (c *converter) add(g *exprAdd) Expr {
 func (c *converter) mul(g *exprMul) Expr {
 	x := c.unary(g.Left)
 	for _, op := range g.Ops {
-		x = binary(op.Op, x, c.unary(op.Right))
+		x = binary(binaryOp(op.Op), x, c.unary(op.Right))
 	}
 	return x
 }
 
-func binary(op string, x, y Expr) Expr {
+// binaryOp is the operator of a token the grammar accepted as a binary
+// operator; the grammar admits no other, so a miss is a bug here.
+func binaryOp(text string) Op {
+	op, ok := LookupBinary(text)
+	if !ok {
+		panic("lang: the grammar accepted an unknown binary operator " + strconv.Quote(text))
+	}
+	return op
+}
+
+func binary(op Op, x, y Expr) Expr {
 	p, _ := x.Span()
 	_, e := y.Span()
 	return &Binary{span: span{Pos: p, End: e}, Op: op, X: x, Y: y}
@@ -294,7 +304,7 @@ func (c *converter) caseExpr(s span, g *caseExpr) Expr {
 
 func (c *converter) unary(g *exprUnary) Expr {
 	if g.Neg != nil {
-		return &Unary{span: sp(g.Pos, g.EndPos), Op: "-", X: c.unary(g.Neg)}
+		return &Unary{span: sp(g.Pos, g.EndPos), Op: Neg, X: c.unary(g.Neg)}
 	}
 	x := c.primary(g.Postfix.Primary)
 	for _, op := range g.Postfix.Ops {
@@ -306,7 +316,7 @@ func (c *converter) unary(g *exprUnary) Expr {
 		case op.Cast != nil:
 			x = &CastExpr{span: s, X: x, Type: typeExpr(op.Cast)}
 		default:
-			x = &Binary{span: s, Op: op.Arrow, X: x, Y: c.primary(op.Key)}
+			x = &Binary{span: s, Op: binaryOp(op.Arrow), X: x, Y: c.primary(op.Key)}
 		}
 	}
 	return x

@@ -230,12 +230,12 @@ func paren(x lang.Expr) string {
 	case *lang.Selector:
 		return paren(x.X) + "." + x.Sel.Name
 	case *lang.Unary:
-		if x.Op == "not" {
+		if x.Op == lang.Not {
 			return "(not " + paren(x.X) + ")"
 		}
 		return "(-" + paren(x.X) + ")"
 	case *lang.Binary:
-		return "(" + paren(x.X) + " " + x.Op + " " + paren(x.Y) + ")"
+		return "(" + paren(x.X) + " " + x.Op.String() + " " + paren(x.Y) + ")"
 	case *lang.IsNull:
 		if x.Not {
 			return "(" + paren(x.X) + " is not null)"

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/types"
 )
@@ -264,6 +265,7 @@ func callOp(c funcCase) (string, error) {
 	var t types.Type
 	var v any
 	var err error
+	op, isOp := lang.LookupBinary(c.fn)
 	switch {
 	case strings.HasPrefix(c.fn, "::"):
 		if t, err = castType(c.fn[2:]); err != nil {
@@ -274,18 +276,20 @@ func callOp(c funcCase) (string, error) {
 			return "", err
 		}
 		v, err = f(vals[0])
-	case strings.HasSuffix(c.fn, "like"):
+	case !isOp:
+		return "", fmt.Errorf("no operator is spelled %q", c.fn)
+	case op == lang.Like || op == lang.ILike || op == lang.NotLike || op == lang.NotILike:
 		t = types.Of(types.Bool)
-		v, err = stdlib.Like(c.fn)(vals[0], vals[1])
-	case strings.HasPrefix(c.fn, "->"):
+		v, err = stdlib.Like(op)(vals[0], vals[1])
+	case op == lang.Arrow || op == lang.ArrowText:
 		var f func(x, y any) (any, error)
-		if t, f, err = stdlib.JSONArrow(c.fn, c.args[0].typ, c.args[1].typ); err != nil {
+		if t, f, err = stdlib.JSONArrow(op, c.args[0].typ, c.args[1].typ); err != nil {
 			return "", err
 		}
 		v, err = f(vals[0], vals[1])
 	default:
 		var f func(x, y any) (any, error)
-		if t, f, err = stdlib.Arith(c.fn, c.args[0].typ, c.args[1].typ); err != nil {
+		if t, f, err = stdlib.Arith(op, c.args[0].typ, c.args[1].typ); err != nil {
 			return "", err
 		}
 		v, err = f(vals[0], vals[1])

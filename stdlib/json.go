@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/types"
 )
 
@@ -13,12 +14,12 @@ import (
 // NULL when j has no such field or element, and ->> of a JSON null is
 // NULL; ->> of a string is the string itself, of anything else its jsonb
 // text.
-func JSONArrow(op string, a, b types.Type) (types.Type, func(x, y any) (any, error), error) {
+func JSONArrow(op lang.Op, a, b types.Type) (types.Type, func(x, y any) (any, error), error) {
 	if a.Kind != types.JSONB && a.Kind != types.Null || b.Kind != types.Text && !b.IsInteger() && b.Kind != types.Null {
 		return types.Type{}, nil, fmt.Errorf("operator %s is not defined on %s and %s (want jsonb %s text or integer)", op, a, b, op)
 	}
 	t := types.Type{Kind: types.JSONB, Nullable: true, Scale: -1}
-	asText := op == "->>"
+	asText := op == lang.ArrowText
 	if asText {
 		t.Kind = types.Text
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/types"
 )
 
@@ -71,9 +72,9 @@ func Convert(from, to types.Kind) func(any) any {
 var ErrDivisionByZero = errors.New("division by zero")
 
 // Arith returns the result type and implementation of a binary arithmetic
-// operator (+ - * / %) on operands of types a and b. The implementation
+// operator (lang.Add, Sub, Mul, Div or Mod) on operands of types a and b. The implementation
 // receives non-null values; the caller handles NULL.
-func Arith(op string, a, b types.Type) (types.Type, func(x, y any) (any, error), error) {
+func Arith(op lang.Op, a, b types.Type) (types.Type, func(x, y any) (any, error), error) {
 	if t, f, ok := timeArith(op, a, b); ok {
 		return t, f, nil
 	}
@@ -95,32 +96,32 @@ func Arith(op string, a, b types.Type) (types.Type, func(x, y any) (any, error),
 	return t, func(x, y any) (any, error) { return f(ca(x), cb(y)) }, nil
 }
 
-func intArith(op string, x, y int64, k types.Kind) (any, error) {
+func intArith(op lang.Op, x, y int64, k types.Kind) (any, error) {
 	var r int64
 	switch op {
-	case "+":
+	case lang.Add:
 		r = x + y
 		if (r > x) != (y > 0) {
 			return nil, fmt.Errorf("%s out of range", k)
 		}
-	case "-":
+	case lang.Sub:
 		r = x - y
 		if (r < x) != (y > 0) {
 			return nil, fmt.Errorf("%s out of range", k)
 		}
-	case "*":
+	case lang.Mul:
 		if x != 0 && y != 0 {
 			r = x * y
 			if r/y != x || (x == -1 && y == math.MinInt64) || (y == -1 && x == math.MinInt64) {
 				return nil, fmt.Errorf("%s out of range", k)
 			}
 		}
-	case "/":
+	case lang.Div:
 		if y == 0 {
 			return nil, ErrDivisionByZero
 		}
 		r = x / y
-	case "%":
+	case lang.Mod:
 		if y == 0 {
 			return nil, ErrDivisionByZero
 		}
@@ -133,20 +134,20 @@ func intArith(op string, x, y int64, k types.Kind) (any, error) {
 // quotient has (Postgres's NUMERIC_MIN_SIG_DIGITS).
 const minSigDigits = 16
 
-func numericArith(op string, x, y decimal.Decimal) (any, error) {
+func numericArith(op lang.Op, x, y decimal.Decimal) (any, error) {
 	switch op {
-	case "+":
+	case lang.Add:
 		return x.Add(y), nil
-	case "-":
+	case lang.Sub:
 		return x.Sub(y), nil
-	case "*":
+	case lang.Mul:
 		return x.Mul(y), nil
-	case "/":
+	case lang.Div:
 		if y.IsZero() {
 			return nil, ErrDivisionByZero
 		}
 		return NumericDiv(x, y), nil
-	case "%":
+	case lang.Mod:
 		if y.IsZero() {
 			return nil, ErrDivisionByZero
 		}
@@ -203,20 +204,20 @@ func floorDiv(a, b int) int {
 	return q
 }
 
-func floatArith(op string, x, y float64) (any, error) {
+func floatArith(op lang.Op, x, y float64) (any, error) {
 	switch op {
-	case "+":
+	case lang.Add:
 		return x + y, nil
-	case "-":
+	case lang.Sub:
 		return x - y, nil
-	case "*":
+	case lang.Mul:
 		return x * y, nil
-	case "/":
+	case lang.Div:
 		if y == 0 {
 			return nil, ErrDivisionByZero
 		}
 		return x / y, nil
-	case "%":
+	case lang.Mod:
 		if y == 0 {
 			return nil, ErrDivisionByZero
 		}
@@ -230,7 +231,7 @@ func Negate(t types.Type) (func(x any) (any, error), error) {
 	switch {
 	case t.IsInteger():
 		k := t.Kind
-		return func(x any) (any, error) { return intArith("-", 0, x.(int64), k) }, nil
+		return func(x any) (any, error) { return intArith(lang.Sub, 0, x.(int64), k) }, nil
 	case t.Kind == types.Numeric:
 		return func(x any) (any, error) { return x.(decimal.Decimal).Neg(), nil }, nil
 	case t.Kind == types.Float4 || t.Kind == types.Float8:
@@ -414,22 +415,22 @@ func Converter(from, to types.Type) func(any) any {
 	return nil
 }
 
-// CompareOp turns a comparison operator and the sign of types.Compare into
-// a truth value.
-func CompareOp(op string, c int) bool {
+// CompareOp turns a comparison operator (lang.Eq, Ne, Lt, Le, Gt or Ge)
+// and the sign of types.Compare into a truth value.
+func CompareOp(op lang.Op, c int) bool {
 	switch op {
-	case "==":
+	case lang.Eq:
 		return c == 0
-	case "!=":
+	case lang.Ne:
 		return c != 0
-	case "<":
+	case lang.Lt:
 		return c < 0
-	case "<=":
+	case lang.Le:
 		return c <= 0
-	case ">":
+	case lang.Gt:
 		return c > 0
-	case ">=":
+	case lang.Ge:
 		return c >= 0
 	}
-	panic("stdlib.CompareOp: unknown operator " + op)
+	panic("stdlib.CompareOp: not a comparison: " + op.String())
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/types"
 )
 
@@ -410,11 +411,11 @@ func LikeMatcher(pattern string, fold bool) (func(string) bool, error) {
 	return re.MatchString, nil
 }
 
-// Like returns the implementation of x like y (and ilike, not like, not
-// ilike) on two non-null texts.
-func Like(op string) func(x, y any) (any, error) {
-	fold := strings.HasSuffix(op, "ilike")
-	negate := strings.HasPrefix(op, "not ")
+// Like returns the implementation of x op y on two non-null texts, op
+// being lang.Like, lang.ILike, lang.NotLike or lang.NotILike.
+func Like(op lang.Op) func(x, y any) (any, error) {
+	fold := op == lang.ILike || op == lang.NotILike
+	negate := op == lang.NotLike || op == lang.NotILike
 	var cache patternCache[func(string) bool]
 	return func(x, y any) (any, error) {
 		pattern := y.(string)

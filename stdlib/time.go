@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/types"
 )
 
@@ -39,57 +40,57 @@ func timeRank(k types.Kind) int {
 
 // timeArith returns the type and implementation of op on a time or
 // interval operand, or ok false when op is not defined on a and b.
-func timeArith(op string, a, b types.Type) (types.Type, func(x, y any) (any, error), bool) {
+func timeArith(op lang.Op, a, b types.Type) (types.Type, func(x, y any) (any, error), bool) {
 	ka, kb := a.Kind, b.Kind
 	result := func(k types.Kind) types.Type {
 		return types.Type{Kind: k, Nullable: a.Nullable || b.Nullable, Scale: -1}
 	}
 	switch {
-	case op == "+" && timeRank(ka) > 0 && kb == types.Interval:
+	case op == lang.Add && timeRank(ka) > 0 && kb == types.Interval:
 		return result(max(ka, types.Timestamp)), func(x, y any) (any, error) {
 			return AddInterval(x.(time.Time), y.(types.IntervalValue))
 		}, true
-	case op == "+" && ka == types.Interval && timeRank(kb) > 0:
+	case op == lang.Add && ka == types.Interval && timeRank(kb) > 0:
 		return result(max(kb, types.Timestamp)), func(x, y any) (any, error) {
 			return AddInterval(y.(time.Time), x.(types.IntervalValue))
 		}, true
-	case op == "-" && timeRank(ka) > 0 && kb == types.Interval:
+	case op == lang.Sub && timeRank(ka) > 0 && kb == types.Interval:
 		return result(max(ka, types.Timestamp)), func(x, y any) (any, error) {
 			return AddInterval(x.(time.Time), NegateInterval(y.(types.IntervalValue)))
 		}, true
-	case (op == "+" || op == "-") && ka == types.Date && b.IsInteger():
+	case (op == lang.Add || op == lang.Sub) && ka == types.Date && b.IsInteger():
 		sign := int64(1)
-		if op == "-" {
+		if op == lang.Sub {
 			sign = -1
 		}
 		return result(types.Date), func(x, y any) (any, error) {
 			return x.(time.Time).AddDate(0, 0, int(sign*y.(int64))), nil
 		}, true
-	case op == "+" && a.IsInteger() && kb == types.Date:
+	case op == lang.Add && a.IsInteger() && kb == types.Date:
 		return result(types.Date), func(x, y any) (any, error) {
 			return y.(time.Time).AddDate(0, 0, int(x.(int64))), nil
 		}, true
-	case op == "-" && ka == types.Date && kb == types.Date:
+	case op == lang.Sub && ka == types.Date && kb == types.Date:
 		return result(types.Int4), func(x, y any) (any, error) {
 			return int64(x.(time.Time).Sub(y.(time.Time)) / (24 * time.Hour)), nil
 		}, true
-	case op == "-" && timeRank(ka) > 0 && timeRank(kb) > 0:
+	case op == lang.Sub && timeRank(ka) > 0 && timeRank(kb) > 0:
 		return result(types.Interval), func(x, y any) (any, error) {
 			return SubTimes(x.(time.Time), y.(time.Time)), nil
 		}, true
-	case (op == "+" || op == "-") && ka == types.Interval && kb == types.Interval:
+	case (op == lang.Add || op == lang.Sub) && ka == types.Interval && kb == types.Interval:
 		return result(types.Interval), func(x, y any) (any, error) {
 			v := y.(types.IntervalValue)
-			if op == "-" {
+			if op == lang.Sub {
 				v = NegateInterval(v)
 			}
 			return addIntervals(x.(types.IntervalValue), v)
 		}, true
-	case op == "*" && ka == types.Interval && b.IsInteger():
+	case op == lang.Mul && ka == types.Interval && b.IsInteger():
 		return result(types.Interval), func(x, y any) (any, error) {
 			return mulInterval(x.(types.IntervalValue), y.(int64))
 		}, true
-	case op == "*" && a.IsInteger() && kb == types.Interval:
+	case op == lang.Mul && a.IsInteger() && kb == types.Interval:
 		return result(types.Interval), func(x, y any) (any, error) {
 			return mulInterval(y.(types.IntervalValue), x.(int64))
 		}, true

@@ -111,9 +111,9 @@ func (c *checker) checkExpr(e lang.Expr, ctx *exprCtx) Expr {
 		if t.Kind == types.Invalid {
 			return invalid
 		}
-		if e.Op == "not" {
+		if e.Op == lang.Not {
 			c.wantBool(e.X, x, "operand of not")
-			return &Unary{Op: "not", X: x, T: types.Type{Kind: types.Bool, Nullable: t.Nullable, Scale: -1}}
+			return &Unary{Op: lang.Not, X: x, T: types.Type{Kind: types.Bool, Nullable: t.Nullable, Scale: -1}}
 		}
 		if t.Kind == types.Null {
 			return &Const{Value: nil, T: t}
@@ -122,7 +122,7 @@ func (c *checker) checkExpr(e lang.Expr, ctx *exprCtx) Expr {
 			c.errorf(e, "%v", err)
 			return invalid
 		}
-		return &Unary{Op: "-", X: x, T: t}
+		return &Unary{Op: lang.Neg, X: x, T: t}
 	case *lang.Binary:
 		return c.binary(e, ctx)
 	case *lang.IsNull:
@@ -427,14 +427,14 @@ func (c *checker) binary(e *lang.Binary, ctx *exprCtx) Expr {
 	nullable := xt.Nullable || yt.Nullable
 	boolT := types.Type{Kind: types.Bool, Nullable: nullable, Scale: -1}
 	switch e.Op {
-	case "and", "or":
-		c.wantBool(e.X, x, "operand of "+e.Op)
-		c.wantBool(e.Y, y, "operand of "+e.Op)
+	case lang.And, lang.Or:
+		c.wantBool(e.X, x, "operand of "+e.Op.String())
+		c.wantBool(e.Y, y, "operand of "+e.Op.String())
 		return &Binary{Op: e.Op, X: x, Y: y, T: boolT}
-	case "==", "!=", "<", "<=", ">", ">=":
+	case lang.Eq, lang.Ne, lang.Lt, lang.Le, lang.Gt, lang.Ge:
 		if xt.Kind == types.Null || yt.Kind == types.Null {
 			hint := "use x is null"
-			if e.Op == "!=" {
+			if e.Op == lang.Ne {
 				hint = "use x is not null"
 			}
 			c.errorHint(e, hint, "comparing with null is never true")
@@ -445,13 +445,13 @@ func (c *checker) binary(e *lang.Binary, ctx *exprCtx) Expr {
 			return invalid
 		}
 		return &Binary{Op: e.Op, X: x, Y: y, T: boolT}
-	case "||":
+	case lang.Concat:
 		if xt.Kind != types.Text && yt.Kind != types.Text {
 			c.errorHint(e, "|| joins text; convert with text(x)", "operator || is not defined on %s and %s", xt, yt)
 			return invalid
 		}
-		return &Binary{Op: "||", X: x, Y: y, T: types.Type{Kind: types.Text, Nullable: nullable, Scale: -1}}
-	case "??":
+		return &Binary{Op: lang.Concat, X: x, Y: y, T: types.Type{Kind: types.Text, Nullable: nullable, Scale: -1}}
+	case lang.Coalesce:
 		coalesce := stdlib.Funcs()["coalesce"]
 		t, err := coalesce.Check([]types.Type{xt, yt})
 		if err != nil {
@@ -459,15 +459,15 @@ func (c *checker) binary(e *lang.Binary, ctx *exprCtx) Expr {
 			return invalid
 		}
 		return &Call{Func: coalesce, Args: []Expr{x, y}, T: t}
-	case "is distinct from", "is not distinct from":
+	case lang.IsDistinctFrom, lang.IsNotDistinctFrom:
 		if _, _, ok := stdlib.Comparable(xt, yt); !ok {
 			c.errorf(e, "can't compare %s with %s", xt, yt)
 			return invalid
 		}
 		return &Binary{Op: e.Op, X: x, Y: y, T: types.Of(types.Bool)}
-	case "like", "ilike", "not like", "not ilike":
+	case lang.Like, lang.ILike, lang.NotLike, lang.NotILike:
 		return c.like(e, x, y, boolT)
-	case "->", "->>":
+	case lang.Arrow, lang.ArrowText:
 		t, _, err := stdlib.JSONArrow(e.Op, xt, yt)
 		if err != nil {
 			c.errorHint(e, "read a field with j -> \"key\" or an element with j -> 0", "%v", err)

@@ -483,7 +483,7 @@ func (c *checker) join(st *lang.JoinStage, left Rel, lsc *scope) (Rel, *scope) {
 		}
 		// An equality that reads the clock is no key (keys index the
 		// rows as they are): it filters the joined rows instead.
-		if b, isEq := x.(*Binary); isEq && b.Op == "==" && !UsesClock(b) {
+		if b, isEq := x.(*Binary); isEq && b.Op == lang.Eq && !UsesClock(b) {
 			ls, rs := side(b.X, lw), side(b.Y, lw)
 			switch {
 			case ls == sideLeft && rs == sideRight:
@@ -566,7 +566,7 @@ func and(xs []Expr) Expr {
 			continue
 		}
 		t := types.Type{Kind: types.Bool, Nullable: out.Type().Nullable || x.Type().Nullable, Scale: -1}
-		out = &Binary{Op: "and", X: out, Y: x, T: t}
+		out = &Binary{Op: lang.And, X: out, Y: x, T: t}
 	}
 	return out
 }
@@ -584,7 +584,7 @@ func conjuncts(x lang.Expr) []lang.Expr {
 	if p, ok := x.(*lang.ParenExpr); ok {
 		return conjuncts(p.X)
 	}
-	if b, ok := x.(*lang.Binary); ok && b.Op == "and" {
+	if b, ok := x.(*lang.Binary); ok && b.Op == lang.And {
 		return append(conjuncts(b.X), conjuncts(b.Y)...)
 	}
 	return []lang.Expr{x}

@@ -381,19 +381,20 @@ type Const struct {
 	T     types.Type
 }
 
-// Unary is "-" or "not" applied to X.
+// Unary is lang.Neg or lang.Not applied to X.
 type Unary struct {
-	Op   string
+	Op   lang.Op
 	X    Expr
 	T    types.Type
 	Span lang.Span // the source text, for errors while it runs
 }
 
-// Binary is X Op Y: and, or, a comparison, || or arithmetic. Operands of
-// comparisons and arithmetic may have different number types; the
-// implementation promotes them.
+// Binary is X Op Y: and, or, a comparison, is [not] distinct from,
+// [not] like or ilike, ||, a jsonb access or arithmetic (?? becomes a
+// Call of coalesce). Operands of comparisons and arithmetic may have
+// different number types; the implementation promotes them.
 type Binary struct {
-	Op   string
+	Op   lang.Op
 	X, Y Expr
 	T    types.Type
 	Span lang.Span // the source text, for errors while it runs

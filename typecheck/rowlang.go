@@ -161,7 +161,7 @@ func (c *checker) caseCompare(n lang.Node, subject, value Expr) Expr {
 		c.errorf(n, "can't compare the case's %s with %s", st, vt)
 		return invalid
 	}
-	return &Binary{Op: "==", X: subject, Y: value, T: types.Type{Kind: types.Bool, Nullable: st.Nullable || vt.Nullable, Scale: -1}}
+	return &Binary{Op: lang.Eq, X: subject, Y: value, T: types.Type{Kind: types.Bool, Nullable: st.Nullable || vt.Nullable, Scale: -1}}
 }
 
 // funcState tracks a user-defined function through checking, so that a
