@@ -2,12 +2,12 @@ package ir_test
 
 import (
 	"errors"
-	"github.com/stepping-io/stepping/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/stepping-io/stepping/internal/golden"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/typecheck"

@@ -2,12 +2,12 @@ package lang_test
 
 import (
 	"errors"
-	"github.com/stepping-io/stepping/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/stepping-io/stepping/internal/golden"
 	"github.com/stepping-io/stepping/lang"
 )
 

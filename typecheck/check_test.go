@@ -3,13 +3,13 @@ package typecheck_test
 import (
 	"errors"
 	"fmt"
-	"github.com/stepping-io/stepping/internal/golden"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/stepping-io/stepping/internal/golden"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/typecheck"
 )

@@ -1,11 +1,11 @@
 package typecheck
 
 import (
-	"github.com/stepping-io/stepping/internal/suggest"
 	"math"
 	"slices"
 	"strconv"
 
+	"github.com/stepping-io/stepping/internal/suggest"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/types"

@@ -2,9 +2,9 @@ package typecheck
 
 import (
 	"fmt"
-	"github.com/stepping-io/stepping/internal/suggest"
 	"strings"
 
+	"github.com/stepping-io/stepping/internal/suggest"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/types"

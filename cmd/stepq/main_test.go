@@ -5,13 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/stepping-io/stepping/internal/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stepping-io/stepping/internal/golden"
 )
 
 // stepq is the path of the binary built once for all tests.
