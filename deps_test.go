@@ -13,8 +13,9 @@ import (
 )
 
 // TestFrontEndLinksNoDriver checks that the front end (parsing, checking,
-// lowering, and the value packages they share) does no I/O by
-// construction: none of it depends on the pgx driver. The catalog
+// lowering, and the value packages they share), the engine and the
+// memory backend do no I/O by construction: none of them depends on the
+// pgx driver. The catalog
 // reaches typecheck through its Catalog interface; only pgcatalog reads
 // it from Postgres. The test asks the go command for the import graph,
 // so that an import added anywhere below these packages is caught.
@@ -27,7 +28,7 @@ func TestFrontEndLinksNoDriver(t *testing.T) {
 		t.Skipf("no go command to list dependencies: %v", err)
 	}
 	const module = "github.com/stepping-io/stepping/"
-	for _, pkg := range []string{"lang", "typecheck", "ir", "stdlib", "types", "zset"} {
+	for _, pkg := range []string{"lang", "typecheck", "ir", "stdlib", "types", "zset", "runtime", "runtime/memory"} {
 		t.Run(pkg, func(t *testing.T) {
 			cmd := exec.Command(goCmd, "list", "-deps", "-json=ImportPath,Imports", module+pkg)
 			var stderr bytes.Buffer
