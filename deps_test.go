@@ -75,3 +75,27 @@ func importersOfPgx(t *testing.T, listJSON []byte) []string {
 	sort.Strings(why)
 	return why
 }
+
+// TestPublicAPIStandsAlone checks that the root package's documented API
+// names none of the pipeline's insides: callers see its own types, the
+// standard library's, decimal.Decimal and pgx's pool.
+func TestPublicAPIStandsAlone(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the go command is needed to read the API: %v", err)
+		}
+		t.Skipf("no go command to read the API: %v", err)
+	}
+	out, err := exec.Command(goCmd, "doc", "-all", ".").Output()
+	if err != nil {
+		t.Fatalf("go doc: %v", err)
+	}
+	for _, inside := range []string{"ir.", "zset.", "runtime.", "typecheck.", "lang.", "types.", "compile.", "postgres.", "memory."} {
+		for i, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, " "+inside) || strings.Contains(line, "*"+inside) || strings.Contains(line, "("+inside) || strings.Contains(line, "]"+inside) {
+				t.Errorf("go doc line %d names %s: %s", i+1, strings.TrimSuffix(inside, "."), strings.TrimSpace(line))
+			}
+		}
+	}
+}

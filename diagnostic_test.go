@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/golden"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/runtime/postgres"
@@ -26,7 +27,7 @@ func TestDiagnosticsOfRuntimeErrors(t *testing.T) {
 		"fn ratio(a int4, b int4) int4 = a / b\n" +
 		"view per = items | select { id, share = 100 / qty }\n" +
 		"view r = items | where id > 1 | select { id, r = ratio(id, qty - 1) }\n"
-	prog, err := stepping.Compile("shares.step", src)
+	prog, err := compile.Compile(context.Background(), "shares.step", src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ type Engine struct {
 // applied at once, with no changes, so that its views hold their rows
 // from the start; should that step fail (a constant divided by zero), it
 // fails again, with the error, at the first Step.
-func (p *Program) OpenMemory() *Engine { return p.open(memory.New(p.Circuit)) }
+func (p *Program) OpenMemory() *Engine { return p.open(memory.New(p.c.Circuit)) }
 
 func (p *Program) open(b runtime.Backend) *Engine {
 	return &Engine{prog: p, backend: b, subs: map[*Subscription]bool{}}
@@ -55,7 +55,7 @@ type PostgresOptions struct {
 	Schema string
 	// Rebuild drops state built by another version of the program and
 	// replays from the sources; without it, opening fails with
-	// postgres.ErrVersion.
+	// ErrVersion.
 	Rebuild bool
 	// BatchSize is how many change-log rows one step applies; 0 means
 	// 10,000.
@@ -76,12 +76,12 @@ type PostgresOptions struct {
 func (p *Program) OpenPostgres(ctx context.Context, pool *pgxpool.Pool, opts PostgresOptions) (*Engine, error) {
 	schema := opts.Schema
 	if schema == "" {
-		schema = DefaultSchema(p.Filename)
+		schema = DefaultSchema(p.c.Filename)
 	}
-	pg := &postgres.Runner{Pool: pool, Circuit: p.Circuit, Schema: schema, Log: opts.Log, BatchSize: opts.BatchSize}
+	pg := &postgres.Runner{Pool: pool, Circuit: p.c.Circuit, Schema: schema, Log: opts.Log, BatchSize: opts.BatchSize}
 	b, err := postgres.Open(ctx, pg, opts.Rebuild)
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
 	return p.open(b), nil
 }
@@ -116,7 +116,7 @@ var (
 	ErrDuplicateKey = errors.New("stepping: duplicate primary key")
 	// ErrVersion: the state in the database was built by a different
 	// version of the program; run it with rebuild to replay it.
-	ErrVersion = postgres.ErrVersion
+	ErrVersion = errors.New("stepping: the program changed since its state was built")
 )
 
 // NotFoundError is a table or view the program does not declare.
@@ -132,21 +132,30 @@ func (e *NotFoundError) Error() string {
 // Is makes errors.Is(err, ErrNotFound) hold.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
-// duplicateKey makes errors.Is(err, ErrDuplicateKey) hold for a
-// duplicate key the engine found, or Postgres (unique_violation), keeping
-// the original in the chain.
-type duplicateKey struct{ err error }
+// classified makes errors.Is(err, kind) hold for an error of the
+// backends that the API names (a duplicate key the engine found, or
+// Postgres's unique_violation; a version mismatch), keeping the original
+// in the chain.
+type classified struct {
+	err  error
+	kind error
+}
 
-func (d duplicateKey) Error() string        { return d.err.Error() }
-func (d duplicateKey) Unwrap() error        { return d.err }
-func (d duplicateKey) Is(target error) bool { return target == ErrDuplicateKey }
+func (c classified) Error() string        { return c.err.Error() }
+func (c classified) Unwrap() error        { return c.err }
+func (c classified) Is(target error) bool { return target == c.kind }
 
-// classify marks a duplicate key among err's causes for errors.Is.
+// classify marks what the API names among err's causes, for errors.Is.
 func classify(err error) error {
 	var dup *runtime.DuplicateKeyError
 	var pgErr *pgconn.PgError
-	if errors.As(err, &dup) || errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return duplicateKey{err}
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &dup) || errors.As(err, &pgErr) && pgErr.Code == "23505":
+		return classified{err, ErrDuplicateKey}
+	case errors.Is(err, postgres.ErrVersion):
+		return classified{err, ErrVersion}
 	}
 	return err
 }
@@ -206,21 +215,24 @@ func (e *Engine) change(ctx context.Context, op runtime.Op, table string, rows [
 // a table with a primary key needs only the key, so its other columns
 // may be left NULL.
 func changeColumns(in *ir.Input, op runtime.Op) []Column {
+	cols := columnsOf(in.Columns)
 	if op != runtime.Delete || len(in.PrimaryKey) == 0 {
-		return in.Columns
+		return cols
 	}
-	cols := append([]Column(nil), in.Columns...)
-	for i := range cols {
-		cols[i].Type = cols[i].Type.OrNull()
-	}
+	key := map[int]bool{}
 	for _, k := range in.PrimaryKey {
-		cols[k].Type = in.Columns[k].Type
+		key[k] = true
+	}
+	for i := range cols {
+		if !key[i] {
+			cols[i] = cols[i].orNull()
+		}
 	}
 	return cols
 }
 
 func (e *Engine) input(name string) *ir.Input {
-	for _, in := range e.prog.Circuit.Inputs {
+	for _, in := range e.prog.c.Circuit.Inputs {
 		if in.Name == name {
 			return in
 		}
@@ -243,7 +255,7 @@ func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
 	steps, err := e.backend.Step(ctx)
 	var out []Batch
 	for _, sc := range steps {
-		for _, v := range e.prog.Circuit.Views {
+		for _, v := range e.prog.c.Circuit.Views {
 			if d, ok := sc.Changes[v.Name]; ok {
 				out = append(out, newBatch(sc.Step, v, d))
 			}
@@ -273,11 +285,11 @@ func (e *Engine) Read(ctx context.Context, view string) (*Rows, error) {
 
 // columns returns the columns of a view or table of the program.
 func (e *Engine) columns(name string) ([]Column, error) {
-	if v := e.prog.View(name); v != nil {
-		return v.Columns, nil
+	if v := e.prog.view(name); v != nil {
+		return columnsOf(v.Columns), nil
 	}
 	if in := e.input(name); in != nil && e.backend.Readable(name) {
-		return in.Columns, nil
+		return columnsOf(in.Columns), nil
 	}
 	return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "view", Name: name})
 }
@@ -302,7 +314,7 @@ func (e *Engine) Lookup(ctx context.Context, view string, key map[string]any) (*
 		if i < 0 {
 			return nil, fmt.Errorf("stepping: lookup in %s: no column %s (columns: %s)", view, name, columnNames(cols))
 		}
-		x, err := FromGo(v, cols[i].Type.OrNull())
+		x, err := FromGo(v, cols[i].orNull())
 		if err != nil {
 			return nil, fmt.Errorf("stepping: lookup in %s: column %s: %w", view, name, err)
 		}
@@ -330,7 +342,7 @@ func (e *Engine) Lookup(ctx context.Context, view string, key map[string]any) (*
 // sees the steps of any runtime running the program, such as stepq run
 // --db, and only outputs can be subscribed to.
 func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, error) {
-	v := e.prog.View(view)
+	v := e.prog.view(view)
 	if v == nil {
 		return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "view", Name: view})
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/goconv"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/internal/testwait"
 	"github.com/stepping-io/stepping/types"
@@ -130,12 +131,12 @@ CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int N
 // slices, jsonb into []byte, and the errors for what does not fit.
 func TestScanConversions(t *testing.T) {
 	cols := []stepping.Column{
-		{Name: "id", Type: types.Of(types.Int8)},
-		{Name: "note", Type: types.Of(types.Text).OrNull()},
-		{Name: "tags", Type: types.ArrayOf(types.Of(types.Text))},
-		{Name: "doc", Type: types.Of(types.JSONB)},
-		{Name: "amount", Type: types.Of(types.Numeric).OrNull()},
-		{Name: "at", Type: types.Of(types.Date)},
+		{Name: "id", Type: "int8"},
+		{Name: "note", Type: "text", Nullable: true},
+		{Name: "tags", Type: "text[]"},
+		{Name: "doc", Type: "jsonb"},
+		{Name: "amount", Type: "numeric", Nullable: true},
+		{Name: "at", Type: "date"},
 	}
 	day := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	row := stepping.Row{int64(7), nil, []any{"a", "b"}, `{"k":1}`, nil, day}
@@ -180,8 +181,33 @@ func TestScanConversions(t *testing.T) {
 	}
 }
 
-// TestFromGo checks the conversions of Go values into column values.
+// TestFromGo checks the public conversion of Go values into the values
+// of a program's columns, as the API describes them.
 func TestFromGo(t *testing.T) {
+	prog, err := stepping.Compile("shop.step", shopSrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := prog.Columns("products")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols[1].Name != "price" || cols[1].Type != "numeric" || cols[1].Nullable {
+		t.Fatalf("columns of products: %+v", cols)
+	}
+	if v, err := stepping.FromGo("12.50", cols[1]); err != nil || types.Format(v, types.Of(types.Numeric)) != "12.50" {
+		t.Errorf("FromGo(\"12.50\", price) = %v, %v", v, err)
+	}
+	if _, err := stepping.FromGo(nil, cols[1]); err == nil {
+		t.Errorf("FromGo(nil) into a non-null column: no error")
+	}
+	if _, err := prog.Columns("nothere"); !errors.Is(err, stepping.ErrNotFound) {
+		t.Errorf("Columns of an unknown name: %v", err)
+	}
+}
+
+// TestConvert checks the conversions of Go values into column values.
+func TestConvert(t *testing.T) {
 	numeric := types.Of(types.Numeric)
 	tests := []struct {
 		v    any
@@ -209,7 +235,7 @@ func TestFromGo(t *testing.T) {
 		{struct{}{}, types.Of(types.Text), "error"},
 	}
 	for _, tt := range tests {
-		got, err := stepping.FromGo(tt.v, tt.t)
+		got, err := goconv.Convert(tt.v, tt.t)
 		switch {
 		case tt.want == "error" && err == nil:
 			t.Errorf("FromGo(%#v, %s) = %v, want an error", tt.v, tt.t, got)

@@ -68,7 +68,7 @@ type GraphNode struct {
 
 // Graph describes the program's circuit.
 func (p *Program) Graph() *Graph {
-	c := p.Circuit
+	c := p.c.Circuit
 	g := &Graph{Inputs: []GraphInput{}, Views: []GraphView{}, Outputs: []GraphOutput{}, Nodes: []GraphNode{}}
 	for _, in := range c.Inputs {
 		gi := GraphInput{Name: in.Name, Node: in.Node.ID, Columns: graphColumns(in.Columns), PrimaryKey: names(in.Columns, in.PrimaryKey)}
@@ -97,7 +97,7 @@ func (p *Program) Graph() *Graph {
 	return g
 }
 
-func graphColumns(cols []Column) []GraphColumn {
+func graphColumns(cols []ir.Column) []GraphColumn {
 	out := make([]GraphColumn, len(cols))
 	for i, c := range cols {
 		out[i] = GraphColumn{Name: c.Name, Type: c.Type.String()}
@@ -105,7 +105,7 @@ func graphColumns(cols []Column) []GraphColumn {
 	return out
 }
 
-func names(cols []Column, idx []int) []string {
+func names(cols []ir.Column, idx []int) []string {
 	var out []string
 	for _, i := range idx {
 		out = append(out, cols[i].Name)
@@ -153,7 +153,7 @@ var (
 	zsetType   = reflect.TypeFor[*zset.ZSet]()
 )
 
-func paramValue(v reflect.Value, cols []Column) any {
+func paramValue(v reflect.Value, cols []ir.Column) any {
 	switch {
 	case v.Type() == scalarType:
 		return v.Interface().(ir.Scalar).Text

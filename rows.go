@@ -9,18 +9,53 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/internal/tablefmt"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
-// Column is a named, typed column of a table or view.
-type Column = ir.Column
+// Column is a column of a table or view.
+type Column struct {
+	Name string
+	// Type is the column's type as a program writes it, without the ?
+	// of a nullable one: a Postgres type ("int8", "numeric(10,2)",
+	// "text[]") or a record's ("{a int4, b text}").
+	Type     string
+	Nullable bool // whether it may hold NULL
+
+	typ types.Type
+}
+
+// columnsOf returns the API's view of a circuit's columns.
+func columnsOf(cols []ir.Column) []Column {
+	out := make([]Column, len(cols))
+	for i, c := range cols {
+		out[i] = Column{Name: c.Name, Type: c.Type.NotNull().String(), Nullable: c.Type.Nullable, typ: c.Type}
+	}
+	return out
+}
+
+// orNull is the column made nullable: a lookup's key, or a delete's
+// non-key column, may be NULL.
+func (c Column) orNull() Column {
+	c.typ, c.Nullable = c.typ.OrNull(), true
+	return c
+}
+
+// circuitColumns returns the circuit's columns the API's columns stand for.
+func circuitColumns(cols []Column) []ir.Column {
+	out := make([]ir.Column, len(cols))
+	for i, c := range cols {
+		out[i] = ir.Column{Name: c.Name, Type: c.typ}
+	}
+	return out
+}
 
 // Row is one row: a value per column, each of the Go type that package
 // types documents for its column's type (int8 as int64, numeric as
 // decimal.Decimal, text as string, NULL as nil, ...).
-type Row = zset.Row
+type Row []any
 
 // Rows is a view's contents: its columns and its rows, in ascending order
 // of their values. A row present twice (weight 2) appears twice.
@@ -60,14 +95,14 @@ func (r *Rows) ScanAll(dest any) error {
 	return nil
 }
 
-// WriteTo prints the rows aligned as psql prints a table (WriteTable).
+// WriteTo prints the rows aligned as psql prints a table.
 func (r *Rows) WriteTo(w io.Writer) (int64, error) {
 	z := zset.New()
 	for _, row := range r.Rows {
-		z.Add(row, 1)
+		z.Add(zset.Row(row), 1)
 	}
 	cw := &countingWriter{w: w}
-	err := WriteTable(cw, r.Columns, z, false)
+	err := tablefmt.Write(cw, circuitColumns(r.Columns), z, false)
 	return cw.n, err
 }
 
@@ -98,7 +133,7 @@ func (b *Batch) Scan(i int, dest any) (weight int64, err error) {
 // column weight, as stepq run --changes does.
 func (b *Batch) WriteTo(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
-	err := WriteTable(cw, b.Columns, b.zset(), true)
+	err := tablefmt.Write(cw, circuitColumns(b.Columns), b.zset(), true)
 	return cw.n, err
 }
 
@@ -130,7 +165,7 @@ func newRows(cols []Column, z *zset.ZSet) *Rows {
 	}
 	for _, e := range z.Entries() {
 		for range e.Weight {
-			r.Rows = append(r.Rows, e.Row)
+			r.Rows = append(r.Rows, Row(e.Row))
 		}
 	}
 	return r
@@ -138,9 +173,9 @@ func newRows(cols []Column, z *zset.ZSet) *Rows {
 
 // newBatch lists a Z-set of changes in order.
 func newBatch(step int64, v *ir.View, z *zset.ZSet) Batch {
-	b := Batch{Step: step, View: v.Name, Columns: v.Columns}
+	b := Batch{Step: step, View: v.Name, Columns: columnsOf(v.Columns)}
 	for _, e := range z.Entries() {
-		b.Changes = append(b.Changes, Weighted{Row: e.Row, Weight: e.Weight})
+		b.Changes = append(b.Changes, Weighted{Row: Row(e.Row), Weight: e.Weight})
 	}
 	return b
 }

@@ -16,13 +16,8 @@
 // as decimal.Decimal, ...). A Program is immutable and safe to share; an
 // Engine is safe for concurrent use.
 //
-// Lower-level access stays available: Program.NewEngine returns the
-// runtime's engine over any runtime.Store, stepping changes given as
-// runtime.Change values and reading Z-sets.
-//
 // A program that reads the clock (now()) sees, in each step, the wall
-// clock's time, or the time given with the runtime engine's StepAt; a
-// step with no changes at a later time moves its time windows.
+// clock's time.
 package stepping
 
 import (
@@ -30,27 +25,21 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/ir"
-	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/pgcatalog"
-	"github.com/stepping-io/stepping/runtime"
-	"github.com/stepping-io/stepping/typecheck"
 )
 
 // Program is a compiled .step program. It is immutable and may be shared.
 type Program struct {
-	Filename string             // the name it was compiled under
-	Source   string             // its text
-	Checked  *typecheck.Program // the typed program
-	Circuit  *ir.Circuit        // the incremental circuit it runs as
+	c *compile.Program
 }
 
 // Compile parses, checks and lowers a program. On errors in the program
 // it returns an error holding every diagnostic: Diagnostics lists them,
-// and it is a lang.ErrorList whose Format method renders them with the
-// source lines and carets.
+// and Diagnostic.Format renders each with its source line and caret.
 func Compile(filename, src string) (*Program, error) {
-	return compile(context.Background(), filename, src, nil)
+	return compileProgram(context.Background(), filename, src, nil)
 }
 
 // CompileFile reads and compiles the program in a file.
@@ -67,65 +56,64 @@ func CompileFile(filename string) (*Program, error) {
 // declared row types are checked against them. The tables are read
 // through db (a *pgxpool.Pool, *pgx.Conn or pgx.Tx) before checking.
 func CompileDB(ctx context.Context, filename, src string, db pgcatalog.Querier) (*Program, error) {
-	return compile(ctx, filename, src, db)
+	return compileProgram(ctx, filename, src, db)
 }
 
-func compile(ctx context.Context, filename, src string, db pgcatalog.Querier) (prog *Program, err error) {
-	// A panic in the front end is a bug; report it as an error rather
-	// than end the host program.
-	defer func() {
-		if p := recover(); p != nil {
-			prog, err = nil, fmt.Errorf("%s: internal error while compiling: %v", filename, p)
-		}
-	}()
-	f, err := lang.Parse(filename, src)
+func compileProgram(ctx context.Context, filename, src string, db pgcatalog.Querier) (*Program, error) {
+	c, err := compile.Compile(ctx, filename, src, db)
 	if err != nil {
 		return nil, err
 	}
-	conf := &typecheck.Config{}
-	if db != nil {
-		if conf.Catalog, err = pgcatalog.Load(ctx, db, f); err != nil {
-			return nil, err
-		}
-	}
-	checked, err := typecheck.Check(f, conf)
-	if err != nil {
-		return nil, err
-	}
-	c, err := ir.Lower(checked)
-	if err != nil {
-		return nil, err
-	}
-	return &Program{Filename: filename, Source: src, Checked: checked, Circuit: c}, nil
+	return &Program{c: c}, nil
 }
 
-// NewEngine returns an engine running the program on store.
-func (p *Program) NewEngine(store runtime.Store) *runtime.Engine {
-	return runtime.New(p.Circuit, store)
-}
+// Filename is the name the program was compiled under.
+func (p *Program) Filename() string { return p.c.Filename }
+
+// Source is the program's text.
+func (p *Program) Source() string { return p.c.Source }
 
 // Explain renders the program's circuit as text.
-func (p *Program) Explain() string { return ir.Explain(p.Circuit) }
+func (p *Program) Explain() string { return ir.Explain(p.c.Circuit) }
 
-// View returns the view of the given name, or nil.
-func (p *Program) View(name string) *ir.View {
-	for _, v := range p.Circuit.Views {
-		if v.Name == name {
-			return v
-		}
-	}
-	return nil
-}
-
-// OutputViews returns the views the program outputs, or every view when
-// it declares no output.
-func (p *Program) OutputViews() []*ir.View {
-	if len(p.Circuit.Outputs) == 0 {
-		return p.Circuit.Views
-	}
-	var out []*ir.View
-	for _, o := range p.Circuit.Outputs {
-		out = append(out, o.View)
+// Tables returns the names of the program's tables, in declaration order.
+func (p *Program) Tables() []string {
+	var out []string
+	for _, in := range p.c.Circuit.Inputs {
+		out = append(out, in.Name)
 	}
 	return out
 }
+
+// Views returns the names of the program's views, in dependency order.
+func (p *Program) Views() []string {
+	var out []string
+	for _, v := range p.c.Circuit.Views {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+// Outputs returns the names of the views the program outputs, or of
+// every view when it declares no output.
+func (p *Program) Outputs() []string {
+	var out []string
+	for _, v := range p.c.OutputViews() {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+// Columns returns the columns of a table or view of the program.
+func (p *Program) Columns(name string) ([]Column, error) {
+	if v := p.c.View(name); v != nil {
+		return columnsOf(v.Columns), nil
+	}
+	if in := p.c.Input(name); in != nil {
+		return columnsOf(in.Columns), nil
+	}
+	return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "table or view", Name: name})
+}
+
+// view returns the view of the given name, or nil.
+func (p *Program) view(name string) *ir.View { return p.c.View(name) }

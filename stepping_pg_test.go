@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/internal/tablefmt"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
@@ -41,7 +42,7 @@ func TestExamplesOnPostgres(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			pool, schema := pgtest.Schema(t)
-			mem := compile(t, file)
+			mem := compileExample(t, file)
 			for _, in := range mem.Circuit.Inputs {
 				if _, err := pool.Exec(ctx, postgres.CreateTableSQL([]string{in.Name}, in.Columns, in.PrimaryKey)); err != nil {
 					t.Fatal(err)
@@ -51,7 +52,7 @@ func TestExamplesOnPostgres(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			prog, err := stepping.CompileDB(ctx, file, string(src), pool)
+			prog, err := compile.Compile(ctx, file, string(src), pool)
 			if err != nil {
 				t.Fatalf("compile against the database: %v", err)
 			}
@@ -118,7 +119,7 @@ func TestExamplesOnPostgres(t *testing.T) {
 					b.WriteString("\n")
 				}
 				b.WriteString(v.Name + "\n")
-				if err := stepping.WriteTable(&b, v.Columns, rows, false); err != nil {
+				if err := tablefmt.Write(&b, v.Columns, rows, false); err != nil {
 					t.Fatal(err)
 				}
 			}

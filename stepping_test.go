@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
+	"github.com/stepping-io/stepping/internal/tablefmt"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/zset"
@@ -39,7 +40,7 @@ func TestExamples(t *testing.T) {
 		}
 		ran++
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			prog := compile(t, file)
+			prog := compileExample(t, file)
 			batches, err := runtime.LoadChangeDir(dir, true, prog.Circuit.Inputs)
 			if err != nil {
 				t.Fatal(err)
@@ -124,13 +125,13 @@ func TestExamples(t *testing.T) {
 	}
 }
 
-func compile(t testing.TB, file string) *stepping.Program {
+func compileExample(t testing.TB, file string) *compile.Program {
 	t.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := stepping.Compile(filepath.ToSlash(file), string(src))
+	prog, err := compile.Compile(context.Background(), filepath.ToSlash(file), string(src), nil)
 	var list lang.ErrorList
 	if errors.As(err, &list) {
 		t.Fatalf("%s does not compile:\n%s", file, list.Format(string(src)))
@@ -143,7 +144,7 @@ func compile(t testing.TB, file string) *stepping.Program {
 
 // outputs prints the program's outputs as stepq run does: each under a
 // heading with its name, separated by blank lines.
-func outputs(t *testing.T, prog *stepping.Program, eng *runtime.Engine) string {
+func outputs(t *testing.T, prog *compile.Program, eng *runtime.Engine) string {
 	var b strings.Builder
 	for i, v := range prog.OutputViews() {
 		if i > 0 {
@@ -156,10 +157,10 @@ func outputs(t *testing.T, prog *stepping.Program, eng *runtime.Engine) string {
 	return b.String()
 }
 
-func table(t *testing.T, view string, prog *stepping.Program, z *zset.ZSet) string {
+func table(t *testing.T, view string, prog *compile.Program, z *zset.ZSet) string {
 	t.Helper()
 	var b strings.Builder
-	if err := stepping.WriteTable(&b, prog.View(view).Columns, z, z.HasNegative()); err != nil {
+	if err := tablefmt.Write(&b, prog.View(view).Columns, z, z.HasNegative()); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -171,7 +172,7 @@ func table(t *testing.T, view string, prog *stepping.Program, z *zset.ZSet) stri
 // whose pairs every one have another path (5: no change at all), and the
 // last cycle broken while a new small one is made (6).
 func TestGraphSteps(t *testing.T) {
-	prog := compile(t, "examples/graph.step")
+	prog := compileExample(t, "examples/graph.step")
 	batches, err := runtime.LoadChangeDir("examples/graph", true, prog.Circuit.Inputs)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +220,7 @@ view basket_totals =
   | join products on line_items.product_name == products.name
   | group by line_items.basket_id { total = sum(products.price * line_items.qty) }
 `
-	prog, err := stepping.Compile("shop.step", src)
+	prog, err := compile.Compile(context.Background(), "shop.step", src, nil)
 	if err != nil {
 		fmt.Print(err.(lang.ErrorList).Format(src))
 		return
@@ -252,10 +253,10 @@ view basket_totals =
 	}
 	cols := prog.View("basket_totals").Columns
 	fmt.Println("changes of step 2:")
-	stepping.WriteTable(os.Stdout, cols, res.Changes["basket_totals"], true)
+	tablefmt.Write(os.Stdout, cols, res.Changes["basket_totals"], true)
 	rows, _ := eng.Contents("basket_totals")
 	fmt.Println("basket_totals:")
-	stepping.WriteTable(os.Stdout, cols, rows, false)
+	tablefmt.Write(os.Stdout, cols, rows, false)
 	// Output:
 	// changes of step 2:
 	//  basket_id | total | weight

@@ -25,7 +25,7 @@ import (
 // random data would blow up, has none.
 func BenchmarkWorkloads(b *testing.B) {
 	for _, name := range []string{"comments", "dashboard", "feed", "ledger", "meters", "scooters", "shop"} {
-		prog := compile(b, filepath.Join("examples", name+".step"))
+		prog := compileExample(b, filepath.Join("examples", name+".step"))
 		const rows = 10_000
 		b.Run(name+"/load", func(b *testing.B) {
 			for b.Loop() {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -14,10 +14,10 @@ import (
 // Options.Clock: a step with no changes, at a later time, retracts the
 // row the clock passed, and a step at the same time changes nothing.
 func TestEngineClock(t *testing.T) {
-	prog, err := stepping.Compile("window.step", `
+	prog, err := compile.Compile(context.Background(), "window.step", `
 table e (id int4, at timestamp, primary key (id))
 view day = e | where at > now() - interval "1 day" | select { id }
-`)
+`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -23,7 +23,7 @@ func graphWorkload(b *testing.B, components, size int) (*runtime.Engine, []zset.
 	if err != nil {
 		b.Fatal(err)
 	}
-	prog, err := stepping.Compile("graph.step", string(src))
+	prog, err := compile.Compile(context.Background(), "graph.step", string(src), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

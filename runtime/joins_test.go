@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -38,12 +38,12 @@ func (ix countingIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Ent
 // per key, and reads the left rows of a key only when the key's count
 // crosses zero.
 func TestSemiJoinReadsCounts(t *testing.T) {
-	prog, err := stepping.Compile("counts.step", `
+	prog, err := compile.Compile(context.Background(), "counts.step", `
 table l (id int4, k int4, primary key (id))
 table r (id int4, k int4, primary key (id))
 view sj = l | semi join r on l.k == r.k
 view aj = l | anti join r on l.k == r.k
-`)
+`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/oracle"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/runtime"
@@ -35,7 +35,7 @@ var (
 // oracle and against its own model of the tables after every step.
 type harness struct {
 	t    *testing.T
-	prog *stepping.Program
+	prog *compile.Program
 	eng  *runtime.Engine
 	rng  *rand.Rand
 	ctx  context.Context
@@ -129,7 +129,7 @@ func seedFor(fixed uint64) uint64 {
 
 func newHarness(t *testing.T, src string, seed uint64) *harness {
 	t.Helper()
-	prog, err := stepping.Compile(t.Name()+".step", src)
+	prog, err := compile.Compile(context.Background(), t.Name()+".step", src, nil)
 	if err != nil {
 		if l, ok := err.(lang.ErrorList); ok {
 			t.Fatalf("compile:\n%s", l.Format(src))
@@ -1257,10 +1257,10 @@ view best = s | top 2 by score desc per u
 // than the engine allows fails its step, changing nothing, and that
 // the engine goes on from the state before it.
 func TestRecursionLimit(t *testing.T) {
-	prog, err := stepping.Compile("limit.step", `
+	prog, err := compile.Compile(context.Background(), "limit.step", `
 table t (n int4)
 view up = t | union (up | where n < 1000 | select { n = n + 1 })
-`)
+`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/zset"
@@ -15,7 +15,7 @@ import (
 // step fails with an error, the caller lives on, and the engine is as it
 // was before the step.
 func TestStepRecoversFromPanic(t *testing.T) {
-	prog, err := stepping.Compile("p.step", "table t (id int4, primary key (id))\nview v = t | select { id }\n")
+	prog, err := compile.Compile(context.Background(), "p.step", "table t (id int4, primary key (id))\nview v = t | select { id }\n", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

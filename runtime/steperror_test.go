@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/stdlib"
@@ -49,7 +49,7 @@ func TestStepErrorSpan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			prog, err := stepping.Compile("p.step", tt.src)
+			prog, err := compile.Compile(context.Background(), "p.step", tt.src, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

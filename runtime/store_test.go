@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
@@ -268,11 +268,11 @@ func TestStoreOrdered(t *testing.T) {
 // temporal filter and a cross join with the clock, on each store, with
 // the same random changes and clock moves.
 func TestStoresAgreeClock(t *testing.T) {
-	prog, err := stepping.Compile("clock.step", `
+	prog, err := compile.Compile(context.Background(), "clock.step", `
 table e (id int4, cat text, at timestamp, primary key (id))
 view week = e | where at > now() - interval "7 days" and at <= now() | group by cat { n = count() }
 view ages = e | select { id, age = now() - at }
-`)
+`, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +357,7 @@ view per = agg | group by cd { ks = array_agg(k), firsts = array_agg(f) }
 // storesAgree runs src on every store kind. changes gives each step's
 // changes; nil means random inserts, updates and deletes by primary key.
 func storesAgree(t *testing.T, src string, changes func(r *rand.Rand) map[string]*zset.ZSet) {
-	prog, err := stepping.Compile("test.step", src)
+	prog, err := compile.Compile(context.Background(), "test.step", src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +438,7 @@ func shopChanges() func(r *rand.Rand) map[string]*zset.ZSet {
 // keyedChanges replaces, inserts and deletes rows of a program's tables
 // by their first column, with random values from small domains (NULL now
 // and then where allowed), so that groups and join keys collide.
-func keyedChanges(prog *stepping.Program) func(r *rand.Rand) map[string]*zset.ZSet {
+func keyedChanges(prog *compile.Program) func(r *rand.Rand) map[string]*zset.ZSet {
 	rows := map[string]map[int64]zset.Row{}
 	value := func(r *rand.Rand, t types.Type) any {
 		if t.Nullable && r.IntN(5) == 0 {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/shopbench"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
@@ -80,7 +80,7 @@ CREATE TABLE plain_items (basket_id bigint, product_name text NOT NULL, qty int 
 	if err != nil {
 		return err
 	}
-	prog, err := stepping.CompileDB(ctx, "shop.step", string(src), spool)
+	prog, err := compile.Compile(ctx, "shop.step", string(src), spool)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
+	"github.com/stepping-io/stepping/internal/tablefmt"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
@@ -41,7 +43,7 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	prog, err := compile(ctx, file, db)
+	prog, err := compileFile(ctx, file, db)
 	if err != nil {
 		return driftHint(ctx, db, schema, file, err)
 	}
@@ -53,7 +55,7 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 		for _, v := range prog.OutputViews() {
 			if d, ok := st.Changes[v.Name]; ok {
 				fmt.Fprintf(stdout, "step %d: %s\n", st.Step, v.Name)
-				_ = stepping.WriteTable(stdout, v.Columns, d, true)
+				_ = tablefmt.Write(stdout, v.Columns, d, true)
 				fmt.Fprintln(stdout)
 			}
 		}
@@ -142,7 +144,7 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return nil
 		}
 		fmt.Fprintf(stdout, "step %d: %s\n", sc.Step, view)
-		if err := stepping.WriteTable(stdout, v.Columns, d, true); err != nil {
+		if err := tablefmt.Write(stdout, v.Columns, d, true); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout)
@@ -158,7 +160,7 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return err
 }
 
-func isOutput(prog *stepping.Program, view string) bool {
+func isOutput(prog *compile.Program, view string) bool {
 	for _, o := range prog.Circuit.Outputs {
 		if o.View.Name == view {
 			return true
@@ -167,7 +169,7 @@ func isOutput(prog *stepping.Program, view string) bool {
 	return false
 }
 
-func outputNames(prog *stepping.Program) []string {
+func outputNames(prog *compile.Program) []string {
 	var out []string
 	for _, o := range prog.Circuit.Outputs {
 		out = append(out, o.View.Name)
@@ -217,12 +219,12 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	var prog *stepping.Program
+	var prog *compile.Program
 	if len(files) == 1 {
 		if *schema == "" {
 			*schema = defaultSchema(files[0])
 		}
-		if prog, err = compile(ctx, files[0], db); err != nil {
+		if prog, err = compileFile(ctx, files[0], db); err != nil {
 			// The program's status matters most when its sources have
 			// changed under it: show it without the file's version.
 			var exit *exitError
@@ -352,12 +354,12 @@ func driftHint(ctx context.Context, db *pgxpool.Pool, schema, file string, err e
 		schema, file)}
 }
 
-func connectCompile(ctx context.Context, url, file string) (*pgxpool.Pool, *stepping.Program, error) {
+func connectCompile(ctx context.Context, url, file string) (*pgxpool.Pool, *compile.Program, error) {
 	db, err := connect(ctx, url)
 	if err != nil {
 		return nil, nil, err
 	}
-	prog, err := compile(ctx, file, db)
+	prog, err := compileFile(ctx, file, db)
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -25,6 +25,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
+	"github.com/stepping-io/stepping/internal/tablefmt"
+	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/runtime"
 )
@@ -176,7 +179,7 @@ func parseArgs(fs *flag.FlagSet, args []string, least, most int, want string) ([
 // compile reads and compiles a program, turning program errors into exit
 // status 1 with every diagnostic printed. With a pool, sources are typed
 // from the database's catalog.
-func compile(ctx context.Context, file string, db *pgxpool.Pool) (*stepping.Program, error) {
+func compileFile(ctx context.Context, file string, db *pgxpool.Pool) (*compile.Program, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
@@ -210,7 +213,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer db.Close()
 	}
 	if !*asJSON {
-		_, err = compile(ctx, file, db)
+		_, err = compileFile(ctx, file, db)
 		return err
 	}
 	_, err = compileRaw(ctx, file, db)
@@ -232,15 +235,15 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // compileRaw reads and compiles a program, returning the compiler's error
 // as it is.
-func compileRaw(ctx context.Context, file string, db *pgxpool.Pool) (*stepping.Program, error) {
+func compileRaw(ctx context.Context, file string, db *pgxpool.Pool) (*compile.Program, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	if db != nil {
-		return stepping.CompileDB(ctx, file, string(src), db)
+		return compile.Compile(ctx, file, string(src), db)
 	}
-	return stepping.Compile(file, string(src))
+	return compile.Compile(ctx, file, string(src), nil)
 }
 
 // connect opens a pool when url is set; a bad URL or an unreachable
@@ -282,18 +285,38 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if db != nil {
 		defer db.Close()
 	}
-	prog, err := compile(ctx, file, db)
+	prog, err := compileFile(ctx, file, db)
 	if err != nil {
 		return err
 	}
-	switch {
-	case *asJSON:
-		return writeJSON(stdout, prog.Graph())
-	case *dot:
-		return prog.Graph().WriteDot(stdout)
+	if *asJSON || *dot {
+		graph, err := programGraph(ctx, prog, db)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(stdout, graph)
+		}
+		return graph.WriteDot(stdout)
 	}
-	_, err = io.WriteString(stdout, prog.Explain())
+	_, err = io.WriteString(stdout, ir.Explain(prog.Circuit))
 	return err
+}
+
+// programGraph describes a compiled program's circuit through the
+// embedding API, which owns the Graph type users see.
+func programGraph(ctx context.Context, prog *compile.Program, db *pgxpool.Pool) (*stepping.Graph, error) {
+	var p *stepping.Program
+	var err error
+	if db != nil {
+		p, err = stepping.CompileDB(ctx, prog.Filename, prog.Source, db)
+	} else {
+		p, err = stepping.Compile(prog.Filename, prog.Source)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.Graph(), nil
 }
 
 // failureText is how a failed step is printed: placed in the program's
@@ -301,7 +324,7 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // error says where (an expression that failed on a row), followed by
 // the whole error when whole is set (a Postgres failure, which says
 // which change caused it and what to do); or the error alone.
-func failureText(prog *stepping.Program, err error, whole bool) string {
+func failureText(prog *compile.Program, err error, whole bool) string {
 	ds := stepping.Diagnostics(err)
 	if len(ds) == 0 {
 		return fmt.Sprintf("stepq: %v\n", err)
@@ -345,7 +368,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *dbURL != "" {
 		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, changes: *changes, batch: *batch}, stdout, stderr)
 	}
-	prog, err := compile(ctx, file, nil)
+	prog, err := compileFile(ctx, file, nil)
 	if err != nil {
 		return err
 	}
@@ -357,7 +380,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
-	eng := prog.NewEngine(runtime.NewMemoryStore())
+	eng := runtime.New(prog.Circuit, runtime.NewMemoryStore())
 	if len(batches.Steps) == 0 {
 		// No data: one step with no changes still gives the outputs of
 		// constants (values) their rows, as the program defines them.
@@ -382,7 +405,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				}
 				printed++
 				fmt.Fprintf(stdout, "step %d: %s\n", step, v.Name)
-				if err := stepping.WriteTable(stdout, v.Columns, d, true); err != nil {
+				if err := tablefmt.Write(stdout, v.Columns, d, true); err != nil {
 					return err
 				}
 			}
@@ -399,7 +422,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		contents, _ := eng.Contents(v.Name)
 		fmt.Fprintf(stdout, "%s\n", v.Name)
-		if err := stepping.WriteTable(stdout, v.Columns, contents, false); err != nil {
+		if err := tablefmt.Write(stdout, v.Columns, contents, false); err != nil {
 			return err
 		}
 	}

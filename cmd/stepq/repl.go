@@ -11,8 +11,10 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
+	"github.com/stepping-io/stepping/internal/goconv"
 	"github.com/stepping-io/stepping/internal/suggest"
+	"github.com/stepping-io/stepping/internal/tablefmt"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/runtime"
@@ -41,7 +43,7 @@ type session struct {
 	errw  io.Writer
 	db    *pgxpool.Pool
 	decls []*decl
-	prog  *stepping.Program // nil while there are no declarations
+	prog  *compile.Program // nil while there are no declarations
 	// syn maps positions in prog's text to the declarations they come
 	// from, to place errors of the steps eng runs.
 	syn    *synth
@@ -211,14 +213,14 @@ func (s *session) declare(o *origin) error {
 // compile compiles the given declarations, with more text that extra
 // appends, against the database when there is one. The statement o, if
 // any of its text is compiled, is where errors in it are placed.
-func (s *session) compile(decls []*decl, extra func(*synth), o *origin) (*stepping.Program, *synth, error) {
+func (s *session) compile(decls []*decl, extra func(*synth), o *origin) (*compile.Program, *synth, error) {
 	syn := synthOf(decls, o)
 	extra(syn)
 	if s.db != nil {
-		prog, err := stepping.CompileDB(s.ctx, "", syn.String(), s.db)
+		prog, err := compile.Compile(s.ctx, "", syn.String(), s.db)
 		return prog, syn, err
 	}
-	prog, err := stepping.Compile("", syn.String())
+	prog, err := compile.Compile(context.Background(), "", syn.String(), nil)
 	return prog, syn, err
 }
 
@@ -248,7 +250,7 @@ func synthOf(decls []*decl, o *origin) *synth {
 // database from the table itself). It returns that step's result: every
 // view's contents. syn is what prog was compiled from, which places an
 // error of that step; nil places it in the declarations.
-func (s *session) install(decls []*decl, prog *stepping.Program, syn *synth) (*runtime.Result, error) {
+func (s *session) install(decls []*decl, prog *compile.Program, syn *synth) (*runtime.Result, error) {
 	if syn == nil {
 		syn = synthOf(decls, nil)
 	}
@@ -264,8 +266,8 @@ func (s *session) install(decls []*decl, prog *stepping.Program, syn *synth) (*r
 
 // replay runs prog, compiled from syn, on a fresh engine over the
 // session's current rows.
-func (s *session) replay(prog *stepping.Program, syn *synth) (*runtime.Engine, *runtime.Result, error) {
-	eng := prog.NewEngine(runtime.NewMemoryStore())
+func (s *session) replay(prog *compile.Program, syn *synth) (*runtime.Engine, *runtime.Result, error) {
+	eng := runtime.New(prog.Circuit, runtime.NewMemoryStore())
 	deltas := map[string]*zset.ZSet{}
 	for _, in := range prog.Circuit.Inputs {
 		rows, err := s.rowsOf(in)
@@ -322,7 +324,7 @@ func (s *session) describeNew(d *decl, res *runtime.Result) {
 	case "view":
 		v := s.prog.View(d.name)
 		fmt.Fprintf(s.out, "%s\n", d.name)
-		_ = stepping.WriteTable(s.out, v.Columns, orEmpty(res.Changes[d.name]), false)
+		_ = tablefmt.Write(s.out, v.Columns, orEmpty(res.Changes[d.name]), false)
 	case "table", "source":
 		in := s.input(d.name)
 		rows, _ := s.eng.Contents(d.name)
@@ -406,7 +408,7 @@ func (s *session) query(o *origin) error {
 		return err
 	}
 	v := prog.View("<query>")
-	return stepping.WriteTable(s.out, v.Columns, orEmpty(res.Changes["<query>"]), false)
+	return tablefmt.Write(s.out, v.Columns, orEmpty(res.Changes["<query>"]), false)
 }
 
 func hintFor(old, h string) string {
@@ -553,10 +555,10 @@ func (s *session) records(o *origin, in *ir.Input, recs []span) ([]zset.Row, err
 		}
 		syn.lit("}]\n", o, r.end)
 	}
-	var prog *stepping.Program
+	var prog *compile.Program
 	if syn.b.Len() > 0 {
 		var err error
-		if prog, err = stepping.Compile("", syn.String()); err != nil {
+		if prog, err = compile.Compile(context.Background(), "", syn.String(), nil); err != nil {
 			return nil, syn.mapError(err)
 		}
 	}
@@ -589,7 +591,7 @@ func (s *session) records(o *origin, in *ir.Input, recs []span) ([]zset.Row, err
 	return rows, nil
 }
 
-func viewOf(prog *stepping.Program, name string) *ir.View {
+func viewOf(prog *compile.Program, name string) *ir.View {
 	if prog == nil {
 		return nil
 	}
@@ -605,7 +607,7 @@ func assignValue(v any, from types.Type, col ir.Column) (any, error) {
 		}
 		return nil, nil
 	}
-	x, err := stepping.FromGo(v, col.Type)
+	x, err := goconv.Convert(v, col.Type)
 	if err != nil {
 		return nil, fmt.Errorf("a %s value does not fit column %s %s: %v", from.NotNull(), col.Name, col.Type, err)
 	}
@@ -801,7 +803,7 @@ func (s *session) update(o *origin, tok *tokenizer) error {
 		old := row[:len(cols)]
 		nu := make(zset.Row, len(cols))
 		for i, c := range cols {
-			x, err := stepping.FromGo(row[len(cols)+i], c.Type)
+			x, err := goconv.Convert(row[len(cols)+i], c.Type)
 			if err != nil {
 				convErr = errorAt(o, sets[i], "", "column %s: %v", c.Name, err)
 				return
@@ -867,7 +869,7 @@ func (s *session) showChanges(res *runtime.Result) {
 	for _, v := range s.prog.Circuit.Views {
 		if d, ok := res.Changes[v.Name]; ok {
 			fmt.Fprintf(s.out, "%s changed:\n", v.Name)
-			_ = stepping.WriteTable(s.out, v.Columns, d, true)
+			_ = tablefmt.Write(s.out, v.Columns, d, true)
 		}
 	}
 }
@@ -980,7 +982,7 @@ func (s *session) listTables() {
 		rows, _ := s.eng.Contents(d.name)
 		z.Add(zset.Row{d.name, kind, total(rows), strings.Join(columnNames(c), ", ")}, 1)
 	}
-	_ = stepping.WriteTable(s.out, cols, z, false)
+	_ = tablefmt.Write(s.out, cols, z, false)
 }
 
 func (s *session) describe(name string) error {
@@ -1006,7 +1008,7 @@ func (s *session) describe(name string) error {
 		rows = append(rows, []string{c.Name, c.Type.String(), k})
 	}
 	fmt.Fprintf(s.out, "%s\n", d.label())
-	_ = stepping.WriteCells(s.out, []string{"column", "type", "key"}, []bool{false, false, false}, rows)
+	_ = tablefmt.Cells(s.out, []string{"column", "type", "key"}, []bool{false, false, false}, rows)
 	if d.kind == "view" || d.kind == "source" {
 		fmt.Fprintf(s.out, "%s\n", d.text)
 	}
@@ -1026,7 +1028,7 @@ func (s *session) explain(args []string) error {
 	if s.prog == nil {
 		return errorf("nothing to explain yet")
 	}
-	text := s.prog.Explain()
+	text := ir.Explain(s.prog.Circuit)
 	if len(args) == 0 {
 		fmt.Fprint(s.out, text)
 		return nil

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	rt "github.com/stepping-io/stepping/runtime"
 )
 
@@ -75,7 +75,7 @@ func (w Workload) Generate() *Data {
 }
 
 // Program compiles examples/shop.step, found from the module root.
-func Program() (*stepping.Program, error) {
+func Program() (*compile.Program, error) {
 	path, err := findExample("shop.step")
 	if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func Program() (*stepping.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return stepping.Compile(path, string(src))
+	return compile.Compile(context.Background(), path, string(src), nil)
 }
 
 func findExample(name string) (string, error) {
@@ -131,7 +131,7 @@ func NewStepping() (*Stepping, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stepping{Engine: p.NewEngine(rt.NewMemoryStore())}, nil
+	return &Stepping{Engine: rt.New(p.Circuit, rt.NewMemoryStore())}, nil
 }
 
 // Load inserts products, then line items in batches of batchSize.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/oracle"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/ir"
@@ -161,7 +161,7 @@ func soakExample(t *testing.T, file string, r *rand.Rand, rounds int, n *tally) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem, err := stepping.Compile(file, string(src))
+	mem, err := compile.Compile(context.Background(), file, string(src), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func soakExample(t *testing.T, file string, r *rand.Rand, rounds int, n *tally) 
 	}
 	rn := newRunner(t, pool, schema, file, string(src), n)
 	rn.pg.Clock = func() time.Time { return now }
-	prog, err := stepping.CompileDB(ctx, file, string(src), pool)
+	prog, err := compile.Compile(ctx, file, string(src), pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func soakExample(t *testing.T, file string, r *rand.Rand, rounds int, n *tally) 
 // checkExample compares every output table with the oracle's evaluation
 // of the program over the tables' current contents, written to a scratch
 // table of the output's own type so that both print alike.
-func checkExample(ctx context.Context, pool *pgxpool.Pool, prog *stepping.Program, progSchema string, now time.Time) error {
+func checkExample(ctx context.Context, pool *pgxpool.Pool, prog *compile.Program, progSchema string, now time.Time) error {
 	contents := map[string]*zset.ZSet{}
 	for _, in := range prog.Circuit.Inputs {
 		z, err := postgres.ReadTable(ctx, pool, []string{in.Postgres.Name}, in.Columns)

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
@@ -144,7 +144,7 @@ func newRunner(t *testing.T, pool *pgxpool.Pool, schema, filename, src string, n
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := stepping.CompileDB(ctx, filename, src, rp)
+	prog, err := compile.Compile(ctx, filename, src, rp)
 	if err != nil {
 		rp.Close()
 		t.Fatalf("compile %s: %v\n%s", filename, err, src)

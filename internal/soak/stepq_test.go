@@ -18,7 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
@@ -55,7 +55,7 @@ func soakStepq(t *testing.T, r *rand.Rand, kills int, n *tally) {
 	app := "stepq_" + schema
 	dsn := pgtest.DSNWithSchema(schema) + "&application_name=" + app
 	progSchema := "prog_" + schema
-	prog, err := stepping.CompileDB(ctx, file, src, pool)
+	prog, err := compile.Compile(ctx, file, src, pool)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/internal/testwait"
 	"github.com/stepping-io/stepping/runtime/postgres"
@@ -420,7 +420,7 @@ output reach_top to table reach_top
 func newPG(t testing.TB, pool *pgxpool.Pool, schema, src string) *postgres.Runner {
 	t.Helper()
 	ctx := context.Background()
-	prog, err := stepping.CompileDB(ctx, "test.step", src, pool)
+	prog, err := compile.Compile(ctx, "test.step", src, pool)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}

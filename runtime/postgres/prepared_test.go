@@ -56,7 +56,7 @@ func TestPostgresPreparedTransactions(t *testing.T) {
 	t.Cleanup(pool.Close)
 
 	mustExec(t, pool, "CREATE TABLE t (id int8 PRIMARY KEY, x int4 NOT NULL); INSERT INTO t VALUES (1, 1)")
-	prog := compile(t, pool, "source t = table t\nview v = t | select { id, x }\noutput v to table out_v primary key (id)\n")
+	prog := compileProgram(t, pool, "source t = table t\nview v = t | select { id, x }\noutput v to table out_v primary key (id)\n")
 	polling := &signalWriter{want: "looking for changes every", seen: make(chan struct{})}
 	// No Drop at the end: the cluster is thrown away whole.
 	pg := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "prog", Log: polling}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/runtime/postgres"
@@ -165,7 +165,7 @@ func TestPostgresInstallerRightsNamed(t *testing.T) {
 	mustExec(t, pool, "CREATE TABLE t (id int8 PRIMARY KEY, x int4 NOT NULL)")
 	role, installer := pgtest.Role(t, schema)
 	mustExec(t, pool, "GRANT SELECT ON t TO "+pgx.Identifier{role}.Sanitize())
-	prog := compile(t, pool, "source t = table t\nview v = t | select { id, x }\noutput v to table out_v\n")
+	prog := compileProgram(t, pool, "source t = table t\nview v = t | select { id, x }\noutput v to table out_v\n")
 	pg := &postgres.Runner{Pool: installer, Circuit: prog.Circuit, Schema: "prog_" + schema}
 	err := pg.Run(ctx, false, true, time.Second, nil)
 	if err == nil {
@@ -230,7 +230,7 @@ func TestPostgresOutputsNeverAdoptTables(t *testing.T) {
 	t.Cleanup(func() {
 		_, _ = pool.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{"taken_" + schema}.Sanitize()+" CASCADE")
 	})
-	prog := compile(t, pool, src)
+	prog := compileProgram(t, pool, src)
 	taken := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "taken_" + schema}
 	if err := taken.Run(ctx, false, true, time.Second, nil); err == nil || !strings.Contains(err.Error(), "objects stepping did not create") {
 		t.Fatalf("a program took over a schema of someone else's: %v", err)
@@ -255,21 +255,21 @@ CREATE TABLE child () INHERITS (parent);`)
 		"parted_1": "parted_1\" is a partition or inheritance child",
 		"parent":   "parent\" has inheritance children",
 	} {
-		prog := compile(t, pool, "source t = table "+table+"\nview v = t | select { id, x }\noutput v\n")
+		prog := compileProgram(t, pool, "source t = table "+table+"\nview v = t | select { id, x }\noutput v\n")
 		pg := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema}
 		if err := pg.Run(ctx, false, true, time.Second, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("source %s: want an error saying %q, got %v", table, want, err)
 		}
 	}
-	_, err := stepping.CompileDB(ctx, "test.step", "source t = table parent\nview v = t | select { id, x }\noutput v to table parent\n", pool)
+	_, err := compile.Compile(ctx, "test.step", "source t = table parent\nview v = t | select { id, x }\noutput v to table parent\n", pool)
 	if err == nil || !strings.Contains(err.Error(), "which table t of this program reads") {
 		t.Fatalf("an output into its own source compiled: %v", err)
 	}
 }
 
-func compile(t *testing.T, pool *pgxpool.Pool, src string) *stepping.Program {
+func compileProgram(t *testing.T, pool *pgxpool.Pool, src string) *compile.Program {
 	t.Helper()
-	prog, err := stepping.CompileDB(context.Background(), "test.step", src, pool)
+	prog, err := compile.Compile(context.Background(), "test.step", src, pool)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
@@ -352,7 +352,7 @@ func TestPostgresSchemaDrift(t *testing.T) {
 			pool, schema := pgtest.Schema(t)
 			ctx := context.Background()
 			mustExec(t, pool, "CREATE TABLE items (id int8 PRIMARY KEY, qty int4 NOT NULL, note text); INSERT INTO items VALUES (1, 4, 'a'), (2, 5, 'b')")
-			prog := compile(t, pool, "source items = table items\nview big = items | where qty > 1 | select { id, qty }\noutput big to table big\n")
+			prog := compileProgram(t, pool, "source items = table items\nview big = items | where qty > 1 | select { id, qty }\noutput big to table big\n")
 			pg := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema}
 			if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
 				t.Fatal(err)

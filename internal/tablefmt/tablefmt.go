@@ -1,4 +1,6 @@
-package stepping
+// Package tablefmt prints rows as psql prints a table: aligned columns,
+// numbers on the right, a rule under the header and a row count.
+package tablefmt
 
 import (
 	"fmt"
@@ -12,11 +14,11 @@ import (
 	"github.com/stepping-io/stepping/zset"
 )
 
-// WriteTable prints rows aligned as psql does: a header, a rule, one line
+// Write prints rows aligned as psql does: a header, a rule, one line
 // per row (a row of weight n > 1 appears n times) and a row count. With
 // weights, each distinct row appears once with a weight column, as change
 // batches are shown.
-func WriteTable(w io.Writer, cols []ir.Column, z *zset.ZSet, weights bool) error {
+func Write(w io.Writer, cols []ir.Column, z *zset.ZSet, weights bool) error {
 	header := make([]string, 0, len(cols)+1)
 	numeric := make([]bool, 0, len(cols)+1)
 	for _, c := range cols {
@@ -41,15 +43,15 @@ func WriteTable(w io.Writer, cols []ir.Column, z *zset.ZSet, weights bool) error
 			rows = append(rows, cells)
 		}
 	}
-	return WriteCells(w, header, numeric, rows)
+	return Cells(w, header, numeric, rows)
 }
 
-// WriteCells prints rows of cells aligned as psql prints a table, in the
+// Cells prints rows of cells aligned as psql prints a table, in the
 // order given: a header, a rule, one line per row, numeric columns
-// right-aligned, and a row count. WriteTable prints through it; it also
+// right-aligned, and a row count. Write prints through it; it also
 // serves listings that are not rows of a view, such as stepq repl's
 // :describe.
-func WriteCells(w io.Writer, header []string, numeric []bool, rows [][]string) error {
+func Cells(w io.Writer, header []string, numeric []bool, rows [][]string) error {
 	count := len(rows)
 	width := make([]int, len(header))
 	for i, h := range header {
