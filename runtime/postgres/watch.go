@@ -527,7 +527,17 @@ func (p *Runner) ReadOutput(ctx context.Context, view string, where map[int]any)
 	if len(conds) > 0 {
 		sql += " WHERE " + strings.Join(conds, " AND ")
 	}
-	rows, err := p.Pool.Query(ctx, sql, args...)
+	z, err := readRows(ctx, p.Pool, cols, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", view, err)
+	}
+	return z, nil
+}
+
+// readRows runs a query whose rows are JSON objects (to_json of a table's
+// rows) and reads them as rows of cols.
+func readRows(ctx context.Context, pool *pgxpool.Pool, cols []ir.Column, sql string, args ...any) (*zset.ZSet, error) {
+	rows, err := pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -540,7 +550,7 @@ func (p *Runner) ReadOutput(ctx context.Context, view string, where map[int]any)
 		}
 		row, err := rowFromObject(cols, []byte(text))
 		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", view, err)
+			return nil, err
 		}
 		z.Add(row, 1)
 	}
@@ -557,22 +567,9 @@ func ReadSource(ctx context.Context, pool *pgxpool.Pool, in *ir.Input) (*zset.ZS
 	if in.Postgres.Schema != "" {
 		table = ident(in.Postgres.Schema, in.Postgres.Name)
 	}
-	rows, err := pool.Query(ctx, "SELECT to_json(t.*)::text FROM "+table+" t")
+	z, err := readRows(ctx, pool, in.Columns, "SELECT to_json(t.*)::text FROM "+table+" t")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("table %s: %w", in.Name, err)
 	}
-	defer rows.Close()
-	z := zset.New()
-	for rows.Next() {
-		var text string
-		if err := rows.Scan(&text); err != nil {
-			return nil, err
-		}
-		row, err := rowFromObject(in.Columns, []byte(text))
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", in.Name, err)
-		}
-		z.Add(row, 1)
-	}
-	return z, rows.Err()
+	return z, nil
 }
