@@ -3,6 +3,7 @@ package stepping_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -307,5 +308,27 @@ func TestConstantsFromTheStart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGraphNamesOperators checks that Graph shows operators and set
+// stages by their spelling, as a program writes them, not by number.
+func TestGraphNamesOperators(t *testing.T) {
+	prog, err := stepping.Compile("g.step", `table ev (id int4, at timestamp, primary key (id))
+table old (id int4, at timestamp)
+view recent = ev | where at > now() - interval "7 days"
+view gone = ev | except old
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := json.NewEncoder(&b).Encode(prog.Graph()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"op":"\u003e"`, `"op":"except"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("graph lacks %s:\n%s", want, b.String())
+		}
 	}
 }

@@ -174,6 +174,12 @@ func paramValue(v reflect.Value, cols []ir.Column) any {
 		}
 		return rows
 	}
+	if v.Kind() == reflect.Int && v.CanInterface() {
+		// An enum (an operator, a set stage) by its spelling.
+		if s, ok := v.Interface().(fmt.Stringer); ok {
+			return s.String()
+		}
+	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {

@@ -152,6 +152,7 @@ var (
 	typeType   = reflect.TypeFor[types.Type]()
 	spanType   = reflect.TypeFor[lang.Span]()
 	opType     = reflect.TypeFor[lang.Op]()
+	setType    = reflect.TypeFor[lang.SetKind]()
 )
 
 // value renders one field's value; cols are the node's columns, which
@@ -174,6 +175,8 @@ func (f *fingerprinter) value(v reflect.Value, cols []Column) string {
 		// its number, which would change the fingerprint of every
 		// program whenever an operator is added to lang.
 		return fmt.Sprintf("%q", v.Interface().(lang.Op).String())
+	case setType:
+		return fmt.Sprintf("%q", v.Interface().(lang.SetKind).String())
 	}
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:

@@ -243,7 +243,7 @@ type Aggregate struct {
 // after the change are computed from the class's weights on the two
 // sides, and their difference emitted.
 type SetOp struct {
-	Op  string // "except" or "intersect"
+	Op  lang.SetKind // lang.Except or lang.Intersect
 	All bool
 }
 
@@ -347,9 +347,9 @@ func (*Aggregate) Name() string { return "aggregate" }
 // Name returns "except" or "intersect", with " all" when it is.
 func (op *SetOp) Name() string {
 	if op.All {
-		return op.Op + " all"
+		return op.Op.String() + " all"
 	}
-	return op.Op
+	return op.Op.String()
 }
 
 // Name returns "top".

@@ -193,7 +193,7 @@ type DistinctStage struct {
 // SetStage combines with another relation: union [all], except, intersect.
 type SetStage struct {
 	span
-	Op    string
+	Op    SetKind
 	All   bool
 	Right Term
 }

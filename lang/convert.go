@@ -159,7 +159,7 @@ func (c *converter) stage(g *stage) Stage {
 	case g.Distinct:
 		return &DistinctStage{span: s}
 	case g.Set != nil:
-		return &SetStage{span: s, Op: g.Set.Op, All: g.Set.All, Right: c.term(g.Set.Right)}
+		return &SetStage{span: s, Op: LookupSet(g.Set.Op), All: g.Set.All, Right: c.term(g.Set.Right)}
 	case g.Top != nil:
 		t := &TopStage{span: s, N: g.Top.N, By: c.orderKeys(g.Top.By)}
 		for _, x := range g.Top.Per {

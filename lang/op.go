@@ -1,6 +1,9 @@
 package lang
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Op is an operator of the expression language, as go/token's Token is
 // for go/ast: the parser decides which operator was written once, and
@@ -111,4 +114,35 @@ var binaryOps = func() map[string]Op {
 func LookupBinary(s string) (Op, bool) {
 	op, ok := binaryOps[s]
 	return op, ok
+}
+
+// SetKind is what a set stage does with its two relations.
+type SetKind int
+
+// The set stages.
+const (
+	InvalidSet SetKind = iota
+	Union
+	Except
+	Intersect
+)
+
+var setKindNames = [...]string{InvalidSet: "invalid set operation", Union: "union", Except: "except", Intersect: "intersect"}
+
+// String returns the set stage's keyword.
+func (k SetKind) String() string {
+	if k < 0 || int(k) >= len(setKindNames) {
+		return fmt.Sprintf("SetKind(%d)", int(k))
+	}
+	return setKindNames[k]
+}
+
+// LookupSet returns the set stage a keyword names, or InvalidSet.
+func LookupSet(keyword string) SetKind {
+	for k, name := range setKindNames {
+		if k != int(InvalidSet) && name == keyword {
+			return SetKind(k)
+		}
+	}
+	return InvalidSet
 }

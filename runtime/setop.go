@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -59,13 +60,13 @@ func setOpClass(op *ir.SetOp, left, right *zset.ZSet) (zset.Row, int64) {
 	m, n := positiveWeight(left), positiveWeight(right)
 	var w int64
 	switch {
-	case op.Op == "except" && op.All:
+	case op.Op == lang.Except && op.All:
 		w = max(0, m-n)
-	case op.Op == "except" && m > 0 && n == 0:
+	case op.Op == lang.Except && m > 0 && n == 0:
 		w = 1
-	case op.Op == "intersect" && op.All:
+	case op.Op == lang.Intersect && op.All:
 		w = min(m, n)
-	case op.Op == "intersect" && m > 0 && n > 0:
+	case op.Op == lang.Intersect && m > 0 && n > 0:
 		w = 1
 	}
 	if w == 0 {

@@ -298,11 +298,11 @@ func (c *checker) stage(st lang.Stage, in Rel, sc *scope) (Rel, *scope) {
 // setOp checks union, except and intersect, with or without all, of in
 // and right: the same number of columns, each pair of comparable types.
 func (c *checker) setOp(st *lang.SetStage, in Rel, sc *scope, right Rel) (Rel, *scope) {
-	name := st.Op
+	name := st.Op.String()
 	if st.All {
 		name += " all"
 	}
-	if st.Op != "union" || !st.All {
+	if st.Op != lang.Union || !st.All {
 		if !c.noRec(st, name, in, right) {
 			return nil, nil
 		}
@@ -322,7 +322,7 @@ func (c *checker) setOp(st *lang.SetStage, in Rel, sc *scope, right Rel) (Rel, *
 		cols = append(cols, Column{Name: lc[i].Name, Type: t})
 	}
 	left, right := c.castRel(in, cols), c.castRel(right, cols)
-	if st.Op == "union" {
+	if st.Op == lang.Union {
 		return &Union{Left: left, Right: right, All: st.All, Columns: cols}, single(sc.alias(), cols)
 	}
 	return &SetOp{Op: st.Op, All: st.All, Left: left, Right: right, Columns: cols}, single(sc.alias(), cols)

@@ -213,7 +213,7 @@ type Union struct {
 // times (except all) or min(m, n) times (intersect all). The row shown
 // for a class is its left row of smallest identity (types.RowKey).
 type SetOp struct {
-	Op          string // "except" or "intersect"
+	Op          lang.SetKind // lang.Except or lang.Intersect
 	All         bool
 	Left, Right Rel
 	Columns     []Column

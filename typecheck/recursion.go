@@ -23,7 +23,7 @@ func recursiveForm(d *lang.ViewDecl) (int, bool) {
 	k := len(stages)
 	for k > 0 {
 		s, ok := stages[k-1].(*lang.SetStage)
-		if !ok || s.Op != "union" || s.All {
+		if !ok || s.Op != lang.Union || s.All {
 			break
 		}
 		k--

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/typecheck"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
@@ -35,13 +36,13 @@ func (e *evaluator) setOp(r *typecheck.SetOp) (*zset.ZSet, error) {
 		rn := n[class]
 		var w int64
 		switch {
-		case r.Op == "except" && r.All:
+		case r.Op == lang.Except && r.All:
 			w = max(0, lm-rn)
-		case r.Op == "except" && rn == 0:
+		case r.Op == lang.Except && rn == 0:
 			w = 1
-		case r.Op == "intersect" && r.All:
+		case r.Op == lang.Intersect && r.All:
 			w = min(lm, rn)
-		case r.Op == "intersect" && rn > 0:
+		case r.Op == lang.Intersect && rn > 0:
 			w = 1
 		}
 		out.Add(rep[class], w)
