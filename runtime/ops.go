@@ -23,6 +23,9 @@ type stepRun struct {
 	// first step).
 	now    time.Time
 	before *time.Time
+	// backfill marks a pass computing new views over what is there
+	// (Engine.Extend): their constants enter then, whatever the step.
+	backfill bool
 }
 
 // batch is a step's changes at one node: a Z-set written as a list of
@@ -50,7 +53,7 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 	case *ir.Source:
 		return s.inputs[op.Table], nil
 	case *ir.Constant:
-		if s.engine.steps == 0 {
+		if s.engine.steps == 0 || s.backfill {
 			return toBatch(op.Rows), nil
 		}
 		return nil, nil
