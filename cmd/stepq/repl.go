@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/internal/compile"
@@ -50,6 +51,9 @@ type session struct {
 	eng    *runtime.Engine
 	failed bool // some statement failed
 	quit   bool
+	// extended counts the declarations that computed only their new
+	// views (see extend), for tests.
+	extended int
 }
 
 func newSession(ctx context.Context, out, errw io.Writer, db *pgxpool.Pool) *session {
@@ -200,7 +204,7 @@ func (s *session) declare(o *origin) error {
 	if err != nil {
 		return syn.mapError(err)
 	}
-	res, err := s.install(decls, prog, syn)
+	res, err := s.extend(decls, prog, syn)
 	if err != nil {
 		return err
 	}
@@ -260,6 +264,27 @@ func (s *session) install(decls []*decl, prog *compile.Program, syn *synth) (*ru
 	}
 	// Later steps fail in declarations, not in the statement that made
 	// them, which is gone.
+	s.decls, s.prog, s.eng, s.syn = decls, prog, eng, synthOf(decls, nil)
+	return res, nil
+}
+
+// extend makes prog the session's program as install does, but when
+// prog only adds views to the session's program it computes just those,
+// from what they read, keeping every other view as it is (see
+// runtime.Engine.Extend): declaring a view costs what the view reads,
+// not a replay of every table.
+func (s *session) extend(decls []*decl, prog *compile.Program, syn *synth) (*runtime.Result, error) {
+	if s.eng == nil {
+		return s.install(decls, prog, syn)
+	}
+	eng, res, ok, err := s.eng.Extend(s.ctx, prog.Circuit, time.Now())
+	if err != nil {
+		return nil, stepFailure(err, 1, syn)
+	}
+	if !ok {
+		return s.install(decls, prog, syn)
+	}
+	s.extended++
 	s.decls, s.prog, s.eng, s.syn = decls, prog, eng, synthOf(decls, nil)
 	return res, nil
 }
