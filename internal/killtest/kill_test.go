@@ -15,20 +15,11 @@ import (
 	"time"
 
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/internal/stepqbin"
 )
 
 const shopSQL = `SELECT li.basket_id, sum(p.price * li.qty) AS total, count(*) AS items
   FROM line_items li JOIN products p ON li.product_name = p.name GROUP BY li.basket_id`
-
-func buildStepq(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "stepq")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/stepping-io/stepping/cmd/stepq")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // TestKillAndRestart runs stepq run --db while a writer changes the shop
 // tables, SIGKILLs it at random points (and cuts its connections) several
@@ -46,7 +37,7 @@ INSERT INTO products SELECT 'p' || i, (i || '.5')::numeric FROM generate_series(
 INSERT INTO line_items SELECT i % 50, 'p' || (1 + i % 20), 1 + i % 3 FROM generate_series(1, 600) i ON CONFLICT DO NOTHING;`); err != nil {
 		t.Fatal(err)
 	}
-	bin := buildStepq(t)
+	bin := stepqbin.Build(t)
 	src, err := os.ReadFile("../../examples/shop.step")
 	if err != nil {
 		t.Fatal(err)

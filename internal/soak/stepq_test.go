@@ -20,19 +20,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/internal/stepqbin"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
-
-// buildStepq builds the stepq command, as internal/killtest does.
-func buildStepq(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "stepq")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/stepping-io/stepping/cmd/stepq")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // soakStepq runs a generated program under stepq run --db, a process,
 // kills times: each time it writes a backlog of transactions, starts the
@@ -42,7 +32,7 @@ func buildStepq(t *testing.T) string {
 // --once and compares every output with SQL.
 func soakStepq(t *testing.T, r *rand.Rand, kills int, n *tally) {
 	ctx := context.Background()
-	bin := buildStepq(t)
+	bin := stepqbin.Build(t)
 	pool, schema := pgtest.Schema(t)
 	if _, err := pool.Exec(ctx, genDDL); err != nil {
 		t.Fatal(err)
