@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,7 +30,7 @@ import (
 // client may), their triggers log the changes, and Step applies what is
 // pending, in batches, each one committed step.
 type Engine struct {
-	prog    *Program
+	prog    atomic.Pointer[Program] // replaced by Extend
 	backend runtime.Backend
 
 	mu     sync.Mutex
@@ -45,7 +47,9 @@ type Engine struct {
 func (p *Program) OpenMemory() *Engine { return p.open(memory.New(p.c.Circuit)) }
 
 func (p *Program) open(b runtime.Backend) *Engine {
-	return &Engine{prog: p, backend: b, subs: map[*Subscription]bool{}}
+	e := &Engine{backend: b, subs: map[*Subscription]bool{}}
+	e.prog.Store(p)
+	return e
 }
 
 // PostgresOptions say where and how a program runs on Postgres.
@@ -160,8 +164,51 @@ func classify(err error) error {
 	return err
 }
 
+// ErrNotExtension is Extend's error for a program that does more than add
+// views to the engine's.
+var ErrNotExtension = errors.New("stepping: the program does not only add views to the engine's")
+
+// extender is a backend that can take more views while it runs.
+type extender interface {
+	Extend(ctx context.Context, c *ir.Circuit, t time.Time) (runtime.StepChanges, bool, error)
+}
+
+// Extend makes the engine run p, a program that adds views to the one it
+// runs (its tables, functions and existing views as they are), and
+// returns the new views' contents, one Batch each. Only the new views are
+// computed, from the current rows of the tables and views they read;
+// every other view keeps its state, subscriptions and lookups. A program
+// that changes anything else fails with ErrNotExtension and changes
+// nothing: open it anew. In memory only.
+func (e *Engine) Extend(ctx context.Context, p *Program) ([]Batch, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	b, ok := e.backend.(extender)
+	if !ok {
+		return nil, fmt.Errorf("stepping: a running program takes more views only in memory; on Postgres, open the new program with Rebuild")
+	}
+	sc, ok, err := b.Extend(ctx, p.c.Circuit, time.Now())
+	if err != nil {
+		return nil, classify(fmt.Errorf("stepping: %w", err))
+	}
+	if !ok {
+		return nil, ErrNotExtension
+	}
+	e.prog.Store(p)
+	var out []Batch
+	for _, v := range p.c.Circuit.Views {
+		if d, ok := sc.Changes[v.Name]; ok {
+			out = append(out, newBatch(sc.Step, v, d))
+		}
+	}
+	return out, nil
+}
+
 // Program returns the program the engine runs.
-func (e *Engine) Program() *Program { return e.prog }
+func (e *Engine) Program() *Program { return e.prog.Load() }
 
 // Insert adds rows to a table. Each row is a Row or []any (a value per
 // column, in order), a map[string]any keyed by column name, or a struct
@@ -232,7 +279,7 @@ func changeColumns(in *ir.Input, op runtime.Op) []Column {
 }
 
 func (e *Engine) input(name string) *ir.Input {
-	for _, in := range e.prog.c.Circuit.Inputs {
+	for _, in := range e.prog.Load().c.Circuit.Inputs {
 		if in.Name == name {
 			return in
 		}
@@ -255,7 +302,7 @@ func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
 	steps, err := e.backend.Step(ctx)
 	var out []Batch
 	for _, sc := range steps {
-		for _, v := range e.prog.c.Circuit.Views {
+		for _, v := range e.prog.Load().c.Circuit.Views {
 			if d, ok := sc.Changes[v.Name]; ok {
 				out = append(out, newBatch(sc.Step, v, d))
 			}
@@ -267,14 +314,14 @@ func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
 // Read returns a view's current contents. In memory every view (and
 // table) can be read; on Postgres, the outputs, from their tables.
 func (e *Engine) Read(ctx context.Context, view string) (*Rows, error) {
-	cols, err := e.columns(view)
-	if err != nil {
-		return nil, err
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return nil, ErrClosed
+	}
+	cols, err := e.columns(view)
+	if err != nil {
+		return nil, err
 	}
 	z, err := e.backend.Read(ctx, view, nil)
 	if err != nil {
@@ -283,9 +330,10 @@ func (e *Engine) Read(ctx context.Context, view string) (*Rows, error) {
 	return newRows(cols, z), nil
 }
 
-// columns returns the columns of a view or table of the program.
+// columns returns the columns of a view or table of the program. The
+// caller holds e.mu.
 func (e *Engine) columns(name string) ([]Column, error) {
-	if v := e.prog.view(name); v != nil {
+	if v := e.prog.Load().view(name); v != nil {
 		return columnsOf(v.Columns), nil
 	}
 	if in := e.input(name); in != nil && e.backend.Readable(name) {
@@ -301,6 +349,11 @@ func (e *Engine) columns(name string) ([]Column, error) {
 // on Postgres it queries the output table, which the program's index
 // clauses serve.
 func (e *Engine) Lookup(ctx context.Context, view string, key map[string]any) (*Rows, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
 	cols, err := e.columns(view)
 	if err != nil {
 		return nil, err
@@ -320,11 +373,6 @@ func (e *Engine) Lookup(ctx context.Context, view string, key map[string]any) (*
 		}
 		where[i] = x
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil, ErrClosed
-	}
 	z, err := e.backend.Read(ctx, view, where)
 	if err != nil {
 		return nil, fmt.Errorf("stepping: %w", err)
@@ -342,17 +390,17 @@ func (e *Engine) Lookup(ctx context.Context, view string, key map[string]any) (*
 // sees the steps of any runtime running the program, such as stepq run
 // --db, and only outputs can be subscribed to.
 func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, error) {
-	v := e.prog.view(view)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	v := e.prog.Load().view(view)
 	if v == nil {
 		return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "view", Name: view})
 	}
 	if !e.backend.Readable(view) {
 		return nil, fmt.Errorf("stepping: %s is not an output of the program: on Postgres only outputs are published", view)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil, ErrClosed
 	}
 	after, err := e.backend.Steps(ctx)
 	if err != nil {

@@ -332,3 +332,57 @@ view gone = ev | except old
 		}
 	}
 }
+
+// TestEngineExtend adds a view to a running engine: only the new view
+// is computed, from the rows there, and the engine goes on with both; a
+// program that changes more is refused and changes nothing.
+func TestEngineExtend(t *testing.T) {
+	ctx := context.Background()
+	prog, err := stepping.Compile("shop.step", shopSrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := prog.OpenMemory()
+	defer eng.Close()
+	price := decimal.RequireFromString
+	if err := eng.Insert(ctx, "products", Product{"tv", price("3.0")}, Product{"radio", price("5.0")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	more, err := stepping.Compile("shop.step", shopSrc+"\nview dear = products | where price > 4 | select { name }\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches, err := eng.Extend(ctx, more)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batches) != 1 || batches[0].View != "dear" || len(batches[0].Changes) != 1 || batches[0].Changes[0].Row[0] != "radio" {
+		t.Fatalf("extending with dear gave %+v", batches)
+	}
+	if eng.Program() != more {
+		t.Errorf("the engine does not run the extended program")
+	}
+	if err := eng.Insert(ctx, "products", Product{"lamp", price("9")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := eng.Read(ctx, "dear")
+	if err != nil || rows.Len() != 2 {
+		t.Fatalf("dear after a step: %v, %v", rows, err)
+	}
+	changed, err := stepping.Compile("shop.step", strings.Replace(shopSrc, "sum(", "max(", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Extend(ctx, changed); !errors.Is(err, stepping.ErrNotExtension) {
+		t.Errorf("a changed view extended the engine: %v", err)
+	}
+	if eng.Program() != more {
+		t.Errorf("a refused extension changed the engine's program")
+	}
+}

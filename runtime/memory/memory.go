@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
@@ -128,6 +129,19 @@ func (b *Backend) Watch(_ context.Context, after int64) (runtime.Watcher, error)
 	b.watchers[w] = true
 	b.mu.Unlock()
 	return w, nil
+}
+
+// Extend makes the backend run circuit c, which adds views to the one it
+// runs, computing only the new views (see runtime.Engine.Extend). It
+// returns their contents, and false, changing nothing, when c is no such
+// extension. Changes given and not yet stepped stay pending.
+func (b *Backend) Extend(ctx context.Context, c *ir.Circuit, t time.Time) (runtime.StepChanges, bool, error) {
+	next, res, ok, err := b.eng.Extend(ctx, c, t)
+	if err != nil || !ok {
+		return runtime.StepChanges{}, ok, err
+	}
+	b.circuit, b.eng = c, next
+	return runtime.StepChanges{Step: res.Step, Changes: res.Changes}, true, nil
 }
 
 // Close ends every watch.
