@@ -15,18 +15,11 @@ import (
 // TestFrontEndLinksNoDriver checks that the front end (parsing, checking,
 // lowering, and the value packages they share), the engine and the
 // memory backend do no I/O by construction: none of them depends on the
-// pgx driver. The catalog
-// reaches typecheck through its Catalog interface; only pgcatalog reads
-// it from Postgres. The test asks the go command for the import graph,
+// pgx driver. The catalog reaches typecheck through its Catalog
+// interface; only pgcatalog reads it from Postgres. The test asks the go command for the import graph,
 // so that an import added anywhere below these packages is caught.
 func TestFrontEndLinksNoDriver(t *testing.T) {
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the go command is needed to list dependencies: %v", err)
-		}
-		t.Skipf("no go command to list dependencies: %v", err)
-	}
+	goCmd := goCommand(t)
 	const module = "github.com/stepping-io/stepping/"
 	for _, pkg := range []string{"lang", "typecheck", "ir", "stdlib", "types", "zset", "runtime", "runtime/memory"} {
 		t.Run(pkg, func(t *testing.T) {
@@ -80,22 +73,30 @@ func importersOfPgx(t *testing.T, listJSON []byte) []string {
 // names none of the pipeline's insides: callers see its own types, the
 // standard library's, decimal.Decimal and pgx's pool.
 func TestPublicAPIStandsAlone(t *testing.T) {
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the go command is needed to read the API: %v", err)
-		}
-		t.Skipf("no go command to read the API: %v", err)
-	}
-	out, err := exec.Command(goCmd, "doc", "-all", ".").Output()
+	out, err := exec.Command(goCommand(t), "doc", "-all", ".").Output()
 	if err != nil {
 		t.Fatalf("go doc: %v", err)
 	}
-	for _, inside := range []string{"ir.", "zset.", "runtime.", "typecheck.", "lang.", "types.", "compile.", "postgres.", "memory."} {
-		for i, line := range strings.Split(string(out), "\n") {
+	insides := []string{"ir.", "zset.", "runtime.", "typecheck.", "lang.", "types.", "compile.", "postgres.", "memory."}
+	for i, line := range strings.Split(string(out), "\n") {
+		for _, inside := range insides {
 			if strings.Contains(line, " "+inside) || strings.Contains(line, "*"+inside) || strings.Contains(line, "("+inside) || strings.Contains(line, "]"+inside) {
 				t.Errorf("go doc line %d names %s: %s", i+1, strings.TrimSuffix(inside, "."), strings.TrimSpace(line))
 			}
 		}
 	}
+}
+
+// goCommand returns the go command these tests ask about the module: a
+// skip without one, but under CI a failure.
+func goCommand(t *testing.T) string {
+	t.Helper()
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the go command is needed to read the module: %v", err)
+		}
+		t.Skipf("no go command to read the module: %v", err)
+	}
+	return goCmd
 }
