@@ -124,16 +124,12 @@ func (p *Runner) checkOutput(ctx context.Context, o *ir.Output, role string, sou
 	var oid *uint32
 	var schema string
 	var canCreate *bool
-	schemaExpr := "current_schema()"
+	var written any // the schema the output names; NULL: the search path's first
 	if len(o.Table) > 1 {
-		schemaExpr = "$2::text"
+		written = o.Table[0]
 	}
-	args := []any{table}
-	if len(o.Table) > 1 {
-		args = append(args, o.Table[0])
-	}
-	err := p.Pool.QueryRow(ctx, "SELECT to_regclass($1)::oid, "+schemaExpr+", (SELECT has_schema_privilege(n.oid, 'CREATE') FROM pg_namespace n WHERE n.nspname = "+schemaExpr+")",
-		args...).Scan(&oid, &schema, &canCreate)
+	err := p.Pool.QueryRow(ctx, `SELECT to_regclass($1)::oid, s.name, (SELECT has_schema_privilege(n.oid, 'CREATE') FROM pg_namespace n WHERE n.nspname = s.name)
+  FROM (SELECT coalesce($2::text, current_schema()) AS name) s`, table, written).Scan(&oid, &schema, &canCreate)
 	if err != nil {
 		return err
 	}
