@@ -44,6 +44,11 @@ type Runner struct {
 	// program that reads the clock; nil means the time of the step's
 	// transaction (Postgres's transaction_timestamp()).
 	Clock func() time.Time
+	// BackfillRows bounds the source rows a backfill computes in memory
+	// (see backfill.go); 0 means DefaultBackfillRows.
+	BackfillRows int
+
+	backfilled bool // the backfill is known done: ApplyPending need not look
 }
 
 // ErrVersion reports that the state in the database was built by a
@@ -202,11 +207,12 @@ func (p *Runner) setMeta(ctx context.Context, q execer, key, value string) error
 	return err
 }
 
-// install creates everything in one transaction. The source tables are
-// locked against writes while their triggers are created and their rows
-// copied into the log, so no change is missed or counted twice between
-// the backfill and the capture.
+// install creates everything in one transaction and marks the backfill
+// pending: the first ApplyPending computes the first state from the
+// sources (see backfill.go). Creating a capture trigger waits for the
+// writers already under way, so every change after it is captured.
 func (p *Runner) install(ctx context.Context) error {
+	p.backfilled = false
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 		stmts := []string{
 			"CREATE TABLE " + p.t("_log") + " (id bigserial PRIMARY KEY, source text NOT NULL, weight int NOT NULL, row json NOT NULL, " + logAtColumn + ", " + logXactColumn + ")",
@@ -245,7 +251,7 @@ func (p *Runner) install(ctx context.Context) error {
 			return err
 		}
 		views, _ := json.Marshal(p.viewVersions())
-		for k, v := range map[string]string{"version": p.Version(), "views": string(views), "steps": "0", "applied": "0", "last_step_at": ""} {
+		for k, v := range map[string]string{"version": p.Version(), "views": string(views), "steps": "0", "applied": "0", "last_step_at": "", "backfill": "pending"} {
 			if err := p.setMeta(ctx, tx, k, v); err != nil {
 				return err
 			}
@@ -326,13 +332,6 @@ func (p *Runner) capture(ctx context.Context, tx pgx.Tx, in *ir.Input) error {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return err
 		}
-	}
-	tag, err := tx.Exec(ctx, "INSERT INTO "+p.t("_log")+" (source, weight, row) SELECT $1, 1, to_json(t.*) FROM ONLY "+table+" t", in.Name)
-	if err != nil {
-		return err
-	}
-	if n := tag.RowsAffected(); n > 0 {
-		p.logf("backfill: %d existing rows of %s queued", n, p.sourceName(in))
 	}
 	return nil
 }
@@ -493,6 +492,23 @@ type StepStats struct {
 // output of constants holds its rows from the start.
 func (p *Runner) ApplyPending(ctx context.Context, each func(StepStats)) (int, error) {
 	total := 0
+	if pending, err := p.backfillPending(ctx); err != nil {
+		if isUndefinedTable(err) {
+			return 0, p.failure(ctx, nil, err)
+		}
+		return 0, err
+	} else if !pending {
+		p.backfilled = true
+	} else {
+		st, err := p.backfill(ctx)
+		if err != nil {
+			return 0, err
+		}
+		total = st.LogRows
+		if each != nil {
+			each(st)
+		}
+	}
 	for {
 		st, err := p.applyBatch(ctx, false)
 		if err != nil {

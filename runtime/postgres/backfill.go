@@ -1,0 +1,338 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// A program's first state is computed set-at-a-time, not replayed through
+// the change log. Install creates the capture triggers and marks the
+// backfill pending; the first ApplyPending then computes it as step 1, in
+// one REPEATABLE READ transaction:
+//
+//   - its first statement deletes the change log rows it sees. A change's
+//     log row is written in the same transaction as the change, so the
+//     rows it deletes are exactly the changes its snapshot of the source
+//     tables already holds; the rows it does not see stay for the steps
+//     after. (CREATE TRIGGER waited for every writer already under way,
+//     so no change escapes both the snapshot and the log.)
+//   - it reads the source tables through cursors, a BatchSize of rows at
+//     a time, and runs them through the circuit over an in-memory store;
+//   - it writes the state and the outputs once, by COPY, into tables that
+//     are empty: no upserts, and no output row written twice.
+//
+// Memory grows with the rows read, so past BackfillRows source rows the
+// in-memory state is written out and the rest of the backfill goes on a
+// chunk at a time against the state in Postgres, as ordinary steps do.
+//
+// A backfill that fails or is killed rolls back whole and stays pending:
+// the next run starts it again from the sources as they are then.
+
+// DefaultBackfillRows is how many source rows a backfill computes in
+// memory before it writes its state out and goes on in Postgres, when
+// Runner.BackfillRows is zero. The engine holds a few hundred bytes per
+// row read (issue 13's figures: about 400 for the shop workload), so the
+// default needs about 400 MB.
+const DefaultBackfillRows = 1_000_000
+
+// backfillProgressEvery is how often a backfill reports its progress.
+const backfillProgressEvery = 2 * time.Second
+
+func (p *Runner) backfillRows() int {
+	if p.BackfillRows > 0 {
+		return p.BackfillRows
+	}
+	return DefaultBackfillRows
+}
+
+// backfillPending reports whether the program's first state is still to
+// be computed.
+func (p *Runner) backfillPending(ctx context.Context) (bool, error) {
+	if p.backfilled {
+		return false, nil
+	}
+	v, err := p.meta(ctx, p.Pool, "backfill")
+	return v == "pending", err
+}
+
+// backfill computes the program's first state and outputs from the
+// source tables as step 1 (see above) and returns its statistics.
+func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
+	start := time.Now()
+	st := StepStats{Step: 1}
+	var failed []logRow
+	err := pgx.BeginTxFunc(ctx, p.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		// The first statement takes the snapshot the backfill reads.
+		if _, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")); err != nil {
+			return err
+		}
+		// Past BackfillRows, a key of an output may be inserted in one
+		// chunk and retracted in a later one: check keys at commit.
+		if _, err := tx.Exec(ctx, "SET CONSTRAINTS ALL DEFERRED"); err != nil {
+			return err
+		}
+		now, err := p.stepTime(ctx, tx)
+		if err != nil {
+			return err
+		}
+		b := &backfillRun{p: p, tx: tx, now: now, mem: runtime.NewMemoryStore(), outputs: map[string]*zset.ZSet{}, started: start, lastReport: start}
+		b.eng = runtime.NewWithOptions(p.Circuit, b.mem, runtime.Options{NoContents: true})
+		if b.total, err = p.countSources(ctx, tx); err != nil {
+			return err
+		}
+		for _, in := range p.Circuit.Inputs {
+			if failed, err = b.readSource(ctx, in); err != nil {
+				return err
+			}
+		}
+		if b.chunks == 0 {
+			// No source rows: one step with no changes, for constants.
+			if err := b.step(ctx, nil, map[string]*zset.ZSet{}); err != nil {
+				return err
+			}
+		}
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		st.LogRows, st.Chunks = b.rows, b.chunks
+		if !p.OmitChanges {
+			st.Changes = b.changes
+		}
+		p.logf("backfill: %d rows in %s", b.rows, time.Since(start).Round(time.Millisecond))
+		fin := &pgx.Batch{}
+		fin.Queue("DELETE FROM " + p.t("_meta") + " WHERE key = 'backfill'")
+		if err := tx.SendBatch(ctx, fin).Close(); err != nil {
+			return err
+		}
+		return p.finishStep(ctx, tx, nil, st, start)
+	})
+	st.Duration = time.Since(start)
+	if err != nil && permanent(err) {
+		return st, p.failure(ctx, failed, err)
+	}
+	return st, err
+}
+
+// countSources counts the source rows a backfill reads, for its progress
+// reports.
+func (p *Runner) countSources(ctx context.Context, tx pgx.Tx) (int, error) {
+	total := 0
+	for _, in := range p.Circuit.Inputs {
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM ONLY "+p.sourceName(in)).Scan(&n); err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// backfillRun is one backfill under way.
+type backfillRun struct {
+	p   *Runner
+	tx  pgx.Tx
+	now time.Time
+	// mem is the state while it is computed in memory, nil once written
+	// out; eng computes over it.
+	mem *runtime.MemoryStore
+	eng *runtime.Engine
+	// outputs adds up the outputs' changes while the state is in memory:
+	// from empty, they add up to the outputs' rows.
+	outputs map[string]*zset.ZSet
+	// changes adds up every chunk's output changes, for StepStats.
+	changes    map[string]*zset.ZSet
+	rows       int // source rows read
+	total      int // source rows to read
+	chunks     int
+	started    time.Time
+	lastReport time.Time
+}
+
+// readSource runs the rows of one source table through the circuit, a
+// chunk at a time. On failure it returns the chunk that failed.
+func (b *backfillRun) readSource(ctx context.Context, in *ir.Input) ([]logRow, error) {
+	p := b.p
+	// to_json, as capture writes the log: the rows decode the same way
+	// whichever path they come by, so a later retraction finds them.
+	if _, err := b.tx.Exec(ctx, "DECLARE _stepping_backfill NO SCROLL CURSOR FOR SELECT to_json(t.*)::text FROM ONLY "+p.sourceName(in)+" t"); err != nil {
+		return nil, fmt.Errorf("backfill of %s: %w", p.sourceName(in), err)
+	}
+	fetch := "FETCH " + strconv.Itoa(p.batchSize()) + " FROM _stepping_backfill"
+	for {
+		rows, err := b.tx.Query(ctx, fetch)
+		if err != nil {
+			return nil, err
+		}
+		chunk, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (logRow, error) {
+			var text string
+			err := r.Scan(&text)
+			return logRow{source: in.Name, weight: 1, row: []byte(text)}, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(chunk) == 0 {
+			break
+		}
+		deltas, err := p.decode(chunk)
+		if err != nil {
+			return chunk, err
+		}
+		if err := b.step(ctx, chunk, deltas); err != nil {
+			return chunk, err
+		}
+		b.report()
+	}
+	_, err := b.tx.Exec(ctx, "CLOSE _stepping_backfill")
+	return nil, err
+}
+
+// step runs one chunk of source rows through the circuit: in memory
+// while under BackfillRows, in Postgres after.
+func (b *backfillRun) step(ctx context.Context, chunk []logRow, deltas map[string]*zset.ZSet) error {
+	if b.mem != nil && b.rows+len(chunk) > b.p.backfillRows() && b.rows > 0 {
+		b.p.logf("backfill: %d rows computed in memory; writing the state out and going on in Postgres (BackfillRows)", b.rows)
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+	}
+	var res *runtime.Result
+	var err error
+	if b.mem != nil {
+		if res, err = b.eng.StepDeltaAt(ctx, b.now, deltas); err != nil {
+			return err
+		}
+		for _, o := range b.p.Circuit.Outputs {
+			addChanges(b.outputs, o.View.Name, res.Changes[o.View.Name])
+		}
+	} else {
+		tail := &pgx.Batch{}
+		store := NewStore(b.p.Schema)
+		store.Begin(b.tx)
+		store.DeferWrites(tail)
+		// Not the first engine step: constants entered in the first chunk.
+		eng := runtime.NewWithOptions(b.p.Circuit, store, runtime.Options{NoContents: true, StepsDone: int64(b.chunks)})
+		if res, err = eng.StepDeltaAt(ctx, b.now, deltas); err != nil {
+			return err
+		}
+		if err := b.p.writeOutputs(ctx, b.tx, res, tail); err != nil {
+			return err
+		}
+		if err := b.tx.SendBatch(ctx, tail).Close(); err != nil {
+			return err
+		}
+	}
+	if !b.p.OmitChanges {
+		if b.changes == nil {
+			b.changes = map[string]*zset.ZSet{}
+		}
+		for _, o := range b.p.Circuit.Outputs {
+			addChanges(b.changes, o.View.Name, res.Changes[o.View.Name])
+		}
+	}
+	b.rows += len(chunk)
+	b.chunks++
+	return nil
+}
+
+func addChanges(into map[string]*zset.ZSet, view string, d *zset.ZSet) {
+	if d == nil || d.IsEmpty() {
+		return
+	}
+	if into[view] == nil {
+		into[view] = zset.New()
+	}
+	into[view].AddAll(d, 1)
+}
+
+// report logs the backfill's progress every backfillProgressEvery.
+func (b *backfillRun) report() {
+	if time.Since(b.lastReport) < backfillProgressEvery {
+		return
+	}
+	b.lastReport = time.Now()
+	took := time.Since(b.started)
+	rate := float64(b.rows) / took.Seconds()
+	msg := fmt.Sprintf("backfill: %d of %d rows, %.0f rows/s", b.rows, b.total, rate)
+	if left := b.total - b.rows; left > 0 && rate > 0 {
+		msg += fmt.Sprintf(", about %s left", (time.Duration(float64(left)/rate) * time.Second).Round(time.Second))
+	}
+	b.p.logf("%s", msg)
+}
+
+// flush writes the state computed in memory, and the outputs it gave,
+// into the program's empty state and output tables by COPY; later chunks
+// go to Postgres.
+func (b *backfillRun) flush(ctx context.Context) error {
+	if b.mem == nil {
+		return nil
+	}
+	cols := []string{"key", "row_key", "row", "weight"}
+	for _, n := range b.p.Circuit.Nodes {
+		var table string
+		var err error
+		switch n.Op.(type) {
+		case *ir.Integrate, *ir.Fixpoint:
+			table = fmt.Sprintf("_index_%d", n.ID)
+			err = b.copyEntries(ctx, table, cols, b.mem.IndexEntries(n.ID))
+		case *ir.OrderedIntegrate:
+			table = fmt.Sprintf("_ordered_%d", n.ID)
+			err = b.copyEntries(ctx, table, cols, b.mem.OrderedEntries(n.ID))
+		case *ir.Aggregate, *ir.TopK:
+			table = fmt.Sprintf("_groups_%d", n.ID)
+			err = b.copyGroups(ctx, table, b.mem.GroupStates(n.ID))
+		}
+		if err != nil {
+			return fmt.Errorf("backfill: writing %s: %w", table, err)
+		}
+	}
+	tail := &pgx.Batch{}
+	if err := b.p.writeOutputs(ctx, b.tx, &runtime.Result{Step: 1, Changes: b.outputs}, tail); err != nil {
+		return err
+	}
+	if err := b.tx.SendBatch(ctx, tail).Close(); err != nil {
+		return err
+	}
+	b.mem, b.eng, b.outputs = nil, nil, nil
+	return nil
+}
+
+func (b *backfillRun) copyEntries(ctx context.Context, table string, cols []string, entries iter.Seq[runtime.StateEntry]) error {
+	next, stop := iter.Pull(entries)
+	defer stop()
+	_, err := b.tx.CopyFrom(ctx, pgx.Identifier{b.p.Schema, table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+		e, ok := next()
+		if !ok {
+			return nil, nil
+		}
+		return []any{[]byte(e.Key), []byte(e.RowKey), types.EncodeRow(e.Row), e.Weight}, nil
+	}))
+	return err
+}
+
+func (b *backfillRun) copyGroups(ctx context.Context, table string, groups iter.Seq2[string, *runtime.GroupState]) error {
+	next, stop := iter.Pull2(groups)
+	defer stop()
+	_, err := b.tx.CopyFrom(ctx, pgx.Identifier{b.p.Schema, table}, []string{"key", "state"}, pgx.CopyFromFunc(func() ([]any, error) {
+		for {
+			key, st, ok := next()
+			if !ok {
+				return nil, nil
+			}
+			if st == nil || st.Count == 0 {
+				continue
+			}
+			return []any{[]byte(key), encodeGroupState(st)}, nil
+		}
+	}))
+	return err
+}

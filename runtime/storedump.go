@@ -1,0 +1,67 @@
+package runtime
+
+import (
+	"iter"
+
+	"github.com/stepping-io/stepping/zset"
+)
+
+// StateEntry is one entry of an integral as a store keeps it: the index
+// key and the row key it is filed under (types.RowKey encodings; for an
+// ordered integral the key is a types.OrderKey), the row, and its
+// weight.
+type StateEntry struct {
+	Key, RowKey string
+	Row         zset.Row
+	Weight      int64
+}
+
+// IndexEntries returns the entries of the index of node id, in no
+// particular order. A backfill computes a circuit's first state in a
+// MemoryStore and copies it out through these to a database-backed
+// store in bulk.
+func (s *MemoryStore) IndexEntries(id int) iter.Seq[StateEntry] {
+	return func(yield func(StateEntry) bool) {
+		ix, ok := s.indexes[id]
+		if !ok {
+			return
+		}
+		for key, bucket := range ix.buckets {
+			for rowKey, e := range bucket {
+				if !yield(StateEntry{Key: key, RowKey: rowKey, Row: e.Row, Weight: e.Weight}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// OrderedEntries returns the entries of the ordered index of node id, in
+// order of key.
+func (s *MemoryStore) OrderedEntries(id int) iter.Seq[StateEntry] {
+	return func(yield func(StateEntry) bool) {
+		o, ok := s.ordered[id]
+		if !ok {
+			return
+		}
+		o.tree.Ascend(func(e orderedEntry) bool {
+			return yield(StateEntry{Key: e.key, RowKey: e.rowKey, Row: e.Row, Weight: e.Weight})
+		})
+	}
+}
+
+// GroupStates returns the groups of the aggregate or top-k of node id,
+// each with its key (a types.RowKey encoding), in no particular order.
+func (s *MemoryStore) GroupStates(id int) iter.Seq2[string, *GroupState] {
+	return func(yield func(string, *GroupState) bool) {
+		g, ok := s.groups[id]
+		if !ok {
+			return
+		}
+		for key, st := range g.m {
+			if !yield(key, st) {
+				return
+			}
+		}
+	}
+}
