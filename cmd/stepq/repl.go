@@ -296,9 +296,8 @@ func (s *session) extend(decls []*decl, prog *stepping.Program, syn *synth) erro
 // session's current rows, given in one step.
 func (s *session) replay(prog *stepping.Program, syn *synth) (*stepping.Engine, error) {
 	eng := prog.OpenMemory()
-	sources := sourcesOf(prog)
 	for _, t := range prog.Tables() {
-		rows, err := s.rowsOf(prog, t, sources[t])
+		rows, err := s.rowsOf(prog, t)
 		if err == nil && len(rows) > 0 {
 			err = eng.Insert(s.ctx, t, rows...)
 		}
@@ -314,20 +313,10 @@ func (s *session) replay(prog *stepping.Program, syn *synth) (*stepping.Engine, 
 	return eng, nil
 }
 
-// sourcesOf returns which of a program's tables are sources, read from
-// the database.
-func sourcesOf(prog *stepping.Program) map[string]bool {
-	out := map[string]bool{}
-	for _, in := range prog.Graph().Inputs {
-		out[in.Name] = in.Table != ""
-	}
-	return out
-}
-
 // rowsOf returns the rows table of a new program starts with: those the
 // session's table of that name holds, or, with a database, the live
-// table's when the session has none yet and the table is a source.
-func (s *session) rowsOf(prog *stepping.Program, table string, source bool) ([]any, error) {
+// table's when the session has none yet.
+func (s *session) rowsOf(prog *stepping.Program, table string) ([]any, error) {
 	if s.eng != nil && sameColumns(s.prog, prog, table) {
 		rows, err := s.eng.Read(s.ctx, table)
 		if err != nil {
@@ -335,7 +324,7 @@ func (s *session) rowsOf(prog *stepping.Program, table string, source bool) ([]a
 		}
 		return anyRows(rows.Rows), nil
 	}
-	if s.db != nil && source {
+	if s.db != nil {
 		rows, err := prog.ReadTable(s.ctx, s.db, table)
 		if err != nil {
 			return nil, errorf("%s", strings.TrimPrefix(err.Error(), "stepping: "))
