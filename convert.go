@@ -25,6 +25,8 @@ func rowFrom(cols []Column, row any) (Row, error) {
 	switch r := row.(type) {
 	case []any:
 		return rowFromList(cols, r, set, out)
+	case Row:
+		return rowFromList(cols, r, set, out)
 	case map[string]any:
 		for name, v := range r {
 			i := columnIndex(cols, name)

@@ -90,6 +90,13 @@ func diagnosticList(err error) lang.ErrorList {
 	if errors.As(err, &one) {
 		return lang.ErrorList{one}
 	}
+	var public *StepError
+	if errors.As(err, &public) {
+		if public.diag != nil {
+			return lang.ErrorList{public.diag}
+		}
+		return nil
+	}
 	var step *runtime.StepError
 	if errors.As(err, &step) {
 		if d := step.Diagnostic(); d != nil {

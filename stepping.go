@@ -117,3 +117,29 @@ func (p *Program) Columns(name string) ([]Column, error) {
 
 // view returns the view of the given name, or nil.
 func (p *Program) view(name string) *ir.View { return p.c.View(name) }
+
+// ExplainView renders one view's part of Explain's text: the view and its
+// columns, its output clause if it is one, and its tree of operators,
+// with what earlier views compute shown by reference to them.
+func (p *Program) ExplainView(name string) (string, error) {
+	text, ok := ir.ExplainView(p.c.Circuit, name)
+	if !ok {
+		return "", fmt.Errorf("stepping: %w", &NotFoundError{Kind: "view", Name: name})
+	}
+	return text, nil
+}
+
+// PrimaryKey returns the names of a table's primary key columns, in the
+// key's order, or nil for a table declared without a primary key: what
+// Delete and Update match rows by.
+func (p *Program) PrimaryKey(table string) ([]string, error) {
+	in := p.c.Input(table)
+	if in == nil {
+		return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "table", Name: table})
+	}
+	var key []string
+	for _, k := range in.PrimaryKey {
+		key = append(key, in.Columns[k].Name)
+	}
+	return key, nil
+}

@@ -12,6 +12,33 @@ import (
 // as a tree of operators down to its sources. A node reached a second time
 // (shared between views, or an earlier view) is shown by reference.
 func Explain(c *Circuit) string {
+	head, views := explainSections(c)
+	var b strings.Builder
+	b.WriteString(head)
+	for _, v := range views {
+		b.WriteString("\n")
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// ExplainView renders one view's section of Explain's text: the view, its
+// columns, its output if it is one, and its tree of operators, with what
+// earlier views compute shown by reference. It reports false when the
+// circuit has no view of the name.
+func ExplainView(c *Circuit, name string) (string, bool) {
+	_, views := explainSections(c)
+	for i, v := range c.Views {
+		if v.Name == name {
+			return views[i], true
+		}
+	}
+	return "", false
+}
+
+// explainSections renders Explain's text in parts: the inputs and clock,
+// and the section of each view, in the circuit's order.
+func explainSections(c *Circuit) (string, []string) {
 	var b strings.Builder
 	owner := map[*Node]string{}
 	for _, in := range c.Inputs {
@@ -31,13 +58,15 @@ func Explain(c *Circuit) string {
 	for _, o := range c.Outputs {
 		outputs[o.View] = o
 	}
+	views := make([]string, 0, len(c.Views))
 	for _, v := range c.Views {
-		fmt.Fprintf(&b, "\nview %s %s\n", v.Name, colList(v.Columns))
+		var vb strings.Builder
+		fmt.Fprintf(&vb, "view %s %s\n", v.Name, colList(v.Columns))
 		if o := outputs[v]; o != nil {
-			fmt.Fprintf(&b, "  output%s\n", outputText(o, v))
+			fmt.Fprintf(&vb, "  output%s\n", outputText(o, v))
 		}
 		shown := map[*Node]bool{}
-		explainNode(&b, v.Node, 1, owner, shown, true)
+		explainNode(&vb, v.Node, 1, owner, shown, true)
 		if _, taken := owner[v.Node]; !taken {
 			owner[v.Node] = "view " + v.Name
 		}
@@ -46,8 +75,9 @@ func Explain(c *Circuit) string {
 				owner[n] = "view " + v.Name
 			}
 		}
+		views = append(views, vb.String())
 	}
-	return b.String()
+	return b.String(), views
 }
 
 func outputText(o *Output, v *View) string {

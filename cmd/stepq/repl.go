@@ -5,23 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stepping-io/stepping/internal/compile"
-	"github.com/stepping-io/stepping/internal/goconv"
+	stepping "github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/suggest"
 	"github.com/stepping-io/stepping/internal/tablefmt"
-	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
-	"github.com/stepping-io/stepping/runtime"
-	"github.com/stepping-io/stepping/runtime/postgres"
-	"github.com/stepping-io/stepping/types"
-	"github.com/stepping-io/stepping/zset"
 )
 
 // decl is one declaration the session holds, as the user wrote it.
@@ -44,11 +40,11 @@ type session struct {
 	errw  io.Writer
 	db    *pgxpool.Pool
 	decls []*decl
-	prog  *compile.Program // nil while there are no declarations
+	prog  *stepping.Program // nil while there are no declarations
 	// syn maps positions in prog's text to the declarations they come
 	// from, to place errors of the steps eng runs.
 	syn    *synth
-	eng    *runtime.Engine
+	eng    *stepping.Engine
 	failed bool // some statement failed
 	quit   bool
 	// extended counts the declarations that computed only their new
@@ -204,12 +200,11 @@ func (s *session) declare(o *origin) error {
 	if err != nil {
 		return syn.mapError(err)
 	}
-	res, err := s.extend(decls, prog, syn)
-	if err != nil {
+	if err := s.extend(decls, prog, syn); err != nil {
 		return err
 	}
 	for _, d := range added {
-		s.describeNew(d, res)
+		s.describeNew(d)
 	}
 	return nil
 }
@@ -217,14 +212,14 @@ func (s *session) declare(o *origin) error {
 // compile compiles the given declarations, with more text that extra
 // appends, against the database when there is one. The statement o, if
 // any of its text is compiled, is where errors in it are placed.
-func (s *session) compile(decls []*decl, extra func(*synth), o *origin) (*compile.Program, *synth, error) {
+func (s *session) compile(decls []*decl, extra func(*synth), o *origin) (*stepping.Program, *synth, error) {
 	syn := synthOf(decls, o)
 	extra(syn)
 	if s.db != nil {
-		prog, err := compile.Compile(s.ctx, "", syn.String(), s.db)
+		prog, err := stepping.CompileDB(s.ctx, "", syn.String(), s.db)
 		return prog, syn, err
 	}
-	prog, err := compile.Compile(context.Background(), "", syn.String(), nil)
+	prog, err := stepping.Compile("", syn.String())
 	return prog, syn, err
 }
 
@@ -251,114 +246,138 @@ func synthOf(decls []*decl, o *origin) *synth {
 
 // install makes prog the session's program: a fresh engine given, in one
 // step, the rows of every table it keeps (from the old engine, or with a
-// database from the table itself). It returns that step's result: every
-// view's contents. syn is what prog was compiled from, which places an
-// error of that step; nil places it in the declarations.
-func (s *session) install(decls []*decl, prog *compile.Program, syn *synth) (*runtime.Result, error) {
+// database from the table itself). syn is what prog was compiled from,
+// which places an error of that step; nil places it in the declarations.
+func (s *session) install(decls []*decl, prog *stepping.Program, syn *synth) error {
 	if syn == nil {
 		syn = synthOf(decls, nil)
 	}
-	eng, res, err := s.replay(prog, syn)
+	eng, err := s.replay(prog, syn)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	s.setEngine(eng)
 	// Later steps fail in declarations, not in the statement that made
 	// them, which is gone.
-	s.decls, s.prog, s.eng, s.syn = decls, prog, eng, synthOf(decls, nil)
-	return res, nil
+	s.decls, s.prog, s.syn = decls, prog, synthOf(decls, nil)
+	return nil
+}
+
+// setEngine makes eng the session's engine, closing the one it replaces.
+func (s *session) setEngine(eng *stepping.Engine) {
+	if s.eng != nil && s.eng != eng {
+		_ = s.eng.Close()
+	}
+	s.eng = eng
 }
 
 // extend makes prog the session's program as install does, but when
 // prog only adds views to the session's program it computes just those,
 // from what they read, keeping every other view as it is (see
-// runtime.Engine.Extend): declaring a view costs what the view reads,
+// stepping.Engine.Extend): declaring a view costs what the view reads,
 // not a replay of every table.
-func (s *session) extend(decls []*decl, prog *compile.Program, syn *synth) (*runtime.Result, error) {
+func (s *session) extend(decls []*decl, prog *stepping.Program, syn *synth) error {
 	if s.eng == nil {
 		return s.install(decls, prog, syn)
 	}
-	eng, res, ok, err := s.eng.Extend(s.ctx, prog.Circuit, time.Now())
-	if err != nil {
-		return nil, stepFailure(err, 1, syn)
-	}
-	if !ok {
+	_, err := s.eng.Extend(s.ctx, prog)
+	if errors.Is(err, stepping.ErrNotExtension) {
 		return s.install(decls, prog, syn)
 	}
+	if err != nil {
+		return stepFailure(err, syn)
+	}
 	s.extended++
-	s.decls, s.prog, s.eng, s.syn = decls, prog, eng, synthOf(decls, nil)
-	return res, nil
+	s.decls, s.prog, s.syn = decls, prog, synthOf(decls, nil)
+	return nil
 }
 
 // replay runs prog, compiled from syn, on a fresh engine over the
-// session's current rows.
-func (s *session) replay(prog *compile.Program, syn *synth) (*runtime.Engine, *runtime.Result, error) {
-	eng := runtime.New(prog.Circuit, runtime.NewMemoryStore())
-	deltas := map[string]*zset.ZSet{}
-	for _, in := range prog.Circuit.Inputs {
-		rows, err := s.rowsOf(in)
-		if err != nil {
-			return nil, nil, err
+// session's current rows, given in one step.
+func (s *session) replay(prog *stepping.Program, syn *synth) (*stepping.Engine, error) {
+	eng := prog.OpenMemory()
+	for _, t := range prog.Tables() {
+		rows, err := s.rowsOf(prog, t)
+		if err == nil && len(rows) > 0 {
+			err = eng.Insert(s.ctx, t, rows...)
 		}
-		deltas[in.Name] = rows
+		if err != nil {
+			_ = eng.Close()
+			return nil, err
+		}
 	}
-	res, err := eng.StepDelta(s.ctx, deltas)
-	if err != nil {
-		return nil, nil, stepFailure(err, 1, syn)
+	if _, err := eng.Step(s.ctx); err != nil {
+		_ = eng.Close()
+		return nil, stepFailure(err, syn)
 	}
-	return eng, res, nil
+	return eng, nil
 }
 
-// rowsOf returns the rows a table of a new program starts with: those the
+// rowsOf returns the rows table of a new program starts with: those the
 // session's table of that name holds, or, with a database, the live
 // table's when the session has none yet.
-func (s *session) rowsOf(in *ir.Input) (*zset.ZSet, error) {
-	if s.eng != nil && sameColumns(s.eng.Circuit(), in) {
-		rows, _ := s.eng.Contents(in.Name)
-		return rows.Clone(), nil
-	}
-	if s.db != nil && in.Postgres != nil {
-		rows, err := postgres.ReadSource(s.ctx, s.db, in)
+func (s *session) rowsOf(prog *stepping.Program, table string) ([]any, error) {
+	if s.eng != nil && sameColumns(s.prog, prog, table) {
+		rows, err := s.eng.Read(s.ctx, table)
 		if err != nil {
-			return nil, errorf("reading %s: %v", in.Name, err)
+			return nil, err
 		}
-		return rows, nil
+		return anyRows(rows.Rows), nil
 	}
-	return zset.New(), nil
+	if s.db != nil {
+		rows, err := prog.ReadTable(s.ctx, s.db, table)
+		if err != nil {
+			return nil, errorf("%s", strings.TrimPrefix(err.Error(), "stepping: "))
+		}
+		return anyRows(rows.Rows), nil
+	}
+	return nil, nil
 }
 
-// sameColumns reports whether circuit c has an input like in.
-func sameColumns(c *ir.Circuit, in *ir.Input) bool {
-	for _, old := range c.Inputs {
-		if old.Name != in.Name || len(old.Columns) != len(in.Columns) {
-			continue
-		}
-		for i := range old.Columns {
-			if old.Columns[i].Name != in.Columns[i].Name || !old.Columns[i].Type.Identical(in.Columns[i].Type) {
-				return false
-			}
-		}
-		return true
+// anyRows lists rows as the arguments of Engine.Insert and Delete.
+func anyRows(rows []stepping.Row) []any {
+	out := make([]any, len(rows))
+	for i, r := range rows {
+		out[i] = r
 	}
-	return false
+	return out
+}
+
+// sameColumns reports whether old has a table named table with the
+// columns of nu's.
+func sameColumns(old, nu *stepping.Program, table string) bool {
+	if !slices.Contains(old.Tables(), table) {
+		return false
+	}
+	a, err := old.Columns(table)
+	if err != nil {
+		return false
+	}
+	b, err := nu.Columns(table)
+	return err == nil && slices.EqualFunc(a, b, func(x, y stepping.Column) bool {
+		return x.Name == y.Name && x.Type == y.Type && x.Nullable == y.Nullable
+	})
 }
 
 // describeNew tells what a new declaration made: a table's columns, a
 // view's contents.
-func (s *session) describeNew(d *decl, res *runtime.Result) {
+func (s *session) describeNew(d *decl) {
 	switch d.kind {
 	case "view":
-		v := s.prog.View(d.name)
+		rows, err := s.eng.Read(s.ctx, d.name)
+		if err != nil {
+			return
+		}
 		fmt.Fprintf(s.out, "%s\n", d.name)
-		_ = tablefmt.Write(s.out, v.Columns, orEmpty(res.Changes[d.name]), false)
+		_, _ = rows.WriteTo(s.out)
 	case "table", "source":
 		in := s.input(d.name)
-		rows, _ := s.eng.Contents(d.name)
-		n := total(rows)
-		desc := d.kind + " " + d.name + " " + colList(in.Columns)
-		if len(in.PrimaryKey) > 0 {
+		n := s.count(d.name)
+		desc := d.kind + " " + d.name + " " + colList(in.cols)
+		if len(in.key) > 0 {
 			var key []string
-			for _, k := range in.PrimaryKey {
-				key = append(key, in.Columns[k].Name)
+			for _, k := range in.key {
+				key = append(key, in.cols[k].Name)
 			}
 			desc += " primary key (" + strings.Join(key, ", ") + ")"
 		}
@@ -371,20 +390,31 @@ func (s *session) describeNew(d *decl, res *runtime.Result) {
 	}
 }
 
-func colList(cols []ir.Column) string {
+func colList(cols []stepping.Column) string {
 	var parts []string
 	for _, c := range cols {
-		parts = append(parts, c.Name+" "+c.Type.String())
+		parts = append(parts, c.Name+" "+typeText(c))
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-func total(z *zset.ZSet) int64 {
-	var n int64
-	if z != nil {
-		z.Each(func(_ zset.Row, w int64) { n += w })
+// typeText is a column's type as a program writes it, with the ? of a
+// nullable one.
+func typeText(c stepping.Column) string {
+	if c.Nullable {
+		return c.Type + "?"
 	}
-	return n
+	return c.Type
+}
+
+// count is the number of rows of a table or view of the session's
+// engine, copies counted.
+func (s *session) count(name string) int64 {
+	rows, err := s.eng.Read(s.ctx, name)
+	if err != nil {
+		return 0
+	}
+	return int64(rows.Len())
 }
 
 func plural(n int64, one, many string) string {
@@ -394,16 +424,34 @@ func plural(n int64, one, many string) string {
 	return many
 }
 
-func (s *session) input(name string) *ir.Input {
-	if s.prog == nil {
+// table is a table of the session's program: its name, columns and the
+// indexes of its primary key's columns.
+type table struct {
+	name string
+	cols []stepping.Column
+	key  []int
+}
+
+// input returns the session's table of the name, or nil.
+func (s *session) input(name string) *table {
+	if s.prog == nil || !slices.Contains(s.prog.Tables(), name) {
 		return nil
 	}
-	for _, in := range s.prog.Circuit.Inputs {
-		if in.Name == name {
-			return in
-		}
+	cols, err := s.prog.Columns(name)
+	if err != nil {
+		return nil
 	}
-	return nil
+	in := &table{name: name, cols: cols}
+	key, _ := s.prog.PrimaryKey(name)
+	for _, k := range key {
+		in.key = append(in.key, columnIndex(cols, k))
+	}
+	return in
+}
+
+// isView reports whether the session's program has a view of the name.
+func (s *session) isView(name string) bool {
+	return s.prog != nil && slices.Contains(s.prog.Views(), name)
 }
 
 // ---- queries
@@ -428,12 +476,17 @@ func (s *session) query(o *origin) error {
 		}
 		return err
 	}
-	_, res, err := s.replay(prog, syn)
+	eng, err := s.replay(prog, syn)
 	if err != nil {
 		return err
 	}
-	v := prog.View("<query>")
-	return tablefmt.Write(s.out, v.Columns, orEmpty(res.Changes["<query>"]), false)
+	defer eng.Close()
+	rows, err := eng.Read(s.ctx, "<query>")
+	if err != nil {
+		return err
+	}
+	_, err = rows.WriteTo(s.out)
+	return err
 }
 
 func hintFor(old, h string) string {
@@ -443,18 +496,11 @@ func hintFor(old, h string) string {
 	return h
 }
 
-func orEmpty(z *zset.ZSet) *zset.ZSet {
-	if z == nil {
-		return zset.New()
-	}
-	return z
-}
-
 // ---- changes to tables
 
 // table reads the table name after insert into / delete from / update
 // and checks the session may change it.
-func (s *session) table(o *origin, tok *tokenizer) (*ir.Input, *decl, error) {
+func (s *session) table(o *origin, tok *tokenizer) (*table, *decl, error) {
 	name, at := tok.next()
 	sp := span{at, at + len(name)}
 	if !isName(name) {
@@ -464,7 +510,7 @@ func (s *session) table(o *origin, tok *tokenizer) (*ir.Input, *decl, error) {
 	in := s.input(name)
 	if in == nil {
 		hint := ""
-		if s.prog != nil && s.prog.View(name) != nil {
+		if s.isView(name) {
 			hint = "views change when their tables do"
 		}
 		return nil, nil, errorAt(o, sp, hint, "no table %s", name)
@@ -510,19 +556,18 @@ func (s *session) insert(o *origin, tok *tokenizer) error {
 	if err != nil {
 		return err
 	}
-	var changes []runtime.Change
-	for _, r := range rows {
-		changes = append(changes, runtime.Change{Op: runtime.Insert, Row: r})
+	if err := s.eng.Insert(s.ctx, in.name, anyRows(rows)...); err != nil {
+		return errorf("%s", strings.TrimPrefix(err.Error(), "stepping: "))
 	}
-	n := int64(len(changes))
-	return s.step(in, changes, fmt.Sprintf("inserted %d %s into %s", n, plural(n, "row", "rows"), in.Name))
+	n := int64(len(rows))
+	return s.step(fmt.Sprintf("inserted %d %s into %s", n, plural(n, "row", "rows"), in.name))
 }
 
 // records evaluates record literals as rows of table in: each field names
 // a column; columns left out are NULL; values are converted to the
 // columns' types as in assignment (stepping.FromGo: numbers widen, text
 // is read in the column type's text form).
-func (s *session) records(o *origin, in *ir.Input, recs []span) ([]zset.Row, error) {
+func (s *session) records(o *origin, in *table, recs []span) ([]stepping.Row, error) {
 	type field struct {
 		col  int
 		sp   span
@@ -547,10 +592,10 @@ func (s *session) records(o *origin, in *ir.Input, recs []span) ([]zset.Row, err
 			if f.Name == nil {
 				return nil, errorAt(o, fsp, "name the column: {col = value}", "a value needs a column name")
 			}
-			col := columnIndex(in.Columns, f.Name.Name)
+			col := columnIndex(in.cols, f.Name.Name)
 			nsp := span{r.start + f.Name.Pos.Offset, r.start + f.Name.End.Offset}
 			if col < 0 {
-				return nil, errorAt(o, nsp, suggest.DidYouMean(f.Name.Name, columnNames(in.Columns)), "table %s has no column %s", in.Name, f.Name.Name)
+				return nil, errorAt(o, nsp, suggest.DidYouMean(f.Name.Name, columnNames(in.cols)), "table %s has no column %s", in.name, f.Name.Name)
 			}
 			if seen[col] {
 				return nil, errorAt(o, nsp, "", "column %s is given twice", f.Name.Name)
@@ -563,9 +608,9 @@ func (s *session) records(o *origin, in *ir.Input, recs []span) ([]zset.Row, err
 				parts = append(parts, fsp)
 			}
 		}
-		for i, c := range in.Columns {
-			if !seen[i] && !c.Type.Nullable {
-				return nil, errorAt(o, r, "", "column %s of %s is not nullable and has no value", c.Name, in.Name)
+		for i, c := range in.cols {
+			if !seen[i] && !c.Nullable {
+				return nil, errorAt(o, r, "", "column %s of %s is not nullable and has no value", c.Name, in.name)
 			}
 		}
 		if len(parts) == 0 {
@@ -580,31 +625,22 @@ func (s *session) records(o *origin, in *ir.Input, recs []span) ([]zset.Row, err
 		}
 		syn.lit("}]\n", o, r.end)
 	}
-	var prog *compile.Program
-	if syn.b.Len() > 0 {
-		var err error
-		if prog, err = compile.Compile(context.Background(), "", syn.String(), nil); err != nil {
-			return nil, syn.mapError(err)
-		}
+	vals, err := s.values(syn, len(recs))
+	if err != nil {
+		return nil, err
 	}
-	rows := make([]zset.Row, len(recs))
+	rows := make([]stepping.Row, len(recs))
 	for k := range recs {
-		row := make(zset.Row, len(in.Columns))
-		var vals zset.Row
-		var vcols []ir.Column
-		if v := viewOf(prog, fmt.Sprintf("<row %d>", k)); v != nil {
-			vcols = v.Columns
-			vals = v.Node.Op.(*ir.Constant).Rows.Entries()[0].Row
-		}
+		row := make(stepping.Row, len(in.cols))
 		j := 0
 		for _, f := range fields[k] {
 			if f.null {
-				if !in.Columns[f.col].Type.Nullable {
-					return nil, errorAt(o, f.sp, "", "column %s of %s is not nullable", in.Columns[f.col].Name, in.Name)
+				if !in.cols[f.col].Nullable {
+					return nil, errorAt(o, f.sp, "", "column %s of %s is not nullable", in.cols[f.col].Name, in.name)
 				}
 				continue
 			}
-			v, err := assignValue(vals[j], vcols[j].Type, in.Columns[f.col])
+			v, err := assignValue(vals[k].Rows[0][j], vals[k].Columns[j], in.cols[f.col])
 			if err != nil {
 				return nil, errorAt(o, f.sp, "", "%v", err)
 			}
@@ -616,30 +652,57 @@ func (s *session) records(o *origin, in *ir.Input, recs []span) ([]zset.Row, err
 	return rows, nil
 }
 
-func viewOf(prog *compile.Program, name string) *ir.View {
-	if prog == nil {
-		return nil
+// values evaluates the views `<row K>` = values [{...}] that syn holds,
+// for K below n, each the one row of a record typed into the session:
+// their contents, by K, nil for a record with no views (all NULL).
+func (s *session) values(syn *synth, n int) ([]*stepping.Rows, error) {
+	out := make([]*stepping.Rows, n)
+	if syn.b.Len() == 0 {
+		return out, nil
 	}
-	return prog.View(name)
+	prog, err := stepping.Compile("", syn.String())
+	if err != nil {
+		return nil, syn.mapError(err)
+	}
+	eng := prog.OpenMemory()
+	defer eng.Close()
+	if _, err := eng.Step(s.ctx); err != nil {
+		return nil, stepFailure(err, syn)
+	}
+	for k := range out {
+		name := fmt.Sprintf("<row %d>", k)
+		if !slices.Contains(prog.Views(), name) {
+			continue
+		}
+		rows, err := eng.Read(s.ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if rows.Len() != 1 {
+			return nil, errorf("internal error: a record evaluates to %d rows", rows.Len())
+		}
+		out[k] = rows
+	}
+	return out, nil
 }
 
-// assignValue converts a value of type from to a column's type, as an
+// assignValue converts a value of column from to a column's type, as an
 // insert or update assigns it.
-func assignValue(v any, from types.Type, col ir.Column) (any, error) {
+func assignValue(v any, from, col stepping.Column) (any, error) {
 	if v == nil {
-		if !col.Type.Nullable {
+		if !col.Nullable {
 			return nil, fmt.Errorf("column %s is not nullable", col.Name)
 		}
 		return nil, nil
 	}
-	x, err := goconv.Convert(v, col.Type)
+	x, err := stepping.FromGo(v, col)
 	if err != nil {
-		return nil, fmt.Errorf("a %s value does not fit column %s %s: %v", from.NotNull(), col.Name, col.Type, err)
+		return nil, fmt.Errorf("a %s value does not fit column %s %s: %v", from.Type, col.Name, typeText(col), err)
 	}
 	return x, nil
 }
 
-func columnIndex(cols []ir.Column, name string) int {
+func columnIndex(cols []stepping.Column, name string) int {
 	for i, c := range cols {
 		if c.Name == name {
 			return i
@@ -648,7 +711,7 @@ func columnIndex(cols []ir.Column, name string) int {
 	return -1
 }
 
-func columnNames(cols []ir.Column) []string {
+func columnNames(cols []stepping.Column) []string {
 	out := make([]string, len(cols))
 	for i, c := range cols {
 		out[i] = c.Name
@@ -664,17 +727,20 @@ func (s *session) delete(o *origin, tok *tokenizer) error {
 		return err
 	}
 	rest := trimSpan(o.text, span{tok.pos, len(o.text)})
-	before, _ := s.eng.Contents(in.Name)
-	var changes []runtime.Change
+	var rows []stepping.Row
 	switch {
 	case rest.start == rest.end:
-		changes = deletions(before)
-	case strings.HasPrefix(rest.of(o.text), "where") && (rest.end-rest.start == 5 || !isWordByte(o.text[rest.start+5])):
-		rows, err := s.selectRows(o, d, &span{rest.start + 5, rest.end}, nil)
+		all, err := s.eng.Read(s.ctx, in.name)
 		if err != nil {
 			return err
 		}
-		changes = deletions(rows)
+		rows = all.Rows
+	case strings.HasPrefix(rest.of(o.text), "where") && (rest.end-rest.start == 5 || !isWordByte(o.text[rest.start+5])):
+		sel, err := s.selectRows(o, d, &span{rest.start + 5, rest.end}, nil)
+		if err != nil {
+			return err
+		}
+		rows = sel.Rows
 	default:
 		var recs []span
 		for _, r := range splitTop(o.text, rest, ',') {
@@ -682,51 +748,36 @@ func (s *session) delete(o *origin, tok *tokenizer) error {
 				recs = append(recs, r)
 			}
 		}
-		rows, err := s.keyRecords(o, in, recs)
-		if err != nil {
+		if rows, err = s.keyRecords(o, in, recs); err != nil {
 			return err
 		}
-		for _, r := range rows {
-			changes = append(changes, runtime.Change{Op: runtime.Delete, Row: r})
-		}
 	}
-	n := total(before)
-	return s.stepCounted(in, changes, func(after int64) string {
+	n := s.count(in.name)
+	if err := s.eng.Delete(s.ctx, in.name, anyRows(rows)...); err != nil {
+		return errorf("%s", strings.TrimPrefix(err.Error(), "stepping: "))
+	}
+	return s.stepCounted(func(after int64) string {
 		k := n - after
-		return fmt.Sprintf("deleted %d %s from %s", k, plural(k, "row", "rows"), in.Name)
-	})
+		return fmt.Sprintf("deleted %d %s from %s", k, plural(k, "row", "rows"), in.name)
+	}, in.name)
 }
 
 // keyRecords reads the records of delete from T {..}: a table with a
 // primary key needs only the key columns; one without needs whole rows.
-func (s *session) keyRecords(o *origin, in *ir.Input, recs []span) ([]zset.Row, error) {
-	if len(in.PrimaryKey) == 0 {
+func (s *session) keyRecords(o *origin, in *table, recs []span) ([]stepping.Row, error) {
+	if len(in.key) == 0 {
 		return s.records(o, in, recs)
 	}
-	keyOnly := &ir.Input{Name: in.Name, Columns: append([]ir.Column(nil), in.Columns...), PrimaryKey: in.PrimaryKey}
-	for i := range keyOnly.Columns {
-		keyOnly.Columns[i].Type = keyOnly.Columns[i].Type.OrNull()
-	}
-	for _, k := range in.PrimaryKey {
-		keyOnly.Columns[k].Type = in.Columns[k].Type
+	keyOnly := &table{name: in.name, cols: append([]stepping.Column(nil), in.cols...), key: in.key}
+	for i := range keyOnly.cols {
+		keyOnly.cols[i].Nullable = !slices.Contains(in.key, i) || in.cols[i].Nullable
 	}
 	return s.records(o, keyOnly, recs)
 }
 
-// deletions turns rows into deletes, one per copy.
-func deletions(z *zset.ZSet) []runtime.Change {
-	var out []runtime.Change
-	for _, e := range z.Entries() {
-		for range e.Weight {
-			out = append(out, runtime.Change{Op: runtime.Delete, Row: e.Row})
-		}
-	}
-	return out
-}
-
 // selectRows evaluates the table's rows through | where cond (when cond
 // is not nil; cond is o.text[*cond]) and the stages sel appends.
-func (s *session) selectRows(o *origin, d *decl, cond *span, sel func(*synth)) (*zset.ZSet, error) {
+func (s *session) selectRows(o *origin, d *decl, cond *span, sel func(*synth)) (*stepping.Rows, error) {
 	prog, syn, err := s.compile([]*decl{d}, func(syn *synth) {
 		syn.lit("view `<rows>` = "+quote(d.name), o, 0)
 		if cond != nil {
@@ -747,11 +798,12 @@ func (s *session) selectRows(o *origin, d *decl, cond *span, sel func(*synth)) (
 	if err != nil {
 		return nil, syn.mapError(err)
 	}
-	_, res, err := s.replay(prog, syn)
+	eng, err := s.replay(prog, syn)
 	if err != nil {
 		return nil, err
 	}
-	return orEmpty(res.Changes["<rows>"]), nil
+	defer eng.Close()
+	return eng.Read(s.ctx, "<rows>")
 }
 
 // update runs update T set col = expr, ... [where cond].
@@ -776,12 +828,12 @@ func (s *session) update(o *origin, tok *tokenizer) error {
 			return errorAt(o, a, "update t set col = expr, ... where cond", "want col = value")
 		}
 		name := trimSpan(o.text, span{a.start, a.start + eq})
-		col := columnIndex(in.Columns, unquote(name.of(o.text)))
+		col := columnIndex(in.cols, unquote(name.of(o.text)))
 		if col < 0 {
-			return errorAt(o, name, suggest.DidYouMean(unquote(name.of(o.text)), columnNames(in.Columns)), "table %s has no column %s", in.Name, name.of(o.text))
+			return errorAt(o, name, suggest.DidYouMean(unquote(name.of(o.text)), columnNames(in.cols)), "table %s has no column %s", in.name, name.of(o.text))
 		}
 		if _, dup := sets[col]; dup {
-			return errorAt(o, name, "", "column %s is set twice", in.Columns[col].Name)
+			return errorAt(o, name, "", "column %s is set twice", in.cols[col].Name)
 		}
 		val := trimSpan(o.text, span{a.start + eq + 1, a.end})
 		if val.start == val.end {
@@ -792,10 +844,10 @@ func (s *session) update(o *origin, tok *tokenizer) error {
 	// One row per matching row: the old columns, then the new values.
 	sel := func(syn *synth) {
 		syn.lit("\n| select {", o, rest.start)
-		for i, c := range in.Columns {
+		for i, c := range in.cols {
 			syn.lit(fmt.Sprintf("`<old %d>` = %s, ", i, quote(c.Name)), o, rest.start)
 		}
-		for i, c := range in.Columns {
+		for i, c := range in.cols {
 			if i > 0 {
 				syn.lit(", ", o, rest.start)
 			}
@@ -817,71 +869,74 @@ func (s *session) update(o *origin, tok *tokenizer) error {
 	if err != nil {
 		return err
 	}
-	cols := in.Columns
-	var dels, ins []runtime.Change
-	var n int64
-	var convErr error
-	rows.Each(func(row zset.Row, w int64) {
-		if convErr != nil {
-			return
-		}
-		old := row[:len(cols)]
-		nu := make(zset.Row, len(cols))
+	cols := in.cols
+	var dels, ins []any
+	for _, row := range rows.Rows {
+		nu := make(stepping.Row, len(cols))
 		for i, c := range cols {
-			x, err := goconv.Convert(row[len(cols)+i], c.Type)
+			x, err := stepping.FromGo(row[len(cols)+i], c)
 			if err != nil {
-				convErr = errorAt(o, sets[i], "", "column %s: %v", c.Name, err)
-				return
+				return errorAt(o, sets[i], "", "column %s: %v", c.Name, err)
 			}
 			nu[i] = x
 		}
-		for range w {
-			dels = append(dels, runtime.Change{Op: runtime.Delete, Row: old})
-			ins = append(ins, runtime.Change{Op: runtime.Insert, Row: nu})
-			n++
-		}
-	})
-	if convErr != nil {
-		return convErr
+		dels = append(dels, row[:len(cols)])
+		ins = append(ins, nu)
 	}
-	return s.step(in, append(dels, ins...), fmt.Sprintf("updated %d %s of %s", n, plural(n, "row", "rows"), in.Name))
+	// The deletes and inserts are given together and applied as one
+	// step; the new rows are converted already, so giving them cannot
+	// fail half way.
+	if err := s.eng.Delete(s.ctx, in.name, dels...); err != nil {
+		return errorf("%s", strings.TrimPrefix(err.Error(), "stepping: "))
+	}
+	if err := s.eng.Insert(s.ctx, in.name, ins...); err != nil {
+		return errorf("%s", strings.TrimPrefix(err.Error(), "stepping: "))
+	}
+	n := int64(len(ins))
+	return s.step(fmt.Sprintf("updated %d %s of %s", n, plural(n, "row", "rows"), in.name))
 }
 
-// step applies changes to a table as one step and shows what changed.
-func (s *session) step(in *ir.Input, changes []runtime.Change, summary string) error {
-	return s.stepCounted(in, changes, func(int64) string { return summary })
+// step applies the changes given to the engine as one step and shows
+// what changed.
+func (s *session) step(summary string) error {
+	return s.stepCounted(func(int64) string { return summary }, "")
 }
 
-// stepCounted is step with a summary that knows the table's size after.
-func (s *session) stepCounted(in *ir.Input, changes []runtime.Change, summary func(after int64) string) error {
-	res, err := s.eng.Step(s.ctx, map[string][]runtime.Change{in.Name: changes})
+// stepCounted is step with a summary that knows the size after of the
+// table changed.
+func (s *session) stepCounted(summary func(after int64) string, table string) error {
+	batches, err := s.eng.Step(s.ctx)
 	if err != nil {
-		return stepFailure(err, s.eng.Steps()+1, s.syn)
+		return stepFailure(err, s.syn)
 	}
-	after, _ := s.eng.Contents(in.Name)
-	fmt.Fprintln(s.out, summary(total(after)))
-	s.showChanges(res)
+	var after int64
+	if table != "" {
+		after = s.count(table)
+	}
+	fmt.Fprintln(s.out, summary(after))
+	s.showChanges(batches)
 	return nil
 }
 
 // stepFailure is the error of a failed step of an engine running the
 // program compiled from syn: placed in what the user wrote when the
 // engine says where (an expression that failed on a row), with the
-// cause alone; otherwise the error without the step and node numbers,
-// which mean nothing in the REPL (its engine is replaced whenever
-// declarations change) nor the name of the REPL's own views.
-func stepFailure(err error, step int64, syn *synth) error {
-	var se *runtime.StepError
+// cause alone; otherwise the cause without the step number, which means
+// nothing in the REPL (its engine is replaced whenever declarations
+// change), with the view unless it is one of the REPL's own.
+func stepFailure(err error, syn *synth) error {
+	var se *stepping.StepError
 	if !errors.As(err, &se) {
-		return errorf("%s", strings.TrimPrefix(err.Error(), fmt.Sprintf("step %d: ", step)))
+		return errorf("%s", err)
 	}
-	why := strings.TrimPrefix(se.Err.Error(), fmt.Sprintf("node n%d: ", se.Node))
-	var failed *ir.EvalError
-	if errors.As(se.Err, &failed) {
-		why = failed.Err.Error() // its position is the diagnostic's
-	}
-	if d := se.Diagnostic(); d != nil && syn != nil {
-		return syn.mapError(lang.ErrorList{{Pos: d.Pos, End: d.End, Msg: why}})
+	why := se.Err.Error()
+	if ds := stepping.Diagnostics(err); len(ds) > 0 && syn != nil {
+		d := ds[0]
+		return syn.mapError(lang.ErrorList{{
+			Pos: lang.Pos{Line: d.Line, Column: d.Col, Offset: d.Offset},
+			End: lang.Pos{Line: d.End.Line, Column: d.End.Col, Offset: d.End.Offset},
+			Msg: why,
+		}})
 	}
 	if se.View != "" && !strings.HasPrefix(se.View, "<") {
 		why = "view " + se.View + ": " + why
@@ -890,12 +945,10 @@ func stepFailure(err error, step int64, syn *synth) error {
 }
 
 // showChanges prints each view's changes with their weights.
-func (s *session) showChanges(res *runtime.Result) {
-	for _, v := range s.prog.Circuit.Views {
-		if d, ok := res.Changes[v.Name]; ok {
-			fmt.Fprintf(s.out, "%s changed:\n", v.Name)
-			_ = tablefmt.Write(s.out, v.Columns, d, true)
-		}
+func (s *session) showChanges(batches []stepping.Batch) {
+	for _, b := range batches {
+		fmt.Fprintf(s.out, "%s changed:\n", b.View)
+		_, _ = b.WriteTo(s.out)
 	}
 }
 
@@ -979,35 +1032,28 @@ func (s *session) listTables() {
 		fmt.Fprintln(s.out, "no tables or views yet")
 		return
 	}
-	cols := []ir.Column{
-		{Name: "name", Type: types.Of(types.Text)},
-		{Name: "kind", Type: types.Of(types.Text)},
-		{Name: "rows", Type: types.Of(types.Int8)},
-		{Name: "columns", Type: types.Of(types.Text)},
-	}
-	z := zset.New()
 	outputs := map[string]bool{}
-	for _, o := range s.prog.Circuit.Outputs {
-		outputs[o.View.Name] = true
+	for _, o := range s.prog.Graph().Outputs {
+		outputs[o.View] = true
 	}
+	var rows [][]string
 	for _, d := range s.decls {
-		var c []ir.Column
 		kind := d.kind
 		switch d.kind {
 		case "table", "source":
-			c = s.input(d.name).Columns
 		case "view":
-			c = s.prog.View(d.name).Columns
 			if outputs[d.name] {
 				kind = "view (output)"
 			}
 		default:
 			continue
 		}
-		rows, _ := s.eng.Contents(d.name)
-		z.Add(zset.Row{d.name, kind, total(rows), strings.Join(columnNames(c), ", ")}, 1)
+		cols, _ := s.prog.Columns(d.name)
+		rows = append(rows, []string{d.name, kind, strconv.FormatInt(s.count(d.name), 10), strings.Join(columnNames(cols), ", ")})
 	}
-	_ = tablefmt.Write(s.out, cols, z, false)
+	// In order of name, as the rows of a relation are.
+	sort.Slice(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
+	_ = tablefmt.Cells(s.out, []string{"name", "kind", "rows", "columns"}, []bool{false, false, true, false}, rows)
 }
 
 func (s *session) describe(name string) error {
@@ -1015,12 +1061,12 @@ func (s *session) describe(name string) error {
 	if d == nil {
 		return errorf("no table or view %s", name)
 	}
-	var cols []ir.Column
+	var cols []stepping.Column
 	var key []int
 	if in := s.input(name); in != nil {
-		cols, key = in.Columns, in.PrimaryKey
+		cols, key = in.cols, in.key
 	} else {
-		cols = s.prog.View(name).Columns
+		cols, _ = s.prog.Columns(name)
 	}
 	var rows [][]string
 	for i, c := range cols {
@@ -1030,7 +1076,7 @@ func (s *session) describe(name string) error {
 				k = "primary key"
 			}
 		}
-		rows = append(rows, []string{c.Name, c.Type.String(), k})
+		rows = append(rows, []string{c.Name, typeText(c), k})
 	}
 	fmt.Fprintf(s.out, "%s\n", d.label())
 	_ = tablefmt.Cells(s.out, []string{"column", "type", "key"}, []bool{false, false, false}, rows)
@@ -1053,25 +1099,20 @@ func (s *session) explain(args []string) error {
 	if s.prog == nil {
 		return errorf("nothing to explain yet")
 	}
-	text := ir.Explain(s.prog.Circuit)
 	if len(args) == 0 {
-		fmt.Fprint(s.out, text)
+		fmt.Fprint(s.out, s.prog.Explain())
 		return nil
 	}
 	name := unquote(args[0])
-	if s.prog.View(name) == nil {
+	text, err := s.prog.ExplainView(name)
+	if err != nil {
 		return errorf("no view %s", name)
 	}
-	for _, sec := range strings.Split(text, "\nview ")[1:] {
-		if n, _, _ := strings.Cut(sec, " "); n == name {
-			fmt.Fprint(s.out, "view "+sec)
-			if !strings.HasSuffix(sec, "\n") {
-				fmt.Fprintln(s.out)
-			}
-			return nil
-		}
+	fmt.Fprint(s.out, text)
+	if !strings.HasSuffix(text, "\n") {
+		fmt.Fprintln(s.out)
 	}
-	return errorf("no view %s", name)
+	return nil
 }
 
 // load reads a .step file's declarations into the session and, when its
@@ -1109,7 +1150,7 @@ func (s *session) load(file string) error {
 	if err != nil {
 		return syn.mapError(err)
 	}
-	if _, err := s.install(decls, prog, syn); err != nil {
+	if err := s.install(decls, prog, syn); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "loaded %d %s from %s\n", len(f.Decls), plural(int64(len(f.Decls)), "declaration", "declarations"), file)
@@ -1117,17 +1158,20 @@ func (s *session) load(file string) error {
 	if s.db != nil {
 		return nil
 	}
-	batches, err := runtime.LoadChangeDir(dir, false, prog.Circuit.Inputs)
-	if err != nil {
-		return errorf("%v", err)
+	steps, err := prog.ReadChangeDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		steps, err = nil, nil // no data files
 	}
-	for _, step := range batches.Steps {
-		if _, err := s.eng.Step(s.ctx, batches.Changes[step]); err != nil {
-			return stepFailure(err, s.eng.Steps()+1, s.syn)
+	if err != nil {
+		return errorf("%s", strings.TrimPrefix(err.Error(), "stepping: "))
+	}
+	for _, step := range steps {
+		if _, err := s.eng.Apply(s.ctx, step); err != nil {
+			return stepFailure(err, s.syn)
 		}
 	}
-	if len(batches.Steps) > 0 {
-		fmt.Fprintf(s.out, "applied %d %s of changes from %s/\n", len(batches.Steps), plural(int64(len(batches.Steps)), "step", "steps"), dir)
+	if len(steps) > 0 {
+		fmt.Fprintf(s.out, "applied %d %s of changes from %s/\n", len(steps), plural(int64(len(steps)), "step", "steps"), dir)
 	}
 	return nil
 }
@@ -1161,7 +1205,8 @@ func (s *session) drop(name string) error {
 		return errorf("no table, source or view %s", name)
 	}
 	if len(decls) == 0 {
-		s.decls, s.prog, s.eng, s.syn = nil, nil, nil, nil
+		s.setEngine(nil)
+		s.decls, s.prog, s.syn = nil, nil, nil
 		fmt.Fprintf(s.out, "dropped %s\n", name)
 		return nil
 	}
@@ -1169,7 +1214,7 @@ func (s *session) drop(name string) error {
 	if err != nil {
 		return syn.mapError(err)
 	}
-	if _, err := s.install(decls, prog, syn); err != nil {
+	if err := s.install(decls, prog, syn); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "dropped %s\n", name)
@@ -1184,17 +1229,14 @@ func (s *session) refresh() error {
 	if s.prog == nil {
 		return nil
 	}
-	s.eng = nil
-	res, err := s.install(s.decls, s.prog, nil)
-	if err != nil {
+	s.setEngine(nil)
+	if err := s.install(s.decls, s.prog, nil); err != nil {
 		return err
 	}
 	var names []string
-	for _, in := range s.prog.Circuit.Inputs {
-		rows, _ := s.eng.Contents(in.Name)
-		names = append(names, fmt.Sprintf("%s (%d)", in.Name, total(rows)))
+	for _, t := range s.prog.Tables() {
+		names = append(names, fmt.Sprintf("%s (%d)", t, s.count(t)))
 	}
-	_ = res
 	sort.Strings(names)
 	fmt.Fprintf(s.out, "read %s\n", strings.Join(names, ", "))
 	return nil

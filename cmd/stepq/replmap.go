@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	stepping "github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/lang"
 )
 
@@ -135,22 +136,26 @@ func errorAt(o *origin, sp span, hint, format string, args ...any) error {
 // mapError places a compiler error of the synthesized text in the
 // user's texts; other errors pass through.
 func (s *synth) mapError(err error) error {
-	var list lang.ErrorList
-	if !errors.As(err, &list) {
+	ds := stepping.Diagnostics(err)
+	if ds == nil {
 		return err
 	}
 	out := &replError{}
-	for _, e := range list {
-		o, at := s.locate(e.Pos.Offset)
+	for _, d := range ds {
+		o, at := s.locate(d.Offset)
 		if o == nil {
-			out.diags = append(out.diags, diag{o: &origin{}, e: e})
+			out.diags = append(out.diags, diag{o: &origin{}, e: &lang.Error{
+				Pos: lang.Pos{Line: d.Line, Column: d.Col, Offset: d.Offset},
+				End: lang.Pos{Line: d.End.Line, Column: d.End.Col, Offset: d.End.Offset},
+				Msg: d.Message, Hint: d.Hint,
+			}})
 			continue
 		}
 		end := at + 1
-		if eo, eat := s.locate(e.End.Offset); eo == o && eat > at {
+		if eo, eat := s.locate(d.End.Offset); eo == o && eat > at {
 			end = eat
 		}
-		out.diags = append(out.diags, diag{o: o, e: &lang.Error{Pos: posAt(o.text, at), End: posAt(o.text, end), Msg: e.Msg, Hint: e.Hint}})
+		out.diags = append(out.diags, diag{o: o, e: &lang.Error{Pos: posAt(o.text, at), End: posAt(o.text, end), Msg: d.Message, Hint: d.Hint}})
 	}
 	return out
 }

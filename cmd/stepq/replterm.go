@@ -415,15 +415,14 @@ func (s *session) relationNames() []string {
 }
 
 func (s *session) columnsOf(name string) []string {
-	if in := s.input(name); in != nil {
-		return columnNames(in.Columns)
+	if s.prog == nil {
+		return nil
 	}
-	if s.prog != nil {
-		if v := s.prog.View(name); v != nil {
-			return columnNames(v.Columns)
-		}
+	cols, err := s.prog.Columns(name)
+	if err != nil {
+		return nil
 	}
-	return nil
+	return columnNames(cols)
 }
 
 func (s *session) allColumns() []string {
