@@ -192,7 +192,7 @@ func (e *Engine) Extend(ctx context.Context, p *Program) ([]Batch, error) {
 	}
 	sc, ok, err := b.Extend(ctx, p.c.Circuit, time.Now())
 	if err != nil {
-		return nil, classify(fmt.Errorf("stepping: %w", stepErrorOf(err, 0)))
+		return nil, classify(fmt.Errorf("stepping: %w", stepErrorOf(err)))
 	}
 	if !ok {
 		return nil, ErrNotExtension
@@ -299,9 +299,8 @@ func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
 	if e.closed {
 		return nil, ErrClosed
 	}
-	next := nextStep(ctx, e.backend)
 	steps, err := e.backend.Step(ctx)
-	err = stepErrorOf(err, next)
+	err = stepErrorOf(err)
 	var out []Batch
 	for _, sc := range steps {
 		for _, v := range e.prog.Load().c.Circuit.Views {

@@ -1,7 +1,6 @@
 package stepping
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/runtime"
-	"github.com/stepping-io/stepping/runtime/memory"
 )
 
 // StepError is a step that failed while the program ran: the data it met
@@ -50,37 +48,22 @@ func (r *reason) Error() string { return r.msg }
 func (r *reason) Unwrap() error { return r.err }
 
 // stepErrorOf returns err with a *StepError in front when it is a
-// failure of a step: one the runtime placed in a view, or, with next the
-// number of the step an in-memory engine was taking (0 when unknown),
-// one of the step's changes.
-func stepErrorOf(err error, next int64) error {
+// failure of a step that the runtime reports as one: an operator's, or
+// one of the step's changes to a table.
+func stepErrorOf(err error) error {
 	if err == nil {
 		return nil
 	}
 	var se *runtime.StepError
-	if errors.As(err, &se) {
-		why := se.Err
-		var failed *ir.EvalError
-		if errors.As(se.Err, &failed) {
-			why = failed.Err // its place is the diagnostic's
-		} else if p := fmt.Sprintf("node n%d: ", se.Node); strings.HasPrefix(why.Error(), p) {
-			why = &reason{msg: strings.TrimPrefix(why.Error(), p), err: why}
-		}
-		return &StepError{Step: se.Step, View: se.View, Err: why, err: err, diag: se.Diagnostic()}
+	if !errors.As(err, &se) {
+		return err
 	}
-	if p := fmt.Sprintf("step %d: ", next); next > 0 && strings.HasPrefix(err.Error(), p) {
-		return &StepError{Step: next, Err: &reason{msg: strings.TrimPrefix(err.Error(), p), err: err}, err: err}
+	why := se.Err
+	var failed *ir.EvalError
+	if errors.As(se.Err, &failed) {
+		why = failed.Err // its place is the diagnostic's
+	} else if p := fmt.Sprintf("node n%d: ", se.Node); se.View != "" && strings.HasPrefix(why.Error(), p) {
+		why = &reason{msg: strings.TrimPrefix(why.Error(), p), err: why}
 	}
-	return err
-}
-
-// nextStep returns the number of the step an in-memory backend takes
-// next, or 0 for another backend, whose steps may be many.
-func nextStep(ctx context.Context, b runtime.Backend) int64 {
-	m, ok := b.(*memory.Backend)
-	if !ok {
-		return 0
-	}
-	n, _ := m.Steps(ctx)
-	return n + 1
+	return &StepError{Step: se.Step, View: se.View, Err: why, err: err, diag: se.Diagnostic()}
 }

@@ -213,7 +213,9 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		}
 		d, ov, err := t.resolve(tableChanges)
 		if err != nil {
-			return nil, fmt.Errorf("step %d: table %s: %w", e.steps+1, name, err)
+			// A bad change (a duplicate key, a NULL in a non-null
+			// column) fails the step as an operator's error does.
+			return nil, &StepError{Step: e.steps + 1, Err: fmt.Errorf("table %s: %w", name, err)}
 		}
 		deltas[name], overlays[name] = d, ov
 	}

@@ -227,6 +227,10 @@ func (b *backfillRun) step(ctx context.Context, chunk []logRow, deltas map[strin
 		if err := b.p.writeOutputs(ctx, b.tx, res, tail); err != nil {
 			return err
 		}
+		res.Step = 1
+		if err := b.p.publishChanges(tail, res); err != nil {
+			return err
+		}
 		if err := b.tx.SendBatch(ctx, tail).Close(); err != nil {
 			return err
 		}
@@ -296,7 +300,11 @@ func (b *backfillRun) flush(ctx context.Context) error {
 		}
 	}
 	tail := &pgx.Batch{}
-	if err := b.p.writeOutputs(ctx, b.tx, &runtime.Result{Step: 1, Changes: b.outputs}, tail); err != nil {
+	res := &runtime.Result{Step: 1, Changes: b.outputs}
+	if err := b.p.writeOutputs(ctx, b.tx, res, tail); err != nil {
+		return err
+	}
+	if err := b.p.publishChanges(tail, res); err != nil {
 		return err
 	}
 	if err := b.tx.SendBatch(ctx, tail).Close(); err != nil {
