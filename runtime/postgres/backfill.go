@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"strconv"
@@ -116,6 +117,10 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		return p.finishStep(ctx, tx, nil, st, start)
 	})
 	st.Duration = time.Since(start)
+	var se *runtime.StepError
+	if errors.As(err, &se) {
+		se.Step = 1 // the engine counted the chunks
+	}
 	if err != nil && permanent(err) {
 		return st, p.failure(ctx, failed, err)
 	}

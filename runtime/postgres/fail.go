@@ -28,7 +28,7 @@ type Failure struct {
 	Program string // the program's schema
 	View    string // the view whose computation failed; empty when unknown
 	Source  string // the source table of the change that caused it; empty when unknown
-	LogID   int64  // the change's position in the change log; 0 when unknown
+	LogID   int64  // the change's position in the change log; 0 when unknown or read by the backfill
 	Change  string // the change: its weight and row as captured
 	Err     error
 }
@@ -39,8 +39,11 @@ func (f *Failure) Error() string {
 	if f.View != "" {
 		fmt.Fprintf(&b, " in view %s", f.View)
 	}
-	if f.LogID != 0 {
+	switch {
+	case f.LogID != 0:
 		fmt.Fprintf(&b, " at change %d of source table %s (%s)", f.LogID, f.Source, f.Change)
+	case f.Change != "":
+		fmt.Fprintf(&b, " at a row of source table %s read by the backfill (%s)", f.Source, f.Change)
 	}
 	fmt.Fprintf(&b, ": %v; the step holding this change was rolled back, so nothing in it or after it is applied, and a run resumes from it once the cause is fixed (the data corrected, or the program changed and run with --rebuild)", f.Err)
 	return b.String()
