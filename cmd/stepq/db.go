@@ -27,6 +27,7 @@ type dbOptions struct {
 	file, url, schema      string
 	once, rebuild, changes bool
 	batch                  int
+	backfillRows           int
 }
 
 // runDB keeps a program's outputs up to date in Postgres until
@@ -47,7 +48,7 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return driftHint(ctx, db, schema, file, err)
 	}
-	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes}
+	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes, BackfillRows: o.backfillRows}
 	each := func(st postgres.StepStats) {
 		if !o.changes {
 			return
