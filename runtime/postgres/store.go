@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stepping-io/stepping/runtime"
@@ -138,10 +139,20 @@ func (ix *pgIndex) Update(ctx context.Context, changes []runtime.KeyedChange) er
 		weights = append(weights, c.Weight)
 	}
 	batch := &pgx.Batch{}
-	batch.Queue(`INSERT INTO `+ix.table+` AS t (key, row_key, row, weight)
+	if !slices.ContainsFunc(weights, func(w int64) bool { return w < 0 }) {
+		// Only insertions: no entry can fall to weight zero.
+		batch.Queue(`INSERT INTO `+ix.table+` AS t (key, row_key, row, weight)
 SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::bigint[])
 ON CONFLICT (key, row_key) DO UPDATE SET weight = t.weight + excluded.weight`, keys, rowKeys, encs, weights)
-	batch.Queue(`DELETE FROM `+ix.table+` WHERE (key, row_key) IN (SELECT * FROM unnest($1::bytea[], $2::bytea[])) AND weight = 0`, keys, rowKeys)
+		return ix.s.send(ctx, batch)
+	}
+	// One statement: the entries the changes bring to zero are deleted
+	// (probing the primary key for each), the rest upserted.
+	batch.Queue(`WITH u (key, row_key, row, weight) AS (SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::bigint[])),
+gone AS (DELETE FROM `+ix.table+` t USING u WHERE t.key = u.key AND t.row_key = u.row_key AND t.weight + u.weight = 0 RETURNING t.key, t.row_key)
+INSERT INTO `+ix.table+` AS t (key, row_key, row, weight)
+SELECT u.* FROM u WHERE NOT EXISTS (SELECT 1 FROM gone g WHERE g.key = u.key AND g.row_key = u.row_key)
+ON CONFLICT (key, row_key) DO UPDATE SET weight = t.weight + excluded.weight`, keys, rowKeys, encs, weights)
 	return ix.s.send(ctx, batch)
 }
 
