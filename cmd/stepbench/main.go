@@ -14,10 +14,10 @@
 //
 // With -db the same workload runs on Postgres (in schemas stepbench and
 // stepbench_prog, or -schema and -schema with _prog added, dropped before
-// and after), side by side with the view kept by
-// pg_ivm (when CREATE EXTENSION pg_ivm works; otherwise one line says why
-// and its column shows "-"), with the view kept by REFRESH MATERIALIZED
-// VIEW and with plain inserts into tables with no view. It prints, for the
+// and after), side by side with the view kept by pg_ivm (when CREATE
+// EXTENSION pg_ivm works; otherwise one line says why and its column
+// shows "-"), with the view kept by REFRESH MATERIALIZED VIEW and with
+// plain inserts into tables with no view. It prints, for the
 // initial load, batches of 1,000 new line items and single price changes,
 // each system's figure and its time over stepping's; then the peak Go heap
 // during stepping's initial load, the size on disk of stepping's state and
