@@ -107,6 +107,12 @@ func (w *workload) row(in *ir.Input) zset.Row {
 }
 
 func (w *workload) load(b *testing.B, eng *runtime.Engine, rows int) {
+	w.batches(rows, func(batch map[string][]runtime.Change) { w.step(b, eng, batch) })
+}
+
+// batches generates rows inserts, shared among the tables, and passes
+// them to apply in steps of up to 1,000 rows per table.
+func (w *workload) batches(rows int, apply func(map[string][]runtime.Change)) {
 	per := rows / len(w.inputs)
 	for done := 0; done < per; done += 1000 {
 		batch := map[string][]runtime.Change{}
@@ -117,7 +123,7 @@ func (w *workload) load(b *testing.B, eng *runtime.Engine, rows int) {
 				w.keys[in.Name] = append(w.keys[in.Name], row)
 			}
 		}
-		w.step(b, eng, batch)
+		apply(batch)
 	}
 }
 

@@ -10,10 +10,19 @@
 // Usage:
 //
 //	go run ./cmd/stepbench [-items 1000000] [-products 10000] [-baskets 100000] [-changes 200]
-//	go run ./cmd/stepbench -db URL [-batches 20] [-changes 200]
+//	go run ./cmd/stepbench -db URL [-items ...] [-products ...] [-baskets ...] [-batches 20] [-changes 200] [-schema stepbench]
 //
-// With -db the same workload runs on Postgres, side by side with the view
-// kept by REFRESH MATERIALIZED VIEW and with plain inserts.
+// With -db the same workload runs on Postgres (in schemas stepbench and
+// stepbench_prog, or -schema and -schema with _prog added, dropped before
+// and after), side by side with the view kept by pg_ivm (when CREATE
+// EXTENSION pg_ivm works; otherwise one line says why and its column
+// shows "-"), with the view kept by REFRESH MATERIALIZED VIEW and with
+// plain inserts into tables with no view. It prints, for the
+// initial load, batches of 1,000 new line items and single price changes,
+// each system's figure and its time over stepping's; then the peak Go heap
+// during stepping's initial load, the size on disk of stepping's state and
+// outputs, of the baselines' views and of the inputs, and the count of
+// basket_totals rows differing from a recomputation (0 when correct).
 package main
 
 import (
@@ -37,7 +46,8 @@ func main() {
 	flag.IntVar(&w.Baskets, "baskets", w.Baskets, "baskets")
 	changes := flag.Int("changes", 200, "single-row changes to time for each kind")
 	batch := flag.Int("batch", 10_000, "rows per step while loading")
-	db := flag.String("db", "", "Postgres URL: measure the workload on Postgres instead (uses and drops schemas stepbench and stepbench_prog)")
+	db := flag.String("db", "", "Postgres URL: measure the workload on Postgres instead (uses and drops schemas SCHEMA and SCHEMA_prog)")
+	schema := flag.String("schema", "stepbench", "with -db: the schema of the run's tables; the program's is this with _prog added")
 	batches := flag.Int("batches", 20, "with -db: batches of 1,000 new line items")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
@@ -54,7 +64,7 @@ func main() {
 	}
 	var err error
 	if *db != "" {
-		err = runPG(context.Background(), *db, w, *batches, *changes)
+		err = runPG(context.Background(), *db, *schema, w, *batches, *changes)
 	} else {
 		err = run(w, *changes, *batch)
 	}
