@@ -345,6 +345,13 @@ func TestPostgresNotKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.Close()
+	st, err := pg.Status(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Watchers != 1 || st.ChangesFrom != unpublished+1 {
+		t.Errorf("status: %d watchers, changes kept from %d, want 1 and %d", st.Watchers, st.ChangesFrom, unpublished+1)
+	}
 	next := step(t, pool, b, 1).Step
 	if got, err := follow(ctx, reg, unpublished, next); err != nil || len(got) != 1 {
 		t.Errorf("after step %d: %v, %v", unpublished, got, err)

@@ -547,7 +547,13 @@ type Status struct {
 	// Failure is why the runner last stopped for a reason retrying
 	// cannot cure (see Failure); empty once a step succeeds again.
 	Failure string
-	Recent  []StepRecord // the last steps, newest first
+	// Watchers is how many watchers hold a live lease: while one does,
+	// every step publishes its changes to _changes.
+	Watchers int
+	// ChangesFrom is the first step from which _changes holds every
+	// step; past Steps when none is kept.
+	ChangesFrom int64
+	Recent      []StepRecord // the last steps, newest first
 }
 
 // StepRecord is one committed step's statistics.
@@ -590,6 +596,8 @@ func (p *Runner) Status(ctx context.Context, recent int) (*Status, error) {
 			st.LastStepAt, _ = time.Parse(time.RFC3339Nano, kv[1])
 		case "failure":
 			st.Failure = kv[1]
+		case "changes_from":
+			st.ChangesFrom, _ = strconv.ParseInt(kv[1], 10, 64)
 		}
 	}
 	if st.Version == "" {
@@ -606,6 +614,10 @@ func (p *Runner) Status(ctx context.Context, recent int) (*Status, error) {
 	}
 	if oldest != nil {
 		st.OldestPending = *oldest
+	}
+	err = p.Pool.QueryRow(ctx, "SELECT count(*) FROM "+p.t("_watchers")+" WHERE seen >= now() - $1::int8 * interval '1 microsecond'", WatchLease.Microseconds()).Scan(&st.Watchers)
+	if err != nil && !isUndefinedTable(err) { // installed before _watchers, and not run since
+		return nil, err
 	}
 	key := uint64(lockKey(p.Schema))
 	err = p.Pool.QueryRow(ctx, `SELECT coalesce(min(pid), 0) FROM pg_locks
