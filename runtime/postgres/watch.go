@@ -360,8 +360,11 @@ func (p *Runner) Register(ctx context.Context) (*Watcher, error) {
 		if _, err := tx.Exec(ctx, "LOCK TABLE "+p.t("_watchers")+" IN EXCLUSIVE MODE"); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, "INSERT INTO "+p.t("_watchers")+" (since) SELECT coalesce((SELECT value::bigint FROM "+p.t("_meta")+
-			" WHERE key = 'steps'), 0) RETURNING id, since").Scan(&w.id, &w.Since)
+		// The lease starts when the lock is granted, not when the
+		// transaction began: a step waited for may have taken longer
+		// than a lease.
+		return tx.QueryRow(ctx, "INSERT INTO "+p.t("_watchers")+" (since, seen) SELECT coalesce((SELECT value::bigint FROM "+p.t("_meta")+
+			" WHERE key = 'steps'), 0), clock_timestamp() RETURNING id, since").Scan(&w.id, &w.Since)
 	})
 	if isUndefinedTable(err) {
 		return nil, fmt.Errorf("%w in schema %s, or it was installed by an earlier version of stepping and has not run since: %w", ErrNotInstalled, p.Schema, err)
