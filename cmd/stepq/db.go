@@ -130,16 +130,21 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*schema = defaultSchema(file)
 	}
 	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: *schema}
+	// Registered, every later step publishes its changes: the position
+	// printed is the one registering read, so no step is missed.
+	w, err := pg.Register(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
 	after := *from - 1
 	if *from <= 0 {
-		if after, err = pg.Steps(ctx); err != nil {
-			return err
-		}
+		after = w.Since
 	}
 	fmt.Fprintf(stderr, "stepq: watching %s of %s in schema %s after step %d; Ctrl-C stops\n", view, file, *schema, after)
 	printed := 0
 	errDone := errors.New("done")
-	err = pg.Watch(ctx, after, time.Second, func(sc runtime.StepChanges) error {
+	err = w.Follow(ctx, after, time.Second, func(sc runtime.StepChanges) error {
 		d, ok := sc.Changes[view]
 		if !ok {
 			return nil

@@ -66,14 +66,24 @@ func (b *Backend) Read(ctx context.Context, name string, where map[int]any) (*zs
 // Steps returns the number of steps the program's state has applied.
 func (b *Backend) Steps(ctx context.Context) (int64, error) { return b.r.Steps(ctx) }
 
-// Watch follows the program's published history (see Runner.Watch), so
-// it sees the steps of any runtime running the program.
+// Watch follows the program's published history (see Watcher.Follow),
+// so it sees the steps of any runtime running the program. It registers
+// the watcher before it returns: every step after the position it then
+// reads is published. The engine reads after and registers under its
+// lock, which its steps take too, so no step comes between; a step of
+// another runtime in between, if its changes are not kept, makes Next
+// fail with ErrNotKept rather than skip it.
 func (b *Backend) Watch(ctx context.Context, after int64) (runtime.Watcher, error) {
+	reg, err := b.r.Register(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	w := &watch{cancel: cancel, steps: make(chan runtime.StepChanges), done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		err := b.r.Watch(ctx, after, time.Second, func(sc runtime.StepChanges) error {
+		defer reg.Close()
+		err := reg.Follow(ctx, after, time.Second, func(sc runtime.StepChanges) error {
 			select {
 			case w.steps <- sc:
 				return nil

@@ -72,7 +72,14 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 	st := StepStats{Step: 1}
 	var failed []logRow
 	err := pgx.BeginTxFunc(ctx, p.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
-		// The first statement takes the snapshot the backfill reads.
+		// Whether a watcher listens is read under the lock on _watchers
+		// (see beginStep), which is taken first: the query after it takes
+		// the snapshot the backfill reads, so it sees every registration
+		// committed before the lock.
+		_, publish, err := p.beginStep(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")); err != nil {
 			return err
 		}
@@ -85,7 +92,7 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		if err != nil {
 			return err
 		}
-		b := &backfillRun{p: p, tx: tx, now: now, mem: runtime.NewMemoryStore(), outputs: map[string]*zset.ZSet{}, started: start, lastReport: start}
+		b := &backfillRun{p: p, tx: tx, now: now, publish: publish, mem: runtime.NewMemoryStore(), outputs: map[string]*zset.ZSet{}, started: start, lastReport: start}
 		b.eng = runtime.NewWithOptions(p.Circuit, b.mem, runtime.Options{NoContents: true})
 		if b.total, err = p.countSources(ctx, tx); err != nil {
 			return err
@@ -114,7 +121,7 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		if err := tx.SendBatch(ctx, fin).Close(); err != nil {
 			return err
 		}
-		return p.finishStep(ctx, tx, nil, st, start)
+		return p.finishStep(ctx, tx, nil, st, b.published, publish, start)
 	})
 	st.Duration = time.Since(start)
 	var se *runtime.StepError
@@ -154,7 +161,11 @@ type backfillRun struct {
 	// from empty, they add up to the outputs' rows.
 	outputs map[string]*zset.ZSet
 	// changes adds up every chunk's output changes, for StepStats.
-	changes    map[string]*zset.ZSet
+	changes map[string]*zset.ZSet
+	// publish says whether a watcher listens, so whether the step
+	// publishes its changes; published counts them for _steps either way.
+	publish    bool
+	published  int
 	rows       int // source rows read
 	total      int // source rows to read
 	chunks     int
@@ -233,8 +244,11 @@ func (b *backfillRun) step(ctx context.Context, chunk []logRow, deltas map[strin
 			return err
 		}
 		res.Step = 1
-		if err := b.p.publishChanges(tail, res); err != nil {
-			return err
+		b.published += b.p.outputChanges(res)
+		if b.publish {
+			if err := b.p.publishChanges(tail, res); err != nil {
+				return err
+			}
 		}
 		if err := b.tx.SendBatch(ctx, tail).Close(); err != nil {
 			return err
@@ -309,8 +323,11 @@ func (b *backfillRun) flush(ctx context.Context) error {
 	if err := b.p.writeOutputs(ctx, b.tx, res, tail); err != nil {
 		return err
 	}
-	if err := b.p.publishChanges(tail, res); err != nil {
-		return err
+	b.published += b.p.outputChanges(res)
+	if b.publish {
+		if err := b.p.publishChanges(tail, res); err != nil {
+			return err
+		}
 	}
 	if err := b.tx.SendBatch(ctx, tail).Close(); err != nil {
 		return err

@@ -12,9 +12,10 @@
 //     inside one transaction, exactly once across crashes;
 //   - failing well: transient errors retried, anything else (bad data,
 //     schema drift) stopping the runner with its cause named;
-//   - publishing: each step's output changes and statistics, NOTIFY for
-//     watchers, Status, and the advisory lock that lets one runner apply a
-//     program at a time;
+//   - publishing: each step's statistics and NOTIFY, its output changes
+//     while a registered watcher listens (kept within bounds of steps,
+//     rows and age), Status, and the advisory lock that lets one runner
+//     apply a program at a time;
 //   - removing it, touching nothing it did not create.
 //
 // spec.md section 12 states what it guarantees.

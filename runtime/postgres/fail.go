@@ -147,7 +147,7 @@ func (p *Runner) culprit(ctx context.Context, batch []logRow) int {
 	fails := func(k int) bool {
 		var stepErr error
 		_ = pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-			_, stepErr = p.stepChunk(ctx, tx, batch[:k], 0, time.Now())
+			_, stepErr = p.stepChunk(ctx, tx, batch[:k], 0, time.Now(), false)
 			return errRollback
 		})
 		return stepErr != nil && permanent(stepErr)

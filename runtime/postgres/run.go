@@ -47,6 +47,10 @@ type Runner struct {
 	// BackfillRows bounds the source rows a backfill computes in memory
 	// (see backfill.go); 0 means DefaultBackfillRows.
 	BackfillRows int
+	// Retention bounds the history of output changes kept for watchers;
+	// zero fields mean the defaults (KeepChanges, KeepChangeRows,
+	// KeepChangesFor).
+	Retention Retention
 
 	backfilled bool // the backfill is known done: ApplyPending need not look
 }
@@ -611,11 +615,11 @@ func (p *Runner) step(ctx context.Context, tick bool, limit int) (StepStats, []l
 		if err != nil || len(xacts) == 0 && !tick {
 			return err
 		}
-		stepsText, err := p.meta(ctx, tx, "steps")
+		steps, publish, err := p.beginStep(ctx, tx)
 		if err != nil {
 			return err
 		}
-		steps, _ := strconv.ParseInt(stepsText, 10, 64)
+		changes := 0
 		now, err := p.stepTime(ctx, tx)
 		if err != nil {
 			return err
@@ -641,18 +645,19 @@ func (p *Runner) step(ctx context.Context, tick bool, limit int) (StepStats, []l
 					return err
 				}
 			}
-			res, err := p.stepChunk(ctx, tx, chunk, steps, now)
+			res, err := p.stepChunk(ctx, tx, chunk, steps, now, publish)
 			if err != nil {
 				failed = chunk
 				return err
 			}
 			st.Step, st.Chunks, st.LogRows = res.Step, st.Chunks+1, st.LogRows+logRows
 			st.Changes = p.keepChanges(st.Changes, res.Changes)
+			changes += p.outputChanges(res)
 			if len(chunk) < p.batchSize() {
 				break
 			}
 		}
-		return p.finishStep(ctx, tx, xacts, st, start)
+		return p.finishStep(ctx, tx, xacts, st, changes, publish, start)
 	})
 	st.Duration = time.Since(start)
 	return st, failed, err
@@ -743,11 +748,11 @@ func (p *Runner) nextChunk(ctx context.Context, tx pgx.Tx, xacts []string) (chun
 }
 
 // stepChunk applies log rows as (part of) step steps+1 in tx: the
-// state's writes, the outputs' and the publishing of the outputs'
-// changes go in one round trip after the step is computed. Every chunk
-// of a step has the step's number: the changes published under it add
-// up to the step's.
-func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int64, now time.Time) (*runtime.Result, error) {
+// state's writes, the outputs' and, with publish, the publishing of the
+// outputs' changes go in one round trip after the step is computed.
+// Every chunk of a step has the step's number: the changes published
+// under it add up to the step's.
+func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int64, now time.Time, publish bool) (*runtime.Result, error) {
 	deltas, err := p.decode(chunk)
 	if err != nil {
 		return nil, err
@@ -764,8 +769,10 @@ func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps
 	if err := p.writeOutputs(ctx, tx, res, tail); err != nil {
 		return nil, err
 	}
-	if err := p.publishChanges(tail, res); err != nil {
-		return nil, err
+	if publish {
+		if err := p.publishChanges(tail, res); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.SendBatch(ctx, tail).Close(); err != nil {
 		return nil, err
@@ -774,11 +781,12 @@ func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps
 }
 
 // finishStep records a step once all its chunks are applied: its
-// statistics, the removal of its transactions from the log, the
-// metadata, and the notification of watchers (sent at commit).
-func (p *Runner) finishStep(ctx context.Context, tx pgx.Tx, xacts []string, st StepStats, start time.Time) error {
+// statistics (changes output changes, published or not), the removal of
+// its transactions from the log, the metadata, and the notification of
+// watchers (sent at commit).
+func (p *Runner) finishStep(ctx context.Context, tx pgx.Tx, xacts []string, st StepStats, changes int, published bool, start time.Time) error {
 	b := &pgx.Batch{}
-	p.publishStep(b, st.Step, st.LogRows, time.Since(start))
+	p.publishStep(b, st.Step, st.LogRows, changes, published, time.Since(start))
 	b.Queue("DELETE FROM "+p.t("_log")+" WHERE xact = ANY($1::xid8[])", xacts)
 	b.Queue("UPDATE "+p.t("_meta")+` AS m SET value = v.value
   FROM (VALUES ('steps', $1::text), ('applied', ((SELECT value FROM `+p.t("_meta")+` WHERE key = 'applied')::bigint + $2)::text), ('last_step_at', $3)) AS v(key, value)

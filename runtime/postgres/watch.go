@@ -21,20 +21,90 @@ import (
 
 // What a program publishes about its steps, in its own schema:
 //
-//	_changes  every committed step's changes to the outputs (step, view,
-//	          weight, row as a JSON object keyed by column name), for the
-//	          last KeepChanges steps; each step NOTIFYs StepChannel with
-//	          its number, so watchers LISTEN instead of polling.
-//	_steps    when each of the last KeepSteps steps committed, how long it
-//	          took, how many log rows it applied and how many output
-//	          changes it made.
-//	_log.at   when each pending change was captured, for the lag.
+//	_changes   committed steps' changes to the outputs (step, view,
+//	           weight, row as a JSON object keyed by column name), written
+//	           only while a watcher listens (see _watchers), and kept for
+//	           the last KeepChanges steps, at most about KeepChangeRows
+//	           rows (whole steps, oldest first) and for KeepChangesFor.
+//	_watchers  the watchers listening (Runner.Register): each renews its
+//	           lease (seen) while it runs and deletes its row when it
+//	           stops; a step publishes its changes only when a watcher's
+//	           lease is live, and removes the rows of expired ones.
+//	_meta      changes_from: the first step from which _changes holds
+//	           every step continuously, up to the last committed. A step
+//	           that does not publish sets it past itself; pruning raises
+//	           it. A watcher asking for older steps gets ErrNotKept.
+//	_steps     when each of the last KeepSteps steps committed (and every
+//	           step whose changes are still kept), how long it took, how
+//	           many log rows it applied and how many output changes it
+//	           made: written by every step, watched or not.
+//	_log.at    when each pending change was captured, for the lag.
+//
+// Every step NOTIFYs StepChannel with its number, watched or not, so
+// watchers LISTEN instead of polling.
+//
+// Why a watcher misses no step: registering takes _watchers in EXCLUSIVE
+// mode, and every step takes it in ROW SHARE mode before it reads
+// whether a watcher listens (and the step's number). The two conflict,
+// while steps do not conflict with each other nor with a watcher renewing
+// or deleting its row (ROW EXCLUSIVE). So a registration either commits
+// before a step takes its lock, and the step, whose check is a statement
+// after the lock and so sees every commit before it (READ COMMITTED),
+// publishes; or it waits for the step to commit, and then reads the
+// position (the steps committed) under its own lock, which counts that
+// step. Every step after the position a registration returns therefore
+// publishes, for as long as the lease is renewed. When a lease lapses
+// anyway (a process stopped for over WatchLease), the steps taken
+// meanwhile without publishing move changes_from past the watcher's
+// place, and its next read fails with ErrNotKept instead of skipping
+// them: a watcher never loses a step silently.
 const (
 	// KeepChanges is how many steps' output changes _changes keeps.
 	KeepChanges = 1000
-	// KeepSteps is how many steps' statistics _steps keeps.
+	// KeepChangeRows is about how many rows _changes keeps: beyond it the
+	// oldest steps are removed whole (the last step always stays).
+	KeepChangeRows = 1_000_000
+	// KeepChangesFor is how long _changes keeps a step's changes.
+	KeepChangesFor = 24 * time.Hour
+	// KeepSteps is how many steps' statistics _steps keeps, at least.
 	KeepSteps = 100
+	// WatchLease is how long a watcher's registration lasts without being
+	// renewed; a watcher renews it every WatchLease/4.
+	WatchLease = time.Minute
 )
+
+// ErrNotKept reports that a watcher asked for steps whose changes are no
+// longer kept in _changes (or were never published: no one listened).
+var ErrNotKept = errors.New("no longer kept")
+
+// Retention bounds the history _changes keeps; a zero field means its
+// default.
+type Retention struct {
+	Steps int           // steps kept; default KeepChanges
+	Rows  int64         // rows kept, about; default KeepChangeRows
+	Age   time.Duration // how long a step is kept; default KeepChangesFor
+}
+
+func (r Retention) steps() int64 {
+	if r.Steps > 0 {
+		return int64(r.Steps)
+	}
+	return KeepChanges
+}
+
+func (r Retention) rows() int64 {
+	if r.Rows > 0 {
+		return r.Rows
+	}
+	return KeepChangeRows
+}
+
+func (r Retention) age() time.Duration {
+	if r.Age > 0 {
+		return r.Age
+	}
+	return KeepChangesFor
+}
 
 // logAtColumn is the capture time of a change-log row: the time of the
 // transaction that made the change.
@@ -44,12 +114,19 @@ const logAtColumn = "at timestamptz NOT NULL DEFAULT now()"
 // takes its transactions whole.
 const logXactColumn = "xact xid8 NOT NULL DEFAULT pg_current_xact_id()"
 
-// ensureHistory creates the tables of published steps.
+// ensureHistory creates the tables of published steps and of watchers,
+// and the record of what _changes holds. A program installed before
+// watchers registered published every step, so its history holds the
+// last KeepChanges steps.
 func (p *Runner) ensureHistory(ctx context.Context) error {
 	for _, s := range []string{
 		"CREATE TABLE IF NOT EXISTS " + p.t("_changes") + " (id bigserial PRIMARY KEY, step bigint NOT NULL, view text NOT NULL, weight bigint NOT NULL, row jsonb NOT NULL)",
 		"CREATE INDEX IF NOT EXISTS _changes_step ON " + p.t("_changes") + " (step)",
 		"CREATE TABLE IF NOT EXISTS " + p.t("_steps") + " (step bigint PRIMARY KEY, at timestamptz NOT NULL, duration_us bigint NOT NULL, log_rows int NOT NULL, changes int NOT NULL)",
+		"CREATE INDEX IF NOT EXISTS _steps_at ON " + p.t("_steps") + " (at)",
+		"CREATE TABLE IF NOT EXISTS " + p.t("_watchers") + " (id bigserial PRIMARY KEY, since bigint NOT NULL, seen timestamptz NOT NULL DEFAULT now())",
+		"INSERT INTO " + p.t("_meta") + " (key, value) SELECT 'changes_from', greatest(1, coalesce((SELECT value::bigint FROM " + p.t("_meta") +
+			" WHERE key = 'steps'), 0) - " + strconv.Itoa(KeepChanges) + " + 1)::text ON CONFLICT (key) DO NOTHING",
 	} {
 		if _, err := p.Pool.Exec(ctx, s); err != nil {
 			return err
@@ -105,9 +182,54 @@ func (p *Runner) upgrade(ctx context.Context) error {
 // step's number as payload.
 func (p *Runner) StepChannel() string { return p.channel() + "_steps" }
 
+// beginStep starts a step in its transaction: it takes _watchers in ROW
+// SHARE mode (see "Why a watcher misses no step" above), removes the
+// watchers whose lease expired, and reads the number of steps committed
+// and whether a watcher listens, so whether the step publishes its
+// changes: one round trip.
+//
+// The two statements go as one simple query, which Postgres analyses a
+// statement at a time, so the query's snapshot is taken after the lock
+// is granted even in a REPEATABLE READ transaction (the backfill's),
+// whose snapshot the first query fixes. (A pipeline of prepared
+// statements would parse the query, taking the snapshot, before the
+// lock.) The lease is a constant, spelled in the statement.
+func (p *Runner) beginStep(ctx context.Context, tx pgx.Tx) (steps int64, publish bool, err error) {
+	lease := strconv.FormatInt(WatchLease.Microseconds(), 10) + " * interval '1 microsecond'"
+	sql := "LOCK TABLE " + p.t("_watchers") + " IN ROW SHARE MODE;\n" +
+		"WITH expired AS (DELETE FROM " + p.t("_watchers") + " WHERE seen < now() - " + lease + ")\n" +
+		"SELECT coalesce((SELECT value::bigint FROM " + p.t("_meta") + " WHERE key = 'steps'), 0), " +
+		"EXISTS (SELECT 1 FROM " + p.t("_watchers") + " WHERE seen >= now() - " + lease + ")"
+	results, err := tx.Conn().PgConn().Exec(ctx, sql).ReadAll()
+	if err != nil {
+		return 0, false, err
+	}
+	if len(results) != 2 || len(results[1].Rows) != 1 || len(results[1].Rows[0]) != 2 {
+		return 0, false, fmt.Errorf("beginning a step: unexpected answer to %s", sql)
+	}
+	row := results[1].Rows[0]
+	if steps, err = strconv.ParseInt(string(row[0]), 10, 64); err != nil {
+		return 0, false, fmt.Errorf("beginning a step: steps %q: %w", row[0], err)
+	}
+	return steps, string(row[1]) == "t", nil
+}
+
+// outputChanges counts the output changes of a step's chunk, as
+// _steps records them.
+func (p *Runner) outputChanges(res *runtime.Result) int {
+	n := 0
+	for _, o := range p.Circuit.Outputs {
+		if d, ok := res.Changes[o.View.Name]; ok {
+			n += d.Len()
+		}
+	}
+	return n
+}
+
 // publishChanges queues, in a step's batch, the records of its output
 // changes (of a chunk of it: every chunk of a step publishes under the
-// step's number).
+// step's number). The caller calls it only for a step that publishes
+// (see beginStep): no row is encoded otherwise.
 func (p *Runner) publishChanges(b *pgx.Batch, res *runtime.Result) error {
 	var views []string
 	var weights []int64
@@ -137,13 +259,35 @@ func (p *Runner) publishChanges(b *pgx.Batch, res *runtime.Result) error {
 	return nil
 }
 
-// publishStep queues, in a step's last batch, its statistics, the pruning
-// of old records, and the notification of watchers (sent at commit).
-func (p *Runner) publishStep(b *pgx.Batch, step int64, logRows int, took time.Duration) {
-	b.Queue("INSERT INTO "+p.t("_steps")+" (step, at, duration_us, log_rows, changes) VALUES ($1, now(), $2, $3, (SELECT count(*) FROM "+p.t("_changes")+" WHERE step = $1))",
-		step, took.Microseconds(), logRows)
-	b.Queue("DELETE FROM "+p.t("_changes")+" WHERE step <= $1", step-KeepChanges)
-	b.Queue("DELETE FROM "+p.t("_steps")+" WHERE step <= $1", step-KeepSteps)
+// publishStep queues, in a step's last batch, its statistics, the
+// pruning of old records, and the notification of watchers (sent at
+// commit). A step that did not publish moves changes_from past itself:
+// _changes no longer holds every step.
+//
+// Pruning is cheap each step: the cut is the newest step beyond any
+// bound, found by index (the step bound is arithmetic; the row bound
+// reads the monotonic ids at both ends of _changes, whose difference
+// counts its rows, more when steps rolled back; the age bound reads
+// _steps by its time), and the delete finds nothing to scan once the
+// old steps are gone. The step itself is never cut, so its changes reach
+// the watchers however large it is.
+func (p *Runner) publishStep(b *pgx.Batch, step int64, logRows, changes int, published bool, took time.Duration) {
+	b.Queue("INSERT INTO "+p.t("_steps")+" (step, at, duration_us, log_rows, changes) VALUES ($1, now(), $2, $3, $4)",
+		step, took.Microseconds(), logRows, changes)
+	if !published {
+		b.Queue("UPDATE "+p.t("_meta")+" SET value = $1 WHERE key = 'changes_from'", strconv.FormatInt(step+1, 10))
+	}
+	keep := p.Retention
+	b.Queue(`WITH cut AS (SELECT least($1::int8 - 1, greatest($1::int8 - $2::int8,
+    coalesce((SELECT c.step FROM `+p.t("_changes")+` c WHERE c.id <= (SELECT max(id) FROM `+p.t("_changes")+`) - $3::int8 ORDER BY c.id DESC LIMIT 1), 0),
+    coalesce((SELECT s.step FROM `+p.t("_steps")+` s WHERE s.at < now() - $4::int8 * interval '1 microsecond' ORDER BY s.at DESC LIMIT 1), 0))) AS step),
+  pruned AS (DELETE FROM `+p.t("_changes")+` WHERE step <= (SELECT step FROM cut))
+UPDATE `+p.t("_meta")+` SET value = ((SELECT step FROM cut) + 1)::text WHERE key = 'changes_from' AND value::int8 <= (SELECT step FROM cut)`,
+		step, keep.steps(), keep.rows(), keep.age().Microseconds())
+	// _steps keeps the time of every step whose changes are kept, which
+	// the age bound reads.
+	b.Queue("DELETE FROM "+p.t("_steps")+" WHERE step <= $1 - $2::int8 AND step < coalesce((SELECT min(step) FROM "+p.t("_changes")+"), $1)",
+		step, int64(KeepSteps))
 	b.Queue("SELECT pg_notify($1, $2)", p.StepChannel(), strconv.FormatInt(step, 10))
 }
 
@@ -193,12 +337,101 @@ func isUndefinedTable(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000")
 }
 
-// Watch calls fn, in order, with the changes to the outputs of every step
-// committed after step `after` (by any runtime of the program), until ctx
-// ends or fn fails. It waits on LISTEN for each step and looks every poll
-// interval as well. Steps older than the last KeepChanges are no longer
-// kept; a watcher that falls that far behind gets an error saying so.
+// Watcher is a watcher registered in the program's _watchers: while it
+// is registered, every step publishes its changes. It renews its lease
+// until Close.
+type Watcher struct {
+	p *Runner
+	// Since is the position at registration: the steps committed then.
+	// Every later step publishes its changes.
+	Since int64
+	id    int64
+	stop  context.CancelFunc
+	done  chan struct{}
+}
+
+// Register registers a watcher, so that every step after the position it
+// returns in Since publishes its changes until Close. It waits for a
+// step in progress to commit (see "Why a watcher misses no step").
+// Registering needs the right to write _watchers.
+func (p *Runner) Register(ctx context.Context) (*Watcher, error) {
+	w := &Watcher{p: p, done: make(chan struct{})}
+	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+p.t("_watchers")+" IN EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		// The lease starts when the lock is granted, not when the
+		// transaction began: a step waited for may have taken longer
+		// than a lease.
+		return tx.QueryRow(ctx, "INSERT INTO "+p.t("_watchers")+" (since, seen) SELECT coalesce((SELECT value::bigint FROM "+p.t("_meta")+
+			" WHERE key = 'steps'), 0), clock_timestamp() RETURNING id, since").Scan(&w.id, &w.Since)
+	})
+	if isUndefinedTable(err) {
+		return nil, fmt.Errorf("%w in schema %s, or it was installed by an earlier version of stepping and has not run since: %w", ErrNotInstalled, p.Schema, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	renew, stop := context.WithCancel(context.Background())
+	w.stop = stop
+	go w.renew(renew)
+	return w, nil
+}
+
+// renew renews the lease every WatchLease/4 until ctx ends. A row removed
+// meanwhile (the lease lapsed) comes back: steps taken without it did not
+// publish, which changes_from tells the watcher's next read.
+func (w *Watcher) renew(ctx context.Context) {
+	defer close(w.done)
+	tick := time.NewTicker(WatchLease / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		_, _ = w.p.Pool.Exec(ctx, "INSERT INTO "+w.p.t("_watchers")+" (id, since, seen) VALUES ($1, $2, now()) ON CONFLICT (id) DO UPDATE SET seen = now()",
+			w.id, w.Since)
+	}
+}
+
+// Close ends the registration: its row is deleted, and steps stop
+// publishing once no other watcher listens.
+func (w *Watcher) Close() error {
+	w.stop()
+	<-w.done
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := w.p.Pool.Exec(ctx, "DELETE FROM "+w.p.t("_watchers")+" WHERE id = $1", w.id)
+	return err
+}
+
+// Watch registers a watcher (see Register) and calls fn, in order, with
+// the changes to the outputs of every step committed after step `after`
+// (by any runtime of the program), until ctx ends or fn fails; a
+// negative after means the position at registration. See Follow.
 func (p *Runner) Watch(ctx context.Context, after int64, poll time.Duration, fn func(runtime.StepChanges) error) error {
+	w, err := p.Register(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if after < 0 {
+		after = w.Since
+	}
+	return w.Follow(ctx, after, poll, fn)
+}
+
+// Follow calls fn, in order, with the changes to the outputs of every
+// step committed after step `after`, until ctx ends or fn fails. It waits
+// on LISTEN for each step and looks every poll interval as well. Steps
+// after w.Since are published for it; earlier ones only as far as
+// _changes still holds them (another watcher listened, and they are
+// within the Retention bounds): asking for steps no longer kept fails
+// with ErrNotKept, as does falling behind by more than the bounds.
+func (w *Watcher) Follow(ctx context.Context, after int64, poll time.Duration, fn func(runtime.StepChanges) error) error {
+	p := w.p
 	conn, err := p.Pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -213,10 +446,7 @@ func (p *Runner) Watch(ctx context.Context, after int64, poll time.Duration, fn 
 		_, _ = conn.Exec(ctx, "UNLISTEN "+ident(p.StepChannel()))
 	}()
 	for {
-		// The position is read before the changes: every step up to it
-		// has committed, so its changes are visible to the next query.
-		applied, posErr := p.Steps(ctx)
-		steps, err := p.changesAfter(ctx, conn, after)
+		steps, applied, err := p.changesAfter(ctx, conn, after)
 		if err != nil {
 			return err
 		}
@@ -226,11 +456,9 @@ func (p *Runner) Watch(ctx context.Context, after int64, poll time.Duration, fn 
 			}
 			after = s.Step
 		}
-		if len(steps) == 0 && posErr == nil && applied > after {
-			// Steps without output changes leave no rows: catch up so
-			// a later gap check compares with the real position.
-			after = applied
-		}
+		// Every step up to applied is in the snapshot changesAfter read,
+		// and kept: those without output changes left no rows.
+		after = max(after, applied)
 		wait, cancel := context.WithTimeout(ctx, poll)
 		_, err = conn.Conn().WaitForNotification(wait)
 		cancel()
@@ -243,30 +471,42 @@ func (p *Runner) Watch(ctx context.Context, after int64, poll time.Duration, fn 
 	}
 }
 
-// changesAfter reads the published changes of the steps after `after`.
-func (p *Runner) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int64) ([]runtime.StepChanges, error) {
-	var oldest *int64
-	if err := conn.QueryRow(ctx, "SELECT min(step) FROM "+p.t("_changes")).Scan(&oldest); err != nil {
-		return nil, err
-	}
-	if oldest != nil && *oldest > after+KeepChanges {
-		return nil, fmt.Errorf("the changes after step %d are no longer kept (the oldest kept is step %d)", after, *oldest)
-	}
-	rows, err := conn.Query(ctx, "SELECT step, view, weight, row::text FROM "+p.t("_changes")+" WHERE step > $1 ORDER BY step, id", after)
+// changesAfter reads the published changes of the steps after `after`,
+// and the steps committed, in one snapshot: every step up to that
+// position is in it, and either _changes holds every step after `after`
+// (changes_from says so), or it fails with ErrNotKept.
+func (p *Runner) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int64) (out []runtime.StepChanges, applied int64, err error) {
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	defer tx.Rollback(ctx)
+	var from int64
+	if err := tx.QueryRow(ctx, "SELECT coalesce((SELECT value::bigint FROM "+p.t("_meta")+" WHERE key = 'steps'), 0), coalesce((SELECT value::bigint FROM "+
+		p.t("_meta")+" WHERE key = 'changes_from'), 1)").Scan(&applied, &from); err != nil {
+		return nil, 0, err
+	}
+	if after >= applied {
+		return nil, applied, nil
+	}
+	if after+1 < from {
+		return nil, 0, fmt.Errorf("the changes after step %d are %w (kept from step %d): _changes keeps a step only while a watcher listens, for the last %d steps, about %d rows and %s; watch from a later step, or read the outputs' current rows",
+			after, ErrNotKept, from, p.Retention.steps(), p.Retention.rows(), p.Retention.age())
+	}
+	rows, err := tx.Query(ctx, "SELECT step, view, weight, row::text FROM "+p.t("_changes")+" WHERE step > $1 ORDER BY step, id", after)
+	if err != nil {
+		return nil, 0, err
 	}
 	defer rows.Close()
 	views := map[string]*ir.View{}
 	for _, o := range p.Circuit.Outputs {
 		views[o.View.Name] = o.View
 	}
-	var out []runtime.StepChanges
 	for rows.Next() {
 		var step, weight int64
 		var view, text string
 		if err := rows.Scan(&step, &view, &weight, &text); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		v, ok := views[view]
 		if !ok {
@@ -274,7 +514,7 @@ func (p *Runner) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int
 		}
 		row, err := rowFromObject(v.Columns, []byte(text))
 		if err != nil {
-			return nil, fmt.Errorf("step %d, view %s: %w", step, view, err)
+			return nil, 0, fmt.Errorf("step %d, view %s: %w", step, view, err)
 		}
 		if len(out) == 0 || out[len(out)-1].Step != step {
 			out = append(out, runtime.StepChanges{Step: step, Changes: map[string]*zset.ZSet{}})
@@ -285,7 +525,7 @@ func (p *Runner) changesAfter(ctx context.Context, conn *pgxpool.Conn, after int
 		}
 		ch[view].Add(row, weight)
 	}
-	return out, rows.Err()
+	return out, applied, rows.Err()
 }
 
 // ErrNotInstalled is Status's error for a schema that holds no installed
@@ -310,7 +550,13 @@ type Status struct {
 	// Failure is why the runner last stopped for a reason retrying
 	// cannot cure (see Failure); empty once a step succeeds again.
 	Failure string
-	Recent  []StepRecord // the last steps, newest first
+	// Watchers is how many watchers hold a live lease: while one does,
+	// every step publishes its changes to _changes.
+	Watchers int
+	// ChangesFrom is the first step from which _changes holds every
+	// step; past Steps when none is kept.
+	ChangesFrom int64
+	Recent      []StepRecord // the last steps, newest first
 }
 
 // StepRecord is one committed step's statistics.
@@ -353,6 +599,8 @@ func (p *Runner) Status(ctx context.Context, recent int) (*Status, error) {
 			st.LastStepAt, _ = time.Parse(time.RFC3339Nano, kv[1])
 		case "failure":
 			st.Failure = kv[1]
+		case "changes_from":
+			st.ChangesFrom, _ = strconv.ParseInt(kv[1], 10, 64)
 		}
 	}
 	if st.Version == "" {
@@ -369,6 +617,10 @@ func (p *Runner) Status(ctx context.Context, recent int) (*Status, error) {
 	}
 	if oldest != nil {
 		st.OldestPending = *oldest
+	}
+	err = p.Pool.QueryRow(ctx, "SELECT count(*) FROM "+p.t("_watchers")+" WHERE seen >= now() - $1::int8 * interval '1 microsecond'", WatchLease.Microseconds()).Scan(&st.Watchers)
+	if err != nil && !isUndefinedTable(err) { // installed before _watchers, and not run since
+		return nil, err
 	}
 	key := uint64(lockKey(p.Schema))
 	err = p.Pool.QueryRow(ctx, `SELECT coalesce(min(pid), 0) FROM pg_locks
