@@ -118,10 +118,8 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		p.logf("backfill: %d rows in %s", b.rows, time.Since(start).Round(time.Millisecond))
 		fin := &pgx.Batch{}
 		fin.Queue("DELETE FROM " + p.t("_meta") + " WHERE key = 'backfill'")
-		if err := tx.SendBatch(ctx, fin).Close(); err != nil {
-			return err
-		}
-		return p.finishStep(ctx, tx, nil, st, b.published, publish, start)
+		p.queueFinish(fin, nil, st, b.published, publish, start)
+		return tx.SendBatch(ctx, fin).Close()
 	})
 	st.Duration = time.Since(start)
 	var se *runtime.StepError

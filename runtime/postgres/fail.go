@@ -147,7 +147,10 @@ func (p *Runner) culprit(ctx context.Context, batch []logRow) int {
 	fails := func(k int) bool {
 		var stepErr error
 		_ = pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-			_, stepErr = p.stepChunk(ctx, tx, batch[:k], 0, time.Now(), false)
+			var tail *pgx.Batch
+			if _, tail, stepErr = p.stepChunk(ctx, tx, batch[:k], 0, time.Now(), false); stepErr == nil {
+				stepErr = tx.SendBatch(ctx, tail).Close()
+			}
 			return errRollback
 		})
 		return stepErr != nil && permanent(stepErr)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -611,12 +613,8 @@ func (p *Runner) step(ctx context.Context, tick bool, limit int) (StepStats, []l
 	st := StepStats{}
 	var failed []logRow // the chunk a step failed in
 	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-		xacts, err := p.batchTransactions(ctx, tx, limit)
-		if err != nil || len(xacts) == 0 && !tick {
-			return err
-		}
-		steps, publish, err := p.beginStep(ctx, tx)
-		if err != nil {
+		steps, publish, chunk, err := p.openStep(ctx, tx, limit)
+		if err != nil || len(chunk.rows) == 0 && !tick {
 			return err
 		}
 		changes := 0
@@ -624,20 +622,10 @@ func (p *Runner) step(ctx context.Context, tick bool, limit int) (StepStats, []l
 		if err != nil {
 			return err
 		}
-		if len(xacts) > 0 {
-			if err := p.openChanges(ctx, tx, xacts); err != nil {
-				return err
-			}
-		}
+		xacts := map[string]bool{}
 		for {
-			chunk, logRows, err := p.nextChunk(ctx, tx, xacts)
-			if err != nil {
-				return err
-			}
-			if len(chunk) == 0 && st.Chunks > 0 {
-				break
-			}
-			if st.Chunks == 0 && len(chunk) == p.batchSize() {
+			last := len(chunk.rows) < p.batchSize()
+			if st.Chunks == 0 && !last {
 				// The step may take more than one chunk, and an output's
 				// key may be inserted in one chunk and retracted, in its
 				// old version, in a later one: check keys at commit.
@@ -645,19 +633,33 @@ func (p *Runner) step(ctx context.Context, tick bool, limit int) (StepStats, []l
 					return err
 				}
 			}
-			res, err := p.stepChunk(ctx, tx, chunk, steps, now, publish)
+			res, tail, err := p.stepChunk(ctx, tx, chunk.rows, steps, now, publish)
 			if err != nil {
-				failed = chunk
+				failed = chunk.rows
 				return err
 			}
-			st.Step, st.Chunks, st.LogRows = res.Step, st.Chunks+1, st.LogRows+logRows
+			st.Step, st.Chunks, st.LogRows = res.Step, st.Chunks+1, st.LogRows+chunk.logRows
 			st.Changes = p.keepChanges(st.Changes, res.Changes)
 			changes += p.outputChanges(res)
-			if len(chunk) < p.batchSize() {
-				break
+			for _, x := range chunk.xacts {
+				xacts[x] = true
 			}
+			if !last {
+				if err := tx.SendBatch(ctx, tail).Close(); err != nil {
+					return err
+				}
+				if chunk, err = p.nextChunk(ctx, tx); err != nil {
+					return err
+				}
+				if len(chunk.rows) > 0 {
+					continue
+				}
+				tail = &pgx.Batch{}
+			}
+			// The step's last writes and its record go in one round trip.
+			p.queueFinish(tail, slices.Sorted(maps.Keys(xacts)), st, changes, publish, start)
+			return tx.SendBatch(ctx, tail).Close()
 		}
-		return p.finishStep(ctx, tx, xacts, st, changes, publish, start)
 	})
 	st.Duration = time.Since(start)
 	return st, failed, err
@@ -681,28 +683,18 @@ func (p *Runner) keepChanges(kept, chunk map[string]*zset.ZSet) map[string]*zset
 	return kept
 }
 
-// batchTransactions returns the source transactions of the next step:
-// those with a row among the oldest limit rows of the log (all for 0).
-//
-// A step takes its transactions whole. A transaction's rows become
+// A step takes the source transactions with a row among the log's
+// oldest limit rows (all of it for 0), whole. A transaction's rows become
 // visible together at its commit, so none is ever split across steps,
 // however large (an update's new row may be logged before its old one, a
 // nested trigger's changes before the statement that caused them).
-func (p *Runner) batchTransactions(ctx context.Context, tx pgx.Tx, limit int) ([]string, error) {
-	var bound any // NULL: no limit
-	if limit > 0 {
-		bound = limit
-	}
-	rows, err := tx.Query(ctx, "SELECT DISTINCT xact::text FROM (SELECT xact FROM "+p.t("_log")+" ORDER BY id LIMIT $1::int8) b", bound)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
 
-// openChanges opens the cursor nextChunk reads a step's changes from:
-// the rows of its transactions, locked, and consolidated by source and
-// row (as captured, so by representation) in the server.
+// openStep begins a step in one round trip: beginStep's statements, then
+// the opening of the cursor nextChunk reads the step's changes from, and
+// its first chunk. The cursor holds the rows of the step's transactions,
+// locked, and consolidated by source and row (as captured, so by
+// representation) in the server; each consolidated change carries the
+// transactions of its rows, for the step to delete at its end.
 //
 // Consolidated, a step's changes are a Z-set whose retractions are all of
 // rows that existed before it, so they can be applied a chunk at a time
@@ -715,47 +707,83 @@ func (p *Runner) batchTransactions(ctx context.Context, tx pgx.Tx, limit int) ([
 // FOR UPDATE: should two runtimes ever apply at once (the advisory lock
 // lost with its connection), the second waits for the first's step and
 // then skips the rows it deleted, so no change is applied twice.
-//
-// The transactions are spliced into the statement as an array literal
-// (a cursor's statement takes no parameters); they are xid8s as Postgres
-// printed them, digits only.
-func (p *Runner) openChanges(ctx context.Context, tx pgx.Tx, xacts []string) error {
-	_, err := tx.Exec(ctx, "DECLARE _stepping_changes NO SCROLL CURSOR FOR SELECT min(id), source, sum(weight)::int8, count(*)::int8, row::text FROM (SELECT id, source, weight, row FROM "+p.t("_log")+
-		" WHERE xact = ANY('{"+strings.Join(xacts, ",")+"}'::xid8[]) FOR UPDATE) l GROUP BY source, row::text ORDER BY min(id)")
-	return err
-}
-
-// nextChunk reads the next BatchSize consolidated changes of the cursor
-// openChanges opened, and how many log rows they add up.
-func (p *Runner) nextChunk(ctx context.Context, tx pgx.Tx, xacts []string) (chunk []logRow, logRows int, err error) {
-	if len(xacts) == 0 {
-		return nil, 0, nil
+func (p *Runner) openStep(ctx context.Context, tx pgx.Tx, limit int) (steps int64, publish bool, first changeChunk, err error) {
+	which := ""
+	if limit > 0 {
+		which = " WHERE xact IN (SELECT xact FROM " + p.t("_log") + " ORDER BY id LIMIT " + strconv.Itoa(limit) + ")"
 	}
-	rows, err := tx.Query(ctx, "FETCH "+strconv.Itoa(p.batchSize())+" FROM _stepping_changes")
+	sql := p.beginStepSQL() + ";\n" +
+		"DECLARE _stepping_changes NO SCROLL CURSOR FOR SELECT min(id), source, sum(weight)::int8, count(*)::int8, row::text, array_agg(DISTINCT xact::text) FROM (SELECT id, source, weight, row, xact FROM " + p.t("_log") +
+		which + " FOR UPDATE) l GROUP BY source, row::text ORDER BY min(id);\n" +
+		p.fetchSQL()
+	results, err := tx.Conn().PgConn().Exec(ctx, sql).ReadAll()
 	if err != nil {
-		return nil, 0, err
+		return 0, false, first, err
 	}
-	chunk, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (logRow, error) {
-		var l logRow
-		var text string
-		var n int64
-		err := r.Scan(&l.id, &l.source, &l.weight, &n, &text)
-		l.row = []byte(text)
-		logRows += int(n)
-		return l, err
-	})
-	return chunk, logRows, err
+	if steps, publish, err = p.stepBegun(results); err != nil {
+		return 0, false, first, err
+	}
+	if len(results) != 4 {
+		return 0, false, first, fmt.Errorf("beginning a step: %d answers to %s", len(results), sql)
+	}
+	first, err = readChunk(results[3])
+	return steps, publish, first, err
 }
 
-// stepChunk applies log rows as (part of) step steps+1 in tx: the
-// state's writes, the outputs' and, with publish, the publishing of the
-// outputs' changes go in one round trip after the step is computed.
-// Every chunk of a step has the step's number: the changes published
-// under it add up to the step's.
-func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int64, now time.Time, publish bool) (*runtime.Result, error) {
+func (p *Runner) fetchSQL() string {
+	return "FETCH " + strconv.Itoa(p.batchSize()) + " FROM _stepping_changes"
+}
+
+// changeChunk is a chunk of a step's consolidated changes: at most
+// BatchSize of them, the log rows they add up, and the source
+// transactions of those rows.
+type changeChunk struct {
+	rows    []logRow
+	logRows int
+	xacts   []string
+}
+
+// nextChunk reads the next chunk of the cursor openStep opened.
+func (p *Runner) nextChunk(ctx context.Context, tx pgx.Tx) (changeChunk, error) {
+	results, err := tx.Conn().PgConn().Exec(ctx, p.fetchSQL()).ReadAll()
+	if err != nil {
+		return changeChunk{}, err
+	}
+	return readChunk(results[0])
+}
+
+// readChunk reads the rows of a FETCH from the cursor openStep opened, in
+// text form: id, source, weight, log rows, row, transactions.
+func readChunk(r *pgconn.Result) (changeChunk, error) {
+	var c changeChunk
+	for _, f := range r.Rows {
+		if len(f) != 6 {
+			return c, fmt.Errorf("reading the change log: %d columns, want 6", len(f))
+		}
+		id, err1 := strconv.ParseInt(string(f[0]), 10, 64)
+		w, err2 := strconv.ParseInt(string(f[2]), 10, 64)
+		n, err3 := strconv.Atoi(string(f[3]))
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return c, fmt.Errorf("reading the change log: %w", err)
+		}
+		c.rows = append(c.rows, logRow{id: id, source: string(f[1]), weight: w, row: f[4]})
+		c.logRows += n
+		// An array of xid8s prints as {1,2}: digits and commas only.
+		c.xacts = append(c.xacts, strings.Split(strings.Trim(string(f[5]), "{}"), ",")...)
+	}
+	return c, nil
+}
+
+// stepChunk computes log rows as (part of) step steps+1 in tx and
+// returns its writes unsent: the state's, the outputs' and, with publish,
+// the publishing of the outputs' changes, for the caller to send in one
+// round trip (with the step's record, after its last chunk). Every chunk
+// of a step has the step's number: the changes published under it add up
+// to the step's.
+func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int64, now time.Time, publish bool) (*runtime.Result, *pgx.Batch, error) {
 	deltas, err := p.decode(chunk)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tail := &pgx.Batch{}
 	store := NewStore(p.Schema)
@@ -764,35 +792,30 @@ func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps
 	eng := runtime.NewWithOptions(p.Circuit, store, runtime.Options{NoContents: true, StepsDone: steps})
 	res, err := eng.StepDeltaAt(ctx, now, deltas)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := p.writeOutputs(ctx, tx, res, tail); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if publish {
 		if err := p.publishChanges(tail, res); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	if err := tx.SendBatch(ctx, tail).Close(); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return res, tail, nil
 }
 
-// finishStep records a step once all its chunks are applied: its
+// queueFinish queues the record of a step whose chunks are all applied: its
 // statistics (changes output changes, published or not), the removal of
 // its transactions from the log, the metadata, and the notification of
 // watchers (sent at commit).
-func (p *Runner) finishStep(ctx context.Context, tx pgx.Tx, xacts []string, st StepStats, changes int, published bool, start time.Time) error {
-	b := &pgx.Batch{}
+func (p *Runner) queueFinish(b *pgx.Batch, xacts []string, st StepStats, changes int, published bool, start time.Time) {
 	p.publishStep(b, st.Step, st.LogRows, changes, published, time.Since(start))
 	b.Queue("DELETE FROM "+p.t("_log")+" WHERE xact = ANY($1::xid8[])", xacts)
 	b.Queue("UPDATE "+p.t("_meta")+` AS m SET value = v.value
   FROM (VALUES ('steps', $1::text), ('applied', ((SELECT value FROM `+p.t("_meta")+` WHERE key = 'applied')::bigint + $2)::text), ('last_step_at', $3)) AS v(key, value)
  WHERE m.key = v.key`, strconv.FormatInt(st.Step, 10), st.LogRows, time.Now().UTC().Format(time.RFC3339Nano))
 	b.Queue("DELETE FROM " + p.t("_meta") + " WHERE key = 'failure'")
-	return tx.SendBatch(ctx, b).Close()
 }
 
 // stepTime is the time of a step: the Clock when set, otherwise the

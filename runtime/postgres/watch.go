@@ -195,17 +195,27 @@ func (p *Runner) StepChannel() string { return p.channel() + "_steps" }
 // statements would parse the query, taking the snapshot, before the
 // lock.) The lease is a constant, spelled in the statement.
 func (p *Runner) beginStep(ctx context.Context, tx pgx.Tx) (steps int64, publish bool, err error) {
-	lease := strconv.FormatInt(WatchLease.Microseconds(), 10) + " * interval '1 microsecond'"
-	sql := "LOCK TABLE " + p.t("_watchers") + " IN ROW SHARE MODE;\n" +
-		"WITH expired AS (DELETE FROM " + p.t("_watchers") + " WHERE seen < now() - " + lease + ")\n" +
-		"SELECT coalesce((SELECT value::bigint FROM " + p.t("_meta") + " WHERE key = 'steps'), 0), " +
-		"EXISTS (SELECT 1 FROM " + p.t("_watchers") + " WHERE seen >= now() - " + lease + ")"
-	results, err := tx.Conn().PgConn().Exec(ctx, sql).ReadAll()
+	results, err := tx.Conn().PgConn().Exec(ctx, p.beginStepSQL()).ReadAll()
 	if err != nil {
 		return 0, false, err
 	}
-	if len(results) != 2 || len(results[1].Rows) != 1 || len(results[1].Rows[0]) != 2 {
-		return 0, false, fmt.Errorf("beginning a step: unexpected answer to %s", sql)
+	return p.stepBegun(results)
+}
+
+// beginStepSQL is the query of beginStep: two statements, whose second
+// answers with the steps committed and whether the step publishes.
+func (p *Runner) beginStepSQL() string {
+	lease := strconv.FormatInt(WatchLease.Microseconds(), 10) + " * interval '1 microsecond'"
+	return "LOCK TABLE " + p.t("_watchers") + " IN ROW SHARE MODE;\n" +
+		"WITH expired AS (DELETE FROM " + p.t("_watchers") + " WHERE seen < now() - " + lease + ")\n" +
+		"SELECT coalesce((SELECT value::bigint FROM " + p.t("_meta") + " WHERE key = 'steps'), 0), " +
+		"EXISTS (SELECT 1 FROM " + p.t("_watchers") + " WHERE seen >= now() - " + lease + ")"
+}
+
+// stepBegun reads the answers to beginStepSQL, the first two of results.
+func (p *Runner) stepBegun(results []*pgconn.Result) (steps int64, publish bool, err error) {
+	if len(results) < 2 || len(results[1].Rows) != 1 || len(results[1].Rows[0]) != 2 {
+		return 0, false, fmt.Errorf("beginning a step: unexpected answer to %s", p.beginStepSQL())
 	}
 	row := results[1].Rows[0]
 	if steps, err = strconv.ParseInt(string(row[0]), 10, 64); err != nil {
