@@ -362,7 +362,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rebuild := fs.Bool("rebuild", false, "with --db: if the program changed, drop its state and replay from the sources")
 	schema := fs.String("schema", "", "with --db: the program's own schema (default stepping_ and the file's name)")
 	batch := fs.Int("batch", 10_000, "with --db: change-log rows per step (a step takes its source transactions whole, applied this many changes at a time)")
-	backfillRows := fs.Int("backfill-rows", postgres.DefaultBackfillRows, "with --db: source rows the backfill computes in memory (a few hundred bytes each) before it goes on against the state in Postgres")
+	backfillRows := fs.Int("backfill-rows", postgres.DefaultBackfillRows, "with --db: source rows the backfill computes in memory (about 850 bytes each for the shop example) before it goes on against the state in Postgres")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
