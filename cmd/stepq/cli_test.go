@@ -320,7 +320,7 @@ func TestWatchAndStatus(t *testing.T) {
 
 	text := runStepq(t, repoRoot, "status", "--db", dsn, "--schema", prog, shop)
 	text.want(t, 0)
-	for _, want := range []string{"program " + prog, "applied:  2 steps, 7 changes", "pending:  1 changes; oldest captured", "runtime:  not running", "recent steps:"} {
+	for _, want := range []string{"program " + prog, "applied:  2 steps, 7 changes", "pending:  1 changes; oldest captured", "runtime:  not running", "watchers: 0; step changes kept from step 2", "recent steps:"} {
 		if !strings.Contains(text.stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, text.stdout)
 		}

@@ -195,6 +195,8 @@ type statusJSON struct {
 	OldestPendingAt *time.Time   `json:"oldest_pending_at"`
 	LagSeconds      float64      `json:"lag_seconds"`
 	RunnerPID       int          `json:"runner_pid"`
+	Watchers        int          `json:"watchers"`
+	ChangesFrom     int64        `json:"changes_kept_from"`
 	Failure         string       `json:"failure,omitempty"`
 	Recent          []stepRecord `json:"recent_steps"`
 }
@@ -284,7 +286,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func toStatusJSON(st *postgres.Status) statusJSON {
-	j := statusJSON{Schema: st.Schema, Version: st.Version, Steps: st.Steps, Applied: st.Applied, Pending: st.Pending, RunnerPID: st.RunnerPID, Failure: st.Failure, Recent: []stepRecord{}}
+	j := statusJSON{Schema: st.Schema, Version: st.Version, Steps: st.Steps, Applied: st.Applied, Pending: st.Pending, RunnerPID: st.RunnerPID, Watchers: st.Watchers, ChangesFrom: st.ChangesFrom, Failure: st.Failure, Recent: []stepRecord{}}
 	if !st.LastStepAt.IsZero() {
 		t := st.LastStepAt
 		j.LastStepAt = &t
@@ -326,6 +328,12 @@ func writeStatus(w io.Writer, st statusJSON) {
 		lag = fmt.Sprintf("oldest captured %s ago", time.Since(*st.OldestPendingAt).Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "  pending:  %d changes; %s\n", st.Pending, lag)
+	// Steps publish their changes only while someone watches.
+	kept := "none kept"
+	if st.ChangesFrom <= st.Steps {
+		kept = fmt.Sprintf("kept from step %d", st.ChangesFrom)
+	}
+	fmt.Fprintf(w, "  watchers: %d; step changes %s\n", st.Watchers, kept)
 	if len(st.Recent) == 0 {
 		return
 	}
