@@ -396,7 +396,7 @@ func (ix *boundedSourceIndex) Update(context.Context, []runtime.KeyedChange) err
 func (ix *boundedSourceIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error) {
 	six := ix.six
 	at := make(map[string]int, len(keys))
-	full := make([][]string, len(six.cols))  // keys without NULLs, per column
+	full := make([][]string, len(six.cols))   // keys without NULLs, per column
 	nulls := make([][]*string, len(six.cols)) // keys with a NULL
 	for i, k := range keys {
 		if _, dup := at[k]; dup {
