@@ -116,7 +116,13 @@ func (p *Runner) installSourceBacked(ctx context.Context, tx pgx.Tx) ([]int, err
 	var backed []int
 	created := map[string]uint32{}
 	cands := p.sourceCandidates()
-	for _, n := range p.Circuit.Nodes {
+	// The integrals with the longest keys first: an index made for
+	// (name, qty) serves a lookup by name too.
+	nodes := slices.Clone(p.Circuit.Nodes)
+	slices.SortStableFunc(nodes, func(a, b *ir.Node) int {
+		return keyLen(b) - keyLen(a)
+	})
+	for _, n := range nodes {
 		in, ok := cands[n]
 		if !ok {
 			continue
@@ -165,6 +171,15 @@ func (p *Runner) installSourceBacked(ctx context.Context, tx pgx.Tx) ([]int, err
 	return backed, p.setMeta(ctx, tx, metaSourceIndexes, string(owned))
 }
 
+// keyLen is the number of key columns of an Integrate node, 0 for
+// another.
+func keyLen(n *ir.Node) int {
+	if op, ok := n.Op.(*ir.Integrate); ok {
+		return len(op.Key)
+	}
+	return 0
+}
+
 // keyColumns returns the input columns an integral over a source is
 // keyed by.
 func keyColumns(n *ir.Node, in *ir.Input) []int {
@@ -209,25 +224,27 @@ func (p *Runner) sourceKeyFits(ctx context.Context, tx pgx.Tx, in *ir.Input, n *
 }
 
 // hasSourceIndex reports whether the source has a valid, whole-table
-// B-tree index whose leading columns are the key's (in any order), with
-// each column's default operator class and own collation, so that the
-// lookup's = can use it.
+// B-tree index that serves lookups by the key columns: one whose leading
+// columns are the key's (in any order), or a unique one whose columns
+// are all key columns (at most one row a key); each column with its
+// default operator class and own collation, so that = uses it.
 func (p *Runner) hasSourceIndex(ctx context.Context, tx pgx.Tx, in *ir.Input, cols []int) (bool, error) {
 	var names []string
 	for _, c := range cols {
 		names = append(names, in.Columns[c].Name)
 	}
 	var has bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (
-  SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
-   WHERE i.indrelid = to_regclass($1) AND am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL
-     AND i.indnkeyatts >= $3
-     AND (SELECT array_agg(a.attname::text ORDER BY a.attname)
-            FROM generate_series(0, $3 - 1) k
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k]
-            JOIN pg_opclass oc ON oc.oid = i.indclass[k] AND oc.opcdefault
-           WHERE i.indcollation[k] = a.attcollation) = (SELECT array_agg(x ORDER BY x) FROM unnest($2::text[]) x))`,
-		p.sourceName(in), names, len(names)).Scan(&has)
+	err := tx.QueryRow(ctx, `WITH ix AS (
+  SELECT i.indisunique AS uniq, i.indnkeyatts AS n,
+         (SELECT array_agg(CASE WHEN oc.opcdefault AND i.indcollation[k] = a.attcollation THEN a.attname::text END ORDER BY k)
+            FROM generate_series(0, i.indnkeyatts - 1) k
+            LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k]
+            LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[k]) AS cols
+    FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+   WHERE i.indrelid = to_regclass($1) AND am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL)
+SELECT EXISTS (SELECT 1 FROM ix WHERE n >= cardinality($2::text[]) AND cols[1:cardinality($2::text[])] @> $2::text[]
+                  OR uniq AND $2::text[] @> cols)`,
+		p.sourceName(in), names).Scan(&has)
 	return has, err
 }
 
