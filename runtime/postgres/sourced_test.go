@@ -280,8 +280,10 @@ INSERT INTO p SELECT 'n' || i, i * 1.5, i % 3 FROM generate_series(1, 40) i;
 INSERT INTO li SELECT b, 'n' || (1 + (b * 7 + j) % 45), (b + j) % 3 FROM generate_series(1, 30) b, generate_series(1, 3) j;
 DELETE FROM p WHERE name IN ('n3', 'n9');
 UPDATE li SET qty = qty + 1 WHERE basket % 4 = 0;`)
-			pg := newPG(t, pool, schema, sourcedProgram)
+			// A self-join: lookups into the source being read.
+			pg := newPG(t, pool, schema, sourcedProgram+"view self = li | join li as l2 on li.name == l2.name | select { a = li.basket, b = l2.basket, n = l2.qty }\noutput self to table self\n")
 			pg.BatchSize, pg.BackfillRows = 4, inMem
+			self := "SELECT li.basket, l2.basket, l2.qty FROM li JOIN li l2 ON li.name = l2.name"
 			if err := pg.Setup(ctx, false); err != nil {
 				t.Fatal(err)
 			}
@@ -289,6 +291,7 @@ UPDATE li SET qty = qty + 1 WHERE basket % 4 = 0;`)
 				t.Fatal(err)
 			}
 			checkSourced(t, pool, 0)
+			sameTexts(t, pool, "self", self)
 			r := rand.New(rand.NewPCG(uint64(inMem), 1))
 			for round := 1; round < 10; round++ {
 				mustExec(t, pool, sourcedChange(r))
@@ -296,6 +299,7 @@ UPDATE li SET qty = qty + 1 WHERE basket % 4 = 0;`)
 					t.Fatal(err)
 				}
 				checkSourced(t, pool, round)
+				sameTexts(t, pool, "self", self)
 			}
 		})
 	}
