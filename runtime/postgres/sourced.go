@@ -465,7 +465,11 @@ func (ix *boundedSourceIndex) Lookup(ctx context.Context, keys []string) ([][]zs
 	if len(parts) == 0 {
 		return out, nil
 	}
-	rows, err := ix.s.tx.Query(ctx, strings.Join(parts, "\nUNION ALL\n"), args...)
+	// Planned for its keys each time (an unnamed statement): a cached
+	// generic plan cannot know how many keys come, nor that the log
+	// holds none of them, and after five executions Postgres may switch
+	// to one that scans.
+	rows, err := ix.s.tx.Query(ctx, strings.Join(parts, "\nUNION ALL\n"), append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("integral n%d over %s: %w", six.node, six.input.Name, err)
 	}
