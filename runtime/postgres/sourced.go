@@ -191,10 +191,32 @@ func keyColumns(n *ir.Node, in *ir.Input) []int {
 	return cols
 }
 
-// logValue is the SQL reading column c of a source's row from the log.
+// logValue is the SQL reading column c of a source's row from the log,
+// the expression of the log's index for the integral. It is computed for
+// every row captured from the source, in the writer's transaction, which
+// it must never fail: a value that does not read as the column's type
+// (the column was retyped since install, say) is NULL, never an error.
+// Values outside the simple forms checked (an integer of 19 digits, a
+// float with an exponent of three digits, NaN, Infinity) are NULL too:
+// lookups read the log rows whose value is NULL as well, and keep only
+// those of the keys asked for.
 func logValue(in *ir.Input, c int) string {
-	t, _ := keyType(in.Columns[c].Type)
-	return "(row->>" + quoteLiteral(in.Columns[c].Name) + ")::" + t
+	v := "(row->>" + quoteLiteral(in.Columns[c].Name) + ")"
+	switch in.Columns[c].Type.Kind {
+	case types.Int2, types.Int4, types.Int8:
+		return "CASE WHEN " + v + " ~ '^-?[0-9]{1,18}$' THEN " + v + "::int8 END"
+	case types.Numeric:
+		return "CASE WHEN " + v + " ~ '^-?[0-9]{1,255}(\\.[0-9]{1,255})?$' THEN " + v + "::numeric END"
+	case types.Float4:
+		return "CASE WHEN " + v + " ~ '^-?[0-9]{1,20}(\\.[0-9]{1,20})?(e[-+]?[0-9])?$' THEN " + v + "::float4 END"
+	case types.Float8:
+		return "CASE WHEN " + v + " ~ '^-?[0-9]{1,20}(\\.[0-9]{1,30})?(e[-+]?[0-9]{1,2})?$' THEN " + v + "::float8 END"
+	case types.Bool:
+		return "CASE WHEN " + v + " IN ('true', 'false') THEN " + v + "::bool END"
+	case types.UUID:
+		return "CASE WHEN " + v + " ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN " + v + "::uuid END"
+	}
+	return v // text
 }
 
 // sourceKeyFits checks the source table's key columns in the catalog:
@@ -380,11 +402,18 @@ func (six *sourceIndex) sql(first int, nulls bool) (table, log string) {
 		lcond = keys + strings.Join(lnull, " AND ") + ")"
 	case len(six.cols) == 1:
 		tcond = tcols[0] + " = ANY(" + args[0] + ")"
-		lcond = lcols[0] + " = ANY(" + args[0] + ")"
+		lcond = "(" + lcols[0] + " = ANY(" + args[0] + ")"
 	default:
 		keys := " IN (SELECT * FROM unnest(" + strings.Join(args, ", ") + "))"
 		tcond = "(" + strings.Join(tcols, ", ") + ")" + keys
-		lcond = "(" + strings.Join(lcols, ", ") + ")" + keys
+		lcond = "((" + strings.Join(lcols, ", ") + ")" + keys
+	}
+	if !nulls {
+		// The log rows whose values logValue did not read (see there).
+		for _, l := range lcols {
+			lcond += " OR " + l + " IS NULL"
+		}
+		lcond += ")"
 	}
 	table = "SELECT to_json(t.*)::text, 1::int8 FROM ONLY " + six.source + " t WHERE " + tcond
 	log = "SELECT row::text, -weight::int8 FROM " + six.logTable + " WHERE source = " + quoteLiteral(six.input.Name) + " AND " + lcond
