@@ -342,3 +342,50 @@ func TestPostgresSourceBackedCaptureNeverFailsWriter(t *testing.T) {
 		})
 	}
 }
+
+// Every key type a source-backed integral takes reads its keys back into
+// SQL values that = finds: each joins as Postgres joins it.
+func TestPostgresSourceBackedKeyTypes(t *testing.T) {
+	for _, c := range []struct{ typ, values string }{
+		{"int2", "(-32768), (0), (7)"},
+		{"int4", "(-2147483648), (0), (2147483647)"},
+		{"int8", "(-9223372036854775808), (0), (9223372036854775807), (123456789012345678)"},
+		{"numeric", "(1.5), (1.50), (-0.001), (1e30), (0)"},
+		{"text", "('a'), (''), ('o''neil'), ('héllo'), ('A')"},
+		{"bool", "(true), (false)"},
+		{"uuid", "('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), ('00000000-0000-0000-0000-000000000000')"},
+		{"float4", "(1.1), ('-0'), ('NaN'), ('Infinity'), (3.4e38), (1e-30)"},
+		{"float8", "(1.1), ('-0'), (0), ('NaN'), ('-Infinity'), (1e300), (5e-324)"},
+	} {
+		t.Run(c.typ, func(t *testing.T) {
+			t.Parallel()
+			pool, schema := pgtest.Schema(t)
+			ctx := context.Background()
+			mustExec(t, pool, fmt.Sprintf(`CREATE TABLE a (id serial PRIMARY KEY, k %[1]s NOT NULL); CREATE TABLE b (id serial PRIMARY KEY, k %[1]s NOT NULL);
+INSERT INTO a (k) VALUES %[2]s; INSERT INTO b (k) VALUES %[2]s`, c.typ, c.values))
+			pg := newPG(t, pool, schema, "source a = table a\nsource b = table b\nview j = a | join b on a.k == b.k | select { x = a.id, y = b.id }\noutput j to table j\n")
+			pg.BatchSize = 2
+			if err := pg.Setup(ctx, false); err != nil {
+				t.Fatal(err)
+			}
+			if backed := sourceBacked(t, pool, pg); len(backed) != 2 {
+				t.Fatalf("source-backed integrals %v, want 2", backed)
+			}
+			want := "SELECT a.id, b.id FROM a JOIN b ON a.k = b.k"
+			for i, sql := range []string{
+				"",
+				"INSERT INTO a (k) VALUES " + c.values,
+				"INSERT INTO b (k) VALUES " + c.values + "; DELETE FROM a WHERE id % 3 = 0",
+				"UPDATE b SET id = id + 100 WHERE id % 2 = 0",
+			} {
+				if sql != "" {
+					mustExec(t, pool, sql)
+				}
+				if _, err := pg.ApplyPending(ctx, nil); err != nil {
+					t.Fatalf("change %d: %v", i, err)
+				}
+				sameTexts(t, pool, "j", want)
+			}
+		})
+	}
+}
