@@ -66,7 +66,11 @@ func (c compiler) scalar(e typecheck.Expr) Scalar {
 			return v, at(span, err)
 		}
 	}
-	return Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval, Span: span}
+	out := Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval, Span: span}
+	if ref, ok := e.(*typecheck.ColRef); ok {
+		out.col = ref.Index + 1
+	}
+	return out
 }
 
 // clock returns the evaluation of now().

@@ -378,7 +378,15 @@ type Scalar struct {
 	// Span is the source text of the whole expression; zero for one the
 	// compiler made up (a key of the whole row).
 	Span lang.Span
+	// col is 1 + the index of the column the expression reads as it is,
+	// when it is a plain column reference; 0 otherwise. Not part of the
+	// fingerprint, which Canon already determines.
+	col int
 }
+
+// Column reports whether the expression is a plain reference to a column
+// of its input row, and which: its value is that column's, unchanged.
+func (s Scalar) Column() (index int, ok bool) { return s.col - 1, s.col > 0 }
 
 // EvalError is an expression that failed on a row (a division by zero,
 // a cast of text that does not parse, a function given a value it does

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/types"
@@ -97,6 +98,23 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		if b.total, err = p.countSources(ctx, tx); err != nil {
 			return err
 		}
+		sources, err := p.sourceIndexes(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if len(sources) > 0 && b.total > p.backfillRows() {
+			// Past the memory bound, source-backed integrals read the
+			// sources, and must see only the rows read so far: each
+			// source is read in physical order (a scan that starts where
+			// another is under way would not be), up to a bound.
+			if _, err := tx.Exec(ctx, "SET LOCAL synchronize_seqscans = off"); err != nil {
+				return err
+			}
+			b.bounds = map[string]string{}
+			for _, in := range p.Circuit.Inputs {
+				b.bounds[in.Name] = boundNone
+			}
+		}
 		for _, in := range p.Circuit.Inputs {
 			if failed, err = b.readSource(ctx, in); err != nil {
 				return err
@@ -169,6 +187,10 @@ type backfillRun struct {
 	chunks     int
 	started    time.Time
 	lastReport time.Time
+	// bounds limits the rows of each source its source-backed integrals
+	// see once the state is in Postgres (see Store.bounds); nil when the
+	// backfill stays in memory.
+	bounds map[string]string
 }
 
 // readSource runs the rows of one source table through the circuit, a
@@ -177,18 +199,24 @@ func (b *backfillRun) readSource(ctx context.Context, in *ir.Input) ([]logRow, e
 	p := b.p
 	// to_json, as capture writes the log: the rows decode the same way
 	// whichever path they come by, so a later retraction finds them.
-	if _, err := b.tx.Exec(ctx, "DECLARE _stepping_backfill NO SCROLL CURSOR FOR SELECT to_json(t.*)::text FROM ONLY "+p.sourceName(in)+" t"); err != nil {
+	if _, err := b.tx.Exec(ctx, "DECLARE _stepping_backfill NO SCROLL CURSOR FOR SELECT to_json(t.*)::text, t.ctid FROM ONLY "+p.sourceName(in)+" t"); err != nil {
 		return nil, fmt.Errorf("backfill of %s: %w", p.sourceName(in), err)
 	}
 	fetch := "FETCH " + strconv.Itoa(p.batchSize()) + " FROM _stepping_backfill"
+	var last pgtype.TID
 	for {
 		rows, err := b.tx.Query(ctx, fetch)
 		if err != nil {
 			return nil, err
 		}
+		var ctid pgtype.TID
 		chunk, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (logRow, error) {
 			var text string
-			err := r.Scan(&text)
+			err := r.Scan(&text, &ctid)
+			if err == nil && b.bounds != nil && !tidAfter(ctid, last) {
+				err = fmt.Errorf("backfill of %s: rows read out of physical order", p.sourceName(in))
+			}
+			last = ctid
 			return logRow{source: in.Name, weight: 1, row: []byte(text)}, err
 		})
 		if err != nil {
@@ -204,10 +232,26 @@ func (b *backfillRun) readSource(ctx context.Context, in *ir.Input) ([]logRow, e
 		if err := b.step(ctx, chunk, deltas); err != nil {
 			return chunk, err
 		}
+		if b.bounds != nil {
+			// The chunk is in the state: lookups see its rows.
+			b.bounds[in.Name] = fmt.Sprintf("(%d,%d)", last.BlockNumber, last.OffsetNumber)
+		}
 		b.report()
+	}
+	if b.bounds != nil {
+		delete(b.bounds, in.Name) // read whole
 	}
 	_, err := b.tx.Exec(ctx, "CLOSE _stepping_backfill")
 	return nil, err
+}
+
+// tidAfter reports whether a comes after b in a table's physical order;
+// every tid comes after the zero one.
+func tidAfter(a, b pgtype.TID) bool {
+	if !b.Valid {
+		return true
+	}
+	return a.BlockNumber > b.BlockNumber || a.BlockNumber == b.BlockNumber && a.OffsetNumber > b.OffsetNumber
 }
 
 // step runs one chunk of source rows through the circuit: in memory
@@ -230,8 +274,10 @@ func (b *backfillRun) step(ctx context.Context, chunk []logRow, deltas map[strin
 		}
 	} else {
 		tail := &pgx.Batch{}
-		store := NewStore(b.p.Schema)
-		store.Begin(b.tx)
+		store, err := b.p.newStore(ctx, b.tx, b.bounds)
+		if err != nil {
+			return err
+		}
 		store.DeferWrites(tail)
 		// Not the first engine step: constants entered in the first chunk.
 		eng := runtime.NewWithOptions(b.p.Circuit, store, runtime.Options{NoContents: true, StepsDone: int64(b.chunks)})
@@ -298,7 +344,14 @@ func (b *backfillRun) flush(ctx context.Context) error {
 		return nil
 	}
 	cols := []string{"key", "row_key", "row", "weight"}
+	sources, err := b.p.sourceIndexes(ctx, b.tx)
+	if err != nil {
+		return err
+	}
 	for _, n := range b.p.Circuit.Nodes {
+		if _, ok := sources[n.ID]; ok {
+			continue // the source table is its state
+		}
 		var table string
 		var err error
 		switch n.Op.(type) {

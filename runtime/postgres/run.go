@@ -55,6 +55,9 @@ type Runner struct {
 	Retention Retention
 
 	backfilled bool // the backfill is known done: ApplyPending need not look
+	// sourced is the program's source-backed integrals as recorded at
+	// install (see sourced.go), read on first use; nil until then.
+	sourced map[int]*sourceIndex
 }
 
 // ErrVersion reports that the state in the database was built by a
@@ -218,32 +221,18 @@ func (p *Runner) setMeta(ctx context.Context, q execer, key, value string) error
 // sources (see backfill.go). Creating a capture trigger waits for the
 // writers already under way, so every change after it is captured.
 func (p *Runner) install(ctx context.Context) error {
-	p.backfilled = false
+	p.backfilled, p.sourced = false, nil
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 		stmts := []string{
 			"CREATE TABLE " + p.t("_log") + " (id bigserial PRIMARY KEY, source text NOT NULL, weight int NOT NULL, row json NOT NULL, " + logAtColumn + ", " + logXactColumn + ")",
 			"CREATE INDEX _log_xact ON " + p.t("_log") + " (xact)",
 		}
 		stmts = append(stmts, p.captureFunctionsDDL()...)
-		var indexIDs, groupIDs, orderedIDs []int
-		for _, n := range p.Circuit.Nodes {
-			switch n.Op.(type) {
-			case *ir.Integrate, *ir.Fixpoint:
-				indexIDs = append(indexIDs, n.ID)
-			case *ir.Aggregate, *ir.TopK:
-				groupIDs = append(groupIDs, n.ID)
-			case *ir.OrderedIntegrate:
-				orderedIDs = append(orderedIDs, n.ID)
-			}
-		}
-		stmts = append(stmts, NewStore(p.Schema).StateTableDDL(indexIDs, groupIDs, orderedIDs)...)
 		for _, o := range p.Circuit.Outputs {
 			stmts = append(stmts, p.outputDDL(o)...)
 		}
-		for _, s := range stmts {
-			if _, err := tx.Exec(ctx, s); err != nil {
-				return fmt.Errorf("%w\n%s", err, s)
-			}
+		if err := execAll(ctx, tx, stmts); err != nil {
+			return err
 		}
 		for _, in := range p.Circuit.Inputs {
 			if in.Postgres == nil {
@@ -252,6 +241,28 @@ func (p *Runner) install(ctx context.Context) error {
 			if err := p.capture(ctx, tx, in); err != nil {
 				return fmt.Errorf("installing capture on %s: %w", p.sourceName(in), err)
 			}
+		}
+		// After capture, which locked the sources against writers: the
+		// indexes source-backed integrals need are built under that lock.
+		backed, err := p.installSourceBacked(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var indexIDs, groupIDs, orderedIDs []int
+		for _, n := range p.Circuit.Nodes {
+			switch n.Op.(type) {
+			case *ir.Integrate, *ir.Fixpoint:
+				if !slices.Contains(backed, n.ID) {
+					indexIDs = append(indexIDs, n.ID)
+				}
+			case *ir.Aggregate, *ir.TopK:
+				groupIDs = append(groupIDs, n.ID)
+			case *ir.OrderedIntegrate:
+				orderedIDs = append(orderedIDs, n.ID)
+			}
+		}
+		if err := execAll(ctx, tx, NewStore(p.Schema).StateTableDDL(indexIDs, groupIDs, orderedIDs)); err != nil {
+			return err
 		}
 		if err := p.recordOutputs(ctx, tx); err != nil {
 			return err
@@ -264,6 +275,16 @@ func (p *Runner) install(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// execAll executes statements in order, naming the one that failed.
+func execAll(ctx context.Context, tx pgx.Tx, stmts []string) error {
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return fmt.Errorf("%w\n%s", err, s)
+		}
+	}
+	return nil
 }
 
 // captureFunctionsDDL (re)creates the capture trigger functions. They are
@@ -420,6 +441,9 @@ func (p *Runner) dropState(ctx context.Context, outputs bool) error {
 					return err
 				}
 			}
+		}
+		if err := p.dropSourceIndexes(ctx, tx); err != nil {
+			return err
 		}
 		if outputs {
 			if err := p.dropOwnedOutputs(ctx, tx); err != nil {
@@ -645,6 +669,11 @@ func (p *Runner) step(ctx context.Context, tick bool, limit int) (StepStats, []l
 				xacts[x] = true
 			}
 			if !last {
+				if len(p.sourced) > 0 {
+					// The chunk is applied: its log rows no longer count
+					// as pending for the next chunk's source lookups.
+					tail.Queue("DELETE FROM "+p.t("_log")+" WHERE id = ANY($1::int8[])", chunk.ids)
+				}
 				if err := tx.SendBatch(ctx, tail).Close(); err != nil {
 					return err
 				}
@@ -713,7 +742,7 @@ func (p *Runner) openStep(ctx context.Context, tx pgx.Tx, limit int) (steps int6
 		which = " WHERE xact IN (SELECT xact FROM " + p.t("_log") + " ORDER BY id LIMIT " + strconv.Itoa(limit) + ")"
 	}
 	sql := p.beginStepSQL() + ";\n" +
-		"DECLARE _stepping_changes NO SCROLL CURSOR FOR SELECT min(id), source, sum(weight)::int8, count(*)::int8, row::text, array_agg(DISTINCT xact::text) FROM (SELECT id, source, weight, row, xact FROM " + p.t("_log") +
+		"DECLARE _stepping_changes NO SCROLL CURSOR FOR SELECT min(id), source, sum(weight)::int8, count(*)::int8, row::text, array_agg(DISTINCT xact::text), array_agg(id) FROM (SELECT id, source, weight, row, xact FROM " + p.t("_log") +
 		which + " FOR UPDATE) l GROUP BY source, row::text ORDER BY min(id);\n" +
 		p.fetchSQL()
 	results, err := tx.Conn().PgConn().Exec(ctx, sql).ReadAll()
@@ -735,11 +764,12 @@ func (p *Runner) fetchSQL() string {
 }
 
 // changeChunk is a chunk of a step's consolidated changes: at most
-// BatchSize of them, the log rows they add up, and the source
-// transactions of those rows.
+// BatchSize of them, the log rows they add up (and their ids), and the
+// source transactions of those rows.
 type changeChunk struct {
 	rows    []logRow
 	logRows int
+	ids     []string
 	xacts   []string
 }
 
@@ -753,12 +783,12 @@ func (p *Runner) nextChunk(ctx context.Context, tx pgx.Tx) (changeChunk, error) 
 }
 
 // readChunk reads the rows of a FETCH from the cursor openStep opened, in
-// text form: id, source, weight, log rows, row, transactions.
+// text form: id, source, weight, log rows, row, transactions, log ids.
 func readChunk(r *pgconn.Result) (changeChunk, error) {
 	var c changeChunk
 	for _, f := range r.Rows {
-		if len(f) != 6 {
-			return c, fmt.Errorf("reading the change log: %d columns, want 6", len(f))
+		if len(f) != 7 {
+			return c, fmt.Errorf("reading the change log: %d columns, want 7", len(f))
 		}
 		id, err1 := strconv.ParseInt(string(f[0]), 10, 64)
 		w, err2 := strconv.ParseInt(string(f[2]), 10, 64)
@@ -770,6 +800,7 @@ func readChunk(r *pgconn.Result) (changeChunk, error) {
 		c.logRows += n
 		// An array of xid8s prints as {1,2}: digits and commas only.
 		c.xacts = append(c.xacts, strings.Split(strings.Trim(string(f[5]), "{}"), ",")...)
+		c.ids = append(c.ids, strings.Split(strings.Trim(string(f[6]), "{}"), ",")...)
 	}
 	return c, nil
 }
@@ -786,8 +817,10 @@ func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps
 		return nil, nil, err
 	}
 	tail := &pgx.Batch{}
-	store := NewStore(p.Schema)
-	store.Begin(tx)
+	store, err := p.newStore(ctx, tx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
 	store.DeferWrites(tail)
 	eng := runtime.NewWithOptions(p.Circuit, store, runtime.Options{NoContents: true, StepsDone: steps})
 	res, err := eng.StepDeltaAt(ctx, now, deltas)
@@ -845,23 +878,9 @@ func (p *Runner) decode(batch []logRow) (map[string]*zset.ZSet, error) {
 		if !ok {
 			return nil, fmt.Errorf("change log row %d names unknown source %s", l.id, l.source)
 		}
-		dec := json.NewDecoder(bytes.NewReader(l.row))
-		dec.UseNumber()
-		var obj map[string]any
-		if err := dec.Decode(&obj); err != nil {
-			return nil, fmt.Errorf("change log row %d: %w", l.id, err)
-		}
-		row := make(zset.Row, len(in.Columns))
-		for i, c := range in.Columns {
-			raw, present := obj[c.Name]
-			if !present {
-				return nil, &DriftError{Table: p.sourceName(in), Column: c.Name, LogID: l.id}
-			}
-			v, err := fromLogJSON(raw, c.Type)
-			if err != nil {
-				return nil, &DriftError{Table: p.sourceName(in), Column: c.Name, LogID: l.id, Err: err}
-			}
-			row[i] = v
+		row, err := p.decodeRow(in, l.id, l.row)
+		if err != nil {
+			return nil, err
 		}
 		d, ok := deltas[l.source]
 		if !ok {
@@ -871,6 +890,44 @@ func (p *Runner) decode(batch []logRow) (map[string]*zset.ZSet, error) {
 		d.Add(row, l.weight)
 	}
 	return deltas, nil
+}
+
+// newStore returns a store reading and writing through tx, with the
+// program's source-backed integrals, whose sources' rows bounds limits
+// (see Store.bounds).
+func (p *Runner) newStore(ctx context.Context, tx pgx.Tx, bounds map[string]string) (*Store, error) {
+	sources, err := p.sourceIndexes(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	store := NewStore(p.Schema)
+	store.Begin(tx)
+	store.sources, store.bounds = sources, bounds
+	return store, nil
+}
+
+// decodeRow reads a row of source in as captured (to_json), log row id
+// (0 when it comes from elsewhere).
+func (p *Runner) decodeRow(in *ir.Input, id int64, text []byte) (zset.Row, error) {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fmt.Errorf("change log row %d: %w", id, err)
+	}
+	row := make(zset.Row, len(in.Columns))
+	for i, c := range in.Columns {
+		raw, present := obj[c.Name]
+		if !present {
+			return nil, &DriftError{Table: p.sourceName(in), Column: c.Name, LogID: id}
+		}
+		v, err := fromLogJSON(raw, c.Type)
+		if err != nil {
+			return nil, &DriftError{Table: p.sourceName(in), Column: c.Name, LogID: id, Err: err}
+		}
+		row[i] = v
+	}
+	return row, nil
 }
 
 // writeOutputs applies a step's view changes to the output tables: all

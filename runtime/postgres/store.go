@@ -17,10 +17,17 @@ import (
 // of a step is one query per operator for all the keys of its batch, and
 // every write one statement per operator, all inside the step's
 // transaction, which the caller gives with Begin.
+//
+// An integral the Runner made source-backed (see sourced.go) has no
+// table: its lookups read the source table and the change log.
 type Store struct {
 	schema   string
 	tx       pgx.Tx
 	deferred *pgx.Batch // when set, writes are queued here instead of sent
+	sources  map[int]*sourceIndex
+	// bounds limits, during a backfill, the rows of each source (by
+	// input name) its source-backed integrals see: see boundNone.
+	bounds map[string]string
 }
 
 // NewStore returns a store over the state tables of schema. Its tables
@@ -52,7 +59,12 @@ func (s *Store) table(prefix string, id int) string {
 }
 
 // Index returns the integral of Integrate node id.
-func (s *Store) Index(id int) runtime.Index { return &pgIndex{s: s, table: s.table("_index", id)} }
+func (s *Store) Index(id int) runtime.Index {
+	if six, ok := s.sources[id]; ok {
+		return &boundedSourceIndex{s: s, six: six, bound: s.bounds[six.input.Name]}
+	}
+	return &pgIndex{s: s, table: s.table("_index", id)}
+}
 
 // Groups returns the state of Aggregate node id.
 func (s *Store) Groups(id int) runtime.Groups {
