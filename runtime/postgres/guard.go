@@ -75,13 +75,16 @@ func (p *Runner) checkSource(ctx context.Context, in *ir.Input, role string, fai
 	var oid uint32
 	var kind string
 	var parent, children bool
-	var canSelect, canTrigger, canLock bool
+	var canSelect, canTrigger, canLock, hidden bool
+	// hidden: row-level security applies to the role (not a superuser,
+	// not BYPASSRLS, not the owner of a table without FORCE).
 	err := p.Pool.QueryRow(ctx, `SELECT c.oid, c.relkind::text,
     EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
     EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid),
     has_table_privilege(c.oid, 'SELECT'), has_table_privilege(c.oid, 'TRIGGER'),
-    has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE')
-  FROM pg_class c WHERE c.oid = to_regclass($1)`, name).Scan(&oid, &kind, &parent, &children, &canSelect, &canTrigger, &canLock)
+    has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'),
+    c.relrowsecurity AND NOT (r.rolsuper OR r.rolbypassrls OR (pg_has_role(c.relowner, 'USAGE') AND NOT c.relforcerowsecurity))
+  FROM pg_class c, pg_roles r WHERE c.oid = to_regclass($1) AND r.rolname = current_user`, name).Scan(&oid, &kind, &parent, &children, &canSelect, &canTrigger, &canLock, &hidden)
 	if errors.Is(err, pgx.ErrNoRows) {
 		fail("source table %s does not exist", name)
 		return 0, nil
@@ -98,6 +101,11 @@ func (p *Runner) checkSource(ctx context.Context, in *ir.Input, role string, fai
 		fail("source table %s has inheritance children: changes written into them would not be captured", name)
 	case parent:
 		fail("source table %s is a partition or inheritance child: changes written through its parent would not be captured", name)
+	case hidden:
+		// Capture logs every change, but the backfill and the lookups
+		// that read the source would see only the rows the policies
+		// let the role see.
+		fail("source table %s has row-level security that role %s is subject to: the program would see only some of its rows; run it as a role with BYPASSRLS (ALTER ROLE %s BYPASSRLS) or as the table's owner", name, role, ident(role))
 	}
 	var missing []string
 	if !canSelect {

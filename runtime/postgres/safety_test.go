@@ -451,3 +451,38 @@ func TestPostgresDroppedWhileRunning(t *testing.T) {
 		t.Fatalf("want the runner to stop saying its state is gone, got %v", err)
 	}
 }
+
+// A source under row-level security that the program's role is subject
+// to is refused before anything is created: the backfill and the
+// lookups into it would see only some of its rows. Its owner (here a
+// superuser) is not subject to it and runs the program.
+func TestPostgresRowLevelSecurity(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, `CREATE TABLE t (id int8 PRIMARY KEY, x int4 NOT NULL);
+INSERT INTO t SELECT i, i % 3 FROM generate_series(1, 9) i;
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY some_rows ON t USING (x > 0)`)
+	const src = "source t = table t\nview v = t | select { id, x }\noutput v to table out_v primary key (id)\n"
+	role, installer := pgtest.Role(t, schema)
+	quoted := pgx.Identifier{role}.Sanitize()
+	prog := compileProgram(t, pool, src)
+	limited := &postgres.Runner{Pool: installer, Circuit: prog.Circuit, Schema: "limited_" + schema}
+	mustExec(t, pool, fmt.Sprintf("CREATE SCHEMA %s AUTHORIZATION %s; GRANT SELECT, TRIGGER, UPDATE ON t TO %[2]s; GRANT CREATE ON SCHEMA %s TO %[2]s",
+		pgx.Identifier{limited.Schema}.Sanitize(), quoted, pgx.Identifier{schema}.Sanitize()))
+	t.Cleanup(func() {
+		owner := &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: limited.Schema}
+		if err := owner.Drop(context.Background(), true); err != nil {
+			t.Error(err)
+		}
+	})
+	err := limited.Setup(ctx, false)
+	if err == nil || !strings.Contains(err.Error(), `source table "`+schema+`"."t" has row-level security that role `+role+` is subject to`) {
+		t.Fatalf("want the source refused for its row-level security, got %v", err)
+	}
+	pg := newPG(t, pool, schema, src)
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameTexts(t, pool, "out_v", "SELECT id, x FROM t")
+}
