@@ -284,17 +284,8 @@ func (b *backfillRun) step(ctx context.Context, chunk []logRow, deltas map[strin
 		if res, err = eng.StepDeltaAt(ctx, b.now, deltas); err != nil {
 			return err
 		}
-		if err := b.p.writeOutputs(ctx, b.tx, res, tail); err != nil {
-			return err
-		}
 		res.Step = 1
-		b.published += b.p.outputChanges(res)
-		if b.publish {
-			if err := b.p.publishChanges(tail, res); err != nil {
-				return err
-			}
-		}
-		if err := b.tx.SendBatch(ctx, tail).Close(); err != nil {
+		if err := b.write(ctx, res, tail); err != nil {
 			return err
 		}
 	}
@@ -369,8 +360,17 @@ func (b *backfillRun) flush(ctx context.Context) error {
 			return fmt.Errorf("backfill: writing %s: %w", table, err)
 		}
 	}
-	tail := &pgx.Batch{}
-	res := &runtime.Result{Step: 1, Changes: b.outputs}
+	if err := b.write(ctx, &runtime.Result{Step: 1, Changes: b.outputs}, &pgx.Batch{}); err != nil {
+		return err
+	}
+	b.mem, b.eng, b.outputs = nil, nil, nil
+	return nil
+}
+
+// write applies output changes of the backfill (step 1) to the output
+// tables, publishes them when a watcher listens, and sends them with the
+// state writes queued in tail.
+func (b *backfillRun) write(ctx context.Context, res *runtime.Result, tail *pgx.Batch) error {
 	if err := b.p.writeOutputs(ctx, b.tx, res, tail); err != nil {
 		return err
 	}
@@ -380,11 +380,7 @@ func (b *backfillRun) flush(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := b.tx.SendBatch(ctx, tail).Close(); err != nil {
-		return err
-	}
-	b.mem, b.eng, b.outputs = nil, nil, nil
-	return nil
+	return b.tx.SendBatch(ctx, tail).Close()
 }
 
 func (b *backfillRun) copyEntries(ctx context.Context, table string, cols []string, entries iter.Seq[runtime.StateEntry]) error {
