@@ -8,6 +8,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/peterh/liner v1.2.3
 	github.com/shopspring/decimal v1.4.0
+	github.com/valyala/fastjson v1.6.10
 )
 
 require (
