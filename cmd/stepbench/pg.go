@@ -143,6 +143,11 @@ CREATE TABLE plain_items (basket_id bigint, product_name text NOT NULL, qty int 
 		return err
 	}
 
+	afterLoad, err := outputSizes(ctx, spool, progSchema)
+	if err != nil {
+		return err
+	}
+
 	// The materialised view baseline over the same tables.
 	mv.initial, err = shopbench.Timed(func() error {
 		return r.exec("CREATE MATERIALIZED VIEW basket_totals_mv AS " + fmt.Sprintf(viewSQL, "line_items", "products"))
@@ -251,6 +256,11 @@ Ratios are the other system's time over stepping's: above 1x stepping is faster.
 		mib(heapPeak), mib(heapBefore))
 	fmt.Printf("The runner computes up to Runner.BackfillRows source rows in memory (default postgres.DefaultBackfillRows, %d), then goes on in Postgres; this load has %d.\n",
 		postgres.DefaultBackfillRows, len(d.Products)+len(d.LineItems))
+	atEnd, err := outputSizes(ctx, spool, progSchema)
+	if err != nil {
+		return err
+	}
+	printOutputSizes(afterLoad, atEnd)
 	return printSizes(ctx, spool, progSchema, iv != nil)
 }
 
@@ -407,4 +417,46 @@ func mustExample() string {
 		}
 	}
 	return "examples/shop.step"
+}
+
+// outputSize is an output table's heap beside the same rows written
+// once into a new table.
+type outputSize struct {
+	table       string
+	heap, fresh int64
+}
+
+// outputSizes measures stepping's output tables against their rows
+// written once: the backfill must write no row twice, and steps must
+// leave no more than vacuum reclaims.
+func outputSizes(ctx context.Context, spool *pgxpool.Pool, progSchema string) ([]outputSize, error) {
+	var out []outputSize
+	for _, t := range []string{pgx.Identifier{"basket_totals"}.Sanitize(), pgx.Identifier{progSchema, "receipts"}.Sanitize()} {
+		o := outputSize{table: t}
+		err := pgx.BeginFunc(ctx, spool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "CREATE TEMP TABLE stepbench_once ON COMMIT DROP AS TABLE "+t); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, "SELECT pg_relation_size($1::regclass), pg_relation_size('stepbench_once')", t).Scan(&o.heap, &o.fresh)
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// printOutputSizes prints outputSizes taken after the initial load and
+// at the end of the run.
+func printOutputSizes(afterLoad, atEnd []outputSize) {
+	fmt.Println("\noutput tables' heap beside the same rows written once (pg_relation_size):")
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\tafter the initial load\twritten once\tat the end\twritten once\t")
+	for i, a := range afterLoad {
+		e := atEnd[i]
+		fmt.Fprintf(tw, "%s\t%.1f MB\t%.1f MB\t%.1f MB\t%.1f MB\t\n", a.table, float64(a.heap)/1e6, float64(a.fresh)/1e6, float64(e.heap)/1e6, float64(e.fresh)/1e6)
+	}
+	_ = tw.Flush()
+	fmt.Println("At the end the heap also holds the versions the steps replaced, until vacuum reclaims them.")
 }
