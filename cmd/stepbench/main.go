@@ -20,8 +20,9 @@
 // plain inserts into tables with no view. It prints, for the
 // initial load, batches of 1,000 new line items and single price changes,
 // each system's figure and its time over stepping's; then the peak Go heap
-// during stepping's initial load, the size on disk of stepping's state and
-// outputs, of the baselines' views and of the inputs, and the count of
+// during stepping's initial load, its output tables' heap beside the same
+// rows written once, the size on disk of stepping's state and outputs, of
+// the baselines' views and of the inputs, and the count of
 // basket_totals rows differing from a recomputation (0 when correct).
 package main
 
