@@ -101,14 +101,9 @@ func decodeValue(b []byte) (any, []byte, error) {
 		b = b[k:]
 		return n, true
 	}
-	str := func() (string, bool) {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n {
-			return "", false
-		}
-		s := string(b[k : k+int(n)])
-		b = b[k+int(n):]
-		return s, true
+	str := func() (s string, ok bool) {
+		s, b, ok = cutString(b)
+		return s, ok
 	}
 	switch tag {
 	case encNull:
@@ -176,4 +171,15 @@ func decodeValue(b []byte) (any, []byte, error) {
 		return list, b, nil
 	}
 	return nil, nil, errCorrupt
+}
+
+// cutString reads a string written by appendString, the encoding both
+// the storage and the key encodings use, and returns it with the rest of
+// b; ok is false when b is truncated.
+func cutString(b []byte) (s string, rest []byte, ok bool) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return "", b, false
+	}
+	return string(b[k : k+int(n)]), b[k+int(n):], true
 }

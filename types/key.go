@@ -45,14 +45,9 @@ func decodeKeyValue(b []byte) (any, []byte, error) {
 		b = b[n:]
 		return v, true
 	}
-	str := func() (string, bool) {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n {
-			return "", false
-		}
-		s := string(b[k : k+int(n)])
-		b = b[k+int(n):]
-		return s, true
+	str := func() (s string, ok bool) {
+		s, b, ok = cutString(b)
+		return s, ok
 	}
 	switch tag {
 	case tagNull:
