@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"time"
 
@@ -41,9 +42,11 @@ import (
 
 // DefaultBackfillRows is how many source rows a backfill computes in
 // memory before it writes its state out and goes on in Postgres, when
-// Runner.BackfillRows is zero. The runner's heap peaks at about 850 bytes
-// per row read (the shop workload, measured by stepbench -db: 855 MiB for
-// 1,010,000 rows), so the default needs about 850 MB.
+// Runner.BackfillRows is zero. The runner's heap peaks at up to about 850
+// bytes per row read (the shop workload keeping every integral in memory,
+// measured by stepbench -db: 855 MiB for 1,010,000 rows; 375 MiB now
+// that the integral of its largest source is neither kept nor read, see
+// unprobed), so the default needs up to about 850 MB.
 const DefaultBackfillRows = 1_000_000
 
 // backfillProgressEvery is how often a backfill reports its progress.
@@ -94,14 +97,19 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 			return err
 		}
 		b := &backfillRun{p: p, tx: tx, now: now, publish: publish, mem: runtime.NewMemoryStore(), outputs: map[string]*zset.ZSet{}, started: start, lastReport: start}
-		b.eng = runtime.NewWithOptions(p.Circuit, b.mem, runtime.Options{NoContents: true})
-		if b.total, err = p.countSources(ctx, tx); err != nil {
+		counts, err := p.countSources(ctx, tx)
+		if err != nil {
 			return err
 		}
 		sources, err := p.sourceIndexes(ctx, tx)
 		if err != nil {
 			return err
 		}
+		inputs := readOrder(p.Circuit.Inputs, counts)
+		for _, in := range inputs {
+			b.total += counts[in.Name]
+		}
+		b.eng = runtime.NewWithOptions(p.Circuit, unprobedStore{b.mem, unprobed(p.Circuit, sources, inputs)}, runtime.Options{NoContents: true})
 		if len(sources) > 0 && b.total > p.backfillRows() {
 			// Past the memory bound, source-backed integrals read the
 			// sources, and must see only the rows read so far: each
@@ -115,7 +123,7 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 				b.bounds[in.Name] = boundNone
 			}
 		}
-		for _, in := range p.Circuit.Inputs {
+		for _, in := range inputs {
 			if failed, err = b.readSource(ctx, in); err != nil {
 				return err
 			}
@@ -150,19 +158,118 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 	return st, err
 }
 
-// countSources counts the source rows a backfill reads, for its progress
-// reports.
-func (p *Runner) countSources(ctx context.Context, tx pgx.Tx) (int, error) {
-	total := 0
+// countSources counts the rows of each source a backfill reads, for its
+// progress reports and its order.
+func (p *Runner) countSources(ctx context.Context, tx pgx.Tx) (map[string]int, error) {
+	counts := map[string]int{}
 	for _, in := range p.Circuit.Inputs {
 		var n int
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM ONLY "+p.sourceName(in)).Scan(&n); err != nil {
-			return 0, err
+			return nil, err
 		}
-		total += n
+		counts[in.Name] = n
 	}
-	return total, nil
+	return counts, nil
 }
+
+// readOrder is the order a backfill reads its sources in: the one with
+// the most rows last, so that the source-backed integrals of that one
+// need not be kept in memory (see unprobed). Any order gives the same
+// state: the changes are all insertions.
+func readOrder(inputs []*ir.Input, counts map[string]int) []*ir.Input {
+	order := slices.Clone(inputs)
+	if len(order) > 1 {
+		last := slices.IndexFunc(order, func(in *ir.Input) bool {
+			return slices.IndexFunc(order, func(o *ir.Input) bool { return counts[o.Name] > counts[in.Name] }) < 0
+		})
+		order = append(slices.Delete(order, last, last+1), inputs[last])
+	}
+	return order
+}
+
+// unprobed returns the source-backed integrals of the source the
+// backfill reads last that no step of the backfill looks into: each is
+// read only by joins whose other side derives from other sources, whose
+// rows all come before the first row of this one, when the integral is
+// still empty. The backfill neither keeps nor reads them (the source is
+// their state); a self-join, whose other side derives from the same
+// source, keeps its integral.
+func unprobed(c *ir.Circuit, sources map[int]*sourceIndex, order []*ir.Input) map[int]bool {
+	if len(order) == 0 {
+		return nil
+	}
+	last := order[len(order)-1].Name
+	out := map[int]bool{}
+	for id, six := range sources {
+		if six.input.Name == last && probedOnlyByOthers(c, id, last) {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// probedOnlyByOthers reports whether every consumer of integral id is a
+// join that looks it up with changes not derived from source table.
+func probedOnlyByOthers(c *ir.Circuit, id int, table string) bool {
+	for _, n := range c.Nodes {
+		for i, d := range n.Inputs {
+			if _, ok := d.Op.(*ir.Delay); !ok || len(d.Inputs) != 1 || d.Inputs[0].ID != id {
+				continue
+			}
+			// Join's inputs: Δleft, Δright, z⁻¹(I left), z⁻¹(I right).
+			if _, ok := n.Op.(*ir.Join); !ok || (i != 2 && i != 3) {
+				return false
+			}
+			if derivesFrom(n.Inputs[3-i], table) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// derivesFrom reports whether node n reads source table, through any of
+// its inputs.
+func derivesFrom(n *ir.Node, table string) bool {
+	seen := map[int]bool{}
+	var walk func(n *ir.Node) bool
+	walk = func(n *ir.Node) bool {
+		if seen[n.ID] {
+			return false
+		}
+		seen[n.ID] = true
+		if src, ok := n.Op.(*ir.Source); ok && src.Table == table {
+			return true
+		}
+		return slices.ContainsFunc(n.Inputs, walk)
+	}
+	return walk(n)
+}
+
+// unprobedStore is a backfill's in-memory store, with no state for the
+// integrals unprobed finds.
+type unprobedStore struct {
+	*runtime.MemoryStore
+	skip map[int]bool
+}
+
+// Index returns the in-memory index of node id, or, for an integral the
+// backfill never looks into, one that keeps nothing.
+func (s unprobedStore) Index(id int) runtime.Index {
+	if s.skip[id] {
+		return emptyIndex{}
+	}
+	return s.MemoryStore.Index(id)
+}
+
+// emptyIndex is an integral that is empty whenever it is read.
+type emptyIndex struct{}
+
+func (emptyIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
+	return make([][]zset.Entry, len(keys)), nil
+}
+
+func (emptyIndex) Update(context.Context, []runtime.KeyedChange) error { return nil }
 
 // backfillRun is one backfill under way.
 type backfillRun struct {

@@ -2,10 +2,13 @@ package postgres
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
 
+	"github.com/stepping-io/stepping/internal/compile"
+	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
 	"github.com/valyala/fastjson"
 )
@@ -50,6 +53,49 @@ func TestFromLogValueAgreesWithEncodingJSON(t *testing.T) {
 			}
 			if wantErr == nil && (types.RowKey([]any{got}) != types.RowKey([]any{want}) || fmt.Sprintf("%T", got) != fmt.Sprintf("%T", want)) {
 				t.Fatalf("got %#v, want %#v", got, want)
+			}
+		})
+	}
+}
+
+// The backfill keeps no integral of its last source that only the other
+// sources' changes look into (they all come first, when it is empty),
+// and keeps one a self-join reads.
+func TestBackfillSkipsOnlyUnprobedIntegrals(t *testing.T) {
+	for _, c := range []struct {
+		name, src string
+		want      bool
+	}{
+		{"join of two sources", `table p (name text, price numeric, primary key (name))
+table li (basket int8, name text, qty int4, primary key (basket, name))
+view v = li | join p on li.name == p.name | group by li.basket { n = count() }
+`, true},
+		{"self-join", `table li (basket int8, name text, qty int4, primary key (basket, name))
+view v = li | join li as other on li.name == other.name | select { li.basket, other.qty }
+`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			prog, err := compile.Compile(context.Background(), "test.step", c.src, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found bool
+			for _, n := range prog.Circuit.Nodes {
+				op, ok := n.Op.(*ir.Integrate)
+				if !ok || len(n.Inputs) != 1 {
+					continue
+				}
+				src, ok := n.Inputs[0].Op.(*ir.Source)
+				if !ok || src.Table != "li" || len(op.Key) == 0 {
+					continue
+				}
+				found = true
+				if got := probedOnlyByOthers(prog.Circuit, n.ID, "li"); got != c.want {
+					t.Errorf("integral n%d of li: probed only by other sources = %v, want %v", n.ID, got, c.want)
+				}
+			}
+			if !found {
+				t.Fatal("no integral of li")
 			}
 		})
 	}
