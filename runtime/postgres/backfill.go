@@ -177,14 +177,17 @@ func (p *Runner) countSources(ctx context.Context, tx pgx.Tx) (map[string]int, e
 // need not be kept in memory (see unprobed). Any order gives the same
 // state: the changes are all insertions.
 func readOrder(inputs []*ir.Input, counts map[string]int) []*ir.Input {
-	order := slices.Clone(inputs)
-	if len(order) > 1 {
-		last := slices.IndexFunc(order, func(in *ir.Input) bool {
-			return slices.IndexFunc(order, func(o *ir.Input) bool { return counts[o.Name] > counts[in.Name] }) < 0
-		})
-		order = append(slices.Delete(order, last, last+1), inputs[last])
+	if len(inputs) < 2 {
+		return inputs
 	}
-	return order
+	largest := 0
+	for i, in := range inputs {
+		if counts[in.Name] > counts[inputs[largest].Name] {
+			largest = i
+		}
+	}
+	order := slices.Concat(inputs[:largest], inputs[largest+1:])
+	return append(order, inputs[largest])
 }
 
 // unprobed returns the source-backed integrals of the source the
