@@ -28,6 +28,7 @@ type dbOptions struct {
 	once, rebuild, changes bool
 	batch                  int
 	backfillRows           int
+	noSourceIndexes        bool
 }
 
 // runDB keeps a program's outputs up to date in Postgres until
@@ -48,7 +49,7 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return driftHint(ctx, db, schema, file, err)
 	}
-	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes, BackfillRows: o.backfillRows}
+	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes, BackfillRows: o.backfillRows, NoSourceIndexes: o.noSourceIndexes}
 	each := func(st postgres.StepStats) {
 		if !o.changes {
 			return

@@ -362,13 +362,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rebuild := fs.Bool("rebuild", false, "with --db: if the program changed, drop its state and replay from the sources")
 	schema := fs.String("schema", "", "with --db: the program's own schema (default stepping_ and the file's name)")
 	batch := fs.Int("batch", 10_000, "with --db: change-log rows per step (a step takes its source transactions whole, applied this many changes at a time)")
+	noSourceIndexes := fs.Bool("no-source-indexes", false, "with --db: never make an index on a source table; a join's integral of a source no index serves keeps a copy in a state table instead")
 	backfillRows := fs.Int("backfill-rows", postgres.DefaultBackfillRows, "with --db: source rows the backfill computes in memory (about 850 bytes each for the shop example) before it goes on against the state in Postgres")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if *dbURL != "" {
-		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, changes: *changes, batch: *batch, backfillRows: *backfillRows}, stdout, stderr)
+		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, changes: *changes, batch: *batch, backfillRows: *backfillRows, noSourceIndexes: *noSourceIndexes}, stdout, stderr)
 	}
 	prog, err := compileFile(ctx, file, nil)
 	if err != nil {

@@ -50,6 +50,11 @@ type Runner struct {
 	// BackfillRows bounds the source rows a backfill computes in memory
 	// (see backfill.go); 0 means DefaultBackfillRows.
 	BackfillRows int
+	// NoSourceIndexes stops install making indexes on source tables for
+	// the integrals that read them (see sourced.go): an integral whose
+	// source has no index that serves it keeps a state table instead, and
+	// the application's writes pay for no index of stepping's.
+	NoSourceIndexes bool
 	// Retention bounds the history of output changes kept for watchers;
 	// zero fields mean the defaults (KeepChanges, KeepChangeRows,
 	// KeepChangesFor).

@@ -139,6 +139,10 @@ func (p *Runner) installSourceBacked(ctx context.Context, tx pgx.Tx) ([]int, err
 		if err != nil {
 			return nil, err
 		}
+		if !has && p.NoSourceIndexes {
+			p.logf("program %s: no index of source table %s serves integral n%d, and NoSourceIndexes forbids making one: it keeps a state table", p.Schema, p.sourceName(in), n.ID)
+			continue
+		}
 		if !has {
 			name, oid, err := p.createSourceIndex(ctx, tx, in, n, cols)
 			if err != nil {

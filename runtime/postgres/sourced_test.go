@@ -389,3 +389,39 @@ INSERT INTO a (k) VALUES %[2]s; INSERT INTO b (k) VALUES %[2]s`, c.typ, c.values
 		})
 	}
 }
+
+// With NoSourceIndexes install makes no index on a source: an integral
+// that an index of the source serves still reads it, the others keep
+// state tables, and the outputs are right either way.
+func TestPostgresNoSourceIndexes(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, sourcedDDL)
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 30 {
+		mustExec(t, pool, sourcedChange(r))
+	}
+	pg := newPG(t, pool, schema, sourcedProgram)
+	pg.NoSourceIndexes = true
+	if err := pg.Setup(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	// p's primary key (on name) serves p's two integrals; li's primary
+	// key, (basket, name), serves neither of li's.
+	if backed := sourceBacked(t, pool, pg); len(backed) != 2 {
+		t.Errorf("source-backed integrals %v, want p's two", backed)
+	}
+	var made int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename IN ('li', 'p') AND indexname LIKE 'stepping\\_%'", schema).Scan(&made); err != nil || made != 0 {
+		t.Errorf("%d indexes made on the sources (%v), want none", made, err)
+	}
+	for round := range 10 {
+		for range 1 + r.IntN(4) {
+			mustExec(t, pool, sourcedChange(r))
+		}
+		if _, err := pg.ApplyPending(ctx, nil); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		checkSourced(t, pool, round)
+	}
+}
