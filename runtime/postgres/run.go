@@ -879,12 +879,13 @@ func (p *Runner) decode(batch []logRow) (map[string]*zset.ZSet, error) {
 		inputs[in.Name] = in
 	}
 	deltas := map[string]*zset.ZSet{}
+	var parser fastjson.Parser
 	for _, l := range batch {
 		in, ok := inputs[l.source]
 		if !ok {
 			return nil, fmt.Errorf("change log row %d names unknown source %s", l.id, l.source)
 		}
-		row, err := p.decodeRow(in, l.id, l.row)
+		row, err := p.decodeRow(&parser, in, l.id, l.row)
 		if err != nil {
 			return nil, err
 		}
@@ -913,7 +914,8 @@ func (p *Runner) newStore(ctx context.Context, tx pgx.Tx, bounds map[string]stri
 }
 
 // decodeRow reads a row of source in as captured (to_json), log row id
-// (0 when it comes from elsewhere).
+// (0 when it comes from elsewhere), with parser, which the caller reuses
+// across rows (the values it returns are copied out of it).
 //
 // It parses with fastjson, not encoding/json: every change and every
 // row a source-backed lookup reads comes this way, and decoding into
@@ -921,8 +923,7 @@ func (p *Runner) newStore(ctx context.Context, tx pgx.Tx, bounds map[string]stri
 // reaches types.FromJSON as encoding/json would give it (a number as its
 // literal text, a string unescaped), so the rows are the same: values of
 // other JSON shapes (arrays, records, jsonb) take encoding/json's path.
-func (p *Runner) decodeRow(in *ir.Input, id int64, text []byte) (zset.Row, error) {
-	var parser fastjson.Parser
+func (p *Runner) decodeRow(parser *fastjson.Parser, in *ir.Input, id int64, text []byte) (zset.Row, error) {
 	v, err := parser.ParseBytes(text)
 	if err != nil {
 		return nil, fmt.Errorf("change log row %d: %w", id, err)

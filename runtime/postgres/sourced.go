@@ -14,6 +14,7 @@ import (
 	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
+	"github.com/valyala/fastjson"
 )
 
 // No second copy of what Postgres already holds (issue 10). The integral
@@ -57,7 +58,7 @@ type sourceIndex struct {
 	input  *ir.Input
 	key    []ir.Scalar
 	cols   []int // the key's columns, in the input's columns
-	decode func(raw []byte) (zset.Row, error)
+	decode func(parser *fastjson.Parser, raw []byte) (zset.Row, error)
 	// source and logTable are the quoted names of the source and the
 	// change log; table and log the two parts of the lookup of keys
 	// without NULLs (see sql).
@@ -377,7 +378,7 @@ func (p *Runner) sourceIndexes(ctx context.Context, q querier) (map[int]*sourceI
 func (p *Runner) newSourceIndex(n *ir.Node, in *ir.Input) *sourceIndex {
 	six := &sourceIndex{node: n.ID, input: in, key: n.Op.(*ir.Integrate).Key, cols: keyColumns(n, in),
 		source: p.sourceName(in), logTable: p.t("_log")}
-	six.decode = func(raw []byte) (zset.Row, error) { return p.decodeRow(in, 0, raw) }
+	six.decode = func(parser *fastjson.Parser, raw []byte) (zset.Row, error) { return p.decodeRow(parser, in, 0, raw) }
 	six.table, six.log = six.sql(1, false)
 	return six
 }
@@ -514,11 +515,12 @@ func (ix *boundedSourceIndex) Lookup(ctx context.Context, keys []string) ([][]zs
 	found := map[string]map[string]*entry{}
 	var raw []byte
 	var w int64
+	var parser fastjson.Parser
 	for rows.Next() {
 		if err := rows.Scan(&raw, &w); err != nil {
 			return nil, err
 		}
-		row, err := six.decode(raw)
+		row, err := six.decode(&parser, raw)
 		if err != nil {
 			return nil, err
 		}
