@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -70,29 +72,44 @@ func (e *DriftError) Error() string {
 func (e *DriftError) Unwrap() error { return e.Err }
 
 // permanent reports whether applying the same changes again would fail
-// the same way.
+// the same way. A Postgres error tells by its class wherever it is in the
+// chain, and a lost connection is never permanent: an operator whose
+// lookup lost its connection fails as a StepError, and trying again cures
+// it. Otherwise a step that failed on its data, a drifted source, a
+// recorded failure or a version mismatch is permanent, and anything else
+// (timeouts, cancellations) is not.
 func permanent(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:2] {
+		case "08", // connection exception
+			"40", // serialization failure, deadlock
+			"53", // insufficient resources
+			"55", // lock not available, object in use
+			"57", // shutdown, cancellation
+			"58", // system error
+			"XX": // internal error
+			return false
+		}
+		return true
+	}
+	if lostConnection(err) {
+		return false
+	}
 	var step *runtime.StepError
 	var drift *DriftError
 	var failure *Failure
-	if errors.As(err, &step) || errors.As(err, &drift) || errors.As(err, &failure) || errors.Is(err, ErrVersion) {
-		return true
-	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false // lost connections, timeouts, cancellations
-	}
-	switch pgErr.Code[:2] {
-	case "08", // connection exception
-		"40", // serialization failure, deadlock
-		"53", // insufficient resources
-		"55", // lock not available, object in use
-		"57", // shutdown, cancellation
-		"58", // system error
-		"XX": // internal error
-		return false
-	}
-	return true
+	return errors.As(err, &step) || errors.As(err, &drift) || errors.As(err, &failure) || errors.Is(err, ErrVersion)
+}
+
+// lostConnection reports whether err is the loss of a connection to the
+// server, a timeout or a cancellation, rather than anything about the
+// changes applied.
+func lostConnection(err error) bool {
+	var netErr net.Error
+	return pgconn.SafeToRetry(err) || pgconn.Timeout(err) || errors.As(err, &netErr) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // diagnoseLimit bounds the trial steps that look for the change that

@@ -629,7 +629,7 @@ func (p *Runner) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 		return st, err
 	}
 	if all, _, errAll := p.step(ctx, tick, 0); errAll == nil {
-		p.logf("a change that failed alone was applied with the later changes that correct it, in one step of %d changes", all.LogRows)
+		p.logf("a change that failed alone (%v) was applied with the later changes that correct it, in one step of %d changes", err, all.LogRows)
 		return all, nil
 	}
 	return st, p.failure(ctx, failed, err)
