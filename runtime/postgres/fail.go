@@ -161,11 +161,18 @@ func (p *Runner) failure(ctx context.Context, batch []logRow, cause error) error
 // culprit returns the index in batch of the first change after which a
 // prefix of the batch fails for good, or -1 if it cannot tell.
 func (p *Runner) culprit(ctx context.Context, batch []logRow) int {
+	// The trials are the step that failed: after the steps committed, so
+	// that a program's constants, which enter at the first, do not enter
+	// again and fail a trial on their own.
+	steps, err := p.Steps(ctx)
+	if err != nil {
+		return -1
+	}
 	fails := func(k int) bool {
 		var stepErr error
 		_ = pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 			var tail *pgx.Batch
-			if _, tail, stepErr = p.stepChunk(ctx, tx, batch[:k], 0, time.Now(), false); stepErr == nil {
+			if _, tail, stepErr = p.stepChunk(ctx, tx, batch[:k], steps, time.Now(), false); stepErr == nil {
 				stepErr = tx.SendBatch(ctx, tail).Close()
 			}
 			return errRollback

@@ -486,3 +486,33 @@ CREATE POLICY some_rows ON t USING (x > 0)`)
 	}
 	sameTexts(t, pool, "out_v", "SELECT id, x FROM t")
 }
+
+// The change a failure names is the one that failed, also in a program
+// with constants: the trial steps that find it are not first steps, so
+// they do not put the constants in their outputs again.
+func TestPostgresFailureNamesItsChangeBesideConstants(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, "CREATE TABLE items (id int8 PRIMARY KEY, qty int4 NOT NULL); INSERT INTO items VALUES (1, 4), (2, 5)")
+	pg := newPG(t, pool, schema, `source items = table items
+view consts = values [{k = 1, label = "one"}]
+view per = items | select { id, share = 100 / qty }
+output consts to table consts primary key (k)
+output per to table per
+`)
+	pg.BatchSize = 100
+	if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	// One transaction: one step of three changes, the second failing.
+	mustExec(t, pool, "INSERT INTO items VALUES (3, 7), (4, 0), (5, 1)")
+	err := pg.Run(ctx, false, true, time.Second, nil)
+	var f *postgres.Failure
+	if !errors.As(err, &f) {
+		t.Fatalf("want a Failure, got %v", err)
+	}
+	if !strings.Contains(f.Change, `"id":4`) {
+		t.Errorf("the failure names change %s, want the row with id 4", f.Change)
+	}
+	sameTexts(t, pool, "consts", "VALUES (1::int8, 'one'::text)")
+}
