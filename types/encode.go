@@ -156,19 +156,9 @@ func decodeValue(b []byte) (any, []byte, error) {
 			return []byte(s), b, nil
 		}
 	case encList:
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > uint64(len(b)) {
-			break
+		if list, rest, ok, err := cutList(b, decodeValue); ok || err != nil {
+			return list, rest, err
 		}
-		b = b[k:]
-		list := make([]any, n)
-		for i := range list {
-			var err error
-			if list[i], b, err = decodeValue(b); err != nil {
-				return nil, nil, err
-			}
-		}
-		return list, b, nil
 	}
 	return nil, nil, errCorrupt
 }
@@ -182,4 +172,22 @@ func cutString(b []byte) (s string, rest []byte, ok bool) {
 		return "", b, false
 	}
 	return string(b[k : k+int(n)]), b[k+int(n):], true
+}
+
+// cutList reads a list written as its length then its values, each read
+// by decode, as both the storage and the key encodings write lists; ok is
+// false when the length is unreadable or longer than b could hold.
+func cutList(b []byte, decode func([]byte) (any, []byte, error)) (list []any, rest []byte, ok bool, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, nil, false, nil
+	}
+	b = b[k:]
+	list = make([]any, n)
+	for i := range list {
+		if list[i], b, err = decode(b); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	return list, b, true, nil
 }

@@ -97,19 +97,9 @@ func decodeKeyValue(b []byte) (any, []byte, error) {
 			return []byte(s), b, nil
 		}
 	case tagList:
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > uint64(len(b)) {
-			break
+		if list, rest, ok, err := cutList(b, decodeKeyValue); ok || err != nil {
+			return list, rest, err
 		}
-		b = b[k:]
-		list := make([]any, n)
-		for i := range list {
-			var err error
-			if list[i], b, err = decodeKeyValue(b); err != nil {
-				return nil, nil, err
-			}
-		}
-		return list, b, nil
 	}
 	return nil, nil, fmt.Errorf("%w: bad value (tag %d)", errKey, tag)
 }
