@@ -70,6 +70,9 @@ func (c compiler) scalar(e typecheck.Expr) Scalar {
 	if ref, ok := e.(*typecheck.ColRef); ok {
 		out.col = ref.Index + 1
 	}
+	if c.clockCol < 0 && c.now == nil {
+		out.Expr = e
+	}
 	return out
 }
 

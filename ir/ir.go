@@ -5,6 +5,7 @@ import (
 
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
+	"github.com/stepping-io/stepping/typecheck"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -378,6 +379,11 @@ type Scalar struct {
 	// Span is the source text of the whole expression; zero for one the
 	// compiler made up (a key of the whole row).
 	Span lang.Span
+	// Expr is the checked expression the Scalar was compiled from, for a
+	// backend that translates expressions into its own language (the
+	// Postgres store computes a backfill's aggregates in SQL); nil when
+	// the expression reads the clock, which only Eval knows.
+	Expr typecheck.Expr
 	// col is 1 + the index of the column the expression reads as it is,
 	// when it is a plain column reference; 0 otherwise. Not part of the
 	// fingerprint, which Canon already determines.

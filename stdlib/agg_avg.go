@@ -1,16 +1,22 @@
 package stdlib
 
-import "github.com/shopspring/decimal"
+import (
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/types"
+)
 
 // newAvg binds avg(x): a float64 sum for floats, else a decimal one (the
 // mean of integers is numeric).
-func newAvg(c AggCall) Aggregator { return avgAgg{zero: zeroSum(c.Args[0], true)} }
+func newAvg(c AggCall) Aggregator {
+	return avgAgg{zero: zeroSum(c.Args[0], true), scaled: c.Args[0].Kind == types.Numeric}
+}
 
 // avgAgg is avg(x): the running sum divided by the weight of non-NULL
 // arguments, as Postgres divides numerics.
 type avgAgg struct {
 	linear
-	zero any
+	zero   any
+	scaled bool // the argument is numeric: its scales are counted
 }
 
 func (a avgAgg) Init() any { return a.zero }
@@ -19,6 +25,9 @@ func (avgAgg) Add(s *Linear, v any, w int64) {
 	s.Sum = addWeighted(s.Sum, v, w)
 	countScale(s, v, w)
 }
+
+// AddSum adds n rows whose arguments sum to sum (see Presummed).
+func (a avgAgg) AddSum(s *Linear, sum decimal.Decimal, n int64) { addSum(s, sum, n, a.scaled) }
 
 func (avgAgg) Result(s Linear, _ Multiset, _ int64) any {
 	if s.N == 0 {

@@ -1,10 +1,15 @@
 package stdlib
 
-import "github.com/shopspring/decimal"
+import (
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/types"
+)
 
 // newSum binds sum(x): exact in int64 for int2 and int4 (whose sum is
 // int8), in decimal for int8 and numeric, float64 for floats.
-func newSum(c AggCall) Aggregator { return sumAgg{zero: zeroSum(c.Args[0], false)} }
+func newSum(c AggCall) Aggregator {
+	return sumAgg{zero: zeroSum(c.Args[0], false), scaled: c.Args[0].Kind == types.Numeric}
+}
 
 // sumAgg is sum(x). Its state is the running sum and, for numerics, the
 // count of arguments by scale: Postgres gives a numeric sum the largest
@@ -12,7 +17,8 @@ func newSum(c AggCall) Aggregator { return sumAgg{zero: zeroSum(c.Args[0], false
 // present, not of every row ever added.
 type sumAgg struct {
 	linear
-	zero any
+	zero   any
+	scaled bool // the argument is numeric: its scales are counted
 }
 
 func (a sumAgg) Init() any { return a.zero }
@@ -21,6 +27,9 @@ func (sumAgg) Add(s *Linear, v any, w int64) {
 	s.Sum = addWeighted(s.Sum, v, w)
 	countScale(s, v, w)
 }
+
+// AddSum adds n rows whose arguments sum to sum (see Presummed).
+func (a sumAgg) AddSum(s *Linear, sum decimal.Decimal, n int64) { addSum(s, sum, n, a.scaled) }
 
 func (sumAgg) Result(s Linear, _ Multiset, _ int64) any {
 	if s.N == 0 {

@@ -41,6 +41,35 @@ type Aggregator interface {
 	Result(s Linear, m Multiset, rows int64) any
 }
 
+// Presummed is implemented by the aggregators whose linear state can
+// take many rows in one call, given only their number and the sum of
+// their arguments: count, sum and avg over integers and numerics. The
+// Postgres store's backfill sums a group's rows in SQL and hands the
+// sums over. The state it gives is the one Add gives row by row.
+type Presummed interface {
+	// AddSum adds n rows whose arguments are not NULL and sum to sum
+	// exactly; for a numeric argument, all n have the scale sum has, as
+	// Postgres's sum of numerics of one scale has that scale. Linear.N
+	// is the caller's, as for Add.
+	AddSum(s *Linear, sum decimal.Decimal, n int64)
+}
+
+// addSum is AddSum for sum and avg: scaled says the argument is
+// numeric, whose scales the state counts.
+func addSum(s *Linear, sum decimal.Decimal, n int64, scaled bool) {
+	switch x := s.Sum.(type) {
+	case int64:
+		s.Sum = x + sum.IntPart()
+	case decimal.Decimal:
+		s.Sum = x.Add(sum)
+	default:
+		panic(fmt.Sprintf("stdlib: presummed rows for a %T sum", s.Sum))
+	}
+	if scaled {
+		countScale(s, sum, n)
+	}
+}
+
 // Shape is the kind of multiset an aggregate keeps beside its linear
 // state.
 type Shape int

@@ -28,8 +28,12 @@ import (
 //     tables already holds; the rows it does not see stay for the steps
 //     after. (CREATE TRIGGER waited for every writer already under way,
 //     so no change escapes both the snapshot and the log.)
-//   - it reads the source tables through cursors, a BatchSize of rows at
-//     a time, and runs them through the circuit over an in-memory store;
+//   - it has Postgres compute the aggregates whose input is all in
+//     source tables (see pushdown.go), and runs their groups' rows
+//     through the rest of the circuit;
+//   - it reads the other source tables through cursors, a BatchSize of
+//     rows at a time, and runs them through the circuit over an
+//     in-memory store;
 //   - it writes the state and the outputs once, by COPY, into tables that
 //     are empty: no upserts, and no output row written twice.
 //
@@ -105,11 +109,18 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		if err != nil {
 			return err
 		}
-		inputs := readOrder(p.Circuit.Inputs, counts)
+		var pushed []*pushdown
+		if !p.NoPushdown {
+			if pushed, err = b.startPushdowns(ctx, p.pushdowns(sources), counts); err != nil {
+				return err
+			}
+		}
+		b.circuit = derive(p.Circuit, pushed)
+		inputs := readOrder(unread(p.Circuit.Inputs, pushed), counts)
 		for _, in := range inputs {
 			b.total += counts[in.Name]
 		}
-		b.eng = runtime.NewWithOptions(p.Circuit, unprobedStore{b.mem, unprobed(p.Circuit, sources, inputs)}, runtime.Options{NoContents: true})
+		b.eng = runtime.NewWithOptions(b.circuit, unprobedStore{b.mem, unprobed(b.circuit, sources, inputs)}, runtime.Options{NoContents: true})
 		if len(sources) > 0 && b.total > p.backfillRows() {
 			// Past the memory bound, source-backed integrals read the
 			// sources, and must see only the rows read so far: each
@@ -123,6 +134,11 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 				b.bounds[in.Name] = boundNone
 			}
 		}
+		for _, d := range pushed {
+			if err := b.finishPushdown(ctx, d); err != nil {
+				return err
+			}
+		}
 		for _, in := range inputs {
 			if failed, err = b.readSource(ctx, in); err != nil {
 				return err
@@ -130,18 +146,18 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		}
 		if b.chunks == 0 {
 			// No source rows: one step with no changes, for constants.
-			if err := b.step(ctx, nil, map[string]*zset.ZSet{}); err != nil {
+			if err := b.step(ctx, 0, map[string]*zset.ZSet{}); err != nil {
 				return err
 			}
 		}
 		if err := b.flush(ctx); err != nil {
 			return err
 		}
-		st.LogRows, st.Chunks = b.rows, b.chunks
+		st.LogRows, st.Chunks = b.rows+b.pushedRows, b.chunks
 		if !p.OmitChanges {
 			st.Changes = b.changes
 		}
-		p.logf("backfill: %d rows in %s", b.rows, time.Since(start).Round(time.Millisecond))
+		p.logf("backfill: %d rows in %s", b.rows+b.pushedRows, time.Since(start).Round(time.Millisecond))
 		fin := &pgx.Batch{}
 		fin.Queue("DELETE FROM " + p.t("_meta") + " WHERE key = 'backfill'")
 		p.queueFinish(fin, nil, st, b.published, publish, start)
@@ -279,6 +295,12 @@ type backfillRun struct {
 	p   *Runner
 	tx  pgx.Tx
 	now time.Time
+	// circuit is the program's circuit with the aggregates Postgres
+	// computes standing as inputs (see derive).
+	circuit *ir.Circuit
+	// pushedRows counts the source rows the aggregates Postgres
+	// computed read.
+	pushedRows int
 	// mem is the state while it is computed in memory, nil once written
 	// out; eng computes over it.
 	mem *runtime.MemoryStore
@@ -292,7 +314,8 @@ type backfillRun struct {
 	// publishes its changes; published counts them for _steps either way.
 	publish    bool
 	published  int
-	rows       int // source rows read
+	rows       int // source rows read through the engine
+	fed        int // rows run through the engine: source rows and pushed-down groups
 	total      int // source rows to read
 	chunks     int
 	started    time.Time
@@ -339,9 +362,10 @@ func (b *backfillRun) readSource(ctx context.Context, in *ir.Input) ([]logRow, e
 		if err != nil {
 			return chunk, err
 		}
-		if err := b.step(ctx, chunk, deltas); err != nil {
+		if err := b.step(ctx, len(chunk), deltas); err != nil {
 			return chunk, err
 		}
+		b.rows += len(chunk)
 		if b.bounds != nil {
 			// The chunk is in the state: lookups see its rows.
 			b.bounds[in.Name] = fmt.Sprintf("(%d,%d)", last.BlockNumber, last.OffsetNumber)
@@ -366,9 +390,9 @@ func tidAfter(a, b pgtype.TID) bool {
 
 // step runs one chunk of source rows through the circuit: in memory
 // while under BackfillRows, in Postgres after.
-func (b *backfillRun) step(ctx context.Context, chunk []logRow, deltas map[string]*zset.ZSet) error {
-	if b.mem != nil && b.rows+len(chunk) > b.p.backfillRows() && b.rows > 0 {
-		b.p.logf("backfill: %d rows computed in memory; writing the state out and going on in Postgres (BackfillRows)", b.rows)
+func (b *backfillRun) step(ctx context.Context, rows int, deltas map[string]*zset.ZSet) error {
+	if b.mem != nil && b.fed+rows > b.p.backfillRows() && b.fed > 0 {
+		b.p.logf("backfill: %d rows computed in memory; writing the state out and going on in Postgres (BackfillRows)", b.fed)
 		if err := b.flush(ctx); err != nil {
 			return err
 		}
@@ -390,7 +414,7 @@ func (b *backfillRun) step(ctx context.Context, chunk []logRow, deltas map[strin
 		}
 		store.DeferWrites(tail)
 		// Not the first engine step: constants entered in the first chunk.
-		eng := runtime.NewWithOptions(b.p.Circuit, store, runtime.Options{NoContents: true, StepsDone: int64(b.chunks)})
+		eng := runtime.NewWithOptions(b.circuit, store, runtime.Options{NoContents: true, StepsDone: int64(b.chunks)})
 		if res, err = eng.StepDeltaAt(ctx, b.now, deltas); err != nil {
 			return err
 		}
@@ -407,7 +431,7 @@ func (b *backfillRun) step(ctx context.Context, chunk []logRow, deltas map[strin
 			addChanges(b.changes, o.View.Name, res.Changes[o.View.Name])
 		}
 	}
-	b.rows += len(chunk)
+	b.fed += rows
 	b.chunks++
 	return nil
 }

@@ -55,6 +55,9 @@ type Runner struct {
 	// source has no index that serves it keeps a state table instead, and
 	// the application's writes pay for no index of stepping's.
 	NoSourceIndexes bool
+	// NoPushdown makes a backfill compute every aggregate in memory,
+	// never in SQL (see pushdown.go); tests compare the two ways.
+	NoPushdown bool
 	// Retention bounds the history of output changes kept for watchers;
 	// zero fields mean the defaults (KeepChanges, KeepChangeRows,
 	// KeepChangesFor).
