@@ -57,17 +57,11 @@ type pushdown struct {
 	node *ir.Node
 	op   *ir.Aggregate
 	sum  *runtime.Presummer
-	// query returns one row per group: the key's values, the rows'
-	// count, then per aggregate the count of non-NULL arguments, their
-	// sum as text, and the least and the greatest of their scales.
-	// orderBy orders rows by the key, so that a group's rows come
-	// together.
+	// query returns one row per group and scales of its numeric
+	// arguments: the key's values, the rows' count, then per aggregate
+	// the count of non-NULL arguments and their sum as text. orderBy
+	// orders its rows by the key, so that a group's rows come together.
 	query, orderBy string
-	// mixed is true of a row of query whose group has numeric arguments
-	// of several scales; perScale, given the table of query's rows,
-	// returns such groups' rows again, one per key and scales, which
-	// replace them. Both are empty without numeric arguments.
-	mixed, perScale string
 	// inner is the nodes under node that the query computes, by ID.
 	inner map[int]bool
 	// sources are the source tables the query reads.
@@ -180,16 +174,14 @@ func (b *pushBuilder) plan(n *ir.Node, op *ir.Aggregate) (*pushdown, error) {
 		inner = append(inner, x+" AS k"+strconv.Itoa(i))
 	}
 	// The result's columns: the key, the rows' count, then per
-	// aggregate the count of non-NULL arguments, their sum as text, and
-	// the least and greatest of their scales.
+	// aggregate the count of non-NULL arguments and their sum as text;
+	// one row per group and scales of its numeric arguments.
 	sel := append([]string{}, keys...)
 	sel = append(sel, "count(*)")
-	bySel := append([]string{}, sel...) // the same, per scale
-	var mixed, scales []string
+	group := append([]string{}, keys...)
 	for i, a := range op.Aggs {
 		if a.Arg == nil {
-			sel = append(sel, "0", "NULL", "0", "0")
-			bySel = append(bySel, "0", "NULL", "0", "0")
+			sel = append(sel, "0", "NULL")
 			continue
 		}
 		if a.Distinct || a.Sep != nil || len(a.OrderBy) > 0 {
@@ -201,57 +193,32 @@ func (b *pushBuilder) plan(n *ir.Node, op *ir.Aggregate) (*pushdown, error) {
 		}
 		arg := "a" + strconv.Itoa(i)
 		inner = append(inner, x+" AS "+arg)
-		count := "count(" + arg + ")"
 		switch {
 		case a.Name == "count":
-			sel = append(sel, count, "NULL", "0", "0")
-			bySel = append(bySel, count, "NULL", "0", "0")
+			sel = append(sel, "count("+arg+")", "NULL")
 			continue
 		case a.Arg.Type.Kind == types.Numeric:
-			col := len(sel) + 2
-			sel = append(sel, count, "sum("+arg+")::text", "min(scale("+arg+"))", "max(scale("+arg+"))")
-			bySel = append(bySel, count, "sum("+arg+")::text", "scale("+arg+")", "scale("+arg+")")
-			mixed = append(mixed, fmt.Sprintf("x%d <> x%d", col, col+1))
-			scales = append(scales, "scale("+arg+")")
-		case exact(a.Arg.Type.Kind):
-			sel = append(sel, count, "sum("+arg+")::text", "0", "0")
-			bySel = append(bySel, count, "sum("+arg+")::text", "0", "0")
-		default:
+			group = append(group, "scale("+arg+")")
+		case !exact(a.Arg.Type.Kind):
 			return nil, errNotPushable
 		}
+		sel = append(sel, "count("+arg+")", "sum("+arg+")::text")
 	}
 	for i := range sel {
 		sel[i] += " AS x" + strconv.Itoa(i) // the temporary table's columns
 	}
 	d := &pushdown{node: n, op: op, sum: sum, inner: b.inner, sources: b.read}
-	input := "(SELECT " + strings.Join(inner, ", ") + " FROM (" + from + ") t OFFSET 0) t"
-	d.query = "SELECT " + strings.Join(sel, ", ") + " FROM " + input
+	d.query = "SELECT " + strings.Join(sel, ", ") +
+		" FROM (SELECT " + strings.Join(inner, ", ") + " FROM (" + from + ") t OFFSET 0) t"
+	if len(group) > 0 {
+		d.query += " GROUP BY " + strings.Join(group, ", ")
+	}
 	if len(keys) > 0 {
-		d.query += " GROUP BY " + strings.Join(keys, ", ")
 		order := make([]string, len(keys))
 		for i := range keys {
 			order[i] = strconv.Itoa(i + 1)
 		}
 		d.orderBy = " ORDER BY " + strings.Join(order, ", ")
-	}
-	if len(mixed) > 0 {
-		// A group whose numerics have several scales is summed again per
-		// scale, reading the rows of such groups only.
-		d.mixed = "(" + strings.Join(mixed, " OR ") + ")"
-		// Keys match when both are NULL or equal, written with = so that
-		// Postgres can hash them (IS NOT DISTINCT FROM it cannot).
-		var match []string
-		for i, k := range keys {
-			zero := map[types.Kind]string{types.Text: "''", types.Bool: "false"}[op.Key[i].Type.Kind]
-			if zero == "" {
-				zero = "0"
-			}
-			match = append(match, fmt.Sprintf("(m.x%d IS NULL) = (t.%s IS NULL)", i, k),
-				fmt.Sprintf("coalesce(m.x%d, %s) = coalesce(t.%s, %s)", i, zero, k, zero))
-		}
-		d.perScale = "SELECT " + strings.Join(bySel, ", ") + " FROM " + input +
-			" WHERE EXISTS (SELECT FROM %s m WHERE " + strings.Join(append([]string{d.mixed}, match...), " AND ") + ")" +
-			" GROUP BY " + strings.Join(append(append([]string{}, keys...), scales...), ", ")
 	}
 	return d, nil
 }
@@ -536,9 +503,6 @@ WHERE pg_size_bytes(current_setting('work_mem')) < %d`, pushdownWorkMem>>10, pus
 		// and never in parallel, where CREATE TABLE AS may use every
 		// worker.
 		_, err := b.tx.Exec(ctx, "CREATE TEMPORARY TABLE "+d.cursor()+" ON COMMIT DROP AS "+d.query)
-		if err == nil && d.mixed != "" {
-			err = b.sumPerScale(ctx, d)
-		}
 		if err == nil {
 			_, err = b.tx.Exec(ctx, "DECLARE "+d.cursor()+" NO SCROLL CURSOR FOR SELECT * FROM "+d.cursor()+d.orderBy)
 		}
@@ -562,20 +526,6 @@ WHERE pg_size_bytes(current_setting('work_mem')) < %d`, pushdownWorkMem>>10, pus
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// sumPerScale replaces the rows of the groups whose numerics have
-// several scales by their rows per scale. The table is analysed first,
-// so that the planner matches the groups by hashing them, not by
-// scanning the table for each input row.
-func (b *backfillRun) sumPerScale(ctx context.Context, d *pushdown) error {
-	var any bool
-	if err := b.tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+d.cursor()+" WHERE "+d.mixed+")").Scan(&any); err != nil || !any {
-		return err
-	}
-	_, err := b.tx.Exec(ctx, "ANALYZE "+d.cursor()+"; INSERT INTO "+d.cursor()+" "+fmt.Sprintf(d.perScale, d.cursor())+
-		"; DELETE FROM "+d.cursor()+" WHERE "+d.mixed)
-	return err
 }
 
 // cursor is the name of the pushdown's cursor.
@@ -618,9 +568,9 @@ func (b *backfillRun) finishPushdown(ctx context.Context, d *pushdown) error {
 			}
 			for i := range d.op.Aggs {
 				nonNull[i], sums[i] = 0, decimal.Zero
-				n, _ := r[nk+1+4*i].(int64)
+				n, _ := r[nk+1+2*i].(int64)
 				nonNull[i] = n
-				text, ok := r[nk+2+4*i].(string) // NULL for count
+				text, ok := r[nk+2+2*i].(string) // NULL for count
 				if n == 0 || !ok {
 					continue
 				}

@@ -1001,13 +1001,17 @@ func (p *Runner) writeOutputs(ctx context.Context, tx pgx.Tx, res *runtime.Resul
 		var delRows, insRows []map[string]any
 		var delCounts []int64
 		var inserts [][]any
-		for _, e := range d.Entries() {
+		var insEntries []zset.Entry
+		object := func(row zset.Row) map[string]any {
 			obj := make(map[string]any, len(cols))
-			for i, v := range e.Row {
+			for i, v := range row {
 				obj[cols[i].Name] = toJSON(v, cols[i].Type)
 			}
+			return obj
+		}
+		for _, e := range d.Entries() {
 			if e.Weight < 0 {
-				delRows = append(delRows, obj)
+				delRows = append(delRows, object(e.Row))
 				delCounts = append(delCounts, -e.Weight)
 				continue
 			}
@@ -1017,7 +1021,16 @@ func (p *Runner) writeOutputs(ctx context.Context, tx pgx.Tx, res *runtime.Resul
 			}
 			for range e.Weight {
 				inserts = append(inserts, vals)
-				insRows = append(insRows, obj)
+			}
+			insEntries = append(insEntries, e)
+		}
+		if len(inserts) < copyAfter {
+			// Inserted as JSON in the step's batch; COPY takes the values.
+			for _, e := range insEntries {
+				obj := object(e.Row)
+				for range e.Weight {
+					insRows = append(insRows, obj)
+				}
 			}
 		}
 		var delJSON, insJSON []byte
