@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"fmt"
+	"html"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -147,6 +148,11 @@ func init() {
 	register(textUnary("lower", "Lower-cases text.", types.Text, func(s string) any { return strings.ToLower(s) }))
 	register(textUnary("upper", "Upper-cases text.", types.Text, func(s string) any { return strings.ToUpper(s) }))
 	register(textUnary("length", "Number of characters in text.", types.Int4, func(s string) any { return int64(utf8.RuneCountInString(s)) }))
+	// html_escape lets a program build HTML from user text (a page per
+	// row, as stepq serve's /pages/ shows): Postgres has no such
+	// function, so this one is a chain of replace calls there.
+	register(textUnary("html_escape", "s with & < > \" ' written as the HTML entities &amp; &lt; &gt; &#34; &#39;, safe inside an element or a quoted attribute.",
+		types.Text, func(s string) any { return html.EscapeString(s) }))
 	register(&Func{
 		Name: "format", Signature: "format(fmt text, args...) text",
 		Doc: "Formats like Postgres format(): %s is an argument's text form (NULL as empty), %% a percent sign.",

@@ -40,6 +40,9 @@ type funcCase struct {
 	sql  string
 }
 
+// htmlEscapeSQL is html_escape($1) in Postgres's own functions.
+const htmlEscapeSQL = `replace(replace(replace(replace(replace($1, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&#34;'), '''', '&#39;')`
+
 var funcCases = []funcCase{
 	{fn: "length", args: []arg{txt("héllo")}, want: "5"},
 	{fn: "lower", args: []arg{txt("ÀbC")}, want: "àbc"},
@@ -63,6 +66,12 @@ var funcCases = []funcCase{
 	{fn: "ltrim", args: []arg{txt("  a  ")}, want: "a  "},
 	{fn: "rtrim", args: []arg{txt("a.,."), txt(".,")}, want: "a"},
 	{fn: "starts_with", args: []arg{txt("hello"), txt("he")}, want: "t"},
+	// html_escape has no Postgres function; its SQL is the chain of
+	// replace calls it stands for, & first.
+	{fn: "html_escape", args: []arg{txt(`<b class="x">Tom & Jerry's</b>`)}, want: "&lt;b class=&#34;x&#34;&gt;Tom &amp; Jerry&#39;s&lt;/b&gt;", sql: htmlEscapeSQL},
+	{fn: "html_escape", args: []arg{txt("&amp; é")}, want: "&amp;amp; é", sql: htmlEscapeSQL},
+	{fn: "html_escape", args: []arg{txt("")}, want: "", sql: htmlEscapeSQL},
+	{fn: "html_escape", args: []arg{txt(`\N`)}, want: `\N`, sql: htmlEscapeSQL},
 	{fn: "string_to_array", args: []arg{txt("a,b,,c"), txt(",")}, want: "{a,b,\"\",c}", sql: "string_to_array($1, $2)"},
 	{fn: "string_to_array", args: []arg{txt("abc"), txt(`\N`)}, want: "{a,b,c}"},
 	{fn: "string_to_array", args: []arg{txt(""), txt(",")}, want: "{}"},
