@@ -1,6 +1,7 @@
 # stepping: build, test, benchmark and fuzz.
 #
-#   make test    Postgres up, go vet, gofmt check, every test (CI runs this)
+#   make test    Postgres up, Chromium there, go vet, gofmt check, every
+#                test (CI runs this)
 #   make build   build every package and bin/stepq
 #   make bench   run every benchmark once
 #   make fuzz    run every fuzz target for FUZZTIME (default 10s) each, then
@@ -18,12 +19,17 @@ FUZZCITIME ?= 3s
 STEPPING_TEST_DSN ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export STEPPING_TEST_DSN
 
-.PHONY: test postgres vet fmt-check unit build bench fuzz fuzz-ci
+.PHONY: test postgres chromium vet fmt-check unit build bench fuzz fuzz-ci
 
-test: postgres vet fmt-check unit
+test: postgres chromium vet fmt-check unit
 
 postgres:
 	@bash scripts/ensure-postgres.sh
+
+# The browser tests of serve/web drive Debian's Chromium; this installs
+# it when it is missing (as root, with apt-get).
+chromium:
+	@bash scripts/ensure-chromium.sh
 
 vet:
 	$(GO) vet ./...
