@@ -107,15 +107,20 @@
     return tr;
   }
 
-  // place puts a new row where the order says.
+  // place puts a new row where the order says, after its equals: a
+  // binary search of the rows, which are in order.
   function place(tr) {
-    for (const other of tbody.children) {
-      if (order(tr.row, other.row) < 0) {
-        tbody.insertBefore(tr, other);
-        return;
+    const shown = tbody.children;
+    let lo = 0, hi = shown.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order(tr.row, shown[mid].row) < 0) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
       }
     }
-    tbody.append(tr);
+    tbody.insertBefore(tr, shown[lo] ?? null);
   }
 
   function mark(tr, step) {
@@ -137,7 +142,11 @@
     trs.clear();
     size = 0;
     rows.sort(order);
-    tbody.replaceChildren.apply(tbody, rows.map(add));
+    const all = document.createDocumentFragment();
+    for (const row of rows) {
+      all.append(add(row));
+    }
+    tbody.replaceChildren(all);
     summary(step);
   }
 
