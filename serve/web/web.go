@@ -81,8 +81,10 @@ type site struct {
 // Handler serves the live pages of prog (docs/serve.md): / lists its
 // outputs and tables, /views/{view} shows an output's rows as they
 // change, /pages/{view}?{key}={value} one row's html, and /static/ the
-// pages' scripts and style. It serves only GET and HEAD; every other
-// path is a 404. The pages call the API under /api/ of the same server.
+// pages' scripts and style. It answers GET and HEAD (another method is
+// a 405), and a path it does not serve with a 404 page. The views are
+// those the program's output declarations name. The pages call the API
+// under /api/ of the same server, by paths relative to their own.
 func Handler(prog *stepping.Program) http.Handler {
 	s, err := newSite(prog)
 	if err != nil {
@@ -125,34 +127,29 @@ func noDirs(h http.Handler) http.Handler {
 
 func newSite(prog *stepping.Program) (*site, error) {
 	s := &site{program: path.Base(prog.Filename()), byName: map[string]*output{}}
-	g := prog.Graph()
-	for _, name := range prog.Outputs() {
-		cols, err := columns(prog, name)
+	// The views served are those of output declarations, as the API's
+	// (not Program.Outputs, which lists every view of a program that
+	// declares none).
+	for _, gout := range prog.Graph().Outputs {
+		cols, err := columns(prog, gout.View)
 		if err != nil {
 			return nil, err
 		}
-		o := &output{Name: name, Columns: cols}
+		o := &output{Name: gout.View, Columns: cols}
 		for _, c := range cols {
 			if c.Name == "html" && c.Type == "text" {
 				o.HTML = true
 			}
 		}
-		// A view output twice (to two tables) may be keyed by either
-		// output's key or indexes.
-		for _, gout := range g.Outputs {
-			if gout.View != name {
-				continue
-			}
-			if len(gout.PrimaryKey) > 0 {
-				o.Keys = append(o.Keys, gout.PrimaryKey)
-			}
-			o.Keys = append(o.Keys, gout.Indexes...)
+		if len(gout.PrimaryKey) > 0 {
+			o.Keys = append(o.Keys, gout.PrimaryKey)
 		}
+		o.Keys = append(o.Keys, gout.Indexes...)
 		if len(o.Keys) > 0 {
 			o.Key = o.Keys[0]
 		}
 		s.outputs = append(s.outputs, o)
-		s.byName[name] = o
+		s.byName[o.Name] = o
 	}
 	for _, name := range prog.Tables() {
 		cols, err := columns(prog, name)

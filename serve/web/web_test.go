@@ -118,3 +118,36 @@ func TestRelativeLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputs checks which views the pages serve: those of output
+// declarations, keyed by their primary key or indexes.
+func TestOutputs(t *testing.T) {
+	tests := []struct {
+		name, src string
+		path      string
+		status    int
+		contains  string
+	}{
+		{"no output declared", "table t (a int4, html text, primary key (a))\nview v = t", "/views/v", 404, "v is not an output of p.step."},
+		{"no output: the index says so", "table t (a int4, primary key (a))\nview v = t", "/", 200, "The program declares no output."},
+		{"a page keyed by an index", "table t (a int4, b int4, html text)\nview v = t\noutput v index (a, b)", "/pages/v?b=1&a=2", 200, "v a=2 b=1"},
+		{"a page keyed by the primary key or an index", "table t (a int4, b int4, html text)\nview v = t\noutput v index (a) primary key (b)", "/pages/v?a=1", 200, "v a=1"},
+		{"a page keyed by part of an index", "table t (a int4, b int4, html text)\nview v = t\noutput v index (a, b)", "/pages/v?a=2", 400, "A page of v is named by (a, b), as /pages/v?a=...&amp;b=..."},
+		{"no key: no page", "table t (a int4, html text)\nview v = t\noutput v", "/pages/v?a=1", 404, "v has no pages"},
+		{"html not text: no page", "table t (a int4, html int4)\nview v = t\noutput v index (a)", "/pages/v?a=1", 404, "v has no pages"},
+		{"the table's primary key in its form", "table t (a int4, b text, primary key (b, a))\nview v = t\noutput v", "/", 200, "<h3>t <span class=\"type\">primary key (b, a)</span></h3>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prog, err := stepping.Compile("p.step", tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			web.Handler(prog).ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
+			if rec.Code != tt.status || !strings.Contains(rec.Body.String(), tt.contains) {
+				t.Errorf("GET %s: %d, want %d with %q:\n%s", tt.path, rec.Code, tt.status, tt.contains, rec.Body)
+			}
+		})
+	}
+}
