@@ -30,6 +30,10 @@ type recordingFile struct {
 	// and fail, as a full disk does.
 	writeShort int
 	syncErr    error
+	// wrote, when set, is called after each write; beforeSync before
+	// each sync, outside mu, and may block to hold the sync up.
+	wrote      func(line []byte)
+	beforeSync func()
 }
 
 func (f *recordingFile) record(call string) {
@@ -54,10 +58,17 @@ func (f *recordingFile) Write(b []byte) (int, error) {
 		w, _ := f.File.Write(b[:n])
 		return w, errors.New("no space left on device")
 	}
-	return f.File.Write(b)
+	n, err := f.File.Write(b)
+	if f.wrote != nil {
+		f.wrote(b)
+	}
+	return n, err
 }
 
 func (f *recordingFile) Sync() error {
+	if f.beforeSync != nil {
+		f.beforeSync()
+	}
 	f.record("sync")
 	if f.syncErr != nil {
 		return f.syncErr
@@ -149,6 +160,95 @@ func TestShortWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameEntries(t, replayAll(t, j), []Entry{first, second})
+}
+
+// TestGroupCommit holds a sync up while two more appends write their
+// lines: when it is let go, the first append returns, one sync covers
+// both others, and neither returns before it.
+func TestGroupCommit(t *testing.T) {
+	j, f, _ := openRecording(t)
+	writes := make(chan string, 3)
+	f.wrote = func(line []byte) { writes <- string(line) }
+	syncing := make(chan struct{}, 3)
+	release := make(chan struct{})
+	f.beforeSync = func() {
+		syncing <- struct{}{}
+		<-release
+	}
+	returned := make(chan string, 3)
+	appendAsync := func(table string) {
+		go func() {
+			if err := j.Append(Entry{Table: table, Op: OpInsert}); err != nil {
+				t.Error(err)
+			}
+			returned <- table
+		}()
+	}
+	expired := testwait.Expired(t)
+	wait := func(what string, c <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-c:
+		case <-expired:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+	waitWrite := func() {
+		t.Helper()
+		select {
+		case <-writes:
+		case <-expired:
+			t.Fatal("timed out waiting for a write")
+		}
+	}
+
+	appendAsync("a")
+	waitWrite()
+	wait("a's sync", syncing)
+	appendAsync("b")
+	waitWrite()
+	appendAsync("c")
+	waitWrite()
+	select {
+	case table := <-returned:
+		t.Fatalf("append %s returned while the sync was held up", table)
+	default:
+	}
+	release <- struct{}{} // a's sync ends
+	wait("the sync of b and c", syncing)
+	select {
+	case table := <-returned:
+		if table != "a" {
+			t.Fatalf("append %s returned before its line was synced", table)
+		}
+	case <-expired:
+		t.Fatal("timed out waiting for a to return")
+	}
+	select {
+	case table := <-returned:
+		t.Fatalf("append %s returned before its line was synced", table)
+	default:
+	}
+	close(release) // the sync of b and c ends
+	for range 2 {
+		select {
+		case <-returned:
+		case <-expired:
+			t.Fatal("timed out waiting for b and c to return")
+		}
+	}
+	var syncs int
+	for _, c := range f.takeCalls() {
+		if c == "sync" {
+			syncs++
+		}
+	}
+	if syncs != 2 {
+		t.Errorf("three appends made %d syncs, want 2: one for a, one for b and c", syncs)
+	}
+	sameEntries(t, replayAll(t, j), []Entry{
+		{Table: "a", Op: OpInsert}, {Table: "b", Op: OpInsert}, {Table: "c", Op: OpInsert},
+	})
 }
 
 // childEnv names the journal a re-executed test binary appends to.

@@ -67,15 +67,28 @@ type file interface {
 
 // Journal is an append-only file of entries. Its methods are safe for
 // concurrent use.
+//
+// Appends commit in groups: each writes its line under mu, in turn, then
+// waits for a sync under syncMu, and one sync covers every line written
+// before it started. Concurrent appends so share syncs instead of
+// queueing for one each, and each still returns only once its own line
+// is on disk. Lock order: syncMu before mu.
 type Journal struct {
 	path string
 
-	mu   sync.Mutex
-	f    file
-	size int64 // the length of the whole entries in the file
-	// broken is set when a sync failed: what reached the disk is then
+	syncMu sync.Mutex
+	synced uint64 // lines on disk: the lines written before the last sync began
+	// syncErr is set when a sync failed: what reached the disk is then
 	// unknown (the kernel may have dropped the dirty pages and cleared the
-	// error), so no later append may be acknowledged as durable.
+	// error), so no append not yet synced may be acknowledged as durable.
+	syncErr error
+
+	mu      sync.Mutex
+	f       file
+	size    int64  // the length of the whole entries in the file
+	written uint64 // lines written by Append since Open
+	// broken is syncErr as the writers see it, refusing every later
+	// append, or the error of a failed write that could not be cut off.
 	broken error
 }
 
@@ -181,9 +194,10 @@ func (j *Journal) cut(end int64) error {
 
 // Append writes e as one line of JSON and syncs the file before it
 // returns: when it returns nil, e survives a crash of the process or of
-// the machine. A failed write is cut back off the file; a failed sync
-// leaves the journal refusing every later append, since what reached the
-// disk is then unknown.
+// the machine. Entries are replayed in the order their appends wrote
+// them. A failed write is cut back off the file; a failed sync leaves
+// the journal refusing every later append, since what reached the disk
+// is then unknown.
 func (j *Journal) Append(e Entry) error {
 	if err := e.validate(); err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)
@@ -192,31 +206,73 @@ func (j *Journal) Append(e Entry) error {
 	if err != nil {
 		return fmt.Errorf("journal %s: encoding an entry for table %q: %w", j.path, e.Table, err)
 	}
+	seq, err := j.write(line, e.Table)
+	if err != nil {
+		return err
+	}
+	return j.syncTo(seq, e.Table)
+}
 
+// write writes line at the end of the file and returns its number.
+func (j *Journal) write(line []byte, table string) (uint64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
-		return fmt.Errorf("journal %s: %w", j.path, os.ErrClosed)
+		return 0, fmt.Errorf("journal %s: %w", j.path, os.ErrClosed)
 	}
 	if j.broken != nil {
-		return j.broken
+		return 0, j.broken
 	}
 	// One write for the whole line: a crash leaves at worst a torn last
 	// line, never half an entry followed by a whole one.
 	if _, err := j.f.Write(line); err != nil {
-		werr := fmt.Errorf("journal %s: writing an entry for table %q: %w", j.path, e.Table, err)
+		werr := fmt.Errorf("journal %s: writing an entry for table %q: %w", j.path, table, err)
 		if cerr := j.cutBack(); cerr != nil {
 			j.broken = errors.Join(werr, cerr)
-			return j.broken
+			return 0, j.broken
 		}
-		return werr
-	}
-	if err := j.f.Sync(); err != nil {
-		j.broken = fmt.Errorf("journal %s: syncing an entry for table %q: %w", j.path, e.Table, err)
-		return j.broken
+		return 0, werr
 	}
 	j.size += int64(len(line))
+	j.written++
+	return j.written, nil
+}
+
+// syncTo returns once line seq is on disk: at once when a sync that
+// began after it was written has ended, else after a sync of its own,
+// which covers every line written so far.
+func (j *Journal) syncTo(seq uint64, table string) error {
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	if j.synced >= seq {
+		return nil
+	}
+	if j.syncErr != nil {
+		return j.syncErr
+	}
+	j.mu.Lock()
+	f, upTo := j.f, j.written
+	j.mu.Unlock()
+	if f == nil {
+		// Close synced what was written before it; seq was not, so
+		// Close's own sync failed, and syncErr says so above.
+		return fmt.Errorf("journal %s: %w", j.path, os.ErrClosed)
+	}
+	if err := f.Sync(); err != nil {
+		j.failSync(fmt.Errorf("journal %s: syncing an entry for table %q: %w", j.path, table, err))
+		return j.syncErr
+	}
+	j.synced = upTo
 	return nil
+}
+
+// failSync records a failed sync, refusing every later append. The
+// caller holds syncMu.
+func (j *Journal) failSync(err error) {
+	j.syncErr = err
+	j.mu.Lock()
+	j.broken = err
+	j.mu.Unlock()
 }
 
 // cutBack truncates the file to the end of its last whole entry after a
@@ -299,18 +355,28 @@ func decode(line []byte) (Entry, error) {
 	return e, nil
 }
 
-// Close closes the file. Every entry Append acknowledged is already on
-// disk.
+// Close syncs what appends under way have written and closes the file.
+// Every entry Append acknowledged is already on disk.
 func (j *Journal) Close() error {
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
 		return fmt.Errorf("journal %s: %w", j.path, os.ErrClosed)
 	}
-	err := j.f.Close()
-	j.f = nil
-	if err != nil {
-		return fmt.Errorf("closing journal %s: %w", j.path, err)
+	var err error
+	if j.written > j.synced && j.syncErr == nil {
+		if err = j.f.Sync(); err != nil {
+			err = fmt.Errorf("journal %s: syncing before closing: %w", j.path, err)
+			j.syncErr, j.broken = err, err
+		} else {
+			j.synced = j.written
+		}
 	}
-	return nil
+	if cerr := j.f.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("closing journal %s: %w", j.path, cerr))
+	}
+	j.f = nil
+	return err
 }
