@@ -79,6 +79,15 @@ func (b *Backend) Step(ctx context.Context) ([]runtime.StepChanges, error) {
 	return []runtime.StepChanges{sc}, nil
 }
 
+// Pending returns how many changes wait for the next Step.
+func (b *Backend) Pending() int {
+	n := 0
+	for _, cs := range b.pending {
+		n += len(cs)
+	}
+	return n
+}
+
 // Readable reports whether name is a view or table of the program.
 func (b *Backend) Readable(name string) bool {
 	_, ok := b.eng.Contents(name)

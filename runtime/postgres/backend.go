@@ -63,6 +63,16 @@ func (b *Backend) Read(ctx context.Context, name string, where map[int]any) (*zs
 	return b.r.ReadOutput(ctx, name, where)
 }
 
+// ReadSource reads the rows of a source table whose columns equal
+// where's values (see Runner.ReadSourceWhere).
+func (b *Backend) ReadSource(ctx context.Context, table string, where map[int]any) (*zset.ZSet, error) {
+	return b.r.ReadSourceWhere(ctx, table, where)
+}
+
+// Status reads the program's progress and the change log's backlog
+// (see Runner.Status), without recent steps.
+func (b *Backend) Status(ctx context.Context) (*Status, error) { return b.r.Status(ctx, 0) }
+
 // Steps returns the number of steps the program's state has applied.
 func (b *Backend) Steps(ctx context.Context) (int64, error) { return b.r.Steps(ctx) }
 

@@ -770,6 +770,18 @@ func (p *Runner) ReadOutput(ctx context.Context, view string, where map[int]any)
 		return nil, fmt.Errorf("%s is not an output of the program: on Postgres only outputs are stored", view)
 	}
 	cols := out.View.Columns
+	cond, args := whereSQL(cols, where)
+	z, err := readRows(ctx, p.Pool, cols, "SELECT to_json(t.*)::text FROM "+p.outputTable(out)+" t"+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", view, err)
+	}
+	return z, nil
+}
+
+// whereSQL is the WHERE clause (with its leading space, or empty) and
+// the parameters that match rows of table alias t whose columns, by
+// index, equal where's values, NULL matching NULL.
+func whereSQL(cols []ir.Column, where map[int]any) (string, []any) {
 	var conds []string
 	var args []any
 	idx := make([]int, 0, len(where))
@@ -785,13 +797,27 @@ func (p *Runner) ReadOutput(ctx context.Context, view string, where map[int]any)
 		args = append(args, toPG(where[i], cols[i].Type))
 		conds = append(conds, fmt.Sprintf("t.%s = $%d", ident(cols[i].Name), len(args)))
 	}
-	sql := "SELECT to_json(t.*)::text FROM " + p.outputTable(out) + " t"
-	if len(conds) > 0 {
-		sql += " WHERE " + strings.Join(conds, " AND ")
+	if len(conds) == 0 {
+		return "", nil
 	}
-	z, err := readRows(ctx, p.Pool, cols, sql, args...)
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ReadSourceWhere reads the rows of an input's Postgres table (its
+// declared columns) whose columns, by index, equal where's values: what
+// a caller changing one row by its key reads first.
+func (p *Runner) ReadSourceWhere(ctx context.Context, name string, where map[int]any) (*zset.ZSet, error) {
+	in := p.input(name)
+	if in == nil {
+		return nil, fmt.Errorf("unknown table %s", name)
+	}
+	if in.Postgres == nil {
+		return nil, fmt.Errorf("table %s is not read from the database", in.Name)
+	}
+	cond, args := whereSQL(in.Columns, where)
+	z, err := readRows(ctx, p.Pool, in.Columns, "SELECT to_json(t.*)::text FROM "+p.sourceName(in)+" t"+cond, args...)
 	if err != nil {
-		return nil, fmt.Errorf("output %s: %w", view, err)
+		return nil, fmt.Errorf("table %s: %w", in.Name, err)
 	}
 	return z, nil
 }

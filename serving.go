@@ -1,0 +1,182 @@
+package stepping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stepping-io/stepping/runtime/postgres"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// What a server over an engine needs beside Read, Lookup and Subscribe
+// (package serve is one): rows together with the step they show, the
+// step count, subscriptions from a given step, a table's own rows, and
+// the backlog. Each is consistent with the engine's steps because the
+// engine applies its steps under the lock these methods take, and on
+// Postgres holds the program's lock, so no other runtime steps it.
+
+// ValueType returns the column's type in package types' terms (nullable
+// when the column is), which package types' functions (Format,
+// AppendJSON, DecodeJSONStrict, Parse) take.
+func (c Column) ValueType() types.Type { return c.typ }
+
+// ErrNotKept is SubscribeAfter's error for steps whose changes the
+// engine no longer keeps (in memory, none before the current step; on
+// Postgres, outside the program's history): read the view anew.
+var ErrNotKept = errors.New("stepping: the changes of those steps are no longer kept")
+
+// Snapshot returns a view's rows, those whose columns equal the key's
+// values when key is not empty (as Lookup), and the number of the step
+// whose state they show, taken together: no step comes between the read
+// and the number. A subscriber that starts after that step misses no
+// change and sees none twice.
+func (e *Engine) Snapshot(ctx context.Context, view string, key map[string]any) (*Rows, int64, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, 0, ErrClosed
+	}
+	cols, err := e.columns(view)
+	if err != nil {
+		return nil, 0, err
+	}
+	where, err := whereOf(view, cols, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	z, err := e.backend.Read(ctx, view, where)
+	if err != nil {
+		return nil, 0, fmt.Errorf("stepping: %w", err)
+	}
+	step, err := e.backend.Steps(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("stepping: %w", err)
+	}
+	return newRows(cols, z), step, nil
+}
+
+// whereOf converts a lookup's key to the backends' column-indexed form.
+func whereOf(view string, cols []Column, key map[string]any) (map[int]any, error) {
+	where := map[int]any{}
+	for name, v := range key {
+		i := columnIndex(cols, name)
+		if i < 0 {
+			return nil, fmt.Errorf("stepping: lookup in %s: no column %s (columns: %s)", view, name, columnNames(cols))
+		}
+		x, err := FromGo(v, cols[i].orNull())
+		if err != nil {
+			return nil, fmt.Errorf("stepping: lookup in %s: column %s: %w", view, name, err)
+		}
+		where[i] = x
+	}
+	return where, nil
+}
+
+// Steps returns the number of steps the engine has applied (on
+// Postgres, the program has, by this engine or before it).
+func (e *Engine) Steps(ctx context.Context) (int64, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return 0, ErrClosed
+	}
+	n, err := e.backend.Steps(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stepping: %w", err)
+	}
+	return n, nil
+}
+
+// LookupTable returns the rows of a table whose columns equal the key's
+// values (all of them for an empty key): in memory the engine's own
+// rows, on Postgres the live table's, which other clients write too.
+func (e *Engine) LookupTable(ctx context.Context, table string, key map[string]any) (*Rows, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	in := e.input(table)
+	if in == nil {
+		return nil, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "table", Name: table})
+	}
+	cols := columnsOf(in.Columns)
+	where, err := whereOf(table, cols, key)
+	if err != nil {
+		return nil, err
+	}
+	var z *zset.ZSet
+	if src, ok := e.backend.(interface {
+		ReadSource(context.Context, string, map[int]any) (*zset.ZSet, error)
+	}); ok {
+		z, err = src.ReadSource(ctx, table, where)
+	} else {
+		z, err = e.backend.Read(ctx, table, where)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stepping: %w", err)
+	}
+	return newRows(cols, z), nil
+}
+
+// SubscribeAfter is Subscribe from a given step: the subscription
+// receives the view's changes of every step after step `after`, then of
+// every later step. In memory only the current step can be given (the
+// engine keeps no history); on Postgres any step whose changes the
+// program's history still holds. Steps no longer kept fail with an error
+// for which errors.Is(err, ErrNotKept) holds, at once or, on Postgres,
+// from the subscription's Err when it ends.
+func (e *Engine) SubscribeAfter(ctx context.Context, view string, after int64) (*Subscription, error) {
+	return e.subscribe(ctx, view, &after)
+}
+
+// Status is an engine's progress and backlog.
+type Status struct {
+	Steps int64 // steps applied
+	// Pending is how many changes are accepted and not yet applied: in
+	// memory those given since the last Step, on Postgres the change
+	// log's rows.
+	Pending int64
+	// OldestPending is when the oldest pending change was captured, on
+	// Postgres; zero when none waits, and in memory.
+	OldestPending time.Time
+}
+
+// Status reads the engine's progress and backlog.
+func (e *Engine) Status(ctx context.Context) (Status, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return Status{}, ErrClosed
+	}
+	switch b := e.backend.(type) {
+	case interface {
+		Status(context.Context) (*postgres.Status, error)
+	}:
+		st, err := b.Status(ctx)
+		if err != nil {
+			return Status{}, fmt.Errorf("stepping: %w", err)
+		}
+		return Status{Steps: st.Steps, Pending: st.Pending, OldestPending: st.OldestPending}, nil
+	case interface{ Pending() int }:
+		n, err := e.backend.Steps(ctx)
+		if err != nil {
+			return Status{}, fmt.Errorf("stepping: %w", err)
+		}
+		return Status{Steps: n, Pending: int64(b.Pending())}, nil
+	}
+	n, err := e.backend.Steps(ctx)
+	return Status{Steps: n}, err
+}
+
+// notKept marks the runtime's "no longer kept" errors with ErrNotKept.
+func notKept(err error) error {
+	if err != nil && errors.Is(err, postgres.ErrNotKept) {
+		return classified{err, ErrNotKept}
+	}
+	return err
+}
+
