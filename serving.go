@@ -143,6 +143,11 @@ type Status struct {
 	// OldestPending is when the oldest pending change was captured, on
 	// Postgres; zero when none waits, and in memory.
 	OldestPending time.Time
+	// HistoryFrom is the first step from which SubscribeAfter can follow
+	// every step: in memory the next step, on Postgres the first step of
+	// the program's history kept without a gap (past Steps when none is
+	// kept).
+	HistoryFrom int64
 }
 
 // Status reads the engine's progress and backlog.
@@ -160,16 +165,16 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		if err != nil {
 			return Status{}, fmt.Errorf("stepping: %w", err)
 		}
-		return Status{Steps: st.Steps, Pending: st.Pending, OldestPending: st.OldestPending}, nil
+		return Status{Steps: st.Steps, Pending: st.Pending, OldestPending: st.OldestPending, HistoryFrom: st.ChangesFrom}, nil
 	case interface{ Pending() int }:
 		n, err := e.backend.Steps(ctx)
 		if err != nil {
 			return Status{}, fmt.Errorf("stepping: %w", err)
 		}
-		return Status{Steps: n, Pending: int64(b.Pending())}, nil
+		return Status{Steps: n, Pending: int64(b.Pending()), HistoryFrom: n + 1}, nil
 	}
 	n, err := e.backend.Steps(ctx)
-	return Status{Steps: n}, err
+	return Status{Steps: n, HistoryFrom: n + 1}, err
 }
 
 // notKept marks the runtime's "no longer kept" errors with ErrNotKept.
@@ -180,3 +185,25 @@ func notKept(err error) error {
 	return err
 }
 
+
+// OnPostgres reports whether the engine runs its program on Postgres,
+// where other clients write its tables too.
+func (e *Engine) OnPostgres() bool { return e.keepsHistory() }
+
+// Captured returns a channel that receives a value whenever changes
+// that other clients wrote may wait to be applied: on Postgres on each
+// notification of the program's capture triggers and every poll
+// interval besides; in memory never, since only the engine's own writes
+// change its tables. Step applies them. The channel is closed when ctx
+// ends. A server that is its program's runner steps on each value.
+func (e *Engine) Captured(ctx context.Context, poll time.Duration) <-chan struct{} {
+	if b, ok := e.backend.(*postgres.Backend); ok {
+		return b.Captured(ctx, poll)
+	}
+	out := make(chan struct{})
+	go func() {
+		<-ctx.Done()
+		close(out)
+	}()
+	return out
+}

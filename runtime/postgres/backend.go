@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -106,6 +107,67 @@ func (b *Backend) Watch(ctx context.Context, after int64) (runtime.Watcher, erro
 		w.mu.Unlock()
 	}()
 	return w, nil
+}
+
+// Captured returns a channel that receives a value whenever a client
+// may have written changes that wait to be applied: on each NOTIFY of
+// the capture triggers, and every poll interval besides (a cluster that
+// allows prepared transactions does not NOTIFY, and a lost connection is
+// taken again). It is closed when ctx ends.
+func (b *Backend) Captured(ctx context.Context, poll time.Duration) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case out <- struct{}{}:
+		default:
+		}
+	}
+	go func() {
+		defer close(out)
+		for ctx.Err() == nil {
+			err := b.listen(ctx, poll, signal)
+			if ctx.Err() != nil {
+				return
+			}
+			b.r.logf("listening for captured changes: %v; again in %s", err, poll)
+			signal()
+			select {
+			case <-ctx.Done():
+			case <-time.After(poll):
+			}
+		}
+	}()
+	return out
+}
+
+// listen signals on every NOTIFY of the capture channel and poll tick
+// until ctx ends or the connection fails.
+func (b *Backend) listen(ctx context.Context, poll time.Duration, signal func()) error {
+	conn, err := b.r.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+ident(b.r.channel())); err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(ctx, "UNLISTEN "+ident(b.r.channel()))
+	}()
+	for {
+		wait, cancel := context.WithTimeout(ctx, poll)
+		_, err := conn.Conn().WaitForNotification(wait)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		signal()
+	}
 }
 
 // Close releases the program's lock.
