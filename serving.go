@@ -18,10 +18,34 @@ import (
 // engine applies its steps under the lock these methods take, and on
 // Postgres holds the program's lock, so no other runtime steps it.
 
-// ValueType returns the column's type in package types' terms (nullable
-// when the column is), which package types' functions (Format,
-// AppendJSON, DecodeJSONStrict, Parse) take.
-func (c Column) ValueType() types.Type { return c.typ }
+// The values of a column in the API's text and JSON forms, which a
+// server over the engine (package serve) reads and writes. JSON is as
+// package types documents under "Values in JSON" (numeric as a string
+// keeping its scale, timestamps in RFC 3339, records as objects); text
+// is Postgres's text form, as in CSV.
+
+// AppendJSON appends v, a value of the column, as JSON.
+func (c Column) AppendJSON(b []byte, v any) []byte { return types.AppendJSON(b, v, c.typ) }
+
+// DecodeJSON converts a value decoded by encoding/json (with UseNumber)
+// to a value of the column, strictly: the JSON kind the column's type
+// takes, or a number's text form as a string; null only for a nullable
+// column. Its error names the place within the value and the type
+// wanted (a *JSONValueError of package types).
+func (c Column) DecodeJSON(v any) (any, error) { return types.DecodeJSONStrict(v, c.typ) }
+
+// FormatText renders v, a value of the column, in Postgres's text form;
+// NULL is the empty string.
+func (c Column) FormatText(v any) string { return types.Format(v, c.typ) }
+
+// ParseText reads a value of the column from its text form (a text
+// column's value is the text itself).
+func (c Column) ParseText(s string) (any, error) {
+	if c.typ.Kind == types.Text {
+		return s, nil
+	}
+	return types.Parse(s, c.typ)
+}
 
 // ErrNotKept is SubscribeAfter's error for steps whose changes the
 // engine no longer keeps (in memory, none before the current step; on
@@ -141,7 +165,7 @@ type Status struct {
 	// log's rows.
 	Pending int64
 	// OldestPending is when the oldest pending change was captured, on
-	// Postgres; zero when none waits, and in memory.
+	// Postgres; zero when none waits (and always, in memory).
 	OldestPending time.Time
 	// HistoryFrom is the first step from which SubscribeAfter can follow
 	// every step: in memory the next step, on Postgres the first step of
@@ -184,7 +208,6 @@ func notKept(err error) error {
 	}
 	return err
 }
-
 
 // OnPostgres reports whether the engine runs its program on Postgres,
 // where other clients write its tables too.
