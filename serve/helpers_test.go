@@ -100,7 +100,8 @@ func (s *server) do(t testing.TB, method, path, body string, headers ...string) 
 	}
 	req, err := http.NewRequest(method, s.URL+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return reply{}
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -110,12 +111,14 @@ func (s *server) do(t testing.TB, method, path, body string, headers ...string) 
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err) // Error, not Fatal: writers in goroutines call do
+		return reply{}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return reply{}
 	}
 	return reply{code: resp.StatusCode, header: resp.Header, body: string(b)}
 }
