@@ -391,12 +391,6 @@ func (e *Engine) Lookup(ctx context.Context, view string, key map[string]any) (*
 // sees the steps of any runtime running the program, such as stepq run
 // --db, and only outputs can be subscribed to.
 func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, error) {
-	return e.subscribe(ctx, view, nil)
-}
-
-// subscribe subscribes to the steps after *from, or after the current
-// step when from is nil.
-func (e *Engine) subscribe(ctx context.Context, view string, from *int64) (*Subscription, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -413,17 +407,11 @@ func (e *Engine) subscribe(ctx context.Context, view string, from *int64) (*Subs
 	if err != nil {
 		return nil, fmt.Errorf("stepping: %w", err)
 	}
-	if from != nil {
-		if *from < after && e.backend.Readable(view) && !e.keepsHistory() {
-			return nil, fmt.Errorf("stepping: subscribing to %s after step %d: %w (in memory only changes after the current step, %d, can be followed)", view, *from, ErrNotKept, after)
-		}
-		after = *from
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	w, err := e.backend.Watch(ctx, after)
 	if err != nil {
 		cancel()
-		return nil, notKept(fmt.Errorf("stepping: %w", err))
+		return nil, fmt.Errorf("stepping: %w", err)
 	}
 	out := make(chan Batch)
 	sub := &Subscription{C: out, cancel: cancel}
@@ -438,13 +426,13 @@ func (e *Engine) subscribe(ctx context.Context, view string, from *int64) (*Subs
 			delete(e.subs, sub)
 			e.mu.Unlock()
 		}()
-		sub.setErr(notKept(deliver(ctx, w, v, out)))
+		sub.setErr(deliver(ctx, w, v, out))
 	}()
 	return sub, nil
 }
 
-// keepsHistory reports whether the backend can watch from past steps:
-// on Postgres the program's history holds them.
+// keepsHistory reports whether the engine runs on Postgres, whose
+// program keeps a history of its steps.
 func (e *Engine) keepsHistory() bool {
 	_, ok := e.backend.(*postgres.Backend)
 	return ok

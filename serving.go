@@ -47,9 +47,9 @@ func (c Column) ParseText(s string) (any, error) {
 	return types.Parse(s, c.typ)
 }
 
-// ErrNotKept is SubscribeAfter's error for steps whose changes the
-// engine no longer keeps (in memory, none before the current step; on
-// Postgres, outside the program's history): read the view anew.
+// ErrNotKept is History's error for steps whose changes the engine no
+// longer keeps (in memory, none before the current step; on Postgres,
+// outside the program's history): read the view anew.
 var ErrNotKept = errors.New("stepping: the changes of those steps are no longer kept")
 
 // Snapshot returns a view's rows, those whose columns equal the key's
@@ -146,15 +146,61 @@ func (e *Engine) LookupTable(ctx context.Context, table string, key map[string]a
 	return newRows(cols, z), nil
 }
 
-// SubscribeAfter is Subscribe from a given step: the subscription
-// receives the view's changes of every step after step `after`, then of
-// every later step. In memory only the current step can be given (the
-// engine keeps no history); on Postgres any step whose changes the
-// program's history still holds. Steps no longer kept fail with an error
-// for which errors.Is(err, ErrNotKept) holds, at once or, on Postgres,
-// from the subscription's Err when it ends.
-func (e *Engine) SubscribeAfter(ctx context.Context, view string, after int64) (*Subscription, error) {
-	return e.subscribe(ctx, view, &after)
+// History returns a view's changes of the steps after step `after`, a
+// Batch per step that changed it, and the last step they cover, read
+// together from the program's history on Postgres. Steps are kept there
+// while a watcher is registered (see KeepHistory) and within its bounds
+// (the last thousand steps, a day); asking for others fails with an
+// error for which errors.Is(err, ErrNotKept) holds. In memory there is
+// no history: only the current step can be given, which returns no
+// changes.
+func (e *Engine) History(ctx context.Context, view string, after int64) ([]Batch, int64, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, 0, ErrClosed
+	}
+	v := e.prog.Load().view(view)
+	if v == nil || !e.backend.Readable(view) {
+		return nil, 0, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "output", Name: view})
+	}
+	b, ok := e.backend.(*postgres.Backend)
+	if !ok {
+		now, err := e.backend.Steps(ctx)
+		if err != nil {
+			return nil, 0, fmt.Errorf("stepping: %w", err)
+		}
+		if after != now {
+			return nil, 0, fmt.Errorf("stepping: the changes after step %d: %w (in memory only the current step, %d, can be given)", after, ErrNotKept, now)
+		}
+		return nil, now, nil
+	}
+	steps, upTo, err := b.History(ctx, after)
+	if err != nil {
+		return nil, 0, notKept(fmt.Errorf("stepping: %w", err))
+	}
+	var out []Batch
+	for _, sc := range steps {
+		if d, ok := sc.Changes[view]; ok {
+			out = append(out, newBatch(sc.Step, v, d))
+		}
+	}
+	return out, upTo, nil
+}
+
+// KeepHistory registers a watcher of the program on Postgres, so that
+// every step publishes its changes to the program's history (which
+// History reads) until release is called. In memory it does nothing.
+func (e *Engine) KeepHistory(ctx context.Context) (release func(), err error) {
+	b, ok := e.backend.(*postgres.Backend)
+	if !ok {
+		return func() {}, nil
+	}
+	release, err = b.Register(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stepping: %w", err)
+	}
+	return release, nil
 }
 
 // Status is an engine's progress and backlog.
@@ -167,8 +213,8 @@ type Status struct {
 	// OldestPending is when the oldest pending change was captured, on
 	// Postgres; zero when none waits (and always, in memory).
 	OldestPending time.Time
-	// HistoryFrom is the first step from which SubscribeAfter can follow
-	// every step: in memory the next step, on Postgres the first step of
+	// HistoryFrom is the first step from which History holds every
+	// step: in memory the next step, on Postgres the first step of
 	// the program's history kept without a gap (past Steps when none is
 	// kept).
 	HistoryFrom int64

@@ -183,30 +183,18 @@ func newRelation(prog *stepping.Program, name string, key []string) (*relation, 
 
 // startRunner makes the server the program's runner on Postgres: it
 // applies what other clients write as it is captured, and keeps a
-// subscription open so that every step publishes its changes to the
+// watcher registered so that every step publishes its changes to the
 // program's history, from which streams resume.
 func (s *Server) startRunner(ctx context.Context) error {
-	var keep *stepping.Subscription
-	for name := range s.views {
-		sub, err := s.eng.Subscribe(s.ctx, name)
-		if err != nil {
-			return fmt.Errorf("serve: registering as a watcher of the program's history: %w", err)
-		}
-		keep = sub
-		break
+	release, err := s.eng.KeepHistory(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: registering as a watcher of the program's history: %w", err)
 	}
 	captured := s.eng.Captured(s.ctx, time.Second)
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if keep == nil {
-			return
-		}
-		for range keep.C {
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
+		defer release()
 		for range captured {
 			if _, err := s.step(s.ctx, nil); err != nil && s.ctx.Err() == nil {
 				s.log.Error("applying captured changes", "err", err)

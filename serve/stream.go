@@ -130,10 +130,10 @@ func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, v *relatio
 		snapshot, after = rows, n
 	}
 	h := s.hubs[v.name]
-	var sub *stepping.Subscription
+	var past []stepping.Batch
 	if _, _, _, ok := h.since(after); !ok && (mode != modeSnapshot || snapshot == nil) {
 		var err error
-		if sub, err = s.subscribeHistory(ctx, v.name, after); err != nil {
+		if past, after, err = s.history(ctx, v.name, after); err != nil {
 			var ae *apiError
 			if errors.As(err, &ae) {
 				writeError(w, ae)
@@ -142,7 +142,6 @@ func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, v *relatio
 			}
 			return
 		}
-		defer sub.Close()
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
@@ -163,39 +162,36 @@ func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, v *relatio
 			return
 		}
 	}
+	for _, b := range past {
+		if _, err := w.Write(appendChanges(nil, v, b)); err != nil {
+			return
+		}
+	}
 	_ = rc.Flush()
 	if mode == modeSnapshot && resume == "" {
-		return
-	}
-	if sub != nil {
-		s.followSubscription(ctx, w, rc, v, sub, after)
 		return
 	}
 	s.followHub(ctx, w, rc, v, h, after)
 }
 
-// subscribeHistory follows a view from a step before what the hub keeps:
-// on Postgres from the program's history, which the server keeps
-// published while it runs; in memory, or beyond that history, it is a
-// 410.
-func (s *Server) subscribeHistory(ctx context.Context, view string, after int64) (*stepping.Subscription, error) {
+// history reads a view's changes after a step before what the hub
+// keeps: on Postgres from the program's history, which the server keeps
+// published while it runs, up to the last step, which the hub then
+// follows from; in memory, or beyond that history, it is a 410.
+func (s *Server) history(ctx context.Context, view string, after int64) ([]stepping.Batch, int64, error) {
 	gone := &apiError{status: http.StatusGone, code: "gone",
 		msg: fmt.Sprintf("the changes after step %d are no longer kept: start again with a snapshot", after)}
 	if !s.eng.OnPostgres() {
-		return nil, gone
+		return nil, 0, gone
 	}
-	st, err := s.eng.Status(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if after+1 < st.HistoryFrom {
-		return nil, gone
-	}
-	sub, err := s.eng.SubscribeAfter(ctx, view, after)
+	// No step comes between the history's last step and the hub's.
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	batches, upTo, err := s.eng.History(ctx, view, after)
 	if errors.Is(err, stepping.ErrNotKept) {
-		return nil, gone
+		return nil, 0, gone
 	}
-	return sub, err
+	return batches, upTo, err
 }
 
 // followHub streams the hub's batches after `after` until the client,
@@ -224,45 +220,6 @@ func (s *Server) followHub(ctx context.Context, w http.ResponseWriter, rc *http.
 		after = last
 		select {
 		case <-wake:
-		case <-ping.C:
-			if _, err := w.Write([]byte(": ping\n\n")); err != nil {
-				return
-			}
-			if err := rc.Flush(); err != nil {
-				return
-			}
-		case <-ctx.Done():
-			return
-		case <-s.ctx.Done():
-			return
-		}
-	}
-}
-
-// followSubscription streams a subscription's batches.
-func (s *Server) followSubscription(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, v *relation, sub *stepping.Subscription, after int64) {
-	ping := time.NewTicker(s.ping)
-	defer ping.Stop()
-	for {
-		select {
-		case b, ok := <-sub.C:
-			if !ok {
-				if errors.Is(sub.Err(), stepping.ErrNotKept) {
-					_, _ = fmt.Fprintf(w, "event: gone\ndata: {\"step\":%d}\n\n", after)
-					_ = rc.Flush()
-				}
-				return
-			}
-			if b.Step <= after {
-				continue
-			}
-			after = b.Step
-			if _, err := w.Write(appendChanges(nil, v, b)); err != nil {
-				return
-			}
-			if err := rc.Flush(); err != nil {
-				return
-			}
 		case <-ping.C:
 			if _, err := w.Write([]byte(": ping\n\n")); err != nil {
 				return

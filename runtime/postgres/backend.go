@@ -109,6 +109,27 @@ func (b *Backend) Watch(ctx context.Context, after int64) (runtime.Watcher, erro
 	return w, nil
 }
 
+// History reads the published changes of the steps after `after`, and
+// the steps committed, in one snapshot (see Follow).
+func (b *Backend) History(ctx context.Context, after int64) ([]runtime.StepChanges, int64, error) {
+	conn, err := b.r.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer conn.Release()
+	return b.r.changesAfter(ctx, conn, after)
+}
+
+// Register registers a watcher, so that every later step publishes its
+// changes, until release is called (see Runner.Register).
+func (b *Backend) Register(ctx context.Context) (release func(), err error) {
+	w, err := b.r.Register(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = w.Close() }, nil
+}
+
 // Captured returns a channel that receives a value whenever a client
 // may have written changes that wait to be applied: on each NOTIFY of
 // the capture triggers, and every poll interval besides (a cluster that
