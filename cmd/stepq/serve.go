@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/serve"
 	"github.com/stepping-io/stepping/serve/journal"
@@ -66,7 +67,7 @@ func serveProgram(ctx context.Context, o serveOptions, stdout, stderr io.Writer)
 	var prog *stepping.Program
 	var eng *stepping.Engine
 	if o.url != "" {
-		db, err := connect(ctx, o.url)
+		db, err := connectServing(ctx, o.url)
 		if err != nil {
 			return err
 		}
@@ -160,4 +161,30 @@ func serveProgram(ctx context.Context, o serveOptions, stdout, stderr io.Writer)
 		return err
 	}
 	return nil
+}
+
+// servingConns is the least pool size stepq serve runs with: the
+// program's lock and the listener for captured changes hold a
+// connection each for as long as it runs, and requests and the
+// streams' reads of history need more.
+const servingConns = 16
+
+// connectServing is connect with a pool of at least servingConns
+// connections, unless the URL sets pool_max_conns.
+func connectServing(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: connecting to the database: %v\n", err)}
+	}
+	if !strings.Contains(url, "pool_max_conns") && cfg.MaxConns < servingConns {
+		cfg.MaxConns = servingConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	if err != nil {
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: connecting to the database: %v\n", err)}
+	}
+	return pool, nil
 }
