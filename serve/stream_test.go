@@ -140,3 +140,79 @@ func TestStreamGone(t *testing.T) {
 		t.Fatalf("snapshot %+v", e)
 	}
 }
+
+// TestSnapshotAndFollowConsistent opens streams while steps are applied
+// and checks that each one's snapshot plus its changes add up to the
+// view's final rows: no change falls between a snapshot and the first
+// change event, and none is counted twice.
+func TestSnapshotAndFollowConsistent(t *testing.T) {
+	const writes, streams = 60, 8
+	s := start(t, shopSource(t), serve.Options{})
+	s.must(t, 201, "POST", "/api/tables/products", `{"name": "tv", "price": "1"}`)
+	opened := make(chan *stream, streams)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range writes {
+			if r := s.do(t, "POST", "/api/tables/line_items", fmt.Sprintf(`{"basket_id": %d, "product_name": "tv", "qty": 1}`, i%7)+""); r.code != 201 {
+				// Baskets repeat: a duplicate key is refused, and
+				// a PATCH changes the row instead.
+				if r := s.do(t, "PATCH", fmt.Sprintf("/api/tables/line_items?basket_id=%d&product_name=tv", i%7), fmt.Sprintf(`{"qty": %d}`, i)); r.code != 200 {
+					t.Errorf("write %d: %d %s", i, r.code, r.body)
+				}
+			}
+		}
+	}()
+	for range streams {
+		opened <- s.openStream(t, "/api/views/basket_totals/changes")
+	}
+	close(opened)
+	<-done
+	var final struct {
+		Step int64            `json:"step"`
+		Rows []map[string]any `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(s.must(t, 200, "GET", "/api/views/basket_totals", "")), &final); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{}
+	for _, r := range final.Rows {
+		want[fmt.Sprint(r)]++
+	}
+	for st := range opened {
+		snap := st.mustNext()
+		var sd struct {
+			Step int64            `json:"step"`
+			Rows []map[string]any `json:"rows"`
+		}
+		if err := json.Unmarshal([]byte(snap.data), &sd); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, r := range sd.Rows {
+			got[fmt.Sprint(r)]++
+		}
+		last := sd.Step
+		for last < final.Step {
+			e := st.mustNext()
+			c := decodeChanges(t, e)
+			if c.Step <= last {
+				t.Fatalf("step %d after step %d", c.Step, last)
+			}
+			last = c.Step
+			for _, ch := range c.Changes {
+				got[fmt.Sprint(ch.Row)] += ch.Weight
+			}
+		}
+		for k, n := range got {
+			if n != want[k] {
+				t.Fatalf("a stream from step %d adds up to %d of %s, the view holds %d", sd.Step, n, k, want[k])
+			}
+		}
+		for k, n := range want {
+			if got[k] != n {
+				t.Fatalf("a stream from step %d adds up to %d of %s, the view holds %d", sd.Step, got[k], k, n)
+			}
+		}
+	}
+}
