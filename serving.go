@@ -13,10 +13,11 @@ import (
 
 // What a server over an engine needs beside Read, Lookup and Subscribe
 // (package serve is one): rows together with the step they show, the
-// step count, subscriptions from a given step, a table's own rows, and
-// the backlog. Each is consistent with the engine's steps because the
-// engine applies its steps under the lock these methods take, and on
-// Postgres holds the program's lock, so no other runtime steps it.
+// step count, the history of a view's changes, a table's own rows, and
+// the backlog. Each is consistent with the engine's steps: in memory the
+// engine applies its steps under the lock these methods take; on
+// Postgres a step commits its outputs and its number together, and the
+// engine holds the program's lock, so no other runtime steps it.
 
 // The values of a column in the API's text and JSON forms, which a
 // server over the engine (package serve) reads and writes. JSON is as
@@ -59,7 +60,12 @@ var ErrNotKept = errors.New("stepping: the changes of those steps are no longer 
 // change and sees none twice.
 func (e *Engine) Snapshot(ctx context.Context, view string, key map[string]any) (*Rows, int64, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			e.mu.Unlock()
+		}
+	}()
 	if e.closed {
 		return nil, 0, ErrClosed
 	}
@@ -70,6 +76,18 @@ func (e *Engine) Snapshot(ctx context.Context, view string, key map[string]any) 
 	where, err := whereOf(view, cols, key)
 	if err != nil {
 		return nil, 0, err
+	}
+	if b, ok := e.backend.(*postgres.Backend); ok {
+		// One snapshot of the database holds a step's rows and its
+		// number together: no need to hold the steps off, and
+		// concurrent reads do not wait for each other.
+		e.mu.Unlock()
+		locked = false
+		z, step, err := b.ReadAt(ctx, view, where)
+		if err != nil {
+			return nil, 0, fmt.Errorf("stepping: %w", err)
+		}
+		return newRows(cols, z), step, nil
 	}
 	z, err := e.backend.Read(ctx, view, where)
 	if err != nil {

@@ -64,6 +64,12 @@ func (b *Backend) Read(ctx context.Context, name string, where map[int]any) (*zs
 	return b.r.ReadOutput(ctx, name, where)
 }
 
+// ReadAt reads an output's table and the step its rows show, in one
+// snapshot (see Runner.ReadOutputAt).
+func (b *Backend) ReadAt(ctx context.Context, name string, where map[int]any) (*zset.ZSet, int64, error) {
+	return b.r.ReadOutputAt(ctx, name, where)
+}
+
 // ReadSource reads the rows of a source table whose columns equal
 // where's values (see Runner.ReadSourceWhere).
 func (b *Backend) ReadSource(ctx context.Context, table string, where map[int]any) (*zset.ZSet, error) {
