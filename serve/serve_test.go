@@ -12,6 +12,7 @@ import (
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/serve"
 	"github.com/stepping-io/stepping/serve/journal"
+	"github.com/stepping-io/stepping/serve/metrics"
 )
 
 // seeded serves the shop with two products and three line items.
@@ -347,7 +348,9 @@ func TestIndex(t *testing.T) {
 		t.Fatalf("index %+v", idx)
 	}
 	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "page "+r.URL.Path) })
-	p := start(t, shopSource(t), serve.Options{Pages: pages, OpenAPI: []byte(`{"openapi":"3.1.0"}`), Docs: []byte("<html>docs</html>")})
+	p := start(t, shopSource(t), serve.Options{Pages: pages, OpenAPI: []byte(`{"openapi":"3.1.0"}`), Docs: []byte("<html>docs</html>"), Metrics: metrics.New()})
+	p.must(t, 201, "POST", "/api/tables/products", `{"name": "tv", "price": 1}`) // a step, observed
+	p.must(t, 200, "GET", "/metrics", "")
 	for _, path := range []string{"/", "/views/basket_totals", "/pages/x", "/static/app.js"} {
 		if got := p.must(t, 200, "GET", path, ""); got != "page "+path {
 			t.Errorf("GET %s: %q", path, got)

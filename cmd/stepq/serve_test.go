@@ -204,3 +204,23 @@ func walkthrough(t *testing.T, s *serving) {
 	}
 	waitLine(t, lines, `data: {"step":`)
 }
+
+// TestServeJournal writes through a server with --journal, stops it,
+// and starts another on the same journal: it serves the same rows.
+func TestServeJournal(t *testing.T) {
+	journal := t.TempDir() + "/shop.journal"
+	s := startServe(t, "--journal", journal, "examples/shop.step")
+	walkthrough(t, s)
+	_, want := s.curl(t, "GET", "/api/views/basket_totals", "")
+	s.stop(t)
+	again := startServe(t, "--journal", journal, "examples/shop.step")
+	if _, got := again.curl(t, "GET", "/api/views/basket_totals", ""); got != want {
+		t.Fatalf("after a restart:\n%s\nwant\n%s", got, want)
+	}
+	again.stop(t)
+	r := runStepq(t, repoRoot, "serve", "--db", "postgres://nowhere", "--journal", journal, "examples/shop.step")
+	r.want(t, 2)
+	if !strings.Contains(r.stderr, "--journal is for in memory") {
+		t.Fatalf("--journal with --db: %s", r.stderr)
+	}
+}
