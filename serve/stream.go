@@ -113,6 +113,18 @@ func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, v *relatio
 			writeError(w, errBadRequest(field, fmt.Sprintf("%s: want a step number, got %q", field, resume)))
 			return
 		}
+		now, err := s.eng.Steps(ctx)
+		if err != nil {
+			writeError(w, s.failure(err))
+			return
+		}
+		if n > now {
+			// Not a step of this server's program: it restarted
+			// without its journal, say, and counts from scratch.
+			writeError(w, &apiError{status: http.StatusGone, code: "gone",
+				msg: fmt.Sprintf("step %d is past the last step, %d: the server's history was lost; start again with a snapshot", n, now)})
+			return
+		}
 		after = n
 	case mode == modeFollow:
 		n, err := s.eng.Steps(ctx)

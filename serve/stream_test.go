@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stepping-io/stepping/serve"
@@ -125,6 +126,10 @@ func TestStreamGone(t *testing.T) {
 	r := s.do(t, "GET", "/api/views/basket_totals/changes?after=3", "")
 	if r.code != 410 || r.apiError(t).Error.Code != "gone" {
 		t.Fatalf("after a step no longer kept: %d %s", r.code, r.body)
+	}
+	r = s.do(t, "GET", "/api/views/basket_totals/changes?after=8", "")
+	if r.code != 410 || !strings.Contains(r.apiError(t).Error.Message, "past the last step, 7") {
+		t.Fatalf("after a step not yet taken: %d %s", r.code, r.body)
 	}
 	st := s.openStream(t, "/api/views/basket_totals/changes?after=4")
 	for _, want := range []string{"5", "6", "7"} {
