@@ -2,8 +2,11 @@ package serve_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -160,4 +163,41 @@ func stepOf(t *testing.T, body string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestPostgresConcurrentWrites sends writes at once: they commit
+// concurrently and share steps, and each answer's step shows its write.
+func TestPostgresConcurrentWrites(t *testing.T) {
+	s, _ := startPostgres(t, serve.Options{})
+	const writers = 24
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			basket := 100 + i
+			r := s.do(t, "POST", "/api/tables/line_items", fmt.Sprintf(`{"basket_id": %d, "product_name": "tv", "qty": 1}`, basket))
+			if r.code != 201 {
+				t.Errorf("POST %d: %d %s", basket, r.code, r.body)
+				return
+			}
+			step := stepOfBody(r.body)
+			got := s.do(t, "GET", fmt.Sprintf("/api/views/basket_totals?basket_id=%d", basket), "")
+			if !strings.Contains(got.body, fmt.Sprintf(`"rows":[{"basket_id":%d,`, basket)) || stepOfBody(got.body) < step {
+				t.Errorf("POST answered step %d; then GET: %s", step, got.body)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// stepOfBody is the "step" of a JSON answer, or -1.
+func stepOfBody(body string) int64 {
+	var v struct {
+		Step int64 `json:"step"`
+	}
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		return -1
+	}
+	return v.Step
 }

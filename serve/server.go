@@ -88,6 +88,12 @@ type Server struct {
 	// step are one; on Postgres the runner's steps take it too.
 	writeMu sync.Mutex
 	closing atomic.Bool
+	// On Postgres, writes are numbered as they commit (committed), and
+	// covered is the last number a finished step is known to include,
+	// coveredStep that step; both under writeMu.
+	committed   atomic.Int64
+	covered     int64
+	coveredStep int64
 
 	ctx    context.Context // ends when Shutdown begins: streams end
 	cancel context.CancelFunc

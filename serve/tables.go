@@ -174,13 +174,29 @@ func (s *Server) answerWrite(w http.ResponseWriter, r *http.Request, t *relation
 	_, _ = fmt.Fprintf(w, "{\"step\":%d,\"rows\":%d}\n", step, n)
 }
 
-// write applies one write as one step: rows, called under the write
-// lock, gives its rows (reading the table first if it must). In memory
-// the step is the write's alone, and journalled when it succeeds; on
-// Postgres the write is one transaction on the source table, and the
-// step applies what is pending with it. It returns the step that shows
-// the write, and how many rows it wrote.
+// write applies one write as one step: rows gives its rows (reading the
+// table first if it must). In memory the write and its step are the
+// write's alone, under the write lock (rows is called under it too),
+// and journalled when the step succeeds. On Postgres the write is one
+// transaction on the source table, concurrent with other writes, and a
+// step that begins after it commits applies it, with whatever else is
+// pending (see stepCovering). It returns the step that shows the write,
+// and how many rows it wrote.
 func (s *Server) write(ctx context.Context, t *relation, op string, rows func(context.Context) ([]stepping.Row, error), journalIt bool) (int64, int, error) {
+	if s.eng.OnPostgres() {
+		if s.closing.Load() {
+			return 0, 0, errClosing
+		}
+		list, err := rows(ctx)
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := s.change(ctx, t, op, list); err != nil {
+			return 0, 0, err
+		}
+		step, err := s.stepCovering(ctx, s.committed.Add(1), map[string]int{t.name: len(list)})
+		return step, len(list), err
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if s.closing.Load() {
@@ -190,28 +206,14 @@ func (s *Server) write(ctx context.Context, t *relation, op string, rows func(co
 	if err != nil {
 		return 0, 0, err
 	}
-	args := make([]any, len(list))
-	for i, row := range list {
-		args[i] = row
-	}
-	switch op {
-	case opInsert:
-		err = s.eng.Insert(ctx, t.name, args...)
-	case opUpdate:
-		err = s.eng.Update(ctx, t.name, args...)
-	case opDelete:
-		err = s.eng.Delete(ctx, t.name, args...)
-	default:
-		err = errBadRequest("op", fmt.Sprintf("op: want insert, update or delete, got %q", op))
-	}
-	if err != nil {
+	if err := s.change(ctx, t, op, list); err != nil {
 		return 0, 0, err
 	}
 	step, err := s.stepLocked(ctx, map[string]int{t.name: len(list)})
 	if err != nil {
 		return 0, 0, err
 	}
-	if journalIt && s.opts.Journal != nil && !s.eng.OnPostgres() {
+	if journalIt && s.opts.Journal != nil {
 		if err := s.opts.Journal.Append(entryOf(t, op, list)); err != nil {
 			// Applied, and lost on a restart: say so loudly.
 			s.log.Error("journal append failed after the step applied", "step", step, "table", t.name, "err", err)
@@ -219,6 +221,43 @@ func (s *Server) write(ctx context.Context, t *relation, op string, rows func(co
 		}
 	}
 	return step, len(list), nil
+}
+
+// change gives the engine a write's rows.
+func (s *Server) change(ctx context.Context, t *relation, op string, list []stepping.Row) error {
+	args := make([]any, len(list))
+	for i, row := range list {
+		args[i] = row
+	}
+	switch op {
+	case opInsert:
+		return s.eng.Insert(ctx, t.name, args...)
+	case opUpdate:
+		return s.eng.Update(ctx, t.name, args...)
+	case opDelete:
+		return s.eng.Delete(ctx, t.name, args...)
+	}
+	return errBadRequest("op", fmt.Sprintf("op: want insert, update or delete, got %q", op))
+}
+
+// stepCovering returns a step that shows the write numbered gen, which
+// committed before gen was taken: the last step's, when a step began
+// after that (concurrent writes share a step, as a group commit shares a
+// flush), or else a new step's.
+func (s *Server) stepCovering(ctx context.Context, gen int64, rowsIn map[string]int) (int64, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.covered >= gen {
+		return s.coveredStep, nil
+	}
+	// Every write numbered up to upTo committed before this step begins.
+	upTo := s.committed.Load()
+	step, err := s.stepLocked(ctx, rowsIn)
+	if err != nil {
+		return 0, err
+	}
+	s.covered, s.coveredStep = upTo, step
+	return step, nil
 }
 
 // entryOf is the journal entry of a write: whole rows, or for a delete
