@@ -431,10 +431,10 @@ func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, err
 	return sub, nil
 }
 
-// keepsHistory reports whether the engine runs on Postgres, whose
-// program keeps a history of its steps.
+// keepsHistory reports whether the backend keeps a history of its steps
+// (on Postgres, the program's).
 func (e *Engine) keepsHistory() bool {
-	_, ok := e.backend.(*postgres.Backend)
+	_, ok := e.backend.(runtime.Historian)
 	return ok
 }
 

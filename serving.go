@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/stepping-io/stepping/runtime/postgres"
+	"github.com/stepping-io/stepping/runtime"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -77,7 +77,7 @@ func (e *Engine) Snapshot(ctx context.Context, view string, key map[string]any) 
 	if err != nil {
 		return nil, 0, err
 	}
-	if b, ok := e.backend.(*postgres.Backend); ok {
+	if b, ok := e.backend.(runtime.SnapshotReader); ok {
 		// One snapshot of the database holds a step's rows and its
 		// number together: no need to hold the steps off, and
 		// concurrent reads do not wait for each other.
@@ -151,9 +151,7 @@ func (e *Engine) LookupTable(ctx context.Context, table string, key map[string]a
 		return nil, err
 	}
 	var z *zset.ZSet
-	if src, ok := e.backend.(interface {
-		ReadSource(context.Context, string, map[int]any) (*zset.ZSet, error)
-	}); ok {
+	if src, ok := e.backend.(runtime.SourceReader); ok {
 		z, err = src.ReadSource(ctx, table, where)
 	} else {
 		z, err = e.backend.Read(ctx, table, where)
@@ -182,7 +180,7 @@ func (e *Engine) History(ctx context.Context, view string, after int64) ([]Batch
 	if v == nil || !e.backend.Readable(view) {
 		return nil, 0, fmt.Errorf("stepping: %w", &NotFoundError{Kind: "output", Name: view})
 	}
-	b, ok := e.backend.(*postgres.Backend)
+	b, ok := e.backend.(runtime.Historian)
 	if !ok {
 		now, err := e.backend.Steps(ctx)
 		if err != nil {
@@ -210,7 +208,7 @@ func (e *Engine) History(ctx context.Context, view string, after int64) ([]Batch
 // every step publishes its changes to the program's history (which
 // History reads) until release is called. In memory it does nothing.
 func (e *Engine) KeepHistory(ctx context.Context) (release func(), err error) {
-	b, ok := e.backend.(*postgres.Backend)
+	b, ok := e.backend.(runtime.Historian)
 	if !ok {
 		return func() {}, nil
 	}
@@ -245,21 +243,12 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 	if e.closed {
 		return Status{}, ErrClosed
 	}
-	switch b := e.backend.(type) {
-	case interface {
-		Status(context.Context) (*postgres.Status, error)
-	}:
-		st, err := b.Status(ctx)
+	if b, ok := e.backend.(runtime.BacklogReporter); ok {
+		bl, err := b.Backlog(ctx)
 		if err != nil {
 			return Status{}, fmt.Errorf("stepping: %w", err)
 		}
-		return Status{Steps: st.Steps, Pending: st.Pending, OldestPending: st.OldestPending, HistoryFrom: st.ChangesFrom}, nil
-	case interface{ Pending() int }:
-		n, err := e.backend.Steps(ctx)
-		if err != nil {
-			return Status{}, fmt.Errorf("stepping: %w", err)
-		}
-		return Status{Steps: n, Pending: int64(b.Pending()), HistoryFrom: n + 1}, nil
+		return Status{Steps: bl.Steps, Pending: bl.Pending, OldestPending: bl.OldestPending, HistoryFrom: bl.HistoryFrom}, nil
 	}
 	n, err := e.backend.Steps(ctx)
 	return Status{Steps: n, HistoryFrom: n + 1}, err
@@ -267,7 +256,7 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 
 // notKept marks the runtime's "no longer kept" errors with ErrNotKept.
 func notKept(err error) error {
-	if err != nil && errors.Is(err, postgres.ErrNotKept) {
+	if err != nil && errors.Is(err, runtime.ErrNotKept) {
 		return classified{err, ErrNotKept}
 	}
 	return err
@@ -275,7 +264,10 @@ func notKept(err error) error {
 
 // OnPostgres reports whether the engine runs its program on Postgres,
 // where other clients write its tables too.
-func (e *Engine) OnPostgres() bool { return e.keepsHistory() }
+func (e *Engine) OnPostgres() bool {
+	_, ok := e.backend.(runtime.CaptureNotifier)
+	return ok
+}
 
 // Captured returns a channel that receives a value whenever changes
 // that other clients wrote may wait to be applied: on Postgres on each
@@ -284,7 +276,7 @@ func (e *Engine) OnPostgres() bool { return e.keepsHistory() }
 // change its tables. Step applies them. The channel is closed when ctx
 // ends. A server that is its program's runner steps on each value.
 func (e *Engine) Captured(ctx context.Context, poll time.Duration) <-chan struct{} {
-	if b, ok := e.backend.(*postgres.Backend); ok {
+	if b, ok := e.backend.(runtime.CaptureNotifier); ok {
 		return b.Captured(ctx, poll)
 	}
 	out := make(chan struct{})

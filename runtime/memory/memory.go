@@ -79,13 +79,22 @@ func (b *Backend) Step(ctx context.Context) ([]runtime.StepChanges, error) {
 	return []runtime.StepChanges{sc}, nil
 }
 
-// Pending returns how many changes wait for the next Step.
-func (b *Backend) Pending() int {
+// Memory keeps no history and its tables have no other writers: of the
+// optional interfaces of runtime.Backend it implements only this one.
+var _ runtime.BacklogReporter = (*Backend)(nil)
+
+// Backlog reports the steps applied and how many changes wait for the
+// next Step (runtime.BacklogReporter); memory keeps no history.
+func (b *Backend) Backlog(ctx context.Context) (runtime.Backlog, error) {
+	steps, err := b.Steps(ctx)
+	if err != nil {
+		return runtime.Backlog{}, err
+	}
 	n := 0
 	for _, cs := range b.pending {
 		n += len(cs)
 	}
-	return n
+	return runtime.Backlog{Steps: steps, Pending: int64(n), HistoryFrom: steps + 1}, nil
 }
 
 // Readable reports whether name is a view or table of the program.

@@ -34,6 +34,15 @@ func Open(ctx context.Context, r *Runner, rebuild bool) (*Backend, error) {
 	return &Backend{r: r, release: release}, nil
 }
 
+// The optional interfaces of runtime.Backend that Postgres implements.
+var (
+	_ runtime.SnapshotReader  = (*Backend)(nil)
+	_ runtime.SourceReader    = (*Backend)(nil)
+	_ runtime.Historian       = (*Backend)(nil)
+	_ runtime.CaptureNotifier = (*Backend)(nil)
+	_ runtime.BacklogReporter = (*Backend)(nil)
+)
+
 // Write writes changes to a source table in one transaction.
 func (b *Backend) Write(ctx context.Context, table string, changes []runtime.Change) error {
 	return b.r.Write(ctx, map[string][]runtime.Change{table: changes})
@@ -79,6 +88,16 @@ func (b *Backend) ReadSource(ctx context.Context, table string, where map[int]an
 // Status reads the program's progress and the change log's backlog
 // (see Runner.Status), without recent steps.
 func (b *Backend) Status(ctx context.Context) (*Status, error) { return b.r.Status(ctx, 0) }
+
+// Backlog reports the steps applied, the change log's rows waiting and
+// the first step the program's history holds (runtime.BacklogReporter).
+func (b *Backend) Backlog(ctx context.Context) (runtime.Backlog, error) {
+	st, err := b.r.Status(ctx, 0)
+	if err != nil {
+		return runtime.Backlog{}, err
+	}
+	return runtime.Backlog{Steps: st.Steps, Pending: st.Pending, OldestPending: st.OldestPending, HistoryFrom: st.ChangesFrom}, nil
+}
 
 // Steps returns the number of steps the program's state has applied.
 func (b *Backend) Steps(ctx context.Context) (int64, error) { return b.r.Steps(ctx) }

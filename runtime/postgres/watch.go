@@ -75,7 +75,7 @@ const (
 
 // ErrNotKept reports that a watcher asked for steps whose changes are no
 // longer kept in _changes (or were never published: no one listened).
-var ErrNotKept = errors.New("no longer kept")
+var ErrNotKept = runtime.ErrNotKept
 
 // Retention bounds the history _changes keeps; a zero field means its
 // default.
