@@ -224,3 +224,77 @@ func TestServeJournal(t *testing.T) {
 		t.Fatalf("--journal with --db: %s", r.stderr)
 	}
 }
+
+// kill SIGKILLs the server, as a crash would end it, and waits for it to
+// exit.
+func (s *serving) kill(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if err == nil {
+			t.Fatal("stepq serve exited cleanly after SIGKILL")
+		}
+	case <-testwait.Expired(t):
+		t.Fatal("stepq serve did not exit after SIGKILL")
+	}
+}
+
+// TestServeJournalKill writes through a server with --journal, SIGKILLs
+// it right after its last answer, and starts another on the same
+// journal: every write answered is there. The second server is written
+// to and killed in turn, so the journal also goes on after a replay.
+func TestServeJournalKill(t *testing.T) {
+	journal := t.TempDir() + "/shop.journal"
+	rounds := [][]struct{ method, path, body string }{
+		{
+			{"POST", "/api/tables/products", `[{"name": "tv", "price": "3.00"}, {"name": "radio", "price": "5.00"}, {"name": "lamp", "price": "1.25"}]`},
+			{"POST", "/api/tables/line_items", `[{"basket_id": 1, "product_name": "radio", "qty": 4}, {"basket_id": 1, "product_name": "tv", "qty": 1}]`},
+			{"POST", "/api/tables/line_items", `{"basket_id": 2, "product_name": "lamp", "qty": 2}`},
+			{"PATCH", "/api/tables/products?name=tv", `{"price": "4.00"}`},
+			{"DELETE", "/api/tables/line_items?basket_id=1&product_name=radio", ""},
+		},
+		{
+			{"POST", "/api/tables/line_items", `{"basket_id": 3, "product_name": "tv", "qty": 5}`},
+			{"PATCH", "/api/tables/line_items?basket_id=2&product_name=lamp", `{"qty": 3}`},
+			{"DELETE", "/api/tables/products?name=radio", ""},
+		},
+	}
+	var want []string // what the views answer after each round
+	for i, round := range rounds {
+		s := startServe(t, "--journal", journal, "examples/shop.step")
+		if i > 0 {
+			assertViews(t, s, want, "after a restart")
+		}
+		for _, w := range round {
+			if code, body := s.curl(t, w.method, w.path, w.body); code/100 != 2 {
+				t.Fatalf("%s %s: %d %s", w.method, w.path, code, body)
+			}
+		}
+		want = want[:0]
+		for _, view := range []string{"basket_totals", "receipts"} {
+			_, body := s.curl(t, "GET", "/api/views/"+view, "")
+			want = append(want, body)
+		}
+		s.kill(t)
+	}
+	s := startServe(t, "--journal", journal, "examples/shop.step")
+	assertViews(t, s, want, "after the last restart")
+	if !strings.Contains(want[0], `{"basket_id":3,"total":"20.00","items":1}`) {
+		t.Errorf("basket 3 is not as written: %s", want[0])
+	}
+	s.stop(t)
+}
+
+// assertViews checks that the server answers the views basket_totals and
+// receipts as want holds them.
+func assertViews(t *testing.T, s *serving, want []string, when string) {
+	t.Helper()
+	for i, view := range []string{"basket_totals", "receipts"} {
+		if _, got := s.curl(t, "GET", "/api/views/"+view, ""); got != want[i] {
+			t.Errorf("%s %s:\n%s\nwant\n%s", view, when, got, want[i])
+		}
+	}
+}
