@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/stepping-io/stepping/zset"
 )
@@ -39,6 +41,56 @@ type Backend interface {
 	// lock). Watches end with their contexts.
 	Close() error
 }
+
+// A Backend may do more than Backend asks, as a database/sql driver may:
+// the interfaces below are what the root package looks for by type
+// assertion, so that it never asks which backend it runs on.
+
+// SnapshotReader reads a relation's rows and the step they show from one
+// snapshot, without holding steps off (Postgres).
+type SnapshotReader interface {
+	ReadAt(ctx context.Context, name string, where map[int]any) (*zset.ZSet, int64, error)
+}
+
+// SourceReader reads a table's rows as its source holds them, written by
+// other clients too (Postgres).
+type SourceReader interface {
+	ReadSource(ctx context.Context, table string, where map[int]any) (*zset.ZSet, error)
+}
+
+// Historian keeps the changes of past steps: History returns those of
+// the steps after step after (failing with ErrNotKept for steps no
+// longer kept) and the last step they cover; Register keeps them
+// published until release is called (Postgres).
+type Historian interface {
+	History(ctx context.Context, after int64) ([]StepChanges, int64, error)
+	Register(ctx context.Context) (release func(), err error)
+}
+
+// CaptureNotifier is a backend whose tables other clients write: Captured
+// receives a value whenever their changes may wait for a Step, and every
+// poll besides; it is closed when ctx ends (Postgres).
+type CaptureNotifier interface {
+	Captured(ctx context.Context, poll time.Duration) <-chan struct{}
+}
+
+// Backlog is a backend's progress and what waits.
+type Backlog struct {
+	Steps         int64     // steps applied
+	Pending       int64     // changes accepted and not yet applied
+	OldestPending time.Time // when the oldest pending change was captured; zero when unknown or none
+	// HistoryFrom is the first step from which a Historian holds every
+	// step; the next step for a backend without history.
+	HistoryFrom int64
+}
+
+// BacklogReporter reports a backend's Backlog.
+type BacklogReporter interface {
+	Backlog(ctx context.Context) (Backlog, error)
+}
+
+// ErrNotKept is a Historian's or Watch's answer for steps no longer kept.
+var ErrNotKept = errors.New("no longer kept")
 
 // StepChanges is one step's changes to the relations it changed.
 type StepChanges struct {

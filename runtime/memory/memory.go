@@ -79,6 +79,24 @@ func (b *Backend) Step(ctx context.Context) ([]runtime.StepChanges, error) {
 	return []runtime.StepChanges{sc}, nil
 }
 
+// Memory keeps no history and its tables have no other writers: of the
+// optional interfaces of runtime.Backend it implements only this one.
+var _ runtime.BacklogReporter = (*Backend)(nil)
+
+// Backlog reports the steps applied and how many changes wait for the
+// next Step (runtime.BacklogReporter); memory keeps no history.
+func (b *Backend) Backlog(ctx context.Context) (runtime.Backlog, error) {
+	steps, err := b.Steps(ctx)
+	if err != nil {
+		return runtime.Backlog{}, err
+	}
+	n := 0
+	for _, cs := range b.pending {
+		n += len(cs)
+	}
+	return runtime.Backlog{Steps: steps, Pending: int64(n), HistoryFrom: steps + 1}, nil
+}
+
 // Readable reports whether name is a view or table of the program.
 func (b *Backend) Readable(name string) bool {
 	_, ok := b.eng.Contents(name)
@@ -101,6 +119,12 @@ func (b *Backend) Read(_ context.Context, name string, where map[int]any) (*zset
 		idx = append(idx, i)
 	}
 	sort.Ints(idx)
+	if in := b.input(name); in != nil {
+		// A table's changes are not among a step's results, which keep
+		// the views' indexes up to date: read its rows, by key when the
+		// lookup is by its primary key.
+		return b.readTable(in, z, where), nil
+	}
 	key := fmt.Sprint(name, idx)
 	ix, ok := b.lookups[key]
 	if !ok {
@@ -113,6 +137,48 @@ func (b *Backend) Read(_ context.Context, name string, where map[int]any) (*zset
 		vals[j] = where[i]
 	}
 	return ix.rows[types.KeyOf(vals)], nil
+}
+
+func (b *Backend) input(name string) *ir.Input {
+	for _, in := range b.circuit.Inputs {
+		if in.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// readTable returns a table's rows whose columns equal where's values:
+// the one row of its primary key when where gives exactly that, else
+// those of its contents z that match.
+func (b *Backend) readTable(in *ir.Input, z *zset.ZSet, where map[int]any) *zset.ZSet {
+	out := zset.New()
+	if len(in.PrimaryKey) == len(where) {
+		key := make([]any, 0, len(where))
+		for _, k := range in.PrimaryKey {
+			v, ok := where[k]
+			if !ok {
+				key = nil
+				break
+			}
+			key = append(key, v)
+		}
+		if key != nil {
+			if row, ok := b.eng.TableRow(in.Name, key); ok {
+				out.Add(row, 1)
+			}
+			return out
+		}
+	}
+	z.Each(func(row zset.Row, w int64) {
+		for i, v := range where {
+			if types.Compare(row[i], v) != 0 {
+				return
+			}
+		}
+		out.Add(row, w)
+	})
+	return out
 }
 
 // Steps returns the number of steps applied.
