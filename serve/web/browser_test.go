@@ -6,15 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stepping-io/stepping/internal/testwait"
+	"github.com/stepping-io/stepping/serve"
 	"github.com/stepping-io/stepping/serve/web"
 )
 
@@ -70,50 +73,83 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// site is a program served with its pages over loopback, and the change
-// stream requests the browser made.
+// site is a program served in memory by package serve with its pages,
+// over loopback, and the change stream requests the browser made.
 type site struct {
 	t   *testing.T
 	srv *httptest.Server
 	// streams receives the Last-Event-ID of each change stream request
 	// ("" for none).
 	streams chan string
+	// gate, while held, keeps change stream requests from reaching the
+	// server, so that steps can pass while a page is disconnected.
+	gate sync.RWMutex
+	// client makes a connection per request: the tests cut the
+	// server's connections, and a request on a connection cut under it
+	// would fail.
+	client *http.Client
 }
 
-func serve(t *testing.T, program string) *site {
+func start(t *testing.T, program string, opts serve.Options) *site {
 	prog := compile(t, program)
-	mux := http.NewServeMux()
-	newFakeAPI(t, prog).routes(mux)
-	mux.Handle("/", web.Handler(prog))
-	s := &site{t: t, streams: make(chan string, 100)}
+	eng := prog.OpenMemory()
+	opts.Pages = web.Handler(prog)
+	opts.Logger = slog.New(slog.DiscardHandler)
+	api, err := serve.New(context.Background(), prog, eng, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site{t: t, streams: make(chan string, 100), client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/changes") {
 			s.streams <- r.Header.Get("Last-Event-ID")
+			s.gate.RLock()
+			s.gate.RUnlock()
 		}
-		mux.ServeHTTP(w, r)
+		api.ServeHTTP(w, r)
 	}))
+	// Cleanups run last first: the streams end, then the listener, then
+	// the engine.
+	t.Cleanup(func() { eng.Close() })
 	t.Cleanup(s.srv.Close)
+	t.Cleanup(func() {
+		if err := api.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	return s
+}
+
+// send makes a request of the API and returns the step its answer
+// names.
+func (s *site) send(method, path, body string, want int) int64 {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		s.t.Fatalf("%s %s %s: %s %s", method, path, body, resp.Status, answer)
+	}
+	var step struct{ Step int64 }
+	if err := json.Unmarshal(answer, &step); err != nil {
+		s.t.Fatalf("%s %s: %v in %s", method, path, err, answer)
+	}
+	return step.Step
 }
 
 // post inserts rows through the API and returns the step that made them
 // visible.
 func (s *site) post(table, rows string) int64 {
 	s.t.Helper()
-	resp, err := http.Post(s.srv.URL+"/api/tables/"+table, "application/json", strings.NewReader(rows))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		s.t.Fatalf("POST %s %s: %s %s", table, rows, resp.Status, body)
-	}
-	var answer struct{ Step int64 }
-	if err := json.Unmarshal(body, &answer); err != nil {
-		s.t.Fatalf("POST %s: %v in %s", table, err, body)
-	}
-	return answer.Step
+	return s.send("POST", "/api/tables/"+table, rows, http.StatusCreated)
 }
 
 // stream waits for the browser's next change stream request and returns
@@ -177,7 +213,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 }
 
 func TestBrowserViewPage(t *testing.T) {
-	s := serve(t, "shop")
+	s := start(t, "shop", serve.Options{})
 	s.post("products", `[{"name": "tv", "price": "3.0"}, {"name": "radio", "price": 5.0}, {"name": "phone", "price": "120.00"}]`)
 	s.post("line_items", `[{"basket_id": 1, "product_name": "radio", "qty": 4}, {"basket_id": 1, "product_name": "tv", "qty": 1}]`)
 	ctx := browser(t)
@@ -209,6 +245,11 @@ func TestBrowserViewPage(t *testing.T) {
 	if count := text(t, ctx, "#count"); count != "2 rows" {
 		t.Errorf("the page counts %q, want 2 rows", count)
 	}
+
+	// A basket emptied: its row goes.
+	step = s.send("DELETE", "/api/tables/line_items?basket_id=2&product_name=phone", "", http.StatusOK)
+	run(t, ctx, "basket 2's row going", chromedp.WaitNotPresent(chromedp.CSS(`#rows tr[data-key="[2]"]`)))
+	checkRows(t, "after basket 2 emptied", cells(t, ctx), [][]string{{"1", "263.00", "3"}})
 	// A dropped connection: the browser reconnects by itself, asks for
 	// the changes after the last step it has, and gets no second copy.
 	s.srv.CloseClientConnections()
@@ -221,18 +262,19 @@ func TestBrowserViewPage(t *testing.T) {
 	run(t, ctx, "basket 10 appearing after the reconnection",
 		visible(fmt.Sprintf(`#rows tr[data-key="[10]"][data-step="%d"]`, step)),
 		visible(`#status.live`))
-	checkRows(t, "after reconnecting", cells(t, ctx), [][]string{{"1", "263.00", "3"}, {"2", "120.00", "1"}, {"10", "15.0", "1"}})
+	checkRows(t, "after reconnecting", cells(t, ctx), [][]string{{"1", "263.00", "3"}, {"10", "15.0", "1"}})
 
 	if *screenshot != "" {
 		// The README's picture: a page opened anew (no row marked), then
 		// one basket changing.
-		s.post("line_items", `[{"basket_id": 4, "product_name": "radio", "qty": 2}, {"basket_id": 4, "product_name": "tv", "qty": 3}]`)
+		s.post("line_items", `[{"basket_id": 4, "product_name": "radio", "qty": 2}, {"basket_id": 4, "product_name": "tv", "qty": 3},
+			{"basket_id": 2, "product_name": "tv", "qty": 2}]`)
 		run(t, ctx, "opening the page again",
 			chromedp.EmulateViewport(640, 330),
 			chromedp.Navigate(s.srv.URL+"/views/basket_totals"),
 			visible(`#status.live`),
 			visible(`#rows tr[data-key="[4]"]`))
-		step = s.post("line_items", `{"basket_id": 2, "product_name": "tv", "qty": 2}`)
+		step = s.send("PATCH", "/api/tables/line_items?basket_id=2&product_name=tv", `{"qty": 3}`, http.StatusOK)
 		run(t, ctx, "basket 2 changing", visible(fmt.Sprintf(`#rows tr.changed[data-key="[2]"][data-step="%d"]`, step)))
 		png := get(t, ctx, "taking a screenshot", chromedp.FullScreenshot(100))
 		if err := os.WriteFile(*screenshot, png, 0o644); err != nil {
@@ -242,7 +284,7 @@ func TestBrowserViewPage(t *testing.T) {
 }
 
 func TestBrowserPages(t *testing.T) {
-	s := serve(t, "comments")
+	s := start(t, "comments", serve.Options{})
 	s.post("users", `[{"id": 1, "name": "ann"}, {"id": 2, "name": "Bobby"}, {"id": 3, "name": "cy"}]`)
 	s.post("posts", `[{"id": 10, "title": "Hello"}, {"id": 30, "title": "Tips & <tricks>"}]`)
 	s.post("comments", `[{"id": 2, "post_id": 10, "author_id": 2, "body": "Welcome, ann", "at": "2024-03-01 10:05:00"},
@@ -266,9 +308,9 @@ func TestBrowserPages(t *testing.T) {
 	// where the comment is text.
 	const body = `<img src="x" onerror="document.body.dataset.ran = 1"> & <script>document.body.dataset.ran = 2</script>`
 	data, _ := json.Marshal(map[string]any{"id": 7, "post_id": 10, "author_id": 1, "body": body, "at": "2024-03-04 08:00:00"})
-	start := time.Now()
+	began := time.Now()
 	step := s.post("comments", string(data))
-	within(t, ctx, start, "the new comment appearing on post 10's page",
+	within(t, ctx, began, "the new comment appearing on post 10's page",
 		visible(fmt.Sprintf(`#page[data-step="%d"] article`, step)))
 	if _, items := page(); items != "cy: Agreed|Bobby: Welcome, ann|ann: "+body {
 		t.Errorf("post 10's page shows %q, want the new comment as text", items)
@@ -287,12 +329,26 @@ func TestBrowserPages(t *testing.T) {
 		t.Errorf("post 10's page shows step %s, want %d: it was rendered again for a change of another row", shown.Value, step)
 	}
 
+	// A commenter renames themselves: the page follows.
+	began = time.Now()
+	step = s.send("PATCH", "/api/tables/users?id=3", `{"name": "cyril"}`, http.StatusOK)
+	within(t, ctx, began, "a rename reaching post 10's page",
+		visible(fmt.Sprintf(`#page[data-step="%d"] article`, step)))
+	if _, items := page(); items != "cyril: Agreed|Bobby: Welcome, ann|ann: "+body {
+		t.Errorf("after the rename post 10's page shows %q", items)
+	}
+
 	run(t, ctx, "opening post 30's page",
 		chromedp.Navigate(s.srv.URL+"/pages/post_pages?post=30"),
 		visible(`#page article h1`))
-	if title, items := page(); title != "Tips & <tricks>" || items != "cy: Hmm|ann: Thanks" {
+	if title, items := page(); title != "Tips & <tricks>" || items != "cyril: Hmm|ann: Thanks" {
 		t.Errorf("post 30's page shows %q %q", title, items)
 	}
+
+	// Its comments deleted, post 30 has no row and no page.
+	s.send("DELETE", "/api/tables/comments?id=6", "", http.StatusOK)
+	s.send("DELETE", "/api/tables/comments?id=8", "", http.StatusOK)
+	run(t, ctx, "post 30's page emptying", visible(`#page p.missing`))
 
 	run(t, ctx, "opening a page of no post",
 		chromedp.Navigate(s.srv.URL+"/pages/post_pages?post=99"),
@@ -305,7 +361,7 @@ func TestBrowserPages(t *testing.T) {
 // TestBrowserEscapes checks that the table pages show users' text as
 // text: a comment with markup in the threads view.
 func TestBrowserEscapes(t *testing.T) {
-	s := serve(t, "comments")
+	s := start(t, "comments", serve.Options{})
 	s.post("users", `{"id": 1, "name": "<b>ann</b>"}`)
 	s.post("posts", `{"id": 10, "title": "Hello"}`)
 	ctx := browser(t)
@@ -333,7 +389,7 @@ func checkRows(t *testing.T, when string, got, want [][]string) {
 
 // TestBrowserIndexForm inserts rows with the index's forms.
 func TestBrowserIndexForm(t *testing.T) {
-	s := serve(t, "shop")
+	s := start(t, "shop", serve.Options{})
 	ctx := browser(t)
 	form := `form[data-table="products"] `
 	run(t, ctx, "opening the index and inserting a product",
@@ -353,4 +409,35 @@ func TestBrowserIndexForm(t *testing.T) {
 	if got := text(t, ctx, form+"output"); !strings.Contains(got, "tv <b>") {
 		t.Errorf("the form says %q, want the API's message naming the key", got)
 	}
+}
+
+// TestBrowserStartsAgain checks that a page whose missed steps are no
+// longer kept (410 to its resumption) starts again from a snapshot.
+func TestBrowserStartsAgain(t *testing.T) {
+	s := start(t, "shop", serve.Options{KeepSteps: 2})
+	s.post("products", `[{"name": "tv", "price": "3.0"}]`)
+	opened := s.post("line_items", `{"basket_id": 1, "product_name": "tv", "qty": 1}`)
+	ctx := browser(t)
+	run(t, ctx, "opening /views/basket_totals",
+		chromedp.Navigate(s.srv.URL+"/views/basket_totals"),
+		visible(`#rows tr[data-key="[1]"]`))
+	s.stream()
+
+	// The page is cut off while four steps pass, more than are kept.
+	s.gate.Lock()
+	s.srv.CloseClientConnections()
+	var step int64
+	for basket := 2; basket <= 5; basket++ {
+		step = s.post("line_items", fmt.Sprintf(`{"basket_id": %d, "product_name": "tv", "qty": %d}`, basket, basket))
+	}
+	s.gate.Unlock()
+	if id := s.stream(); id != fmt.Sprint(opened) {
+		t.Errorf("the page resumed with Last-Event-ID %q, want %d", id, opened)
+	}
+	if id := s.stream(); id != "" {
+		t.Errorf("after a 410 the page asked again with Last-Event-ID %q, want a snapshot", id)
+	}
+	run(t, ctx, "the page's snapshot", visible(fmt.Sprintf(`#live[data-step="%d"] #status.live`, step)))
+	checkRows(t, "after starting again", cells(t, ctx), [][]string{
+		{"1", "3.0", "1"}, {"2", "6.0", "1"}, {"3", "9.0", "1"}, {"4", "12.0", "1"}, {"5", "15.0", "1"}})
 }
