@@ -19,6 +19,7 @@ import (
 	"github.com/stepping-io/stepping/serve"
 	"github.com/stepping-io/stepping/serve/journal"
 	"github.com/stepping-io/stepping/serve/metrics"
+	"github.com/stepping-io/stepping/serve/web"
 )
 
 // serveOptions are the flags of stepq serve.
@@ -104,6 +105,7 @@ func serveProgram(ctx context.Context, o serveOptions, stdout, stderr io.Writer)
 		KeepSteps:    o.keepSteps,
 		Logger:       logger,
 		Metrics:      metrics.New(),
+		Pages:        web.Handler(prog),
 	}
 	if o.cors != "" {
 		for _, origin := range strings.Split(o.cors, ",") {
