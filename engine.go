@@ -125,7 +125,7 @@ var (
 
 // NotFoundError is a table or view the program does not declare.
 type NotFoundError struct {
-	Kind string // "table" or "view"
+	Kind string // "table", "view", "output", ...
 	Name string
 }
 
