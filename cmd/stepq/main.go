@@ -8,6 +8,7 @@
 //	stepq watch --db URL FILE VIEW    print a view's changes as they commit
 //	stepq status --db URL [FILE]      progress, lag and recent steps
 //	stepq drop --db URL FILE    remove what run installed
+//	stepq gen go -o DIR FILE    write typed Go code for FILE
 //	stepq version               the module and Go versions
 //
 // Exit status: 0 success, 1 errors in the program or its data, 2 usage.
@@ -50,6 +51,9 @@ Usage:
                                          steps applied, lag and recent steps of programs
   stepq drop --db URL [--outputs] [--schema S] FILE
                                          remove what run installed in Postgres
+  stepq gen go [--db URL] [-package NAME] -o DIR FILE
+                                         write typed Go code for FILE: structs, an HTTP
+                                         client of stepq serve, embedding wrappers
   stepq version                          print the versions of stepq and Go
 
 Run "stepq COMMAND --help" for a command's flags.
@@ -109,6 +113,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdStatus(ctx, rest, stdout, stderr)
 	case "drop":
 		return cmdDrop(ctx, rest, stdout, stderr)
+	case "gen":
+		return cmdGen(ctx, rest, stdout, stderr)
 	case "version":
 		return cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
