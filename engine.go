@@ -125,7 +125,7 @@ var (
 
 // NotFoundError is a table or view the program does not declare.
 type NotFoundError struct {
-	Kind string // "table", "view", "output", ...
+	Kind string // "table" or "view"
 	Name string
 }
 

@@ -109,21 +109,18 @@ func (g *generator) collect() error {
 		r.pk = indexesOf(r, pk)
 		g.tables = append(g.tables, r)
 	}
+	outputs := map[string]stepping.GraphOutput{}
+	for _, o := range g.prog.Graph().Outputs {
+		outputs[o.View] = o
+	}
 	for _, v := range g.prog.Outputs() {
 		r, err := g.relation(v, "view "+v)
 		if err != nil {
 			return err
 		}
-		pk, err := g.prog.OutputPrimaryKey(v)
-		if err != nil {
-			return err
-		}
-		r.pk = indexesOf(r, pk)
-		ixs, err := g.prog.OutputIndexes(v)
-		if err != nil {
-			return err
-		}
-		for _, ix := range ixs {
+		o := outputs[v] // the zero GraphOutput of an output without a clause has no keys
+		r.pk = indexesOf(r, o.PrimaryKey)
+		for _, ix := range o.Indexes {
 			r.indexes = append(r.indexes, indexesOf(r, ix))
 		}
 		for _, ix := range append([][]int{r.pk}, r.indexes...) {

@@ -36,6 +36,7 @@ var errorCodes = []struct {
 // builder builds one document.
 type builder struct {
 	prog    *stepping.Program
+	outputs map[string]stepping.GraphOutput // by view: each output's key and indexes
 	schemas object
 }
 
@@ -48,7 +49,10 @@ type builder struct {
 // depends on the program alone; its info.version is a digest of the
 // program's source.
 func Document(prog *stepping.Program) ([]byte, error) {
-	b := &builder{prog: prog}
+	b := &builder{prog: prog, outputs: map[string]stepping.GraphOutput{}}
+	for _, o := range prog.Graph().Outputs {
+		b.outputs[o.View] = o
+	}
 	paths, err := b.paths()
 	if err != nil {
 		return nil, fmt.Errorf("openapi: %s: %w", prog.Filename(), err)
@@ -147,20 +151,13 @@ func (b *builder) paths() (object, error) {
 // indexes, each once, in the order declared: the columns its rows may be
 // filtered by.
 func (b *builder) filterColumns(view string) ([]stepping.Column, error) {
-	pk, err := b.prog.OutputPrimaryKey(view)
-	if err != nil {
-		return nil, err
-	}
-	indexes, err := b.prog.OutputIndexes(view)
-	if err != nil {
-		return nil, err
-	}
+	o := b.outputs[view] // the zero GraphOutput of an output without a clause has no keys
 	cols, err := b.prog.Columns(view)
 	if err != nil {
 		return nil, err
 	}
 	var names []string
-	for _, ix := range append([][]string{pk}, indexes...) {
+	for _, ix := range append([][]string{o.PrimaryKey}, o.Indexes...) {
 		for _, n := range ix {
 			if !slices.Contains(names, n) {
 				names = append(names, n)
