@@ -46,6 +46,9 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// BaseURL returns the URL of the server the client calls.
+func (c *Client) BaseURL() string { return c.base.String() }
+
 // Error is an error the server answered with: its HTTP status and the
 // code, message and field of its JSON body (docs/serve.md, Errors).
 type Error struct {
