@@ -245,6 +245,13 @@ func typeHTML(v any) string {
 		}
 		out += " (" + strings.Join(parts, ", ") + ")"
 	}
+	if props, ok := s.get("properties").(object); ok && s.get("x-stepping-type") == nil {
+		var parts []string
+		for _, m := range props {
+			parts = append(parts, "<code>"+esc(m.key)+"</code>: "+typeHTML(m.value))
+		}
+		out += " {" + strings.Join(parts, ", ") + "}"
+	}
 	if items := s.get("items"); items != nil {
 		out += " of " + typeHTML(items)
 	}

@@ -95,11 +95,22 @@ func Document(prog *stepping.Program) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
+// paths lists the API's paths first (each output view's, then each
+// table's), then the pages and the operations' endpoints.
 func (b *builder) paths() (object, error) {
-	paths := object{
-		{"/", object{{"get", htmlOperation("index", "the program's views and tables, with links to their live pages", nil)}}},
-	}
+	paths := object{}
 	outputs := b.prog.Outputs()
+	for _, v := range outputs {
+		if err := b.view(&paths, v); err != nil {
+			return nil, fmt.Errorf("view %s: %w", v, err)
+		}
+	}
+	for _, t := range b.prog.Tables() {
+		if err := b.table(&paths, t); err != nil {
+			return nil, fmt.Errorf("table %s: %w", t, err)
+		}
+	}
+	paths.set("/", object{{"get", htmlOperation("index", "the program's views and tables, with links to their live pages", nil)}})
 	for _, v := range outputs {
 		paths.set("/views/"+v, object{{"get", htmlOperation("view_page_"+v,
 			"the rows of "+v+", updating live from its change stream, changed rows marked", nil)}})
@@ -134,16 +145,6 @@ func (b *builder) paths() (object, error) {
 		member{"/healthz", object{{"get", probe("healthz", "liveness: the process answers")}}},
 		member{"/readyz", object{{"get", probe("readyz", "readiness: the program is open and its backfill done")}}},
 	)
-	for _, v := range outputs {
-		if err := b.view(&paths, v); err != nil {
-			return nil, fmt.Errorf("view %s: %w", v, err)
-		}
-	}
-	for _, t := range b.prog.Tables() {
-		if err := b.table(&paths, t); err != nil {
-			return nil, fmt.Errorf("table %s: %w", t, err)
-		}
-	}
 	return paths, nil
 }
 
