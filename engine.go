@@ -431,6 +431,13 @@ func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, err
 	return sub, nil
 }
 
+// keepsHistory reports whether the engine runs on Postgres, whose
+// program keeps a history of its steps.
+func (e *Engine) keepsHistory() bool {
+	_, ok := e.backend.(*postgres.Backend)
+	return ok
+}
+
 // deliver sends the view's changes of each step the watch sees on out,
 // until ctx ends (nil) or watching fails (its error).
 func deliver(ctx context.Context, w runtime.Watcher, v *ir.View, out chan<- Batch) error {

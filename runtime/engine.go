@@ -8,6 +8,7 @@ import (
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -277,6 +278,18 @@ func (e *Engine) Contents(name string) (*zset.ZSet, bool) {
 		return t.contents(), true
 	}
 	return nil, false
+}
+
+// TableRow returns the row of a table with a primary key whose key
+// columns, in the key's order, hold key's values; ok is false when the
+// table holds none, or has no primary key, or is not a table.
+func (e *Engine) TableRow(name string, key []any) (row zset.Row, ok bool) {
+	t, found := e.tables[name]
+	if !found || t.byKey == nil || len(key) != len(t.input.PrimaryKey) {
+		return nil, false
+	}
+	row, ok = t.byKey[types.KeyOf(key)]
+	return row, ok
 }
 
 // run computes every node's changes for one step. It changes nothing; the

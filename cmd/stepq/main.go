@@ -7,6 +7,7 @@
 //	stepq repl [FILE]           declare, query and change tables interactively
 //	stepq watch --db URL FILE VIEW    print a view's changes as they commit
 //	stepq status --db URL [FILE]      progress, lag and recent steps
+//	stepq serve [--db URL] FILE       serve FILE over HTTP
 //	stepq drop --db URL FILE    remove what run installed
 //	stepq gen go -o DIR FILE    write typed Go code for FILE
 //	stepq version               the module and Go versions
@@ -49,6 +50,9 @@ Usage:
                                          print each committed step's changes to VIEW
   stepq status --db URL [-json] [--schema S] [FILE]
                                          steps applied, lag and recent steps of programs
+  stepq serve [--db URL] [--addr HOST:PORT] [--token T] [--read-token T] [--cors ORIGIN,...]
+              [--max-body BYTES] [--journal FILE] [--keep-steps N] FILE
+                                         serve FILE over HTTP: its API, change streams and metrics
   stepq drop --db URL [--outputs] [--schema S] FILE
                                          remove what run installed in Postgres
   stepq gen go [--db URL] [-package NAME] -o DIR FILE
@@ -111,6 +115,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdWatch(ctx, rest, stdout, stderr)
 	case "status":
 		return cmdStatus(ctx, rest, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
 	case "drop":
 		return cmdDrop(ctx, rest, stdout, stderr)
 	case "gen":

@@ -79,6 +79,15 @@ func (b *Backend) Step(ctx context.Context) ([]runtime.StepChanges, error) {
 	return []runtime.StepChanges{sc}, nil
 }
 
+// Pending returns how many changes wait for the next Step.
+func (b *Backend) Pending() int {
+	n := 0
+	for _, cs := range b.pending {
+		n += len(cs)
+	}
+	return n
+}
+
 // Readable reports whether name is a view or table of the program.
 func (b *Backend) Readable(name string) bool {
 	_, ok := b.eng.Contents(name)
@@ -101,6 +110,12 @@ func (b *Backend) Read(_ context.Context, name string, where map[int]any) (*zset
 		idx = append(idx, i)
 	}
 	sort.Ints(idx)
+	if in := b.input(name); in != nil {
+		// A table's changes are not among a step's results, which keep
+		// the views' indexes up to date: read its rows, by key when the
+		// lookup is by its primary key.
+		return b.readTable(in, z, where), nil
+	}
 	key := fmt.Sprint(name, idx)
 	ix, ok := b.lookups[key]
 	if !ok {
@@ -113,6 +128,48 @@ func (b *Backend) Read(_ context.Context, name string, where map[int]any) (*zset
 		vals[j] = where[i]
 	}
 	return ix.rows[types.KeyOf(vals)], nil
+}
+
+func (b *Backend) input(name string) *ir.Input {
+	for _, in := range b.circuit.Inputs {
+		if in.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// readTable returns a table's rows whose columns equal where's values:
+// the one row of its primary key when where gives exactly that, else
+// those of its contents z that match.
+func (b *Backend) readTable(in *ir.Input, z *zset.ZSet, where map[int]any) *zset.ZSet {
+	out := zset.New()
+	if len(in.PrimaryKey) == len(where) {
+		key := make([]any, 0, len(where))
+		for _, k := range in.PrimaryKey {
+			v, ok := where[k]
+			if !ok {
+				key = nil
+				break
+			}
+			key = append(key, v)
+		}
+		if key != nil {
+			if row, ok := b.eng.TableRow(in.Name, key); ok {
+				out.Add(row, 1)
+			}
+			return out
+		}
+	}
+	z.Each(func(row zset.Row, w int64) {
+		for i, v := range where {
+			if types.Compare(row[i], v) != 0 {
+				return
+			}
+		}
+		out.Add(row, w)
+	})
+	return out
 }
 
 // Steps returns the number of steps applied.

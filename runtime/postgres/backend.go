@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -63,6 +64,22 @@ func (b *Backend) Read(ctx context.Context, name string, where map[int]any) (*zs
 	return b.r.ReadOutput(ctx, name, where)
 }
 
+// ReadAt reads an output's table and the step its rows show, in one
+// snapshot (see Runner.ReadOutputAt).
+func (b *Backend) ReadAt(ctx context.Context, name string, where map[int]any) (*zset.ZSet, int64, error) {
+	return b.r.ReadOutputAt(ctx, name, where)
+}
+
+// ReadSource reads the rows of a source table whose columns equal
+// where's values (see Runner.ReadSourceWhere).
+func (b *Backend) ReadSource(ctx context.Context, table string, where map[int]any) (*zset.ZSet, error) {
+	return b.r.ReadSourceWhere(ctx, table, where)
+}
+
+// Status reads the program's progress and the change log's backlog
+// (see Runner.Status), without recent steps.
+func (b *Backend) Status(ctx context.Context) (*Status, error) { return b.r.Status(ctx, 0) }
+
 // Steps returns the number of steps the program's state has applied.
 func (b *Backend) Steps(ctx context.Context) (int64, error) { return b.r.Steps(ctx) }
 
@@ -96,6 +113,88 @@ func (b *Backend) Watch(ctx context.Context, after int64) (runtime.Watcher, erro
 		w.mu.Unlock()
 	}()
 	return w, nil
+}
+
+// History reads the published changes of the steps after `after`, and
+// the steps committed, in one snapshot (see Follow).
+func (b *Backend) History(ctx context.Context, after int64) ([]runtime.StepChanges, int64, error) {
+	conn, err := b.r.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer conn.Release()
+	return b.r.changesAfter(ctx, conn, after)
+}
+
+// Register registers a watcher, so that every later step publishes its
+// changes, until release is called (see Runner.Register).
+func (b *Backend) Register(ctx context.Context) (release func(), err error) {
+	w, err := b.r.Register(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = w.Close() }, nil
+}
+
+// Captured returns a channel that receives a value whenever a client
+// may have written changes that wait to be applied: on each NOTIFY of
+// the capture triggers, and every poll interval besides (a cluster that
+// allows prepared transactions does not NOTIFY, and a lost connection is
+// taken again). It is closed when ctx ends.
+func (b *Backend) Captured(ctx context.Context, poll time.Duration) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case out <- struct{}{}:
+		default:
+		}
+	}
+	go func() {
+		defer close(out)
+		for ctx.Err() == nil {
+			err := b.listen(ctx, poll, signal)
+			if ctx.Err() != nil {
+				return
+			}
+			b.r.logf("listening for captured changes: %v; again in %s", err, poll)
+			signal()
+			select {
+			case <-ctx.Done():
+			case <-time.After(poll):
+			}
+		}
+	}()
+	return out
+}
+
+// listen signals on every NOTIFY of the capture channel and poll tick
+// until ctx ends or the connection fails.
+func (b *Backend) listen(ctx context.Context, poll time.Duration, signal func()) error {
+	conn, err := b.r.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+ident(b.r.channel())); err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(ctx, "UNLISTEN "+ident(b.r.channel()))
+	}()
+	for {
+		wait, cancel := context.WithTimeout(ctx, poll)
+		_, err := conn.Conn().WaitForNotification(wait)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		signal()
+	}
 }
 
 // Close releases the program's lock.

@@ -770,6 +770,68 @@ func (p *Runner) ReadOutput(ctx context.Context, view string, where map[int]any)
 		return nil, fmt.Errorf("%s is not an output of the program: on Postgres only outputs are stored", view)
 	}
 	cols := out.View.Columns
+	cond, args := whereSQL(cols, where)
+	z, err := readRows(ctx, p.Pool, cols, "SELECT to_json(t.*)::text FROM "+p.outputTable(out)+" t"+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", view, err)
+	}
+	return z, nil
+}
+
+// ReadOutputAt is ReadOutput together with the number of the step whose
+// state the rows show, read in one snapshot: a step commits its output
+// changes and its number together.
+func (p *Runner) ReadOutputAt(ctx context.Context, view string, where map[int]any) (z *zset.ZSet, step int64, err error) {
+	var out *ir.Output
+	for _, o := range p.Circuit.Outputs {
+		if o.View.Name == view {
+			out = o
+		}
+	}
+	if out == nil {
+		return nil, 0, fmt.Errorf("%s is not an output of the program: on Postgres only outputs are stored", view)
+	}
+	// One statement sees one snapshot: the step's number comes with
+	// every row, or alone (a NULL row) when none matches.
+	cond, args := whereSQL(out.View.Columns, where)
+	on := "true"
+	if cond != "" {
+		on = strings.TrimPrefix(cond, " WHERE ")
+	}
+	rows, err := p.Pool.Query(ctx, "SELECT s.step, to_json(t.*)::text FROM (SELECT coalesce((SELECT value::bigint FROM "+p.t("_meta")+
+		" WHERE key = 'steps'), 0) AS step) s LEFT JOIN "+p.outputTable(out)+" t ON "+on, args...)
+	if err == nil {
+		z = zset.New()
+		for rows.Next() {
+			var text *string
+			if err = rows.Scan(&step, &text); err != nil {
+				break
+			}
+			if text == nil {
+				continue
+			}
+			row, rerr := rowFromObject(out.View.Columns, []byte(*text))
+			if rerr != nil {
+				err = rerr
+				break
+			}
+			z.Add(row, 1)
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("output %s: %w", view, err)
+	}
+	return z, step, nil
+}
+
+// whereSQL is the WHERE clause (with its leading space, or empty) and
+// the parameters that match rows of table alias t whose columns, by
+// index, equal where's values, NULL matching NULL.
+func whereSQL(cols []ir.Column, where map[int]any) (string, []any) {
 	var conds []string
 	var args []any
 	idx := make([]int, 0, len(where))
@@ -785,21 +847,35 @@ func (p *Runner) ReadOutput(ctx context.Context, view string, where map[int]any)
 		args = append(args, toPG(where[i], cols[i].Type))
 		conds = append(conds, fmt.Sprintf("t.%s = $%d", ident(cols[i].Name), len(args)))
 	}
-	sql := "SELECT to_json(t.*)::text FROM " + p.outputTable(out) + " t"
-	if len(conds) > 0 {
-		sql += " WHERE " + strings.Join(conds, " AND ")
+	if len(conds) == 0 {
+		return "", nil
 	}
-	z, err := readRows(ctx, p.Pool, cols, sql, args...)
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ReadSourceWhere reads the rows of an input's Postgres table (its
+// declared columns) whose columns, by index, equal where's values: what
+// a caller changing one row by its key reads first.
+func (p *Runner) ReadSourceWhere(ctx context.Context, name string, where map[int]any) (*zset.ZSet, error) {
+	in := p.input(name)
+	if in == nil {
+		return nil, fmt.Errorf("unknown table %s", name)
+	}
+	if in.Postgres == nil {
+		return nil, fmt.Errorf("table %s is not read from the database", in.Name)
+	}
+	cond, args := whereSQL(in.Columns, where)
+	z, err := readRows(ctx, p.Pool, in.Columns, "SELECT to_json(t.*)::text FROM "+p.sourceName(in)+" t"+cond, args...)
 	if err != nil {
-		return nil, fmt.Errorf("output %s: %w", view, err)
+		return nil, fmt.Errorf("table %s: %w", in.Name, err)
 	}
 	return z, nil
 }
 
 // readRows runs a query whose rows are JSON objects (to_json of a table's
 // rows) and reads them as rows of cols.
-func readRows(ctx context.Context, pool *pgxpool.Pool, cols []ir.Column, sql string, args ...any) (*zset.ZSet, error) {
-	rows, err := pool.Query(ctx, sql, args...)
+func readRows(ctx context.Context, db *pgxpool.Pool, cols []ir.Column, sql string, args ...any) (*zset.ZSet, error) {
+	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,83 @@
+package stepping_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping"
+)
+
+// TestServingAPI checks, in memory, what a server over an engine uses:
+// a snapshot's rows with their step, a table's row by key after updates
+// and deletes (a lookup of a table follows its changes), the step count
+// and backlog, history, and a column's JSON and text forms.
+func TestServingAPI(t *testing.T) {
+	ctx := context.Background()
+	prog := compileAPI(t)
+	eng := prog.OpenMemory()
+	defer eng.Close()
+	price := decimal.RequireFromString
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(eng.Insert(ctx, "products", stepping.Row{"tv", price("3.00")}))
+	must(eng.Insert(ctx, "line_items", stepping.Row{int64(1), "tv", int64(4)}))
+	if st, err := eng.Status(ctx); err != nil || st.Pending != 2 || st.Steps != 0 || st.HistoryFrom != 1 {
+		t.Fatalf("status before the step: %+v %v", st, err)
+	}
+	_, err := eng.Step(ctx)
+	must(err)
+	key := map[string]any{"name": "tv"}
+	for i, tc := range []struct {
+		change func() error
+		want   int // rows of products with name tv
+	}{
+		{func() error { return nil }, 1},
+		{func() error { return eng.Update(ctx, "products", stepping.Row{"tv", price("4.00")}) }, 1},
+		{func() error { return eng.Delete(ctx, "products", map[string]any{"name": "tv"}) }, 0},
+		{func() error { return eng.Insert(ctx, "products", stepping.Row{"tv", price("5.00")}) }, 1},
+	} {
+		must(tc.change())
+		_, err := eng.Step(ctx)
+		must(err)
+		rows, err := eng.LookupTable(ctx, "products", key)
+		must(err)
+		if rows.Len() != tc.want {
+			t.Fatalf("change %d: %d rows of tv, want %d", i, rows.Len(), tc.want)
+		}
+	}
+	rows, step, err := eng.Snapshot(ctx, "totals", map[string]any{"basket_id": 1})
+	must(err)
+	if n, _ := eng.Steps(ctx); step != n || step != 5 || rows.Len() != 1 || rows.Rows[0][1].(decimal.Decimal).String() != "20" {
+		t.Fatalf("snapshot at step %d: %v", step, rows.Rows)
+	}
+	if _, _, err := eng.History(ctx, "totals", 2); !errors.Is(err, stepping.ErrNotKept) {
+		t.Fatalf("history in memory: %v", err)
+	}
+	if b, upTo, err := eng.History(ctx, "totals", 5); err != nil || len(b) != 0 || upTo != 5 {
+		t.Fatalf("history from the current step: %v %d %v", b, upTo, err)
+	}
+	if eng.OnPostgres() {
+		t.Fatal("an engine in memory says it runs on Postgres")
+	}
+	cols, err := prog.Columns("totals")
+	must(err)
+	total := cols[1]
+	if got := string(total.AppendJSON(nil, price("12.50"))); got != `"12.50"` {
+		t.Errorf("AppendJSON: %s", got)
+	}
+	if v, err := total.DecodeJSON("1.5"); err != nil || v.(decimal.Decimal).String() != "1.5" {
+		t.Errorf("DecodeJSON: %v %v", v, err)
+	}
+	if _, err := total.DecodeJSON(true); err == nil {
+		t.Error("DecodeJSON took a boolean for a numeric")
+	}
+	if v, err := cols[0].ParseText("7"); err != nil || v != int64(7) || cols[0].FormatText(int64(7)) != "7" {
+		t.Errorf("ParseText, FormatText: %v %v", v, err)
+	}
+}
