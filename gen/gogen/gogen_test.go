@@ -176,9 +176,11 @@ func goCommand(t *testing.T, dir string, args ...string) {
 
 // TestGeneratedCodeBuilds generates the code of every example, and of
 // the program of every type, into one module, checks that it is
-// gofmt-clean, and builds and vets it; then runs the tests of the
-// generated shop package there (testdata/shop_test.go.txt: the embedding
-// wrappers on an engine in memory).
+// gofmt-clean, and builds and vets it; then runs tests of the generated
+// packages there: testdata/shop_test.go.txt and everytype_test.go.txt
+// drive the embedding wrappers on an engine in memory and the JSON of
+// every type, and shop_client_test.go.txt drives the real server
+// (package serve) through the typed client.
 func TestGeneratedCodeBuilds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module")
@@ -204,9 +206,10 @@ func TestGeneratedCodeBuilds(t *testing.T) {
 	}
 	writePackage(t, dir, prog, "everytype")
 	writeFile(t, filepath.Join(dir, "everytype", "every_type.step"), everyType)
-	for _, name := range []string{"shop_test.go", "everytype_test.go"} {
-		src := golden.Read(t, filepath.Join("testdata", name+".txt"))
-		writeFile(t, filepath.Join(dir, strings.TrimSuffix(name, "_test.go"), name), src)
+	for _, f := range []struct{ pkg, name string }{
+		{"shop", "shop_test.go"}, {"shop", "shop_client_test.go"}, {"everytype", "everytype_test.go"},
+	} {
+		writeFile(t, filepath.Join(dir, f.pkg, f.name), golden.Read(t, filepath.Join("testdata", f.name+".txt")))
 	}
 	goCommand(t, dir, "vet", "./...")
 	goCommand(t, dir, "test", "-count=1", "./shop", "./everytype")

@@ -178,7 +178,11 @@ func nilIfEmpty(r *strings.Reader) io.Reader {
 func messages(errs []*liberrors.ValidationError) []string {
 	var out []string
 	for _, e := range errs {
-		out = append(out, e.Message+": "+e.Reason)
+		m := e.Message + ": " + e.Reason
+		for _, se := range e.SchemaValidationErrors {
+			m += "; " + se.FieldPath + ": " + se.Reason
+		}
+		out = append(out, m)
 	}
 	return out
 }
