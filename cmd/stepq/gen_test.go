@@ -62,3 +62,19 @@ func TestGenUsage(t *testing.T) {
 		t.Errorf("stepq help gen: %q", h.stdout)
 	}
 }
+
+// TestServeDocument checks that stepq serve serves the program's OpenAPI
+// document at /openapi.json and its page at /docs: those of package
+// serve/openapi.
+func TestServeDocument(t *testing.T) {
+	s := startServe(t, "examples/shop.step")
+	defer s.stop(t)
+	want := golden.Read(t, filepath.Join(repoRoot, "serve", "openapi", "testdata", "shop.json"))
+	if code, body := s.curl(t, "GET", "/openapi.json", ""); code != 200 || body != want {
+		t.Errorf("/openapi.json: %d, not serve/openapi/testdata/shop.json:\n%.300s", code, body)
+	}
+	want = golden.Read(t, filepath.Join(repoRoot, "serve", "openapi", "testdata", "shop.html"))
+	if code, body := s.curl(t, "GET", "/docs", ""); code != 200 || body != want {
+		t.Errorf("/docs: %d, not serve/openapi/testdata/shop.html:\n%.300s", code, body)
+	}
+}

@@ -1,6 +1,8 @@
 package gogen_test
 
 import (
+	"bytes"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,6 +150,9 @@ func writePackage(t *testing.T, dir string, prog *stepping.Program, pkg string) 
 		t.Fatal(err)
 	}
 	for name, src := range files {
+		if formatted, err := format.Source(src); err != nil || !bytes.Equal(formatted, src) {
+			t.Errorf("%s/%s is not gofmt-clean (%v)", pkg, name, err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, pkg, name), src, 0o644); err != nil {
 			t.Fatal(err)
 		}
