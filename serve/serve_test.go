@@ -426,3 +426,19 @@ func TestShutdown(t *testing.T) {
 		t.Fatalf("readyz after shutdown: %d", r.code)
 	}
 }
+
+// A program without output declarations outputs every view: each is
+// served whole, and filters are refused, as no key or index names them.
+func TestServeWithoutOutputDeclarations(t *testing.T) {
+	s := start(t, "table t (id int4, g text, primary key (id))\nview counts = t | group by t.g { n = count() }\n", serve.Options{})
+	s.must(t, 201, "POST", "/api/tables/t", `[{"id": 1, "g": "a"}, {"id": 2, "g": "a"}, {"id": 3, "g": "b"}]`)
+	got := s.must(t, 200, "GET", "/api/views/counts", "")
+	for _, want := range []string{`{"g":"a","n":2}`, `{"g":"b","n":1}`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("GET /api/views/counts = %s, want it to hold %s", got, want)
+		}
+	}
+	if r := s.do(t, "GET", "/api/views/counts?g=a", ""); r.code != 400 {
+		t.Errorf("a filter without a key or index: %d %s, want 400", r.code, r.body)
+	}
+}

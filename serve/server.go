@@ -150,6 +150,19 @@ func New(ctx context.Context, prog *stepping.Program, eng *stepping.Engine, opts
 		}
 		s.views[o.View] = r
 	}
+	// A program without output declarations outputs every view, keyed
+	// by nothing: served whole, without filters.
+	for _, name := range prog.Outputs() {
+		if _, ok := s.views[name]; ok {
+			continue
+		}
+		r, err := newRelation(prog, name, nil)
+		if err != nil {
+			return nil, err
+		}
+		r.filters = map[int]bool{}
+		s.views[name] = r
+	}
 	for _, in := range g.Inputs {
 		r, err := newRelation(prog, in.Name, in.PrimaryKey)
 		if err != nil {

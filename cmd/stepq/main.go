@@ -9,6 +9,7 @@
 //	stepq status --db URL [FILE]      progress, lag and recent steps
 //	stepq serve [--db URL] FILE       serve FILE over HTTP
 //	stepq drop --db URL FILE    remove what run installed
+//	stepq gen go -o DIR FILE    write typed Go code for FILE
 //	stepq version               the module and Go versions
 //
 // Exit status: 0 success, 1 errors in the program or its data, 2 usage.
@@ -54,6 +55,9 @@ Usage:
                                          serve FILE over HTTP: its API, change streams and metrics
   stepq drop --db URL [--outputs] [--schema S] FILE
                                          remove what run installed in Postgres
+  stepq gen go [--db URL] [-package NAME] -o DIR FILE
+                                         write typed Go code for FILE: structs, an HTTP
+                                         client of stepq serve, embedding wrappers
   stepq version                          print the versions of stepq and Go
 
 Run "stepq COMMAND --help" for a command's flags.
@@ -115,6 +119,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdServe(ctx, rest, stdout, stderr)
 	case "drop":
 		return cmdDrop(ctx, rest, stdout, stderr)
+	case "gen":
+		return cmdGen(ctx, rest, stdout, stderr)
 	case "version":
 		return cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":

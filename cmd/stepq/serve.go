@@ -19,6 +19,7 @@ import (
 	"github.com/stepping-io/stepping/serve"
 	"github.com/stepping-io/stepping/serve/journal"
 	"github.com/stepping-io/stepping/serve/metrics"
+	"github.com/stepping-io/stepping/serve/openapi"
 	"github.com/stepping-io/stepping/serve/web"
 )
 
@@ -107,6 +108,9 @@ func serveProgram(ctx context.Context, o serveOptions, stdout, stderr io.Writer)
 		Metrics:      metrics.New(),
 		Pages:        web.Handler(prog),
 	}
+	if err := serveDocument(prog, &opts); err != nil {
+		return err
+	}
 	if o.cors != "" {
 		for _, origin := range strings.Split(o.cors, ",") {
 			opts.CORSOrigins = append(opts.CORSOrigins, strings.TrimSpace(origin))
@@ -189,4 +193,19 @@ func connectServing(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: connecting to the database: %v\n", err)}
 	}
 	return pool, nil
+}
+
+// serveDocument sets the OpenAPI document of the program's API and its
+// HTML page, served at /openapi.json and /docs.
+func serveDocument(prog *stepping.Program, opts *serve.Options) error {
+	doc, err := openapi.Document(prog)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+	}
+	page, err := openapi.DocsPage(doc)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+	}
+	opts.OpenAPI, opts.Docs = doc, page
+	return nil
 }
