@@ -83,7 +83,7 @@ type site struct {
 // change, /pages/{view}?{key}={value} one row's html, and /static/ the
 // pages' scripts and style. It answers GET and HEAD (another method is
 // a 405), and a path it does not serve with a 404 page. The views are
-// those the program's output declarations name. The pages call the API
+// the program's outputs (Program.Outputs). The pages call the API
 // under /api/ of the same server, by paths relative to their own.
 func Handler(prog *stepping.Program) http.Handler {
 	s, err := newSite(prog)
@@ -127,29 +127,35 @@ func noDirs(h http.Handler) http.Handler {
 
 func newSite(prog *stepping.Program) (*site, error) {
 	s := &site{program: path.Base(prog.Filename()), byName: map[string]*output{}}
-	// The views served are those of output declarations, as the API's
-	// (not Program.Outputs, which lists every view of a program that
-	// declares none).
+	// The views served are the API's: Program.Outputs, which is every
+	// view of a program that declares no output. Their keys and indexes
+	// come from the output declarations.
+	decls := map[string]stepping.GraphOutput{}
 	for _, gout := range prog.Graph().Outputs {
-		cols, err := columns(prog, gout.View)
+		decls[gout.View] = gout
+	}
+	for _, name := range prog.Outputs() {
+		cols, err := columns(prog, name)
 		if err != nil {
 			return nil, err
 		}
-		o := &output{Name: gout.View, Columns: cols}
+		o := &output{Name: name, Columns: cols}
 		for _, c := range cols {
 			if c.Name == "html" && c.Type == "text" {
 				o.HTML = true
 			}
 		}
-		if len(gout.PrimaryKey) > 0 {
-			o.Keys = append(o.Keys, gout.PrimaryKey)
+		if d, ok := decls[name]; ok {
+			if len(d.PrimaryKey) > 0 {
+				o.Keys = append(o.Keys, d.PrimaryKey)
+			}
+			o.Keys = append(o.Keys, d.Indexes...)
 		}
-		o.Keys = append(o.Keys, gout.Indexes...)
 		if len(o.Keys) > 0 {
 			o.Key = o.Keys[0]
 		}
 		s.outputs = append(s.outputs, o)
-		s.byName[o.Name] = o
+		s.byName[name] = o
 	}
 	for _, name := range prog.Tables() {
 		cols, err := columns(prog, name)

@@ -119,8 +119,8 @@ func TestRelativeLinks(t *testing.T) {
 	}
 }
 
-// TestOutputs checks which views the pages serve: those of output
-// declarations, keyed by their primary key or indexes.
+// TestOutputs checks which views the pages serve, the program's
+// outputs, and which have pages, by which keys.
 func TestOutputs(t *testing.T) {
 	tests := []struct {
 		name, src string
@@ -128,8 +128,10 @@ func TestOutputs(t *testing.T) {
 		status    int
 		contains  string
 	}{
-		{"no output declared", "table t (a int4, html text, primary key (a))\nview v = t", "/views/v", 404, "v is not an output of p.step."},
-		{"no output: the index says so", "table t (a int4, primary key (a))\nview v = t", "/", 200, "The program declares no output."},
+		{"no output declared: every view is served", "table t (a int4, html text, primary key (a))\nview v = t\nview w = t", "/views/w", 200, `data-meta="{&#34;view&#34;:&#34;w&#34;`},
+		{"no output declared: no keys, no pages", "table t (a int4, html text, primary key (a))\nview v = t", "/pages/v?a=1", 404, "v has no pages"},
+		{"an output declared: the other views are not served", "table t (a int4, primary key (a))\nview v = t\nview w = t\noutput v", "/views/w", 404, "w is not an output of p.step."},
+		{"no view: the index says so", "table t (a int4, primary key (a))", "/", 200, "The program has no view."},
 		{"a page keyed by an index", "table t (a int4, b int4, html text)\nview v = t\noutput v index (a, b)", "/pages/v?b=1&a=2", 200, "v a=2 b=1"},
 		{"a page keyed by the primary key or an index", "table t (a int4, b int4, html text)\nview v = t\noutput v index (a) primary key (b)", "/pages/v?a=1", 200, "v a=1"},
 		{"a page keyed by part of an index", "table t (a int4, b int4, html text)\nview v = t\noutput v index (a, b)", "/pages/v?a=2", 400, "A page of v is named by (a, b), as /pages/v?a=...&amp;b=..."},
