@@ -277,4 +277,3 @@ func hash(parts ...string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
-
