@@ -7,6 +7,8 @@
 #   make fuzz    run every fuzz target for FUZZTIME (default 10s) each, then
 #                report each target's result (non-zero status if any failed)
 #   make fuzz-ci every fuzz target for FUZZCITIME (default 3s): CI runs this
+#   make locks   rewrite examples/*.step.lock after a change to an example
+#                or to the compiler (review the diff before committing)
 
 GO ?= go
 FUZZTIME ?= 10s
@@ -19,7 +21,7 @@ FUZZCITIME ?= 3s
 STEPPING_TEST_DSN ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export STEPPING_TEST_DSN
 
-.PHONY: test postgres chromium vet fmt-check unit build bench fuzz fuzz-ci
+.PHONY: test postgres chromium vet fmt-check unit build bench fuzz fuzz-ci locks
 
 test: postgres chromium vet fmt-check unit
 
@@ -58,3 +60,8 @@ fuzz:
 
 fuzz-ci:
 	@FUZZTIME=$(FUZZCITIME) FUZZMINIMIZETIME=5s GO=$(GO) bash scripts/fuzz.sh
+
+# TestExampleLocks fails on a stale lock; -update rewrites each as stepq
+# lock would.
+locks:
+	$(GO) test -run '^TestExampleLocks$$' -count=1 . -update

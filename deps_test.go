@@ -21,7 +21,7 @@ import (
 func TestFrontEndLinksNoDriver(t *testing.T) {
 	goCmd := goCommand(t)
 	const module = "github.com/stepping-io/stepping/"
-	for _, pkg := range []string{"lang", "typecheck", "ir", "stdlib", "types", "zset", "runtime", "runtime/memory"} {
+	for _, pkg := range []string{"lang", "typecheck", "ir", "ir/lockfile", "stdlib", "types", "zset", "runtime", "runtime/memory"} {
 		t.Run(pkg, func(t *testing.T) {
 			cmd := exec.Command(goCmd, "list", "-deps", "-json=ImportPath,Imports", module+pkg)
 			var stderr bytes.Buffer

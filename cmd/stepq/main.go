@@ -3,6 +3,8 @@
 //
 //	stepq check FILE            report every error in FILE
 //	stepq explain FILE          print FILE's incremental circuit
+//	stepq lock FILE             write FILE.lock, the circuit to commit
+//	stepq plan FILE             what changed against FILE.lock
 //	stepq run FILE [flags]      run FILE on change files, print its outputs
 //	stepq repl [FILE]           declare, query and change tables interactively
 //	stepq watch --db URL FILE VIEW    print a view's changes as they commit
@@ -38,7 +40,12 @@ import (
 const usage = `stepq checks, explains and runs stepping programs.
 
 Usage:
-  stepq check [--db URL] [-json] FILE    report every error in FILE
+  stepq check [--db URL] [-json] [--locked] FILE
+                                         report every error in FILE; with --locked,
+                                         also fail when FILE differs from FILE.lock
+  stepq lock FILE                        write FILE.lock: FILE's circuit, to commit with it
+  stepq plan [-json] FILE                compare FILE with FILE.lock: what changed, which
+                                         views are rebuilt, which output tables replaced
   stepq explain [--db URL] [-json | --dot] FILE
                                          print FILE's incremental circuit
   stepq run [--data DIR] [--changes] FILE
@@ -105,6 +112,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr)
+	case "lock":
+		return cmdLock(ctx, rest, stdout, stderr)
+	case "plan":
+		return cmdPlan(ctx, rest, stdout, stderr)
 	case "explain":
 		return cmdExplain(ctx, rest, stdout, stderr)
 	case "run":
@@ -211,8 +222,9 @@ func compileFile(ctx context.Context, file string, db *pgxpool.Pool) (*compile.P
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "check [--db URL] [-json] FILE", stderr)
+	fs := newFlags("check", "check [--db URL] [-json] [--locked] FILE", stderr)
 	dbURL := fs.String("db", "", "Postgres connection URL: type sources from its catalog")
+	locked := fs.Bool("locked", false, "also fail when the program's circuit differs from FILE.lock (or there is none), printing the differences view by view")
 	asJSON := fs.Bool("json", false, "print the diagnostics as a JSON array of objects (file, line, col, offset, end, message, hint) on standard output")
 	file, err := parseFlags(fs, args)
 	if err != nil {
@@ -226,10 +238,13 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer db.Close()
 	}
 	if !*asJSON {
-		_, err = compileFile(ctx, file, db)
-		return err
+		prog, err := compileFile(ctx, file, db)
+		if err != nil || !*locked {
+			return err
+		}
+		return checkLocked(prog, file, stdout)
 	}
-	_, err = compileRaw(ctx, file, db)
+	prog, err := compileRaw(ctx, file, db)
 	diags := stepping.Diagnostics(err)
 	if err != nil && diags == nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
@@ -242,6 +257,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(diags) > 0 {
 		return &exitError{code: 1}
+	}
+	if *locked {
+		// The diagnostics went to standard output as JSON; the
+		// differences go to standard error so as not to spoil it.
+		return checkLocked(prog, file, stderr)
 	}
 	return nil
 }
