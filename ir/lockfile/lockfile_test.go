@@ -3,7 +3,6 @@ package lockfile_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,6 +105,8 @@ func TestPlan(t *testing.T) {
 		{"changed", `sum(products.price * line_items.qty)`, `sum(products.price * line_items.qty * 2)`},
 		{"added", "output totals primary key", "view small = line_items | where qty < 2\n\noutput totals primary key"},
 		{"removed", "view big = line_items | where qty > 10\n", ""},
+		{"leaf", "where qty > 10", "where qty > 20"},
+		{"input", "qty int4, primary key (basket_id", "qty int4, note text, primary key (basket_id"},
 		{"comment", "# per basket", "# per basket, summed over its lines"},
 		{"output", "output big to table big_items", "output big to table big_items index (qty)"},
 	}
@@ -142,6 +143,7 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct{ text, want string }{
 		{"view v\n", "x.lock:1:6: "},
 		{lockfile.Header + "\n\nfrob x y\n", "x.lock:3:1: "},
+		{"# stepping lock 2: from the future\n", "x.lock:1:17: "},
 	}
 	for _, tt := range tests {
 		_, err := lockfile.Parse("x.lock", tt.text)
@@ -150,5 +152,3 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
-
-var _ = os.ReadFile

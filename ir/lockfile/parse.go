@@ -14,6 +14,9 @@ type Lock struct {
 	byKey    map[string]*Entity
 }
 
+// versionPrefix begins the header line, before the format's version.
+const versionPrefix = "# stepping lock "
+
 // Entity is what a group of lock lines describes.
 type Entity struct {
 	Kind  string   // "input", "clock", "view" or "output"
@@ -62,6 +65,14 @@ func (l *Lock) Entity(key string) *Entity { return l.byKey[key] }
 func Parse(filename, text string) (*Lock, error) {
 	l := &Lock{byKey: map[string]*Entity{}}
 	for i, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, versionPrefix); ok {
+			// A lock of another format would compare as all changed:
+			// better to say why.
+			if !strings.HasPrefix(v, "1:") {
+				return nil, fmt.Errorf("%s:%d:%d: lock file of format %q; this stepq reads format 1", filename, i+1, len(versionPrefix)+1, strings.SplitN(v, ":", 2)[0])
+			}
+			continue
+		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
