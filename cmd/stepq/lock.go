@@ -18,12 +18,20 @@ func lockPath(file string) string { return file + ".lock" }
 
 // cmdLock writes FILE.lock, the program's circuit as lockfile renders it.
 func cmdLock(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("lock", "lock FILE\n\nWrites FILE.lock beside FILE: the program's circuit, one fact a line, to commit with it.", stderr)
+	fs := newFlags("lock", "lock [--db URL] FILE\n\nWrites FILE.lock beside FILE: the program's circuit, one fact a line, to commit with it.", stderr)
+	dbURL := fs.String("db", "", "Postgres connection URL: type sources from its catalog, as check --db does")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	prog, err := compileFile(ctx, file, nil)
+	db, err := connect(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	if db != nil {
+		defer db.Close()
+	}
+	prog, err := compileFile(ctx, file, db)
 	if err != nil {
 		return err
 	}

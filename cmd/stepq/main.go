@@ -43,7 +43,7 @@ Usage:
   stepq check [--db URL] [-json] [--locked] FILE
                                          report every error in FILE; with --locked,
                                          also fail when FILE differs from FILE.lock
-  stepq lock FILE                        write FILE.lock: FILE's circuit, to commit with it
+  stepq lock [--db URL] FILE             write FILE.lock: FILE's circuit, to commit with it
   stepq plan [-json] FILE                compare FILE with FILE.lock: what changed, which
                                          views are rebuilt, which output tables replaced
   stepq explain [--db URL] [-json | --dot] FILE
