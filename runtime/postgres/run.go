@@ -277,7 +277,7 @@ func (p *Runner) install(ctx context.Context) error {
 			return err
 		}
 		views, _ := json.Marshal(p.viewVersions())
-		for k, v := range map[string]string{"version": p.Version(), "views": string(views), "steps": "0", "applied": "0", "last_step_at": "", "backfill": "pending"} {
+		for k, v := range map[string]string{"version": p.Version(), "views": string(views), metaLock: p.lockText(), "steps": "0", "applied": "0", "last_step_at": "", "backfill": "pending"} {
 			if err := p.setMeta(ctx, tx, k, v); err != nil {
 				return err
 			}
