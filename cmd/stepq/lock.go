@@ -45,10 +45,6 @@ func cmdLock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // lock file compares as an empty one (everything added), and is reported
 // by missing.
 func compareLock(prog *compile.Program, file string) (d *lockfile.Diff, missing bool, err error) {
-	now, err := lockfile.Parse(lockPath(file), lockfile.Render(prog.Circuit))
-	if err != nil {
-		return nil, false, fmt.Errorf("stepq: internal error: the program's lock does not parse: %w", err)
-	}
 	text, err := os.ReadFile(lockPath(file))
 	if errors.Is(err, fs.ErrNotExist) {
 		missing, text, err = true, nil, nil
@@ -56,11 +52,23 @@ func compareLock(prog *compile.Program, file string) (d *lockfile.Diff, missing 
 	if err != nil {
 		return nil, false, fmt.Errorf("stepq: %w", err)
 	}
-	old, err := lockfile.Parse(lockPath(file), string(text))
+	d, err = compareWith(prog, lockPath(file), string(text))
+	return d, missing, err
+}
+
+// compareWith compares a compiled program with a lock's text, named by
+// name in errors: a lock file, or the lock recorded with a deployed
+// program.
+func compareWith(prog *compile.Program, name, text string) (*lockfile.Diff, error) {
+	now, err := lockfile.Parse(name, lockfile.Render(prog.Circuit))
 	if err != nil {
-		return nil, false, fmt.Errorf("stepq: %w", err)
+		return nil, fmt.Errorf("stepq: internal error: the program's lock does not parse: %w", err)
 	}
-	return lockfile.Compare(old, now), missing, nil
+	old, err := lockfile.Parse(name, text)
+	if err != nil {
+		return nil, fmt.Errorf("stepq: %w", err)
+	}
+	return lockfile.Compare(old, now), nil
 }
 
 // checkLocked fails with exit status 1 when the program's circuit differs
@@ -82,19 +90,29 @@ func checkLocked(prog *compile.Program, file string, stdout io.Writer) error {
 	return &exitError{code: 1, msg: fmt.Sprintf("stepq: %s differs from %s; run stepq lock %s after reviewing\n", file, lockPath(file), file)}
 }
 
-// cmdPlan compares the program with its lock file and prints what would
-// change: each input, view and output, the views to rebuild and what
-// becomes of each output table.
+// cmdPlan compares the program with its lock file, or with the program
+// deployed in a database, and prints what would change: each input, view
+// and output, the views to rebuild and what becomes of each output table.
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("plan", "plan [-json] FILE\n\nCompares FILE with its lock file, FILE.lock (not with a database: that is to come),\n"+
-		"and prints each input, view and output as unchanged, changed (with the lines that\n"+
-		"changed), added or removed; the views to rebuild (the changed and added ones and\n"+
-		"everything downstream of them); and the output tables replaced, created, dropped\n"+
-		"and kept live. Without a lock file, everything is added.", stderr)
-	asJSON := fs.Bool("json", false, "print the plan as a JSON object (changes, rebuild, replaced, created, dropped, live)")
+	fs := newFlags("plan", "plan [-json] FILE\nplan --db URL [--schema S] [-json] FILE\n\n"+
+		"Compares FILE with its lock file, FILE.lock, or with --db with the program deployed\n"+
+		"in its schema (reading only), and prints each input, view and output as unchanged,\n"+
+		"changed (with the lines that changed), added or removed; the views to rebuild (the\n"+
+		"changed and added ones and everything downstream of them); and the output tables\n"+
+		"replaced, created, dropped and kept live. With --db, also the source rows each\n"+
+		"rebuild reads. Without a lock file, or a deployed program, everything is added.", stderr)
+	asJSON := fs.Bool("json", false, "print the plan as a JSON object (changes, rebuild, replaced, created, dropped, live; with --db also deployed and reads)")
+	dbURL := fs.String("db", "", "Postgres connection URL: plan against the program deployed there")
+	schema := fs.String("schema", "", "with --db, the program's own schema (default stepping_ and the file's name)")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if *dbURL != "" {
+		return planDB(ctx, file, *dbURL, *schema, *asJSON, stdout)
+	}
+	if *schema != "" {
+		return usageError("plan: --schema needs --db URL")
 	}
 	prog, err := compileFile(ctx, file, nil)
 	if err != nil {
@@ -108,11 +126,16 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "stepq: %s: no lock file: planning against an empty one\n", lockPath(file))
 	}
 	if *asJSON {
-		// Lock lines hold <- and >, which read better unescaped.
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(d)
+		return writePlanJSON(stdout, d)
 	}
 	return d.WriteText(stdout, true)
+}
+
+// writePlanJSON prints a plan as one JSON object.
+func writePlanJSON(w io.Writer, v any) error {
+	// Lock lines hold <- and >, which read better unescaped.
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
