@@ -89,7 +89,7 @@ func TestPlanDBJSON(t *testing.T) {
 	r := runStepq(t, dir, "plan", "--db", dsn, "--schema", prog, "-json", "shop3.step")
 	r.want(t, 0)
 	var plan struct {
-		Schema, Deployed string
+		Schema, Deployed        string
 		Rebuild, Replaced, Live []string
 		Reads                   []struct {
 			View    string
