@@ -44,8 +44,10 @@ Usage:
                                          report every error in FILE; with --locked,
                                          also fail when FILE differs from FILE.lock
   stepq lock [--db URL] FILE             write FILE.lock: FILE's circuit, to commit with it
-  stepq plan [-json] FILE                compare FILE with FILE.lock: what changed, which
-                                         views are rebuilt, which output tables replaced
+  stepq plan [--db URL] [--schema S] [-json] FILE
+                                         compare FILE with FILE.lock, or with --db with the
+                                         deployed program: what changed, which views are
+                                         rebuilt, which output tables replaced
   stepq explain [--db URL] [-json | --dot] FILE
                                          print FILE's incremental circuit
   stepq run [--data DIR] [--changes] FILE
