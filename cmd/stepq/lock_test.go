@@ -49,6 +49,7 @@ func TestLockExitCodes(t *testing.T) {
 		{"relock", "", []string{"lock", "shop.step"}, 0, nil},
 		{"relocked", "", []string{"check", "--locked", "shop.step"}, 0, nil},
 		{"plan args", "", []string{"plan"}, 2, nil},
+		{"plan --schema without --db", "", []string{"plan", "--schema", "s", "shop.step"}, 2, nil},
 	}
 	for _, s := range steps {
 		if s.src != "" {
