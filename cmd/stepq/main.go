@@ -14,6 +14,9 @@
 //	stepq gen go -o DIR FILE    write typed Go code for FILE
 //	stepq version               the module and Go versions
 //
+// Wherever a command takes FILE, it also takes a directory whose *.step
+// files, sorted by name, are one program.
+//
 // Exit status: 0 success, 1 errors in the program or its data, 2 usage.
 package main
 
@@ -67,6 +70,7 @@ Usage:
                                          client of stepq serve, embedding wrappers
   stepq version                          print the versions of stepq and Go
 
+FILE may be a directory: its *.step files, sorted by name, are one program.
 Run "stepq COMMAND --help" for a command's flags.
 Exit status: 0 success, 1 errors in the program or its data, 2 usage.
 `
