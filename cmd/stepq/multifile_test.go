@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stepping-io/stepping/internal/golden"
 )
 
@@ -26,6 +28,7 @@ func TestDirectoryProgram(t *testing.T) {
 		stdout string // exact, when set
 		golden string // of standard error, when set
 		inErr  []string
+		inOut  []string
 	}{
 		{name: "check", args: []string{"check", "testdata/shop_dir"}},
 		{name: "check trailing slash", args: []string{"check", "testdata/shop_dir/"}},
@@ -41,6 +44,10 @@ func TestDirectoryProgram(t *testing.T) {
 			},
 		},
 		{
+			name: "errors as JSON", args: []string{"check", "-json", "testdata/errors_dir"}, code: 1,
+			inOut: []string{`"file": "testdata/errors_dir/b.step"`, `"file": "testdata/errors_dir/c.step"`},
+		},
+		{
 			name: "no .step files", args: []string{"check", "testdata/jsonl"}, code: 1,
 			inErr: []string{"testdata/jsonl: no .step files in the directory\n"},
 		},
@@ -51,6 +58,11 @@ func TestDirectoryProgram(t *testing.T) {
 			r.want(t, tt.code)
 			if tt.stdout != "" && r.stdout != tt.stdout {
 				t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, tt.stdout)
+			}
+			for _, want := range tt.inOut {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+				}
 			}
 			for _, want := range tt.inErr {
 				if !strings.Contains(r.stderr, want) {
@@ -87,4 +99,24 @@ func TestDirectoryLock(t *testing.T) {
 	}
 	runStepq(t, dir, "check", "--locked", "shop/").want(t, 0)
 	runStepq(t, dir, "plan", "shop").want(t, 0)
+}
+
+// TestRunDBDirectory keeps a directory program's outputs in Postgres, as
+// stepq run --db does a file's.
+func TestRunDBDirectory(t *testing.T) {
+	dsn, prog, _ := pgProgram(t)
+	runStepq(t, ".", "run", "--db", dsn, "--schema", prog, "--once", "testdata/shop_dir").want(t, 0)
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var got string
+	if err := conn.QueryRow(context.Background(),
+		"SELECT string_agg(basket_id || ':' || total || ':' || items, ' ' ORDER BY basket_id) FROM basket_totals").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1:23.0:2 2:6.0:1"; got != want {
+		t.Errorf("basket_totals %q, want %q", got, want)
+	}
 }
