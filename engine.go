@@ -92,7 +92,8 @@ func (p *Program) OpenPostgres(ctx context.Context, pool *pgxpool.Pool, opts Pos
 
 // DefaultSchema is the schema a program keeps its state in on Postgres
 // when none is chosen: stepping_ followed by its file's base name, lower
-// case, without the extension.
+// case, without the extension. For a program in a directory, filename is
+// the directory, and its base name is used the same way.
 func DefaultSchema(filename string) string {
 	base := strings.TrimSuffix(filepath.Base(filename), filepath.Ext(filename))
 	var b strings.Builder

@@ -59,6 +59,28 @@ func CompileDB(ctx context.Context, filename, src string, db pgcatalog.Querier) 
 	return compileProgram(ctx, filename, src, db)
 }
 
+// CompileDir compiles the program kept in a directory: its *.step files
+// (not those of subdirectories), sorted by name, are one program, whose
+// declarations may refer to one another across files in any order. Each
+// diagnostic names the file it is in. The program's Filename is dir.
+func CompileDir(dir string) (*Program, error) {
+	return CompileDirDB(context.Background(), dir, nil)
+}
+
+// CompileDirDB is CompileDir against a live database, as CompileDB is
+// Compile; db may be nil to compile without one.
+func CompileDirDB(ctx context.Context, dir string, db pgcatalog.Querier) (*Program, error) {
+	files, err := compile.ReadProgram(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading the program: %w", err)
+	}
+	c, err := compile.CompileFiles(ctx, dir, files, db)
+	if err != nil {
+		return nil, err
+	}
+	return &Program{c: c}, nil
+}
+
 func compileProgram(ctx context.Context, filename, src string, db pgcatalog.Querier) (*Program, error) {
 	c, err := compile.Compile(ctx, filename, src, db)
 	if err != nil {
@@ -67,10 +89,14 @@ func compileProgram(ctx context.Context, filename, src string, db pgcatalog.Quer
 	return &Program{c: c}, nil
 }
 
-// Filename is the name the program was compiled under.
+// Filename is the name the program was compiled under: for a program
+// compiled by CompileDir, its directory.
 func (p *Program) Filename() string { return p.c.Filename }
 
-// Source is the program's text.
+// Source is the program's text. For a program of many files it is their
+// texts joined in name order, each ending in a newline: positions in
+// diagnostics are positions in each file, not in this text, so to render
+// them read the file each names.
 func (p *Program) Source() string { return p.c.Source }
 
 // Explain renders the program's circuit as text.

@@ -90,7 +90,7 @@ func (c *checker) collect(f *lang.File) {
 	declare := func(id *lang.Ident) bool {
 		if prev, ok := declared[id.Name]; ok {
 			p, _ := prev.Span()
-			c.errorf(id, "%s is already declared at line %d", id.Name, p.Line)
+			c.errorf(id, "%s is already declared at %s", id.Name, lang.Elsewhere(p, id.Pos))
 			return false
 		}
 		declared[id.Name] = id

@@ -191,7 +191,7 @@ func (c *checker) declareFunc(d *lang.FuncDecl) {
 		return
 	case c.funcs[name] != nil:
 		p, _ := c.funcs[name].decl.Span()
-		c.errorf(d.Name, "function %s is already declared at line %d", name, p.Line)
+		c.errorf(d.Name, "function %s is already declared at %s", name, lang.Elsewhere(p, d.Name.Pos))
 		return
 	}
 	c.funcs[name] = &funcState{decl: d}

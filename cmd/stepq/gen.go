@@ -13,6 +13,7 @@ import (
 
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/gen/gogen"
+	"github.com/stepping-io/stepping/internal/compile"
 )
 
 const genSynopsis = "gen go [--db URL] [-package NAME] -o DIR FILE"
@@ -78,7 +79,7 @@ func cmdGenGo(ctx context.Context, args []string, stderr io.Writer) error {
 // compileForGen compiles a program through the public API, printing its
 // diagnostics as check does when it has errors.
 func compileForGen(ctx context.Context, file, dbURL string) (*stepping.Program, error) {
-	src, err := os.ReadFile(file)
+	files, err := compile.ReadProgram(file)
 	if err != nil {
 		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
@@ -86,17 +87,14 @@ func compileForGen(ctx context.Context, file, dbURL string) (*stepping.Program, 
 	if err != nil {
 		return nil, err
 	}
-	var prog *stepping.Program
 	if db != nil {
 		defer db.Close()
-		prog, err = stepping.CompileDB(ctx, file, string(src), db)
-	} else {
-		prog, err = stepping.Compile(file, string(src))
 	}
+	prog, err := compilePublic(ctx, file, files, db)
 	if diags := stepping.Diagnostics(err); len(diags) > 0 {
 		var b strings.Builder
 		for _, d := range diags {
-			b.WriteString(d.Format(string(src)))
+			b.WriteString(d.Format(textOf(files, d.File)))
 		}
 		if len(diags) > 1 {
 			fmt.Fprintf(&b, "%d errors\n", len(diags))

@@ -8,13 +8,15 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/ir/lockfile"
 )
 
-// lockPath is where a program's lock file lives: beside it, FILE.lock.
-func lockPath(file string) string { return file + ".lock" }
+// lockPath is where a program's lock file lives: beside it, FILE.lock;
+// for a directory DIR, DIR.lock beside the directory.
+func lockPath(file string) string { return filepath.Clean(file) + ".lock" }
 
 // cmdLock writes FILE.lock, the program's circuit as lockfile renders it.
 func cmdLock(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -14,6 +14,9 @@
 //	stepq gen go -o DIR FILE    write typed Go code for FILE
 //	stepq version               the module and Go versions
 //
+// Wherever a command takes FILE, it also takes a directory whose *.step
+// files, sorted by name, are one program.
+//
 // Exit status: 0 success, 1 errors in the program or its data, 2 usage.
 package main
 
@@ -69,6 +72,7 @@ Usage:
                                          client of stepq serve, embedding wrappers
   stepq version                          print the versions of stepq and Go
 
+FILE may be a directory: its *.step files, sorted by name, are one program.
 Run "stepq COMMAND --help" for a command's flags.
 Exit status: 0 success, 1 errors in the program or its data, 2 usage.
 `
@@ -202,19 +206,20 @@ func parseArgs(fs *flag.FlagSet, args []string, least, most int, want string) ([
 	return pos, nil
 }
 
-// compile reads and compiles a program, turning program errors into exit
-// status 1 with every diagnostic printed. With a pool, sources are typed
-// from the database's catalog.
+// compileFile reads and compiles a program, a file or a directory of
+// .step files, turning program errors into exit status 1 with every
+// diagnostic printed. With a pool, sources are typed from the database's
+// catalog.
 func compileFile(ctx context.Context, file string, db *pgxpool.Pool) (*compile.Program, error) {
-	src, err := os.ReadFile(file)
+	files, err := compile.ReadProgram(file)
 	if err != nil {
 		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
-	prog, err := compileRaw(ctx, file, db)
+	prog, err := compileFiles(ctx, file, files, db)
 	var list lang.ErrorList
 	if errors.As(err, &list) {
 		n := len(list)
-		msg := list.Format(string(src))
+		msg := list.FormatFiles(files)
 		if n > 1 {
 			msg += fmt.Sprintf("%d errors\n", n)
 		}
@@ -268,17 +273,71 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// compileRaw reads and compiles a program, returning the compiler's error
-// as it is.
+// compileRaw reads and compiles a program, a file or a directory,
+// returning the compiler's error as it is.
 func compileRaw(ctx context.Context, file string, db *pgxpool.Pool) (*compile.Program, error) {
-	src, err := os.ReadFile(file)
+	files, err := compile.ReadProgram(file)
 	if err != nil {
 		return nil, err
 	}
+	return compileFiles(ctx, file, files, db)
+}
+
+// compileFiles compiles files as the program named file; a nil pool is
+// passed as a nil interface, not a typed nil.
+func compileFiles(ctx context.Context, file string, files []lang.SourceFile, db *pgxpool.Pool) (*compile.Program, error) {
 	if db != nil {
-		return compile.Compile(ctx, file, string(src), db)
+		return compile.CompileFiles(ctx, file, files, db)
 	}
-	return compile.Compile(ctx, file, string(src), nil)
+	return compile.CompileFiles(ctx, file, files, nil)
+}
+
+// compilePublic compiles the program at file, whose files have been
+// read, through the public API: a directory with CompileDirDB, a file
+// with Compile or CompileDB.
+func compilePublic(ctx context.Context, file string, files []lang.SourceFile, db *pgxpool.Pool) (*stepping.Program, error) {
+	if len(files) == 1 && files[0].Name == file {
+		if db != nil {
+			return stepping.CompileDB(ctx, file, files[0].Text, db)
+		}
+		return stepping.Compile(file, files[0].Text)
+	}
+	if db != nil {
+		return stepping.CompileDirDB(ctx, file, db)
+	}
+	return stepping.CompileDir(file)
+}
+
+// textOf is the text of the file called name among files, for placing a
+// diagnostic in it; empty when none has the name.
+func textOf(files []lang.SourceFile, name string) string {
+	for _, f := range files {
+		if f.Name == name {
+			return f.Text
+		}
+	}
+	return ""
+}
+
+// dataDirOf is where the change files of the program at file live when
+// --data does not say: beside a directory program's .step files, and for
+// a file, the directory of its name without .step.
+func dataDirOf(file string) string {
+	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+		return file
+	}
+	return strings.TrimSuffix(file, filepath.Ext(file))
+}
+
+// sourceOf is the text of the program's file called name, for placing a
+// diagnostic in it; the whole text when no file has the name.
+func sourceOf(prog *compile.Program, name string) string {
+	for _, f := range prog.Files {
+		if f.Name == name {
+			return f.Text
+		}
+	}
+	return prog.Source
 }
 
 // connect opens a pool when url is set; a bad URL or an unreachable
@@ -366,7 +425,7 @@ func failureText(prog *compile.Program, err error, whole bool) string {
 	}
 	var b strings.Builder
 	for _, d := range ds {
-		b.WriteString(d.Format(prog.Source))
+		b.WriteString(d.Format(sourceOf(prog, d.File)))
 	}
 	if whole {
 		fmt.Fprintf(&b, "stepq: %v\n", err)
@@ -411,7 +470,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	dir, mustExist := *dataDir, true
 	if dir == "" {
-		dir, mustExist = strings.TrimSuffix(file, filepath.Ext(file)), false
+		dir, mustExist = dataDirOf(file), false
 	}
 	batches, err := runtime.LoadChangeDir(dir, mustExist, prog.Circuit.Inputs)
 	if err != nil {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	stepping "github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/suggest"
 	"github.com/stepping-io/stepping/internal/tablefmt"
 	"github.com/stepping-io/stepping/lang"
@@ -1115,36 +1114,30 @@ func (s *session) explain(args []string) error {
 	return nil
 }
 
-// load reads a .step file's declarations into the session and, when its
-// data directory exists (FILE without .step), applies its change files
-// step by step, as stepq run does.
+// load reads the declarations of a .step file, or of every .step file of
+// a directory, into the session and, when its data directory exists (FILE
+// without .step; a directory's own), applies its change files step by
+// step, as stepq run does.
 func (s *session) load(file string) error {
-	src, err := os.ReadFile(file)
+	files, err := compile.ReadProgram(file)
 	if err != nil {
 		return errorf("%v", err)
 	}
-	o := &origin{name: file, text: string(src)}
-	f, err := lang.Parse(file, string(src))
-	if err != nil {
-		return s.fileError(o, err)
-	}
 	decls := append([]*decl(nil), s.decls...)
-	for _, d := range f.Decls {
-		pos, end := d.Span()
-		nd := &decl{text: string(src)[pos.Offset:end.Offset]}
-		switch d := d.(type) {
-		case *lang.TableDecl:
-			nd.kind, nd.name = "table", d.Name.Name
-		case *lang.SourceDecl:
-			nd.kind, nd.name = "source", d.Name.Name
-		case *lang.ViewDecl:
-			nd.kind, nd.name = "view", d.Name.Name
-		case *lang.OutputDecl:
-			nd.kind, nd.name = "output", d.Name.Name
-		case *lang.FuncDecl:
-			nd.kind, nd.name = "fn", d.Name.Name
+	var parseErrs error
+	n := 0
+	for _, sf := range files {
+		o := &origin{name: sf.Name, text: sf.Text}
+		f, err := lang.Parse(sf.Name, sf.Text)
+		if err != nil {
+			parseErrs = joinReplErrors(parseErrs, s.fileError(o, err))
+			continue
 		}
-		decls = append(decls, nd)
+		n += len(f.Decls)
+		decls = append(decls, fileDecls(f, sf.Text)...)
+	}
+	if parseErrs != nil {
+		return parseErrs
 	}
 	prog, syn, err := s.compile(decls, func(*synth) {}, nil)
 	if err != nil {
@@ -1153,8 +1146,8 @@ func (s *session) load(file string) error {
 	if err := s.install(decls, prog, syn); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "loaded %d %s from %s\n", len(f.Decls), plural(int64(len(f.Decls)), "declaration", "declarations"), file)
-	dir := strings.TrimSuffix(file, filepath.Ext(file))
+	fmt.Fprintf(s.out, "loaded %d %s from %s\n", n, plural(int64(n), "declaration", "declarations"), file)
+	dir := dataDirOf(file)
 	if s.db != nil {
 		return nil
 	}
@@ -1174,6 +1167,46 @@ func (s *session) load(file string) error {
 		fmt.Fprintf(s.out, "applied %d %s of changes from %s/\n", len(steps), plural(int64(len(steps)), "step", "steps"), dir)
 	}
 	return nil
+}
+
+// fileDecls is the session's form of a parsed file's declarations,
+// each with its text.
+func fileDecls(f *lang.File, src string) []*decl {
+	var decls []*decl
+	for _, d := range f.Decls {
+		pos, end := d.Span()
+		nd := &decl{text: src[pos.Offset:end.Offset]}
+		switch d := d.(type) {
+		case *lang.TableDecl:
+			nd.kind, nd.name = "table", d.Name.Name
+		case *lang.SourceDecl:
+			nd.kind, nd.name = "source", d.Name.Name
+		case *lang.ViewDecl:
+			nd.kind, nd.name = "view", d.Name.Name
+		case *lang.OutputDecl:
+			nd.kind, nd.name = "output", d.Name.Name
+		case *lang.FuncDecl:
+			nd.kind, nd.name = "fn", d.Name.Name
+		}
+		decls = append(decls, nd)
+	}
+	return decls
+}
+
+// joinReplErrors gathers the syntax errors of the files of a directory
+// into one, so that all are shown; a file's error that is not a
+// *replError ends the gathering.
+func joinReplErrors(acc, err error) error {
+	a, ok1 := acc.(*replError)
+	b, ok2 := err.(*replError)
+	switch {
+	case acc == nil:
+		return err
+	case ok1 && ok2:
+		a.diags = append(a.diags, b.diags...)
+		return a
+	}
+	return acc
 }
 
 // fileError places a parse error of a loaded file in it.

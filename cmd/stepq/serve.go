@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
+	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/serve"
 	"github.com/stepping-io/stepping/serve/journal"
 	"github.com/stepping-io/stepping/serve/metrics"
@@ -74,14 +75,14 @@ func serveProgram(ctx context.Context, o serveOptions, stdout, stderr io.Writer)
 			return err
 		}
 		defer db.Close()
-		src, err := os.ReadFile(o.file)
+		files, err := compile.ReadProgram(o.file)
 		if err != nil {
 			return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 		}
 		if _, err := compileFile(ctx, o.file, db); err != nil { // prints the diagnostics
 			return err
 		}
-		if prog, err = stepping.CompileDB(ctx, o.file, string(src), db); err != nil {
+		if prog, err = compilePublic(ctx, o.file, files, db); err != nil {
 			return err
 		}
 		eng, err = prog.OpenPostgres(ctx, db, stepping.PostgresOptions{Schema: o.schema, Rebuild: o.rebuild, Log: stderr})
@@ -92,8 +93,11 @@ func serveProgram(ctx context.Context, o serveOptions, stdout, stderr io.Writer)
 		if _, err := compileFile(ctx, o.file, nil); err != nil {
 			return err
 		}
-		var err error
-		if prog, err = stepping.CompileFile(o.file); err != nil {
+		files, err := compile.ReadProgram(o.file)
+		if err != nil {
+			return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+		}
+		if prog, err = compilePublic(ctx, o.file, files, nil); err != nil {
 			return err
 		}
 		eng = prog.OpenMemory()

@@ -167,6 +167,14 @@ func TestServeReadme(t *testing.T) {
 	s.stop(t)
 }
 
+// TestServeDirectory serves a program kept in a directory of .step
+// files as it serves the same program in one file.
+func TestServeDirectory(t *testing.T) {
+	s := startServe(t, "cmd/stepq/testdata/shop_dir")
+	walkthrough(t, s)
+	s.stop(t)
+}
+
 // TestServeReadmeDB is the walkthrough with --db against the README's
 // Postgres tables, where a plain SQL UPDATE by another client appears on
 // the stream too.

@@ -8,6 +8,10 @@ package compile
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
@@ -18,8 +22,9 @@ import (
 
 // Program is a compiled program.
 type Program struct {
-	Filename string             // the name it was compiled under
-	Source   string             // its text
+	Filename string             // the name it was compiled under: a file, or a directory
+	Source   string             // its text; for many files, their texts joined in order
+	Files    []lang.SourceFile  // the files it was compiled from, one for a single file
 	Checked  *typecheck.Program // the typed program
 	Circuit  *ir.Circuit        // the incremental circuit it runs as
 }
@@ -30,12 +35,24 @@ type Program struct {
 // A panic in the front end, a bug, is returned as an error rather than
 // ending the host program.
 func Compile(ctx context.Context, filename, src string, db pgcatalog.Querier) (prog *Program, err error) {
+	return CompileFiles(ctx, filename, []lang.SourceFile{{Name: filename, Text: src}}, db)
+}
+
+// CompileFiles is Compile of a program kept in many files, named name
+// (its directory): their declarations form one program and may refer to
+// one another whatever file they are in.
+func CompileFiles(ctx context.Context, name string, files []lang.SourceFile, db pgcatalog.Querier) (prog *Program, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			prog, err = nil, fmt.Errorf("%s: internal error while compiling: %v", filename, p)
+			prog, err = nil, fmt.Errorf("%s: internal error while compiling: %v", name, p)
 		}
 	}()
-	f, err := lang.Parse(filename, src)
+	var f *lang.File
+	if len(files) == 1 && files[0].Name == name {
+		f, err = lang.Parse(name, files[0].Text)
+	} else {
+		f, err = lang.ParseFiles(name, files)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +70,61 @@ func Compile(ctx context.Context, filename, src string, db pgcatalog.Querier) (p
 	if err != nil {
 		return nil, err
 	}
-	return &Program{Filename: filename, Source: src, Checked: checked, Circuit: c}, nil
+	return &Program{Filename: name, Source: joinTexts(files), Files: files, Checked: checked, Circuit: c}, nil
+}
+
+// joinTexts joins the files' texts, each ending in a newline so that no
+// two files share a line.
+func joinTexts(files []lang.SourceFile) string {
+	if len(files) == 1 {
+		return files[0].Text
+	}
+	var b strings.Builder
+	for _, f := range files {
+		b.WriteString(f.Text)
+		if !strings.HasSuffix(f.Text, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// ReadProgram reads the program at path: a .step file, or a directory
+// whose *.step files (not those of its subdirectories), sorted by name,
+// are one program. It returns the files; a directory without a .step
+// file is an error.
+func ReadProgram(path string) ([]lang.SourceFile, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return []lang.SourceFile{{Name: path, Text: string(text)}}, nil
+	}
+	names, err := filepath.Glob(filepath.Join(path, "*.step"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var files []lang.SourceFile
+	for _, n := range names {
+		if fi, err := os.Stat(n); err != nil || fi.IsDir() {
+			continue
+		}
+		text, err := os.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, lang.SourceFile{Name: n, Text: string(text)})
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no .step files in the directory", path)
+	}
+	return files, nil
 }
 
 // View returns the view of the given name, or nil.
