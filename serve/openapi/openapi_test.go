@@ -1,6 +1,7 @@
 package openapi_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,48 +14,17 @@ import (
 // everyType is a program whose tables and output views hold a column of
 // every type, nullable and not, with arrays and records nested, keyed
 // and indexed outputs, and a table without a primary key.
-const everyType = `table every (
-  id    int8,
-  b     bool,
-  s     int2,
-  i     int4,
-  f4    float4,
-  f8    float8?,
-  n     numeric,
-  money numeric(10,2)?,
-  t     text?,
-  u     uuid,
-  j     jsonb?,
-  d     date,
-  ts    timestamp?,
-  tz    timestamptz,
-  iv    interval?,
-  raw   bytea,
-  tags  text[]?,
-  ns    int4[],
-  primary key (id)
-)
+var everyType = mustRead("../../testdata/every_type.step")
 
-table log (at timestamptz, message text)
-
-view by_day =
-  every
-  | group by every.d {
-      count  = count(),
-      total  = sum(every.money),
-      items  = array_agg({id = every.id, tags = every.tags, at = every.tz} order by every.id),
-      latest = last(every.ts order by every.id),
-      texts  = array_agg(every.t order by every.id)
-    }
-
-view pages = every | select { id, u, html = "<p>" || (t ?? "") || "</p>" }
-
-view messages = log | select { at, message }
-
-output by_day to table by_day primary key (d)
-output pages to table pages index (u) primary key (id)
-output messages
-`
+// mustRead returns a file's text; the program is shared with the other
+// packages' tests that need a column of every type.
+func mustRead(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 func compile(t *testing.T, name, src string) *stepping.Program {
 	t.Helper()
