@@ -24,6 +24,10 @@ type decl struct {
 	kind string // table, source, view, output
 	name string // the declared name; for an output, its view
 	text string
+	// file, line and col are where text starts in the file :load read
+	// it from; empty for a declaration typed at the prompt.
+	file      string
+	line, col int
 }
 
 func (d *decl) label() string { return d.kind + " " + d.name }
@@ -227,7 +231,7 @@ func (s *session) compile(decls []*decl, extra func(*synth), o *origin) (*steppi
 func synthOf(decls []*decl, o *origin) *synth {
 	syn := &synth{}
 	for _, d := range decls {
-		do := &origin{name: d.label(), text: d.text}
+		do := &origin{name: d.label(), text: d.text, file: d.file, line: d.line, col: d.col}
 		if d.text == "" {
 			continue
 		}
@@ -1134,7 +1138,10 @@ func (s *session) load(file string) error {
 			continue
 		}
 		n += len(f.Decls)
-		decls = append(decls, fileDecls(f, sf.Text)...)
+		for _, d := range fileDecls(f, sf.Text) {
+			d.file = sf.Name
+			decls = append(decls, d)
+		}
 	}
 	if parseErrs != nil {
 		return parseErrs
@@ -1175,7 +1182,7 @@ func fileDecls(f *lang.File, src string) []*decl {
 	var decls []*decl
 	for _, d := range f.Decls {
 		pos, end := d.Span()
-		nd := &decl{text: src[pos.Offset:end.Offset]}
+		nd := &decl{text: src[pos.Offset:end.Offset], line: pos.Line, col: pos.Column}
 		switch d := d.(type) {
 		case *lang.TableDecl:
 			nd.kind, nd.name = "table", d.Name.Name

@@ -14,6 +14,11 @@ import (
 type origin struct {
 	name string
 	text string
+	// file, line and col place text in a file it was loaded from (its
+	// first character's line and column), so that errors name the file;
+	// empty for text typed at the prompt.
+	file      string
+	line, col int
 }
 
 // piece says where a stretch of a synthesized program came from. A
@@ -109,7 +114,17 @@ func (e *replError) format() string {
 		text := d.e.Format(d.o.text)
 		_, rest, _ := strings.Cut(text, "\n")
 		where := fmt.Sprintf("%d:%d", d.e.Pos.Line, d.e.Pos.Column)
-		if d.o.name != "" {
+		switch {
+		case d.o.file != "":
+			line, col := d.o.line+d.e.Pos.Line-1, d.e.Pos.Column
+			if d.e.Pos.Line == 1 {
+				col += d.o.col - 1
+			}
+			where = fmt.Sprintf("%s:%d:%d", d.o.file, line, col)
+			if d.o.name != "" {
+				where += " (" + d.o.name + ")"
+			}
+		case d.o.name != "":
 			where = d.o.name + " " + where
 		}
 		msg := d.e.Msg
