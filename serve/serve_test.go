@@ -301,6 +301,13 @@ func TestSafety(t *testing.T) {
 		{"no metrics", "GET", "/metrics", "", []string{"Authorization", "Bearer r"}, 404, "not_found"},
 		{"no OpenAPI document", "GET", "/openapi.json", "", []string{"Authorization", "Bearer r"}, 404, "not_found"},
 		{"no docs", "GET", "/docs", "", []string{"Authorization", "Bearer r"}, 404, "not_found"},
+		// A browser's links and EventSource send no header: reading
+		// takes the token in the query, writing never does.
+		{"read token in the query reads", "GET", "/api/views/basket_totals?access_token=r", "", nil, 200, ""},
+		{"a stream takes the token in the query", "GET", "/api/views/basket_totals/changes?mode=snapshot&access_token=r", "", nil, 200, ""},
+		{"wrong token in the query", "GET", "/api/views/basket_totals?access_token=x", "", nil, 401, "unauthorized"},
+		{"no write by a token in the query", "POST", "/api/tables/products?access_token=w", `{"name": "amp", "price": 1}`, nil, 401, "unauthorized"},
+		{"the pages' static files need no token", "GET", "/static/live.js", "", nil, 404, "not_found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

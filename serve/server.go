@@ -39,7 +39,8 @@ import (
 // CORS, pages, documents, metrics or journal.
 type Options struct {
 	// WriteToken may read and write; ReadToken only read (GET). With
-	// either set, every request but /healthz and /readyz needs one as
+	// either set, every request but /healthz, /readyz and the pages'
+	// /static/ files needs one as
 	// "Authorization: Bearer T"; with neither, everyone is answered.
 	WriteToken, ReadToken string
 	// CORSOrigins are the origins a browser may call the API from; "*"
@@ -318,7 +319,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) string {
 	if !s.cors(w, r) {
 		return "preflight"
 	}
-	if !s.authorized(w, r) {
+	// The pages' scripts and styles hold no data, and a <script> tag
+	// sends no token.
+	public := strings.HasPrefix(path, "/static/") && (r.Method == http.MethodGet || r.Method == http.MethodHead)
+	if !public && !s.authorized(w, r) {
 		return "auth"
 	}
 	switch {
@@ -407,6 +411,14 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A page's links and its EventSource cannot send a header: a
+		// reading request may carry the token in the query instead
+		// (RFC 6750, section 2.3). Writes still need the header, and
+		// the log records paths, never queries.
+		q := r.URL.Query()
+		token, ok = q.Get(accessTokenParam), q.Has(accessTokenParam)
+	}
 	switch {
 	case ok && matches(token, s.opts.WriteToken):
 		return true
@@ -418,9 +430,13 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="stepping"`)
-	writeError(w, &apiError{status: http.StatusUnauthorized, code: "unauthorized", msg: "a bearer token is needed: Authorization: Bearer TOKEN"})
+	writeError(w, &apiError{status: http.StatusUnauthorized, code: "unauthorized", msg: "a bearer token is needed: Authorization: Bearer TOKEN (or, to read, ?access_token=TOKEN)"})
 	return false
 }
+
+// accessTokenParam is the query parameter a reading request may carry
+// its token in, for browsers' links and EventSource.
+const accessTokenParam = "access_token"
 
 // matches compares a token given with one configured, in constant time;
 // an empty configured token matches nothing.

@@ -93,7 +93,7 @@ func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, v *relatio
 		return
 	}
 	for name := range q {
-		if name != "mode" && name != "after" {
+		if name != "mode" && name != "after" && name != accessTokenParam {
 			writeError(w, errBadRequest(name, fmt.Sprintf("a change stream takes mode and after, not %s", name)))
 			return
 		}

@@ -66,7 +66,7 @@ func (s *Server) serveRows(w http.ResponseWriter, r *http.Request, v *relation) 
 	}
 	key := map[string]any{}
 	for name, vals := range q {
-		if name == "limit" || name == "cursor" {
+		if name == "limit" || name == "cursor" || name == accessTokenParam {
 			continue
 		}
 		i := v.column(name)

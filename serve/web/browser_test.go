@@ -88,6 +88,8 @@ type site struct {
 	// server's connections, and a request on a connection cut under it
 	// would fail.
 	client *http.Client
+	// token, when set, is sent as the bearer token of every request.
+	token string
 }
 
 func start(t *testing.T, program string, opts serve.Options) *site {
@@ -129,6 +131,9 @@ func (s *site) send(method, path, body string, want int) int64 {
 		s.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
@@ -440,4 +445,27 @@ func TestBrowserStartsAgain(t *testing.T) {
 	run(t, ctx, "the page's snapshot", visible(fmt.Sprintf(`#live[data-step="%d"] #status.live`, step)))
 	checkRows(t, "after starting again", cells(t, ctx), [][]string{
 		{"1", "3.0", "1"}, {"2", "6.0", "1"}, {"3", "9.0", "1"}, {"4", "12.0", "1"}, {"5", "15.0", "1"}})
+}
+
+// With tokens, a page opened with the read token in its query follows
+// its change stream (EventSource sends no header) and its links carry
+// the token on.
+func TestBrowserWithTokens(t *testing.T) {
+	s := start(t, "shop", serve.Options{WriteToken: "w", ReadToken: "r"})
+	s.token = "w"
+	s.post("products", `[{"name": "tv", "price": "3.0"}]`)
+	ctx := browser(t)
+
+	run(t, ctx, "opening the index with the read token",
+		chromedp.Navigate(s.srv.URL+"/?access_token=r"),
+		visible(`a[href*="basket_totals"][href*="access_token=r"]`),
+	)
+	run(t, ctx, "opening /views/basket_totals with the read token",
+		chromedp.Navigate(s.srv.URL+"/views/basket_totals?access_token=r"),
+		visible(`#status.live`),
+	)
+	start := time.Now()
+	step := s.post("line_items", `{"basket_id": 7, "product_name": "tv", "qty": 1}`)
+	within(t, ctx, start, "a new basket's row appearing",
+		visible(fmt.Sprintf(`#rows tr.changed[data-key="[7]"][data-step="%d"]`, step)))
 }

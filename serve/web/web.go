@@ -277,6 +277,9 @@ func (s *site) page(w http.ResponseWriter, r *http.Request) {
 	params := map[string]string{}
 	var names []string
 	for k, vs := range r.URL.Query() {
+		if k == "access_token" {
+			continue // the reader's token (see docs/serve.md, Safety), not part of the key
+		}
 		if len(vs) != 1 {
 			s.fail(w, r, http.StatusBadRequest, "Bad query", fmt.Sprintf("%s is given %d times.", k, len(vs)))
 			return

@@ -38,9 +38,13 @@
     } catch (e) {
       return ["error", e.message];
     }
+    const headers = { "Content-Type": "application/json" };
+    if (stepping.token) {
+      headers.Authorization = "Bearer " + stepping.token;
+    }
     const resp = await fetch(form.action, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: headers,
       body: body,
     });
     const answer = await resp.json().catch(function () { return null; });

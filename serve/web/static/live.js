@@ -3,6 +3,31 @@
 "use strict";
 
 window.stepping = (function () {
+  // token is the reader's token the page was opened with
+  // (?access_token=, docs/serve.md "Safety"): EventSource and links send
+  // no Authorization header, so they carry it in their query, and writes
+  // send it as a header.
+  const token = new URLSearchParams(location.search).get("access_token");
+
+  // withToken returns url carrying the page's token, if it has one.
+  function withToken(url) {
+    if (!token) {
+      return url;
+    }
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + "access_token=" + encodeURIComponent(token);
+  }
+
+  // The server's links between pages carry the token on.
+  if (token) {
+    document.addEventListener("DOMContentLoaded", function () {
+      for (const a of document.querySelectorAll("a[href]")) {
+        if (a.origin === location.origin && !a.search.includes("access_token=")) {
+          a.href = withToken(a.href);
+        }
+      }
+    });
+  }
+
   // follow opens the change stream at url and calls on.snapshot(step,
   // rows), on.changes(step, changes) and on.status(state), state being
   // "connecting", "live" or "reconnecting". After a dropped connection
@@ -17,7 +42,7 @@ window.stepping = (function () {
     let pause = 500;
     function open() {
       on.status("connecting");
-      const es = new EventSource(url);
+      const es = new EventSource(withToken(url));
       es.addEventListener("open", function () { on.status("live"); });
       es.addEventListener("snapshot", function (e) {
         const d = JSON.parse(e.data);
@@ -94,5 +119,5 @@ window.stepping = (function () {
     el.className = "status " + state;
   }
 
-  return { follow: follow, text: text, param: param, isNumber: isNumber, compare: compare, showStatus: showStatus };
+  return { token: token, withToken: withToken, follow: follow, text: text, param: param, isNumber: isNumber, compare: compare, showStatus: showStatus };
 })();

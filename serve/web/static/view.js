@@ -66,7 +66,7 @@
       for (const k of meta.page) {
         q.set(k, stepping.param(row[k]));
       }
-      a.href = main.dataset.pages + encodeURIComponent(meta.view) + "?" + q.toString();
+      a.href = stepping.withToken(main.dataset.pages + encodeURIComponent(meta.view) + "?" + q.toString());
       a.textContent = "page";
       td.append(a);
       tr.append(td);
