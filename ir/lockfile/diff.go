@@ -68,6 +68,11 @@ func (d *Diff) Differs() bool {
 // something it reads changed, is unchanged but rebuilt; a view whose
 // version alone changed while nothing it reads did (the body of a
 // function it calls changed) is changed, its version line the part shown.
+//
+// An input that only gained columns is changed, but rebuilds only the
+// views whose uses lines name one of the new columns: a view that does
+// not use them computes what it did, though its version changed with
+// the input's (it is unchanged, and so are the views downstream of it).
 func Compare(old, new *Lock) *Diff {
 	d := &Diff{Rebuild: []string{}, Replaced: []string{}, Created: []string{}, Dropped: []string{}, Live: []string{}}
 	dirty := map[string]bool{} // keys of changed or added inputs, clock and views
