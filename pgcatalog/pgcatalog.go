@@ -35,6 +35,18 @@ func Load(ctx context.Context, q Querier, f *lang.File) (typecheck.MapCatalog, e
 	return cat, nil
 }
 
+// LoadTable reads one table, named by its parts as a program writes it
+// (["orders"] or ["shop", "orders"]): nil when the database has none. A
+// plan reads the tables of a deployed program with it, to say which
+// columns its views use that changed.
+func LoadTable(ctx context.Context, q Querier, parts []string) (*typecheck.CatalogTable, error) {
+	t, err := loadTable(ctx, q, parts)
+	if err != nil {
+		return nil, fmt.Errorf("reading table %s from the catalog: %w", strings.Join(parts, "."), err)
+	}
+	return t, nil
+}
+
 // catalogQuery reads one table's columns and primary key. The table is
 // found by to_regclass, so an unqualified name follows the search_path;
 // the name is passed as a parameter, quoted as an identifier.

@@ -46,6 +46,10 @@ func planDB(ctx context.Context, file, url, schema string, asJSON bool, stdout i
 		schema = defaultSchema(file)
 	}
 	db, prog, err := connectCompile(ctx, url, file)
+	var failed *exitError
+	if errors.As(err, &failed) {
+		failed.msg += sourceBreaks(ctx, url, schema)
+	}
 	if err != nil {
 		return err
 	}

@@ -156,3 +156,53 @@ func metaText(t *testing.T, prog string) string {
 	}
 	return text
 }
+
+// TestPlanDBSourceChanges plans a program of sources typed from the
+// catalog after its source tables changed under it: a column added that
+// no view uses rebuilds nothing; a program that starts using it rebuilds
+// the view that does and the view downstream; a column dropped or
+// retyped that a view uses fails the plan, naming the column, the table
+// and the deployed views it breaks. Each output is compared with its
+// golden file, the schemas written PROG and SRC.
+func TestPlanDBSourceChanges(t *testing.T) {
+	src, err := os.ReadFile("testdata/plandb/sources.step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uses := strings.Replace(string(src), "  line_items\n  | join", "  line_items\n  | where note != \"gift\"\n  | join", 1)
+	if uses == string(src) {
+		t.Fatal("the edit changes nothing")
+	}
+	cases := []struct {
+		name, alter, plan string
+		code              int
+	}{
+		{"column_added_unused", "ALTER TABLE line_items ADD COLUMN note text", string(src), 0},
+		{"column_added_used", "ALTER TABLE line_items ADD COLUMN note text", uses, 0},
+		{"column_dropped", "ALTER TABLE line_items DROP COLUMN qty", string(src), 1},
+		{"column_retyped", "ALTER TABLE products ALTER COLUMN price TYPE text", string(src), 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dsn, prog, sql := pgProgram(t)
+			dir := t.TempDir()
+			write := func(text string) {
+				if err := os.WriteFile(filepath.Join(dir, "sources.step"), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write(string(src))
+			runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "sources.step").want(t, 0)
+			sql(c.alter)
+			write(c.plan)
+			r := runStepq(t, dir, "plan", "--db", dsn, "--schema", prog, "sources.step")
+			r.want(t, c.code)
+			out := r.stdout
+			if c.code != 0 {
+				out = r.stderr
+			}
+			out = strings.ReplaceAll(maskPlan(out, prog), strings.TrimSuffix(prog, "_prog")+".", "SRC.")
+			golden.Check(t, "testdata/plandb/"+c.name+".golden", out)
+		})
+	}
+}

@@ -68,9 +68,19 @@ func (d *Diff) Differs() bool {
 // something it reads changed, is unchanged but rebuilt; a view whose
 // version alone changed while nothing it reads did (the body of a
 // function it calls changed) is changed, its version line the part shown.
+//
+// An input that only gained columns is changed, but rebuilds only the
+// views whose uses lines name one of the new columns: a view that does
+// not use them computes what it did, though its version changed with
+// the input's (it is unchanged, and so are the views downstream of it).
 func Compare(old, new *Lock) *Diff {
 	d := &Diff{Rebuild: []string{}, Replaced: []string{}, Created: []string{}, Dropped: []string{}, Live: []string{}}
 	dirty := map[string]bool{} // keys of changed or added inputs, clock and views
+	// moved holds the keys of inputs and views whose version changed
+	// although nothing that reads them need be rebuilt for it: inputs
+	// given columns no view uses, and the views reading them.
+	moved := map[string]bool{}
+	added := map[string][]string{} // columns added to inputs, by key
 	for _, e := range new.Entities {
 		c := Change{Kind: e.Kind, Name: e.Name, Status: Unchanged}
 		o := old.Entity(e.Key())
@@ -78,19 +88,25 @@ func Compare(old, new *Lock) *Diff {
 		case o == nil:
 			c.Status = Added
 		default:
-			c.Removed, c.Added = lineDiff(o.Lines, e.Lines)
-			if definitionChanged(e, c.Removed, c.Added, dirty) {
+			c.Removed, c.Added = lineDiff(o.Lines, withoutUses(e, o))
+			if definitionChanged(e, c.Removed, c.Added, dirty, moved) {
 				c.Status = Changed
 			} else {
+				if len(c.Removed)+len(c.Added) > 0 {
+					moved[e.Key()] = true
+				}
 				c.Removed, c.Added = nil, nil
 			}
 		}
-		if c.Status != Unchanged && e.Kind != "output" {
+		if cols, ok := addedColumns(e, c); ok {
+			added[e.Key()] = cols
+			moved[e.Key()] = true
+		} else if c.Status != Unchanged && e.Kind != "output" {
 			dirty[e.Key()] = true
 		}
 		if e.Kind == "view" {
 			for _, r := range e.Reads() {
-				if dirty[r] && c.Status == Unchanged {
+				if c.Status == Unchanged && (dirty[r] || usesAny(e, r, added[r])) {
 					c.Because = append(c.Because, r)
 				}
 			}
@@ -147,7 +163,7 @@ func table(l *Lock, view string) string {
 // definitionChanged reports whether an entity's own definition changed:
 // a line other than its version, or its version while nothing it reads
 // changed.
-func definitionChanged(e *Entity, removed, added []string, dirty map[string]bool) bool {
+func definitionChanged(e *Entity, removed, added []string, dirty, moved map[string]bool) bool {
 	version := e.Key() + " version "
 	for _, l := range slices.Concat(removed, added) {
 		if !strings.HasPrefix(l, version) {
@@ -158,11 +174,68 @@ func definitionChanged(e *Entity, removed, added []string, dirty map[string]bool
 		return false
 	}
 	for _, r := range e.Reads() {
-		if dirty[r] {
+		if dirty[r] || moved[r] {
 			return false
 		}
 	}
 	return true
+}
+
+// addedColumns returns the names of the columns a changed input gained,
+// when gaining columns is all that changed of it: a view that uses none
+// of them computes what it did.
+func addedColumns(e *Entity, c Change) ([]string, bool) {
+	if e.Kind != "input" || c.Status != Changed || len(c.Removed) > 0 {
+		return nil, false
+	}
+	prefix := e.Key() + " column "
+	var cols []string
+	for _, l := range c.Added {
+		rest, ok := strings.CutPrefix(l, prefix)
+		if !ok {
+			return nil, false
+		}
+		cols = append(cols, strings.Fields(rest)[0])
+	}
+	return cols, len(cols) > 0
+}
+
+// usesAny reports whether a view uses one of the columns of the input
+// read: true when its lock says nothing of the input's columns it uses.
+func usesAny(e *Entity, read string, cols []string) bool {
+	if len(cols) == 0 {
+		return false
+	}
+	s, ok := e.fact("uses " + read)
+	if !ok {
+		return true
+	}
+	used := strings.Split(strings.Trim(s, "()"), ", ")
+	for _, c := range cols {
+		if slices.Contains(used, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutUses returns the new entity's lines, without its uses lines
+// when the old one has none: a lock written before they were is not
+// made to show every view as changed.
+func withoutUses(e, old *Entity) []string {
+	uses := e.Key() + " uses "
+	for _, l := range old.Lines {
+		if strings.HasPrefix(l, uses) {
+			return e.Lines
+		}
+	}
+	var keep []string
+	for _, l := range e.Lines {
+		if !strings.HasPrefix(l, uses) {
+			keep = append(keep, l)
+		}
+	}
+	return keep
 }
 
 // lineDiff returns the lines of old missing from new and those of new

@@ -7,6 +7,7 @@
 // the name of what it describes:
 //
 //	input NAME column COL TYPE
+//	view NAME uses input line_items (basket_id, product_name, qty)
 //	view NAME op #1 = join on (...) == (...) <- #2, input line_items
 //	output NAME primary key (COL, ...)
 //

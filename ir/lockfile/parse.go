@@ -99,3 +99,33 @@ func Parse(filename, text string) (*Lock, error) {
 	}
 	return l, nil
 }
+
+// UsersOf returns the views that use a column of an input, by their uses
+// lines (a view that reads the input without one, as in a lock written
+// before them, is taken to use every column), and the views downstream
+// of them, each in the lock's order: the views a dropped or retyped
+// source column breaks.
+func (l *Lock) UsersOf(input, column string) (direct, downstream []string) {
+	key := "input " + input
+	broken := map[string]bool{}
+	for _, e := range l.Entities {
+		if e.Kind != "view" {
+			continue
+		}
+		uses, after := false, false
+		for _, r := range e.Reads() {
+			uses = uses || r == key && usesAny(e, key, []string{column})
+			after = after || broken[r]
+		}
+		switch {
+		case uses:
+			direct = append(direct, e.Name)
+		case after:
+			downstream = append(downstream, e.Name)
+		default:
+			continue
+		}
+		broken[e.Key()] = true
+	}
+	return direct, downstream
+}

@@ -33,7 +33,9 @@ func Render(c *ir.Circuit) string {
 	fps := ir.ViewFingerprints(c)
 	owner := map[*ir.Node]string{}
 	versions := map[string]string{}
+	inputs := map[*ir.Node]*ir.Input{}
 	for _, in := range c.Inputs {
+		inputs[in.Node] = in
 		name := "input " + in.Name
 		owner[in.Node] = name
 		var ib strings.Builder
@@ -88,6 +90,7 @@ func Render(c *ir.Circuit) string {
 		if len(reads) > 0 {
 			fmt.Fprintf(&b, "%s reads %s\n", name, strings.Join(reads, ", "))
 		}
+		fmt.Fprint(&b, usesLines(name, v.Node, inputs, func(n *ir.Node) bool { _, ok := owner[n]; return ok && !r.isLocal(n) }))
 		fmt.Fprintf(&b, "%s result %s\n", name, result)
 		for _, op := range ops {
 			fmt.Fprintf(&b, "%s op %s\n", name, op)
@@ -110,6 +113,28 @@ func Render(c *ir.Circuit) string {
 	return b.String()
 }
 
+// usesLines renders, for each input a view reads, the input's columns
+// its rows depend on, in the input's order: a column added to the input
+// that no view uses then rebuilds none (Compare).
+func usesLines(name string, result *ir.Node, inputs map[*ir.Node]*ir.Input, outside func(*ir.Node) bool) string {
+	var lines []string
+	for n, cols := range usedColumns(result, outside) {
+		in, ok := inputs[n]
+		if !ok {
+			continue
+		}
+		var names []string
+		for i, col := range in.Columns {
+			if cols[i] {
+				names = append(names, col.Name)
+			}
+		}
+		lines = append(lines, fmt.Sprintf("%s uses input %s (%s)\n", name, in.Name, strings.Join(names, ", ")))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "")
+}
+
 // definition is a view's part of ir.ViewFingerprints without its output
 // declarations, which the output's own lines carry: a new index on an
 // output is no change to the view.
@@ -130,6 +155,9 @@ type viewRenderer struct {
 	queue []*ir.Node
 	reads map[string]bool // the inputs, clock and views it reads
 }
+
+// isLocal reports whether the view computes n itself.
+func (r *viewRenderer) isLocal(n *ir.Node) bool { _, ok := r.local[n]; return ok }
 
 // label names a node: by its owner when that is an input, the clock or an
 // earlier view, else by its order of discovery here, queueing it.

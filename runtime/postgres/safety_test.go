@@ -344,6 +344,8 @@ func TestPostgresSchemaDrift(t *testing.T) {
 		// Neither is drift: an added column is not read, a truncation is
 		// captured as the deletion of every row.
 		{"add column", "ALTER TABLE items ADD COLUMN extra int; UPDATE items SET qty = 9 WHERE id = 1", ""},
+		{"add column not null", "ALTER TABLE items ADD COLUMN extra int NOT NULL DEFAULT 0; INSERT INTO items VALUES (3, 7, 'c', 1); DELETE FROM items WHERE id = 2", ""},
+		{"add column before a step's rows", "UPDATE items SET qty = 8 WHERE id = 2; ALTER TABLE items ADD COLUMN extra text; INSERT INTO items (id, qty, extra) VALUES (4, 6, 'x')", ""},
 		{"truncate", "TRUNCATE items", ""},
 	}
 	for _, c := range cases {
