@@ -337,23 +337,15 @@ func exact(k types.Kind) bool {
 	return false
 }
 
-// sqlType is the Postgres name of the types translate handles.
-func sqlType(t types.Type) (string, bool) {
+// translatable reports whether translate handles values of type t;
+// pgTypeName names it, with a numeric's precision and scale, so that a
+// cast rounds in SQL as it does in the engine.
+func translatable(t types.Type) bool {
 	switch t.Kind {
-	case types.Int2:
-		return "int2", true
-	case types.Int4:
-		return "int4", true
-	case types.Int8:
-		return "int8", true
-	case types.Numeric:
-		return "numeric", true
-	case types.Text:
-		return "text", true
-	case types.Bool:
-		return "bool", true
+	case types.Int2, types.Int4, types.Int8, types.Numeric, types.Text, types.Bool:
+		return true
 	}
-	return "", false
+	return false
 }
 
 // translate renders a checked expression over the columns c0, c1, ...
@@ -363,7 +355,7 @@ func translate(e typecheck.Expr, qual string) (string, error) {
 	if e == nil {
 		return "", errNotPushable
 	}
-	if _, ok := sqlType(e.Type()); !ok {
+	if !translatable(e.Type()) {
 		return "", errNotPushable
 	}
 	switch x := e.(type) {
@@ -390,8 +382,7 @@ func translate(e typecheck.Expr, qual string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		name, _ := sqlType(x.T)
-		return "(" + s + ")::" + name, nil
+		return "(" + s + ")::" + pgTypeName(x.T), nil
 	case *typecheck.Unary:
 		s, err := translate(x.X, qual)
 		if err != nil {
@@ -454,16 +445,16 @@ func binary(x *typecheck.Binary, qual string) (string, error) {
 
 // constant renders a constant as a typed literal.
 func constant(c *typecheck.Const) (string, error) {
-	name, _ := sqlType(c.T)
+	name := pgTypeName(c.T)
 	switch v := c.Value.(type) {
 	case nil:
 		return "NULL::" + name, nil
 	case int64:
 		return "(" + strconv.FormatInt(v, 10) + ")::" + name, nil
 	case decimal.Decimal:
-		return quoteLiteral(types.FormatNumeric(v)) + "::numeric", nil
+		return quoteLiteral(types.FormatNumeric(v)) + "::" + name, nil
 	case string:
-		return quoteLiteral(v) + "::text", nil
+		return quoteLiteral(v) + "::" + name, nil
 	case bool:
 		return strconv.FormatBool(v), nil
 	}

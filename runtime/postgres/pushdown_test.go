@@ -72,6 +72,14 @@ output v`,
 			pushed: true,
 		},
 		{
+			name: "a cast to a numeric of fixed scale",
+			program: `source t = table t
+view v = t | group by t.g { s = sum(t.y::numeric(6,2)), x = sum(t.x::numeric(12,1)) }
+output v`,
+			want: map[string]string{"v": `SELECT g, sum(y::numeric(6,2)), sum(x::numeric(12,1)) FROM t GROUP BY g`},
+			pushed: true,
+		},
+		{
 			name: "division stays in memory",
 			program: `source t = table t
 view v = t | where t.y > 0 | group by t.g { s = sum(100 / t.y) }
