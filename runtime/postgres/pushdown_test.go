@@ -76,7 +76,7 @@ output v`,
 			program: `source t = table t
 view v = t | group by t.g { s = sum(t.y::numeric(6,2)), x = sum(t.x::numeric(12,1)) }
 output v`,
-			want: map[string]string{"v": `SELECT g, sum(y::numeric(6,2)), sum(x::numeric(12,1)) FROM t GROUP BY g`},
+			want:   map[string]string{"v": `SELECT g, sum(y::numeric(6,2)), sum(x::numeric(12,1)) FROM t GROUP BY g`},
 			pushed: true,
 		},
 		{
