@@ -163,20 +163,12 @@ func describe(n *Node) string {
 	case *SetOp:
 		return op.Name() + "  per class of equal rows: result of z⁻¹(I l)+Δl, z⁻¹(I r)+Δr minus that of z⁻¹(I l), z⁻¹(I r)"
 	case *TopK:
-		var ks []string
-		for _, k := range op.By {
-			dir := ""
-			if k.Desc {
-				dir = " desc"
-			}
-			ks = append(ks, k.Key.Text+dir)
-		}
 		per := ""
 		if len(op.Per) > 0 {
 			per = " per " + scalars(op.Per)
 		}
 		return fmt.Sprintf("top %d by %s%s  per-group state: ordered multiset of rows; emits the change of each changed group's first %d",
-			op.N, strings.Join(ks, ", "), per, op.N)
+			op.N, OrderText(op.By), per, op.N)
 	case *Fixpoint:
 		return "fixpoint " + op.View + "  least V = distinct(base + body(V)); semi-naive iterations, deletions by DRed; state: support per row (indexed)"
 	case *Recurse:
@@ -186,7 +178,7 @@ func describe(n *Node) string {
 	case *Aggregate:
 		var as []string
 		for _, a := range op.Aggs {
-			as = append(as, aggText(a))
+			as = append(as, a.String())
 		}
 		return fmt.Sprintf("aggregate by %s {%s}  per-group state%s; emits -old +new for changed groups",
 			scalars(op.Key), strings.Join(as, ", "), orderedNote(op))
@@ -207,9 +199,9 @@ func describeSemiJoin(op *SemiJoin) string {
 	return s + " and " + op.Cond.Text + "  " + what + ": Δl, and z⁻¹(I l) of the keys Δr touches, re-matched"
 }
 
-// aggText renders an aggregate call as written: count(distinct x),
+// String renders an aggregate call as written: count(distinct x),
 // string_agg(s, ", " order by k desc).
-func aggText(a AggFunc) string {
+func (a AggFunc) String() string {
 	var args []string
 	if a.Arg != nil {
 		args = append(args, a.Arg.Text)
@@ -221,18 +213,22 @@ func aggText(a AggFunc) string {
 	if a.Distinct {
 		s = "distinct " + s
 	}
-	var keys []string
-	for _, k := range a.OrderBy {
-		key := k.Key.Text
-		if k.Desc {
-			key += " desc"
-		}
-		keys = append(keys, key)
-	}
-	if len(keys) > 0 {
-		s += " order by " + strings.Join(keys, ", ")
+	if len(a.OrderBy) > 0 {
+		s += " order by " + OrderText(a.OrderBy)
 	}
 	return a.Name + "(" + s + ")"
+}
+
+// OrderText renders order keys as written: k desc, j.
+func OrderText(ks []OrderKey) string {
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.Key.Text
+		if k.Desc {
+			out[i] += " desc"
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // orderedNote names the multisets an aggregate keeps beside its linear

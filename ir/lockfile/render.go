@@ -234,7 +234,7 @@ func describe(n *ir.Node) string {
 		if len(op.Per) > 0 {
 			per = " per " + scalars(op.Per)
 		}
-		return fmt.Sprintf("top %d by %s%s", op.N, orderKeys(op.By), per)
+		return fmt.Sprintf("top %d by %s%s", op.N, ir.OrderText(op.By), per)
 	case *ir.Fixpoint:
 		return "fixpoint " + op.View
 	case *ir.Recurse:
@@ -242,41 +242,11 @@ func describe(n *ir.Node) string {
 	case *ir.Aggregate:
 		var as []string
 		for _, a := range op.Aggs {
-			as = append(as, aggText(a))
+			as = append(as, a.String())
 		}
 		return fmt.Sprintf("aggregate by %s {%s}", scalars(op.Key), strings.Join(as, ", "))
 	}
 	return n.Op.Name()
-}
-
-func aggText(a ir.AggFunc) string {
-	var args []string
-	if a.Arg != nil {
-		args = append(args, a.Arg.Text)
-	}
-	if a.Sep != nil {
-		args = append(args, a.Sep.Text)
-	}
-	s := strings.Join(args, ", ")
-	if a.Distinct {
-		s = "distinct " + s
-	}
-	if len(a.OrderBy) > 0 {
-		s += " order by " + orderKeys(a.OrderBy)
-	}
-	return a.Name + "(" + s + ")"
-}
-
-func orderKeys(ks []ir.OrderKey) string {
-	var out []string
-	for _, k := range ks {
-		s := k.Key.Text
-		if k.Desc {
-			s += " desc"
-		}
-		out = append(out, s)
-	}
-	return strings.Join(out, ", ")
 }
 
 func scalars(ss []ir.Scalar) string {
