@@ -363,17 +363,9 @@ func (e *Engine) Lookup(ctx context.Context, view string, key map[string]any) (*
 	if len(key) == 0 {
 		return nil, fmt.Errorf("stepping: lookup in %s: empty key", view)
 	}
-	where := map[int]any{}
-	for name, v := range key {
-		i := columnIndex(cols, name)
-		if i < 0 {
-			return nil, fmt.Errorf("stepping: lookup in %s: no column %s (columns: %s)", view, name, columnNames(cols))
-		}
-		x, err := FromGo(v, cols[i].orNull())
-		if err != nil {
-			return nil, fmt.Errorf("stepping: lookup in %s: column %s: %w", view, name, err)
-		}
-		where[i] = x
+	where, err := whereOf(view, cols, key)
+	if err != nil {
+		return nil, err
 	}
 	z, err := e.backend.Read(ctx, view, where)
 	if err != nil {
