@@ -157,33 +157,8 @@ func encodeJSON(b *bytes.Buffer, v JSON) {
 	}
 }
 
-// quoteJSON writes s as a JSON string the way Postgres's escape_json does:
-// quote, backslash and control characters escaped, everything else as is.
+// quoteJSON writes s as a JSON string the way Postgres's escape_json does
+// (see appendJSONString).
 func quoteJSON(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			if r < 0x20 {
-				fmt.Fprintf(b, `\u%04x`, r)
-				continue
-			}
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
+	b.Write(appendJSONString(b.AvailableBuffer(), s))
 }

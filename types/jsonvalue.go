@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -86,27 +87,35 @@ func appendJSONRecord(b []byte, x []any, t Type) []byte {
 	return append(b, '}')
 }
 
-// appendJSONString appends s as a JSON string; encoding/json's escaping
-// of <, > and & is kept out, so that text reads as written.
+// appendJSONString appends s as a JSON string the way Postgres's
+// escape_json writes one: quote, backslash and control characters
+// escaped, everything else as is (not encoding/json's escaping of <, >
+// and &), so that text reads as written.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '\r':
-			b = append(b, '\\', 'r')
-		case c == '\t':
-			b = append(b, '\\', 't')
-		case c < 0x20:
-			b = append(b, fmt.Sprintf(`\u%04x`, c)...)
+	for _, r := range s {
+		switch r {
+		case '"':
+			b = append(b, `\"`...)
+		case '\\':
+			b = append(b, `\\`...)
+		case '\b':
+			b = append(b, `\b`...)
+		case '\f':
+			b = append(b, `\f`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\r':
+			b = append(b, `\r`...)
+		case '\t':
+			b = append(b, `\t`...)
 		default:
-			b = append(b, c)
+			if r < 0x20 {
+				b = fmt.Appendf(b, `\u%04x`, r)
+				continue
+			}
+			b = utf8.AppendRune(b, r)
 		}
-		i++
 	}
 	return append(b, '"')
 }
