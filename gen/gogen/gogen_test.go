@@ -15,20 +15,10 @@ import (
 	"github.com/stepping-io/stepping/internal/golden"
 )
 
-// everyType is a program with a column of every type, nullable and
+// everyType returns a program with a column of every type, nullable and
 // not, arrays and records nested, keyed and indexed outputs, and a
 // table without a primary key.
-var everyType = mustRead("../../testdata/every_type.step")
-
-// mustRead returns a file's text; the program is shared with the other
-// packages' tests that need a column of every type.
-func mustRead(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
+func everyType(t testing.TB) string { return golden.Read(t, "../../testdata/every_type.step") }
 
 // TestGenerateShopGolden compares the code generated for the shop
 // example with its golden files.
@@ -174,12 +164,12 @@ func TestGeneratedCodeBuilds(t *testing.T) {
 		writePackage(t, dir, prog, pkg)
 		writeFile(t, filepath.Join(dir, pkg, filepath.Base(f)), prog.Source())
 	}
-	prog, err := stepping.Compile("every_type.step", everyType)
+	prog, err := stepping.Compile("every_type.step", everyType(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	writePackage(t, dir, prog, "everytype")
-	writeFile(t, filepath.Join(dir, "everytype", "every_type.step"), everyType)
+	writeFile(t, filepath.Join(dir, "everytype", "every_type.step"), everyType(t))
 	for _, f := range []struct{ pkg, name string }{
 		{"shop", "shop_test.go"}, {"shop", "shop_client_test.go"}, {"everytype", "everytype_test.go"},
 	} {

@@ -1,7 +1,6 @@
 package openapi_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,20 +10,10 @@ import (
 	"github.com/stepping-io/stepping/serve/openapi"
 )
 
-// everyType is a program whose tables and output views hold a column of
+// everyType returns a program whose tables and output views hold a column of
 // every type, nullable and not, with arrays and records nested, keyed
 // and indexed outputs, and a table without a primary key.
-var everyType = mustRead("../../testdata/every_type.step")
-
-// mustRead returns a file's text; the program is shared with the other
-// packages' tests that need a column of every type.
-func mustRead(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
+func everyType(t testing.TB) string { return golden.Read(t, "../../testdata/every_type.step") }
 
 func compile(t *testing.T, name, src string) *stepping.Program {
 	t.Helper()
@@ -47,7 +36,7 @@ func TestDocumentGolden(t *testing.T) {
 		prog *stepping.Program
 	}{
 		{"shop", shop},
-		{"every_type", compile(t, "every_type.step", everyType)},
+		{"every_type", compile(t, "every_type.step", everyType(t))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc, err := openapi.Document(tc.prog)
@@ -67,7 +56,7 @@ func TestDocumentGolden(t *testing.T) {
 // TestDocsPageSelfContained checks that the page loads nothing from
 // elsewhere, and that a document's text is escaped on it.
 func TestDocsPageSelfContained(t *testing.T) {
-	doc, err := openapi.Document(compile(t, "every_type.step", everyType))
+	doc, err := openapi.Document(compile(t, "every_type.step", everyType(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

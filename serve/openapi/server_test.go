@@ -44,7 +44,7 @@ func TestServerMatchesDocument(t *testing.T) {
 			{"DELETE", "/api/tables/line_items?basket_id=1&product_name=tv", "", 200},
 			{"DELETE", "/api/tables/line_items?basket_id=1&product_name=tv", "", 404},
 		}},
-		{"every_type", compile(t, "every_type.step", everyType), []call{
+		{"every_type", compile(t, "every_type.step", everyType(t)), []call{
 			{"POST", "/api/tables/every", `[{"id": 1, "b": true, "s": -3, "i": 40000, "f4": 1.5, "f8": "-Infinity", "n": "12.50",
 			  "money": "3.1", "t": "hi", "u": "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", "j": {"a": [1, null]}, "d": "2026-12-01",
 			  "ts": "2026-12-01T10:00:00.5", "tz": "2026-12-01T10:00:00+02:00", "iv": "1 day 02:00:00", "raw": "\\xdead",

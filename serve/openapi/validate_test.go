@@ -46,7 +46,7 @@ func TestDocumentsValidate(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples: %v", err)
 	}
-	progs := map[string]*stepping.Program{"every_type": compile(t, "every_type.step", everyType)}
+	progs := map[string]*stepping.Program{"every_type": compile(t, "every_type.step", everyType(t))}
 	for _, f := range files {
 		prog, err := stepping.CompileFile(f)
 		if err != nil {
