@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,10 +23,49 @@ import (
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
+// confirmApply asks, when stdin is a terminal, whether to apply the
+// change of a program that changed since its state was built, showing
+// what applying it does.
+func confirmApply(ctx context.Context, pg *postgres.Runner, stdin io.Reader, stderr io.Writer) bool {
+	f, ok := stdin.(*os.File)
+	if !ok || !isTerminal(f) {
+		return false
+	}
+	ch, err := pg.PlanChange(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "stepq: %v\n", err)
+		return false
+	}
+	fmt.Fprintf(stderr, "stepq: program %s changed since its state was built. Applying the change:\n", pg.Schema)
+	writeChange(stderr, ch)
+	fmt.Fprint(stderr, "Apply it? [y/N] ")
+	answer, _ := bufio.NewReader(stdin).ReadString('\n')
+	return strings.EqualFold(strings.TrimSpace(answer), "y") || strings.EqualFold(strings.TrimSpace(answer), "yes")
+}
+
+// writeChange prints what applying a change does.
+func writeChange(w io.Writer, ch *postgres.Change) {
+	line := func(what string, names []string) {
+		if len(names) > 0 {
+			fmt.Fprintf(w, "  %-9s %s\n", what, strings.Join(names, ", "))
+		}
+	}
+	line("keeps", ch.Kept)
+	line("rebuilds", ch.Rebuilt)
+	line("adds", ch.Added)
+	line("removes", ch.Removed)
+	fmt.Fprintf(w, "  keeps the state of %d operators, builds %d afresh", ch.KeptState, ch.FreshState)
+	if len(ch.Reads) > 0 {
+		fmt.Fprintf(w, " from %s", strings.Join(ch.Reads, ", "))
+	}
+	fmt.Fprintln(w)
+}
+
 // dbOptions are the flags of stepq run --db.
 type dbOptions struct {
 	file, url, schema      string
 	once, rebuild, changes bool
+	apply, dropRemoved     bool
 	batch                  int
 	backfillRows           int
 	noSourceIndexes        bool
@@ -33,7 +73,7 @@ type dbOptions struct {
 
 // runDB keeps a program's outputs up to date in Postgres until
 // interrupted, or applies what is pending with once.
-func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
+func runDB(ctx context.Context, o dbOptions, stdin io.Reader, stdout, stderr io.Writer) error {
 	file, schema := o.file, o.schema
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -49,7 +89,8 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return driftHint(ctx, db, schema, file, err)
 	}
-	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes, BackfillRows: o.backfillRows, NoSourceIndexes: o.noSourceIndexes}
+	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes, BackfillRows: o.backfillRows, NoSourceIndexes: o.noSourceIndexes,
+		Apply: o.apply, DropRemoved: o.dropRemoved}
 	each := func(st postgres.StepStats) {
 		if !o.changes {
 			return
@@ -66,6 +107,10 @@ func runDB(ctx context.Context, o dbOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "stepq: keeping %s up to date in schema %s; Ctrl-C stops\n", file, schema)
 	}
 	err = pg.Run(ctx, o.rebuild, o.once, time.Second, each)
+	if errors.Is(err, postgres.ErrVersion) && confirmApply(ctx, pg, stdin, stderr) {
+		pg.Apply = true
+		err = pg.Run(ctx, false, o.once, time.Second, each)
+	}
 	if errors.Is(err, postgres.ErrVersion) {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}

@@ -55,7 +55,7 @@ Usage:
                                          print FILE's incremental circuit
   stepq run [--data DIR] [--changes] FILE
                                          run FILE on change files and print its outputs
-  stepq run --db URL [--once] [--rebuild] [--schema S] FILE
+  stepq run --db URL [--once] [--apply [--drop-removed] | --rebuild] [--schema S] FILE
                                          keep FILE's output tables up to date in Postgres
   stepq repl [--db URL] [FILE]           declare tables and views, query and change them
   stepq watch --db URL [--schema S] [--from N] FILE VIEW
@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "explain":
 		return cmdExplain(ctx, rest, stdout, stderr)
 	case "run":
-		return cmdRun(ctx, rest, stdout, stderr)
+		return cmdRun(ctx, rest, stdin, stdout, stderr)
 	case "repl":
 		return cmdRepl(ctx, rest, stdin, stdout, stderr)
 	case "watch":
@@ -446,13 +446,15 @@ func stepAt(ctx context.Context, eng *runtime.Engine, b *runtime.Batches, step i
 	return eng.Step(ctx, b.Changes[step])
 }
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "run [--data DIR] [--changes] FILE\n       stepq run --db URL [--once] [--rebuild] [--schema S] FILE", stderr)
+func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "run [--data DIR] [--changes] FILE\n       stepq run --db URL [--once] [--apply [--drop-removed] | --rebuild] [--schema S] FILE", stderr)
 	dataDir := fs.String("data", "", "directory of change files TABLE.csv / TABLE.jsonl (default: FILE without .step)")
 	changes := fs.Bool("changes", false, "print every step's output changes with their weights instead of the final outputs")
 	dbURL := fs.String("db", "", "Postgres connection URL: maintain the outputs as tables there")
 	once := fs.Bool("once", false, "with --db: apply the pending changes and exit")
 	rebuild := fs.Bool("rebuild", false, "with --db: if the program changed, drop its state and replay from the sources")
+	apply := fs.Bool("apply", false, "with --db: if the program changed, rebuild only what changed, beside the live tables, and swap it in (stepq plan --db shows what changes); on a terminal, stepq asks")
+	dropRemoved := fs.Bool("drop-removed", false, "with --apply: drop the tables of outputs the program no longer has (otherwise left, no longer maintained)")
 	schema := fs.String("schema", "", "with --db: the program's own schema (default stepping_ and the file's name)")
 	batch := fs.Int("batch", 10_000, "with --db: change-log rows per step (a step takes its source transactions whole, applied this many changes at a time)")
 	noSourceIndexes := fs.Bool("no-source-indexes", false, "with --db: never make an index on a source table; a join's integral of a source no index serves keeps a copy in a state table instead")
@@ -462,7 +464,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if *dbURL != "" {
-		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, changes: *changes, batch: *batch, backfillRows: *backfillRows, noSourceIndexes: *noSourceIndexes}, stdout, stderr)
+		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, apply: *apply, dropRemoved: *dropRemoved, changes: *changes, batch: *batch, backfillRows: *backfillRows, noSourceIndexes: *noSourceIndexes}, stdin, stdout, stderr)
 	}
 	prog, err := compileFile(ctx, file, nil)
 	if err != nil {

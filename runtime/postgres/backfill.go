@@ -91,66 +91,8 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		if _, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")); err != nil {
 			return err
 		}
-		// Past BackfillRows, a key of an output may be inserted in one
-		// chunk and retracted in a later one: check keys at commit.
-		if _, err := tx.Exec(ctx, "SET CONSTRAINTS ALL DEFERRED"); err != nil {
-			return err
-		}
-		now, err := p.stepTime(ctx, tx)
-		if err != nil {
-			return err
-		}
-		b := &backfillRun{p: p, tx: tx, now: now, publish: publish, mem: runtime.NewMemoryStore(), outputs: map[string]*zset.ZSet{}, started: start, lastReport: start}
-		counts, err := p.countSources(ctx, tx)
-		if err != nil {
-			return err
-		}
-		sources, err := p.sourceIndexes(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var pushed []*pushdown
-		if !p.NoPushdown {
-			if pushed, err = b.startPushdowns(ctx, p.pushdowns(sources), counts); err != nil {
-				return err
-			}
-		}
-		b.circuit = derive(p.Circuit, pushed)
-		inputs := readOrder(unread(p.Circuit.Inputs, pushed), counts)
-		for _, in := range inputs {
-			b.total += counts[in.Name]
-		}
-		b.eng = runtime.NewWithOptions(b.circuit, unprobedStore{b.mem, unprobed(b.circuit, sources, inputs)}, runtime.Options{NoContents: true})
-		if len(sources) > 0 && b.total > p.backfillRows() {
-			// Past the memory bound, source-backed integrals read the
-			// sources, and must see only the rows read so far: each
-			// source is read in physical order (a scan that starts where
-			// another is under way would not be), up to a bound.
-			if _, err := tx.Exec(ctx, "SET LOCAL synchronize_seqscans = off"); err != nil {
-				return err
-			}
-			b.bounds = map[string]string{}
-			for _, in := range p.Circuit.Inputs {
-				b.bounds[in.Name] = boundNone
-			}
-		}
-		for _, d := range pushed {
-			if err := b.finishPushdown(ctx, d); err != nil {
-				return err
-			}
-		}
-		for _, in := range inputs {
-			if failed, err = b.readSource(ctx, in); err != nil {
-				return err
-			}
-		}
-		if b.chunks == 0 {
-			// No source rows: one step with no changes, for constants.
-			if err := b.step(ctx, 0, map[string]*zset.ZSet{}); err != nil {
-				return err
-			}
-		}
-		if err := b.flush(ctx); err != nil {
+		var b *backfillRun
+		if b, failed, err = p.backfillIn(ctx, tx, start, publish, nil); err != nil {
 			return err
 		}
 		st.LogRows, st.Chunks = b.rows+b.pushedRows, b.chunks
@@ -172,6 +114,75 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		return st, p.failure(ctx, failed, err)
 	}
 	return st, err
+}
+
+// backfillIn computes, in transaction tx whose snapshot it reads, the
+// state and outputs of p.Circuit from its sources, from empty: the
+// program's first state, or the part of it a change of program builds
+// afresh (see apply.go). The state of the nodes in keep is already in
+// place: the backfill computes it as it must, but does not write it.
+// On failure it returns the chunk of source rows that failed.
+func (p *Runner) backfillIn(ctx context.Context, tx pgx.Tx, start time.Time, publish bool, keep map[int]bool) (*backfillRun, []logRow, error) {
+	// Past BackfillRows, a key of an output may be inserted in one
+	// chunk and retracted in a later one: check keys at commit.
+	if _, err := tx.Exec(ctx, "SET CONSTRAINTS ALL DEFERRED"); err != nil {
+		return nil, nil, err
+	}
+	now, err := p.stepTime(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &backfillRun{p: p, tx: tx, now: now, publish: publish, keep: keep, mem: runtime.NewMemoryStore(), outputs: map[string]*zset.ZSet{}, started: start, lastReport: start}
+	counts, err := p.countSources(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sources, err := p.sourceIndexes(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pushed []*pushdown
+	if !p.NoPushdown {
+		if pushed, err = b.startPushdowns(ctx, p.pushdowns(sources), counts); err != nil {
+			return nil, nil, err
+		}
+	}
+	b.circuit = derive(p.Circuit, pushed)
+	inputs := readOrder(unread(p.Circuit.Inputs, pushed), counts)
+	for _, in := range inputs {
+		b.total += counts[in.Name]
+	}
+	b.eng = runtime.NewWithOptions(b.circuit, unprobedStore{b.mem, unprobed(b.circuit, sources, inputs)}, runtime.Options{NoContents: true})
+	if len(sources) > 0 && b.total > p.backfillRows() {
+		// Past the memory bound, source-backed integrals read the
+		// sources, and must see only the rows read so far: each
+		// source is read in physical order (a scan that starts where
+		// another is under way would not be), up to a bound.
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronize_seqscans = off"); err != nil {
+			return nil, nil, err
+		}
+		b.bounds = map[string]string{}
+		for _, in := range p.Circuit.Inputs {
+			b.bounds[in.Name] = boundNone
+		}
+	}
+	for _, d := range pushed {
+		if err := b.finishPushdown(ctx, d); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, in := range inputs {
+		if failed, err := b.readSource(ctx, in); err != nil {
+			return nil, failed, err
+		}
+	}
+	if b.chunks == 0 {
+		// No source rows: one step with no changes, for constants.
+		if err := b.step(ctx, 0, map[string]*zset.ZSet{}); err != nil {
+			return nil, nil, err
+		}
+	}
+	return b, nil, b.flush(ctx, true)
 }
 
 // countSources counts the rows of each source a backfill reads, for its
@@ -324,6 +335,10 @@ type backfillRun struct {
 	// see once the state is in Postgres (see Store.bounds); nil when the
 	// backfill stays in memory.
 	bounds map[string]string
+	// keep holds the nodes whose state is in place already (see
+	// backfillIn): once the backfill goes on in Postgres, theirs is
+	// computed in temporary tables (see Store.scratch).
+	keep map[int]bool
 }
 
 // readSource runs the rows of one source table through the circuit, a
@@ -393,7 +408,7 @@ func tidAfter(a, b pgtype.TID) bool {
 func (b *backfillRun) step(ctx context.Context, rows int, deltas map[string]*zset.ZSet) error {
 	if b.mem != nil && b.fed+rows > b.p.backfillRows() && b.fed > 0 {
 		b.p.logf("backfill: %d rows computed in memory; writing the state out and going on in Postgres (BackfillRows)", b.fed)
-		if err := b.flush(ctx); err != nil {
+		if err := b.flush(ctx, false); err != nil {
 			return err
 		}
 	}
@@ -413,6 +428,7 @@ func (b *backfillRun) step(ctx context.Context, rows int, deltas map[string]*zse
 			return err
 		}
 		store.DeferWrites(tail)
+		store.scratch = b.keep
 		// Not the first engine step: constants entered in the first chunk.
 		eng := runtime.NewWithOptions(b.circuit, store, runtime.Options{NoContents: true, StepsDone: int64(b.chunks)})
 		if res, err = eng.StepDeltaAt(ctx, b.now, deltas); err != nil {
@@ -463,8 +479,9 @@ func (b *backfillRun) report() {
 
 // flush writes the state computed in memory, and the outputs it gave,
 // into the program's empty state and output tables by COPY; later chunks
-// go to Postgres.
-func (b *backfillRun) flush(ctx context.Context) error {
+// go to Postgres. The state of the nodes in keep goes to temporary
+// tables, for the later chunks, or nowhere when the flush is final.
+func (b *backfillRun) flush(ctx context.Context, final bool) error {
 	if b.mem == nil {
 		return nil
 	}
@@ -477,21 +494,27 @@ func (b *backfillRun) flush(ctx context.Context) error {
 		if _, ok := sources[n.ID]; ok {
 			continue // the source table is its state
 		}
-		var table string
+		if b.keep[n.ID] && final {
+			continue
+		}
+		var table pgx.Identifier
 		var err error
 		switch n.Op.(type) {
 		case *ir.Integrate, *ir.Fixpoint:
-			table = fmt.Sprintf("_index_%d", n.ID)
-			err = b.copyEntries(ctx, table, cols, b.mem.IndexEntries(n.ID))
+			if table, err = b.stateTable(ctx, "_index", n.ID); err == nil {
+				err = b.copyEntries(ctx, table, cols, b.mem.IndexEntries(n.ID))
+			}
 		case *ir.OrderedIntegrate:
-			table = fmt.Sprintf("_ordered_%d", n.ID)
-			err = b.copyEntries(ctx, table, cols, b.mem.OrderedEntries(n.ID))
+			if table, err = b.stateTable(ctx, "_ordered", n.ID); err == nil {
+				err = b.copyEntries(ctx, table, cols, b.mem.OrderedEntries(n.ID))
+			}
 		case *ir.Aggregate, *ir.TopK:
-			table = fmt.Sprintf("_groups_%d", n.ID)
-			err = b.copyGroups(ctx, table, b.mem.GroupStates(n.ID))
+			if table, err = b.stateTable(ctx, "_groups", n.ID); err == nil {
+				err = b.copyGroups(ctx, table, b.mem.GroupStates(n.ID))
+			}
 		}
 		if err != nil {
-			return fmt.Errorf("backfill: writing %s: %w", table, err)
+			return fmt.Errorf("backfill: writing %s: %w", table.Sanitize(), err)
 		}
 	}
 	if err := b.write(ctx, &runtime.Result{Step: 1, Changes: b.outputs}, &pgx.Batch{}); err != nil {
@@ -517,10 +540,22 @@ func (b *backfillRun) write(ctx context.Context, res *runtime.Result, tail *pgx.
 	return b.tx.SendBatch(ctx, tail).Close()
 }
 
-func (b *backfillRun) copyEntries(ctx context.Context, table string, cols []string, entries iter.Seq[runtime.StateEntry]) error {
+// stateTable names the state table of node id a backfill writes: the
+// program's, or, for a node in keep, a temporary one like it, which it
+// creates.
+func (b *backfillRun) stateTable(ctx context.Context, prefix string, id int) (pgx.Identifier, error) {
+	name := fmt.Sprintf("%s_%d", prefix, id)
+	if !b.keep[id] {
+		return pgx.Identifier{b.p.Schema, name}, nil
+	}
+	_, err := b.tx.Exec(ctx, "CREATE TEMPORARY TABLE IF NOT EXISTS "+ident(name)+" (LIKE "+ident(b.p.Schema, name)+" INCLUDING ALL) ON COMMIT DROP")
+	return pgx.Identifier{"pg_temp", name}, err
+}
+
+func (b *backfillRun) copyEntries(ctx context.Context, table pgx.Identifier, cols []string, entries iter.Seq[runtime.StateEntry]) error {
 	next, stop := iter.Pull(entries)
 	defer stop()
-	_, err := b.tx.CopyFrom(ctx, pgx.Identifier{b.p.Schema, table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+	_, err := b.tx.CopyFrom(ctx, table, cols, pgx.CopyFromFunc(func() ([]any, error) {
 		e, ok := next()
 		if !ok {
 			return nil, nil
@@ -530,10 +565,10 @@ func (b *backfillRun) copyEntries(ctx context.Context, table string, cols []stri
 	return err
 }
 
-func (b *backfillRun) copyGroups(ctx context.Context, table string, groups iter.Seq2[string, *runtime.GroupState]) error {
+func (b *backfillRun) copyGroups(ctx context.Context, table pgx.Identifier, groups iter.Seq2[string, *runtime.GroupState]) error {
 	next, stop := iter.Pull2(groups)
 	defer stop()
-	_, err := b.tx.CopyFrom(ctx, pgx.Identifier{b.p.Schema, table}, []string{"key", "state"}, pgx.CopyFromFunc(func() ([]any, error) {
+	_, err := b.tx.CopyFrom(ctx, table, []string{"key", "state"}, pgx.CopyFromFunc(func() ([]any, error) {
 		for {
 			key, st, ok := next()
 			if !ok {

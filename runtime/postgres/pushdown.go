@@ -611,9 +611,14 @@ func (b *backfillRun) pushGroups(ctx context.Context, d *pushdown, groups []keye
 			}
 		}
 	}
-	table := fmt.Sprintf("_groups_%d", d.node.ID)
-	if err := b.copyGroups(ctx, table, keyed); err != nil {
-		return fmt.Errorf("backfill: writing %s: %w", table, err)
+	// A kept aggregate's state is in place already (see backfillIn), and
+	// nothing reads it during the backfill: the aggregate stands as an
+	// input (see derive).
+	if !b.keep[d.node.ID] {
+		table := pgx.Identifier{b.p.Schema, fmt.Sprintf("_groups_%d", d.node.ID)}
+		if err := b.copyGroups(ctx, table, keyed); err != nil {
+			return fmt.Errorf("backfill: writing %s: %w", table.Sanitize(), err)
+		}
 	}
 	z := zset.New()
 	for _, g := range groups {

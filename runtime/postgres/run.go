@@ -62,6 +62,14 @@ type Runner struct {
 	// zero fields mean the defaults (KeepChanges, KeepChangeRows,
 	// KeepChangesFor).
 	Retention Retention
+	// Apply makes Setup, when the program changed since its state was
+	// built, apply the change: keep the state and output tables that
+	// are unchanged and rebuild only the rest (see apply.go), rather
+	// than fail with ErrVersion.
+	Apply bool
+	// DropRemoved makes an apply drop the tables of outputs the program
+	// no longer has; without it they are left, no longer maintained.
+	DropRemoved bool
 
 	backfilled bool // the backfill is known done: ApplyPending need not look
 	// sourced is the program's source-backed integrals as recorded at
@@ -136,6 +144,14 @@ func (p *Runner) Setup(ctx context.Context, rebuild bool) error {
 			return err
 		}
 		return p.upgrade(ctx)
+	case stored != "" && p.Apply && !rebuild:
+		if err := p.ensureSchema(ctx); err != nil {
+			return err
+		}
+		if err := p.applyChange(ctx); err != nil {
+			return err
+		}
+		return p.upgrade(ctx)
 	case stored != "" && !rebuild:
 		return p.versionError(ctx)
 	case stored != "":
@@ -199,7 +215,7 @@ func (p *Runner) versionError(ctx context.Context) error {
 		}
 	}
 	sort.Strings(changes)
-	return fmt.Errorf("%w (%s): refusing to mix it with the old state; run again with --rebuild to drop the state and replay from the sources",
+	return fmt.Errorf("%w (%s): refusing to mix it with the old state; run again with --apply to rebuild only what changed, or with --rebuild to drop the state and replay everything from the sources",
 		ErrVersion, strings.Join(changes, ", "))
 }
 
@@ -274,6 +290,9 @@ func (p *Runner) install(ctx context.Context) error {
 			return err
 		}
 		if err := p.recordOutputs(ctx, tx); err != nil {
+			return err
+		}
+		if err := p.recordShape(ctx, tx); err != nil {
 			return err
 		}
 		views, _ := json.Marshal(p.viewVersions())
@@ -383,6 +402,7 @@ func (p *Runner) outputTable(o *ir.Output) string {
 
 func (p *Runner) outputDDL(o *ir.Output) []string {
 	table := p.outputTable(o)
+	names := outputIndexNames(o, table)
 	var cols []string
 	for _, c := range o.View.Columns {
 		col := ident(c.Name) + " " + pgTypeName(c.Type)
@@ -399,18 +419,30 @@ func (p *Runner) outputDDL(o *ir.Output) []string {
 	if len(o.Indexes) == 0 && len(o.PrimaryKey) == 0 {
 		// Retracting a row must find it without scanning the table: with
 		// no index of the user's, a hash index on the first column does.
-		stmts = append(stmts, fmt.Sprintf("CREATE INDEX %s ON %s USING hash (%s)",
-			ident("stepping_"+shortHash(table)+"_retract"), table, ident(o.View.Columns[0].Name)))
+		return append(stmts, fmt.Sprintf("CREATE INDEX %s ON %s USING hash (%s)",
+			ident(names[0]), table, ident(o.View.Columns[0].Name)))
 	}
+	for i, ix := range o.Indexes {
+		stmts = append(stmts, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", ident(names[i]), table, p.colList(o.View, ix)))
+	}
+	return stmts
+}
+
+// outputIndexNames names the indexes outputDDL creates on an output's
+// table: after its name, so that each table's are its own.
+func outputIndexNames(o *ir.Output, table string) []string {
+	if len(o.Indexes) == 0 && len(o.PrimaryKey) == 0 {
+		return []string{"stepping_" + shortHash(table) + "_retract"}
+	}
+	var out []string
 	for _, ix := range o.Indexes {
 		var names []string
 		for _, i := range ix {
 			names = append(names, o.View.Columns[i].Name)
 		}
-		name := "stepping_" + shortHash(table+strings.Join(names, ","))
-		stmts = append(stmts, fmt.Sprintf("CREATE INDEX %s ON %s (%s)", ident(name), table, p.colList(o.View, ix)))
+		out = append(out, "stepping_"+shortHash(table+strings.Join(names, ",")))
 	}
-	return stmts
+	return out
 }
 
 func (p *Runner) colList(v *ir.View, idx []int) string {
@@ -641,11 +673,20 @@ func (p *Runner) applyBatch(ctx context.Context, tick bool) (StepStats, error) {
 // step applies, as one step, the log's oldest transactions with a row
 // among its oldest limit rows (all of it for 0). On failure it returns
 // the chunk that failed.
-func (p *Runner) step(ctx context.Context, tick bool, limit int) (StepStats, []logRow, error) {
+func (p *Runner) step(ctx context.Context, tick bool, limit int) (st StepStats, failed []logRow, err error) {
 	start := time.Now()
-	st := StepStats{}
-	var failed []logRow // the chunk a step failed in
-	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		st, failed, err = p.stepIn(ctx, tx, tick, limit)
+		return err
+	})
+	st.Duration = time.Since(start)
+	return st, failed, err
+}
+
+// stepIn is step in transaction tx, which the caller commits.
+func (p *Runner) stepIn(ctx context.Context, tx pgx.Tx, tick bool, limit int) (st StepStats, failed []logRow, err error) {
+	start := time.Now()
+	err = func() error {
 		steps, publish, chunk, err := p.openStep(ctx, tx, limit)
 		if err != nil || len(chunk.rows) == 0 && !tick {
 			return err
@@ -698,8 +739,7 @@ func (p *Runner) step(ctx context.Context, tick bool, limit int) (StepStats, []l
 			p.queueFinish(tail, slices.Sorted(maps.Keys(xacts)), st, changes, publish, start)
 			return tx.SendBatch(ctx, tail).Close()
 		}
-	})
-	st.Duration = time.Since(start)
+	}()
 	return st, failed, err
 }
 

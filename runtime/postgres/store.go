@@ -28,6 +28,10 @@ type Store struct {
 	// bounds limits, during a backfill, the rows of each source (by
 	// input name) its source-backed integrals see: see boundNone.
 	bounds map[string]string
+	// scratch holds, during a backfill that builds part of a changed
+	// program's state, the nodes whose state is in place already: theirs
+	// is computed in temporary tables of the same names (see backfillIn).
+	scratch map[int]bool
 }
 
 // NewStore returns a store over the state tables of schema. Its tables
@@ -55,6 +59,9 @@ func (s *Store) send(ctx context.Context, b *pgx.Batch) error {
 }
 
 func (s *Store) table(prefix string, id int) string {
+	if s.scratch[id] {
+		return pgx.Identifier{"pg_temp", fmt.Sprintf("%s_%d", prefix, id)}.Sanitize()
+	}
 	return pgx.Identifier{s.schema, fmt.Sprintf("%s_%d", prefix, id)}.Sanitize()
 }
 

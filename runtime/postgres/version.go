@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 
 	"github.com/stepping-io/stepping/ir"
@@ -44,4 +45,24 @@ func (p *Runner) firstStepDue(ctx context.Context) (bool, error) {
 	}
 	steps, err := p.meta(ctx, p.Pool, "steps")
 	return steps == "0", err
+}
+
+// nodeVersions returns, by node ID, the hash of what each node computes
+// (ir.NodeHashes) under the runtime's semantics: a changed program keeps
+// the state of the nodes whose versions the deployed one recorded.
+func nodeVersions(c *ir.Circuit) []string {
+	hashes := ir.NodeHashes(c)
+	for i, h := range hashes {
+		sum := sha256.Sum256([]byte("semantics " + strconv.Itoa(runtime.Semantics) + "\n" + h))
+		hashes[i] = hex.EncodeToString(sum[:16])
+	}
+	return hashes
+}
+
+// outputVersion is the hash of what an output's table holds and how it
+// is laid out: its view's node version, its columns, key and indexes.
+func outputVersion(o *ir.Output, nodes []string) string {
+	text := fmt.Sprintf("%s table=%q cols=%v pk=%v indexes=%v", nodes[o.View.Node.ID], o.Table, o.View.Columns, o.PrimaryKey, o.Indexes)
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:16])
 }

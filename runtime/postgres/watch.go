@@ -169,6 +169,14 @@ func (p *Runner) upgrade(ctx context.Context) error {
 				return err
 			}
 		}
+		// Likewise for what apply compares a changed program with.
+		if nodes, err := p.meta(ctx, tx, metaNodes); err != nil {
+			return err
+		} else if nodes == "" {
+			if err := p.recordShape(ctx, tx); err != nil {
+				return err
+			}
+		}
 		for _, s := range p.captureFunctionsDDL() {
 			if _, err := tx.Exec(ctx, s); err != nil {
 				return err

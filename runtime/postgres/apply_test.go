@@ -1,0 +1,384 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stepping-io/stepping/internal/compile"
+	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/runtime/postgres"
+)
+
+// applyProgram is a three-view program: va reads a alone; vb reads b,
+// and vc reads vb. threshold is vb's filter, which the tests change.
+func applyProgram(threshold int) string {
+	return fmt.Sprintf(`source a = table a
+source b = table b
+view va = a | where x > 0 | select { id, x }
+view vb = b | where amount > %d | select { id, k, amount }
+view vc = vb | group by k { total = sum(amount), n = count() }
+output va to table out_va primary key (id)
+output vb to table out_vb primary key (id)
+output vc to table out_vc primary key (k)
+`, threshold)
+}
+
+// applyRunner compiles src against the database as the program of
+// schema, the same program schema newPG gives.
+func applyRunner(t *testing.T, pool *pgxpool.Pool, schema, src string) *postgres.Runner {
+	t.Helper()
+	prog, err := compile.Compile(context.Background(), "test.step", src, pool)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	return &postgres.Runner{Pool: pool, Circuit: prog.Circuit, Schema: "prog_" + schema, BatchSize: 50, Log: testLog{t}}
+}
+
+// testLog writes a runner's messages to the test's log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// physical returns each row's place and version in a table: the same
+// answer before and after means no row of it was written.
+func physical(t *testing.T, pool *pgxpool.Pool, table string) []string {
+	t.Helper()
+	return rowTexts(t, pool, "SELECT ctid::text || ' ' || xmin::text || ' ' || id::text FROM "+table)
+}
+
+func relfilenode(t *testing.T, pool *pgxpool.Pool, table string) uint32 {
+	t.Helper()
+	var n uint32
+	if err := pool.QueryRow(context.Background(), "SELECT pg_relation_filenode($1)", table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestPostgresApplyUnderWrites changes one view of a three-view program
+// while writers change its sources and a reader reads its outputs: the
+// plan names that view and the one downstream; the apply leaves the
+// untouched output's table physically as it was, swaps the changed ones
+// so that the reader never sees a partial or inconsistent pair of them,
+// and loses no change.
+func TestPostgresApplyUnderWrites(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	// Rows b 1..200 pass both filters and are never written: the
+	// output of vb never holds fewer.
+	mustExec(t, pool, `CREATE TABLE a (id int8 PRIMARY KEY, x int4 NOT NULL);
+CREATE TABLE b (id int8 PRIMARY KEY, k int4 NOT NULL, amount int8 NOT NULL);
+INSERT INTO a SELECT i, i % 7 - 2 FROM generate_series(1, 300) i;
+INSERT INTO b SELECT i, i % 13, 100 FROM generate_series(1, 200) i;
+INSERT INTO b SELECT i, i % 13, i % 20 FROM generate_series(201, 3000) i`)
+	old := newPG(t, pool, schema, applyProgram(10))
+	old.BatchSize = 50
+	if err := old.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	untouched, file := physical(t, pool, "out_va"), relfilenode(t, pool, "out_va")
+
+	changed := applyRunner(t, pool, schema, applyProgram(5))
+	ch, err := changed.PlanChange(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ch.Kept, []string{"va"}) || !slices.Equal(ch.Rebuilt, []string{"vb", "vc"}) || len(ch.Added)+len(ch.Removed) > 0 || !slices.Equal(ch.Reads, []string{"b"}) {
+		t.Fatalf("plan: %+v, want va kept, vb and vc rebuilt from b", ch)
+	}
+
+	// Writers change b's rows past 200 until the apply is done.
+	writeCtx, stopWriting := context.WithCancel(ctx)
+	var writers sync.WaitGroup
+	var writes atomic.Int64
+	for w := range 3 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for writeCtx.Err() == nil {
+				id := 201 + rng.IntN(3000)
+				var sql string
+				switch rng.IntN(3) {
+				case 0:
+					sql = fmt.Sprintf("INSERT INTO b VALUES (%d, %d, %d) ON CONFLICT (id) DO UPDATE SET amount = excluded.amount", id, rng.IntN(13), rng.IntN(20))
+				case 1:
+					sql = fmt.Sprintf("UPDATE b SET amount = %d, k = %d WHERE id = %d", rng.IntN(20), rng.IntN(13), id)
+				default:
+					sql = fmt.Sprintf("DELETE FROM b WHERE id = %d", id)
+				}
+				if _, err := pool.Exec(writeCtx, sql); err == nil {
+					writes.Add(1)
+				}
+			}
+		}()
+	}
+	// The reader reads both rebuilt outputs in one statement, so in one
+	// snapshot: vc's counts must add up to vb's rows, and vb never
+	// holds fewer than the rows no writer touches.
+	readCtx, stopReading := context.WithCancel(ctx)
+	var reads atomic.Int64
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(readErr)
+		for readCtx.Err() == nil {
+			var rows, counted int64
+			err := pool.QueryRow(readCtx, "SELECT (SELECT count(*) FROM out_vb), (SELECT coalesce(sum(n), 0) FROM out_vc)").Scan(&rows, &counted)
+			switch {
+			case readCtx.Err() != nil:
+				return
+			case err != nil:
+				readErr <- err
+				return
+			case rows < 200 || counted != rows:
+				readErr <- fmt.Errorf("a reader saw out_vb with %d rows and out_vc counting %d", rows, counted)
+				return
+			}
+			reads.Add(1)
+		}
+	}()
+	waitWrites := func(n int64) {
+		for start := writes.Load(); writes.Load() < start+n; {
+			if err := writeCtx.Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitWrites(50)
+	changed.Apply = true
+	readsBefore := reads.Load()
+	if err := changed.Setup(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	// Writes go on after the apply, and the runner takes them up.
+	waitWrites(50)
+	stopWriting()
+	writers.Wait()
+	readsDuring := reads.Load() - readsBefore
+	if err := changed.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	stopReading()
+	if err := <-readErr; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d writes, %d reads during the apply", writes.Load(), readsDuring)
+	if readsDuring == 0 {
+		t.Fatal("the reader read nothing while the change was applied")
+	}
+
+	if got := physical(t, pool, "out_va"); !slices.Equal(got, untouched) || relfilenode(t, pool, "out_va") != file {
+		t.Errorf("the untouched output out_va was written")
+	}
+	sameTexts(t, pool, "out_va", "SELECT id, x FROM a WHERE x > 0")
+	sameTexts(t, pool, "out_vb", "SELECT id, k, amount FROM b WHERE amount > 5")
+	sameTexts(t, pool, "out_vc", "SELECT k, sum(amount)::int8, count(*)::int8 FROM b WHERE amount > 5 GROUP BY k")
+
+	// The program is now the changed one: unchanged, it runs as it is.
+	again := applyRunner(t, pool, schema, applyProgram(5))
+	if err := again.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatalf("the applied program, run again: %v", err)
+	}
+}
+
+// TestPostgresApplyCases applies changes of several kinds, each checked
+// against recomputation, with what each keeps.
+func TestPostgresApplyCases(t *testing.T) {
+	const base = `source a = table a
+source b = table b
+view va = a | where x > 0 | select { id, x }
+view vb = b | where amount > 10 | select { id, k, amount }
+view vc = vb | group by k { total = sum(amount), n = count() }
+output va to table out_va primary key (id)
+output vb to table out_vb primary key (id)
+output vc to table out_vc primary key (k)
+`
+	tests := []struct {
+		name    string
+		src     string
+		kept    []string
+		rebuilt []string
+		added   []string
+		removed []string
+		oracle  map[string]string
+		gone    []string // tables dropped
+		stays   []string // removed output tables left in place
+		drop    bool
+		// backfillRows and noPushdown set the runner's: a small bound
+		// takes the rebuild to Postgres, with the kept state it reads in
+		// temporary tables.
+		backfillRows int
+		noPushdown   bool
+	}{
+		{
+			name:    "downstream view only",
+			src:     strings.Replace(base, "n = count() }", "n = count(), biggest = max(amount) }", 1),
+			kept:    []string{"va", "vb"},
+			rebuilt: []string{"vc"},
+			oracle:  map[string]string{"out_vc": "SELECT k, sum(amount)::int8, count(*)::int8, max(amount) FROM b WHERE amount > 10 GROUP BY k"},
+		},
+		{
+			name:  "view added",
+			src:   base + "view vd = a | join b on a.id == b.id | select { id = a.id, x, amount }\noutput vd to table out_vd primary key (id)\n",
+			kept:  []string{"va", "vb", "vc"},
+			added: []string{"vd"},
+			oracle: map[string]string{
+				"out_vd": "SELECT a.id, x, amount FROM a JOIN b ON a.id = b.id",
+			},
+		},
+		{
+			name:    "output removed, left",
+			src:     strings.Replace(base, "output va to table out_va primary key (id)\n", "", 1),
+			kept:    []string{"vb", "vc"},
+			removed: []string{`"out_va"`},
+			stays:   []string{"out_va"},
+		},
+		{
+			name:    "output removed, dropped",
+			src:     strings.Replace(base, "output va to table out_va primary key (id)\n", "", 1),
+			kept:    []string{"vb", "vc"},
+			removed: []string{`"out_va"`},
+			gone:    []string{"out_va"},
+			drop:    true,
+		},
+		{
+			name:   "source added",
+			src:    base + "source c = table c\nview vx = c | join a on c.a_id == a.id | select { id = c.id, x }\noutput vx to table out_vx primary key (id)\n",
+			kept:   []string{"va", "vb", "vc"},
+			added:  []string{"vx"},
+			oracle: map[string]string{"out_vx": "SELECT c.id, a.x FROM c JOIN a ON c.a_id = a.id"},
+		},
+		{
+			name:   "view added over a kept aggregate",
+			src:    base + "view vd = vc | join a on vc.k == a.id | select { k, total, x }\noutput vd to table out_vd primary key (k)\n",
+			kept:   []string{"va", "vb", "vc"},
+			added:  []string{"vd"},
+			oracle: map[string]string{"out_vd": "SELECT k, sum(amount)::int8, x FROM b JOIN a ON b.k = a.id WHERE amount > 10 GROUP BY k, x"},
+		},
+		{
+			name:         "view added over a kept aggregate, in Postgres",
+			src:          base + "view vd = vc | join a on vc.k == a.id | select { k, total, x }\noutput vd to table out_vd primary key (k)\n",
+			kept:         []string{"va", "vb", "vc"},
+			added:        []string{"vd"},
+			oracle:       map[string]string{"out_vd": "SELECT k, sum(amount)::int8, x FROM b JOIN a ON b.k = a.id WHERE amount > 10 GROUP BY k, x"},
+			backfillRows: 40,
+			noPushdown:   true,
+		},
+		{
+			name:    "output key changed",
+			src:     strings.Replace(base, "output vb to table out_vb primary key (id)", "output vb to table out_vb index (k)", 1),
+			kept:    []string{"va", "vc"},
+			rebuilt: []string{"vb"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pool, schema := pgtest.Schema(t)
+			ctx := context.Background()
+			mustExec(t, pool, `CREATE TABLE a (id int8 PRIMARY KEY, x int4 NOT NULL);
+CREATE TABLE b (id int8 PRIMARY KEY, k int4 NOT NULL, amount int8 NOT NULL);
+CREATE TABLE c (id int8 PRIMARY KEY, a_id int8 NOT NULL);
+INSERT INTO a SELECT i, i % 7 - 2 FROM generate_series(1, 300) i;
+INSERT INTO b SELECT i, i % 13, i % 20 FROM generate_series(1, 500) i;
+INSERT INTO c SELECT i, i * 3 FROM generate_series(1, 90) i`)
+			old := newPG(t, pool, schema, base)
+			if err := old.Run(ctx, false, true, time.Second, nil); err != nil {
+				t.Fatal(err)
+			}
+			// Changes pending when the change is applied.
+			mustExec(t, pool, "UPDATE a SET x = x + 1 WHERE id % 5 = 0; DELETE FROM b WHERE id % 11 = 0; INSERT INTO c VALUES (91, 4)")
+			changed := applyRunner(t, pool, schema, tt.src)
+			changed.DropRemoved = tt.drop
+			changed.BackfillRows, changed.NoPushdown = tt.backfillRows, tt.noPushdown
+			ch, err := changed.PlanChange(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ch.Kept, tt.kept) || !slices.Equal(ch.Rebuilt, tt.rebuilt) || !slices.Equal(ch.Added, tt.added) || !slices.Equal(ch.Removed, tt.removed) {
+				t.Fatalf("plan: kept %v rebuilt %v added %v removed %v; want %v %v %v %v", ch.Kept, ch.Rebuilt, ch.Added, ch.Removed, tt.kept, tt.rebuilt, tt.added, tt.removed)
+			}
+			if err := changed.Run(ctx, false, true, time.Second, nil); !errors.Is(err, postgres.ErrVersion) {
+				t.Fatalf("without Apply: %v, want ErrVersion", err)
+			}
+			changed.Apply = true
+			if err := changed.Run(ctx, false, true, time.Second, nil); err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, pool, "UPDATE a SET x = x - 1 WHERE id % 3 = 0; INSERT INTO b VALUES (1001, 3, 50); INSERT INTO c VALUES (92, 6)")
+			if err := changed.Run(ctx, false, true, time.Second, nil); err != nil {
+				t.Fatal(err)
+			}
+			oracle := map[string]string{
+				"out_va": "SELECT id, x FROM a WHERE x > 0",
+				"out_vb": "SELECT id, k, amount FROM b WHERE amount > 10",
+				"out_vc": "SELECT k, sum(amount)::int8, count(*)::int8 FROM b WHERE amount > 10 GROUP BY k",
+			}
+			for table, query := range tt.oracle {
+				oracle[table] = query
+			}
+			for _, table := range append(tt.gone, tt.stays...) {
+				delete(oracle, table)
+			}
+			for table, query := range oracle {
+				sameTexts(t, pool, table, query)
+			}
+			for _, table := range tt.gone {
+				var exists bool
+				if err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&exists); err != nil || exists {
+					t.Errorf("table %s: exists %v (%v), want it dropped", table, exists, err)
+				}
+			}
+			for _, table := range tt.stays {
+				var n int
+				if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n == 0 {
+					t.Errorf("table %s: %d rows (%v), want it left as it was", table, n, err)
+				}
+				mustExec(t, pool, "DROP TABLE "+table)
+			}
+			if err := changed.Drop(ctx, true); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// A changed output's table that a view of the user's reads is not
+// replaced: the apply fails, naming the view, and changes nothing.
+func TestPostgresApplyDependentView(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, `CREATE TABLE a (id int8 PRIMARY KEY, x int4 NOT NULL);
+CREATE TABLE b (id int8 PRIMARY KEY, k int4 NOT NULL, amount int8 NOT NULL);
+INSERT INTO b SELECT i, i % 13, i % 20 FROM generate_series(1, 100) i`)
+	old := newPG(t, pool, schema, applyProgram(10))
+	if err := old.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, pool, "CREATE VIEW big_totals AS SELECT k FROM out_vc WHERE total > 100")
+	t.Cleanup(func() { mustExec(t, pool, "DROP VIEW IF EXISTS big_totals") })
+	changed := applyRunner(t, pool, schema, applyProgram(5))
+	changed.Apply = true
+	err := changed.Run(ctx, false, true, time.Second, nil)
+	if err == nil || !strings.Contains(err.Error(), "big_totals") || !strings.Contains(err.Error(), "out_vc") {
+		t.Fatalf("apply: %v, want an error naming view big_totals and table out_vc", err)
+	}
+	// Nothing changed: the old program runs on.
+	mustExec(t, pool, "INSERT INTO b VALUES (500, 1, 15)")
+	if err := old.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameTexts(t, pool, "out_vb", "SELECT id, k, amount FROM b WHERE amount > 10")
+}
