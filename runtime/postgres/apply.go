@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -82,6 +83,9 @@ type applyPlan struct {
 	fresh                []int       // stateful nodes built afresh
 	reusable             []bool      // by node ID: its state, and that of all it reads, is kept
 	needed               []bool      // by node ID: the rebuild computes it
+	// frontier holds the kept outputs the rebuild reads, by their view's
+	// node: it reads their tables rather than compute them again.
+	frontier map[int]*ir.Output
 	kept, rebuilt, added []*ir.Output
 	removed              []string // quoted table names
 	owned                map[string]uint32
@@ -291,14 +295,25 @@ func (p *Runner) planApply(ctx context.Context, q querier) (*applyPlan, error) {
 	}
 
 	// What the rebuild computes: the fresh nodes, the rebuilt and added
-	// outputs, and everything they read.
+	// outputs, and everything they read, down to the sources or to a
+	// kept output, whose table holds its view's rows at the snapshot.
 	pl.needed = make([]bool, len(c.Nodes))
+	pl.frontier = map[int]*ir.Output{}
+	kept := map[int]*ir.Output{}
+	for _, o := range pl.kept {
+		kept[o.View.Node.ID] = o
+	}
 	var need func(n *ir.Node)
 	need = func(n *ir.Node) {
 		if pl.needed[n.ID] {
 			return
 		}
 		pl.needed[n.ID] = true
+		if o, ok := kept[n.ID]; ok {
+			pl.frontier[n.ID] = o
+			pl.Reads = append(pl.Reads, o.View.Name+" (its table)")
+			return
+		}
 		for _, in := range n.Inputs {
 			need(in)
 		}
@@ -319,7 +334,36 @@ func (p *Runner) planApply(ctx context.Context, q querier) (*applyPlan, error) {
 			pl.Reads = append(pl.Reads, in.Name)
 		}
 	}
+	sort.Strings(pl.Reads)
 	return pl, nil
+}
+
+// readKept returns circuit c with each node of the frontier replaced by
+// an input reading its output's table, and those inputs: the rebuild
+// reads the rows of a kept output rather than compute them again.
+func (p *Runner) readKept(c *ir.Circuit, frontier map[int]*ir.Output) (*ir.Circuit, []*ir.Input) {
+	if len(frontier) == 0 {
+		return c, nil
+	}
+	d := *c
+	d.Nodes = slices.Clone(c.Nodes)
+	var inputs []*ir.Input
+	for _, id := range slices.Sorted(maps.Keys(frontier)) {
+		o, n := frontier[id], c.Nodes[id]
+		table := &ir.PostgresTable{Schema: p.Schema, Name: o.View.Name}
+		switch len(o.Table) {
+		case 0:
+		case 1:
+			table = &ir.PostgresTable{Name: o.Table[0]}
+		default:
+			table = &ir.PostgresTable{Schema: o.Table[len(o.Table)-2], Name: o.Table[len(o.Table)-1]}
+		}
+		name := "_output_" + o.View.Name
+		src := &ir.Node{ID: id, Op: &ir.Source{Table: name}, Cols: n.Cols, Span: n.Span}
+		d.Nodes[id] = src
+		inputs = append(inputs, &ir.Input{Name: name, Columns: o.View.Columns, Node: src, Postgres: table})
+	}
+	return &d, inputs
 }
 
 // pruned returns c with every node keep refuses replaced by an empty
@@ -486,10 +530,12 @@ func (p *Runner) applyIn(ctx context.Context, tx pgx.Tx, pl *applyPlan, start ti
 		}
 		keep := map[int]bool{}
 		for id := range pl.reuse {
-			keep[id] = pl.needed[id]
+			keep[id] = pl.needed[id] && pl.frontier[id] == nil
 		}
 		build := *p
-		build.Circuit, build.sourced = pruned(c, pl.needed, outputs, inputs), sourced
+		circuit, kept := p.readKept(pruned(c, pl.needed, outputs, inputs), pl.frontier)
+		circuit.Inputs = append(slices.Clone(circuit.Inputs), kept...)
+		build.Circuit, build.sourced = circuit, sourced
 		b, _, err := build.backfillIn(ctx, tx, start, false, keep)
 		if err != nil {
 			return fmt.Errorf("rebuilding: %w", err)
