@@ -78,14 +78,14 @@ func (p *Runner) PlanChange(ctx context.Context) (*Change, error) {
 // applyPlan is a Change with what carrying it out needs.
 type applyPlan struct {
 	Change
-	reuse                map[int]int // kept stateful node → the deployed node whose state it takes
-	sourced              []int       // kept source-backed nodes, by new ID
-	fresh                []int       // stateful nodes built afresh
-	reusable             []bool      // by node ID: its state, and that of all it reads, is kept
-	needed               []bool      // by node ID: the rebuild computes it
+	reuse    map[int]int // kept stateful node → the deployed node whose state it takes
+	sourced  []int       // kept source-backed nodes, by new ID
+	fresh    []int       // stateful nodes built afresh
+	reusable []bool      // by node ID: its state, and that of all it reads, is kept
+	needed   []bool      // by node ID: the rebuild computes it
 	// frontier holds the kept outputs the rebuild reads, by their view's
 	// node: it reads their tables rather than compute them again.
-	frontier map[int]*ir.Output
+	frontier             map[int]*ir.Output
 	kept, rebuilt, added []*ir.Output
 	removed              []string // quoted table names
 	owned                map[string]uint32
