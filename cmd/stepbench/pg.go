@@ -261,7 +261,10 @@ Ratios are the other system's time over stepping's: above 1x stepping is faster.
 		return err
 	}
 	printOutputSizes(afterLoad, atEnd)
-	return printSizes(ctx, spool, progSchema, iv != nil)
+	if err := printSizes(ctx, spool, progSchema, iv != nil); err != nil {
+		return err
+	}
+	return measureApply(ctx, spool, progSchema, string(src), r)
 }
 
 // add adds the time f takes to total.

@@ -520,7 +520,13 @@ WHERE pg_size_bytes(current_setting('work_mem')) < %d`, pushdownWorkMem>>10, pus
 }
 
 // cursor is the name of the pushdown's cursor.
-func (d *pushdown) cursor() string { return fmt.Sprintf("_stepping_pushdown_%d", d.node.ID) }
+// cursor names the pushdown's temporary table and cursor after its query:
+// pgx caches what a statement returns by its text, and a FETCH from a
+// cursor of the same name but another query (a changed program's, on
+// the same connection) would be read with the wrong columns.
+func (d *pushdown) cursor() string {
+	return fmt.Sprintf("_stepping_pushdown_%d_%s", d.node.ID, shortHash(d.query))
+}
 
 // fetchPushed fetches the next rows of a pushdown's query.
 func (b *backfillRun) fetchPushed(ctx context.Context, d *pushdown) ([][]any, error) {
