@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/ir/lockfile"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -85,7 +86,12 @@ type applyPlan struct {
 	needed   []bool      // by node ID: the rebuild computes it
 	// frontier holds the kept outputs the rebuild reads, by their view's
 	// node: it reads their tables rather than compute them again.
-	frontier             map[int]*ir.Output
+	frontier map[int]*ir.Output
+	// alike holds the outputs a plan leaves live (see liveViews) though
+	// their state is rebuilt: an input they read changed, but not in
+	// what they use (a column added to a source table). When the rebuild
+	// gives the rows the table holds, the table is left untouched.
+	alike                map[string]bool
 	kept, rebuilt, added []*ir.Output
 	removed              []string // quoted table names
 	owned                map[string]uint32
@@ -265,6 +271,9 @@ func (p *Runner) planApply(ctx context.Context, q querier) (*applyPlan, error) {
 			pl.Added = append(pl.Added, o.View.Name)
 		}
 	}
+	if pl.alike, err = p.liveViews(ctx, q); err != nil {
+		return nil, err
+	}
 	for table := range owned {
 		if !now[table] {
 			pl.removed = append(pl.removed, table)
@@ -364,6 +373,68 @@ func (p *Runner) readKept(c *ir.Circuit, frontier map[int]*ir.Output) (*ir.Circu
 		inputs = append(inputs, &ir.Input{Name: name, Columns: o.View.Columns, Node: src, Postgres: table})
 	}
 	return &d, inputs
+}
+
+// onlyColumnsAdded reports whether the deployed program differs from
+// this one only by columns added to its sources that no view uses, as a
+// plan against its lock text sees it: nothing to rebuild, no output
+// table to create, replace or drop.
+func (p *Runner) onlyColumnsAdded(ctx context.Context) (bool, error) {
+	text, err := p.meta(ctx, p.Pool, metaLock)
+	if err != nil || text == "" {
+		return false, err
+	}
+	old, err := lockfile.Parse("deployed.lock", text)
+	if err != nil {
+		return false, nil // the plan says why; here, no
+	}
+	now, err := lockfile.Parse("program.lock", p.lockText())
+	if err != nil {
+		return false, err
+	}
+	d := lockfile.Compare(old, now)
+	if len(d.Rebuild)+len(d.Replaced)+len(d.Created)+len(d.Dropped) > 0 {
+		return false, nil
+	}
+	for _, c := range d.Changes {
+		if c.Status != lockfile.Unchanged && c.Kind != "input" {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// liveViews returns the outputs, by view name, that a plan against the
+// deployed lock text (see ir/lockfile) leaves live: their declarations
+// and their views' definitions are unchanged, and nothing their views
+// read changed but columns they do not use. None when no lock is
+// recorded.
+func (p *Runner) liveViews(ctx context.Context, q querier) (map[string]bool, error) {
+	text, err := p.meta(ctx, q, metaLock)
+	if err != nil || text == "" {
+		return nil, err
+	}
+	old, err := lockfile.Parse("deployed.lock", text)
+	if err != nil {
+		return nil, fmt.Errorf("program %s: its recorded lock: %w", p.Schema, err)
+	}
+	now, err := lockfile.Parse("program.lock", p.lockText())
+	if err != nil {
+		return nil, err
+	}
+	rebuilt, live := map[string]bool{}, map[string]bool{}
+	for _, c := range lockfile.Compare(old, now).Changes {
+		switch {
+		case c.Kind == "view" && c.Rebuild:
+			rebuilt[c.Name] = true
+		case c.Kind == "output" && c.Status == lockfile.Unchanged:
+			live[c.Name] = true
+		}
+	}
+	for name := range rebuilt {
+		delete(live, name)
+	}
+	return live, nil
 }
 
 // pruned returns c with every node keep refuses replaced by an empty
@@ -545,7 +616,21 @@ func (p *Runner) applyIn(ctx context.Context, tx pgx.Tx, pl *applyPlan, start ti
 
 	// 4. Swap, drop, record.
 	for _, o := range pl.rebuilt {
-		if err := p.swapIn(ctx, tx, o, p.nextTable(o), pl.owned); err != nil {
+		next := p.nextTable(o)
+		if pl.alike[o.View.Name] {
+			same, err := sameRows(ctx, tx, p.outputTable(o), p.outputTable(next))
+			if err != nil {
+				return err
+			}
+			if same {
+				p.logf("output %s: rebuilt to the rows its table holds, which is left untouched", o.View.Name)
+				if _, err := tx.Exec(ctx, "DROP TABLE "+p.outputTable(next)); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if err := p.swapIn(ctx, tx, o, next, pl.owned); err != nil {
 			return err
 		}
 	}
@@ -661,6 +746,18 @@ SELECT coalesce(array_agg(d ORDER BY d), '{}') FROM (
 	}
 	return fmt.Errorf("program %s: %s, but %s depend on it and would be lost: drop them first and make them again after, or leave the view as it was",
 		p.Schema, what, strings.Join(deps, ", "))
+}
+
+// sameRows reports whether two tables hold the same rows, by their
+// text (by representation: 1.0 and 1.00 differ), as many times each.
+func sameRows(ctx context.Context, tx pgx.Tx, a, b string) (bool, error) {
+	var differ bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT t::text FROM `+a+` t EXCEPT ALL SELECT t::text FROM `+b+` t)
+    OR EXISTS (SELECT t::text FROM `+b+` t EXCEPT ALL SELECT t::text FROM `+a+` t)`).Scan(&differ)
+	if err != nil {
+		return false, fmt.Errorf("comparing %s with its rebuild %s: %w", a, b, err)
+	}
+	return !differ, nil
 }
 
 // swapIn replaces output o's table by next, the table a rebuild filled:

@@ -144,7 +144,19 @@ func (p *Runner) Setup(ctx context.Context, rebuild bool) error {
 			return err
 		}
 		return p.upgrade(ctx)
-	case stored != "" && p.Apply && !rebuild:
+	case stored != "" && !rebuild:
+		apply := p.Apply
+		if !apply {
+			// Columns added to the sources, which no view uses, change
+			// no output: take them up without being asked.
+			if apply, err = p.onlyColumnsAdded(ctx); err != nil {
+				return err
+			}
+			if !apply {
+				return p.versionError(ctx)
+			}
+			p.logf("the sources of %s gained columns it does not use: rebuilding the state that holds their rows; the outputs stay as they are", p.Schema)
+		}
 		if err := p.ensureSchema(ctx); err != nil {
 			return err
 		}
@@ -152,8 +164,6 @@ func (p *Runner) Setup(ctx context.Context, rebuild bool) error {
 			return err
 		}
 		return p.upgrade(ctx)
-	case stored != "" && !rebuild:
-		return p.versionError(ctx)
 	case stored != "":
 		p.logf("rebuilding %s: dropping the old state and replaying from the sources", p.Schema)
 		if err := p.dropState(ctx, true); err != nil {
