@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -451,5 +452,59 @@ func TestRunDBRuntimeErrorShowsWhere(t *testing.T) {
 		if !strings.Contains(rest, want) {
 			t.Errorf("the failure after the position does not say %q:\n%s", want, rest)
 		}
+	}
+}
+
+// TestRunDBApply changes the shop program's receipts and starts it
+// again: without --apply it refuses, saying so; with it, it rebuilds
+// receipts alone and the table holds the new receipts, kept up to date.
+func TestRunDBApply(t *testing.T) {
+	dsn, prog, sql := pgProgram(t)
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(repoRoot, "examples", "shop.step"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(text string) {
+		if err := os.WriteFile(filepath.Join(dir, "shop.step"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(string(src))
+	runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "shop.step").want(t, 0)
+	const old = `format("Basket id: %s total: $%s", basket_id, total)`
+	if !strings.Contains(string(src), old) {
+		t.Fatalf("examples/shop.step no longer holds %s", old)
+	}
+	write(strings.Replace(string(src), old, `format("basket %s: %s", basket_id, total)`, 1))
+
+	refused := runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "shop.step")
+	if refused.code != 1 || !strings.Contains(refused.stderr, "receipts changed") || !strings.Contains(refused.stderr, "--apply") {
+		t.Fatalf("run of the changed program: exit %d\n%s", refused.code, refused.stderr)
+	}
+	applied := runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "--apply", "shop.step")
+	applied.want(t, 0)
+	for _, want := range []string{"keeping outputs [basket_totals]", "rebuilding outputs [receipts]", `replaced output table "` + prog + `"."receipts"`} {
+		if !strings.Contains(applied.stderr, want) {
+			t.Errorf("apply's messages lack %q:\n%s", want, applied.stderr)
+		}
+	}
+	sql("UPDATE products SET price = 4.0 WHERE name = 'tv'")
+	runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "shop.step").want(t, 0)
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), "SELECT receipt FROM "+pgx.Identifier{prog, "receipts"}.Sanitize()+" ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"basket 1: 24.0", "basket 2: 8.0"}; !slices.Equal(got, want) {
+		t.Errorf("receipts: %q, want %q", got, want)
 	}
 }
