@@ -744,8 +744,12 @@ SELECT coalesce(array_agg(d ORDER BY d), '{}') FROM (
 	if view == "" {
 		what = "table " + table + " is no longer an output and --drop-removed drops it"
 	}
-	return fmt.Errorf("program %s: %s, but %s depend on it and would be lost: drop them first and make them again after, or leave the view as it was",
-		p.Schema, what, strings.Join(deps, ", "))
+	verb := "depend"
+	if len(deps) == 1 {
+		verb = "depends"
+	}
+	return fmt.Errorf("program %s: %s, but %s %s on it and would be lost with it: drop them first and make them again after, or leave the view as it was",
+		p.Schema, what, strings.Join(deps, ", "), verb)
 }
 
 // sameRows reports whether two tables hold the same rows, by their

@@ -114,7 +114,10 @@ func (p *Runner) triggerName(op string) string { return "stepping_" + shortHash(
 // triggers and backfills the sources' existing rows into the log. On later
 // uses it checks that the state belongs to this version of the program,
 // failing with ErrVersion otherwise unless rebuild is set, in which case
-// it drops the old state and replays from the sources.
+// it drops the old state and replays from the sources, or Apply is, in
+// which case it rebuilds only what changed (see apply.go). A program
+// whose sources only gained columns it does not use is applied without
+// Apply.
 func (p *Runner) Setup(ctx context.Context, rebuild bool) error {
 	ours, exists, err := p.isProgramSchema(ctx)
 	if err != nil {
