@@ -61,6 +61,13 @@ type PostgresOptions struct {
 	// replays from the sources; without it, opening fails with
 	// ErrVersion.
 	Rebuild bool
+	// Apply applies a change of program instead: the state and output
+	// tables the change leaves alone are kept, and the rest is rebuilt
+	// beside the live tables and swapped in (stepq run --db --apply).
+	Apply bool
+	// DropRemoved makes an Apply drop the tables of outputs the program
+	// no longer has; without it they are left, no longer maintained.
+	DropRemoved bool
 	// BatchSize is how many change-log rows one step applies; 0 means
 	// 10,000.
 	BatchSize int
@@ -82,7 +89,7 @@ func (p *Program) OpenPostgres(ctx context.Context, pool *pgxpool.Pool, opts Pos
 	if schema == "" {
 		schema = DefaultSchema(p.c.Filename)
 	}
-	pg := &postgres.Runner{Pool: pool, Circuit: p.c.Circuit, Schema: schema, Log: opts.Log, BatchSize: opts.BatchSize}
+	pg := &postgres.Runner{Pool: pool, Circuit: p.c.Circuit, Schema: schema, Log: opts.Log, BatchSize: opts.BatchSize, Apply: opts.Apply, DropRemoved: opts.DropRemoved}
 	b, err := postgres.Open(ctx, pg, opts.Rebuild)
 	if err != nil {
 		return nil, classify(err)
@@ -189,7 +196,7 @@ func (e *Engine) Extend(ctx context.Context, p *Program) ([]Batch, error) {
 	}
 	b, ok := e.backend.(extender)
 	if !ok {
-		return nil, fmt.Errorf("stepping: a running program takes more views only in memory; on Postgres, open the new program with Rebuild")
+		return nil, fmt.Errorf("stepping: a running program takes more views only in memory; on Postgres, open the new program with Apply")
 	}
 	sc, ok, err := b.Extend(ctx, p.c.Circuit, time.Now())
 	if err != nil {

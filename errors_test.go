@@ -3,6 +3,7 @@ package stepping_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -84,5 +85,24 @@ CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int N
 	}
 	if _, err := changed.OpenPostgres(ctx, pool, stepping.PostgresOptions{Schema: progSchema}); !errors.Is(err, stepping.ErrVersion) {
 		t.Errorf("a changed program opened against old state: %v", err)
+	}
+	// With Apply, the change is applied and the old state kept.
+	applied, err := changed.OpenPostgres(ctx, pool, stepping.PostgresOptions{Schema: progSchema, Apply: true})
+	if err != nil {
+		t.Fatalf("a changed program opened with Apply: %v", err)
+	}
+	defer applied.Close()
+	if err := applied.Insert(ctx, "line_items", LineItem{1, "tv", 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := applied.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := applied.Read(ctx, "basket_totals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(rows.Rows); got != "[[1 3 1]]" {
+		t.Errorf("basket_totals after the apply: %s, want [[1 3 1]]", got)
 	}
 }

@@ -33,6 +33,7 @@ type serveOptions struct {
 	journal                 string
 	keepSteps               int
 	rebuild                 bool
+	apply, dropRemoved      bool
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -42,6 +43,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.url, "db", "", "Postgres connection URL: run FILE there, as run --db does, and serve it (default: in memory)")
 	fs.StringVar(&o.schema, "schema", "", "with --db: the program's own schema (default stepping_ and the file's name)")
 	fs.BoolVar(&o.rebuild, "rebuild", false, "with --db: if the program changed, drop its state and replay from the sources")
+	fs.BoolVar(&o.apply, "apply", false, "with --db: if the program changed, rebuild only what changed, beside the live tables, and swap it in")
+	fs.BoolVar(&o.dropRemoved, "drop-removed", false, "with --apply: drop the tables of outputs the program no longer has")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "the address to listen on")
 	fs.StringVar(&o.token, "token", "", "a bearer token every request but /healthz and /readyz needs; it may read and write")
 	fs.StringVar(&o.readToken, "read-token", "", "a bearer token that may read (GET) but not write")
@@ -85,7 +88,7 @@ func serveProgram(ctx context.Context, o serveOptions, stdout, stderr io.Writer)
 		if prog, err = compilePublic(ctx, o.file, files, db); err != nil {
 			return err
 		}
-		eng, err = prog.OpenPostgres(ctx, db, stepping.PostgresOptions{Schema: o.schema, Rebuild: o.rebuild, Log: stderr})
+		eng, err = prog.OpenPostgres(ctx, db, stepping.PostgresOptions{Schema: o.schema, Rebuild: o.rebuild, Apply: o.apply, DropRemoved: o.dropRemoved, Log: stderr})
 		if err != nil {
 			return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 		}
