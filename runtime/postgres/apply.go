@@ -485,28 +485,26 @@ func (p *Runner) nextTable(o *ir.Output) *ir.Output {
 // the deployed program to stop.
 func (p *Runner) applyChange(ctx context.Context) error {
 	start := time.Now()
-	pl, err := p.planApply(ctx, p.Pool)
-	if err != nil {
+	// Checked before the lock, so that a change that cannot be applied
+	// fails at once rather than after the running program stops; and
+	// again under it, as another apply may have come first.
+	if _, err := p.checkChange(ctx); err != nil {
 		return err
-	}
-	p.logf("applying the change to %s: keeping outputs %v and the state of %d operators; building %d operators afresh, rebuilding outputs %v and adding %v from sources %v",
-		p.Schema, pl.Kept, pl.KeptState, pl.FreshState, pl.Rebuilt, pl.Added, pl.Reads)
-	if err := p.checkDrift(ctx); err != nil {
-		return err
-	}
-	if err := p.preflightChange(ctx, pl); err != nil {
-		return err
-	}
-	for _, o := range pl.rebuilt {
-		if err := p.checkReplaceable(ctx, p.Pool, o.View.Name, p.outputTable(o), outputIndexNames(o, p.outputTable(o))); err != nil {
-			return err
-		}
 	}
 	release, err := p.Lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
+	if stored, err := p.meta(ctx, p.Pool, "version"); err != nil || stored == p.Version() {
+		return err // applied meanwhile
+	}
+	pl, err := p.checkChange(ctx)
+	if err != nil {
+		return err
+	}
+	p.logf("applying the change to %s: keeping outputs %v and the state of %d operators; building %d operators afresh, rebuilding outputs %v and adding %v from sources %v",
+		p.Schema, pl.Kept, pl.KeptState, pl.FreshState, pl.Rebuilt, pl.Added, pl.Reads)
 	if len(pl.addedInputs) > 0 {
 		// Before the snapshot: every change to a new source from there on
 		// is captured, and the rows before it are read by the rebuild.
@@ -533,6 +531,28 @@ func (p *Runner) applyChange(ctx context.Context) error {
 	}
 	p.logf("applied the change to %s in %s", p.Schema, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// checkChange plans the change and checks that it can be applied: the
+// sources hold what the program reads, the role may make what it adds,
+// and no one else's object depends on a table it replaces.
+func (p *Runner) checkChange(ctx context.Context) (*applyPlan, error) {
+	pl, err := p.planApply(ctx, p.Pool)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkDrift(ctx); err != nil {
+		return nil, err
+	}
+	if err := p.preflightChange(ctx, pl); err != nil {
+		return nil, err
+	}
+	for _, o := range pl.rebuilt {
+		if err := p.checkReplaceable(ctx, p.Pool, o.View.Name, p.outputTable(o), outputIndexNames(o, p.outputTable(o))); err != nil {
+			return nil, err
+		}
+	}
+	return pl, nil
 }
 
 // preflightChange checks what the changed program adds: its new sources

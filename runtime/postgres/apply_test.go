@@ -444,3 +444,67 @@ output w to table out_w primary key (x)
 	}
 	sameTexts(t, pool, "out_w", "SELECT x, count(*)::int8 FROM t GROUP BY x")
 }
+
+// lineSignal is a log that closes a channel at the first line holding a
+// given text.
+type lineSignal struct {
+	text string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (l *lineSignal) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), l.text) {
+		l.once.Do(func() { close(l.seen) })
+	}
+	return len(b), nil
+}
+
+// An apply waits for the runner of the old program to stop, and then
+// takes up what it left in the log.
+func TestPostgresApplyWaitsForRunner(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, `CREATE TABLE a (id int8 PRIMARY KEY, x int4 NOT NULL);
+CREATE TABLE b (id int8 PRIMARY KEY, k int4 NOT NULL, amount int8 NOT NULL);
+INSERT INTO b SELECT i, i % 13, i % 20 FROM generate_series(1, 100) i`)
+	old := newPG(t, pool, schema, applyProgram(10))
+	runCtx, stopRunner := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	// The runner holds the lock once it has taken a step.
+	stepped := make(chan struct{})
+	var once sync.Once
+	go func() {
+		ran <- old.Run(runCtx, false, false, time.Hour, func(postgres.StepStats) { once.Do(func() { close(stepped) }) })
+	}()
+	select {
+	case <-stepped:
+	case err := <-ran:
+		t.Fatalf("the old program's runner stopped: %v", err)
+	}
+
+	changed := applyRunner(t, pool, schema, applyProgram(5))
+	changed.Apply = true
+	waiting := &lineSignal{text: "waiting for it to stop", seen: make(chan struct{})}
+	changed.Log = waiting
+	applied := make(chan error, 1)
+	go func() { applied <- changed.Setup(ctx, false) }()
+	select {
+	case <-waiting.seen:
+	case err := <-applied:
+		t.Fatalf("the apply did not wait for the running program: %v", err)
+	}
+	mustExec(t, pool, "INSERT INTO b VALUES (1001, 2, 7)")
+	stopRunner()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-applied; err != nil {
+		t.Fatal(err)
+	}
+	if err := changed.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameTexts(t, pool, "out_vb", "SELECT id, k, amount FROM b WHERE amount > 5")
+	sameTexts(t, pool, "out_vc", "SELECT k, sum(amount)::int8, count(*)::int8 FROM b WHERE amount > 5 GROUP BY k")
+}
