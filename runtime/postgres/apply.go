@@ -192,11 +192,11 @@ func (p *Runner) planApply(ctx context.Context, q querier) (*applyPlan, error) {
 	for _, t := range pl.oldTables {
 		has[t] = true
 	}
-	oldByVersion := map[string]int{}
+	// Equal computations have equal versions: a program may hold several
+	// (the same select under two views), each with a state of its own.
+	oldByVersion := map[string][]int{}
 	for id, v := range oldNodes {
-		if _, dup := oldByVersion[v]; !dup {
-			oldByVersion[v] = id
-		}
+		oldByVersion[v] = append(oldByVersion[v], id)
 	}
 	oldHasState := func(n *ir.Node, old int) bool {
 		return slices.Contains(oldSourced, old) || has[fmt.Sprintf("%s_%d", stateKind(n), old)]
@@ -222,11 +222,13 @@ func (p *Runner) planApply(ctx context.Context, q querier) (*applyPlan, error) {
 			if fp, isFix := n.Op.(*ir.Fixpoint); isFix && ok {
 				ok = !slices.ContainsFunc(fp.Body, func(b *ir.Node) bool { return !pl.reusable[b.ID] })
 			}
-			if ok && stateKind(n) != "" {
-				old, found := oldByVersion[versions[n.ID]]
-				holder, isTaken := taken[old]
-				ok = found && oldHasState(n, old) && (!isTaken || holder == n.ID)
-				if ok {
+			if _, has := pl.reuse[n.ID]; ok && stateKind(n) != "" && !has {
+				i := slices.IndexFunc(oldByVersion[versions[n.ID]], func(old int) bool {
+					_, isTaken := taken[old]
+					return !isTaken && oldHasState(n, old)
+				})
+				if ok = i >= 0; ok {
+					old := oldByVersion[versions[n.ID]][i]
 					taken[old], pl.reuse[n.ID] = n.ID, old
 				}
 			}
