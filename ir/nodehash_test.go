@@ -5,26 +5,7 @@ import (
 	"testing"
 
 	"github.com/stepping-io/stepping/ir"
-	"github.com/stepping-io/stepping/lang"
-	"github.com/stepping-io/stepping/typecheck"
 )
-
-func lowerText(t *testing.T, src string) *ir.Circuit {
-	t.Helper()
-	f, err := lang.Parse("p.step", src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := typecheck.Check(f, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ir.Lower(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // viewHashes returns the hash of each view's node.
 func viewHashes(c *ir.Circuit) map[string]string {
@@ -62,10 +43,10 @@ view chain = orders | select { x = id, y = customer } | union (chain | join orde
 		{"recursive", strings.Replace(base, "y = orders.customer })", "y = orders.customer } | where x > 0)", 1), []string{"chain"}},
 		{"input type", strings.Replace(base, "name text", "name int8", 1), []string{"named"}},
 	}
-	want := viewHashes(lowerText(t, base))
+	want := viewHashes(lowerSrc(t, base))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := viewHashes(lowerText(t, tt.src))
+			got := viewHashes(lowerSrc(t, tt.src))
 			var changed []string
 			for _, name := range []string{"big", "chain", "named", "totals"} {
 				if got[name] != want[name] {
@@ -82,7 +63,7 @@ view chain = orders | select { x = id, y = customer } | union (chain | join orde
 // TestNodeHashesComplete checks that every node of every example-like
 // circuit gets a hash, fixpoint bodies included.
 func TestNodeHashesComplete(t *testing.T) {
-	c := lowerText(t, `table e (a int4, b int4)
+	c := lowerSrc(t, `table e (a int4, b int4)
 view reach = e | select { a, b } | union (reach | join e on reach.b == e.a | select { a = reach.a, b = e.b })
 view n = reach | group by a { c = count() }
 `)

@@ -74,6 +74,29 @@ CREATE TABLE line_items (basket_id bigint, product_name text NOT NULL, qty int N
 	}
 }
 
+// check fails the test when the output table of c's output holds other
+// rows than its SQL computes from scratch at now; it returns the table's
+// name as queried.
+func (c pgCase) check(t *testing.T, pool *pgxpool.Pool, pg *postgres.Runner, output string, now time.Time, when string) (table string) {
+	t.Helper()
+	query, table := c.outputs[output], output
+	var args []any
+	if strings.Contains(query, "$1") {
+		args = append(args, now)
+	}
+	if strings.Contains(c.program, "output "+output+"\n") {
+		table = pg.Schema + "." + output
+	}
+	n, err := diff(context.Background(), pool, table, query, args...)
+	if err != nil {
+		t.Fatalf("%s: comparing %s: %v", when, table, err)
+	}
+	if n != 0 {
+		t.Fatalf("%s: output %s differs from recomputation in %d rows", when, table, n)
+	}
+	return table
+}
+
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 var operatorsCase = pgCase{
@@ -591,21 +614,8 @@ func TestPostgresOracle(t *testing.T) {
 				if _, err := pg.ApplyPending(ctx, nil); err != nil {
 					t.Fatalf("round %d: %v", round, err)
 				}
-				for table, query := range c.outputs {
-					var args []any
-					if strings.Contains(query, "$1") {
-						args = append(args, now)
-					}
-					if strings.Contains(c.program, "output "+table+"\n") {
-						table = pg.Schema + "." + table
-					}
-					n, err := diff(ctx, pool, table, query, args...)
-					if err != nil {
-						t.Fatalf("round %d: comparing %s: %v", round, table, err)
-					}
-					if n != 0 {
-						t.Fatalf("round %d: output %s differs from recomputation in %d rows", round, table, n)
-					}
+				for table := range c.outputs {
+					table = c.check(t, pool, pg, table, now, fmt.Sprintf("round %d", round))
 					var rows int
 					var contents string
 					if err := pool.QueryRow(ctx, fmt.Sprintf("SELECT count(*), coalesce(string_agg(t::text, ',' ORDER BY t::text), '') FROM %s t", table)).Scan(&rows, &contents); err != nil {
