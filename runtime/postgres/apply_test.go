@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/ir/lockfile"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
@@ -97,6 +98,22 @@ INSERT INTO b SELECT i, i % 13, i % 20 FROM generate_series(201, 3000) i`)
 	}
 	if !slices.Equal(ch.Kept, []string{"va"}) || !slices.Equal(ch.Rebuilt, []string{"vb", "vc"}) || len(ch.Added)+len(ch.Removed) > 0 || !slices.Equal(ch.Reads, []string{"b"}) {
 		t.Fatalf("plan: %+v, want va kept, vb and vc rebuilt from b", ch)
+	}
+	// stepq plan --db's plan, against the deployed lock, says the same.
+	dep, err := changed.Deployed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed, err := lockfile.Parse("deployed", dep.Lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := lockfile.Parse("changed", lockfile.Render(changed.Circuit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan := lockfile.Compare(deployed, now); !slices.Equal(plan.Rebuild, []string{"vb", "vc"}) || !slices.Equal(plan.Live, []string{"out_va"}) {
+		t.Fatalf("plan against the deployed lock: rebuild %v, live %v; want [vb vc], [out_va]", plan.Rebuild, plan.Live)
 	}
 
 	// Writers change b's rows past 200 until the apply is done.
