@@ -2,8 +2,11 @@ package lang
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2"
 )
@@ -60,6 +63,18 @@ func syntaxError(filename, src string, err error) *Error {
 	case strings.HasPrefix(msg, `unexpected token "<EOF>"`):
 		msg = "syntax error: unexpected end of file" + strings.TrimPrefix(msg, `unexpected token "<EOF>"`)
 		pos = endOfText(filename, src)
+	case strings.Contains(msg, "invalid input text") && pos.Offset >= 0 && pos.Offset < len(src):
+		// The lexer's text runs to the end of the line: name the
+		// character it stopped at.
+		r, _ := utf8.DecodeRuneInString(src[pos.Offset:])
+		switch {
+		case r == '"':
+			msg = "syntax error: string not closed (a string ends with \" on its line)"
+		case unicode.IsPrint(r):
+			msg = `syntax error: unexpected "` + string(r) + `"`
+		default:
+			msg = fmt.Sprintf("syntax error: unexpected %q", r)
+		}
 	case msg == `unexpected token "="`, strings.HasPrefix(msg, `unexpected token "=" (expected "(" "distinct"`):
 		// A name followed by = inside an expression: a comparison
 		// written as in SQL.
@@ -70,7 +85,68 @@ func syntaxError(filename, src string, err error) *Error {
 	}
 	msg = exprRules.ReplaceAllString(msg, "an expression")
 	msg = strings.Replace(msg, `(expected "join" Relation ("on" an expression)?)`, "(expected a stage: "+stageList+")", 1)
+	if start, ok := sqlQueryStart(src, pos.Offset); ok {
+		// A SQL query fails wherever the lexer or the parser gives up
+		// (at its ;, or its *): point at the query.
+		pos.Column -= pos.Offset - start
+		pos.Offset = start
+		msg = fmt.Sprintf("syntax error: unexpected %q", strings.Fields(src[start:])[0])
+	}
+	if h := sqlHabit(src, pos.Offset); h != "" {
+		hint = h
+	}
 	return &Error{Pos: pos, Msg: msg, Hint: hint}
+}
+
+// sqlQueryStart reports whether the line of offset in src is a SQL
+// query, and where it begins: it begins with select, not followed by
+// the { of a select stage, nor continuing a pipeline.
+func sqlQueryStart(src string, offset int) (int, bool) {
+	if offset < 0 || offset > len(src) {
+		return 0, false
+	}
+	line := strings.LastIndexByte(src[:offset], '\n') + 1
+	text := src[line:]
+	start := line + len(text) - len(strings.TrimLeft(text, " \t"))
+	word := strings.Fields(src[start:])
+	if start > offset || len(word) < 2 || !strings.EqualFold(word[0], "select") || strings.HasPrefix(word[1], "{") {
+		return 0, false
+	}
+	return start, !strings.HasSuffix(strings.TrimRight(src[:line], " \t\r\n"), "|")
+}
+
+// sqlHabit returns a hint for a syntax error at offset of src that SQL
+// or psql writes there: how stepping writes the same thing. Empty when
+// the text there is no such habit.
+func sqlHabit(src string, offset int) string {
+	if offset < 0 || offset > len(src) {
+		return ""
+	}
+	at := src[offset:]
+	before := strings.TrimRight(src[:offset], " \t")
+	word := strings.ToLower(strings.TrimRightFunc(at, func(r rune) bool { return r != ' ' && r != '\n' && r != '\t' }))
+	if i := strings.IndexAny(word, " \t\n"); i >= 0 {
+		word = word[:i]
+	}
+	switch {
+	case strings.HasPrefix(at, "'"):
+		text := at[1:]
+		if end := strings.IndexAny(text, "'\n"); end >= 0 {
+			text = text[:end]
+		}
+		return fmt.Sprintf("strings are written in double quotes: %q", text)
+	case strings.HasPrefix(at, ";"):
+		return "no ; is needed: a declaration ends where the next one begins"
+	case strings.HasPrefix(at, "\\"):
+		return "psql's backslash commands are : commands in the REPL: :describe NAME for \\d NAME, :help for the rest"
+	case strings.HasPrefix(at, "(*)") || strings.HasPrefix(at, "*)") && strings.HasSuffix(before, "("):
+		return "count() counts rows: write it without *"
+	case strings.HasPrefix(at, "*") && strings.HasSuffix(before, "select"):
+		return "select names its columns in braces, select { a, b = expr }; to keep every column, leave the select out"
+	case word == "select" && (before == "" || strings.HasSuffix(before, "\n")):
+		return "a query starts with its table and pipes it through stages: t | where ... | select { ... }, as view NAME = ... in a program"
+	}
+	return ""
 }
 
 // exprRules matches the grammar's names for the precedence levels of
