@@ -1,0 +1,223 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/runtime/postgres"
+)
+
+// upstreamProgram sums t's x per group; downstreamProgram reads its
+// output table as a source.
+const upstreamProgram = `source t = table t
+view totals = t | group by grp { total = sum(x), n = count() }
+output totals to table a_totals primary key (grp)
+`
+
+// chained installs program A (upstreamProgram, in schema a_S) and then
+// program B (reading A's output table, in schema b_S), each run once,
+// and returns their runners. B is dropped before A when the test ends:
+// its triggers are on A's table.
+func chained(t *testing.T, pool *pgxpool.Pool, schema, downstream string) (a, b *postgres.Runner) {
+	t.Helper()
+	ctx := context.Background()
+	a = &postgres.Runner{Pool: pool, Circuit: compileProgram(t, pool, upstreamProgram).Circuit, Schema: "a_" + schema, BatchSize: 3}
+	t.Cleanup(func() {
+		if err := a.Drop(context.Background(), true); err != nil {
+			t.Errorf("dropping program A: %v", err)
+		}
+	})
+	if err := a.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatalf("program A: %v", err)
+	}
+	// B is compiled against the catalog: A's table exists by now.
+	b = &postgres.Runner{Pool: pool, Circuit: compileProgram(t, pool, downstream).Circuit, Schema: "b_" + schema, BatchSize: 2}
+	t.Cleanup(func() {
+		if err := b.Drop(context.Background(), true); err != nil {
+			t.Errorf("dropping program B: %v", err)
+		}
+	})
+	if err := b.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatalf("program B: %v", err)
+	}
+	return a, b
+}
+
+// TestPostgresProgramReadsAnotherOutput runs program B over program A's
+// output table: a change to A's source reaches B's output through A's,
+// B's capture triggers on A's table capturing A's writes in A's step
+// transaction. B's outputs are compared, after every round, with the
+// same query computed from A's source directly; both a view B reads
+// straight (select) and one that keeps state (join, group) are checked.
+func TestPostgresProgramReadsAnotherOutput(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, `CREATE TABLE t (id int8 PRIMARY KEY, grp text NOT NULL, x int4 NOT NULL);
+CREATE TABLE labels (grp text PRIMARY KEY, label text NOT NULL);
+INSERT INTO t VALUES (1, 'a', 5), (2, 'a', 7), (3, 'b', 1), (4, 'c', 20);
+INSERT INTO labels VALUES ('a', 'apples'), ('b', 'bananas'), ('c', 'cherries')`)
+	a, b := chained(t, pool, schema, `source totals = table a_totals
+source labels = table labels
+view big = totals | where total > 10 | select { grp, total }
+view named = totals
+  | join labels on totals.grp == labels.grp
+  | group by labels.label { total = sum(totals.total), groups = count() }
+output big to table b_big primary key (grp)
+output named to table b_named primary key (label)
+`)
+	const (
+		totalsSQL = "SELECT grp, sum(x) AS total, count(*) AS n FROM t GROUP BY grp"
+		bigSQL    = "SELECT grp, total FROM (" + totalsSQL + ") s WHERE total > 10"
+		namedSQL  = "SELECT label, sum(total) AS total, count(*) AS groups FROM (" + totalsSQL + ") s JOIN labels USING (grp) GROUP BY label"
+	)
+	check := func(round string) {
+		t.Helper()
+		for _, c := range []struct{ table, query string }{{"a_totals", totalsSQL}, {"b_big", bigSQL}, {"b_named", namedSQL}} {
+			if got, want := rowTexts(t, pool, "TABLE "+c.table), rowTexts(t, pool, c.query); !equalTexts(got, want) {
+				t.Fatalf("%s: %s holds %v, want %v", round, c.table, got, want)
+			}
+		}
+	}
+	check("after install")
+	for _, round := range []struct{ name, sql string }{
+		{"insert", "INSERT INTO t VALUES (5, 'b', 15), (6, 'd', 11)"},
+		{"update", "UPDATE t SET x = x + 1 WHERE grp = 'a'; UPDATE labels SET label = 'dates' WHERE grp = 'c'; INSERT INTO labels VALUES ('d', 'dates')"},
+		{"update key", "UPDATE t SET grp = 'c' WHERE id = 1"},
+		{"delete", "DELETE FROM t WHERE grp = 'b'"},
+		{"one transaction", "BEGIN; INSERT INTO t VALUES (7, 'e', 30); UPDATE t SET x = 0 WHERE id = 7; DELETE FROM t WHERE id = 2; COMMIT"},
+		{"truncate", "TRUNCATE t"},
+		{"again", "INSERT INTO t VALUES (8, 'a', 50)"},
+	} {
+		mustExec(t, pool, round.sql)
+		if err := a.Run(ctx, false, true, time.Second, nil); err != nil {
+			t.Fatalf("%s: program A: %v", round.name, err)
+		}
+		if err := b.Run(ctx, false, true, time.Second, nil); err != nil {
+			t.Fatalf("%s: program B: %v", round.name, err)
+		}
+		check(round.name)
+	}
+	// Every change B captured was applied: its log is empty.
+	var pending int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{b.Schema, "_log"}.Sanitize()).Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	if pending != 0 {
+		t.Errorf("program B's log holds %d rows after its run", pending)
+	}
+}
+
+func equalTexts(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPostgresReadersOf finds the programs installed and what each
+// reads, and the readers of tables; after the upstream program is
+// rebuilt (its output table dropped and created again) the downstream
+// one reads it no more, and refuses to start until it is installed
+// again, which replays it from the new table.
+func TestPostgresReadersOf(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, `CREATE TABLE t (id int8 PRIMARY KEY, grp text NOT NULL, x int4 NOT NULL);
+CREATE TABLE labels (grp text PRIMARY KEY, label text NOT NULL);
+INSERT INTO t VALUES (1, 'a', 5), (2, 'a', 7), (3, 'b', 1);
+INSERT INTO labels VALUES ('a', 'apples'), ('b', 'bananas')`)
+	downstream := `source totals = table a_totals
+source labels = table labels
+view named = totals | join labels on totals.grp == labels.grp | select { label, total }
+output named to table b_named primary key (label)
+`
+	a, b := chained(t, pool, schema, downstream)
+	progs, err := postgres.InstalledPrograms(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{} // the test's programs: version and sources
+	for _, p := range progs {
+		if p.Schema != a.Schema && p.Schema != b.Schema {
+			continue // another test's
+		}
+		s := p.Version
+		if p.Lock == "" {
+			s += " no lock"
+		}
+		for _, src := range p.Sources {
+			s += " " + src.Input + "=" + src.Table
+		}
+		got[p.Schema] = s
+	}
+	want := map[string]string{
+		a.Schema: a.Version() + " t=" + schema + ".t",
+		b.Schema: b.Version() + " totals=" + schema + ".a_totals labels=" + schema + ".labels",
+	}
+	if len(got) != 2 || got[a.Schema] != want[a.Schema] || got[b.Schema] != want[b.Schema] {
+		t.Errorf("InstalledPrograms: %v, want %v", got, want)
+	}
+
+	readers := func() string {
+		t.Helper()
+		r, err := postgres.ReadersOf(ctx, pool, []string{"a_totals", "t", schema + ".labels", "no_such_table"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, name := range []string{"a_totals", "t", schema + ".labels", "no_such_table"} {
+			s := name + ":"
+			for _, rd := range r[name] {
+				s += " " + strings.TrimSuffix(rd.Program.Schema, "_"+schema) + "(" + rd.Input + ")"
+			}
+			out = append(out, s)
+		}
+		return strings.Join(out, "; ")
+	}
+	if got, want := readers(), "a_totals: b(totals); t: a(t); "+schema+".labels: b(labels); no_such_table:"; got != want {
+		t.Errorf("ReadersOf: %s, want %s", got, want)
+	}
+
+	// A rebuilt drops its output table and creates it again: B's
+	// triggers went with the old one.
+	edited := strings.Replace(upstreamProgram, "to table a_totals", "to table a_totals index (total)", 1)
+	a2 := &postgres.Runner{Pool: pool, Circuit: compileProgram(t, pool, edited).Circuit, Schema: a.Schema}
+	if err := a2.Run(ctx, true, true, time.Second, nil); err != nil {
+		t.Fatalf("rebuilding program A: %v", err)
+	}
+	if got, want := readers(), "a_totals:; t: a(t); "+schema+".labels: b(labels); no_such_table:"; got != want {
+		t.Errorf("ReadersOf after A was rebuilt: %s, want %s", got, want)
+	}
+	mustExec(t, pool, "INSERT INTO t VALUES (4, 'b', 40)")
+	if err := a2.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = b.Run(ctx, false, true, time.Second, nil)
+	if err == nil || !strings.Contains(err.Error(), "a_totals\" has lost the program's capture triggers") || !strings.Contains(err.Error(), "stepq drop --outputs") {
+		t.Fatalf("B started on a table that lost its triggers: %v", err)
+	}
+	if err := b.Drop(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	b = &postgres.Runner{Pool: pool, Circuit: compileProgram(t, pool, downstream).Circuit, Schema: b.Schema}
+	if err := b.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatalf("program B installed again: %v", err)
+	}
+	mustExec(t, pool, "UPDATE t SET x = x + 1")
+	for _, p := range []*postgres.Runner{a2, b} {
+		if err := p.Run(ctx, false, true, time.Second, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameTexts(t, pool, "b_named", "SELECT label, sum(x) FROM t JOIN labels USING (grp) GROUP BY label")
+}
