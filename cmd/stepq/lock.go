@@ -111,7 +111,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *dbURL != "" {
-		return planDB(ctx, file, *dbURL, *schema, *asJSON, stdout)
+		return planDB(ctx, file, *dbURL, *schema, *asJSON, stdout, stderr)
 	}
 	if *schema != "" {
 		return usageError("plan: --schema needs --db URL")

@@ -73,6 +73,8 @@ type Reader struct {
 	Program *Program
 	// Input is the program's name for the table.
 	Input string
+	// Table is the table's schema-qualified name, as in CapturedTable.
+	Table string
 }
 
 // InstalledPrograms lists the stepping programs installed in the
@@ -238,7 +240,7 @@ func ReadersOf(ctx context.Context, pool *pgxpool.Pool, tables []string) (map[st
 		for _, p := range progs {
 			for _, s := range p.Sources {
 				if s.OID == oid {
-					out[name] = append(out[name], Reader{Program: p, Input: s.Input})
+					out[name] = append(out[name], Reader{Program: p, Input: s.Input, Table: s.Table})
 				}
 			}
 		}
