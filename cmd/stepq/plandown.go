@@ -179,7 +179,7 @@ func writeDownstream(w, stderr io.Writer, reads []downstreamRead) error {
 			if r.movedTo != "" {
 				what = "which this plan drops (output " + r.Output + " moves to table " + r.movedTo + ")"
 			}
-			then = "that program stops once its source table is gone: change it first, or keep the output"
+			then = "that program cannot run without its source table: change it first, or keep the output"
 			fmt.Fprintf(stderr, "stepq: warning: program in schema %s reads table %s, which this plan drops\n", r.Schema, r.Table)
 		}
 		fmt.Fprintf(&b, "  %sprogram in schema %s reads %s as source %s (%s), %s; %s\n",
