@@ -310,10 +310,61 @@ func (p *Runner) checkCapture(ctx context.Context) error {
 				missing = append(missing, n)
 			}
 		}
-		errs = append(errs, fmt.Errorf("source table %s has lost the program's capture triggers (%s): it was dropped and created again (as the output table of a program that was rebuilt is), or they were dropped, so its changes since are not captured and its state is of the table that was dropped; drop the program with its outputs (stepq drop --outputs) and run it again, which replays it from the sources", table, strings.Join(missing, ", ")))
+		errs = append(errs, fmt.Errorf("source table %s has lost the program's capture triggers (missing %s): it was dropped and created again (as the output table of a program that was rebuilt is), or they were dropped, so its changes since are not captured and its state is of the table that was dropped; drop the program with its outputs (stepq drop --outputs) and run it again, which replays it from the sources", table, strings.Join(missing, ", ")))
 	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return fmt.Errorf("program %s: %w", p.Schema, errors.Join(errs...))
+}
+
+// warnReaders says, on the runner's log, which other installed programs
+// read an output table that dropping the program's state drops: those
+// the program created when outputs is set, and otherwise those in its
+// own schema, which go with it. Their capture triggers go with the
+// tables, so each must be installed again (checkCapture stops it until
+// it is). Only a warning: a failure to find them is logged, not
+// returned.
+func (p *Runner) warnReaders(ctx context.Context, outputs bool) {
+	if p.Log == nil {
+		return
+	}
+	owned, err := p.DeployedOutputs(ctx)
+	if err != nil {
+		p.logf("program %s: could not look for programs reading its output tables: %v", p.Schema, err)
+		return
+	}
+	var tables []string
+	for table, oid := range owned {
+		if !outputs && !strings.HasPrefix(table, ident(p.Schema)+".") {
+			continue
+		}
+		// Only the table the program created is dropped (dropOwnedOutputs).
+		var now *uint32
+		if err := p.Pool.QueryRow(ctx, "SELECT to_regclass($1)::oid", table).Scan(&now); err != nil {
+			p.logf("program %s: could not look for programs reading its output table %s: %v", p.Schema, table, err)
+			return
+		}
+		if now != nil && *now == oid {
+			tables = append(tables, table)
+		}
+	}
+	if len(tables) == 0 {
+		return
+	}
+	slices.Sort(tables)
+	readers, err := ReadersOf(ctx, p.Pool, tables)
+	if err != nil {
+		p.logf("program %s: could not look for programs reading its output tables: %v", p.Schema, err)
+		return
+	}
+	for _, table := range tables {
+		for _, r := range readers[table] {
+			if r.Program.Schema == p.Schema {
+				continue
+			}
+			p.logf("warning: program in schema %s reads output table %s of program %s (as source %s), and its capture triggers on the table are dropped with it: drop that program with its outputs (stepq drop --outputs) and run it again",
+				r.Program.Schema, r.Table, p.Schema, r.Input)
+		}
+	}
 }

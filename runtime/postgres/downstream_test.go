@@ -125,10 +125,10 @@ func equalTexts(a, b []string) bool {
 }
 
 // TestPostgresReadersOf finds the programs installed and what each
-// reads, and the readers of tables; after the upstream program is
-// rebuilt (its output table dropped and created again) the downstream
-// one reads it no more, and refuses to start until it is installed
-// again, which replays it from the new table.
+// reads, and the readers of tables; the upstream program's rebuild
+// warns that it drops a table the downstream one reads, which after it
+// reads it no more, and refuses to start until it is installed again,
+// which replays it from the new table.
 func TestPostgresReadersOf(t *testing.T) {
 	pool, schema := pgtest.Schema(t)
 	ctx := context.Background()
@@ -191,9 +191,14 @@ output named to table b_named primary key (label)
 	// A rebuilt drops its output table and creates it again: B's
 	// triggers went with the old one.
 	edited := strings.Replace(upstreamProgram, "to table a_totals", "to table a_totals index (total)", 1)
-	a2 := &postgres.Runner{Pool: pool, Circuit: compileProgram(t, pool, edited).Circuit, Schema: a.Schema}
+	log := &signalWriter{want: "\n", seen: make(chan struct{})}
+	a2 := &postgres.Runner{Pool: pool, Circuit: compileProgram(t, pool, edited).Circuit, Schema: a.Schema, Log: log}
 	if err := a2.Run(ctx, true, true, time.Second, nil); err != nil {
 		t.Fatalf("rebuilding program A: %v", err)
+	}
+	// The rebuild said so.
+	if want := "warning: program in schema " + b.Schema + " reads output table " + schema + ".a_totals of program " + a.Schema + " (as source totals)"; !strings.Contains(log.String(), want) {
+		t.Errorf("rebuilding A logged\n%s\nwant a line with %q", log.String(), want)
 	}
 	if got, want := readers(), "a_totals:; t: a(t); "+schema+".labels: b(labels); no_such_table:"; got != want {
 		t.Errorf("ReadersOf after A was rebuilt: %s, want %s", got, want)
