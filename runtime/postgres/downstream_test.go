@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/internal/pgtest"
+	"github.com/stepping-io/stepping/internal/testwait"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
@@ -109,6 +110,75 @@ output named to table b_named primary key (label)
 	}
 	if pending != 0 {
 		t.Errorf("program B's log holds %d rows after its run", pending)
+	}
+}
+
+// TestPostgresChainedRunnersRunTogether runs both programs as runners
+// that wait for changes: a write to A's source wakes A, whose step's
+// writes to its output wake B, with no step taken by the test. It waits
+// on B's steps, not for a while.
+func TestPostgresChainedRunnersRunTogether(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, `CREATE TABLE t (id int8 PRIMARY KEY, grp text NOT NULL, x int4 NOT NULL);
+INSERT INTO t VALUES (1, 'a', 5), (2, 'a', 7), (3, 'b', 1)`)
+	a, b := chained(t, pool, schema, `source totals = table a_totals
+view big = totals | where total > 10 | select { grp, total }
+output big to table b_big primary key (grp)
+`)
+	// Listening before any write, the test misses no step of B's.
+	steps, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer steps.Release()
+	if _, err := steps.Exec(ctx, "LISTEN "+pgx.Identifier{b.StepChannel()}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	// The test waits until its deadline, or until a runner stops early.
+	waitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 2)
+	for _, p := range []*postgres.Runner{a, b} {
+		go func() {
+			err := p.Run(runCtx, false, false, time.Hour, nil)
+			cancel()
+			done <- err
+		}()
+	}
+	defer func() {
+		stop()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("runner: %v", err)
+			}
+		}
+	}()
+	go func() {
+		select {
+		case <-testwait.Expired(t):
+			cancel()
+		case <-waitCtx.Done():
+		}
+	}()
+	const bigSQL = "SELECT grp, total FROM (SELECT grp, sum(x) AS total FROM t GROUP BY grp) s WHERE total > 10"
+	for _, write := range []string{
+		"INSERT INTO t VALUES (4, 'b', 15)",
+		"UPDATE t SET x = 1 WHERE id = 2",
+		"DELETE FROM t WHERE grp = 'b'; INSERT INTO t VALUES (5, 'c', 11)",
+	} {
+		mustExec(t, pool, write)
+		want := rowTexts(t, pool, bigSQL)
+		for {
+			got := rowTexts(t, pool, "TABLE b_big")
+			if equalTexts(got, want) {
+				break
+			}
+			if _, err := steps.Conn().WaitForNotification(waitCtx); err != nil {
+				t.Fatalf("after %s, waiting for B's output to be %v, it holds %v: %v", write, want, got, err)
+			}
+		}
 	}
 }
 
