@@ -40,7 +40,9 @@ import (
 // the source.
 
 // Program is a stepping program installed in the database: a schema
-// holding a _meta table that records the installed circuit's version.
+// holding a _meta table that records the installed circuit's version
+// (or, where the role may not read that table, the program's capture
+// function).
 type Program struct {
 	// Schema is the program's own schema, which names it.
 	Schema string
