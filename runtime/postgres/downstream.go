@@ -86,7 +86,7 @@ type Reader struct {
 // the program's capture function. It only reads the catalog and the
 // programs' _meta.
 func InstalledPrograms(ctx context.Context, pool *pgxpool.Pool) ([]*Program, error) {
-	rows, err := pool.Query(ctx, `SELECT n.nspname, has_table_privilege(c.oid, 'SELECT'),
+	rows, err := pool.Query(ctx, `SELECT n.nspname, has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'),
     EXISTS (SELECT 1 FROM pg_proc f WHERE f.pronamespace = n.oid AND f.proname = '_capture')
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relname = '_meta' AND c.relkind = 'r'
@@ -98,11 +98,11 @@ func InstalledPrograms(ctx context.Context, pool *pgxpool.Pool) ([]*Program, err
 	}
 	type candidate struct {
 		schema           string
-		readable, captur bool
+		readable, capture bool
 	}
 	cands, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (candidate, error) {
 		var c candidate
-		err := r.Scan(&c.schema, &c.readable, &c.captur)
+		err := r.Scan(&c.schema, &c.readable, &c.capture)
 		return c, err
 	})
 	if err != nil {
@@ -112,14 +112,16 @@ func InstalledPrograms(ctx context.Context, pool *pgxpool.Pool) ([]*Program, err
 	bySchema := map[string]*Program{}
 	for _, c := range cands {
 		prog := &Program{Schema: c.schema}
+		read := false
 		if c.readable {
-			if err := readProgramMeta(ctx, pool, prog); err != nil {
+			if read, err = readProgramMeta(ctx, pool, prog); err != nil {
 				return nil, err
 			}
-			if prog.Version == "" {
-				continue // a schema made ready, with nothing installed
-			}
-		} else if !c.captur {
+		}
+		switch {
+		case read && prog.Version == "":
+			continue // a schema made ready, with nothing installed
+		case !read && !c.capture:
 			continue
 		}
 		progs = append(progs, prog)
@@ -178,10 +180,10 @@ func InstalledPrograms(ctx context.Context, pool *pgxpool.Pool) ([]*Program, err
 	return progs, nil
 }
 
-// readProgramMeta reads a program's version and lock from its _meta.
-// A _meta that went away meanwhile (the program was dropped) leaves them
-// empty.
-func readProgramMeta(ctx context.Context, pool *pgxpool.Pool, prog *Program) error {
+// readProgramMeta reads a program's version and lock from its _meta,
+// and reports whether it could. A _meta that went away meanwhile (the
+// program was dropped) leaves them empty.
+func readProgramMeta(ctx context.Context, pool *pgxpool.Pool, prog *Program) (bool, error) {
 	rows, err := pool.Query(ctx, "SELECT key, value FROM "+ident(prog.Schema, "_meta")+" WHERE key IN ('version', '"+metaLock+"')")
 	if err == nil {
 		defer rows.Close()
@@ -202,12 +204,16 @@ func readProgramMeta(ctx context.Context, pool *pgxpool.Pool, prog *Program) err
 	}
 	var pgErr *pgconn.PgError
 	if isUndefinedTable(err) || errors.As(err, &pgErr) && pgErr.Code == "3F000" { // schema dropped meanwhile
-		return nil
+		return true, nil
+	}
+	if errors.As(err, &pgErr) && pgErr.Code == "42501" { // rights revoked meanwhile
+		prog.Version, prog.Lock = "", ""
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading the program installed in schema %s: %w", prog.Schema, err)
+		return false, fmt.Errorf("reading the program installed in schema %s: %w", prog.Schema, err)
 	}
-	return nil
+	return true, nil
 }
 
 // ReadersOf finds, for each of the named tables, the installed programs

@@ -195,7 +195,8 @@ func equalTexts(a, b []string) bool {
 }
 
 // TestPostgresReadersOf finds the programs installed and what each
-// reads, and the readers of tables; the upstream program's rebuild
+// reads, and the readers of tables, also as a role that may not read
+// the programs' schemas; the upstream program's rebuild
 // warns that it drops a table the downstream one reads, which after it
 // reads it no more, and refuses to start until it is installed again,
 // which replays it from the new table.
@@ -256,6 +257,17 @@ output named to table b_named primary key (label)
 	}
 	if got, want := readers(), "a_totals: b(totals); t: a(t); "+schema+".labels: b(labels); no_such_table:"; got != want {
 		t.Errorf("ReadersOf: %s, want %s", got, want)
+	}
+
+	// A role with no right on the programs' schemas finds them by
+	// their capture functions, and what they read by their triggers.
+	_, rolePool := pgtest.Role(t, schema)
+	asRole, err := postgres.ReadersOf(ctx, rolePool, []string{"a_totals"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := asRole["a_totals"]; len(r) != 1 || r[0].Program.Schema != b.Schema || r[0].Input != "totals" || r[0].Program.Version != "" || len(r[0].Program.Sources) != 2 {
+		t.Errorf("ReadersOf as a role that may not read _meta: %+v, want program %s (no version) reading it as totals", r, b.Schema)
 	}
 
 	// A rebuilt drops its output table and creates it again: B's
