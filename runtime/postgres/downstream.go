@@ -97,7 +97,7 @@ func InstalledPrograms(ctx context.Context, pool *pgxpool.Pool) ([]*Program, err
 		return nil, fmt.Errorf("listing the stepping programs installed: %w", err)
 	}
 	type candidate struct {
-		schema           string
+		schema            string
 		readable, capture bool
 	}
 	cands, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (candidate, error) {
