@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -307,4 +308,46 @@ output named to table b_named primary key (label)
 		}
 	}
 	sameTexts(t, pool, "b_named", "SELECT label, sum(x) FROM t JOIN labels USING (grp) GROUP BY label")
+}
+
+// TestPostgresDownstreamOfAnotherRole runs program B as a role of its
+// own over program A's output table, with the rights any source needs
+// (SELECT, TRIGGER, UPDATE on the table) granted by A's role: A's
+// runner, with no right on B's schema, writes its output, and B's
+// capture (running as B's role) logs the writes into B's log.
+func TestPostgresDownstreamOfAnotherRole(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, `CREATE TABLE t (id int8 PRIMARY KEY, grp text NOT NULL, x int4 NOT NULL);
+INSERT INTO t VALUES (1, 'a', 5), (2, 'a', 7), (3, 'b', 1)`)
+	a := &postgres.Runner{Pool: pool, Circuit: compileProgram(t, pool, upstreamProgram).Circuit, Schema: "a_" + schema}
+	t.Cleanup(func() {
+		if err := a.Drop(context.Background(), true); err != nil {
+			t.Errorf("dropping program A: %v", err)
+		}
+	})
+	if err := a.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The role's cleanup, which runs first, drops B with all it owns:
+	// its triggers on A's table go with its capture functions.
+	role, rolePool := pgtest.Role(t, schema)
+	b := &postgres.Runner{Pool: rolePool, Circuit: compileProgram(t, pool, "source totals = table a_totals\nview big = totals | where total > 10 | select { grp, total }\noutput big\n").Circuit, Schema: "b_" + schema}
+	mustExec(t, pool, fmt.Sprintf("CREATE SCHEMA %s AUTHORIZATION %s; GRANT SELECT, TRIGGER, UPDATE ON a_totals TO %[2]s",
+		pgx.Identifier{b.Schema}.Sanitize(), pgx.Identifier{role}.Sanitize()))
+	if err := b.Run(ctx, false, true, time.Second, nil); err != nil {
+		t.Fatalf("program B, as role %s: %v", role, err)
+	}
+	big := pgx.Identifier{b.Schema, "big"}.Sanitize()
+	const bigSQL = "SELECT grp, total FROM (SELECT grp, sum(x) AS total FROM t GROUP BY grp) s WHERE total > 10"
+	sameTexts(t, pool, big, bigSQL)
+	for _, write := range []string{"INSERT INTO t VALUES (4, 'b', 15)", "UPDATE t SET x = 1 WHERE grp = 'a'", "TRUNCATE t"} {
+		mustExec(t, pool, write)
+		for _, p := range []*postgres.Runner{a, b} {
+			if err := p.Run(ctx, false, true, time.Second, nil); err != nil {
+				t.Fatalf("%s: %v", write, err)
+			}
+		}
+		sameTexts(t, pool, big, bigSQL)
+	}
 }
