@@ -20,9 +20,11 @@ const (
 
 // downstreamRead is an installed program that reads, as a source, an
 // output table of the planned program that the plan replaces or drops.
-// The table is created anew or dropped, and the capture triggers the
-// reading program put on it go with the old table: the reading program
-// must be installed again (or changed) once the plan is applied.
+// An apply refuses to replace or drop a table another program's capture
+// triggers are on (they would go with it, and the reading program would
+// silently stop following it), and leaves a removed output's table
+// unmaintained: either way the reading program must be dropped and
+// installed again, or changed.
 type downstreamRead struct {
 	Schema string `json:"schema"` // the reading program's schema
 	Source string `json:"source"` // its name for the table
@@ -171,7 +173,7 @@ func writeDownstream(w, stderr io.Writer, reads []downstreamRead) error {
 	}
 	for _, r := range reads {
 		what := "which this plan replaces (output " + r.Output + " is rebuilt)"
-		then := "after applying it, drop that program with its outputs (stepq drop --outputs) and run it again: the new table has none of its capture triggers"
+		then := "run --apply refuses to replace a table another program reads (its capture triggers would go with it): drop that program with its outputs (stepq drop --outputs) before applying, and run it again after"
 		prefix := ""
 		if r.Effect == effectDropped {
 			prefix = "warning: "
@@ -179,7 +181,7 @@ func writeDownstream(w, stderr io.Writer, reads []downstreamRead) error {
 			if r.movedTo != "" {
 				what = "which this plan drops (output " + r.Output + " moves to table " + r.movedTo + ")"
 			}
-			then = "that program cannot run without its source table: change it first, or keep the output"
+			then = "run --apply leaves the table as it is, no longer maintained, and --drop-removed refuses while another program reads it: that program would read a table that no longer changes; change it first, or keep the output"
 			fmt.Fprintf(stderr, "stepq: warning: program in schema %s reads table %s, which this plan drops\n", r.Schema, r.Table)
 		}
 		fmt.Fprintf(&b, "  %sprogram in schema %s reads %s as source %s (%s), %s; %s\n",

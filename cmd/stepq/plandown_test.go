@@ -149,3 +149,61 @@ func metaScan(t *testing.T, sql string, dest ...any) {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// TestDownstreamAdvice follows the plan's advice for a program reading
+// an output table the plan replaces: run --apply refuses while that
+// program's capture triggers are on the table, naming them; after that
+// program is dropped with its outputs, the apply goes through, and the
+// program run again reads the new table and follows it. --rebuild,
+// which drops every output table, warns of the reader, which then
+// refuses to start until it is installed again.
+func TestDownstreamAdvice(t *testing.T) {
+	dir, dsn, prog, _ := downstreamSetup(t)
+	base := strings.TrimSuffix(prog, "_prog")
+	big, totals := base+"_big", pgx.Identifier{base, "basket_totals"}.Sanitize()
+	src, err := os.ReadFile(filepath.Join(dir, "shop3.step"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(src), "items = count()", "items = count(), qty = sum(line_items.qty)", 1)
+	if err := os.WriteFile(filepath.Join(dir, "shop3.step"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refused := runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "--apply", "shop3.step")
+	if refused.code != 1 || !strings.Contains(refused.stderr, "another stepping program reads the table") {
+		t.Fatalf("applying under a downstream program: status %d\n%s", refused.code, refused.stderr)
+	}
+	runStepq(t, dir, "drop", "--db", dsn, "--schema", big, "--outputs", "big.step").want(t, 0)
+	runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "--apply", "shop3.step").want(t, 0)
+	runStepq(t, dir, "run", "--db", dsn, "--schema", big, "--once", "big.step").want(t, 0)
+	checkBig := func(when string) {
+		t.Helper()
+		var differ bool
+		metaScan(t, `SELECT EXISTS (SELECT basket_id, total FROM `+pgx.Identifier{big, "big"}.Sanitize()+`
+  EXCEPT ALL SELECT basket_id, total FROM `+totals+` WHERE total > 5.0)
+OR EXISTS (SELECT basket_id, total FROM `+totals+` WHERE total > 5.0
+  EXCEPT ALL SELECT basket_id, total FROM `+pgx.Identifier{big, "big"}.Sanitize()+`)`, &differ)
+		if differ {
+			t.Fatalf("%s: big.step's output differs from shop3's basket_totals over 5.0", when)
+		}
+	}
+	checkBig("installed again")
+
+	// --rebuild drops every output table, warning of the reader.
+	edited = strings.Replace(edited, "$%s", "€%s", 1)
+	if err := os.WriteFile(filepath.Join(dir, "shop3.step"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt := runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "--rebuild", "shop3.step")
+	rebuilt.want(t, 0)
+	if want := "warning: program in schema " + big + " reads output table "; !strings.Contains(rebuilt.stderr, want) {
+		t.Errorf("--rebuild did not warn of the program reading its output:\n%s", rebuilt.stderr)
+	}
+	stale := runStepq(t, dir, "run", "--db", dsn, "--schema", big, "--once", "big.step")
+	if stale.code != 1 || !strings.Contains(stale.stderr, "has lost the program's capture triggers") {
+		t.Fatalf("a program whose source lost its triggers started: status %d\n%s", stale.code, stale.stderr)
+	}
+	runStepq(t, dir, "drop", "--db", dsn, "--schema", big, "--outputs", "big.step").want(t, 0)
+	runStepq(t, dir, "run", "--db", dsn, "--schema", big, "--once", "big.step").want(t, 0)
+	checkBig("installed again after --rebuild")
+}
