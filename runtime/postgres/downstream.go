@@ -283,7 +283,17 @@ func (p *Runner) DeployedOutputs(ctx context.Context) (map[string]uint32, error)
 // there, but its changes since are not captured, and the program's
 // state is of the table that was dropped. A source table that does not
 // exist is checkDrift's to report.
+//
+// Only the sources of the deployed program are checked, as _meta
+// records them (metaSources): checkDrift also checks a changed program
+// about to be applied, whose new sources have no capture yet. A program
+// installed before the sources were recorded has all of them checked.
 func (p *Runner) checkCapture(ctx context.Context) error {
+	var deployed map[string]string // input name → its source table, quoted
+	recorded, err := p.readMetaJSON(ctx, p.Pool, metaSources, &deployed)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	ops := []string{"ins", "upd", "del", "trunc"}
 	names := make([]string, len(ops))
@@ -295,6 +305,9 @@ func (p *Runner) checkCapture(ctx context.Context) error {
 			continue
 		}
 		table := p.sourceName(in)
+		if recorded && deployed[in.Name] != table {
+			continue // a source the change being applied adds
+		}
 		rows, err := p.Pool.Query(ctx, `SELECT t.tgname::text FROM pg_trigger t
   JOIN pg_proc f ON f.oid = t.tgfoid JOIN pg_namespace n ON n.oid = f.pronamespace
   WHERE t.tgrelid = to_regclass($1) AND t.tgname = ANY($2) AND n.nspname = $3`, table, names, p.Schema)
