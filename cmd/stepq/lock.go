@@ -102,8 +102,9 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"changed (with the lines that changed), added or removed; the views to rebuild (the\n"+
 		"changed and added ones and everything downstream of them); and the output tables\n"+
 		"replaced, created, dropped and kept live. With --db, also the source rows each\n"+
-		"rebuild reads. Without a lock file, or a deployed program, everything is added.", stderr)
-	asJSON := fs.Bool("json", false, "print the plan as a JSON object (changes, rebuild, replaced, created, dropped, live; with --db also deployed and reads)")
+		"rebuild reads, and the other programs installed that read an output table the\n"+
+		"plan replaces or drops. Without a lock file, or a deployed program, everything is added.", stderr)
+	asJSON := fs.Bool("json", false, "print the plan as a JSON object (changes, rebuild, replaced, created, dropped, live; with --db also deployed, reads and downstream)")
 	dbURL := fs.String("db", "", "Postgres connection URL: plan against the program deployed there")
 	schema := fs.String("schema", "", "with --db, the program's own schema (default stepping_ and the file's name)")
 	file, err := parseFlags(fs, args)
@@ -111,7 +112,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *dbURL != "" {
-		return planDB(ctx, file, *dbURL, *schema, *asJSON, stdout)
+		return planDB(ctx, file, *dbURL, *schema, *asJSON, stdout, stderr)
 	}
 	if *schema != "" {
 		return usageError("plan: --schema needs --db URL")

@@ -21,12 +21,14 @@ const (
 )
 
 // dbPlan is plan --db's JSON: the plan as against a lock file, what was
-// deployed, and the source rows each rebuild reads.
+// deployed, the source rows each rebuild reads, and the other programs
+// installed that read output tables the plan replaces or drops.
 type dbPlan struct {
 	Schema   string `json:"schema"`
 	Deployed string `json:"deployed"`
 	*lockfile.Diff
-	Reads []rebuildReads `json:"reads"`
+	Reads      []rebuildReads   `json:"reads"`
+	Downstream []downstreamRead `json:"downstream"`
 }
 
 // rebuildReads is the source rows one view's rebuild reads: those of
@@ -39,9 +41,9 @@ type rebuildReads struct {
 }
 
 // planDB plans the program against the one deployed in schema: it reads
-// the lock recorded in the program's _meta and counts the source rows,
-// and changes nothing.
-func planDB(ctx context.Context, file, url, schema string, asJSON bool, stdout io.Writer) error {
+// the lock recorded in the program's _meta, counts the source rows and
+// finds the programs downstream, and changes nothing.
+func planDB(ctx context.Context, file, url, schema string, asJSON bool, stdout, stderr io.Writer) error {
 	if schema == "" {
 		schema = defaultSchema(file)
 	}
@@ -75,10 +77,24 @@ func planDB(ctx context.Context, file, url, schema string, asJSON bool, stdout i
 	if plan.Reads, err = countReads(ctx, pg, prog, plan.Rebuild); err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
+	plan.Downstream = []downstreamRead{}
+	if plan.Deployed != deployedNone {
+		if plan.Downstream, err = findDownstream(ctx, pg, plan.Diff, old, lockfile.Render(prog.Circuit)); err != nil {
+			return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+		}
+	}
 	if asJSON {
+		for _, r := range plan.Downstream {
+			if r.Effect == effectDropped {
+				fmt.Fprintf(stderr, "stepq: warning: program in schema %s reads table %s, which this plan drops\n", r.Schema, r.Table)
+			}
+		}
 		return writePlanJSON(stdout, plan)
 	}
-	return writeDBPlan(stdout, plan)
+	if err := writeDBPlan(stdout, plan); err != nil {
+		return err
+	}
+	return writeDownstream(stdout, stderr, plan.Downstream)
 }
 
 // unknownViews is the lock a program installed without one is compared

@@ -198,8 +198,9 @@ func (p *Runner) culprit(ctx context.Context, batch []logRow) int {
 }
 
 // checkDrift checks that the source tables still have every column the
-// program reads. (A retyped column shows when a value of it no longer
-// decodes: see DriftError.)
+// program reads, and still the program's capture triggers (checkCapture).
+// (A retyped column shows when a value of it no longer decodes: see
+// DriftError.)
 func (p *Runner) checkDrift(ctx context.Context) error {
 	var errs []error
 	for _, in := range p.Circuit.Inputs {
@@ -227,7 +228,7 @@ func (p *Runner) checkDrift(ctx context.Context) error {
 		}
 	}
 	if len(errs) == 0 {
-		return nil
+		return p.checkCapture(ctx) // the tables are there: and their triggers?
 	}
 	return fmt.Errorf("program %s: its sources changed since it was installed: %w", p.Schema, errors.Join(errs...))
 }

@@ -478,6 +478,7 @@ func (p *Runner) dropState(ctx context.Context, outputs bool) error {
 	if err != nil || !ours {
 		return err // nothing of the program's to drop
 	}
+	p.warnReaders(ctx, outputs) // downstream.go
 	return pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 		for _, in := range p.Circuit.Inputs {
 			if in.Postgres == nil {
