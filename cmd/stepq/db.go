@@ -52,9 +52,13 @@ func writeChange(w io.Writer, ch *postgres.Change) {
 	}
 	line("keeps", ch.Kept)
 	line("rebuilds", ch.Rebuilt)
+	line("checks", ch.Checked)
+	if len(ch.Checked) > 0 {
+		fmt.Fprintln(w, "            (their sources gained columns they do not use: each is computed again, and its table kept if the rows come out the same)")
+	}
 	line("adds", ch.Added)
 	line("removes", ch.Removed)
-	fmt.Fprintf(w, "  keeps the state of %d operators, builds %d afresh", ch.KeptState, ch.FreshState)
+	fmt.Fprintf(w, "  keeps the state of %d %s, builds %d afresh", ch.KeptState, plural(int64(ch.KeptState), "operator", "operators"), ch.FreshState)
 	if len(ch.Reads) > 0 {
 		fmt.Fprintf(w, " from %s", strings.Join(ch.Reads, ", "))
 	}

@@ -29,6 +29,11 @@ type dbPlan struct {
 	*lockfile.Diff
 	Reads      []rebuildReads   `json:"reads"`
 	Downstream []downstreamRead `json:"downstream"`
+	// Apply is what stepq run --db --apply would do, when a program is
+	// deployed and differs from this one; ApplyNote says why it is
+	// missing when it cannot be known.
+	Apply     *postgres.Change `json:"apply,omitempty"`
+	ApplyNote string           `json:"apply_note,omitempty"`
 }
 
 // rebuildReads is the source rows one view's rebuild reads: those of
@@ -59,7 +64,8 @@ func planDB(ctx context.Context, file, url, schema string, asJSON bool, stdout, 
 	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema}
 	plan := &dbPlan{Schema: schema, Deployed: deployedLocked}
 	old := ""
-	switch dep, err := pg.Deployed(ctx); {
+	dep, err := pg.Deployed(ctx)
+	switch {
 	case errors.Is(err, postgres.ErrNotInstalled):
 		plan.Deployed = deployedNone
 	case err != nil:
@@ -69,6 +75,11 @@ func planDB(ctx context.Context, file, url, schema string, asJSON bool, stdout, 
 		old = unknownViews(lockfile.Render(prog.Circuit))
 	default:
 		old = dep.Lock
+	}
+	if dep != nil && dep.Version != pg.Version() {
+		if plan.Apply, err = pg.PlanChange(ctx); err != nil {
+			plan.Apply, plan.ApplyNote = nil, err.Error()
+		}
 	}
 	name := "the lock of the program in schema " + schema
 	if plan.Diff, err = compareWith(prog, name, old); err != nil {
@@ -94,7 +105,17 @@ func planDB(ctx context.Context, file, url, schema string, asJSON bool, stdout, 
 	if err := writeDBPlan(stdout, plan); err != nil {
 		return err
 	}
-	return writeDownstream(stdout, stderr, plan.Downstream)
+	if err := writeDownstream(stdout, stderr, plan.Downstream); err != nil {
+		return err
+	}
+	switch {
+	case plan.Apply != nil:
+		fmt.Fprintln(stdout, "stepq run --db --apply:")
+		writeChange(stdout, plan.Apply)
+	case plan.ApplyNote != "":
+		fmt.Fprintf(stdout, "stepq run --db --apply: cannot say: %s\n", plan.ApplyNote)
+	}
+	return nil
 }
 
 // unknownViews is the lock a program installed without one is compared

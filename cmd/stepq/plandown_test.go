@@ -170,7 +170,7 @@ func TestDownstreamAdvice(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "--apply", "shop3.step")
-	if refused.code != 1 || !strings.Contains(refused.stderr, "another stepping program reads the table") {
+	if refused.code != 1 || !strings.Contains(refused.stderr, "the program in schema "+big+", which reads it as source") {
 		t.Fatalf("applying under a downstream program: status %d\n%s", refused.code, refused.stderr)
 	}
 	runStepq(t, dir, "drop", "--db", dsn, "--schema", big, "--outputs", "big.step").want(t, 0)

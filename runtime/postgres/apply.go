@@ -57,6 +57,10 @@ const (
 type Change struct {
 	Kept    []string // outputs whose tables stay and go on being maintained
 	Rebuilt []string // outputs rebuilt beside their tables and swapped in
+	// Checked are the outputs whose views are unchanged but whose state
+	// is rebuilt, as a source they read gained columns they do not use:
+	// their tables stay when the rebuild gives the rows they hold.
+	Checked []string
 	Added   []string // new outputs, in new tables
 	Removed []string // tables of outputs the program no longer has
 	// KeptState and FreshState count the operators whose state is kept
@@ -276,6 +280,12 @@ func (p *Runner) planApply(ctx context.Context, q querier) (*applyPlan, error) {
 	if pl.alike, err = p.liveViews(ctx, q); err != nil {
 		return nil, err
 	}
+	pl.Rebuilt = slices.DeleteFunc(pl.Rebuilt, func(view string) bool {
+		if pl.alike[view] {
+			pl.Checked = append(pl.Checked, view)
+		}
+		return pl.alike[view]
+	})
 	for table := range owned {
 		if !now[table] {
 			pl.removed = append(pl.removed, table)
@@ -505,8 +515,8 @@ func (p *Runner) applyChange(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.logf("applying the change to %s: keeping outputs %v and the state of %d operators; building %d operators afresh, rebuilding outputs %v and adding %v from sources %v",
-		p.Schema, pl.Kept, pl.KeptState, pl.FreshState, pl.Rebuilt, pl.Added, pl.Reads)
+	p.logf("applying the change to %s: keeping outputs %v and the state of %d operators; building %d operators afresh, rebuilding outputs %v (and %v, kept if unchanged) and adding %v from sources %v",
+		p.Schema, pl.Kept, pl.KeptState, pl.FreshState, pl.Rebuilt, pl.Checked, pl.Added, pl.Reads)
 	if len(pl.addedInputs) > 0 {
 		// Before the snapshot: every change to a new source from there on
 		// is captured, and the rows before it are read by the rebuild.
@@ -736,7 +746,7 @@ func (p *Runner) moveState(ctx context.Context, tx pgx.Tx, pl *applyPlan) error 
 
 // checkReplaceable fails, naming them, when objects of someone else's
 // depend on an output table that apply would drop: a view over it, a
-// foreign key to it, a trigger (another program reading it), an index
+// foreign key to it, a trigger, another program reading it, an index
 // or constraint stepping did not make, a publication or a policy.
 // Dropping the table would take them with it or fail. ours names the
 // indexes stepping made on it; view is the output's view, "" for a
@@ -749,8 +759,7 @@ SELECT coalesce(array_agg(d ORDER BY d), '{}') FROM (
    WHERE dep.refclassid = 'pg_class'::regclass AND dep.refobjid = t.oid AND r.ev_class <> t.oid
   UNION ALL SELECT 'foreign key ' || quote_ident(conname) || ' of table ' || conrelid::regclass::text FROM t, pg_constraint WHERE confrelid = t.oid AND contype = 'f'
   UNION ALL SELECT 'constraint ' || quote_ident(conname) FROM t, pg_constraint WHERE conrelid = t.oid AND contype NOT IN ('p')
-  UNION ALL SELECT 'trigger ' || quote_ident(tgname) ||
-      CASE WHEN tgname LIKE 'stepping\_%' THEN ' (another stepping program reads the table)' ELSE '' END FROM t, pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal
+  UNION ALL SELECT 'trigger ' || quote_ident(tgname) FROM t, pg_trigger WHERE tgrelid = t.oid AND NOT tgisinternal AND tgname NOT LIKE 'stepping\_%' 
   UNION ALL SELECT 'index ' || i.indexrelid::regclass::text FROM t, pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
    WHERE i.indrelid = t.oid AND NOT i.indisprimary AND NOT ic.relname = ANY($2)
   UNION ALL SELECT 'publication ' || quote_ident(pub.pubname) FROM t, pg_publication_rel pr JOIN pg_publication pub ON pub.oid = pr.prpubid WHERE pr.prrelid = t.oid
@@ -758,6 +767,15 @@ SELECT coalesce(array_agg(d ORDER BY d), '{}') FROM (
 ) x`, table, ours).Scan(&deps)
 	if err != nil {
 		return fmt.Errorf("program %s: looking for what depends on table %s: %w", p.Schema, table, err)
+	}
+	// Another program reading the table: its capture triggers would go
+	// with it (see downstream.go).
+	readers, err := ReadersOf(ctx, p.Pool, []string{table})
+	if err != nil {
+		return err
+	}
+	for _, r := range readers[table] {
+		deps = append(deps, fmt.Sprintf("the program in schema %s, which reads it as source %s (drop it with --outputs first and run it again after)", r.Program.Schema, r.Input))
 	}
 	if len(deps) == 0 {
 		return nil
