@@ -55,19 +55,20 @@ const (
 
 // Change is what applying a changed program over the deployed one does.
 type Change struct {
-	Kept    []string // outputs whose tables stay and go on being maintained
-	Rebuilt []string // outputs rebuilt beside their tables and swapped in
+	Kept    []string `json:"kept"`    // outputs whose tables stay and go on being maintained
+	Rebuilt []string `json:"rebuilt"` // outputs rebuilt beside their tables and swapped in
 	// Checked are the outputs whose views are unchanged but whose state
 	// is rebuilt, as a source they read gained columns they do not use:
 	// their tables stay when the rebuild gives the rows they hold.
-	Checked []string
-	Added   []string // new outputs, in new tables
-	Removed []string // tables of outputs the program no longer has
+	Checked []string `json:"checked"`
+	Added   []string `json:"added"`   // new outputs, in new tables
+	Removed []string `json:"removed"` // tables of outputs the program no longer has
 	// KeptState and FreshState count the operators whose state is kept
 	// and built afresh.
-	KeptState, FreshState int
+	KeptState  int `json:"kept_state"`
+	FreshState int `json:"fresh_state"`
 	// Reads names the sources the rebuild reads.
-	Reads []string
+	Reads []string `json:"reads"`
 }
 
 // PlanChange says what applying the program over the deployed one does,
