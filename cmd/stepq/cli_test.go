@@ -12,6 +12,7 @@ import (
 	"regexp"
 	goruntime "runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,9 @@ func TestMoreUsageErrors(t *testing.T) {
 		{[]string{"repl", "a.step", "b.step"}, "want [FILE], got 2"},
 		{[]string{"version", "extra"}, "want no arguments, got 1"},
 		{[]string{"explain", "-json", "--dot", "examples/shop.step"}, "exclude each other"},
+		{[]string{"chek", "examples/shop.step"}, `unknown command "chek" (did you mean check?)`},
+		{[]string{"run", "--onec", "examples/shop.step"}, "stepq run: did you mean --once?"},
+		{[]string{"status", "--sceham", "x"}, "stepq status: did you mean --schema?"},
 	}
 	for _, tt := range tests {
 		r := runStepq(t, repoRoot, tt.args...)
@@ -506,5 +510,26 @@ func TestRunDBApply(t *testing.T) {
 	}
 	if want := []string{"basket 1: 24.0", "basket 2: 8.0"}; !slices.Equal(got, want) {
 		t.Errorf("receipts: %q, want %q", got, want)
+	}
+}
+
+// TestDatabaseFromEnvironment runs the commands that need a database with
+// no --db: $DATABASE_URL, or libpq's PG* variables, name it.
+func TestDatabaseFromEnvironment(t *testing.T) {
+	dsn, prog, _ := pgProgram(t)
+	runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", "examples/shop.step").want(t, 0)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range [][]string{
+		{"DATABASE_URL=" + dsn},
+		{"PGHOST=" + cfg.Host, "PGPORT=" + strconv.Itoa(int(cfg.Port)), "PGUSER=" + cfg.User, "PGDATABASE=" + cfg.Database},
+	} {
+		st := runStepqEnv(t, repoRoot, env, "status", "--schema", prog)
+		st.want(t, 0)
+		if !strings.Contains(st.stdout, "program "+prog) {
+			t.Errorf("status with %v:\n%s", env, st.stdout)
+		}
 	}
 }

@@ -129,7 +129,7 @@ func runDB(ctx context.Context, o dbOptions, stdin io.Reader, stdout, stderr io.
 
 func cmdDrop(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("drop", "drop --db URL [--outputs] [--schema S] FILE", stderr)
-	dbURL := fs.String("db", "", "Postgres connection URL (required)")
+	dbURL := fs.String("db", "", "Postgres connection URL (default: $DATABASE_URL, or libpq's PG* variables when set)")
 	outputs := fs.Bool("outputs", false, "also drop the output tables")
 	schema := fs.String("schema", "", "the program's own schema (default stepping_ and the file's name)")
 	file, err := parseFlags(fs, args)
@@ -137,7 +137,10 @@ func cmdDrop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *dbURL == "" {
-		return usageError("drop needs --db URL")
+		*dbURL = dbFromEnv()
+	}
+	if *dbURL == "" {
+		return usageError("drop needs --db URL (or $DATABASE_URL, or libpq's PG* variables)")
 	}
 	db, prog, err := connectCompile(ctx, *dbURL, file)
 	if err != nil {
@@ -153,7 +156,7 @@ func cmdDrop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("watch", "watch --db URL [--schema S] [--from N] [--count N] FILE VIEW", stderr)
-	dbURL := fs.String("db", "", "Postgres connection URL (required)")
+	dbURL := fs.String("db", "", "Postgres connection URL (default: $DATABASE_URL, or libpq's PG* variables when set)")
 	schema := fs.String("schema", "", "the program's own schema (default stepping_ and the file's name)")
 	from := fs.Int64("from", 0, "print the kept steps from step N on first (default: only steps after now)")
 	count := fs.Int("count", 0, "exit after printing N steps (default: run until interrupted)")
@@ -163,7 +166,10 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	file, view := pos[0], pos[1]
 	if *dbURL == "" {
-		return usageError("watch needs --db URL")
+		*dbURL = dbFromEnv()
+	}
+	if *dbURL == "" {
+		return usageError("watch needs --db URL (or $DATABASE_URL, or libpq's PG* variables)")
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -260,8 +266,8 @@ type stepRecord struct {
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("status", "status --db URL [-json] [--schema S] [--recent N] [FILE]", stderr)
-	dbURL := fs.String("db", "", "Postgres connection URL (required)")
+	fs := newFlags("status", "status --db URL [--json] [--schema S] [--recent N] [FILE]", stderr)
+	dbURL := fs.String("db", "", "Postgres connection URL (default: $DATABASE_URL, or libpq's PG* variables when set)")
 	schema := fs.String("schema", "", "the program's own schema (default: FILE's, stepping_ and its name; without FILE, every program)")
 	asJSON := fs.Bool("json", false, "print a JSON array with one object per program")
 	recent := fs.Int("recent", 10, "how many recent steps to list (the last 100 are kept)")
@@ -270,7 +276,10 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *dbURL == "" {
-		return usageError("status needs --db URL")
+		*dbURL = dbFromEnv()
+	}
+	if *dbURL == "" {
+		return usageError("status needs --db URL (or $DATABASE_URL, or libpq's PG* variables)")
 	}
 	db, err := connect(ctx, *dbURL)
 	if err != nil {

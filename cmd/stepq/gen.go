@@ -16,7 +16,7 @@ import (
 	"github.com/stepping-io/stepping/internal/compile"
 )
 
-const genSynopsis = "gen go [--db URL] [-package NAME] -o DIR FILE"
+const genSynopsis = "gen go [--db URL] [--package NAME] -o DIR FILE"
 
 // cmdGen writes code for a program; go is the one language so far.
 func cmdGen(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -96,7 +96,7 @@ func checkLocked(prog *compile.Program, file string, stdout io.Writer) error {
 // deployed in a database, and prints what would change: each input, view
 // and output, the views to rebuild and what becomes of each output table.
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("plan", "plan [-json] FILE\nplan --db URL [--schema S] [-json] FILE\n\n"+
+	fs := newFlags("plan", "plan [--json] FILE\nplan --db URL [--schema S] [--json] FILE\n\n"+
 		"Compares FILE with its lock file, FILE.lock, or with --db with the program deployed\n"+
 		"in its schema (reading only), and prints each input, view and output as unchanged,\n"+
 		"changed (with the lines that changed), added or removed; the views to rebuild (the\n"+

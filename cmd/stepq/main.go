@@ -33,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/compile"
+	"github.com/stepping-io/stepping/internal/suggest"
 	"github.com/stepping-io/stepping/internal/tablefmt"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
@@ -43,15 +44,15 @@ import (
 const usage = `stepq checks, explains and runs stepping programs.
 
 Usage:
-  stepq check [--db URL] [-json] [--locked] FILE
+  stepq check [--db URL] [--json] [--locked] FILE
                                          report every error in FILE; with --locked,
                                          also fail when FILE differs from FILE.lock
   stepq lock [--db URL] FILE             write FILE.lock: FILE's circuit, to commit with it
-  stepq plan [--db URL] [--schema S] [-json] FILE
+  stepq plan [--db URL] [--schema S] [--json] FILE
                                          compare FILE with FILE.lock, or with --db with the
                                          deployed program: what changed, which views are
                                          rebuilt, which output tables replaced
-  stepq explain [--db URL] [-json | --dot] FILE
+  stepq explain [--db URL] [--json | --dot] FILE
                                          print FILE's incremental circuit
   stepq run [--data DIR] [--changes] FILE
                                          run FILE on change files and print its outputs
@@ -60,14 +61,14 @@ Usage:
   stepq repl [--db URL] [FILE]           declare tables and views, query and change them
   stepq watch --db URL [--schema S] [--from N] FILE VIEW
                                          print each committed step's changes to VIEW
-  stepq status --db URL [-json] [--schema S] [FILE]
+  stepq status --db URL [--json] [--schema S] [FILE]
                                          steps applied, lag and recent steps of programs
   stepq serve [--db URL] [--addr HOST:PORT] [--token T] [--read-token T] [--cors ORIGIN,...]
               [--max-body BYTES] [--journal FILE] [--keep-steps N] FILE
                                          serve FILE over HTTP: its API, change streams and metrics
   stepq drop --db URL [--outputs] [--schema S] FILE
                                          remove what run installed in Postgres
-  stepq gen go [--db URL] [-package NAME] -o DIR FILE
+  stepq gen go [--db URL] [--package NAME] -o DIR FILE
                                          write typed Go code for FILE: structs, an HTTP
                                          client of stepq serve, embedding wrappers
   stepq version                          print the versions of stepq and Go
@@ -149,8 +150,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
+	if hint := suggest.DidYouMean(cmd, commands); hint != "" {
+		return usageError("unknown command %q (%s)", cmd, hint)
+	}
 	return usageError("unknown command %q", cmd)
 }
+
+// commands are the commands run knows, for the hint of an unknown one.
+var commands = []string{"check", "lock", "plan", "explain", "run", "repl", "watch", "status", "serve", "drop", "gen", "version", "help"}
 
 // isHelp reports whether arg asks for help rather than naming a command.
 func isHelp(arg string) bool {
@@ -166,9 +173,43 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: stepq %s\n", synopsis)
-		fs.PrintDefaults()
+		printFlags(stderr, fs)
 	}
 	return fs
+}
+
+// printFlags lists a command's flags as flag.PrintDefaults does, but
+// spelt --name, as the usage lines and the documentation spell them.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		line += "\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t")
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			line += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w, line)
+	})
+}
+
+// flagHint suggests, for a flag parse error about a flag the command
+// does not have, the nearest flag it has.
+func flagHint(fs *flag.FlagSet, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
+	if !ok {
+		return ""
+	}
+	name = strings.TrimLeft(name, "-")
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if hint := suggest.DidYouMean(name, names); hint != "" {
+		best := strings.TrimSuffix(strings.TrimPrefix(hint, "did you mean "), "?")
+		return "did you mean --" + best + "?"
+	}
+	return ""
 }
 
 // parseFlags parses flags that may come before or after the one FILE
@@ -190,6 +231,9 @@ func parseArgs(fs *flag.FlagSet, args []string, least, most int, want string) ([
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, &exitError{code: 0}
+			}
+			if hint := flagHint(fs, err); hint != "" {
+				fmt.Fprintf(fs.Output(), "stepq %s: %s\n", fs.Name(), hint)
 			}
 			return nil, &exitError{code: 2}
 		}
@@ -229,7 +273,7 @@ func compileFile(ctx context.Context, file string, db *pgxpool.Pool) (*compile.P
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "check [--db URL] [-json] [--locked] FILE", stderr)
+	fs := newFlags("check", "check [--db URL] [--json] [--locked] FILE", stderr)
 	dbURL := fs.String("db", "", "Postgres connection URL: type sources from its catalog")
 	locked := fs.Bool("locked", false, "also fail when the program's circuit differs from FILE.lock (or there is none), printing the differences view by view")
 	asJSON := fs.Bool("json", false, "print the diagnostics as a JSON array of objects (file, line, col, offset, end, message, hint) on standard output")
@@ -356,11 +400,29 @@ func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// dbFromEnv is the database of a command that needs one when --db is
+// not given, as psql and pgx users expect: $DATABASE_URL, or, when one
+// of libpq's PG* variables is set, what they say (pgx reads them as
+// libpq does). Empty when neither is set. Commands for which no --db
+// means in memory do not read it: the environment must not move a
+// program into a database unasked.
+func dbFromEnv() string {
+	if url := os.Getenv("DATABASE_URL"); url != "" {
+		return url
+	}
+	for _, v := range []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE"} {
+		if os.Getenv(v) != "" {
+			return "postgres://"
+		}
+	}
+	return ""
+}
+
 // defaultSchema names a program's own schema after its file.
 func defaultSchema(file string) string { return stepping.DefaultSchema(file) }
 
 func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("explain", "explain [--db URL] [-json | --dot] FILE", stderr)
+	fs := newFlags("explain", "explain [--db URL] [--json | --dot] FILE", stderr)
 	dbURL := fs.String("db", "", "Postgres connection URL: type sources from its catalog")
 	asJSON := fs.Bool("json", false, "print the circuit as JSON: inputs, views, outputs, and nodes with id, op, inputs, columns and parameters")
 	dot := fs.Bool("dot", false, "print the circuit as a Graphviz graph (render it with dot -Tpng)")
@@ -370,7 +432,7 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *asJSON && *dot {
 		fs.Usage()
-		return &exitError{code: 2, msg: "stepq explain: -json and --dot exclude each other\n"}
+		return &exitError{code: 2, msg: "stepq explain: --json and --dot exclude each other\n"}
 	}
 	db, err := connect(ctx, *dbURL)
 	if err != nil {

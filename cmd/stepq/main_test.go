@@ -49,8 +49,22 @@ type result struct {
 // runStepq runs the binary in dir with args and no standard input.
 func runStepq(t *testing.T, dir string, args ...string) result {
 	t.Helper()
+	return runStepqEnv(t, dir, nil, args...)
+}
+
+// runStepqEnv runs stepq with the environment of the test, less the
+// variables that name a default database (a test says which database it
+// means), plus env.
+func runStepqEnv(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(stepq, args...)
 	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "PG") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
