@@ -156,7 +156,11 @@ func (t *tableState) checkRow(c Change) error {
 		v := c.Row[i]
 		if v == nil {
 			if !col.Type.Nullable && !(keyOnly && !t.isKey(i)) {
-				return fmt.Errorf("column %s: NULL in a non-null column", col.Name)
+				// Declared types are non-null unless written T?, the
+				// opposite of SQL: say how to declare it nullable.
+				nullable := col.Type
+				nullable.Nullable = true
+				return fmt.Errorf("column %s: NULL in a non-null column (declare it as %s if it may be NULL)", col.Name, nullable)
 			}
 			continue
 		}

@@ -88,6 +88,11 @@ func TestCheckCatalog(t *testing.T) {
 				"3:18: the database has no table nowhere",
 		},
 		{
+			name: "declared non-null, nullable in the database",
+			src:  "source o = table orders (id int8, note text)\nview v = o\n",
+			want: "2:40: column note is declared text but is text? in the database (declare it as text?, or make the table's column NOT NULL: ALTER TABLE orders ALTER COLUMN note SET NOT NULL)",
+		},
+		{
 			name: "unsupported type",
 			src:  "source x = table odd\nview v = x\n",
 			want: "2:18: column pos of odd has type point, which stepping does not support yet (declare the columns you need, leaving this one out)",

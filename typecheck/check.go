@@ -240,7 +240,16 @@ func (c *checker) compareColumns(d *lang.SourceDecl, t *Table, ct *CatalogTable)
 		case live.Unsupported != "":
 			c.errorf(col.Type, "column %s has type %s in the database, which stepping does not support yet", col.Name.Name, live.Unsupported)
 		case declared.Kind != types.Invalid && !declared.Identical(live.Type):
-			c.errorHint(col.Type, "declare it as "+live.Type.String(), "column %s is declared %s but is %s in the database", col.Name.Name, declared, live.Type)
+			hint := "declare it as " + live.Type.String()
+			if nonNull := live.Type; nonNull.Nullable && !declared.Nullable {
+				nonNull.Nullable = false
+				if declared.Identical(nonNull) {
+					// Only nullability differs: the table may be the
+					// one to change.
+					hint += ", or make the table's column NOT NULL: ALTER TABLE " + qualified(d.Table.Parts) + " ALTER COLUMN " + col.Name.Name + " SET NOT NULL"
+				}
+			}
+			c.errorHint(col.Type, hint, "column %s is declared %s but is %s in the database", col.Name.Name, declared, live.Type)
 		}
 	}
 }
