@@ -97,13 +97,38 @@ func (r *Rows) ScanAll(dest any) error {
 
 // WriteTo prints the rows aligned as psql prints a table.
 func (r *Rows) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	err := r.Print(cw, PrintOptions{})
+	return cw.n, err
+}
+
+// PrintOptions say how Rows.Print prints rows; the zero value prints
+// them aligned as psql prints a table.
+type PrintOptions struct {
+	// Format is "aligned" (or empty), "csv" (a header, then a line per
+	// row), or "json" (an object per row, one a line, values as the API
+	// writes them).
+	Format string
+	// Null is how a NULL is shown, aligned or in CSV (psql's \pset
+	// null); empty by default, as psql shows it.
+	Null string
+	// Expanded prints each row as a record, a line per column, as
+	// psql's \x does.
+	Expanded bool
+}
+
+// Print prints the rows as opts say, in ascending order of their values.
+func (r *Rows) Print(w io.Writer, opts PrintOptions) error {
+	switch opts.Format {
+	case "", "aligned", "csv", "json":
+	default:
+		return fmt.Errorf("stepping: unknown format %q (aligned, csv or json)", opts.Format)
+	}
 	z := zset.New()
 	for _, row := range r.Rows {
 		z.Add(zset.Row(row), 1)
 	}
-	cw := &countingWriter{w: w}
-	err := tablefmt.Write(cw, circuitColumns(r.Columns), z, false)
-	return cw.n, err
+	return tablefmt.WriteOptions(w, circuitColumns(r.Columns), z, false, tablefmt.Options{Format: tablefmt.Format(opts.Format), Null: opts.Null, Expanded: opts.Expanded})
 }
 
 // Weighted is a row with its weight in a batch of changes: +1 for an

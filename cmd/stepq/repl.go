@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	stepping "github.com/stepping-io/stepping"
@@ -53,10 +54,21 @@ type session struct {
 	// extended counts the declarations that computed only their new
 	// views (see extend), for tests.
 	extended int
+	// print is how rows are printed (:format, :x, :null); timing says
+	// whether each statement's time is printed after it (:timing), as
+	// clock, which tests replace, measures it.
+	print  stepping.PrintOptions
+	timing bool
+	clock  func() time.Time
 }
 
 func newSession(ctx context.Context, out, errw io.Writer, db *pgxpool.Pool) *session {
-	return &session{ctx: ctx, out: out, errw: errw, db: db}
+	return &session{ctx: ctx, out: out, errw: errw, db: db, clock: time.Now}
+}
+
+// printRows prints rows as the session's settings say.
+func (s *session) printRows(rows *stepping.Rows) error {
+	return rows.Print(s.out, s.print)
 }
 
 // run executes the statements of one complete input, separated by
@@ -70,7 +82,10 @@ func (s *session) run(text string) {
 		if strings.TrimSpace(stripComments(stmt)) == "" {
 			continue
 		}
-		if err := s.exec(stmt); err != nil {
+		began := s.clock()
+		err := s.exec(stmt)
+		took := s.clock().Sub(began)
+		if err != nil {
 			s.failed = true
 			var re *replError
 			if errors.As(err, &re) {
@@ -78,6 +93,10 @@ func (s *session) run(text string) {
 			} else {
 				fmt.Fprintf(s.errw, "error: %v\n", err)
 			}
+		}
+		if s.timing && !strings.HasPrefix(strings.TrimSpace(stripComments(stmt)), ":") {
+			// As psql's \timing: after the statement, failed or not.
+			fmt.Fprintf(s.out, "Time: %.3f ms\n", float64(took.Microseconds())/1000)
 		}
 		if s.quit {
 			return
@@ -372,7 +391,7 @@ func (s *session) describeNew(d *decl) {
 			return
 		}
 		fmt.Fprintf(s.out, "%s\n", d.name)
-		_, _ = rows.WriteTo(s.out)
+		_ = s.printRows(rows)
 	case "table", "source":
 		in := s.input(d.name)
 		n := s.count(d.name)
@@ -488,8 +507,7 @@ func (s *session) query(o *origin) error {
 	if err != nil {
 		return err
 	}
-	_, err = rows.WriteTo(s.out)
-	return err
+	return s.printRows(rows)
 }
 
 func hintFor(old, h string) string {
@@ -976,11 +994,36 @@ Commands:
   :load FILE            declarations from a .step file, and its data files
   :drop NAME            forget a table, source, view or output
   :refresh              read the database's tables again (with --db)
+  :timing [on|off]      print each statement's time after it
+  :x [on|off]           expanded display: a record per row, a line per column
+  :null TEXT            show NULL as TEXT (empty by default, as psql)
+  :format F             print rows aligned (the default), as csv, or as json lines
   :quit                 leave (Ctrl-D does too; Ctrl-C abandons the input)
 `
 
 // metaCommands are the names :help lists, for completion.
-var metaCommands = []string{"help", "tables", "describe", "explain", "load", "drop", "refresh", "quit"}
+var metaCommands = []string{"help", "tables", "describe", "explain", "load", "drop", "refresh", "timing", "x", "null", "format", "quit"}
+
+// setting switches a boolean setting: on or off as args say, or the
+// other way with no argument; it says what it is now.
+func setting(v *bool, args []string, out io.Writer, what string) error {
+	switch {
+	case len(args) == 0:
+		*v = !*v
+	case len(args) == 1 && args[0] == "on":
+		*v = true
+	case len(args) == 1 && args[0] == "off":
+		*v = false
+	default:
+		return errorf("want on or off, or nothing to switch it")
+	}
+	state := "off"
+	if *v {
+		state = "on"
+	}
+	fmt.Fprintf(out, "%s is %s\n", what, state)
+	return nil
+}
 
 // meta runs a :command.
 func (s *session) meta(text string) error {
@@ -1024,6 +1067,20 @@ func (s *session) meta(text string) error {
 		return s.drop(name)
 	case "refresh":
 		return s.refresh()
+	case "timing":
+		return setting(&s.timing, args, s.out, "timing")
+	case "x":
+		return setting(&s.print.Expanded, args, s.out, "expanded display")
+	case "null":
+		// As psql's \pset null: the rest of the line, empty by default.
+		s.print.Null = unquote(strings.Join(args, " "))
+		fmt.Fprintf(s.out, "NULL is shown as %q\n", s.print.Null)
+	case "format":
+		if len(args) != 1 || !slices.Contains([]string{"aligned", "csv", "json"}, args[0]) {
+			return errorf(":format wants aligned, csv or json")
+		}
+		s.print.Format = args[0]
+		fmt.Fprintf(s.out, "output format is %s\n", args[0])
 	default:
 		return &replError{msg: fmt.Sprintf("unknown command :%s (%s)", cmd, hintFor(suggest.DidYouMean(cmd, metaCommands), "try :help"))}
 	}
