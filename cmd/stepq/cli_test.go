@@ -269,8 +269,17 @@ func TestWatchAndStatus(t *testing.T) {
 (4 rows)
 
 `
-	if wout.String() != want {
-		t.Errorf("watch printed\n%s\nwant\n%s", wout.String(), want)
+	// First the view's rows as of the step it starts after.
+	snapshot := `step 1: basket_totals (its rows)
+ basket_id | total | items
+-----------+-------+-------
+         1 |  23.0 |     2
+         2 |   6.0 |     1
+(2 rows)
+
+`
+	if wout.String() != snapshot+want {
+		t.Errorf("watch printed\n%s\nwant\n%s", wout.String(), snapshot+want)
 	}
 
 	// Step 2 was published, as a watcher listened: it can be replayed.
@@ -531,5 +540,15 @@ func TestDatabaseFromEnvironment(t *testing.T) {
 		if !strings.Contains(st.stdout, "program "+prog) {
 			t.Errorf("status with %v:\n%s", env, st.stdout)
 		}
+	}
+}
+
+// TestWatchNeverRun watches a program that was never run: it says so,
+// and how to start it.
+func TestWatchNeverRun(t *testing.T) {
+	dsn, prog, _ := pgProgram(t)
+	r := runStepq(t, repoRoot, "watch", "--db", dsn, "--schema", prog, "examples/shop.step", "basket_totals")
+	if r.code != 1 || !strings.Contains(r.stderr, "examples/shop.step has not been run in schema "+prog) || !strings.Contains(r.stderr, "stepq run --db URL examples/shop.step") {
+		t.Errorf("watch of a program never run: %d\n%s", r.code, r.stderr)
 	}
 }

@@ -155,11 +155,12 @@ func cmdDrop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("watch", "watch --db URL [--schema S] [--from N] [--count N] FILE VIEW", stderr)
+	fs := newFlags("watch", "watch --db URL [--schema S] [--from N | --no-snapshot] [--count N] FILE VIEW", stderr)
 	dbURL := fs.String("db", "", "Postgres connection URL (default: $DATABASE_URL, or libpq's PG* variables when set)")
 	schema := fs.String("schema", "", "the program's own schema (default stepping_ and the file's name)")
 	from := fs.Int64("from", 0, "print the kept steps from step N on first (default: only steps after now)")
 	count := fs.Int("count", 0, "exit after printing N steps (default: run until interrupted)")
+	noSnapshot := fs.Bool("no-snapshot", false, "print only the changes, not the view's rows first")
 	pos, err := parseArgs(fs, args, 2, 2, "FILE and VIEW")
 	if err != nil {
 		return err
@@ -189,6 +190,9 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Registered, every later step publishes its changes: the position
 	// printed is the one registering read, so no step is missed.
 	w, err := pg.Register(ctx)
+	if errors.Is(err, postgres.ErrNotInstalled) {
+		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %s has not been run in schema %s: there is nothing to watch yet; start it with stepq run --db URL %s (or name its schema with --schema)\n", file, *schema, file)}
+	}
 	if err != nil {
 		return err
 	}
@@ -196,6 +200,20 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	after := *from - 1
 	if *from <= 0 {
 		after = w.Since
+		if !*noSnapshot {
+			// The rows first, then the steps after the one they show:
+			// registered before reading, every later step is published.
+			rows, step, err := pg.ReadOutputAt(ctx, view, nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "step %d: %s (its rows)\n", step, view)
+			if err := tablefmt.Write(stdout, v.Columns, rows, false); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout)
+			after = step
+		}
 	}
 	fmt.Fprintf(stderr, "stepq: watching %s of %s in schema %s after step %d; Ctrl-C stops\n", view, file, *schema, after)
 	printed := 0
