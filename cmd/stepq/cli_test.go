@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,9 +20,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping/internal/golden"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/internal/testwait"
+	"github.com/stepping-io/stepping/runtime/postgres"
 )
 
 // TestCheckJSON checks check -json: every diagnostic as an object with
@@ -550,5 +554,70 @@ func TestWatchNeverRun(t *testing.T) {
 	r := runStepq(t, repoRoot, "watch", "--db", dsn, "--schema", prog, "examples/shop.step", "basket_totals")
 	if r.code != 1 || !strings.Contains(r.stderr, "examples/shop.step has not been run in schema "+prog) || !strings.Contains(r.stderr, "stepq run --db URL examples/shop.step") {
 		t.Errorf("watch of a program never run: %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestRunWaits runs --once where it must wait: for a database that
+// cannot be reached, and for the program's lock another runtime holds.
+// With --wait it gives up after that long, saying why; interrupted while
+// waiting, it says so.
+func TestRunWaits(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "postgres://postgres@" + l.Addr().String() + "/postgres"
+	l.Close()
+	down := runStepq(t, repoRoot, "run", "--db", closed, "--once", "--wait", "300ms", "examples/shop.step")
+	if down.code != 1 || !strings.Contains(down.stderr, "the database cannot be reached") || !strings.Contains(down.stderr, "trying again in") {
+		t.Errorf("run with the database down: %d\n%s", down.code, down.stderr)
+	}
+
+	dsn, prog, _ := pgProgram(t)
+	runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", "examples/shop.step").want(t, 0)
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	holder := &postgres.Runner{Pool: pool, Schema: prog}
+	release, err := holder.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	held := runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", "--wait", "200ms", "examples/shop.step")
+	if held.code != 1 || !strings.Contains(held.stderr, "gave up after 200ms") || !strings.Contains(held.stderr, "Postgres backend pid") {
+		t.Errorf("run while another runtime holds the program: %d\n%s", held.code, held.stderr)
+	}
+
+	// Interrupted while it waits for the lock.
+	cmd := exec.Command(stepq, "run", "--db", dsn, "--schema", prog, "--once", "examples/shop.step")
+	cmd.Dir = repoRoot
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	var said strings.Builder
+	for lines.Scan() {
+		said.WriteString(lines.Text() + "\n")
+		if strings.Contains(lines.Text(), "waiting for it to stop") {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for lines.Scan() {
+		said.WriteString(lines.Text() + "\n")
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(said.String(), "stepq: interrupted") || strings.Contains(said.String(), "context canceled") {
+		t.Errorf("run interrupted while waiting: %v\n%s", err, said.String())
 	}
 }

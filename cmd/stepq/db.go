@@ -70,9 +70,13 @@ type dbOptions struct {
 	file, url, schema      string
 	once, rebuild, changes bool
 	apply, dropRemoved     bool
-	batch                  int
-	backfillRows           int
-	noSourceIndexes        bool
+	// wait bounds the waits at start: for the database to be reachable
+	// and for another runtime to release the program; 0 means as long as
+	// it takes (but --once does not wait for an unreachable database).
+	wait            time.Duration
+	batch           int
+	backfillRows    int
+	noSourceIndexes bool
 }
 
 // runDB keeps a program's outputs up to date in Postgres until
@@ -84,7 +88,11 @@ func runDB(ctx context.Context, o dbOptions, stdin io.Reader, stdout, stderr io.
 	if schema == "" {
 		schema = defaultSchema(file)
 	}
-	db, err := connect(ctx, o.url)
+	retry := o.wait
+	if !o.once && retry == 0 {
+		retry = forever
+	}
+	db, err := connectRetrying(ctx, o.url, retry, stderr)
 	if err != nil {
 		return err
 	}
@@ -94,7 +102,7 @@ func runDB(ctx context.Context, o dbOptions, stdin io.Reader, stdout, stderr io.
 		return driftHint(ctx, db, schema, file, err)
 	}
 	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes, BackfillRows: o.backfillRows, NoSourceIndexes: o.noSourceIndexes,
-		Apply: o.apply, DropRemoved: o.dropRemoved}
+		Apply: o.apply, DropRemoved: o.dropRemoved, LockWait: o.wait}
 	each := func(st postgres.StepStats) {
 		if !o.changes {
 			return
@@ -115,8 +123,13 @@ func runDB(ctx context.Context, o dbOptions, stdin io.Reader, stdout, stderr io.
 		pg.Apply = true
 		err = pg.Run(ctx, false, o.once, time.Second, each)
 	}
-	if errors.Is(err, postgres.ErrVersion) {
+	if errors.Is(err, postgres.ErrVersion) || errors.Is(err, postgres.ErrLockWait) {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
+	}
+	if err != nil && ctx.Err() != nil {
+		// Ctrl-C: whatever was under way (waiting for the lock, a step,
+		// an apply) rolled back whole; what committed stays.
+		return &exitError{code: 1, msg: fmt.Sprintf("stepq: interrupted; program %s is as its last committed step left it\n", schema)}
 	}
 	var failure *postgres.Failure
 	if errors.As(err, &failure) && len(stepping.Diagnostics(err)) > 0 {

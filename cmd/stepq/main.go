@@ -26,10 +26,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/compile"
@@ -56,7 +59,7 @@ Usage:
                                          print FILE's incremental circuit
   stepq run [--data DIR] [--changes] FILE
                                          run FILE on change files and print its outputs
-  stepq run --db URL [--once] [--apply [--drop-removed] | --rebuild] [--schema S] FILE
+  stepq run --db URL [--once] [--wait D] [--apply [--drop-removed] | --rebuild] [--schema S] FILE
                                          keep FILE's output tables up to date in Postgres
   stepq repl [--db URL] [FILE]           declare tables and views, query and change them
   stepq watch --db URL [--schema S] [--from N] FILE VIEW
@@ -387,17 +390,78 @@ func sourceOf(prog *compile.Program, name string) string {
 // connect opens a pool when url is set; a bad URL or an unreachable
 // server is exit status 1 with the reason.
 func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	pool, err := dial(ctx, url)
+	if err != nil {
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: connecting to the database: %v\n", err)}
+	}
+	return pool, nil
+}
+
+// dial opens a pool on url and checks that the server answers; nil for
+// no url.
+func dial(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if url == "" {
 		return nil, nil
 	}
 	pool, err := pgxpool.New(ctx, url)
 	if err == nil {
-		err = pool.Ping(ctx)
+		if err = pool.Ping(ctx); err != nil {
+			pool.Close()
+		}
 	}
 	if err != nil {
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: connecting to the database: %v\n", err)}
+		return nil, err
 	}
 	return pool, nil
+}
+
+// forever is a wait with no end but the context's.
+const forever = time.Duration(math.MaxInt64)
+
+// connectRetrying is connect for a command that may wait for the
+// database: while the server cannot be reached (it is starting, or the
+// network is down) it tries again with backoff, saying so, for up to
+// wait. A server that answers with an error (a wrong password, no such
+// database) is not waited for.
+func connectRetrying(ctx context.Context, url string, wait time.Duration, stderr io.Writer) (*pgxpool.Pool, error) {
+	deadline := time.Now().Add(wait)
+	if wait == forever {
+		deadline = time.Time{}
+	}
+	backoff := 100 * time.Millisecond
+	for try := 0; ; try++ {
+		pool, err := dial(ctx, url)
+		if err == nil {
+			if try > 0 {
+				fmt.Fprintln(stderr, "stepq: connected")
+			}
+			return pool, nil
+		}
+		if !unreachable(err) || !deadline.IsZero() && time.Now().Add(backoff).After(deadline) || ctx.Err() != nil {
+			return nil, &exitError{code: 1, msg: fmt.Sprintf("stepq: connecting to the database: %v\n", err)}
+		}
+		if try == 0 {
+			fmt.Fprintf(stderr, "stepq: the database cannot be reached: %v\n", err)
+		}
+		fmt.Fprintf(stderr, "stepq: trying again in %s\n", backoff)
+		select {
+		case <-ctx.Done():
+			return nil, &exitError{code: 1, msg: "stepq: interrupted while waiting for the database\n"}
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// unreachable reports whether a connection failed for want of a server
+// to talk to, rather than by the server's answer.
+func unreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "57P03" // the database system is starting up
+	}
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &connErr)
 }
 
 // dbFromEnv is the database of a command that needs one when --db is
@@ -509,7 +573,7 @@ func stepAt(ctx context.Context, eng *runtime.Engine, b *runtime.Batches, step i
 }
 
 func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "run [--data DIR] [--changes] FILE\n       stepq run --db URL [--once] [--apply [--drop-removed] | --rebuild] [--schema S] FILE", stderr)
+	fs := newFlags("run", "run [--data DIR] [--changes] FILE\n       stepq run --db URL [--once] [--wait D] [--apply [--drop-removed] | --rebuild] [--schema S] FILE", stderr)
 	dataDir := fs.String("data", "", "directory of change files TABLE.csv / TABLE.jsonl (default: FILE without .step)")
 	changes := fs.Bool("changes", false, "print every step's output changes with their weights instead of the final outputs")
 	dbURL := fs.String("db", "", "Postgres connection URL: maintain the outputs as tables there")
@@ -520,13 +584,14 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	schema := fs.String("schema", "", "with --db: the program's own schema (default stepping_ and the file's name)")
 	batch := fs.Int("batch", 10_000, "with --db: change-log rows per step (a step takes its source transactions whole, applied this many changes at a time)")
 	noSourceIndexes := fs.Bool("no-source-indexes", false, "with --db: never make an index on a source table; a join's integral of a source no index serves keeps a copy in a state table instead")
+	wait := fs.Duration("wait", 0, "with --db: how long to wait for the database to be reachable and for another runtime applying the program to stop, before giving up (default: as long as it takes; with --once, not for the database)")
 	backfillRows := fs.Int("backfill-rows", postgres.DefaultBackfillRows, "with --db: source rows the backfill computes in memory (about 850 bytes each for the shop example) before it goes on against the state in Postgres")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if *dbURL != "" {
-		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, apply: *apply, dropRemoved: *dropRemoved, changes: *changes, batch: *batch, backfillRows: *backfillRows, noSourceIndexes: *noSourceIndexes}, stdin, stdout, stderr)
+		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, apply: *apply, dropRemoved: *dropRemoved, changes: *changes, batch: *batch, backfillRows: *backfillRows, noSourceIndexes: *noSourceIndexes, wait: *wait}, stdin, stdout, stderr)
 	}
 	prog, err := compileFile(ctx, file, nil)
 	if err != nil {

@@ -99,7 +99,7 @@ func permanent(err error) bool {
 	var step *runtime.StepError
 	var drift *DriftError
 	var failure *Failure
-	return errors.As(err, &step) || errors.As(err, &drift) || errors.As(err, &failure) || errors.Is(err, ErrVersion)
+	return errors.As(err, &step) || errors.As(err, &drift) || errors.As(err, &failure) || errors.Is(err, ErrVersion) || errors.Is(err, ErrLockWait)
 }
 
 // lostConnection reports whether err is the loss of a connection to the

@@ -70,6 +70,10 @@ type Runner struct {
 	// DropRemoved makes an apply drop the tables of outputs the program
 	// no longer has; without it they are left, no longer maintained.
 	DropRemoved bool
+	// LockWait bounds how long taking the program's lock waits while
+	// another runtime holds it; past it the runner stops with
+	// ErrLockWait. Zero waits as long as the context allows.
+	LockWait time.Duration
 
 	backfilled bool // the backfill is known done: ApplyPending need not look
 	// sourced is the program's source-backed integrals as recorded at
@@ -80,6 +84,24 @@ type Runner struct {
 // ErrVersion reports that the state in the database was built by a
 // different version of the program.
 var ErrVersion = errors.New("the program changed since its state was built")
+
+// ErrLockWait reports that another runtime held the program's lock for
+// longer than Runner.LockWait.
+var ErrLockWait = errors.New("waited too long for the program's lock")
+
+// lockHolder says which backend holds the program's advisory lock, as
+// " (Postgres backend pid N)", or "" when that cannot be read.
+func (p *Runner) lockHolder(ctx context.Context, conn *pgxpool.Conn) string {
+	key := uint64(lockKey(p.Schema))
+	var pid int
+	err := conn.QueryRow(ctx, `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+  AND classid = $1::int8::oid AND objid = $2::int8::oid AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+		int64(key>>32), int64(key&0xffffffff)).Scan(&pid)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(" (Postgres backend pid %d)", pid)
+}
 
 func (p *Runner) logf(format string, args ...any) {
 	if p.Log != nil {
@@ -539,8 +561,18 @@ func (p *Runner) lockOn(ctx context.Context, conn *pgxpool.Conn) error {
 	if got {
 		return nil
 	}
-	p.logf("another runtime is applying program %s; waiting for it to stop", p.Schema)
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey(p.Schema)); err != nil {
+	holder := p.lockHolder(ctx, conn)
+	p.logf("another runtime%s is applying program %s; waiting for it to stop", holder, p.Schema)
+	wait := ctx
+	if p.LockWait > 0 {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithTimeout(ctx, p.LockWait)
+		defer cancel()
+	}
+	if _, err := conn.Exec(wait, "SELECT pg_advisory_lock($1)", lockKey(p.Schema)); err != nil {
+		if ctx.Err() == nil && wait.Err() != nil {
+			return fmt.Errorf("%w: program %s: another runtime%s is applying it; gave up after %s", ErrLockWait, p.Schema, holder, p.LockWait)
+		}
 		return err
 	}
 	p.logf("took over program %s", p.Schema)
