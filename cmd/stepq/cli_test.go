@@ -621,3 +621,49 @@ func TestRunWaits(t *testing.T) {
 		t.Errorf("run interrupted while waiting: %v\n%s", err, said.String())
 	}
 }
+
+// TestRunLogging applies a backlog of many small transactions: the run
+// reports its progress in a line or two, not one per batch; with
+// --log-format json each message is a slog record; with -q nothing but
+// what stops or waits is said.
+func TestRunLogging(t *testing.T) {
+	dsn, prog, sql := pgProgram(t)
+	runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", "examples/shop.step").want(t, 0)
+	backlog := func() {
+		var b strings.Builder
+		b.WriteString("DO $$ BEGIN FOR i IN 100..399 LOOP INSERT INTO line_items VALUES (i, 'tv', 1); COMMIT; END LOOP; END $$")
+		sql(b.String())
+	}
+	backlog()
+	plain := runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", "--batch", "10", "examples/shop.step")
+	plain.want(t, 0)
+	if !strings.Contains(plain.stderr, "backlog: 300 changes applied") || !strings.Contains(plain.stderr, "caught up") || strings.Count(plain.stderr, "\n") > 3 {
+		t.Errorf("plain progress of a backlog:\n%s", plain.stderr)
+	}
+
+	sql("DELETE FROM line_items WHERE basket_id >= 100")
+	js := runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", "-v", "--log-format", "json", "examples/shop.step")
+	js.want(t, 0)
+	lines := strings.Split(strings.TrimSpace(js.stderr), "\n")
+	for _, l := range lines {
+		var rec struct {
+			Time    time.Time `json:"time"`
+			Level   string    `json:"level"`
+			Msg     string    `json:"msg"`
+			Program string    `json:"program"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec.Time.IsZero() || rec.Level == "" || rec.Program != prog {
+			t.Errorf("not a slog JSON record of the program: %q (%v)", l, err)
+		}
+	}
+	if !strings.Contains(js.stderr, `"level":"DEBUG","msg":"step `) {
+		t.Errorf("-v logs no step:\n%s", js.stderr)
+	}
+
+	backlog()
+	quiet := runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", "--batch", "10", "-q", "examples/shop.step")
+	quiet.want(t, 0)
+	if quiet.stderr != "" {
+		t.Errorf("-q said:\n%s", quiet.stderr)
+	}
+}

@@ -74,6 +74,7 @@ type dbOptions struct {
 	// and for another runtime to release the program; 0 means as long as
 	// it takes (but --once does not wait for an unreachable database).
 	wait            time.Duration
+	log             logOptions
 	batch           int
 	backfillRows    int
 	noSourceIndexes bool
@@ -101,9 +102,22 @@ func runDB(ctx context.Context, o dbOptions, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return driftHint(ctx, db, schema, file, err)
 	}
-	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: stderr, BatchSize: o.batch, OmitChanges: !o.changes, BackfillRows: o.backfillRows, NoSourceIndexes: o.noSourceIndexes,
+	// Messages go through the progress bar, which moves out of their way.
+	bar := newProgressBar(stderr)
+	logger, err := o.log.logger(bar)
+	if err != nil {
+		return err
+	}
+	pg := &postgres.Runner{Pool: db, Circuit: prog.Circuit, Schema: schema, Log: bar, Logger: logger, BatchSize: o.batch, OmitChanges: !o.changes, BackfillRows: o.backfillRows, NoSourceIndexes: o.noSourceIndexes,
 		Apply: o.apply, DropRemoved: o.dropRemoved, LockWait: o.wait}
+	if (o.log.format == "" || o.log.format == "plain") && !o.log.quiet {
+		pg.Progress = bar.show
+	}
 	each := func(st postgres.StepStats) {
+		if logger != nil {
+			logger.Debug(fmt.Sprintf("step %d: %d changes in %s", st.Step, st.LogRows, st.Duration.Round(time.Microsecond)),
+				"program", schema, "step", st.Step, "changes", st.LogRows, "duration", st.Duration)
+		}
 		if !o.changes {
 			return
 		}
@@ -115,8 +129,8 @@ func runDB(ctx context.Context, o dbOptions, stdin io.Reader, stdout, stderr io.
 			}
 		}
 	}
-	if !o.once {
-		fmt.Fprintf(stderr, "stepq: keeping %s up to date in schema %s; Ctrl-C stops\n", file, schema)
+	if !o.once && !o.log.quiet {
+		fmt.Fprintf(bar, "stepq: keeping %s up to date in schema %s; Ctrl-C stops\n", file, schema)
 	}
 	err = pg.Run(ctx, o.rebuild, o.once, time.Second, each)
 	if errors.Is(err, postgres.ErrVersion) && confirmApply(ctx, pg, stdin, stderr) {

@@ -584,6 +584,10 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	schema := fs.String("schema", "", "with --db: the program's own schema (default stepping_ and the file's name)")
 	batch := fs.Int("batch", 10_000, "with --db: change-log rows per step (a step takes its source transactions whole, applied this many changes at a time)")
 	noSourceIndexes := fs.Bool("no-source-indexes", false, "with --db: never make an index on a source table; a join's integral of a source no index serves keeps a copy in a state table instead")
+	var logOpts logOptions
+	fs.BoolVar(&logOpts.verbose, "v", false, "with --db: also log each step")
+	fs.BoolVar(&logOpts.quiet, "q", false, "with --db: log only what stops or waits")
+	fs.StringVar(&logOpts.format, "log-format", "plain", "with --db: plain (messages as lines), text or json (log/slog records with time and level)")
 	wait := fs.Duration("wait", 0, "with --db: how long to wait for the database to be reachable and for another runtime applying the program to stop, before giving up (default: as long as it takes; with --once, not for the database)")
 	backfillRows := fs.Int("backfill-rows", postgres.DefaultBackfillRows, "with --db: source rows the backfill computes in memory (about 850 bytes each for the shop example) before it goes on against the state in Postgres")
 	file, err := parseFlags(fs, args)
@@ -591,7 +595,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return err
 	}
 	if *dbURL != "" {
-		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, apply: *apply, dropRemoved: *dropRemoved, changes: *changes, batch: *batch, backfillRows: *backfillRows, noSourceIndexes: *noSourceIndexes, wait: *wait}, stdin, stdout, stderr)
+		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, apply: *apply, dropRemoved: *dropRemoved, changes: *changes, batch: *batch, backfillRows: *backfillRows, noSourceIndexes: *noSourceIndexes, wait: *wait, log: logOpts}, stdin, stdout, stderr)
 	}
 	prog, err := compileFile(ctx, file, nil)
 	if err != nil {

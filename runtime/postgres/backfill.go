@@ -53,9 +53,6 @@ import (
 // unprobed), so the default needs up to about 850 MB.
 const DefaultBackfillRows = 1_000_000
 
-// backfillProgressEvery is how often a backfill reports its progress.
-const backfillProgressEvery = 2 * time.Second
-
 func (p *Runner) backfillRows() int {
 	if p.BackfillRows > 0 {
 		return p.BackfillRows
@@ -98,6 +95,11 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		st.LogRows, st.Chunks = b.rows+b.pushedRows, b.chunks
 		if !p.OmitChanges {
 			st.Changes = b.changes
+		}
+		if p.Progress != nil {
+			// Rows the aggregates Postgres computed read count too.
+			read := int64(b.rows + b.pushedRows)
+			p.Progress(Progress{What: "backfill", Done: read, Total: read, Rate: float64(read) / time.Since(start).Seconds(), Finished: true})
 		}
 		p.logf("backfill: %d rows in %s", b.rows+b.pushedRows, time.Since(start).Round(time.Millisecond))
 		fin := &pgx.Batch{}
@@ -462,19 +464,10 @@ func addChanges(into map[string]*zset.ZSet, view string, d *zset.ZSet) {
 	into[view].AddAll(d, 1)
 }
 
-// report logs the backfill's progress every backfillProgressEvery.
+// report tells the backfill's progress (see reportProgress).
 func (b *backfillRun) report() {
-	if time.Since(b.lastReport) < backfillProgressEvery {
-		return
-	}
-	b.lastReport = time.Now()
-	took := time.Since(b.started)
-	rate := float64(b.rows) / took.Seconds()
-	msg := fmt.Sprintf("backfill: %d of %d rows, %.0f rows/s", b.rows, b.total, rate)
-	if left := b.total - b.rows; left > 0 && rate > 0 {
-		msg += fmt.Sprintf(", about %s left", (time.Duration(float64(left)/rate) * time.Second).Round(time.Second))
-	}
-	b.p.logf("%s", msg)
+	rate := float64(b.rows) / time.Since(b.started).Seconds()
+	b.p.reportProgress(Progress{What: "backfill", Done: int64(b.rows), Total: int64(max(b.total, b.rows)), Rate: rate})
 }
 
 // flush writes the state computed in memory, and the outputs it gave,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"slices"
 	"sort"
@@ -74,8 +75,18 @@ type Runner struct {
 	// another runtime holds it; past it the runner stops with
 	// ErrLockWait. Zero waits as long as the context allows.
 	LockWait time.Duration
+	// Logger, when set, receives the runner's messages instead of Log,
+	// at level Info (Warn for what stops or waits), with the program's
+	// schema as the attribute "program".
+	Logger *slog.Logger
+	// Progress, when set, is told how long work goes (a backfill, a
+	// backlog of changes) as it goes, and the runner logs no progress
+	// lines of its own: the caller shows it (stepq draws a bar).
+	Progress func(Progress)
 
 	backfilled bool // the backfill is known done: ApplyPending need not look
+	// lastProgress is when progress was last logged (see reportProgress).
+	lastProgress time.Time
 	// sourced is the program's source-backed integrals as recorded at
 	// install (see sourced.go), read on first use; nil until then.
 	sourced map[int]*sourceIndex
@@ -104,9 +115,40 @@ func (p *Runner) lockHolder(ctx context.Context, conn *pgxpool.Conn) string {
 }
 
 func (p *Runner) logf(format string, args ...any) {
-	if p.Log != nil {
+	switch {
+	case p.Logger != nil:
+		p.Logger.Info(fmt.Sprintf(format, args...), "program", p.Schema)
+	case p.Log != nil:
 		fmt.Fprintf(p.Log, format+"\n", args...)
 	}
+}
+
+// warnf is logf for what stops or waits.
+func (p *Runner) warnf(format string, args ...any) {
+	if p.Logger != nil {
+		p.Logger.Warn(fmt.Sprintf(format, args...), "program", p.Schema)
+		return
+	}
+	p.logf(format, args...)
+}
+
+// Progress is how far long work has gone: a backfill reading the
+// sources' rows, or a backlog of captured changes being applied.
+type Progress struct {
+	What  string // "backfill" or "backlog"
+	Done  int64  // rows read, or changes applied, so far
+	Total int64  // the rows or changes to do, as counted when it began
+	Rate  float64
+	// Finished is set on the last report of the work.
+	Finished bool
+}
+
+// Left estimates the time left at the rate so far; zero when unknown.
+func (pr Progress) Left() time.Duration {
+	if pr.Rate <= 0 || pr.Done >= pr.Total {
+		return 0
+	}
+	return time.Duration(float64(pr.Total-pr.Done) / pr.Rate * float64(time.Second))
 }
 
 func (p *Runner) batchSize() int {
@@ -562,7 +604,7 @@ func (p *Runner) lockOn(ctx context.Context, conn *pgxpool.Conn) error {
 		return nil
 	}
 	holder := p.lockHolder(ctx, conn)
-	p.logf("another runtime%s is applying program %s; waiting for it to stop", holder, p.Schema)
+	p.warnf("another runtime%s is applying program %s; waiting for it to stop", holder, p.Schema)
 	wait := ctx
 	if p.LockWait > 0 {
 		var cancel context.CancelFunc
@@ -626,6 +668,9 @@ func (p *Runner) ApplyPending(ctx context.Context, each func(StepStats)) (int, e
 			each(st)
 		}
 	}
+	var backlog *Progress // a backlog being applied, once one is seen
+	began := time.Now()
+	applied := 0
 	for {
 		st, err := p.applyBatch(ctx, false)
 		if err != nil {
@@ -634,12 +679,21 @@ func (p *Runner) ApplyPending(ctx context.Context, each func(StepStats)) (int, e
 		if st.LogRows == 0 {
 			break
 		}
-		if total == 0 && st.LogRows == p.batchSize() {
-			p.logf("applying a backlog of about %d changes", p.backlog(ctx)+int64(st.LogRows))
+		if applied == 0 && st.LogRows >= p.batchSize() {
+			// A full batch: more are waiting. Counted once, exactly.
+			backlog = &Progress{What: "backlog", Total: p.backlog(ctx) + int64(st.LogRows)}
+			if p.Progress == nil {
+				p.logf("applying a backlog of %d changes", backlog.Total)
+			}
 		}
 		total += st.LogRows
-		if total > st.LogRows {
-			p.logf("applied %d changes", total)
+		applied += st.LogRows
+		if backlog != nil {
+			backlog.Done = int64(applied)
+			backlog.Total = max(backlog.Total, backlog.Done)
+			backlog.Rate = float64(applied) / time.Since(began).Seconds()
+			backlog.Finished = st.LogRows < p.batchSize()
+			p.reportProgress(*backlog)
 		}
 		if each != nil {
 			each(st)
@@ -649,6 +703,10 @@ func (p *Runner) ApplyPending(ctx context.Context, each func(StepStats)) (int, e
 			// log: skip the transaction that would find it empty.
 			break
 		}
+	}
+	if backlog != nil && !backlog.Finished {
+		backlog.Finished = true
+		p.reportProgress(*backlog)
 	}
 	tick := total == 0 && p.Circuit.Clock != nil
 	if total == 0 && !tick {
@@ -681,12 +739,47 @@ func (p *Runner) ApplyPending(ctx context.Context, each func(StepStats)) (int, e
 // vacuumAfter is how many applied log rows make ApplyPending vacuum the log.
 const vacuumAfter = 10_000
 
-// backlog estimates the rows in the change log from the statistics
-// collector, without counting them.
+// backlog counts the rows in the change log: once, when a backlog is
+// first seen, so that its progress has a true total (the statistics
+// collector's estimate was far off).
 func (p *Runner) backlog(ctx context.Context) int64 {
 	var n int64
-	_ = p.Pool.QueryRow(ctx, "SELECT coalesce(n_live_tup, 0) FROM pg_stat_user_tables WHERE relid = to_regclass($1)", p.t("_log")).Scan(&n)
+	_ = p.Pool.QueryRow(ctx, "SELECT count(*) FROM "+p.t("_log")).Scan(&n)
 	return n
+}
+
+// progressLogEvery is how often the runner logs the progress of long
+// work when no Progress callback shows it.
+const progressLogEvery = 2 * time.Second
+
+// reportProgress hands pr to the Progress callback, or logs it, at most
+// every progressLogEvery and when the work is finished.
+func (p *Runner) reportProgress(pr Progress) {
+	if p.Progress != nil {
+		p.Progress(pr)
+		return
+	}
+	if !pr.Finished && time.Since(p.lastProgress) < progressLogEvery {
+		return
+	}
+	p.lastProgress = time.Now()
+	p.logf("%s", pr.String())
+}
+
+// String says how far the work has gone, as the runner logs it.
+func (pr Progress) String() string {
+	unit := "changes applied"
+	if pr.What == "backfill" {
+		unit = "rows read"
+	}
+	if pr.Finished {
+		return fmt.Sprintf("%s: %d %s, %.0f/s; caught up", pr.What, pr.Done, unit, pr.Rate)
+	}
+	msg := fmt.Sprintf("%s: %d of %d %s, %.0f/s", pr.What, pr.Done, pr.Total, unit, pr.Rate)
+	if left := pr.Left(); left > 0 {
+		msg += fmt.Sprintf(", about %s left", left.Round(time.Second))
+	}
+	return msg
 }
 
 type logRow struct {
