@@ -667,3 +667,41 @@ func TestRunLogging(t *testing.T) {
 		t.Errorf("-q said:\n%s", quiet.stderr)
 	}
 }
+
+// TestRunFormats prints the shop example's outputs and changes for
+// programs: JSON lines and CSV; flags that do not apply are said to be
+// ignored.
+func TestRunFormats(t *testing.T) {
+	jsonl := runStepq(t, repoRoot, "run", "--format", "jsonl", "examples/shop.step")
+	jsonl.want(t, 0)
+	if want := `{"view":"basket_totals","row":{"basket_id":1,"total":"24.0","items":2}}` + "\n"; !strings.HasPrefix(jsonl.stdout, want) {
+		t.Errorf("run --format jsonl:\n%s", jsonl.stdout)
+	}
+	changes := runStepq(t, repoRoot, "run", "--format", "jsonl", "--changes", "examples/shop.step")
+	changes.want(t, 0)
+	for _, l := range strings.Split(strings.TrimSpace(changes.stdout), "\n") {
+		var c struct {
+			Step   int64          `json:"step"`
+			View   string         `json:"view"`
+			Weight int64          `json:"weight"`
+			Row    map[string]any `json:"row"`
+		}
+		if err := json.Unmarshal([]byte(l), &c); err != nil || c.Step == 0 || c.View == "" || c.Weight == 0 || len(c.Row) == 0 {
+			t.Errorf("not a change: %q (%v)", l, err)
+		}
+	}
+	csvOut := runStepq(t, repoRoot, "run", "--format", "csv", "--changes", "examples/shop.step")
+	csvOut.want(t, 0)
+	if !strings.HasPrefix(csvOut.stdout, "step,view,weight,basket_id,total,items\n1,basket_totals,1,1,23.0,2\n") {
+		t.Errorf("run --format csv --changes:\n%s", csvOut.stdout)
+	}
+	ignored := runStepq(t, repoRoot, "run", "--once", "examples/shop.step")
+	ignored.want(t, 0)
+	if !strings.Contains(ignored.stderr, "--once applies only with --db; ignored") {
+		t.Errorf("run --once without --db: %q", ignored.stderr)
+	}
+	bad := runStepq(t, repoRoot, "run", "--format", "xml", "examples/shop.step")
+	if bad.code != 2 || !strings.Contains(bad.stderr, "--format wants aligned, jsonl or csv") {
+		t.Errorf("run --format xml: %d %q", bad.code, bad.stderr)
+	}
+}

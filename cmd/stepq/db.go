@@ -73,6 +73,7 @@ type dbOptions struct {
 	// wait bounds the waits at start: for the database to be reachable
 	// and for another runtime to release the program; 0 means as long as
 	// it takes (but --once does not wait for an unreachable database).
+	format          outputFormat
 	wait            time.Duration
 	log             logOptions
 	batch           int
@@ -113,6 +114,7 @@ func runDB(ctx context.Context, o dbOptions, stdin io.Reader, stdout, stderr io.
 	if (o.log.format == "" || o.log.format == "plain") && !o.log.quiet {
 		pg.Progress = bar.show
 	}
+	out := &printer{w: stdout, format: o.format}
 	each := func(st postgres.StepStats) {
 		if logger != nil {
 			logger.Debug(fmt.Sprintf("step %d: %d changes in %s", st.Step, st.LogRows, st.Duration.Round(time.Microsecond)),
@@ -123,9 +125,7 @@ func runDB(ctx context.Context, o dbOptions, stdin io.Reader, stdout, stderr io.
 		}
 		for _, v := range prog.OutputViews() {
 			if d, ok := st.Changes[v.Name]; ok {
-				fmt.Fprintf(stdout, "step %d: %s\n", st.Step, v.Name)
-				_ = tablefmt.Write(stdout, v.Columns, d, true)
-				fmt.Fprintln(stdout)
+				_ = out.changes(st.Step, v.Name, v.Columns, d)
 			}
 		}
 	}
@@ -182,16 +182,22 @@ func cmdDrop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("watch", "watch --db URL [--schema S] [--from N | --no-snapshot] [--count N] FILE VIEW", stderr)
+	fs := newFlags("watch", "watch --db URL [--schema S] [--from N | --no-snapshot] [--count N] [--format F] FILE VIEW", stderr)
 	dbURL := fs.String("db", "", "Postgres connection URL (default: $DATABASE_URL, or libpq's PG* variables when set)")
 	schema := fs.String("schema", "", "the program's own schema (default stepping_ and the file's name)")
 	from := fs.Int64("from", 0, "print the kept steps from step N on first (default: only steps after now)")
 	count := fs.Int("count", 0, "exit after printing N steps (default: run until interrupted)")
 	noSnapshot := fs.Bool("no-snapshot", false, "print only the changes, not the view's rows first")
+	formatName := fs.String("format", "aligned", "how changes are printed: aligned (tables, for people), jsonl (a JSON object per changed row: step, view, weight, row) or csv")
 	pos, err := parseArgs(fs, args, 2, 2, "FILE and VIEW")
 	if err != nil {
 		return err
 	}
+	format, err := parseFormat(*formatName)
+	if err != nil {
+		return err
+	}
+	out := &printer{w: stdout, format: format}
 	file, view := pos[0], pos[1]
 	if *dbURL == "" {
 		*dbURL = dbFromEnv()
@@ -234,11 +240,16 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "step %d: %s (its rows)\n", step, view)
-			if err := tablefmt.Write(stdout, v.Columns, rows, false); err != nil {
+			if format == formatAligned {
+				fmt.Fprintf(stdout, "step %d: %s (its rows)\n", step, view)
+				if err := tablefmt.Write(stdout, v.Columns, rows, false); err != nil {
+					return err
+				}
+				fmt.Fprintln(stdout)
+			} else if err := out.changes(step, view, v.Columns, rows); err != nil {
+				// For programs: the rows are the changes from nothing.
 				return err
 			}
-			fmt.Fprintln(stdout)
 			after = step
 		}
 	}
@@ -250,11 +261,15 @@ func cmdWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if !ok {
 			return nil
 		}
-		fmt.Fprintf(stdout, "step %d: %s\n", sc.Step, view)
-		if err := tablefmt.Write(stdout, v.Columns, d, true); err != nil {
+		if format == formatAligned {
+			fmt.Fprintf(stdout, "step %d: %s\n", sc.Step, view)
+			if err := tablefmt.Write(stdout, v.Columns, d, true); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout)
+		} else if err := out.changes(sc.Step, view, v.Columns, d); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout)
 		printed++
 		if *count > 0 && printed >= *count {
 			return errDone

@@ -37,7 +37,6 @@ import (
 	"github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/suggest"
-	"github.com/stepping-io/stepping/internal/tablefmt"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/runtime"
@@ -590,12 +589,28 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.StringVar(&logOpts.format, "log-format", "plain", "with --db: plain (messages as lines), text or json (log/slog records with time and level)")
 	wait := fs.Duration("wait", 0, "with --db: how long to wait for the database to be reachable and for another runtime applying the program to stop, before giving up (default: as long as it takes; with --once, not for the database)")
 	backfillRows := fs.Int("backfill-rows", postgres.DefaultBackfillRows, "with --db: source rows the backfill computes in memory (about 850 bytes each for the shop example) before it goes on against the state in Postgres")
+	formatName := fs.String("format", "aligned", "how rows are printed: aligned (tables, for people), jsonl (a JSON object per row: step, view, weight, row) or csv")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
+	format, err := parseFormat(*formatName)
+	if err != nil {
+		return err
+	}
+	// Flags that do not apply are said to be ignored, not ignored
+	// silently.
+	fs.Visit(func(f *flag.Flag) {
+		dbOnly := f.Name != "data" && f.Name != "changes" && f.Name != "format" && f.Name != "db"
+		switch {
+		case *dbURL == "" && dbOnly:
+			fmt.Fprintf(stderr, "stepq run: --%s applies only with --db; ignored\n", f.Name)
+		case *dbURL != "" && f.Name == "data":
+			fmt.Fprintf(stderr, "stepq run: --data applies only without --db (with --db the sources are the database's tables); ignored\n")
+		}
+	})
 	if *dbURL != "" {
-		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, apply: *apply, dropRemoved: *dropRemoved, changes: *changes, batch: *batch, backfillRows: *backfillRows, noSourceIndexes: *noSourceIndexes, wait: *wait, log: logOpts}, stdin, stdout, stderr)
+		return runDB(ctx, dbOptions{file: file, url: *dbURL, schema: *schema, once: *once, rebuild: *rebuild, apply: *apply, dropRemoved: *dropRemoved, changes: *changes, format: format, batch: *batch, backfillRows: *backfillRows, noSourceIndexes: *noSourceIndexes, wait: *wait, log: logOpts}, stdin, stdout, stderr)
 	}
 	prog, err := compileFile(ctx, file, nil)
 	if err != nil {
@@ -616,7 +631,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		batches.Steps = []int64{1}
 	}
 	views := prog.OutputViews()
-	printed := 0
+	out := &printer{w: stdout, format: format}
 	var failed error
 	for _, step := range batches.Steps {
 		res, err := stepAt(ctx, eng, batches, step)
@@ -629,12 +644,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		}
 		for _, v := range views {
 			if d, ok := res.Changes[v.Name]; ok {
-				if printed > 0 {
-					fmt.Fprintln(stdout)
-				}
-				printed++
-				fmt.Fprintf(stdout, "step %d: %s\n", step, v.Name)
-				if err := tablefmt.Write(stdout, v.Columns, d, true); err != nil {
+				if err := out.changes(step, v.Name, v.Columns, d); err != nil {
 					return err
 				}
 			}
@@ -645,13 +655,9 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	// After a failed step these are the outputs of the last step that
 	// succeeded: a failed step changes nothing.
-	for i, v := range views {
-		if i > 0 {
-			fmt.Fprintln(stdout)
-		}
+	for _, v := range views {
 		contents, _ := eng.Contents(v.Name)
-		fmt.Fprintf(stdout, "%s\n", v.Name)
-		if err := tablefmt.Write(stdout, v.Columns, contents, false); err != nil {
+		if err := out.rows(v.Name, v.Columns, contents); err != nil {
 			return err
 		}
 	}
