@@ -705,3 +705,22 @@ func TestRunFormats(t *testing.T) {
 		t.Errorf("run --format xml: %d %q", bad.code, bad.stderr)
 	}
 }
+
+// TestExplainJSONErrors explains a program with errors as JSON: the
+// errors are printed as JSON, as check --json prints them.
+func TestExplainJSONErrors(t *testing.T) {
+	r := runStepq(t, ".", "explain", "--json", "testdata/three_errors.step")
+	if r.code != 1 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	var got struct {
+		Errors []struct {
+			File    string `json:"file"`
+			Line    int    `json:"line"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got.Errors) != 3 || got.Errors[0].Line == 0 {
+		t.Errorf("explain --json of a program with errors: %v\n%s", err, r.stdout)
+	}
+}

@@ -504,6 +504,18 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if db != nil {
 		defer db.Close()
 	}
+	if *asJSON {
+		// A program with errors has no circuit: its diagnostics, as
+		// check --json prints them, are the JSON.
+		if _, err := compileRaw(ctx, file, db); err != nil {
+			if diags := stepping.Diagnostics(err); diags != nil {
+				if err := writeJSON(stdout, map[string]any{"errors": diags}); err != nil {
+					return err
+				}
+				return &exitError{code: 1}
+			}
+		}
+	}
 	prog, err := compileFile(ctx, file, db)
 	if err != nil {
 		return err
