@@ -87,6 +87,7 @@ type Runner struct {
 	backfilled bool // the backfill is known done: ApplyPending need not look
 	// lastProgress is when progress was last logged (see reportProgress).
 	lastProgress time.Time
+	caughtUp     bool // the run loop has said it caught up
 	// sourced is the program's source-backed integrals as recorded at
 	// install (see sourced.go), read on first use; nil until then.
 	sourced map[int]*sourceIndex
@@ -1381,6 +1382,13 @@ func (p *Runner) listenAndApply(ctx context.Context, poll time.Duration, each fu
 	for {
 		if _, err := p.ApplyPending(ctx, each); err != nil {
 			return err
+		}
+		if !p.caughtUp {
+			// Said once: a script started the runner in the background
+			// waits for this line before it reads the outputs.
+			p.caughtUp = true
+			steps, _ := p.meta(ctx, p.Pool, "steps")
+			p.logf("caught up at step %s; applying changes as they come", steps)
 		}
 		wait, cancel := context.WithTimeout(ctx, poll)
 		_, err := conn.Conn().WaitForNotification(wait)
