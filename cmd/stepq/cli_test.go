@@ -395,6 +395,7 @@ products | where price > 4
 insert into products {name = "x", price = 1}
 :refresh
 products | group { n = count() }
+:tables
 `
 	run := func() string {
 		cmd := exec.Command(stepq, "repl", "--db", dsn)
@@ -409,6 +410,7 @@ products | group { n = count() }
 		"error at 1:13: products is a table of the database (change it with SQL, then :refresh)",
 		"read products (2)",
 		" 2\n(1 row)",
+		" line_items | database table |",
 	} {
 		if !strings.Contains(first, want) {
 			t.Errorf("repl --db lacks %q:\n%s", want, first)

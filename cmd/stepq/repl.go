@@ -60,6 +60,9 @@ type session struct {
 	print  stepping.PrintOptions
 	timing bool
 	clock  func() time.Time
+	// dbTables are the database's visible tables, read once for
+	// completion and :tables (with --db).
+	dbTables []string
 }
 
 func newSession(ctx context.Context, out, errw io.Writer, db *pgxpool.Pool) *session {
@@ -1088,13 +1091,15 @@ func (s *session) meta(text string) error {
 }
 
 func (s *session) listTables() {
-	if s.prog == nil {
+	if s.prog == nil && len(s.databaseTables()) == 0 {
 		fmt.Fprintln(s.out, "no tables or views yet")
 		return
 	}
 	outputs := map[string]bool{}
-	for _, o := range s.prog.Graph().Outputs {
-		outputs[o.View] = true
+	if s.prog != nil {
+		for _, o := range s.prog.Graph().Outputs {
+			outputs[o.View] = true
+		}
 	}
 	var rows [][]string
 	for _, d := range s.decls {
@@ -1110,6 +1115,17 @@ func (s *session) listTables() {
 		}
 		cols, _ := s.prog.Columns(d.name)
 		rows = append(rows, []string{d.name, kind, strconv.FormatInt(s.count(d.name), 10), strings.Join(columnNames(cols), ", ")})
+	}
+	// With --db, the database's tables not declared yet: what a source
+	// may read.
+	declared := map[string]bool{}
+	for _, r := range rows {
+		declared[r[0]] = true
+	}
+	for _, name := range s.databaseTables() {
+		if !declared[name] {
+			rows = append(rows, []string{name, "database table", "", ""})
+		}
 	}
 	// In order of name, as the rows of a relation are.
 	sort.Slice(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })

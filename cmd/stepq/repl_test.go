@@ -101,10 +101,19 @@ func TestComplete(t *testing.T) {
 		{"prod", []string{"products"}},
 		{"products | select { x = upp", []string{"upper"}},
 		{"products | where price > ch", []string{"cheap"}},
-		{":de", []string{"describe"}},
+		{":de", []string{"describe "}},
+		{":q", []string{"quit"}},
 		{":describe ch", []string{"cheap"}},
-		{"table t (a int", []string{"int2", "int4", "int8", "interval", "into"}},
+		{"table t (a int", []string{"int2", "int4", "int8", "interval"}},
+		{"table t (a int4, b t", []string{"text", "timestamp", "timestamptz"}},
 		{"ins", []string{"insert"}},
+		{"products | ", []string{"anti", "cross", "distinct", "except", "flatten", "full", "group", "intersect", "join", "left", "right", "select", "semi", "top", "union", "where"}},
+		{"products | s", []string{"select", "semi"}},
+		{"products | join ch", []string{"cheap"}},
+		{"view v = pro", []string{"products"}},
+		{"products | select { u = n", []string{"name", "not", "now", "null"}},
+		{"products | select { u = p", []string{"position", "price", "products"}},
+		{"products | select { u = x::nu", []string{"numeric"}},
 	}
 	for _, tt := range tests {
 		head, got, tail := s.complete(tt.line, len(tt.line))

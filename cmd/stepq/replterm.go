@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/peterh/liner"
 	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/stdlib"
@@ -344,19 +345,32 @@ func endsEarly(text string) bool {
 	return errors.As(err, &list) && len(list) > 0 && strings.Contains(list[0].Msg, "unexpected end of file")
 }
 
-// keywords are the words completion offers everywhere.
-var keywords = []string{
-	"table", "source", "view", "output", "where", "select", "join", "group", "by", "distinct",
-	"union", "all", "as", "values", "and", "or", "not", "if", "then", "else", "true", "false",
-	"null", "is", "on", "index", "primary", "key", "to", "insert", "into", "delete", "from",
-	"update", "set",
-}
+// Words completion offers, by where the cursor is.
+var (
+	// statementWords begin a statement.
+	statementWords = []string{"table", "source", "view", "output", "fn", "insert", "delete", "update", "values"}
+	// stageWords follow a |.
+	stageWords = []string{"where", "select", "join", "left", "right", "full", "semi", "anti", "cross", "group", "distinct",
+		"union", "except", "intersect", "top", "flatten"}
+	// expressionWords may appear in an expression.
+	expressionWords = []string{"and", "or", "not", "if", "then", "else", "true", "false", "null", "is", "as", "by", "on", "all"}
+	// relationAfter are the words a table or view name follows.
+	relationAfter = map[string]bool{"join": true, "union": true, "except": true, "intersect": true, "all": true,
+		"into": true, "from": true, "update": true, "table": true, "output": true}
+)
 
-// complete offers completions of the word before the cursor: after
-// "name." the columns of that table or view; after ":" the commands;
-// after :describe, :explain or :drop the declared names; after :load
-// files; elsewhere keywords, declared names, columns, functions and
-// types.
+// argCommands are the : commands that take an argument: completed with
+// a space after them.
+var argCommands = map[string]bool{"describe": true, "explain": true, "load": true, "drop": true, "null": true, "format": true, "timing": true, "x": true}
+
+// complete offers completions of the word before the cursor, by what
+// comes before it: after "name." the columns of that table or view;
+// after ":" the commands; after :describe, :explain or :drop the
+// declared names; after :load files; after | the stages; after :: or in
+// a table's column list the types; where a table or view is named the
+// declared names (with --db, the database's tables too); at the start
+// of a statement its keywords; in an expression the columns of the
+// relations the statement names, functions and expression words.
 func (s *session) complete(line string, pos int) (string, []string, string) {
 	pos = min(pos, len(line))
 	start := pos
@@ -365,14 +379,28 @@ func (s *session) complete(line string, pos int) (string, []string, string) {
 	}
 	head, word, tail := line[:start], line[start:pos], line[pos:]
 	trimmed := strings.TrimLeft(head, " \t")
+	before := strings.TrimRight(head, " \t")
+	var last string // the word before the cursor's
+	if fields := strings.Fields(before); len(fields) > 0 {
+		last = fields[len(fields)-1]
+	}
 	var cands []string
 	switch {
 	case strings.HasPrefix(trimmed, ":load "):
 		return s.completeFile(line, pos)
 	case trimmed == ":":
-		cands = metaCommands
+		for _, c := range metaCommands {
+			if argCommands[c] {
+				c += " "
+			}
+			cands = append(cands, c)
+		}
 	case strings.HasPrefix(trimmed, ":describe ") || strings.HasPrefix(trimmed, ":explain ") || strings.HasPrefix(trimmed, ":drop "):
 		cands = s.relationNames()
+	case strings.HasPrefix(trimmed, ":format "):
+		cands = []string{"aligned", "csv", "json"}
+	case strings.HasPrefix(trimmed, ":timing ") || strings.HasPrefix(trimmed, ":x "):
+		cands = []string{"on", "off"}
 	case strings.HasSuffix(head, "."):
 		q := head[:len(head)-1]
 		qs := len(q)
@@ -380,14 +408,87 @@ func (s *session) complete(line string, pos int) (string, []string, string) {
 			qs--
 		}
 		cands = s.columnsOf(unquote(q[qs:]))
+	case strings.HasSuffix(before, "::") || inColumnList(trimmed):
+		cands = types.TypeNames()
+	case strings.HasSuffix(before, "|"):
+		cands = stageWords
+	case before == "" || strings.HasSuffix(before, ";"):
+		cands = append(append(cands, statementWords...), s.relationNames()...)
+	case relationAfter[last] || strings.HasSuffix(before, "=") && isDeclaration(trimmed, "view"):
+		cands = append(append(cands, s.relationNames()...), s.databaseTables()...)
+		cands = append(cands, "values")
 	default:
-		cands = append(cands, keywords...)
-		cands = append(cands, s.relationNames()...)
+		cands = append(cands, expressionWords...)
 		cands = append(cands, stdlib.Names()...)
-		cands = append(cands, types.TypeNames()...)
-		cands = append(cands, s.allColumns()...)
+		cands = append(cands, s.relationNames()...)
+		cands = append(cands, s.columnsNamedIn(head)...)
 	}
 	return head, matching(cands, word), tail
+}
+
+// inColumnList reports whether text is a table or source declaration
+// whose column list is open, just after a column's name: where its type
+// goes.
+func inColumnList(text string) bool {
+	if !isDeclaration(text, "table") && !isDeclaration(text, "source") {
+		return false
+	}
+	open := strings.LastIndexByte(text, '(')
+	if open < 0 || strings.LastIndexByte(text, ')') > open {
+		return false
+	}
+	item := text[open+1:]
+	if i := strings.LastIndexByte(item, ','); i >= 0 {
+		item = item[i+1:]
+	}
+	return len(strings.Fields(item)) == 1 && strings.HasSuffix(item, " ")
+}
+
+// isDeclaration reports whether text begins with the keyword kw.
+func isDeclaration(text, kw string) bool {
+	f := strings.Fields(text)
+	return len(f) > 0 && f[0] == kw
+}
+
+// columnsNamedIn returns the columns of the tables and views text
+// names, or of every one when it names none.
+func (s *session) columnsNamedIn(text string) []string {
+	var out []string
+	names := map[string]bool{}
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r > 127 || !isWordByte(byte(r)) && r != '`' }) {
+		names[unquote(f)] = true
+	}
+	for _, n := range s.relationNames() {
+		if names[n] {
+			out = append(out, s.columnsOf(n)...)
+		}
+	}
+	if len(out) == 0 {
+		return s.allColumns()
+	}
+	return out
+}
+
+// databaseTables returns, with --db, the names of the tables the
+// database's search path shows, read once: a source or table declared
+// on the REPL names one.
+func (s *session) databaseTables() []string {
+	if s.db == nil {
+		return nil
+	}
+	if s.dbTables == nil {
+		rows, err := s.db.Query(s.ctx, `SELECT c.relname FROM pg_class c WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND pg_table_is_visible(c.oid)
+  AND c.relnamespace NOT IN (SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema')) ORDER BY 1`)
+		if err != nil {
+			return nil
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil
+		}
+		s.dbTables = append([]string{}, names...)
+	}
+	return s.dbTables
 }
 
 // matching returns the distinct candidates that start with word, sorted.
