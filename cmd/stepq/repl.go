@@ -63,6 +63,12 @@ type session struct {
 	// dbTables are the database's visible tables, read once for
 	// completion and :tables (with --db).
 	dbTables []string
+	// last is the last statement run, which :e edits; edit opens a text
+	// in the user's editor, nil off a terminal; noPager turns paging off
+	// (:pager).
+	last    string
+	edit    func(text string) (string, error)
+	noPager bool
 }
 
 func newSession(ctx context.Context, out, errw io.Writer, db *pgxpool.Pool) *session {
@@ -86,6 +92,9 @@ func (s *session) run(text string) {
 			continue
 		}
 		began := s.clock()
+		if !strings.HasPrefix(strings.TrimSpace(stripComments(stmt)), ":") {
+			s.last = strings.TrimSpace(stmt)
+		}
 		err := s.exec(stmt)
 		took := s.clock().Sub(began)
 		if err != nil {
@@ -1001,11 +1010,13 @@ Commands:
   :x [on|off]           expanded display: a record per row, a line per column
   :null TEXT            show NULL as TEXT (empty by default, as psql)
   :format F             print rows aligned (the default), as csv, or as json lines
+  :pager [on|off]       on a terminal, long output goes through $PAGER (less by default)
+  :e                    edit the last statement in $EDITOR, then run it
   :quit                 leave (Ctrl-D does too; Ctrl-C abandons the input)
 `
 
 // metaCommands are the names :help lists, for completion.
-var metaCommands = []string{"help", "tables", "describe", "explain", "load", "drop", "refresh", "timing", "x", "null", "format", "quit"}
+var metaCommands = []string{"help", "tables", "describe", "explain", "load", "drop", "refresh", "timing", "x", "null", "format", "pager", "e", "quit"}
 
 // setting switches a boolean setting: on or off as args say, or the
 // other way with no argument; it says what it is now.
@@ -1072,6 +1083,21 @@ func (s *session) meta(text string) error {
 		return s.refresh()
 	case "timing":
 		return setting(&s.timing, args, s.out, "timing")
+	case "pager":
+		paging := !s.noPager
+		err := setting(&paging, args, s.out, "pager")
+		s.noPager = !paging
+		return err
+	case "e", "edit":
+		if s.edit == nil {
+			return errorf(":e opens the last statement in $EDITOR, on a terminal")
+		}
+		text, err := s.edit(s.last)
+		if err != nil || strings.TrimSpace(text) == "" {
+			return err
+		}
+		fmt.Fprintln(s.out, text)
+		s.run(text)
 	case "x":
 		return setting(&s.print.Expanded, args, s.out, "expanded display")
 	case "null":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -111,6 +112,21 @@ func interactive(s *session, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprintln(stdout, "stepq: type :help for the statements and commands, :quit or Ctrl-D to leave")
+	s.edit = func(text string) (string, error) { return edit(editorCommand(), text) }
+	terminal, _ := stdout.(*os.File)
+	run := func(stmt string) {
+		// Each statement's output is held, then paged when it is longer
+		// than the terminal, as psql pages.
+		var held bytes.Buffer
+		s.out = &held
+		s.run(stmt)
+		s.out = stdout
+		pager, rows := pagerCommand(), 0
+		if terminal != nil && !s.noPager {
+			rows = terminalRows(terminal) - 1
+		}
+		_ = page(stdout, held.Bytes(), rows, pager)
+	}
 	var acc accumulator
 	for !s.quit {
 		p := prompt
@@ -133,7 +149,7 @@ func interactive(s *session, stdout io.Writer) error {
 				ln.AppendHistory(h)
 				saveHistory(ln, hist)
 			}
-			if s.run(stmt); s.quit {
+			if run(stmt); s.quit {
 				break
 			}
 		}
