@@ -726,3 +726,33 @@ func TestExplainJSONErrors(t *testing.T) {
 		t.Errorf("explain --json of a program with errors: %v\n%s", err, r.stdout)
 	}
 }
+
+// TestReplRefreshShowsChanges changes a table with SQL under the REPL:
+// :refresh reads it again and shows what that did to each view.
+func TestReplRefreshShowsChanges(t *testing.T) {
+	pool, _ := pgtest.Schema(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, "CREATE TABLE products (name text PRIMARY KEY, price numeric NOT NULL); INSERT INTO products VALUES ('tv', 3.0), ('radio', 5.0)"); err != nil {
+		t.Fatal(err)
+	}
+	var out, errw strings.Builder
+	s := newSession(ctx, &out, &errw, pool)
+	s.run("source products = table products")
+	s.run("view cheap = products | where price < 4")
+	if _, err := pool.Exec(ctx, "INSERT INTO products VALUES ('lamp', 2.5); UPDATE products SET price = 6 WHERE name = 'tv'"); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	s.run(":refresh")
+	want := `read products (3)
+cheap changed:
+ name | price | weight
+------+-------+--------
+ lamp |   2.5 |      1
+ tv   |   3.0 |     -1
+(2 rows)
+`
+	if out.String() != want || errw.Len() > 0 {
+		t.Errorf(":refresh printed\n%s\n%s\nwant\n%s", out.String(), errw.String(), want)
+	}
+}

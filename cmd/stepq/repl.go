@@ -18,6 +18,7 @@ import (
 	"github.com/stepping-io/stepping/internal/suggest"
 	"github.com/stepping-io/stepping/internal/tablefmt"
 	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/zset"
 )
 
 // decl is one declaration the session holds, as the user wrote it.
@@ -1368,6 +1369,7 @@ func (s *session) refresh() error {
 	if s.prog == nil {
 		return nil
 	}
+	before := s.viewRows()
 	s.setEngine(nil)
 	if err := s.install(s.decls, s.prog, nil); err != nil {
 		return err
@@ -1378,5 +1380,53 @@ func (s *session) refresh() error {
 	}
 	sort.Strings(names)
 	fmt.Fprintf(s.out, "read %s\n", strings.Join(names, ", "))
+	// What the tables' changes did to the views, as an insert shows it.
+	after := s.viewRows()
+	var batches []stepping.Batch
+	for _, d := range s.decls {
+		if d.kind != "view" || after[d.name] == nil {
+			continue
+		}
+		if b := rowChanges(d.name, before[d.name], after[d.name]); len(b.Changes) > 0 {
+			batches = append(batches, b)
+		}
+	}
+	s.showChanges(batches)
 	return nil
+}
+
+// viewRows reads the rows of every view, by name.
+func (s *session) viewRows() map[string]*stepping.Rows {
+	out := map[string]*stepping.Rows{}
+	if s.eng == nil {
+		return out
+	}
+	for _, d := range s.decls {
+		if d.kind == "view" {
+			if rows, err := s.eng.Read(s.ctx, d.name); err == nil {
+				out[d.name] = rows
+			}
+		}
+	}
+	return out
+}
+
+// rowChanges is the batch of changes that takes a view's rows from old
+// (nil: none) to new: each row with its count in new less its count in
+// old, by representation, in ascending order.
+func rowChanges(view string, old, new *stepping.Rows) stepping.Batch {
+	z := zset.New()
+	for _, r := range new.Rows {
+		z.Add(zset.Row(r), 1)
+	}
+	if old != nil {
+		for _, r := range old.Rows {
+			z.Add(zset.Row(r), -1)
+		}
+	}
+	b := stepping.Batch{View: view, Columns: new.Columns}
+	for _, e := range z.Entries() {
+		b.Changes = append(b.Changes, stepping.Weighted{Row: stepping.Row(e.Row), Weight: e.Weight})
+	}
+	return b
 }
