@@ -315,13 +315,17 @@ type IsNull struct {
 	Not bool
 }
 
-// Call is a function or aggregate call: name([distinct] args [order by ..]).
+// Call is a function or aggregate call: name([distinct] args [order by
+// ..]) [filter (where cond)].
 type Call struct {
 	span
 	Fun      *Ident
 	Distinct bool
 	Args     []Expr
 	OrderBy  []*OrderKey
+	// Filter is an aggregate's condition on the rows it takes, as SQL's
+	// FILTER (WHERE ...); nil for none.
+	Filter Expr
 }
 
 // IfExpr is if c then a else b.

@@ -376,6 +376,9 @@ func (c *converter) primary(g *operand) Expr {
 		for _, a := range g.Call.Args {
 			call.Args = append(call.Args, c.expr(a))
 		}
+		if g.Call.Filter != nil {
+			call.Filter = c.expr(g.Call.Filter)
+		}
 		return call
 	case g.Name != nil:
 		return &Name{span: s, Name: unquoteIdent(g.Name.Name)}

@@ -406,4 +406,5 @@ type call struct {
 	Distinct bool          `parser:"@'distinct'?"`
 	Args     []*expression `parser:"( @@ ( ',' @@ )* )?"`
 	OrderBy  []*orderKey   `parser:"( 'order' 'by' @@ ( ',' @@ )* )? ')'"`
+	Filter   *expression   `parser:"( 'filter' '(' 'where' @@ ')' )?"`
 }

@@ -153,6 +153,10 @@ func (p *printer) node(n Node, d int) {
 		for _, k := range n.OrderBy {
 			p.node(k, d+1)
 		}
+		if n.Filter != nil {
+			p.line(d+1, n.Filter, "filter")
+			p.node(n.Filter, d+2)
+		}
 	case *IfExpr:
 		p.line(d, n, "if")
 		p.node(n.Cond, d+1)

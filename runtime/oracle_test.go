@@ -671,6 +671,7 @@ table b (v int4?)
 view all_g = g | group { c = count(), s = sum(v), a = avg(v), mn = min(n), mx = max(n) }
 view all_b = b | group { c = count(), cv = count(v), s = sum(v), mx = max(v) }
 view expr = b | group { r = coalesce(max(v), -1) * count() }
+view filtered = g | group by m = id % 3 { big = count() filter (where v > 2), s = sum(n) filter (where v is null), mx = max(v) filter (where n > 0) }
 `},
 	{"distinct", 10, `
 table d (a int4, b int4?)

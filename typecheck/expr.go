@@ -513,6 +513,10 @@ func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
 	if agg, ok := stdlib.Aggregates()[name]; ok {
 		return c.aggregate(e, agg, ctx)
 	}
+	if e.Filter != nil {
+		c.errorHint(e.Filter, "filter (where ...) applies to an aggregate: count() filter (where x > 1)", "%s is not an aggregate: filter doesn't apply", name)
+		return invalid
+	}
 	if fs, ok := c.funcs[name]; ok {
 		return c.userCall(e, fs, ctx)
 	}
@@ -592,6 +596,9 @@ func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) E
 		argTypes[i] = args[i].Type()
 		ok = ok && argTypes[i].Kind != types.Invalid
 	}
+	if e.Filter != nil && ok {
+		args, argTypes, ok = c.aggregateFilter(e, agg, inner, args, argTypes)
+	}
 	var order []OrderKey
 	for _, k := range e.OrderBy {
 		x := c.expr(k.X, inner)
@@ -615,6 +622,42 @@ func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) E
 	g := ctx.group
 	g.aggs = append(g.aggs, AggCall{Name: agg.Name, Args: args, Distinct: e.Distinct, OrderBy: order, Type: t})
 	return &ColRef{Index: len(g.keys) + len(g.aggs) - 1, Name: agg.Name, T: t}
+}
+
+// skipsNulls are the aggregates that leave NULL arguments out: a filter
+// on one is its first argument made NULL where the condition is not
+// true, as SQL's FILTER (WHERE ...) leaves those rows out.
+var skipsNulls = map[string]bool{"count": true, "sum": true, "avg": true, "min": true, "max": true,
+	"bool_and": true, "bool_or": true, "stddev": true, "variance": true, "string_agg": true}
+
+// aggregateFilter applies an aggregate's filter (where cond) to its
+// arguments: the first becomes if cond then arg else NULL (count()
+// counts if cond then true else NULL). It returns the new arguments.
+func (c *checker) aggregateFilter(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx, args []Expr, argTypes []types.Type) ([]Expr, []types.Type, bool) {
+	cond := c.expr(e.Filter, ctx)
+	switch t := cond.Type(); {
+	case t.Kind == types.Invalid:
+		return nil, nil, false
+	case t.Kind != types.Bool && t.Kind != types.Null:
+		c.errorf(e.Filter, "filter wants a bool condition, got %s", t)
+		return nil, nil, false
+	case !skipsNulls[agg.Name]:
+		c.errorHint(e.Filter, "keep the rows before the group: t | where cond | group ...", "%s keeps NULLs, so filter (where ...) does not apply to it", agg.Name)
+		return nil, nil, false
+	}
+	if len(args) == 0 { // count(): count the rows where cond is true
+		args = []Expr{&Const{Value: true, T: types.Of(types.Bool)}}
+	}
+	t := args[0].Type()
+	t.Nullable = true
+	args = slices.Clone(args)
+	args[0] = &If{Cond: cond, Then: castTo(args[0], t), Else: &Const{T: t}, T: t}
+	argTypes = slices.Clone(argTypes)
+	if len(argTypes) == 0 {
+		argTypes = []types.Type{t}
+	}
+	argTypes[0] = t
+	return args, argTypes, true
 }
 
 // aggregateForm checks that distinct and order by are used only where

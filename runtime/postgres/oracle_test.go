@@ -164,8 +164,13 @@ view agg = c | group by post {
     sd = string_agg(v, "-"), f = first(v order by o), l = last(n order by o, id desc)
   }
 view busy = agg | where cd > 1 | select { post, cd }
+view filtered = c | group by post {
+    big = count() filter (where n > 1), s = sum(n) filter (where b), dv = count(distinct v) filter (where o is not null),
+    sv = string_agg(v, ";" order by id) filter (where o > 1)
+  }
 output agg to table agg index (post)
 output busy to table busy
+output filtered to table filtered
 `,
 	outputs: map[string]string{
 		"agg": `SELECT post, count(DISTINCT v), count(DISTINCT n), bool_and(b), bool_or(b),
@@ -174,6 +179,8 @@ output busy to table busy
   (array_agg(n ORDER BY o DESC, id))[1]
   FROM c GROUP BY post`,
 		"busy": `SELECT post, count(DISTINCT v) FROM c GROUP BY post HAVING count(DISTINCT v) > 1`,
+		"filtered": `SELECT post, count(*) FILTER (WHERE n > 1), sum(n) FILTER (WHERE b), count(DISTINCT v) FILTER (WHERE o IS NOT NULL),
+  string_agg(v, ';' ORDER BY id) FILTER (WHERE o > 1) FROM c GROUP BY post`,
 	},
 	change: func(r *rand.Rand, _ time.Time) string {
 		id, post := r.IntN(14), r.IntN(4)
