@@ -196,9 +196,16 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 			aggCols = append(aggCols, Column{Name: a.Name, Type: a.Type})
 		}
 		if r.Out == nil {
-			return l.add(agg, cols, in), nil
+			n := l.add(agg, cols, in)
+			if len(r.Keys) == 0 {
+				n = l.emptyGroup(n, r.Aggs)
+			}
+			return n, nil
 		}
 		n := l.add(agg, aggCols, in)
+		if len(r.Keys) == 0 {
+			n = l.emptyGroup(n, r.Aggs)
+		}
 		if anyClock(r.Out...) {
 			j := l.withClock(n)
 			return l.add(&Map{Exprs: compileClocked(r.Out, len(aggCols))}, cols, j), nil
@@ -241,6 +248,30 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		return l.fixpoint(r)
 	}
 	return nil, fmt.Errorf("lowering %T is not implemented", r)
+}
+
+// emptyGroup makes the one group of a group without keys exist even
+// over no rows, as SQL's aggregates without GROUP BY do: count is 0 and
+// every other aggregate NULL. Its rows are the aggregate's when it has
+// one, and the default row when it has none: n + (D except all n's row
+// mapped to D), linear but for two one-row integrals.
+func (l *lowerer) emptyGroup(n *Node, aggs []typecheck.AggCall) *Node {
+	row := make(zset.Row, len(aggs))
+	exprs := make([]Scalar, len(aggs))
+	for i, a := range aggs {
+		var v any
+		if a.Name == "count" {
+			v = int64(0)
+		}
+		row[i] = v
+		exprs[i] = Compile(&typecheck.Const{Value: v, T: n.Cols[i].Type})
+	}
+	rows := zset.New()
+	rows.Add(row, 1)
+	d := l.add(&Constant{Rows: rows}, n.Cols)
+	p := l.add(&Map{Exprs: exprs}, n.Cols, n)
+	e := l.add(&SetOp{Op: lang.Except, All: true}, n.Cols, d, p, l.integral(d, wholeRow(n.Cols)), l.integral(p, wholeRow(n.Cols)))
+	return l.add(&Sum{}, n.Cols, n, e)
 }
 
 func anyClock(es ...typecheck.Expr) bool {

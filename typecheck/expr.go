@@ -620,6 +620,11 @@ func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) E
 		return invalid
 	}
 	g := ctx.group
+	if len(g.keys) == 0 && agg.Name != "count" {
+		// A group without keys has its row even over no rows, as in
+		// SQL, where every aggregate but count is NULL.
+		t.Nullable = true
+	}
 	g.aggs = append(g.aggs, AggCall{Name: agg.Name, Args: args, Distinct: e.Distinct, OrderBy: order, Type: t})
 	return &ColRef{Index: len(g.keys) + len(g.aggs) - 1, Name: agg.Name, T: t}
 }

@@ -345,6 +345,10 @@ func (e *evaluator) group(r *typecheck.Group) (*zset.ZSet, error) {
 		}
 		g.rows = append(g.rows, en)
 	}
+	if len(r.Keys) == 0 && len(order) == 0 {
+		// A group without keys has its row even over no rows, as in SQL.
+		groups[""], order = &group{key: zset.Row{}}, []string{""}
+	}
 	var outExprs []ir.Scalar
 	if r.Out != nil {
 		outExprs = e.compileAll(r.Out)
@@ -354,6 +358,14 @@ func (e *evaluator) group(r *typecheck.Group) (*zset.ZSet, error) {
 		g := groups[ks]
 		row := append(zset.Row{}, g.key...)
 		for _, a := range r.Aggs {
+			if len(g.rows) == 0 { // SQL's aggregates over no rows
+				var v any
+				if a.Name == "count" {
+					v = int64(0)
+				}
+				row = append(row, v)
+				continue
+			}
 			v, err := e.aggregate(a, g.rows)
 			if err != nil {
 				return nil, err

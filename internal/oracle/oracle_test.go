@@ -218,11 +218,11 @@ view a = g | group by k { rows = array_agg({v, t} order by t), big = first({v, t
 			want:   map[string]string{"a": `(1i, {"{NULL,a}","{NULL,a}","{2,\"b c\"}"}?, "a"s) x1` + "\n" + `(2i, {"{5,x}"}?, "x"s) x1`},
 		},
 		{
-			name: "global group exists only over rows",
+			name: "global group over no rows, as SQL",
 			src: `table g (v int4)
-view a = g | group { c = count(), s = sum(v) }`,
+view a = g | group { c = count(), s = sum(v), l = array_agg(v) }`,
 			tables: map[string]*zset.ZSet{"g": zset.New()},
-			want:   map[string]string{"a": ""},
+			want:   map[string]string{"a": "(0i, NULL, NULL) x1"},
 		},
 		{
 			name: "global group",

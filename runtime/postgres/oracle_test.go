@@ -168,9 +168,11 @@ view filtered = c | group by post {
     big = count() filter (where n > 1), s = sum(n) filter (where b), dv = count(distinct v) filter (where o is not null),
     sv = string_agg(v, ";" order by id) filter (where o > 1)
   }
+view overall = c | group { rows = count(), total = sum(n), lo = min(v), ids = array_agg(id order by id) }
 output agg to table agg index (post)
 output busy to table busy
 output filtered to table filtered
+output overall to table overall
 `,
 	outputs: map[string]string{
 		"agg": `SELECT post, count(DISTINCT v), count(DISTINCT n), bool_and(b), bool_or(b),
@@ -181,6 +183,8 @@ output filtered to table filtered
 		"busy": `SELECT post, count(DISTINCT v) FROM c GROUP BY post HAVING count(DISTINCT v) > 1`,
 		"filtered": `SELECT post, count(*) FILTER (WHERE n > 1), sum(n) FILTER (WHERE b), count(DISTINCT v) FILTER (WHERE o IS NOT NULL),
   string_agg(v, ';' ORDER BY id) FILTER (WHERE o > 1) FROM c GROUP BY post`,
+		// Without GROUP BY: one row even when c is empty.
+		"overall": `SELECT count(*), sum(n), min(v COLLATE "C"), array_agg(id ORDER BY id) FROM c`,
 	},
 	change: func(r *rand.Rand, _ time.Time) string {
 		id, post := r.IntN(14), r.IntN(4)

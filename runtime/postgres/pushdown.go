@@ -212,6 +212,11 @@ func (b *pushBuilder) plan(n *ir.Node, op *ir.Aggregate) (*pushdown, error) {
 		" FROM (SELECT " + strings.Join(inner, ", ") + " FROM (" + from + ") t OFFSET 0) t"
 	if len(group) > 0 {
 		d.query += " GROUP BY " + strings.Join(group, ", ")
+	} else {
+		// Without keys SQL gives a row even over no rows; the aggregate's
+		// state holds no group then (the circuit adds SQL's default row
+		// after it, see ir's emptyGroup).
+		d.query += " HAVING count(*) > 0"
 	}
 	if len(keys) > 0 {
 		order := make([]string, len(keys))
