@@ -29,6 +29,8 @@ type fixRun struct {
 	body    *stepRun // the body's run, its deltas reset every iteration
 	ticks   int
 	limit   int
+	pass    int             // stamps the support's classes met in a round
+	changes []supportChange // addSupport's result, reused
 }
 
 // fixpoint maintains a recursive view by DRed (delete and re-derive),
@@ -73,14 +75,27 @@ func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (ba
 		return nil, err
 	}
 	s.writes = append(s.writes, ov.flush)
-	out := zset.New()
-	for _, row := range deleted {
-		out.Add(row, -1)
+	return changeOfV(deleted, added), nil
+}
+
+// changeOfV returns the change of V: the rows deleted and not added
+// back, and the rows added. Rows of different classes differ; a class
+// deleted and added back changes only if its row's spelling does.
+func changeOfV(deleted, added map[string]zset.Row) batch {
+	out := make(batch, 0, len(deleted)+len(added))
+	for k, row := range deleted {
+		if back, ok := added[k]; ok && rowKeyOf(back) == rowKeyOf(row) {
+			continue
+		}
+		out = append(out, zset.Entry{Row: row, Weight: -1})
 	}
-	for _, row := range added {
-		out.Add(row, 1)
+	for k, row := range added {
+		if gone, ok := deleted[k]; ok && rowKeyOf(gone) == rowKeyOf(row) {
+			continue
+		}
+		out = append(out, zset.Entry{Row: row, Weight: 1})
 	}
-	return toBatch(out), nil
+	return out
 }
 
 // overdelete runs phase 1 and returns the rows deleted from V, by class.
@@ -120,22 +135,23 @@ func (f *fixRun) rederive(ctx context.Context, deleted map[string]zset.Row, base
 	round := append(append(batch{}, basePos...), d...)
 	// Overdeleted rows may be derivable still, with no new derivation.
 	var candidates []string
+	var classes []*overlayKey
+	f.pass++
 	for k := range deleted {
+		ok := f.support.key(k)
+		ok.mark = f.pass
 		candidates = append(candidates, k)
+		classes = append(classes, ok)
 	}
 	for {
-		f.addSupport(round)
-		seen := map[string]bool{}
-		for _, k := range candidates {
-			seen[k] = true
-		}
-		for _, e := range round {
-			if k := types.KeyOf(e.Row); e.Weight > 0 && !seen[k] {
-				seen[k] = true
-				candidates = append(candidates, k)
+		for _, c := range f.addSupport(round) {
+			if c.w > 0 && c.ok.mark != f.pass {
+				c.ok.mark = f.pass
+				candidates = append(candidates, c.class)
+				classes = append(classes, c.ok)
 			}
 		}
-		feed, err := f.underived(ctx, candidates, deleted, added)
+		feed, err := f.underived(ctx, candidates, classes, deleted, added)
 		if err != nil {
 			return nil, err
 		}
@@ -145,33 +161,29 @@ func (f *fixRun) rederive(ctx context.Context, deleted map[string]zset.Row, base
 		if round, err = f.tick(ctx, feed, nil); err != nil {
 			return nil, err
 		}
-		candidates = nil
+		candidates, classes = candidates[:0], classes[:0]
+		f.pass++
 	}
 }
 
 // underived returns, for V, the rows of the candidate classes that have
 // positive support but are not in V, and records them as added.
-func (f *fixRun) underived(ctx context.Context, candidates []string, deleted, added map[string]zset.Row) (batch, error) {
+func (f *fixRun) underived(ctx context.Context, candidates []string, classes []*overlayKey, deleted, added map[string]zset.Row) (batch, error) {
 	if len(candidates) == 0 {
 		return nil, nil
 	}
-	now, err := f.support.Lookup(ctx, candidates)
-	if err != nil {
-		return nil, err
-	}
-	before, err := f.support.committedRows(ctx, candidates)
-	if err != nil {
+	if err := f.support.load(ctx, candidates, classes); err != nil {
 		return nil, err
 	}
 	var feed batch
 	for i, k := range candidates {
-		row := positiveRow(now[i])
+		row := classes[i].positive(false)
 		if row == nil {
 			continue
 		}
 		_, wasDeleted := deleted[k]
 		_, wasAdded := added[k]
-		inV := wasAdded || !wasDeleted && positiveRow(before[i]) != nil
+		inV := wasAdded || !wasDeleted && classes[i].positive(true) != nil
 		if !inV {
 			added[k] = row
 			feed = append(feed, zset.Entry{Row: row, Weight: 1})
@@ -192,13 +204,25 @@ func positiveRow(es []zset.Entry) zset.Row {
 	return nil
 }
 
-// addSupport adds changes of base + body(V) to the support.
-func (f *fixRun) addSupport(d batch) {
-	changes := make([]KeyedChange, 0, len(d))
+// supportChange is a change to the support with the class it touches.
+type supportChange struct {
+	class string
+	ok    *overlayKey
+	w     int64
+}
+
+// addSupport adds changes of base + body(V) to the support and returns,
+// for each, its class.
+func (f *fixRun) addSupport(d batch) []supportChange {
+	out := f.changes[:0]
 	for _, e := range d {
-		changes = append(changes, KeyedChange{Key: types.KeyOf(e.Row), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
+		class, rk := classAndRowKey(e.Row)
+		ok := f.support.key(class)
+		ok.add(rk, e.Row, e.Weight)
+		out = append(out, supportChange{class, ok, e.Weight})
 	}
-	f.support.add(changes)
+	f.changes = out
+	return out
 }
 
 // tick runs the body once: the changes rec to V and imports to the outer

@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 
-	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -29,7 +28,7 @@ func (o *overlayStore) Index(id int) Index { return o.index(id) }
 func (o *overlayStore) index(id int) *overlayIndex {
 	ix, ok := o.indexes[id]
 	if !ok {
-		ix = &overlayIndex{base: o.base.Index(id), committed: map[string][]zset.Entry{}, pending: map[string]map[string]zset.Entry{}}
+		ix = &overlayIndex{base: o.base.Index(id), keys: map[string]*overlayKey{}}
 		o.indexes[id] = ix
 		o.order = append(o.order, id)
 	}
@@ -58,71 +57,202 @@ func (o *overlayStore) flush(ctx context.Context) error {
 // once from the underlying index are remembered, so every iteration
 // after the first that reads a key costs no round trip.
 type overlayIndex struct {
-	base      Index
-	committed map[string][]zset.Entry          // the underlying rows of each key read
-	pending   map[string]map[string]zset.Entry // key -> row key -> net change
+	base Index
+	keys map[string]*overlayKey
+}
+
+// overlayKey is what an overlay holds of one key: its rows as committed
+// (once read), the net changes pending on them, and, while no change
+// comes, the merge of the two that the last lookup built.
+type overlayKey struct {
+	loaded    bool
+	committed []zset.Entry   // the underlying rows, once loaded
+	pending   []pendingRow   // net changes by row, in order of first change
+	at        map[string]int // row key -> position in pending, once pending is long
+	merged    []zset.Entry   // committed plus pending, valid while fresh
+	fresh     bool
+	mark      int // a caller's stamp, to visit each key once per pass
+	one       [1]pendingRow
+}
+
+// pendingRow is the net change of one row of a key; a weight of zero
+// (changes that cancelled) is kept in place and skipped.
+type pendingRow struct {
+	rowKey string
+	row    zset.Row
+	w      int64
+}
+
+// indexedPending is the number of pending rows of a key past which they
+// are found through a map rather than by a scan.
+const indexedPending = 16
+
+// key returns the overlay of key k, making it when it is new.
+func (ix *overlayIndex) key(k string) *overlayKey {
+	ok := ix.keys[k]
+	if ok == nil {
+		ok = &overlayKey{}
+		ok.pending = ok.one[:0]
+		ix.keys[k] = ok
+	}
+	return ok
+}
+
+// load reads the committed rows of the keys not read yet, in one lookup.
+func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayKey) error {
+	var missing []string
+	var into []*overlayKey
+	for i, ok := range oks {
+		if !ok.loaded {
+			ok.loaded = true // a key twice in keys is read once
+			missing = append(missing, keys[i])
+			into = append(into, ok)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	found, err := ix.base.Lookup(ctx, missing)
+	if err != nil {
+		for _, ok := range into {
+			ok.loaded = false
+		}
+		return err
+	}
+	for i, ok := range into {
+		ok.committed = found[i]
+		ok.fresh = false
+	}
+	return nil
+}
+
+// lookupKeys returns the overlays of keys, their committed rows loaded.
+func (ix *overlayIndex) lookupKeys(ctx context.Context, keys []string) ([]*overlayKey, error) {
+	oks := make([]*overlayKey, len(keys))
+	for i, k := range keys {
+		oks[i] = ix.key(k)
+	}
+	return oks, ix.load(ctx, keys, oks)
 }
 
 // committedRows returns the rows of each key as committed before the step.
 func (ix *overlayIndex) committedRows(ctx context.Context, keys []string) ([][]zset.Entry, error) {
-	var missing []string
-	seen := map[string]bool{}
-	for _, k := range keys {
-		if _, ok := ix.committed[k]; !ok && !seen[k] {
-			seen[k] = true
-			missing = append(missing, k)
-		}
-	}
-	if len(missing) > 0 {
-		found, err := ix.base.Lookup(ctx, missing)
-		if err != nil {
-			return nil, err
-		}
-		for i, k := range missing {
-			ix.committed[k] = found[i]
-		}
+	oks, err := ix.lookupKeys(ctx, keys)
+	if err != nil {
+		return nil, err
 	}
 	out := make([][]zset.Entry, len(keys))
-	for i, k := range keys {
-		out[i] = ix.committed[k]
+	for i, ok := range oks {
+		out[i] = ok.committed
 	}
 	return out, nil
 }
 
 // Lookup returns the rows of each key, committed plus pending.
 func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error) {
-	out, err := ix.committedRows(ctx, keys)
+	oks, err := ix.lookupKeys(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	for i, k := range keys {
-		p := ix.pending[k]
-		if len(p) == 0 {
-			continue
-		}
-		merged := make(map[string]zset.Entry, len(out[i])+len(p))
-		for _, e := range out[i] {
-			merged[types.RowKey(e.Row)] = e
-		}
-		for rk, c := range p {
-			e, ok := merged[rk]
-			if !ok {
-				e.Row = c.Row
-			}
-			e.Weight += c.Weight
-			if e.Weight == 0 {
-				delete(merged, rk)
-			} else {
-				merged[rk] = e
-			}
-		}
-		rows := make([]zset.Entry, 0, len(merged))
-		for _, e := range merged {
-			rows = append(rows, e)
-		}
-		out[i] = rows
+	out := make([][]zset.Entry, len(keys))
+	for i, ok := range oks {
+		out[i] = ok.rows()
 	}
 	return out, nil
+}
+
+// rows returns the key's rows, committed plus pending; the caller must
+// not change the slice. The key must be loaded.
+func (ok *overlayKey) rows() []zset.Entry {
+	if ok.fresh {
+		return ok.merged
+	}
+	ok.fresh = true
+	n := 0
+	for _, p := range ok.pending {
+		if p.w != 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		ok.merged = ok.committed
+		return ok.merged
+	}
+	rows := make([]zset.Entry, 0, len(ok.committed)+n)
+	if len(ok.committed) == 0 {
+		for _, p := range ok.pending {
+			if p.w != 0 {
+				rows = append(rows, zset.Entry{Row: p.row, Weight: p.w})
+			}
+		}
+		ok.merged = rows
+		return rows
+	}
+	// Committed rows first, each with its pending change; then the rows
+	// that only pending has.
+	var byKey map[string]int
+	if len(ok.committed) > indexedPending {
+		byKey = make(map[string]int, len(ok.committed))
+	}
+	keys := make([]string, len(ok.committed))
+	for i, e := range ok.committed {
+		keys[i] = rowKeyOf(e.Row)
+		if byKey != nil {
+			byKey[keys[i]] = i
+		}
+	}
+	weights := make([]int64, len(ok.committed))
+	for i, e := range ok.committed {
+		weights[i] = e.Weight
+	}
+	var extra []zset.Entry
+	for _, p := range ok.pending {
+		if p.w == 0 {
+			continue
+		}
+		at := -1
+		if byKey != nil {
+			if i, found := byKey[p.rowKey]; found {
+				at = i
+			}
+		} else {
+			for i, k := range keys {
+				if k == p.rowKey {
+					at = i
+					break
+				}
+			}
+		}
+		if at < 0 {
+			extra = append(extra, zset.Entry{Row: p.row, Weight: p.w})
+		} else {
+			weights[at] += p.w
+		}
+	}
+	for i, e := range ok.committed {
+		if weights[i] != 0 {
+			rows = append(rows, zset.Entry{Row: e.Row, Weight: weights[i]})
+		}
+	}
+	ok.merged = append(rows, extra...)
+	return ok.merged
+}
+
+// positive returns the row of positive weight of the key, committed plus
+// pending (before: committed only), or nil. The key must be loaded.
+func (ok *overlayKey) positive(before bool) zset.Row {
+	if before {
+		return positiveRow(ok.committed)
+	}
+	if len(ok.committed) == 0 {
+		for _, p := range ok.pending {
+			if p.w > 0 {
+				return p.row
+			}
+		}
+		return nil
+	}
+	return positiveRow(ok.rows())
 }
 
 // Update adds changes to the pending ones.
@@ -134,34 +264,58 @@ func (ix *overlayIndex) Update(_ context.Context, changes []KeyedChange) error {
 // add adds changes to the pending ones; held in memory, it cannot fail.
 func (ix *overlayIndex) add(changes []KeyedChange) {
 	for _, c := range changes {
-		p, ok := ix.pending[c.Key]
-		if !ok {
-			p = map[string]zset.Entry{}
-			ix.pending[c.Key] = p
+		ix.key(c.Key).add(c.RowKey, c.Row, c.Weight)
+	}
+}
+
+// add adds w copies of row, of row key rk, to the pending changes.
+func (ok *overlayKey) add(rk string, row zset.Row, w int64) {
+	ok.fresh = false
+	if ok.at != nil {
+		if i, found := ok.at[rk]; found {
+			ok.pending[i].w += w
+			return
 		}
-		e, ok := p[c.RowKey]
-		if !ok {
-			e.Row = c.Row
+	} else {
+		for i := range ok.pending {
+			if ok.pending[i].rowKey == rk {
+				ok.pending[i].w += w
+				return
+			}
 		}
-		e.Weight += c.Weight
-		if e.Weight == 0 {
-			delete(p, c.RowKey)
-		} else {
-			p[c.RowKey] = e
+	}
+	ok.pending = append(ok.pending, pendingRow{rowKey: rk, row: row, w: w})
+	switch {
+	case ok.at != nil:
+		ok.at[rk] = len(ok.pending) - 1
+	case len(ok.pending) > indexedPending:
+		ok.at = make(map[string]int, 2*len(ok.pending))
+		for i, p := range ok.pending {
+			ok.at[p.rowKey] = i
 		}
 	}
 }
 
 // flush writes the pending changes to the underlying index.
 func (ix *overlayIndex) flush(ctx context.Context) error {
-	var changes []KeyedChange
-	for k, p := range ix.pending {
-		for rk, e := range p {
-			changes = append(changes, KeyedChange{Key: k, RowKey: rk, Row: e.Row, Weight: e.Weight})
+	n := 0
+	for _, ok := range ix.keys {
+		for _, p := range ok.pending {
+			if p.w != 0 {
+				n++
+			}
 		}
 	}
-	if len(changes) == 0 {
+	if n == 0 {
 		return nil
+	}
+	changes := make([]KeyedChange, 0, n)
+	for k, ok := range ix.keys {
+		for _, p := range ok.pending {
+			if p.w != 0 {
+				changes = append(changes, KeyedChange{Key: k, RowKey: p.rowKey, Row: p.row, Weight: p.w})
+			}
+		}
 	}
 	return ix.base.Update(ctx, changes)
 }
