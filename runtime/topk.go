@@ -3,7 +3,9 @@ package runtime
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -27,13 +29,58 @@ type RankedRow struct {
 	Row   zset.Row // the row
 	ID    string   // types.RowKey(Row), the last tie-break
 	Count int64
+	// lead, where hasLead is set, orders the row by its first order key
+	// in that key's direction: never against the full order, so rows
+	// with different leads compare by them alone. Rows made outside
+	// this package have none and compare in full.
+	lead    int64
+	hasLead bool
 }
+
+// leadOf returns a number that orders v among the values of an order
+// key as the ranking does (ascending, NULL last; inverted for a
+// descending key) without ever contradicting it: two values with
+// different leads compare as their leads do; equal leads say nothing.
+// It reports false for the types it does not cover.
+func leadOf(v any, desc bool) (int64, bool) {
+	var k int64
+	switch x := v.(type) {
+	case nil:
+		k = math.MaxInt64 // after every value, ascending
+	case int64:
+		k = x
+	case time.Time:
+		if sec := x.Unix(); sec > maxLeadSeconds || sec < -maxLeadSeconds {
+			return 0, false // its microseconds would overflow
+		}
+		k = x.UnixMicro()
+	case string:
+		var b [8]byte
+		copy(b[:], x)
+		k = int64(binary.BigEndian.Uint64(b[:]) ^ 1<<63)
+	default:
+		return 0, false
+	}
+	if desc {
+		k = ^k
+	}
+	return k, true
+}
+
+// maxLeadSeconds bounds the times whose microseconds since 1970 an int64
+// holds, with room to spare.
+const maxLeadSeconds = 9_000_000_000_000
 
 // NewRanking returns an empty ranking for order keys that are descending
 // where desc says.
 func NewRanking(desc []bool) *Ranking {
 	r := &Ranking{Desc: desc}
-	r.Rows = btree.NewG(16, func(a, b RankedRow) bool { return r.compare(a, b) < 0 })
+	r.Rows = btree.NewG(16, func(a, b RankedRow) bool {
+		if a.hasLead && b.hasLead && a.lead != b.lead {
+			return a.lead < b.lead
+		}
+		return r.compare(a, b) < 0
+	})
 	return r
 }
 
@@ -258,7 +305,11 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 		}
 		sizes[g]++
 		of[j] = g
-		all[j] = topChange{RankedRow{Sort: sortKey, Row: e.Row, ID: types.RowKey(e.Row)}, e.Weight}
+		row := RankedRow{Sort: sortKey, Row: e.Row, ID: types.RowKey(e.Row)}
+		if nBy > 0 {
+			row.lead, row.hasLead = leadOf(sortKey[0], op.By[0].Desc)
+		}
+		all[j] = topChange{row, e.Weight}
 	}
 	byGroup := make([]topChange, len(all))
 	next := make([]int32, len(groups)) // where the next change of each group goes
