@@ -31,6 +31,8 @@ type fixRun struct {
 	limit   int
 	pass    int             // stamps the support's classes met in a round
 	changes []supportChange // addSupport's result, reused
+	deleted []*overlayKey   // the support's classes whose row phase 1 deleted from V
+	added   []*overlayKey   // those whose row phase 2 added to V
 }
 
 // fixpoint maintains a recursive view by DRed (delete and re-derive),
@@ -66,82 +68,83 @@ func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (ba
 		body:  &stepRun{engine: s.engine, store: ov, deltas: make([]batch, len(s.deltas))},
 		limit: s.engine.maxIterations(),
 	}
-	deleted, err := f.overdelete(ctx, baseNeg, importNeg)
-	if err != nil {
+	if err := f.overdelete(ctx, baseNeg, importNeg); err != nil {
 		return nil, err
 	}
-	added, err := f.rederive(ctx, deleted, basePos, importPos)
-	if err != nil {
+	if err := f.rederive(ctx, basePos, importPos); err != nil {
 		return nil, err
 	}
 	s.writes = append(s.writes, ov.flush)
-	return changeOfV(deleted, added), nil
+	return f.changeOfV(), nil
 }
 
 // changeOfV returns the change of V: the rows deleted and not added
 // back, and the rows added. Rows of different classes differ; a class
 // deleted and added back changes only if its row's spelling does.
-func changeOfV(deleted, added map[string]zset.Row) batch {
-	out := make(batch, 0, len(deleted)+len(added))
-	for k, row := range deleted {
-		if back, ok := added[k]; ok && rowKeyOf(back) == rowKeyOf(row) {
-			continue
-		}
-		out = append(out, zset.Entry{Row: row, Weight: -1})
+func (f *fixRun) changeOfV() batch {
+	out := make(batch, 0, len(f.deleted)+len(f.added))
+	back := func(c *overlayKey) bool {
+		return c.wasDeleted && c.wasAdded && rowKeyOf(c.deletedRow) == rowKeyOf(c.addedRow)
 	}
-	for k, row := range added {
-		if gone, ok := deleted[k]; ok && rowKeyOf(gone) == rowKeyOf(row) {
-			continue
+	for _, c := range f.deleted {
+		if !back(c) {
+			out = append(out, zset.Entry{Row: c.deletedRow, Weight: -1})
 		}
-		out = append(out, zset.Entry{Row: row, Weight: 1})
+	}
+	for _, c := range f.added {
+		if !back(c) {
+			out = append(out, zset.Entry{Row: c.addedRow, Weight: 1})
+		}
 	}
 	return out
 }
 
-// overdelete runs phase 1 and returns the rows deleted from V, by class.
-func (f *fixRun) overdelete(ctx context.Context, baseNeg batch, importNeg map[int]batch) (map[string]zset.Row, error) {
-	deleted := map[string]zset.Row{}
+// overdelete runs phase 1, marking the classes of the rows it deletes
+// from V in the support and listing them in f.deleted.
+func (f *fixRun) overdelete(ctx context.Context, baseNeg batch, importNeg map[int]batch) error {
 	d, err := f.tick(ctx, nil, importNeg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	round := append(append(batch{}, baseNeg...), d...)
 	for {
 		f.addSupport(round)
 		var feed batch
 		for _, e := range toBatch(zset.FromEntries(round...)) {
-			k := types.KeyOf(e.Row)
-			if _, done := deleted[k]; e.Weight < 0 && !done {
-				deleted[k] = e.Row
+			if e.Weight >= 0 {
+				continue
+			}
+			if c := f.support.key(types.KeyOf(e.Row)); !c.wasDeleted {
+				c.wasDeleted, c.deletedRow = true, e.Row
+				f.deleted = append(f.deleted, c)
 				feed = append(feed, zset.Entry{Row: e.Row, Weight: -1})
 			}
 		}
 		if len(feed) == 0 {
-			return deleted, nil
+			return nil
 		}
 		if round, err = f.tick(ctx, feed, nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
 }
 
-// rederive runs phase 2 and returns the rows added to V, by class.
-func (f *fixRun) rederive(ctx context.Context, deleted map[string]zset.Row, basePos batch, importPos map[int]batch) (map[string]zset.Row, error) {
-	added := map[string]zset.Row{}
+// rederive runs phase 2, marking the classes of the rows it adds to V
+// in the support and listing them in f.added.
+func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]batch) error {
 	d, err := f.tick(ctx, nil, importPos)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	round := append(append(batch{}, basePos...), d...)
 	// Overdeleted rows may be derivable still, with no new derivation.
 	var candidates []string
 	var classes []*overlayKey
 	f.pass++
-	for k := range deleted {
-		ok := f.support.key(k)
-		ok.mark = f.pass
-		candidates = append(candidates, k)
-		classes = append(classes, ok)
+	for _, c := range f.deleted {
+		c.mark = f.pass
+		candidates = append(candidates, c.key)
+		classes = append(classes, c)
 	}
 	for {
 		for _, c := range f.addSupport(round) {
@@ -151,15 +154,15 @@ func (f *fixRun) rederive(ctx context.Context, deleted map[string]zset.Row, base
 				classes = append(classes, c.ok)
 			}
 		}
-		feed, err := f.underived(ctx, candidates, classes, deleted, added)
+		feed, err := f.underived(ctx, candidates, classes)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(feed) == 0 {
-			return added, nil
+			return nil
 		}
 		if round, err = f.tick(ctx, feed, nil); err != nil {
-			return nil, err
+			return err
 		}
 		candidates, classes = candidates[:0], classes[:0]
 		f.pass++
@@ -168,7 +171,7 @@ func (f *fixRun) rederive(ctx context.Context, deleted map[string]zset.Row, base
 
 // underived returns, for V, the rows of the candidate classes that have
 // positive support but are not in V, and records them as added.
-func (f *fixRun) underived(ctx context.Context, candidates []string, classes []*overlayKey, deleted, added map[string]zset.Row) (batch, error) {
+func (f *fixRun) underived(ctx context.Context, candidates []string, classes []*overlayKey) (batch, error) {
 	if len(candidates) == 0 {
 		return nil, nil
 	}
@@ -176,16 +179,15 @@ func (f *fixRun) underived(ctx context.Context, candidates []string, classes []*
 		return nil, err
 	}
 	var feed batch
-	for i, k := range candidates {
-		row := classes[i].positive(false)
+	for _, c := range classes {
+		row := c.positive(false)
 		if row == nil {
 			continue
 		}
-		_, wasDeleted := deleted[k]
-		_, wasAdded := added[k]
-		inV := wasAdded || !wasDeleted && classes[i].positive(true) != nil
+		inV := c.wasAdded || !c.wasDeleted && c.positive(true) != nil
 		if !inV {
-			added[k] = row
+			c.wasAdded, c.addedRow = true, row
+			f.added = append(f.added, c)
 			feed = append(feed, zset.Entry{Row: row, Weight: 1})
 		}
 	}

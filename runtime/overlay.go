@@ -59,12 +59,17 @@ func (o *overlayStore) flush(ctx context.Context) error {
 type overlayIndex struct {
 	base Index
 	keys map[string]*overlayKey
+	list []*overlayKey // keys in order of first use, for a deterministic flush
+	// load's buffers, reused
+	missing []string
+	into    []*overlayKey
 }
 
 // overlayKey is what an overlay holds of one key: its rows as committed
 // (once read), the net changes pending on them, and, while no change
 // comes, the merge of the two that the last lookup built.
 type overlayKey struct {
+	key       string
 	loaded    bool
 	committed []zset.Entry   // the underlying rows, once loaded
 	pending   []pendingRow   // net changes by row, in order of first change
@@ -73,6 +78,11 @@ type overlayKey struct {
 	fresh     bool
 	mark      int // a caller's stamp, to visit each key once per pass
 	one       [1]pendingRow
+	// In a fixpoint's support, whose keys are the classes of V's rows:
+	// whether the class's row was deleted from V in this step (and
+	// which), and whether one was added to V (and which).
+	wasDeleted, wasAdded bool
+	deletedRow, addedRow zset.Row
 }
 
 // pendingRow is the net change of one row of a key; a weight of zero
@@ -91,17 +101,18 @@ const indexedPending = 16
 func (ix *overlayIndex) key(k string) *overlayKey {
 	ok := ix.keys[k]
 	if ok == nil {
-		ok = &overlayKey{}
+		ok = &overlayKey{key: k}
 		ok.pending = ok.one[:0]
 		ix.keys[k] = ok
+		ix.list = append(ix.list, ok)
 	}
 	return ok
 }
 
 // load reads the committed rows of the keys not read yet, in one lookup.
 func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayKey) error {
-	var missing []string
-	var into []*overlayKey
+	missing, into := ix.missing[:0], ix.into[:0]
+	defer func() { ix.missing, ix.into = missing[:0], into[:0] }()
 	for i, ok := range oks {
 		if !ok.loaded {
 			ok.loaded = true // a key twice in keys is read once
@@ -296,10 +307,11 @@ func (ok *overlayKey) add(rk string, row zset.Row, w int64) {
 	}
 }
 
-// flush writes the pending changes to the underlying index.
+// flush writes the pending changes to the underlying index, in the
+// order the keys were first used.
 func (ix *overlayIndex) flush(ctx context.Context) error {
 	n := 0
-	for _, ok := range ix.keys {
+	for _, ok := range ix.list {
 		for _, p := range ok.pending {
 			if p.w != 0 {
 				n++
@@ -310,10 +322,10 @@ func (ix *overlayIndex) flush(ctx context.Context) error {
 		return nil
 	}
 	changes := make([]KeyedChange, 0, n)
-	for k, ok := range ix.keys {
+	for _, ok := range ix.list {
 		for _, p := range ok.pending {
 			if p.w != 0 {
-				changes = append(changes, KeyedChange{Key: k, RowKey: p.rowKey, Row: p.row, Weight: p.w})
+				changes = append(changes, KeyedChange{Key: ok.key, RowKey: p.rowKey, Row: p.row, Weight: p.w})
 			}
 		}
 	}
