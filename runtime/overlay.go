@@ -16,10 +16,13 @@ type overlayStore struct {
 	base    Store
 	indexes map[int]*overlayIndex
 	order   []int // index IDs in order of first use, for a deterministic flush
+	hint    int   // the number of keys each index is made room for
 }
 
-func newOverlayStore(base Store) *overlayStore {
-	return &overlayStore{base: base, indexes: map[int]*overlayIndex{}}
+// newOverlayStore returns an overlay of base whose indexes start with
+// room for hint keys each.
+func newOverlayStore(base Store, hint int) *overlayStore {
+	return &overlayStore{base: base, indexes: map[int]*overlayIndex{}, hint: hint}
 }
 
 // Index returns the overlay of index id.
@@ -28,7 +31,7 @@ func (o *overlayStore) Index(id int) Index { return o.index(id) }
 func (o *overlayStore) index(id int) *overlayIndex {
 	ix, ok := o.indexes[id]
 	if !ok {
-		ix = &overlayIndex{base: o.base.Index(id), keys: map[string]*overlayKey{}}
+		ix = &overlayIndex{base: o.base.Index(id), keys: make(map[string]*overlayKey, o.hint)}
 		o.indexes[id] = ix
 		o.order = append(o.order, id)
 	}
