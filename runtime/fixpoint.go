@@ -155,10 +155,10 @@ func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]
 	}
 	for {
 		for _, c := range f.addSupport(round) {
-			if c.w > 0 && c.ok.mark != f.pass {
-				c.ok.mark = f.pass
+			if c.w > 0 && c.kv.mark != f.pass {
+				c.kv.mark = f.pass
 				candidates = append(candidates, c.class)
-				classes = append(classes, c.ok)
+				classes = append(classes, c.kv)
 			}
 		}
 		feed, err := f.underived(ctx, candidates, classes)
@@ -216,7 +216,7 @@ func positiveRow(es []zset.Entry) zset.Row {
 // supportChange is a change to the support with the class it touches.
 type supportChange struct {
 	class string
-	ok    *overlayKey
+	kv    *overlayKey
 	w     int64
 }
 
@@ -226,9 +226,9 @@ func (f *fixRun) addSupport(d batch) []supportChange {
 	out := f.changes[:0]
 	for _, e := range d {
 		class, rk := classAndRowKey(e.Row)
-		ok := f.support.key(class)
-		ok.add(rk, e.Row, e.Weight)
-		out = append(out, supportChange{class, ok, e.Weight})
+		kv := f.support.key(class)
+		kv.add(rk, e.Row, e.Weight)
+		out = append(out, supportChange{class, kv, e.Weight})
 	}
 	f.changes = out
 	return out

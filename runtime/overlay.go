@@ -77,6 +77,8 @@ type overlayKey struct {
 	committed []zset.Entry   // the underlying rows, once loaded
 	pending   []pendingRow   // net changes by row, in order of first change
 	at        map[string]int // row key -> position in pending, once pending is long
+	ckeys     []string       // the committed rows' row keys, once merged
+	cat       map[string]int // their positions by row key, for many rows
 	merged    []zset.Entry   // committed plus pending, valid while fresh
 	fresh     bool
 	mark      int // a caller's stamp, to visit each key once per pass
@@ -102,25 +104,25 @@ const indexedPending = 16
 
 // key returns the overlay of key k, making it when it is new.
 func (ix *overlayIndex) key(k string) *overlayKey {
-	ok := ix.keys[k]
-	if ok == nil {
-		ok = &overlayKey{key: k}
-		ok.pending = ok.one[:0]
-		ix.keys[k] = ok
-		ix.list = append(ix.list, ok)
+	kv := ix.keys[k]
+	if kv == nil {
+		kv = &overlayKey{key: k}
+		kv.pending = kv.one[:0]
+		ix.keys[k] = kv
+		ix.list = append(ix.list, kv)
 	}
-	return ok
+	return kv
 }
 
 // load reads the committed rows of the keys not read yet, in one lookup.
 func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayKey) error {
 	missing, into := ix.missing[:0], ix.into[:0]
 	defer func() { ix.missing, ix.into = missing[:0], into[:0] }()
-	for i, ok := range oks {
-		if !ok.loaded {
-			ok.loaded = true // a key twice in keys is read once
+	for i, kv := range oks {
+		if !kv.loaded {
+			kv.loaded = true // a key twice in keys is read once
 			missing = append(missing, keys[i])
-			into = append(into, ok)
+			into = append(into, kv)
 		}
 	}
 	if len(missing) == 0 {
@@ -128,14 +130,14 @@ func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayK
 	}
 	found, err := ix.base.Lookup(ctx, missing)
 	if err != nil {
-		for _, ok := range into {
-			ok.loaded = false
+		for _, kv := range into {
+			kv.loaded = false
 		}
 		return err
 	}
-	for i, ok := range into {
-		ok.committed = found[i]
-		ok.fresh = false
+	for i, kv := range into {
+		kv.committed, kv.ckeys, kv.cat = found[i], nil, nil
+		kv.fresh = false
 	}
 	return nil
 }
@@ -149,19 +151,6 @@ func (ix *overlayIndex) lookupKeys(ctx context.Context, keys []string) ([]*overl
 	return oks, ix.load(ctx, keys, oks)
 }
 
-// committedRows returns the rows of each key as committed before the step.
-func (ix *overlayIndex) committedRows(ctx context.Context, keys []string) ([][]zset.Entry, error) {
-	oks, err := ix.lookupKeys(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]zset.Entry, len(keys))
-	for i, ok := range oks {
-		out[i] = ok.committed
-	}
-	return out, nil
-}
-
 // Lookup returns the rows of each key, committed plus pending.
 func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error) {
 	oks, err := ix.lookupKeys(ctx, keys)
@@ -169,58 +158,60 @@ func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Ent
 		return nil, err
 	}
 	out := make([][]zset.Entry, len(keys))
-	for i, ok := range oks {
-		out[i] = ok.rows()
+	for i, kv := range oks {
+		out[i] = kv.rows()
 	}
 	return out, nil
 }
 
 // rows returns the key's rows, committed plus pending; the caller must
 // not change the slice. The key must be loaded.
-func (ok *overlayKey) rows() []zset.Entry {
-	if ok.fresh {
-		return ok.merged
+func (kv *overlayKey) rows() []zset.Entry {
+	if kv.fresh {
+		return kv.merged
 	}
-	ok.fresh = true
+	kv.fresh = true
 	n := 0
-	for _, p := range ok.pending {
+	for _, p := range kv.pending {
 		if p.w != 0 {
 			n++
 		}
 	}
 	if n == 0 {
-		ok.merged = ok.committed
-		return ok.merged
+		kv.merged = kv.committed
+		return kv.merged
 	}
-	rows := make([]zset.Entry, 0, len(ok.committed)+n)
-	if len(ok.committed) == 0 {
-		for _, p := range ok.pending {
+	rows := make([]zset.Entry, 0, len(kv.committed)+n)
+	if len(kv.committed) == 0 {
+		for _, p := range kv.pending {
 			if p.w != 0 {
 				rows = append(rows, zset.Entry{Row: p.row, Weight: p.w})
 			}
 		}
-		ok.merged = rows
+		kv.merged = rows
 		return rows
 	}
 	// Committed rows first, each with its pending change; then the rows
-	// that only pending has.
-	var byKey map[string]int
-	if len(ok.committed) > indexedPending {
-		byKey = make(map[string]int, len(ok.committed))
-	}
-	keys := make([]string, len(ok.committed))
-	for i, e := range ok.committed {
-		keys[i] = rowKeyOf(e.Row)
-		if byKey != nil {
-			byKey[keys[i]] = i
+	// that only pending has. The committed rows' keys are encoded once.
+	if kv.ckeys == nil {
+		kv.ckeys = make([]string, len(kv.committed))
+		for i, e := range kv.committed {
+			kv.ckeys[i] = rowKeyOf(e.Row)
+		}
+		if len(kv.committed) > indexedPending {
+			kv.cat = make(map[string]int, len(kv.committed))
+			for i, k := range kv.ckeys {
+				kv.cat[k] = i
+			}
 		}
 	}
-	weights := make([]int64, len(ok.committed))
-	for i, e := range ok.committed {
+	keys, byKey := kv.ckeys, kv.cat
+	weights := make([]int64, len(kv.committed))
+	for i, e := range kv.committed {
 		weights[i] = e.Weight
 	}
 	var extra []zset.Entry
-	for _, p := range ok.pending {
+	for _, p := range kv.pending {
 		if p.w == 0 {
 			continue
 		}
@@ -243,30 +234,30 @@ func (ok *overlayKey) rows() []zset.Entry {
 			weights[at] += p.w
 		}
 	}
-	for i, e := range ok.committed {
+	for i, e := range kv.committed {
 		if weights[i] != 0 {
 			rows = append(rows, zset.Entry{Row: e.Row, Weight: weights[i]})
 		}
 	}
-	ok.merged = append(rows, extra...)
-	return ok.merged
+	kv.merged = append(rows, extra...)
+	return kv.merged
 }
 
 // positive returns the row of positive weight of the key, committed plus
 // pending (before: committed only), or nil. The key must be loaded.
-func (ok *overlayKey) positive(before bool) zset.Row {
+func (kv *overlayKey) positive(before bool) zset.Row {
 	if before {
-		return positiveRow(ok.committed)
+		return positiveRow(kv.committed)
 	}
-	if len(ok.committed) == 0 {
-		for _, p := range ok.pending {
+	if len(kv.committed) == 0 {
+		for _, p := range kv.pending {
 			if p.w > 0 {
 				return p.row
 			}
 		}
 		return nil
 	}
-	return positiveRow(ok.rows())
+	return positiveRow(kv.rows())
 }
 
 // Update adds changes to the pending ones.
@@ -283,29 +274,29 @@ func (ix *overlayIndex) add(changes []KeyedChange) {
 }
 
 // add adds w copies of row, of row key rk, to the pending changes.
-func (ok *overlayKey) add(rk string, row zset.Row, w int64) {
-	ok.fresh = false
-	if ok.at != nil {
-		if i, found := ok.at[rk]; found {
-			ok.pending[i].w += w
+func (kv *overlayKey) add(rk string, row zset.Row, w int64) {
+	kv.fresh = false
+	if kv.at != nil {
+		if i, found := kv.at[rk]; found {
+			kv.pending[i].w += w
 			return
 		}
 	} else {
-		for i := range ok.pending {
-			if ok.pending[i].rowKey == rk {
-				ok.pending[i].w += w
+		for i := range kv.pending {
+			if kv.pending[i].rowKey == rk {
+				kv.pending[i].w += w
 				return
 			}
 		}
 	}
-	ok.pending = append(ok.pending, pendingRow{rowKey: rk, row: row, w: w})
+	kv.pending = append(kv.pending, pendingRow{rowKey: rk, row: row, w: w})
 	switch {
-	case ok.at != nil:
-		ok.at[rk] = len(ok.pending) - 1
-	case len(ok.pending) > indexedPending:
-		ok.at = make(map[string]int, 2*len(ok.pending))
-		for i, p := range ok.pending {
-			ok.at[p.rowKey] = i
+	case kv.at != nil:
+		kv.at[rk] = len(kv.pending) - 1
+	case len(kv.pending) > indexedPending:
+		kv.at = make(map[string]int, 2*len(kv.pending))
+		for i, p := range kv.pending {
+			kv.at[p.rowKey] = i
 		}
 	}
 }
@@ -314,8 +305,8 @@ func (ok *overlayKey) add(rk string, row zset.Row, w int64) {
 // order the keys were first used.
 func (ix *overlayIndex) flush(ctx context.Context) error {
 	n := 0
-	for _, ok := range ix.list {
-		for _, p := range ok.pending {
+	for _, kv := range ix.list {
+		for _, p := range kv.pending {
 			if p.w != 0 {
 				n++
 			}
@@ -325,10 +316,10 @@ func (ix *overlayIndex) flush(ctx context.Context) error {
 		return nil
 	}
 	changes := make([]KeyedChange, 0, n)
-	for _, ok := range ix.list {
-		for _, p := range ok.pending {
+	for _, kv := range ix.list {
+		for _, p := range kv.pending {
 			if p.w != 0 {
-				changes = append(changes, KeyedChange{Key: ok.key, RowKey: p.rowKey, Row: p.row, Weight: p.w})
+				changes = append(changes, KeyedChange{Key: kv.key, RowKey: p.rowKey, Row: p.row, Weight: p.w})
 			}
 		}
 	}
