@@ -98,7 +98,7 @@ func (r *Ranking) compare(a, b RankedRow) int {
 			return c
 		}
 	}
-	if c := compareNullsLast(a.Row, b.Row); c != 0 {
+	if c := compareRowsNullsLast(a.Row, b.Row); c != 0 {
 		return c
 	}
 	return strings.Compare(a.ID, b.ID)
@@ -122,6 +122,17 @@ func compareSortValues(a, b any) int {
 		}
 	}
 	return compareNullsLast(a, b)
+}
+
+// compareRowsNullsLast is compareNullsLast for two rows, without boxing
+// them.
+func compareRowsNullsLast(x, y zset.Row) int {
+	for i := range min(len(x), len(y)) {
+		if c := compareNullsLast(x[i], y[i]); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(x), len(y))
 }
 
 // compareNullsLast orders values as types.Compare does, except that NULL
