@@ -275,64 +275,9 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 	if len(d) == 0 {
 		return nil, nil
 	}
-	// Route each change to its group, encoding the group's key into a
-	// reused buffer; then lay the changes out group by group, each
-	// group's in the order given.
-	nBy := len(op.By)
-	sorts := make([]any, len(d)*nBy)
-	all := make([]topChange, len(d))
-	of := make([]int32, len(d)) // each change's group
-	var keys []string
-	var groups []topGroup
-	var sizes []int32
-	at := map[string]int32{}
-	keyVals := make(zset.Row, len(op.Per))
-	var kbuf []byte
-	for j, e := range d {
-		kbuf = kbuf[:0]
-		for i, p := range op.Per {
-			v, err := p.Eval(e.Row)
-			if err != nil {
-				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-			}
-			keyVals[i] = v
-			kbuf = types.AppendKey(kbuf, v)
-		}
-		sortKey := sorts[j*nBy : (j+1)*nBy : (j+1)*nBy]
-		for i, k := range op.By {
-			var err error
-			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
-				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-			}
-		}
-		g, ok := at[string(kbuf)]
-		if !ok {
-			g = int32(len(groups))
-			k := string(kbuf)
-			at[k] = g
-			keys = append(keys, k)
-			groups = append(groups, topGroup{key: slices.Clone(keyVals)})
-			sizes = append(sizes, 0)
-		}
-		sizes[g]++
-		of[j] = g
-		row := RankedRow{Sort: sortKey, Row: e.Row, ID: types.RowKey(e.Row)}
-		if nBy > 0 {
-			row.lead, row.hasLead = leadOf(sortKey[0], op.By[0].Desc)
-		}
-		all[j] = topChange{row, e.Weight}
-	}
-	byGroup := make([]topChange, len(all))
-	next := make([]int32, len(groups)) // where the next change of each group goes
-	var start int32
-	for g, size := range sizes {
-		next[g] = start
-		groups[g].changes = byGroup[start : start+size]
-		start += size
-	}
-	for j, c := range all {
-		byGroup[next[of[j]]] = c
-		next[of[j]]++
+	keys, groups, err := routeTopChanges(op, d)
+	if err != nil {
+		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
 	desc := make([]bool, len(op.By))
 	for i, k := range op.By {
@@ -368,4 +313,69 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 	}
 	s.writes = append(s.writes, func(ctx context.Context) error { return store.Put(ctx, keys, news) })
 	return out, nil
+}
+
+// routeTopChanges evaluates each change's group key and order keys and
+// returns the groups the changes touch, by key (types.KeyOf) in order of
+// first appearance, each with its changes in the order given. The group
+// keys are encoded into one reused buffer, and the changes laid out
+// group by group in one array.
+func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
+	nBy := len(op.By)
+	sorts := make([]any, len(d)*nBy)
+	all := make([]topChange, len(d))
+	of := make([]int32, len(d)) // each change's group
+	var keys []string
+	var groups []topGroup
+	var sizes []int32
+	at := map[string]int32{}
+	keyVals := make(zset.Row, len(op.Per))
+	var kbuf []byte
+	for j, e := range d {
+		kbuf = kbuf[:0]
+		for i, p := range op.Per {
+			v, err := p.Eval(e.Row)
+			if err != nil {
+				return nil, nil, err
+			}
+			keyVals[i] = v
+			kbuf = types.AppendKey(kbuf, v)
+		}
+		sortKey := sorts[j*nBy : (j+1)*nBy : (j+1)*nBy]
+		for i, k := range op.By {
+			var err error
+			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
+				return nil, nil, err
+			}
+		}
+		g, ok := at[string(kbuf)]
+		if !ok {
+			g = int32(len(groups))
+			k := string(kbuf)
+			at[k] = g
+			keys = append(keys, k)
+			groups = append(groups, topGroup{key: slices.Clone(keyVals)})
+			sizes = append(sizes, 0)
+		}
+		sizes[g]++
+		of[j] = g
+		row := RankedRow{Sort: sortKey, Row: e.Row, ID: types.RowKey(e.Row)}
+		if nBy > 0 {
+			row.lead, row.hasLead = leadOf(sortKey[0], op.By[0].Desc)
+		}
+		all[j] = topChange{row, e.Weight}
+	}
+	byGroup := make([]topChange, len(all))
+	next := make([]int32, len(groups)) // where the next change of each group goes
+	var start int32
+	for g, size := range sizes {
+		next[g] = start
+		groups[g].changes = byGroup[start : start+size]
+		start += size
+	}
+	for j, c := range all {
+		byGroup[next[of[j]]] = c
+		next[of[j]]++
+	}
+	return keys, groups, nil
 }
