@@ -29,6 +29,10 @@ type fixRun struct {
 	body    *stepRun // the body's run, its deltas reset every iteration
 	ticks   int
 	limit   int
+	pass    int             // stamps the support's classes met in a round
+	changes []supportChange // addSupport's result, reused
+	deleted []*overlayKey   // the support's classes whose row phase 1 deleted from V
+	added   []*overlayKey   // those whose row phase 2 added to V
 }
 
 // fixpoint maintains a recursive view by DRed (delete and re-derive),
@@ -58,122 +62,139 @@ func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (ba
 	if !changed {
 		return nil, nil // neither the base nor the body's inputs changed: nor does V
 	}
-	ov := newOverlayStore(s.store)
+	// The indexes of a step that changes m rows of the inputs hold
+	// about as many keys or more: room for twice that many is made at
+	// once rather than grown to.
+	m := len(baseNeg) + len(basePos)
+	for id := range importNeg {
+		m += len(importNeg[id]) + len(importPos[id])
+	}
+	ov := newOverlayStore(s.store, 2*m)
 	f := &fixRun{
 		n: n, op: op, support: ov.index(n.ID),
 		body:  &stepRun{engine: s.engine, store: ov, deltas: make([]batch, len(s.deltas))},
 		limit: s.engine.maxIterations(),
 	}
-	deleted, err := f.overdelete(ctx, baseNeg, importNeg)
-	if err != nil {
+	if err := f.overdelete(ctx, baseNeg, importNeg); err != nil {
 		return nil, err
 	}
-	added, err := f.rederive(ctx, deleted, basePos, importPos)
-	if err != nil {
+	if err := f.rederive(ctx, basePos, importPos); err != nil {
 		return nil, err
 	}
 	s.writes = append(s.writes, ov.flush)
-	out := zset.New()
-	for _, row := range deleted {
-		out.Add(row, -1)
-	}
-	for _, row := range added {
-		out.Add(row, 1)
-	}
-	return toBatch(out), nil
+	return f.changeOfV(), nil
 }
 
-// overdelete runs phase 1 and returns the rows deleted from V, by class.
-func (f *fixRun) overdelete(ctx context.Context, baseNeg batch, importNeg map[int]batch) (map[string]zset.Row, error) {
-	deleted := map[string]zset.Row{}
+// changeOfV returns the change of V: the rows deleted and not added
+// back, and the rows added. Rows of different classes differ; a class
+// deleted and added back changes only if its row's spelling does.
+func (f *fixRun) changeOfV() batch {
+	out := make(batch, 0, len(f.deleted)+len(f.added))
+	back := func(c *overlayKey) bool {
+		return c.wasDeleted && c.wasAdded && rowKeyOf(c.deletedRow) == rowKeyOf(c.addedRow)
+	}
+	for _, c := range f.deleted {
+		if !back(c) {
+			out = append(out, zset.Entry{Row: c.deletedRow, Weight: -1})
+		}
+	}
+	for _, c := range f.added {
+		if !back(c) {
+			out = append(out, zset.Entry{Row: c.addedRow, Weight: 1})
+		}
+	}
+	return out
+}
+
+// overdelete runs phase 1, marking the classes of the rows it deletes
+// from V in the support and listing them in f.deleted.
+func (f *fixRun) overdelete(ctx context.Context, baseNeg batch, importNeg map[int]batch) error {
 	d, err := f.tick(ctx, nil, importNeg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	round := append(append(batch{}, baseNeg...), d...)
 	for {
 		f.addSupport(round)
 		var feed batch
 		for _, e := range toBatch(zset.FromEntries(round...)) {
-			k := types.KeyOf(e.Row)
-			if _, done := deleted[k]; e.Weight < 0 && !done {
-				deleted[k] = e.Row
+			if e.Weight >= 0 {
+				continue
+			}
+			if c := f.support.key(types.KeyOf(e.Row)); !c.wasDeleted {
+				c.wasDeleted, c.deletedRow = true, e.Row
+				f.deleted = append(f.deleted, c)
 				feed = append(feed, zset.Entry{Row: e.Row, Weight: -1})
 			}
 		}
 		if len(feed) == 0 {
-			return deleted, nil
+			return nil
 		}
 		if round, err = f.tick(ctx, feed, nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
 }
 
-// rederive runs phase 2 and returns the rows added to V, by class.
-func (f *fixRun) rederive(ctx context.Context, deleted map[string]zset.Row, basePos batch, importPos map[int]batch) (map[string]zset.Row, error) {
-	added := map[string]zset.Row{}
+// rederive runs phase 2, marking the classes of the rows it adds to V
+// in the support and listing them in f.added.
+func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]batch) error {
 	d, err := f.tick(ctx, nil, importPos)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	round := append(append(batch{}, basePos...), d...)
 	// Overdeleted rows may be derivable still, with no new derivation.
 	var candidates []string
-	for k := range deleted {
-		candidates = append(candidates, k)
+	var classes []*overlayKey
+	f.pass++
+	for _, c := range f.deleted {
+		c.mark = f.pass
+		candidates = append(candidates, c.key)
+		classes = append(classes, c)
 	}
 	for {
-		f.addSupport(round)
-		seen := map[string]bool{}
-		for _, k := range candidates {
-			seen[k] = true
-		}
-		for _, e := range round {
-			if k := types.KeyOf(e.Row); e.Weight > 0 && !seen[k] {
-				seen[k] = true
-				candidates = append(candidates, k)
+		for _, c := range f.addSupport(round) {
+			if c.w > 0 && c.kv.mark != f.pass {
+				c.kv.mark = f.pass
+				candidates = append(candidates, c.class)
+				classes = append(classes, c.kv)
 			}
 		}
-		feed, err := f.underived(ctx, candidates, deleted, added)
+		feed, err := f.underived(ctx, candidates, classes)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(feed) == 0 {
-			return added, nil
+			return nil
 		}
 		if round, err = f.tick(ctx, feed, nil); err != nil {
-			return nil, err
+			return err
 		}
-		candidates = nil
+		candidates, classes = candidates[:0], classes[:0]
+		f.pass++
 	}
 }
 
 // underived returns, for V, the rows of the candidate classes that have
 // positive support but are not in V, and records them as added.
-func (f *fixRun) underived(ctx context.Context, candidates []string, deleted, added map[string]zset.Row) (batch, error) {
+func (f *fixRun) underived(ctx context.Context, candidates []string, classes []*overlayKey) (batch, error) {
 	if len(candidates) == 0 {
 		return nil, nil
 	}
-	now, err := f.support.Lookup(ctx, candidates)
-	if err != nil {
-		return nil, err
-	}
-	before, err := f.support.committedRows(ctx, candidates)
-	if err != nil {
+	if err := f.support.load(ctx, candidates, classes); err != nil {
 		return nil, err
 	}
 	var feed batch
-	for i, k := range candidates {
-		row := positiveRow(now[i])
+	for _, c := range classes {
+		row := c.positive(false)
 		if row == nil {
 			continue
 		}
-		_, wasDeleted := deleted[k]
-		_, wasAdded := added[k]
-		inV := wasAdded || !wasDeleted && positiveRow(before[i]) != nil
+		inV := c.wasAdded || !c.wasDeleted && c.positive(true) != nil
 		if !inV {
-			added[k] = row
+			c.wasAdded, c.addedRow = true, row
+			f.added = append(f.added, c)
 			feed = append(feed, zset.Entry{Row: row, Weight: 1})
 		}
 	}
@@ -192,13 +213,25 @@ func positiveRow(es []zset.Entry) zset.Row {
 	return nil
 }
 
-// addSupport adds changes of base + body(V) to the support.
-func (f *fixRun) addSupport(d batch) {
-	changes := make([]KeyedChange, 0, len(d))
+// supportChange is a change to the support with the class it touches.
+type supportChange struct {
+	class string
+	kv    *overlayKey
+	w     int64
+}
+
+// addSupport adds changes of base + body(V) to the support and returns,
+// for each, its class.
+func (f *fixRun) addSupport(d batch) []supportChange {
+	out := f.changes[:0]
 	for _, e := range d {
-		changes = append(changes, KeyedChange{Key: types.KeyOf(e.Row), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
+		class, rk := classAndRowKey(e.Row)
+		kv := f.support.key(class)
+		kv.add(rk, e.Row, e.Weight)
+		out = append(out, supportChange{class, kv, e.Weight})
 	}
-	f.support.add(changes)
+	f.changes = out
+	return out
 }
 
 // tick runs the body once: the changes rec to V and imports to the outer
