@@ -756,3 +756,28 @@ cheap changed:
 		t.Errorf(":refresh printed\n%s\n%s\nwant\n%s", out.String(), errw.String(), want)
 	}
 }
+
+// TestUsageListsEveryFlag checks that stepq help names every flag of
+// every command, as its --help lists them.
+func TestUsageListsEveryFlag(t *testing.T) {
+	help := runStepq(t, ".", "help")
+	help.want(t, 0)
+	flagName := regexp.MustCompile(`(?m)^  (--?[a-z][a-z-]*)`)
+	for _, cmd := range []string{"check", "lock", "plan", "explain", "run", "repl", "watch", "status", "serve", "drop", "gen", "version"} {
+		args := []string{cmd, "--help"}
+		if cmd == "gen" {
+			args = []string{"gen", "go", "--help"}
+		}
+		r := runStepq(t, ".", args...)
+		for _, m := range flagName.FindAllStringSubmatch(r.stderr, -1) {
+			name := strings.TrimLeft(m[1], "-")
+			spelt := "--" + name
+			if len(name) == 1 {
+				spelt = "-" + name
+			}
+			if !regexp.MustCompile(`(^|[\[ |])` + regexp.QuoteMeta(spelt) + `\b`).MatchString(help.stdout) {
+				t.Errorf("stepq help does not name %s %s", cmd, spelt)
+			}
+		}
+	}
+}

@@ -56,14 +56,16 @@ Usage:
                                          rebuilt, which output tables replaced
   stepq explain [--db URL] [--json | --dot] FILE
                                          print FILE's incremental circuit
-  stepq run [--data DIR] [--changes] FILE
+  stepq run [--data DIR] [--changes] [--format aligned|jsonl|csv] FILE
                                          run FILE on change files and print its outputs
-  stepq run --db URL [--once] [--wait D] [--apply [--drop-removed] | --rebuild] [--schema S] FILE
+  stepq run --db URL [--once] [--wait D] [--apply [--drop-removed] | --rebuild] [--schema S]
+            [--changes] [--format F] [--batch N] [--backfill-rows N] [--no-source-indexes]
+            [-v | -q] [--log-format plain|text|json] FILE
                                          keep FILE's output tables up to date in Postgres
-  stepq repl [--db URL] [FILE]           declare tables and views, query and change them
-  stepq watch --db URL [--schema S] [--from N] FILE VIEW
-                                         print each committed step's changes to VIEW
-  stepq status --db URL [--json] [--schema S] [FILE]
+  stepq repl [--db URL] [--echo] [FILE]  declare tables and views, query and change them
+  stepq watch --db URL [--schema S] [--from N | --no-snapshot] [--count N] [--format F] FILE VIEW
+                                         print VIEW's rows, then each committed step's changes
+  stepq status --db URL [--json] [--schema S] [--recent N] [FILE]
                                          steps applied, lag and recent steps of programs
   stepq serve [--db URL] [--addr HOST:PORT] [--token T] [--read-token T] [--cors ORIGIN,...]
               [--max-body BYTES] [--journal FILE] [--keep-steps N] FILE
