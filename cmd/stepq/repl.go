@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/mattn/go-runewidth"
 	stepping "github.com/stepping-io/stepping"
 	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/internal/suggest"
@@ -70,15 +72,37 @@ type session struct {
 	last    string
 	edit    func(text string) (string, error)
 	noPager bool
+	// autoExpand (:x auto) prints rows expanded when they are wider than
+	// width, the terminal's columns (nil off a terminal).
+	autoExpand bool
+	width      func() int
 }
 
 func newSession(ctx context.Context, out, errw io.Writer, db *pgxpool.Pool) *session {
 	return &session{ctx: ctx, out: out, errw: errw, db: db, clock: time.Now}
 }
 
-// printRows prints rows as the session's settings say.
+// printRows prints rows as the session's settings say: with :x auto,
+// expanded when the table would be wider than the terminal.
 func (s *session) printRows(rows *stepping.Rows) error {
-	return rows.Print(s.out, s.print)
+	if !s.autoExpand || s.width == nil || s.print.Expanded || s.print.Format != "" && s.print.Format != "aligned" {
+		return rows.Print(s.out, s.print)
+	}
+	var table bytes.Buffer
+	if err := rows.Print(&table, s.print); err != nil {
+		return err
+	}
+	if width := s.width(); width > 0 {
+		for _, line := range strings.Split(table.String(), "\n") {
+			if runewidth.StringWidth(line) > width {
+				wide := s.print
+				wide.Expanded = true
+				return rows.Print(s.out, wide)
+			}
+		}
+	}
+	_, err := s.out.Write(table.Bytes())
+	return err
 }
 
 // run executes the statements of one complete input, separated by
@@ -1008,7 +1032,8 @@ Commands:
   :drop NAME            forget a table, source, view or output
   :refresh              read the database's tables again (with --db)
   :timing [on|off]      print each statement's time after it
-  :x [on|off]           expanded display: a record per row, a line per column
+  :x [on|off|auto]      expanded display: a record per row, a line per column (auto:
+                        when a table is wider than the terminal)
   :null TEXT            show NULL as TEXT (empty by default, as psql)
   :format F             print rows aligned (the default), as csv, or as json lines
   :pager [on|off]       on a terminal, long output goes through $PAGER (less by default)
@@ -1100,6 +1125,12 @@ func (s *session) meta(text string) error {
 		fmt.Fprintln(s.out, text)
 		s.run(text)
 	case "x":
+		if len(args) == 1 && args[0] == "auto" {
+			s.print.Expanded, s.autoExpand = false, true
+			fmt.Fprintln(s.out, "expanded display is used automatically")
+			return nil
+		}
+		s.autoExpand = false
 		return setting(&s.print.Expanded, args, s.out, "expanded display")
 	case "null":
 		// As psql's \pset null: the rest of the line, empty by default.

@@ -45,6 +45,15 @@ func terminalRows(f *os.File) int {
 	return int(ws.Row)
 }
 
+// terminalColumns is the width of the terminal f is, 0 when unknown.
+func terminalColumns(f *os.File) int {
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
+}
+
 // page writes text to out, through pager when it has more lines than
 // rows (a pager that cannot start, or none, and text is written as it
 // is).

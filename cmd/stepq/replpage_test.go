@@ -58,3 +58,24 @@ func TestEdit(t *testing.T) {
 		t.Errorf(":e off a terminal: %s", errw.String())
 	}
 }
+
+// TestAutoExpand prints rows expanded under :x auto only when the table
+// is wider than the terminal.
+func TestAutoExpand(t *testing.T) {
+	var out, errw bytes.Buffer
+	s := newSession(context.Background(), &out, &errw, nil)
+	s.run("table notes (id int4, body text, primary key (id))")
+	s.run(`insert into notes {id = 1, body = "a rather long line of text that will not fit"}`)
+	s.run(":x auto")
+	for _, tt := range []struct {
+		width    int
+		expanded bool
+	}{{20, true}, {200, false}} {
+		s.width = func() int { return tt.width }
+		out.Reset()
+		s.run("notes")
+		if got := strings.Contains(out.String(), "-[ RECORD 1 ]"); got != tt.expanded || errw.Len() > 0 {
+			t.Errorf("width %d: expanded %v, want %v\n%s%s", tt.width, got, tt.expanded, out.String(), errw.String())
+		}
+	}
+}

@@ -114,6 +114,9 @@ func interactive(s *session, stdout io.Writer) error {
 	fmt.Fprintln(stdout, "stepq: type :help for the statements and commands, :quit or Ctrl-D to leave")
 	s.edit = func(text string) (string, error) { return edit(editorCommand(), text) }
 	terminal, _ := stdout.(*os.File)
+	if terminal != nil {
+		s.width = func() int { return terminalColumns(terminal) }
+	}
 	run := func(stmt string) {
 		// Each statement's output is held, then paged when it is longer
 		// than the terminal, as psql pages.
