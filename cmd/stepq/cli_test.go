@@ -479,17 +479,7 @@ func TestRunDBRuntimeErrorShowsWhere(t *testing.T) {
 // receipts alone and the table holds the new receipts, kept up to date.
 func TestRunDBApply(t *testing.T) {
 	dsn, prog, sql := pgProgram(t)
-	dir := t.TempDir()
-	src, err := os.ReadFile(filepath.Join(repoRoot, "examples", "shop.step"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(text string) {
-		if err := os.WriteFile(filepath.Join(dir, "shop.step"), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(string(src))
+	dir, src, write := shopCopy(t)
 	runStepq(t, dir, "run", "--db", dsn, "--schema", prog, "--once", "shop.step").want(t, 0)
 	const old = `format("Basket id: %s total: $%s", basket_id, total)`
 	if !strings.Contains(string(src), old) {

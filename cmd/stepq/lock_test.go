@@ -8,20 +8,30 @@ import (
 	"testing"
 )
 
-// TestLockExitCodes runs lock, check --locked and plan over a copy of
-// examples/shop.step as it is edited, checking each exit status and what
-// the output names.
-func TestLockExitCodes(t *testing.T) {
-	dir := t.TempDir()
+// shopCopy returns a directory of its own holding a copy of
+// examples/shop.step, the example's text, and a function that rewrites
+// the copy.
+func shopCopy(t *testing.T) (dir string, src []byte, write func(text string)) {
+	t.Helper()
+	dir = t.TempDir()
 	src, err := os.ReadFile(filepath.Join(repoRoot, "examples", "shop.step"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(text string) {
+	write = func(text string) {
 		if err := os.WriteFile(filepath.Join(dir, "shop.step"), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	write(string(src))
+	return dir, src, write
+}
+
+// TestLockExitCodes runs lock, check --locked and plan over a copy of
+// examples/shop.step as it is edited, checking each exit status and what
+// the output names.
+func TestLockExitCodes(t *testing.T) {
+	dir, src, write := shopCopy(t)
 	edited := strings.Replace(string(src), "items = count()", "items = count(), qty = sum(line_items.qty)", 1)
 	if edited == string(src) {
 		t.Fatal("the edit changes nothing")

@@ -588,7 +588,7 @@ func (p *Runner) applyIn(ctx context.Context, tx pgx.Tx, pl *applyPlan, start ti
 	if len(pl.removedInputs) > 0 {
 		// Their rows have no place in the changed program; the triggers
 		// go after the commit (see dropRemovedInputs).
-		if _, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")+" WHERE source = ANY($1)", mapsKeys(pl.removedInputs)); err != nil {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")+" WHERE source = ANY($1)", slices.Sorted(maps.Keys(pl.removedInputs))); err != nil {
 			return err
 		}
 	}
@@ -689,15 +689,6 @@ func (p *Runner) applyIn(ctx context.Context, tx pgx.Tx, pl *applyPlan, start ti
 		p.logf("dropped table %s, no longer an output of %s", table, p.Schema)
 	}
 	return p.recordApplied(ctx, tx, pl)
-}
-
-func mapsKeys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // moveState renames the kept state tables to their nodes' new IDs,
@@ -899,7 +890,7 @@ func (p *Runner) dropRemovedInputs(ctx context.Context, pl *applyPlan) error {
 				}
 			}
 		}
-		_, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")+" WHERE source = ANY($1)", mapsKeys(pl.removedInputs))
+		_, err := tx.Exec(ctx, "DELETE FROM "+p.t("_log")+" WHERE source = ANY($1)", slices.Sorted(maps.Keys(pl.removedInputs)))
 		return err
 	})
 }

@@ -532,7 +532,7 @@ INSERT INTO b SELECT i, i % 13, i % 20 FROM generate_series(1, 100) i`)
 // (the rest kept), then restored (rebuilt and swapped in), then a view
 // added before all others (every operator renumbered, every state kept).
 func TestPostgresApplyOracle(t *testing.T) {
-	for _, c := range []pgCase{shopCase(t), operatorsCase, joinsCase, aggregatesCase, statsCase, nestedCase, topSetsRecursionCase, rowlangCase} {
+	for _, c := range oracleCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			pool, schema := pgtest.Schema(t)

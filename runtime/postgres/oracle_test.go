@@ -569,8 +569,14 @@ func diff(ctx context.Context, pool *pgxpool.Pool, table, query string, args ...
 	return n, err
 }
 
+// oracleCases are the programs checked against SQL, by TestPostgresOracle
+// as they run and by TestPostgresApplyOracle as they change.
+func oracleCases(t *testing.T) []pgCase {
+	return []pgCase{shopCase(t), operatorsCase, joinsCase, aggregatesCase, statsCase, nestedCase, topSetsRecursionCase, rowlangCase}
+}
+
 func TestPostgresOracle(t *testing.T) {
-	for i, c := range []pgCase{shopCase(t), operatorsCase, joinsCase, aggregatesCase, statsCase, nestedCase, topSetsRecursionCase, rowlangCase} {
+	for i, c := range oracleCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			pool, schema := pgtest.Schema(t)
