@@ -826,61 +826,58 @@ func (p *Runner) step(ctx context.Context, tick bool, limit int) (st StepStats, 
 // stepIn is step in transaction tx, which the caller commits.
 func (p *Runner) stepIn(ctx context.Context, tx pgx.Tx, tick bool, limit int) (st StepStats, failed []logRow, err error) {
 	start := time.Now()
-	err = func() error {
-		steps, publish, chunk, err := p.openStep(ctx, tx, limit)
-		if err != nil || len(chunk.rows) == 0 && !tick {
-			return err
+	steps, publish, chunk, err := p.openStep(ctx, tx, limit)
+	if err != nil || len(chunk.rows) == 0 && !tick {
+		return st, failed, err
+	}
+	changes := 0
+	now, err := p.stepTime(ctx, tx)
+	if err != nil {
+		return st, failed, err
+	}
+	xacts := map[string]bool{}
+	for {
+		last := len(chunk.rows) < p.batchSize()
+		if st.Chunks == 0 && !last {
+			// The step may take more than one chunk, and an output's
+			// key may be inserted in one chunk and retracted, in its
+			// old version, in a later one: check keys at commit.
+			if _, err := tx.Exec(ctx, "SET CONSTRAINTS ALL DEFERRED"); err != nil {
+				return st, failed, err
+			}
 		}
-		changes := 0
-		now, err := p.stepTime(ctx, tx)
+		res, tail, err := p.stepChunk(ctx, tx, chunk.rows, steps, now, publish)
 		if err != nil {
-			return err
+			failed = chunk.rows
+			return st, failed, err
 		}
-		xacts := map[string]bool{}
-		for {
-			last := len(chunk.rows) < p.batchSize()
-			if st.Chunks == 0 && !last {
-				// The step may take more than one chunk, and an output's
-				// key may be inserted in one chunk and retracted, in its
-				// old version, in a later one: check keys at commit.
-				if _, err := tx.Exec(ctx, "SET CONSTRAINTS ALL DEFERRED"); err != nil {
-					return err
-				}
-			}
-			res, tail, err := p.stepChunk(ctx, tx, chunk.rows, steps, now, publish)
-			if err != nil {
-				failed = chunk.rows
-				return err
-			}
-			st.Step, st.Chunks, st.LogRows = res.Step, st.Chunks+1, st.LogRows+chunk.logRows
-			st.Changes = p.keepChanges(st.Changes, res.Changes)
-			changes += p.outputChanges(res)
-			for _, x := range chunk.xacts {
-				xacts[x] = true
-			}
-			if !last {
-				if len(p.sourced) > 0 {
-					// The chunk is applied: its log rows no longer count
-					// as pending for the next chunk's source lookups.
-					tail.Queue("DELETE FROM "+p.t("_log")+" WHERE id = ANY($1::int8[])", chunk.ids)
-				}
-				if err := tx.SendBatch(ctx, tail).Close(); err != nil {
-					return err
-				}
-				if chunk, err = p.nextChunk(ctx, tx); err != nil {
-					return err
-				}
-				if len(chunk.rows) > 0 {
-					continue
-				}
-				tail = &pgx.Batch{}
-			}
-			// The step's last writes and its record go in one round trip.
-			p.queueFinish(tail, slices.Sorted(maps.Keys(xacts)), st, changes, publish, start)
-			return tx.SendBatch(ctx, tail).Close()
+		st.Step, st.Chunks, st.LogRows = res.Step, st.Chunks+1, st.LogRows+chunk.logRows
+		st.Changes = p.keepChanges(st.Changes, res.Changes)
+		changes += p.outputChanges(res)
+		for _, x := range chunk.xacts {
+			xacts[x] = true
 		}
-	}()
-	return st, failed, err
+		if !last {
+			if len(p.sourced) > 0 {
+				// The chunk is applied: its log rows no longer count
+				// as pending for the next chunk's source lookups.
+				tail.Queue("DELETE FROM "+p.t("_log")+" WHERE id = ANY($1::int8[])", chunk.ids)
+			}
+			if err := tx.SendBatch(ctx, tail).Close(); err != nil {
+				return st, failed, err
+			}
+			if chunk, err = p.nextChunk(ctx, tx); err != nil {
+				return st, failed, err
+			}
+			if len(chunk.rows) > 0 {
+				continue
+			}
+			tail = &pgx.Batch{}
+		}
+		// The step's last writes and its record go in one round trip.
+		p.queueFinish(tail, slices.Sorted(maps.Keys(xacts)), st, changes, publish, start)
+		return st, failed, tx.SendBatch(ctx, tail).Close()
+	}
 }
 
 // keepChanges adds a chunk's output changes to those of its step so far,
