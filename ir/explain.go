@@ -169,6 +169,8 @@ func describe(n *Node) string {
 		}
 		return fmt.Sprintf("top %d by %s%s  per-group state: ordered multiset of rows; emits the change of each changed group's first %d",
 			op.N, OrderText(op.By), per, op.N)
+	case *Window:
+		return op.Text() + "  per-group state: ordered multiset of rows; emits the changed rows and their neighbours"
 	case *Fixpoint:
 		return "fixpoint " + op.View + "  least V = distinct(base + body(V)); semi-naive iterations, deletions by DRed; state: support per row (indexed)"
 	case *Recurse:
@@ -291,4 +293,22 @@ func indexNames(cols []Column, idx []int) string {
 		out = append(out, cols[i].Name)
 	}
 	return "(" + strings.Join(out, ", ") + ")"
+}
+
+// Text renders a window as explain and lock files show it: window by
+// (keys) per (keys) {lag(x), lead(y)}.
+func (op *Window) Text() string {
+	per := ""
+	if len(op.Per) > 0 {
+		per = " per " + scalars(op.Per)
+	}
+	var fs []string
+	for _, f := range op.Funcs {
+		name := "lag"
+		if f.Lead {
+			name = "lead"
+		}
+		fs = append(fs, name+"("+f.Arg.Text+")")
+	}
+	return fmt.Sprintf("window by %s%s {%s}", OrderText(op.By), per, strings.Join(fs, ", "))
 }

@@ -77,7 +77,7 @@ type Node struct {
 
 // Op is what a node computes: *Source, *Clock, *Constant, *Filter, *Map,
 // *FlatMap, *TemporalFilter, *Sum, *Integrate, *OrderedIntegrate, *Delay,
-// *Join, *SemiJoin, *Distinct, *Aggregate, *SetOp, *TopK, *Fixpoint,
+// *Join, *SemiJoin, *Distinct, *Aggregate, *SetOp, *TopK, *Window, *Fixpoint,
 // *Recurse or *Import.
 type Op interface {
 	// Name is the operator's name in explain output.
@@ -266,6 +266,24 @@ type TopK struct {
 	Per []Scalar
 }
 
+// Window adds to each row, per group of equal Per values in the order of
+// By (ties broken as TopK breaks them), each of Funcs: its Arg at the
+// row before (lag) or after (lead), NULL where there is none. Its state,
+// per group, is the ordered multiset of the group's rows, as TopK's; a
+// change emits the rows it changes and those next to them, whose lag or
+// lead it changes.
+type Window struct {
+	By    []OrderKey
+	Per   []Scalar
+	Funcs []WindowFunc
+}
+
+// WindowFunc is lag(Arg), or lead(Arg) with Lead.
+type WindowFunc struct {
+	Lead bool
+	Arg  Scalar
+}
+
 // Fixpoint computes a recursive view: the least set V with
 // V = distinct(base + body(V)), where the body is a nested circuit
 // (Body, in order) whose Recurse node reads V's changes and whose Out
@@ -355,6 +373,9 @@ func (op *SetOp) Name() string {
 
 // Name returns "top".
 func (*TopK) Name() string { return "top" }
+
+// Name returns "window".
+func (*Window) Name() string { return "window" }
 
 // Name returns "fixpoint".
 func (*Fixpoint) Name() string { return "fixpoint" }

@@ -244,6 +244,19 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 			op.By = append(op.By, OrderKey{Key: Compile(k.X), Desc: k.Desc})
 		}
 		return l.add(op, cols, in), nil
+	case *typecheck.Window:
+		in, err := l.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		op := &Window{Per: compileAll(r.Per)}
+		for _, k := range r.By {
+			op.By = append(op.By, OrderKey{Key: Compile(k.X), Desc: k.Desc})
+		}
+		for _, f := range r.Funcs {
+			op.Funcs = append(op.Funcs, WindowFunc{Lead: f.Lead, Arg: Compile(f.Arg)})
+		}
+		return l.add(op, cols, in), nil
 	case *typecheck.Fixpoint:
 		return l.fixpoint(r)
 	}

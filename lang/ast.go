@@ -150,7 +150,8 @@ func (*ValuesTerm) termNode()  {}
 func (*SubPipeline) termNode() {}
 
 // Stage is one step of a pipeline: *WhereStage, *SelectStage, *JoinStage,
-// *GroupStage, *DistinctStage, *SetStage, *TopStage or *FlattenStage.
+// *GroupStage, *DistinctStage, *SetStage, *TopStage, *WindowStage or
+// *FlattenStage.
 type Stage interface {
 	Node
 	stageNode()
@@ -207,6 +208,15 @@ type TopStage struct {
 	Per []Expr
 }
 
+// WindowStage adds to each row values of the rows before and after it
+// in an order, per group: window by at per meter { prev = lag(value) }.
+type WindowStage struct {
+	span
+	By     []*OrderKey
+	Per    []Expr
+	Fields []*Field
+}
+
 // OrderKey is one key of an ordering.
 type OrderKey struct {
 	span
@@ -229,6 +239,7 @@ func (*GroupStage) stageNode()    {}
 func (*DistinctStage) stageNode() {}
 func (*SetStage) stageNode()      {}
 func (*TopStage) stageNode()      {}
+func (*WindowStage) stageNode()   {}
 func (*FlattenStage) stageNode()  {}
 
 // Field is a named expression in a select, group key list or aggregate

@@ -166,6 +166,12 @@ func (c *converter) stage(g *stage) Stage {
 			t.Per = append(t.Per, c.expr(x))
 		}
 		return t
+	case g.Window != nil:
+		w := &WindowStage{span: s, By: c.orderKeys(g.Window.By), Fields: c.fields(g.Window.Fields)}
+		for _, x := range g.Window.Per {
+			w.Per = append(w.Per, c.expr(x))
+		}
+		return w
 	default:
 		return &FlattenStage{span: s, Name: ident(g.Flatten.Name), Value: c.expr(g.Flatten.Value)}
 	}

@@ -163,6 +163,7 @@ type stage struct {
 	Distinct bool          `parser:"| @'distinct'"`
 	Set      *setStage     `parser:"| @@"`
 	Top      *topStage     `parser:"| @@"`
+	Window   *windowStage  `parser:"| @@"`
 	Flatten  *flattenStage `parser:"| @@"`
 }
 
@@ -187,6 +188,12 @@ type topStage struct {
 	N   int           `parser:"'top' @Number"`
 	By  []*orderKey   `parser:"'by' @@ ( ',' @@ )*"`
 	Per []*expression `parser:"( 'per' @@ ( ',' @@ )* )?"`
+}
+
+type windowStage struct {
+	By     []*orderKey   `parser:"'window' 'by' @@ ( ',' @@ )*"`
+	Per    []*expression `parser:"( 'per' @@ ( ',' @@ )* )?"`
+	Fields []*field      `parser:"'{' @@ ( ',' @@ )* '}'"`
 }
 
 type flattenStage struct {

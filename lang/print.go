@@ -118,6 +118,16 @@ func (p *printer) node(n Node, d int) {
 			p.line(d+1, x, "per")
 			p.node(x, d+2)
 		}
+	case *WindowStage:
+		p.line(d, n, "window")
+		for _, k := range n.By {
+			p.node(k, d+1)
+		}
+		for _, x := range n.Per {
+			p.line(d+1, x, "per")
+			p.node(x, d+2)
+		}
+		p.fields(n.Fields, d+1)
 	case *FlattenStage:
 		p.line(d, n, "flatten %s", n.Name.Name)
 		p.node(n.Value, d+1)

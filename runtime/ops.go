@@ -114,6 +114,8 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		return s.setOp(ctx, n, op)
 	case *ir.TopK:
 		return s.topK(ctx, n, op)
+	case *ir.Window:
+		return s.window(ctx, n, op)
 	case *ir.Fixpoint:
 		return s.fixpoint(ctx, n, op)
 	case *ir.Recurse, *ir.Import:

@@ -727,6 +727,13 @@ view ranked = b | select { u, n } | top 1 by u desc
 view after = s | top 2 by score per u | group by u { c = count(), m = max(score) }
 view expr = s | top 2 by coalesce(score, 0) * -1, id per u % 2
 `},
+	{"window", 31, `
+table s (id int4, u int4, score int4?, f float8?, t text?, primary key (id))
+table b (u int4, score int4?, n numeric)
+view w = s | window by score desc per u { prev = lag(t), next = lead(score) }
+view whole = s | window by f, t { before = lag(id) }
+view bags = b | window by score per u { prev = lag(n), next = lead(n) }
+view over = s | window by id per u { prev = lag(score) } | where prev is not null | group by u { c = count() }`},
 	{"recursion", 19, `
 table e (src int4, dst int4)
 table k (id int4, src int4, dst int4, primary key (id))

@@ -289,6 +289,8 @@ func (c *checker) stage(st lang.Stage, in Rel, sc *scope) (Rel, *scope) {
 		return c.setOp(st, in, sc, right)
 	case *lang.TopStage:
 		return c.top(st, in, sc)
+	case *lang.WindowStage:
+		return c.window(st, in, sc)
 	case *lang.FlattenStage:
 		return c.flatten(st, in, sc)
 	}
@@ -359,6 +361,68 @@ func (c *checker) top(st *lang.TopStage, in Rel, sc *scope) (Rel, *scope) {
 		return nil, nil
 	}
 	return t, sc
+}
+
+// window checks window by k, ... [per p, ...] { name = lag(x), ... }:
+// the input's columns, then one per field, nullable (the first row of a
+// group has no row before it).
+func (c *checker) window(st *lang.WindowStage, in Rel, sc *scope) (Rel, *scope) {
+	ok := c.noRec(st, "window", in)
+	w := &Window{In: in}
+	for _, k := range st.By {
+		x := c.expr(k.X, &exprCtx{scope: sc})
+		switch x.Type().Kind {
+		case types.Invalid:
+			ok = false
+		case types.JSONB, types.Array, types.Record:
+			c.errorf(k.X, "window can't order by a value of type %s: jsonb, arrays and records have no order here", x.Type())
+			ok = false
+		}
+		w.By = append(w.By, OrderKey{X: x, Desc: k.Desc})
+	}
+	for _, p := range st.Per {
+		x := c.expr(p, &exprCtx{scope: sc})
+		if x.Type().Kind == types.Invalid {
+			ok = false
+		}
+		w.Per = append(w.Per, x)
+	}
+	var cols []Column
+	seen := map[string]bool{}
+	for _, f := range st.Fields {
+		call, isCall := f.Value.(*lang.Call)
+		if !isCall || call.Fun.Name != "lag" && call.Fun.Name != "lead" || len(call.Args) != 1 || call.Distinct || len(call.OrderBy) > 0 || call.Filter != nil {
+			c.errorHint(f.Value, "prev = lag(x) or next = lead(x)", "a window's fields are lag(x) or lead(x): x at the row before or after, in the window's order")
+			ok = false
+			continue
+		}
+		if f.Name == nil {
+			c.errorHint(f.Value, "write name = "+call.Fun.Name+"(...)", "this field needs a name")
+			ok = false
+			continue
+		}
+		if c.lookup(f.Name.Name, sc) != nil || seen[f.Name.Name] {
+			c.errorHint(f.Name, "choose another name", "window names %s, which is already a column", f.Name.Name)
+			ok = false
+			continue
+		}
+		seen[f.Name.Name] = true
+		x := c.expr(call.Args[0], &exprCtx{scope: sc})
+		t := x.Type()
+		if t.Kind == types.Invalid {
+			ok = false
+			continue
+		}
+		t.Nullable = true
+		w.Funcs = append(w.Funcs, WindowFunc{Lead: call.Fun.Name == "lead", Arg: castTo(x, t)})
+		cols = append(cols, Column{Name: f.Name.Name, Type: t})
+	}
+	if !ok {
+		return nil, nil
+	}
+	w.Columns = append(append([]Column{}, in.Cols()...), cols...)
+	out := &scope{bindings: append(append([]binding{}, sc.bindings...), binding{alias: sc.alias(), offset: sc.width(), cols: cols})}
+	return w, out
 }
 
 // flatten checks flatten name = array: the input's columns and the

@@ -87,7 +87,7 @@ type Output struct {
 }
 
 // Rel is a typed relational operator: *Scan, *ViewRef, *Values, *Filter,
-// *Project, *Join, *Group, *Distinct, *Union, *SetOp, *Top, *Fixpoint,
+// *Project, *Join, *Group, *Distinct, *Union, *SetOp, *Top, *Window, *Fixpoint,
 // *RecRef or *Flatten. Its rows have the columns Cols returns.
 type Rel interface {
 	Cols() []Column
@@ -260,6 +260,28 @@ type Flatten struct {
 // Cols returns the input's columns and the element's.
 func (r *Flatten) Cols() []Column { return r.Columns }
 
+// Window adds to each row, per group of rows with equal Per values in
+// the order By (then by the row, as Top orders them), the value of each
+// of Funcs at the row before it (lag) or after it (lead), NULL where
+// there is none. Columns are the input's and then the Funcs'.
+type Window struct {
+	In      Rel
+	By      []OrderKey
+	Per     []Expr
+	Funcs   []WindowFunc
+	Columns []Column
+}
+
+// WindowFunc is lag(Arg) or, with Lead, lead(Arg): Arg at the previous
+// or the next row of the group.
+type WindowFunc struct {
+	Lead bool
+	Arg  Expr
+}
+
+// Cols returns the input's columns and the functions'.
+func (r *Window) Cols() []Column { return r.Columns }
+
 // Cols returns the table's columns.
 func (r *Scan) Cols() []Column { return r.Table.Columns }
 
@@ -341,6 +363,8 @@ func Children(r Rel) []Rel {
 	case *SetOp:
 		return []Rel{r.Left, r.Right}
 	case *Top:
+		return []Rel{r.In}
+	case *Window:
 		return []Rel{r.In}
 	case *Fixpoint:
 		return []Rel{r.Base, r.Step}

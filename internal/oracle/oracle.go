@@ -125,6 +125,8 @@ func (e *evaluator) rel(r typecheck.Rel) (*zset.ZSet, error) {
 		return e.setOp(r)
 	case *typecheck.Top:
 		return e.top(r)
+	case *typecheck.Window:
+		return e.window(r)
 	case *typecheck.Fixpoint:
 		return e.fixpoint(r)
 	case *typecheck.RecRef:

@@ -118,6 +118,76 @@ func (e *evaluator) top(r *typecheck.Top) (*zset.ZSet, error) {
 	return out, nil
 }
 
+// window sorts each group's rows, every copy of a row separately, as top
+// does, and gives each copy its functions' values at the copies before
+// and after it.
+func (e *evaluator) window(r *typecheck.Window) (*zset.ZSet, error) {
+	in, err := e.rel(r.In)
+	if err != nil {
+		return nil, err
+	}
+	per, by := e.compileAll(r.Per), make([]ir.Scalar, len(r.By))
+	for i, k := range r.By {
+		by[i] = ir.CompileAt(k.X, e.now)
+	}
+	args := make([]ir.Scalar, len(r.Funcs))
+	for i, f := range r.Funcs {
+		args[i] = ir.CompileAt(f.Arg, e.now)
+	}
+	type sorted struct {
+		sort []any
+		row  zset.Row
+	}
+	groups := map[string][]sorted{}
+	for _, en := range in.Entries() {
+		if en.Weight < 0 {
+			return nil, fmt.Errorf("window input holds a row of negative weight %d", en.Weight)
+		}
+		k, err := evalAll(per, en.Row)
+		if err != nil {
+			return nil, err
+		}
+		s, err := evalAll(by, en.Row)
+		if err != nil {
+			return nil, err
+		}
+		class := types.KeyOf(k)
+		for range en.Weight {
+			groups[class] = append(groups[class], sorted{s, en.Row})
+		}
+	}
+	out := zset.New()
+	for _, rows := range groups {
+		slices.SortFunc(rows, func(a, b sorted) int {
+			if c := compareKeys(r.By, a.sort, b.sort); c != 0 {
+				return c
+			}
+			if c := nullsLast(a.row, b.row); c != 0 {
+				return c
+			}
+			return strings.Compare(types.RowKey(a.row), types.RowKey(b.row))
+		})
+		for i, x := range rows {
+			o := append(zset.Row{}, x.row...)
+			for j, f := range r.Funcs {
+				at := i - 1
+				if f.Lead {
+					at = i + 1
+				}
+				var v any
+				if at >= 0 && at < len(rows) {
+					if v, err = args[j].Eval(rows[at].row); err != nil {
+						return nil, err
+					}
+				}
+				o = append(o, v)
+			}
+			out.Add(o, 1)
+		}
+	}
+	return out, nil
+}
+
 // fixpoint iterates naively from the empty relation: V := distinct(base
 // + step(V)) until V no longer changes. The step is monotone, so this
 // is the least fixpoint.

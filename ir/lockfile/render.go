@@ -235,6 +235,8 @@ func describe(n *ir.Node) string {
 			per = " per " + scalars(op.Per)
 		}
 		return fmt.Sprintf("top %d by %s%s", op.N, ir.OrderText(op.By), per)
+	case *ir.Window:
+		return op.Text()
 	case *ir.Fixpoint:
 		return "fixpoint " + op.View
 	case *ir.Recurse:

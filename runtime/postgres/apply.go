@@ -111,7 +111,7 @@ func stateKind(n *ir.Node) string {
 	switch n.Op.(type) {
 	case *ir.Integrate, *ir.Fixpoint:
 		return "_index"
-	case *ir.Aggregate, *ir.TopK:
+	case *ir.Aggregate, *ir.TopK, *ir.Window:
 		return "_groups"
 	case *ir.OrderedIntegrate:
 		return "_ordered"
