@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/btree"
 	"github.com/shopspring/decimal"
@@ -17,36 +18,68 @@ import (
 type groupChange struct {
 	args []any
 	w    int64
-	key  zset.Row
+	// key is the change's own spelling of its group's key, kept only
+	// when the key holds a numeric (see spelledApart); nil otherwise.
+	key zset.Row
 }
 
 // aggregate updates the state of each group the step's changes touch and
 // emits, per changed group, the retraction of its old row and the
 // insertion of its new one.
+//
+// The batch is grouped once: each row's key is encoded into a reused
+// buffer and looked up without allocating, the arguments of all rows go
+// in one slab, and each group's changes are then applied together.
 func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (batch, error) {
 	d := s.in(n, 0)
 	if len(d) == 0 {
 		return nil, nil
 	}
+	nAggs := len(op.Aggs)
+	slab := make([]any, len(d)*nAggs)
+	changes := make([]groupChange, len(d))
+	of := make([]int32, len(d)) // the group of each change
 	var keys []string
-	groupKeys := map[string]zset.Row{}
-	changes := map[string][]groupChange{}
-	for _, e := range d {
-		key, _, err := ir.EvalKey(op.Key, e.Row)
-		if err != nil {
+	var groupKeys []zset.Row
+	at := map[string]int32{}
+	scratch := make(zset.Row, len(op.Key))
+	var buf []byte
+	for i, e := range d {
+		for j, sc := range op.Key {
+			v, err := sc.Eval(e.Row)
+			if err != nil {
+				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+			}
+			scratch[j] = v
+		}
+		args := slab[i*nAggs : (i+1)*nAggs : (i+1)*nAggs]
+		if err := evalAggArgs(op, e.Row, args); err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		args, err := aggArgs(op, e.Row)
-		if err != nil {
-			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+		buf = buf[:0]
+		for _, v := range scratch {
+			buf = types.AppendKey(buf, v)
 		}
-		k := types.KeyOf(key)
-		if _, ok := groupKeys[k]; !ok {
-			groupKeys[k] = key
+		var key zset.Row
+		if spelledApart(scratch) {
+			key = slices.Clone(scratch)
+		}
+		g, ok := at[string(buf)]
+		if !ok {
+			g = int32(len(keys))
+			k := string(buf)
+			at[k] = g
 			keys = append(keys, k)
+			if key != nil {
+				groupKeys = append(groupKeys, key)
+			} else {
+				groupKeys = append(groupKeys, slices.Clone(scratch))
+			}
 		}
-		changes[k] = append(changes[k], groupChange{args, e.Weight, key})
+		changes[i] = groupChange{args, e.Weight, key}
+		of[i] = g
 	}
+	byGroup := sortByGroup(changes, of, len(keys))
 	impls, err := bindAggs(op)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
@@ -58,17 +91,19 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		return nil, err
 	}
 	news := make([]*GroupState, len(keys))
-	for i, k := range keys {
+	var sums decimalSums
+	for i := range keys {
 		old := olds[i]
 		var st *GroupState
 		if old == nil {
-			st = newGroupState(groupKeys[k], op, impls)
+			st = newGroupState(groupKeys[i], op, impls)
 		} else {
 			st = old.clone()
 		}
-		for _, c := range changes[k] {
-			st.add(op, impls, c)
-			if spelledApart(c.key) {
+		cs := byGroup[i]
+		st.addAll(op, impls, cs, &sums)
+		for _, c := range cs {
+			if c.key != nil {
 				st.addForm(c.key, c.w)
 			}
 		}
@@ -91,18 +126,47 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	return out, nil
 }
 
+// sortByGroup returns the changes of each of n groups, in their order in
+// the batch (a stable counting sort into one backing array).
+func sortByGroup(changes []groupChange, of []int32, n int) [][]groupChange {
+	start := make([]int32, n+1)
+	for _, g := range of {
+		start[g+1]++
+	}
+	for g := range n {
+		start[g+1] += start[g]
+	}
+	sorted := make([]groupChange, len(changes))
+	next := slices.Clone(start[:n])
+	for i, c := range changes {
+		g := of[i]
+		sorted[next[g]] = c
+		next[g]++
+	}
+	out := make([][]groupChange, n)
+	for g := range n {
+		out[g] = sorted[start[g]:start[g+1]:start[g+1]]
+	}
+	return out
+}
+
 // aggArgs evaluates, for one input row, what each aggregate adds to its
 // state: its argument's value, or for an ordered aggregate the row's item
 // (order keys, argument, separator).
 func aggArgs(op *ir.Aggregate, row zset.Row) ([]any, error) {
 	args := make([]any, len(op.Aggs))
+	return args, evalAggArgs(op, row, args)
+}
+
+// evalAggArgs is aggArgs into args, of one element per aggregate.
+func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any) error {
 	for i, a := range op.Aggs {
 		if a.Arg == nil {
 			continue
 		}
 		v, err := a.Arg.Eval(row)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !a.Ordered() {
 			args[i] = v
@@ -112,7 +176,7 @@ func aggArgs(op *ir.Aggregate, row zset.Row) ([]any, error) {
 		for _, k := range a.OrderBy {
 			kv, err := k.Key.Eval(row)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			item = append(item, kv)
 		}
@@ -120,13 +184,13 @@ func aggArgs(op *ir.Aggregate, row zset.Row) ([]any, error) {
 		if a.Sep != nil {
 			sep, err := a.Sep.Eval(row)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			item = append(item, sep)
 		}
 		args[i] = item
 	}
-	return args, nil
+	return nil
 }
 
 // bindAggs returns the aggregator of each of the node's aggregates.
@@ -169,32 +233,131 @@ func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *G
 // add adds one change to the group: to the multiset of an aggregate that
 // keeps one, else to its linear state.
 func (st *GroupState) add(op *ir.Aggregate, impls []stdlib.Aggregator, c groupChange) {
-	st.Count += c.w
+	st.addAll(op, impls, []groupChange{c}, nil)
+}
+
+// addAll adds a group's changes, in order, as add would one at a time.
+// With sums given, the numeric arguments of a sum or avg (a
+// stdlib.Presummed) whose coefficients are small are summed exactly in
+// int64, by scale, and added with one AddSum per scale: the state
+// Presummed promises is the one Add gives row by row, without a decimal
+// allocated per row.
+func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, cs []groupChange, sums *decimalSums) {
+	for _, c := range cs {
+		st.Count += c.w
+	}
 	for i, a := range op.Aggs {
-		acc := &st.Accs[i]
-		v := c.args[i]
-		if a.Arg == nil || v == nil {
+		if a.Arg == nil {
 			continue
 		}
+		acc := &st.Accs[i]
 		impl := impls[i]
 		switch impl.Shape() {
 		case stdlib.ByItem:
-			if item := v.([]any); item[len(a.OrderBy)] != nil {
-				acc.NonNull += c.w
-			} else if !impl.KeepsNull() {
-				continue
+			for _, c := range cs {
+				v := c.args[i]
+				if v == nil {
+					continue
+				}
+				if item := v.([]any); item[len(a.OrderBy)] != nil {
+					acc.NonNull += c.w
+				} else if !impl.KeepsNull() {
+					continue
+				}
+				addToMultiset(acc.Values, v, c.w)
 			}
-			addToMultiset(acc.Values, v, c.w)
 		case stdlib.ByValue, stdlib.BySpelling:
-			acc.NonNull += c.w
-			addToMultiset(acc.Values, v, c.w)
+			for _, c := range cs {
+				v := c.args[i]
+				if v == nil {
+					continue
+				}
+				acc.NonNull += c.w
+				addToMultiset(acc.Values, v, c.w)
+			}
 		default:
-			acc.NonNull += c.w
+			presummed, _ := impl.(stdlib.Presummed)
+			if sums == nil {
+				presummed = nil
+			}
 			lin := acc.linear()
-			impl.Add(&lin, v, c.w)
-			acc.Sum, acc.Scales = lin.Sum, lin.Scales
+			if presummed != nil {
+				sums.reset()
+			}
+			for _, c := range cs {
+				v := c.args[i]
+				if v == nil {
+					continue
+				}
+				lin.N += c.w
+				if presummed != nil {
+					if x, ok := v.(decimal.Decimal); ok && sums.add(x, c.w) {
+						continue
+					}
+				}
+				impl.Add(&lin, v, c.w)
+			}
+			if presummed != nil {
+				sums.flush(&lin, presummed)
+			}
+			acc.NonNull, acc.Sum, acc.Scales = lin.N, lin.Sum, lin.Scales
 		}
 	}
+}
+
+// decimalSums sums numerics of small coefficients exactly, in int64, one
+// sum per exponent, with the total weight of the values summed.
+type decimalSums struct {
+	exps    []int32
+	coefs   []int64
+	weights []int64
+}
+
+func (s *decimalSums) reset() {
+	s.exps, s.coefs, s.weights = s.exps[:0], s.coefs[:0], s.weights[:0]
+}
+
+// add adds w copies of x, reporting false (adding nothing) when x's
+// coefficient, or the sum, would not fit in an int64.
+func (s *decimalSums) add(x decimal.Decimal, w int64) bool {
+	// NumDigits is allocation-free for coefficients within 2^53, and
+	// reports 15 digits or fewer only for those (it counts larger ones
+	// exactly), so the coefficient is an int64 and, times a weight
+	// within 2^9, stays within 2^62.
+	if x.NumDigits() > 15 || w > 1<<9 || w < -(1<<9) {
+		return false
+	}
+	c := x.CoefficientInt64() * w
+	exp := x.Exponent()
+	for i, e := range s.exps {
+		if e != exp {
+			continue
+		}
+		sum, overflow := addInt64(s.coefs[i], c)
+		if overflow {
+			return false
+		}
+		s.coefs[i] = sum
+		s.weights[i] += w
+		return true
+	}
+	s.exps = append(s.exps, exp)
+	s.coefs = append(s.coefs, c)
+	s.weights = append(s.weights, w)
+	return true
+}
+
+func addInt64(a, b int64) (int64, bool) {
+	c := a + b
+	return c, (c > a) != (b > 0)
+}
+
+// flush adds the sums to lin, one AddSum per exponent.
+func (s *decimalSums) flush(lin *stdlib.Linear, p stdlib.Presummed) {
+	for i, exp := range s.exps {
+		p.AddSum(lin, decimal.New(s.coefs[i], exp), s.weights[i])
+	}
+	s.reset()
 }
 
 // linear returns the accumulator's linear state.

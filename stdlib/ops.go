@@ -55,7 +55,7 @@ func Convert(from, to types.Kind) func(any) any {
 	}
 	switch to {
 	case types.Numeric:
-		return func(v any) any { return decimal.NewFromInt(v.(int64)) }
+		return func(v any) any { return NumericOfInt(v.(int64)) }
 	case types.Float4, types.Float8:
 		if from == types.Numeric {
 			return func(v any) any { f, _ := v.(decimal.Decimal).Float64(); return f }
@@ -66,6 +66,28 @@ func Convert(from, to types.Kind) func(any) any {
 		return func(v any) any { return v }
 	}
 	panic(fmt.Sprintf("stdlib.Convert: %s to %s", from, to))
+}
+
+// The small integers as numerics, boxed, made once: an integer widened to
+// a numeric (qty * price) takes one of them instead of allocating three
+// objects per row. A decimal.Decimal is never changed in place, so they
+// can be shared.
+const smallNumericMin, smallNumericMax = -128, 1024
+
+var smallNumerics = func() (out [smallNumericMax - smallNumericMin]any) {
+	for i := range out {
+		out[i] = decimal.NewFromInt(int64(i + smallNumericMin))
+	}
+	return out
+}()
+
+// NumericOfInt returns x as a numeric (a decimal.Decimal of scale 0) in
+// an interface, shared for small x.
+func NumericOfInt(x int64) any {
+	if x >= smallNumericMin && x < smallNumericMax {
+		return smallNumerics[x-smallNumericMin]
+	}
+	return decimal.NewFromInt(x)
 }
 
 // ErrDivisionByZero is returned by / and % on a zero divisor.
