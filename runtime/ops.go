@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
@@ -126,12 +127,13 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	d := s.in(n, 0)
 	changes := make([]KeyedChange, 0, len(d))
+	enc := newKeyEncoder(op.Key)
 	for _, e := range d {
-		key, _, err := ir.EvalKey(op.Key, e.Row)
+		key, _, err := enc.encode(e.Row)
 		if err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		changes = append(changes, KeyedChange{Key: types.KeyOf(key), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
+		changes = append(changes, KeyedChange{Key: string(key), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
 	}
 	if len(changes) > 0 {
 		ix := s.store.Index(n.ID)
@@ -140,25 +142,75 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	return nil, nil
 }
 
-// keyed is a change with its evaluated join key.
+// keyEncoder evaluates key expressions over rows and encodes the values
+// as types.KeyOf does, into a buffer it reuses: a caller that only looks
+// the key up (m[string(b)]) allocates nothing.
+type keyEncoder struct {
+	key  []ir.Scalar
+	vals []any
+	buf  []byte
+}
+
+func newKeyEncoder(key []ir.Scalar) *keyEncoder {
+	return &keyEncoder{key: key, vals: make([]any, len(key))}
+}
+
+// encode returns the encoding of row's key, valid until the next call,
+// and whether a key value is NULL; it fails as ir.EvalKey does.
+func (k *keyEncoder) encode(row zset.Row) (b []byte, hasNull bool, err error) {
+	for i, s := range k.key {
+		v, err := s.Eval(row)
+		if err != nil {
+			return nil, false, err
+		}
+		hasNull = hasNull || v == nil
+		k.vals[i] = v
+	}
+	k.buf = k.buf[:0]
+	for _, v := range k.vals {
+		k.buf = types.AppendKey(k.buf, v)
+	}
+	return k.buf, hasNull, nil
+}
+
+// keyed is a change with its join key: the position of the key in its
+// keyedRows' keys.
 type keyed struct {
-	key string
+	k   int32
 	row zset.Row
 	w   int64
 }
 
+// keyedRows is a batch's changes with their join keys, the keys encoded
+// once each, in order of first appearance.
+type keyedRows struct {
+	keys []string
+	at   map[string]int32 // key -> position in keys
+	rows []keyed
+}
+
 // keyAll evaluates key over every row of d, dropping rows whose key has a
-// NULL, which never join.
-func keyAll(d batch, key []ir.Scalar) ([]keyed, error) {
-	out := make([]keyed, 0, len(d))
+// NULL, which never join. Each key is encoded into a reused buffer and
+// found without allocating; only a new key is copied.
+func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
+	out := keyedRows{at: map[string]int32{}, rows: make([]keyed, 0, len(d))}
+	enc := newKeyEncoder(key)
 	for _, e := range d {
-		k, hasNull, err := ir.EvalKey(key, e.Row)
+		buf, hasNull, err := enc.encode(e.Row)
 		if err != nil {
-			return nil, err
+			return keyedRows{}, err
 		}
-		if !hasNull {
-			out = append(out, keyed{types.KeyOf(k), e.Row, e.Weight})
+		if hasNull {
+			continue
 		}
+		k, ok := out.at[string(buf)]
+		if !ok {
+			k = int32(len(out.keys))
+			ks := string(buf)
+			out.at[ks] = k
+			out.keys = append(out.keys, ks)
+		}
+		out.rows = append(out.rows, keyed{k, e.Row, e.Weight})
 	}
 	return out, nil
 }
@@ -180,43 +232,46 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
 	var out batch
-	if len(dl) == 0 && len(dr) == 0 {
+	if len(dl.rows) == 0 && len(dr.rows) == 0 {
 		return out, nil
 	}
 	// Δl⋈Δr
-	byKey := map[string][]keyed{}
-	for _, r := range dr {
-		byKey[r.key] = append(byKey[r.key], r)
-	}
-	for _, l := range dl {
-		for _, r := range byKey[l.key] {
-			out = append(out, zset.Entry{Row: concat(l.row, r.row), Weight: l.w * r.w})
+	if len(dl.rows) > 0 && len(dr.rows) > 0 {
+		byKey := make([][]keyed, len(dr.keys))
+		for _, r := range dr.rows {
+			byKey[r.k] = append(byKey[r.k], r)
+		}
+		for _, l := range dl.rows {
+			rk, ok := dr.at[dl.keys[l.k]]
+			if !ok {
+				continue
+			}
+			for _, r := range byKey[rk] {
+				out = append(out, zset.Entry{Row: concat(l.row, r.row), Weight: l.w * r.w})
+			}
 		}
 	}
 	// Δl⋈z⁻¹(I r)
-	if len(dl) > 0 {
-		keys := distinctKeys(dl)
-		found, err := s.integral(n, 3).Lookup(ctx, keys)
+	if len(dl.rows) > 0 {
+		found, err := s.integral(n, 3).Lookup(ctx, dl.keys)
 		if err != nil {
 			return nil, err
 		}
-		at := indexKeys(keys)
-		for _, l := range dl {
-			for _, r := range found[at[l.key]] {
+		out = slices.Grow(out, len(dl.rows))
+		for _, l := range dl.rows {
+			for _, r := range found[l.k] {
 				out = append(out, zset.Entry{Row: concat(l.row, r.Row), Weight: l.w * r.Weight})
 			}
 		}
 	}
 	// z⁻¹(I l)⋈Δr
-	if len(dr) > 0 {
-		keys := distinctKeys(dr)
-		found, err := s.integral(n, 2).Lookup(ctx, keys)
+	if len(dr.rows) > 0 {
+		found, err := s.integral(n, 2).Lookup(ctx, dr.keys)
 		if err != nil {
 			return nil, err
 		}
-		at := indexKeys(keys)
-		for _, r := range dr {
-			for _, l := range found[at[r.key]] {
+		for _, r := range dr.rows {
+			for _, l := range found[r.k] {
 				out = append(out, zset.Entry{Row: concat(l.Row, r.row), Weight: l.Weight * r.w})
 			}
 		}
@@ -225,30 +280,10 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 	// opposite weights (a row joined and unjoined in one step);
 	// consolidated, such a pair is no change, and later operators never
 	// see it. With one side unchanged the pairs are distinct already.
-	if len(dl) > 0 && len(dr) > 0 {
+	if len(dl.rows) > 0 && len(dr.rows) > 0 {
 		return toBatch(zset.FromEntries(out...)), nil
 	}
 	return out, nil
-}
-
-func distinctKeys(ks []keyed) []string {
-	seen := make(map[string]bool, len(ks))
-	var out []string
-	for _, k := range ks {
-		if !seen[k.key] {
-			seen[k.key] = true
-			out = append(out, k.key)
-		}
-	}
-	return out
-}
-
-func indexKeys(keys []string) map[string]int {
-	at := make(map[string]int, len(keys))
-	for i, k := range keys {
-		at[k] = i
-	}
-	return at
 }
 
 // distinct keeps one row per class of equal rows (rows equal as SQL's =

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/google/btree"
@@ -264,7 +265,7 @@ func (o *memOrdered) Update(_ context.Context, changes []OrderedChange) error {
 func (s *MemoryStore) Index(id int) Index {
 	ix, ok := s.indexes[id]
 	if !ok {
-		ix = &memIndex{buckets: map[string]map[string]zset.Entry{}}
+		ix = &memIndex{buckets: map[string]*memBucket{}}
 		s.indexes[id] = ix
 	}
 	return ix
@@ -280,47 +281,101 @@ func (s *MemoryStore) Groups(id int) Groups {
 	return g
 }
 
-// memIndex maps an index key to the rows under it, by row key. Entries
-// are held by value: fewer pointers for the garbage collector to chase.
+// memIndex maps an index key to the rows under it.
 type memIndex struct {
-	buckets map[string]map[string]zset.Entry
+	buckets map[string]*memBucket
+}
+
+// memBucket is the rows under one index key: the entries in a slice (a
+// lookup copies them out at once), their row keys beside them, and, once
+// the bucket holds more than bucketScan rows, a map from row key to
+// position (fewer are found by comparing row keys in turn).
+type memBucket struct {
+	entries []zset.Entry
+	rowKeys []string
+	at      map[string]int32
+}
+
+// bucketScan is the most rows a bucket finds a row among without a map.
+const bucketScan = 8
+
+// find returns the position of the row of row key rk, or -1.
+func (b *memBucket) find(rk string) int {
+	if b.at != nil {
+		if i, ok := b.at[rk]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i, k := range b.rowKeys {
+		if k == rk {
+			return i
+		}
+	}
+	return -1
+}
+
+func (b *memBucket) insert(rk string, e zset.Entry) {
+	b.entries = append(b.entries, e)
+	b.rowKeys = append(b.rowKeys, rk)
+	switch {
+	case b.at != nil:
+		b.at[rk] = int32(len(b.rowKeys) - 1)
+	case len(b.rowKeys) > bucketScan:
+		b.at = make(map[string]int32, 2*len(b.rowKeys))
+		for i, k := range b.rowKeys {
+			b.at[k] = int32(i)
+		}
+	}
+}
+
+// remove removes the row at position i, moving the last row into its
+// place.
+func (b *memBucket) remove(i int) {
+	last := len(b.entries) - 1
+	if b.at != nil {
+		delete(b.at, b.rowKeys[i])
+		if i != last {
+			b.at[b.rowKeys[last]] = int32(i)
+		}
+	}
+	b.entries[i], b.rowKeys[i] = b.entries[last], b.rowKeys[last]
+	b.entries[last], b.rowKeys[last] = zset.Entry{}, ""
+	b.entries, b.rowKeys = b.entries[:last], b.rowKeys[:last]
 }
 
 func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
 	out := make([][]zset.Entry, len(keys))
 	for i, k := range keys {
-		b := ix.buckets[k]
-		if len(b) == 0 {
-			continue
+		if b, ok := ix.buckets[k]; ok {
+			out[i] = slices.Clone(b.entries)
 		}
-		rows := make([]zset.Entry, 0, len(b))
-		for _, e := range b {
-			rows = append(rows, e)
-		}
-		out[i] = rows
 	}
 	return out, nil
 }
 
 func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
+	var b *memBucket
+	bkey := ""
 	for _, c := range changes {
-		b, ok := ix.buckets[c.Key]
-		if !ok {
-			b = map[string]zset.Entry{}
-			ix.buckets[c.Key] = b
+		if b == nil || c.Key != bkey {
+			b, bkey = ix.buckets[c.Key], c.Key
+			if b == nil {
+				b = &memBucket{}
+				ix.buckets[c.Key] = b
+			}
 		}
-		e, ok := b[c.RowKey]
-		if !ok {
-			e.Row = c.Row
+		i := b.find(c.RowKey)
+		if i < 0 {
+			if c.Weight != 0 {
+				b.insert(c.RowKey, zset.Entry{Row: c.Row, Weight: c.Weight})
+			}
+		} else if b.entries[i].Weight += c.Weight; b.entries[i].Weight == 0 {
+			b.remove(i)
 		}
-		e.Weight += c.Weight
-		if e.Weight != 0 {
-			b[c.RowKey] = e
-			continue
-		}
-		delete(b, c.RowKey)
-		if len(b) == 0 {
+		if len(b.entries) == 0 {
 			delete(ix.buckets, c.Key)
+			b = nil
 		}
 	}
 	return nil

@@ -27,8 +27,8 @@ func (s *MemoryStore) IndexEntries(id int) iter.Seq[StateEntry] {
 			return
 		}
 		for key, bucket := range ix.buckets {
-			for rowKey, e := range bucket {
-				if !yield(StateEntry{Key: key, RowKey: rowKey, Row: e.Row, Weight: e.Weight}) {
+			for i, e := range bucket.entries {
+				if !yield(StateEntry{Key: key, RowKey: bucket.rowKeys[i], Row: e.Row, Weight: e.Weight}) {
 					return
 				}
 			}

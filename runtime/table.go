@@ -65,12 +65,15 @@ type overlay struct {
 	bag   *zset.ZSet
 }
 
-func (t *tableState) pk(row zset.Row) string {
-	key := make(zset.Row, len(t.input.PrimaryKey))
-	for i, c := range t.input.PrimaryKey {
-		key[i] = row[c]
+func (t *tableState) pk(row zset.Row) string { return string(t.appendPK(nil, row)) }
+
+// appendPK appends the encoding of row's primary key, the one pk returns,
+// to buf.
+func (t *tableState) appendPK(buf []byte, row zset.Row) []byte {
+	for _, c := range t.input.PrimaryKey {
+		buf = types.AppendKey(buf, row[c])
 	}
-	return types.KeyOf(key)
+	return buf
 }
 
 // resolve turns a batch of changes into a Z-set against the table's
@@ -82,6 +85,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	// cancels: the batch may insert and delete one row (a key changed
 	// twice, a bag row deleted); only then must it be consolidated.
 	cancels := false
+	var buf []byte
 	for i, c := range changes {
 		if err := t.checkRow(c); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", c.Where(i), err)
@@ -102,11 +106,12 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			}
 			continue
 		}
-		key := t.pk(c.Row)
-		old, touched := ov.byKey[key]
+		buf = t.appendPK(buf[:0], c.Row)
+		old, touched := ov.byKey[string(buf)]
 		if !touched {
-			old = t.byKey[key]
+			old = t.byKey[string(buf)]
 		}
+		key := string(buf) // what the overlay keeps, and later the table
 		cancels = cancels || touched
 		switch c.Op {
 		case Insert:
