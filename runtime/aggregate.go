@@ -112,7 +112,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		}
 		news[i] = st
 		oldRow, newRow := rowOf(old, op, impls), rowOf(st, op, impls)
-		if oldRow != nil && newRow != nil && types.RowKey(oldRow) == types.RowKey(newRow) {
+		if oldRow != nil && newRow != nil && types.SameRowKey(oldRow, newRow) {
 			continue
 		}
 		if oldRow != nil {

@@ -314,7 +314,7 @@ func (s *stepRun) distinct(ctx context.Context, n *ir.Node) (batch, error) {
 		before := zset.FromEntries(found[i]...)
 		after := before.Plus(zset.FromEntries(changes[k]...))
 		old, now := representative(before), representative(after)
-		if old != nil && now != nil && types.RowKey(old) == types.RowKey(now) {
+		if old != nil && now != nil && types.SameRowKey(old, now) {
 			continue
 		}
 		if old != nil {
