@@ -80,7 +80,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		of[i] = g
 	}
 	byGroup := sortByGroup(changes, of, len(keys))
-	impls, err := bindAggs(op)
+	impls, err := s.engine.aggregators(op)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
@@ -191,6 +191,23 @@ func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any) error {
 		args[i] = item
 	}
 	return nil
+}
+
+// aggregators returns the aggregators of an Aggregate node, bound on
+// first use and kept: an Aggregator holds nothing of a step's.
+func (e *Engine) aggregators(op *ir.Aggregate) ([]stdlib.Aggregator, error) {
+	if impls, ok := e.aggs[op]; ok {
+		return impls, nil
+	}
+	impls, err := bindAggs(op)
+	if err != nil {
+		return nil, err
+	}
+	if e.aggs == nil {
+		e.aggs = map[*ir.Aggregate][]stdlib.Aggregator{}
+	}
+	e.aggs[op] = impls
+	return impls, nil
 }
 
 // bindAggs returns the aggregator of each of the node's aggregates.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -26,6 +27,8 @@ type Engine struct {
 	inBody []bool
 	// nodeView names, by node ID, the view each node computes part of.
 	nodeView []string
+	// aggs holds the aggregators of each Aggregate node, bound once.
+	aggs map[*ir.Aggregate][]stdlib.Aggregator
 }
 
 // StepError is a step that failed computing a view: the data it met (a

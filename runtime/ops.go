@@ -126,8 +126,12 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 // integrate schedules the addition of its input's changes to its index.
 func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	d := s.in(n, 0)
+	if len(d) == 0 {
+		return nil, nil
+	}
 	changes := make([]KeyedChange, 0, len(d))
-	enc := newKeyEncoder(op.Key)
+	var enc keyEncoder
+	enc.init(op.Key)
 	for _, e := range d {
 		key, _, err := enc.encode(e.Row)
 		if err != nil {
@@ -146,13 +150,20 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 // as types.KeyOf does, into a buffer it reuses: a caller that only looks
 // the key up (m[string(b)]) allocates nothing.
 type keyEncoder struct {
-	key  []ir.Scalar
-	vals []any
-	buf  []byte
+	key   []ir.Scalar
+	vals  []any
+	buf   []byte
+	small [4]any   // vals, for a key of up to 4 values
+	bytes [64]byte // buf, for a short key
 }
 
-func newKeyEncoder(key []ir.Scalar) *keyEncoder {
-	return &keyEncoder{key: key, vals: make([]any, len(key))}
+// init readies k to encode key; k must not be copied afterwards.
+func (k *keyEncoder) init(key []ir.Scalar) {
+	k.key, k.vals, k.buf = key, k.small[:0], k.bytes[:0]
+	if len(key) > len(k.small) {
+		k.vals = make([]any, len(key))
+	}
+	k.vals = k.vals[:len(key)]
 }
 
 // encode returns the encoding of row's key, valid until the next call,
@@ -193,8 +204,12 @@ type keyedRows struct {
 // NULL, which never join. Each key is encoded into a reused buffer and
 // found without allocating; only a new key is copied.
 func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
+	if len(d) == 0 {
+		return keyedRows{}, nil
+	}
 	out := keyedRows{at: map[string]int32{}, rows: make([]keyed, 0, len(d))}
-	enc := newKeyEncoder(key)
+	var enc keyEncoder
+	enc.init(key)
 	for _, e := range d {
 		buf, hasNull, err := enc.encode(e.Row)
 		if err != nil {

@@ -81,7 +81,12 @@ func (t *tableState) appendPK(buf []byte, row zset.Row) []byte {
 func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	d := make(batch, 0, len(changes))
 	add := func(row zset.Row, w int64) { d = append(d, zset.Entry{Row: row, Weight: w}) }
-	ov := &overlay{byKey: make(map[string]zset.Row, len(changes)), bag: zset.New()}
+	ov := &overlay{}
+	if t.byKey != nil {
+		ov.byKey = make(map[string]zset.Row, len(changes))
+	} else {
+		ov.bag = zset.New()
+	}
 	// cancels: the batch may insert and delete one row (a key changed
 	// twice, a bag row deleted); only then must it be consolidated.
 	cancels := false
