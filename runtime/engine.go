@@ -291,8 +291,12 @@ func (e *Engine) TableRow(name string, key []any) (row zset.Row, ok bool) {
 	if !found || t.byKey == nil || len(key) != len(t.input.PrimaryKey) {
 		return nil, false
 	}
-	row, ok = t.byKey[types.KeyOf(key)]
-	return row, ok
+	var buf []byte
+	for _, v := range key {
+		buf = types.AppendKey(buf, v)
+	}
+	row = t.byKey.get(buf)
+	return row, row != nil
 }
 
 // run computes every node's changes for one step. It changes nothing; the

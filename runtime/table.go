@@ -44,14 +44,15 @@ func (c Change) Where(i int) string {
 // updates and deletes into Z-set changes.
 type tableState struct {
 	input *ir.Input
-	byKey map[string]zset.Row // tables with a primary key: key -> row
-	bag   *zset.ZSet          // tables without one: a multiset
+	byKey *pkRows    // tables with a primary key: key -> row
+	bag   *zset.ZSet // tables without one: a multiset
+	buf   []byte     // a primary key's encoding, reused
 }
 
 func newTableState(in *ir.Input) *tableState {
 	t := &tableState{input: in}
 	if len(in.PrimaryKey) > 0 {
-		t.byKey = map[string]zset.Row{}
+		t.byKey = newPKRows(in.PrimaryKey)
 	} else {
 		t.bag = zset.New()
 	}
@@ -64,8 +65,6 @@ type overlay struct {
 	byKey map[string]zset.Row
 	bag   *zset.ZSet
 }
-
-func (t *tableState) pk(row zset.Row) string { return string(t.appendPK(nil, row)) }
 
 // appendPK appends the encoding of row's primary key, the one pk returns,
 // to buf.
@@ -114,7 +113,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		buf = t.appendPK(buf[:0], c.Row)
 		old, touched := ov.byKey[string(buf)]
 		if !touched {
-			old = t.byKey[string(buf)]
+			old = t.byKey.get(buf)
 		}
 		key := string(buf) // what the overlay keeps, and later the table
 		cancels = cancels || touched
@@ -193,9 +192,10 @@ func (t *tableState) apply(ov *overlay) {
 	}
 	for k, row := range ov.byKey {
 		if row == nil {
-			delete(t.byKey, k)
+			t.byKey.del([]byte(k))
 		} else {
-			t.byKey[k] = row
+			t.buf = t.appendPK(t.buf[:0], row)
+			t.byKey.set(t.buf, row)
 		}
 	}
 }
@@ -207,12 +207,12 @@ func (t *tableState) applyDelta(d *zset.ZSet) {
 	}
 	d.Each(func(row zset.Row, w int64) {
 		if w < 0 {
-			delete(t.byKey, t.pk(row))
+			t.byKey.del(t.appendPK(nil, row))
 		}
 	})
 	d.Each(func(row zset.Row, w int64) {
 		if w > 0 {
-			t.byKey[t.pk(row)] = row
+			t.byKey.set(t.appendPK(nil, row), row)
 		}
 	})
 }
@@ -221,10 +221,8 @@ func (t *tableState) contents() *zset.ZSet {
 	if t.byKey == nil {
 		return t.bag
 	}
-	z := zset.New()
-	for _, row := range t.byKey {
-		z.Add(row, 1)
-	}
+	z := zset.NewSized(t.byKey.len())
+	t.byKey.each(func(row zset.Row) { z.Add(row, 1) })
 	return z
 }
 

@@ -1,0 +1,129 @@
+package runtime
+
+import (
+	"hash/maphash"
+	"slices"
+
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// pkSeed hashes primary keys; the hashes live only in memory.
+var pkSeed = maphash.MakeSeed()
+
+// pkRows is a keyed table's rows by primary key. It keeps, rather than
+// each row's key encoding (a string per row), a 64-bit hash of it, and
+// tells rows whose keys share a hash apart by encoding their keys again:
+// fewer bytes per row, and no object per row beyond the row.
+type pkRows struct {
+	pk   []int            // the key's columns
+	rows []zset.Row       // by slot; nil for a free slot
+	free []int32          // free slots
+	at   map[uint64]int32 // key hash -> slot of a row with that hash
+	// same holds the slots of rows whose key hash a row in at has too:
+	// found by scanning, almost always empty.
+	same []int32
+	mask uint64 // of the hash's bits, all but in tests of collisions
+}
+
+func newPKRows(pk []int) *pkRows { return &pkRows{pk: pk, at: map[uint64]int32{}, mask: ^uint64(0)} }
+
+func (p *pkRows) hash(key []byte) uint64 { return maphash.Bytes(pkSeed, key) & p.mask }
+
+// keyIs reports whether row's primary key encodes as key.
+func (p *pkRows) keyIs(row zset.Row, key []byte) bool {
+	var tmp [64]byte
+	b := tmp[:0]
+	for _, c := range p.pk {
+		b = types.AppendKey(b, row[c])
+	}
+	return string(b) == string(key)
+}
+
+// slot returns the slot of the row of key (its encoding, hashing to h),
+// or -1.
+func (p *pkRows) slot(h uint64, key []byte) int32 {
+	if i, ok := p.at[h]; ok && p.keyIs(p.rows[i], key) {
+		return i
+	}
+	for _, i := range p.same {
+		if p.keyIs(p.rows[i], key) {
+			return i
+		}
+	}
+	return -1
+}
+
+// get returns the row whose primary key encodes as key, or nil.
+func (p *pkRows) get(key []byte) zset.Row {
+	if i := p.slot(p.hash(key), key); i >= 0 {
+		return p.rows[i]
+	}
+	return nil
+}
+
+// set makes row the row of key, its primary key's encoding.
+func (p *pkRows) set(key []byte, row zset.Row) {
+	h := p.hash(key)
+	if i := p.slot(h, key); i >= 0 {
+		p.rows[i] = row
+		return
+	}
+	var i int32
+	if n := len(p.free); n > 0 {
+		i = p.free[n-1]
+		p.free = p.free[:n-1]
+		p.rows[i] = row
+	} else {
+		i = int32(len(p.rows))
+		p.rows = append(p.rows, row)
+	}
+	if _, taken := p.at[h]; taken {
+		p.same = append(p.same, i)
+	} else {
+		p.at[h] = i
+	}
+}
+
+// del removes the row of key, if there is one.
+func (p *pkRows) del(key []byte) {
+	h := p.hash(key)
+	i := p.slot(h, key)
+	if i < 0 {
+		return
+	}
+	if j, ok := p.at[h]; ok && j == i {
+		delete(p.at, h)
+		// A row of the same hash, if any, takes its place in at.
+		for k, s := range p.same {
+			if p.hash(p.appendKey(nil, p.rows[s])) == h {
+				p.at[h] = s
+				p.same = slices.Delete(p.same, k, k+1)
+				break
+			}
+		}
+	} else {
+		p.same = slices.DeleteFunc(p.same, func(s int32) bool { return s == i })
+	}
+	p.rows[i] = nil
+	p.free = append(p.free, i)
+}
+
+func (p *pkRows) appendKey(buf []byte, row zset.Row) []byte {
+	for _, c := range p.pk {
+		buf = types.AppendKey(buf, row[c])
+	}
+	return buf
+}
+
+// len returns the number of rows.
+func (p *pkRows) len() int { return len(p.rows) - len(p.free) }
+
+// each calls f for every row, in no particular order.
+func (p *pkRows) each(f func(zset.Row)) {
+	for _, row := range p.rows {
+		if row != nil {
+			f(row)
+		}
+	}
+}
