@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -281,52 +282,100 @@ func (s *MemoryStore) Groups(id int) Groups {
 	return g
 }
 
-// memIndex maps an index key to the rows under it.
+// memIndex maps an index key to the rows under it. A change's row key
+// must be types.RowKey of its row, as every caller gives it: the index
+// keeps a hash of it and encodes its rows again to compare.
 type memIndex struct {
 	buckets map[string]*memBucket
 }
 
+// rowSeed hashes row keys; the hashes live only in memory.
+var rowSeed = maphash.MakeSeed()
+
 // memBucket is the rows under one index key: the entries in a slice (a
-// lookup copies them out at once), their row keys beside them, and, once
-// the bucket holds more than bucketScan rows, a map from row key to
-// position (fewer are found by comparing row keys in turn).
+// lookup copies them out at once), beside each the 64-bit hash of its row
+// key, and, once the bucket holds more than bucketScan rows, a map from
+// hash to position. The row keys themselves are not kept: rows whose
+// keys share a hash are told apart by encoding the rows again.
 type memBucket struct {
 	entries []zset.Entry
-	rowKeys []string
-	at      map[string]int32
+	hashes  []uint64
+	at      map[uint64]int32
+	// same holds the positions of rows whose hash a row in at has too:
+	// found by scanning, almost always empty.
+	same []int32
 }
 
 // bucketScan is the most rows a bucket finds a row among without a map.
 const bucketScan = 8
 
-// find returns the position of the row of row key rk, or -1.
-func (b *memBucket) find(rk string) int {
-	if b.at != nil {
-		if i, ok := b.at[rk]; ok {
-			return int(i)
+// rowKeyIs reports whether row's row key (types.RowKey) is rk.
+func rowKeyIs(row zset.Row, rk string) bool {
+	var tmp [128]byte
+	return string(types.AppendRowKey(tmp[:0], row)) == rk
+}
+
+// find returns the position of the row of row key rk, of hash h, or -1.
+func (b *memBucket) find(h uint64, rk string) int {
+	if b.at == nil {
+		for i, x := range b.hashes {
+			if x == h && rowKeyIs(b.entries[i].Row, rk) {
+				return i
+			}
 		}
 		return -1
 	}
-	for i, k := range b.rowKeys {
-		if k == rk {
-			return i
+	if i, ok := b.at[h]; ok && rowKeyIs(b.entries[i].Row, rk) {
+		return int(i)
+	}
+	for _, i := range b.same {
+		if b.hashes[i] == h && rowKeyIs(b.entries[i].Row, rk) {
+			return int(i)
 		}
 	}
 	return -1
 }
 
-func (b *memBucket) insert(rk string, e zset.Entry) {
+func (b *memBucket) insert(h uint64, e zset.Entry) {
+	i := int32(len(b.entries))
 	b.entries = append(b.entries, e)
-	b.rowKeys = append(b.rowKeys, rk)
+	b.hashes = append(b.hashes, h)
 	switch {
 	case b.at != nil:
-		b.at[rk] = int32(len(b.rowKeys) - 1)
-	case len(b.rowKeys) > bucketScan:
-		b.at = make(map[string]int32, 2*len(b.rowKeys))
-		for i, k := range b.rowKeys {
-			b.at[k] = int32(i)
+		b.place(h, i)
+	case len(b.entries) > bucketScan:
+		b.at = make(map[uint64]int32, 2*len(b.entries))
+		for j, x := range b.hashes {
+			b.place(x, int32(j))
 		}
 	}
+}
+
+// place files position i, of hash h, in at, or in same when at has a
+// row of that hash.
+func (b *memBucket) place(h uint64, i int32) {
+	if _, taken := b.at[h]; taken {
+		b.same = append(b.same, i)
+	} else {
+		b.at[h] = i
+	}
+}
+
+// unplace removes position i, of hash h, from at or same; a row of the
+// same hash in same takes its place in at.
+func (b *memBucket) unplace(h uint64, i int32) {
+	if j, ok := b.at[h]; ok && j == i {
+		delete(b.at, h)
+		for k, s := range b.same {
+			if b.hashes[s] == h {
+				b.at[h] = s
+				b.same = slices.Delete(b.same, k, k+1)
+				break
+			}
+		}
+		return
+	}
+	b.same = slices.DeleteFunc(b.same, func(s int32) bool { return s == i })
 }
 
 // remove removes the row at position i, moving the last row into its
@@ -334,14 +383,17 @@ func (b *memBucket) insert(rk string, e zset.Entry) {
 func (b *memBucket) remove(i int) {
 	last := len(b.entries) - 1
 	if b.at != nil {
-		delete(b.at, b.rowKeys[i])
+		b.unplace(b.hashes[i], int32(i))
 		if i != last {
-			b.at[b.rowKeys[last]] = int32(i)
+			b.unplace(b.hashes[last], int32(last))
 		}
 	}
-	b.entries[i], b.rowKeys[i] = b.entries[last], b.rowKeys[last]
-	b.entries[last], b.rowKeys[last] = zset.Entry{}, ""
-	b.entries, b.rowKeys = b.entries[:last], b.rowKeys[:last]
+	b.entries[i], b.hashes[i] = b.entries[last], b.hashes[last]
+	b.entries[last] = zset.Entry{}
+	b.entries, b.hashes = b.entries[:last], b.hashes[:last]
+	if b.at != nil && i != last {
+		b.place(b.hashes[i], int32(i))
+	}
 }
 
 func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
@@ -365,10 +417,11 @@ func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 				ix.buckets[c.Key] = b
 			}
 		}
-		i := b.find(c.RowKey)
+		h := maphash.String(rowSeed, c.RowKey)
+		i := b.find(h, c.RowKey)
 		if i < 0 {
 			if c.Weight != 0 {
-				b.insert(c.RowKey, zset.Entry{Row: c.Row, Weight: c.Weight})
+				b.insert(h, zset.Entry{Row: c.Row, Weight: c.Weight})
 			}
 		} else if b.entries[i].Weight += c.Weight; b.entries[i].Weight == 0 {
 			b.remove(i)

@@ -222,6 +222,14 @@ func RowKey(row []any) string {
 	return string(b)
 }
 
+// AppendRowKey appends RowKey(row) to buf.
+func AppendRowKey(buf []byte, row []any) []byte {
+	for _, v := range row {
+		buf = appendEncoding(buf, v, true)
+	}
+	return buf
+}
+
 // SameRowKey reports whether RowKey(a) == RowKey(b), comparing the rows
 // value by value (each value's encoding delimits itself, so the keys are
 // equal exactly when every value's is) without building the keys.

@@ -1,0 +1,49 @@
+package runtime
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// TestMemBucketCollisions drives one index bucket and a map side by side
+// with hashes cut to a few values, so that most rows share a hash with
+// others, through both the scanned and the mapped forms of a bucket.
+func TestMemBucketCollisions(t *testing.T) {
+	for _, spread := range []int64{1, 3, 1 << 40} {
+		r := rand.New(rand.NewPCG(5, uint64(spread)))
+		b := &memBucket{}
+		model := map[string]int64{}
+		for step := range 4000 {
+			k := int64(r.IntN(40))
+			row := zset.Row{k}
+			rk := types.RowKey(row)
+			h := uint64(k % spread)
+			w := int64(r.IntN(3) - 1)
+			if w == 0 {
+				w = 2
+			}
+			if i := b.find(h, rk); i < 0 {
+				b.insert(h, zset.Entry{Row: row, Weight: w})
+			} else if b.entries[i].Weight += w; b.entries[i].Weight == 0 {
+				b.remove(i)
+			}
+			if model[rk] += w; model[rk] == 0 {
+				delete(model, rk)
+			}
+			if len(b.entries) != len(model) {
+				t.Fatalf("spread %d step %d: %d rows, want %d", spread, step, len(b.entries), len(model))
+			}
+			for j := range int64(40) {
+				jk := types.RowKey(zset.Row{j})
+				i := b.find(uint64(j%spread), jk)
+				want, in := model[jk]
+				if in != (i >= 0) || in && b.entries[i].Weight != want {
+					t.Fatalf("spread %d step %d: row %d at %d, want weight %d (present %v)", spread, step, j, i, want, in)
+				}
+			}
+		}
+	}
+}
