@@ -295,7 +295,7 @@ func (e *Engine) TableRow(name string, key []any) (row zset.Row, ok bool) {
 	for _, v := range key {
 		buf = types.AppendKey(buf, v)
 	}
-	row = t.byKey.get(buf)
+	row = t.byKey.get(string(buf))
 	return row, row != nil
 }
 

@@ -25,7 +25,7 @@ func TestMemBucketCollisions(t *testing.T) {
 			if w == 0 {
 				w = 2
 			}
-			if i := b.find(h, rk); i < 0 {
+			if i := b.find(h, row); i < 0 {
 				b.insert(h, zset.Entry{Row: row, Weight: w})
 			} else if b.entries[i].Weight += w; b.entries[i].Weight == 0 {
 				b.remove(i)
@@ -38,12 +38,43 @@ func TestMemBucketCollisions(t *testing.T) {
 			}
 			for j := range int64(40) {
 				jk := types.RowKey(zset.Row{j})
-				i := b.find(uint64(j%spread), jk)
+				i := b.find(uint64(j%spread), zset.Row{j})
 				want, in := model[jk]
 				if in != (i >= 0) || in && b.entries[i].Weight != want {
 					t.Fatalf("spread %d step %d: row %d at %d, want weight %d (present %v)", spread, step, j, i, want, in)
 				}
 			}
+		}
+	}
+}
+
+// TestMemIndexRowKeyOptional checks that a change with its row key and
+// one without it (the index encodes the row) find the same entry.
+func TestMemIndexRowKeyOptional(t *testing.T) {
+	ix := NewMemoryStore().Index(1)
+	ctx := t.Context()
+	for k := range int64(20) {
+		row := zset.Row{k, "x"}
+		if err := ix.Update(ctx, []KeyedChange{{Key: "k", RowKey: types.RowKey(row), Row: row, Weight: 2}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := range int64(20) {
+		row := zset.Row{k, "x"}
+		if err := ix.Update(ctx, []KeyedChange{{Key: "k", Row: row, Weight: -1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, err := ix.Lookup(ctx, []string{"k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found[0]) != 20 {
+		t.Fatalf("%d rows, want 20", len(found[0]))
+	}
+	for _, e := range found[0] {
+		if e.Weight != 1 {
+			t.Fatalf("row %v has weight %d, want 1", e.Row, e.Weight)
 		}
 	}
 }

@@ -132,15 +132,22 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	changes := make([]KeyedChange, 0, len(d))
 	var enc keyEncoder
 	enc.init(op.Key)
+	ix := s.store.Index(n.ID)
+	// The memory store's index encodes a row whose key it is not given
+	// only to hash it: no string per row.
+	_, inMemory := ix.(*memIndex)
 	for _, e := range d {
 		key, _, err := enc.encode(e.Row)
 		if err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		changes = append(changes, KeyedChange{Key: string(key), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
+		c := KeyedChange{Key: string(key), Row: e.Row, Weight: e.Weight}
+		if !inMemory {
+			c.RowKey = types.RowKey(e.Row)
+		}
+		changes = append(changes, c)
 	}
 	if len(changes) > 0 {
-		ix := s.store.Index(n.ID)
 		s.writes = append(s.writes, func(ctx context.Context) error { return ix.Update(ctx, changes) })
 	}
 	return nil, nil

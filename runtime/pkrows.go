@@ -28,21 +28,21 @@ type pkRows struct {
 
 func newPKRows(pk []int) *pkRows { return &pkRows{pk: pk, at: map[uint64]int32{}, mask: ^uint64(0)} }
 
-func (p *pkRows) hash(key []byte) uint64 { return maphash.Bytes(pkSeed, key) & p.mask }
+func (p *pkRows) hash(key string) uint64 { return maphash.String(pkSeed, key) & p.mask }
 
 // keyIs reports whether row's primary key encodes as key.
-func (p *pkRows) keyIs(row zset.Row, key []byte) bool {
+func (p *pkRows) keyIs(row zset.Row, key string) bool {
 	var tmp [64]byte
 	b := tmp[:0]
 	for _, c := range p.pk {
 		b = types.AppendKey(b, row[c])
 	}
-	return string(b) == string(key)
+	return string(b) == key
 }
 
 // slot returns the slot of the row of key (its encoding, hashing to h),
 // or -1.
-func (p *pkRows) slot(h uint64, key []byte) int32 {
+func (p *pkRows) slot(h uint64, key string) int32 {
 	if i, ok := p.at[h]; ok && p.keyIs(p.rows[i], key) {
 		return i
 	}
@@ -55,7 +55,7 @@ func (p *pkRows) slot(h uint64, key []byte) int32 {
 }
 
 // get returns the row whose primary key encodes as key, or nil.
-func (p *pkRows) get(key []byte) zset.Row {
+func (p *pkRows) get(key string) zset.Row {
 	if i := p.slot(p.hash(key), key); i >= 0 {
 		return p.rows[i]
 	}
@@ -63,7 +63,7 @@ func (p *pkRows) get(key []byte) zset.Row {
 }
 
 // set makes row the row of key, its primary key's encoding.
-func (p *pkRows) set(key []byte, row zset.Row) {
+func (p *pkRows) set(key string, row zset.Row) {
 	h := p.hash(key)
 	if i := p.slot(h, key); i >= 0 {
 		p.rows[i] = row
@@ -86,7 +86,7 @@ func (p *pkRows) set(key []byte, row zset.Row) {
 }
 
 // del removes the row of key, if there is one.
-func (p *pkRows) del(key []byte) {
+func (p *pkRows) del(key string) {
 	h := p.hash(key)
 	i := p.slot(h, key)
 	if i < 0 {
@@ -96,7 +96,7 @@ func (p *pkRows) del(key []byte) {
 		delete(p.at, h)
 		// A row of the same hash, if any, takes its place in at.
 		for k, s := range p.same {
-			if p.hash(p.appendKey(nil, p.rows[s])) == h {
+			if p.hash(string(p.appendKey(nil, p.rows[s]))) == h {
 				p.at[h] = s
 				p.same = slices.Delete(p.same, k, k+1)
 				break

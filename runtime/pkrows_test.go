@@ -19,20 +19,20 @@ func TestPKRows(t *testing.T) {
 		for step := range 5000 {
 			k := int64(r.IntN(200))
 			row := zset.Row{k, int64(step)}
-			key := p.appendKey(nil, row)
+			key := string(p.appendKey(nil, row))
 			if r.IntN(3) == 0 {
 				p.del(key)
-				delete(model, string(key))
+				delete(model, key)
 			} else {
 				p.set(key, row)
-				model[string(key)] = row
+				model[key] = row
 			}
 			if p.len() != len(model) {
 				t.Fatalf("mask %x step %d: %d rows, want %d", mask, step, p.len(), len(model))
 			}
 		}
 		for k, want := range model {
-			if got := p.get([]byte(k)); got == nil || got[1] != want[1] {
+			if got := p.get(k); got == nil || got[1] != want[1] {
 				t.Fatalf("mask %x: row of %q is %v, want %v", mask, k, got, want)
 			}
 		}
@@ -42,8 +42,8 @@ func TestPKRows(t *testing.T) {
 			t.Fatalf("mask %x: each gave %d rows, want %d", mask, n, len(model))
 		}
 		for k := range 200 {
-			key := p.appendKey(nil, zset.Row{int64(k)})
-			if _, in := model[string(key)]; !in && p.get(key) != nil {
+			key := string(p.appendKey(nil, zset.Row{int64(k)}))
+			if _, in := model[key]; !in && p.get(key) != nil {
 				t.Fatalf("mask %x: key %d found, not in the model", mask, k)
 			}
 		}

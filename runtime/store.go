@@ -282,9 +282,9 @@ func (s *MemoryStore) Groups(id int) Groups {
 	return g
 }
 
-// memIndex maps an index key to the rows under it. A change's row key
-// must be types.RowKey of its row, as every caller gives it: the index
-// keeps a hash of it and encodes its rows again to compare.
+// memIndex maps an index key to the rows under it. It keeps a hash of
+// each row's row key (types.RowKey), which a change may leave empty: the
+// index then encodes the row itself.
 type memIndex struct {
 	buckets map[string]*memBucket
 }
@@ -309,27 +309,21 @@ type memBucket struct {
 // bucketScan is the most rows a bucket finds a row among without a map.
 const bucketScan = 8
 
-// rowKeyIs reports whether row's row key (types.RowKey) is rk.
-func rowKeyIs(row zset.Row, rk string) bool {
-	var tmp [128]byte
-	return string(types.AppendRowKey(tmp[:0], row)) == rk
-}
-
-// find returns the position of the row of row key rk, of hash h, or -1.
-func (b *memBucket) find(h uint64, rk string) int {
+// find returns the position of row, whose row key hashes to h, or -1.
+func (b *memBucket) find(h uint64, row zset.Row) int {
 	if b.at == nil {
 		for i, x := range b.hashes {
-			if x == h && rowKeyIs(b.entries[i].Row, rk) {
+			if x == h && types.SameRowKey(b.entries[i].Row, row) {
 				return i
 			}
 		}
 		return -1
 	}
-	if i, ok := b.at[h]; ok && rowKeyIs(b.entries[i].Row, rk) {
+	if i, ok := b.at[h]; ok && types.SameRowKey(b.entries[i].Row, row) {
 		return int(i)
 	}
 	for _, i := range b.same {
-		if b.hashes[i] == h && rowKeyIs(b.entries[i].Row, rk) {
+		if b.hashes[i] == h && types.SameRowKey(b.entries[i].Row, row) {
 			return int(i)
 		}
 	}
@@ -409,6 +403,7 @@ func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, er
 func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 	var b *memBucket
 	bkey := ""
+	var buf []byte
 	for _, c := range changes {
 		if b == nil || c.Key != bkey {
 			b, bkey = ix.buckets[c.Key], c.Key
@@ -417,8 +412,14 @@ func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 				ix.buckets[c.Key] = b
 			}
 		}
-		h := maphash.String(rowSeed, c.RowKey)
-		i := b.find(h, c.RowKey)
+		var h uint64
+		if c.RowKey != "" {
+			h = maphash.String(rowSeed, c.RowKey)
+		} else {
+			buf = types.AppendRowKey(buf[:0], c.Row)
+			h = maphash.Bytes(rowSeed, buf) // the same as of the string
+		}
+		i := b.find(h, c.Row)
 		if i < 0 {
 			if c.Weight != 0 {
 				b.insert(h, zset.Entry{Row: c.Row, Weight: c.Weight})

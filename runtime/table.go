@@ -46,7 +46,6 @@ type tableState struct {
 	input *ir.Input
 	byKey *pkRows    // tables with a primary key: key -> row
 	bag   *zset.ZSet // tables without one: a multiset
-	buf   []byte     // a primary key's encoding, reused
 }
 
 func newTableState(in *ir.Input) *tableState {
@@ -113,7 +112,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		buf = t.appendPK(buf[:0], c.Row)
 		old, touched := ov.byKey[string(buf)]
 		if !touched {
-			old = t.byKey.get(buf)
+			old = t.byKey.get(string(buf)) // no allocation: get keeps no key
 		}
 		key := string(buf) // what the overlay keeps, and later the table
 		cancels = cancels || touched
@@ -192,10 +191,9 @@ func (t *tableState) apply(ov *overlay) {
 	}
 	for k, row := range ov.byKey {
 		if row == nil {
-			t.byKey.del([]byte(k))
+			t.byKey.del(k)
 		} else {
-			t.buf = t.appendPK(t.buf[:0], row)
-			t.byKey.set(t.buf, row)
+			t.byKey.set(k, row)
 		}
 	}
 }
@@ -207,12 +205,12 @@ func (t *tableState) applyDelta(d *zset.ZSet) {
 	}
 	d.Each(func(row zset.Row, w int64) {
 		if w < 0 {
-			t.byKey.del(t.appendPK(nil, row))
+			t.byKey.del(string(t.appendPK(nil, row)))
 		}
 	})
 	d.Each(func(row zset.Row, w int64) {
 		if w > 0 {
-			t.byKey.set(t.appendPK(nil, row), row)
+			t.byKey.set(string(t.appendPK(nil, row)), row)
 		}
 	})
 }
