@@ -13,15 +13,20 @@ import (
 	"github.com/stepping-io/stepping/zset"
 )
 
-// groupChange is one input change routed to its group, with its
-// aggregate arguments evaluated.
-type groupChange struct {
-	args []any
-	w    int64
-	// key is the change's own spelling of its group's key, kept only
-	// when the key holds a numeric (see spelledApart); nil otherwise.
-	key zset.Row
+// groupChanges is a batch's changes to an aggregate with their
+// arguments evaluated; a change is its position in the batch.
+type groupChanges struct {
+	d    batch
+	args []any // the arguments of change i at i*nAggs
+	n    int   // nAggs
+	// keys holds each change's own spelling of its group's key when the
+	// key holds a numeric (see spelledApart); nil when no change's does.
+	keys []zset.Row
 }
+
+func (gc *groupChanges) arg(i int32, agg int) any { return gc.args[int(i)*gc.n+agg] }
+
+func (gc *groupChanges) weight(i int32) int64 { return gc.d[i].Weight }
 
 // aggregate updates the state of each group the step's changes touch and
 // emits, per changed group, the retraction of its old row and the
@@ -36,8 +41,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		return nil, nil
 	}
 	nAggs := len(op.Aggs)
-	slab := make([]any, len(d)*nAggs)
-	changes := make([]groupChange, len(d))
+	gc := &groupChanges{d: d, args: make([]any, len(d)*nAggs), n: nAggs}
 	of := make([]int32, len(d)) // the group of each change
 	var keys []string
 	var groupKeys []zset.Row
@@ -52,7 +56,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			}
 			scratch[j] = v
 		}
-		args := slab[i*nAggs : (i+1)*nAggs : (i+1)*nAggs]
+		args := gc.args[i*nAggs : (i+1)*nAggs : (i+1)*nAggs]
 		if err := evalAggArgs(op, e.Row, args); err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
@@ -63,6 +67,10 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		var key zset.Row
 		if spelledApart(scratch) {
 			key = slices.Clone(scratch)
+			if gc.keys == nil {
+				gc.keys = make([]zset.Row, len(d))
+			}
+			gc.keys[i] = key
 		}
 		g, ok := at[string(buf)]
 		if !ok {
@@ -76,10 +84,9 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 				groupKeys = append(groupKeys, slices.Clone(scratch))
 			}
 		}
-		changes[i] = groupChange{args, e.Weight, key}
 		of[i] = g
 	}
-	byGroup := sortByGroup(changes, of, len(keys))
+	byGroup := sortByGroup(of, len(keys))
 	impls, err := s.engine.aggregators(op)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
@@ -101,10 +108,12 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			st = old.clone()
 		}
 		cs := byGroup[i]
-		st.addAll(op, impls, cs, &sums)
-		for _, c := range cs {
-			if c.key != nil {
-				st.addForm(c.key, c.w)
+		st.addAll(op, impls, gc, cs, &sums)
+		if gc.keys != nil {
+			for _, c := range cs {
+				if key := gc.keys[c]; key != nil {
+					st.addForm(key, gc.weight(c))
+				}
 			}
 		}
 		if st.Count < 0 {
@@ -126,9 +135,10 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	return out, nil
 }
 
-// sortByGroup returns the changes of each of n groups, in their order in
-// the batch (a stable counting sort into one backing array).
-func sortByGroup(changes []groupChange, of []int32, n int) [][]groupChange {
+// sortByGroup returns the changes (positions in the batch) of each of n
+// groups, in their order in the batch: a stable counting sort into one
+// backing array.
+func sortByGroup(of []int32, n int) [][]int32 {
 	start := make([]int32, n+1)
 	for _, g := range of {
 		start[g+1]++
@@ -136,14 +146,13 @@ func sortByGroup(changes []groupChange, of []int32, n int) [][]groupChange {
 	for g := range n {
 		start[g+1] += start[g]
 	}
-	sorted := make([]groupChange, len(changes))
+	sorted := make([]int32, len(of))
 	next := slices.Clone(start[:n])
-	for i, c := range changes {
-		g := of[i]
-		sorted[next[g]] = c
+	for i, g := range of {
+		sorted[next[g]] = int32(i)
 		next[g]++
 	}
-	out := make([][]groupChange, n)
+	out := make([][]int32, n)
 	for g := range n {
 		out[g] = sorted[start[g]:start[g+1]:start[g+1]]
 	}
@@ -247,21 +256,16 @@ func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *G
 	return st
 }
 
-// add adds one change to the group: to the multiset of an aggregate that
-// keeps one, else to its linear state.
-func (st *GroupState) add(op *ir.Aggregate, impls []stdlib.Aggregator, c groupChange) {
-	st.addAll(op, impls, []groupChange{c}, nil)
-}
-
-// addAll adds a group's changes, in order, as add would one at a time.
-// With sums given, the numeric arguments of a sum or avg (a
+// addAll adds a group's changes cs, in order, each to the multiset of an
+// aggregate that keeps one, else to its linear state. With sums given,
+// the numeric arguments of a sum or avg (a
 // stdlib.Presummed) whose coefficients are small are summed exactly in
 // int64, by scale, and added with one AddSum per scale: the state
 // Presummed promises is the one Add gives row by row, without a decimal
 // allocated per row.
-func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, cs []groupChange, sums *decimalSums) {
+func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *groupChanges, cs []int32, sums *decimalSums) {
 	for _, c := range cs {
-		st.Count += c.w
+		st.Count += gc.weight(c)
 	}
 	for i, a := range op.Aggs {
 		if a.Arg == nil {
@@ -272,25 +276,25 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, cs []g
 		switch impl.Shape() {
 		case stdlib.ByItem:
 			for _, c := range cs {
-				v := c.args[i]
+				v := gc.arg(c, i)
 				if v == nil {
 					continue
 				}
 				if item := v.([]any); item[len(a.OrderBy)] != nil {
-					acc.NonNull += c.w
+					acc.NonNull += gc.weight(c)
 				} else if !impl.KeepsNull() {
 					continue
 				}
-				addToMultiset(acc.Values, v, c.w)
+				addToMultiset(acc.Values, v, gc.weight(c))
 			}
 		case stdlib.ByValue, stdlib.BySpelling:
 			for _, c := range cs {
-				v := c.args[i]
+				v := gc.arg(c, i)
 				if v == nil {
 					continue
 				}
-				acc.NonNull += c.w
-				addToMultiset(acc.Values, v, c.w)
+				acc.NonNull += gc.weight(c)
+				addToMultiset(acc.Values, v, gc.weight(c))
 			}
 		default:
 			presummed, _ := impl.(stdlib.Presummed)
@@ -302,17 +306,17 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, cs []g
 				sums.reset()
 			}
 			for _, c := range cs {
-				v := c.args[i]
+				v := gc.arg(c, i)
 				if v == nil {
 					continue
 				}
-				lin.N += c.w
+				lin.N += gc.weight(c)
 				if presummed != nil {
-					if x, ok := v.(decimal.Decimal); ok && sums.add(x, c.w) {
+					if x, ok := v.(decimal.Decimal); ok && sums.add(x, gc.weight(c)) {
 						continue
 					}
 				}
-				impl.Add(&lin, v, c.w)
+				impl.Add(&lin, v, gc.weight(c))
 			}
 			if presummed != nil {
 				sums.flush(&lin, presummed)

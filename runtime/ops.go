@@ -191,21 +191,21 @@ func (k *keyEncoder) encode(row zset.Row) (b []byte, hasNull bool, err error) {
 	return k.buf, hasNull, nil
 }
 
-// keyed is a change with its join key: the position of the key in its
-// keyedRows' keys.
-type keyed struct {
-	k   int32
-	row zset.Row
-	w   int64
-}
+// keyed is a change with its join key: the position of the change in its
+// batch and of the key in its keyedRows' keys.
+type keyed struct{ k, i int32 }
 
 // keyedRows is a batch's changes with their join keys, the keys encoded
 // once each, in order of first appearance.
 type keyedRows struct {
+	d    batch
 	keys []string
 	at   map[string]int32 // key -> position in keys
-	rows []keyed
+	rows []keyed          // the changes whose key has no NULL
 }
+
+// entry returns the change of r.
+func (kr *keyedRows) entry(r keyed) *zset.Entry { return &kr.d[r.i] }
 
 // keyAll evaluates key over every row of d, dropping rows whose key has a
 // NULL, which never join. Each key is encoded into a reused buffer and
@@ -214,10 +214,10 @@ func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
 	if len(d) == 0 {
 		return keyedRows{}, nil
 	}
-	out := keyedRows{at: map[string]int32{}, rows: make([]keyed, 0, len(d))}
+	out := keyedRows{d: d, at: map[string]int32{}, rows: make([]keyed, 0, len(d))}
 	var enc keyEncoder
 	enc.init(key)
-	for _, e := range d {
+	for i, e := range d {
 		buf, hasNull, err := enc.encode(e.Row)
 		if err != nil {
 			return keyedRows{}, err
@@ -232,7 +232,7 @@ func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
 			out.at[ks] = k
 			out.keys = append(out.keys, ks)
 		}
-		out.rows = append(out.rows, keyed{k, e.Row, e.Weight})
+		out.rows = append(out.rows, keyed{k, int32(i)})
 	}
 	return out, nil
 }
@@ -268,8 +268,10 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 			if !ok {
 				continue
 			}
+			le := dl.entry(l)
 			for _, r := range byKey[rk] {
-				out = append(out, zset.Entry{Row: concat(l.row, r.row), Weight: l.w * r.w})
+				re := dr.entry(r)
+				out = append(out, zset.Entry{Row: concat(le.Row, re.Row), Weight: le.Weight * re.Weight})
 			}
 		}
 	}
@@ -281,8 +283,9 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 		}
 		out = slices.Grow(out, len(dl.rows))
 		for _, l := range dl.rows {
+			le := dl.entry(l)
 			for _, r := range found[l.k] {
-				out = append(out, zset.Entry{Row: concat(l.row, r.Row), Weight: l.w * r.Weight})
+				out = append(out, zset.Entry{Row: concat(le.Row, r.Row), Weight: le.Weight * r.Weight})
 			}
 		}
 	}
@@ -293,8 +296,9 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 			return nil, err
 		}
 		for _, r := range dr.rows {
+			re := dr.entry(r)
 			for _, l := range found[r.k] {
-				out = append(out, zset.Entry{Row: concat(l.Row, r.row), Weight: l.Weight * r.w})
+				out = append(out, zset.Entry{Row: concat(l.Row, re.Row), Weight: l.Weight * re.Weight})
 			}
 		}
 	}

@@ -16,8 +16,11 @@ var pkSeed = maphash.MakeSeed()
 // tells rows whose keys share a hash apart by encoding their keys again:
 // fewer bytes per row, and no object per row beyond the row.
 type pkRows struct {
-	pk   []int            // the key's columns
-	rows []zset.Row       // by slot; nil for a free slot
+	pk []int // the key's columns
+	// rows holds the rows by slot, in chunks of rowChunk so that a table
+	// that grows never copies them; nil for a free slot.
+	rows [][]zset.Row
+	n    int32            // slots used, free ones included
 	free []int32          // free slots
 	at   map[uint64]int32 // key hash -> slot of a row with that hash
 	// same holds the slots of rows whose key hash a row in at has too:
@@ -43,21 +46,27 @@ func (p *pkRows) keyIs(row zset.Row, key string) bool {
 // slot returns the slot of the row of key (its encoding, hashing to h),
 // or -1.
 func (p *pkRows) slot(h uint64, key string) int32 {
-	if i, ok := p.at[h]; ok && p.keyIs(p.rows[i], key) {
+	if i, ok := p.at[h]; ok && p.keyIs(*p.row(i), key) {
 		return i
 	}
 	for _, i := range p.same {
-		if p.keyIs(p.rows[i], key) {
+		if p.keyIs(*p.row(i), key) {
 			return i
 		}
 	}
 	return -1
 }
 
+// rowChunk is the number of slots in one chunk of pkRows.rows.
+const rowChunk = 1024
+
+// row returns the place of slot i.
+func (p *pkRows) row(i int32) *zset.Row { return &p.rows[i/rowChunk][i%rowChunk] }
+
 // get returns the row whose primary key encodes as key, or nil.
 func (p *pkRows) get(key string) zset.Row {
 	if i := p.slot(p.hash(key), key); i >= 0 {
-		return p.rows[i]
+		return *p.row(i)
 	}
 	return nil
 }
@@ -66,17 +75,26 @@ func (p *pkRows) get(key string) zset.Row {
 func (p *pkRows) set(key string, row zset.Row) {
 	h := p.hash(key)
 	if i := p.slot(h, key); i >= 0 {
-		p.rows[i] = row
+		*p.row(i) = row
 		return
 	}
 	var i int32
 	if n := len(p.free); n > 0 {
 		i = p.free[n-1]
 		p.free = p.free[:n-1]
-		p.rows[i] = row
+		*p.row(i) = row
 	} else {
-		i = int32(len(p.rows))
-		p.rows = append(p.rows, row)
+		i = p.n
+		p.n++
+		if i%rowChunk == 0 {
+			size := rowChunk
+			if i == 0 {
+				size = 8 // a small table stays small
+			}
+			p.rows = append(p.rows, make([]zset.Row, 0, size))
+		}
+		last := len(p.rows) - 1
+		p.rows[last] = append(p.rows[last], row)
 	}
 	if _, taken := p.at[h]; taken {
 		p.same = append(p.same, i)
@@ -96,7 +114,7 @@ func (p *pkRows) del(key string) {
 		delete(p.at, h)
 		// A row of the same hash, if any, takes its place in at.
 		for k, s := range p.same {
-			if p.hash(string(p.appendKey(nil, p.rows[s]))) == h {
+			if p.hash(string(p.appendKey(nil, *p.row(s)))) == h {
 				p.at[h] = s
 				p.same = slices.Delete(p.same, k, k+1)
 				break
@@ -105,7 +123,7 @@ func (p *pkRows) del(key string) {
 	} else {
 		p.same = slices.DeleteFunc(p.same, func(s int32) bool { return s == i })
 	}
-	p.rows[i] = nil
+	*p.row(i) = nil
 	p.free = append(p.free, i)
 }
 
@@ -117,13 +135,15 @@ func (p *pkRows) appendKey(buf []byte, row zset.Row) []byte {
 }
 
 // len returns the number of rows.
-func (p *pkRows) len() int { return len(p.rows) - len(p.free) }
+func (p *pkRows) len() int { return int(p.n) - len(p.free) }
 
 // each calls f for every row, in no particular order.
 func (p *pkRows) each(f func(zset.Row)) {
-	for _, row := range p.rows {
-		if row != nil {
-			f(row)
+	for _, chunk := range p.rows {
+		for _, row := range chunk {
+			if row != nil {
+				f(row)
+			}
 		}
 	}
 }
