@@ -25,8 +25,8 @@ func TestMemBucketCollisions(t *testing.T) {
 			if w == 0 {
 				w = 2
 			}
-			if i := b.find(h, row); i < 0 {
-				b.insert(h, zset.Entry{Row: row, Weight: w})
+			if i, taken := b.find(h, row); i < 0 {
+				b.insert(h, zset.Entry{Row: row, Weight: w}, taken)
 			} else if b.entries[i].Weight += w; b.entries[i].Weight == 0 {
 				b.remove(i)
 			}
@@ -38,7 +38,7 @@ func TestMemBucketCollisions(t *testing.T) {
 			}
 			for j := range int64(40) {
 				jk := types.RowKey(zset.Row{j})
-				i := b.find(uint64(j%spread), zset.Row{j})
+				i, _ := b.find(uint64(j%spread), zset.Row{j})
 				want, in := model[jk]
 				if in != (i >= 0) || in && b.entries[i].Weight != want {
 					t.Fatalf("spread %d step %d: row %d at %d, want weight %d (present %v)", spread, step, j, i, want, in)

@@ -44,17 +44,18 @@ func (p *pkRows) keyIs(row zset.Row, key string) bool {
 }
 
 // slot returns the slot of the row of key (its encoding, hashing to h),
-// or -1.
-func (p *pkRows) slot(h uint64, key string) int32 {
-	if i, ok := p.at[h]; ok && p.keyIs(*p.row(i), key) {
-		return i
+// or -1; taken reports whether at holds a row of hash h.
+func (p *pkRows) slot(h uint64, key string) (_ int32, taken bool) {
+	i, taken := p.at[h]
+	if taken && p.keyIs(*p.row(i), key) {
+		return i, true
 	}
 	for _, i := range p.same {
 		if p.keyIs(*p.row(i), key) {
-			return i
+			return i, taken
 		}
 	}
-	return -1
+	return -1, taken
 }
 
 // rowChunk is the number of slots in one chunk of pkRows.rows.
@@ -65,7 +66,7 @@ func (p *pkRows) row(i int32) *zset.Row { return &p.rows[i/rowChunk][i%rowChunk]
 
 // get returns the row whose primary key encodes as key, or nil.
 func (p *pkRows) get(key string) zset.Row {
-	if i := p.slot(p.hash(key), key); i >= 0 {
+	if i, _ := p.slot(p.hash(key), key); i >= 0 {
 		return *p.row(i)
 	}
 	return nil
@@ -74,11 +75,11 @@ func (p *pkRows) get(key string) zset.Row {
 // set makes row the row of key, its primary key's encoding.
 func (p *pkRows) set(key string, row zset.Row) {
 	h := p.hash(key)
-	if i := p.slot(h, key); i >= 0 {
+	i, taken := p.slot(h, key)
+	if i >= 0 {
 		*p.row(i) = row
 		return
 	}
-	var i int32
 	if n := len(p.free); n > 0 {
 		i = p.free[n-1]
 		p.free = p.free[:n-1]
@@ -96,7 +97,7 @@ func (p *pkRows) set(key string, row zset.Row) {
 		last := len(p.rows) - 1
 		p.rows[last] = append(p.rows[last], row)
 	}
-	if _, taken := p.at[h]; taken {
+	if taken {
 		p.same = append(p.same, i)
 	} else {
 		p.at[h] = i
@@ -106,7 +107,7 @@ func (p *pkRows) set(key string, row zset.Row) {
 // del removes the row of key, if there is one.
 func (p *pkRows) del(key string) {
 	h := p.hash(key)
-	i := p.slot(h, key)
+	i, _ := p.slot(h, key)
 	if i < 0 {
 		return
 	}

@@ -309,34 +309,40 @@ type memBucket struct {
 // bucketScan is the most rows a bucket finds a row among without a map.
 const bucketScan = 8
 
-// find returns the position of row, whose row key hashes to h, or -1.
-func (b *memBucket) find(h uint64, row zset.Row) int {
+// find returns the position of row, whose row key hashes to h, or -1;
+// taken reports whether at holds a row of hash h.
+func (b *memBucket) find(h uint64, row zset.Row) (_ int, taken bool) {
 	if b.at == nil {
 		for i, x := range b.hashes {
 			if x == h && types.SameRowKey(b.entries[i].Row, row) {
-				return i
+				return i, false
 			}
 		}
-		return -1
+		return -1, false
 	}
-	if i, ok := b.at[h]; ok && types.SameRowKey(b.entries[i].Row, row) {
-		return int(i)
+	i, taken := b.at[h]
+	if taken && types.SameRowKey(b.entries[i].Row, row) {
+		return int(i), true
 	}
 	for _, i := range b.same {
 		if b.hashes[i] == h && types.SameRowKey(b.entries[i].Row, row) {
-			return int(i)
+			return int(i), taken
 		}
 	}
-	return -1
+	return -1, taken
 }
 
-func (b *memBucket) insert(h uint64, e zset.Entry) {
+// insert adds entry e, whose row key hashes to h; taken is what find
+// said of h.
+func (b *memBucket) insert(h uint64, e zset.Entry, taken bool) {
 	i := int32(len(b.entries))
 	b.entries = append(b.entries, e)
 	b.hashes = append(b.hashes, h)
 	switch {
+	case b.at != nil && taken:
+		b.same = append(b.same, i)
 	case b.at != nil:
-		b.place(h, i)
+		b.at[h] = i
 	case len(b.entries) > bucketScan:
 		b.at = make(map[uint64]int32, 2*len(b.entries))
 		for j, x := range b.hashes {
@@ -419,10 +425,10 @@ func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 			buf = types.AppendRowKey(buf[:0], c.Row)
 			h = maphash.Bytes(rowSeed, buf) // the same as of the string
 		}
-		i := b.find(h, c.Row)
+		i, taken := b.find(h, c.Row)
 		if i < 0 {
 			if c.Weight != 0 {
-				b.insert(h, zset.Entry{Row: c.Row, Weight: c.Weight})
+				b.insert(h, zset.Entry{Row: c.Row, Weight: c.Weight}, taken)
 			}
 		} else if b.entries[i].Weight += c.Weight; b.entries[i].Weight == 0 {
 			b.remove(i)
