@@ -47,7 +47,8 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	var groupKeys []zset.Row
 	at := map[string]int32{}
 	scratch := make(zset.Row, len(op.Key))
-	var buf []byte
+	var tmp [128]byte
+	buf := tmp[:0] // on the stack, for a short key
 	for i, e := range d {
 		for j, sc := range op.Key {
 			v, err := sc.Eval(e.Row)

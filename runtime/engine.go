@@ -291,7 +291,8 @@ func (e *Engine) TableRow(name string, key []any) (row zset.Row, ok bool) {
 	if !found || t.byKey == nil || len(key) != len(t.input.PrimaryKey) {
 		return nil, false
 	}
-	var buf []byte
+	var tmp [128]byte
+	buf := tmp[:0] // on the stack, for a short key
 	for _, v := range key {
 		buf = types.AppendKey(buf, v)
 	}

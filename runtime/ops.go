@@ -130,18 +130,20 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 		return nil, nil
 	}
 	changes := make([]KeyedChange, 0, len(d))
-	var enc keyEncoder
-	enc.init(op.Key)
+	var small [4]any
+	var tmp [64]byte
+	vals, buf := keyVals(small[:], op.Key), tmp[:0]
 	ix := s.store.Index(n.ID)
 	// The memory store's index encodes a row whose key it is not given
 	// only to hash it: no string per row.
 	_, inMemory := ix.(*memIndex)
 	for _, e := range d {
-		key, _, err := enc.encode(e.Row)
+		var err error
+		buf, _, err = appendKeyOf(buf[:0], vals, op.Key, e.Row)
 		if err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		c := KeyedChange{Key: string(key), Row: e.Row, Weight: e.Weight}
+		c := KeyedChange{Key: string(buf), Row: e.Row, Weight: e.Weight}
 		if !inMemory {
 			c.RowKey = types.RowKey(e.Row)
 		}
@@ -153,42 +155,33 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	return nil, nil
 }
 
-// keyEncoder evaluates key expressions over rows and encodes the values
-// as types.KeyOf does, into a buffer it reuses: a caller that only looks
-// the key up (m[string(b)]) allocates nothing.
-type keyEncoder struct {
-	key   []ir.Scalar
-	vals  []any
-	buf   []byte
-	small [4]any   // vals, for a key of up to 4 values
-	bytes [64]byte // buf, for a short key
-}
-
-// init readies k to encode key; k must not be copied afterwards.
-func (k *keyEncoder) init(key []ir.Scalar) {
-	k.key, k.vals, k.buf = key, k.small[:0], k.bytes[:0]
-	if len(key) > len(k.small) {
-		k.vals = make([]any, len(key))
-	}
-	k.vals = k.vals[:len(key)]
-}
-
-// encode returns the encoding of row's key, valid until the next call,
-// and whether a key value is NULL; it fails as ir.EvalKey does.
-func (k *keyEncoder) encode(row zset.Row) (b []byte, hasNull bool, err error) {
-	for i, s := range k.key {
+// appendKeyOf evaluates key over row and appends the encoding of its
+// values, as types.KeyOf gives it, to buf; vals, of one element per key
+// expression, holds the values meanwhile. hasNull reports a NULL value;
+// the error is ir.EvalKey's. A caller that reuses buf and vals, and only
+// looks the key up (m[string(b)]), allocates nothing.
+func appendKeyOf(buf []byte, vals []any, key []ir.Scalar, row zset.Row) (b []byte, hasNull bool, err error) {
+	for i, s := range key {
 		v, err := s.Eval(row)
 		if err != nil {
-			return nil, false, err
+			return buf, false, err
 		}
 		hasNull = hasNull || v == nil
-		k.vals[i] = v
+		vals[i] = v
 	}
-	k.buf = k.buf[:0]
-	for _, v := range k.vals {
-		k.buf = types.AppendKey(k.buf, v)
+	for _, v := range vals {
+		buf = types.AppendKey(buf, v)
 	}
-	return k.buf, hasNull, nil
+	return buf, hasNull, nil
+}
+
+// keyVals returns room for the values of key: small, of a caller's
+// array, or made.
+func keyVals(small []any, key []ir.Scalar) []any {
+	if len(key) > len(small) {
+		return make([]any, len(key))
+	}
+	return small[:len(key)]
 }
 
 // keyed is a change with its join key: the position of the change in its
@@ -200,8 +193,26 @@ type keyed struct{ k, i int32 }
 type keyedRows struct {
 	d    batch
 	keys []string
-	at   map[string]int32 // key -> position in keys
+	at   map[string]int32 // key -> position in keys; nil for a small batch
 	rows []keyed          // the changes whose key has no NULL
+}
+
+// smallBatch is the most changes a batch has for keyAll to find keys by
+// comparing them in turn rather than through a map.
+const smallBatch = 8
+
+// find returns the position of key in kr.keys.
+func (kr *keyedRows) find(key string) (int32, bool) {
+	if kr.at != nil {
+		k, ok := kr.at[key]
+		return k, ok
+	}
+	for k, s := range kr.keys {
+		if s == key {
+			return int32(k), true
+		}
+	}
+	return 0, false
 }
 
 // entry returns the change of r.
@@ -214,22 +225,30 @@ func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
 	if len(d) == 0 {
 		return keyedRows{}, nil
 	}
-	out := keyedRows{d: d, at: map[string]int32{}, rows: make([]keyed, 0, len(d))}
-	var enc keyEncoder
-	enc.init(key)
+	out := keyedRows{d: d, rows: make([]keyed, 0, len(d))}
+	if len(d) > smallBatch {
+		out.at = map[string]int32{}
+	}
+	var small [4]any
+	var tmp [64]byte
+	vals, buf := keyVals(small[:], key), tmp[:0]
 	for i, e := range d {
-		buf, hasNull, err := enc.encode(e.Row)
+		var hasNull bool
+		var err error
+		buf, hasNull, err = appendKeyOf(buf[:0], vals, key, e.Row)
 		if err != nil {
 			return keyedRows{}, err
 		}
 		if hasNull {
 			continue
 		}
-		k, ok := out.at[string(buf)]
+		k, ok := out.find(string(buf))
 		if !ok {
 			k = int32(len(out.keys))
 			ks := string(buf)
-			out.at[ks] = k
+			if out.at != nil {
+				out.at[ks] = k
+			}
 			out.keys = append(out.keys, ks)
 		}
 		out.rows = append(out.rows, keyed{k, int32(i)})
@@ -264,7 +283,7 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 			byKey[r.k] = append(byKey[r.k], r)
 		}
 		for _, l := range dl.rows {
-			rk, ok := dr.at[dl.keys[l.k]]
+			rk, ok := dr.find(dl.keys[l.k])
 			if !ok {
 				continue
 			}

@@ -409,7 +409,8 @@ func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, er
 func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 	var b *memBucket
 	bkey := ""
-	var buf []byte
+	var tmp [128]byte
+	buf := tmp[:0] // on the stack, for a short key
 	for _, c := range changes {
 		if b == nil || c.Key != bkey {
 			b, bkey = ix.buckets[c.Key], c.Key

@@ -88,7 +88,8 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	// cancels: the batch may insert and delete one row (a key changed
 	// twice, a bag row deleted); only then must it be consolidated.
 	cancels := false
-	var buf []byte
+	var tmp [128]byte
+	buf := tmp[:0] // on the stack, for a short key
 	for i, c := range changes {
 		if err := t.checkRow(c); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", c.Where(i), err)
