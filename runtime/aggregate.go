@@ -236,7 +236,8 @@ func bindAggs(op *ir.Aggregate) ([]stdlib.Aggregator, error) {
 // newGroupState returns the state of a group with no rows: each
 // aggregate's initial linear state and the multiset its shape asks for.
 func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *GroupState {
-	st := &GroupState{Key: key, Accs: make([]Accumulator, len(op.Aggs))}
+	st := newGroupStateOf(len(op.Aggs))
+	st.Key = key
 	for i, a := range op.Aggs {
 		acc := &st.Accs[i]
 		acc.Sum = impls[i].Init()

@@ -172,10 +172,29 @@ func CompareItems(a, b []any, desc []bool) int {
 	return strings.Compare(types.RowKey(a), types.RowKey(b))
 }
 
+// groupWithAccs is a group's state with room for the accumulators of up
+// to two aggregates, allocated together.
+type groupWithAccs struct {
+	GroupState
+	accs [2]Accumulator
+}
+
+// newGroupStateOf returns an empty state with n accumulators, in one
+// allocation when n is small.
+func newGroupStateOf(n int) *GroupState {
+	if n <= 2 {
+		b := &groupWithAccs{}
+		b.Accs = b.accs[:n:n]
+		return &b.GroupState
+	}
+	return &GroupState{Accs: make([]Accumulator, n)}
+}
+
 // clone copies the state so that a step can change it without touching
 // the committed version (the B-tree copies lazily, on write).
 func (g *GroupState) clone() *GroupState {
-	c := &GroupState{Key: g.Key, Count: g.Count, Accs: make([]Accumulator, len(g.Accs))}
+	c := newGroupStateOf(len(g.Accs))
+	c.Key, c.Count = g.Key, g.Count
 	copy(c.Accs, g.Accs)
 	for i := range c.Accs {
 		c.Accs[i].Scales = append([]int64(nil), c.Accs[i].Scales...)
@@ -396,11 +415,15 @@ func (b *memBucket) remove(i int) {
 	}
 }
 
+// Lookup returns each key's entries as the index holds them, not copies:
+// the caller reads them before the step commits, as every operator does,
+// and never changes them. Their capacity is their length, so appending
+// to one copies it.
 func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
 	out := make([][]zset.Entry, len(keys))
 	for i, k := range keys {
 		if b, ok := ix.buckets[k]; ok {
-			out[i] = slices.Clone(b.entries)
+			out[i] = b.entries[:len(b.entries):len(b.entries)]
 		}
 	}
 	return out, nil
