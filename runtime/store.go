@@ -52,7 +52,9 @@ type KeyedChange struct {
 
 // Index is an integrated Z-set indexed by a key.
 type Index interface {
-	// Lookup returns, for each key, the rows integrated under it.
+	// Lookup returns, for each key, the rows integrated under it. The
+	// caller must not change the slices returned, which may be the
+	// store's own, nor keep them past the next Update.
 	Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error)
 	// Update adds changes to the integral.
 	Update(ctx context.Context, changes []KeyedChange) error
@@ -312,7 +314,7 @@ type memIndex struct {
 var rowSeed = maphash.MakeSeed()
 
 // memBucket is the rows under one index key: the entries in a slice (a
-// lookup copies them out at once), beside each the 64-bit hash of its row
+// lookup hands them out as they are), beside each the 64-bit hash of its row
 // key, and, once the bucket holds more than bucketScan rows, a map from
 // hash to position. The row keys themselves are not kept: rows whose
 // keys share a hash are told apart by encoding the rows again.
