@@ -16,8 +16,9 @@ func TestMemBucketCollisions(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, uint64(spread)))
 		b := &memBucket{}
 		model := map[string]int64{}
-		for step := range 4000 {
-			k := int64(r.IntN(40))
+		sawMap := false
+		for step := range 6000 {
+			k := int64(r.IntN(2 * bucketScan)) // past bucketScan: both forms
 			row := zset.Row{k}
 			rk := types.RowKey(row)
 			h := uint64(k % spread)
@@ -36,7 +37,11 @@ func TestMemBucketCollisions(t *testing.T) {
 			if len(b.entries) != len(model) {
 				t.Fatalf("spread %d step %d: %d rows, want %d", spread, step, len(b.entries), len(model))
 			}
-			for j := range int64(40) {
+			sawMap = sawMap || b.at != nil
+			if step%50 != 0 {
+				continue
+			}
+			for j := range int64(2 * bucketScan) {
 				jk := types.RowKey(zset.Row{j})
 				i, _ := b.find(uint64(j%spread), zset.Row{j})
 				want, in := model[jk]
@@ -44,6 +49,9 @@ func TestMemBucketCollisions(t *testing.T) {
 					t.Fatalf("spread %d step %d: row %d at %d, want weight %d (present %v)", spread, step, j, i, want, in)
 				}
 			}
+		}
+		if !sawMap {
+			t.Errorf("spread %d: the bucket never grew a map", spread)
 		}
 	}
 }

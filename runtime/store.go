@@ -327,8 +327,10 @@ type memBucket struct {
 	same []int32
 }
 
-// bucketScan is the most rows a bucket finds a row among without a map.
-const bucketScan = 8
+// bucketScan is the most rows a bucket finds a row among without a map,
+// by scanning its hashes: up to a kilobyte read in order, cheaper than the
+// cache misses of a map lookup, and no map to keep.
+const bucketScan = 128
 
 // find returns the position of row, whose row key hashes to h, or -1;
 // taken reports whether at holds a row of hash h.
