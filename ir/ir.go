@@ -438,8 +438,15 @@ func (e *EvalError) Diagnostic() *lang.Error { return e.Span.Error(e.Err.Error()
 // at returns err placed at span: unchanged when it is nil or already
 // placed (a part inside failed first), or when span is unknown.
 func at(span lang.Span, err error) error {
+	if err == nil {
+		return nil // before placed, whose address escapes: no allocation per row
+	}
+	return placeAt(span, err)
+}
+
+func placeAt(span lang.Span, err error) error {
 	var placed *EvalError
-	if err == nil || span.IsZero() || errors.As(err, &placed) {
+	if span.IsZero() || errors.As(err, &placed) {
 		return err
 	}
 	return &EvalError{Span: span, Err: err}

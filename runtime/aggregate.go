@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/btree"
 	"github.com/shopspring/decimal"
@@ -12,42 +13,82 @@ import (
 	"github.com/stepping-io/stepping/zset"
 )
 
-// groupChange is one input change routed to its group, with its
-// aggregate arguments evaluated.
-type groupChange struct {
-	args []any
-	w    int64
-	key  zset.Row
+// groupChanges is a batch's changes to an aggregate with their
+// arguments evaluated; a change is its position in the batch.
+type groupChanges struct {
+	d    batch
+	args []any // the arguments of change i at i*nAggs
+	n    int   // nAggs
+	// keys holds each change's own spelling of its group's key when the
+	// key holds a numeric (see spelledApart); nil when no change's does.
+	keys []zset.Row
 }
+
+func (gc *groupChanges) arg(i int32, agg int) any { return gc.args[int(i)*gc.n+agg] }
+
+func (gc *groupChanges) weight(i int32) int64 { return gc.d[i].Weight }
 
 // aggregate updates the state of each group the step's changes touch and
 // emits, per changed group, the retraction of its old row and the
 // insertion of its new one.
+//
+// The batch is grouped once: each row's key is encoded into a reused
+// buffer and looked up without allocating, the arguments of all rows go
+// in one slab, and each group's changes are then applied together.
 func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (batch, error) {
 	d := s.in(n, 0)
 	if len(d) == 0 {
 		return nil, nil
 	}
+	nAggs := len(op.Aggs)
+	gc := &groupChanges{d: d, args: make([]any, len(d)*nAggs), n: nAggs}
+	of := make([]int32, len(d)) // the group of each change
 	var keys []string
-	groupKeys := map[string]zset.Row{}
-	changes := map[string][]groupChange{}
-	for _, e := range d {
-		key, _, err := ir.EvalKey(op.Key, e.Row)
-		if err != nil {
+	var groupKeys []zset.Row
+	at := map[string]int32{}
+	scratch := make(zset.Row, len(op.Key))
+	var tmp [128]byte
+	buf := tmp[:0] // on the stack, for a short key
+	for i, e := range d {
+		for j, sc := range op.Key {
+			v, err := sc.Eval(e.Row)
+			if err != nil {
+				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+			}
+			scratch[j] = v
+		}
+		args := gc.args[i*nAggs : (i+1)*nAggs : (i+1)*nAggs]
+		if err := evalAggArgs(op, e.Row, args); err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		args, err := aggArgs(op, e.Row)
-		if err != nil {
-			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+		buf = buf[:0]
+		for _, v := range scratch {
+			buf = types.AppendKey(buf, v)
 		}
-		k := types.KeyOf(key)
-		if _, ok := groupKeys[k]; !ok {
-			groupKeys[k] = key
+		var key zset.Row
+		if spelledApart(scratch) {
+			key = slices.Clone(scratch)
+			if gc.keys == nil {
+				gc.keys = make([]zset.Row, len(d))
+			}
+			gc.keys[i] = key
+		}
+		g, ok := at[string(buf)]
+		if !ok {
+			g = int32(len(keys))
+			k := string(buf)
+			at[k] = g
 			keys = append(keys, k)
+			if key != nil {
+				groupKeys = append(groupKeys, key)
+			} else {
+				groupKeys = append(groupKeys, slices.Clone(scratch))
+			}
 		}
-		changes[k] = append(changes[k], groupChange{args, e.Weight, key})
+		of[i] = g
 	}
-	impls, err := bindAggs(op)
+	byGroup := sortByGroup(of, len(keys))
+	impls, err := s.engine.aggregators(op)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
@@ -58,18 +99,22 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		return nil, err
 	}
 	news := make([]*GroupState, len(keys))
-	for i, k := range keys {
+	var sums decimalSums
+	for i := range keys {
 		old := olds[i]
 		var st *GroupState
 		if old == nil {
-			st = newGroupState(groupKeys[k], op, impls)
+			st = newGroupState(groupKeys[i], op, impls)
 		} else {
 			st = old.clone()
 		}
-		for _, c := range changes[k] {
-			st.add(op, impls, c)
-			if spelledApart(c.key) {
-				st.addForm(c.key, c.w)
+		cs := byGroup[i]
+		st.addAll(op, impls, gc, cs, &sums)
+		if gc.keys != nil {
+			for _, c := range cs {
+				if key := gc.keys[c]; key != nil {
+					st.addForm(key, gc.weight(c))
+				}
 			}
 		}
 		if st.Count < 0 {
@@ -77,7 +122,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		}
 		news[i] = st
 		oldRow, newRow := rowOf(old, op, impls), rowOf(st, op, impls)
-		if oldRow != nil && newRow != nil && types.RowKey(oldRow) == types.RowKey(newRow) {
+		if oldRow != nil && newRow != nil && types.SameRowKey(oldRow, newRow) {
 			continue
 		}
 		if oldRow != nil {
@@ -91,18 +136,47 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	return out, nil
 }
 
+// sortByGroup returns the changes (positions in the batch) of each of n
+// groups, in their order in the batch: a stable counting sort into one
+// backing array.
+func sortByGroup(of []int32, n int) [][]int32 {
+	start := make([]int32, n+1)
+	for _, g := range of {
+		start[g+1]++
+	}
+	for g := range n {
+		start[g+1] += start[g]
+	}
+	sorted := make([]int32, len(of))
+	next := slices.Clone(start[:n])
+	for i, g := range of {
+		sorted[next[g]] = int32(i)
+		next[g]++
+	}
+	out := make([][]int32, n)
+	for g := range n {
+		out[g] = sorted[start[g]:start[g+1]:start[g+1]]
+	}
+	return out
+}
+
 // aggArgs evaluates, for one input row, what each aggregate adds to its
 // state: its argument's value, or for an ordered aggregate the row's item
 // (order keys, argument, separator).
 func aggArgs(op *ir.Aggregate, row zset.Row) ([]any, error) {
 	args := make([]any, len(op.Aggs))
+	return args, evalAggArgs(op, row, args)
+}
+
+// evalAggArgs is aggArgs into args, of one element per aggregate.
+func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any) error {
 	for i, a := range op.Aggs {
 		if a.Arg == nil {
 			continue
 		}
 		v, err := a.Arg.Eval(row)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !a.Ordered() {
 			args[i] = v
@@ -112,7 +186,7 @@ func aggArgs(op *ir.Aggregate, row zset.Row) ([]any, error) {
 		for _, k := range a.OrderBy {
 			kv, err := k.Key.Eval(row)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			item = append(item, kv)
 		}
@@ -120,13 +194,30 @@ func aggArgs(op *ir.Aggregate, row zset.Row) ([]any, error) {
 		if a.Sep != nil {
 			sep, err := a.Sep.Eval(row)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			item = append(item, sep)
 		}
 		args[i] = item
 	}
-	return args, nil
+	return nil
+}
+
+// aggregators returns the aggregators of an Aggregate node, bound on
+// first use and kept: an Aggregator holds nothing of a step's.
+func (e *Engine) aggregators(op *ir.Aggregate) ([]stdlib.Aggregator, error) {
+	if impls, ok := e.aggs[op]; ok {
+		return impls, nil
+	}
+	impls, err := bindAggs(op)
+	if err != nil {
+		return nil, err
+	}
+	if e.aggs == nil {
+		e.aggs = map[*ir.Aggregate][]stdlib.Aggregator{}
+	}
+	e.aggs[op] = impls
+	return impls, nil
 }
 
 // bindAggs returns the aggregator of each of the node's aggregates.
@@ -145,7 +236,8 @@ func bindAggs(op *ir.Aggregate) ([]stdlib.Aggregator, error) {
 // newGroupState returns the state of a group with no rows: each
 // aggregate's initial linear state and the multiset its shape asks for.
 func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *GroupState {
-	st := &GroupState{Key: key, Accs: make([]Accumulator, len(op.Aggs))}
+	st := newGroupStateOf(len(op.Aggs))
+	st.Key = key
 	for i, a := range op.Aggs {
 		acc := &st.Accs[i]
 		acc.Sum = impls[i].Init()
@@ -166,35 +258,129 @@ func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *G
 	return st
 }
 
-// add adds one change to the group: to the multiset of an aggregate that
-// keeps one, else to its linear state.
-func (st *GroupState) add(op *ir.Aggregate, impls []stdlib.Aggregator, c groupChange) {
-	st.Count += c.w
+// addAll adds a group's changes cs, in order, each to the multiset of an
+// aggregate that keeps one, else to its linear state. With sums given,
+// the numeric arguments of a sum or avg (a
+// stdlib.Presummed) whose coefficients are small are summed exactly in
+// int64, by scale, and added with one AddSum per scale: the state
+// Presummed promises is the one Add gives row by row, without a decimal
+// allocated per row.
+func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *groupChanges, cs []int32, sums *decimalSums) {
+	for _, c := range cs {
+		st.Count += gc.weight(c)
+	}
 	for i, a := range op.Aggs {
-		acc := &st.Accs[i]
-		v := c.args[i]
-		if a.Arg == nil || v == nil {
+		if a.Arg == nil {
 			continue
 		}
+		acc := &st.Accs[i]
 		impl := impls[i]
 		switch impl.Shape() {
 		case stdlib.ByItem:
-			if item := v.([]any); item[len(a.OrderBy)] != nil {
-				acc.NonNull += c.w
-			} else if !impl.KeepsNull() {
-				continue
+			for _, c := range cs {
+				v := gc.arg(c, i)
+				if v == nil {
+					continue
+				}
+				if item := v.([]any); item[len(a.OrderBy)] != nil {
+					acc.NonNull += gc.weight(c)
+				} else if !impl.KeepsNull() {
+					continue
+				}
+				addToMultiset(acc.Values, v, gc.weight(c))
 			}
-			addToMultiset(acc.Values, v, c.w)
 		case stdlib.ByValue, stdlib.BySpelling:
-			acc.NonNull += c.w
-			addToMultiset(acc.Values, v, c.w)
+			for _, c := range cs {
+				v := gc.arg(c, i)
+				if v == nil {
+					continue
+				}
+				acc.NonNull += gc.weight(c)
+				addToMultiset(acc.Values, v, gc.weight(c))
+			}
 		default:
-			acc.NonNull += c.w
+			presummed, _ := impl.(stdlib.Presummed)
+			if sums == nil {
+				presummed = nil
+			}
 			lin := acc.linear()
-			impl.Add(&lin, v, c.w)
-			acc.Sum, acc.Scales = lin.Sum, lin.Scales
+			if presummed != nil {
+				sums.reset()
+			}
+			for _, c := range cs {
+				v := gc.arg(c, i)
+				if v == nil {
+					continue
+				}
+				lin.N += gc.weight(c)
+				if presummed != nil {
+					if x, ok := v.(decimal.Decimal); ok && sums.add(x, gc.weight(c)) {
+						continue
+					}
+				}
+				impl.Add(&lin, v, gc.weight(c))
+			}
+			if presummed != nil {
+				sums.flush(&lin, presummed)
+			}
+			acc.NonNull, acc.Sum, acc.Scales = lin.N, lin.Sum, lin.Scales
 		}
 	}
+}
+
+// decimalSums sums numerics of small coefficients exactly, in int64, one
+// sum per exponent, with the total weight of the values summed.
+type decimalSums struct {
+	exps    []int32
+	coefs   []int64
+	weights []int64
+}
+
+func (s *decimalSums) reset() {
+	s.exps, s.coefs, s.weights = s.exps[:0], s.coefs[:0], s.weights[:0]
+}
+
+// add adds w copies of x, reporting false (adding nothing) when x's
+// coefficient, or the sum, would not fit in an int64.
+func (s *decimalSums) add(x decimal.Decimal, w int64) bool {
+	// NumDigits is allocation-free for coefficients within 2^53, and
+	// reports 15 digits or fewer only for those (it counts larger ones
+	// exactly), so the coefficient is an int64 and, times a weight
+	// within 2^9, stays within 2^62.
+	if x.NumDigits() > 15 || w > 1<<9 || w < -(1<<9) {
+		return false
+	}
+	c := x.CoefficientInt64() * w
+	exp := x.Exponent()
+	for i, e := range s.exps {
+		if e != exp {
+			continue
+		}
+		sum, overflow := addInt64(s.coefs[i], c)
+		if overflow {
+			return false
+		}
+		s.coefs[i] = sum
+		s.weights[i] += w
+		return true
+	}
+	s.exps = append(s.exps, exp)
+	s.coefs = append(s.coefs, c)
+	s.weights = append(s.weights, w)
+	return true
+}
+
+func addInt64(a, b int64) (int64, bool) {
+	c := a + b
+	return c, (c > a) != (b > 0)
+}
+
+// flush adds the sums to lin, one AddSum per exponent.
+func (s *decimalSums) flush(lin *stdlib.Linear, p stdlib.Presummed) {
+	for i, exp := range s.exps {
+		p.AddSum(lin, decimal.New(s.coefs[i], exp), s.weights[i])
+	}
+	s.reset()
 }
 
 // linear returns the accumulator's linear state.

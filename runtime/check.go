@@ -18,7 +18,7 @@ func CheckValue(v any, t types.Type) error {
 	case types.Int2, types.Int4, types.Int8:
 		var n int64
 		if n, ok = v.(int64); ok {
-			if _, err := types.CheckInt(n, t.Kind); err != nil {
+			if err := types.CheckIntRange(n, t.Kind); err != nil {
 				return err
 			}
 		}

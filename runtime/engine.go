@@ -8,6 +8,7 @@ import (
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
+	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -26,6 +27,8 @@ type Engine struct {
 	inBody []bool
 	// nodeView names, by node ID, the view each node computes part of.
 	nodeView []string
+	// aggs holds the aggregators of each Aggregate node, bound once.
+	aggs map[*ir.Aggregate][]stdlib.Aggregator
 }
 
 // StepError is a step that failed computing a view: the data it met (a
@@ -288,8 +291,13 @@ func (e *Engine) TableRow(name string, key []any) (row zset.Row, ok bool) {
 	if !found || t.byKey == nil || len(key) != len(t.input.PrimaryKey) {
 		return nil, false
 	}
-	row, ok = t.byKey[types.KeyOf(key)]
-	return row, ok
+	var tmp [128]byte
+	buf := tmp[:0] // on the stack, for a short key
+	for _, v := range key {
+		buf = types.AppendKey(buf, v)
+	}
+	row = t.byKey.get(string(buf))
+	return row, row != nil
 }
 
 // run computes every node's changes for one step. It changes nothing; the

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
@@ -127,40 +128,132 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 // integrate schedules the addition of its input's changes to its index.
 func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	d := s.in(n, 0)
+	if len(d) == 0 {
+		return nil, nil
+	}
 	changes := make([]KeyedChange, 0, len(d))
+	var small [4]any
+	var tmp [64]byte
+	vals, buf := keyVals(small[:], op.Key), tmp[:0]
+	ix := s.store.Index(n.ID)
+	// The memory store's index encodes a row whose key it is not given
+	// only to hash it: no string per row.
+	_, inMemory := ix.(*memIndex)
 	for _, e := range d {
-		key, _, err := ir.EvalKey(op.Key, e.Row)
+		var err error
+		buf, _, err = appendKeyOf(buf[:0], vals, op.Key, e.Row)
 		if err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		changes = append(changes, KeyedChange{Key: types.KeyOf(key), RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight})
+		c := KeyedChange{Key: string(buf), Row: e.Row, Weight: e.Weight}
+		if !inMemory {
+			c.RowKey = types.RowKey(e.Row)
+		}
+		changes = append(changes, c)
 	}
 	if len(changes) > 0 {
-		ix := s.store.Index(n.ID)
 		s.writes = append(s.writes, func(ctx context.Context) error { return ix.Update(ctx, changes) })
 	}
 	return nil, nil
 }
 
-// keyed is a change with its evaluated join key.
-type keyed struct {
-	key string
-	row zset.Row
-	w   int64
+// appendKeyOf evaluates key over row and appends the encoding of its
+// values, as types.KeyOf gives it, to buf; vals, of one element per key
+// expression, holds the values meanwhile. hasNull reports a NULL value;
+// the error is ir.EvalKey's. A caller that reuses buf and vals, and only
+// looks the key up (m[string(b)]), allocates nothing.
+func appendKeyOf(buf []byte, vals []any, key []ir.Scalar, row zset.Row) (b []byte, hasNull bool, err error) {
+	for i, s := range key {
+		v, err := s.Eval(row)
+		if err != nil {
+			return buf, false, err
+		}
+		hasNull = hasNull || v == nil
+		vals[i] = v
+	}
+	for _, v := range vals {
+		buf = types.AppendKey(buf, v)
+	}
+	return buf, hasNull, nil
 }
 
+// keyVals returns room for the values of key: small, of a caller's
+// array, or made.
+func keyVals(small []any, key []ir.Scalar) []any {
+	if len(key) > len(small) {
+		return make([]any, len(key))
+	}
+	return small[:len(key)]
+}
+
+// keyed is a change with its join key: the position of the change in its
+// batch and of the key in its keyedRows' keys.
+type keyed struct{ k, i int32 }
+
+// keyedRows is a batch's changes with their join keys, the keys encoded
+// once each, in order of first appearance.
+type keyedRows struct {
+	d    batch
+	keys []string
+	at   map[string]int32 // key -> position in keys; nil for a small batch
+	rows []keyed          // the changes whose key has no NULL
+}
+
+// smallBatch is the most changes a batch has for keyAll to find keys by
+// comparing them in turn rather than through a map.
+const smallBatch = 8
+
+// find returns the position of key in kr.keys.
+func (kr *keyedRows) find(key string) (int32, bool) {
+	if kr.at != nil {
+		k, ok := kr.at[key]
+		return k, ok
+	}
+	for k, s := range kr.keys {
+		if s == key {
+			return int32(k), true
+		}
+	}
+	return 0, false
+}
+
+// entry returns the change of r.
+func (kr *keyedRows) entry(r keyed) *zset.Entry { return &kr.d[r.i] }
+
 // keyAll evaluates key over every row of d, dropping rows whose key has a
-// NULL, which never join.
-func keyAll(d batch, key []ir.Scalar) ([]keyed, error) {
-	out := make([]keyed, 0, len(d))
-	for _, e := range d {
-		k, hasNull, err := ir.EvalKey(key, e.Row)
+// NULL, which never join. Each key is encoded into a reused buffer and
+// found without allocating; only a new key is copied.
+func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
+	if len(d) == 0 {
+		return keyedRows{}, nil
+	}
+	out := keyedRows{d: d, rows: make([]keyed, 0, len(d))}
+	if len(d) > smallBatch {
+		out.at = map[string]int32{}
+	}
+	var small [4]any
+	var tmp [64]byte
+	vals, buf := keyVals(small[:], key), tmp[:0]
+	for i, e := range d {
+		var hasNull bool
+		var err error
+		buf, hasNull, err = appendKeyOf(buf[:0], vals, key, e.Row)
 		if err != nil {
-			return nil, err
+			return keyedRows{}, err
 		}
-		if !hasNull {
-			out = append(out, keyed{types.KeyOf(k), e.Row, e.Weight})
+		if hasNull {
+			continue
 		}
+		k, ok := out.find(string(buf))
+		if !ok {
+			k = int32(len(out.keys))
+			ks := string(buf)
+			if out.at != nil {
+				out.at[ks] = k
+			}
+			out.keys = append(out.keys, ks)
+		}
+		out.rows = append(out.rows, keyed{k, int32(i)})
 	}
 	return out, nil
 }
@@ -182,44 +275,51 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
 	var out batch
-	if len(dl) == 0 && len(dr) == 0 {
+	if len(dl.rows) == 0 && len(dr.rows) == 0 {
 		return out, nil
 	}
 	// Δl⋈Δr
-	byKey := map[string][]keyed{}
-	for _, r := range dr {
-		byKey[r.key] = append(byKey[r.key], r)
-	}
-	for _, l := range dl {
-		for _, r := range byKey[l.key] {
-			out = append(out, zset.Entry{Row: concat(l.row, r.row), Weight: l.w * r.w})
+	if len(dl.rows) > 0 && len(dr.rows) > 0 {
+		byKey := make([][]keyed, len(dr.keys))
+		for _, r := range dr.rows {
+			byKey[r.k] = append(byKey[r.k], r)
+		}
+		for _, l := range dl.rows {
+			rk, ok := dr.find(dl.keys[l.k])
+			if !ok {
+				continue
+			}
+			le := dl.entry(l)
+			for _, r := range byKey[rk] {
+				re := dr.entry(r)
+				out = append(out, zset.Entry{Row: concat(le.Row, re.Row), Weight: le.Weight * re.Weight})
+			}
 		}
 	}
 	// Δl⋈z⁻¹(I r)
-	if len(dl) > 0 {
-		keys := distinctKeys(dl)
-		found, err := s.integral(n, 3).Lookup(ctx, keys)
+	if len(dl.rows) > 0 {
+		found, err := s.integral(n, 3).Lookup(ctx, dl.keys)
 		if err != nil {
 			return nil, err
 		}
-		at := indexKeys(keys)
-		for _, l := range dl {
-			for _, r := range found[at[l.key]] {
-				out = append(out, zset.Entry{Row: concat(l.row, r.Row), Weight: l.w * r.Weight})
+		out = slices.Grow(out, len(dl.rows))
+		for _, l := range dl.rows {
+			le := dl.entry(l)
+			for _, r := range found[l.k] {
+				out = append(out, zset.Entry{Row: concat(le.Row, r.Row), Weight: le.Weight * r.Weight})
 			}
 		}
 	}
 	// z⁻¹(I l)⋈Δr
-	if len(dr) > 0 {
-		keys := distinctKeys(dr)
-		found, err := s.integral(n, 2).Lookup(ctx, keys)
+	if len(dr.rows) > 0 {
+		found, err := s.integral(n, 2).Lookup(ctx, dr.keys)
 		if err != nil {
 			return nil, err
 		}
-		at := indexKeys(keys)
-		for _, r := range dr {
-			for _, l := range found[at[r.key]] {
-				out = append(out, zset.Entry{Row: concat(l.Row, r.row), Weight: l.Weight * r.w})
+		for _, r := range dr.rows {
+			re := dr.entry(r)
+			for _, l := range found[r.k] {
+				out = append(out, zset.Entry{Row: concat(l.Row, re.Row), Weight: l.Weight * re.Weight})
 			}
 		}
 	}
@@ -227,30 +327,10 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 	// opposite weights (a row joined and unjoined in one step);
 	// consolidated, such a pair is no change, and later operators never
 	// see it. With one side unchanged the pairs are distinct already.
-	if len(dl) > 0 && len(dr) > 0 {
+	if len(dl.rows) > 0 && len(dr.rows) > 0 {
 		return toBatch(zset.FromEntries(out...)), nil
 	}
 	return out, nil
-}
-
-func distinctKeys(ks []keyed) []string {
-	seen := make(map[string]bool, len(ks))
-	var out []string
-	for _, k := range ks {
-		if !seen[k.key] {
-			seen[k.key] = true
-			out = append(out, k.key)
-		}
-	}
-	return out
-}
-
-func indexKeys(keys []string) map[string]int {
-	at := make(map[string]int, len(keys))
-	for i, k := range keys {
-		at[k] = i
-	}
-	return at
 }
 
 // distinct keeps one row per class of equal rows (rows equal as SQL's =
@@ -281,7 +361,7 @@ func (s *stepRun) distinct(ctx context.Context, n *ir.Node) (batch, error) {
 		before := zset.FromEntries(found[i]...)
 		after := before.Plus(zset.FromEntries(changes[k]...))
 		old, now := representative(before), representative(after)
-		if old != nil && now != nil && types.RowKey(old) == types.RowKey(now) {
+		if old != nil && now != nil && types.SameRowKey(old, now) {
 			continue
 		}
 		if old != nil {

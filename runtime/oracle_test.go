@@ -48,6 +48,8 @@ type harness struct {
 	// bagCap is the size above which a table without a primary key is
 	// mostly shrunk.
 	bagCap int
+	// maxChanges is the most changes a step makes to one table.
+	maxChanges int
 
 	model map[string]*modelTable
 
@@ -138,18 +140,19 @@ func newHarness(t *testing.T, src string, seed uint64) *harness {
 	}
 	t.Logf("seed %d (rerun with -oracle.seed=%d)", seed, seed)
 	h := &harness{
-		t:         t,
-		prog:      prog,
-		eng:       prog.NewEngine(runtime.NewMemoryStore()),
-		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		ctx:       context.Background(),
-		intDomain: 5,
-		bagCap:    25,
-		numerics:  numerics,
-		model:     map[string]*modelTable{},
-		maxRows:   map[string]int{},
-		changed:   map[string]int{},
-		now:       clockStart,
+		t:          t,
+		prog:       prog,
+		eng:        prog.NewEngine(runtime.NewMemoryStore()),
+		rng:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		ctx:        context.Background(),
+		intDomain:  5,
+		bagCap:     25,
+		maxChanges: 5,
+		numerics:   numerics,
+		model:      map[string]*modelTable{},
+		maxRows:    map[string]int{},
+		changed:    map[string]int{},
+		now:        clockStart,
 	}
 	for _, tab := range prog.Checked.Tables {
 		m := &modelTable{tab: tab}
@@ -285,7 +288,7 @@ func (h *harness) pick(rows []zset.Row) zset.Row { return rows[h.rng.IntN(len(ro
 // primary key, or an update of a table without one.
 func (h *harness) changes(m *modelTable) (cs []runtime.Change, fail bool) {
 	tab := m.tab
-	n := 1 + h.rng.IntN(5)
+	n := 1 + h.rng.IntN(h.maxChanges)
 	for range n {
 		if m.byKey != nil {
 			c, f := h.keyedChange(m)
@@ -1000,30 +1003,51 @@ func TestOracle(t *testing.T) {
 	for _, tc := range oracleCases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, tc.src, seedFor(tc.seed))
-			switch tc.name {
-			case "group":
-				// Half the deletions of an existing row take a group's
-				// current minimum or maximum of v.
-				h.pickDelete = extremeOf(h, 1, 2)
-			case "aggregates":
-				// Half of them take a group's current first or last row
-				// by o; the numerics include equal values spelled apart.
-				h.pickDelete = extremeOf(h, 1, 2)
-				h.numerics = decimals("1.5", "1.50", "2", "2.0", "-0.25")
-			case "group_numeric_keys":
-				// Equal keys spelled differently, coming and going.
-				h.numerics = decimals("1.5", "1.50", "2", "2.0", "2.00", "-0.5")
-			case "except_intersect", "top":
-				// Equal numbers spelled differently: one class of
-				// rows, told apart only by identity.
-				h.numerics = decimals("0", "0.00", "1.5", "1.50", "2.25", "-0.75", "3")
-			case "recursion", "recursion_errors":
-				// Sparse graphs over more nodes: long paths, cycles
-				// made and broken, rather than a complete graph.
-				h.intDomain, h.bagCap = 9, 9
-			}
+			configureOracle(h, tc.name)
 			h.run(*oracleSteps)
 		})
+	}
+}
+
+// TestOracleLargeBatches is TestOracle with up to 40 changes to a table
+// per step, over wider domains: batches past the sizes (8) below which
+// the engine finds keys by scanning rather than through maps.
+func TestOracleLargeBatches(t *testing.T) {
+	for _, tc := range oracleCases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.src, seedFor(tc.seed+1))
+			configureOracle(h, tc.name)
+			h.maxChanges = 40
+			h.intDomain *= 4
+			h.bagCap *= 4
+			h.run(*oracleSteps / 3)
+		})
+	}
+}
+
+// configureOracle sets up the harness for the oracle case of name.
+func configureOracle(h *harness, name string) {
+	switch name {
+	case "group":
+		// Half the deletions of an existing row take a group's
+		// current minimum or maximum of v.
+		h.pickDelete = extremeOf(h, 1, 2)
+	case "aggregates":
+		// Half of them take a group's current first or last row
+		// by o; the numerics include equal values spelled apart.
+		h.pickDelete = extremeOf(h, 1, 2)
+		h.numerics = decimals("1.5", "1.50", "2", "2.0", "-0.25")
+	case "group_numeric_keys":
+		// Equal keys spelled differently, coming and going.
+		h.numerics = decimals("1.5", "1.50", "2", "2.0", "2.00", "-0.5")
+	case "except_intersect", "top":
+		// Equal numbers spelled differently: one class of
+		// rows, told apart only by identity.
+		h.numerics = decimals("0", "0.00", "1.5", "1.50", "2.25", "-0.75", "3")
+	case "recursion", "recursion_errors":
+		// Sparse graphs over more nodes: long paths, cycles
+		// made and broken, rather than a complete graph.
+		h.intDomain, h.bagCap = 9, 9
 	}
 }
 

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"hash/maphash"
+	"slices"
 	"strings"
 
 	"github.com/google/btree"
@@ -50,7 +52,9 @@ type KeyedChange struct {
 
 // Index is an integrated Z-set indexed by a key.
 type Index interface {
-	// Lookup returns, for each key, the rows integrated under it.
+	// Lookup returns, for each key, the rows integrated under it. The
+	// caller must not change the slices returned, which may be the
+	// store's own, nor keep them past the next Update.
 	Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error)
 	// Update adds changes to the integral.
 	Update(ctx context.Context, changes []KeyedChange) error
@@ -170,10 +174,29 @@ func CompareItems(a, b []any, desc []bool) int {
 	return strings.Compare(types.RowKey(a), types.RowKey(b))
 }
 
+// groupWithAccs is a group's state with room for the accumulators of up
+// to two aggregates, allocated together.
+type groupWithAccs struct {
+	GroupState
+	accs [2]Accumulator
+}
+
+// newGroupStateOf returns an empty state with n accumulators, in one
+// allocation when n is small.
+func newGroupStateOf(n int) *GroupState {
+	if n <= 2 {
+		b := &groupWithAccs{}
+		b.Accs = b.accs[:n:n]
+		return &b.GroupState
+	}
+	return &GroupState{Accs: make([]Accumulator, n)}
+}
+
 // clone copies the state so that a step can change it without touching
 // the committed version (the B-tree copies lazily, on write).
 func (g *GroupState) clone() *GroupState {
-	c := &GroupState{Key: g.Key, Count: g.Count, Accs: make([]Accumulator, len(g.Accs))}
+	c := newGroupStateOf(len(g.Accs))
+	c.Key, c.Count = g.Key, g.Count
 	copy(c.Accs, g.Accs)
 	for i := range c.Accs {
 		c.Accs[i].Scales = append([]int64(nil), c.Accs[i].Scales...)
@@ -264,7 +287,7 @@ func (o *memOrdered) Update(_ context.Context, changes []OrderedChange) error {
 func (s *MemoryStore) Index(id int) Index {
 	ix, ok := s.indexes[id]
 	if !ok {
-		ix = &memIndex{buckets: map[string]map[string]zset.Entry{}}
+		ix = &memIndex{buckets: map[string]*memBucket{}}
 		s.indexes[id] = ix
 	}
 	return ix
@@ -280,47 +303,167 @@ func (s *MemoryStore) Groups(id int) Groups {
 	return g
 }
 
-// memIndex maps an index key to the rows under it, by row key. Entries
-// are held by value: fewer pointers for the garbage collector to chase.
+// memIndex maps an index key to the rows under it. It keeps a hash of
+// each row's row key (types.RowKey), which a change may leave empty: the
+// index then encodes the row itself.
 type memIndex struct {
-	buckets map[string]map[string]zset.Entry
+	buckets map[string]*memBucket
 }
 
+// rowSeed hashes row keys; the hashes live only in memory.
+var rowSeed = maphash.MakeSeed()
+
+// memBucket is the rows under one index key: the entries in a slice (a
+// lookup hands them out as they are), beside each the 64-bit hash of its row
+// key, and, once the bucket holds more than bucketScan rows, a map from
+// hash to position. The row keys themselves are not kept: rows whose
+// keys share a hash are told apart by encoding the rows again.
+type memBucket struct {
+	entries []zset.Entry
+	hashes  []uint64
+	at      map[uint64]int32
+	// same holds the positions of rows whose hash a row in at has too:
+	// found by scanning, almost always empty.
+	same []int32
+}
+
+// bucketScan is the most rows a bucket finds a row among without a map,
+// by scanning its hashes: up to a kilobyte read in order, cheaper than the
+// cache misses of a map lookup, and no map to keep.
+const bucketScan = 128
+
+// find returns the position of row, whose row key hashes to h, or -1;
+// taken reports whether at holds a row of hash h.
+func (b *memBucket) find(h uint64, row zset.Row) (_ int, taken bool) {
+	if b.at == nil {
+		for i, x := range b.hashes {
+			if x == h && types.SameRowKey(b.entries[i].Row, row) {
+				return i, false
+			}
+		}
+		return -1, false
+	}
+	i, taken := b.at[h]
+	if taken && types.SameRowKey(b.entries[i].Row, row) {
+		return int(i), true
+	}
+	for _, i := range b.same {
+		if b.hashes[i] == h && types.SameRowKey(b.entries[i].Row, row) {
+			return int(i), taken
+		}
+	}
+	return -1, taken
+}
+
+// insert adds entry e, whose row key hashes to h; taken is what find
+// said of h.
+func (b *memBucket) insert(h uint64, e zset.Entry, taken bool) {
+	i := int32(len(b.entries))
+	b.entries = append(b.entries, e)
+	b.hashes = append(b.hashes, h)
+	switch {
+	case b.at != nil && taken:
+		b.same = append(b.same, i)
+	case b.at != nil:
+		b.at[h] = i
+	case len(b.entries) > bucketScan:
+		b.at = make(map[uint64]int32, 2*len(b.entries))
+		for j, x := range b.hashes {
+			b.place(x, int32(j))
+		}
+	}
+}
+
+// place files position i, of hash h, in at, or in same when at has a
+// row of that hash.
+func (b *memBucket) place(h uint64, i int32) {
+	if _, taken := b.at[h]; taken {
+		b.same = append(b.same, i)
+	} else {
+		b.at[h] = i
+	}
+}
+
+// unplace removes position i, of hash h, from at or same; a row of the
+// same hash in same takes its place in at.
+func (b *memBucket) unplace(h uint64, i int32) {
+	if j, ok := b.at[h]; ok && j == i {
+		delete(b.at, h)
+		for k, s := range b.same {
+			if b.hashes[s] == h {
+				b.at[h] = s
+				b.same = slices.Delete(b.same, k, k+1)
+				break
+			}
+		}
+		return
+	}
+	b.same = slices.DeleteFunc(b.same, func(s int32) bool { return s == i })
+}
+
+// remove removes the row at position i, moving the last row into its
+// place.
+func (b *memBucket) remove(i int) {
+	last := len(b.entries) - 1
+	if b.at != nil {
+		b.unplace(b.hashes[i], int32(i))
+		if i != last {
+			b.unplace(b.hashes[last], int32(last))
+		}
+	}
+	b.entries[i], b.hashes[i] = b.entries[last], b.hashes[last]
+	b.entries[last] = zset.Entry{}
+	b.entries, b.hashes = b.entries[:last], b.hashes[:last]
+	if b.at != nil && i != last {
+		b.place(b.hashes[i], int32(i))
+	}
+}
+
+// Lookup returns each key's entries as the index holds them, not copies:
+// the caller reads them before the step commits, as every operator does,
+// and never changes them. Their capacity is their length, so appending
+// to one copies it.
 func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
 	out := make([][]zset.Entry, len(keys))
 	for i, k := range keys {
-		b := ix.buckets[k]
-		if len(b) == 0 {
-			continue
+		if b, ok := ix.buckets[k]; ok {
+			out[i] = b.entries[:len(b.entries):len(b.entries)]
 		}
-		rows := make([]zset.Entry, 0, len(b))
-		for _, e := range b {
-			rows = append(rows, e)
-		}
-		out[i] = rows
 	}
 	return out, nil
 }
 
 func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
+	var b *memBucket
+	bkey := ""
+	var tmp [128]byte
+	buf := tmp[:0] // on the stack, for a short key
 	for _, c := range changes {
-		b, ok := ix.buckets[c.Key]
-		if !ok {
-			b = map[string]zset.Entry{}
-			ix.buckets[c.Key] = b
+		if b == nil || c.Key != bkey {
+			b, bkey = ix.buckets[c.Key], c.Key
+			if b == nil {
+				b = &memBucket{}
+				ix.buckets[c.Key] = b
+			}
 		}
-		e, ok := b[c.RowKey]
-		if !ok {
-			e.Row = c.Row
+		var h uint64
+		if c.RowKey != "" {
+			h = maphash.String(rowSeed, c.RowKey)
+		} else {
+			buf = types.AppendRowKey(buf[:0], c.Row)
+			h = maphash.Bytes(rowSeed, buf) // the same as of the string
 		}
-		e.Weight += c.Weight
-		if e.Weight != 0 {
-			b[c.RowKey] = e
-			continue
+		i, taken := b.find(h, c.Row)
+		if i < 0 {
+			if c.Weight != 0 {
+				b.insert(h, zset.Entry{Row: c.Row, Weight: c.Weight}, taken)
+			}
+		} else if b.entries[i].Weight += c.Weight; b.entries[i].Weight == 0 {
+			b.remove(i)
 		}
-		delete(b, c.RowKey)
-		if len(b) == 0 {
+		if len(b.entries) == 0 {
 			delete(ix.buckets, c.Key)
+			b = nil
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package runtime
 import (
 	"iter"
 
+	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -27,8 +28,8 @@ func (s *MemoryStore) IndexEntries(id int) iter.Seq[StateEntry] {
 			return
 		}
 		for key, bucket := range ix.buckets {
-			for rowKey, e := range bucket {
-				if !yield(StateEntry{Key: key, RowKey: rowKey, Row: e.Row, Weight: e.Weight}) {
+			for _, e := range bucket.entries {
+				if !yield(StateEntry{Key: key, RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight}) {
 					return
 				}
 			}

@@ -44,14 +44,14 @@ func (c Change) Where(i int) string {
 // updates and deletes into Z-set changes.
 type tableState struct {
 	input *ir.Input
-	byKey map[string]zset.Row // tables with a primary key: key -> row
-	bag   *zset.ZSet          // tables without one: a multiset
+	byKey *pkRows    // tables with a primary key: key -> row
+	bag   *zset.ZSet // tables without one: a multiset
 }
 
 func newTableState(in *ir.Input) *tableState {
 	t := &tableState{input: in}
 	if len(in.PrimaryKey) > 0 {
-		t.byKey = map[string]zset.Row{}
+		t.byKey = newPKRows(in.PrimaryKey)
 	} else {
 		t.bag = zset.New()
 	}
@@ -65,12 +65,13 @@ type overlay struct {
 	bag   *zset.ZSet
 }
 
-func (t *tableState) pk(row zset.Row) string {
-	key := make(zset.Row, len(t.input.PrimaryKey))
-	for i, c := range t.input.PrimaryKey {
-		key[i] = row[c]
+// appendPK appends the encoding of row's primary key, the one pk returns,
+// to buf.
+func (t *tableState) appendPK(buf []byte, row zset.Row) []byte {
+	for _, c := range t.input.PrimaryKey {
+		buf = types.AppendKey(buf, row[c])
 	}
-	return types.KeyOf(key)
+	return buf
 }
 
 // resolve turns a batch of changes into a Z-set against the table's
@@ -78,10 +79,17 @@ func (t *tableState) pk(row zset.Row) string {
 func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	d := make(batch, 0, len(changes))
 	add := func(row zset.Row, w int64) { d = append(d, zset.Entry{Row: row, Weight: w}) }
-	ov := &overlay{byKey: make(map[string]zset.Row, len(changes)), bag: zset.New()}
+	ov := &overlay{}
+	if t.byKey != nil {
+		ov.byKey = make(map[string]zset.Row, len(changes))
+	} else {
+		ov.bag = zset.New()
+	}
 	// cancels: the batch may insert and delete one row (a key changed
 	// twice, a bag row deleted); only then must it be consolidated.
 	cancels := false
+	var tmp [128]byte
+	buf := tmp[:0] // on the stack, for a short key
 	for i, c := range changes {
 		if err := t.checkRow(c); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", c.Where(i), err)
@@ -102,11 +110,12 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			}
 			continue
 		}
-		key := t.pk(c.Row)
-		old, touched := ov.byKey[key]
+		buf = t.appendPK(buf[:0], c.Row)
+		old, touched := ov.byKey[string(buf)]
 		if !touched {
-			old = t.byKey[key]
+			old = t.byKey.get(string(buf)) // no allocation: get keeps no key
 		}
+		key := string(buf) // what the overlay keeps, and later the table
 		cancels = cancels || touched
 		switch c.Op {
 		case Insert:
@@ -187,9 +196,9 @@ func (t *tableState) apply(ov *overlay) {
 	}
 	for k, row := range ov.byKey {
 		if row == nil {
-			delete(t.byKey, k)
+			t.byKey.del(k)
 		} else {
-			t.byKey[k] = row
+			t.byKey.set(k, row)
 		}
 	}
 }
@@ -201,12 +210,12 @@ func (t *tableState) applyDelta(d *zset.ZSet) {
 	}
 	d.Each(func(row zset.Row, w int64) {
 		if w < 0 {
-			delete(t.byKey, t.pk(row))
+			t.byKey.del(string(t.appendPK(nil, row)))
 		}
 	})
 	d.Each(func(row zset.Row, w int64) {
 		if w > 0 {
-			t.byKey[t.pk(row)] = row
+			t.byKey.set(string(t.appendPK(nil, row)), row)
 		}
 	})
 }
@@ -215,10 +224,8 @@ func (t *tableState) contents() *zset.ZSet {
 	if t.byKey == nil {
 		return t.bag
 	}
-	z := zset.New()
-	for _, row := range t.byKey {
-		z.Add(row, 1)
-	}
+	z := zset.NewSized(t.byKey.len())
+	t.byKey.each(func(row zset.Row) { z.Add(row, 1) })
 	return z
 }
 

@@ -288,6 +288,7 @@ func Format(args []any, ts []types.Type) (any, error) {
 	}
 	f := args[0].(string)
 	var b strings.Builder
+	b.Grow(len(f) + 16*(len(args)-1)) // one allocation for most results
 	next := 1
 	for i := 0; i < len(f); i++ {
 		c := f[i]

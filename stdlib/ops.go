@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/shopspring/decimal"
@@ -55,7 +56,7 @@ func Convert(from, to types.Kind) func(any) any {
 	}
 	switch to {
 	case types.Numeric:
-		return func(v any) any { return decimal.NewFromInt(v.(int64)) }
+		return func(v any) any { return NumericOfInt(v.(int64)) }
 	case types.Float4, types.Float8:
 		if from == types.Numeric {
 			return func(v any) any { f, _ := v.(decimal.Decimal).Float64(); return f }
@@ -66,6 +67,55 @@ func Convert(from, to types.Kind) func(any) any {
 		return func(v any) any { return v }
 	}
 	panic(fmt.Sprintf("stdlib.Convert: %s to %s", from, to))
+}
+
+// The small integers as numerics, boxed, made once: an integer widened to
+// a numeric (qty * price) takes one of them instead of allocating three
+// objects per row. A decimal.Decimal is never changed in place, so they
+// can be shared.
+const smallNumericMin, smallNumericMax = -128, 1024
+
+var smallNumerics = func() (out [smallNumericMax - smallNumericMin]any) {
+	for i := range out {
+		out[i] = decimal.NewFromInt(int64(i + smallNumericMin))
+	}
+	return out
+}()
+
+// NumericOfInt returns x as a numeric (a decimal.Decimal of scale 0) in
+// an interface, shared for small x.
+func NumericOfInt(x int64) any {
+	if x >= smallNumericMin && x < smallNumericMax {
+		return smallNumerics[x-smallNumericMin]
+	}
+	return decimal.NewFromInt(x)
+}
+
+// MulNumericInt returns x * y as x.Mul(decimal.NewFromInt(y)) gives it
+// (the coefficients' product, x's exponent), computed in int64 when x's
+// coefficient is within 2^53 and the product fits.
+func MulNumericInt(x decimal.Decimal, y int64) decimal.Decimal {
+	// NumDigits reports 15 or fewer only for coefficients within 2^53,
+	// where CoefficientInt64 is exact.
+	if x.NumDigits() <= 15 {
+		c := x.CoefficientInt64()
+		hi, lo := bits.Mul64(absInt64(c), absInt64(y))
+		if hi == 0 && lo < 1<<63 {
+			p := int64(lo)
+			if (c < 0) != (y < 0) {
+				p = -p
+			}
+			return decimal.New(p, x.Exponent())
+		}
+	}
+	return x.Mul(decimal.NewFromInt(y))
+}
+
+func absInt64(v int64) uint64 {
+	if v < 0 {
+		return uint64(-v) // -MinInt64 wraps to itself, 1<<63 as a uint64
+	}
+	return uint64(v)
 }
 
 // ErrDivisionByZero is returned by / and % on a zero divisor.
@@ -81,6 +131,16 @@ func Arith(op lang.Op, a, b types.Type) (types.Type, func(x, y any) (any, error)
 	t, ok := Promote(a, b)
 	if !ok {
 		return types.Type{}, nil, fmt.Errorf("operator %s is not defined on %s and %s", op, a, b)
+	}
+	if op == lang.Mul && t.Kind == types.Numeric {
+		// numeric * integer, either way round: no conversion of the
+		// integer, and small coefficients multiplied in int64.
+		switch {
+		case a.Kind == types.Numeric && numericRank(b.Kind) <= 3:
+			return t, func(x, y any) (any, error) { return MulNumericInt(x.(decimal.Decimal), y.(int64)), nil }, nil
+		case b.Kind == types.Numeric && numericRank(a.Kind) <= 3:
+			return t, func(x, y any) (any, error) { return MulNumericInt(y.(decimal.Decimal), x.(int64)), nil }, nil
+		}
 	}
 	ca, cb := Convert(a.Kind, t.Kind), Convert(b.Kind, t.Kind)
 	var f func(x, y any) (any, error)

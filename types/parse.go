@@ -73,17 +73,26 @@ func Parse(s string, t Type) (any, error) {
 
 // CheckInt reports an error when n does not fit the integer kind k.
 func CheckInt(n int64, k Kind) (any, error) {
+	if err := CheckIntRange(n, k); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// CheckIntRange is CheckInt without the value, for a caller that has it
+// already: it allocates nothing.
+func CheckIntRange(n int64, k Kind) error {
 	switch k {
 	case Int2:
 		if n < -1<<15 || n >= 1<<15 {
-			return nil, fmt.Errorf("smallint out of range: %d", n)
+			return fmt.Errorf("smallint out of range: %d", n)
 		}
 	case Int4:
 		if n < -1<<31 || n >= 1<<31 {
-			return nil, fmt.Errorf("integer out of range: %d", n)
+			return fmt.Errorf("integer out of range: %d", n)
 		}
 	}
-	return n, nil
+	return nil
 }
 
 // FitNumeric rounds a numeric to the declared scale of t, if it has one,

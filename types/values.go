@@ -174,6 +174,11 @@ func appendEncoding(buf []byte, v any, exact bool) []byte {
 		return binary.LittleEndian.AppendUint64(buf, bits)
 	case decimal.Decimal:
 		if exact {
+			var tmp [32]byte
+			if b, ok := appendNumericFast(tmp[:0], x); ok {
+				buf = binary.AppendUvarint(append(buf, tagNumeric), uint64(len(b)))
+				return append(buf, b...)
+			}
 			return appendString(append(buf, tagNumeric), FormatNumeric(x))
 		}
 		// String trims trailing zeros, so 1.50 and 1.5 share a key.
@@ -215,6 +220,30 @@ func RowKey(row []any) string {
 		b = appendEncoding(b, v, true)
 	}
 	return string(b)
+}
+
+// AppendRowKey appends RowKey(row) to buf.
+func AppendRowKey(buf []byte, row []any) []byte {
+	for _, v := range row {
+		buf = appendEncoding(buf, v, true)
+	}
+	return buf
+}
+
+// SameRowKey reports whether RowKey(a) == RowKey(b), comparing the rows
+// value by value (each value's encoding delimits itself, so the keys are
+// equal exactly when every value's is) without building the keys.
+func SameRowKey(a, b []any) bool {
+	if len(a) != len(b) {
+		return RowKey(a) == RowKey(b)
+	}
+	var ta, tb [64]byte
+	for i := range a {
+		if !bytes.Equal(appendEncoding(ta[:0], a[i], true), appendEncoding(tb[:0], b[i], true)) {
+			return false
+		}
+	}
+	return true
 }
 
 // KeyOf returns the equality key of a tuple of values: tuples have the
@@ -370,10 +399,50 @@ func formatFloat(f float64, bits int) string {
 // FormatNumeric prints a numeric with its scale, as Postgres does: 24.0
 // stays 24.0 and 1.50 stays 1.50.
 func FormatNumeric(d decimal.Decimal) string {
+	var tmp [32]byte
+	if b, ok := appendNumericFast(tmp[:0], d); ok {
+		return string(b)
+	}
 	if e := d.Exponent(); e < 0 {
 		return d.StringFixed(-e)
 	}
 	return d.String()
+}
+
+// appendNumericFast appends FormatNumeric(d) to buf without going through
+// math/big, when d's coefficient is small (within 2^53) and its exponent
+// at most zero and at least -20; ok is false, and buf unchanged, otherwise.
+// The digits are those decimal.Decimal.StringFixed writes: the
+// coefficient's, with a point -exponent digits from the right and zeros
+// before it as needed, and a minus sign for a negative value.
+func appendNumericFast(buf []byte, d decimal.Decimal) (_ []byte, ok bool) {
+	e := d.Exponent()
+	// NumDigits reports 15 or fewer only for coefficients within 2^53,
+	// where it allocates nothing and CoefficientInt64 is exact.
+	if e > 0 || e < -20 || d.NumDigits() > 15 {
+		return buf, false
+	}
+	c := d.CoefficientInt64()
+	if c < 0 {
+		buf = append(buf, '-')
+		c = -c
+	}
+	var digits [24]byte
+	ds := strconv.AppendInt(digits[:0], c, 10)
+	scale := int(-e)
+	if scale == 0 {
+		return append(buf, ds...), true
+	}
+	if len(ds) > scale {
+		buf = append(buf, ds[:len(ds)-scale]...)
+		buf = append(buf, '.')
+		return append(buf, ds[len(ds)-scale:]...), true
+	}
+	buf = append(buf, '0', '.')
+	for range scale - len(ds) {
+		buf = append(buf, '0')
+	}
+	return append(buf, ds...), true
 }
 
 func formatTime(t time.Time, k Kind) string {

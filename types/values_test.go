@@ -94,3 +94,36 @@ func TestRecordFromJSON(t *testing.T) {
 		t.Error("a JSON string was read as a record")
 	}
 }
+
+// TestFormatNumericFast checks the short path of FormatNumeric against
+// decimal's own StringFixed and String, over coefficients and exponents
+// on both sides of its limits.
+func TestFormatNumericFast(t *testing.T) {
+	coefs := []int64{0, 1, -1, 5, -5, 9, 10, 99, 100, 150, -150, 12345, -12345, 999999999999999, -999999999999999, 1 << 53, -(1 << 53), 1<<53 + 1, 1000000000000000, 9999999999999999, 1 << 62}
+	for _, c := range coefs {
+		for e := int32(-25); e <= 3; e++ {
+			d := decimal.New(c, e)
+			want := d.String()
+			if e < 0 {
+				want = d.StringFixed(-e)
+			}
+			if got := FormatNumeric(d); got != want {
+				t.Errorf("FormatNumeric(%d e%d) = %q, want %q", c, e, got, want)
+			}
+		}
+	}
+}
+
+// TestSameRowKey checks SameRowKey against comparing RowKeys.
+func TestSameRowKey(t *testing.T) {
+	vals := []any{nil, true, false, int64(1), int64(2), 1.5, "a", "ab", decimal.New(15, -1), decimal.New(150, -2), decimal.New(1, 70), []any{int64(1)}, []any{int64(1), nil}}
+	for _, a := range vals {
+		for _, b := range vals {
+			for _, rows := range [][2][]any{{{a}, {b}}, {{a, b}, {b, a}}, {{a, b}, {a}}, {{a}, {a, b}}} {
+				if got, want := SameRowKey(rows[0], rows[1]), RowKey(rows[0]) == RowKey(rows[1]); got != want {
+					t.Errorf("SameRowKey(%v, %v) = %v, want %v", rows[0], rows[1], got, want)
+				}
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@
 package zset
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -22,16 +23,22 @@ type Entry struct {
 
 // ZSet maps rows to weights. Rows of weight zero are never stored. The zero
 // value is not usable; call New.
+//
+// Entries are held by value: no object per row for the garbage collector
+// to find and scan.
 type ZSet struct {
-	m map[string]*Entry
+	m map[string]Entry
 }
 
 // New returns an empty Z-set.
-func New() *ZSet { return &ZSet{m: make(map[string]*Entry)} }
+func New() *ZSet { return &ZSet{m: make(map[string]Entry)} }
+
+// NewSized returns an empty Z-set with room for about n rows.
+func NewSized(n int) *ZSet { return &ZSet{m: make(map[string]Entry, n)} }
 
 // FromEntries builds a Z-set by adding each entry in turn.
 func FromEntries(es ...Entry) *ZSet {
-	z := New()
+	z := NewSized(len(es))
 	for _, e := range es {
 		z.Add(e.Row, e.Weight)
 	}
@@ -52,10 +59,12 @@ func (z *ZSet) AddKeyed(key string, row Row, w int64) {
 		e.Weight += w
 		if e.Weight == 0 {
 			delete(z.m, key)
+		} else {
+			z.m[key] = e
 		}
 		return
 	}
-	z.m[key] = &Entry{Row: row, Weight: w}
+	z.m[key] = Entry{Row: row, Weight: w}
 }
 
 // AddAll adds every entry of other, scaled by factor.
@@ -98,7 +107,7 @@ func (z *ZSet) EachKeyed(f func(key string, row Row, w int64)) {
 func (z *ZSet) Entries() []Entry {
 	out := make([]Entry, 0, len(z.m))
 	for _, e := range z.m {
-		out = append(out, *e)
+		out = append(out, e)
 	}
 	slices.SortFunc(out, func(a, b Entry) int {
 		if c := types.CompareRows(a.Row, b.Row); c != 0 {
@@ -112,18 +121,14 @@ func (z *ZSet) Entries() []Entry {
 
 // Clone returns a copy of z sharing its rows (rows are never mutated).
 func (z *ZSet) Clone() *ZSet {
-	c := &ZSet{m: make(map[string]*Entry, len(z.m))}
-	for k, e := range z.m {
-		c.m[k] = &Entry{Row: e.Row, Weight: e.Weight}
-	}
-	return c
+	return &ZSet{m: maps.Clone(z.m)}
 }
 
 // Negate returns -z.
 func (z *ZSet) Negate() *ZSet {
-	c := z.Clone()
-	for _, e := range c.m {
-		e.Weight = -e.Weight
+	c := NewSized(len(z.m))
+	for k, e := range z.m {
+		c.m[k] = Entry{Row: e.Row, Weight: -e.Weight}
 	}
 	return c
 }
@@ -172,7 +177,7 @@ func (z *ZSet) Distinct() *ZSet {
 	}
 	c := New()
 	for _, k := range best {
-		c.m[k] = &Entry{Row: z.m[k].Row, Weight: 1}
+		c.m[k] = Entry{Row: z.m[k].Row, Weight: 1}
 	}
 	return c
 }
