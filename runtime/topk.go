@@ -279,10 +279,7 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
-	desc := make([]bool, len(op.By))
-	for i, k := range op.By {
-		desc[i] = k.Desc
-	}
+	desc := descending(op.By)
 	store := s.store.Groups(n.ID)
 	olds, err := store.Get(ctx, keys)
 	if err != nil {
@@ -378,4 +375,14 @@ func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
 		next[of[j]]++
 	}
 	return keys, groups, nil
+}
+
+// descending says, per order key, whether it is descending, as a
+// Ranking takes it.
+func descending(by []ir.OrderKey) []bool {
+	desc := make([]bool, len(by))
+	for i, k := range by {
+		desc[i] = k.Desc
+	}
+	return desc
 }

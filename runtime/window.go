@@ -22,10 +22,7 @@ func (s *stepRun) window(ctx context.Context, n *ir.Node, op *ir.Window) (batch,
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
-	desc := make([]bool, len(op.By))
-	for i, k := range op.By {
-		desc[i] = k.Desc
-	}
+	desc := descending(op.By)
 	store := s.store.Groups(n.ID)
 	olds, err := store.Get(ctx, keys)
 	if err != nil {

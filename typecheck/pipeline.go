@@ -339,28 +339,37 @@ func (c *checker) top(st *lang.TopStage, in Rel, sc *scope) (Rel, *scope) {
 		c.errorHint(st, "keep at least one row: top 1 by ...", "top %d keeps no rows", st.N)
 		ok = false
 	}
-	for _, k := range st.By {
+	var orderOK bool
+	t.By, t.Per, orderOK = c.groupOrder("top", st.By, st.Per, sc)
+	if !ok || !orderOK {
+		return nil, nil
+	}
+	return t, sc
+}
+
+// groupOrder checks the order keys and the per expressions of top or
+// window (what): keys of types with an order, per expressions of any.
+func (c *checker) groupOrder(what string, byKeys []*lang.OrderKey, perX []lang.Expr, sc *scope) (by []OrderKey, per []Expr, ok bool) {
+	ok = true
+	for _, k := range byKeys {
 		x := c.expr(k.X, &exprCtx{scope: sc})
 		switch x.Type().Kind {
 		case types.Invalid:
 			ok = false
 		case types.JSONB, types.Array, types.Record:
-			c.errorf(k.X, "top can't order by a value of type %s: jsonb, arrays and records have no order here", x.Type())
+			c.errorf(k.X, "%s can't order by a value of type %s: jsonb, arrays and records have no order here", what, x.Type())
 			ok = false
 		}
-		t.By = append(t.By, OrderKey{X: x, Desc: k.Desc})
+		by = append(by, OrderKey{X: x, Desc: k.Desc})
 	}
-	for _, p := range st.Per {
+	for _, p := range perX {
 		x := c.expr(p, &exprCtx{scope: sc})
 		if x.Type().Kind == types.Invalid {
 			ok = false
 		}
-		t.Per = append(t.Per, x)
+		per = append(per, x)
 	}
-	if !ok {
-		return nil, nil
-	}
-	return t, sc
+	return by, per, ok
 }
 
 // window checks window by k, ... [per p, ...] { name = lag(x), ... }:
@@ -369,24 +378,9 @@ func (c *checker) top(st *lang.TopStage, in Rel, sc *scope) (Rel, *scope) {
 func (c *checker) window(st *lang.WindowStage, in Rel, sc *scope) (Rel, *scope) {
 	ok := c.noRec(st, "window", in)
 	w := &Window{In: in}
-	for _, k := range st.By {
-		x := c.expr(k.X, &exprCtx{scope: sc})
-		switch x.Type().Kind {
-		case types.Invalid:
-			ok = false
-		case types.JSONB, types.Array, types.Record:
-			c.errorf(k.X, "window can't order by a value of type %s: jsonb, arrays and records have no order here", x.Type())
-			ok = false
-		}
-		w.By = append(w.By, OrderKey{X: x, Desc: k.Desc})
-	}
-	for _, p := range st.Per {
-		x := c.expr(p, &exprCtx{scope: sc})
-		if x.Type().Kind == types.Invalid {
-			ok = false
-		}
-		w.Per = append(w.Per, x)
-	}
+	var orderOK bool
+	w.By, w.Per, orderOK = c.groupOrder("window", st.By, st.Per, sc)
+	ok = ok && orderOK
 	var cols []Column
 	seen := map[string]bool{}
 	for _, f := range st.Fields {

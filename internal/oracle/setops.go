@@ -67,25 +67,25 @@ func classCounts(z *zset.ZSet) (map[string]int64, map[string]zset.Row) {
 	return counts, rep
 }
 
-// top sorts each group's rows, every copy of a row separately, and keeps
-// the first N.
-func (e *evaluator) top(r *typecheck.Top) (*zset.ZSet, error) {
-	in, err := e.rel(r.In)
-	if err != nil {
-		return nil, err
-	}
-	per, by := e.compileAll(r.Per), make([]ir.Scalar, len(r.By))
-	for i, k := range r.By {
+// sorted is a row with its order keys' values.
+type sorted struct {
+	sort []any
+	row  zset.Row
+}
+
+// orderedGroups sorts the rows of r's input into groups of equal per
+// values, every copy of a row separately, each group in the order of by
+// (ties broken by the row, NULLs last, then by its written form), as
+// top and window order them.
+func (e *evaluator) orderedGroups(in *zset.ZSet, what string, perX []typecheck.Expr, byKeys []typecheck.OrderKey) (map[string][]sorted, error) {
+	per, by := e.compileAll(perX), make([]ir.Scalar, len(byKeys))
+	for i, k := range byKeys {
 		by[i] = ir.CompileAt(k.X, e.now)
-	}
-	type sorted struct {
-		sort []any
-		row  zset.Row
 	}
 	groups := map[string][]sorted{}
 	for _, en := range in.Entries() {
 		if en.Weight < 0 {
-			return nil, fmt.Errorf("top input holds a row of negative weight %d", en.Weight)
+			return nil, fmt.Errorf("%s input holds a row of negative weight %d", what, en.Weight)
 		}
 		k, err := evalAll(per, en.Row)
 		if err != nil {
@@ -100,10 +100,9 @@ func (e *evaluator) top(r *typecheck.Top) (*zset.ZSet, error) {
 			groups[class] = append(groups[class], sorted{s, en.Row})
 		}
 	}
-	out := zset.New()
 	for _, rows := range groups {
 		slices.SortFunc(rows, func(a, b sorted) int {
-			if c := compareKeys(r.By, a.sort, b.sort); c != 0 {
+			if c := compareKeys(byKeys, a.sort, b.sort); c != 0 {
 				return c
 			}
 			if c := nullsLast(a.row, b.row); c != 0 {
@@ -111,6 +110,22 @@ func (e *evaluator) top(r *typecheck.Top) (*zset.ZSet, error) {
 			}
 			return strings.Compare(types.RowKey(a.row), types.RowKey(b.row))
 		})
+	}
+	return groups, nil
+}
+
+// top keeps the first N rows of each group.
+func (e *evaluator) top(r *typecheck.Top) (*zset.ZSet, error) {
+	in, err := e.rel(r.In)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := e.orderedGroups(in, "top", r.Per, r.By)
+	if err != nil {
+		return nil, err
+	}
+	out := zset.New()
+	for _, rows := range groups {
 		for _, x := range rows[:min(int64(len(rows)), r.N)] {
 			out.Add(x.row, 1)
 		}
@@ -118,55 +133,23 @@ func (e *evaluator) top(r *typecheck.Top) (*zset.ZSet, error) {
 	return out, nil
 }
 
-// window sorts each group's rows, every copy of a row separately, as top
-// does, and gives each copy its functions' values at the copies before
-// and after it.
+// window gives each row of each group its functions' values at the rows
+// before and after it.
 func (e *evaluator) window(r *typecheck.Window) (*zset.ZSet, error) {
 	in, err := e.rel(r.In)
 	if err != nil {
 		return nil, err
 	}
-	per, by := e.compileAll(r.Per), make([]ir.Scalar, len(r.By))
-	for i, k := range r.By {
-		by[i] = ir.CompileAt(k.X, e.now)
+	groups, err := e.orderedGroups(in, "window", r.Per, r.By)
+	if err != nil {
+		return nil, err
 	}
 	args := make([]ir.Scalar, len(r.Funcs))
 	for i, f := range r.Funcs {
 		args[i] = ir.CompileAt(f.Arg, e.now)
 	}
-	type sorted struct {
-		sort []any
-		row  zset.Row
-	}
-	groups := map[string][]sorted{}
-	for _, en := range in.Entries() {
-		if en.Weight < 0 {
-			return nil, fmt.Errorf("window input holds a row of negative weight %d", en.Weight)
-		}
-		k, err := evalAll(per, en.Row)
-		if err != nil {
-			return nil, err
-		}
-		s, err := evalAll(by, en.Row)
-		if err != nil {
-			return nil, err
-		}
-		class := types.KeyOf(k)
-		for range en.Weight {
-			groups[class] = append(groups[class], sorted{s, en.Row})
-		}
-	}
 	out := zset.New()
 	for _, rows := range groups {
-		slices.SortFunc(rows, func(a, b sorted) int {
-			if c := compareKeys(r.By, a.sort, b.sort); c != 0 {
-				return c
-			}
-			if c := nullsLast(a.row, b.row); c != 0 {
-				return c
-			}
-			return strings.Compare(types.RowKey(a.row), types.RowKey(b.row))
-		})
 		for i, x := range rows {
 			o := append(zset.Row{}, x.row...)
 			for j, f := range r.Funcs {
