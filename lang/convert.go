@@ -231,6 +231,22 @@ func (c *converter) cmp(g *exprCmp) Expr {
 			op = "not " + op
 		}
 		return binary(binaryOp(op), x, c.coalesce(t.Pattern))
+	case len(t.In) > 0:
+		// x in (a, b) is x == a or x == b, as SQL defines IN (NULL
+		// where no value equals and one is NULL); not in is its not.
+		var in Expr
+		for _, v := range t.In {
+			eq := binary(Eq, x, c.coalesce(v))
+			if in == nil {
+				in = eq
+			} else {
+				in = binary(Or, in, eq)
+			}
+		}
+		if t.NotIn {
+			return &Unary{span: sp(g.Pos, g.EndPos), Op: Not, X: &ParenExpr{span: sp(g.Pos, g.EndPos), X: in}}
+		}
+		return &ParenExpr{span: sp(g.Pos, g.EndPos), X: in}
 	case t.Is && t.Distinct != nil:
 		op := IsDistinctFrom
 		if t.Not {

@@ -244,15 +244,17 @@ type exprCmp struct {
 }
 
 type exprCmpTail struct {
-	Op       string        `parser:"@( '==' | '!=' | '<=' | '>=' | '<' | '>' )"`
-	Right    *exprCoalesce `parser:"@@"`
-	NotLike  bool          `parser:"| @'not'?"`
-	Like     string        `parser:"@( 'like' | 'ilike' )"`
-	Pattern  *exprCoalesce `parser:"@@"`
-	Is       bool          `parser:"| @'is'"`
-	Not      bool          `parser:"@'not'?"`
-	Null     bool          `parser:"( @'null'"`
-	Distinct *exprCoalesce `parser:"| 'distinct' 'from' @@ )"`
+	Op       string          `parser:"@( '==' | '!=' | '<=' | '>=' | '<' | '>' )"`
+	Right    *exprCoalesce   `parser:"@@"`
+	NotLike  bool            `parser:"| @'not'?"`
+	Like     string          `parser:"@( 'like' | 'ilike' )"`
+	Pattern  *exprCoalesce   `parser:"@@"`
+	NotIn    bool            `parser:"| @'not'?"`
+	In       []*exprCoalesce `parser:"'in' '(' @@ ( ',' @@ )* ')'"`
+	Is       bool            `parser:"| @'is'"`
+	Not      bool            `parser:"@'not'?"`
+	Null     bool            `parser:"( @'null'"`
+	Distinct *exprCoalesce   `parser:"| 'distinct' 'from' @@ )"`
 }
 
 type exprCoalesce struct {

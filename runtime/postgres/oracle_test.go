@@ -112,7 +112,9 @@ view grouped = t | group by g { n = count(), cv = count(v), total = sum(v), lo =
 view dist = t | select { g } | distinct
 view uni = t | select { g } | union (u | select { g })
 view uall = t | select { g } | union all (u | select { g })
+view listed = t | where g in (1, 3) | select { id, v, low = v not in (0, 1, 2), named = s in ("a", "b c") }
 output filtered to table filtered
+output listed to table listed
 output joined to table joined
 output grouped to table grouped index (g)
 output dist to table dist
@@ -126,6 +128,7 @@ output uall to table uall
 		"dist":     "SELECT DISTINCT g FROM t",
 		"uni":      "SELECT g FROM t UNION SELECT g FROM u",
 		"uall":     "SELECT g FROM t UNION ALL SELECT g FROM u",
+		"listed":   "SELECT id, v, v NOT IN (0, 1, 2), s IN ('a', 'b c') FROM t WHERE g IN (1, 3)",
 	},
 	change: func(r *rand.Rand, _ time.Time) string {
 		id, g := r.IntN(12), r.IntN(4)
