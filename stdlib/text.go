@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -12,6 +13,14 @@ import (
 )
 
 func init() {
+	register(&Func{
+		Name: "split_part", Signature: "split_part(s text, delimiter text, n int) text", Strict: true,
+		Doc:   "The nth field of s split at delimiter, counting from 1; a negative n counts from the end (-1 is the last field); \"\" past the fields; n = 0 is an error.",
+		Check: fixed("split_part", types.Text, types.Text, types.Text, types.Int4),
+		Bind: func([]types.Type) Impl {
+			return func(a []any) (any, error) { return SplitPart(a[0].(string), a[1].(string), a[2].(int64)) }
+		},
+	})
 	register(&Func{
 		Name: "concat", Signature: "concat(args...) text",
 		Doc: "The text forms of the arguments joined, NULLs left out; never NULL.",
@@ -425,4 +434,27 @@ func Like(op lang.Op) func(x, y any) (any, error) {
 		}
 		return match(x.(string)) != negate, nil
 	}
+}
+
+// SplitPart is split_part(s, delimiter, n), as Postgres computes it: an
+// empty delimiter makes s its one field, and an empty s has none.
+func SplitPart(s, delimiter string, n int64) (string, error) {
+	if n == 0 {
+		return "", errors.New("split_part: field position must not be zero")
+	}
+	if s == "" {
+		return "", nil
+	}
+	fields := []string{s}
+	if delimiter != "" {
+		fields = strings.Split(s, delimiter)
+	}
+	i := n - 1
+	if n < 0 {
+		i = int64(len(fields)) + n
+	}
+	if i < 0 || i >= int64(len(fields)) {
+		return "", nil
+	}
+	return fields[i], nil
 }

@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -373,6 +374,40 @@ func init() {
 			return func(a []any) (any, error) { return DateTrunc(a[0].(string), a[1].(time.Time)) }
 		},
 	})
+	register(&Func{
+		Name: "date_bin", Signature: "date_bin(stride interval, t timestamp, origin timestamp) timestamp", Strict: true,
+		Doc: "The start of the bin of width stride, counted from origin, that t falls in: t rounded down to origin plus a whole number of strides. stride holds no months or years. Both timestamps are of one kind, and so is the result.",
+		Check: func(args []types.Type) (types.Type, error) {
+			if err := arity("date_bin", args, 3); err != nil {
+				return types.Type{}, err
+			}
+			k := args[1].Kind
+			if k == types.Null {
+				k = args[2].Kind
+			}
+			if !accepts(types.Interval, args[0]) || k != types.Timestamp && k != types.Timestamptz && k != types.Null ||
+				args[2].Kind != k && args[2].Kind != types.Null || args[1].Kind != k && args[1].Kind != types.Null {
+				return types.Type{}, fmt.Errorf("date_bin wants (interval, timestamp, timestamp) or (interval, timestamptz, timestamptz), got %s", typeList(args))
+			}
+			if k == types.Null {
+				k = types.Timestamp
+			}
+			return types.Type{Kind: k, Nullable: anyNullable(args), Scale: -1}, nil
+		},
+		Bind: func([]types.Type) Impl {
+			return func(a []any) (any, error) {
+				return DateBin(a[0].(types.IntervalValue), a[1].(time.Time), a[2].(time.Time))
+			}
+		},
+	})
+	register(&Func{
+		Name: "to_timestamp", Signature: "to_timestamp(seconds float8) timestamptz", Strict: true,
+		Doc:   "The time seconds after 1970-01-01 00:00:00+00, to the microsecond.",
+		Check: fixed("to_timestamp", types.Timestamptz, types.Float8),
+		Bind: func([]types.Type) Impl {
+			return func(a []any) (any, error) { return ToTimestamp(a[0].(float64)) }
+		},
+	})
 	for _, f := range []struct {
 		name, result, doc string
 		kind              types.Kind
@@ -412,4 +447,36 @@ func init() {
 			},
 		})
 	}
+}
+
+// DateBin is date_bin(stride, t, origin), as Postgres 15 computes it:
+// origin plus the whole strides from it that reach t, rounded down (so a
+// t before origin falls in the bin before).
+func DateBin(stride types.IntervalValue, t, origin time.Time) (time.Time, error) {
+	if stride.Months != 0 {
+		return time.Time{}, errors.New("date_bin: timestamps cannot be binned into intervals containing months or years")
+	}
+	width := int64(stride.Days)*86_400_000_000 + stride.Micros
+	if width <= 0 {
+		return time.Time{}, errors.New("date_bin: stride must be greater than zero")
+	}
+	diff := t.Sub(origin).Microseconds()
+	delta := diff - diff%width
+	if diff < 0 && diff%width != 0 {
+		delta -= width
+	}
+	return origin.Add(time.Duration(delta) * time.Microsecond), nil
+}
+
+// ToTimestamp is to_timestamp(seconds): the time seconds after the Unix
+// epoch, rounded to the microsecond as Postgres rounds it.
+func ToTimestamp(seconds float64) (time.Time, error) {
+	switch {
+	case math.IsNaN(seconds):
+		return time.Time{}, errors.New("to_timestamp: timestamp cannot be NaN")
+	case math.IsInf(seconds, 0) || math.Abs(seconds) > 9e12:
+		return time.Time{}, fmt.Errorf("to_timestamp: timestamp out of range: %g", seconds)
+	}
+	micros := math.RoundToEven(seconds * 1e6)
+	return time.UnixMicro(int64(micros)).UTC(), nil
 }
