@@ -44,6 +44,15 @@ type funcCase struct {
 const htmlEscapeSQL = `replace(replace(replace(replace(replace($1, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&#34;'), '''', '&#39;')`
 
 var funcCases = []funcCase{
+	{fn: "regexp_substr", args: []arg{txt("foo123bar45"), txt("[0-9]+")}, want: "123"},
+	{fn: "regexp_substr", args: []arg{txt("foo123bar45"), txt("[0-9]+"), i4("6")}, want: "3"},
+	{fn: "regexp_substr", args: []arg{txt("foo123bar45"), txt("[0-9]+"), i4("1"), i4("2")}, want: "45"},
+	{fn: "regexp_substr", args: []arg{txt("foo123bar45"), txt("[0-9]+"), i4("1"), i4("3")}, want: `\N`},
+	{fn: "regexp_substr", args: []arg{txt("k1=v1 k2=v2"), txt("(\\w+)=(\\w+)"), i4("1"), i4("2"), txt(""), i4("2")}, want: "v2"},
+	{fn: "regexp_substr", args: []arg{txt("ABC abc"), txt("b"), i4("1"), i4("1"), txt("i")}, want: "B"},
+	{fn: "regexp_substr", args: []arg{txt("héllo wörld"), txt("w."), i4("3")}, want: "wö"},
+	{fn: "regexp_substr", args: []arg{txt("abc"), txt("z")}, want: `\N`},
+	{fn: "regexp_substr", args: []arg{txt("abc"), txt("b"), i4("0")}, want: "ERROR"},
 	{fn: "split_part", args: []arg{txt("a,b,,c"), txt(","), i4("2")}, want: "b"},
 	{fn: "split_part", args: []arg{txt("a,b,,c"), txt(","), i4("3")}, want: ""},
 	{fn: "split_part", args: []arg{txt("a,b,,c"), txt(","), i4("-1")}, want: "c"},

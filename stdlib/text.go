@@ -176,6 +176,43 @@ func init() {
 		},
 	})
 	register(&Func{
+		Name: "regexp_substr", Signature: "regexp_substr(s text, pattern text [, start int [, n int [, flags text [, group int]]]]) text?", Strict: true,
+		Doc: "The nth match (1 by default) of pattern in s from character start (1 by default), or its group-th captured group (0, the default, is the whole match); NULL when there is none.",
+		Check: func(args []types.Type) (types.Type, error) {
+			if _, err := fixedOpt("regexp_substr", types.Text, 2, types.Text, types.Text, types.Int4, types.Int4, types.Text, types.Int4)(args); err != nil {
+				return types.Type{}, err
+			}
+			return types.Of(types.Text).OrNull(), nil
+		},
+		Validate: validateRegexp(1, 4),
+		Bind: func([]types.Type) Impl {
+			return func(a []any) (any, error) {
+				flags := ""
+				if len(a) > 4 {
+					flags = a[4].(string)
+				}
+				re, global, err := compileRegexp(a[1].(string), flags)
+				if err != nil {
+					return nil, err
+				}
+				if global {
+					return nil, fmt.Errorf("regexp_substr does not support the \"global\" option")
+				}
+				start, n, group := int64(1), int64(1), int64(0)
+				if len(a) > 2 {
+					start = a[2].(int64)
+				}
+				if len(a) > 3 {
+					n = a[3].(int64)
+				}
+				if len(a) > 5 {
+					group = a[5].(int64)
+				}
+				return regexpSubstr(re, a[0].(string), start, n, group)
+			}
+		},
+	})
+	register(&Func{
 		Name: "regexp_replace", Signature: "regexp_replace(s text, pattern text, replacement text [, flags text]) text", Strict: true,
 		Doc:      `s with the first match of pattern (every match with flag g) replaced; \1 to \9 insert groups, \& the whole match.`,
 		Check:    fixedOpt("regexp_replace", types.Text, 3, types.Text, types.Text, types.Text, types.Text),
@@ -341,6 +378,36 @@ func regexpMatch(re *regexp.Regexp, s string) any {
 		}
 	}
 	return out
+}
+
+// regexpSubstr is regexp_substr: the nth match of re in s from the
+// character at start, or its group; NULL when there is none.
+func regexpSubstr(re *regexp.Regexp, s string, start, n, group int64) (any, error) {
+	switch {
+	case start < 1:
+		return nil, fmt.Errorf("regexp_substr: invalid value for parameter \"start\": %d", start)
+	case n < 1:
+		return nil, fmt.Errorf("regexp_substr: invalid value for parameter \"n\": %d", n)
+	case group < 0:
+		return nil, fmt.Errorf("regexp_substr: invalid value for parameter \"subexpr\": %d", group)
+	}
+	from := 0 // the byte where character start is
+	for i := int64(1); i < start; i++ {
+		if from >= len(s) {
+			return nil, nil
+		}
+		_, size := utf8.DecodeRuneInString(s[from:])
+		from += size
+	}
+	matches := re.FindAllStringSubmatchIndex(s[from:], int(n))
+	if int64(len(matches)) < n || group > int64(re.NumSubexp()) {
+		return nil, nil
+	}
+	m := matches[n-1]
+	if a, b := m[2*group], m[2*group+1]; a >= 0 {
+		return s[from+a : from+b], nil
+	}
+	return nil, nil
 }
 
 // regexpReplace replaces the first match (every match when global),
