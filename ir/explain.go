@@ -296,7 +296,7 @@ func indexNames(cols []Column, idx []int) string {
 }
 
 // Text renders a window as explain and lock files show it: window by
-// (keys) per (keys) {lag(x), lead(y)}.
+// (keys) per (keys) {lag(x), row_number()}.
 func (op *Window) Text() string {
 	per := ""
 	if len(op.Per) > 0 {
@@ -304,11 +304,7 @@ func (op *Window) Text() string {
 	}
 	var fs []string
 	for _, f := range op.Funcs {
-		name := "lag"
-		if f.Lead {
-			name = "lead"
-		}
-		fs = append(fs, name+"("+f.Arg.Text+")")
+		fs = append(fs, f.Name+"("+f.Arg.Text+")")
 	}
 	return fmt.Sprintf("window by %s%s {%s}", OrderText(op.By), per, strings.Join(fs, ", "))
 }

@@ -268,21 +268,28 @@ type TopK struct {
 
 // Window adds to each row, per group of equal Per values in the order of
 // By (ties broken as TopK breaks them), each of Funcs: its Arg at the
-// row before (lag) or after (lead), NULL where there is none. Its state,
-// per group, is the ordered multiset of the group's rows, as TopK's; a
-// change emits the rows it changes and those next to them, whose lag or
-// lead it changes.
+// row before (lag) or after (lead), NULL where there is none, or the
+// row's place (row_number, and rank and dense_rank, whose ties are rows
+// equal in By). Its state, per group, is the ordered multiset of the
+// group's rows, as TopK's; a change emits the rows it changes and those
+// next to them, whose lag or lead it changes, or, with a place, the
+// group's rows whose output it changes.
 type Window struct {
 	By    []OrderKey
 	Per   []Scalar
 	Funcs []WindowFunc
 }
 
-// WindowFunc is lag(Arg), or lead(Arg) with Lead.
+// WindowFunc is one function of a Window: "lag" or "lead" of Arg, or
+// "row_number", "rank" or "dense_rank" (without Arg).
 type WindowFunc struct {
-	Lead bool
+	Name string
 	Arg  Scalar
 }
+
+// Positional reports whether the function gives a row's place, which a
+// change moves for every row after it.
+func (f WindowFunc) Positional() bool { return f.Name != "lag" && f.Name != "lead" }
 
 // Fixpoint computes a recursive view: the least set V with
 // V = distinct(base + body(V)), where the body is a nested circuit

@@ -254,7 +254,11 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 			op.By = append(op.By, OrderKey{Key: Compile(k.X), Desc: k.Desc})
 		}
 		for _, f := range r.Funcs {
-			op.Funcs = append(op.Funcs, WindowFunc{Lead: f.Lead, Arg: Compile(f.Arg)})
+			wf := WindowFunc{Name: f.Name}
+			if f.Arg != nil {
+				wf.Arg = Compile(f.Arg)
+			}
+			op.Funcs = append(op.Funcs, wf)
 		}
 		return l.add(op, cols, in), nil
 	case *typecheck.Fixpoint:

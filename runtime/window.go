@@ -38,6 +38,22 @@ func (s *stepRun) window(ctx context.Context, n *ir.Node, op *ir.Window) (batch,
 		} else {
 			st = old.clone()
 		}
+		if positional(op) {
+			// A place moves for every row after a change: the group's
+			// output before against after, the rows that kept theirs
+			// cancelling out.
+			for _, c := range g.changes {
+				st.Count += c.w
+				if err := st.Ranked.add(c.row, c.w); err != nil {
+					return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+				}
+			}
+			if out, err = appendGroupChange(out, op, old, st); err != nil {
+				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+			}
+			news[i] = st
+			continue
+		}
 		// The rows whose output may change: each changed row and its
 		// neighbours, before the changes and after them.
 		touched := map[string]RankedRow{}
@@ -128,7 +144,7 @@ func appendWindowRows(out batch, op *ir.Window, r *Ranking, row RankedRow, sign 
 		copy(o, it.Row)
 		for _, f := range op.Funcs {
 			at := before
-			if f.Lead {
+			if f.Name == "lead" {
 				at = after
 			}
 			var v any
@@ -156,4 +172,105 @@ func appendWindowRows(out batch, op *ir.Window, r *Ranking, row RankedRow, sign 
 		}
 	}
 	return out, err
+}
+
+// positional reports whether a window gives rows their place.
+func positional(op *ir.Window) bool {
+	for _, f := range op.Funcs {
+		if f.Positional() {
+			return true
+		}
+	}
+	return false
+}
+
+// appendGroupChange appends the change of a group's output from old (nil:
+// none) to now, each output row's copies after less its copies before.
+func appendGroupChange(out batch, op *ir.Window, old, now *GroupState) (batch, error) {
+	z := zset.New()
+	if old != nil {
+		if err := groupRows(op, old.Ranked, func(row zset.Row) { z.Add(row, -1) }); err != nil {
+			return out, err
+		}
+	}
+	if err := groupRows(op, now.Ranked, func(row zset.Row) { z.Add(row, 1) }); err != nil {
+		return out, err
+	}
+	return append(out, z.Entries()...), nil
+}
+
+// groupRows gives each output row of a group in order, a copy at a time:
+// the row, then its functions' values. row_number counts copies; rank
+// is one more than the copies before whose keys differ, dense_rank the
+// number of distinct keys so far.
+func groupRows(op *ir.Window, r *Ranking, emit func(zset.Row)) error {
+	var items []RankedRow
+	r.Rows.Ascend(func(it RankedRow) bool {
+		items = append(items, it)
+		return true
+	})
+	var number, rank, dense int64
+	for i, it := range items {
+		if i == 0 || compareSortKeys(r, items[i-1], it) != 0 {
+			rank, dense = number+1, dense+1
+		}
+		for c := range it.Count {
+			var before, after zset.Row
+			switch {
+			case c > 0:
+				before = it.Row
+			case i > 0:
+				before = items[i-1].Row
+			}
+			switch {
+			case c < it.Count-1:
+				after = it.Row
+			case i+1 < len(items):
+				after = items[i+1].Row
+			}
+			number++
+			row := make(zset.Row, len(it.Row), len(it.Row)+len(op.Funcs))
+			copy(row, it.Row)
+			for _, f := range op.Funcs {
+				var v any
+				switch f.Name {
+				case "row_number":
+					v = number
+				case "rank":
+					v = rank
+				case "dense_rank":
+					v = dense
+				default:
+					at := before
+					if f.Name == "lead" {
+						at = after
+					}
+					if at != nil {
+						var err error
+						if v, err = f.Arg.Eval(at); err != nil {
+							return err
+						}
+					}
+				}
+				row = append(row, v)
+			}
+			emit(row)
+		}
+	}
+	return nil
+}
+
+// compareSortKeys compares two ranked rows by their order keys alone,
+// as rank's ties are decided.
+func compareSortKeys(r *Ranking, a, b RankedRow) int {
+	for i, desc := range r.Desc {
+		c := compareSortValues(a.Sort[i], b.Sort[i])
+		if desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
 }

@@ -528,8 +528,8 @@ func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
 			te.Pos, te.End = e.Fun.Span()
 			return c.cast(&lang.CastExpr{X: e.Args[0], Type: te}, c.expr(e.Args[0], ctx))
 		}
-		if name == "lag" || name == "lead" {
-			c.errorHint(e.Fun, "t | window by at per k { prev = "+name+"(x) }", "%s reaches another row: it goes in a window stage", name)
+		if _, ok := windowFuncs[name]; ok {
+			c.errorHint(e.Fun, "t | window by at per k { x = "+name+"(...) }", "%s depends on the other rows: it goes in a window stage", name)
 			return invalid
 		}
 		names := append(stdlib.Names(), c.funcNames()...)

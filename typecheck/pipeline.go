@@ -372,6 +372,10 @@ func (c *checker) groupOrder(what string, byKeys []*lang.OrderKey, perX []lang.E
 	return by, per, ok
 }
 
+// windowFuncs are the functions of a window, with their arguments'
+// number.
+var windowFuncs = map[string]int{"lag": 1, "lead": 1, "row_number": 0, "rank": 0, "dense_rank": 0}
+
 // window checks window by k, ... [per p, ...] { name = lag(x), ... }:
 // the input's columns, then one per field, nullable (the first row of a
 // group has no row before it).
@@ -385,8 +389,12 @@ func (c *checker) window(st *lang.WindowStage, in Rel, sc *scope) (Rel, *scope) 
 	seen := map[string]bool{}
 	for _, f := range st.Fields {
 		call, isCall := f.Value.(*lang.Call)
-		if !isCall || call.Fun.Name != "lag" && call.Fun.Name != "lead" || len(call.Args) != 1 || call.Distinct || len(call.OrderBy) > 0 || call.Filter != nil {
-			c.errorHint(f.Value, "prev = lag(x) or next = lead(x)", "a window's fields are lag(x) or lead(x): x at the row before or after, in the window's order")
+		args := -1
+		if isCall {
+			args = windowFuncs[call.Fun.Name]
+		}
+		if !isCall || args < 0 || len(call.Args) != args || call.Distinct || len(call.OrderBy) > 0 || call.Filter != nil {
+			c.errorHint(f.Value, "prev = lag(x), next = lead(x), n = row_number(), r = rank(), d = dense_rank()", "a window's fields are lag(x) or lead(x), x at the row before or after, or row_number(), rank() or dense_rank(), the row's place")
 			ok = false
 			continue
 		}
@@ -401,6 +409,11 @@ func (c *checker) window(st *lang.WindowStage, in Rel, sc *scope) (Rel, *scope) 
 			continue
 		}
 		seen[f.Name.Name] = true
+		if args == 0 { // a place: never NULL
+			w.Funcs = append(w.Funcs, WindowFunc{Name: call.Fun.Name})
+			cols = append(cols, Column{Name: f.Name.Name, Type: types.Of(types.Int8)})
+			continue
+		}
 		x := c.expr(call.Args[0], &exprCtx{scope: sc})
 		t := x.Type()
 		if t.Kind == types.Invalid {
@@ -408,7 +421,7 @@ func (c *checker) window(st *lang.WindowStage, in Rel, sc *scope) (Rel, *scope) 
 			continue
 		}
 		t.Nullable = true
-		w.Funcs = append(w.Funcs, WindowFunc{Lead: call.Fun.Name == "lead", Arg: castTo(x, t)})
+		w.Funcs = append(w.Funcs, WindowFunc{Name: call.Fun.Name, Arg: castTo(x, t)})
 		cols = append(cols, Column{Name: f.Name.Name, Type: t})
 	}
 	if !ok {

@@ -272,10 +272,11 @@ type Window struct {
 	Columns []Column
 }
 
-// WindowFunc is lag(Arg) or, with Lead, lead(Arg): Arg at the previous
-// or the next row of the group.
+// WindowFunc is one function of a window: lag(Arg) or lead(Arg), Arg at
+// the previous or the next row of the group; or row_number(), rank() or
+// dense_rank(), the row's place in the group, without Arg.
 type WindowFunc struct {
-	Lead bool
+	Name string
 	Arg  Expr
 }
 

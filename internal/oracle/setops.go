@@ -146,21 +146,36 @@ func (e *evaluator) window(r *typecheck.Window) (*zset.ZSet, error) {
 	}
 	args := make([]ir.Scalar, len(r.Funcs))
 	for i, f := range r.Funcs {
-		args[i] = ir.CompileAt(f.Arg, e.now)
+		if f.Arg != nil {
+			args[i] = ir.CompileAt(f.Arg, e.now)
+		}
 	}
 	out := zset.New()
 	for _, rows := range groups {
+		var rank, dense int64
 		for i, x := range rows {
+			if i == 0 || compareKeys(r.By, rows[i-1].sort, x.sort) != 0 {
+				rank, dense = int64(i)+1, dense+1
+			}
 			o := append(zset.Row{}, x.row...)
 			for j, f := range r.Funcs {
-				at := i - 1
-				if f.Lead {
-					at = i + 1
-				}
 				var v any
-				if at >= 0 && at < len(rows) {
-					if v, err = args[j].Eval(rows[at].row); err != nil {
-						return nil, err
+				switch f.Name {
+				case "row_number":
+					v = int64(i) + 1
+				case "rank":
+					v = rank
+				case "dense_rank":
+					v = dense
+				default:
+					at := i - 1
+					if f.Name == "lead" {
+						at = i + 1
+					}
+					if at >= 0 && at < len(rows) {
+						if v, err = args[j].Eval(rows[at].row); err != nil {
+							return nil, err
+						}
 					}
 				}
 				o = append(o, v)
