@@ -44,6 +44,12 @@ type funcCase struct {
 const htmlEscapeSQL = `replace(replace(replace(replace(replace($1, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&#34;'), '''', '&#39;')`
 
 var funcCases = []funcCase{
+	{fn: "to_char", args: []arg{ts("2024-03-06 14:05:04.567891"), txt("YYYY-MM-DD HH24:MI:SS.US")}, want: "2024-03-06 14:05:04.567891"},
+	{fn: "to_char", args: []arg{ts("2024-03-06 04:05:04.5"), txt("FMDD FMMonth YYYY, HH12:MI AM (Dy) Q WW DDD D ms")}, want: "6 March 2024, 04:05 AM (Wed) 1 10 066 4 500"},
+	{fn: "to_char", args: []arg{ts("2024-12-31 23:59:59"), txt("Day|Month|MON|mon|DY|dy|day|YY|YYY|Y|HH|pm|p.m.")}, want: "Tuesday  |December |DEC|dec|TUE|tue|tuesday  |24|024|4|11|pm|p.m."},
+	{fn: "to_char", args: []arg{tstz("2024-03-06 14:05:04+00"), txt(`"at" HH24\h \"TZ\"`)}, want: `at 14\h "UTC"`},
+	{fn: "to_char", args: []arg{date("2024-02-29"), txt("FMMM/FMDD/YYYY")}, want: "2/29/2024"},
+	{fn: "to_char", args: []arg{ts("2024-03-06 00:00:00"), txt("HH12 AM MS US")}, want: "12 AM 000 000000"},
 	{fn: "regexp_substr", args: []arg{txt("foo123bar45"), txt("[0-9]+")}, want: "123"},
 	{fn: "regexp_substr", args: []arg{txt("foo123bar45"), txt("[0-9]+"), i4("6")}, want: "3"},
 	{fn: "regexp_substr", args: []arg{txt("foo123bar45"), txt("[0-9]+"), i4("1"), i4("2")}, want: "45"},
