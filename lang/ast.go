@@ -150,8 +150,8 @@ func (*ValuesTerm) termNode()  {}
 func (*SubPipeline) termNode() {}
 
 // Stage is one step of a pipeline: *WhereStage, *SelectStage, *JoinStage,
-// *GroupStage, *DistinctStage, *SetStage, *TopStage, *WindowStage or
-// *FlattenStage.
+// *GroupStage, *DistinctStage, *SetStage, *TopStage, *WindowStage,
+// *TumbleStage, *HopStage or *FlattenStage.
 type Stage interface {
 	Node
 	stageNode()
@@ -217,6 +217,20 @@ type WindowStage struct {
 	Fields []*Field
 }
 
+// TumbleStage gives each row the tumbling window of its time: tumble at
+// every interval "10 minutes" adds window_start and window_end.
+type TumbleStage struct {
+	span
+	Time, Every Expr
+}
+
+// HopStage gives each row one row per hopping window its time falls in:
+// hop at every interval "5 minutes" size interval "15 minutes".
+type HopStage struct {
+	span
+	Time, Every, Size Expr
+}
+
 // OrderKey is one key of an ordering.
 type OrderKey struct {
 	span
@@ -240,6 +254,8 @@ func (*DistinctStage) stageNode() {}
 func (*SetStage) stageNode()      {}
 func (*TopStage) stageNode()      {}
 func (*WindowStage) stageNode()   {}
+func (*TumbleStage) stageNode()   {}
+func (*HopStage) stageNode()      {}
 func (*FlattenStage) stageNode()  {}
 
 // Field is a named expression in a select, group key list or aggregate

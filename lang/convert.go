@@ -166,6 +166,10 @@ func (c *converter) stage(g *stage) Stage {
 			t.Per = append(t.Per, c.expr(x))
 		}
 		return t
+	case g.Tumble != nil:
+		return &TumbleStage{span: s, Time: c.expr(g.Tumble.Time), Every: c.expr(g.Tumble.Every)}
+	case g.Hop != nil:
+		return &HopStage{span: s, Time: c.expr(g.Hop.Time), Every: c.expr(g.Hop.Every), Size: c.expr(g.Hop.Size)}
 	case g.Window != nil:
 		w := &WindowStage{span: s, By: c.orderKeys(g.Window.By), Fields: c.fields(g.Window.Fields)}
 		for _, x := range g.Window.Per {

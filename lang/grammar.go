@@ -164,6 +164,8 @@ type stage struct {
 	Set      *setStage     `parser:"| @@"`
 	Top      *topStage     `parser:"| @@"`
 	Window   *windowStage  `parser:"| @@"`
+	Tumble   *tumbleStage  `parser:"| @@"`
+	Hop      *hopStage     `parser:"| @@"`
 	Flatten  *flattenStage `parser:"| @@"`
 }
 
@@ -194,6 +196,17 @@ type windowStage struct {
 	By     []*orderKey   `parser:"'window' 'by' @@ ( ',' @@ )*"`
 	Per    []*expression `parser:"( 'per' @@ ( ',' @@ )* )?"`
 	Fields []*field      `parser:"'{' @@ ( ',' @@ )* '}'"`
+}
+
+type tumbleStage struct {
+	Time  *expression `parser:"'tumble' @@"`
+	Every *expression `parser:"'every' @@"`
+}
+
+type hopStage struct {
+	Time  *expression `parser:"'hop' @@"`
+	Every *expression `parser:"'every' @@"`
+	Size  *expression `parser:"'size' @@"`
 }
 
 type flattenStage struct {

@@ -128,6 +128,15 @@ func (p *printer) node(n Node, d int) {
 			p.node(x, d+2)
 		}
 		p.fields(n.Fields, d+1)
+	case *TumbleStage:
+		p.line(d, n, "tumble")
+		p.node(n.Time, d+1)
+		p.node(n.Every, d+1)
+	case *HopStage:
+		p.line(d, n, "hop")
+		p.node(n.Time, d+1)
+		p.node(n.Every, d+1)
+		p.node(n.Size, d+1)
 	case *FlattenStage:
 		p.line(d, n, "flatten %s", n.Name.Name)
 		p.node(n.Value, d+1)

@@ -965,6 +965,9 @@ view per_day = e | group by day = date_trunc("day", at) { n = count(), last = ma
 view recent = e | where at >= timestamp "2024-03-01" + interval "1 day" | select { id }
 view times = e | select { id, t = if id % 2 == 0 then at else d } | union (e | select { id, t = d })
 view spans = e | group by span = at - d { n = count(), latest = max(coalesce(tz, at)) }
+view tumbling = e | tumble at every interval "2 hours" | group by window_start, window_end { n = count() }
+view hopping = e | hop at every interval "1 hour" size interval "3 hours 30 minutes" | group by window_start { n = count(), last = max(at) }
+view zoned = e | where tz is not null | tumble tz every interval "1 day" | select { id, window_start, window_end }
 `},
 	{"clock", 23, `
 table e (id int4, cat text, at timestamp, n int4, flag bool, primary key (id))

@@ -44,6 +44,11 @@ type funcCase struct {
 const htmlEscapeSQL = `replace(replace(replace(replace(replace($1, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&#34;'), '''', '&#39;')`
 
 var funcCases = []funcCase{
+	{fn: "hop_starts", args: []arg{ts("2024-03-06 14:07:00"), interval("5 minutes"), interval("15 minutes")}, want: "{\"2024-03-06 14:05:00\",\"2024-03-06 14:00:00\",\"2024-03-06 13:55:00\"}",
+		sql: "ARRAY(SELECT s FROM generate_series(date_bin($2, $1, '1970-01-01'), $1 - $3, -$2) s WHERE s + $3 > $1)"},
+	{fn: "hop_starts", args: []arg{ts("2024-03-06 14:05:00"), interval("10 minutes"), interval("10 minutes")}, want: "{\"2024-03-06 14:00:00\"}",
+		sql: "ARRAY(SELECT s FROM generate_series(date_bin($2, $1, '1970-01-01'), $1 - $3, -$2) s WHERE s + $3 > $1)"},
+	{fn: "hop_starts", args: []arg{ts("2024-03-06 14:05:00"), interval("1 month"), interval("10 minutes")}, want: "ERROR", sql: "date_bin($2, $1, '1970-01-01')"},
 	{fn: "to_char", args: []arg{ts("2024-03-06 14:05:04.567891"), txt("YYYY-MM-DD HH24:MI:SS.US")}, want: "2024-03-06 14:05:04.567891"},
 	{fn: "to_char", args: []arg{ts("2024-03-06 04:05:04.5"), txt("FMDD FMMonth YYYY, HH12:MI AM (Dy) Q WW DDD D ms")}, want: "6 March 2024, 04:05 AM (Wed) 1 10 066 4 500"},
 	{fn: "to_char", args: []arg{ts("2024-12-31 23:59:59"), txt("Day|Month|MON|mon|DY|dy|day|YY|YYY|Y|HH|pm|p.m.")}, want: "Tuesday  |December |DEC|dec|TUE|tue|tuesday  |24|024|4|11|pm|p.m."},

@@ -401,6 +401,28 @@ func init() {
 		},
 	})
 	register(&Func{
+		Name: "hop_starts", Signature: "hop_starts(t timestamp, every interval, size interval) timestamp[]", Strict: true,
+		Doc: "The starts of the hopping windows of width size, one every every from 1970-01-01 00:00:00, that hold t, latest first: what hop t every e size s gives each row.",
+		Check: func(args []types.Type) (types.Type, error) {
+			if err := arity("hop_starts", args, 3); err != nil {
+				return types.Type{}, err
+			}
+			k := args[0].Kind
+			if k != types.Timestamp && k != types.Timestamptz && k != types.Null || !accepts(types.Interval, args[1]) || !accepts(types.Interval, args[2]) {
+				return types.Type{}, fmt.Errorf("hop_starts wants (timestamp, interval, interval), got %s", typeList(args))
+			}
+			if k == types.Null {
+				k = types.Timestamp
+			}
+			return types.Type{Kind: types.Array, Elem: &types.Type{Kind: k, Scale: -1}, Nullable: anyNullable(args)}, nil
+		},
+		Bind: func([]types.Type) Impl {
+			return func(a []any) (any, error) {
+				return HopStarts(a[0].(time.Time), a[1].(types.IntervalValue), a[2].(types.IntervalValue))
+			}
+		},
+	})
+	register(&Func{
 		Name: "to_timestamp", Signature: "to_timestamp(seconds float8) timestamptz", Strict: true,
 		Doc:   "The time seconds after 1970-01-01 00:00:00+00, to the microsecond.",
 		Check: fixed("to_timestamp", types.Timestamptz, types.Float8),
@@ -479,4 +501,31 @@ func ToTimestamp(seconds float64) (time.Time, error) {
 	}
 	micros := math.RoundToEven(seconds * 1e6)
 	return time.UnixMicro(int64(micros)).UTC(), nil
+}
+
+// Epoch is 1970-01-01 00:00:00 UTC, where tumbling and hopping windows
+// are counted from.
+var Epoch = time.Unix(0, 0).UTC()
+
+// HopStarts is hop_starts(t, every, size): the starts, latest first, of
+// the windows [start, start + size) that begin at Epoch plus a whole
+// number of every and hold t.
+func HopStarts(t time.Time, every, size types.IntervalValue) ([]any, error) {
+	latest, err := DateBin(every, t, Epoch)
+	if err != nil {
+		return nil, fmt.Errorf("hop: every: %w", err)
+	}
+	if size.Months != 0 {
+		return nil, errors.New("hop: size: windows cannot be sized in months or years")
+	}
+	width := time.Duration(int64(size.Days)*86_400_000_000+size.Micros) * time.Microsecond
+	if width <= 0 {
+		return nil, errors.New("hop: size must be greater than zero")
+	}
+	step := time.Duration(int64(every.Days)*86_400_000_000+every.Micros) * time.Microsecond
+	var out []any
+	for start := latest; start.Add(width).After(t); start = start.Add(-step) {
+		out = append(out, start)
+	}
+	return out, nil
 }

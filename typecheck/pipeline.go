@@ -291,6 +291,10 @@ func (c *checker) stage(st lang.Stage, in Rel, sc *scope) (Rel, *scope) {
 		return c.top(st, in, sc)
 	case *lang.WindowStage:
 		return c.window(st, in, sc)
+	case *lang.TumbleStage:
+		return c.timeWindows(st, st.Time, st.Every, nil, in, sc)
+	case *lang.HopStage:
+		return c.timeWindows(st, st.Time, st.Every, st.Size, in, sc)
 	case *lang.FlattenStage:
 		return c.flatten(st, in, sc)
 	}
@@ -370,6 +374,90 @@ func (c *checker) groupOrder(what string, byKeys []*lang.OrderKey, perX []lang.E
 		per = append(per, x)
 	}
 	return by, per, ok
+}
+
+// timeWindows checks tumble t every e (size nil) and hop t every e size
+// s, and writes them with what exists: a tumbling window is
+// window_start = date_bin(e, t, epoch) and window_end = window_start +
+// e, a projection; a hopping window flattens hop_starts(t, e, s) into
+// window_start, with window_end = window_start + s. Both are linear:
+// each change costs its rows' windows, whatever the stream's length.
+func (c *checker) timeWindows(st lang.Stage, at, every, size lang.Expr, in Rel, sc *scope) (Rel, *scope) {
+	ctx := &exprCtx{scope: sc}
+	t := c.expr(at, ctx)
+	e := c.expr(every, ctx)
+	widths := []Expr{e}
+	if size != nil {
+		widths = append(widths, c.expr(size, ctx))
+	}
+	ok := t.Type().Kind != types.Invalid
+	if k := t.Type().Kind; ok && k != types.Timestamp && k != types.Timestamptz {
+		c.errorHint(at, "a window's time is a timestamp or timestamptz: at::timestamp", "windows need a timestamp, not %s", t.Type())
+		ok = false
+	}
+	for i, w := range widths {
+		src := every
+		if i == 1 {
+			src = size
+		}
+		switch k := w.Type().Kind; {
+		case k == types.Invalid:
+			ok = false
+		case k != types.Interval:
+			c.errorHint(src, `an interval: interval "10 minutes"`, "a window's width is an interval, not %s", w.Type())
+			ok = false
+		default:
+			if v, isConst := w.(*Const); isConst && v.Value != nil {
+				iv := v.Value.(types.IntervalValue)
+				if iv.Months != 0 || int64(iv.Days)*86_400_000_000+iv.Micros <= 0 {
+					c.errorf(src, "a window's width is a positive interval of days and time, without months or years")
+					ok = false
+				}
+			}
+		}
+	}
+	for _, name := range []string{"window_start", "window_end"} {
+		if c.lookup(name, sc) != nil {
+			c.errorHint(st, "rename the column first: select { ..., "+name+"_was = "+name+" }", "windows add %s, which is already a column", name)
+			ok = false
+		}
+	}
+	if !ok {
+		return nil, nil
+	}
+	tt := t.Type()
+	tt.Nullable = false
+	epoch := &Const{Value: stdlib.Epoch, T: tt}
+	startT := tt
+	startT.Nullable = t.Type().Nullable || e.Type().Nullable
+	var rel Rel = in
+	width := len(in.Cols())
+	var start Expr
+	if size == nil {
+		start = &Call{Func: stdlib.Funcs()["date_bin"], Args: []Expr{e, t, epoch}, T: startT}
+	} else {
+		arr := types.ArrayOf(tt)
+		arr.Nullable = startT.Nullable || widths[1].Type().Nullable
+		starts := &Call{Func: stdlib.Funcs()["hop_starts"], Args: []Expr{t, e, widths[1]}, T: arr}
+		col := Column{Name: "window_start", Type: tt}
+		rel = &Flatten{In: in, Elem: starts, Columns: append(append([]Column{}, in.Cols()...), col)}
+		start = &ColRef{Index: width, Name: "window_start", T: tt}
+		startT = tt
+	}
+	endT := startT
+	endT.Nullable = startT.Nullable || widths[len(widths)-1].Type().Nullable
+	end := &Binary{Op: lang.Add, X: start, Y: widths[len(widths)-1], T: endT}
+	var exprs []Expr
+	var cols []Column
+	for i, col := range in.Cols() {
+		exprs = append(exprs, &ColRef{Index: i, Name: col.Name, T: col.Type})
+		cols = append(cols, col)
+	}
+	added := []Column{{Name: "window_start", Type: startT}, {Name: "window_end", Type: endT}}
+	exprs = append(exprs, start, end)
+	cols = append(cols, added...)
+	out := &scope{bindings: append(append([]binding{}, sc.bindings...), binding{alias: sc.alias(), offset: sc.width(), cols: added})}
+	return &Project{In: rel, Exprs: exprs, Columns: cols}, out
 }
 
 // windowFuncs are the functions of a window, with their arguments'

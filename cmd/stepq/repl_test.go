@@ -107,7 +107,7 @@ func TestComplete(t *testing.T) {
 		{"table t (a int", []string{"int2", "int4", "int8", "interval"}},
 		{"table t (a int4, b t", []string{"text", "timestamp", "timestamptz"}},
 		{"ins", []string{"insert"}},
-		{"products | ", []string{"anti", "cross", "distinct", "except", "flatten", "full", "group", "intersect", "join", "left", "right", "select", "semi", "top", "union", "where", "window"}},
+		{"products | ", []string{"anti", "cross", "distinct", "except", "flatten", "full", "group", "hop", "intersect", "join", "left", "right", "select", "semi", "top", "tumble", "union", "where", "window"}},
 		{"products | s", []string{"select", "semi"}},
 		{"products | join ch", []string{"cheap"}},
 		{"view v = pro", []string{"products"}},
