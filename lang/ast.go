@@ -402,6 +402,12 @@ type CastExpr struct {
 	Type *TypeExpr
 }
 
+// IndexExpr is X[Index], an array's element.
+type IndexExpr struct {
+	span
+	X, Index Expr
+}
+
 // ParenExpr is (X); kept so printed source round-trips.
 type ParenExpr struct {
 	span
@@ -416,6 +422,7 @@ type RecordLit struct {
 
 func (*Name) exprNode()      {}
 func (*Selector) exprNode()  {}
+func (*IndexExpr) exprNode() {}
 func (*Literal) exprNode()   {}
 func (*Unary) exprNode()     {}
 func (*Binary) exprNode()    {}

@@ -341,6 +341,8 @@ func (c *converter) unary(g *exprUnary) Expr {
 			x = &Selector{span: s, X: x, Sel: ident(op.Field)}
 		case op.Cast != nil:
 			x = &CastExpr{span: s, X: x, Type: typeExpr(op.Cast)}
+		case op.Index != nil:
+			x = &IndexExpr{span: s, X: x, Index: c.expr(op.Index)}
 		default:
 			x = &Binary{span: s, Op: binaryOp(op.Arrow), X: x, Y: c.primary(op.Key)}
 		}

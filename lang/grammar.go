@@ -325,11 +325,12 @@ type exprPostfix struct {
 }
 
 // postfixOp is what may follow an operand: a field access .f, a cast
-// ::type, or a jsonb access -> key or ->> key.
+// ::type, an array subscript [i], or a jsonb access -> key or ->> key.
 type postfixOp struct {
 	EndPos lexer.Position
 	Field  *identifier `parser:"'.' @@"`
 	Cast   *typeName   `parser:"| '::' @@"`
+	Index  *expression `parser:"| '[' @@ ']'"`
 	Arrow  string      `parser:"| @( '->>' | '->' )"`
 	Key    *operand    `parser:"@@"`
 }

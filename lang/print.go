@@ -176,6 +176,10 @@ func (p *printer) node(n Node, d int) {
 			p.line(d+1, n.Filter, "filter")
 			p.node(n.Filter, d+2)
 		}
+	case *IndexExpr:
+		p.line(d, n, "index")
+		p.node(n.X, d+1)
+		p.node(n.Index, d+1)
 	case *IfExpr:
 		p.line(d, n, "if")
 		p.node(n.Cond, d+1)

@@ -67,3 +67,31 @@ func init() {
 		},
 	})
 }
+
+// Subscript is a[i]: the element of the array a at position i, counting
+// from 1, NULL when there is none. The checker calls it for a[i]; it is
+// not a function to call by name.
+var Subscript = &Func{
+	Name: "subscript", Signature: "a[i int] T?", Strict: true,
+	Doc: "The element of a at position i, counting from 1; NULL when there is none.",
+	Check: func(args []types.Type) (types.Type, error) {
+		if len(args) != 2 || args[0].Kind != types.Array && args[0].Kind != types.Null || !accepts(types.Int8, args[1]) {
+			return types.Type{}, fmt.Errorf("a subscript wants an array and an integer, got %s", typeList(args))
+		}
+		if args[0].Kind == types.Null {
+			return types.Type{Kind: types.Null, Nullable: true}, nil
+		}
+		t := *args[0].Elem
+		t.Nullable = true
+		return t, nil
+	},
+	Bind: func([]types.Type) Impl {
+		return func(a []any) (any, error) {
+			arr, i := a[0].([]any), a[1].(int64)
+			if i < 1 || i > int64(len(arr)) {
+				return nil, nil
+			}
+			return arr[i-1], nil
+		}
+	},
+}

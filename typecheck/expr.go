@@ -140,6 +140,17 @@ func (c *checker) checkExpr(e lang.Expr, ctx *exprCtx) Expr {
 		return &If{Cond: cond, Then: castTo(th, t), Else: castTo(el, t), T: t}
 	case *lang.Call:
 		return c.call(e, ctx)
+	case *lang.IndexExpr:
+		x, i := c.expr(e.X, ctx), c.expr(e.Index, ctx)
+		if x.Type().Kind == types.Invalid || i.Type().Kind == types.Invalid {
+			return invalid
+		}
+		t, err := stdlib.Subscript.Check([]types.Type{x.Type(), i.Type()})
+		if err != nil {
+			c.errorHint(e, "a[i] takes the element at position i of the array a, counting from 1", "%v", err)
+			return invalid
+		}
+		return &Call{Func: stdlib.Subscript, Args: []Expr{x, i}, T: t}
 	case *lang.RecordLit:
 		return c.record(e, ctx)
 	}

@@ -260,10 +260,12 @@ view threads = comments | join users on comments.author == users.id | group by c
     latest = last({id = comments.id, who = users.name} order by comments.at, comments.id)
   }
 view pages = threads | select { post, n = cardinality(rows), head = latest.who, text = array_to_string(rows, "; ") }
+view picks = threads | select { post, first = rows[1], second = rows[2].author, none = rows[99] }
 view per_hour = comments | tumble at every interval "1 hour" | group by window_start, window_end { n = count() }
 view sliding = comments | hop at every interval "1 hour" size interval "2 hours" | group by window_start, window_end { n = count(), authors = count(distinct author) }
 output threads to table threads
 output pages to table pages
+output picks to table picks
 output per_hour to table per_hour
 output sliding to table sliding
 `,
@@ -271,6 +273,10 @@ output sliding to table sliding
 		"threads": `SELECT c.post,
   jsonb_agg(jsonb_build_object('author', u.name, 'body', c.body, 'at', c.at, 'score', c.score) ORDER BY c.at, c.id),
   (array_agg(jsonb_build_object('id', c.id, 'who', u.name) ORDER BY c.at DESC, c.id DESC))[1]
+  FROM comments c JOIN users u ON c.author = u.id GROUP BY c.post`,
+		"picks": `SELECT c.post,
+  (jsonb_agg(jsonb_build_object('author', u.name, 'body', c.body, 'at', c.at, 'score', c.score) ORDER BY c.at, c.id))->0,
+  (array_agg(u.name ORDER BY c.at, c.id))[2], NULL::jsonb
   FROM comments c JOIN users u ON c.author = u.id GROUP BY c.post`,
 		"per_hour": `SELECT date_bin('1 hour', at, '1970-01-01'), date_bin('1 hour', at, '1970-01-01') + interval '1 hour', count(*) FROM comments GROUP BY 1`,
 		"sliding": `SELECT s, s + interval '2 hours', count(*), count(DISTINCT author) FROM comments,
