@@ -169,6 +169,8 @@ func describe(n *Node) string {
 		}
 		return fmt.Sprintf("top %d by %s%s  per-group state: ordered multiset of rows; emits the change of each changed group's first %d",
 			op.N, OrderText(op.By), per, op.N)
+	case *Stamp:
+		return "stamp  adds the step's time to each inserted row; state: each row's arrival times (indexed by the row)"
 	case *Window:
 		return op.Text() + "  per-group state: ordered multiset of rows; emits the changed rows and their neighbours"
 	case *Fixpoint:

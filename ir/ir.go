@@ -280,6 +280,12 @@ type Window struct {
 	Funcs []WindowFunc
 }
 
+// Stamp adds to each row the time it arrived: the time of the step that
+// inserted it. Its state is each row's arrival times, indexed by the
+// row (a table _index_N on Postgres, as an Integrate's); a deletion
+// retracts the copies of the row that arrived last.
+type Stamp struct{}
+
 // WindowFunc is one function of a Window: "lag" or "lead" of Arg, or
 // "row_number", "rank" or "dense_rank" (without Arg).
 type WindowFunc struct {
@@ -383,6 +389,9 @@ func (*TopK) Name() string { return "top" }
 
 // Name returns "window".
 func (*Window) Name() string { return "window" }
+
+// Name returns "stamp".
+func (*Stamp) Name() string { return "stamp" }
 
 // Name returns "fixpoint".
 func (*Fixpoint) Name() string { return "fixpoint" }

@@ -151,7 +151,7 @@ func (*SubPipeline) termNode() {}
 
 // Stage is one step of a pipeline: *WhereStage, *SelectStage, *JoinStage,
 // *GroupStage, *DistinctStage, *SetStage, *TopStage, *WindowStage,
-// *TumbleStage, *HopStage or *FlattenStage.
+// *TumbleStage, *HopStage, *StampStage or *FlattenStage.
 type Stage interface {
 	Node
 	stageNode()
@@ -231,6 +231,12 @@ type HopStage struct {
 	Time, Every, Size Expr
 }
 
+// StampStage adds to each row the time it arrived: stamp arrived.
+type StampStage struct {
+	span
+	Name *Ident
+}
+
 // OrderKey is one key of an ordering.
 type OrderKey struct {
 	span
@@ -256,6 +262,7 @@ func (*TopStage) stageNode()      {}
 func (*WindowStage) stageNode()   {}
 func (*TumbleStage) stageNode()   {}
 func (*HopStage) stageNode()      {}
+func (*StampStage) stageNode()    {}
 func (*FlattenStage) stageNode()  {}
 
 // Field is a named expression in a select, group key list or aggregate

@@ -166,6 +166,8 @@ func (c *converter) stage(g *stage) Stage {
 			t.Per = append(t.Per, c.expr(x))
 		}
 		return t
+	case g.Stamp != nil:
+		return &StampStage{span: s, Name: ident(g.Stamp)}
 	case g.Tumble != nil:
 		return &TumbleStage{span: s, Time: c.expr(g.Tumble.Time), Every: c.expr(g.Tumble.Every)}
 	case g.Hop != nil:

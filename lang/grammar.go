@@ -165,6 +165,7 @@ type stage struct {
 	Top      *topStage     `parser:"| @@"`
 	Window   *windowStage  `parser:"| @@"`
 	Tumble   *tumbleStage  `parser:"| @@"`
+	Stamp    *identifier   `parser:"| 'stamp' @@"`
 	Hop      *hopStage     `parser:"| @@"`
 	Flatten  *flattenStage `parser:"| @@"`
 }

@@ -128,6 +128,8 @@ func (p *printer) node(n Node, d int) {
 			p.node(x, d+2)
 		}
 		p.fields(n.Fields, d+1)
+	case *StampStage:
+		p.line(d, n, "stamp %s", n.Name.Name)
 	case *TumbleStage:
 		p.line(d, n, "tumble")
 		p.node(n.Time, d+1)

@@ -117,6 +117,8 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		return s.topK(ctx, n, op)
 	case *ir.Window:
 		return s.window(ctx, n, op)
+	case *ir.Stamp:
+		return s.stamp(ctx, n)
 	case *ir.Fixpoint:
 		return s.fixpoint(ctx, n, op)
 	case *ir.Recurse, *ir.Import:

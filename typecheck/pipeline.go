@@ -291,6 +291,17 @@ func (c *checker) stage(st lang.Stage, in Rel, sc *scope) (Rel, *scope) {
 		return c.top(st, in, sc)
 	case *lang.WindowStage:
 		return c.window(st, in, sc)
+	case *lang.StampStage:
+		if c.lookup(st.Name.Name, sc) != nil {
+			c.errorHint(st.Name, "choose another name", "stamp names %s, which is already a column", st.Name.Name)
+			return nil, nil
+		}
+		if !c.noRec(st, "stamp", in) {
+			return nil, nil
+		}
+		col := Column{Name: st.Name.Name, Type: types.Of(types.Timestamptz)}
+		out := &scope{bindings: append(append([]binding{}, sc.bindings...), binding{alias: sc.alias(), offset: sc.width(), cols: []Column{col}})}
+		return &Stamp{In: in, Columns: append(append([]Column{}, in.Cols()...), col)}, out
 	case *lang.TumbleStage:
 		return c.timeWindows(st, st.Time, st.Every, nil, in, sc)
 	case *lang.HopStage:

@@ -87,7 +87,7 @@ type Output struct {
 }
 
 // Rel is a typed relational operator: *Scan, *ViewRef, *Values, *Filter,
-// *Project, *Join, *Group, *Distinct, *Union, *SetOp, *Top, *Window, *Fixpoint,
+// *Project, *Join, *Group, *Distinct, *Union, *SetOp, *Top, *Window, *Stamp, *Fixpoint,
 // *RecRef or *Flatten. Its rows have the columns Cols returns.
 type Rel interface {
 	Cols() []Column
@@ -260,6 +260,17 @@ type Flatten struct {
 // Cols returns the input's columns and the element's.
 func (r *Flatten) Cols() []Column { return r.Columns }
 
+// Stamp adds to each row the time it arrived: the time of the step that
+// inserted it, kept with it until it is deleted. Columns are the input's
+// and the stamp's (timestamptz).
+type Stamp struct {
+	In      Rel
+	Columns []Column
+}
+
+// Cols returns the input's columns and the stamp's.
+func (r *Stamp) Cols() []Column { return r.Columns }
+
 // Window adds to each row, per group of rows with equal Per values in
 // the order By (then by the row, as Top orders them), the value of each
 // of Funcs at the row before it (lag) or after it (lead), NULL where
@@ -366,6 +377,8 @@ func Children(r Rel) []Rel {
 	case *Top:
 		return []Rel{r.In}
 	case *Window:
+		return []Rel{r.In}
+	case *Stamp:
 		return []Rel{r.In}
 	case *Fixpoint:
 		return []Rel{r.Base, r.Step}

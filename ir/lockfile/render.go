@@ -237,6 +237,8 @@ func describe(n *ir.Node) string {
 		return fmt.Sprintf("top %d by %s%s", op.N, ir.OrderText(op.By), per)
 	case *ir.Window:
 		return op.Text()
+	case *ir.Stamp:
+		return "stamp"
 	case *ir.Fixpoint:
 		return "fixpoint " + op.View
 	case *ir.Recurse:

@@ -109,7 +109,7 @@ type applyPlan struct {
 // node without state.
 func stateKind(n *ir.Node) string {
 	switch n.Op.(type) {
-	case *ir.Integrate, *ir.Fixpoint:
+	case *ir.Integrate, *ir.Fixpoint, *ir.Stamp:
 		return "_index"
 	case *ir.Aggregate, *ir.TopK, *ir.Window:
 		return "_groups"

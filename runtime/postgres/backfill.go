@@ -493,7 +493,7 @@ func (b *backfillRun) flush(ctx context.Context, final bool) error {
 		var table pgx.Identifier
 		var err error
 		switch n.Op.(type) {
-		case *ir.Integrate, *ir.Fixpoint:
+		case *ir.Integrate, *ir.Fixpoint, *ir.Stamp:
 			if table, err = b.stateTable(ctx, "_index", n.ID); err == nil {
 				err = b.copyEntries(ctx, table, cols, b.mem.IndexEntries(n.ID))
 			}

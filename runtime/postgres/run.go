@@ -354,7 +354,7 @@ func (p *Runner) install(ctx context.Context) error {
 		var indexIDs, groupIDs, orderedIDs []int
 		for _, n := range p.Circuit.Nodes {
 			switch n.Op.(type) {
-			case *ir.Integrate, *ir.Fixpoint:
+			case *ir.Integrate, *ir.Fixpoint, *ir.Stamp:
 				if !slices.Contains(backed, n.ID) {
 					indexIDs = append(indexIDs, n.ID)
 				}
