@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stepping-io/stepping/stdlib"
+	"github.com/stepping-io/stepping/types"
 )
 
 // Explain renders the circuit as indented text: each input, then each view
@@ -169,6 +170,8 @@ func describe(n *Node) string {
 		}
 		return fmt.Sprintf("top %d by %s%s  per-group state: ordered multiset of rows; emits the change of each changed group's first %d",
 			op.N, OrderText(op.By), per, op.N)
+	case *Session:
+		return op.Text() + "  per-group state: rows ordered by time; emits the rows of the sessions a change alters"
 	case *Stamp:
 		return "stamp  adds the step's time to each inserted row; state: each row's arrival times (indexed by the row)"
 	case *Window:
@@ -309,4 +312,13 @@ func (op *Window) Text() string {
 		fs = append(fs, f.Name+"("+f.Arg.Text+")")
 	}
 	return fmt.Sprintf("window by %s%s {%s}", OrderText(op.By), per, strings.Join(fs, ", "))
+}
+
+// Text renders a session window as explain and lock files show it.
+func (op *Session) Text() string {
+	per := ""
+	if len(op.Per) > 0 {
+		per = " per " + scalars(op.Per)
+	}
+	return fmt.Sprintf("session %s gap %s%s", op.Time.Text, types.Format(op.Gap, types.Of(types.Interval)), per)
 }

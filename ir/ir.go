@@ -280,6 +280,18 @@ type Window struct {
 	Funcs []WindowFunc
 }
 
+// Session gives each row, per group of equal Per values, its session
+// window: rows whose times (Time) follow one another by less than Gap
+// are one session, from the first one's time to the last one's plus Gap;
+// each row gets the session's start and end. Its state, per group, is
+// the group's rows ordered by time (as TopK's); a change emits the rows
+// of the sessions it changes, before and after.
+type Session struct {
+	Time Scalar
+	Gap  types.IntervalValue
+	Per  []Scalar
+}
+
 // Stamp adds to each row the time it arrived: the time of the step that
 // inserted it. Its state is each row's arrival times, indexed by the
 // row (a table _index_N on Postgres, as an Integrate's); a deletion
@@ -392,6 +404,9 @@ func (*Window) Name() string { return "window" }
 
 // Name returns "stamp".
 func (*Stamp) Name() string { return "stamp" }
+
+// Name returns "session".
+func (*Session) Name() string { return "session" }
 
 // Name returns "fixpoint".
 func (*Fixpoint) Name() string { return "fixpoint" }

@@ -244,6 +244,12 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 			op.By = append(op.By, OrderKey{Key: Compile(k.X), Desc: k.Desc})
 		}
 		return l.add(op, cols, in), nil
+	case *typecheck.Session:
+		in, err := l.rel(r.In)
+		if err != nil {
+			return nil, err
+		}
+		return l.add(&Session{Time: Compile(r.Time), Gap: r.Gap, Per: compileAll(r.Per)}, cols, in), nil
 	case *typecheck.Stamp:
 		in, err := l.rel(r.In)
 		if err != nil {

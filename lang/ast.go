@@ -151,7 +151,7 @@ func (*SubPipeline) termNode() {}
 
 // Stage is one step of a pipeline: *WhereStage, *SelectStage, *JoinStage,
 // *GroupStage, *DistinctStage, *SetStage, *TopStage, *WindowStage,
-// *TumbleStage, *HopStage, *StampStage or *FlattenStage.
+// *TumbleStage, *HopStage, *SessionStage, *StampStage or *FlattenStage.
 type Stage interface {
 	Node
 	stageNode()
@@ -231,6 +231,14 @@ type HopStage struct {
 	Time, Every, Size Expr
 }
 
+// SessionStage gives each row the session window its time falls in:
+// session at gap interval "10 minutes" per user.
+type SessionStage struct {
+	span
+	Time, Gap Expr
+	Per       []Expr
+}
+
 // StampStage adds to each row the time it arrived: stamp arrived.
 type StampStage struct {
 	span
@@ -263,6 +271,7 @@ func (*WindowStage) stageNode()   {}
 func (*TumbleStage) stageNode()   {}
 func (*HopStage) stageNode()      {}
 func (*StampStage) stageNode()    {}
+func (*SessionStage) stageNode()  {}
 func (*FlattenStage) stageNode()  {}
 
 // Field is a named expression in a select, group key list or aggregate

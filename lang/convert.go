@@ -166,6 +166,12 @@ func (c *converter) stage(g *stage) Stage {
 			t.Per = append(t.Per, c.expr(x))
 		}
 		return t
+	case g.Session != nil:
+		st := &SessionStage{span: s, Time: c.expr(g.Session.Time), Gap: c.expr(g.Session.Gap)}
+		for _, x := range g.Session.Per {
+			st.Per = append(st.Per, c.expr(x))
+		}
+		return st
 	case g.Stamp != nil:
 		return &StampStage{span: s, Name: ident(g.Stamp)}
 	case g.Tumble != nil:

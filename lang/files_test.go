@@ -30,7 +30,7 @@ func TestParseFiles(t *testing.T) {
 				{Name: "d/b.step", Text: "table t (a int4)\n"},
 				{Name: "d/c.step", Text: "table u (a int4"},
 			},
-			errs: "d/a.step:1:13: syntax error: unexpected end of file (expected a stage: where, select, join, group, distinct, union, except, intersect, top, window, tumble, hop, stamp or flatten)\n" +
+			errs: "d/a.step:1:13: syntax error: unexpected end of file (expected a stage: where, select, join, group, distinct, union, except, intersect, top, window, tumble, hop, session, stamp or flatten)\n" +
 				"d/c.step:1:16: syntax error: unexpected end of file (expected \")\")\n",
 		},
 	}

@@ -166,6 +166,7 @@ type stage struct {
 	Window   *windowStage  `parser:"| @@"`
 	Tumble   *tumbleStage  `parser:"| @@"`
 	Stamp    *identifier   `parser:"| 'stamp' @@"`
+	Session  *sessionStage `parser:"| @@"`
 	Hop      *hopStage     `parser:"| @@"`
 	Flatten  *flattenStage `parser:"| @@"`
 }
@@ -202,6 +203,12 @@ type windowStage struct {
 type tumbleStage struct {
 	Time  *expression `parser:"'tumble' @@"`
 	Every *expression `parser:"'every' @@"`
+}
+
+type sessionStage struct {
+	Time *expression   `parser:"'session' @@"`
+	Gap  *expression   `parser:"'gap' @@"`
+	Per  []*expression `parser:"( 'per' @@ ( ',' @@ )* )?"`
 }
 
 type hopStage struct {

@@ -154,7 +154,7 @@ func sqlHabit(src string, offset int) string {
 var exprRules = regexp.MustCompile(`\b(Expr(And|Not|CmpTail|Cmp|Coalesce|Concat|AddOp|Add|MulOp|Mul|Unary|Postfix)|Expression|Operand)\b`)
 
 // stageList names what may follow a | in a pipeline.
-const stageList = "where, select, join, group, distinct, union, except, intersect, top, window, tumble, hop, stamp or flatten"
+const stageList = "where, select, join, group, distinct, union, except, intersect, top, window, tumble, hop, session, stamp or flatten"
 
 // endOfText is the position just past the last non-blank character, where
 // an error about a missing ending is best shown.

@@ -128,6 +128,14 @@ func (p *printer) node(n Node, d int) {
 			p.node(x, d+2)
 		}
 		p.fields(n.Fields, d+1)
+	case *SessionStage:
+		p.line(d, n, "session")
+		p.node(n.Time, d+1)
+		p.node(n.Gap, d+1)
+		for _, x := range n.Per {
+			p.line(d+1, x, "per")
+			p.node(x, d+2)
+		}
 	case *StampStage:
 		p.line(d, n, "stamp %s", n.Name.Name)
 	case *TumbleStage:

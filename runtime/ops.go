@@ -119,6 +119,8 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		return s.window(ctx, n, op)
 	case *ir.Stamp:
 		return s.stamp(ctx, n)
+	case *ir.Session:
+		return s.session(ctx, n, op)
 	case *ir.Fixpoint:
 		return s.fixpoint(ctx, n, op)
 	case *ir.Recurse, *ir.Import:

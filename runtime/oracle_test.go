@@ -968,6 +968,8 @@ view spans = e | group by span = at - d { n = count(), latest = max(coalesce(tz,
 view tumbling = e | tumble at every interval "2 hours" | group by window_start, window_end { n = count() }
 view hopping = e | hop at every interval "1 hour" size interval "3 hours 30 minutes" | group by window_start { n = count(), last = max(at) }
 view zoned = e | where tz is not null | tumble tz every interval "1 day" | select { id, window_start, window_end }
+view sessions = e | session at gap interval "6 hours" | select { id, window_start, window_end }
+view user_sessions = e | session at gap interval "2 days" per id % 3 | group by window_start, window_end { n = count() }
 `},
 	{"clock", 23, `
 table e (id int4, cat text, at timestamp, n int4, flag bool, primary key (id))

@@ -291,6 +291,8 @@ func (c *checker) stage(st lang.Stage, in Rel, sc *scope) (Rel, *scope) {
 		return c.top(st, in, sc)
 	case *lang.WindowStage:
 		return c.window(st, in, sc)
+	case *lang.SessionStage:
+		return c.session(st, in, sc)
 	case *lang.StampStage:
 		if c.lookup(st.Name.Name, sc) != nil {
 			c.errorHint(st.Name, "choose another name", "stamp names %s, which is already a column", st.Name.Name)
@@ -469,6 +471,53 @@ func (c *checker) timeWindows(st lang.Stage, at, every, size lang.Expr, in Rel, 
 	cols = append(cols, added...)
 	out := &scope{bindings: append(append([]binding{}, sc.bindings...), binding{alias: sc.alias(), offset: sc.width(), cols: added})}
 	return &Project{In: rel, Exprs: exprs, Columns: cols}, out
+}
+
+// session checks session t gap g [per p, ...]: t a timestamp, g a
+// constant positive interval of days and time.
+func (c *checker) session(st *lang.SessionStage, in Rel, sc *scope) (Rel, *scope) {
+	ok := c.noRec(st, "session", in)
+	ctx := &exprCtx{scope: sc}
+	t := c.expr(st.Time, ctx)
+	if k := t.Type().Kind; k == types.Invalid {
+		ok = false
+	} else if k != types.Timestamp && k != types.Timestamptz {
+		c.errorHint(st.Time, "a window's time is a timestamp or timestamptz: at::timestamp", "windows need a timestamp, not %s", t.Type())
+		ok = false
+	}
+	var gap types.IntervalValue
+	g := c.expr(st.Gap, ctx)
+	if v, isConst := g.(*Const); !isConst || g.Type().Kind != types.Interval || v.Value == nil {
+		if g.Type().Kind != types.Invalid {
+			c.errorHint(st.Gap, `a constant interval: interval "30 minutes"`, "a session's gap is a constant interval")
+		}
+		ok = false
+	} else if gap = v.Value.(types.IntervalValue); gap.Months != 0 || int64(gap.Days)*86_400_000_000+gap.Micros <= 0 {
+		c.errorf(st.Gap, "a session's gap is a positive interval of days and time, without months or years")
+		ok = false
+	}
+	var per []Expr
+	for _, p := range st.Per {
+		x := c.expr(p, ctx)
+		if x.Type().Kind == types.Invalid {
+			ok = false
+		}
+		per = append(per, x)
+	}
+	for _, name := range []string{"window_start", "window_end"} {
+		if c.lookup(name, sc) != nil {
+			c.errorHint(st, "rename the column first: select { ..., "+name+"_was = "+name+" }", "windows add %s, which is already a column", name)
+			ok = false
+		}
+	}
+	if !ok {
+		return nil, nil
+	}
+	tt := t.Type()
+	tt.Nullable = false
+	added := []Column{{Name: "window_start", Type: tt}, {Name: "window_end", Type: tt}}
+	out := &scope{bindings: append(append([]binding{}, sc.bindings...), binding{alias: sc.alias(), offset: sc.width(), cols: added})}
+	return &Session{In: in, Time: t, Gap: gap, Per: per, Columns: append(append([]Column{}, in.Cols()...), added...)}, out
 }
 
 // windowFuncs are the functions of a window, with their arguments'

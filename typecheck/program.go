@@ -87,7 +87,7 @@ type Output struct {
 }
 
 // Rel is a typed relational operator: *Scan, *ViewRef, *Values, *Filter,
-// *Project, *Join, *Group, *Distinct, *Union, *SetOp, *Top, *Window, *Stamp, *Fixpoint,
+// *Project, *Join, *Group, *Distinct, *Union, *SetOp, *Top, *Window, *Stamp, *Session, *Fixpoint,
 // *RecRef or *Flatten. Its rows have the columns Cols returns.
 type Rel interface {
 	Cols() []Column
@@ -260,6 +260,22 @@ type Flatten struct {
 // Cols returns the input's columns and the element's.
 func (r *Flatten) Cols() []Column { return r.Columns }
 
+// Session gives each row the session window of its time Time among the
+// rows of its group (equal Per values): rows whose times follow one
+// another by less than Gap are one session, from the first's time to the
+// last's plus Gap. Columns are the input's, then window_start and
+// window_end. A row whose time is NULL is in no session and left out.
+type Session struct {
+	In      Rel
+	Time    Expr
+	Gap     types.IntervalValue
+	Per     []Expr
+	Columns []Column
+}
+
+// Cols returns the input's columns and the window's.
+func (r *Session) Cols() []Column { return r.Columns }
+
 // Stamp adds to each row the time it arrived: the time of the step that
 // inserted it, kept with it until it is deleted. Columns are the input's
 // and the stamp's (timestamptz).
@@ -379,6 +395,8 @@ func Children(r Rel) []Rel {
 	case *Window:
 		return []Rel{r.In}
 	case *Stamp:
+		return []Rel{r.In}
+	case *Session:
 		return []Rel{r.In}
 	case *Fixpoint:
 		return []Rel{r.Base, r.Step}

@@ -370,7 +370,7 @@ var (
 	statementWords = []string{"table", "source", "view", "output", "fn", "insert", "delete", "update", "values"}
 	// stageWords follow a |.
 	stageWords = []string{"where", "select", "join", "left", "right", "full", "semi", "anti", "cross", "group", "distinct",
-		"union", "except", "intersect", "top", "window", "tumble", "hop", "stamp", "flatten"}
+		"union", "except", "intersect", "top", "window", "tumble", "hop", "session", "stamp", "flatten"}
 	// expressionWords may appear in an expression.
 	expressionWords = []string{"and", "or", "not", "if", "then", "else", "true", "false", "null", "is", "as", "by", "on", "all"}
 	// relationAfter are the words a table or view name follows.

@@ -127,6 +127,8 @@ func (e *evaluator) rel(r typecheck.Rel) (*zset.ZSet, error) {
 		return e.top(r)
 	case *typecheck.Window:
 		return e.window(r)
+	case *typecheck.Session:
+		return e.session(r)
 	case *typecheck.Fixpoint:
 		return e.fixpoint(r)
 	case *typecheck.RecRef:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
@@ -181,6 +182,41 @@ func (e *evaluator) window(r *typecheck.Window) (*zset.ZSet, error) {
 				o = append(o, v)
 			}
 			out.Add(o, 1)
+		}
+	}
+	return out, nil
+}
+
+// session orders each group's rows by time, every copy separately, and
+// cuts them into sessions where consecutive times are gap or more apart.
+func (e *evaluator) session(r *typecheck.Session) (*zset.ZSet, error) {
+	in, err := e.rel(r.In)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := e.orderedGroups(in, "session", r.Per, []typecheck.OrderKey{{X: r.Time}})
+	if err != nil {
+		return nil, err
+	}
+	gap := time.Duration(int64(r.Gap.Days)*86_400_000_000+r.Gap.Micros) * time.Microsecond
+	out := zset.New()
+	for _, rows := range groups {
+		var timed []sorted
+		for _, x := range rows {
+			if x.sort[0] != nil {
+				timed = append(timed, x)
+			}
+		}
+		for from := 0; from < len(timed); {
+			to := from + 1
+			for to < len(timed) && timed[to].sort[0].(time.Time).Sub(timed[to-1].sort[0].(time.Time)) < gap {
+				to++
+			}
+			start, end := timed[from].sort[0].(time.Time), timed[to-1].sort[0].(time.Time).Add(gap)
+			for _, x := range timed[from:to] {
+				out.Add(append(append(zset.Row{}, x.row...), start, end), 1)
+			}
+			from = to
 		}
 	}
 	return out, nil

@@ -239,6 +239,8 @@ func describe(n *ir.Node) string {
 		return op.Text()
 	case *ir.Stamp:
 		return "stamp"
+	case *ir.Session:
+		return op.Text()
 	case *ir.Fixpoint:
 		return "fixpoint " + op.View
 	case *ir.Recurse:

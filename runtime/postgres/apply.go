@@ -111,7 +111,7 @@ func stateKind(n *ir.Node) string {
 	switch n.Op.(type) {
 	case *ir.Integrate, *ir.Fixpoint, *ir.Stamp:
 		return "_index"
-	case *ir.Aggregate, *ir.TopK, *ir.Window:
+	case *ir.Aggregate, *ir.TopK, *ir.Window, *ir.Session:
 		return "_groups"
 	case *ir.OrderedIntegrate:
 		return "_ordered"

@@ -501,7 +501,7 @@ func (b *backfillRun) flush(ctx context.Context, final bool) error {
 			if table, err = b.stateTable(ctx, "_ordered", n.ID); err == nil {
 				err = b.copyEntries(ctx, table, cols, b.mem.OrderedEntries(n.ID))
 			}
-		case *ir.Aggregate, *ir.TopK, *ir.Window:
+		case *ir.Aggregate, *ir.TopK, *ir.Window, *ir.Session:
 			if table, err = b.stateTable(ctx, "_groups", n.ID); err == nil {
 				err = b.copyGroups(ctx, table, b.mem.GroupStates(n.ID))
 			}

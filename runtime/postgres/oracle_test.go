@@ -262,11 +262,13 @@ view threads = comments | join users on comments.author == users.id | group by c
 view pages = threads | select { post, n = cardinality(rows), head = latest.who, text = array_to_string(rows, "; ") }
 view picks = threads | select { post, first = rows[1], second = rows[2].author, none = rows[99] }
 view per_hour = comments | tumble at every interval "1 hour" | group by window_start, window_end { n = count() }
+view sess = comments | session at gap interval "1 hour" per post | select { id, window_start, window_end }
 view sliding = comments | hop at every interval "1 hour" size interval "2 hours" | group by window_start, window_end { n = count(), authors = count(distinct author) }
 output threads to table threads
 output pages to table pages
 output picks to table picks
 output per_hour to table per_hour
+output sess to table sess
 output sliding to table sliding
 `,
 	outputs: map[string]string{
@@ -278,6 +280,9 @@ output sliding to table sliding
   (jsonb_agg(jsonb_build_object('author', u.name, 'body', c.body, 'at', c.at, 'score', c.score) ORDER BY c.at, c.id))->0,
   (array_agg(u.name ORDER BY c.at, c.id))[2], NULL::jsonb
   FROM comments c JOIN users u ON c.author = u.id GROUP BY c.post`,
+		"sess": `WITH s AS (SELECT c.*, CASE WHEN at - lag(at) OVER (PARTITION BY post ORDER BY at, id) < interval '1 hour' THEN 0 ELSE 1 END AS new FROM comments c),
+  g AS (SELECT *, sum(new) OVER (PARTITION BY post ORDER BY at, id ROWS UNBOUNDED PRECEDING) AS sid FROM s)
+  SELECT id, min(at) OVER (PARTITION BY post, sid), max(at) OVER (PARTITION BY post, sid) + interval '1 hour' FROM g`,
 		"per_hour": `SELECT date_bin('1 hour', at, '1970-01-01'), date_bin('1 hour', at, '1970-01-01') + interval '1 hour', count(*) FROM comments GROUP BY 1`,
 		"sliding": `SELECT s, s + interval '2 hours', count(*), count(DISTINCT author) FROM comments,
   generate_series(date_bin('1 hour', at, '1970-01-01'), at - interval '2 hours', interval '-1 hour') s WHERE s + interval '2 hours' > at GROUP BY s`,

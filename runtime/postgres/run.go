@@ -358,7 +358,7 @@ func (p *Runner) install(ctx context.Context) error {
 				if !slices.Contains(backed, n.ID) {
 					indexIDs = append(indexIDs, n.ID)
 				}
-			case *ir.Aggregate, *ir.TopK, *ir.Window:
+			case *ir.Aggregate, *ir.TopK, *ir.Window, *ir.Session:
 				groupIDs = append(groupIDs, n.ID)
 			case *ir.OrderedIntegrate:
 				orderedIDs = append(orderedIDs, n.ID)
