@@ -1,0 +1,110 @@
+// Package nexmark is the Nexmark benchmark for stepping: a deterministic
+// generator of its three event streams (people, auctions and bids, in
+// the standard proportions 1 : 3 : 46), and its queries written in
+// .step from the public Flink SQL (queries/*.step). The tests check
+// each query against the reference evaluator; BenchmarkNexmark reports
+// events per second per query, in memory.
+package nexmark
+
+import (
+	"embed"
+	"fmt"
+	"math/rand/v2"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/stepping-io/stepping/zset"
+)
+
+// Tables declares the three streams, as every query reads them.
+const Tables = `table person (id int8, name text, email_address text, credit_card text, city text, state text, date_time timestamp, extra text)
+table auction (id int8, item_name text, description text, initial_bid int8, reserve int8, date_time timestamp, expires timestamp, seller int8, category int8, extra text)
+table bid (auction int8, bidder int8, price int8, channel text, url text, date_time timestamp, extra text)
+`
+
+//go:embed queries/*.step
+var queryFiles embed.FS
+
+// Query is one Nexmark query: its name (q0 ...) and its program, the
+// tables' declarations and the query's views.
+type Query struct {
+	Name    string
+	Program string
+	// Stamped says the query reads processing time (stamp), which the
+	// reference evaluator cannot recompute from the tables.
+	Stamped bool
+}
+
+// Queries returns the queries in order of their number.
+func Queries() []Query {
+	entries, err := queryFiles.ReadDir("queries")
+	if err != nil {
+		panic(err) // embedded: cannot fail
+	}
+	var out []Query
+	for _, e := range entries {
+		text, err := queryFiles.ReadFile(path.Join("queries", e.Name()))
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, Query{Name: strings.TrimSuffix(e.Name(), ".step"), Program: Tables + string(text), Stamped: strings.Contains(string(text), "| stamp ")})
+	}
+	sort.Slice(out, func(i, j int) bool { return number(out[i].Name) < number(out[j].Name) })
+	return out
+}
+
+func number(name string) int {
+	var n int
+	fmt.Sscanf(name, "q%d", &n)
+	return n
+}
+
+// Event is one generated event: a row of person, auction or bid.
+type Event struct {
+	Table string
+	Row   zset.Row
+}
+
+// Base is the event time of the first event.
+var Base = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// Generate returns n events, deterministically from seed: of every 50,
+// one person, three auctions and 46 bids, their times 10 ms apart, bids
+// on recent auctions by recent people, as the Nexmark generator does.
+func Generate(n int, seed uint64) []Event {
+	r := rand.New(rand.NewPCG(seed, 50))
+	states := []string{"AZ", "CA", "ID", "OR", "WA", "WY"}
+	cities := []string{"Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland", "Bend", "Redmond", "Seattle", "Kent", "Cheyenne"}
+	channels := []string{"Google", "Facebook", "Baidu", "Apple"}
+	var people, auctions int64
+	out := make([]Event, 0, n)
+	for i := range n {
+		at := Base.Add(time.Duration(i) * 10 * time.Millisecond)
+		switch k := i % 50; {
+		case k == 0 || people == 0:
+			people++
+			out = append(out, Event{"person", zset.Row{people, fmt.Sprintf("person %d", people), fmt.Sprintf("p%d@example.com", people),
+				fmt.Sprintf("%04d %04d %04d %04d", r.IntN(10000), r.IntN(10000), r.IntN(10000), r.IntN(10000)),
+				cities[r.IntN(len(cities))], states[r.IntN(len(states))], at, ""}})
+		case k <= 3 || auctions == 0:
+			auctions++
+			initial := int64(1 + r.IntN(1000))
+			out = append(out, Event{"auction", zset.Row{auctions, fmt.Sprintf("item %d", auctions), "an item",
+				initial, initial + int64(r.IntN(1000)), at, at.Add(time.Duration(2+r.IntN(20)) * time.Second),
+				1 + r.Int64N(people), int64(10 + r.IntN(5)), ""}})
+		default:
+			// Bids go mostly to the latest auctions, by the latest people.
+			auction := max(1, auctions-int64(r.IntN(int(min(auctions, 20)))))
+			bidder := max(1, people-int64(r.IntN(int(min(people, 50)))))
+			channel := channels[r.IntN(len(channels))]
+			url := fmt.Sprintf("https://www.nexmark.com/%s/item.htm?query=1&channel_id=%d", strings.ToLower(channel), r.IntN(100))
+			if r.IntN(10) == 0 {
+				url = fmt.Sprintf("https://www.nexmark.com/%s/%s/item.htm?query=1", strings.ToLower(channel), "sub")
+			}
+			out = append(out, Event{"bid", zset.Row{auction, bidder, int64(1 + r.IntN(100_000_000)), channel, url, at, ""}})
+		}
+	}
+	return out
+}
