@@ -89,14 +89,8 @@ func NewRanking(desc []bool) *Ranking {
 // in order, ascending with NULLs last; then by identity, so that rows
 // equal as values but spelled differently (1.5, 1.50) have an order.
 func (r *Ranking) compare(a, b RankedRow) int {
-	for i, desc := range r.Desc {
-		c := compareSortValues(a.Sort[i], b.Sort[i])
-		if desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
+	if c := compareSortKeys(r, a, b); c != 0 {
+		return c
 	}
 	if c := compareRowsNullsLast(a.Row, b.Row); c != 0 {
 		return c

@@ -403,11 +403,7 @@ func (c *checker) timeWindows(st lang.Stage, at, every, size lang.Expr, in Rel, 
 	if size != nil {
 		widths = append(widths, c.expr(size, ctx))
 	}
-	ok := t.Type().Kind != types.Invalid
-	if k := t.Type().Kind; ok && k != types.Timestamp && k != types.Timestamptz {
-		c.errorHint(at, "a window's time is a timestamp or timestamptz: at::timestamp", "windows need a timestamp, not %s", t.Type())
-		ok = false
-	}
+	ok := c.windowTime(at, t)
 	for i, w := range widths {
 		src := every
 		if i == 1 {
@@ -421,20 +417,14 @@ func (c *checker) timeWindows(st lang.Stage, at, every, size lang.Expr, in Rel, 
 			ok = false
 		default:
 			if v, isConst := w.(*Const); isConst && v.Value != nil {
-				iv := v.Value.(types.IntervalValue)
-				if iv.Months != 0 || int64(iv.Days)*86_400_000_000+iv.Micros <= 0 {
+				if !dayTime(v.Value.(types.IntervalValue)) {
 					c.errorf(src, "a window's width is a positive interval of days and time, without months or years")
 					ok = false
 				}
 			}
 		}
 	}
-	for _, name := range []string{"window_start", "window_end"} {
-		if c.lookup(name, sc) != nil {
-			c.errorHint(st, "rename the column first: select { ..., "+name+"_was = "+name+" }", "windows add %s, which is already a column", name)
-			ok = false
-		}
-	}
+	ok = c.windowColumnsFree(st, sc) && ok
 	if !ok {
 		return nil, nil
 	}
@@ -473,18 +463,45 @@ func (c *checker) timeWindows(st lang.Stage, at, every, size lang.Expr, in Rel, 
 	return &Project{In: rel, Exprs: exprs, Columns: cols}, out
 }
 
+// windowTime checks that t, the time of tumble, hop or session (written
+// at), is a timestamp.
+func (c *checker) windowTime(at lang.Expr, t Expr) bool {
+	switch k := t.Type().Kind; {
+	case k == types.Invalid:
+		return false
+	case k != types.Timestamp && k != types.Timestamptz:
+		c.errorHint(at, "a window's time is a timestamp or timestamptz: at::timestamp", "windows need a timestamp, not %s", t.Type())
+		return false
+	}
+	return true
+}
+
+// windowColumnsFree checks that the columns windows add are not the
+// input's.
+func (c *checker) windowColumnsFree(st lang.Stage, sc *scope) bool {
+	ok := true
+	for _, name := range []string{"window_start", "window_end"} {
+		if c.lookup(name, sc) != nil {
+			c.errorHint(st, "rename the column first: select { ..., "+name+"_was = "+name+" }", "windows add %s, which is already a column", name)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// dayTime reports whether iv is a positive interval of days and time,
+// which windows can be counted in (months have no fixed length).
+func dayTime(iv types.IntervalValue) bool {
+	return iv.Months == 0 && int64(iv.Days)*86_400_000_000+iv.Micros > 0
+}
+
 // session checks session t gap g [per p, ...]: t a timestamp, g a
 // constant positive interval of days and time.
 func (c *checker) session(st *lang.SessionStage, in Rel, sc *scope) (Rel, *scope) {
 	ok := c.noRec(st, "session", in)
 	ctx := &exprCtx{scope: sc}
 	t := c.expr(st.Time, ctx)
-	if k := t.Type().Kind; k == types.Invalid {
-		ok = false
-	} else if k != types.Timestamp && k != types.Timestamptz {
-		c.errorHint(st.Time, "a window's time is a timestamp or timestamptz: at::timestamp", "windows need a timestamp, not %s", t.Type())
-		ok = false
-	}
+	ok = c.windowTime(st.Time, t) && ok
 	var gap types.IntervalValue
 	g := c.expr(st.Gap, ctx)
 	if v, isConst := g.(*Const); !isConst || g.Type().Kind != types.Interval || v.Value == nil {
@@ -492,7 +509,7 @@ func (c *checker) session(st *lang.SessionStage, in Rel, sc *scope) (Rel, *scope
 			c.errorHint(st.Gap, `a constant interval: interval "30 minutes"`, "a session's gap is a constant interval")
 		}
 		ok = false
-	} else if gap = v.Value.(types.IntervalValue); gap.Months != 0 || int64(gap.Days)*86_400_000_000+gap.Micros <= 0 {
+	} else if gap = v.Value.(types.IntervalValue); !dayTime(gap) {
 		c.errorf(st.Gap, "a session's gap is a positive interval of days and time, without months or years")
 		ok = false
 	}
@@ -504,12 +521,7 @@ func (c *checker) session(st *lang.SessionStage, in Rel, sc *scope) (Rel, *scope
 		}
 		per = append(per, x)
 	}
-	for _, name := range []string{"window_start", "window_end"} {
-		if c.lookup(name, sc) != nil {
-			c.errorHint(st, "rename the column first: select { ..., "+name+"_was = "+name+" }", "windows add %s, which is already a column", name)
-			ok = false
-		}
-	}
+	ok = c.windowColumnsFree(st, sc) && ok
 	if !ok {
 		return nil, nil
 	}
