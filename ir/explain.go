@@ -175,7 +175,11 @@ func describe(n *Node) string {
 	case *Stamp:
 		return "stamp  adds the step's time to each inserted row; state: each row's arrival times (indexed by the row)"
 	case *Window:
-		return op.Text() + "  per-group state: ordered multiset of rows; emits the changed rows and their neighbours"
+		emits := "the changed rows and their neighbours"
+		if slices.ContainsFunc(op.Funcs, WindowFunc.Positional) {
+			emits = "the rows of a changed group whose place or neighbours changed"
+		}
+		return op.Text() + "  per-group state: ordered multiset of rows; emits " + emits
 	case *Fixpoint:
 		return "fixpoint " + op.View + "  least V = distinct(base + body(V)); semi-naive iterations, deletions by DRed; state: support per row (indexed)"
 	case *Recurse:
@@ -320,5 +324,5 @@ func (op *Session) Text() string {
 	if len(op.Per) > 0 {
 		per = " per " + scalars(op.Per)
 	}
-	return fmt.Sprintf("session %s gap %s%s", op.Time.Text, types.Format(op.Gap, types.Of(types.Interval)), per)
+	return fmt.Sprintf("session %s gap interval %q%s", op.Time.Text, types.Format(op.Gap, types.Of(types.Interval)), per)
 }
