@@ -20,23 +20,19 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 	if len(d) == 0 {
 		return nil, nil
 	}
-	keys, groups, err := routeTopChanges(&ir.TopK{By: []ir.OrderKey{{Key: op.Time}}, Per: op.Per}, d)
-	if err != nil {
-		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-	}
-	gap := time.Duration(int64(op.Gap.Days)*86_400_000_000+op.Gap.Micros) * time.Microsecond
-	store := s.store.Groups(n.ID)
-	olds, err := store.Get(ctx, keys)
+	rg, err := s.rankedGroups(ctx, n, []ir.OrderKey{{Key: op.Time}}, op.Per, d)
 	if err != nil {
 		return nil, err
 	}
+	keys, groups, olds, store := rg.keys, rg.groups, rg.olds, rg.store
+	gap := time.Duration(int64(op.Gap.Days)*86_400_000_000+op.Gap.Micros) * time.Microsecond
 	news := make([]*GroupState, len(keys))
 	z := zset.New()
 	for i, g := range groups {
 		old := olds[i]
 		var st *GroupState
 		if old == nil {
-			st = &GroupState{Key: g.key, Ranked: NewRanking([]bool{false})}
+			st = &GroupState{Key: g.key, Ranked: NewRanking(rg.desc)}
 		} else {
 			st = old.clone()
 		}

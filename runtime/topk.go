@@ -269,16 +269,11 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 	if len(d) == 0 {
 		return nil, nil
 	}
-	keys, groups, err := routeTopChanges(op, d)
-	if err != nil {
-		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-	}
-	desc := descending(op.By)
-	store := s.store.Groups(n.ID)
-	olds, err := store.Get(ctx, keys)
+	rg, err := s.rankedGroups(ctx, n, op.By, op.Per, d)
 	if err != nil {
 		return nil, err
 	}
+	keys, groups, olds, desc, store := rg.keys, rg.groups, rg.olds, rg.desc, rg.store
 	news := make([]*GroupState, len(keys))
 	var out batch
 	var before, after []RankedRow
@@ -304,6 +299,32 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 	}
 	s.writes = append(s.writes, func(ctx context.Context) error { return store.Put(ctx, keys, news) })
 	return out, nil
+}
+
+// rankedGroups is what top-k, window and session start a step with: the
+// groups of their changes (by the per keys, with the order keys by of
+// each row), their stored states, and the ranking order.
+type rankedGroups struct {
+	keys   []string
+	groups []topGroup
+	olds   []*GroupState
+	desc   []bool
+	store  Groups
+}
+
+// rankedGroups routes the changes d of node n to their groups and reads
+// the groups' states.
+func (s *stepRun) rankedGroups(ctx context.Context, n *ir.Node, by []ir.OrderKey, per []ir.Scalar, d batch) (rankedGroups, error) {
+	keys, groups, err := routeTopChanges(&ir.TopK{By: by, Per: per}, d)
+	if err != nil {
+		return rankedGroups{}, fmt.Errorf("node n%d: %w", n.ID, err)
+	}
+	store := s.store.Groups(n.ID)
+	olds, err := store.Get(ctx, keys)
+	if err != nil {
+		return rankedGroups{}, err
+	}
+	return rankedGroups{keys: keys, groups: groups, olds: olds, desc: descending(by), store: store}, nil
 }
 
 // routeTopChanges evaluates each change's group key and order keys and

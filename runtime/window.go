@@ -18,16 +18,11 @@ func (s *stepRun) window(ctx context.Context, n *ir.Node, op *ir.Window) (batch,
 	if len(d) == 0 {
 		return nil, nil
 	}
-	keys, groups, err := routeTopChanges(&ir.TopK{By: op.By, Per: op.Per}, d)
-	if err != nil {
-		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-	}
-	desc := descending(op.By)
-	store := s.store.Groups(n.ID)
-	olds, err := store.Get(ctx, keys)
+	rg, err := s.rankedGroups(ctx, n, op.By, op.Per, d)
 	if err != nil {
 		return nil, err
 	}
+	keys, groups, olds, desc, store := rg.keys, rg.groups, rg.olds, rg.desc, rg.store
 	news := make([]*GroupState, len(keys))
 	var out batch
 	for i, g := range groups {

@@ -535,12 +535,8 @@ func TestPostgresApplyOracle(t *testing.T) {
 	for _, c := range oracleCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			pool, schema := pgtest.Schema(t)
+			pool, schema, r := c.setup(t, 7)
 			ctx := context.Background()
-			if _, err := pool.Exec(ctx, c.ddl); err != nil {
-				t.Fatal(err)
-			}
-			r := rand.New(rand.NewPCG(uint64(len(c.name)), 7))
 			now := time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
 			change := func(n int) {
 				t.Helper()

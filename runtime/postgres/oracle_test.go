@@ -600,17 +600,24 @@ func oracleCases(t *testing.T) []pgCase {
 	return []pgCase{shopCase(t), operatorsCase, joinsCase, aggregatesCase, statsCase, nestedCase, topSetsRecursionCase, rowlangCase}
 }
 
+// setup gives the case a schema of its own holding its tables, and a
+// random source for its changes seeded by the case's name and seed.
+func (c pgCase) setup(t *testing.T, seed uint64) (pool *pgxpool.Pool, schema string, r *rand.Rand) {
+	t.Helper()
+	pool, schema = pgtest.Schema(t)
+	if _, err := pool.Exec(context.Background(), c.ddl); err != nil {
+		t.Fatal(err)
+	}
+	return pool, schema, rand.New(rand.NewPCG(uint64(len(c.name)), seed))
+}
+
 func TestPostgresOracle(t *testing.T) {
 	for i, c := range oracleCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			pool, schema := pgtest.Schema(t)
+			pool, schema, r := c.setup(t, 42)
 			ctx := context.Background()
-			if _, err := pool.Exec(ctx, c.ddl); err != nil {
-				t.Fatal(err)
-			}
 			// Rows present before installation are backfilled.
-			r := rand.New(rand.NewPCG(uint64(len(c.name)), 42))
 			now := time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
 			for range 20 {
 				if _, err := pool.Exec(ctx, c.change(r, now)); err != nil {
