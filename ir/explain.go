@@ -313,7 +313,11 @@ func (op *Window) Text() string {
 	}
 	var fs []string
 	for _, f := range op.Funcs {
-		fs = append(fs, f.Name+"("+f.Arg.Text+")")
+		text := f.Name + "(" + f.Arg.Text + ")"
+		if f.Aggregate() {
+			text += fmt.Sprintf(" rows %d preceding", f.Frame)
+		}
+		fs = append(fs, text)
 	}
 	return fmt.Sprintf("window by %s%s {%s}", OrderText(op.By), per, strings.Join(fs, ", "))
 }

@@ -298,16 +298,27 @@ type Session struct {
 // retracts the copies of the row that arrived last.
 type Stamp struct{}
 
-// WindowFunc is one function of a Window: "lag" or "lead" of Arg, or
-// "row_number", "rank" or "dense_rank" (without Arg).
+// WindowFunc is one function of a Window: "lag" or "lead" of Arg;
+// "row_number", "rank" or "dense_rank" (without Arg); or "count", "sum"
+// or "avg" of Arg over the row and the Frame rows before it.
 type WindowFunc struct {
 	Name string
 	Arg  Scalar
+	// Frame and Type are, for an aggregate over the rows before ("count",
+	// "sum" or "avg"), how many rows it takes with the row and its
+	// result's type.
+	Frame int
+	Type  types.Type
 }
 
 // Positional reports whether the function gives a row's place, which a
 // change moves for every row after it.
 func (f WindowFunc) Positional() bool { return f.Name != "lag" && f.Name != "lead" }
+
+// Aggregate reports whether the function aggregates a frame of rows.
+func (f WindowFunc) Aggregate() bool {
+	return f.Name == "count" || f.Name == "sum" || f.Name == "avg"
+}
 
 // Fixpoint computes a recursive view: the least set V with
 // V = distinct(base + body(V)), where the body is a nested circuit

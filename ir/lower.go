@@ -266,7 +266,7 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 			op.By = append(op.By, OrderKey{Key: Compile(k.X), Desc: k.Desc})
 		}
 		for _, f := range r.Funcs {
-			wf := WindowFunc{Name: f.Name}
+			wf := WindowFunc{Name: f.Name, Frame: f.Frame, Type: f.T}
 			if f.Arg != nil {
 				wf.Arg = Compile(f.Arg)
 			}

@@ -369,6 +369,9 @@ type Call struct {
 	// Filter is an aggregate's condition on the rows it takes, as SQL's
 	// FILTER (WHERE ...); nil for none.
 	Filter Expr
+	// Frame is, for an aggregate in a window, how many rows before the
+	// row it takes with the row (rows N preceding); nil for none.
+	Frame *int
 }
 
 // IfExpr is if c then a else b.

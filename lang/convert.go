@@ -415,6 +415,13 @@ func (c *converter) primary(g *operand) Expr {
 		if g.Call.Filter != nil {
 			call.Filter = c.expr(g.Call.Filter)
 		}
+		if g.Call.Frame != nil {
+			n, err := strconv.Atoi(*g.Call.Frame)
+			if err != nil || n < 0 {
+				c.errs.Add(g.Pos, g.EndPos, "", "rows N preceding takes a whole number of rows")
+			}
+			call.Frame = &n
+		}
 		return call
 	case g.Name != nil:
 		return &Name{span: s, Name: unquoteIdent(g.Name.Name)}

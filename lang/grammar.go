@@ -438,4 +438,5 @@ type call struct {
 	Args     []*expression `parser:"( @@ ( ',' @@ )* )?"`
 	OrderBy  []*orderKey   `parser:"( 'order' 'by' @@ ( ',' @@ )* )? ')'"`
 	Filter   *expression   `parser:"( 'filter' '(' 'where' @@ ')' )?"`
+	Frame    *string       `parser:"( 'rows' @Number 'preceding' )?"`
 }

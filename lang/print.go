@@ -186,6 +186,9 @@ func (p *printer) node(n Node, d int) {
 			p.line(d+1, n.Filter, "filter")
 			p.node(n.Filter, d+2)
 		}
+		if n.Frame != nil {
+			p.line(d+1, n, "rows %d preceding", *n.Frame)
+		}
 	case *IndexExpr:
 		p.line(d, n, "index")
 		p.node(n.X, d+1)

@@ -738,7 +738,8 @@ view whole = s | window by f, t { before = lag(id) }
 view bags = b | window by score per u { prev = lag(n), next = lead(n) }
 view over = s | window by id per u { prev = lag(score) } | where prev is not null | group by u { c = count() }
 view places = s | window by score desc per u { n = row_number(), r = rank(), d = dense_rank(), prev = lag(id) }
-view bag_places = b | window by score { num = row_number(), r = rank(), d = dense_rank() }`},
+view bag_places = b | window by score { num = row_number(), r = rank(), d = dense_rank() }
+view moving = b | window by score per u { c3 = count() rows 2 preceding, s3 = sum(n) rows 2 preceding, a2 = avg(score) rows 1 preceding, cv = count(score) rows 3 preceding }`},
 	{"recursion", 19, `
 table e (src int4, dst int4)
 table k (id int4, src int4, dst int4, primary key (id))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/stdlib"
+	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -197,62 +199,130 @@ func appendGroupChange(out batch, op *ir.Window, old, now *GroupState) (batch, e
 // groupRows gives each output row of a group in order, a copy at a time:
 // the row, then its functions' values. row_number counts copies; rank
 // is one more than the copies before whose keys differ, dense_rank the
-// number of distinct keys so far.
+// number of distinct keys so far; an aggregate over a frame slides over
+// the copies, each added once and removed once.
 func groupRows(op *ir.Window, r *Ranking, emit func(zset.Row)) error {
+	type copyOf struct {
+		item  int
+		rank  int64
+		dense int64
+	}
 	var items []RankedRow
 	r.Rows.Ascend(func(it RankedRow) bool {
 		items = append(items, it)
 		return true
 	})
-	var number, rank, dense int64
+	var copies []copyOf
+	var rank, dense int64
 	for i, it := range items {
 		if i == 0 || compareSortKeys(r, items[i-1], it) != 0 {
-			rank, dense = number+1, dense+1
+			rank, dense = int64(len(copies))+1, dense+1
 		}
-		for c := range it.Count {
-			var before, after zset.Row
-			switch {
-			case c > 0:
-				before = it.Row
-			case i > 0:
-				before = items[i-1].Row
-			}
-			switch {
-			case c < it.Count-1:
-				after = it.Row
-			case i+1 < len(items):
-				after = items[i+1].Row
-			}
-			number++
-			row := make(zset.Row, len(it.Row), len(it.Row)+len(op.Funcs))
-			copy(row, it.Row)
-			for _, f := range op.Funcs {
-				var v any
-				switch f.Name {
-				case "row_number":
-					v = number
-				case "rank":
-					v = rank
-				case "dense_rank":
-					v = dense
-				default:
-					at := before
-					if f.Name == "lead" {
-						at = after
-					}
-					if at != nil {
-						var err error
-						if v, err = f.Arg.Eval(at); err != nil {
-							return err
-						}
-					}
-				}
-				row = append(row, v)
-			}
-			emit(row)
+		for range it.Count {
+			copies = append(copies, copyOf{i, rank, dense})
 		}
 	}
+	frames := make([]*frame, len(op.Funcs))
+	for j, f := range op.Funcs {
+		if f.Aggregate() {
+			var err error
+			if frames[j], err = newFrame(f); err != nil {
+				return err
+			}
+		}
+	}
+	for p, c := range copies {
+		it := items[c.item]
+		var before, after zset.Row
+		if p > 0 {
+			before = items[copies[p-1].item].Row
+		}
+		if p+1 < len(copies) {
+			after = items[copies[p+1].item].Row
+		}
+		row := make(zset.Row, len(it.Row), len(it.Row)+len(op.Funcs))
+		copy(row, it.Row)
+		for j, f := range op.Funcs {
+			var v any
+			var err error
+			switch {
+			case f.Name == "row_number":
+				v = int64(p) + 1
+			case f.Name == "rank":
+				v = c.rank
+			case f.Name == "dense_rank":
+				v = c.dense
+			case f.Aggregate():
+				leaving := zset.Row(nil)
+				if q := p - f.Frame - 1; q >= 0 {
+					leaving = items[copies[q].item].Row
+				}
+				v, err = frames[j].slide(f, it.Row, leaving)
+			default:
+				at := before
+				if f.Name == "lead" {
+					at = after
+				}
+				if at != nil {
+					v, err = f.Arg.Eval(at)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			row = append(row, v)
+		}
+		emit(row)
+	}
 	return nil
+}
+
+// frame is an aggregate's state over a window's frame of rows.
+type frame struct {
+	impl stdlib.Aggregator
+	lin  stdlib.Linear
+	rows int64
+}
+
+func newFrame(f ir.WindowFunc) (*frame, error) {
+	call := stdlib.AggCall{Result: f.Type}
+	if f.Arg.Type.Kind != types.Invalid {
+		call.Args = []types.Type{f.Arg.Type}
+	}
+	impl, err := stdlib.Bind(f.Name, call)
+	if err != nil {
+		return nil, err
+	}
+	if impl.Shape() != stdlib.NoMultiset {
+		return nil, fmt.Errorf("%s over a frame of rows is not supported", f.Name)
+	}
+	return &frame{impl: impl, lin: stdlib.Linear{Sum: impl.Init()}}, nil
+}
+
+// slide adds the row entering the frame and removes the one leaving it
+// (nil when none does), and returns the aggregate over the frame.
+func (fr *frame) slide(f ir.WindowFunc, entering, leaving zset.Row) (any, error) {
+	for _, step := range []struct {
+		row zset.Row
+		w   int64
+	}{{entering, 1}, {leaving, -1}} {
+		if step.row == nil {
+			continue
+		}
+		fr.rows += step.w
+		if f.Arg.Type.Kind == types.Invalid {
+			continue // count(): the rows alone
+		}
+		v, err := f.Arg.Eval(step.row)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			fr.lin.N += step.w
+			fr.impl.Add(&fr.lin, v, step.w)
+		}
+	}
+	return fr.impl.Result(fr.lin, nil, fr.rows), nil
 }
 
 // compareSortKeys compares two ranked rows by their order keys alone,

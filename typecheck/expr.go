@@ -528,6 +528,10 @@ func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
 		c.errorHint(e.Filter, "filter (where ...) applies to an aggregate: count() filter (where x > 1)", "%s is not an aggregate: filter doesn't apply", name)
 		return invalid
 	}
+	if e.Frame != nil {
+		c.errorHint(e, "t | window by at per k { last3 = avg(x) rows 2 preceding }", "rows N preceding goes with an aggregate in a window")
+		return invalid
+	}
 	if fs, ok := c.funcs[name]; ok {
 		return c.userCall(e, fs, ctx)
 	}
@@ -595,6 +599,9 @@ func firstArgName(e *lang.Call) (*lang.Name, bool) {
 
 func (c *checker) aggregate(e *lang.Call, agg *stdlib.Aggregate, ctx *exprCtx) Expr {
 	switch {
+	case e.Frame != nil:
+		c.errorHint(e, "t | window by at per k { last3 = avg(x) rows 2 preceding }", "rows N preceding goes with an aggregate in a window")
+		return invalid
 	case ctx.group == nil:
 		c.errorHint(e, "aggregates go in a group stage: group by k { n = "+agg.Name+"(...) }", "aggregate %s outside a group", agg.Name)
 		return invalid

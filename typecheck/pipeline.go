@@ -532,6 +532,49 @@ func (c *checker) session(st *lang.SessionStage, in Rel, sc *scope) (Rel, *scope
 	return &Session{In: in, Time: t, Gap: gap, Per: per, Columns: append(append([]Column{}, in.Cols()...), added...)}, out
 }
 
+// frameAggregates are the aggregates a window computes over a frame of
+// rows: those whose state adds and removes rows.
+var frameAggregates = map[string]bool{"count": true, "sum": true, "avg": true}
+
+// frameAggregate checks a window's field name = agg(x) rows N preceding.
+func (c *checker) frameAggregate(f *lang.Field, call *lang.Call, sc *scope, seen map[string]bool) (WindowFunc, Column, bool) {
+	agg := stdlib.Aggregates()[call.Fun.Name]
+	switch {
+	case agg == nil || !frameAggregates[agg.Name] || call.Distinct || len(call.OrderBy) > 0 || call.Filter != nil:
+		c.errorHint(call, "count(), sum(x) or avg(x) rows N preceding", "a window's aggregate over rows is count, sum or avg")
+		return WindowFunc{}, Column{}, false
+	case f.Name == nil:
+		c.errorHint(call, "write name = "+call.Fun.Name+"(...) rows N preceding", "this field needs a name")
+		return WindowFunc{}, Column{}, false
+	case c.lookup(f.Name.Name, sc) != nil || seen[f.Name.Name]:
+		c.errorHint(f.Name, "choose another name", "window names %s, which is already a column", f.Name.Name)
+		return WindowFunc{}, Column{}, false
+	}
+	seen[f.Name.Name] = true
+	var args []Expr
+	var argTypes []types.Type
+	for _, a := range call.Args {
+		x := c.expr(a, &exprCtx{scope: sc})
+		if x.Type().Kind == types.Invalid {
+			return WindowFunc{}, Column{}, false
+		}
+		args, argTypes = append(args, x), append(argTypes, x.Type())
+	}
+	t, err := agg.Check(argTypes)
+	if err != nil {
+		c.errorHint(call, agg.Signature, "%v", err)
+		return WindowFunc{}, Column{}, false
+	}
+	if agg.Name != "count" {
+		t.Nullable = true // the frame's values may all be NULL
+	}
+	wf := WindowFunc{Name: agg.Name, Frame: *call.Frame, T: t}
+	if len(args) > 0 {
+		wf.Arg = args[0]
+	}
+	return wf, Column{Name: f.Name.Name, Type: t}, true
+}
+
 // windowFuncs are the functions of a window, with their arguments'
 // number.
 var windowFuncs = map[string]int{"lag": 1, "lead": 1, "row_number": 0, "rank": 0, "dense_rank": 0}
@@ -549,6 +592,15 @@ func (c *checker) window(st *lang.WindowStage, in Rel, sc *scope) (Rel, *scope) 
 	seen := map[string]bool{}
 	for _, f := range st.Fields {
 		call, isCall := f.Value.(*lang.Call)
+		if isCall && call.Frame != nil {
+			if wf, col, fieldOK := c.frameAggregate(f, call, sc, seen); fieldOK {
+				w.Funcs = append(w.Funcs, wf)
+				cols = append(cols, col)
+			} else {
+				ok = false
+			}
+			continue
+		}
 		args := -1
 		if isCall {
 			args = windowFuncs[call.Fun.Name]

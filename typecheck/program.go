@@ -300,11 +300,16 @@ type Window struct {
 }
 
 // WindowFunc is one function of a window: lag(Arg) or lead(Arg), Arg at
-// the previous or the next row of the group; or row_number(), rank() or
-// dense_rank(), the row's place in the group, without Arg.
+// the previous or the next row of the group; row_number(), rank() or
+// dense_rank(), the row's place in the group, without Arg; or count,
+// sum or avg of Arg over the row and the Frame rows before it.
 type WindowFunc struct {
 	Name string
 	Arg  Expr
+	// Frame is, for an aggregate over the rows before (count, sum, avg),
+	// how many it takes with the row; T is its result's type.
+	Frame int
+	T     types.Type
 }
 
 // Cols returns the input's columns and the functions'.

@@ -162,6 +162,18 @@ func (e *evaluator) window(r *typecheck.Window) (*zset.ZSet, error) {
 			for j, f := range r.Funcs {
 				var v any
 				switch f.Name {
+				case "count", "sum", "avg":
+					call := typecheck.AggCall{Name: f.Name, Type: f.T}
+					if f.Arg != nil {
+						call.Args = []typecheck.Expr{f.Arg}
+					}
+					var frame []zset.Entry
+					for _, x := range rows[max(0, i-f.Frame) : i+1] {
+						frame = append(frame, zset.Entry{Row: x.row, Weight: 1})
+					}
+					if v, err = e.aggregate(call, frame); err != nil {
+						return nil, err
+					}
 				case "row_number":
 					v = int64(i) + 1
 				case "rank":

@@ -422,7 +422,7 @@ view ixa = e | select { src } | intersect all (e | select { src = dst })
 view reach = e | select { src, dst }
   | union (reach | join e on reach.dst == e.src | select { src = reach.src, dst = e.dst })
 view reach_top = reach | top 1 by dst desc per src
-view lagged = s | window by score desc per u { prev = lag(t), next = lead(id), n = row_number(), r = rank(), d = dense_rank() }
+view lagged = s | window by score desc per u { prev = lag(t), next = lead(id), n = row_number(), r = rank(), d = dense_rank(), a3 = avg(score) rows 2 preceding, c2 = count() rows 1 preceding }
 output best to table best
 output lowest to table lowest
 output edge_top to table edge_top
@@ -436,7 +436,8 @@ output lagged to table lagged
 `,
 	outputs: map[string]string{
 		// Ties are broken by the whole row ascending, NULLs last.
-		"lagged": `SELECT id, u, score, t, lag(t) OVER w, lead(id) OVER w, row_number() OVER w, rank() OVER k, dense_rank() OVER k FROM s
+		"lagged": `SELECT id, u, score, t, lag(t) OVER w, lead(id) OVER w, row_number() OVER w, rank() OVER k, dense_rank() OVER k,
+  avg(score) OVER (w ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), count(*) OVER (w ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM s
   WINDOW w AS (PARTITION BY u ORDER BY score DESC, id, u, score, t COLLATE "C"), k AS (PARTITION BY u ORDER BY score DESC)`,
 		"best": `SELECT id, u, score, t FROM (SELECT s.*, row_number() OVER (PARTITION BY u
   ORDER BY score DESC, id, u, score, t COLLATE "C") AS n FROM s) x WHERE n <= 2`,
