@@ -241,29 +241,25 @@ func withoutUses(e, old *Entity) []string {
 // lineDiff returns the lines of old missing from new and those of new
 // missing from old, each in its file's order, counting repeats.
 func lineDiff(old, new []string) (removed, added []string) {
+	return missing(old, new), missing(new, old)
+}
+
+// missing returns the lines of from that in lacks, in from's order: a
+// line from holds k times more often than in shows up k times.
+func missing(from, in []string) []string {
 	count := map[string]int{}
-	for _, l := range new {
+	for _, l := range in {
 		count[l]++
 	}
-	for _, l := range old {
+	var out []string
+	for _, l := range from {
 		if count[l] > 0 {
 			count[l]--
 		} else {
-			removed = append(removed, l)
+			out = append(out, l)
 		}
 	}
-	count = map[string]int{}
-	for _, l := range old {
-		count[l]++
-	}
-	for _, l := range new {
-		if count[l] > 0 {
-			count[l]--
-		} else {
-			added = append(added, l)
-		}
-	}
-	return removed, added
+	return out
 }
 
 // WriteText prints the differences as check --locked does: each entity
