@@ -24,28 +24,19 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 	if err != nil {
 		return nil, err
 	}
-	keys, groups, olds, store := rg.keys, rg.groups, rg.olds, rg.store
 	gap := time.Duration(int64(op.Gap.Days)*86_400_000_000+op.Gap.Micros) * time.Microsecond
-	news := make([]*GroupState, len(keys))
+	news := make([]*GroupState, len(rg.keys))
 	z := zset.New()
-	for i, g := range groups {
-		old := olds[i]
-		var st *GroupState
-		if old == nil {
-			st = &GroupState{Key: g.key, Ranked: NewRanking(rg.desc)}
-		} else {
-			st = old.clone()
+	for i, g := range rg.groups {
+		old := rg.olds[i]
+		st, err := rg.changed(i)
+		if err != nil {
+			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
 		if old != nil {
 			seen := map[string]bool{}
 			for _, c := range g.changes {
 				sessionsAround(old.Ranked, c.row, gap, seen, func(row zset.Row) { z.Add(row, -1) })
-			}
-		}
-		for _, c := range g.changes {
-			st.Count += c.w
-			if err := st.Ranked.add(c.row, c.w); err != nil {
-				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 			}
 		}
 		seen := map[string]bool{}
@@ -54,7 +45,7 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 		}
 		news[i] = st
 	}
-	s.writes = append(s.writes, func(ctx context.Context) error { return store.Put(ctx, keys, news) })
+	s.writes = append(s.writes, func(ctx context.Context) error { return rg.store.Put(ctx, rg.keys, news) })
 	return z.Entries(), nil
 }
 

@@ -273,31 +273,23 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 	if err != nil {
 		return nil, err
 	}
-	keys, groups, olds, desc, store := rg.keys, rg.groups, rg.olds, rg.desc, rg.store
-	news := make([]*GroupState, len(keys))
+	news := make([]*GroupState, len(rg.keys))
 	var out batch
 	var before, after []RankedRow
-	for i, g := range groups {
-		old := olds[i]
-		var st *GroupState
-		before = before[:0]
-		if old == nil {
-			st = &GroupState{Key: g.key, Ranked: NewRanking(desc)}
-		} else {
-			st = old.clone()
-			before = old.Ranked.top(op.N, before)
+	for i := range rg.groups {
+		st, err := rg.changed(i)
+		if err != nil {
+			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		for _, c := range g.changes {
-			st.Count += c.w
-			if err := st.Ranked.add(c.row, c.w); err != nil {
-				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-			}
+		before = before[:0]
+		if old := rg.olds[i]; old != nil {
+			before = old.Ranked.top(op.N, before)
 		}
 		after = st.Ranked.top(op.N, after[:0])
 		out = appendTopChange(out, before, after)
 		news[i] = st
 	}
-	s.writes = append(s.writes, func(ctx context.Context) error { return store.Put(ctx, keys, news) })
+	s.writes = append(s.writes, func(ctx context.Context) error { return rg.store.Put(ctx, rg.keys, news) })
 	return out, nil
 }
 
@@ -325,6 +317,26 @@ func (s *stepRun) rankedGroups(ctx context.Context, n *ir.Node, by []ir.OrderKey
 		return rankedGroups{}, err
 	}
 	return rankedGroups{keys: keys, groups: groups, olds: olds, desc: descending(by), store: store}, nil
+}
+
+// changed returns group i's state with the step's changes applied: a
+// copy of its stored state, or a new one for a new group. The stored
+// state is left as it was, for the operator to compare with.
+func (rg rankedGroups) changed(i int) (*GroupState, error) {
+	g := rg.groups[i]
+	var st *GroupState
+	if old := rg.olds[i]; old == nil {
+		st = &GroupState{Key: g.key, Ranked: NewRanking(rg.desc)}
+	} else {
+		st = old.clone()
+	}
+	for _, c := range g.changes {
+		st.Count += c.w
+		if err := st.Ranked.add(c.row, c.w); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 // routeTopChanges evaluates each change's group key and order keys and

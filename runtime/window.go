@@ -24,27 +24,18 @@ func (s *stepRun) window(ctx context.Context, n *ir.Node, op *ir.Window) (batch,
 	if err != nil {
 		return nil, err
 	}
-	keys, groups, olds, desc, store := rg.keys, rg.groups, rg.olds, rg.desc, rg.store
-	news := make([]*GroupState, len(keys))
+	news := make([]*GroupState, len(rg.keys))
 	var out batch
-	for i, g := range groups {
-		old := olds[i]
-		var st *GroupState
-		if old == nil {
-			st = &GroupState{Key: g.key, Ranked: NewRanking(desc)}
-		} else {
-			st = old.clone()
+	for i, g := range rg.groups {
+		old := rg.olds[i]
+		st, err := rg.changed(i)
+		if err != nil {
+			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
 		if positional(op) {
 			// A place moves for every row after a change: the group's
 			// output before against after, the rows that kept theirs
 			// cancelling out.
-			for _, c := range g.changes {
-				st.Count += c.w
-				if err := st.Ranked.add(c.row, c.w); err != nil {
-					return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-				}
-			}
 			if out, err = appendGroupChange(out, op, old, st); err != nil {
 				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 			}
@@ -57,12 +48,6 @@ func (s *stepRun) window(ctx context.Context, n *ir.Node, op *ir.Window) (batch,
 		if old != nil {
 			for _, c := range g.changes {
 				markNeighbours(old.Ranked, c.row, touched)
-			}
-		}
-		for _, c := range g.changes {
-			st.Count += c.w
-			if err := st.Ranked.add(c.row, c.w); err != nil {
-				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 			}
 		}
 		for _, c := range g.changes {
@@ -80,7 +65,7 @@ func (s *stepRun) window(ctx context.Context, n *ir.Node, op *ir.Window) (batch,
 		}
 		news[i] = st
 	}
-	s.writes = append(s.writes, func(ctx context.Context) error { return store.Put(ctx, keys, news) })
+	s.writes = append(s.writes, func(ctx context.Context) error { return rg.store.Put(ctx, rg.keys, news) })
 	return out, nil
 }
 
