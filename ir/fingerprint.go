@@ -107,6 +107,15 @@ func (f *fingerprinter) view(v *View) string {
 			fmt.Fprintf(&b, "  output table=%q indexes=%v pk=%v\n", o.Table, o.Indexes, o.PrimaryKey)
 		}
 	}
+	f.renderQueue(&b, "  ")
+	return b.String()
+}
+
+// renderQueue renders the queued nodes, and those their operators queue
+// in turn (a fixpoint's body), one line each after indent, and returns
+// them in the order rendered.
+func (f *fingerprinter) renderQueue(b *strings.Builder, indent string) []*Node {
+	var rendered []*Node
 	for len(f.queue) > 0 {
 		n := f.queue[0]
 		f.queue = f.queue[1:]
@@ -114,11 +123,11 @@ func (f *fingerprinter) view(v *View) string {
 		for _, in := range n.Inputs {
 			ins = append(ins, f.label(in))
 		}
-		// The operator's text may queue more nodes (a fixpoint's body).
 		op := f.op(n)
-		fmt.Fprintf(&b, "  %s = %s %s <- [%s]\n", f.local[n], op, canonCols(n.Cols), strings.Join(ins, ", "))
+		fmt.Fprintf(b, "%s%s = %s %s <- [%s]\n", indent, f.local[n], op, canonCols(n.Cols), strings.Join(ins, ", "))
+		rendered = append(rendered, n)
 	}
-	return b.String()
+	return rendered
 }
 
 // label names a node: by its owner when an input, the clock or an

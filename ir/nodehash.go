@@ -44,18 +44,7 @@ func NodeHashes(c *Circuit) []string {
 		f.owner, f.local, f.queue = "", map[*Node]string{}, nil
 		f.label(n)
 		var b strings.Builder
-		var rendered []*Node
-		for len(f.queue) > 0 {
-			m := f.queue[0]
-			f.queue = f.queue[1:]
-			var ins []string
-			for _, in := range m.Inputs {
-				ins = append(ins, f.label(in))
-			}
-			op := f.op(m)
-			fmt.Fprintf(&b, "%s = %s %s <- [%s]\n", f.local[m], op, canonCols(m.Cols), strings.Join(ins, ", "))
-			rendered = append(rendered, m)
-		}
+		rendered := f.renderQueue(&b, "")
 		set(n, b.String())
 		for _, m := range rendered[1:] {
 			if hashes[m.ID] == "" {
