@@ -48,6 +48,7 @@ type TableDecl struct {
 	Name       *Ident
 	Columns    []*ColumnDef
 	PrimaryKey []*Ident
+	Watermark  *Watermark // nil when none is declared
 }
 
 // SourceDecl names an existing Postgres table as an input:
@@ -59,6 +60,17 @@ type SourceDecl struct {
 	Table      *QualName
 	Columns    []*ColumnDef
 	PrimaryKey []*Ident
+	Watermark  *Watermark // nil when none is declared
+}
+
+// Watermark declares how late a table's rows may arrive: watermark at -
+// interval "5 minutes" says no row will come with at earlier than the
+// latest at seen less five minutes. Lateness is nil for watermark at,
+// which allows none.
+type Watermark struct {
+	span
+	Column   *Ident
+	Lateness *TypedLit
 }
 
 // ColumnDef is one column of a table: a name and a type.

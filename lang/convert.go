@@ -28,11 +28,11 @@ func (c *converter) decl(g *declaration) Decl {
 	case g.Table != nil:
 		t := g.Table
 		cols, pk := c.columnItems(t.Items)
-		return &TableDecl{span: sp(t.Pos, t.EndPos), Name: ident(t.Name), Columns: cols, PrimaryKey: pk}
+		return &TableDecl{span: sp(t.Pos, t.EndPos), Name: ident(t.Name), Columns: cols, PrimaryKey: pk, Watermark: c.watermark(t.Watermark)}
 	case g.Source != nil:
 		s := g.Source
 		cols, pk := c.columnItems(s.Items)
-		return &SourceDecl{span: sp(s.Pos, s.EndPos), Name: ident(s.Name), Table: qualName(s.Table), Columns: cols, PrimaryKey: pk}
+		return &SourceDecl{span: sp(s.Pos, s.EndPos), Name: ident(s.Name), Table: qualName(s.Table), Columns: cols, PrimaryKey: pk, Watermark: c.watermark(s.Watermark)}
 	case g.View != nil:
 		v := g.View
 		return &ViewDecl{span: sp(v.Pos, v.EndPos), Name: ident(v.Name), Query: c.pipeline(v.Query)}
@@ -72,6 +72,28 @@ func (c *converter) columnItems(items []*columnOrKey) (cols []*ColumnDef, pk []*
 		pk = idents(it.PrimaryKey)
 	}
 	return cols, pk
+}
+
+func (c *converter) watermark(g *watermarkDecl) *Watermark {
+	if g == nil {
+		return nil
+	}
+	w := &Watermark{span: sp(g.Pos, g.EndPos), Column: ident(g.Column)}
+	if g.Lateness != nil {
+		w.Lateness = c.typedLit(g.Lateness)
+	}
+	return w
+}
+
+// typedLit converts interval "7 days" and the like.
+func (c *converter) typedLit(g *typedLit) *TypedLit {
+	v, err := strconv.Unquote(g.Value)
+	if err != nil {
+		c.errs.Add(g.Pos, g.EndPos, "", "invalid string literal %s", g.Value)
+	}
+	t := ident(g.Type)
+	t.Name = strings.ToLower(t.Name)
+	return &TypedLit{span: sp(g.Pos, g.EndPos), Type: t, Value: v}
 }
 
 func column(g *columnDef) *ColumnDef {
@@ -400,13 +422,7 @@ func (c *converter) primary(g *operand) Expr {
 		field := &Literal{span: f.span, Kind: StringLit, Value: f.Name}
 		return &Call{span: s, Fun: &Ident{span: s, Name: g.Extract.Fun}, Args: []Expr{field, c.expr(g.Extract.From)}}
 	case g.Typed != nil:
-		v, err := strconv.Unquote(g.Typed.Value)
-		if err != nil {
-			c.errs.Add(g.Pos, g.EndPos, "", "invalid string literal %s", g.Typed.Value)
-		}
-		t := ident(g.Typed.Type)
-		t.Name = strings.ToLower(t.Name)
-		return &TypedLit{span: s, Type: t, Value: v}
+		return c.typedLit(g.Typed)
 	case g.Call != nil:
 		call := &Call{span: s, Fun: ident(g.Call.Fun), Distinct: g.Call.Distinct, OrderBy: c.orderKeys(g.Call.OrderBy)}
 		for _, a := range g.Call.Args {

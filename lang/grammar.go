@@ -73,18 +73,31 @@ type tableName struct {
 }
 
 type tableDecl struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Name   *identifier    `parser:"'table' @@"`
-	Items  []*columnOrKey `parser:"'(' @@ ( ',' @@ )* ')'"`
+	Pos       lexer.Position
+	EndPos    lexer.Position
+	Name      *identifier    `parser:"'table' @@"`
+	Items     []*columnOrKey `parser:"'(' @@ ( ',' @@ )* ')'"`
+	Watermark *watermarkDecl `parser:"@@?"`
 }
 
 type sourceDecl struct {
-	Pos    lexer.Position
-	EndPos lexer.Position
-	Name   *identifier    `parser:"'source' @@ '='"`
-	Table  *tableName     `parser:"'table' @@"`
-	Items  []*columnOrKey `parser:"( '(' @@ ( ',' @@ )* ')' )?"`
+	Pos       lexer.Position
+	EndPos    lexer.Position
+	Name      *identifier    `parser:"'source' @@ '='"`
+	Table     *tableName     `parser:"'table' @@"`
+	Items     []*columnOrKey `parser:"( '(' @@ ( ',' @@ )* ')' )?"`
+	Watermark *watermarkDecl `parser:"@@?"`
+}
+
+// watermarkDecl follows a table's columns: watermark at - interval
+// "5 minutes". It comes after the closing parenthesis, where no
+// declaration can start with an identifier, so that a column may still
+// be named watermark.
+type watermarkDecl struct {
+	Pos      lexer.Position
+	EndPos   lexer.Position
+	Column   *identifier `parser:"'watermark' @@"`
+	Lateness *typedLit   `parser:"( '-' @@ )?"`
 }
 
 type columnOrKey struct {
@@ -422,8 +435,10 @@ type extractExpr struct {
 // typedLit is a constant of a named type written as a string:
 // interval "7 days", date "2024-03-01".
 type typedLit struct {
-	Type  *identifier `parser:"@@"`
-	Value string      `parser:"@String"`
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Type   *identifier `parser:"@@"`
+	Value  string      `parser:"@String"`
 }
 
 type ifExpr struct {

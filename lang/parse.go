@@ -84,6 +84,9 @@ func syntaxError(filename, src string, err error) *Error {
 		msg = "syntax error: " + strings.Replace(msg, "unexpected token", "unexpected", 1)
 	}
 	msg = exprRules.ReplaceAllString(msg, "an expression")
+	// A table's optional watermark, after its columns, is rarely what
+	// was meant where the parser stopped.
+	msg = strings.ReplaceAll(msg, " WatermarkDecl?", "")
 	msg = strings.Replace(msg, `(expected "join" Relation ("on" an expression)?)`, "(expected a stage: "+stageList+")", 1)
 	if start, ok := sqlQueryStart(src, pos.Offset); ok {
 		// A SQL query fails wherever the lexer or the parser gives up

@@ -30,6 +30,16 @@ func names(ids []*Ident) string {
 	return strings.Join(s, ",")
 }
 
+func (p *printer) watermark(w *Watermark, d int) {
+	switch {
+	case w == nil:
+	case w.Lateness == nil:
+		p.line(d, w, "watermark %s", w.Column.Name)
+	default:
+		p.line(d, w, "watermark %s - %s %q", w.Column.Name, w.Lateness.Type.Name, w.Lateness.Value)
+	}
+}
+
 func (p *printer) node(n Node, d int) {
 	switch n := n.(type) {
 	case *File:
@@ -42,11 +52,13 @@ func (p *printer) node(n Node, d int) {
 		for _, c := range n.Columns {
 			p.line(d+1, c, "column %s %s", c.Name.Name, c.Type)
 		}
+		p.watermark(n.Watermark, d+1)
 	case *SourceDecl:
 		p.line(d, n, "source %s = table %s pk(%s)", n.Name.Name, strings.Join(n.Table.Parts, "."), names(n.PrimaryKey))
 		for _, c := range n.Columns {
 			p.line(d+1, c, "column %s %s", c.Name.Name, c.Type)
 		}
+		p.watermark(n.Watermark, d+1)
 	case *ViewDecl:
 		p.line(d, n, "view %s", n.Name.Name)
 		p.node(n.Query, d+1)

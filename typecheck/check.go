@@ -106,7 +106,7 @@ func (c *checker) collect(f *lang.File) {
 				// table of that name, with the declared row type.
 				c.source(tableAsSource(d))
 			default:
-				c.table(d.Name, d.Columns, d.PrimaryKey)
+				c.watermark(c.table(d.Name, d.Columns, d.PrimaryKey), d.Watermark)
 			}
 		case *lang.SourceDecl:
 			if declare(d.Name) {
@@ -165,6 +165,7 @@ func (c *checker) source(d *lang.SourceDecl) {
 		}
 		t := c.table(d.Name, d.Columns, d.PrimaryKey)
 		t.Source = &SourceTable{Schema: schemaOf(d.Table.Parts), Name: d.Table.Parts[len(d.Table.Parts)-1]}
+		c.watermark(t, d.Watermark)
 		return
 	}
 	ct := cat.Table(d.Table.Parts)
@@ -179,6 +180,7 @@ func (c *checker) source(d *lang.SourceDecl) {
 			t.PrimaryKey = c.catalogKey(d, t.Columns, ct)
 		}
 		t.Source = &SourceTable{Schema: ct.Schema, Name: ct.Name}
+		c.watermark(t, d.Watermark)
 		return
 	}
 	t := &Table{Name: d.Name.Name, Pos: d.Name.Pos, Source: &SourceTable{Schema: ct.Schema, Name: ct.Name}}
@@ -196,15 +198,61 @@ func (c *checker) source(d *lang.SourceDecl) {
 		return
 	}
 	t.PrimaryKey = c.catalogKey(d, t.Columns, ct)
+	c.watermark(t, d.Watermark)
 	c.tables[t.Name] = t
 	c.prog.Tables = append(c.prog.Tables, t)
+}
+
+// watermark checks a table's watermark: a non-null date or timestamp
+// column, less a constant interval of days and time, zero or more.
+func (c *checker) watermark(t *Table, w *lang.Watermark) {
+	if w == nil || t == nil {
+		return
+	}
+	col := -1
+	for i, tc := range t.Columns {
+		if tc.Name == w.Column.Name {
+			col = i
+		}
+	}
+	if col < 0 {
+		c.errorf(w.Column, "table %s has no column %s", t.Name, w.Column.Name)
+		return
+	}
+	ty := t.Columns[col].Type
+	switch {
+	case ty.Kind != types.Timestamp && ty.Kind != types.Timestamptz && ty.Kind != types.Date:
+		c.errorf(w.Column, "a watermark's column is a date or a timestamp, and %s is %s", w.Column.Name, ty)
+		return
+	case ty.Nullable:
+		c.errorHint(w.Column, "declare it "+ty.Kind.String()+", without ?, or watermark another column",
+			"a watermark's column can't be nullable: a row with NULL there could never be placed in time")
+		return
+	}
+	var lateness types.IntervalValue
+	if w.Lateness != nil {
+		iv, err := types.ParseInterval(w.Lateness.Value)
+		switch {
+		case w.Lateness.Type.Name != "interval":
+			c.errorHint(w.Lateness, `watermark at - interval "5 minutes"`, "a watermark's lateness is an interval, not %s", w.Lateness.Type.Name)
+			return
+		case err != nil:
+			c.errorf(w.Lateness, "%v", err)
+			return
+		case iv.Months != 0 || int64(iv.Days)*86_400_000_000+iv.Micros < 0:
+			c.errorf(w.Lateness, "a watermark's lateness is an interval of days and time, zero or more, without months or years")
+			return
+		}
+		lateness = iv
+	}
+	t.Watermark = &Watermark{Column: col, Lateness: lateness}
 }
 
 // tableAsSource reads table t (...) as source t = table t (...).
 func tableAsSource(d *lang.TableDecl) *lang.SourceDecl {
 	q := &lang.QualName{Parts: []string{d.Name.Name}}
 	q.Pos, q.End = d.Name.Span()
-	return &lang.SourceDecl{Name: d.Name, Table: q, Columns: d.Columns, PrimaryKey: d.PrimaryKey}
+	return &lang.SourceDecl{Name: d.Name, Table: q, Columns: d.Columns, PrimaryKey: d.PrimaryKey, Watermark: d.Watermark}
 }
 
 func schemaOf(parts []string) string {

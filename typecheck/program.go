@@ -61,6 +61,15 @@ type Table struct {
 	Columns    []Column
 	PrimaryKey []int        // column indexes; empty when rows form a multiset
 	Source     *SourceTable // the Postgres table of a source; nil for a declared table
+	Watermark  *Watermark   // nil when the table declares none
+}
+
+// Watermark is a table's declared bound on how late its rows arrive: no
+// row will come whose Column is earlier than the latest value seen less
+// Lateness (an interval of days and time).
+type Watermark struct {
+	Column   int
+	Lateness types.IntervalValue
 }
 
 // SourceTable names the Postgres table a source reads.
