@@ -47,6 +47,9 @@ func explainSections(c *Circuit) (string, []string) {
 		if len(in.PrimaryKey) > 0 {
 			fmt.Fprintf(&b, " primary key %s", indexNames(in.Columns, in.PrimaryKey))
 		}
+		if w := in.Watermark; w != nil {
+			fmt.Fprintf(&b, " watermark %s - %s", in.Columns[w.Column].Name, w.Lateness)
+		}
 		b.WriteByte('\n')
 		owner[in.Node] = "input " + in.Name
 	}

@@ -82,6 +82,11 @@ func (f *fingerprinter) sections() []section {
 		if in.Postgres != nil {
 			fmt.Fprintf(&b, " postgres=%q.%q", in.Postgres.Schema, in.Postgres.Name)
 		}
+		if w := in.Watermark; w != nil {
+			// Not in the node hashes: a watermark added or changed keeps
+			// every operator's state, which holds rows on time.
+			fmt.Fprintf(&b, " watermark=%d-%s", w.Column, w.Lateness)
+		}
 		b.WriteString("\n")
 		f.where[in.Node] = fmt.Sprintf("input %q", in.Name)
 	}

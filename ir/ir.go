@@ -37,6 +37,8 @@ type Input struct {
 	// Postgres is the existing table a source reads, nil for a table
 	// declared in the program.
 	Postgres *PostgresTable
+	// Watermark is the table's declared watermark; nil when none is.
+	Watermark *Watermark
 }
 
 // PostgresTable names a table in the database.

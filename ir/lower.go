@@ -22,6 +22,9 @@ func Lower(p *typecheck.Program) (*Circuit, error) {
 		if t.Source != nil {
 			in.Postgres = &PostgresTable{Schema: t.Source.Schema, Name: t.Source.Name}
 		}
+		if w := t.Watermark; w != nil {
+			in.Watermark = &Watermark{Column: w.Column, Lateness: IntervalDuration(w.Lateness)}
+		}
 		l.c.Inputs = append(l.c.Inputs, in)
 	}
 	for _, v := range p.Views {

@@ -29,6 +29,10 @@ type Engine struct {
 	nodeView []string
 	// aggs holds the aggregators of each Aggregate node, bound once.
 	aggs map[*ir.Aggregate][]stdlib.Aggregator
+	// sweepers free the state the tables' watermarks make final; floors
+	// are the bounds the watermarks put on each node's columns.
+	sweepers []*sweeper
+	floors   [][]ir.Floor
 }
 
 // StepError is a step that failed computing a view: the data it met (a
@@ -149,6 +153,12 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		e.views[v.Name] = &viewState{view: v, contents: zset.New()}
 	}
 	e.nodeView = nodeViews(c)
+	for _, f := range c.Freeings() {
+		e.sweepers = append(e.sweepers, &sweeper{f: f})
+	}
+	if c.Watermarked() {
+		e.floors = c.Floors()
+	}
 	e.inBody = make([]bool, len(c.Nodes))
 	for _, n := range c.Nodes {
 		if fp, ok := n.Op.(*ir.Fixpoint); ok {
@@ -210,6 +220,7 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	}
 	deltas := map[string]batch{}
 	overlays := map[string]*overlay{}
+	marks := map[string]markUpdate{}
 	for name, tableChanges := range changes {
 		t, ok := e.tables[name]
 		if !ok {
@@ -221,9 +232,9 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 			// column) fails the step as an operator's error does.
 			return nil, &StepError{Step: e.steps + 1, Err: fmt.Errorf("table %s: %w", name, err)}
 		}
-		deltas[name], overlays[name] = d, ov
+		deltas[name], overlays[name], marks[name] = d, ov, ov.mark
 	}
-	res, commit, err := e.run(ctx, t, deltas)
+	res, commit, err := e.run(ctx, t, deltas, marks)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +244,7 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	for name, ov := range overlays {
 		e.tables[name].apply(ov)
 	}
-	return res, nil
+	return res, e.free(ctx)
 }
 
 // StepDelta applies one batch given directly as Z-sets of changes per
@@ -247,13 +258,17 @@ func (e *Engine) StepDelta(ctx context.Context, deltas map[string]*zset.ZSet) (*
 // StepDeltaAt is StepDelta at time t, as StepAt is Step at time t.
 func (e *Engine) StepDeltaAt(ctx context.Context, t time.Time, deltas map[string]*zset.ZSet) (*Result, error) {
 	inputs := map[string]batch{}
+	marks := map[string]markUpdate{}
 	for name, d := range deltas {
-		if _, ok := e.tables[name]; !ok {
+		tab, ok := e.tables[name]
+		if !ok {
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
 		}
-		inputs[name] = toBatch(d)
+		var u markUpdate
+		inputs[name] = tab.dropLate(toBatch(d), &u)
+		marks[name] = u
 	}
-	res, commit, err := e.run(ctx, t, inputs)
+	res, commit, err := e.run(ctx, t, inputs, marks)
 	if err != nil {
 		return nil, err
 	}
@@ -261,11 +276,11 @@ func (e *Engine) StepDeltaAt(ctx context.Context, t time.Time, deltas map[string
 		return nil, err
 	}
 	if !e.opts.NoContents {
-		for name, d := range deltas {
-			e.tables[name].applyDelta(d)
+		for name, d := range inputs {
+			e.tables[name].applyDelta(zset.FromEntries(d...))
 		}
 	}
-	return res, nil
+	return res, e.free(ctx)
 }
 
 // Contents returns the current contents of a view (or of a table), or
@@ -302,7 +317,8 @@ func (e *Engine) TableRow(name string, key []any) (row zset.Row, ok bool) {
 
 // run computes every node's changes for one step. It changes nothing; the
 // returned commit function writes the step's state.
-func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) (res *Result, commit func(context.Context) error, err error) {
+// The tables' watermarks move as marks say when the step commits.
+func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch, marks map[string]markUpdate) (res *Result, commit func(context.Context) error, err error) {
 	// A panic while computing is a bug, but it must not take the caller
 	// down: nothing is committed yet, so the step fails and changes nothing.
 	defer func() {
@@ -345,6 +361,14 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 			}
 		}
 		e.steps++
+		for name, u := range marks {
+			if m := e.tables[name].mark; m != nil {
+				m.apply(u)
+			}
+		}
+		for _, sw := range e.sweepers {
+			sw.taken += len(s.deltas[sw.f.Node.Inputs[0].ID])
+		}
 		return nil
 	}
 	return res, commit, nil

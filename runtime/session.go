@@ -43,6 +43,11 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 		for _, c := range g.changes {
 			sessionsAround(st.Ranked, c.row, gap, seen, func(row zset.Row) { z.Add(row, 1) })
 		}
+		if at, ok := s.floor(n.Inputs[0], op.Time); ok {
+			// The sessions that ended before the watermark let them are
+			// final: no later row can join them or leave them.
+			st.Count -= trimSessions(st.Ranked, gap, at)
+		}
 		news[i] = st
 	}
 	s.writes = append(s.writes, func(ctx context.Context) error { return rg.store.Put(ctx, rg.keys, news) })

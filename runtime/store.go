@@ -491,3 +491,38 @@ func (g *memGroups) Put(_ context.Context, keys []string, states []*GroupState) 
 	}
 	return nil
 }
+
+// FreeIndex drops the rows of node id's index for which final holds.
+func (s *MemoryStore) FreeIndex(_ context.Context, id int, final func(zset.Row) bool) (int, error) {
+	ix, ok := s.indexes[id]
+	if !ok {
+		return 0, nil
+	}
+	kept := 0
+	for k, b := range ix.buckets {
+		for i := len(b.entries) - 1; i >= 0; i-- {
+			if final(b.entries[i].Row) {
+				b.remove(i)
+			}
+		}
+		if len(b.entries) == 0 {
+			delete(ix.buckets, k)
+		}
+		kept += len(b.entries)
+	}
+	return kept, nil
+}
+
+// FreeGroups drops the groups of node id for which final holds.
+func (s *MemoryStore) FreeGroups(_ context.Context, id int, final func(*GroupState) bool) (int, error) {
+	g, ok := s.groups[id]
+	if !ok {
+		return 0, nil
+	}
+	for k, st := range g.m {
+		if final(st) {
+			delete(g.m, k)
+		}
+	}
+	return len(g.m), nil
+}

@@ -66,3 +66,27 @@ func (s *MemoryStore) GroupStates(id int) iter.Seq2[string, *GroupState] {
 		}
 	}
 }
+
+// Entries counts what the store holds: the rows of its indexes and
+// ordered indexes, and its groups with, for top-k, window and session
+// groups, their rows. Tests use it to see that state stays bounded.
+func (s *MemoryStore) Entries() int {
+	n := 0
+	for _, ix := range s.indexes {
+		for _, b := range ix.buckets {
+			n += len(b.entries)
+		}
+	}
+	for _, o := range s.ordered {
+		n += o.tree.Len()
+	}
+	for _, g := range s.groups {
+		for _, st := range g.m {
+			n++
+			if st.Ranked != nil {
+				n += st.Ranked.Rows.Len()
+			}
+		}
+	}
+	return n
+}

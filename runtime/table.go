@@ -46,10 +46,18 @@ type tableState struct {
 	input *ir.Input
 	byKey *pkRows    // tables with a primary key: key -> row
 	bag   *zset.ZSet // tables without one: a multiset
+	// mark is the table's watermark, nil when it declares none; taken
+	// counts the rows inserted since the rows the watermark passed were
+	// last freed, and kept the rows kept then.
+	mark        *mark
+	taken, kept int
 }
 
 func newTableState(in *ir.Input) *tableState {
 	t := &tableState{input: in}
+	if w := in.Watermark; w != nil {
+		t.mark = &mark{col: w.Column, lateness: w.Lateness}
+	}
 	if len(in.PrimaryKey) > 0 {
 		t.byKey = newPKRows(in.PrimaryKey)
 	} else {
@@ -63,6 +71,7 @@ func newTableState(in *ir.Input) *tableState {
 type overlay struct {
 	byKey map[string]zset.Row
 	bag   *zset.ZSet
+	mark  markUpdate
 }
 
 // appendPK appends the encoding of row's primary key, the one pk returns,
@@ -95,8 +104,13 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			return nil, nil, fmt.Errorf("%s: %w", c.Where(i), err)
 		}
 		if t.byKey == nil {
+			if t.mark.isLate(c.Row) {
+				ov.mark.late++
+				continue
+			}
 			switch c.Op {
 			case Insert:
+				t.mark.saw(&ov.mark, c.Row)
 				add(c.Row, 1)
 				ov.bag.Add(c.Row, 1)
 			case Delete:
@@ -116,7 +130,15 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			old = t.byKey.get(string(buf)) // no allocation: get keeps no key
 		}
 		key := string(buf) // what the overlay keeps, and later the table
+		if c.Op == Insert && t.mark.isLate(c.Row) || old != nil && (t.mark.isLate(old) || c.Op == Update && t.mark.isLate(c.Row)) {
+			// Too late: a row before the watermark, or a change to one.
+			ov.mark.late++
+			continue
+		}
 		cancels = cancels || touched
+		if c.Op != Delete && (c.Op == Insert || old != nil) {
+			t.mark.saw(&ov.mark, c.Row)
+		}
 		switch c.Op {
 		case Insert:
 			if old != nil {
@@ -190,7 +212,9 @@ func (t *tableState) isKey(i int) bool {
 }
 
 func (t *tableState) apply(ov *overlay) {
+	t.taken += len(ov.byKey)
 	if t.byKey == nil {
+		t.taken += ov.bag.Len()
 		t.bag.AddAll(ov.bag, 1)
 		return
 	}
@@ -204,6 +228,7 @@ func (t *tableState) apply(ov *overlay) {
 }
 
 func (t *tableState) applyDelta(d *zset.ZSet) {
+	t.taken += d.Len()
 	if t.byKey == nil {
 		t.bag.AddAll(d, 1)
 		return
@@ -240,3 +265,30 @@ type DuplicateKeyError struct {
 func (e *DuplicateKeyError) Error() string { return "duplicate primary key " + e.Key }
 
 func (e *DuplicateKeyError) Unwrap() error { return e.Err }
+
+// free drops the rows the watermark has passed, which no change can
+// reach any more, and returns how many rows the table keeps.
+func (t *tableState) free() int {
+	if t.byKey == nil {
+		var final []zset.Row
+		t.bag.Each(func(row zset.Row, _ int64) {
+			if t.mark.isLate(row) {
+				final = append(final, row)
+			}
+		})
+		for _, row := range final {
+			t.bag.Add(row, -t.bag.Weight(row))
+		}
+		return t.bag.Len()
+	}
+	var final []string
+	t.byKey.each(func(row zset.Row) {
+		if t.mark.isLate(row) {
+			final = append(final, string(t.appendPK(nil, row)))
+		}
+	})
+	for _, k := range final {
+		t.byKey.del(k)
+	}
+	return t.byKey.len()
+}
