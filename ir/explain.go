@@ -48,7 +48,7 @@ func explainSections(c *Circuit) (string, []string) {
 			fmt.Fprintf(&b, " primary key %s", indexNames(in.Columns, in.PrimaryKey))
 		}
 		if w := in.Watermark; w != nil {
-			fmt.Fprintf(&b, " watermark %s - %s", in.Columns[w.Column].Name, w.Lateness)
+			fmt.Fprintf(&b, " watermark %s - %s", in.Columns[w.Column].Name, FormatLateness(w.Lateness))
 		}
 		b.WriteByte('\n')
 		owner[in.Node] = "input " + in.Name

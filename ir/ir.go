@@ -111,7 +111,15 @@ type Bound struct {
 	Op         lang.Op
 	Row, Clock Scalar
 	Input      int
+	// rising says that Clock never decreases as the clock moves on:
+	// now() moved by constant intervals, or rounded down. Clock
+	// determines it, so the fingerprint leaves it out.
+	rising bool
 }
+
+// Rising reports whether the bound's clock side never decreases as the
+// clock moves on.
+func (b Bound) Rising() bool { return b.rising }
 
 // TemporalFilter passes the rows for which Pred, a conjunction of Bounds,
 // is true, where Pred reads the clock: it is evaluated over the row

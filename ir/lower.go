@@ -448,7 +448,33 @@ func bound(x typecheck.Expr) (Bound, bool) {
 		return Bound{}, false
 	}
 	cr, cc, _ := stdlib.Comparable(rt, ct)
-	return Bound{Op: op, Row: converted(Compile(row), cr), Clock: converted(CompileClocked(clock, 0), cc)}, true
+	return Bound{Op: op, Row: converted(Compile(row), cr), Clock: converted(CompileClocked(clock, 0), cc), rising: rising(clock)}, true
+}
+
+// rising reports whether an expression of the clock never decreases as
+// the clock moves on.
+func rising(x typecheck.Expr) bool {
+	switch x := x.(type) {
+	case *typecheck.Call:
+		switch {
+		case x.Func.Name == "now" && len(x.Args) == 0:
+			return true
+		case x.Func.Name == "date_trunc" && len(x.Args) == 2:
+			_, isConst := x.Args[0].(*typecheck.Const)
+			return isConst && rising(x.Args[1])
+		case x.Func.Name == "date_bin" && len(x.Args) == 3:
+			_, c0 := x.Args[0].(*typecheck.Const)
+			_, c2 := x.Args[2].(*typecheck.Const)
+			return c0 && c2 && rising(x.Args[1])
+		}
+	case *typecheck.Binary:
+		if _, ok := constDuration(x.Y); ok && (x.Op == lang.Add || x.Op == lang.Sub) {
+			return rising(x.X)
+		}
+	case *typecheck.Cast:
+		return timeLike(x.Type()) && rising(x.X)
+	}
+	return false
 }
 
 func readsRow(x typecheck.Expr) bool {

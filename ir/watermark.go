@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -94,6 +95,22 @@ type Freeing struct {
 	Node    *Node
 	Clauses []Clause
 	Ended   Floor
+	// Behind, for a temporal filter's ordered integral, are the bounds
+	// that free its rows: only a row whose Row fails one of them now may
+	// go, since the clock, moving on, never lets it pass again.
+	Behind []Bound
+}
+
+// ClampsClock reports whether a temporal filter frees state the clock
+// going back would need: the runtime then keeps a step's time from going
+// back.
+func (c *Circuit) ClampsClock() bool {
+	for _, f := range c.Freeings() {
+		if len(f.Behind) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Watermarked reports whether some input declares a watermark.
@@ -279,6 +296,14 @@ func constDuration(x typecheck.Expr) (time.Duration, bool) {
 	return IntervalDuration(iv), true
 }
 
+// FormatLateness writes a lateness as the interval it was declared as:
+// interval "7 days", interval "00:00:04".
+func FormatLateness(d time.Duration) string {
+	day := 24 * time.Hour
+	iv := types.IntervalValue{Days: int32(d / day), Micros: (d % day).Microseconds()}
+	return fmt.Sprintf("interval %q", types.Format(iv, types.Type{Kind: types.Interval}))
+}
+
 // IntervalDuration is the length of an interval of days and time (a day
 // being 24 hours, as in UTC).
 func IntervalDuration(iv types.IntervalValue) time.Duration {
@@ -338,6 +363,8 @@ func (c *Circuit) Freeings() []Freeing {
 			out = appendPerFreeing(out, n, op.Per, nil, lo)
 		case *Session:
 			out = appendPerFreeing(out, n, op.Per, ExprFloor(op.Time, lo[n.Inputs[0].ID]), lo)
+		case *TemporalFilter:
+			out = append(out, temporalFreeings(n, op, lo)...)
 		case *Stamp:
 			// A row's arrival times are read when it is deleted.
 			if own := rowClause(lo[n.Inputs[0].ID]); own != nil {
@@ -436,4 +463,30 @@ func readClause(n *Node, i int, lo [][]Floor) (Clause, bool) {
 		}
 	}
 	return cl, true
+}
+
+// temporalFreeings frees, from each ordered integral of a temporal
+// filter, the rows final by their own bounds that a lower bound of the
+// filter (Row > Clock or Row >= Clock, Clock rising with the clock) has
+// left behind.
+func temporalFreeings(n *Node, op *TemporalFilter, lo [][]Floor) []Freeing {
+	own := rowClause(lo[n.Inputs[0].ID])
+	if own == nil {
+		return nil
+	}
+	behind := map[int][]Bound{}
+	var inputs []int
+	for _, b := range op.Bounds {
+		if (b.Op == lang.Gt || b.Op == lang.Ge) && b.Rising() {
+			if behind[b.Input] == nil {
+				inputs = append(inputs, b.Input)
+			}
+			behind[b.Input] = append(behind[b.Input], b)
+		}
+	}
+	var out []Freeing
+	for _, i := range inputs {
+		out = append(out, Freeing{Node: n.Inputs[i].Inputs[0], Clauses: []Clause{own}, Behind: behind[i]})
+	}
+	return out
 }

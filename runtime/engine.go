@@ -33,6 +33,11 @@ type Engine struct {
 	// are the bounds the watermarks put on each node's columns.
 	sweepers []*sweeper
 	floors   [][]ir.Floor
+	// clampClock keeps the time of a step from going back, where a
+	// temporal filter frees the rows that going back would need;
+	// lastNow is the time of the last step committed.
+	clampClock bool
+	lastNow    time.Time
 }
 
 // StepError is a step that failed computing a view: the data it met (a
@@ -158,6 +163,7 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	}
 	if c.Watermarked() {
 		e.floors = c.Floors()
+		e.clampClock = c.ClampsClock()
 	}
 	e.inBody = make([]bool, len(c.Nodes))
 	for _, n := range c.Nodes {
@@ -361,6 +367,7 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch, 
 			}
 		}
 		e.steps++
+		e.lastNow = s.now
 		for name, u := range marks {
 			if m := e.tables[name].mark; m != nil {
 				m.apply(u)

@@ -526,3 +526,26 @@ func (s *MemoryStore) FreeGroups(_ context.Context, id int, final func(*GroupSta
 	}
 	return len(g.m), nil
 }
+
+// FreeOrdered drops the rows of node id's ordered index below hi (or at
+// it, through) for which final holds.
+func (s *MemoryStore) FreeOrdered(_ context.Context, id int, hi []byte, through bool, final func(zset.Row) bool) (int, error) {
+	o, ok := s.ordered[id]
+	if !ok {
+		return 0, nil
+	}
+	var drop []orderedEntry
+	o.tree.Ascend(func(e orderedEntry) bool {
+		if c := strings.Compare(e.key, string(hi)); c > 0 || c == 0 && !through {
+			return false
+		}
+		if final(e.Row) {
+			drop = append(drop, e)
+		}
+		return true
+	})
+	for _, e := range drop {
+		o.tree.Delete(e)
+	}
+	return o.tree.Len(), nil
+}

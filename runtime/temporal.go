@@ -32,6 +32,11 @@ func (s *stepRun) clock(ctx context.Context, op *ir.Clock) (batch, error) {
 		return batch{{Row: now, Weight: 1}}, nil
 	}
 	prev := before[0].(time.Time)
+	if s.engine.clampClock && s.now.Before(prev) {
+		// A temporal filter has freed the rows that only a clock going
+		// back would bring back: time stands still instead.
+		s.now = prev
+	}
 	if prev.Equal(s.now) {
 		return nil, nil
 	}
@@ -169,13 +174,21 @@ func (s *stepRun) crossing(ctx context.Context, n *ir.Node, op *ir.TemporalFilte
 
 // boundKey is the order key of a bound's clock side at time t.
 func (s *stepRun) boundKey(n *ir.Node, b ir.Bound, t time.Time) ([]byte, error) {
-	v, err := b.Clock.Eval(zset.Row{t})
+	k, err := boundKey(b, t)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
+	return k, nil
+}
+
+func boundKey(b ir.Bound, t time.Time) ([]byte, error) {
+	v, err := b.Clock.Eval(zset.Row{t})
+	if err != nil {
+		return nil, err
+	}
 	k, ok := types.OrderKey(v)
 	if !ok {
-		return nil, fmt.Errorf("node n%d: no order for the bound %s", n.ID, b.Clock.Text)
+		return nil, fmt.Errorf("no order for the bound %s", b.Clock.Text)
 	}
 	return k, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/lang"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -138,6 +139,10 @@ type Freer interface {
 	// FreeGroups drops the groups of node id for which final holds, and
 	// returns how many groups it keeps.
 	FreeGroups(ctx context.Context, id int, final func(*GroupState) bool) (kept int, err error)
+	// FreeOrdered drops the rows of node id's ordered index whose key
+	// is below hi (or at it, when through) and for which final holds,
+	// and returns how many rows it keeps.
+	FreeOrdered(ctx context.Context, id int, hi []byte, through bool, final func(zset.Row) bool) (kept int, err error)
 }
 
 // sweeper frees one node's state now and then: when the changes it took
@@ -184,6 +189,19 @@ func (e *Engine) free(ctx context.Context) error {
 		}
 		var err error
 		switch op := sw.f.Node.Op.(type) {
+		case *ir.OrderedIntegrate:
+			if e.lastNow.IsZero() {
+				continue
+			}
+			for _, b := range sw.f.Behind {
+				var hi []byte
+				if hi, err = boundKey(b, e.lastNow); err == nil {
+					sw.kept, err = fr.FreeOrdered(ctx, sw.f.Node.ID, hi, b.Op == lang.Gt, test)
+				}
+				if err != nil {
+					break
+				}
+			}
 		case *ir.Integrate, *ir.Stamp:
 			sw.kept, err = fr.FreeIndex(ctx, sw.f.Node.ID, test)
 		case *ir.Session:

@@ -101,6 +101,9 @@ func Compare(old, new *Lock) *Diff {
 		if cols, ok := addedColumns(e, c); ok {
 			added[e.Key()] = cols
 			moved[e.Key()] = true
+		} else if watermarkOnly(e, c) {
+			// The state holds the rows that came on time, whatever the
+			// watermark: nothing downstream is rebuilt.
 		} else if c.Status != Unchanged && e.Kind != "output" {
 			dirty[e.Key()] = true
 		}
@@ -175,6 +178,21 @@ func definitionChanged(e *Entity, removed, added []string, dirty, moved map[stri
 	}
 	for _, r := range e.Reads() {
 		if dirty[r] || moved[r] {
+			return false
+		}
+	}
+	return true
+}
+
+// watermarkOnly reports whether all that changed of an input is its
+// watermark.
+func watermarkOnly(e *Entity, c Change) bool {
+	if e.Kind != "input" || c.Status != Changed {
+		return false
+	}
+	prefix := e.Key() + " watermark "
+	for _, l := range append(slices.Clone(c.Removed), c.Added...) {
+		if !strings.HasPrefix(l, prefix) {
 			return false
 		}
 	}

@@ -3,6 +3,7 @@ package lockfile_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -164,6 +165,28 @@ func TestParseErrors(t *testing.T) {
 		_, err := lockfile.Parse("x.lock", tt.text)
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("Parse(%q) = %v, want an error beginning %q", tt.text, err, tt.want)
+		}
+	}
+}
+
+// TestPlanWatermark checks that a watermark declared, changed or taken
+// away changes its input, and rebuilds nothing: the state holds the rows
+// that came on time whatever the watermark.
+func TestPlanWatermark(t *testing.T) {
+	const src = "table e (id int8, at timestamp, primary key (id))%s\nview v = e | group by day = date_trunc(\"day\", at) { n = count() }\noutput v\n"
+	marks := []string{"", ` watermark at - interval "1 hour"`, ` watermark at`}
+	for _, from := range marks {
+		for _, to := range marks {
+			if from == to {
+				continue
+			}
+			d := lockfile.Compare(lock(t, "p.step", fmt.Sprintf(src, from)), lock(t, "p.step", fmt.Sprintf(src, to)))
+			if len(d.Rebuild) > 0 || len(d.Replaced) > 0 {
+				t.Errorf("%q to %q rebuilds %v, replaces %v", from, to, d.Rebuild, d.Replaced)
+			}
+			if d.Changes[0].Kind != "input" || d.Changes[0].Status != lockfile.Changed {
+				t.Errorf("%q to %q: input %+v, want changed", from, to, d.Changes[0])
+			}
 		}
 	}
 }

@@ -45,6 +45,9 @@ func Render(c *ir.Circuit) string {
 		if len(in.PrimaryKey) > 0 {
 			fmt.Fprintf(&ib, "%s primary key %s\n", name, colNames(in.Columns, in.PrimaryKey))
 		}
+		if w := in.Watermark; w != nil {
+			fmt.Fprintf(&ib, "%s watermark %s - %s\n", name, in.Columns[w.Column].Name, ir.FormatLateness(w.Lateness))
+		}
 		if in.Postgres != nil {
 			table := in.Postgres.Name
 			if in.Postgres.Schema != "" {
