@@ -45,9 +45,6 @@ func Render(c *ir.Circuit) string {
 		if len(in.PrimaryKey) > 0 {
 			fmt.Fprintf(&ib, "%s primary key %s\n", name, colNames(in.Columns, in.PrimaryKey))
 		}
-		if w := in.Watermark; w != nil {
-			fmt.Fprintf(&ib, "%s watermark %s - %s\n", name, in.Columns[w.Column].Name, ir.FormatLateness(w.Lateness))
-		}
 		if in.Postgres != nil {
 			table := in.Postgres.Name
 			if in.Postgres.Schema != "" {
@@ -59,6 +56,11 @@ func Render(c *ir.Circuit) string {
 		// changes no view that does not read it.
 		versions[name] = hash(ib.String())
 		b.WriteString(ib.String())
+		if w := in.Watermark; w != nil {
+			// Not in the version: the state holds the rows that came on
+			// time, whatever the watermark, so no view is rebuilt for it.
+			fmt.Fprintf(&b, "%s watermark %s - %s\n", name, in.Columns[w.Column].Name, ir.FormatLateness(w.Lateness))
+		}
 	}
 	if c.Clock != nil {
 		owner[c.Clock] = "clock"
