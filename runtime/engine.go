@@ -138,6 +138,10 @@ type Options struct {
 	// for programs that read the clock (now()); nil means the wall clock.
 	// StepAt and StepDeltaAt are given the time instead.
 	Clock func() time.Time
+	// AdmitLate takes every change, whatever the tables' watermarks, and
+	// still moves them: a backfill reads what the tables hold, none of
+	// which came late.
+	AdmitLate bool
 }
 
 type viewState struct {
@@ -238,7 +242,9 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 			// column) fails the step as an operator's error does.
 			return nil, &StepError{Step: e.steps + 1, Err: fmt.Errorf("table %s: %w", name, err)}
 		}
-		deltas[name], overlays[name], marks[name] = d, ov, ov.mark
+		var u markUpdate
+		deltas[name], overlays[name] = t.dropLate(d, &u, e.opts.AdmitLate), ov
+		marks[name] = u
 	}
 	res, commit, err := e.run(ctx, t, deltas, marks)
 	if err != nil {
@@ -271,7 +277,7 @@ func (e *Engine) StepDeltaAt(ctx context.Context, t time.Time, deltas map[string
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
 		}
 		var u markUpdate
-		inputs[name] = tab.dropLate(toBatch(d), &u)
+		inputs[name] = tab.dropLate(toBatch(d), &u, e.opts.AdmitLate)
 		marks[name] = u
 	}
 	res, commit, err := e.run(ctx, t, inputs, marks)

@@ -71,7 +71,6 @@ func newTableState(in *ir.Input) *tableState {
 type overlay struct {
 	byKey map[string]zset.Row
 	bag   *zset.ZSet
-	mark  markUpdate
 }
 
 // appendPK appends the encoding of row's primary key, the one pk returns,
@@ -104,13 +103,8 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			return nil, nil, fmt.Errorf("%s: %w", c.Where(i), err)
 		}
 		if t.byKey == nil {
-			if t.mark.isLate(c.Row) {
-				ov.mark.late++
-				continue
-			}
 			switch c.Op {
 			case Insert:
-				t.mark.saw(&ov.mark, c.Row)
 				add(c.Row, 1)
 				ov.bag.Add(c.Row, 1)
 			case Delete:
@@ -130,15 +124,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			old = t.byKey.get(string(buf)) // no allocation: get keeps no key
 		}
 		key := string(buf) // what the overlay keeps, and later the table
-		if c.Op == Insert && t.mark.isLate(c.Row) || old != nil && (t.mark.isLate(old) || c.Op == Update && t.mark.isLate(c.Row)) {
-			// Too late: a row before the watermark, or a change to one.
-			ov.mark.late++
-			continue
-		}
 		cancels = cancels || touched
-		if c.Op != Delete && (c.Op == Insert || old != nil) {
-			t.mark.saw(&ov.mark, c.Row)
-		}
 		switch c.Op {
 		case Insert:
 			if old != nil {

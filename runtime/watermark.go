@@ -111,14 +111,19 @@ func (e *Engine) marks() map[string]time.Time {
 }
 
 // dropLate removes from a batch of Z-set changes to table t those that
-// come too late, counting them in u.
-func (t *tableState) dropLate(d batch, u *markUpdate) batch {
+// come too late, counting them in u; with admit, it keeps them. Each
+// row is judged alone: an update retracting a row before the watermark
+// and inserting one after it inserts the new row, and leaves the old
+// one where it was, final. So every retraction that passes is of a row
+// whose insertion passed (the watermark only rises), whether the
+// table's rows are the engine's or a database's.
+func (t *tableState) dropLate(d batch, u *markUpdate, admit bool) batch {
 	if t.mark == nil {
 		return d
 	}
 	out := d[:0:0]
 	for _, e := range d {
-		if t.mark.isLate(e.Row) {
+		if !admit && t.mark.isLate(e.Row) {
 			u.late++
 			continue
 		}

@@ -104,6 +104,13 @@ func (p *Runner) backfill(ctx context.Context) (StepStats, error) {
 		p.logf("backfill: %d rows in %s", b.rows+b.pushedRows, time.Since(start).Round(time.Millisecond))
 		fin := &pgx.Batch{}
 		fin.Queue("DELETE FROM " + p.t("_meta") + " WHERE key = 'backfill'")
+		marks, err := p.backfillMarks(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := p.queueMarks(fin, marks); err != nil {
+			return err
+		}
 		p.queueFinish(fin, nil, st, b.published, publish, start)
 		return tx.SendBatch(ctx, fin).Close()
 	})
@@ -154,7 +161,7 @@ func (p *Runner) backfillIn(ctx context.Context, tx pgx.Tx, start time.Time, pub
 	for _, in := range inputs {
 		b.total += counts[in.Name]
 	}
-	b.eng = runtime.NewWithOptions(b.circuit, unprobedStore{b.mem, unprobed(b.circuit, sources, inputs)}, runtime.Options{NoContents: true})
+	b.eng = runtime.NewWithOptions(b.circuit, unprobedStore{b.mem, unprobed(b.circuit, sources, inputs)}, runtime.Options{NoContents: true, AdmitLate: true})
 	if len(sources) > 0 && b.total > p.backfillRows() {
 		// Past the memory bound, source-backed integrals read the
 		// sources, and must see only the rows read so far: each
@@ -432,7 +439,7 @@ func (b *backfillRun) step(ctx context.Context, rows int, deltas map[string]*zse
 		store.DeferWrites(tail)
 		store.scratch = b.keep
 		// Not the first engine step: constants entered in the first chunk.
-		eng := runtime.NewWithOptions(b.circuit, store, runtime.Options{NoContents: true, StepsDone: int64(b.chunks)})
+		eng := runtime.NewWithOptions(b.circuit, store, runtime.Options{NoContents: true, StepsDone: int64(b.chunks), AdmitLate: true})
 		if res, err = eng.StepDeltaAt(ctx, b.now, deltas); err != nil {
 			return err
 		}

@@ -1009,8 +1009,14 @@ func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps
 	}
 	store.DeferWrites(tail)
 	eng := runtime.NewWithOptions(p.Circuit, store, runtime.Options{NoContents: true, StepsDone: steps})
+	if err := p.loadMarks(ctx, tx, eng); err != nil {
+		return nil, nil, err
+	}
 	res, err := eng.StepDeltaAt(ctx, now, deltas)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.queueMarks(tail, eng.Watermarks()); err != nil {
 		return nil, nil, err
 	}
 	if err := p.writeOutputs(ctx, tx, res, tail); err != nil {

@@ -1,0 +1,127 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stepping-io/stepping/runtime"
+)
+
+// metaWatermarks is the _meta key holding the tables' watermarks, as
+// JSON: {"table": {"latest": time, "set": bool, "late": count}}. Each
+// step writes it in its transaction, so it moves with the state.
+const metaWatermarks = "watermarks"
+
+// savedMark is one table's watermark as _meta records it.
+type savedMark struct {
+	Latest time.Time `json:"latest"`
+	Set    bool      `json:"set"`
+	Late   int64     `json:"late"`
+}
+
+// loadMarks gives the engine the watermarks the program's _meta records.
+func (p *Runner) loadMarks(ctx context.Context, q querier, eng *runtime.Engine) error {
+	if !p.Circuit.Watermarked() {
+		return nil
+	}
+	raw, err := p.meta(ctx, q, metaWatermarks)
+	if err != nil || raw == "" {
+		return err
+	}
+	var marks map[string]savedMark
+	if err := json.Unmarshal([]byte(raw), &marks); err != nil {
+		return fmt.Errorf("reading the watermarks in %s: %w", p.t("_meta"), err)
+	}
+	for _, w := range eng.Watermarks() {
+		if m, ok := marks[w.Table]; ok {
+			if err := eng.RestoreWatermark(w.Table, m.Latest, m.Set, m.Late); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// queueMarks queues the recording of the engine's watermarks in _meta.
+func (p *Runner) queueMarks(b *pgx.Batch, marks []runtime.WatermarkStatus) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	saved := map[string]savedMark{}
+	for _, w := range marks {
+		saved[w.Table] = savedMark{Latest: w.Latest, Set: w.Set, Late: w.Late}
+	}
+	raw, err := json.Marshal(saved)
+	if err != nil {
+		return err
+	}
+	b.Queue("INSERT INTO "+p.t("_meta")+" (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", metaWatermarks, string(raw))
+	return nil
+}
+
+// backfillMarks are the watermarks after a backfill: each table's latest
+// time among the rows it holds in tx's snapshot, none of them late, with
+// the late changes counted before (an apply's backfill keeps them).
+func (p *Runner) backfillMarks(ctx context.Context, tx pgx.Tx) ([]runtime.WatermarkStatus, error) {
+	before := map[string]savedMark{}
+	if raw, err := p.meta(ctx, tx, metaWatermarks); err != nil {
+		return nil, err
+	} else if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &before); err != nil {
+			return nil, fmt.Errorf("reading the watermarks in %s: %w", p.t("_meta"), err)
+		}
+	}
+	var out []runtime.WatermarkStatus
+	for _, in := range p.Circuit.Inputs {
+		w := in.Watermark
+		if w == nil {
+			continue
+		}
+		col := in.Columns[w.Column].Name
+		var latest *time.Time
+		if err := tx.QueryRow(ctx, "SELECT max("+ident(col)+") FROM ONLY "+p.sourceName(in)).Scan(&latest); err != nil {
+			return nil, fmt.Errorf("reading the latest %s of %s: %w", col, in.Name, err)
+		}
+		m := runtime.WatermarkStatus{Table: in.Name, Column: col, Lateness: w.Lateness, Late: before[in.Name].Late}
+		if old := before[in.Name]; old.Set {
+			m.Latest, m.Set = old.Latest, true
+		}
+		if latest != nil && (!m.Set || latest.After(m.Latest)) {
+			m.Latest, m.Set = latest.UTC(), true
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Watermarks returns the watermark of each source that declares one, as
+// the program's last step left it: stepq status shows them.
+func (p *Runner) Watermarks(ctx context.Context) ([]runtime.WatermarkStatus, error) {
+	var out []runtime.WatermarkStatus
+	saved := map[string]savedMark{}
+	raw, err := p.meta(ctx, p.Pool, metaWatermarks)
+	var pgErr interface{ SQLState() string }
+	if errors.As(err, &pgErr) && pgErr.SQLState() == "42P01" {
+		err = nil // not installed
+	}
+	if err != nil {
+		return nil, err
+	}
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &saved); err != nil {
+			return nil, fmt.Errorf("reading the watermarks in %s: %w", p.t("_meta"), err)
+		}
+	}
+	for _, in := range p.Circuit.Inputs {
+		if w := in.Watermark; w != nil {
+			m := saved[in.Name]
+			out = append(out, runtime.WatermarkStatus{Table: in.Name, Column: in.Columns[w.Column].Name,
+				Latest: m.Latest, Lateness: w.Lateness, Set: m.Set, Late: m.Late})
+		}
+	}
+	return out, nil
+}
