@@ -234,6 +234,20 @@ type Status struct {
 	// the program's history kept without a gap (past Steps when none is
 	// kept).
 	HistoryFrom int64
+	// Watermarks are the watermarks of the tables that declare one, in
+	// the program's order in memory and by name on Postgres.
+	Watermarks []Watermark
+}
+
+// Watermark is a table's watermark: no change comes whose Column is
+// before At (the latest Column seen less Lateness) but is dropped, and
+// counted in Late. Set is false until a row has come.
+type Watermark struct {
+	Table, Column string
+	At            time.Time
+	Lateness      time.Duration
+	Set           bool
+	Late          int64
 }
 
 // Status reads the engine's progress and backlog.
@@ -248,7 +262,11 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		if err != nil {
 			return Status{}, fmt.Errorf("stepping: %w", err)
 		}
-		return Status{Steps: bl.Steps, Pending: bl.Pending, OldestPending: bl.OldestPending, HistoryFrom: bl.HistoryFrom}, nil
+		st := Status{Steps: bl.Steps, Pending: bl.Pending, OldestPending: bl.OldestPending, HistoryFrom: bl.HistoryFrom}
+		for _, w := range bl.Watermarks {
+			st.Watermarks = append(st.Watermarks, Watermark{Table: w.Table, Column: w.Column, At: w.Watermark(), Lateness: w.Lateness, Set: w.Set, Late: w.Late})
+		}
+		return st, nil
 	}
 	n, err := e.backend.Steps(ctx)
 	return Status{Steps: n, HistoryFrom: n + 1}, err

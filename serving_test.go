@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping"
@@ -79,5 +80,38 @@ func TestServingAPI(t *testing.T) {
 	}
 	if v, err := cols[0].ParseText("7"); err != nil || v != int64(7) || cols[0].FormatText(int64(7)) != "7" {
 		t.Errorf("ParseText, FormatText: %v %v", v, err)
+	}
+}
+
+// TestStatusWatermarks checks that an engine's status gives each
+// table's watermark and the late changes it dropped.
+func TestStatusWatermarks(t *testing.T) {
+	ctx := context.Background()
+	prog, err := stepping.Compile("clicks.step", `table clicks (id int8, at timestamp, primary key (id)) watermark at - interval "1 minute"
+view n = clicks | group { n = count() }
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := prog.OpenMemory()
+	defer eng.Close()
+	at := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i, rows := range [][]stepping.Row{{{int64(1), at}}, {{int64(2), at.Add(-2 * time.Minute)}, {int64(3), at.Add(-30 * time.Second)}}} {
+		for _, r := range rows {
+			if err := eng.Insert(ctx, "clicks", r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := eng.Step(ctx); err != nil {
+			t.Fatalf("step %d: %v", i+1, err)
+		}
+	}
+	st, err := eng.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []stepping.Watermark{{Table: "clicks", Column: "at", At: at.Add(-time.Minute), Lateness: time.Minute, Set: true, Late: 1}}
+	if len(st.Watermarks) != 1 || st.Watermarks[0] != want[0] {
+		t.Errorf("watermarks %+v, want %+v", st.Watermarks, want)
 	}
 }

@@ -82,6 +82,8 @@ type Backlog struct {
 	// HistoryFrom is the first step from which a Historian holds every
 	// step; the next step for a backend without history.
 	HistoryFrom int64
+	// Watermarks are the watermarks of the tables that declare one.
+	Watermarks []WatermarkStatus
 }
 
 // BacklogReporter reports a backend's Backlog.

@@ -263,6 +263,9 @@ func (s *Server) updateStatus(ctx context.Context) {
 		lag = time.Since(st.OldestPending)
 	}
 	s.opts.Metrics.SetLag(lag)
+	for _, w := range st.Watermarks {
+		s.opts.Metrics.SetWatermark(w.Table, w.At, w.Set, w.Late)
+	}
 }
 
 // Shutdown stops accepting writes, waits for the step under way, ends

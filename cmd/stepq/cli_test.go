@@ -771,3 +771,49 @@ func TestUsageListsEveryFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusWatermark runs a program whose source declares a watermark
+// against Postgres: status shows the watermark and the late changes, in
+// text and in JSON.
+func TestStatusWatermark(t *testing.T) {
+	dsn, prog, sql := pgProgram(t)
+	sql(`CREATE TABLE clicks (id int8 PRIMARY KEY, at timestamp NOT NULL);
+INSERT INTO clicks VALUES (1, '2024-03-01 10:00'), (2, '2024-03-01 10:30')`)
+	file := filepath.Join(t.TempDir(), "clicks.step")
+	src := `source clicks = table clicks (id int8, at timestamp, primary key (id))
+  watermark at - interval "5 minutes"
+view per_minute = clicks | group by minute = date_trunc("minute", at) { n = count() }
+`
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", file).want(t, 0)
+	sql(`INSERT INTO clicks VALUES (3, '2024-03-01 10:20'), (4, '2024-03-01 10:40')`)
+	runStepq(t, repoRoot, "run", "--db", dsn, "--schema", prog, "--once", file).want(t, 0)
+	text := runStepq(t, repoRoot, "status", "--db", dsn, "--schema", prog, file)
+	text.want(t, 0)
+	if want := "  watermark: clicks.at at 2024-03-01 10:35:00 (lateness 5m0s); 1 late changes dropped\n"; !strings.Contains(text.stdout, want) {
+		t.Errorf("status printed\n%s\nwant a line\n%s", text.stdout, want)
+	}
+	r := runStepq(t, repoRoot, "status", "--db", dsn, "--schema", prog, "--json", file)
+	r.want(t, 0)
+	var st []struct {
+		Watermarks []struct {
+			Table, Column   string
+			LatenessSeconds float64    `json:"lateness_seconds"`
+			Watermark       *time.Time `json:"watermark"`
+			Late            int64      `json:"late"`
+		} `json:"watermarks"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(st) != 1 || len(st[0].Watermarks) != 1 {
+		t.Fatalf("status: %s", r.stdout)
+	}
+	w := st[0].Watermarks[0]
+	if w.Table != "clicks" || w.Column != "at" || w.LatenessSeconds != 300 || w.Watermark == nil ||
+		!w.Watermark.Equal(time.Date(2024, 3, 1, 10, 35, 0, 0, time.UTC)) || w.Late != 1 {
+		t.Errorf("watermark %+v", w)
+	}
+}

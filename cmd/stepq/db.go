@@ -315,6 +315,16 @@ type statusJSON struct {
 	ChangesFrom     int64        `json:"changes_kept_from"`
 	Failure         string       `json:"failure,omitempty"`
 	Recent          []stepRecord `json:"recent_steps"`
+	Watermarks      []watermark  `json:"watermarks,omitempty"`
+}
+
+// watermark is a source's watermark as status shows it.
+type watermark struct {
+	Table           string     `json:"table"`
+	Column          string     `json:"column"`
+	LatenessSeconds float64    `json:"lateness_seconds"`
+	Watermark       *time.Time `json:"watermark"` // null before a row came
+	Late            int64      `json:"late"`
 }
 
 type stepRecord struct {
@@ -418,6 +428,14 @@ func toStatusJSON(st *postgres.Status) statusJSON {
 	for _, r := range st.Recent {
 		j.Recent = append(j.Recent, stepRecord{Step: r.Step, At: r.At, DurationMS: float64(r.Duration.Microseconds()) / 1000, LogRows: r.LogRows, Changes: r.Changes})
 	}
+	for _, m := range st.Watermarks {
+		w := watermark{Table: m.Table, Column: m.Column, LatenessSeconds: m.Lateness.Seconds(), Late: m.Late}
+		if m.Set {
+			t := m.Watermark()
+			w.Watermark = &t
+		}
+		j.Watermarks = append(j.Watermarks, w)
+	}
 	return j
 }
 
@@ -453,6 +471,14 @@ func writeStatus(w io.Writer, st statusJSON) {
 		kept = fmt.Sprintf("kept from step %d", st.ChangesFrom)
 	}
 	fmt.Fprintf(w, "  watchers: %d; step changes %s\n", st.Watchers, kept)
+	for _, m := range st.Watermarks {
+		at := "none yet"
+		if m.Watermark != nil {
+			at = m.Watermark.UTC().Format("2006-01-02 15:04:05.999999")
+		}
+		fmt.Fprintf(w, "  watermark: %s.%s at %s (lateness %s); %d late changes dropped\n",
+			m.Table, m.Column, at, time.Duration(m.LatenessSeconds*float64(time.Second)), m.Late)
+	}
 	if len(st.Recent) == 0 {
 		return
 	}

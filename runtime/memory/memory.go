@@ -94,7 +94,7 @@ func (b *Backend) Backlog(ctx context.Context) (runtime.Backlog, error) {
 	for _, cs := range b.pending {
 		n += len(cs)
 	}
-	return runtime.Backlog{Steps: steps, Pending: int64(n), HistoryFrom: steps + 1}, nil
+	return runtime.Backlog{Steps: steps, Pending: int64(n), HistoryFrom: steps + 1, Watermarks: b.eng.Watermarks()}, nil
 }
 
 // Readable reports whether name is a view or table of the program.

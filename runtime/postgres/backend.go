@@ -96,7 +96,7 @@ func (b *Backend) Backlog(ctx context.Context) (runtime.Backlog, error) {
 	if err != nil {
 		return runtime.Backlog{}, err
 	}
-	return runtime.Backlog{Steps: st.Steps, Pending: st.Pending, OldestPending: st.OldestPending, HistoryFrom: st.ChangesFrom}, nil
+	return runtime.Backlog{Steps: st.Steps, Pending: st.Pending, OldestPending: st.OldestPending, HistoryFrom: st.ChangesFrom, Watermarks: st.Watermarks}, nil
 }
 
 // Steps returns the number of steps the program's state has applied.

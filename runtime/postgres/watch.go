@@ -575,6 +575,9 @@ type Status struct {
 	// step; past Steps when none is kept.
 	ChangesFrom int64
 	Recent      []StepRecord // the last steps, newest first
+	// Watermarks are the sources' watermarks and the late changes each
+	// dropped, in order of source name; none for a program without.
+	Watermarks []runtime.WatermarkStatus
 }
 
 // StepRecord is one committed step's statistics.
@@ -619,6 +622,10 @@ func (p *Runner) Status(ctx context.Context, recent int) (*Status, error) {
 			st.Failure = kv[1]
 		case "changes_from":
 			st.ChangesFrom, _ = strconv.ParseInt(kv[1], 10, 64)
+		case metaWatermarks:
+			if st.Watermarks, err = parseMarks(kv[1]); err != nil {
+				return nil, fmt.Errorf("reading the watermarks in %s: %w", p.t("_meta"), err)
+			}
 		}
 	}
 	if st.Version == "" {

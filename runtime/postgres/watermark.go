@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,11 +18,29 @@ import (
 // step writes it in its transaction, so it moves with the state.
 const metaWatermarks = "watermarks"
 
-// savedMark is one table's watermark as _meta records it.
+// savedMark is one table's watermark as _meta records it, with its
+// column and lateness, so that status can show it without the program.
 type savedMark struct {
-	Latest time.Time `json:"latest"`
-	Set    bool      `json:"set"`
-	Late   int64     `json:"late"`
+	Column     string    `json:"column"`
+	LatenessUS int64     `json:"lateness_us"`
+	Latest     time.Time `json:"latest"`
+	Set        bool      `json:"set"`
+	Late       int64     `json:"late"`
+}
+
+// parseMarks reads the watermarks _meta records, in order of table name.
+func parseMarks(raw string) ([]runtime.WatermarkStatus, error) {
+	var saved map[string]savedMark
+	if err := json.Unmarshal([]byte(raw), &saved); err != nil {
+		return nil, err
+	}
+	var out []runtime.WatermarkStatus
+	for _, table := range slices.Sorted(maps.Keys(saved)) {
+		m := saved[table]
+		out = append(out, runtime.WatermarkStatus{Table: table, Column: m.Column, Lateness: time.Duration(m.LatenessUS) * time.Microsecond,
+			Latest: m.Latest, Set: m.Set, Late: m.Late})
+	}
+	return out, nil
 }
 
 // loadMarks gives the engine the watermarks the program's _meta records.
@@ -53,7 +73,7 @@ func (p *Runner) queueMarks(b *pgx.Batch, marks []runtime.WatermarkStatus) error
 	}
 	saved := map[string]savedMark{}
 	for _, w := range marks {
-		saved[w.Table] = savedMark{Latest: w.Latest, Set: w.Set, Late: w.Late}
+		saved[w.Table] = savedMark{Column: w.Column, LatenessUS: w.Lateness.Microseconds(), Latest: w.Latest, Set: w.Set, Late: w.Late}
 	}
 	raw, err := json.Marshal(saved)
 	if err != nil {

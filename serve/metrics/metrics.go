@@ -25,6 +25,8 @@ type Metrics struct {
 	lag          prometheus.Gauge
 	requests     *prometheus.CounterVec
 	reqDuration  *prometheus.HistogramVec
+	watermark    *prometheus.GaugeVec
+	late         *prometheus.GaugeVec
 }
 
 // stepBuckets span a step's duration from a small step in memory
@@ -77,12 +79,20 @@ func New() *Metrics {
 			Help:    "How long HTTP requests took to answer, by route pattern and method.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method"}),
+		watermark: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "stepping_watermark_timestamp_seconds",
+			Help: "Each source's watermark, as a Unix time: changes to rows before it are dropped.",
+		}, []string{"table"}),
+		late: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "stepping_late_changes",
+			Help: "Changes each source dropped, in all, for coming after its watermark had passed them.",
+		}, []string{"table"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.steps, m.step, m.stepDuration, m.rowsIn, m.rowsOut,
-		m.pending, m.lag, m.requests, m.reqDuration,
+		m.pending, m.lag, m.requests, m.reqDuration, m.watermark, m.late,
 	)
 	return m
 }
@@ -122,6 +132,19 @@ func (m *Metrics) ObserveStep(step int64, took time.Duration, rowsIn map[string]
 			m.rowsOut.WithLabelValues(view).Add(float64(n))
 		}
 	}
+}
+
+// SetWatermark records a source's watermark (at, when set: a source
+// with none yet has no watermark series) and the late changes it has
+// dropped in all.
+func (m *Metrics) SetWatermark(table string, at time.Time, set bool, late int64) {
+	if m == nil {
+		return
+	}
+	if set {
+		m.watermark.WithLabelValues(table).Set(float64(at.UnixMicro()) / 1e6)
+	}
+	m.late.WithLabelValues(table).Set(float64(late))
 }
 
 // SetPending records the number of changes accepted and not yet applied.

@@ -75,6 +75,23 @@ stepping_steps_total 3
 `,
 		},
 		{
+			name: "watermarks",
+			calls: func(m *Metrics) {
+				m.SetWatermark("bids", time.Unix(1_700_000_000, 500_000_000), true, 3)
+				m.SetWatermark("clicks", time.Time{}, false, 0)
+			},
+			names: []string{"stepping_watermark_timestamp_seconds", "stepping_late_changes"},
+			want: `
+# HELP stepping_late_changes Changes each source dropped, in all, for coming after its watermark had passed them.
+# TYPE stepping_late_changes gauge
+stepping_late_changes{table="bids"} 3
+stepping_late_changes{table="clicks"} 0
+# HELP stepping_watermark_timestamp_seconds Each source's watermark, as a Unix time: changes to rows before it are dropped.
+# TYPE stepping_watermark_timestamp_seconds gauge
+stepping_watermark_timestamp_seconds{table="bids"} 1.7000000005e+09
+`,
+		},
+		{
 			name: "a view no step changed is listed",
 			calls: func(m *Metrics) {
 				m.ObserveStep(1, time.Millisecond, map[string]int{"products": 0}, map[string]int{"receipts": 0})
@@ -284,6 +301,7 @@ func TestNil(t *testing.T) {
 	m.ObserveStep(1, time.Second, map[string]int{"t": 1}, map[string]int{"v": 1})
 	m.SetPending(1)
 	m.SetLag(time.Second)
+	m.SetWatermark("t", time.Now(), true, 1)
 	m.ObserveRequest("/", "GET", 200, time.Second)
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
