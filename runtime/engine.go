@@ -142,6 +142,10 @@ type Options struct {
 	// still moves them: a backfill reads what the tables hold, none of
 	// which came late.
 	AdmitLate bool
+	// ManualSweep leaves the freeing of the state the watermarks make
+	// final to Sweep: a store whose writes are deferred past the step
+	// (a database's, sent after it) must not be swept before they land.
+	ManualSweep bool
 }
 
 type viewState struct {

@@ -168,6 +168,29 @@ const minSweep = 1024
 // state. A step has committed when it runs; an error says the step
 // committed but some state could not be swept.
 func (e *Engine) free(ctx context.Context) error {
+	if e.opts.ManualSweep {
+		return nil
+	}
+	return e.sweep(ctx, false)
+}
+
+// Sweep frees, now, all the state the watermarks make final, as at time
+// now (which a temporal filter's bounds read: the time of the last
+// step), and returns how many entries the swept states keep. A store
+// that cannot free (not a Freer) keeps everything.
+func (e *Engine) Sweep(ctx context.Context, now time.Time) (kept int, err error) {
+	e.lastNow = now
+	if err := e.sweep(ctx, true); err != nil {
+		return 0, err
+	}
+	for _, sw := range e.sweepers {
+		kept += sw.kept
+	}
+	return kept, nil
+}
+
+// sweep frees the states due (all of them, with all).
+func (e *Engine) sweep(ctx context.Context, all bool) error {
 	var marks map[string]time.Time
 	if !e.opts.NoContents {
 		for _, t := range e.tables {
@@ -182,7 +205,7 @@ func (e *Engine) free(ctx context.Context) error {
 		return nil
 	}
 	for _, sw := range e.sweepers {
-		if sw.taken < max(sw.kept, minSweep) {
+		if !all && sw.taken < max(sw.kept, minSweep) {
 			continue
 		}
 		if marks == nil {

@@ -85,6 +85,9 @@ type Runner struct {
 	Progress func(Progress)
 
 	backfilled bool // the backfill is known done: ApplyPending need not look
+	// sweep counts the log rows applied since the state the watermarks
+	// make final was last freed, and the state entries kept then.
+	sweep struct{ since, kept int }
 	// lastProgress is when progress was last logged (see reportProgress).
 	lastProgress time.Time
 	caughtUp     bool // the run loop has said it caught up
@@ -876,7 +879,10 @@ func (p *Runner) stepIn(ctx context.Context, tx pgx.Tx, tick bool, limit int) (s
 		}
 		// The step's last writes and its record go in one round trip.
 		p.queueFinish(tail, slices.Sorted(maps.Keys(xacts)), st, changes, publish, start)
-		return st, failed, tx.SendBatch(ctx, tail).Close()
+		if err := tx.SendBatch(ctx, tail).Close(); err != nil {
+			return st, failed, err
+		}
+		return st, failed, p.sweepIfDue(ctx, tx, st.LogRows, steps+1, now)
 	}
 }
 
@@ -1008,7 +1014,7 @@ func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps
 		return nil, nil, err
 	}
 	store.DeferWrites(tail)
-	eng := runtime.NewWithOptions(p.Circuit, store, runtime.Options{NoContents: true, StepsDone: steps})
+	eng := runtime.NewWithOptions(p.Circuit, store, runtime.Options{NoContents: true, StepsDone: steps, ManualSweep: true})
 	if err := p.loadMarks(ctx, tx, eng); err != nil {
 		return nil, nil, err
 	}

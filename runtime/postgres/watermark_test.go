@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stepping-io/stepping/internal/pgtest"
 	"github.com/stepping-io/stepping/runtime/postgres"
 )
@@ -65,5 +67,63 @@ UPDATE bids SET price = 21, at = '2024-03-01 00:41' WHERE id = 2`)
 	sameTexts(t, pool, "windows", "VALUES "+before+", ('2024-03-01 01:00', 1, 70)")
 	if marks, _ = again.Watermarks(ctx); marks[0].Late != 4 || !marks[0].Watermark().Equal(time.Date(2024, 3, 1, 0, 50, 0, 0, time.UTC)) {
 		t.Fatalf("at the end: %+v, want the watermark at 00:50 and 4 late changes", marks)
+	}
+}
+
+// TestPostgresWatermarkFreesState streams bids through windows and a
+// join on the window, run after run: the outputs equal SQL over the
+// bids, and the state tables hold the open windows only, not the
+// stream.
+func TestPostgresWatermarkFreesState(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	mustExec(t, pool, `CREATE TABLE bids (id int8 PRIMARY KEY, price int8 NOT NULL, at timestamp NOT NULL)`)
+	pg := newPG(t, pool, schema, `source bids = table bids (id int8, price int8, at timestamp, primary key (id))
+  watermark at - interval "1 minute"
+view windowed = bids | tumble at every interval "1 minute"
+view per_window = windowed | group by window_start { n = count(), hi = max(price) }
+view highest = windowed | join per_window on windowed.window_start == per_window.window_start and windowed.price == per_window.hi
+  | select { id = windowed.id, price = windowed.price, window_start = windowed.window_start }
+output per_window to table per_window
+output highest to table highest
+`)
+	pg.BatchSize = 500
+	const rounds, perRound = 40, 100
+	for r := range rounds {
+		// Round r's bids fall in minute r, up to 30 seconds out of order.
+		mustExec(t, pool, fmt.Sprintf(`INSERT INTO bids
+SELECT %d * %d + i, (i * 37) %% 101, timestamp '2024-03-01' + (%d * 60 + (i * 13) %% 60 - (i %% 7) * 4) * interval '1 second'
+  FROM generate_series(0, %d) i`, r, perRound, r, perRound-1))
+		if err := pg.Run(ctx, false, true, time.Second, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameTexts(t, pool, "per_window", `SELECT date_bin('1 minute', at, timestamp '1970-01-01'), count(*), max(price) FROM bids GROUP BY 1`)
+	sameTexts(t, pool, "highest", `SELECT b.id, b.price, w.ws FROM bids b
+  JOIN (SELECT date_bin('1 minute', at, timestamp '1970-01-01') ws, max(price) hi FROM bids GROUP BY 1) w
+    ON date_bin('1 minute', b.at, timestamp '1970-01-01') = w.ws AND b.price = w.hi`)
+	var state int
+	rows, err := pool.Query(ctx, `SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables
+ WHERE schemaname = $1 AND (relname LIKE '\_index\_%' OR relname LIKE '\_groups\_%')`, "prog_"+schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tables) == 0 {
+		t.Fatalf("state tables %v: %v", tables, err)
+	}
+	for _, tab := range tables {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+tab).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		state += n
+	}
+	// Without the watermark, the join's two integrals alone would hold
+	// the 4,000 bids and 40 windows; the sweeps keep what is live (a
+	// minute or two of bids) and wait for up to 1,024 rows.
+	t.Logf("%d state rows in %d tables after %d bids", state, len(tables), rounds*perRound)
+	if state > 1500 {
+		t.Errorf("%d state rows after %d bids: the watermark freed too little", state, rounds*perRound)
 	}
 }
