@@ -62,6 +62,10 @@ func explainSections(c *Circuit) (string, []string) {
 	for _, o := range c.Outputs {
 		outputs[o.View] = o
 	}
+	freeings := map[*Node]Freeing{}
+	for _, f := range c.Freeings() {
+		freeings[f.Node] = f
+	}
 	views := make([]string, 0, len(c.Views))
 	for _, v := range c.Views {
 		var vb strings.Builder
@@ -70,7 +74,7 @@ func explainSections(c *Circuit) (string, []string) {
 			fmt.Fprintf(&vb, "  output%s\n", outputText(o, v))
 		}
 		shown := map[*Node]bool{}
-		explainNode(&vb, v.Node, 1, owner, shown, true)
+		explainNode(&vb, v.Node, 1, owner, shown, true, freeings)
 		if _, taken := owner[v.Node]; !taken {
 			owner[v.Node] = "view " + v.Name
 		}
@@ -98,7 +102,7 @@ func outputText(o *Output, v *View) string {
 	return s
 }
 
-func explainNode(b *strings.Builder, n *Node, depth int, owner map[*Node]string, shown map[*Node]bool, root bool) {
+func explainNode(b *strings.Builder, n *Node, depth int, owner map[*Node]string, shown map[*Node]bool, root bool, freeings map[*Node]Freeing) {
 	indent := strings.Repeat("  ", depth)
 	if who, ok := owner[n]; ok && !root || shown[n] {
 		if !ok {
@@ -109,13 +113,84 @@ func explainNode(b *strings.Builder, n *Node, depth int, owner map[*Node]string,
 	}
 	shown[n] = true
 	fmt.Fprintf(b, "%sn%d %s\n", indent, n.ID, describe(n))
+	if f, ok := freeings[n]; ok {
+		fmt.Fprintf(b, "%s  forgets %s\n", indent, freeingText(n, f))
+	}
 	for _, in := range n.Inputs {
-		explainNode(b, in, depth+1, owner, shown, false)
+		explainNode(b, in, depth+1, owner, shown, false, freeings)
 	}
 	if fp, ok := n.Op.(*Fixpoint); ok {
 		fmt.Fprintf(b, "%s  body, iterated to the fixpoint:\n", indent)
-		explainNode(b, fp.Out, depth+2, owner, shown, false)
+		explainNode(b, fp.Out, depth+2, owner, shown, false, freeings)
 	}
+}
+
+// freeingText says which of a node's state its watermarks let go.
+func freeingText(n *Node, f Freeing) string {
+	col := func(i int) string { return n.Inputs[0].Cols[i].Name }
+	what := "the rows where "
+	switch op := n.Op.(type) {
+	case *Aggregate:
+		what, col = "the groups where ", func(i int) string { return n.Cols[i].Name }
+	case *TopK:
+		what, col = "the groups where ", func(i int) string { return op.Per[i].Text }
+	case *Window:
+		what, col = "the groups where ", func(i int) string { return op.Per[i].Text }
+	case *Session:
+		what, col = "the groups where ", func(i int) string { return op.Per[i].Text }
+	}
+	var clauses []string
+	for _, cl := range f.Clauses {
+		var ors []string
+		for _, b := range cl {
+			ors = append(ors, col(b.Col)+" < "+floorText(b.Bound))
+		}
+		s := strings.Join(ors, " or ")
+		if len(ors) > 1 && len(f.Clauses) > 1 {
+			s = "(" + s + ")"
+		}
+		clauses = append(clauses, s)
+	}
+	text := what + strings.Join(clauses, " and ")
+	if len(f.Clauses) == 0 {
+		text = ""
+	}
+	if f.Ended != nil {
+		ended := "the groups whose sessions all ended before " + floorText(f.Ended)
+		if text == "" {
+			text = ended
+		} else {
+			text += ", and " + ended
+		}
+	}
+	if len(f.Behind) > 0 {
+		var bs []string
+		for _, b := range f.Behind {
+			bs = append(bs, b.Row.Text+" "+b.Op.String()+" "+b.Clock.Text)
+		}
+		text += ", once the clock has left them behind (not " + strings.Join(bs, " or not ") + ")"
+	}
+	return text
+}
+
+// floorText renders a bound: bid's watermark - 10s, or the least of
+// several.
+func floorText(f Floor) string {
+	var terms []string
+	for _, t := range f {
+		s := t.Table + "'s watermark"
+		switch {
+		case t.Offset > 0:
+			s += " + " + t.Offset.String()
+		case t.Offset < 0:
+			s += " - " + (-t.Offset).String()
+		}
+		terms = append(terms, s)
+	}
+	if len(terms) == 1 {
+		return terms[0]
+	}
+	return "least(" + strings.Join(terms, ", ") + ")"
 }
 
 // describe renders one operator with its parameters and, for stateful

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -385,7 +386,13 @@ func (c *Circuit) Freeings() []Freeing {
 		if own == nil || slices.ContainsFunc(cls, func(cl Clause) bool { return cl == nil }) {
 			continue
 		}
-		out = append(out, Freeing{Node: n, Clauses: append([]Clause{own}, cls...)})
+		all := []Clause{own}
+		for _, cl := range cls {
+			if !slices.ContainsFunc(all, func(x Clause) bool { return reflect.DeepEqual(x, cl) }) {
+				all = append(all, cl)
+			}
+		}
+		out = append(out, Freeing{Node: n, Clauses: all})
 	}
 	return out
 }
