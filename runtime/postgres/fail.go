@@ -172,7 +172,7 @@ func (p *Runner) culprit(ctx context.Context, batch []logRow) int {
 		var stepErr error
 		_ = pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
 			var tail *pgx.Batch
-			if _, tail, stepErr = p.stepChunk(ctx, tx, batch[:k], steps, time.Now(), false); stepErr == nil {
+			if _, tail, stepErr = p.stepChunk(ctx, tx, batch[:k], steps, time.Now(), false, &stepMarks{}); stepErr == nil {
 				stepErr = tx.SendBatch(ctx, tail).Close()
 			}
 			return errRollback

@@ -121,12 +121,13 @@ func (s *Store) FreeGroups(ctx context.Context, id int, final func(*runtime.Grou
 	return kept, err
 }
 
-// minSweep is the fewest log rows applied between two sweeps.
+// minSweep is the fewest log rows applied between two sweeps, unless
+// Runner.SweepRows says otherwise.
 const minSweep = 1024
 
 // sweepIfDue frees, at the end of a step in tx, the state the
 // watermarks make final, when the log rows applied since the last sweep
-// reach the state entries it kept (at least minSweep): each sweep reads
+// reach the state entries it kept (at least SweepRows): each sweep reads
 // the state once, so sweeping costs O(1) a change, and the state holds
 // at most about twice what is live. A new runner sweeps after its first
 // minSweep rows.
@@ -135,7 +136,11 @@ func (p *Runner) sweepIfDue(ctx context.Context, tx pgx.Tx, applied int, steps i
 		return nil
 	}
 	p.sweep.since += applied
-	if p.sweep.since < max(p.sweep.kept, minSweep) {
+	least := minSweep
+	if p.SweepRows > 0 {
+		least = p.SweepRows
+	}
+	if p.sweep.since < max(p.sweep.kept, least) {
 		return nil
 	}
 	store, err := p.newStore(ctx, tx, nil)

@@ -40,6 +40,9 @@ type Runner struct {
 	Schema    string    // the program's own schema
 	Log       io.Writer // progress and waiting messages; nil for none
 	BatchSize int       // log rows per step; 0 means 10,000
+	// SweepRows is the fewest log rows applied between two sweeps of
+	// the state a watermark makes final (see sweepIfDue); 0 means 1,024.
+	SweepRows int
 	// OmitChanges leaves StepStats.Changes nil, for a caller that does not
 	// read them: a step's output changes are then held only a chunk at a
 	// time (see openChanges), whatever the size of its transactions.
@@ -839,6 +842,7 @@ func (p *Runner) stepIn(ctx context.Context, tx pgx.Tx, tick bool, limit int) (s
 		return st, failed, err
 	}
 	xacts := map[string]bool{}
+	marks := &stepMarks{}
 	for {
 		last := len(chunk.rows) < p.batchSize()
 		if st.Chunks == 0 && !last {
@@ -849,7 +853,7 @@ func (p *Runner) stepIn(ctx context.Context, tx pgx.Tx, tick bool, limit int) (s
 				return st, failed, err
 			}
 		}
-		res, tail, err := p.stepChunk(ctx, tx, chunk.rows, steps, now, publish)
+		res, tail, err := p.stepChunk(ctx, tx, chunk.rows, steps, now, publish, marks)
 		if err != nil {
 			failed = chunk.rows
 			return st, failed, err
@@ -1003,7 +1007,7 @@ func readChunk(r *pgconn.Result) (changeChunk, error) {
 // round trip (with the step's record, after its last chunk). Every chunk
 // of a step has the step's number: the changes published under it add up
 // to the step's.
-func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int64, now time.Time, publish bool) (*runtime.Result, *pgx.Batch, error) {
+func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps int64, now time.Time, publish bool, marks *stepMarks) (*runtime.Result, *pgx.Batch, error) {
 	deltas, err := p.decode(chunk)
 	if err != nil {
 		return nil, nil, err
@@ -1015,14 +1019,14 @@ func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps
 	}
 	store.DeferWrites(tail)
 	eng := runtime.NewWithOptions(p.Circuit, store, runtime.Options{NoContents: true, StepsDone: steps, ManualSweep: true})
-	if err := p.loadMarks(ctx, tx, eng); err != nil {
+	if err := marks.begin(ctx, p, tx, eng); err != nil {
 		return nil, nil, err
 	}
 	res, err := eng.StepDeltaAt(ctx, now, deltas)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := p.queueMarks(tail, eng.Watermarks()); err != nil {
+	if err := p.queueMarks(tail, marks.end(eng)); err != nil {
 		return nil, nil, err
 	}
 	if err := p.writeOutputs(ctx, tx, res, tail); err != nil {

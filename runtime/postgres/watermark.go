@@ -66,6 +66,49 @@ func (p *Runner) loadMarks(ctx context.Context, q querier, eng *runtime.Engine) 
 	return nil
 }
 
+// stepMarks carries the watermarks through the chunks of one step: each
+// chunk's changes are judged by the watermarks the step began with, as
+// in memory, and the step moves them by all its chunks' rows.
+type stepMarks struct {
+	loaded bool
+	start  []runtime.WatermarkStatus // as the step began
+	now    []runtime.WatermarkStatus // moved by the chunks so far
+}
+
+// begin gives a chunk's engine the watermarks the step began with, and
+// the late changes counted so far.
+func (m *stepMarks) begin(ctx context.Context, p *Runner, q querier, eng *runtime.Engine) error {
+	if !p.Circuit.Watermarked() {
+		return nil
+	}
+	if !m.loaded {
+		if err := p.loadMarks(ctx, q, eng); err != nil {
+			return err
+		}
+		m.start, m.now, m.loaded = eng.Watermarks(), eng.Watermarks(), true
+		return nil
+	}
+	for i, w := range m.start {
+		if err := eng.RestoreWatermark(w.Table, w.Latest, w.Set, m.now[i].Late); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// end takes in a chunk's moves, and returns the watermarks as the step
+// has moved them so far.
+func (m *stepMarks) end(eng *runtime.Engine) []runtime.WatermarkStatus {
+	for i, w := range eng.Watermarks() {
+		n := &m.now[i]
+		n.Late = w.Late
+		if w.Set && (!n.Set || w.Latest.After(n.Latest)) {
+			n.Latest, n.Set = w.Latest, true
+		}
+	}
+	return m.now
+}
+
 // queueMarks queues the recording of the engine's watermarks in _meta.
 func (p *Runner) queueMarks(b *pgx.Batch, marks []runtime.WatermarkStatus) error {
 	if len(marks) == 0 {
