@@ -33,16 +33,19 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 		if err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		if old != nil {
-			seen := map[string]bool{}
-			for _, c := range g.changes {
-				sessionsAround(old.Ranked, c.row, gap, seen, func(row zset.Row) { z.Add(row, -1) })
+		lo, hi := g.changes[0].row, g.changes[0].row
+		for _, c := range g.changes[1:] {
+			if st.Ranked.compare(c.row, lo) < 0 {
+				lo = c.row
+			}
+			if st.Ranked.compare(c.row, hi) > 0 {
+				hi = c.row
 			}
 		}
-		seen := map[string]bool{}
-		for _, c := range g.changes {
-			sessionsAround(st.Ranked, c.row, gap, seen, func(row zset.Row) { z.Add(row, 1) })
+		if old != nil {
+			sessionsAround(old.Ranked, lo, hi, gap, func(row zset.Row) { z.Add(row, -1) })
 		}
+		sessionsAround(st.Ranked, lo, hi, gap, func(row zset.Row) { z.Add(row, 1) })
 		if at, ok := s.floor(n.Inputs[0], op.Time); ok {
 			// The sessions that ended before the watermark let them are
 			// final: no later row can join them or leave them.
@@ -54,54 +57,59 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 	return z.Entries(), nil
 }
 
-// sessionsAround emits the output rows of the sessions of r that hold
-// row or the rows next to where it is: every copy of each of their rows,
-// with the session's start and end. seen holds the sessions emitted
-// already (by their first row), for the caller's other rows: a session
-// is emitted once however many of its rows changed.
-func sessionsAround(r *Ranking, row RankedRow, gap time.Duration, seen map[string]bool, emit func(zset.Row)) {
-	var anchors []RankedRow
-	if it, ok := r.Rows.Get(row); ok {
-		anchors = append(anchors, it)
+// sessionsAround emits the output rows of the sessions of r that hold a
+// row from lo to hi, in r's order, or the row just before lo or just
+// after hi (which an insertion may join, and a deletion split): every
+// copy of each of their rows, with the session's start and end. It
+// reads them in one pass: back from lo to its session's first row, then
+// on to the end of hi's.
+func sessionsAround(r *Ranking, lo, hi RankedRow, gap time.Duration, emit func(zset.Row)) {
+	start, ok := neighbour(r, lo, false)
+	if !ok || start.Sort[0] == nil {
+		start = lo
 	}
-	if p, ok := neighbour(r, row, false); ok {
-		anchors = append(anchors, p)
-	}
-	if nx, ok := neighbour(r, row, true); ok {
-		anchors = append(anchors, nx)
-	}
-	for _, a := range anchors {
-		if a.Sort[0] == nil {
-			continue // a row without a time is in no session
-		}
-		first := a
-		for {
-			p, ok := neighbour(r, first, false)
-			if !ok || p.Sort[0] == nil || first.Sort[0].(time.Time).Sub(p.Sort[0].(time.Time)) >= gap {
-				break
-			}
-			first = p
-		}
-		if seen[first.ID] {
-			continue
-		}
-		seen[first.ID] = true
-		var rows []RankedRow
-		last := first
-		r.Rows.AscendGreaterOrEqual(first, func(it RankedRow) bool {
-			if it.Sort[0] == nil || len(rows) > 0 && it.Sort[0].(time.Time).Sub(last.Sort[0].(time.Time)) >= gap {
+	if start.Sort[0] != nil {
+		after := start.Sort[0].(time.Time)
+		r.Rows.DescendLessOrEqual(start, func(it RankedRow) bool {
+			t, ok := it.Sort[0].(time.Time)
+			if !ok || after.Sub(t) >= gap {
 				return false
 			}
-			rows = append(rows, it)
-			last = it
+			start, after = it, t
 			return true
 		})
-		start, end := first.Sort[0].(time.Time), last.Sort[0].(time.Time).Add(gap)
+	}
+	var rows []RankedRow
+	flush := func() {
+		if len(rows) == 0 {
+			return
+		}
+		first, last := rows[0].Sort[0].(time.Time), rows[len(rows)-1].Sort[0].(time.Time)
 		for _, it := range rows {
-			out := append(append(make(zset.Row, 0, len(it.Row)+2), it.Row...), start, end)
+			out := append(append(make(zset.Row, 0, len(it.Row)+2), it.Row...), first, last.Add(gap))
 			for range it.Count {
 				emit(out)
 			}
 		}
+		rows = rows[:0]
 	}
+	// Once a session holds the row just after hi, the range ends with
+	// that session.
+	past := false
+	r.Rows.AscendGreaterOrEqual(start, func(it RankedRow) bool {
+		t, ok := it.Sort[0].(time.Time)
+		if !ok {
+			return false // a row without a time is in no session
+		}
+		if len(rows) > 0 && t.Sub(rows[len(rows)-1].Sort[0].(time.Time)) >= gap {
+			flush()
+			if past {
+				return false
+			}
+		}
+		past = past || r.compare(it, hi) > 0
+		rows = append(rows, it)
+		return true
+	})
+	flush()
 }
