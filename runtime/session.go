@@ -26,7 +26,7 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 	}
 	gap := time.Duration(int64(op.Gap.Days)*86_400_000_000+op.Gap.Micros) * time.Microsecond
 	news := make([]*GroupState, len(rg.keys))
-	z := zset.New()
+	var out batch
 	for i, g := range rg.groups {
 		old := rg.olds[i]
 		st, err := rg.changed(i)
@@ -42,10 +42,11 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 				hi = c.row
 			}
 		}
+		var before []session
 		if old != nil {
-			sessionsAround(old.Ranked, lo, hi, gap, func(row zset.Row) { z.Add(row, -1) })
+			before = sessionsAround(old.Ranked, lo, hi, gap)
 		}
-		sessionsAround(st.Ranked, lo, hi, gap, func(row zset.Row) { z.Add(row, 1) })
+		out = emitSessionChanges(out, before, sessionsAround(st.Ranked, lo, hi, gap), gap)
 		if at, ok := s.floor(n.Inputs[0], op.Time); ok {
 			// The sessions that ended before the watermark let them are
 			// final: no later row can join them or leave them.
@@ -54,16 +55,64 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 		news[i] = st
 	}
 	s.writes = append(s.writes, func(ctx context.Context) error { return rg.store.Put(ctx, rg.keys, news) })
-	return z.Entries(), nil
+	return out, nil
 }
 
-// sessionsAround emits the output rows of the sessions of r that hold a
-// row from lo to hi, in r's order, or the row just before lo or just
-// after hi (which an insertion may join, and a deletion split): every
-// copy of each of their rows, with the session's start and end. It
-// reads them in one pass: back from lo to its session's first row, then
-// on to the end of hi's.
-func sessionsAround(r *Ranking, lo, hi RankedRow, gap time.Duration, emit func(zset.Row)) {
+// session is one session of a group: its rows, in time order.
+type session []RankedRow
+
+// same reports whether two sessions hold the same rows, each as many
+// times: then their output rows are the same too.
+func (a session) same(b session) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].Count != b[i].Count {
+			return false
+		}
+	}
+	return true
+}
+
+// emitSessionChanges appends to out the retraction of the sessions of
+// before and the insertion of those of after, leaving out the sessions
+// both hold alike (both lists are in time order): a change emits only
+// the sessions it alters, without hashing every row of the others.
+func emitSessionChanges(out batch, before, after []session, gap time.Duration) batch {
+	i, j := 0, 0
+	for i < len(before) || j < len(after) {
+		switch {
+		case i < len(before) && j < len(after) && before[i].same(after[j]):
+			i, j = i+1, j+1
+		case j == len(after) || i < len(before) && !before[i][0].Sort[0].(time.Time).After(after[j][0].Sort[0].(time.Time)):
+			out = appendSession(out, before[i], gap, -1)
+			i++
+		default:
+			out = appendSession(out, after[j], gap, 1)
+			j++
+		}
+	}
+	return out
+}
+
+// appendSession appends every copy of each row of a session, with the
+// session's start and end, at weight w.
+func appendSession(out batch, rows session, gap time.Duration, w int64) batch {
+	first, last := rows[0].Sort[0].(time.Time), rows[len(rows)-1].Sort[0].(time.Time)
+	for _, it := range rows {
+		row := append(append(make(zset.Row, 0, len(it.Row)+2), it.Row...), first, last.Add(gap))
+		out = append(out, zset.Entry{Row: row, Weight: w * it.Count})
+	}
+	return out
+}
+
+// sessionsAround returns the sessions of r that hold a row from lo to
+// hi, in r's order, or the row just before lo or just after hi (which an
+// insertion may join, and a deletion split), in time order. It reads
+// them in one pass: back from lo to its session's first row, then on to
+// the end of hi's.
+func sessionsAround(r *Ranking, lo, hi RankedRow, gap time.Duration) []session {
 	start, ok := neighbour(r, lo, false)
 	if !ok || start.Sort[0] == nil {
 		start = lo
@@ -79,20 +128,8 @@ func sessionsAround(r *Ranking, lo, hi RankedRow, gap time.Duration, emit func(z
 			return true
 		})
 	}
-	var rows []RankedRow
-	flush := func() {
-		if len(rows) == 0 {
-			return
-		}
-		first, last := rows[0].Sort[0].(time.Time), rows[len(rows)-1].Sort[0].(time.Time)
-		for _, it := range rows {
-			out := append(append(make(zset.Row, 0, len(it.Row)+2), it.Row...), first, last.Add(gap))
-			for range it.Count {
-				emit(out)
-			}
-		}
-		rows = rows[:0]
-	}
+	var out []session
+	var cur session
 	// Once a session holds the row just after hi, the range ends with
 	// that session.
 	past := false
@@ -101,15 +138,18 @@ func sessionsAround(r *Ranking, lo, hi RankedRow, gap time.Duration, emit func(z
 		if !ok {
 			return false // a row without a time is in no session
 		}
-		if len(rows) > 0 && t.Sub(rows[len(rows)-1].Sort[0].(time.Time)) >= gap {
-			flush()
+		if len(cur) > 0 && t.Sub(cur[len(cur)-1].Sort[0].(time.Time)) >= gap {
+			out, cur = append(out, cur), nil
 			if past {
 				return false
 			}
 		}
 		past = past || r.compare(it, hi) > 0
-		rows = append(rows, it)
+		cur = append(cur, it)
 		return true
 	})
-	flush()
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
