@@ -52,34 +52,16 @@ func (s *Store) freeRows(ctx context.Context, table string, below *rangeBelow, f
 	if below != nil {
 		q, args = q+" WHERE key "+below.cmp+" $1", append(args, below.hi)
 	}
-	rows, err := s.tx.Query(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
 	var keys, rowKeys [][]byte
-	kept := 0
-	for rows.Next() {
-		var key, rowKey, enc []byte
-		if err := rows.Scan(&key, &rowKey, &enc); err != nil {
-			rows.Close()
-			return 0, err
-		}
+	kept, err := scanFinal(ctx, s, table, q, args, func(key, rowKey, enc []byte) (bool, error) {
 		row, err := types.DecodeRow(enc)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("%s: %w", table, err)
+		if err != nil || !final(row) {
+			return false, err
 		}
-		if final(row) {
-			keys, rowKeys = append(keys, key), append(rowKeys, rowKey)
-		} else {
-			kept++
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if len(keys) > 0 {
+		keys, rowKeys = append(keys, key), append(rowKeys, rowKey)
+		return true, nil
+	})
+	if err == nil && len(keys) > 0 {
 		_, err = s.tx.Exec(ctx, "DELETE FROM "+table+" t USING unnest($1::bytea[], $2::bytea[]) AS f(key, row_key) WHERE t.key = f.key AND t.row_key = f.row_key", keys, rowKeys)
 	}
 	return kept, err
@@ -88,37 +70,45 @@ func (s *Store) freeRows(ctx context.Context, table string, below *rangeBelow, f
 // FreeGroups drops the groups of node id for which final holds.
 func (s *Store) FreeGroups(ctx context.Context, id int, final func(*runtime.GroupState) bool) (int, error) {
 	table := s.table("_groups", id)
-	rows, err := s.tx.Query(ctx, "SELECT key, state FROM "+table)
-	if err != nil {
-		return 0, err
-	}
 	var keys [][]byte
-	kept := 0
-	for rows.Next() {
-		var key, enc []byte
-		if err := rows.Scan(&key, &enc); err != nil {
-			rows.Close()
-			return 0, err
-		}
+	kept, err := scanFinal(ctx, s, table, "SELECT key, NULL::bytea, state FROM "+table, nil, func(key, _, enc []byte) (bool, error) {
 		st, err := decodeGroupState(enc)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("%s: %w", table, err)
+		if err != nil || !final(st) {
+			return false, err
 		}
-		if final(st) {
-			keys = append(keys, key)
-		} else {
-			kept++
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if len(keys) > 0 {
+		keys = append(keys, key)
+		return true, nil
+	})
+	if err == nil && len(keys) > 0 {
 		_, err = s.tx.Exec(ctx, "DELETE FROM "+table+" WHERE key = ANY($1)", keys)
 	}
 	return kept, err
+}
+
+// scanFinal reads a state table's entries (key, row key, encoding) and
+// calls final on each, which says whether it goes; it returns how many
+// stay.
+func scanFinal(ctx context.Context, s *Store, table, query string, args []any, final func(key, rowKey, enc []byte) (bool, error)) (int, error) {
+	rows, err := s.tx.Query(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	kept := 0
+	for rows.Next() {
+		var key, rowKey, enc []byte
+		if err := rows.Scan(&key, &rowKey, &enc); err != nil {
+			return 0, err
+		}
+		gone, err := final(key, rowKey, enc)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", table, err)
+		}
+		if !gone {
+			kept++
+		}
+	}
+	return kept, rows.Err()
 }
 
 // minSweep is the fewest log rows applied between two sweeps, unless
