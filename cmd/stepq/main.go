@@ -664,6 +664,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			}
 		}
 	}
+	reportLate(stderr, eng.Watermarks())
 	if *changes {
 		return failed
 	}
@@ -676,4 +677,17 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		}
 	}
 	return failed
+}
+
+// reportLate says, for each table whose watermark dropped changes, how
+// many: they are missing from the outputs, and a user reading a data
+// file should know why.
+func reportLate(w io.Writer, marks []runtime.WatermarkStatus) {
+	for _, m := range marks {
+		if m.Late > 0 {
+			fmt.Fprintf(w, "stepq run: table %s: dropped %d late %s (before the watermark when %s came; the watermark is now %s, the latest %s less %s)\n",
+				m.Table, m.Late, plural(m.Late, "row of a change", "rows of changes"), plural(m.Late, "it", "they"),
+				m.Watermark().Format("2006-01-02 15:04:05.999999"), m.Column, ir.FormatLateness(m.Lateness))
+		}
+	}
 }

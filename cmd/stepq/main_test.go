@@ -425,3 +425,36 @@ func TestRunRuntimeErrorShowsWhere(t *testing.T) {
 	}
 	golden.Check(t, "testdata/run_shares.golden", "-- stdout\n"+r.stdout+"-- stderr\n"+r.stderr)
 }
+
+// TestRunReportsLateRows runs a program whose table declares a watermark
+// over a data file with a row that comes too late: the outputs leave it
+// out, and stderr says so.
+func TestRunReportsLateRows(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("clicks.step", `table clicks (id int8, at timestamp, primary key (id)) watermark at - interval "5 minutes"
+view per_hour = clicks | group by hour = date_trunc("hour", at) { n = count() }
+`)
+	if err := os.Mkdir(filepath.Join(dir, "clicks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join("clicks", "clicks.csv"), `id,at,_step
+1,2024-03-01 10:00:00,1
+2,2024-03-01 10:30:00,1
+3,2024-03-01 10:20:00,2
+4,2024-03-01 11:10:00,2
+`)
+	r := runStepq(t, dir, "run", "clicks.step")
+	r.want(t, 0)
+	if want := "stepq run: table clicks: dropped 1 late row of a change (before the watermark when it came; the watermark is now 2024-03-01 11:05:00, the latest at less interval \"00:05:00\")\n"; r.stderr != want {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
+	}
+	if !strings.Contains(r.stdout, "2024-03-01 10:00:00 | 2") || !strings.Contains(r.stdout, "2024-03-01 11:00:00 | 1") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+}
