@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
@@ -29,6 +31,12 @@ type Engine struct {
 	nodeView []string
 	// aggs holds the aggregators of each Aggregate node, bound once.
 	aggs map[*ir.Aggregate][]stdlib.Aggregator
+	// parts are the partitions of the store, one per worker, when the
+	// engine runs on several (Options.Workers); nil for one.
+	parts []Store
+	// routes says, by node ID, how the node's changes are split over
+	// the workers; nil for a node that runs on one.
+	routes []*route
 }
 
 // StepError is a step that failed computing a view: the data it met (a
@@ -129,6 +137,15 @@ type Options struct {
 	// for programs that read the clock (now()); nil means the wall clock.
 	// StepAt and StepDeltaAt are given the time instead.
 	Clock func() time.Time
+	// Workers is the number of goroutines a step's stateful operators
+	// run on side by side, over a MemoryStore whose state the engine
+	// splits by key into as many partitions (0 and 1 mean one; other
+	// stores always run on one). The results are the same whatever the
+	// number; only the order of a batch's changes differs.
+	Workers int
+	// ParallelBatch is the fewest changes at an operator for it to run
+	// on the workers; zero means DefaultParallelBatch.
+	ParallelBatch int
 }
 
 type viewState struct {
@@ -149,6 +166,15 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		e.views[v.Name] = &viewState{view: v, contents: zset.New()}
 	}
 	e.nodeView = nodeViews(c)
+	if ms, ok := store.(*MemoryStore); ok {
+		e.parts = ms.split(opts.Workers)
+	}
+	if e.parts != nil {
+		e.routes = make([]*route, len(c.Nodes))
+		for _, n := range c.Nodes {
+			e.routes[n.ID] = routeOf(n)
+		}
+	}
 	e.inBody = make([]bool, len(c.Nodes))
 	for _, n := range c.Nodes {
 		if fp, ok := n.Op.(*ir.Fixpoint); ok {
@@ -158,6 +184,13 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		}
 	}
 	return e
+}
+
+func (e *Engine) parallelBatch() int {
+	if e.opts.ParallelBatch > 0 {
+		return e.opts.ParallelBatch
+	}
+	return DefaultParallelBatch
 }
 
 func (e *Engine) maxIterations() int {
@@ -210,7 +243,10 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	}
 	deltas := map[string]batch{}
 	overlays := map[string]*overlay{}
-	for name, tableChanges := range changes {
+	// In order of name, so that of two tables' bad changes the same one
+	// fails the step in every run.
+	for _, name := range slices.Sorted(maps.Keys(changes)) {
+		tableChanges := changes[name]
 		t, ok := e.tables[name]
 		if !ok {
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
@@ -302,7 +338,13 @@ func (e *Engine) TableRow(name string, key []any) (row zset.Row, ok bool) {
 
 // run computes every node's changes for one step. It changes nothing; the
 // returned commit function writes the step's state.
-func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) (res *Result, commit func(context.Context) error, err error) {
+func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) (*Result, func(context.Context) error, error) {
+	return e.runOn(ctx, t, inputs, e.parts)
+}
+
+// runOn is run with the store's partitions parts, one per worker, or
+// nil to run on one worker.
+func (e *Engine) runOn(ctx context.Context, t time.Time, inputs map[string]batch, parts []Store) (res *Result, commit func(context.Context) error, err error) {
 	// A panic while computing is a bug, but it must not take the caller
 	// down: nothing is committed yet, so the step fails and changes nothing.
 	defer func() {
@@ -316,6 +358,7 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		deltas: make([]batch, len(e.circuit.Nodes)),
 		inputs: inputs,
 		now:    t.UTC().Round(time.Microsecond),
+		parts:  parts,
 	}
 	for _, n := range e.circuit.Nodes {
 		if e.inBody[n.ID] {
@@ -323,7 +366,7 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		}
 		d, err := s.eval(ctx, n)
 		if err != nil {
-			return nil, nil, stepError(e.steps+1, e.nodeView[n.ID], n, err)
+			return nil, nil, stepError(e.steps+1, e.nodeView[n.ID], n, s.firstError(ctx, n, err))
 		}
 		s.deltas[n.ID] = d
 	}

@@ -1,0 +1,275 @@
+package runtime
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// This file runs a stateful operator on several workers, as DBSP does:
+// the operator's state is split by key over the store's partitions
+// (MemoryStore.split), and a step's changes at the operator are split
+// the same way (the exchange), so that each worker runs the operator
+// over its share of the changes against its own partition of the state,
+// with no lock. The workers' outputs are concatenated in partition
+// order, and their state writes wait for the step's commit, as one
+// worker's do.
+
+// keyFunc appends to buf the key under which a stateful operator files
+// a row of one of its inputs (in an index, or as a group), encoded as
+// the operator encodes it; vals is room for the key's values.
+type keyFunc func(buf []byte, vals []any, row zset.Row) ([]byte, error)
+
+// route is how an operator's changes are split over workers: by input,
+// the key of a change, or nil for an input the operator reads through
+// its state (a delay).
+type route struct {
+	keys  []keyFunc
+	width int // the most values a key has
+}
+
+// routeOf returns how node n's changes are split, or nil when n runs on
+// one worker: a stateless operator (which needs no split), a fixpoint
+// (whose iterations read one another's writes through an overlay), a
+// temporal filter and its ordered index (whose ranges span keys), and an
+// operator reading one input twice (which one split cannot serve).
+func routeOf(n *ir.Node) *route {
+	r := &route{}
+	byExprs := func(key []ir.Scalar) keyFunc {
+		r.width = max(r.width, len(key))
+		return func(buf []byte, vals []any, row zset.Row) ([]byte, error) {
+			b, _, err := appendKeyOf(buf, vals[:len(key)], key, row)
+			return b, err
+		}
+	}
+	wholeRow := func(buf []byte, _ []any, row zset.Row) ([]byte, error) {
+		for _, v := range row {
+			buf = types.AppendKey(buf, v)
+		}
+		return buf, nil
+	}
+	rowKey := func(buf []byte, _ []any, row zset.Row) ([]byte, error) {
+		return types.AppendRowKey(buf, row), nil
+	}
+	switch op := n.Op.(type) {
+	case *ir.Integrate:
+		r.keys = []keyFunc{byExprs(op.Key)}
+	case *ir.Join:
+		r.keys = []keyFunc{byExprs(op.LeftKey), byExprs(op.RightKey)}
+	case *ir.SemiJoin:
+		r.keys = []keyFunc{byExprs(op.LeftKey), byExprs(op.RightKey)}
+	case *ir.Distinct:
+		r.keys = []keyFunc{wholeRow}
+	case *ir.SetOp:
+		r.keys = []keyFunc{wholeRow, wholeRow}
+	case *ir.Aggregate:
+		r.keys = []keyFunc{byExprs(op.Key)}
+	case *ir.TopK:
+		r.keys = []keyFunc{byExprs(op.Per)}
+	case *ir.Window:
+		r.keys = []keyFunc{byExprs(op.Per)}
+	case *ir.Session:
+		r.keys = []keyFunc{byExprs(op.Per)}
+	case *ir.Stamp:
+		r.keys = []keyFunc{rowKey}
+	default:
+		return nil
+	}
+	seen := map[int]bool{}
+	for i := range r.keys {
+		if seen[n.Inputs[i].ID] {
+			return nil
+		}
+		seen[n.Inputs[i].ID] = true
+	}
+	return r
+}
+
+// DefaultParallelBatch is the fewest changes at an operator for which
+// it runs on several workers, unless Options say otherwise: below it,
+// splitting the changes and starting the workers costs more than they
+// save.
+const DefaultParallelBatch = 256
+
+// exchange runs node n on the engine's workers when it is a stateful
+// operator with enough changes, reporting whether it did. It splits
+// each input's changes by key over the partitions, runs the operator on
+// each partition's changes against that partition's state side by side,
+// and concatenates the outputs in partition order. The state writes are
+// kept for the commit, where each worker's run side by side.
+func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error) {
+	r := s.engine.routes[n.ID]
+	if r == nil {
+		return nil, false, nil
+	}
+	size := 0
+	for i, k := range r.keys {
+		if k != nil {
+			size += len(s.in(n, i))
+		}
+	}
+	if size < s.engine.parallelBatch() {
+		return nil, false, nil
+	}
+	if op, ok := n.Op.(*ir.Aggregate); ok {
+		// Bound here, once, rather than by the workers side by side.
+		if _, err := s.engine.aggregators(op); err != nil {
+			return nil, true, err
+		}
+	}
+	nw := len(s.parts)
+	split := make([][][]batch, len(r.keys)) // input, chunk, partition
+	for i, k := range r.keys {
+		if k == nil {
+			continue
+		}
+		var err error
+		if split[i], err = splitBatch(k, r.width, s.in(n, i), nw); err != nil {
+			return nil, true, err
+		}
+	}
+	outs := make([]batch, nw)
+	writes := make([][]func(context.Context) error, nw)
+	err := parallel(nw, func(p int) error {
+		w := &stepRun{
+			engine:   s.engine,
+			store:    s.parts[p],
+			deltas:   make([]batch, len(s.deltas)),
+			inputs:   s.inputs,
+			now:      s.now,
+			before:   s.before,
+			backfill: s.backfill,
+		}
+		for i, chunks := range split {
+			if chunks != nil {
+				w.deltas[n.Inputs[i].ID] = gather(chunks, p)
+			}
+		}
+		var err error
+		outs[p], err = w.eval(ctx, n)
+		writes[p] = w.writes
+		return err
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	if slices.ContainsFunc(writes, func(ws []func(context.Context) error) bool { return len(ws) > 0 }) {
+		s.writes = append(s.writes, func(ctx context.Context) error {
+			return parallel(nw, func(p int) error {
+				for _, w := range writes[p] {
+					if err := w(ctx); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	}
+	return slices.Concat(outs...), true, nil
+}
+
+// splitBatch splits d by the key k gives each change over nw
+// partitions: chunks of d side by side, each into nw parts, which
+// gather joins up, keeping the changes of a partition in their order in
+// d.
+func splitBatch(k keyFunc, width int, d batch, nw int) ([][]batch, error) {
+	chunks := max(1, min(nw, len(d)/parallelWork))
+	out := make([][]batch, chunks)
+	err := parallel(chunks, func(c int) error {
+		lo, hi := c*len(d)/chunks, (c+1)*len(d)/chunks
+		parts := make([]batch, nw)
+		for p := range parts {
+			parts[p] = make(batch, 0, (hi-lo)/nw+(hi-lo)/(4*nw)+1)
+		}
+		vals := make([]any, width)
+		var tmp [64]byte
+		buf := tmp[:0]
+		for _, e := range d[lo:hi] {
+			var err error
+			if buf, err = k(buf[:0], vals, e.Row); err != nil {
+				return err
+			}
+			p := partOf(buf, nw)
+			parts[p] = append(parts[p], e)
+		}
+		out[c] = parts
+		return nil
+	})
+	return out, err
+}
+
+// gather returns partition p's changes: its part of every chunk, in
+// order.
+func gather(chunks [][]batch, p int) batch {
+	if len(chunks) == 1 {
+		return chunks[0][p]
+	}
+	n := 0
+	for _, c := range chunks {
+		n += len(c[p])
+	}
+	out := make(batch, 0, n)
+	for _, c := range chunks {
+		out = append(out, c[p]...)
+	}
+	return out
+}
+
+// firstError returns the error node n fails with over the step's changes
+// in a canonical order, by row key then weight, or err when it does not
+// fail so (it did with err). Which of several bad rows fails a step first
+// would otherwise depend on the order of a batch's changes, which the
+// workers' split and a Z-set's iteration make vary: the step must fail
+// with the same error on any number of workers, and in every run.
+func (s *stepRun) firstError(ctx context.Context, n *ir.Node, err error) error {
+	r := &stepRun{
+		engine:   s.engine,
+		store:    s.store,
+		deltas:   make([]batch, len(s.deltas)),
+		inputs:   make(map[string]batch, len(s.inputs)),
+		now:      s.now,
+		before:   s.before,
+		backfill: s.backfill,
+	}
+	for id, d := range s.deltas {
+		r.deltas[id] = canonical(d)
+	}
+	for name, d := range s.inputs {
+		r.inputs[name] = canonical(d)
+	}
+	if _, again := r.eval(ctx, n); again != nil {
+		return again
+	}
+	return err
+}
+
+// canonical returns a copy of d sorted by row key, then weight.
+func canonical(d batch) batch {
+	if len(d) < 2 {
+		return d
+	}
+	type keyedEntry struct {
+		key string
+		e   zset.Entry
+	}
+	ks := make([]keyedEntry, len(d))
+	for i, e := range d {
+		ks[i] = keyedEntry{types.RowKey(e.Row), e}
+	}
+	slices.SortFunc(ks, func(a, b keyedEntry) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.e.Weight, b.e.Weight)
+	})
+	out := make(batch, len(d))
+	for i, k := range ks {
+		out[i] = k.e
+	}
+	return out
+}
