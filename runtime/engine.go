@@ -170,6 +170,9 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		e.parts = ms.split(opts.Workers)
 	}
 	if e.parts != nil {
+		for _, t := range e.tables {
+			t.split(len(e.parts))
+		}
 		e.routes = make([]*route, len(c.Nodes))
 		for _, n := range c.Nodes {
 			e.routes[n.ID] = routeOf(n)
@@ -242,7 +245,7 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		return nil, fmt.Errorf("this engine keeps no table contents: give its changes as Z-sets with StepDelta")
 	}
 	deltas := map[string]batch{}
-	overlays := map[string]*overlay{}
+	overlays := map[string][]*overlay{}
 	// In order of name, so that of two tables' bad changes the same one
 	// fails the step in every run.
 	for _, name := range slices.Sorted(maps.Keys(changes)) {
@@ -251,7 +254,7 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		if !ok {
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
 		}
-		d, ov, err := t.resolve(tableChanges)
+		d, ov, err := t.resolveSplit(tableChanges, e.parallelBatch())
 		if err != nil {
 			// A bad change (a duplicate key, a NULL in a non-null
 			// column) fails the step as an operator's error does.
@@ -266,8 +269,8 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	if err := commit(ctx); err != nil {
 		return nil, err
 	}
-	for name, ov := range overlays {
-		e.tables[name].apply(ov)
+	for name, ovs := range overlays {
+		e.tables[name].applySplit(ovs)
 	}
 	return res, nil
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -129,7 +130,8 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 			continue
 		}
 		var err error
-		if split[i], err = splitBatch(k, r.width, s.in(n, i), nw); err != nil {
+		byRow := func(buf []byte, vals []any, e zset.Entry) ([]byte, error) { return k(buf, vals, e.Row) }
+		if split[i], err = splitItems(s.in(n, i), nw, byRow, r.width); err != nil {
 			return nil, true, err
 		}
 	}
@@ -170,32 +172,32 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 			})
 		})
 	}
-	return slices.Concat(outs...), true, nil
+	return concatBatches(outs), true, nil
 }
 
-// splitBatch splits d by the key k gives each change over nw
-// partitions: chunks of d side by side, each into nw parts, which
-// gather joins up, keeping the changes of a partition in their order in
-// d.
-func splitBatch(k keyFunc, width int, d batch, nw int) ([][]batch, error) {
-	chunks := max(1, min(nw, len(d)/parallelWork))
-	out := make([][]batch, chunks)
+// splitItems splits items by the key key gives each over nw
+// partitions: chunks of items side by side, each into nw parts, which
+// gather joins up, keeping the items of a partition in their order.
+// width is the room key needs for values.
+func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T) ([]byte, error), width int) ([][][]T, error) {
+	chunks := max(1, min(nw, len(items)/parallelWork))
+	out := make([][][]T, chunks)
 	err := parallel(chunks, func(c int) error {
-		lo, hi := c*len(d)/chunks, (c+1)*len(d)/chunks
-		parts := make([]batch, nw)
+		lo, hi := c*len(items)/chunks, (c+1)*len(items)/chunks
+		parts := make([][]T, nw)
 		for p := range parts {
-			parts[p] = make(batch, 0, (hi-lo)/nw+(hi-lo)/(4*nw)+1)
+			parts[p] = make([]T, 0, (hi-lo)/nw+(hi-lo)/(4*nw)+1)
 		}
 		vals := make([]any, width)
 		var tmp [64]byte
 		buf := tmp[:0]
-		for _, e := range d[lo:hi] {
+		for _, it := range items[lo:hi] {
 			var err error
-			if buf, err = k(buf[:0], vals, e.Row); err != nil {
+			if buf, err = key(buf[:0], vals, it); err != nil {
 				return err
 			}
 			p := partOf(buf, nw)
-			parts[p] = append(parts[p], e)
+			parts[p] = append(parts[p], it)
 		}
 		out[c] = parts
 		return nil
@@ -203,9 +205,9 @@ func splitBatch(k keyFunc, width int, d batch, nw int) ([][]batch, error) {
 	return out, err
 }
 
-// gather returns partition p's changes: its part of every chunk, in
+// gather returns partition p's items: its part of every chunk, in
 // order.
-func gather(chunks [][]batch, p int) batch {
+func gather[T any](chunks [][][]T, p int) []T {
 	if len(chunks) == 1 {
 		return chunks[0][p]
 	}
@@ -213,12 +215,19 @@ func gather(chunks [][]batch, p int) batch {
 	for _, c := range chunks {
 		n += len(c[p])
 	}
-	out := make(batch, 0, n)
+	out := make([]T, 0, n)
 	for _, c := range chunks {
 		out = append(out, c[p]...)
 	}
 	return out
 }
+
+// concatBatches returns the batches one after the other, in one.
+func concatBatches(bs []batch) batch { return slices.Concat(bs...) }
+
+// errBadRow stops a split at a row its key cannot be read from; the
+// caller's run over the whole batch then says what is wrong with it.
+var errBadRow = errors.New("bad row")
 
 // firstError returns the error node n fails with over the step's changes
 // in a canonical order, by row key then weight, or err when it does not

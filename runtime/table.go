@@ -44,14 +44,14 @@ func (c Change) Where(i int) string {
 // updates and deletes into Z-set changes.
 type tableState struct {
 	input *ir.Input
-	byKey *pkRows    // tables with a primary key: key -> row
+	byKey pkParts    // tables with a primary key: key -> row
 	bag   *zset.ZSet // tables without one: a multiset
 }
 
 func newTableState(in *ir.Input) *tableState {
 	t := &tableState{input: in}
 	if len(in.PrimaryKey) > 0 {
-		t.byKey = newPKRows(in.PrimaryKey)
+		t.byKey = pkParts{newPKRows(in.PrimaryKey)}
 	} else {
 		t.bag = zset.New()
 	}

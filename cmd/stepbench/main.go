@@ -7,9 +7,13 @@
 //   - recompute: rebuilding the view from scratch (hash join and group-by
 //     in plain Go) after a change, as a cache refreshed on write does.
 //
+// In memory, stepping runs once for each worker count of -workers
+// (runtime.Options.Workers; 1 and 2 by default), each run beside the
+// baselines measured again, so every ratio compares figures of one time.
+//
 // Usage:
 //
-//	go run ./cmd/stepbench [-items 1000000] [-products 10000] [-baskets 100000] [-changes 200]
+//	go run ./cmd/stepbench [-items 1000000] [-products 10000] [-baskets 100000] [-changes 200] [-workers 1,2]
 //	go run ./cmd/stepbench -db URL [-items ...] [-products ...] [-baskets ...] [-batches 20] [-changes 200] [-schema stepbench]
 //
 // With -db the same workload runs on Postgres (in schemas stepbench and
@@ -30,9 +34,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	goruntime "runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -51,7 +59,13 @@ func main() {
 	schema := flag.String("schema", "stepbench", "with -db: the schema of the run's tables; the program's is this with _prog added")
 	batches := flag.Int("batches", 20, "with -db: batches of 1,000 new line items")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	workerList := flag.String("workers", "1,2", "in memory: the worker counts to run the engine with, one run each, comma-separated")
 	flag.Parse()
+	workers, err := parseWorkers(*workerList)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stepbench:", err)
+		os.Exit(2)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -63,11 +77,10 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var err error
 	if *db != "" {
 		err = runPG(context.Background(), *db, *schema, w, *batches, *changes)
 	} else {
-		err = run(w, *changes, *batch)
+		err = run(w, *changes, *batch, workers)
 	}
 	if err != nil {
 		pprof.StopCPUProfile()
@@ -76,20 +89,43 @@ func main() {
 	}
 }
 
-func run(w shopbench.Workload, changes, batch int) error {
-	ctx := context.Background()
-	fmt.Printf("shop workload: %d products, %d line items, %d baskets; steps of %d rows while loading\n\n",
-		w.Products, w.LineItems, w.Baskets, batch)
+func run(w shopbench.Workload, changes, batch int, workers []int) error {
+	fmt.Printf("shop workload: %d products, %d line items, %d baskets; steps of %d rows while loading; GOMAXPROCS %d\n\n",
+		w.Products, w.LineItems, w.Baskets, batch, goruntime.GOMAXPROCS(0))
 	d := w.Generate()
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "measure\tworkers\tstepping\thand-written\trecompute\tstepping vs hand\tstepping vs recompute\t")
+	var heaps []string
+	for _, n := range workers {
+		heap, err := runWorkers(tw, w, d, changes, batch, n)
+		if err != nil {
+			return err
+		}
+		heaps = append(heaps, heap)
+	}
+	tw.Flush()
+	fmt.Println()
+	for _, h := range heaps {
+		fmt.Println(h)
+	}
+	fmt.Println("ratios: \"stepping vs X\" is X's time over stepping's; above 1x stepping is faster.")
+	return nil
+}
 
+// runWorkers measures stepping on n workers beside the baselines, run
+// again for it in the same process, and prints its rows of the table;
+// it returns the line on stepping's heap.
+func runWorkers(tw io.Writer, w shopbench.Workload, d *shopbench.Data, changes, batch, n int) (string, error) {
+	ctx := context.Background()
+	goruntime.GC() // the previous run's engine is garbage: not this one's
 	base := shopbench.HeapMB()
-	s, err := shopbench.NewStepping()
+	s, err := shopbench.NewSteppingWorkers(n)
 	if err != nil {
-		return err
+		return "", err
 	}
 	stepLoad, err := shopbench.Timed(func() error { return s.Load(ctx, d, batch) })
 	if err != nil {
-		return err
+		return "", err
 	}
 	stepHeap := shopbench.HeapMB() - base
 
@@ -99,9 +135,7 @@ func run(w shopbench.Workload, changes, batch int) error {
 	recomputeOnce, _ := shopbench.Timed(func() error { shopbench.Recompute(d); return nil })
 
 	rows := float64(len(d.LineItems))
-	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measure\tstepping\thand-written\trecompute\tstepping vs hand\tstepping vs recompute\t")
-	fmt.Fprintf(tw, "bulk load (rows/s)\t%.0f\t%.0f\t%.0f\t%.2fx\t%.2fx\t\n",
+	fmt.Fprintf(tw, "bulk load (rows/s)\t%d\t%.0f\t%.0f\t%.0f\t%.2fx\t%.2fx\t\n", n,
 		rows/stepLoad.Seconds(), rows/handLoad.Seconds(), rows/recomputeOnce.Seconds(),
 		handLoad.Seconds()/stepLoad.Seconds(), recomputeOnce.Seconds()/stepLoad.Seconds())
 
@@ -111,13 +145,13 @@ func run(w shopbench.Workload, changes, batch int) error {
 		l := shopbench.LineItem{Basket: int64(w.Baskets + i), Product: d.Products[i%len(d.Products)].Name, Qty: 2}
 		t, err := shopbench.Timed(func() error { return s.AddItem(ctx, l) })
 		if err != nil {
-			return err
+			return "", err
 		}
 		stepAdd = append(stepAdd, t)
 		t, _ = shopbench.Timed(func() error { h.AddItem(l); return nil })
 		handAdd = append(handAdd, t)
 	}
-	fmt.Fprintf(tw, "add one line item (median)\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n",
+	fmt.Fprintf(tw, "add one line item (median)\t%d\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n", n,
 		median(stepAdd), median(handAdd), recomputeOnce.Round(time.Millisecond),
 		ratio(median(handAdd), median(stepAdd)), ratio(recomputeOnce, median(stepAdd)))
 
@@ -129,22 +163,31 @@ func run(w shopbench.Workload, changes, batch int) error {
 		price := p.Price.Add(decimal.New(int64(i+1), -2))
 		t, err := shopbench.Timed(func() error { return s.SetPrice(ctx, p.Name, price) })
 		if err != nil {
-			return err
+			return "", err
 		}
 		stepPrice = append(stepPrice, t)
 		t, _ = shopbench.Timed(func() error { h.SetPrice(p.Name, price); return nil })
 		handPrice = append(handPrice, t)
 	}
-	fmt.Fprintf(tw, "price change, ~%d rows (median)\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n",
-		w.LineItems/w.Products, median(stepPrice), median(handPrice), recomputeOnce.Round(time.Millisecond),
+	fmt.Fprintf(tw, "price change, ~%d rows (median)\t%d\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n",
+		w.LineItems/w.Products, n, median(stepPrice), median(handPrice), recomputeOnce.Round(time.Millisecond),
 		ratio(median(handPrice), median(stepPrice)), ratio(recomputeOnce, median(stepPrice)))
-	fmt.Fprintf(tw, "price change (p99)\t%s\t%s\t\t\t\t\n", pct(stepPrice, 0.99), pct(handPrice, 0.99))
-	tw.Flush()
+	fmt.Fprintf(tw, "price change (p99)\t%d\t%s\t%s\t\t\t\t\n", n, pct(stepPrice, 0.99), pct(handPrice, 0.99))
+	return fmt.Sprintf("stepping heap after load, %d workers: %.0f MiB for %d input rows (%.0f bytes/row)",
+		n, stepHeap, len(d.LineItems)+len(d.Products), stepHeap*(1<<20)/float64(len(d.LineItems)+len(d.Products))), nil
+}
 
-	fmt.Printf("\nstepping heap after load: %.0f MiB for %d input rows (%.0f bytes/row)\n",
-		stepHeap, len(d.LineItems)+len(d.Products), stepHeap*(1<<20)/float64(len(d.LineItems)+len(d.Products)))
-	fmt.Println("ratios: \"stepping vs X\" is X's time over stepping's; above 1x stepping is faster.")
-	return nil
+// parseWorkers reads a comma-separated list of worker counts.
+func parseWorkers(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-workers %q: want worker counts of 1 or more, comma-separated", list)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func ratio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }

@@ -2,20 +2,27 @@ package shopbench
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/shopspring/decimal"
 )
 
 // BenchmarkLoad measures bulk loading line items through the shop view,
-// in steps of 10,000 rows.
+// in steps of 10,000 rows, on one worker and on two.
 func BenchmarkLoad(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchmarkLoad(b, workers) })
+	}
+}
+
+func benchmarkLoad(b *testing.B, workers int) {
 	w := Workload{Products: 10_000, LineItems: 200_000, Baskets: 20_000, Seed: 1}
 	d := w.Generate()
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		s, err := NewStepping()
+		s, err := NewSteppingWorkers(workers)
 		if err != nil {
 			b.Fatal(err)
 		}
