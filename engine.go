@@ -46,7 +46,7 @@ type Engine struct {
 // fails again, with the error, at the first Step.
 func (p *Program) OpenMemory() *Engine { return p.OpenMemoryWith(MemoryOptions{}) }
 
-// MemoryOptions say how a program runs in memory.
+// MemoryOptions say how OpenMemoryWith runs a program.
 type MemoryOptions struct {
 	// Workers is the number of goroutines a step's joins, groups and
 	// other stateful operators run on side by side, each over its share
