@@ -374,9 +374,10 @@ func (e *Engine) runOn(ctx context.Context, t time.Time, inputs map[string]batch
 		s.deltas[n.ID] = d
 	}
 	res = &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
-	for _, v := range e.circuit.Views {
-		if d := zset.FromEntries(s.deltas[v.Node.ID]...); !d.IsEmpty() {
-			res.Changes[v.Name] = d
+	changes := s.viewChanges(parts)
+	for i, v := range e.circuit.Views {
+		if !changes[i].IsEmpty() {
+			res.Changes[v.Name] = changes[i]
 		}
 	}
 	commit = func(ctx context.Context) error {
@@ -386,9 +387,7 @@ func (e *Engine) runOn(ctx context.Context, t time.Time, inputs map[string]batch
 			}
 		}
 		if !e.opts.NoContents {
-			for name, d := range res.Changes {
-				e.views[name].contents.AddAll(d, 1)
-			}
+			s.addContents(parts, res.Changes)
 		}
 		e.steps++
 		return nil

@@ -282,3 +282,49 @@ func canonical(d batch) batch {
 	}
 	return out
 }
+
+// viewChanges returns the step's changes to each view of the circuit, in
+// its order, consolidated: on several workers (parts), each view's on a
+// goroutine of its own when the step's changes are many.
+func (s *stepRun) viewChanges(parts []Store) []*zset.ZSet {
+	views := s.engine.circuit.Views
+	out := make([]*zset.ZSet, len(views))
+	size := 0
+	for _, v := range views {
+		size += len(s.deltas[v.Node.ID])
+	}
+	n := len(views)
+	if parts == nil || size < s.engine.parallelBatch() {
+		n = 1
+	}
+	// Views are dealt to goroutines in turn; each writes only its own.
+	_ = parallel(n, func(w int) error {
+		for i := w; i < len(views); i += n {
+			out[i] = zset.FromEntries(s.deltas[views[i].Node.ID]...)
+		}
+		return nil
+	})
+	return out
+}
+
+// addContents adds each view's changes to its contents: on several
+// workers, each view's on a goroutine of its own when they are many.
+func (s *stepRun) addContents(parts []Store, changes map[string]*zset.ZSet) {
+	e := s.engine
+	names := make([]string, 0, len(changes))
+	size := 0
+	for name, d := range changes {
+		names = append(names, name)
+		size += d.Len()
+	}
+	n := len(names)
+	if parts == nil || size < e.parallelBatch() {
+		n = min(n, 1)
+	}
+	_ = parallel(n, func(w int) error {
+		for i := w; i < len(names); i += n {
+			e.views[names[i]].contents.AddAll(changes[names[i]], 1)
+		}
+		return nil
+	})
+}

@@ -187,6 +187,9 @@ func splitWork(n, items int, f func(p int) error) error {
 // returned as an error, with the value it panicked with: the step fails,
 // as a panic on the step's own goroutine makes it.
 func parallel(n int, f func(i int) error) error {
+	if n <= 0 {
+		return nil
+	}
 	errs := make([]error, n)
 	run := func(i int) {
 		defer func() {
