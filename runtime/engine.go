@@ -245,7 +245,7 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		return nil, fmt.Errorf("this engine keeps no table contents: give its changes as Z-sets with StepDelta")
 	}
 	deltas := map[string]batch{}
-	overlays := map[string][]*overlay{}
+	overlays := map[string]tableOverlays{}
 	// In order of name, so that of two tables' bad changes the same one
 	// fails the step in every run.
 	for _, name := range slices.Sorted(maps.Keys(changes)) {

@@ -117,12 +117,21 @@ func (ix *partIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, e
 // Update adds each partition's share of the changes, in their order, the
 // partitions side by side when there are many changes.
 func (ix *partIndex) Update(ctx context.Context, changes []KeyedChange) error {
+	if len(changes) < parallelWork {
+		// Few: each to its partition, with nothing allocated.
+		for i, c := range changes {
+			if err := ix.parts[partOf(c.Key, len(ix.parts))].Update(ctx, changes[i:i+1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	by := make([][]KeyedChange, len(ix.parts))
 	for _, c := range changes {
 		p := partOf(c.Key, len(ix.parts))
 		by[p] = append(by[p], c)
 	}
-	return splitWork(len(ix.parts), len(changes), func(p int) error { return ix.parts[p].Update(ctx, by[p]) })
+	return parallel(len(ix.parts), func(p int) error { return ix.parts[p].Update(ctx, by[p]) })
 }
 
 // partGroups is an aggregate's groups split over partitions, as
@@ -167,28 +176,17 @@ func (g *partGroups) Put(ctx context.Context, keys []string, states []*GroupStat
 // goroutines: below it, starting them costs more than they save.
 const parallelWork = 1024
 
-// splitWork runs f(p) for each of n partitions holding items items in
-// all: side by side when they are many, else in turn.
-func splitWork(n, items int, f func(p int) error) error {
-	if items < parallelWork {
-		for p := range n {
-			if err := f(p); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return parallel(n, f)
-}
-
 // parallel runs f(0), ..., f(n-1) side by side, f(0) on the calling
 // goroutine, and returns the error of the lowest i that failed, so that
 // which error a step reports does not depend on timing. A panic in f is
 // returned as an error, with the value it panicked with: the step fails,
 // as a panic on the step's own goroutine makes it.
 func parallel(n int, f func(i int) error) error {
-	if n <= 0 {
+	switch {
+	case n <= 0:
 		return nil
+	case n == 1:
+		return f(0) // a panic goes up the caller's goroutine, as it would
 	}
 	errs := make([]error, n)
 	run := func(i int) {

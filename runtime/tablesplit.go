@@ -56,6 +56,13 @@ func (t *tableState) split(n int) {
 	t.byKey = parts
 }
 
+// tableOverlays is a batch's view of a table as resolveSplit gives it: one
+// overlay, or one per partition.
+type tableOverlays struct {
+	one   *overlay
+	split []*overlay
+}
+
 // resolveSplit is resolve for a keyed table split over partitions, with
 // a batch of at least minBatch changes: the changes are split by
 // primary key, and each partition's resolved side by side against its
@@ -63,11 +70,11 @@ func (t *tableState) split(n int) {
 // partition, for applySplit. Should any change be bad, the batch is
 // resolved again whole, for the error of the first bad change, which
 // resolve reports.
-func (t *tableState) resolveSplit(changes []Change, minBatch int) (batch, []*overlay, error) {
+func (t *tableState) resolveSplit(changes []Change, minBatch int) (batch, tableOverlays, error) {
 	nw := len(t.byKey)
 	if nw <= 1 || len(changes) < minBatch {
 		d, ov, err := t.resolve(changes)
-		return d, []*overlay{ov}, err
+		return d, tableOverlays{one: ov}, err
 	}
 	key := func(buf []byte, _ []any, c Change) ([]byte, error) {
 		if len(c.Row) != len(t.input.Columns) {
@@ -85,20 +92,21 @@ func (t *tableState) resolveSplit(changes []Change, minBatch int) (batch, []*ove
 			return err
 		})
 		if err == nil {
-			return concatBatches(ds), ovs, nil
+			return concatBatches(ds), tableOverlays{split: ovs}, nil
 		}
 	}
 	_, _, err = t.resolve(changes)
-	return nil, nil, err
+	return nil, tableOverlays{}, err
 }
 
 // applySplit applies the overlays resolveSplit returned, each to its
 // partition, side by side.
-func (t *tableState) applySplit(ovs []*overlay) {
-	if len(ovs) == 1 {
-		t.apply(ovs[0])
+func (t *tableState) applySplit(o tableOverlays) {
+	if o.one != nil {
+		t.apply(o.one)
 		return
 	}
+	ovs := o.split
 	_ = parallel(len(ovs), func(p int) error {
 		part := t.byKey[p]
 		for k, row := range ovs[p].byKey {
