@@ -328,3 +328,33 @@ func (s *stepRun) addContents(parts []Store, changes map[string]*zset.ZSet) {
 		return nil
 	})
 }
+
+// chunked runs node n on the workers when it is a row-by-row operator
+// (filter, map, flat-map) with enough changes, reporting whether it did:
+// each worker takes a run of consecutive changes, and the outputs are
+// concatenated in order, so the output, and the error of the first bad
+// change, are the same as on one worker.
+func (s *stepRun) chunked(ctx context.Context, n *ir.Node) (batch, bool, error) {
+	switch n.Op.(type) {
+	case *ir.Filter, *ir.Map, *ir.FlatMap:
+	default:
+		return nil, false, nil
+	}
+	in := s.in(n, 0)
+	if len(in) < max(s.engine.parallelBatch(), 2) {
+		return nil, false, nil
+	}
+	chunks := min(len(s.parts), len(in))
+	outs := make([]batch, chunks)
+	err := parallel(chunks, func(c int) error {
+		w := &stepRun{engine: s.engine, store: s.store, deltas: make([]batch, len(s.deltas))}
+		w.deltas[n.Inputs[0].ID] = in[c*len(in)/chunks : (c+1)*len(in)/chunks]
+		var err error
+		outs[c], err = w.eval(ctx, n)
+		return err
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	return concatBatches(outs), true, nil
+}

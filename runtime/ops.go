@@ -58,6 +58,9 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		if out, ran, err := s.exchange(ctx, n); ran {
 			return out, err
 		}
+		if out, ran, err := s.chunked(ctx, n); ran {
+			return out, err
+		}
 	}
 	switch op := n.Op.(type) {
 	case *ir.Source:
