@@ -341,13 +341,7 @@ func (e *Engine) TableRow(name string, key []any) (row zset.Row, ok bool) {
 
 // run computes every node's changes for one step. It changes nothing; the
 // returned commit function writes the step's state.
-func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) (*Result, func(context.Context) error, error) {
-	return e.runOn(ctx, t, inputs, e.parts)
-}
-
-// runOn is run with the store's partitions parts, one per worker, or
-// nil to run on one worker.
-func (e *Engine) runOn(ctx context.Context, t time.Time, inputs map[string]batch, parts []Store) (res *Result, commit func(context.Context) error, err error) {
+func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) (res *Result, commit func(context.Context) error, err error) {
 	// A panic while computing is a bug, but it must not take the caller
 	// down: nothing is committed yet, so the step fails and changes nothing.
 	defer func() {
@@ -361,7 +355,7 @@ func (e *Engine) runOn(ctx context.Context, t time.Time, inputs map[string]batch
 		deltas: make([]batch, len(e.circuit.Nodes)),
 		inputs: inputs,
 		now:    t.UTC().Round(time.Microsecond),
-		parts:  parts,
+		parts:  e.parts,
 	}
 	for _, n := range e.circuit.Nodes {
 		if e.inBody[n.ID] {
@@ -374,7 +368,7 @@ func (e *Engine) runOn(ctx context.Context, t time.Time, inputs map[string]batch
 		s.deltas[n.ID] = d
 	}
 	res = &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
-	changes := s.viewChanges(parts)
+	changes := s.viewChanges()
 	for i, v := range e.circuit.Views {
 		if !changes[i].IsEmpty() {
 			res.Changes[v.Name] = changes[i]
@@ -387,7 +381,7 @@ func (e *Engine) runOn(ctx context.Context, t time.Time, inputs map[string]batch
 			}
 		}
 		if !e.opts.NoContents {
-			s.addContents(parts, res.Changes)
+			s.addContents(res.Changes)
 		}
 		e.steps++
 		return nil

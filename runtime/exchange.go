@@ -1,11 +1,9 @@
 package runtime
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"slices"
-	"strings"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -229,64 +227,10 @@ func concatBatches(bs []batch) batch { return slices.Concat(bs...) }
 // caller's run over the whole batch then says what is wrong with it.
 var errBadRow = errors.New("bad row")
 
-// firstError returns the error node n fails with over the step's changes
-// in a canonical order, by row key then weight, or err when it does not
-// fail so (it did with err). Which of several bad rows fails a step first
-// would otherwise depend on the order of a batch's changes, which the
-// workers' split and a Z-set's iteration make vary: the step must fail
-// with the same error on any number of workers, and in every run.
-func (s *stepRun) firstError(ctx context.Context, n *ir.Node, err error) error {
-	r := &stepRun{
-		engine:   s.engine,
-		store:    s.store,
-		deltas:   make([]batch, len(s.deltas)),
-		inputs:   make(map[string]batch, len(s.inputs)),
-		now:      s.now,
-		before:   s.before,
-		backfill: s.backfill,
-	}
-	for id, d := range s.deltas {
-		r.deltas[id] = canonical(d)
-	}
-	for name, d := range s.inputs {
-		r.inputs[name] = canonical(d)
-	}
-	if _, again := r.eval(ctx, n); again != nil {
-		return again
-	}
-	return err
-}
-
-// canonical returns a copy of d sorted by row key, then weight.
-func canonical(d batch) batch {
-	if len(d) < 2 {
-		return d
-	}
-	type keyedEntry struct {
-		key string
-		e   zset.Entry
-	}
-	ks := make([]keyedEntry, len(d))
-	for i, e := range d {
-		ks[i] = keyedEntry{types.RowKey(e.Row), e}
-	}
-	slices.SortFunc(ks, func(a, b keyedEntry) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.e.Weight, b.e.Weight)
-	})
-	out := make(batch, len(d))
-	for i, k := range ks {
-		out[i] = k.e
-	}
-	return out
-}
-
 // viewChanges returns the step's changes to each view of the circuit, in
-// its order, consolidated: on several workers (parts), each view's on a
+// its order, consolidated: on several workers, each view's on a
 // goroutine of its own when the step's changes are many.
-func (s *stepRun) viewChanges(parts []Store) []*zset.ZSet {
+func (s *stepRun) viewChanges() []*zset.ZSet {
 	views := s.engine.circuit.Views
 	out := make([]*zset.ZSet, len(views))
 	size := 0
@@ -294,7 +238,7 @@ func (s *stepRun) viewChanges(parts []Store) []*zset.ZSet {
 		size += len(s.deltas[v.Node.ID])
 	}
 	n := len(views)
-	if parts == nil || size < s.engine.parallelBatch() {
+	if s.parts == nil || size < s.engine.parallelBatch() {
 		n = 1
 	}
 	// Views are dealt to goroutines in turn; each writes only its own.
@@ -309,7 +253,7 @@ func (s *stepRun) viewChanges(parts []Store) []*zset.ZSet {
 
 // addContents adds each view's changes to its contents: on several
 // workers, each view's on a goroutine of its own when they are many.
-func (s *stepRun) addContents(parts []Store, changes map[string]*zset.ZSet) {
+func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 	e := s.engine
 	names := make([]string, 0, len(changes))
 	size := 0
@@ -318,7 +262,7 @@ func (s *stepRun) addContents(parts []Store, changes map[string]*zset.ZSet) {
 		size += d.Len()
 	}
 	n := len(names)
-	if parts == nil || size < e.parallelBatch() {
+	if s.parts == nil || size < e.parallelBatch() {
 		n = min(n, 1)
 	}
 	_ = parallel(n, func(w int) error {
