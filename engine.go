@@ -44,7 +44,22 @@ type Engine struct {
 // applied at once, with no changes, so that its views hold their rows
 // from the start; should that step fail (a constant divided by zero), it
 // fails again, with the error, at the first Step.
-func (p *Program) OpenMemory() *Engine { return p.open(memory.New(p.c.Circuit)) }
+func (p *Program) OpenMemory() *Engine { return p.OpenMemoryWith(MemoryOptions{}) }
+
+// MemoryOptions say how OpenMemoryWith runs a program.
+type MemoryOptions struct {
+	// Workers is the number of goroutines a step's joins, groups and
+	// other stateful operators run on side by side, each over its share
+	// of their state (split by key); 0 and 1 mean one. The results are
+	// the same whatever the number: only steps with many changes run
+	// faster.
+	Workers int
+}
+
+// OpenMemoryWith is OpenMemory with options.
+func (p *Program) OpenMemoryWith(opts MemoryOptions) *Engine {
+	return p.open(memory.NewWithOptions(p.c.Circuit, memory.Options{Workers: opts.Workers}))
+}
 
 func (p *Program) open(b runtime.Backend) *Engine {
 	e := &Engine{backend: b, subs: map[*Subscription]bool{}}

@@ -18,6 +18,9 @@ import (
 	"github.com/stepping-io/stepping/zset"
 )
 
+// exampleOptions are the engines TestExamples runs each example on.
+var exampleOptions = []runtime.Options{{}, {Workers: 4, ParallelBatch: 1}}
+
 // TestExamples runs every examples/NAME.step that has a data directory
 // examples/NAME/ through Compile and the in-memory runtime, step by step,
 // and checks:
@@ -27,6 +30,9 @@ import (
 //     contents of the tables, integrate(output) == query(integrate(inputs));
 //   - the outputs, printed as stepq run prints them, are exactly
 //     examples/NAME/expected.txt when that file exists.
+//
+// It runs each example on one worker and on four, the changes of every
+// stateful operator split over them however few.
 func TestExamples(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("examples", "*.step"))
 	if err != nil {
@@ -39,86 +45,88 @@ func TestExamples(t *testing.T) {
 			continue
 		}
 		ran++
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			prog := compileExample(t, file)
-			batches, err := runtime.LoadChangeDir(dir, true, prog.Circuit.Inputs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			eng := prog.NewEngine(runtime.NewMemoryStore())
-			sums := map[string]*zset.ZSet{}
-			for _, v := range prog.Circuit.Views {
-				sums[v.Name] = zset.New()
-			}
-			// The clock of a step is the _clock file's, or, without one,
-			// the wall clock at the first step, so that a run from
-			// scratch sees the same time.
-			clock := time.Now()
-			for _, step := range batches.Steps {
-				at, ok, err := batches.ClockAt(step)
+		for _, opts := range exampleOptions {
+			t.Run(fmt.Sprintf("%s/workers=%d", filepath.Base(dir), max(opts.Workers, 1)), func(t *testing.T) {
+				prog := compileExample(t, file)
+				batches, err := runtime.LoadChangeDir(dir, true, prog.Circuit.Inputs)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ok {
-					clock = at
+				ctx := context.Background()
+				eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), opts)
+				sums := map[string]*zset.ZSet{}
+				for _, v := range prog.Circuit.Views {
+					sums[v.Name] = zset.New()
 				}
-				res, err := eng.StepAt(ctx, clock, batches.Changes[step])
-				if err != nil {
-					t.Fatalf("step %d: %v", step, err)
-				}
-				for name, d := range res.Changes {
-					sums[name].AddAll(d, 1)
-				}
-			}
-
-			// A fresh engine given the tables' final contents in one step.
-			scratch := prog.NewEngine(runtime.NewMemoryStore())
-			all := map[string][]runtime.Change{}
-			for _, in := range prog.Circuit.Inputs {
-				rows, _ := eng.Contents(in.Name)
-				for _, e := range rows.Entries() {
-					for range e.Weight {
-						all[in.Name] = append(all[in.Name], runtime.Change{Op: runtime.Insert, Row: e.Row})
+				// The clock of a step is the _clock file's, or, without one,
+				// the wall clock at the first step, so that a run from
+				// scratch sees the same time.
+				clock := time.Now()
+				for _, step := range batches.Steps {
+					at, ok, err := batches.ClockAt(step)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if ok {
+						clock = at
+					}
+					res, err := eng.StepAt(ctx, clock, batches.Changes[step])
+					if err != nil {
+						t.Fatalf("step %d: %v", step, err)
+					}
+					for name, d := range res.Changes {
+						sums[name].AddAll(d, 1)
 					}
 				}
-			}
-			if _, err := scratch.StepAt(ctx, clock, all); err != nil {
-				t.Fatalf("from scratch: %v", err)
-			}
 
-			for _, v := range prog.Circuit.Views {
-				got, ok := eng.Contents(v.Name)
-				if !ok {
-					t.Fatalf("no contents for view %s", v.Name)
+				// A fresh engine given the tables' final contents in one step.
+				scratch := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), opts)
+				all := map[string][]runtime.Change{}
+				for _, in := range prog.Circuit.Inputs {
+					rows, _ := eng.Contents(in.Name)
+					for _, e := range rows.Entries() {
+						for range e.Weight {
+							all[in.Name] = append(all[in.Name], runtime.Change{Op: runtime.Insert, Row: e.Row})
+						}
+					}
 				}
-				if got.HasNegative() {
-					t.Errorf("view %s has rows of negative weight:\n%s", v.Name, table(t, v.Name, prog, got))
+				if _, err := scratch.StepAt(ctx, clock, all); err != nil {
+					t.Fatalf("from scratch: %v", err)
 				}
-				if !got.Equal(sums[v.Name]) {
-					t.Errorf("view %s: contents differ from the sum of its changes\ncontents:\n%s\nsum of changes:\n%s",
-						v.Name, table(t, v.Name, prog, got), table(t, v.Name, prog, sums[v.Name]))
-				}
-				want, _ := scratch.Contents(v.Name)
-				if !got.Equal(want) {
-					t.Errorf("view %s: incremental result differs from a run from scratch\nincremental:\n%s\nfrom scratch:\n%s",
-						v.Name, table(t, v.Name, prog, got), table(t, v.Name, prog, want))
-				}
-			}
 
-			expected := filepath.Join(dir, "expected.txt")
-			want, err := os.ReadFile(expected)
-			if errors.Is(err, os.ErrNotExist) {
-				t.Logf("%s: no expected.txt, outputs not compared", dir)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := outputs(t, prog, eng); got != string(want) {
-				t.Errorf("outputs differ from %s\n--- got\n%s\n--- want\n%s", expected, got, want)
-			}
-		})
+				for _, v := range prog.Circuit.Views {
+					got, ok := eng.Contents(v.Name)
+					if !ok {
+						t.Fatalf("no contents for view %s", v.Name)
+					}
+					if got.HasNegative() {
+						t.Errorf("view %s has rows of negative weight:\n%s", v.Name, table(t, v.Name, prog, got))
+					}
+					if !got.Equal(sums[v.Name]) {
+						t.Errorf("view %s: contents differ from the sum of its changes\ncontents:\n%s\nsum of changes:\n%s",
+							v.Name, table(t, v.Name, prog, got), table(t, v.Name, prog, sums[v.Name]))
+					}
+					want, _ := scratch.Contents(v.Name)
+					if !got.Equal(want) {
+						t.Errorf("view %s: incremental result differs from a run from scratch\nincremental:\n%s\nfrom scratch:\n%s",
+							v.Name, table(t, v.Name, prog, got), table(t, v.Name, prog, want))
+					}
+				}
+
+				expected := filepath.Join(dir, "expected.txt")
+				want, err := os.ReadFile(expected)
+				if errors.Is(err, os.ErrNotExist) {
+					t.Logf("%s: no expected.txt, outputs not compared", dir)
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := outputs(t, prog, eng); got != string(want) {
+					t.Errorf("outputs differ from %s\n--- got\n%s\n--- want\n%s", expected, got, want)
+				}
+			})
+		}
 	}
 	if ran == 0 {
 		t.Fatal("no examples/*.step with a data directory")

@@ -17,7 +17,7 @@ import (
 
 // BenchmarkWorkloads runs every reference workload (examples/*.step) in
 // memory on generated data: "load" inserts rows into its tables in steps
-// of 1,000 and reports rows/s; "change" then updates or replaces one row
+// of 1,000, on one worker and on two, and reports rows/s; "change" then updates or replaces one row
 // per step, with the tables loaded, and reports the time per step. Values
 // come from small domains, so that joins match and groups collect rows.
 // The shop workload at full size is in internal/shopbench and stepbench,
@@ -27,14 +27,16 @@ func BenchmarkWorkloads(b *testing.B) {
 	for _, name := range []string{"comments", "dashboard", "feed", "ledger", "meters", "scooters", "shop"} {
 		prog := compileExample(b, filepath.Join("examples", name+".step"))
 		const rows = 10_000
-		b.Run(name+"/load", func(b *testing.B) {
-			for b.Loop() {
-				w := newWorkload(prog.Circuit, 1)
-				eng := prog.NewEngine(runtime.NewMemoryStore())
-				w.load(b, eng, rows)
-			}
-			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
-		})
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/load/workers=%d", name, workers), func(b *testing.B) {
+				for b.Loop() {
+					w := newWorkload(prog.Circuit, 1)
+					eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{Workers: workers})
+					w.load(b, eng, rows)
+				}
+				b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+			})
+		}
 		b.Run(name+"/change", func(b *testing.B) {
 			w := newWorkload(prog.Circuit, 2)
 			eng := prog.NewEngine(runtime.NewMemoryStore())

@@ -15,6 +15,22 @@
 // overlay of the store, which reaches the store only when the step
 // commits.
 //
+// With Options.Workers above one, an engine over a MemoryStore runs as
+// DBSP's workers do: the store splits every index's and aggregate's
+// state by a fixed hash of its key over as many partitions, and so are
+// the keyed tables' rows by primary key; a stateful operator given
+// enough changes in a step (Options.ParallelBatch) splits them by the
+// same key (the exchange), runs each partition's share against that
+// partition's state on a goroutine of its own, and concatenates the
+// outputs in partition order. Each partition is one goroutine's alone
+// within an operator, so no lock guards the state. The state writes
+// still wait for the commit, so a step on several workers is as atomic
+// as on one, and its results are the same; only the order of a batch's
+// changes differs, and a failing node reports the error of its first
+// bad change in row-key order, whatever the order and the number of
+// workers. Fixpoints, temporal filters and their ordered indexes run on
+// one worker.
+//
 // Operator state lives in a Store. MemoryStore, the embedded default,
 // keeps it in hash maps and B-trees; package runtime/postgres keeps it in
 // Postgres tables and runs programs against a live database.

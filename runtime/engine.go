@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
@@ -38,6 +40,12 @@ type Engine struct {
 	// lastNow is the time of the last step committed.
 	clampClock bool
 	lastNow    time.Time
+	// parts are the partitions of the store, one per worker, when the
+	// engine runs on several (Options.Workers); nil for one.
+	parts []Store
+	// routes says, by node ID, how the node's changes are split over
+	// the workers; nil for a node that runs on one.
+	routes []*route
 }
 
 // StepError is a step that failed computing a view: the data it met (a
@@ -146,6 +154,15 @@ type Options struct {
 	// final to Sweep: a store whose writes are deferred past the step
 	// (a database's, sent after it) must not be swept before they land.
 	ManualSweep bool
+	// Workers is the number of goroutines a step's stateful operators
+	// run on side by side, over a MemoryStore whose state the engine
+	// splits by key into as many partitions (0 and 1 mean one; other
+	// stores always run on one). The results are the same whatever the
+	// number; only the order of a batch's changes differs.
+	Workers int
+	// ParallelBatch is the fewest changes at an operator for it to run
+	// on the workers; zero means DefaultParallelBatch.
+	ParallelBatch int
 }
 
 type viewState struct {
@@ -173,6 +190,18 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		e.floors = c.Floors()
 		e.clampClock = c.ClampsClock()
 	}
+	if ms, ok := store.(*MemoryStore); ok {
+		e.parts = ms.split(opts.Workers)
+	}
+	if e.parts != nil {
+		for _, t := range e.tables {
+			t.split(len(e.parts))
+		}
+		e.routes = make([]*route, len(c.Nodes))
+		for _, n := range c.Nodes {
+			e.routes[n.ID] = routeOf(n)
+		}
+	}
 	e.inBody = make([]bool, len(c.Nodes))
 	for _, n := range c.Nodes {
 		if fp, ok := n.Op.(*ir.Fixpoint); ok {
@@ -182,6 +211,13 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		}
 	}
 	return e
+}
+
+func (e *Engine) parallelBatch() int {
+	if e.opts.ParallelBatch > 0 {
+		return e.opts.ParallelBatch
+	}
+	return DefaultParallelBatch
 }
 
 func (e *Engine) maxIterations() int {
@@ -233,14 +269,17 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		return nil, fmt.Errorf("this engine keeps no table contents: give its changes as Z-sets with StepDelta")
 	}
 	deltas := map[string]batch{}
-	overlays := map[string]*overlay{}
+	overlays := map[string]tableOverlays{}
 	marks := map[string]markUpdate{}
-	for name, tableChanges := range changes {
+	// In order of name, so that of two tables' bad changes the same one
+	// fails the step in every run.
+	for _, name := range slices.Sorted(maps.Keys(changes)) {
+		tableChanges := changes[name]
 		t, ok := e.tables[name]
 		if !ok {
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
 		}
-		d, ov, err := t.resolve(tableChanges)
+		d, ov, err := t.resolveSplit(tableChanges, e.parallelBatch())
 		if err != nil {
 			// A bad change (a duplicate key, a NULL in a non-null
 			// column) fails the step as an operator's error does.
@@ -257,8 +296,8 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	if err := commit(ctx); err != nil {
 		return nil, err
 	}
-	for name, ov := range overlays {
-		e.tables[name].apply(ov)
+	for name, ovs := range overlays {
+		e.tables[name].applySplit(ovs)
 	}
 	return res, e.free(ctx)
 }
@@ -348,6 +387,7 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch, 
 		deltas: make([]batch, len(e.circuit.Nodes)),
 		inputs: inputs,
 		now:    t.UTC().Round(time.Microsecond),
+		parts:  e.parts,
 	}
 	for _, n := range e.circuit.Nodes {
 		if e.inBody[n.ID] {
@@ -355,14 +395,15 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch, 
 		}
 		d, err := s.eval(ctx, n)
 		if err != nil {
-			return nil, nil, stepError(e.steps+1, e.nodeView[n.ID], n, err)
+			return nil, nil, stepError(e.steps+1, e.nodeView[n.ID], n, s.firstError(ctx, n, err))
 		}
 		s.deltas[n.ID] = d
 	}
 	res = &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
-	for _, v := range e.circuit.Views {
-		if d := zset.FromEntries(s.deltas[v.Node.ID]...); !d.IsEmpty() {
-			res.Changes[v.Name] = d
+	changes := s.viewChanges()
+	for i, v := range e.circuit.Views {
+		if !changes[i].IsEmpty() {
+			res.Changes[v.Name] = changes[i]
 		}
 	}
 	commit = func(ctx context.Context) error {
@@ -372,9 +413,7 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch, 
 			}
 		}
 		if !e.opts.NoContents {
-			for name, d := range res.Changes {
-				e.views[name].contents.AddAll(d, 1)
-			}
+			s.addContents(res.Changes)
 		}
 		e.steps++
 		e.lastNow = s.now

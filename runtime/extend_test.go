@@ -36,35 +36,38 @@ var extendDecls = []string{
 func TestExtendComputesOnlyNewViews(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for seed := range uint64(20) {
-		r := rand.New(rand.NewPCG(seed, 7))
-		var eng *runtime.Engine
-		var prog *compile.Program
-		for k := 2; k <= len(extendDecls); k++ {
-			src := strings.Join(extendDecls[:k], "\n") + "\n"
-			next, err := compile.Compile(ctx, "session.step", src, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if eng == nil {
-				eng = runtime.New(next.Circuit, runtime.NewMemoryStore())
-			} else {
-				extended, _, ok, err := eng.Extend(ctx, next.Circuit, at)
+	// On one worker, and on three splitting every batch.
+	for _, opts := range []runtime.Options{{}, {Workers: 3, ParallelBatch: 1}} {
+		for seed := range uint64(20) {
+			r := rand.New(rand.NewPCG(seed, 7))
+			var eng *runtime.Engine
+			var prog *compile.Program
+			for k := 2; k <= len(extendDecls); k++ {
+				src := strings.Join(extendDecls[:k], "\n") + "\n"
+				next, err := compile.Compile(ctx, "session.step", src, nil)
 				if err != nil {
-					t.Fatalf("seed %d, extending with %q: %v", seed, extendDecls[k-1], err)
-				}
-				if !ok {
-					t.Fatalf("seed %d: %q does not extend the program", seed, extendDecls[k-1])
-				}
-				eng = extended
-			}
-			prog = next
-			for range 3 {
-				if _, err := eng.StepAt(ctx, at, randomShopChanges(r)); err != nil {
 					t.Fatal(err)
 				}
+				if eng == nil {
+					eng = runtime.NewWithOptions(next.Circuit, runtime.NewMemoryStore(), opts)
+				} else {
+					extended, _, ok, err := eng.Extend(ctx, next.Circuit, at)
+					if err != nil {
+						t.Fatalf("seed %d, extending with %q: %v", seed, extendDecls[k-1], err)
+					}
+					if !ok {
+						t.Fatalf("seed %d: %q does not extend the program", seed, extendDecls[k-1])
+					}
+					eng = extended
+				}
+				prog = next
+				for range 3 {
+					if _, err := eng.StepAt(ctx, at, randomShopChanges(r)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				compareWithScratch(t, ctx, fmt.Sprintf("seed %d, %d declarations, %d workers", seed, k, max(opts.Workers, 1)), prog, eng, at)
 			}
-			compareWithScratch(t, ctx, fmt.Sprintf("seed %d, %d declarations", seed, k), prog, eng, at)
 		}
 	}
 }

@@ -27,6 +27,10 @@ type stepRun struct {
 	// backfill marks a pass computing new views over what is there
 	// (Engine.Extend): their constants enter then, whatever the step.
 	backfill bool
+	// parts are the store's partitions when the stateful operators run
+	// on several workers (see exchange); nil on one worker, and in a
+	// worker's own run.
+	parts []Store
 }
 
 // batch is a step's changes at one node: a Z-set written as a list of
@@ -50,6 +54,14 @@ func (s *stepRun) integral(n *ir.Node, i int) Index {
 }
 
 func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
+	if s.parts != nil {
+		if out, ran, err := s.exchange(ctx, n); ran {
+			return out, err
+		}
+		if out, ran, err := s.chunked(ctx, n); ran {
+			return out, err
+		}
+	}
 	switch op := n.Op.(type) {
 	case *ir.Source:
 		return s.inputs[op.Table], nil
@@ -143,6 +155,9 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	// The memory store's index encodes a row whose key it is not given
 	// only to hash it: no string per row.
 	_, inMemory := ix.(*memIndex)
+	if _, split := ix.(*partIndex); split {
+		inMemory = true
+	}
 	for _, e := range d {
 		var err error
 		buf, _, err = appendKeyOf(buf[:0], vals, op.Key, e.Row)

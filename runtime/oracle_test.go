@@ -37,8 +37,12 @@ type harness struct {
 	t    *testing.T
 	prog *compile.Program
 	eng  *runtime.Engine
-	rng  *rand.Rand
-	ctx  context.Context
+	// split runs the same steps on several workers, every stateful
+	// operator's changes split over them however few: it must fail as
+	// eng does and hold the same tables and views.
+	split *runtime.Engine
+	rng   *rand.Rand
+	ctx   context.Context
 
 	// intDomain is the number of distinct integers generated; small, so
 	// that joins and groups collide often.
@@ -143,6 +147,7 @@ func newHarness(t *testing.T, src string, seed uint64) *harness {
 		t:          t,
 		prog:       prog,
 		eng:        prog.NewEngine(runtime.NewMemoryStore()),
+		split:      runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), splitOptions),
 		rng:        rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		ctx:        context.Background(),
 		intDomain:  5,
@@ -164,6 +169,49 @@ func newHarness(t *testing.T, src string, seed uint64) *harness {
 		h.model[tab.Name] = m
 	}
 	return h
+}
+
+// splitOptions run an engine on four workers, splitting every stateful
+// operator's changes over them, even one change: the oracle's batches
+// are small.
+var splitOptions = runtime.Options{Workers: 4, ParallelBatch: 1}
+
+// sameAsSplit checks that the engine on several workers did what h.eng
+// did in a step: failed with the same error, or gave the same changes,
+// and holds the same tables and views.
+func (h *harness) sameAsSplit(res *runtime.Result, err error, splitRes *runtime.Result, splitErr error) {
+	h.t.Helper()
+	if (err == nil) != (splitErr == nil) || err != nil && err.Error() != splitErr.Error() {
+		h.t.Fatalf("step %d: on one worker: %v\non %d: %v", h.steps, err, splitOptions.Workers, splitErr)
+	}
+	if err == nil {
+		for _, v := range h.prog.Checked.Views {
+			one, several := res.Changes[v.Name], splitRes.Changes[v.Name]
+			if one == nil {
+				one = zset.New()
+			}
+			if several == nil {
+				several = zset.New()
+			}
+			if !one.Equal(several) {
+				h.t.Fatalf("step %d: view %s changed on one worker by\n%s\non %d by\n%s", h.steps, v.Name, dump(one), splitOptions.Workers, dump(several))
+			}
+		}
+	}
+	var names []string
+	for _, tab := range h.prog.Checked.Tables {
+		names = append(names, tab.Name)
+	}
+	for _, v := range h.prog.Checked.Views {
+		names = append(names, v.Name)
+	}
+	for _, name := range names {
+		one, _ := h.eng.Contents(name)
+		several, _ := h.split.Contents(name)
+		if !one.Equal(several) {
+			h.t.Fatalf("step %d: %s on one worker:\n%s\non %d:\n%s", h.steps, name, dump(one), splitOptions.Workers, dump(several))
+		}
+	}
 }
 
 func num(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -474,6 +522,8 @@ func (h *harness) apply(batch map[string][]runtime.Change, next map[string]*mode
 	h.steps++
 	before := h.snapshot()
 	res, err := h.eng.StepAt(h.ctx, h.now, batch)
+	splitRes, splitErr := h.split.StepAt(h.ctx, h.now, batch)
+	h.sameAsSplit(res, err, splitRes, splitErr)
 	if fail {
 		h.failed++
 		if err == nil {
@@ -1450,6 +1500,8 @@ view rc = a | select { s = k, d = coalesce(x, 0) }
 		if err != nil {
 			t.Fatalf("step %d: %v", h.steps, err)
 		}
+		splitRes, splitErr := h.split.StepDelta(h.ctx, deltas)
+		h.sameAsSplit(res, err, splitRes, splitErr)
 		var what strings.Builder
 		for _, tab := range tables {
 			if d, ok := deltas[tab.Name]; ok {

@@ -26,6 +26,9 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 	}
 	gap := time.Duration(int64(op.Gap.Days)*86_400_000_000+op.Gap.Micros) * time.Microsecond
 	news := make([]*GroupState, len(rg.keys))
+	// The sessions that ended before the watermark lets them are final:
+	// no later row can join them or leave them.
+	closedBefore, closes := s.floor(n.Inputs[0], op.Time)
 	var out batch
 	for i, g := range rg.groups {
 		old := rg.olds[i]
@@ -47,10 +50,8 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 			before = sessionsAround(old.Ranked, lo, hi, gap)
 		}
 		out = emitSessionChanges(out, before, sessionsAround(st.Ranked, lo, hi, gap), gap)
-		if at, ok := s.floor(n.Inputs[0], op.Time); ok {
-			// The sessions that ended before the watermark let them are
-			// final: no later row can join them or leave them.
-			st.Count -= trimSessions(st.Ranked, gap, at)
+		if closes {
+			st.Count -= trimSessions(st.Ranked, gap, closedBefore)
 		}
 		news[i] = st
 	}

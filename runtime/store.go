@@ -217,6 +217,13 @@ type MemoryStore struct {
 	indexes map[int]*memIndex
 	groups  map[int]*memGroups
 	ordered map[int]*memOrdered
+	// parts, when an engine splits the state over workers
+	// (Options.Workers), are the partitions that keep the indexes and
+	// groups, each key in one (see split); indexes and groups are then
+	// empty, and Index and Groups route each key to its partition.
+	parts         []*MemoryStore
+	routedIndexes map[int]*partIndex
+	routedGroups  map[int]*partGroups
 }
 
 // NewMemoryStore returns an empty in-memory store.
@@ -285,6 +292,9 @@ func (o *memOrdered) Update(_ context.Context, changes []OrderedChange) error {
 
 // Index returns the in-memory index of node id, creating it on first use.
 func (s *MemoryStore) Index(id int) Index {
+	if s.parts != nil {
+		return s.routedIndex(id)
+	}
 	ix, ok := s.indexes[id]
 	if !ok {
 		ix = &memIndex{buckets: map[string]*memBucket{}}
@@ -295,6 +305,9 @@ func (s *MemoryStore) Index(id int) Index {
 
 // Groups returns the in-memory group state of node id.
 func (s *MemoryStore) Groups(id int) Groups {
+	if s.parts != nil {
+		return s.routedGroup(id)
+	}
 	g, ok := s.groups[id]
 	if !ok {
 		g = &memGroups{m: map[string]*GroupState{}}
@@ -492,8 +505,17 @@ func (g *memGroups) Put(_ context.Context, keys []string, states []*GroupState) 
 	return nil
 }
 
-// FreeIndex drops the rows of node id's index for which final holds.
-func (s *MemoryStore) FreeIndex(_ context.Context, id int, final func(zset.Row) bool) (int, error) {
+// FreeIndex drops the rows of node id's index for which final holds, in
+// every partition when the state is split.
+func (s *MemoryStore) FreeIndex(ctx context.Context, id int, final func(zset.Row) bool) (int, error) {
+	if s.parts != nil {
+		kept := 0
+		for _, part := range s.parts {
+			n, _ := part.FreeIndex(ctx, id, final)
+			kept += n
+		}
+		return kept, nil
+	}
 	ix, ok := s.indexes[id]
 	if !ok {
 		return 0, nil
@@ -513,8 +535,17 @@ func (s *MemoryStore) FreeIndex(_ context.Context, id int, final func(zset.Row) 
 	return kept, nil
 }
 
-// FreeGroups drops the groups of node id for which final holds.
-func (s *MemoryStore) FreeGroups(_ context.Context, id int, final func(*GroupState) bool) (int, error) {
+// FreeGroups drops the groups of node id for which final holds, in every
+// partition when the state is split.
+func (s *MemoryStore) FreeGroups(ctx context.Context, id int, final func(*GroupState) bool) (int, error) {
+	if s.parts != nil {
+		kept := 0
+		for _, part := range s.parts {
+			n, _ := part.FreeGroups(ctx, id, final)
+			kept += n
+		}
+		return kept, nil
+	}
 	g, ok := s.groups[id]
 	if !ok {
 		return 0, nil

@@ -22,6 +22,17 @@ type StateEntry struct {
 // MemoryStore and copies it out through these to a database-backed
 // store in bulk.
 func (s *MemoryStore) IndexEntries(id int) iter.Seq[StateEntry] {
+	if s.parts != nil {
+		return func(yield func(StateEntry) bool) {
+			for _, part := range s.parts {
+				for e := range part.IndexEntries(id) {
+					if !yield(e) {
+						return
+					}
+				}
+			}
+		}
+	}
 	return func(yield func(StateEntry) bool) {
 		ix, ok := s.indexes[id]
 		if !ok {
@@ -54,6 +65,17 @@ func (s *MemoryStore) OrderedEntries(id int) iter.Seq[StateEntry] {
 // GroupStates returns the groups of the aggregate or top-k of node id,
 // each with its key (a types.RowKey encoding), in no particular order.
 func (s *MemoryStore) GroupStates(id int) iter.Seq2[string, *GroupState] {
+	if s.parts != nil {
+		return func(yield func(string, *GroupState) bool) {
+			for _, part := range s.parts {
+				for key, st := range part.GroupStates(id) {
+					if !yield(key, st) {
+						return
+					}
+				}
+			}
+		}
+	}
 	return func(yield func(string, *GroupState) bool) {
 		g, ok := s.groups[id]
 		if !ok {
@@ -72,6 +94,9 @@ func (s *MemoryStore) GroupStates(id int) iter.Seq2[string, *GroupState] {
 // groups, their rows. Tests use it to see that state stays bounded.
 func (s *MemoryStore) Entries() int {
 	n := 0
+	for _, part := range s.parts {
+		n += part.Entries()
+	}
 	for _, ix := range s.indexes {
 		for _, b := range ix.buckets {
 			n += len(b.entries)

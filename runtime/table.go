@@ -44,7 +44,7 @@ func (c Change) Where(i int) string {
 // updates and deletes into Z-set changes.
 type tableState struct {
 	input *ir.Input
-	byKey *pkRows    // tables with a primary key: key -> row
+	byKey pkParts    // tables with a primary key: key -> row
 	bag   *zset.ZSet // tables without one: a multiset
 	// mark is the table's watermark, nil when it declares none; taken
 	// counts the rows inserted since the rows the watermark passed were
@@ -59,7 +59,7 @@ func newTableState(in *ir.Input) *tableState {
 		t.mark = &mark{col: w.Column, lateness: w.Lateness}
 	}
 	if len(in.PrimaryKey) > 0 {
-		t.byKey = newPKRows(in.PrimaryKey)
+		t.byKey = pkParts{newPKRows(in.PrimaryKey)}
 	} else {
 		t.bag = zset.New()
 	}

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -205,15 +206,17 @@ func (d *watermarkDriver) clickChange() runtime.Change {
 // late rows, every view against recomputation over the rows the
 // watermarks let in, and the late rows counted against the model's.
 func TestWatermarkOracle(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
-		t.Run("", func(t *testing.T) {
+	// Seeds, and the workers each runs on (every batch split, however
+	// small, on more than one).
+	for seed, workers := range map[uint64]int{1: 1, 2: 1, 3: 3} {
+		t.Run(fmt.Sprintf("seed %d on %d workers", seed, workers), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			prog, err := compile.Compile(ctx, "watermarks.step", watermarkProgram, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			eng := prog.NewEngine(runtime.NewMemoryStore())
+			eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{Workers: workers, ParallelBatch: 1})
 			d := newWatermarkDriver(seed)
 			rows := map[string]int{}
 			for step := range 400 {
@@ -270,7 +273,7 @@ func TestWatermarkBoundsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := runtime.NewMemoryStore()
-	eng := prog.NewEngine(store)
+	eng := runtime.NewWithOptions(prog.Circuit, store, runtime.Options{Workers: 2})
 	d := newWatermarkDriver(7)
 	held := func() (state, rows int) {
 		for _, name := range []string{"bid", "click"} {

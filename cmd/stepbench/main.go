@@ -7,9 +7,14 @@
 //   - recompute: rebuilding the view from scratch (hash join and group-by
 //     in plain Go) after a change, as a cache refreshed on write does.
 //
+// In memory, stepping runs once for each worker count of -workers
+// (runtime.Options.Workers; 1 and 2 by default), each run beside the
+// baselines measured again, so every ratio compares figures of one time;
+// with -rounds N, N times in turn, printing the medians.
+//
 // Usage:
 //
-//	go run ./cmd/stepbench [-items 1000000] [-products 10000] [-baskets 100000] [-changes 200]
+//	go run ./cmd/stepbench [-items 1000000] [-products 10000] [-baskets 100000] [-changes 200] [-workers 1,2] [-rounds 1]
 //	go run ./cmd/stepbench -db URL [-items ...] [-products ...] [-baskets ...] [-batches 20] [-changes 200] [-schema stepbench]
 //
 // With -db the same workload runs on Postgres (in schemas stepbench and
@@ -31,8 +36,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -51,7 +59,14 @@ func main() {
 	schema := flag.String("schema", "stepbench", "with -db: the schema of the run's tables; the program's is this with _prog added")
 	batches := flag.Int("batches", 20, "with -db: batches of 1,000 new line items")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	workerList := flag.String("workers", "1,2", "in memory: the worker counts to run the engine with, one run each, comma-separated")
+	rounds := flag.Int("rounds", 1, "in memory: run every worker count this many times, in turn, and print the medians (the machine's load then weighs on each alike)")
 	flag.Parse()
+	workers, err := parseWorkers(*workerList)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stepbench:", err)
+		os.Exit(2)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -63,11 +78,10 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var err error
 	if *db != "" {
 		err = runPG(context.Background(), *db, *schema, w, *batches, *changes)
 	} else {
-		err = run(w, *changes, *batch)
+		err = run(w, *changes, *batch, workers, max(*rounds, 1))
 	}
 	if err != nil {
 		pprof.StopCPUProfile()
@@ -76,34 +90,112 @@ func main() {
 	}
 }
 
-func run(w shopbench.Workload, changes, batch int) error {
-	ctx := context.Background()
-	fmt.Printf("shop workload: %d products, %d line items, %d baskets; steps of %d rows while loading\n\n",
-		w.Products, w.LineItems, w.Baskets, batch)
+func run(w shopbench.Workload, changes, batch int, workers []int, rounds int) error {
+	fmt.Printf("shop workload: %d products, %d line items, %d baskets; steps of %d rows while loading; GOMAXPROCS %d",
+		w.Products, w.LineItems, w.Baskets, batch, goruntime.GOMAXPROCS(0))
+	if rounds > 1 {
+		fmt.Printf("; %d rounds, each running every worker count in turn: medians", rounds)
+	}
+	fmt.Print("\n\n")
 	d := w.Generate()
+	runs := make([][]measures, len(workers))
+	for range rounds {
+		for i, n := range workers {
+			m, err := measure(w, d, changes, batch, n)
+			if err != nil {
+				return err
+			}
+			runs[i] = append(runs[i], m)
+		}
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "measure\tworkers\tstepping\thand-written\trecompute\tstepping vs hand\tstepping vs recompute\t")
+	rows := float64(len(d.LineItems))
+	for i, n := range workers {
+		m := runs[i]
+		get := func(f func(measures) time.Duration) time.Duration {
+			var ds []time.Duration
+			for _, x := range m {
+				ds = append(ds, f(x))
+			}
+			return median(ds)
+		}
+		// The ratios are the medians of each round's ratio: a round's
+		// figures were measured at one time, under one load.
+		ratioOf := func(f func(measures) float64) float64 {
+			var rs []float64
+			for _, x := range m {
+				rs = append(rs, f(x))
+			}
+			slices.Sort(rs)
+			return rs[len(rs)/2]
+		}
+		stepLoad, handLoad, recompute := get(func(x measures) time.Duration { return x.stepLoad }), get(func(x measures) time.Duration { return x.handLoad }), get(func(x measures) time.Duration { return x.recompute })
+		fmt.Fprintf(tw, "bulk load (rows/s)\t%d\t%.0f\t%.0f\t%.0f\t%.2fx\t%.2fx\t\n", n,
+			rows/stepLoad.Seconds(), rows/handLoad.Seconds(), rows/recompute.Seconds(),
+			ratioOf(func(x measures) float64 { return ratio(x.handLoad, x.stepLoad) }),
+			ratioOf(func(x measures) float64 { return ratio(x.recompute, x.stepLoad) }))
+		stepAdd, handAdd := get(func(x measures) time.Duration { return x.stepAdd }), get(func(x measures) time.Duration { return x.handAdd })
+		fmt.Fprintf(tw, "add one line item (median)\t%d\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n", n,
+			stepAdd, handAdd, recompute.Round(time.Millisecond),
+			ratioOf(func(x measures) float64 { return ratio(x.handAdd, x.stepAdd) }),
+			ratioOf(func(x measures) float64 { return ratio(x.recompute, x.stepAdd) }))
+		stepPrice, handPrice := get(func(x measures) time.Duration { return x.stepPrice }), get(func(x measures) time.Duration { return x.handPrice })
+		fmt.Fprintf(tw, "price change, ~%d rows (median)\t%d\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n",
+			w.LineItems/w.Products, n, stepPrice, handPrice, recompute.Round(time.Millisecond),
+			ratioOf(func(x measures) float64 { return ratio(x.handPrice, x.stepPrice) }),
+			ratioOf(func(x measures) float64 { return ratio(x.recompute, x.stepPrice) }))
+		fmt.Fprintf(tw, "price change (p99)\t%d\t%s\t%s\t\t\t\t\n", n,
+			get(func(x measures) time.Duration { return x.stepPrice99 }), get(func(x measures) time.Duration { return x.handPrice99 }))
+	}
+	tw.Flush()
+	fmt.Println()
+	for i, n := range workers {
+		heap := runs[i][0].heapMB
+		fmt.Printf("stepping heap after load, %d workers: %.0f MiB for %d input rows (%.0f bytes/row)\n",
+			n, heap, len(d.LineItems)+len(d.Products), heap*(1<<20)/float64(len(d.LineItems)+len(d.Products)))
+	}
+	if len(workers) > 1 {
+		var speedups []float64
+		for r := range rounds {
+			speedups = append(speedups, ratio(runs[0][r].stepLoad, runs[len(runs)-1][r].stepLoad))
+		}
+		slices.Sort(speedups)
+		fmt.Printf("bulk load on %d workers over %d, by round: %.2fx\n", workers[len(workers)-1], workers[0], speedups)
+	}
+	fmt.Println("ratios: \"stepping vs X\" is X's time over stepping's; above 1x stepping is faster.")
+	return nil
+}
 
+// measures are one run's figures: stepping's on some workers, and the
+// baselines', measured right after it.
+type measures struct {
+	stepLoad, handLoad, recompute time.Duration
+	stepAdd, handAdd              time.Duration // medians
+	stepPrice, handPrice          time.Duration // medians
+	stepPrice99, handPrice99      time.Duration
+	heapMB                        float64 // stepping's heap after its load
+}
+
+// measure runs the workload through stepping on n workers and through
+// the baselines.
+func measure(w shopbench.Workload, d *shopbench.Data, changes, batch, n int) (measures, error) {
+	var m measures
+	ctx := context.Background()
+	goruntime.GC() // the previous run's engine is garbage: not this one's
 	base := shopbench.HeapMB()
-	s, err := shopbench.NewStepping()
+	s, err := shopbench.NewSteppingWorkers(n)
 	if err != nil {
-		return err
+		return m, err
 	}
-	stepLoad, err := shopbench.Timed(func() error { return s.Load(ctx, d, batch) })
-	if err != nil {
-		return err
+	if m.stepLoad, err = shopbench.Timed(func() error { return s.Load(ctx, d, batch) }); err != nil {
+		return m, err
 	}
-	stepHeap := shopbench.HeapMB() - base
+	m.heapMB = shopbench.HeapMB() - base
 
 	h := shopbench.NewHandWritten()
-	handLoad, _ := shopbench.Timed(func() error { h.Load(d); return nil })
-
-	recomputeOnce, _ := shopbench.Timed(func() error { shopbench.Recompute(d); return nil })
-
-	rows := float64(len(d.LineItems))
-	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measure\tstepping\thand-written\trecompute\tstepping vs hand\tstepping vs recompute\t")
-	fmt.Fprintf(tw, "bulk load (rows/s)\t%.0f\t%.0f\t%.0f\t%.2fx\t%.2fx\t\n",
-		rows/stepLoad.Seconds(), rows/handLoad.Seconds(), rows/recomputeOnce.Seconds(),
-		handLoad.Seconds()/stepLoad.Seconds(), recomputeOnce.Seconds()/stepLoad.Seconds())
+	m.handLoad, _ = shopbench.Timed(func() error { h.Load(d); return nil })
+	m.recompute, _ = shopbench.Timed(func() error { shopbench.Recompute(d); return nil })
 
 	// One new line item per step.
 	var stepAdd, handAdd []time.Duration
@@ -111,15 +203,13 @@ func run(w shopbench.Workload, changes, batch int) error {
 		l := shopbench.LineItem{Basket: int64(w.Baskets + i), Product: d.Products[i%len(d.Products)].Name, Qty: 2}
 		t, err := shopbench.Timed(func() error { return s.AddItem(ctx, l) })
 		if err != nil {
-			return err
+			return m, err
 		}
 		stepAdd = append(stepAdd, t)
 		t, _ = shopbench.Timed(func() error { h.AddItem(l); return nil })
 		handAdd = append(handAdd, t)
 	}
-	fmt.Fprintf(tw, "add one line item (median)\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n",
-		median(stepAdd), median(handAdd), recomputeOnce.Round(time.Millisecond),
-		ratio(median(handAdd), median(stepAdd)), ratio(recomputeOnce, median(stepAdd)))
+	m.stepAdd, m.handAdd = median(stepAdd), median(handAdd)
 
 	// One product price change per step; each touches about
 	// items/products line items.
@@ -129,22 +219,28 @@ func run(w shopbench.Workload, changes, batch int) error {
 		price := p.Price.Add(decimal.New(int64(i+1), -2))
 		t, err := shopbench.Timed(func() error { return s.SetPrice(ctx, p.Name, price) })
 		if err != nil {
-			return err
+			return m, err
 		}
 		stepPrice = append(stepPrice, t)
 		t, _ = shopbench.Timed(func() error { h.SetPrice(p.Name, price); return nil })
 		handPrice = append(handPrice, t)
 	}
-	fmt.Fprintf(tw, "price change, ~%d rows (median)\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n",
-		w.LineItems/w.Products, median(stepPrice), median(handPrice), recomputeOnce.Round(time.Millisecond),
-		ratio(median(handPrice), median(stepPrice)), ratio(recomputeOnce, median(stepPrice)))
-	fmt.Fprintf(tw, "price change (p99)\t%s\t%s\t\t\t\t\n", pct(stepPrice, 0.99), pct(handPrice, 0.99))
-	tw.Flush()
+	m.stepPrice, m.handPrice = median(stepPrice), median(handPrice)
+	m.stepPrice99, m.handPrice99 = pct(stepPrice, 0.99), pct(handPrice, 0.99)
+	return m, nil
+}
 
-	fmt.Printf("\nstepping heap after load: %.0f MiB for %d input rows (%.0f bytes/row)\n",
-		stepHeap, len(d.LineItems)+len(d.Products), stepHeap*(1<<20)/float64(len(d.LineItems)+len(d.Products)))
-	fmt.Println("ratios: \"stepping vs X\" is X's time over stepping's; above 1x stepping is faster.")
-	return nil
+// parseWorkers reads a comma-separated list of worker counts.
+func parseWorkers(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-workers %q: want worker counts of 1 or more, comma-separated", list)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func ratio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }

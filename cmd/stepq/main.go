@@ -29,6 +29,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"time"
 
@@ -56,7 +57,7 @@ Usage:
                                          rebuilt, which output tables replaced
   stepq explain [--db URL] [--json | --dot] FILE
                                          print FILE's incremental circuit
-  stepq run [--data DIR] [--changes] [--format aligned|jsonl|csv] FILE
+  stepq run [--data DIR] [--changes] [--format aligned|jsonl|csv] [--workers N] FILE
                                          run FILE on change files and print its outputs
   stepq run --db URL [--once] [--wait D] [--apply [--drop-removed] | --rebuild] [--schema S]
             [--changes] [--format F] [--batch N] [--backfill-rows N] [--no-source-indexes]
@@ -586,7 +587,7 @@ func stepAt(ctx context.Context, eng *runtime.Engine, b *runtime.Batches, step i
 }
 
 func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("run", "run [--data DIR] [--changes] FILE\n       stepq run --db URL [--once] [--wait D] [--apply [--drop-removed] | --rebuild] [--schema S] FILE", stderr)
+	fs := newFlags("run", "run [--data DIR] [--changes] [--workers N] FILE\n       stepq run --db URL [--once] [--wait D] [--apply [--drop-removed] | --rebuild] [--schema S] FILE", stderr)
 	dataDir := fs.String("data", "", "directory of change files TABLE.csv / TABLE.jsonl (default: FILE without .step)")
 	changes := fs.Bool("changes", false, "print every step's output changes with their weights instead of the final outputs")
 	dbURL := fs.String("db", "", "Postgres connection URL: maintain the outputs as tables there")
@@ -604,6 +605,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	wait := fs.Duration("wait", 0, "with --db: how long to wait for the database to be reachable and for another runtime applying the program to stop, before giving up (default: as long as it takes; with --once, not for the database)")
 	backfillRows := fs.Int("backfill-rows", postgres.DefaultBackfillRows, "with --db: source rows the backfill computes in memory (about 850 bytes each for the shop example) before it goes on against the state in Postgres")
 	formatName := fs.String("format", "aligned", "how rows are printed: aligned (tables, for people), jsonl (a JSON object per row: step, view, weight, row) or csv")
+	workers := fs.Int("workers", defaultWorkers(), "without --db: goroutines a step's joins, groups and other stateful operators run on, each over its share of their state (the results are the same whatever the number)")
 	file, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -615,12 +617,14 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	// Flags that do not apply are said to be ignored, not ignored
 	// silently.
 	fs.Visit(func(f *flag.Flag) {
-		dbOnly := f.Name != "data" && f.Name != "changes" && f.Name != "format" && f.Name != "db"
+		dbOnly := f.Name != "data" && f.Name != "changes" && f.Name != "format" && f.Name != "db" && f.Name != "workers"
 		switch {
 		case *dbURL == "" && dbOnly:
 			fmt.Fprintf(stderr, "stepq run: --%s applies only with --db; ignored\n", f.Name)
 		case *dbURL != "" && f.Name == "data":
 			fmt.Fprintf(stderr, "stepq run: --data applies only without --db (with --db the sources are the database's tables); ignored\n")
+		case *dbURL != "" && f.Name == "workers":
+			fmt.Fprintf(stderr, "stepq run: --workers applies only without --db (on Postgres a step runs on one worker); ignored\n")
 		}
 	})
 	if *dbURL != "" {
@@ -638,7 +642,10 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("stepq: %v\n", err)}
 	}
-	eng := runtime.New(prog.Circuit, runtime.NewMemoryStore())
+	if *workers < 1 {
+		return &exitError{code: 2, msg: fmt.Sprintf("stepq run: --workers %d: want 1 or more\n", *workers)}
+	}
+	eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{Workers: *workers})
 	if len(batches.Steps) == 0 {
 		// No data: one step with no changes still gives the outputs of
 		// constants (values) their rows, as the program defines them.
@@ -691,3 +698,8 @@ func reportLate(w io.Writer, marks []runtime.WatermarkStatus) {
 		}
 	}
 }
+
+// defaultWorkers is the default of stepq run --workers: every core the
+// process may use (GOMAXPROCS). A step with few changes runs on one
+// worker whatever the number, so small steps pay nothing for it.
+func defaultWorkers() int { return goruntime.GOMAXPROCS(0) }

@@ -158,6 +158,19 @@ func TestRunShop(t *testing.T) {
 	}
 }
 
+// TestRunWorkers checks that stepq run prints the same outputs on one
+// worker and on four, and refuses no worker at all.
+func TestRunWorkers(t *testing.T) {
+	one := runStepq(t, repoRoot, "run", "--workers", "1", "examples/shop.step")
+	one.want(t, 0)
+	four := runStepq(t, repoRoot, "run", "--workers", "4", "examples/shop.step")
+	four.want(t, 0)
+	if four.stdout != one.stdout || four.stderr != "" {
+		t.Errorf("on four workers:\n%s%s\non one:\n%s", four.stdout, four.stderr, one.stdout)
+	}
+	runStepq(t, repoRoot, "run", "--workers", "0", "examples/shop.step").want(t, 2)
+}
+
 // TestRunConstantsWithoutData checks that an output of constants holds
 // its rows when there is no data at all: no step has changes, yet the
 // output must equal its query.

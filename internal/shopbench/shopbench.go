@@ -126,12 +126,16 @@ type Stepping struct {
 }
 
 // NewStepping compiles the shop program and opens an in-memory engine.
-func NewStepping() (*Stepping, error) {
+func NewStepping() (*Stepping, error) { return NewSteppingWorkers(1) }
+
+// NewSteppingWorkers is NewStepping with the engine's stateful operators
+// run on workers goroutines (runtime.Options.Workers).
+func NewSteppingWorkers(workers int) (*Stepping, error) {
 	p, err := Program()
 	if err != nil {
 		return nil, err
 	}
-	return &Stepping{Engine: rt.New(p.Circuit, rt.NewMemoryStore())}, nil
+	return &Stepping{Engine: rt.NewWithOptions(p.Circuit, rt.NewMemoryStore(), rt.Options{Workers: workers})}, nil
 }
 
 // Load inserts products, then line items in batches of batchSize.

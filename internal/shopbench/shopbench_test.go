@@ -2,20 +2,27 @@ package shopbench
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/shopspring/decimal"
 )
 
 // BenchmarkLoad measures bulk loading line items through the shop view,
-// in steps of 10,000 rows.
+// in steps of 10,000 rows, on one worker and on two.
 func BenchmarkLoad(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchmarkLoad(b, workers) })
+	}
+}
+
+func benchmarkLoad(b *testing.B, workers int) {
 	w := Workload{Products: 10_000, LineItems: 200_000, Baskets: 20_000, Seed: 1}
 	d := w.Generate()
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		s, err := NewStepping()
+		s, err := NewSteppingWorkers(workers)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -27,10 +34,16 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // BenchmarkPriceChange measures one product price change, one step each,
-// with 1,000,000 line items loaded.
+// with 1,000,000 line items loaded, on one worker and on two.
 func BenchmarkPriceChange(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchmarkPriceChange(b, workers) })
+	}
+}
+
+func benchmarkPriceChange(b *testing.B, workers int) {
 	ctx := context.Background()
-	s, d := loaded(b)
+	s, d := loaded(b, workers)
 	i := 0
 	for b.Loop() {
 		p := d.Products[i%len(d.Products)]
@@ -42,10 +55,16 @@ func BenchmarkPriceChange(b *testing.B) {
 }
 
 // BenchmarkAddItem measures one line item insert, one step each, with
-// 1,000,000 line items loaded.
+// 1,000,000 line items loaded, on one worker and on two.
 func BenchmarkAddItem(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchmarkAddItem(b, workers) })
+	}
+}
+
+func benchmarkAddItem(b *testing.B, workers int) {
 	ctx := context.Background()
-	s, d := loaded(b)
+	s, d := loaded(b, workers)
 	i := 0
 	for b.Loop() {
 		l := LineItem{Basket: int64(1_000_000 + i), Product: d.Products[i%len(d.Products)].Name, Qty: 1}
@@ -56,11 +75,12 @@ func BenchmarkAddItem(b *testing.B) {
 	}
 }
 
-// loaded returns an engine with the reference workload loaded, and its data.
-func loaded(b *testing.B) (*Stepping, *Data) {
+// loaded returns an engine on workers with the reference workload
+// loaded, and its data.
+func loaded(b *testing.B, workers int) (*Stepping, *Data) {
 	b.Helper()
 	d := Default.Generate()
-	s, err := NewStepping()
+	s, err := NewSteppingWorkers(workers)
 	if err != nil {
 		b.Fatal(err)
 	}

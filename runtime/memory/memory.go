@@ -35,8 +35,19 @@ var _ runtime.Backend = (*Backend)(nil)
 // with no changes, so that its views hold their rows from the start;
 // should that step fail (a constant divided by zero), it fails again,
 // with the error, at the first Step.
-func New(c *ir.Circuit) *Backend {
-	eng := runtime.New(c, runtime.NewMemoryStore())
+func New(c *ir.Circuit) *Backend { return NewWithOptions(c, Options{}) }
+
+// Options adjust an in-memory backend.
+type Options struct {
+	// Workers is the number of goroutines a step's stateful operators
+	// run on, each over its share of the state (runtime.Options.Workers);
+	// 0 and 1 mean one.
+	Workers int
+}
+
+// NewWithOptions is New with options.
+func NewWithOptions(c *ir.Circuit, opts Options) *Backend {
+	eng := runtime.NewWithOptions(c, runtime.NewMemoryStore(), runtime.Options{Workers: opts.Workers})
 	_, _ = eng.Start(context.Background())
 	return &Backend{
 		circuit:  c,

@@ -1,0 +1,304 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// This file runs a stateful operator on several workers, as DBSP does:
+// the operator's state is split by key over the store's partitions
+// (MemoryStore.split), and a step's changes at the operator are split
+// the same way (the exchange), so that each worker runs the operator
+// over its share of the changes against its own partition of the state,
+// with no lock. The workers' outputs are concatenated in partition
+// order, and their state writes wait for the step's commit, as one
+// worker's do.
+
+// keyFunc appends to buf the key under which a stateful operator files
+// a row of one of its inputs (in an index, or as a group), encoded as
+// the operator encodes it; vals is room for the key's values.
+type keyFunc func(buf []byte, vals []any, row zset.Row) ([]byte, error)
+
+// route is how an operator's changes are split over workers: by input,
+// the key of a change, or nil for an input the operator reads through
+// its state (a delay).
+type route struct {
+	keys  []keyFunc
+	width int // the most values a key has
+}
+
+// routeOf returns how node n's changes are split, or nil when n runs on
+// one worker: a stateless operator (which needs no split), a fixpoint
+// (whose iterations read one another's writes through an overlay), a
+// temporal filter and its ordered index (whose ranges span keys), and an
+// operator reading one input twice (which one split cannot serve).
+func routeOf(n *ir.Node) *route {
+	r := &route{}
+	byExprs := func(key []ir.Scalar) keyFunc {
+		r.width = max(r.width, len(key))
+		return func(buf []byte, vals []any, row zset.Row) ([]byte, error) {
+			b, _, err := appendKeyOf(buf, vals[:len(key)], key, row)
+			return b, err
+		}
+	}
+	wholeRow := func(buf []byte, _ []any, row zset.Row) ([]byte, error) {
+		for _, v := range row {
+			buf = types.AppendKey(buf, v)
+		}
+		return buf, nil
+	}
+	rowKey := func(buf []byte, _ []any, row zset.Row) ([]byte, error) {
+		return types.AppendRowKey(buf, row), nil
+	}
+	switch op := n.Op.(type) {
+	case *ir.Integrate:
+		r.keys = []keyFunc{byExprs(op.Key)}
+	case *ir.Join:
+		r.keys = []keyFunc{byExprs(op.LeftKey), byExprs(op.RightKey)}
+	case *ir.SemiJoin:
+		r.keys = []keyFunc{byExprs(op.LeftKey), byExprs(op.RightKey)}
+	case *ir.Distinct:
+		r.keys = []keyFunc{wholeRow}
+	case *ir.SetOp:
+		r.keys = []keyFunc{wholeRow, wholeRow}
+	case *ir.Aggregate:
+		r.keys = []keyFunc{byExprs(op.Key)}
+	case *ir.TopK:
+		r.keys = []keyFunc{byExprs(op.Per)}
+	case *ir.Window:
+		r.keys = []keyFunc{byExprs(op.Per)}
+	case *ir.Session:
+		r.keys = []keyFunc{byExprs(op.Per)}
+	case *ir.Stamp:
+		r.keys = []keyFunc{rowKey}
+	default:
+		return nil
+	}
+	seen := map[int]bool{}
+	for i := range r.keys {
+		if seen[n.Inputs[i].ID] {
+			return nil
+		}
+		seen[n.Inputs[i].ID] = true
+	}
+	return r
+}
+
+// DefaultParallelBatch is the fewest changes at an operator for which
+// it runs on several workers, unless Options say otherwise: below it,
+// splitting the changes and starting the workers costs more than they
+// save.
+const DefaultParallelBatch = 256
+
+// exchange runs node n on the engine's workers when it is a stateful
+// operator with enough changes, reporting whether it did. It splits
+// each input's changes by key over the partitions, runs the operator on
+// each partition's changes against that partition's state side by side,
+// and concatenates the outputs in partition order. The state writes are
+// kept for the commit, where each worker's run side by side.
+func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error) {
+	r := s.engine.routes[n.ID]
+	if r == nil {
+		return nil, false, nil
+	}
+	size := 0
+	for i, k := range r.keys {
+		if k != nil {
+			size += len(s.in(n, i))
+		}
+	}
+	if size < s.engine.parallelBatch() {
+		return nil, false, nil
+	}
+	if op, ok := n.Op.(*ir.Aggregate); ok {
+		// Bound here, once, rather than by the workers side by side.
+		if _, err := s.engine.aggregators(op); err != nil {
+			return nil, true, err
+		}
+	}
+	nw := len(s.parts)
+	split := make([][][]batch, len(r.keys)) // input, chunk, partition
+	for i, k := range r.keys {
+		if k == nil {
+			continue
+		}
+		var err error
+		byRow := func(buf []byte, vals []any, e zset.Entry) ([]byte, error) { return k(buf, vals, e.Row) }
+		if split[i], err = splitItems(s.in(n, i), nw, byRow, r.width); err != nil {
+			return nil, true, err
+		}
+	}
+	outs := make([]batch, nw)
+	writes := make([][]func(context.Context) error, nw)
+	err := parallel(nw, func(p int) error {
+		w := &stepRun{
+			engine:   s.engine,
+			store:    s.parts[p],
+			deltas:   make([]batch, len(s.deltas)),
+			inputs:   s.inputs,
+			now:      s.now,
+			before:   s.before,
+			backfill: s.backfill,
+		}
+		for i, chunks := range split {
+			if chunks != nil {
+				w.deltas[n.Inputs[i].ID] = gather(chunks, p)
+			}
+		}
+		var err error
+		outs[p], err = w.eval(ctx, n)
+		writes[p] = w.writes
+		return err
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	if slices.ContainsFunc(writes, func(ws []func(context.Context) error) bool { return len(ws) > 0 }) {
+		s.writes = append(s.writes, func(ctx context.Context) error {
+			return parallel(nw, func(p int) error {
+				for _, w := range writes[p] {
+					if err := w(ctx); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	}
+	return concatBatches(outs), true, nil
+}
+
+// splitItems splits items by the key key gives each over nw
+// partitions: chunks of items side by side, each into nw parts, which
+// gather joins up, keeping the items of a partition in their order.
+// width is the room key needs for values.
+func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T) ([]byte, error), width int) ([][][]T, error) {
+	chunks := max(1, min(nw, len(items)/parallelWork))
+	out := make([][][]T, chunks)
+	err := parallel(chunks, func(c int) error {
+		lo, hi := c*len(items)/chunks, (c+1)*len(items)/chunks
+		parts := make([][]T, nw)
+		for p := range parts {
+			parts[p] = make([]T, 0, (hi-lo)/nw+(hi-lo)/(4*nw)+1)
+		}
+		vals := make([]any, width)
+		var tmp [64]byte
+		buf := tmp[:0]
+		for _, it := range items[lo:hi] {
+			var err error
+			if buf, err = key(buf[:0], vals, it); err != nil {
+				return err
+			}
+			p := partOf(buf, nw)
+			parts[p] = append(parts[p], it)
+		}
+		out[c] = parts
+		return nil
+	})
+	return out, err
+}
+
+// gather returns partition p's items: its part of every chunk, in
+// order.
+func gather[T any](chunks [][][]T, p int) []T {
+	if len(chunks) == 1 {
+		return chunks[0][p]
+	}
+	n := 0
+	for _, c := range chunks {
+		n += len(c[p])
+	}
+	out := make([]T, 0, n)
+	for _, c := range chunks {
+		out = append(out, c[p]...)
+	}
+	return out
+}
+
+// concatBatches returns the batches one after the other, in one.
+func concatBatches(bs []batch) batch { return slices.Concat(bs...) }
+
+// errBadRow stops a split at a row its key cannot be read from; the
+// caller's run over the whole batch then says what is wrong with it.
+var errBadRow = errors.New("bad row")
+
+// viewChanges returns the step's changes to each view of the circuit, in
+// its order, consolidated: on several workers, each view's on a
+// goroutine of its own when the step's changes are many.
+func (s *stepRun) viewChanges() []*zset.ZSet {
+	views := s.engine.circuit.Views
+	out := make([]*zset.ZSet, len(views))
+	size := 0
+	for _, v := range views {
+		size += len(s.deltas[v.Node.ID])
+	}
+	n := len(views)
+	if s.parts == nil || size < s.engine.parallelBatch() {
+		n = 1
+	}
+	// Views are dealt to goroutines in turn; each writes only its own.
+	_ = parallel(n, func(w int) error {
+		for i := w; i < len(views); i += n {
+			out[i] = zset.FromEntries(s.deltas[views[i].Node.ID]...)
+		}
+		return nil
+	})
+	return out
+}
+
+// addContents adds each view's changes to its contents: on several
+// workers, each view's on a goroutine of its own when they are many.
+func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
+	e := s.engine
+	names := make([]string, 0, len(changes))
+	size := 0
+	for name, d := range changes {
+		names = append(names, name)
+		size += d.Len()
+	}
+	n := len(names)
+	if s.parts == nil || size < e.parallelBatch() {
+		n = min(n, 1)
+	}
+	_ = parallel(n, func(w int) error {
+		for i := w; i < len(names); i += n {
+			e.views[names[i]].contents.AddAll(changes[names[i]], 1)
+		}
+		return nil
+	})
+}
+
+// chunked runs node n on the workers when it is a row-by-row operator
+// (filter, map, flat-map) with enough changes, reporting whether it did:
+// each worker takes a run of consecutive changes, and the outputs are
+// concatenated in order, so the output, and the error of the first bad
+// change, are the same as on one worker.
+func (s *stepRun) chunked(ctx context.Context, n *ir.Node) (batch, bool, error) {
+	switch n.Op.(type) {
+	case *ir.Filter, *ir.Map, *ir.FlatMap:
+	default:
+		return nil, false, nil
+	}
+	in := s.in(n, 0)
+	if len(in) < max(s.engine.parallelBatch(), 2) {
+		return nil, false, nil
+	}
+	chunks := min(len(s.parts), len(in))
+	outs := make([]batch, chunks)
+	err := parallel(chunks, func(c int) error {
+		w := &stepRun{engine: s.engine, store: s.store, deltas: make([]batch, len(s.deltas))}
+		w.deltas[n.Inputs[0].ID] = in[c*len(in)/chunks : (c+1)*len(in)/chunks]
+		var err error
+		outs[c], err = w.eval(ctx, n)
+		return err
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	return concatBatches(outs), true, nil
+}

@@ -1,0 +1,124 @@
+package runtime
+
+import (
+	"github.com/stepping-io/stepping/zset"
+)
+
+// This file splits a keyed table's rows by primary key over the
+// engine's workers, as the store's state is split: a step resolves a
+// big batch's changes (checking each, finding the rows it replaces) and
+// applies them partition by partition, side by side.
+
+// pkParts is a keyed table's rows split by primary key: the rows of a
+// key are in partition partOf(key); one partition when the engine runs
+// on one worker.
+type pkParts []*pkRows
+
+func (ps pkParts) part(key string) *pkRows {
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	return ps[partOf(key, len(ps))]
+}
+
+func (ps pkParts) get(key string) zset.Row      { return ps.part(key).get(key) }
+func (ps pkParts) set(key string, row zset.Row) { ps.part(key).set(key, row) }
+func (ps pkParts) del(key string)               { ps.part(key).del(key) }
+
+func (ps pkParts) len() int {
+	n := 0
+	for _, p := range ps {
+		n += p.len()
+	}
+	return n
+}
+
+func (ps pkParts) each(f func(zset.Row)) {
+	for _, p := range ps {
+		p.each(f)
+	}
+}
+
+// split moves a keyed table's rows into n partitions (one for n <= 1).
+func (t *tableState) split(n int) {
+	n = max(n, 1)
+	if t.byKey == nil || len(t.byKey) == n {
+		return
+	}
+	parts := make(pkParts, n)
+	for p := range parts {
+		parts[p] = newPKRows(t.input.PrimaryKey)
+	}
+	t.byKey.each(func(row zset.Row) {
+		key := string(t.appendPK(nil, row))
+		parts.set(key, row)
+	})
+	t.byKey = parts
+}
+
+// tableOverlays is a batch's view of a table as resolveSplit gives it: one
+// overlay, or one per partition.
+type tableOverlays struct {
+	one   *overlay
+	split []*overlay
+}
+
+// resolveSplit is resolve for a keyed table split over partitions, with
+// a batch of at least minBatch changes: the changes are split by
+// primary key, and each partition's resolved side by side against its
+// rows (only read), in their order. It returns an overlay per
+// partition, for applySplit. Should any change be bad, the batch is
+// resolved again whole, for the error of the first bad change, which
+// resolve reports.
+func (t *tableState) resolveSplit(changes []Change, minBatch int) (batch, tableOverlays, error) {
+	nw := len(t.byKey)
+	if nw <= 1 || len(changes) < minBatch {
+		d, ov, err := t.resolve(changes)
+		return d, tableOverlays{one: ov}, err
+	}
+	key := func(buf []byte, _ []any, c Change) ([]byte, error) {
+		if len(c.Row) != len(t.input.Columns) {
+			return buf, errBadRow // resolve says what is wrong
+		}
+		return t.appendPK(buf, c.Row), nil
+	}
+	chunks, err := splitItems(changes, nw, key, 0)
+	if err == nil {
+		ds := make([]batch, nw)
+		ovs := make([]*overlay, nw)
+		err = parallel(nw, func(p int) error {
+			var err error
+			ds[p], ovs[p], err = t.resolve(gather(chunks, p))
+			return err
+		})
+		if err == nil {
+			return concatBatches(ds), tableOverlays{split: ovs}, nil
+		}
+	}
+	_, _, err = t.resolve(changes)
+	return nil, tableOverlays{}, err
+}
+
+// applySplit applies the overlays resolveSplit returned, each to its
+// partition, side by side.
+func (t *tableState) applySplit(o tableOverlays) {
+	if o.one != nil {
+		t.apply(o.one)
+		return
+	}
+	ovs := o.split
+	for _, ov := range ovs {
+		t.taken += len(ov.byKey)
+	}
+	_ = parallel(len(ovs), func(p int) error {
+		part := t.byKey[p]
+		for k, row := range ovs[p].byKey {
+			if row == nil {
+				part.del(k)
+			} else {
+				part.set(k, row)
+			}
+		}
+		return nil
+	})
+}

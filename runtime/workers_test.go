@@ -1,0 +1,181 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/stepping-io/stepping/internal/compile"
+	"github.com/stepping-io/stepping/runtime"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// workerEngines returns an engine of src on one worker and one on each of
+// the options given.
+func workerEngines(t *testing.T, src string, opts ...runtime.Options) (*compile.Program, *runtime.Engine, []*runtime.Engine) {
+	t.Helper()
+	prog, err := compile.Compile(context.Background(), "w.step", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var several []*runtime.Engine
+	for _, o := range opts {
+		several = append(several, runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), o))
+	}
+	return prog, runtime.New(prog.Circuit, runtime.NewMemoryStore()), several
+}
+
+// sameContents fails unless every table and view of the engines holds
+// the same rows.
+func sameContents(t *testing.T, step int, prog *compile.Program, one, several *runtime.Engine) {
+	t.Helper()
+	var names []string
+	for _, in := range prog.Circuit.Inputs {
+		names = append(names, in.Name)
+	}
+	for _, v := range prog.Circuit.Views {
+		names = append(names, v.Name)
+	}
+	for _, name := range names {
+		a, _ := one.Contents(name)
+		b, _ := several.Contents(name)
+		if !a.Equal(b) {
+			t.Fatalf("step %d: %s holds %d rows on one worker and %d on several; differing:\n%v", step, name, a.Len(), b.Len(), a.Minus(b).Entries())
+		}
+	}
+}
+
+// TestWorkersBigBatches runs the shop program on one worker and on two
+// and four, with batches big enough that every stateful operator and the
+// tables split theirs in chunks over the workers, and checks that every
+// step changes the views alike and leaves the same contents.
+func TestWorkersBigBatches(t *testing.T) {
+	src, err := os.ReadFile("../examples/shop.step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, one, several := workerEngines(t, string(src), runtime.Options{Workers: 2}, runtime.Options{Workers: 4})
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	const products, baskets = 300, 2000
+	product := func(i int) string { return fmt.Sprintf("p%03d", i) }
+	var steps []map[string][]runtime.Change
+	var ps []runtime.Change
+	for i := range products {
+		ps = append(ps, runtime.Change{Op: runtime.Insert, Row: zset.Row{product(i), decimal.New(int64(100+i), -2)}})
+	}
+	steps = append(steps, map[string][]runtime.Change{"products": ps})
+	held := map[[2]int64]bool{}
+	for range 6 {
+		var items, prices []runtime.Change
+		for range 5000 {
+			k := [2]int64{rng.Int64N(baskets), rng.Int64N(products)}
+			row := zset.Row{k[0], product(int(k[1])), int64(1 + rng.IntN(4))}
+			switch {
+			case held[k] && rng.IntN(3) == 0:
+				items = append(items, runtime.Change{Op: runtime.Delete, Row: row})
+				delete(held, k)
+			case held[k]:
+				items = append(items, runtime.Change{Op: runtime.Update, Row: row})
+			default:
+				items = append(items, runtime.Change{Op: runtime.Insert, Row: row})
+				held[k] = true
+			}
+		}
+		for range 400 {
+			i := rng.IntN(products)
+			prices = append(prices, runtime.Change{Op: runtime.Update, Row: zset.Row{product(i), decimal.New(rng.Int64N(10_000), -2)}})
+		}
+		steps = append(steps, map[string][]runtime.Change{"line_items": items, "products": prices})
+		// and a small step, on one worker whatever the engine's number
+		steps = append(steps, map[string][]runtime.Change{"products": prices[:1]})
+	}
+	for i, st := range steps {
+		want, err := one.Step(ctx, st)
+		if err != nil {
+			t.Fatalf("step %d: %v", i+1, err)
+		}
+		for _, eng := range several {
+			got, err := eng.Step(ctx, st)
+			if err != nil {
+				t.Fatalf("step %d: %v", i+1, err)
+			}
+			for _, v := range prog.Circuit.Views {
+				a, b := want.Changes[v.Name], got.Changes[v.Name]
+				if (a == nil) != (b == nil) || a != nil && !a.Equal(b) {
+					t.Fatalf("step %d: view %s changes differ between one worker and several", i+1, v.Name)
+				}
+			}
+			sameContents(t, i+1, prog, one, eng)
+		}
+	}
+}
+
+// TestWorkersFailingStep checks that a step failing on several workers
+// commits nothing, though most workers' shares of the operator that
+// fails succeed, and fails with the error it fails with on one worker;
+// and that the engines go on alike.
+func TestWorkersFailingStep(t *testing.T) {
+	const src = `
+table t (id int4, g int4, d int4, primary key (id))
+view per = t | group by g { s = sum(100 / d), n = count() }
+table u (g int4, label text, primary key (g))
+view joined = t | join u on t.g == u.g | group by label { rows = count(), total = sum(d) }
+`
+	for _, opts := range []runtime.Options{{Workers: 4}, {Workers: 4, ParallelBatch: 1}, {Workers: 3}} {
+		t.Run(fmt.Sprintf("workers=%d,batch=%d", opts.Workers, opts.ParallelBatch), func(t *testing.T) {
+			prog, one, several := workerEngines(t, src, opts)
+			eng := several[0]
+			ctx := context.Background()
+			var load, bad, labels []runtime.Change
+			for g := range 50 {
+				labels = append(labels, runtime.Change{Op: runtime.Insert, Row: zset.Row{int64(g), fmt.Sprint("g", g%7)}})
+			}
+			for i := range 3000 {
+				load = append(load, runtime.Change{Op: runtime.Insert, Row: zset.Row{int64(i), int64(i % 50), int64(1 + i%7)}})
+			}
+			for i := range 3000 {
+				d := int64(1 + i%5)
+				if i == 1234 || i == 2345 {
+					d = 0 // two bad rows, in different groups
+				}
+				bad = append(bad, runtime.Change{Op: runtime.Insert, Row: zset.Row{int64(10_000 + i), int64(i % 50), d}})
+			}
+			for _, e := range []*runtime.Engine{one, eng} {
+				if _, err := e.Step(ctx, map[string][]runtime.Change{"t": load, "u": labels}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := map[string]*zset.ZSet{}
+			for _, name := range []string{"t", "u", "per", "joined"} {
+				z, _ := eng.Contents(name)
+				before[name] = z.Clone()
+			}
+			_, errOne := one.Step(ctx, map[string][]runtime.Change{"t": bad})
+			_, err := eng.Step(ctx, map[string][]runtime.Change{"t": bad})
+			if err == nil || errOne == nil || err.Error() != errOne.Error() {
+				t.Fatalf("the bad step failed with\n%v\non several workers, and with\n%v\non one", err, errOne)
+			}
+			for name, z := range before {
+				if after, _ := eng.Contents(name); !after.Equal(z) {
+					t.Fatalf("the failed step changed %s", name)
+				}
+			}
+			if eng.Steps() != 1 {
+				t.Fatalf("the failed step was counted: %d steps", eng.Steps())
+			}
+			// The state is as it was: the same rows without the bad
+			// ones step alike on both.
+			good := append(append([]runtime.Change{}, bad[:1234]...), bad[1235:2345]...)
+			for _, e := range []*runtime.Engine{one, eng} {
+				if _, err := e.Step(ctx, map[string][]runtime.Change{"t": good}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sameContents(t, 3, prog, one, eng)
+		})
+	}
+}
