@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -86,6 +87,22 @@ func TestQueries(t *testing.T) {
 				t.Errorf("%s is empty: the generated events exercise nothing", q.Name)
 			}
 		})
+	}
+}
+
+// TestGeneratorBatches checks that events made a batch at a time are
+// those of Generate, whatever the batches.
+func TestGeneratorBatches(t *testing.T) {
+	want := nexmark.Generate(1_000, 7)
+	for _, sizes := range [][]int{{1_000}, {1, 999}, {49, 50, 51, 850}, {300, 300, 300, 100}} {
+		g := nexmark.NewGenerator(7)
+		var got []nexmark.Event
+		for _, n := range sizes {
+			got = append(got, g.Next(n)...)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("batches %v: events differ from Generate's", sizes)
+		}
 	}
 }
 
