@@ -144,6 +144,11 @@ func printTable(w io.Writer, n int, backends []string, rates map[string]map[stri
 		fmt.Fprintln(tw, line+rate(figures[q.Name].flink)+"\t"+rate(figures[q.Name].feldera)+"\t")
 	}
 	tw.Flush()
+	// The figures are only as good as the machine was quiet: say how
+	// busy it was.
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Fprintf(w, "load average at the end (1, 5, 15 min, %d CPUs): %s\n", goruntime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
+	}
 }
 
 // rate formats events/s in thousands, "-" for none.
