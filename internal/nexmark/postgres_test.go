@@ -21,14 +21,14 @@ import (
 
 // pgQuery is a query installed on stepping's Postgres runtime in a
 // schema of its own, its tables created empty and fed a batch of events
-// per step, as the memory engine of run is.
+// per step, as memQuery is on the memory engine.
 type pgQuery struct {
 	q      nexmark.Query
 	pool   *pgxpool.Pool
 	runner *postgres.Runner
 	view   *ir.View // the query's view of its own name
 	// fed counts the events written so far; the clock, which only q12
-	// reads (through stamp), follows it as run's does.
+	// reads (through stamp), follows it as memQuery's does.
 	fed int
 }
 
@@ -73,8 +73,8 @@ func newPGQuery(tb testing.TB, q nexmark.Query) *pgQuery {
 }
 
 // step writes events to the tables with COPY in one transaction (the
-// first step writes q13's side input too, as run does) and applies them
-// in one step of the runtime.
+// first step writes q13's side input too, as memQuery does) and
+// applies them in one step of the runtime.
 func (p *pgQuery) step(ctx context.Context, events []nexmark.Event) error {
 	rows := map[string][][]any{}
 	if p.fed == 0 && hasInput(p.runner.Circuit, "side_input") {
