@@ -1,9 +1,12 @@
 // Package nexmark is the Nexmark benchmark for stepping: a deterministic
 // generator of its three event streams (people, auctions and bids, in
 // the standard proportions 1 : 3 : 46), and its queries written in
-// .step from the public Flink SQL (queries/*.step). The tests check
-// each query against the reference evaluator; BenchmarkNexmark reports
-// events per second per query, in memory.
+// .step from the public Flink SQL (queries/*.step), and the same
+// queries in Postgres SQL (sql/*.sql). The tests check each query
+// against the reference evaluator, and against Postgres running the SQL
+// and stepping's Postgres runtime running the program; BenchmarkNexmark
+// reports events per second per query in memory and on Postgres (see
+// README.md for how to run it and the published figures beside it).
 package nexmark
 
 import (
@@ -24,7 +27,7 @@ table auction (id int8, item_name text, description text, initial_bid int8, rese
 table bid (auction int8, bidder int8, price int8, channel text, url text, date_time timestamp, extra text)
 `
 
-//go:embed queries/*.step
+//go:embed queries/*.step sql/*.sql
 var queryFiles embed.FS
 
 // Query is one Nexmark query: its name (q0 ...) and its program, the
@@ -35,6 +38,13 @@ type Query struct {
 	// Stamped says the query reads processing time (stamp), which the
 	// reference evaluator cannot recompute from the tables.
 	Stamped bool
+	// SQL is the query in Postgres SQL (sql/*.sql), from the Flink SQL
+	// with Postgres's date_bin, generate_series and window functions
+	// for the windows: it computes the rows of the query's view of the
+	// same name from the tables person, auction, bid (and q13's
+	// side_input). Empty for a stamped query, which no SQL over the
+	// tables can recompute.
+	SQL string
 }
 
 // Queries returns the queries in order of their number.
@@ -49,7 +59,12 @@ func Queries() []Query {
 		if err != nil {
 			panic(err)
 		}
-		out = append(out, Query{Name: strings.TrimSuffix(e.Name(), ".step"), Program: Tables + string(text), Stamped: strings.Contains(string(text), "| stamp ")})
+		name := strings.TrimSuffix(e.Name(), ".step")
+		q := Query{Name: name, Program: Tables + string(text), Stamped: strings.Contains(string(text), "| stamp ")}
+		if sql, err := queryFiles.ReadFile(path.Join("sql", name+".sql")); err == nil {
+			q.SQL = string(sql)
+		}
+		out = append(out, q)
 	}
 	sort.Slice(out, func(i, j int) bool { return number(out[i].Name) < number(out[j].Name) })
 	return out
@@ -74,30 +89,50 @@ var Base = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 // one person, three auctions and 46 bids, their times 10 ms apart, bids
 // on recent auctions by recent people, as the Nexmark generator does.
 func Generate(n int, seed uint64) []Event {
-	r := rand.New(rand.NewPCG(seed, 50))
+	return NewGenerator(seed).Next(n)
+}
+
+// Generator makes the events of Generate a batch at a time, so that a
+// long run need not hold the whole stream: the events of Next(a) then
+// Next(b) are those of Generate(a+b) with the same seed.
+type Generator struct {
+	r                *rand.Rand
+	i                int // the number of the next event
+	people, auctions int64
+}
+
+// NewGenerator returns a generator of the events of Generate(n, seed).
+func NewGenerator(seed uint64) *Generator {
+	return &Generator{r: rand.New(rand.NewPCG(seed, 50))}
+}
+
+// Next returns the next n events.
+func (g *Generator) Next(n int) []Event {
+	r := g.r
 	states := []string{"AZ", "CA", "ID", "OR", "WA", "WY"}
 	cities := []string{"Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland", "Bend", "Redmond", "Seattle", "Kent", "Cheyenne"}
 	channels := []string{"Google", "Facebook", "Baidu", "Apple"}
-	var people, auctions int64
 	out := make([]Event, 0, n)
-	for i := range n {
+	for range n {
+		i := g.i
+		g.i++
 		at := Base.Add(time.Duration(i) * 10 * time.Millisecond)
 		switch k := i % 50; {
-		case k == 0 || people == 0:
-			people++
-			out = append(out, Event{"person", zset.Row{people, fmt.Sprintf("person %d", people), fmt.Sprintf("p%d@example.com", people),
+		case k == 0 || g.people == 0:
+			g.people++
+			out = append(out, Event{"person", zset.Row{g.people, fmt.Sprintf("person %d", g.people), fmt.Sprintf("p%d@example.com", g.people),
 				fmt.Sprintf("%04d %04d %04d %04d", r.IntN(10000), r.IntN(10000), r.IntN(10000), r.IntN(10000)),
 				cities[r.IntN(len(cities))], states[r.IntN(len(states))], at, ""}})
-		case k <= 3 || auctions == 0:
-			auctions++
+		case k <= 3 || g.auctions == 0:
+			g.auctions++
 			initial := int64(1 + r.IntN(1000))
-			out = append(out, Event{"auction", zset.Row{auctions, fmt.Sprintf("item %d", auctions), "an item",
+			out = append(out, Event{"auction", zset.Row{g.auctions, fmt.Sprintf("item %d", g.auctions), "an item",
 				initial, initial + int64(r.IntN(1000)), at, at.Add(time.Duration(2+r.IntN(20)) * time.Second),
-				1 + r.Int64N(people), int64(10 + r.IntN(5)), ""}})
+				1 + r.Int64N(g.people), int64(10 + r.IntN(5)), ""}})
 		default:
 			// Bids go mostly to the latest auctions, by the latest people.
-			auction := max(1, auctions-int64(r.IntN(int(min(auctions, 20)))))
-			bidder := max(1, people-int64(r.IntN(int(min(people, 50)))))
+			auction := max(1, g.auctions-int64(r.IntN(int(min(g.auctions, 20)))))
+			bidder := max(1, g.people-int64(r.IntN(int(min(g.people, 50)))))
 			channel := channels[r.IntN(len(channels))]
 			url := fmt.Sprintf("https://www.nexmark.com/%s/item.htm?query=1&channel_id=%d", strings.ToLower(channel), r.IntN(100))
 			if r.IntN(10) == 0 {
