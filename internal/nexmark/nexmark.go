@@ -27,6 +27,10 @@ table auction (id int8, item_name text, description text, initial_bid int8, rese
 table bid (auction int8, bidder int8, price int8, channel text, url text, date_time timestamp, extra text)
 `
 
+// Lateness is the watermark's lateness of Query.Watermarked, Flink's
+// Nexmark's: WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND.
+const Lateness = `interval "4 seconds"`
+
 //go:embed queries/*.step sql/*.sql
 var queryFiles embed.FS
 
@@ -45,6 +49,17 @@ type Query struct {
 	// side_input). Empty for a stamped query, which no SQL over the
 	// tables can recompute.
 	SQL string
+}
+
+// Watermarked returns the query with a watermark on each stream's
+// date_time, Lateness behind: as Flink and Feldera run Nexmark, the
+// state of a window the watermark has passed is dropped. Over events in
+// time order (as Generate makes them) it computes what the query does;
+// a deletion of a row older than the watermark would be dropped.
+func (q Query) Watermarked() Query {
+	q.Name += "/watermark"
+	q.Program = strings.Replace(q.Program, Tables, strings.ReplaceAll(Tables, "extra text)\n", "extra text) watermark date_time - "+Lateness+"\n"), 1)
+	return q
 }
 
 // Queries returns the queries in order of their number.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,9 @@ type memQuery struct {
 	q    nexmark.Query
 	prog *compile.Program
 	eng  *runtime.Engine
+	// sink says the engine keeps no tables' or views' contents: their
+	// changes go out of each step, as into Flink's blackhole sink.
+	sink bool
 	// tables, when not nil, receives every row written, for the
 	// reference evaluator to recompute the views from.
 	tables map[string]*zset.ZSet
@@ -30,12 +35,19 @@ type memQuery struct {
 // newMemQuery compiles q for the memory engine; keep says whether step
 // keeps the tables' contents in tables.
 func newMemQuery(tb testing.TB, q nexmark.Query, keep bool) *memQuery {
+	return newMemQueryWith(tb, q, keep, false)
+}
+
+// newMemQueryWith is newMemQuery, and with sink an engine that keeps no
+// contents (memQuery.sink).
+func newMemQueryWith(tb testing.TB, q nexmark.Query, keep, sink bool) *memQuery {
 	tb.Helper()
 	prog, err := compile.Compile(context.Background(), q.Name+".step", q.Program, nil)
 	if err != nil {
 		tb.Fatalf("%s: %v", q.Name, err)
 	}
-	m := &memQuery{q: q, prog: prog, eng: runtime.New(prog.Circuit, runtime.NewMemoryStore())}
+	eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{NoContents: sink})
+	m := &memQuery{q: q, prog: prog, eng: eng, sink: sink}
 	if keep {
 		m.tables = map[string]*zset.ZSet{}
 		for _, in := range prog.Circuit.Inputs {
@@ -64,6 +76,21 @@ func (m *memQuery) step(ctx context.Context, events []nexmark.Event) error {
 		add(e.Table, e.Row)
 	}
 	at := nexmark.Base.Add(time.Duration(m.fed) * time.Second)
+	if m.sink {
+		deltas := map[string]*zset.ZSet{}
+		for table, cs := range changes {
+			z := zset.NewSized(len(cs))
+			for _, c := range cs {
+				z.Add(c.Row, 1)
+			}
+			deltas[table] = z
+		}
+		if _, err := m.eng.StepDeltaAt(ctx, at, deltas); err != nil {
+			return fmt.Errorf("%s: step at event %d: %w", m.q.Name, m.fed, err)
+		}
+		m.fed += len(events)
+		return nil
+	}
 	if _, err := m.eng.StepAt(ctx, at, changes); err != nil {
 		return fmt.Errorf("%s: step at event %d: %w", m.q.Name, m.fed, err)
 	}
@@ -95,6 +122,10 @@ func TestQueries(t *testing.T) {
 	if len(qs) != 23 {
 		t.Errorf("%d queries, want q0 to q22", len(qs))
 	}
+	for _, q := range slices.Clone(qs) {
+		// With watermarks, over events in time order: the same results.
+		qs = append(qs, q.Watermarked())
+	}
 	for _, q := range qs {
 		t.Run(q.Name, func(t *testing.T) {
 			t.Parallel()
@@ -112,7 +143,7 @@ func TestQueries(t *testing.T) {
 				if !got.Equal(want[v.Name]) {
 					t.Errorf("view %s differs from recomputation: %d rows, want %d", v.Name, got.Len(), want[v.Name].Len())
 				}
-				if v.Name == q.Name {
+				if v.Name == strings.TrimSuffix(q.Name, "/watermark") {
 					rows = got.Len()
 				}
 			}
@@ -136,5 +167,41 @@ func TestGeneratorBatches(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("batches %v: events differ from Generate's", sizes)
 		}
+	}
+}
+
+// TestWatermarkBoundsState runs q0, q5, q7 and q11 with watermarks and
+// no contents kept (a sink), and checks that the state the engine keeps
+// after 60,000 events is no more than about what it kept after 20,000:
+// the windows the watermark has passed are forgotten.
+func TestWatermarkBoundsState(t *testing.T) {
+	ctx := context.Background()
+	for _, q := range nexmark.Queries() {
+		if !slices.Contains([]string{"q0", "q5", "q7", "q11"}, q.Name) {
+			continue
+		}
+		t.Run(q.Name, func(t *testing.T) {
+			t.Parallel()
+			store := runtime.NewMemoryStore()
+			m := newMemQueryWith(t, q.Watermarked(), false, true)
+			m.eng = runtime.NewWithOptions(m.prog.Circuit, store, runtime.Options{NoContents: true})
+			g := nexmark.NewGenerator(1)
+			var at20k int
+			for from := 0; from < 60_000; from += 1_000 {
+				if err := m.step(ctx, g.Next(1_000)); err != nil {
+					t.Fatal(err)
+				}
+				if from+1_000 == 20_000 {
+					at20k = store.Entries()
+				}
+			}
+			at60k := store.Entries()
+			t.Logf("%s: %d state entries after 20,000 events, %d after 60,000", q.Name, at20k, at60k)
+			// A sweep waits for as many changes as its state kept (at
+			// least 1,024): a state may reach twice what is live.
+			if at60k > 2*at20k+4*1024 {
+				t.Errorf("%s: the state grew with the stream: %d entries after 20,000 events, %d after 60,000", q.Name, at20k, at60k)
+			}
+		})
 	}
 }
