@@ -23,7 +23,7 @@ func Lower(p *typecheck.Program) (*Circuit, error) {
 			in.Postgres = &PostgresTable{Schema: t.Source.Schema, Name: t.Source.Name}
 		}
 		if w := t.Watermark; w != nil {
-			in.Watermark = &Watermark{Column: w.Column, Lateness: IntervalDuration(w.Lateness)}
+			in.Watermark = &Watermark{Column: w.Column, Lateness: w.Lateness.Duration()}
 		}
 		l.c.Inputs = append(l.c.Inputs, in)
 	}

@@ -294,7 +294,7 @@ func constDuration(x typecheck.Expr) (time.Duration, bool) {
 	if !ok || iv.Months != 0 {
 		return 0, false
 	}
-	return IntervalDuration(iv), true
+	return iv.Duration(), true
 }
 
 // FormatLateness writes a lateness as the interval it was declared as:
@@ -303,12 +303,6 @@ func FormatLateness(d time.Duration) string {
 	day := 24 * time.Hour
 	iv := types.IntervalValue{Days: int32(d / day), Micros: (d % day).Microseconds()}
 	return fmt.Sprintf("interval %q", types.Format(iv, types.Type{Kind: types.Interval}))
-}
-
-// IntervalDuration is the length of an interval of days and time (a day
-// being 24 hours, as in UTC).
-func IntervalDuration(iv types.IntervalValue) time.Duration {
-	return time.Duration(int64(iv.Days)*86_400_000_000+iv.Micros) * time.Microsecond
 }
 
 // Freeings returns what the watermarks let the runtime drop from each

@@ -24,7 +24,7 @@ func (s *stepRun) session(ctx context.Context, n *ir.Node, op *ir.Session) (batc
 	if err != nil {
 		return nil, err
 	}
-	gap := time.Duration(int64(op.Gap.Days)*86_400_000_000+op.Gap.Micros) * time.Microsecond
+	gap := op.Gap.Duration()
 	news := make([]*GroupState, len(rg.keys))
 	// The sessions that ended before the watermark lets them are final:
 	// no later row can join them or leave them.

@@ -234,7 +234,7 @@ func (e *Engine) sweep(ctx context.Context, all bool) error {
 			sw.kept, err = fr.FreeIndex(ctx, sw.f.Node.ID, test)
 		case *ir.Session:
 			ended, endOK := sw.f.Ended.Value(marks)
-			gap := ir.IntervalDuration(op.Gap)
+			gap := op.Gap.Duration()
 			sw.kept, err = fr.FreeGroups(ctx, sw.f.Node.ID, func(g *GroupState) bool {
 				return test(g.Key) || endOK && sessionsEnded(g.Ranked, gap, ended)
 			})

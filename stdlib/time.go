@@ -518,11 +518,11 @@ func HopStarts(t time.Time, every, size types.IntervalValue) ([]any, error) {
 	if size.Months != 0 {
 		return nil, errors.New("hop: size: windows cannot be sized in months or years")
 	}
-	width := time.Duration(int64(size.Days)*86_400_000_000+size.Micros) * time.Microsecond
+	width := size.Duration()
 	if width <= 0 {
 		return nil, errors.New("hop: size must be greater than zero")
 	}
-	step := time.Duration(int64(every.Days)*86_400_000_000+every.Micros) * time.Microsecond
+	step := every.Duration()
 	var out []any
 	for start := latest; start.Add(width).After(t); start = start.Add(-step) {
 		out = append(out, start)

@@ -21,6 +21,13 @@ type IntervalValue struct {
 	Micros int64
 }
 
+// Duration is the length of the interval's days and time, a day being
+// 24 hours (as in UTC); its months are not counted. Windows, gaps and
+// lateness, which allow no months, are measured by it.
+func (iv IntervalValue) Duration() time.Duration {
+	return time.Duration(int64(iv.Days)*86_400_000_000+iv.Micros) * time.Microsecond
+}
+
 // Compare orders two values of the same type. A NULL value sorts before
 // every other value so that printed output is deterministic; SQL
 // comparison operators treat NULL separately and never call Compare with

@@ -210,7 +210,7 @@ func (e *evaluator) session(r *typecheck.Session) (*zset.ZSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	gap := time.Duration(int64(r.Gap.Days)*86_400_000_000+r.Gap.Micros) * time.Microsecond
+	gap := r.Gap.Duration()
 	out := zset.New()
 	for _, rows := range groups {
 		var timed []sorted
