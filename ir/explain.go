@@ -63,7 +63,7 @@ func explainSections(c *Circuit) (string, []string) {
 		outputs[o.View] = o
 	}
 	freeings := map[*Node]Freeing{}
-	for _, f := range c.Freeings() {
+	for _, f := range c.Freeings(c.Floors()) {
 		freeings[f.Node] = f
 	}
 	views := make([]string, 0, len(c.Views))

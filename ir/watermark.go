@@ -102,18 +102,6 @@ type Freeing struct {
 	Behind []Bound
 }
 
-// ClampsClock reports whether a temporal filter frees state the clock
-// going back would need: the runtime then keeps a step's time from going
-// back.
-func (c *Circuit) ClampsClock() bool {
-	for _, f := range c.Freeings() {
-		if len(f.Behind) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // Watermarked reports whether some input declares a watermark.
 func (c *Circuit) Watermarked() bool {
 	for _, in := range c.Inputs {
@@ -306,13 +294,13 @@ func FormatLateness(d time.Duration) string {
 }
 
 // Freeings returns what the watermarks let the runtime drop from each
-// stateful node's state; nil when no input declares a watermark. Nodes
-// of recursive views' bodies keep all their state.
-func (c *Circuit) Freeings() []Freeing {
+// stateful node's state, given the circuit's Floors; nil when no input
+// declares a watermark. Nodes of recursive views' bodies keep all their
+// state.
+func (c *Circuit) Freeings(lo [][]Floor) []Freeing {
 	if !c.Watermarked() {
 		return nil
 	}
-	lo := c.Floors()
 	inBody := map[*Node]bool{}
 	for _, n := range c.Nodes {
 		if fp, ok := n.Op.(*Fixpoint); ok {

@@ -183,12 +183,14 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		e.views[v.Name] = &viewState{view: v, contents: zset.New()}
 	}
 	e.nodeView = nodeViews(c)
-	for _, f := range c.Freeings() {
-		e.sweepers = append(e.sweepers, &sweeper{f: f})
-	}
 	if c.Watermarked() {
 		e.floors = c.Floors()
-		e.clampClock = c.ClampsClock()
+		for _, f := range c.Freeings(e.floors) {
+			e.sweepers = append(e.sweepers, &sweeper{f: f})
+			// A temporal filter frees the rows the clock going back
+			// would need: time then does not go back.
+			e.clampClock = e.clampClock || len(f.Behind) > 0
+		}
 	}
 	if ms, ok := store.(*MemoryStore); ok {
 		e.parts = ms.split(opts.Workers)
@@ -331,8 +333,11 @@ func (e *Engine) StepDeltaAt(ctx context.Context, t time.Time, deltas map[string
 		return nil, err
 	}
 	if !e.opts.NoContents {
-		for name, d := range inputs {
-			e.tables[name].applyDelta(zset.FromEntries(d...))
+		for name, d := range deltas {
+			if marks[name].late > 0 {
+				d = zset.FromEntries(inputs[name]...) // without the late rows
+			}
+			e.tables[name].applyDelta(d)
 		}
 	}
 	return res, e.free(ctx)
