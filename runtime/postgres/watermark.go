@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -48,13 +47,9 @@ func (p *Runner) loadMarks(ctx context.Context, q querier, eng *runtime.Engine) 
 	if !p.Circuit.Watermarked() {
 		return nil
 	}
-	raw, err := p.meta(ctx, q, metaWatermarks)
-	if err != nil || raw == "" {
+	marks, err := p.savedMarks(ctx, q)
+	if err != nil {
 		return err
-	}
-	var marks map[string]savedMark
-	if err := json.Unmarshal([]byte(raw), &marks); err != nil {
-		return fmt.Errorf("reading the watermarks in %s: %w", p.t("_meta"), err)
 	}
 	for _, w := range eng.Watermarks() {
 		if m, ok := marks[w.Table]; ok {
@@ -64,6 +59,14 @@ func (p *Runner) loadMarks(ctx context.Context, q querier, eng *runtime.Engine) 
 		}
 	}
 	return nil
+}
+
+// savedMarks reads the watermarks _meta records, by table; none before
+// the first step records them.
+func (p *Runner) savedMarks(ctx context.Context, q querier) (map[string]savedMark, error) {
+	marks := map[string]savedMark{}
+	_, err := p.readMetaJSON(ctx, q, metaWatermarks, &marks)
+	return marks, err
 }
 
 // stepMarks carries the watermarks through the chunks of one step: each
@@ -130,13 +133,9 @@ func (p *Runner) queueMarks(b *pgx.Batch, marks []runtime.WatermarkStatus) error
 // time among the rows it holds in tx's snapshot, none of them late, with
 // the late changes counted before (an apply's backfill keeps them).
 func (p *Runner) backfillMarks(ctx context.Context, tx pgx.Tx) ([]runtime.WatermarkStatus, error) {
-	before := map[string]savedMark{}
-	if raw, err := p.meta(ctx, tx, metaWatermarks); err != nil {
+	before, err := p.savedMarks(ctx, tx)
+	if err != nil {
 		return nil, err
-	} else if raw != "" {
-		if err := json.Unmarshal([]byte(raw), &before); err != nil {
-			return nil, fmt.Errorf("reading the watermarks in %s: %w", p.t("_meta"), err)
-		}
 	}
 	var out []runtime.WatermarkStatus
 	for _, in := range p.Circuit.Inputs {
@@ -165,19 +164,12 @@ func (p *Runner) backfillMarks(ctx context.Context, tx pgx.Tx) ([]runtime.Waterm
 // the program's last step left it: stepq status shows them.
 func (p *Runner) Watermarks(ctx context.Context) ([]runtime.WatermarkStatus, error) {
 	var out []runtime.WatermarkStatus
-	saved := map[string]savedMark{}
-	raw, err := p.meta(ctx, p.Pool, metaWatermarks)
-	var pgErr interface{ SQLState() string }
-	if errors.As(err, &pgErr) && pgErr.SQLState() == "42P01" {
-		err = nil // not installed
+	saved, err := p.savedMarks(ctx, p.Pool)
+	if isUndefinedTable(err) {
+		err = nil // not installed: no watermark has moved
 	}
 	if err != nil {
 		return nil, err
-	}
-	if raw != "" {
-		if err := json.Unmarshal([]byte(raw), &saved); err != nil {
-			return nil, fmt.Errorf("reading the watermarks in %s: %w", p.t("_meta"), err)
-		}
 	}
 	for _, in := range p.Circuit.Inputs {
 		if w := in.Watermark; w != nil {
