@@ -59,6 +59,7 @@ func main() {
 	schema := flag.String("schema", "stepbench", "with -db: the schema of the run's tables; the program's is this with _prog added")
 	batches := flag.Int("batches", 20, "with -db: batches of 1,000 new line items")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memprofile := flag.String("memprofile", "", "in memory: write a heap profile to this file once the first run has loaded, to see what the engine's state holds")
 	workerList := flag.String("workers", "1,2", "in memory: the worker counts to run the engine with, one run each, comma-separated")
 	rounds := flag.Int("rounds", 1, "in memory: run every worker count this many times, in turn, and print the medians (the machine's load then weighs on each alike)")
 	flag.Parse()
@@ -81,7 +82,7 @@ func main() {
 	if *db != "" {
 		err = runPG(context.Background(), *db, *schema, w, *batches, *changes)
 	} else {
-		err = run(w, *changes, *batch, workers, max(*rounds, 1))
+		err = run(w, *changes, *batch, workers, max(*rounds, 1), *memprofile)
 	}
 	if err != nil {
 		pprof.StopCPUProfile()
@@ -90,7 +91,7 @@ func main() {
 	}
 }
 
-func run(w shopbench.Workload, changes, batch int, workers []int, rounds int) error {
+func run(w shopbench.Workload, changes, batch int, workers []int, rounds int, memprofile string) error {
 	fmt.Printf("shop workload: %d products, %d line items, %d baskets; steps of %d rows while loading; GOMAXPROCS %d",
 		w.Products, w.LineItems, w.Baskets, batch, goruntime.GOMAXPROCS(0))
 	if rounds > 1 {
@@ -101,10 +102,11 @@ func run(w shopbench.Workload, changes, batch int, workers []int, rounds int) er
 	runs := make([][]measures, len(workers))
 	for range rounds {
 		for i, n := range workers {
-			m, err := measure(w, d, changes, batch, n)
+			m, err := measure(w, d, changes, batch, n, memprofile)
 			if err != nil {
 				return err
 			}
+			memprofile = "" // the first run's is enough
 			runs[i] = append(runs[i], m)
 		}
 	}
@@ -178,8 +180,9 @@ type measures struct {
 }
 
 // measure runs the workload through stepping on n workers and through
-// the baselines.
-func measure(w shopbench.Workload, d *shopbench.Data, changes, batch, n int) (measures, error) {
+// the baselines; with a memprofile path, it writes a heap profile there
+// once the engine has loaded.
+func measure(w shopbench.Workload, d *shopbench.Data, changes, batch, n int, memprofile string) (measures, error) {
 	var m measures
 	ctx := context.Background()
 	goruntime.GC() // the previous run's engine is garbage: not this one's
@@ -192,6 +195,11 @@ func measure(w shopbench.Workload, d *shopbench.Data, changes, batch, n int) (me
 		return m, err
 	}
 	m.heapMB = shopbench.HeapMB() - base
+	if memprofile != "" {
+		if err := writeHeapProfile(memprofile); err != nil {
+			return m, err
+		}
+	}
 
 	h := shopbench.NewHandWritten()
 	m.handLoad, _ = shopbench.Timed(func() error { h.Load(d); return nil })
@@ -251,4 +259,19 @@ func pct(ds []time.Duration, p float64) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[int(p*float64(len(s)-1))]
+}
+
+// writeHeapProfile writes the live heap, as of a garbage collection now,
+// to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	goruntime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
