@@ -121,7 +121,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			return nil, fmt.Errorf("node n%d: group %s has negative weight %d: more rows deleted than inserted", n.ID, types.Format(st.Key, types.Type{Kind: types.Record}), st.Count)
 		}
 		news[i] = st
-		oldRow, newRow := rowOf(old, op, impls), rowOf(st, op, impls)
+		oldRow, newRow := old.outputRow(op, impls), st.outputRow(op, impls)
 		if oldRow != nil && newRow != nil && types.SameRowKey(oldRow, newRow) {
 			continue
 		}
@@ -420,6 +420,18 @@ func rowOf(st *GroupState, op *ir.Aggregate, impls []stdlib.Aggregator) zset.Row
 		row = append(row, impls[i].Result(acc.linear(), m, st.Count))
 	}
 	return row
+}
+
+// outputRow is rowOf(st), computed once for each state: a group the
+// step leaves alone keeps its row for the step that next changes it.
+func (st *GroupState) outputRow(op *ir.Aggregate, impls []stdlib.Aggregator) zset.Row {
+	if st == nil {
+		return nil
+	}
+	if st.row == nil {
+		st.row = rowOf(st, op, impls)
+	}
+	return st.row
 }
 
 // treeMultiset shows a group's B-tree multiset to its aggregator.

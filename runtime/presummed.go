@@ -51,6 +51,7 @@ func (p *Presummer) New(key zset.Row) *GroupState { return newGroupState(key, p.
 // nonNull[i] and sums[i] are not read.
 func (p *Presummer) Add(st *GroupState, rows int64, nonNull []int64, sums []decimal.Decimal) {
 	st.Count += rows
+	st.row = nil
 	for i, a := range p.op.Aggs {
 		if a.Arg == nil || nonNull[i] == 0 {
 			continue

@@ -82,6 +82,11 @@ type GroupState struct {
 	// present in order of written form whatever came and went; nil for
 	// keys without numerics.
 	Forms []KeyForm
+	// row caches the group's output row (rowOf), so that the step that
+	// next changes the group retracts it without computing it again;
+	// nil until computed. It is kept only in memory: whatever changes
+	// the state in place clears it.
+	row zset.Row
 }
 
 // KeyForm is one spelling of a group's key and how many rows have it.
