@@ -80,6 +80,13 @@ func (p *pkRows) set(key string, row zset.Row) {
 		*p.row(i) = row
 		return
 	}
+	p.insert(h, row, taken)
+}
+
+// insert adds row, of a key the table does not hold, whose encoding
+// hashes to h; taken is what slot said of h.
+func (p *pkRows) insert(h uint64, row zset.Row, taken bool) {
+	var i int32
 	if n := len(p.free); n > 0 {
 		i = p.free[n-1]
 		p.free = p.free[:n-1]
@@ -107,10 +114,13 @@ func (p *pkRows) set(key string, row zset.Row) {
 // del removes the row of key, if there is one.
 func (p *pkRows) del(key string) {
 	h := p.hash(key)
-	i, _ := p.slot(h, key)
-	if i < 0 {
-		return
+	if i, _ := p.slot(h, key); i >= 0 {
+		p.delAt(h, i)
 	}
+}
+
+// delAt removes the row in slot i, whose key hashes to h.
+func (p *pkRows) delAt(h uint64, i int32) {
 	if j, ok := p.at[h]; ok && j == i {
 		delete(p.at, h)
 		// A row of the same hash, if any, takes its place in at.
@@ -126,6 +136,21 @@ func (p *pkRows) del(key string) {
 	}
 	*p.row(i) = nil
 	p.free = append(p.free, i)
+}
+
+// apply makes a batch's changes, which resolve found the slots of: no
+// key is looked up again.
+func (p *pkRows) apply(changes []pkChange) {
+	for _, c := range changes {
+		switch {
+		case c.slot >= 0 && c.row != nil:
+			*p.row(c.slot) = c.row
+		case c.slot >= 0:
+			p.delAt(c.hash, c.slot)
+		case c.row != nil:
+			p.insert(c.hash, c.row, c.taken)
+		}
+	}
 }
 
 func (p *pkRows) appendKey(buf []byte, row zset.Row) []byte {

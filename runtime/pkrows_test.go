@@ -1,9 +1,12 @@
 package runtime
 
 import (
+	"maps"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -49,6 +52,73 @@ func TestPKRows(t *testing.T) {
 			key := string(p.appendKey(nil, zset.Row{int64(k)}))
 			if _, in := model[key]; !in && p.get(key) != nil {
 				t.Fatalf("mask %x: key %d found, not in the model", mask, k)
+			}
+		}
+	}
+}
+
+// TestTableResolveCollisions resolves and applies random batches of
+// inserts, updates and deletes, several to one key in a batch, against a
+// keyed table whose key hashes are cut to two bits, so that keys of one
+// batch and of the table collide; the table must hold what a map of the
+// same changes holds, and each batch's Z-set must be the difference.
+func TestTableResolveCollisions(t *testing.T) {
+	in := &ir.Input{Name: "t", PrimaryKey: []int{0}, Columns: []ir.Column{
+		{Name: "k", Type: types.Type{Kind: types.Int8}},
+		{Name: "v", Type: types.Type{Kind: types.Int8}},
+	}}
+	for _, parts := range []int{1, 3} {
+		tab := newTableState(in)
+		tab.split(parts)
+		for _, p := range tab.byKey {
+			p.mask = 3
+		}
+		model := map[int64]int64{}
+		r := rand.New(rand.NewPCG(5, uint64(parts)))
+		for step := range 300 {
+			next := maps.Clone(model)
+			var changes []Change
+			for range 1 + r.IntN(20) {
+				k, v := int64(r.IntN(40)), int64(step*100+len(changes))
+				row := zset.Row{k, v}
+				_, in := next[k]
+				switch {
+				case r.IntN(3) == 0:
+					changes = append(changes, Change{Op: Delete, Row: row})
+					delete(next, k)
+				case in:
+					changes = append(changes, Change{Op: Update, Row: row})
+					next[k] = v
+				default:
+					changes = append(changes, Change{Op: Insert, Row: row})
+					next[k] = v
+				}
+			}
+			d, ovs, err := tab.resolveSplit(changes, 1)
+			if err != nil {
+				t.Fatalf("parts %d step %d: %v", parts, step, err)
+			}
+			want := zset.New()
+			for k, v := range model {
+				want.Add(zset.Row{k, v}, -1)
+			}
+			for k, v := range next {
+				want.Add(zset.Row{k, v}, 1)
+			}
+			got := zset.FromEntries(d...)
+			got.AddAll(want, -1)
+			if !got.IsEmpty() {
+				t.Fatalf("parts %d step %d: the batch's Z-set is off by %v", parts, step, got.Entries())
+			}
+			tab.applySplit(ovs)
+			model = next
+			if tab.byKey.len() != len(model) {
+				t.Fatalf("parts %d step %d: %d rows, want %d", parts, step, tab.byKey.len(), len(model))
+			}
+			for k, v := range model {
+				if row := tab.byKey.get(string(tab.appendPK(nil, zset.Row{k}))); row == nil || row[1] != v {
+					t.Fatalf("parts %d step %d: row of %d is %v, want %d", parts, step, k, row, v)
+				}
 			}
 		}
 	}

@@ -66,11 +66,87 @@ func newTableState(in *ir.Input) *tableState {
 	return t
 }
 
-// overlay is a batch's view of a table: the rows it changed, by key (nil
-// for a deleted row), or for a bag the changes it made.
+// overlay is a batch's view of a table: for a keyed table the keys it
+// touched, with their rows after it; for a bag the changes it made.
 type overlay struct {
-	byKey map[string]zset.Row
+	keyed *keyedOverlay
 	bag   *zset.ZSet
+}
+
+// keyedOverlay is a batch's changes to a keyed table, one per key it
+// touched, found by the key's hash: no string per key, and no second
+// look-up of the table when the batch is applied (see pkRows).
+type keyedOverlay struct {
+	changes []pkChange
+	// at finds a key's change by the key's hash; a change whose hash an
+	// earlier one has (two keys, one hash: in theory) is found by
+	// scanning. Nil while the batch has touched one key.
+	at map[uint64]int32
+}
+
+// pkChange is what a batch did to one key of a table.
+type pkChange struct {
+	hash   uint64   // of the key's encoding (pkRows.hash)
+	keyRow zset.Row // a row with the key: the first change's
+	row    zset.Row // the key's row after the batch; nil for none
+	// slot is the key's slot in the table when the batch began, or -1;
+	// taken says a row of another key has its hash (see pkRows.slot),
+	// in the table or among the batch's new keys.
+	slot  int32
+	taken bool
+}
+
+// find returns the position of the change of key (its encoding, hashing
+// to h), or -1; taken reports whether another key of the batch has
+// hash h.
+func (o *keyedOverlay) find(t *tableState, h uint64, key []byte) (_ int, taken bool) {
+	var tmp [64]byte
+	is := func(i int) bool {
+		c := &o.changes[i]
+		return c.hash == h && string(t.appendPK(tmp[:0], c.keyRow)) == string(key)
+	}
+	if o.at == nil {
+		for i := range o.changes {
+			if is(i) {
+				return i, false
+			}
+			taken = taken || o.changes[i].hash == h
+		}
+		return -1, taken
+	}
+	i, ok := o.at[h]
+	if !ok {
+		return -1, false
+	}
+	if is(int(i)) {
+		return int(i), false
+	}
+	for j := range o.changes {
+		if is(j) {
+			return j, true
+		}
+	}
+	return -1, true
+}
+
+// add records the first change of a key.
+func (o *keyedOverlay) add(c pkChange) {
+	i := int32(len(o.changes))
+	o.changes = append(o.changes, c)
+	if o.at == nil && len(o.changes) > 8 {
+		o.at = make(map[uint64]int32, cap(o.changes))
+		for j, x := range o.changes {
+			if _, ok := o.at[x.hash]; !ok {
+				o.at[x.hash] = int32(j)
+			}
+		}
+		return
+	}
+	if o.at != nil {
+		if _, ok := o.at[c.hash]; !ok {
+			o.at[c.hash] = i
+		}
+	}
 }
 
 // appendPK appends the encoding of row's primary key, the one pk returns,
@@ -89,7 +165,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	add := func(row zset.Row, w int64) { d = append(d, zset.Entry{Row: row, Weight: w}) }
 	ov := &overlay{}
 	if t.byKey != nil {
-		ov.byKey = make(map[string]zset.Row, len(changes))
+		ov.keyed = &keyedOverlay{changes: make([]pkChange, 0, len(changes))}
 	} else {
 		ov.bag = zset.New()
 	}
@@ -119,19 +195,29 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			continue
 		}
 		buf = t.appendPK(buf[:0], c.Row)
-		old, touched := ov.byKey[string(buf)]
-		if !touched {
-			old = t.byKey.get(string(buf)) // no allocation: get keeps no key
+		rows := t.byKey.part(buf)
+		h := rows.hash(string(buf))
+		at, takenInBatch := ov.keyed.find(t, h, buf)
+		var pc *pkChange
+		if at >= 0 {
+			pc = &ov.keyed.changes[at]
+			cancels = true
+		} else {
+			slot, taken := rows.slot(h, string(buf))
+			ov.keyed.add(pkChange{hash: h, keyRow: c.Row, slot: slot, taken: taken || takenInBatch})
+			pc = &ov.keyed.changes[len(ov.keyed.changes)-1]
+			if slot >= 0 {
+				pc.row = *rows.row(slot)
+			}
 		}
-		key := string(buf) // what the overlay keeps, and later the table
-		cancels = cancels || touched
+		old := pc.row
 		switch c.Op {
 		case Insert:
 			if old != nil {
 				return nil, nil, fmt.Errorf("%s: %w", c.Where(i), &DuplicateKeyError{Table: t.input.Name, Key: t.keyText(c.Row)})
 			}
 			add(c.Row, 1)
-			ov.byKey[key] = c.Row
+			pc.row = c.Row
 		case Delete, Update:
 			if old == nil {
 				continue
@@ -139,9 +225,9 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			add(old, -1)
 			if c.Op == Update {
 				add(c.Row, 1)
-				ov.byKey[key] = c.Row
+				pc.row = c.Row
 			} else {
-				ov.byKey[key] = nil
+				pc.row = nil
 			}
 		}
 	}
@@ -198,18 +284,19 @@ func (t *tableState) isKey(i int) bool {
 }
 
 func (t *tableState) apply(ov *overlay) {
-	t.taken += len(ov.byKey)
 	if t.byKey == nil {
 		t.taken += ov.bag.Len()
 		t.bag.AddAll(ov.bag, 1)
 		return
 	}
-	for k, row := range ov.byKey {
-		if row == nil {
-			t.byKey.del(k)
-		} else {
-			t.byKey.set(k, row)
-		}
+	t.taken += len(ov.keyed.changes)
+	if len(t.byKey) == 1 {
+		t.byKey[0].apply(ov.keyed.changes)
+		return
+	}
+	var tmp [128]byte
+	for _, c := range ov.keyed.changes {
+		t.byKey.part(t.appendPK(tmp[:0], c.keyRow)).apply([]pkChange{c})
 	}
 }
 

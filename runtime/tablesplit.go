@@ -14,16 +14,23 @@ import (
 // on one worker.
 type pkParts []*pkRows
 
-func (ps pkParts) part(key string) *pkRows {
+func (ps pkParts) part(key []byte) *pkRows {
 	if len(ps) == 1 {
 		return ps[0]
 	}
 	return ps[partOf(key, len(ps))]
 }
 
-func (ps pkParts) get(key string) zset.Row      { return ps.part(key).get(key) }
-func (ps pkParts) set(key string, row zset.Row) { ps.part(key).set(key, row) }
-func (ps pkParts) del(key string)               { ps.part(key).del(key) }
+func (ps pkParts) partOfKey(key string) *pkRows {
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	return ps[partOf(key, len(ps))]
+}
+
+func (ps pkParts) get(key string) zset.Row      { return ps.partOfKey(key).get(key) }
+func (ps pkParts) set(key string, row zset.Row) { ps.partOfKey(key).set(key, row) }
+func (ps pkParts) del(key string)               { ps.partOfKey(key).del(key) }
 
 func (ps pkParts) len() int {
 	n := 0
@@ -108,17 +115,10 @@ func (t *tableState) applySplit(o tableOverlays) {
 	}
 	ovs := o.split
 	for _, ov := range ovs {
-		t.taken += len(ov.byKey)
+		t.taken += len(ov.keyed.changes)
 	}
 	_ = parallel(len(ovs), func(p int) error {
-		part := t.byKey[p]
-		for k, row := range ovs[p].byKey {
-			if row == nil {
-				part.del(k)
-			} else {
-				part.set(k, row)
-			}
-		}
+		t.byKey[p].apply(ovs[p].keyed.changes)
 		return nil
 	})
 }
