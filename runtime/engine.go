@@ -46,6 +46,9 @@ type Engine struct {
 	// routes says, by node ID, how the node's changes are split over
 	// the workers; nil for a node that runs on one.
 	routes []*route
+	// deltas holds a step's changes by node ID, kept for the next step
+	// (see freshDeltas).
+	deltas []batch
 }
 
 // StepError is a step that failed computing a view: the data it met (a
@@ -270,12 +273,10 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	if e.opts.NoContents {
 		return nil, fmt.Errorf("this engine keeps no table contents: give its changes as Z-sets with StepDelta")
 	}
-	deltas := map[string]batch{}
-	overlays := map[string]tableOverlays{}
-	marks := map[string]markUpdate{}
-	// In order of name, so that of two tables' bad changes the same one
-	// fails the step in every run.
-	for _, name := range slices.Sorted(maps.Keys(changes)) {
+	deltas := make(map[string]batch, len(changes))
+	overlays := make(map[string]tableOverlays, len(changes))
+	marks := make(map[string]markUpdate, len(changes))
+	for _, name := range tableOrder(changes) {
 		tableChanges := changes[name]
 		t, ok := e.tables[name]
 		if !ok {
@@ -291,17 +292,30 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		deltas[name], overlays[name] = t.dropLate(d, &u, e.opts.AdmitLate), ov
 		marks[name] = u
 	}
-	res, commit, err := e.run(ctx, t, deltas, marks)
+	res, s, err := e.run(ctx, t, deltas)
 	if err != nil {
 		return nil, err
 	}
-	if err := commit(ctx); err != nil {
+	if err := s.commit(ctx, res, marks); err != nil {
 		return nil, err
 	}
 	for name, ovs := range overlays {
 		e.tables[name].applySplit(ovs)
 	}
 	return res, e.free(ctx)
+}
+
+// tableOrder returns the names of the tables a step changes in order of
+// name, so that of two tables' bad changes the same one fails the step
+// in every run.
+func tableOrder(changes map[string][]Change) []string {
+	if len(changes) <= 1 {
+		for name := range changes {
+			return []string{name}
+		}
+		return nil
+	}
+	return slices.Sorted(maps.Keys(changes))
 }
 
 // StepDelta applies one batch given directly as Z-sets of changes per
@@ -325,11 +339,11 @@ func (e *Engine) StepDeltaAt(ctx context.Context, t time.Time, deltas map[string
 		inputs[name] = tab.dropLate(toBatch(d), &u, e.opts.AdmitLate)
 		marks[name] = u
 	}
-	res, commit, err := e.run(ctx, t, inputs, marks)
+	res, s, err := e.run(ctx, t, inputs)
 	if err != nil {
 		return nil, err
 	}
-	if err := commit(ctx); err != nil {
+	if err := s.commit(ctx, res, marks); err != nil {
 		return nil, err
 	}
 	if !e.opts.NoContents {
@@ -375,21 +389,20 @@ func (e *Engine) TableRow(name string, key []any) (row zset.Row, ok bool) {
 	return row, row != nil
 }
 
-// run computes every node's changes for one step. It changes nothing; the
-// returned commit function writes the step's state.
-// The tables' watermarks move as marks say when the step commits.
-func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch, marks map[string]markUpdate) (res *Result, commit func(context.Context) error, err error) {
+// run computes every node's changes for one step. It changes nothing;
+// the step's commit writes its state.
+func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) (res *Result, s *stepRun, err error) {
 	// A panic while computing is a bug, but it must not take the caller
 	// down: nothing is committed yet, so the step fails and changes nothing.
 	defer func() {
 		if p := recover(); p != nil {
-			res, commit, err = nil, nil, fmt.Errorf("step %d: internal error: %v", e.steps+1, p)
+			res, s, err = nil, nil, fmt.Errorf("step %d: internal error: %v", e.steps+1, p)
 		}
 	}()
-	s := &stepRun{
+	s = &stepRun{
 		engine: e,
 		store:  e.store,
-		deltas: make([]batch, len(e.circuit.Nodes)),
+		deltas: e.freshDeltas(),
 		inputs: inputs,
 		now:    t.UTC().Round(time.Microsecond),
 		parts:  e.parts,
@@ -407,30 +420,46 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch, 
 	res = &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
 	changes := s.viewChanges()
 	for i, v := range e.circuit.Views {
-		if !changes[i].IsEmpty() {
+		if changes[i] != nil && !changes[i].IsEmpty() {
 			res.Changes[v.Name] = changes[i]
 		}
 	}
-	commit = func(ctx context.Context) error {
-		for _, w := range s.writes {
-			if err := w(ctx); err != nil {
-				return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)
-			}
-		}
-		if !e.opts.NoContents {
-			s.addContents(res.Changes)
-		}
-		e.steps++
-		e.lastNow = s.now
-		for name, u := range marks {
-			if m := e.tables[name].mark; m != nil {
-				m.apply(u)
-			}
-		}
-		for _, sw := range e.sweepers {
-			sw.taken += len(s.deltas[sw.f.Node.Inputs[0].ID])
-		}
-		return nil
+	return res, s, nil
+}
+
+// freshDeltas returns the slice of a step's changes by node, cleared: the
+// engine's own, reused from step to step, since a step's changes are
+// dropped when it ends (the Result holds the views' own).
+func (e *Engine) freshDeltas() []batch {
+	if e.deltas == nil {
+		e.deltas = make([]batch, len(e.circuit.Nodes))
+	} else {
+		clear(e.deltas)
 	}
-	return res, commit, nil
+	return e.deltas
+}
+
+// commit writes the state of a step that ran: its operators' state, the
+// views' contents from res, and the tables' watermarks as marks say.
+func (s *stepRun) commit(ctx context.Context, res *Result, marks map[string]markUpdate) error {
+	e := s.engine
+	for _, w := range s.writes {
+		if err := w(ctx); err != nil {
+			return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)
+		}
+	}
+	if !e.opts.NoContents {
+		s.addContents(res.Changes)
+	}
+	e.steps++
+	e.lastNow = s.now
+	for name, u := range marks {
+		if m := e.tables[name].mark; m != nil {
+			m.apply(u)
+		}
+	}
+	for _, sw := range e.sweepers {
+		sw.taken += len(s.deltas[sw.f.Node.Inputs[0].ID])
+	}
+	return nil
 }

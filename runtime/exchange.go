@@ -228,7 +228,7 @@ func concatBatches(bs []batch) batch { return slices.Concat(bs...) }
 var errBadRow = errors.New("bad row")
 
 // viewChanges returns the step's changes to each view of the circuit, in
-// its order, consolidated: on several workers, each view's on a
+// its order, consolidated (nil for a view with none): on several workers, each view's on a
 // goroutine of its own when the step's changes are many.
 func (s *stepRun) viewChanges() []*zset.ZSet {
 	views := s.engine.circuit.Views
@@ -244,7 +244,9 @@ func (s *stepRun) viewChanges() []*zset.ZSet {
 	// Views are dealt to goroutines in turn; each writes only its own.
 	_ = parallel(n, func(w int) error {
 		for i := w; i < len(views); i += n {
-			out[i] = zset.FromEntries(s.deltas[views[i].Node.ID]...)
+			if d := s.deltas[views[i].Node.ID]; len(d) > 0 {
+				out[i] = zset.FromEntries(d...)
+			}
 		}
 		return nil
 	})
