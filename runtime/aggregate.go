@@ -45,7 +45,9 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	of := make([]int32, len(d)) // the group of each change
 	var keys []string
 	var groupKeys []zset.Row
-	at := map[string]int32{}
+	// keyVals holds the groups' key values, in one slab.
+	keyVals := make([]any, 0, len(op.Key)*min(len(d), 64))
+	var finder groupFinder
 	scratch := make(zset.Row, len(op.Key))
 	var tmp [128]byte
 	buf := tmp[:0] // on the stack, for a short key
@@ -73,17 +75,17 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			}
 			gc.keys[i] = key
 		}
-		g, ok := at[string(buf)]
+		g, ok := finder.find(keys, buf)
 		if !ok {
 			g = int32(len(keys))
-			k := string(buf)
-			at[k] = g
-			keys = append(keys, k)
-			if key != nil {
-				groupKeys = append(groupKeys, key)
-			} else {
-				groupKeys = append(groupKeys, slices.Clone(scratch))
+			keys = append(keys, string(buf))
+			finder.add(keys)
+			if key == nil {
+				start := len(keyVals)
+				keyVals = append(keyVals, scratch...)
+				key = keyVals[start:len(keyVals):len(keyVals)]
 			}
+			groupKeys = append(groupKeys, key)
 		}
 		of[i] = g
 	}
@@ -136,19 +138,65 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	return out, nil
 }
 
+// groupFinder finds a batch's groups by their keys' encodings: by
+// scanning while they are few, as a single change's step has, then by a
+// map.
+type groupFinder struct {
+	at map[string]int32
+}
+
+// groupScan is the most groups a groupFinder scans.
+const groupScan = 8
+
+// find returns the group of key among keys, the groups found so far.
+func (f *groupFinder) find(keys []string, key []byte) (int32, bool) {
+	if f.at == nil {
+		for i, k := range keys {
+			if k == string(key) {
+				return int32(i), true
+			}
+		}
+		return 0, false
+	}
+	g, ok := f.at[string(key)]
+	return g, ok
+}
+
+// add files the last of keys, the groups found so far, as a new group.
+func (f *groupFinder) add(keys []string) {
+	g := int32(len(keys) - 1)
+	switch {
+	case f.at != nil:
+		f.at[keys[g]] = g
+	case len(keys) > groupScan:
+		f.at = make(map[string]int32, 2*len(keys))
+		for i, k := range keys {
+			f.at[k] = int32(i)
+		}
+	}
+}
+
 // sortByGroup returns the changes (positions in the batch) of each of n
 // groups, in their order in the batch: a stable counting sort into one
 // backing array.
 func sortByGroup(of []int32, n int) [][]int32 {
-	start := make([]int32, n+1)
+	if n == 1 {
+		all := make([]int32, len(of))
+		for i := range all {
+			all[i] = int32(i)
+		}
+		return [][]int32{all}
+	}
+	start := make([]int32, 2*(n+1)+len(of))
+	next, sorted := start[n+1:2*(n+1)], start[2*(n+1):]
+	start = start[:n+1]
 	for _, g := range of {
 		start[g+1]++
 	}
 	for g := range n {
 		start[g+1] += start[g]
 	}
-	sorted := make([]int32, len(of))
-	next := slices.Clone(start[:n])
+	copy(next, start[:n])
 	for i, g := range of {
 		sorted[next[g]] = int32(i)
 		next[g]++

@@ -90,3 +90,37 @@ func loaded(b *testing.B, workers int) (*Stepping, *Data) {
 	b.ResetTimer()
 	return s, d
 }
+
+// BenchmarkSmallStep measures a step's fixed cost on a small loaded shop:
+// a step with no changes, and one adding a line item to a basket that
+// exists (its group changes; no group is made). Its allocations per
+// step are what a single change costs the garbage collector.
+func BenchmarkSmallStep(b *testing.B) {
+	ctx := context.Background()
+	s, err := NewStepping()
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := Workload{Products: 1000, LineItems: 10_000, Baskets: 1000, Seed: 1}.Generate()
+	if err := s.Load(ctx, d, 1000); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("empty", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Engine.Step(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	i := 0
+	b.Run("add", func(b *testing.B) {
+		for b.Loop() {
+			// Baskets from 1,000 on hold no loaded item: each key is new.
+			l := LineItem{Basket: int64(1000 + i%1000), Product: d.Products[(i/1000)%len(d.Products)].Name, Qty: 1}
+			i++
+			if err := s.AddItem(ctx, l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
