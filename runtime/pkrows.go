@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"hash/maphash"
-	"slices"
 
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
@@ -12,50 +11,72 @@ import (
 var pkSeed = maphash.MakeSeed()
 
 // pkRows is a keyed table's rows by primary key. It keeps, rather than
-// each row's key encoding (a string per row), a 64-bit hash of it, and
-// tells rows whose keys share a hash apart by encoding their keys again:
-// fewer bytes per row, and no object per row beyond the row.
+// each row's key encoding (a string per row), 32 bits of a hash of it in
+// an open-addressed table of 8-byte entries, and tells rows whose keys
+// share those bits apart by encoding their keys again: fewer bytes per
+// row than a Go map, no object per row beyond the row, and one cache
+// line read to find a key.
 type pkRows struct {
 	pk []int // the key's columns
 	// rows holds the rows by slot, in chunks of rowChunk so that a table
 	// that grows never copies them; nil for a free slot.
 	rows [][]zset.Row
-	n    int32            // slots used, free ones included
-	free []int32          // free slots
-	at   map[uint64]int32 // key hash -> slot of a row with that hash
-	// same holds the slots of rows whose key hash a row in at has too:
-	// found by scanning, almost always empty.
-	same []int32
-	mask uint64 // of the hash's bits, all but in tests of collisions
+	n    int32   // slots used, free ones included
+	free []int32 // free slots
+	// table finds a key's slot: linear probing from the position its
+	// tag gives, entries moved back on delete, so no tombstones.
+	table []pkEntry
+	used  int    // entries in table
+	mask  uint64 // of the hash's bits, all but in tests of collisions
 }
 
-func newPKRows(pk []int) *pkRows { return &pkRows{pk: pk, at: map[uint64]int32{}, mask: ^uint64(0)} }
+// pkEntry is one entry of pkRows.table: a key's tag and its slot plus
+// one; zero for an empty entry.
+type pkEntry struct {
+	tag   uint32
+	slot1 int32
+}
+
+func newPKRows(pk []int) *pkRows { return &pkRows{pk: pk, mask: ^uint64(0)} }
 
 func (p *pkRows) hash(key string) uint64 { return maphash.String(pkSeed, key) & p.mask }
+
+// tagOf is the part of a key's hash the table keeps.
+func tagOf(h uint64) uint32 { return uint32(h>>32) ^ uint32(h) }
+
+// home is where a tag's probing starts: its place scaled to the table
+// (no power-of-two size needed).
+func (p *pkRows) home(tag uint32) int { return int(uint64(tag) * uint64(len(p.table)) >> 32) }
+
+func (p *pkRows) next(i int) int {
+	if i++; i == len(p.table) {
+		return 0
+	}
+	return i
+}
 
 // keyIs reports whether row's primary key encodes as key.
 func (p *pkRows) keyIs(row zset.Row, key string) bool {
 	var tmp [64]byte
-	b := tmp[:0]
-	for _, c := range p.pk {
-		b = types.AppendKey(b, row[c])
-	}
-	return string(b) == key
+	return string(p.appendKey(tmp[:0], row)) == key
 }
 
 // slot returns the slot of the row of key (its encoding, hashing to h),
-// or -1; taken reports whether at holds a row of hash h.
-func (p *pkRows) slot(h uint64, key string) (_ int32, taken bool) {
-	i, taken := p.at[h]
-	if taken && p.keyIs(*p.row(i), key) {
-		return i, true
+// or -1.
+func (p *pkRows) slot(h uint64, key string) int32 {
+	if len(p.table) == 0 {
+		return -1
 	}
-	for _, i := range p.same {
-		if p.keyIs(*p.row(i), key) {
-			return i, taken
+	tag := tagOf(h)
+	for i := p.home(tag); ; i = p.next(i) {
+		e := p.table[i]
+		if e.slot1 == 0 {
+			return -1
+		}
+		if e.tag == tag && p.keyIs(*p.row(e.slot1-1), key) {
+			return e.slot1 - 1
 		}
 	}
-	return -1, taken
 }
 
 // rowChunk is the number of slots in one chunk of pkRows.rows.
@@ -66,7 +87,7 @@ func (p *pkRows) row(i int32) *zset.Row { return &p.rows[i/rowChunk][i%rowChunk]
 
 // get returns the row whose primary key encodes as key, or nil.
 func (p *pkRows) get(key string) zset.Row {
-	if i, _ := p.slot(p.hash(key), key); i >= 0 {
+	if i := p.slot(p.hash(key), key); i >= 0 {
 		return *p.row(i)
 	}
 	return nil
@@ -75,17 +96,16 @@ func (p *pkRows) get(key string) zset.Row {
 // set makes row the row of key, its primary key's encoding.
 func (p *pkRows) set(key string, row zset.Row) {
 	h := p.hash(key)
-	i, taken := p.slot(h, key)
-	if i >= 0 {
+	if i := p.slot(h, key); i >= 0 {
 		*p.row(i) = row
 		return
 	}
-	p.insert(h, row, taken)
+	p.insert(h, row)
 }
 
 // insert adds row, of a key the table does not hold, whose encoding
-// hashes to h; taken is what slot said of h.
-func (p *pkRows) insert(h uint64, row zset.Row, taken bool) {
+// hashes to h.
+func (p *pkRows) insert(h uint64, row zset.Row) {
 	var i int32
 	if n := len(p.free); n > 0 {
 		i = p.free[n-1]
@@ -104,36 +124,60 @@ func (p *pkRows) insert(h uint64, row zset.Row, taken bool) {
 		last := len(p.rows) - 1
 		p.rows[last] = append(p.rows[last], row)
 	}
-	if taken {
-		p.same = append(p.same, i)
-	} else {
-		p.at[h] = i
+	if (p.used+1)*4 > len(p.table)*3 {
+		p.grow()
+	}
+	p.place(pkEntry{tag: tagOf(h), slot1: i + 1})
+}
+
+// place puts e in the first empty entry from its home on.
+func (p *pkRows) place(e pkEntry) {
+	j := p.home(e.tag)
+	for p.table[j].slot1 != 0 {
+		j = p.next(j)
+	}
+	p.table[j] = e
+	p.used++
+}
+
+// grow doubles the table (at least 8 entries) and places its entries
+// again.
+func (p *pkRows) grow() {
+	old := p.table
+	p.table, p.used = make([]pkEntry, max(8, 2*len(old))), 0
+	for _, e := range old {
+		if e.slot1 != 0 {
+			p.place(e)
+		}
 	}
 }
 
 // del removes the row of key, if there is one.
 func (p *pkRows) del(key string) {
 	h := p.hash(key)
-	if i, _ := p.slot(h, key); i >= 0 {
+	if i := p.slot(h, key); i >= 0 {
 		p.delAt(h, i)
 	}
 }
 
-// delAt removes the row in slot i, whose key hashes to h.
+// delAt removes the row in slot i, whose key hashes to h, moving back the
+// entries after its own that probing would no longer reach.
 func (p *pkRows) delAt(h uint64, i int32) {
-	if j, ok := p.at[h]; ok && j == i {
-		delete(p.at, h)
-		// A row of the same hash, if any, takes its place in at.
-		for k, s := range p.same {
-			if p.hash(string(p.appendKey(nil, *p.row(s)))) == h {
-				p.at[h] = s
-				p.same = slices.Delete(p.same, k, k+1)
-				break
-			}
-		}
-	} else {
-		p.same = slices.DeleteFunc(p.same, func(s int32) bool { return s == i })
+	at := p.home(tagOf(h))
+	for p.table[at].slot1 != i+1 {
+		at = p.next(at)
 	}
+	for j := p.next(at); p.table[j].slot1 != 0; j = p.next(j) {
+		// The entry at j stays when its home is cyclically in (at, j].
+		k := p.home(p.table[j].tag)
+		if (at < j && at < k && k <= j) || (at > j && (at < k || k <= j)) {
+			continue
+		}
+		p.table[at] = p.table[j]
+		at = j
+	}
+	p.table[at] = pkEntry{}
+	p.used--
 	*p.row(i) = nil
 	p.free = append(p.free, i)
 }
@@ -148,7 +192,7 @@ func (p *pkRows) apply(changes []pkChange) {
 		case c.slot >= 0:
 			p.delAt(c.hash, c.slot)
 		case c.row != nil:
-			p.insert(c.hash, c.row, c.taken)
+			p.insert(c.hash, c.row)
 		}
 	}
 }

@@ -89,17 +89,13 @@ type pkChange struct {
 	hash   uint64   // of the key's encoding (pkRows.hash)
 	keyRow zset.Row // a row with the key: the first change's
 	row    zset.Row // the key's row after the batch; nil for none
-	// slot is the key's slot in the table when the batch began, or -1;
-	// taken says a row of another key has its hash (see pkRows.slot),
-	// in the table or among the batch's new keys.
-	slot  int32
-	taken bool
+	// slot is the key's slot in the table when the batch began, or -1.
+	slot int32
 }
 
 // find returns the position of the change of key (its encoding, hashing
-// to h), or -1; taken reports whether another key of the batch has
-// hash h.
-func (o *keyedOverlay) find(t *tableState, h uint64, key []byte) (_ int, taken bool) {
+// to h), or -1.
+func (o *keyedOverlay) find(t *tableState, h uint64, key []byte) int {
 	var tmp [64]byte
 	is := func(i int) bool {
 		c := &o.changes[i]
@@ -108,25 +104,24 @@ func (o *keyedOverlay) find(t *tableState, h uint64, key []byte) (_ int, taken b
 	if o.at == nil {
 		for i := range o.changes {
 			if is(i) {
-				return i, false
+				return i
 			}
-			taken = taken || o.changes[i].hash == h
 		}
-		return -1, taken
+		return -1
 	}
 	i, ok := o.at[h]
 	if !ok {
-		return -1, false
+		return -1
 	}
 	if is(int(i)) {
-		return int(i), false
+		return int(i)
 	}
-	for j := range o.changes {
+	for j := range o.changes { // two keys of one hash: in theory
 		if is(j) {
-			return j, true
+			return j
 		}
 	}
-	return -1, true
+	return -1
 }
 
 // add records the first change of a key.
@@ -197,14 +192,14 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		buf = t.appendPK(buf[:0], c.Row)
 		rows := t.byKey.part(buf)
 		h := rows.hash(string(buf))
-		at, takenInBatch := ov.keyed.find(t, h, buf)
+		at := ov.keyed.find(t, h, buf)
 		var pc *pkChange
 		if at >= 0 {
 			pc = &ov.keyed.changes[at]
 			cancels = true
 		} else {
-			slot, taken := rows.slot(h, string(buf))
-			ov.keyed.add(pkChange{hash: h, keyRow: c.Row, slot: slot, taken: taken || takenInBatch})
+			slot := rows.slot(h, string(buf))
+			ov.keyed.add(pkChange{hash: h, keyRow: c.Row, slot: slot})
 			pc = &ov.keyed.changes[len(ov.keyed.changes)-1]
 			if slot >= 0 {
 				pc.row = *rows.row(slot)
