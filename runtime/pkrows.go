@@ -73,7 +73,7 @@ func (p *pkRows) slot(h uint64, key string) int32 {
 		if e.slot1 == 0 {
 			return -1
 		}
-		if e.tag == tag && p.keyIs(*p.row(e.slot1-1), key) {
+		if e.tag == tag && p.keyIs(*p.row(e.slot1 - 1), key) {
 			return e.slot1 - 1
 		}
 	}
