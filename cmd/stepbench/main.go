@@ -10,7 +10,11 @@
 // In memory, stepping runs once for each worker count of -workers
 // (runtime.Options.Workers; 1 and 2 by default), each run beside the
 // baselines measured again, so every ratio compares figures of one time;
-// with -rounds N, N times in turn, printing the medians.
+// with -rounds N, N times in turn, printing the medians. After the table
+// it prints, for each worker count, stepping's heap after the load per
+// input row and over the input's own size as Go structs, and the share of
+// CPU time that garbage collection took during stepping's load and
+// during the hand-written one's.
 //
 // Usage:
 //
@@ -98,7 +102,9 @@ func run(w shopbench.Workload, changes, batch int, workers []int, rounds int, me
 		fmt.Printf("; %d rounds, each running every worker count in turn: medians", rounds)
 	}
 	fmt.Print("\n\n")
+	base := shopbench.HeapMB()
 	d := w.Generate()
+	inputMB := shopbench.HeapMB() - base // the rows as plain Go structs
 	runs := make([][]measures, len(workers))
 	for range rounds {
 		for i, n := range workers {
@@ -152,10 +158,19 @@ func run(w shopbench.Workload, changes, batch int, workers []int, rounds int, me
 	}
 	tw.Flush()
 	fmt.Println()
+	inputRows := float64(len(d.LineItems) + len(d.Products))
 	for i, n := range workers {
 		heap := runs[i][0].heapMB
-		fmt.Printf("stepping heap after load, %d workers: %.0f MiB for %d input rows (%.0f bytes/row)\n",
-			n, heap, len(d.LineItems)+len(d.Products), heap*(1<<20)/float64(len(d.LineItems)+len(d.Products)))
+		fmt.Printf("stepping heap after load, %d workers: %.0f MiB for %.0f input rows (%.0f bytes/row), %.1fx the input's %.0f MiB as Go structs (%.0f bytes/row)\n",
+			n, heap, inputRows, heap*(1<<20)/inputRows, heap/inputMB, inputMB, inputMB*(1<<20)/inputRows)
+		var step, hand []float64
+		for _, x := range runs[i] {
+			step, hand = append(step, x.stepGC), append(hand, x.handGC)
+		}
+		slices.Sort(step)
+		slices.Sort(hand)
+		fmt.Printf("garbage collection's share of CPU during the load, %d workers: stepping %.0f%%, hand-written %.0f%%\n",
+			n, 100*step[len(step)/2], 100*hand[len(hand)/2])
 	}
 	if len(workers) > 1 {
 		var speedups []float64
@@ -177,6 +192,9 @@ type measures struct {
 	stepPrice, handPrice          time.Duration // medians
 	stepPrice99, handPrice99      time.Duration
 	heapMB                        float64 // stepping's heap after its load
+	// stepGC and handGC are the shares of CPU time that went to garbage
+	// collection during each load.
+	stepGC, handGC float64
 }
 
 // measure runs the workload through stepping on n workers and through
@@ -191,7 +209,11 @@ func measure(w shopbench.Workload, d *shopbench.Data, changes, batch, n int, mem
 	if err != nil {
 		return m, err
 	}
-	if m.stepLoad, err = shopbench.Timed(func() error { return s.Load(ctx, d, batch) }); err != nil {
+	m.stepGC, err = shopbench.GCShare(func() error {
+		m.stepLoad, err = shopbench.Timed(func() error { return s.Load(ctx, d, batch) })
+		return err
+	})
+	if err != nil {
 		return m, err
 	}
 	m.heapMB = shopbench.HeapMB() - base
@@ -202,7 +224,10 @@ func measure(w shopbench.Workload, d *shopbench.Data, changes, batch, n int, mem
 	}
 
 	h := shopbench.NewHandWritten()
-	m.handLoad, _ = shopbench.Timed(func() error { h.Load(d); return nil })
+	m.handGC, _ = shopbench.GCShare(func() error {
+		m.handLoad, _ = shopbench.Timed(func() error { h.Load(d); return nil })
+		return nil
+	})
 	m.recompute, _ = shopbench.Timed(func() error { shopbench.Recompute(d); return nil })
 
 	// One new line item per step.

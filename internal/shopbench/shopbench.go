@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -251,6 +252,25 @@ func HeapMB() float64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+// GCShare runs f and returns the share of the process's CPU time that
+// went to garbage collection meanwhile, as the runtime estimates it
+// (runtime/metrics' /cpu/classes/gc/total over /cpu/classes/total, which
+// it brings up to date at each collection: f should span many).
+func GCShare(f func() error) (float64, error) {
+	samples := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}}
+	read := func() (gc, total float64) {
+		metrics.Read(samples)
+		return samples[0].Value.Float64(), samples[1].Value.Float64()
+	}
+	gc0, total0 := read()
+	err := f()
+	gc1, total1 := read()
+	if total1 <= total0 {
+		return 0, err
+	}
+	return (gc1 - gc0) / (total1 - total0), err
 }
 
 // Timed returns how long f takes.
