@@ -25,16 +25,33 @@ type Entry struct {
 // value is not usable; call New.
 //
 // Entries are held by value: no object per row for the garbage collector
-// to find and scan.
+// to find and scan. A Z-set of a few rows, as a small step's changes are,
+// keeps them in a slice, scanned, rather than in a map: a map's smallest
+// table takes several times the room and must be made.
 type ZSet struct {
-	m map[string]Entry
+	m     map[string]Entry // nil while the rows are few
+	small []keyedEntry     // the rows while m is nil
 }
 
+// keyedEntry is an entry of a small Z-set with its row's key.
+type keyedEntry struct {
+	key string
+	Entry
+}
+
+// smallRows is the most rows a Z-set keeps in a slice.
+const smallRows = 8
+
 // New returns an empty Z-set.
-func New() *ZSet { return &ZSet{m: make(map[string]Entry)} }
+func New() *ZSet { return &ZSet{} }
 
 // NewSized returns an empty Z-set with room for about n rows.
-func NewSized(n int) *ZSet { return &ZSet{m: make(map[string]Entry, n)} }
+func NewSized(n int) *ZSet {
+	if n <= smallRows {
+		return &ZSet{small: make([]keyedEntry, 0, n)}
+	}
+	return &ZSet{m: make(map[string]Entry, n)}
+}
 
 // FromEntries builds a Z-set by adding each entry in turn.
 func FromEntries(es ...Entry) *ZSet {
@@ -55,48 +72,96 @@ func (z *ZSet) AddKeyed(key string, row Row, w int64) {
 	if w == 0 {
 		return
 	}
-	if e, ok := z.m[key]; ok {
-		e.Weight += w
-		if e.Weight == 0 {
-			delete(z.m, key)
-		} else {
-			z.m[key] = e
+	if z.m != nil {
+		if e, ok := z.m[key]; ok {
+			e.Weight += w
+			if e.Weight == 0 {
+				delete(z.m, key)
+			} else {
+				z.m[key] = e
+			}
+			return
 		}
+		z.m[key] = Entry{Row: row, Weight: w}
 		return
 	}
+	for i := range z.small {
+		if e := &z.small[i]; e.key == key {
+			if e.Weight += w; e.Weight == 0 {
+				z.small = append(z.small[:i], z.small[i+1:]...)
+			}
+			return
+		}
+	}
+	if len(z.small) < smallRows {
+		z.small = append(z.small, keyedEntry{key, Entry{Row: row, Weight: w}})
+		return
+	}
+	z.m = make(map[string]Entry, 2*smallRows)
+	for _, e := range z.small {
+		z.m[e.key] = e.Entry
+	}
+	z.small = nil
 	z.m[key] = Entry{Row: row, Weight: w}
 }
 
 // AddAll adds every entry of other, scaled by factor.
 func (z *ZSet) AddAll(other *ZSet, factor int64) {
+	if other.m == nil {
+		for _, e := range other.small {
+			z.AddKeyed(e.key, e.Row, e.Weight*factor)
+		}
+		return
+	}
 	for k, e := range other.m {
 		z.AddKeyed(k, e.Row, e.Weight*factor)
 	}
 }
 
+// get returns the entry of the row whose key is key.
+func (z *ZSet) get(key string) (Entry, bool) {
+	if z.m != nil {
+		e, ok := z.m[key]
+		return e, ok
+	}
+	for _, e := range z.small {
+		if e.key == key {
+			return e.Entry, true
+		}
+	}
+	return Entry{}, false
+}
+
 // Weight returns the weight of row, zero if absent.
 func (z *ZSet) Weight(row Row) int64 {
-	if e, ok := z.m[types.RowKey(row)]; ok {
-		return e.Weight
-	}
-	return 0
+	e, _ := z.get(types.RowKey(row))
+	return e.Weight
 }
 
 // Len returns the number of distinct rows.
-func (z *ZSet) Len() int { return len(z.m) }
+func (z *ZSet) Len() int {
+	if z.m != nil {
+		return len(z.m)
+	}
+	return len(z.small)
+}
 
 // IsEmpty reports whether z has no rows.
-func (z *ZSet) IsEmpty() bool { return len(z.m) == 0 }
+func (z *ZSet) IsEmpty() bool { return z.Len() == 0 }
 
 // Each calls f for every row and weight, in no particular order.
 func (z *ZSet) Each(f func(row Row, w int64)) {
-	for _, e := range z.m {
-		f(e.Row, e.Weight)
-	}
+	z.EachKeyed(func(_ string, row Row, w int64) { f(row, w) })
 }
 
 // EachKeyed is Each with the row's key.
 func (z *ZSet) EachKeyed(f func(key string, row Row, w int64)) {
+	if z.m == nil {
+		for _, e := range z.small {
+			f(e.key, e.Row, e.Weight)
+		}
+		return
+	}
 	for k, e := range z.m {
 		f(k, e.Row, e.Weight)
 	}
@@ -105,10 +170,8 @@ func (z *ZSet) EachKeyed(f func(key string, row Row, w int64)) {
 // Entries returns the rows and weights sorted by row, for deterministic
 // output and comparison.
 func (z *ZSet) Entries() []Entry {
-	out := make([]Entry, 0, len(z.m))
-	for _, e := range z.m {
-		out = append(out, e)
-	}
+	out := make([]Entry, 0, z.Len())
+	z.Each(func(row Row, w int64) { out = append(out, Entry{Row: row, Weight: w}) })
 	slices.SortFunc(out, func(a, b Entry) int {
 		if c := types.CompareRows(a.Row, b.Row); c != 0 {
 			return c
@@ -121,15 +184,16 @@ func (z *ZSet) Entries() []Entry {
 
 // Clone returns a copy of z sharing its rows (rows are never mutated).
 func (z *ZSet) Clone() *ZSet {
+	if z.m == nil {
+		return &ZSet{small: slices.Clone(z.small)}
+	}
 	return &ZSet{m: maps.Clone(z.m)}
 }
 
 // Negate returns -z.
 func (z *ZSet) Negate() *ZSet {
-	c := NewSized(len(z.m))
-	for k, e := range z.m {
-		c.m[k] = Entry{Row: e.Row, Weight: -e.Weight}
-	}
+	c := NewSized(z.Len())
+	z.EachKeyed(func(k string, row Row, w int64) { c.AddKeyed(k, row, -w) })
 	return c
 }
 
@@ -149,16 +213,16 @@ func (z *ZSet) Minus(other *ZSet) *ZSet {
 
 // Equal reports whether z and other hold the same rows with the same weights.
 func (z *ZSet) Equal(other *ZSet) bool {
-	if len(z.m) != len(other.m) {
+	if z.Len() != other.Len() {
 		return false
 	}
-	for k, e := range z.m {
-		o, ok := other.m[k]
-		if !ok || o.Weight != e.Weight {
-			return false
+	equal := true
+	z.EachKeyed(func(k string, _ Row, w int64) {
+		if o, ok := other.get(k); !ok || o.Weight != w {
+			equal = false
 		}
-	}
-	return true
+	})
+	return equal
 }
 
 // Distinct returns one row of weight 1 for each class of equal rows
@@ -166,38 +230,34 @@ func (z *ZSet) Equal(other *ZSet) bool {
 // positive weight: the one of them with the smallest identity.
 func (z *ZSet) Distinct() *ZSet {
 	best := map[string]string{} // class -> identity of its representative
-	for k, e := range z.m {
-		if e.Weight <= 0 {
-			continue
+	rows := map[string]Row{}    // identity -> row
+	z.EachKeyed(func(k string, row Row, w int64) {
+		if w <= 0 {
+			return
 		}
-		class := types.KeyOf(e.Row)
+		class := types.KeyOf(row)
 		if cur, ok := best[class]; !ok || k < cur {
 			best[class] = k
+			rows[k] = row
 		}
-	}
-	c := New()
+	})
+	c := NewSized(len(best))
 	for _, k := range best {
-		c.m[k] = Entry{Row: z.m[k].Row, Weight: 1}
+		c.AddKeyed(k, rows[k], 1)
 	}
 	return c
 }
 
 // IsSet reports whether every weight is one.
 func (z *ZSet) IsSet() bool {
-	for _, e := range z.m {
-		if e.Weight != 1 {
-			return false
-		}
-	}
-	return true
+	set := true
+	z.Each(func(_ Row, w int64) { set = set && w == 1 })
+	return set
 }
 
 // HasNegative reports whether any weight is negative.
 func (z *ZSet) HasNegative() bool {
-	for _, e := range z.m {
-		if e.Weight < 0 {
-			return true
-		}
-	}
-	return false
+	negative := false
+	z.Each(func(_ Row, w int64) { negative = negative || w < 0 })
+	return negative
 }
