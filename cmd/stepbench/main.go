@@ -48,7 +48,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/internal/shopbench"
 )
 
@@ -105,10 +104,15 @@ func run(w shopbench.Workload, changes, batch int, workers []int, rounds int, me
 	base := shopbench.HeapMB()
 	d := w.Generate()
 	inputMB := shopbench.HeapMB() - base // the rows as plain Go structs
-	runs := make([][]measures, len(workers))
+	runs := make([][]shopbench.Measures, len(workers))
 	for range rounds {
 		for i, n := range workers {
-			m, err := measure(w, d, changes, batch, n, memprofile)
+			opts := shopbench.MeasureOptions{Changes: changes, Batch: batch, Workers: n}
+			if memprofile != "" {
+				path := memprofile
+				opts.AfterLoad = func() error { return writeHeapProfile(path) }
+			}
+			m, err := shopbench.Measure(w, d, opts)
 			if err != nil {
 				return err
 			}
@@ -121,7 +125,7 @@ func run(w shopbench.Workload, changes, batch int, workers []int, rounds int, me
 	rows := float64(len(d.LineItems))
 	for i, n := range workers {
 		m := runs[i]
-		get := func(f func(measures) time.Duration) time.Duration {
+		get := func(f func(shopbench.Measures) time.Duration) time.Duration {
 			var ds []time.Duration
 			for _, x := range m {
 				ds = append(ds, f(x))
@@ -130,7 +134,7 @@ func run(w shopbench.Workload, changes, batch int, workers []int, rounds int, me
 		}
 		// The ratios are the medians of each round's ratio: a round's
 		// figures were measured at one time, under one load.
-		ratioOf := func(f func(measures) float64) float64 {
+		ratioOf := func(f func(shopbench.Measures) float64) float64 {
 			var rs []float64
 			for _, x := range m {
 				rs = append(rs, f(x))
@@ -138,34 +142,34 @@ func run(w shopbench.Workload, changes, batch int, workers []int, rounds int, me
 			slices.Sort(rs)
 			return rs[len(rs)/2]
 		}
-		stepLoad, handLoad, recompute := get(func(x measures) time.Duration { return x.stepLoad }), get(func(x measures) time.Duration { return x.handLoad }), get(func(x measures) time.Duration { return x.recompute })
+		stepLoad, handLoad, recompute := get(func(x shopbench.Measures) time.Duration { return x.StepLoad }), get(func(x shopbench.Measures) time.Duration { return x.HandLoad }), get(func(x shopbench.Measures) time.Duration { return x.Recompute })
 		fmt.Fprintf(tw, "bulk load (rows/s)\t%d\t%.0f\t%.0f\t%.0f\t%.2fx\t%.2fx\t\n", n,
 			rows/stepLoad.Seconds(), rows/handLoad.Seconds(), rows/recompute.Seconds(),
-			ratioOf(func(x measures) float64 { return ratio(x.handLoad, x.stepLoad) }),
-			ratioOf(func(x measures) float64 { return ratio(x.recompute, x.stepLoad) }))
-		stepAdd, handAdd := get(func(x measures) time.Duration { return x.stepAdd }), get(func(x measures) time.Duration { return x.handAdd })
+			ratioOf(func(x shopbench.Measures) float64 { return ratio(x.HandLoad, x.StepLoad) }),
+			ratioOf(func(x shopbench.Measures) float64 { return ratio(x.Recompute, x.StepLoad) }))
+		stepAdd, handAdd := get(func(x shopbench.Measures) time.Duration { return x.StepAdd }), get(func(x shopbench.Measures) time.Duration { return x.HandAdd })
 		fmt.Fprintf(tw, "add one line item (median)\t%d\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n", n,
 			stepAdd, handAdd, recompute.Round(time.Millisecond),
-			ratioOf(func(x measures) float64 { return ratio(x.handAdd, x.stepAdd) }),
-			ratioOf(func(x measures) float64 { return ratio(x.recompute, x.stepAdd) }))
-		stepPrice, handPrice := get(func(x measures) time.Duration { return x.stepPrice }), get(func(x measures) time.Duration { return x.handPrice })
+			ratioOf(func(x shopbench.Measures) float64 { return ratio(x.HandAdd, x.StepAdd) }),
+			ratioOf(func(x shopbench.Measures) float64 { return ratio(x.Recompute, x.StepAdd) }))
+		stepPrice, handPrice := get(func(x shopbench.Measures) time.Duration { return x.StepPrice }), get(func(x shopbench.Measures) time.Duration { return x.HandPrice })
 		fmt.Fprintf(tw, "price change, ~%d rows (median)\t%d\t%s\t%s\t%s\t%.2fx\t%.0fx\t\n",
 			w.LineItems/w.Products, n, stepPrice, handPrice, recompute.Round(time.Millisecond),
-			ratioOf(func(x measures) float64 { return ratio(x.handPrice, x.stepPrice) }),
-			ratioOf(func(x measures) float64 { return ratio(x.recompute, x.stepPrice) }))
+			ratioOf(func(x shopbench.Measures) float64 { return ratio(x.HandPrice, x.StepPrice) }),
+			ratioOf(func(x shopbench.Measures) float64 { return ratio(x.Recompute, x.StepPrice) }))
 		fmt.Fprintf(tw, "price change (p99)\t%d\t%s\t%s\t\t\t\t\n", n,
-			get(func(x measures) time.Duration { return x.stepPrice99 }), get(func(x measures) time.Duration { return x.handPrice99 }))
+			get(func(x shopbench.Measures) time.Duration { return x.StepPrice99 }), get(func(x shopbench.Measures) time.Duration { return x.HandPrice99 }))
 	}
 	tw.Flush()
 	fmt.Println()
 	inputRows := float64(len(d.LineItems) + len(d.Products))
 	for i, n := range workers {
-		heap := runs[i][0].heapMB
+		heap := runs[i][0].HeapMB
 		fmt.Printf("stepping heap after load, %d workers: %.0f MiB for %.0f input rows (%.0f bytes/row), %.1fx the input's %.0f MiB as Go structs (%.0f bytes/row)\n",
 			n, heap, inputRows, heap*(1<<20)/inputRows, heap/inputMB, inputMB, inputMB*(1<<20)/inputRows)
 		var step, hand []float64
 		for _, x := range runs[i] {
-			step, hand = append(step, x.stepGC), append(hand, x.handGC)
+			step, hand = append(step, x.StepGC), append(hand, x.HandGC)
 		}
 		slices.Sort(step)
 		slices.Sort(hand)
@@ -175,92 +179,13 @@ func run(w shopbench.Workload, changes, batch int, workers []int, rounds int, me
 	if len(workers) > 1 {
 		var speedups []float64
 		for r := range rounds {
-			speedups = append(speedups, ratio(runs[0][r].stepLoad, runs[len(runs)-1][r].stepLoad))
+			speedups = append(speedups, ratio(runs[0][r].StepLoad, runs[len(runs)-1][r].StepLoad))
 		}
 		slices.Sort(speedups)
 		fmt.Printf("bulk load on %d workers over %d, by round: %.2fx\n", workers[len(workers)-1], workers[0], speedups)
 	}
 	fmt.Println("ratios: \"stepping vs X\" is X's time over stepping's; above 1x stepping is faster.")
 	return nil
-}
-
-// measures are one run's figures: stepping's on some workers, and the
-// baselines', measured right after it.
-type measures struct {
-	stepLoad, handLoad, recompute time.Duration
-	stepAdd, handAdd              time.Duration // medians
-	stepPrice, handPrice          time.Duration // medians
-	stepPrice99, handPrice99      time.Duration
-	heapMB                        float64 // stepping's heap after its load
-	// stepGC and handGC are the shares of CPU time that went to garbage
-	// collection during each load.
-	stepGC, handGC float64
-}
-
-// measure runs the workload through stepping on n workers and through
-// the baselines; with a memprofile path, it writes a heap profile there
-// once the engine has loaded.
-func measure(w shopbench.Workload, d *shopbench.Data, changes, batch, n int, memprofile string) (measures, error) {
-	var m measures
-	ctx := context.Background()
-	goruntime.GC() // the previous run's engine is garbage: not this one's
-	base := shopbench.HeapMB()
-	s, err := shopbench.NewSteppingWorkers(n)
-	if err != nil {
-		return m, err
-	}
-	m.stepGC, err = shopbench.GCShare(func() error {
-		m.stepLoad, err = shopbench.Timed(func() error { return s.Load(ctx, d, batch) })
-		return err
-	})
-	if err != nil {
-		return m, err
-	}
-	m.heapMB = shopbench.HeapMB() - base
-	if memprofile != "" {
-		if err := writeHeapProfile(memprofile); err != nil {
-			return m, err
-		}
-	}
-
-	h := shopbench.NewHandWritten()
-	m.handGC, _ = shopbench.GCShare(func() error {
-		m.handLoad, _ = shopbench.Timed(func() error { h.Load(d); return nil })
-		return nil
-	})
-	m.recompute, _ = shopbench.Timed(func() error { shopbench.Recompute(d); return nil })
-
-	// One new line item per step.
-	var stepAdd, handAdd []time.Duration
-	for i := range changes {
-		l := shopbench.LineItem{Basket: int64(w.Baskets + i), Product: d.Products[i%len(d.Products)].Name, Qty: 2}
-		t, err := shopbench.Timed(func() error { return s.AddItem(ctx, l) })
-		if err != nil {
-			return m, err
-		}
-		stepAdd = append(stepAdd, t)
-		t, _ = shopbench.Timed(func() error { h.AddItem(l); return nil })
-		handAdd = append(handAdd, t)
-	}
-	m.stepAdd, m.handAdd = median(stepAdd), median(handAdd)
-
-	// One product price change per step; each touches about
-	// items/products line items.
-	var stepPrice, handPrice []time.Duration
-	for i := range changes {
-		p := d.Products[(i*37)%len(d.Products)]
-		price := p.Price.Add(decimal.New(int64(i+1), -2))
-		t, err := shopbench.Timed(func() error { return s.SetPrice(ctx, p.Name, price) })
-		if err != nil {
-			return m, err
-		}
-		stepPrice = append(stepPrice, t)
-		t, _ = shopbench.Timed(func() error { h.SetPrice(p.Name, price); return nil })
-		handPrice = append(handPrice, t)
-	}
-	m.stepPrice, m.handPrice = median(stepPrice), median(handPrice)
-	m.stepPrice99, m.handPrice99 = pct(stepPrice, 0.99), pct(handPrice, 0.99)
-	return m, nil
 }
 
 // parseWorkers reads a comma-separated list of worker counts.
@@ -278,13 +203,8 @@ func parseWorkers(list string) ([]int, error) {
 
 func ratio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }
 
-func median(ds []time.Duration) time.Duration { return pct(ds, 0.5) }
-
-func pct(ds []time.Duration, p float64) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[int(p*float64(len(s)-1))]
-}
+// median returns the median of ds.
+func median(ds []time.Duration) time.Duration { return shopbench.Percentile(ds, 0.5) }
 
 // writeHeapProfile writes the live heap, as of a garbage collection now,
 // to path.

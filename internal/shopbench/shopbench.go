@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -278,4 +279,102 @@ func Timed(f func() error) (time.Duration, error) {
 	start := time.Now()
 	err := f()
 	return time.Since(start), err
+}
+
+// Measures are one run's figures: stepping's on some workers, and the
+// baselines', measured right after it.
+type Measures struct {
+	StepLoad, HandLoad, Recompute time.Duration
+	StepAdd, HandAdd              time.Duration // medians
+	StepPrice, HandPrice          time.Duration // medians
+	StepPrice99, HandPrice99      time.Duration
+	HeapMB                        float64 // stepping's heap after its load
+	// StepGC and HandGC are the shares of CPU time that went to garbage
+	// collection during each load.
+	StepGC, HandGC float64
+}
+
+// MeasureOptions say how Measure runs the workload.
+type MeasureOptions struct {
+	Changes int // single-row changes to time for each kind
+	Batch   int // rows per step while loading
+	Workers int // the engine's (runtime.Options.Workers)
+	// AfterLoad, when set, is called once stepping has loaded, its
+	// engine still live (to write a heap profile, say).
+	AfterLoad func() error
+}
+
+// Measure runs the workload's data d through stepping and through the
+// baselines, one after the other: the load, then opts.Changes new line
+// items, one a step, then as many price changes, each touching about
+// items/products line items.
+func Measure(w Workload, d *Data, opts MeasureOptions) (Measures, error) {
+	var m Measures
+	ctx := context.Background()
+	runtime.GC() // the previous run's engine is garbage: not this one's
+	base := HeapMB()
+	s, err := NewSteppingWorkers(opts.Workers)
+	if err != nil {
+		return m, err
+	}
+	m.StepGC, err = GCShare(func() error {
+		m.StepLoad, err = Timed(func() error { return s.Load(ctx, d, opts.Batch) })
+		return err
+	})
+	if err != nil {
+		return m, err
+	}
+	m.HeapMB = HeapMB() - base
+	if opts.AfterLoad != nil {
+		if err := opts.AfterLoad(); err != nil {
+			return m, err
+		}
+	}
+
+	h := NewHandWritten()
+	m.HandGC, _ = GCShare(func() error {
+		m.HandLoad, _ = Timed(func() error { h.Load(d); return nil })
+		return nil
+	})
+	m.Recompute, _ = Timed(func() error { Recompute(d); return nil })
+
+	var stepAdd, handAdd []time.Duration
+	for i := range opts.Changes {
+		l := LineItem{Basket: int64(w.Baskets + i), Product: d.Products[i%len(d.Products)].Name, Qty: 2}
+		t, err := Timed(func() error { return s.AddItem(ctx, l) })
+		if err != nil {
+			return m, err
+		}
+		stepAdd = append(stepAdd, t)
+		t, _ = Timed(func() error { h.AddItem(l); return nil })
+		handAdd = append(handAdd, t)
+	}
+	m.StepAdd, m.HandAdd = Percentile(stepAdd, 0.5), Percentile(handAdd, 0.5)
+
+	var stepPrice, handPrice []time.Duration
+	for i := range opts.Changes {
+		p := d.Products[(i*37)%len(d.Products)]
+		price := p.Price.Add(decimal.New(int64(i+1), -2))
+		t, err := Timed(func() error { return s.SetPrice(ctx, p.Name, price) })
+		if err != nil {
+			return m, err
+		}
+		stepPrice = append(stepPrice, t)
+		t, _ = Timed(func() error { h.SetPrice(p.Name, price); return nil })
+		handPrice = append(handPrice, t)
+	}
+	m.StepPrice, m.HandPrice = Percentile(stepPrice, 0.5), Percentile(handPrice, 0.5)
+	m.StepPrice99, m.HandPrice99 = Percentile(stepPrice, 0.99), Percentile(handPrice, 0.99)
+	return m, nil
+}
+
+// Percentile returns the p-th quantile (0.5: the median) of ds, zero for
+// none.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(p*float64(len(s)-1))]
 }

@@ -124,3 +124,33 @@ func BenchmarkSmallStep(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkVsHandWritten runs what cmd/stepbench prints, smaller (200,000
+// line items), on one worker and on two, and reports stepping beside the
+// hand-written cache measured in the same iteration: each "-vs-hand" is
+// the hand-written code's time over stepping's (1 would be as fast), with
+// stepping's heap per input row and garbage collection's share of CPU
+// during its load. Issue 13's targets: load 0.7, single changes 0.5, 120
+// B/row, GC under 10%.
+func BenchmarkVsHandWritten(b *testing.B) {
+	w := Workload{Products: 2000, LineItems: 200_000, Baskets: 20_000, Seed: 1}
+	d := w.Generate()
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			var ms []Measures
+			for b.Loop() {
+				m, err := Measure(w, d, MeasureOptions{Changes: 200, Batch: 10_000, Workers: workers})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ms = append(ms, m)
+			}
+			m := ms[len(ms)/2] // the middle iteration's
+			b.ReportMetric(m.HandLoad.Seconds()/m.StepLoad.Seconds(), "load-vs-hand")
+			b.ReportMetric(m.HandAdd.Seconds()/m.StepAdd.Seconds(), "add-vs-hand")
+			b.ReportMetric(m.HandPrice.Seconds()/m.StepPrice.Seconds(), "price-vs-hand")
+			b.ReportMetric(m.HeapMB*(1<<20)/float64(len(d.LineItems)+len(d.Products)), "heap-B/row")
+			b.ReportMetric(100*m.StepGC, "gc-%")
+		})
+	}
+}
