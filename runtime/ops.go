@@ -149,8 +149,7 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	}
 	changes := make([]KeyedChange, 0, len(d))
 	var small [4]any
-	var tmp [64]byte
-	vals, buf := keyVals(small[:], op.Key), tmp[:0]
+	vals := keyVals(small[:], op.Key)
 	ix := s.store.Index(n.ID)
 	// The memory store's index encodes a row whose key it is not given
 	// only to hash it: no string per row.
@@ -158,13 +157,29 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	if _, split := ix.(*partIndex); split {
 		inMemory = true
 	}
+	// The keys are encoded one after the other and made one string, each
+	// change's key a part of it: one allocation for the batch's keys,
+	// not one a change. (An index keeps a key of its own: see
+	// memIndex.Update.)
+	var tmp [128]byte
+	var tmpEnds [8]int32
+	buf, ends := tmp[:0], tmpEnds[:0] // on the stack, for a small batch
+	if len(d) > len(tmpEnds) {
+		buf, ends = make([]byte, 0, 16*len(d)), make([]int32, 0, len(d))
+	}
 	for _, e := range d {
 		var err error
-		buf, _, err = appendKeyOf(buf[:0], vals, op.Key, e.Row)
+		buf, _, err = appendKeyOf(buf, vals, op.Key, e.Row)
 		if err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		c := KeyedChange{Key: string(buf), Row: e.Row, Weight: e.Weight}
+		ends = append(ends, int32(len(buf)))
+	}
+	keys := string(buf)
+	start := int32(0)
+	for i, e := range d {
+		c := KeyedChange{Key: keys[start:ends[i]], Row: e.Row, Weight: e.Weight}
+		start = ends[i]
 		if !inMemory {
 			c.RowKey = types.RowKey(e.Row)
 		}

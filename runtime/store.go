@@ -461,7 +461,9 @@ func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 			b, bkey = ix.buckets[c.Key], c.Key
 			if b == nil {
 				b = &memBucket{}
-				ix.buckets[c.Key] = b
+				// Its own copy: a change's key may be part of a
+				// string of the whole batch's keys.
+				ix.buckets[strings.Clone(c.Key)] = b
 			}
 		}
 		var h uint64
