@@ -152,12 +152,9 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	var tmp [64]byte
 	vals, buf := keyVals(small[:], op.Key), tmp[:0]
 	ix := s.store.Index(n.ID)
-	// The memory store's index encodes a row whose key it is not given
-	// only to hash it: no string per row.
-	_, inMemory := ix.(*memIndex)
-	if _, split := ix.(*partIndex); split {
-		inMemory = true
-	}
+	// The memory store's index (and a fixpoint's overlay of one) encodes
+	// a row whose key it is not given only to hash it: no string per row.
+	inMemory := inMemory(ix)
 	for _, e := range d {
 		var err error
 		buf, _, err = appendKeyOf(buf[:0], vals, op.Key, e.Row)
