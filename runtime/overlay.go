@@ -32,7 +32,7 @@ func (o *overlayStore) index(id int) *overlayIndex {
 	ix, ok := o.indexes[id]
 	if !ok {
 		base := o.base.Index(id)
-		ix = &overlayIndex{base: base, keys: make(map[string]*overlayKey, o.hint), inMemory: inMemory(base)}
+		ix = &overlayIndex{base: base, hint: o.hint, inMemory: inMemory(base), empty: emptyInMemory(base)}
 		o.indexes[id] = ix
 		o.order = append(o.order, id)
 	}
@@ -48,6 +48,23 @@ func inMemory(ix Index) bool {
 		return true
 	case *overlayIndex:
 		return ix.(*overlayIndex).inMemory
+	}
+	return false
+}
+
+// emptyInMemory reports whether ix is a memory store's index that holds
+// no rows, whose lookups need not be made (a store's first load).
+func emptyInMemory(ix Index) bool {
+	switch ix := ix.(type) {
+	case *memIndex:
+		return len(ix.buckets) == 0
+	case *partIndex:
+		for _, p := range ix.parts {
+			if len(p.buckets) > 0 {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }
@@ -82,7 +99,11 @@ func (o *overlayStore) flush(ctx context.Context) error {
 type overlayIndex struct {
 	base     Index
 	inMemory bool // whether base is a memory store's (see inMemory)
-	keys     map[string]*overlayKey
+	empty    bool // whether base is a memory store's holding no rows
+	// keys are the keys met, made with room for hint keys when the first
+	// is: an index only written to while the step loads never needs any.
+	keys map[string]*overlayKey
+	hint int
 	// blocks hold the keys in order of first use, for a deterministic
 	// flush; a block at a time is allocated, not a key.
 	blocks [][]overlayKey
@@ -148,6 +169,9 @@ func (ix *overlayIndex) key(k string) *overlayKey {
 func (ix *overlayIndex) slot(k string) *overlayKey {
 	kv := ix.keys[k]
 	if kv == nil {
+		if ix.keys == nil {
+			ix.keys = make(map[string]*overlayKey, ix.hint)
+		}
 		kv = ix.newKey(k)
 		ix.keys[k] = kv
 	}
@@ -193,6 +217,12 @@ func (ix *overlayIndex) file(changes []KeyedChange) {
 
 // load reads the committed rows of the keys not read yet, in one lookup.
 func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayKey) error {
+	if ix.empty {
+		for _, kv := range oks {
+			kv.loaded = true // with no committed rows
+		}
+		return nil
+	}
 	missing, into := ix.missing[:0], ix.into[:0]
 	defer func() { ix.missing, ix.into = missing[:0], into[:0] }()
 	for i, kv := range oks {
