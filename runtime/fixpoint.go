@@ -237,7 +237,9 @@ func (f *fixRun) addSupport(d batch) []supportChange {
 
 // supportOf returns the support's class of row and the row's row key.
 // The row is encoded into a reused buffer: a string is made only for a
-// class met for the first time, or a row not spelled as its class.
+// class met for the first time, or a row not spelled as its class. The
+// support is read straight from its keys: only the fixpoint writes it,
+// never through Update, so no update waits to be filed.
 func (f *fixRun) supportOf(row zset.Row) (*overlayKey, string) {
 	if !spelledAsClass(row) {
 		class, rk := types.KeyOf(row), rowKeyOf(row)
@@ -246,7 +248,7 @@ func (f *fixRun) supportOf(row zset.Row) (*overlayKey, string) {
 	f.buf = types.AppendRowKey(f.buf[:0], row)
 	kv := f.support.keys[string(f.buf)]
 	if kv == nil {
-		kv = f.support.key(string(f.buf))
+		kv = f.support.insert(string(f.buf))
 	}
 	return kv, kv.key // the row key is the class
 }

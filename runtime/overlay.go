@@ -167,14 +167,19 @@ func (ix *overlayIndex) key(k string) *overlayKey {
 
 // slot returns the overlay of key k, making it when it is new.
 func (ix *overlayIndex) slot(k string) *overlayKey {
-	kv := ix.keys[k]
-	if kv == nil {
-		if ix.keys == nil {
-			ix.keys = make(map[string]*overlayKey, ix.hint)
-		}
-		kv = ix.newKey(k)
-		ix.keys[k] = kv
+	if kv := ix.keys[k]; kv != nil {
+		return kv
 	}
+	return ix.insert(k)
+}
+
+// insert makes the overlay of key k, which the index does not hold.
+func (ix *overlayIndex) insert(k string) *overlayKey {
+	if ix.keys == nil {
+		ix.keys = make(map[string]*overlayKey, ix.hint)
+	}
+	kv := ix.newKey(k)
+	ix.keys[k] = kv
 	return kv
 }
 
@@ -186,9 +191,11 @@ func (ix *overlayIndex) newKey(k string) *overlayKey {
 		ix.blocks = append(ix.blocks, make([]overlayKey, 0, keyBlock))
 		last++
 	}
-	ix.blocks[last] = append(ix.blocks[last], overlayKey{key: k})
-	kv := &ix.blocks[last][len(ix.blocks[last])-1]
-	kv.pending = kv.one[:0]
+	block := ix.blocks[last]
+	block = block[:len(block)+1] // zeroed when made: written in place
+	ix.blocks[last] = block
+	kv := &block[len(block)-1]
+	kv.key, kv.pending = k, kv.one[:0]
 	return kv
 }
 
@@ -427,40 +434,73 @@ func (kv *overlayKey) add(rk string, row zset.Row, w int64) {
 // flush writes the pending changes to the underlying index, in the
 // order the keys were first used, then the updates not filed, as they
 // came. A store other than memory's is given each row's net change
-// once, and none that cancelled, so they are filed first.
+// once, and none that cancelled, so they are filed first; and all in one
+// update, a database's one statement.
 func (ix *overlayIndex) flush(ctx context.Context) error {
 	if !ix.inMemory {
 		ix.fileUpdates()
-	}
-	n := 0
-	for _, block := range ix.blocks {
-		for i := range block {
-			for _, p := range block[i].pending {
-				if p.w != 0 {
-					n++
-				}
-			}
+		n := 0
+		ix.eachPending(func(KeyedChange) { n++ })
+		if n == 0 {
+			return nil
 		}
+		changes := make([]KeyedChange, 0, n)
+		ix.eachPending(func(c KeyedChange) { changes = append(changes, c) })
+		return ix.base.Update(ctx, changes)
+	}
+	return ix.flushToMemory(ctx)
+}
+
+// flushChunk is the most changes an overlay gives a memory store in one
+// update: they are copied into one buffer, reused, not all into a slice.
+const flushChunk = 4096
+
+// flushToMemory writes the pending changes to a memory store's index, a
+// chunk at a time, and the updates not filed as they are.
+func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
+	reserve(ix.base, len(ix.keys))
+	var chunk []KeyedChange
+	var err error
+	ix.eachPending(func(c KeyedChange) {
+		if chunk == nil {
+			chunk = make([]KeyedChange, 0, flushChunk)
+		}
+		if chunk = append(chunk, c); len(chunk) == flushChunk && err == nil {
+			err, chunk = ix.base.Update(ctx, chunk), chunk[:0]
+		}
+	})
+	if err == nil && len(chunk) > 0 {
+		err = ix.base.Update(ctx, chunk)
 	}
 	for _, changes := range ix.unfiled {
-		n += len(changes)
+		if err != nil {
+			break
+		}
+		err = ix.base.Update(ctx, changes)
 	}
-	if n == 0 {
-		return nil
-	}
-	changes := make([]KeyedChange, 0, n)
+	return err
+}
+
+// eachPending calls f with each pending change of weight other than
+// zero, in the order the keys were first used.
+func (ix *overlayIndex) eachPending(f func(KeyedChange)) {
 	for _, block := range ix.blocks {
 		for i := range block {
 			kv := &block[i]
 			for _, p := range kv.pending {
 				if p.w != 0 {
-					changes = append(changes, KeyedChange{Key: kv.key, RowKey: p.rowKey, Row: p.row, Weight: p.w})
+					f(KeyedChange{Key: kv.key, RowKey: p.rowKey, Row: p.row, Weight: p.w})
 				}
 			}
 		}
 	}
-	for _, unfiled := range ix.unfiled {
-		changes = append(changes, unfiled...)
+}
+
+// reserve makes room for n keys in a memory store's index that holds
+// none, before a fixpoint's first load fills it: its map is then made
+// once rather than grown to the size.
+func reserve(ix Index, n int) {
+	if mi, ok := ix.(*memIndex); ok && len(mi.buckets) == 0 && n > 0 {
+		mi.buckets = make(map[string]*memBucket, n)
 	}
-	return ix.base.Update(ctx, changes)
 }
