@@ -114,8 +114,9 @@ type overlayIndex struct {
 	into    []*overlayKey
 }
 
-// keyBlock is the number of keys an index allocates at a time.
-const keyBlock = 256
+// firstBlock and keyBlock are the fewest and the most keys an index
+// allocates at a time.
+const firstBlock, keyBlock = 4, 256
 
 // overlayKey is what an overlay holds of one key: its rows as committed
 // (once read), the net changes pending on them, and, while no change
@@ -188,7 +189,9 @@ func (ix *overlayIndex) insert(k string) *overlayKey {
 func (ix *overlayIndex) newKey(k string) *overlayKey {
 	last := len(ix.blocks) - 1
 	if last < 0 || len(ix.blocks[last]) == cap(ix.blocks[last]) {
-		ix.blocks = append(ix.blocks, make([]overlayKey, 0, keyBlock))
+		// As many keys as it holds, up to keyBlock: a small step's
+		// overlay stays small.
+		ix.blocks = append(ix.blocks, make([]overlayKey, 0, min(max(len(ix.keys), firstBlock), keyBlock)))
 		last++
 	}
 	block := ix.blocks[last]
@@ -255,23 +258,27 @@ func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayK
 	return nil
 }
 
-// lookupKeys returns the overlays of keys, their committed rows loaded.
-func (ix *overlayIndex) lookupKeys(ctx context.Context, keys []string) ([]*overlayKey, error) {
+// Lookup returns the rows of each key, committed plus pending.
+func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error) {
 	ix.fileUpdates()
+	out := make([][]zset.Entry, len(keys))
+	if ix.empty {
+		// Nothing to read: a key the overlay has not met has no rows,
+		// and need not be made.
+		for i, k := range keys {
+			if kv := ix.keys[k]; kv != nil {
+				out[i] = kv.rows()
+			}
+		}
+		return out, nil
+	}
 	oks := make([]*overlayKey, len(keys))
 	for i, k := range keys {
 		oks[i] = ix.slot(k)
 	}
-	return oks, ix.load(ctx, keys, oks)
-}
-
-// Lookup returns the rows of each key, committed plus pending.
-func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error) {
-	oks, err := ix.lookupKeys(ctx, keys)
-	if err != nil {
+	if err := ix.load(ctx, keys, oks); err != nil {
 		return nil, err
 	}
-	out := make([][]zset.Entry, len(keys))
 	for i, kv := range oks {
 		out[i] = kv.rows()
 	}
@@ -459,12 +466,11 @@ const flushChunk = 4096
 // chunk at a time, and the updates not filed as they are.
 func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 	reserve(ix.base, len(ix.keys))
-	var chunk []KeyedChange
+	n := 0
+	ix.eachPending(func(KeyedChange) { n++ })
+	chunk := make([]KeyedChange, 0, min(n, flushChunk))
 	var err error
 	ix.eachPending(func(c KeyedChange) {
-		if chunk == nil {
-			chunk = make([]KeyedChange, 0, flushChunk)
-		}
 		if chunk = append(chunk, c); len(chunk) == flushChunk && err == nil {
 			err, chunk = ix.base.Update(ctx, chunk), chunk[:0]
 		}
