@@ -442,9 +442,10 @@ func (kv *overlayKey) add(rk string, row zset.Row, w int64) {
 // order the keys were first used, then the updates not filed, as they
 // came. A store other than memory's is given each row's net change
 // once, and none that cancelled, so they are filed first; and all in one
-// update, a database's one statement.
+// update, a database's one statement. So is an outer fixpoint's overlay,
+// which keeps the slice it is given.
 func (ix *overlayIndex) flush(ctx context.Context) error {
-	if !ix.inMemory {
+	if _, nested := ix.base.(*overlayIndex); nested || !ix.inMemory {
 		ix.fileUpdates()
 		n := 0
 		ix.eachPending(func(KeyedChange) { n++ })

@@ -173,3 +173,43 @@ func (ix *recordedIndex) check() error {
 	}
 	return nil
 }
+
+// TestOverlayOfOverlay flushes an overlay of an overlay of a memory
+// store, with more changes than one flush chunk: the outer overlay keeps
+// the slices it is given, which must not be reused under it.
+func TestOverlayOfOverlay(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	outer := newOverlayStore(store, 0)
+	inner := newOverlayStore(outer, 0)
+	n := 2*flushChunk + 10
+	var cs []KeyedChange
+	for i := range n {
+		row := zset.Row{int64(i % 7), int64(i)}
+		cs = append(cs, KeyedChange{Key: fmt.Sprint(i % 7), RowKey: types.RowKey(row), Row: row, Weight: 1})
+	}
+	inner.index(1).add(cs)
+	if err := inner.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := outer.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"0", "1", "2", "3", "4", "5", "6"}
+	got, err := store.Index(1).Lookup(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for i, k := range keys {
+		for _, e := range got[i] {
+			if fmt.Sprint(e.Row[0]) != k || e.Weight != 1 {
+				t.Fatalf("key %s holds %v of weight %d", k, e.Row, e.Weight)
+			}
+			total++
+		}
+	}
+	if total != n {
+		t.Fatalf("the index holds %d rows, want %d", total, n)
+	}
+}
