@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -33,6 +34,7 @@ type fixRun struct {
 	changes []supportChange // addSupport's result, reused
 	deleted []*overlayKey   // the support's classes whose row phase 1 deleted from V
 	added   []*overlayKey   // those whose row phase 2 added to V
+	buf     []byte          // supportOf's encoding of a row, reused
 }
 
 // fixpoint maintains a recursive view by DRed (delete and re-derive),
@@ -185,7 +187,7 @@ func (f *fixRun) underived(ctx context.Context, candidates []string, classes []*
 	if err := f.support.load(ctx, candidates, classes); err != nil {
 		return nil, err
 	}
-	var feed batch
+	feed := make(batch, 0, len(classes))
 	for _, c := range classes {
 		row := c.positive(false)
 		if row == nil {
@@ -225,13 +227,30 @@ type supportChange struct {
 func (f *fixRun) addSupport(d batch) []supportChange {
 	out := f.changes[:0]
 	for _, e := range d {
-		class, rk := classAndRowKey(e.Row)
-		kv := f.support.key(class)
+		kv, rk := f.supportOf(e.Row)
 		kv.add(rk, e.Row, e.Weight)
-		out = append(out, supportChange{class, kv, e.Weight})
+		out = append(out, supportChange{kv.key, kv, e.Weight})
 	}
 	f.changes = out
 	return out
+}
+
+// supportOf returns the support's class of row and the row's row key.
+// The row is encoded into a reused buffer: a string is made only for a
+// class met for the first time, or a row not spelled as its class. The
+// support is read straight from its keys: only the fixpoint writes it,
+// never through Update, so no update waits to be filed.
+func (f *fixRun) supportOf(row zset.Row) (*overlayKey, string) {
+	if !spelledAsClass(row) {
+		class, rk := types.KeyOf(row), rowKeyOf(row)
+		return f.support.key(class), rk
+	}
+	f.buf = types.AppendRowKey(f.buf[:0], row)
+	kv := f.support.keys[string(f.buf)]
+	if kv == nil {
+		kv = f.support.insert(string(f.buf))
+	}
+	return kv, kv.key // the row key is the class
 }
 
 // tick runs the body once: the changes rec to V and imports to the outer
@@ -267,8 +286,13 @@ func (f *fixRun) tick(ctx context.Context, rec batch, imports map[int]batch) (ba
 }
 
 // split consolidates a batch and splits it into its deletions and its
-// insertions.
+// insertions. A batch of insertions only (a load) is returned as it is,
+// its rows unconsolidated: only a deletion must be known to be one, and
+// the support adds up the insertions of a row.
 func split(d batch) (neg, pos batch) {
+	if !slices.ContainsFunc(d, func(e zset.Entry) bool { return e.Weight < 0 }) {
+		return nil, d
+	}
 	for _, e := range toBatch(zset.FromEntries(d...)) {
 		if e.Weight < 0 {
 			neg = append(neg, e)

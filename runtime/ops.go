@@ -151,12 +151,9 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	var small [4]any
 	vals := keyVals(small[:], op.Key)
 	ix := s.store.Index(n.ID)
-	// The memory store's index encodes a row whose key it is not given
-	// only to hash it: no string per row.
-	_, inMemory := ix.(*memIndex)
-	if _, split := ix.(*partIndex); split {
-		inMemory = true
-	}
+	// The memory store's index (and a fixpoint's overlay of one) encodes
+	// a row whose key it is not given only to hash it: no string per row.
+	inMemory := inMemory(ix)
 	// The keys are encoded one after the other and made one string, each
 	// change's key a part of it: one allocation for the batch's keys,
 	// not one a change. (An index keeps a key of its own: see

@@ -31,11 +31,42 @@ func (o *overlayStore) Index(id int) Index { return o.index(id) }
 func (o *overlayStore) index(id int) *overlayIndex {
 	ix, ok := o.indexes[id]
 	if !ok {
-		ix = &overlayIndex{base: o.base.Index(id), keys: make(map[string]*overlayKey, o.hint)}
+		base := o.base.Index(id)
+		ix = &overlayIndex{base: base, hint: o.hint, inMemory: inMemory(base), empty: emptyInMemory(base)}
 		o.indexes[id] = ix
 		o.order = append(o.order, id)
 	}
 	return ix
+}
+
+// inMemory reports whether ix is a memory store's index, which takes
+// changes without their row keys, in any number per row, and encodes
+// the rows only to hash them.
+func inMemory(ix Index) bool {
+	switch ix.(type) {
+	case *memIndex, *partIndex:
+		return true
+	case *overlayIndex:
+		return ix.(*overlayIndex).inMemory
+	}
+	return false
+}
+
+// emptyInMemory reports whether ix is a memory store's index that holds
+// no rows, whose lookups need not be made (a store's first load).
+func emptyInMemory(ix Index) bool {
+	switch ix := ix.(type) {
+	case *memIndex:
+		return len(ix.buckets) == 0
+	case *partIndex:
+		for _, p := range ix.parts {
+			if len(p.buckets) > 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // Groups returns the underlying store's groups.
@@ -59,35 +90,61 @@ func (o *overlayStore) flush(ctx context.Context) error {
 // overlayIndex is an index with uncommitted changes on top. Keys read
 // once from the underlying index are remembered, so every iteration
 // after the first that reads a key costs no round trip.
+//
+// Updates are kept as they come and filed by key only when the index is
+// next read: an index that the body writes every iteration but reads
+// only when an outer input changes (the integral of the recursive view,
+// joined with an outer input's changes) files nothing while it loads,
+// and its changes go to a memory store as they came.
 type overlayIndex struct {
-	base Index
+	base     Index
+	inMemory bool // whether base is a memory store's (see inMemory)
+	empty    bool // whether base is a memory store's holding no rows
+	// keys are the keys met, made with room for hint keys when the first
+	// is: an index only written to while the step loads never needs any.
 	keys map[string]*overlayKey
-	list []*overlayKey // keys in order of first use, for a deterministic flush
+	hint int
+	// blocks hold the keys in order of first use, for a deterministic
+	// flush; a block at a time is allocated, not a key.
+	blocks [][]overlayKey
+	// unfiled are the updates not yet filed by key, in their order.
+	unfiled [][]KeyedChange
 	// load's buffers, reused
 	missing []string
 	into    []*overlayKey
 }
 
+// firstBlock and keyBlock are the fewest and the most keys an index
+// allocates at a time.
+const firstBlock, keyBlock = 4, 256
+
 // overlayKey is what an overlay holds of one key: its rows as committed
 // (once read), the net changes pending on them, and, while no change
 // comes, the merge of the two that the last lookup built.
 type overlayKey struct {
-	key       string
-	loaded    bool
-	committed []zset.Entry   // the underlying rows, once loaded
-	pending   []pendingRow   // net changes by row, in order of first change
-	at        map[string]int // row key -> position in pending, once pending is long
-	ckeys     []string       // the committed rows' row keys, once merged
-	cat       map[string]int // their positions by row key, for many rows
-	merged    []zset.Entry   // committed plus pending, valid while fresh
-	fresh     bool
-	mark      int // a caller's stamp, to visit each key once per pass
-	one       [1]pendingRow
+	key           string
+	committed     []zset.Entry   // the underlying rows, once loaded
+	pending       []pendingRow   // net changes by row, in order of first change
+	at            map[string]int // row key -> position in pending, once pending is long
+	committedKeys *rowKeys       // the committed rows' row keys, once merged
+	merged        []zset.Entry   // committed plus pending, valid while fresh
+	one           [1]pendingRow  // pending's room for a key's first row
+	loaded, fresh bool
 	// In a fixpoint's support, whose keys are the classes of V's rows:
 	// whether the class's row was deleted from V in this step (and
-	// which), and whether one was added to V (and which).
+	// which), and whether one was added to V (and which); mark is the
+	// fixpoint's stamp, to visit each key once per pass.
 	wasDeleted, wasAdded bool
+	mark                 int
 	deletedRow, addedRow zset.Row
+}
+
+// rowKeys are the row keys of a key's committed rows, encoded once for
+// every merge with pending rows: most keys of a fixpoint's step have no
+// committed rows, or no pending ones, and need none.
+type rowKeys struct {
+	keys []string       // by position among the committed rows
+	at   map[string]int // the positions by row key, for many rows
 }
 
 // pendingRow is the net change of one row of a key; a weight of zero
@@ -102,20 +159,80 @@ type pendingRow struct {
 // are found through a map rather than by a scan.
 const indexedPending = 16
 
-// key returns the overlay of key k, making it when it is new.
+// key returns the overlay of key k, making it when it is new, with
+// every update filed.
 func (ix *overlayIndex) key(k string) *overlayKey {
-	kv := ix.keys[k]
-	if kv == nil {
-		kv = &overlayKey{key: k}
-		kv.pending = kv.one[:0]
-		ix.keys[k] = kv
-		ix.list = append(ix.list, kv)
+	ix.fileUpdates()
+	return ix.slot(k)
+}
+
+// slot returns the overlay of key k, making it when it is new.
+func (ix *overlayIndex) slot(k string) *overlayKey {
+	if kv := ix.keys[k]; kv != nil {
+		return kv
 	}
+	return ix.insert(k)
+}
+
+// insert makes the overlay of key k, which the index does not hold.
+func (ix *overlayIndex) insert(k string) *overlayKey {
+	if ix.keys == nil {
+		ix.keys = make(map[string]*overlayKey, ix.hint)
+	}
+	kv := ix.newKey(k)
+	ix.keys[k] = kv
 	return kv
+}
+
+// newKey allocates the overlay of key k in the last block, starting a
+// new block when that one is full.
+func (ix *overlayIndex) newKey(k string) *overlayKey {
+	last := len(ix.blocks) - 1
+	if last < 0 || len(ix.blocks[last]) == cap(ix.blocks[last]) {
+		// As many keys as it holds, up to keyBlock: a small step's
+		// overlay stays small.
+		ix.blocks = append(ix.blocks, make([]overlayKey, 0, min(max(len(ix.keys), firstBlock), keyBlock)))
+		last++
+	}
+	block := ix.blocks[last]
+	block = block[:len(block)+1] // zeroed when made: written in place
+	ix.blocks[last] = block
+	kv := &block[len(block)-1]
+	kv.key, kv.pending = k, kv.one[:0]
+	return kv
+}
+
+// fileUpdates files the updates not filed yet under their keys.
+func (ix *overlayIndex) fileUpdates() {
+	for _, changes := range ix.unfiled {
+		ix.file(changes)
+	}
+	ix.unfiled = nil
+}
+
+// file adds changes to the pending ones of their keys.
+func (ix *overlayIndex) file(changes []KeyedChange) {
+	var kv *overlayKey
+	for _, c := range changes {
+		if kv == nil || kv.key != c.Key {
+			kv = ix.slot(c.Key)
+		}
+		rk := c.RowKey
+		if rk == "" {
+			rk = rowKeyOf(c.Row)
+		}
+		kv.add(rk, c.Row, c.Weight)
+	}
 }
 
 // load reads the committed rows of the keys not read yet, in one lookup.
 func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayKey) error {
+	if ix.empty {
+		for _, kv := range oks {
+			kv.loaded = true // with no committed rows
+		}
+		return nil
+	}
 	missing, into := ix.missing[:0], ix.into[:0]
 	defer func() { ix.missing, ix.into = missing[:0], into[:0] }()
 	for i, kv := range oks {
@@ -136,28 +253,32 @@ func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayK
 		return err
 	}
 	for i, kv := range into {
-		kv.committed, kv.ckeys, kv.cat = found[i], nil, nil
-		kv.fresh = false
+		kv.committed, kv.committedKeys, kv.fresh = found[i], nil, false
 	}
 	return nil
 }
 
-// lookupKeys returns the overlays of keys, their committed rows loaded.
-func (ix *overlayIndex) lookupKeys(ctx context.Context, keys []string) ([]*overlayKey, error) {
-	oks := make([]*overlayKey, len(keys))
-	for i, k := range keys {
-		oks[i] = ix.key(k)
-	}
-	return oks, ix.load(ctx, keys, oks)
-}
-
 // Lookup returns the rows of each key, committed plus pending.
 func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Entry, error) {
-	oks, err := ix.lookupKeys(ctx, keys)
-	if err != nil {
+	ix.fileUpdates()
+	out := make([][]zset.Entry, len(keys))
+	if ix.empty {
+		// Nothing to read: a key the overlay has not met has no rows,
+		// and need not be made.
+		for i, k := range keys {
+			if kv := ix.keys[k]; kv != nil {
+				out[i] = kv.rows()
+			}
+		}
+		return out, nil
+	}
+	oks := make([]*overlayKey, len(keys))
+	for i, k := range keys {
+		oks[i] = ix.slot(k)
+	}
+	if err := ix.load(ctx, keys, oks); err != nil {
 		return nil, err
 	}
-	out := make([][]zset.Entry, len(keys))
 	for i, kv := range oks {
 		out[i] = kv.rows()
 	}
@@ -177,70 +298,83 @@ func (kv *overlayKey) rows() []zset.Entry {
 			n++
 		}
 	}
-	if n == 0 {
+	switch {
+	case n == 0:
 		kv.merged = kv.committed
-		return kv.merged
-	}
-	rows := make([]zset.Entry, 0, len(kv.committed)+n)
-	if len(kv.committed) == 0 {
+	case len(kv.committed) == 0:
+		rows := make([]zset.Entry, 0, n)
 		for _, p := range kv.pending {
 			if p.w != 0 {
 				rows = append(rows, zset.Entry{Row: p.row, Weight: p.w})
 			}
 		}
 		kv.merged = rows
-		return rows
-	}
-	// Committed rows first, each with its pending change; then the rows
-	// that only pending has. The committed rows' keys are encoded once.
-	if kv.ckeys == nil {
-		kv.ckeys = make([]string, len(kv.committed))
-		for i, e := range kv.committed {
-			kv.ckeys[i] = rowKeyOf(e.Row)
+	default:
+		if kv.committedKeys == nil {
+			kv.committedKeys = rowKeysOf(kv.committed)
 		}
-		if len(kv.committed) > indexedPending {
-			kv.cat = make(map[string]int, len(kv.committed))
-			for i, k := range kv.ckeys {
-				kv.cat[k] = i
-			}
+		kv.merged = mergePending(kv.committed, kv.committedKeys, kv.pending, n)
+	}
+	return kv.merged
+}
+
+// rowKeysOf encodes the row keys of committed.
+func rowKeysOf(committed []zset.Entry) *rowKeys {
+	rk := &rowKeys{keys: make([]string, len(committed))}
+	for i, e := range committed {
+		rk.keys[i] = rowKeyOf(e.Row)
+	}
+	if len(committed) > indexedPending {
+		rk.at = make(map[string]int, len(committed))
+		for i, k := range rk.keys {
+			rk.at[k] = i
 		}
 	}
-	keys, byKey := kv.ckeys, kv.cat
-	weights := make([]int64, len(kv.committed))
-	for i, e := range kv.committed {
+	return rk
+}
+
+// find returns the position of the row of row key k, or -1.
+func (rk *rowKeys) find(k string) int {
+	if rk.at != nil {
+		if i, found := rk.at[k]; found {
+			return i
+		}
+		return -1
+	}
+	for i, x := range rk.keys {
+		if x == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// mergePending returns committed, whose row keys are keys, merged with the n
+// changes of pending whose weight is not zero: committed rows first,
+// each with its pending change; then the rows that only pending has.
+func mergePending(committed []zset.Entry, keys *rowKeys, pending []pendingRow, n int) []zset.Entry {
+	weights := make([]int64, len(committed))
+	for i, e := range committed {
 		weights[i] = e.Weight
 	}
 	var extra []zset.Entry
-	for _, p := range kv.pending {
+	for _, p := range pending {
 		if p.w == 0 {
 			continue
 		}
-		at := -1
-		if byKey != nil {
-			if i, found := byKey[p.rowKey]; found {
-				at = i
-			}
-		} else {
-			for i, k := range keys {
-				if k == p.rowKey {
-					at = i
-					break
-				}
-			}
-		}
-		if at < 0 {
-			extra = append(extra, zset.Entry{Row: p.row, Weight: p.w})
-		} else {
+		if at := keys.find(p.rowKey); at >= 0 {
 			weights[at] += p.w
+		} else {
+			extra = append(extra, zset.Entry{Row: p.row, Weight: p.w})
 		}
 	}
-	for i, e := range kv.committed {
+	rows := make([]zset.Entry, 0, len(committed)+n)
+	for i, e := range committed {
 		if weights[i] != 0 {
 			rows = append(rows, zset.Entry{Row: e.Row, Weight: weights[i]})
 		}
 	}
-	kv.merged = append(rows, extra...)
-	return kv.merged
+	return append(rows, extra...)
 }
 
 // positive returns the row of positive weight of the key, committed plus
@@ -260,17 +394,20 @@ func (kv *overlayKey) positive(before bool) zset.Row {
 	return positiveRow(kv.rows())
 }
 
-// Update adds changes to the pending ones.
+// Update adds changes to the pending ones. It keeps the slice, unfiled
+// until the index is next read: its writers, the integrals of a
+// fixpoint's body, hand over a slice of their own.
 func (ix *overlayIndex) Update(_ context.Context, changes []KeyedChange) error {
-	ix.add(changes)
+	if len(changes) > 0 {
+		ix.unfiled = append(ix.unfiled, changes)
+	}
 	return nil
 }
 
 // add adds changes to the pending ones; held in memory, it cannot fail.
 func (ix *overlayIndex) add(changes []KeyedChange) {
-	for _, c := range changes {
-		ix.key(c.Key).add(c.RowKey, c.Row, c.Weight)
-	}
+	ix.fileUpdates()
+	ix.file(changes)
 }
 
 // add adds w copies of row, of row key rk, to the pending changes.
@@ -302,26 +439,75 @@ func (kv *overlayKey) add(rk string, row zset.Row, w int64) {
 }
 
 // flush writes the pending changes to the underlying index, in the
-// order the keys were first used.
+// order the keys were first used, then the updates not filed, as they
+// came. A store other than memory's is given each row's net change
+// once, and none that cancelled, so they are filed first; and all in one
+// update, a database's one statement. So is an outer fixpoint's overlay,
+// which keeps the slice it is given.
 func (ix *overlayIndex) flush(ctx context.Context) error {
+	if _, nested := ix.base.(*overlayIndex); nested || !ix.inMemory {
+		ix.fileUpdates()
+		n := 0
+		ix.eachPending(func(KeyedChange) { n++ })
+		if n == 0 {
+			return nil
+		}
+		changes := make([]KeyedChange, 0, n)
+		ix.eachPending(func(c KeyedChange) { changes = append(changes, c) })
+		return ix.base.Update(ctx, changes)
+	}
+	return ix.flushToMemory(ctx)
+}
+
+// flushChunk is the most changes an overlay gives a memory store in one
+// update: they are copied into one buffer, reused, not all into a slice.
+const flushChunk = 4096
+
+// flushToMemory writes the pending changes to a memory store's index, a
+// chunk at a time, and the updates not filed as they are.
+func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
+	reserve(ix.base, len(ix.keys))
 	n := 0
-	for _, kv := range ix.list {
-		for _, p := range kv.pending {
-			if p.w != 0 {
-				n++
+	ix.eachPending(func(KeyedChange) { n++ })
+	chunk := make([]KeyedChange, 0, min(n, flushChunk))
+	var err error
+	ix.eachPending(func(c KeyedChange) {
+		if chunk = append(chunk, c); len(chunk) == flushChunk && err == nil {
+			err, chunk = ix.base.Update(ctx, chunk), chunk[:0]
+		}
+	})
+	if err == nil && len(chunk) > 0 {
+		err = ix.base.Update(ctx, chunk)
+	}
+	for _, changes := range ix.unfiled {
+		if err != nil {
+			break
+		}
+		err = ix.base.Update(ctx, changes)
+	}
+	return err
+}
+
+// eachPending calls f with each pending change of weight other than
+// zero, in the order the keys were first used.
+func (ix *overlayIndex) eachPending(f func(KeyedChange)) {
+	for _, block := range ix.blocks {
+		for i := range block {
+			kv := &block[i]
+			for _, p := range kv.pending {
+				if p.w != 0 {
+					f(KeyedChange{Key: kv.key, RowKey: p.rowKey, Row: p.row, Weight: p.w})
+				}
 			}
 		}
 	}
-	if n == 0 {
-		return nil
+}
+
+// reserve makes room for n keys in a memory store's index that holds
+// none, before a fixpoint's first load fills it: its map is then made
+// once rather than grown to the size.
+func reserve(ix Index, n int) {
+	if mi, ok := ix.(*memIndex); ok && len(mi.buckets) == 0 && n > 0 {
+		mi.buckets = make(map[string]*memBucket, n)
 	}
-	changes := make([]KeyedChange, 0, n)
-	for _, kv := range ix.list {
-		for _, p := range kv.pending {
-			if p.w != 0 {
-				changes = append(changes, KeyedChange{Key: kv.key, RowKey: p.rowKey, Row: p.row, Weight: p.w})
-			}
-		}
-	}
-	return ix.base.Update(ctx, changes)
 }

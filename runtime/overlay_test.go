@@ -12,9 +12,11 @@ import (
 )
 
 // TestOverlayIndex checks an overlay against a plain model: committed
-// rows under a few keys (some with many rows, past the scan's limit),
-// random changes in rounds with lookups between them, and the flush,
-// which must leave the underlying index as the model says.
+// rows under a few keys (some with many rows, past the scan's limit; none
+// at all for some seeds), random changes in rounds, filed at once or
+// given as updates with or without their row keys, with lookups between
+// them, and the flush, which must leave the underlying index as the
+// model says.
 func TestOverlayIndex(t *testing.T) {
 	ctx := context.Background()
 	for seed := range uint64(20) {
@@ -40,6 +42,9 @@ func TestOverlayIndex(t *testing.T) {
 		sizes := map[string]int{"a": 3, "b": 40, "c": 0, "d": 20}
 		var committed []KeyedChange
 		for _, k := range keys {
+			if seed%4 == 3 {
+				break // an empty index
+			}
 			for id := range sizes[k] {
 				committed = append(committed, change(k, id, int64(1+r.IntN(2))))
 			}
@@ -47,14 +52,38 @@ func TestOverlayIndex(t *testing.T) {
 		if err := base.Update(ctx, committed); err != nil {
 			t.Fatal(err)
 		}
-		ov := newOverlayStore(store, r.IntN(4)).index(1)
+		var over Store = store
+		var given *recordedIndex
+		if seed%2 == 1 {
+			// A store not in memory, given each row's net change once.
+			given = &recordedIndex{Index: base}
+			over = recordingStore{store, given}
+		}
+		ov := newOverlayStore(over, r.IntN(4)).index(1)
 		for range 30 {
 			var cs []KeyedChange
 			for range r.IntN(30) {
 				k := keys[r.IntN(len(keys))]
 				cs = append(cs, change(k, r.IntN(sizes[k]+25), int64(r.IntN(5)-2)))
 			}
-			ov.add(cs)
+			switch r.IntN(3) {
+			case 0:
+				ov.add(cs)
+			case 1:
+				if err := ov.Update(ctx, cs); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				for i := range cs {
+					cs[i].RowKey = "" // as an integral over memory gives them
+				}
+				if err := ov.Update(ctx, cs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if r.IntN(4) == 0 {
+				continue // no lookup: the next round's changes pile up
+			}
 			look := slices.Clone(keys)
 			r.Shuffle(len(look), func(i, j int) { look[i], look[j] = look[j], look[i] })
 			look = look[:1+r.IntN(len(look))]
@@ -70,6 +99,11 @@ func TestOverlayIndex(t *testing.T) {
 		}
 		if err := ov.flush(ctx); err != nil {
 			t.Fatal(err)
+		}
+		if given != nil {
+			if err := given.check(); err != nil {
+				t.Fatalf("seed %d: flush: %v", seed, err)
+			}
 		}
 		got, err := base.Lookup(ctx, keys)
 		if err != nil {
@@ -99,4 +133,83 @@ func modelText(m map[string]int64, rows map[string]zset.Row) string {
 	}
 	slices.Sort(out)
 	return fmt.Sprint(out)
+}
+
+// recordingStore is a store whose index 1 is recorded, and not a memory
+// store's as an overlay sees it.
+type recordingStore struct {
+	Store
+	ix *recordedIndex
+}
+
+func (s recordingStore) Index(id int) Index { return s.ix }
+
+// recordedIndex keeps the changes it is given.
+type recordedIndex struct {
+	Index
+	given []KeyedChange
+}
+
+func (ix *recordedIndex) Update(ctx context.Context, changes []KeyedChange) error {
+	ix.given = append(ix.given, changes...)
+	return ix.Index.Update(ctx, changes)
+}
+
+// check reports a change without its row key, of weight zero, or of a
+// row given twice, which a database's index must not be given.
+func (ix *recordedIndex) check() error {
+	seen := map[[2]string]bool{}
+	for _, c := range ix.given {
+		id := [2]string{c.Key, c.RowKey}
+		switch {
+		case c.RowKey != types.RowKey(c.Row):
+			return fmt.Errorf("change %v has row key %q", c.Row, c.RowKey)
+		case c.Weight == 0:
+			return fmt.Errorf("change %v of weight zero", c.Row)
+		case seen[id]:
+			return fmt.Errorf("row %v of key %s given twice", c.Row, c.Key)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// TestOverlayOfOverlay flushes an overlay of an overlay of a memory
+// store, with more changes than one flush chunk: the outer overlay keeps
+// the slices it is given, which must not be reused under it.
+func TestOverlayOfOverlay(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore()
+	outer := newOverlayStore(store, 0)
+	inner := newOverlayStore(outer, 0)
+	n := 2*flushChunk + 10
+	var cs []KeyedChange
+	for i := range n {
+		row := zset.Row{int64(i % 7), int64(i)}
+		cs = append(cs, KeyedChange{Key: fmt.Sprint(i % 7), RowKey: types.RowKey(row), Row: row, Weight: 1})
+	}
+	inner.index(1).add(cs)
+	if err := inner.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := outer.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"0", "1", "2", "3", "4", "5", "6"}
+	got, err := store.Index(1).Lookup(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for i, k := range keys {
+		for _, e := range got[i] {
+			if fmt.Sprint(e.Row[0]) != k || e.Weight != 1 {
+				t.Fatalf("key %s holds %v of weight %d", k, e.Row, e.Weight)
+			}
+			total++
+		}
+	}
+	if total != n {
+		t.Fatalf("the index holds %d rows, want %d", total, n)
+	}
 }
