@@ -343,6 +343,10 @@ type memBucket struct {
 	// same holds the positions of rows whose hash a row in at has too:
 	// found by scanning, almost always empty.
 	same []int32
+	// first and firstHash hold a bucket's first row, so that a key of
+	// one row, as many are, costs one object rather than three.
+	first     [1]zset.Entry
+	firstHash [1]uint64
 }
 
 // bucketScan is the most rows a bucket finds a row among without a map,
@@ -377,6 +381,9 @@ func (b *memBucket) find(h uint64, row zset.Row) (_ int, taken bool) {
 // said of h.
 func (b *memBucket) insert(h uint64, e zset.Entry, taken bool) {
 	i := int32(len(b.entries))
+	if b.entries == nil {
+		b.entries, b.hashes = b.first[:0:1], b.firstHash[:0:1]
+	}
 	b.entries = append(b.entries, e)
 	b.hashes = append(b.hashes, h)
 	switch {
