@@ -107,6 +107,12 @@ func (z *ZSet) AddKeyed(key string, row Row, w int64) {
 
 // AddAll adds every entry of other, scaled by factor.
 func (z *ZSet) AddAll(other *ZSet, factor int64) {
+	if factor == 1 && z.IsEmpty() && other.m != nil {
+		// A copy of other's table, its keys hashed already: a view's
+		// first contents, a load's, come in whole.
+		z.m, z.small = maps.Clone(other.m), nil
+		return
+	}
 	if other.m == nil {
 		for _, e := range other.small {
 			z.AddKeyed(e.key, e.Row, e.Weight*factor)
