@@ -25,9 +25,12 @@ type Ranking struct {
 // RankedRow is a row of a top-k group with its order key values and its
 // multiplicity.
 type RankedRow struct {
-	Sort  []any    // the values of the order keys
-	Row   zset.Row // the row
-	ID    string   // types.RowKey(Row), the last tie-break
+	Sort []any    // the values of the order keys
+	Row  zset.Row // the row
+	// ID is types.RowKey(Row), the last tie-break; or empty, for compare
+	// to work out when two rows tie up to it, which is rare: top-k's
+	// rows leave it so, as most of them are never compared that far.
+	ID    string
 	Count int64
 	// lead, where hasLead is set, orders the row by its first order key
 	// in that key's direction: never against the full order, so rows
@@ -95,7 +98,15 @@ func (r *Ranking) compare(a, b RankedRow) int {
 	if c := compareRowsNullsLast(a.Row, b.Row); c != 0 {
 		return c
 	}
-	return strings.Compare(a.ID, b.ID)
+	return strings.Compare(a.identity(), b.identity())
+}
+
+// identity returns the row's ID, working it out if it is not set.
+func (r RankedRow) identity() string {
+	if r.ID != "" || len(r.Row) == 0 {
+		return r.ID
+	}
+	return types.RowKey(r.Row)
 }
 
 // compareSortValues is compareNullsLast, quicker for the usual order
@@ -199,48 +210,33 @@ func (r *Ranking) top(n int64, buf []RankedRow) []RankedRow {
 }
 
 // appendTopChange appends to out the change from the first rows before
-// to the first rows after, both as top gives them: each row's copies
-// after less its copies before, where they differ. The rows of a
-// ranking have distinct IDs.
-func appendTopChange(out batch, before, after []RankedRow) batch {
-	var at map[string]int // after's positions by ID, for a long top
-	if len(after) > 32 {
-		at = make(map[string]int, len(after))
-		for i, it := range after {
-			at[it.ID] = i
+// to the first rows after, both in order as top gives them: each row's
+// copies after less its copies before, where they differ.
+func appendTopChange(out batch, order *Ranking, before, after []RankedRow) batch {
+	i, j := 0, 0
+	for i < len(before) || j < len(after) {
+		var o int
+		switch {
+		case i == len(before):
+			o = 1
+		case j == len(after):
+			o = -1
+		default:
+			o = order.order(before[i], after[j])
 		}
-	}
-	find := func(id string) int {
-		if at != nil {
-			if i, ok := at[id]; ok {
-				return i
+		switch {
+		case o < 0:
+			out = append(out, zset.Entry{Row: before[i].Row, Weight: -before[i].Count})
+			i++
+		case o > 0:
+			out = append(out, zset.Entry{Row: after[j].Row, Weight: after[j].Count})
+			j++
+		default:
+			if w := after[j].Count - before[i].Count; w != 0 {
+				out = append(out, zset.Entry{Row: after[j].Row, Weight: w})
 			}
-			return -1
-		}
-		for i := range after {
-			if after[i].ID == id {
-				return i
-			}
-		}
-		return -1
-	}
-	var matched []bool
-	if len(before) > 0 {
-		matched = make([]bool, len(after))
-	}
-	for _, b := range before {
-		w := -b.Count
-		if i := find(b.ID); i >= 0 {
-			matched[i] = true
-			w += after[i].Count
-		}
-		if w != 0 {
-			out = append(out, zset.Entry{Row: b.Row, Weight: w})
-		}
-	}
-	for i, a := range after {
-		if matched == nil || !matched[i] {
-			out = append(out, zset.Entry{Row: a.Row, Weight: a.Count})
+			i++
+			j++
 		}
 	}
 	return out
@@ -258,39 +254,197 @@ type topChange struct {
 	w   int64
 }
 
-// topK updates the ranking of each group the step's changes touch and
-// emits, per group, the difference between its first N rows after the
-// changes and before them. A group costs O(log size) per change and
-// O(log size + N) to read its first rows twice, whatever its size; rows
-// of different groups differ, so the groups' differences are simply
-// appended.
+// topK emits, per group the step's changes touch, the difference between
+// its first N rows after the changes and before them, and updates the
+// groups' rankings when the step commits. A group costs O(c log c) to
+// sort its c changes, O(log size + N + c) to read its first rows before
+// and after in one walk, and O(c log size) to apply the changes at
+// commit, in place: the stored states are not copied. Rows of different
+// groups differ, so the groups' differences are simply appended.
 func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, error) {
 	d := s.in(n, 0)
 	if len(d) == 0 {
 		return nil, nil
 	}
-	rg, err := s.rankedGroups(ctx, n, op.By, op.Per, d)
+	keys, groups, err := routeTopChanges(op, d, false)
+	if err != nil {
+		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+	}
+	store := s.store.Groups(n.ID)
+	olds, err := store.Get(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	news := make([]*GroupState, len(rg.keys))
+	order := &Ranking{Desc: descending(op.By)}
 	var out batch
-	var before, after []RankedRow
-	for i := range rg.groups {
-		st, err := rg.changed(i)
-		if err != nil {
+	var w topWalk
+	for i, g := range groups {
+		g.changes = order.net(g.changes)
+		groups[i] = g
+		var old *Ranking
+		if olds[i] != nil {
+			old = olds[i].Ranked
+		}
+		if err := w.run(order, old, g.changes, op.N); err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		before = before[:0]
-		if old := rg.olds[i]; old != nil {
-			before = old.Ranked.top(op.N, before)
-		}
-		after = st.Ranked.top(op.N, after[:0])
-		out = appendTopChange(out, before, after)
-		news[i] = st
+		out = appendTopChange(out, order, w.before, w.after)
 	}
-	s.writes = append(s.writes, func(ctx context.Context) error { return rg.store.Put(ctx, rg.keys, news) })
+	s.writes = append(s.writes, func(ctx context.Context) error {
+		return store.Put(ctx, keys, applyTopChanges(olds, groups, order.Desc))
+	})
 	return out, nil
+}
+
+// applyTopChanges adds each group's net changes to its state, in place,
+// or to a new state for a group that had none, and returns the states.
+// The changes were checked when the step ran: no count goes negative.
+func applyTopChanges(olds []*GroupState, groups []topGroup, desc []bool) []*GroupState {
+	for i, g := range groups {
+		st := olds[i]
+		if st == nil {
+			st = &GroupState{Key: g.key, Ranked: NewRanking(desc)}
+			olds[i] = st
+		}
+		for _, c := range g.changes {
+			st.Count += c.w
+			_ = st.Ranked.add(c.row, c.w)
+		}
+	}
+	return olds
+}
+
+// net sorts changes in the ranking's order and sums the changes of each
+// row, dropping those that cancel. It reuses changes' array.
+func (r *Ranking) net(changes []topChange) []topChange {
+	slices.SortFunc(changes, func(a, b topChange) int { return r.order(a.row, b.row) })
+	out := changes[:0]
+	for _, c := range changes {
+		if k := len(out) - 1; k >= 0 && r.order(out[k].row, c.row) == 0 {
+			out[k].w += c.w
+			if out[k].w == 0 {
+				out = out[:k]
+			}
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// order is the ranking's order, as its B-tree has it: by the leads
+// where both rows have one and they differ, otherwise in full.
+func (r *Ranking) order(a, b RankedRow) int {
+	if a.hasLead && b.hasLead && a.lead != b.lead {
+		return cmp.Compare(a.lead, b.lead)
+	}
+	return r.compare(a, b)
+}
+
+// topWalk reads a top-k group's first rows before a step and after it in
+// one walk of the group's ranking, merged with the step's net changes.
+type topWalk struct {
+	before, after []RankedRow // the first rows, each with its copies among them
+	order         *Ranking
+	changes       []topChange // the changes not yet passed
+	leftB, leftA  int64       // copies still to take into before and after
+}
+
+// run walks ranking old (nil for a new group) with changes, net and in
+// order, and sets w.before and w.after to the first n rows before and
+// after them. It fails when a change would leave a row with fewer than
+// no copies.
+func (w *topWalk) run(order *Ranking, old *Ranking, changes []topChange, n int64) error {
+	*w = topWalk{before: w.before[:0], after: w.after[:0], order: order, changes: changes, leftB: max(n, 0), leftA: max(n, 0)}
+	var err error
+	if old != nil && w.leftA+w.leftB > 0 {
+		old.Rows.Ascend(func(it RankedRow) bool {
+			err = w.visit(it)
+			return err == nil && w.leftA+w.leftB > 0
+		})
+	}
+	if err != nil {
+		return err
+	}
+	// The changes left are of rows ranked after every row walked: rows
+	// new to the group, when the walk went through it all.
+	for len(w.changes) > 0 && w.leftA > 0 {
+		c := w.changes[0]
+		w.changes = w.changes[1:]
+		if err := w.take(c.row, c.w); err != nil {
+			return err
+		}
+	}
+	return w.check(old)
+}
+
+// visit takes the changes ranked before row it, a row of the ranking,
+// then it with its change, if any.
+func (w *topWalk) visit(it RankedRow) error {
+	count := it.Count
+	for len(w.changes) > 0 {
+		c := w.changes[0]
+		o := w.order.order(c.row, it)
+		if o > 0 {
+			break
+		}
+		w.changes = w.changes[1:]
+		if o == 0 {
+			count += c.w
+			break
+		}
+		if err := w.take(c.row, c.w); err != nil {
+			return err
+		}
+	}
+	if w.leftB > 0 {
+		k := min(it.Count, w.leftB)
+		w.leftB -= k
+		w.before = append(w.before, withCount(it, k))
+	}
+	return w.take(it, count)
+}
+
+// take adds a row with count copies after the step to after.
+func (w *topWalk) take(row RankedRow, count int64) error {
+	if count < 0 {
+		return negativeCopies(row, count)
+	}
+	if count > 0 && w.leftA > 0 {
+		k := min(count, w.leftA)
+		w.leftA -= k
+		w.after = append(w.after, withCount(row, k))
+	}
+	return nil
+}
+
+// check fails if a change the walk did not reach deletes more copies of
+// its row than old has.
+func (w *topWalk) check(old *Ranking) error {
+	for _, c := range w.changes {
+		if c.w > 0 {
+			continue
+		}
+		var have int64
+		if old != nil {
+			if it, ok := old.Rows.Get(c.row); ok {
+				have = it.Count
+			}
+		}
+		if have+c.w < 0 {
+			return negativeCopies(c.row, have+c.w)
+		}
+	}
+	return nil
+}
+
+func withCount(row RankedRow, count int64) RankedRow {
+	row.Count = count
+	return row
+}
+
+func negativeCopies(row RankedRow, count int64) error {
+	return fmt.Errorf("row %s has negative weight %d: more rows deleted than inserted", types.Format(row.Row, types.Type{Kind: types.Record}), count)
 }
 
 // rankedGroups is what top-k, window and session start a step with: the
@@ -307,7 +461,7 @@ type rankedGroups struct {
 // rankedGroups routes the changes d of node n to their groups and reads
 // the groups' states.
 func (s *stepRun) rankedGroups(ctx context.Context, n *ir.Node, by []ir.OrderKey, per []ir.Scalar, d batch) (rankedGroups, error) {
-	keys, groups, err := routeTopChanges(&ir.TopK{By: by, Per: per}, d)
+	keys, groups, err := routeTopChanges(&ir.TopK{By: by, Per: per}, d, true)
 	if err != nil {
 		return rankedGroups{}, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
@@ -342,35 +496,65 @@ func (rg rankedGroups) changed(i int) (*GroupState, error) {
 // routeTopChanges evaluates each change's group key and order keys and
 // returns the groups the changes touch, by key (types.KeyOf) in order of
 // first appearance, each with its changes in the order given. The group
-// keys are encoded into one reused buffer, and the changes laid out
-// group by group in one array.
-func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
+// keys are encoded into one reused buffer; a first pass finds each
+// change's group, and a second writes the changes, with their order
+// keys, group by group into one array. With ids, each row has its ID;
+// without, its ID is left for compare to find if it needs it.
+func routeTopChanges(op *ir.TopK, d batch, ids bool) ([]string, []topGroup, error) {
+	of, sizes, keys, groups, err := groupTopChanges(op.Per, d)
+	if err != nil {
+		return nil, nil, err
+	}
 	nBy := len(op.By)
 	sorts := make([]any, len(d)*nBy)
-	all := make([]topChange, len(d))
-	of := make([]int32, len(d)) // each change's group
-	var keys []string
-	var groups []topGroup
-	var sizes []int32
-	at := map[string]int32{}
-	keyVals := make(zset.Row, len(op.Per))
-	var kbuf []byte
+	byGroup := make([]topChange, len(d))
+	next := make([]int32, len(groups)) // where the next change of each group goes
+	var start int32
+	for g, size := range sizes {
+		next[g] = start
+		groups[g].changes = byGroup[start : start+size]
+		start += size
+	}
 	for j, e := range d {
-		kbuf = kbuf[:0]
-		for i, p := range op.Per {
-			v, err := p.Eval(e.Row)
-			if err != nil {
-				return nil, nil, err
-			}
-			keyVals[i] = v
-			kbuf = types.AppendKey(kbuf, v)
-		}
-		sortKey := sorts[j*nBy : (j+1)*nBy : (j+1)*nBy]
+		at := next[of[j]]
+		next[of[j]]++
+		sortKey := sorts[int(at)*nBy : int(at+1)*nBy : int(at+1)*nBy]
 		for i, k := range op.By {
 			var err error
 			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
 				return nil, nil, err
 			}
+		}
+		c := &byGroup[at]
+		c.w = e.Weight
+		c.row.Sort, c.row.Row = sortKey, e.Row
+		if ids {
+			c.row.ID = types.RowKey(e.Row)
+		}
+		if nBy > 0 {
+			c.row.lead, c.row.hasLead = leadOf(sortKey[0], op.By[0].Desc)
+		}
+	}
+	return keys, groups, nil
+}
+
+// groupTopChanges evaluates each change's group key (per) and returns
+// each change's group, how many changes each group has, and the groups
+// by key in order of first appearance, their changes not yet set.
+func groupTopChanges(per []ir.Scalar, d batch) (of, sizes []int32, keys []string, groups []topGroup, err error) {
+	of = make([]int32, len(d))
+	at := map[string]int32{}
+	keyVals := make(zset.Row, len(per))
+	var kbuf []byte
+	for j, e := range d {
+		kbuf = kbuf[:0]
+		for i, p := range per {
+			v, err := p.Eval(e.Row)
+			if err != nil {
+				return nil, nil, nil, nil, err
+			}
+			keyVals[i] = v
+			kbuf = types.AppendKey(kbuf, v)
 		}
 		g, ok := at[string(kbuf)]
 		if !ok {
@@ -383,25 +567,8 @@ func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
 		}
 		sizes[g]++
 		of[j] = g
-		row := RankedRow{Sort: sortKey, Row: e.Row, ID: types.RowKey(e.Row)}
-		if nBy > 0 {
-			row.lead, row.hasLead = leadOf(sortKey[0], op.By[0].Desc)
-		}
-		all[j] = topChange{row, e.Weight}
 	}
-	byGroup := make([]topChange, len(all))
-	next := make([]int32, len(groups)) // where the next change of each group goes
-	var start int32
-	for g, size := range sizes {
-		next[g] = start
-		groups[g].changes = byGroup[start : start+size]
-		start += size
-	}
-	for j, c := range all {
-		byGroup[next[of[j]]] = c
-		next[of[j]]++
-	}
-	return keys, groups, nil
+	return of, sizes, keys, groups, nil
 }
 
 // descending says, per order key, whether it is descending, as a
