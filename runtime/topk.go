@@ -266,7 +266,7 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 	if len(d) == 0 {
 		return nil, nil
 	}
-	keys, groups, err := routeTopChanges(op, d, false)
+	rb, keys, groups, err := routeRanked(op, d)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
@@ -275,40 +275,112 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 	if err != nil {
 		return nil, err
 	}
-	order := &Ranking{Desc: descending(op.By)}
 	var out batch
-	var w topWalk
+	w := topWalk{rb: rb}
 	for i, g := range groups {
-		g.changes = order.net(g.changes)
+		g.changes = rb.net(g.changes)
 		groups[i] = g
 		var old *Ranking
 		if olds[i] != nil {
 			old = olds[i].Ranked
 		}
-		if err := w.run(order, old, g.changes, op.N); err != nil {
+		if err := w.run(old, g.changes, op.N); err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		out = appendTopChange(out, order, w.before, w.after)
+		out = appendTopChange(out, rb.order, w.before, w.after)
 	}
 	s.writes = append(s.writes, func(ctx context.Context) error {
-		return store.Put(ctx, keys, applyTopChanges(olds, groups, order.Desc))
+		return store.Put(ctx, keys, rb.apply(olds, groups))
 	})
 	return out, nil
 }
 
-// applyTopChanges adds each group's net changes to its state, in place,
-// or to a new state for a group that had none, and returns the states.
-// The changes were checked when the step ran: no count goes negative.
-func applyTopChanges(olds []*GroupState, groups []topGroup, desc []bool) []*GroupState {
+// rankedBatch is a step's changes to a top-k with their order keys. The
+// changes are routed and sorted as positions in the batch, small to move
+// about; a change's RankedRow is made when it is compared or stored.
+type rankedBatch struct {
+	d       batch
+	nBy     int     // the number of order keys
+	sorts   []any   // the order keys' values, nBy per change
+	leads   []int64 // each change's lead, where hasLead says it has one
+	hasLead []bool
+	order   *Ranking // the ranking's order, for comparisons
+}
+
+// rankedGroup is the net changes a step makes to one top-k group.
+type rankedGroup struct {
+	key     zset.Row
+	changes []netChange
+}
+
+// netChange is a change to a top-k group's row: the row's position in
+// the rankedBatch, and its weight.
+type netChange struct {
+	at int32
+	w  int64
+}
+
+// row returns change i's RankedRow, with no ID (compare finds it if it
+// needs it).
+func (rb *rankedBatch) row(i int32) RankedRow {
+	sort := rb.sorts[int(i)*rb.nBy : int(i+1)*rb.nBy : int(i+1)*rb.nBy]
+	return RankedRow{Sort: sort, Row: rb.d[i].Row, lead: rb.leads[i], hasLead: rb.hasLead[i]}
+}
+
+// routeRanked evaluates each change's group key and order keys, and
+// returns the changes with their order keys, and the groups they touch,
+// by key (types.KeyOf) in order of first appearance, each with its
+// changes in the order given, laid out group by group in one array.
+func routeRanked(op *ir.TopK, d batch) (*rankedBatch, []string, []rankedGroup, error) {
+	of, sizes, keys, groupKeys, err := groupTopChanges(op.Per, d)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rb := &rankedBatch{
+		d: d, nBy: len(op.By), sorts: make([]any, len(d)*len(op.By)),
+		leads: make([]int64, len(d)), hasLead: make([]bool, len(d)),
+		order: &Ranking{Desc: descending(op.By)},
+	}
+	for j, e := range d {
+		sortKey := rb.sorts[j*rb.nBy : (j+1)*rb.nBy]
+		for i, k := range op.By {
+			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		if rb.nBy > 0 {
+			rb.leads[j], rb.hasLead[j] = leadOf(sortKey[0], op.By[0].Desc)
+		}
+	}
+	all := make([]netChange, len(d))
+	groups := make([]rankedGroup, len(groupKeys))
+	next := make([]int32, len(groups)) // where the next change of each group goes
+	var start int32
+	for g, size := range sizes {
+		next[g] = start
+		groups[g] = rankedGroup{key: groupKeys[g], changes: all[start : start+size]}
+		start += size
+	}
+	for j, e := range d {
+		all[next[of[j]]] = netChange{at: int32(j), w: e.Weight}
+		next[of[j]]++
+	}
+	return rb, keys, groups, nil
+}
+
+// apply adds each group's net changes to its state, in place, or to a
+// new state for a group that had none, and returns the states. The
+// changes were checked when the step ran: no count goes negative.
+func (rb *rankedBatch) apply(olds []*GroupState, groups []rankedGroup) []*GroupState {
 	for i, g := range groups {
 		st := olds[i]
 		if st == nil {
-			st = &GroupState{Key: g.key, Ranked: NewRanking(desc)}
+			st = &GroupState{Key: g.key, Ranked: NewRanking(rb.order.Desc)}
 			olds[i] = st
 		}
 		for _, c := range g.changes {
 			st.Count += c.w
-			_ = st.Ranked.add(c.row, c.w)
+			_ = st.Ranked.add(rb.row(c.at), c.w)
 		}
 	}
 	return olds
@@ -316,11 +388,11 @@ func applyTopChanges(olds []*GroupState, groups []topGroup, desc []bool) []*Grou
 
 // net sorts changes in the ranking's order and sums the changes of each
 // row, dropping those that cancel. It reuses changes' array.
-func (r *Ranking) net(changes []topChange) []topChange {
-	slices.SortFunc(changes, func(a, b topChange) int { return r.order(a.row, b.row) })
+func (rb *rankedBatch) net(changes []netChange) []netChange {
+	slices.SortFunc(changes, func(a, b netChange) int { return rb.order.order(rb.row(a.at), rb.row(b.at)) })
 	out := changes[:0]
 	for _, c := range changes {
-		if k := len(out) - 1; k >= 0 && r.order(out[k].row, c.row) == 0 {
+		if k := len(out) - 1; k >= 0 && rb.order.order(rb.row(out[k].at), rb.row(c.at)) == 0 {
 			out[k].w += c.w
 			if out[k].w == 0 {
 				out = out[:k]
@@ -344,9 +416,9 @@ func (r *Ranking) order(a, b RankedRow) int {
 // topWalk reads a top-k group's first rows before a step and after it in
 // one walk of the group's ranking, merged with the step's net changes.
 type topWalk struct {
+	rb            *rankedBatch
 	before, after []RankedRow // the first rows, each with its copies among them
-	order         *Ranking
-	changes       []topChange // the changes not yet passed
+	changes       []netChange // the changes not yet passed
 	leftB, leftA  int64       // copies still to take into before and after
 }
 
@@ -354,8 +426,9 @@ type topWalk struct {
 // order, and sets w.before and w.after to the first n rows before and
 // after them. It fails when a change would leave a row with fewer than
 // no copies.
-func (w *topWalk) run(order *Ranking, old *Ranking, changes []topChange, n int64) error {
-	*w = topWalk{before: w.before[:0], after: w.after[:0], order: order, changes: changes, leftB: max(n, 0), leftA: max(n, 0)}
+func (w *topWalk) run(old *Ranking, changes []netChange, n int64) error {
+	w.before, w.after, w.changes = w.before[:0], w.after[:0], changes
+	w.leftB, w.leftA = max(n, 0), max(n, 0)
 	var err error
 	if old != nil && w.leftA+w.leftB > 0 {
 		old.Rows.Ascend(func(it RankedRow) bool {
@@ -371,7 +444,7 @@ func (w *topWalk) run(order *Ranking, old *Ranking, changes []topChange, n int64
 	for len(w.changes) > 0 && w.leftA > 0 {
 		c := w.changes[0]
 		w.changes = w.changes[1:]
-		if err := w.take(c.row, c.w); err != nil {
+		if err := w.take(w.rb.row(c.at), c.w); err != nil {
 			return err
 		}
 	}
@@ -384,7 +457,8 @@ func (w *topWalk) visit(it RankedRow) error {
 	count := it.Count
 	for len(w.changes) > 0 {
 		c := w.changes[0]
-		o := w.order.order(c.row, it)
+		row := w.rb.row(c.at)
+		o := w.rb.order.order(row, it)
 		if o > 0 {
 			break
 		}
@@ -393,7 +467,7 @@ func (w *topWalk) visit(it RankedRow) error {
 			count += c.w
 			break
 		}
-		if err := w.take(c.row, c.w); err != nil {
+		if err := w.take(row, c.w); err != nil {
 			return err
 		}
 	}
@@ -425,14 +499,15 @@ func (w *topWalk) check(old *Ranking) error {
 		if c.w > 0 {
 			continue
 		}
+		row := w.rb.row(c.at)
 		var have int64
 		if old != nil {
-			if it, ok := old.Rows.Get(c.row); ok {
+			if it, ok := old.Rows.Get(row); ok {
 				have = it.Count
 			}
 		}
 		if have+c.w < 0 {
-			return negativeCopies(c.row, have+c.w)
+			return negativeCopies(row, have+c.w)
 		}
 	}
 	return nil
@@ -461,7 +536,7 @@ type rankedGroups struct {
 // rankedGroups routes the changes d of node n to their groups and reads
 // the groups' states.
 func (s *stepRun) rankedGroups(ctx context.Context, n *ir.Node, by []ir.OrderKey, per []ir.Scalar, d batch) (rankedGroups, error) {
-	keys, groups, err := routeTopChanges(&ir.TopK{By: by, Per: per}, d, true)
+	keys, groups, err := routeTopChanges(&ir.TopK{By: by, Per: per}, d)
 	if err != nil {
 		return rankedGroups{}, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
@@ -498,21 +573,21 @@ func (rg rankedGroups) changed(i int) (*GroupState, error) {
 // first appearance, each with its changes in the order given. The group
 // keys are encoded into one reused buffer; a first pass finds each
 // change's group, and a second writes the changes, with their order
-// keys, group by group into one array. With ids, each row has its ID;
-// without, its ID is left for compare to find if it needs it.
-func routeTopChanges(op *ir.TopK, d batch, ids bool) ([]string, []topGroup, error) {
-	of, sizes, keys, groups, err := groupTopChanges(op.Per, d)
+// keys, group by group into one array.
+func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
+	of, sizes, keys, groupKeys, err := groupTopChanges(op.Per, d)
 	if err != nil {
 		return nil, nil, err
 	}
 	nBy := len(op.By)
 	sorts := make([]any, len(d)*nBy)
 	byGroup := make([]topChange, len(d))
+	groups := make([]topGroup, len(groupKeys))
 	next := make([]int32, len(groups)) // where the next change of each group goes
 	var start int32
 	for g, size := range sizes {
 		next[g] = start
-		groups[g].changes = byGroup[start : start+size]
+		groups[g] = topGroup{key: groupKeys[g], changes: byGroup[start : start+size]}
 		start += size
 	}
 	for j, e := range d {
@@ -527,10 +602,7 @@ func routeTopChanges(op *ir.TopK, d batch, ids bool) ([]string, []topGroup, erro
 		}
 		c := &byGroup[at]
 		c.w = e.Weight
-		c.row.Sort, c.row.Row = sortKey, e.Row
-		if ids {
-			c.row.ID = types.RowKey(e.Row)
-		}
+		c.row.Sort, c.row.Row, c.row.ID = sortKey, e.Row, types.RowKey(e.Row)
 		if nBy > 0 {
 			c.row.lead, c.row.hasLead = leadOf(sortKey[0], op.By[0].Desc)
 		}
@@ -539,9 +611,9 @@ func routeTopChanges(op *ir.TopK, d batch, ids bool) ([]string, []topGroup, erro
 }
 
 // groupTopChanges evaluates each change's group key (per) and returns
-// each change's group, how many changes each group has, and the groups
-// by key in order of first appearance, their changes not yet set.
-func groupTopChanges(per []ir.Scalar, d batch) (of, sizes []int32, keys []string, groups []topGroup, err error) {
+// each change's group, how many changes each group has, and the groups'
+// keys, encoded and as values, in order of first appearance.
+func groupTopChanges(per []ir.Scalar, d batch) (of, sizes []int32, keys []string, groupKeys []zset.Row, err error) {
 	of = make([]int32, len(d))
 	at := map[string]int32{}
 	keyVals := make(zset.Row, len(per))
@@ -558,17 +630,17 @@ func groupTopChanges(per []ir.Scalar, d batch) (of, sizes []int32, keys []string
 		}
 		g, ok := at[string(kbuf)]
 		if !ok {
-			g = int32(len(groups))
+			g = int32(len(keys))
 			k := string(kbuf)
 			at[k] = g
 			keys = append(keys, k)
-			groups = append(groups, topGroup{key: slices.Clone(keyVals)})
+			groupKeys = append(groupKeys, slices.Clone(keyVals))
 			sizes = append(sizes, 0)
 		}
 		sizes[g]++
 		of[j] = g
 	}
-	return of, sizes, keys, groups, nil
+	return of, sizes, keys, groupKeys, nil
 }
 
 // descending says, per order key, whether it is descending, as a
