@@ -301,11 +301,13 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 	return out, nil
 }
 
-// rankedBatch is a step's changes to a top-k with their order keys. The
-// changes are routed and sorted as positions in the batch, small to move
-// about; a change's RankedRow is made when it is compared or stored.
+// rankedBatch is a step's changes to a top-k with their order keys,
+// laid out group by group, so that sorting and applying a group's
+// changes reads memory in order. The changes are routed and sorted as
+// positions, small to move about; a change's RankedRow is made when it
+// is compared or stored.
 type rankedBatch struct {
-	d       batch
+	rows    []zset.Row
 	nBy     int     // the number of order keys
 	sorts   []any   // the order keys' values, nBy per change
 	leads   []int64 // each change's lead, where hasLead says it has one
@@ -330,33 +332,23 @@ type netChange struct {
 // needs it).
 func (rb *rankedBatch) row(i int32) RankedRow {
 	sort := rb.sorts[int(i)*rb.nBy : int(i+1)*rb.nBy : int(i+1)*rb.nBy]
-	return RankedRow{Sort: sort, Row: rb.d[i].Row, lead: rb.leads[i], hasLead: rb.hasLead[i]}
+	return RankedRow{Sort: sort, Row: rb.rows[i], lead: rb.leads[i], hasLead: rb.hasLead[i]}
 }
 
 // routeRanked evaluates each change's group key and order keys, and
 // returns the changes with their order keys, and the groups they touch,
 // by key (types.KeyOf) in order of first appearance, each with its
-// changes in the order given, laid out group by group in one array.
+// changes in the order given.
 func routeRanked(op *ir.TopK, d batch) (*rankedBatch, []string, []rankedGroup, error) {
 	of, sizes, keys, groupKeys, err := groupTopChanges(op.Per, d)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	nBy := len(op.By)
 	rb := &rankedBatch{
-		d: d, nBy: len(op.By), sorts: make([]any, len(d)*len(op.By)),
+		rows: make([]zset.Row, len(d)), nBy: nBy, sorts: make([]any, len(d)*nBy),
 		leads: make([]int64, len(d)), hasLead: make([]bool, len(d)),
 		order: &Ranking{Desc: descending(op.By)},
-	}
-	for j, e := range d {
-		sortKey := rb.sorts[j*rb.nBy : (j+1)*rb.nBy]
-		for i, k := range op.By {
-			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
-				return nil, nil, nil, err
-			}
-		}
-		if rb.nBy > 0 {
-			rb.leads[j], rb.hasLead[j] = leadOf(sortKey[0], op.By[0].Desc)
-		}
 	}
 	all := make([]netChange, len(d))
 	groups := make([]rankedGroup, len(groupKeys))
@@ -368,8 +360,19 @@ func routeRanked(op *ir.TopK, d batch) (*rankedBatch, []string, []rankedGroup, e
 		start += size
 	}
 	for j, e := range d {
-		all[next[of[j]]] = netChange{at: int32(j), w: e.Weight}
+		at := next[of[j]]
 		next[of[j]]++
+		sortKey := rb.sorts[int(at)*nBy : int(at+1)*nBy]
+		for i, k := range op.By {
+			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		if nBy > 0 {
+			rb.leads[at], rb.hasLead[at] = leadOf(sortKey[0], op.By[0].Desc)
+		}
+		rb.rows[at] = e.Row
+		all[at] = netChange{at: at, w: e.Weight}
 	}
 	return rb, keys, groups, nil
 }
