@@ -104,7 +104,15 @@ func (r *Ranking) compare(a, b RankedRow) int {
 	if c := compareRowsNullsLast(a.Row, b.Row); c != 0 {
 		return c
 	}
+	if sameRow(a.Row, b.Row) {
+		return 0 // as sorting compares a row with itself: no ID to work out
+	}
 	return strings.Compare(a.identity(), b.identity())
+}
+
+// sameRow reports whether a and b are one row in memory.
+func sameRow(a, b zset.Row) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // identity returns the row's ID, working it out if it is not set.
