@@ -224,8 +224,9 @@ func (r *Ranking) top(n int64, buf []RankedRow) []RankedRow {
 }
 
 // appendTopChange appends to out the change from the first rows before
-// to the first rows after, both in order as top gives them: each row's
-// copies after less its copies before, where they differ.
+// to the first rows after, both in the ranking's order as topWalk gives
+// them: each row's copies after less its copies before, where they
+// differ, found by merging the two lists.
 func appendTopChange(out batch, order *Ranking, before, after []RankedRow) batch {
 	i, j := 0, 0
 	for i < len(before) || j < len(after) {
@@ -256,13 +257,13 @@ func appendTopChange(out batch, order *Ranking, before, after []RankedRow) batch
 	return out
 }
 
-// topGroup is the changes a step makes to one top-k group.
+// topGroup is the changes a step makes to one window or session group.
 type topGroup struct {
 	key     zset.Row
 	changes []topChange
 }
 
-// topChange is one input change routed to its top-k group.
+// topChange is one input change routed to its window or session group.
 type topChange struct {
 	row RankedRow
 	w   int64
@@ -539,7 +540,7 @@ func negativeCopies(row RankedRow, count int64) error {
 	return fmt.Errorf("row %s has negative weight %d: more rows deleted than inserted", types.Format(row.Row, types.Type{Kind: types.Record}), count)
 }
 
-// rankedGroups is what top-k, window and session start a step with: the
+// rankedGroups is what window and session start a step with: the
 // groups of their changes (by the per keys, with the order keys by of
 // each row), their stored states, and the ranking order.
 type rankedGroups struct {
