@@ -283,3 +283,182 @@ func (m matcher) recheck(out batch, lb []zset.Entry, dl []rowChange, rb []zset.E
 	}
 	return out, nil
 }
+
+// keyMatch pairs the keys of a join's changes on the left with those on
+// the right: the keys both sides changed in a step.
+type keyMatch struct {
+	right []int32 // per left key, the right key equal to it, or -1
+	left  []bool  // per right key, whether the left changed it too
+	any   bool    // whether some key is on both sides
+}
+
+// matchKeys finds the keys both dl and dr have.
+func matchKeys(dl, dr *keyedRows) keyMatch {
+	var m keyMatch
+	if len(dl.rows) == 0 || len(dr.rows) == 0 {
+		return m
+	}
+	m.right = make([]int32, len(dl.keys))
+	m.left = make([]bool, len(dr.keys))
+	for lk, key := range dl.keys {
+		m.right[lk] = -1
+		if rk, ok := dr.find(key); ok {
+			m.right[lk] = rk
+			m.left[rk] = true
+			m.any = true
+		}
+	}
+	return m
+}
+
+// leftOnly reports whether left key k is one the right did not change.
+func (m keyMatch) leftOnly(k int32) bool { return !m.any || m.right[k] < 0 }
+
+// rightOnly reports whether right key k is one the left did not change.
+func (m keyMatch) rightOnly(k int32) bool { return !m.any || !m.left[k] }
+
+// size returns how many pairs the join of dl and dr can make at most,
+// given the integrals' rows under their keys, for the output's capacity.
+func (m keyMatch) size(dl, dr *keyedRows, rightBefore, leftBefore [][]zset.Entry) int {
+	n := 0
+	for _, l := range dl.rows {
+		n += len(rightBefore[l.k])
+	}
+	for _, r := range dr.rows {
+		n += len(leftBefore[r.k])
+	}
+	if m.any {
+		left := make([]int, len(dl.keys))
+		for _, l := range dl.rows {
+			left[l.k]++
+		}
+		for _, r := range dr.rows {
+			if m.left[r.k] {
+				lk, _ := dl.find(dr.keys[r.k])
+				n += left[lk]
+			}
+		}
+	}
+	return n
+}
+
+// byKey returns the changes of kr by key, in one array.
+func (kr *keyedRows) byKey() [][]keyed {
+	sizes := make([]int32, len(kr.keys))
+	for _, r := range kr.rows {
+		sizes[r.k]++
+	}
+	all := make([]keyed, len(kr.rows))
+	groups := make([][]keyed, len(kr.keys))
+	var start int32
+	for k, size := range sizes {
+		groups[k] = all[start : start : start+size]
+		start += size
+	}
+	for _, r := range kr.rows {
+		groups[r.k] = append(groups[r.k], r)
+	}
+	return groups
+}
+
+// pairRows makes a join's output rows, each the left row's columns then
+// the right's, carved out of shared arrays of pairChunk rows: a few
+// allocations for a step's pairs rather than one each.
+type pairRows struct{ free []any }
+
+// pairChunk is how many rows' columns pairRows allocates at once: few
+// enough that a row kept long keeps little else alive with it.
+const pairChunk = 32
+
+// concat returns a new row of a's columns then b's.
+func (p *pairRows) concat(a, b zset.Row) zset.Row {
+	n := len(a) + len(b)
+	if len(p.free) < n {
+		p.free = make([]any, n*pairChunk)
+	}
+	r := p.free[:0:n]
+	p.free = p.free[n:]
+	return append(append(r, a...), b...)
+}
+
+// bothChanged joins the rows under a key both sides of a join changed.
+// A pair (l, r) of weights l₀, r₀ before the step and changes δl, δr
+// changes by (l₀+δl)(r₀+δr) − l₀r₀ = δl·δr + δl·r₀ + l₀·δr: the three
+// terms of the join, summed here per pair by finding each changed row
+// among the rows before, so that each pair comes out once.
+type bothChanged struct {
+	left, right [][]keyed        // each side's changes by key
+	ids         map[string]int32 // changed rows by identity, reused per key and side
+	buf         []byte
+}
+
+// changedRow is a row a step changed: its weight before the step and
+// its change.
+type changedRow struct {
+	row            zset.Row
+	before, change int64
+}
+
+// appendPairs appends to out the changes of the pairs under left key lk
+// and right key rk (one key), whose rows before the step are leftBefore
+// and rightBefore.
+func (j *bothChanged) appendPairs(out batch, pairs *pairRows, dl, dr *keyedRows, lk, rk int32, leftBefore, rightBefore []zset.Entry) batch {
+	ls, leftChanged := j.consolidate(dl, j.left[lk], leftBefore)
+	rs, rightChanged := j.consolidate(dr, j.right[rk], rightBefore)
+	for _, l := range ls {
+		for _, r := range rs {
+			if w := l.change*r.change + l.change*r.before + l.before*r.change; w != 0 {
+				out = append(out, zset.Entry{Row: pairs.concat(l.row, r.row), Weight: w})
+			}
+		}
+		if l.change == 0 {
+			continue
+		}
+		for i, r := range rightBefore {
+			if rightChanged == nil || !rightChanged[i] {
+				out = append(out, zset.Entry{Row: pairs.concat(l.row, r.Row), Weight: l.change * r.Weight})
+			}
+		}
+	}
+	for i, l := range leftBefore {
+		if leftChanged != nil && leftChanged[i] {
+			continue
+		}
+		for _, r := range rs {
+			if r.change != 0 {
+				out = append(out, zset.Entry{Row: pairs.concat(l.Row, r.row), Weight: l.Weight * r.change})
+			}
+		}
+	}
+	return out
+}
+
+// consolidate returns the changes rows of d, one per distinct row, each
+// with its weight in before (the rows of its key before the step), and
+// which of before's rows changed (nil when none did).
+func (j *bothChanged) consolidate(d *keyedRows, rows []keyed, before []zset.Entry) ([]changedRow, []bool) {
+	clear(j.ids)
+	out := make([]changedRow, 0, len(rows))
+	for _, r := range rows {
+		e := d.entry(r)
+		j.buf = types.AppendRowKey(j.buf[:0], e.Row)
+		if i, ok := j.ids[string(j.buf)]; ok {
+			out[i].change += e.Weight
+			continue
+		}
+		j.ids[string(j.buf)] = int32(len(out))
+		out = append(out, changedRow{row: e.Row, change: e.Weight})
+	}
+	var changed []bool
+	for i, e := range before {
+		j.buf = types.AppendRowKey(j.buf[:0], e.Row)
+		if k, ok := j.ids[string(j.buf)]; ok {
+			if changed == nil {
+				changed = make([]bool, len(before))
+			}
+			changed[i] = true
+			out[k].before = e.Weight
+		}
+	}
+	return out, changed
+}

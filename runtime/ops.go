@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
@@ -295,7 +294,11 @@ func concat(a, b zset.Row) zset.Row {
 }
 
 // join computes Δl⋈Δr + Δl⋈z⁻¹(I r) + z⁻¹(I l)⋈Δr, looking up each side's
-// integral once for all the keys of the other side's changes.
+// integral once for all the keys of the other side's changes. Under a
+// key that only one side changed, every pair of rows comes out once as
+// it is; under a key both sides changed, the three terms are summed per
+// pair (see bothChanged), so that a pair joined and unjoined in the same
+// step, whose terms cancel, never comes out for later operators to see.
 func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, error) {
 	dl, err := keyAll(s.in(n, 0), op.LeftKey)
 	if err != nil {
@@ -305,61 +308,46 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
-	var out batch
 	if len(dl.rows) == 0 && len(dr.rows) == 0 {
-		return out, nil
+		return nil, nil
 	}
-	// Δl⋈Δr
-	if len(dl.rows) > 0 && len(dr.rows) > 0 {
-		byKey := make([][]keyed, len(dr.keys))
-		for _, r := range dr.rows {
-			byKey[r.k] = append(byKey[r.k], r)
-		}
-		for _, l := range dl.rows {
-			rk, ok := dr.find(dl.keys[l.k])
-			if !ok {
-				continue
-			}
-			le := dl.entry(l)
-			for _, r := range byKey[rk] {
-				re := dr.entry(r)
-				out = append(out, zset.Entry{Row: concat(le.Row, re.Row), Weight: le.Weight * re.Weight})
-			}
-		}
-	}
-	// Δl⋈z⁻¹(I r)
+	var rightBefore, leftBefore [][]zset.Entry // z⁻¹(I r) under dl's keys, z⁻¹(I l) under dr's
 	if len(dl.rows) > 0 {
-		found, err := s.integral(n, 3).Lookup(ctx, dl.keys)
-		if err != nil {
+		if rightBefore, err = s.integral(n, 3).Lookup(ctx, dl.keys); err != nil {
 			return nil, err
 		}
-		out = slices.Grow(out, len(dl.rows))
-		for _, l := range dl.rows {
-			le := dl.entry(l)
-			for _, r := range found[l.k] {
-				out = append(out, zset.Entry{Row: concat(le.Row, r.Row), Weight: le.Weight * r.Weight})
-			}
-		}
 	}
-	// z⁻¹(I l)⋈Δr
 	if len(dr.rows) > 0 {
-		found, err := s.integral(n, 2).Lookup(ctx, dr.keys)
-		if err != nil {
+		if leftBefore, err = s.integral(n, 2).Lookup(ctx, dr.keys); err != nil {
 			return nil, err
 		}
-		for _, r := range dr.rows {
-			re := dr.entry(r)
-			for _, l := range found[r.k] {
-				out = append(out, zset.Entry{Row: concat(l.Row, re.Row), Weight: l.Weight * re.Weight})
+	}
+	both := matchKeys(&dl, &dr)
+	out := make(batch, 0, both.size(&dl, &dr, rightBefore, leftBefore))
+	var pairs pairRows
+	for _, l := range dl.rows {
+		if both.leftOnly(l.k) {
+			le := dl.entry(l)
+			for _, r := range rightBefore[l.k] {
+				out = append(out, zset.Entry{Row: pairs.concat(le.Row, r.Row), Weight: le.Weight * r.Weight})
 			}
 		}
 	}
-	// When both sides changed, the three terms can produce one pair with
-	// opposite weights (a row joined and unjoined in one step);
-	// consolidated, such a pair is no change, and later operators never
-	// see it. With one side unchanged the pairs are distinct already.
-	if len(dl.rows) > 0 && len(dr.rows) > 0 {
-		return toBatch(zset.FromEntries(out...)), nil
+	for _, r := range dr.rows {
+		if both.rightOnly(r.k) {
+			re := dr.entry(r)
+			for _, l := range leftBefore[r.k] {
+				out = append(out, zset.Entry{Row: pairs.concat(l.Row, re.Row), Weight: l.Weight * re.Weight})
+			}
+		}
+	}
+	if both.any {
+		j := bothChanged{left: dl.byKey(), right: dr.byKey(), ids: map[string]int32{}}
+		for lk, rk := range both.right {
+			if rk >= 0 {
+				out = j.appendPairs(out, &pairs, &dl, &dr, int32(lk), rk, leftBefore[rk], rightBefore[lk])
+			}
+		}
 	}
 	return out, nil
 }

@@ -25,9 +25,12 @@ type Ranking struct {
 // RankedRow is a row of a top-k group with its order key values and its
 // multiplicity.
 type RankedRow struct {
-	Sort  []any    // the values of the order keys
-	Row   zset.Row // the row
-	ID    string   // types.RowKey(Row), the last tie-break
+	Sort []any    // the values of the order keys
+	Row  zset.Row // the row
+	// ID is types.RowKey(Row), the last tie-break; or empty, for compare
+	// to work out when two rows tie up to it, which is rare: top-k's
+	// rows leave it so, as most of them are never compared that far.
+	ID    string
 	Count int64
 	// lead, where hasLead is set, orders the row by its first order key
 	// in that key's direction: never against the full order, so rows
@@ -71,11 +74,17 @@ func leadOf(v any, desc bool) (int64, bool) {
 // holds, with room to spare.
 const maxLeadSeconds = 9_000_000_000_000
 
+// rankingDegree is the degree of a ranking's B-tree. A group of a few
+// hundred rows, top-k's usual, then fits in a node or a few: fewer nodes
+// made and split, and fewer bytes allocated as they grow, than with 16,
+// for a longer move of items on insert that costs less.
+const rankingDegree = 32
+
 // NewRanking returns an empty ranking for order keys that are descending
 // where desc says.
 func NewRanking(desc []bool) *Ranking {
 	r := &Ranking{Desc: desc}
-	r.Rows = btree.NewG(16, func(a, b RankedRow) bool {
+	r.Rows = btree.NewG(rankingDegree, func(a, b RankedRow) bool {
 		if a.hasLead && b.hasLead && a.lead != b.lead {
 			return a.lead < b.lead
 		}
@@ -95,7 +104,23 @@ func (r *Ranking) compare(a, b RankedRow) int {
 	if c := compareRowsNullsLast(a.Row, b.Row); c != 0 {
 		return c
 	}
-	return strings.Compare(a.ID, b.ID)
+	if sameRow(a.Row, b.Row) {
+		return 0 // as sorting compares a row with itself: no ID to work out
+	}
+	return strings.Compare(a.identity(), b.identity())
+}
+
+// sameRow reports whether a and b are one row in memory.
+func sameRow(a, b zset.Row) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// identity returns the row's ID, working it out if it is not set.
+func (r RankedRow) identity() string {
+	if r.ID != "" || len(r.Row) == 0 {
+		return r.ID
+	}
+	return types.RowKey(r.Row)
 }
 
 // compareSortValues is compareNullsLast, quicker for the usual order
@@ -199,101 +224,323 @@ func (r *Ranking) top(n int64, buf []RankedRow) []RankedRow {
 }
 
 // appendTopChange appends to out the change from the first rows before
-// to the first rows after, both as top gives them: each row's copies
-// after less its copies before, where they differ. The rows of a
-// ranking have distinct IDs.
-func appendTopChange(out batch, before, after []RankedRow) batch {
-	var at map[string]int // after's positions by ID, for a long top
-	if len(after) > 32 {
-		at = make(map[string]int, len(after))
-		for i, it := range after {
-			at[it.ID] = i
+// to the first rows after, both in the ranking's order as topWalk gives
+// them: each row's copies after less its copies before, where they
+// differ, found by merging the two lists.
+func appendTopChange(out batch, order *Ranking, before, after []RankedRow) batch {
+	i, j := 0, 0
+	for i < len(before) || j < len(after) {
+		var o int
+		switch {
+		case i == len(before):
+			o = 1
+		case j == len(after):
+			o = -1
+		default:
+			o = order.order(before[i], after[j])
 		}
-	}
-	find := func(id string) int {
-		if at != nil {
-			if i, ok := at[id]; ok {
-				return i
+		switch {
+		case o < 0:
+			out = append(out, zset.Entry{Row: before[i].Row, Weight: -before[i].Count})
+			i++
+		case o > 0:
+			out = append(out, zset.Entry{Row: after[j].Row, Weight: after[j].Count})
+			j++
+		default:
+			if w := after[j].Count - before[i].Count; w != 0 {
+				out = append(out, zset.Entry{Row: after[j].Row, Weight: w})
 			}
-			return -1
-		}
-		for i := range after {
-			if after[i].ID == id {
-				return i
-			}
-		}
-		return -1
-	}
-	var matched []bool
-	if len(before) > 0 {
-		matched = make([]bool, len(after))
-	}
-	for _, b := range before {
-		w := -b.Count
-		if i := find(b.ID); i >= 0 {
-			matched[i] = true
-			w += after[i].Count
-		}
-		if w != 0 {
-			out = append(out, zset.Entry{Row: b.Row, Weight: w})
-		}
-	}
-	for i, a := range after {
-		if matched == nil || !matched[i] {
-			out = append(out, zset.Entry{Row: a.Row, Weight: a.Count})
+			i++
+			j++
 		}
 	}
 	return out
 }
 
-// topGroup is the changes a step makes to one top-k group.
+// topGroup is the changes a step makes to one window or session group.
 type topGroup struct {
 	key     zset.Row
 	changes []topChange
 }
 
-// topChange is one input change routed to its top-k group.
+// topChange is one input change routed to its window or session group.
 type topChange struct {
 	row RankedRow
 	w   int64
 }
 
-// topK updates the ranking of each group the step's changes touch and
-// emits, per group, the difference between its first N rows after the
-// changes and before them. A group costs O(log size) per change and
-// O(log size + N) to read its first rows twice, whatever its size; rows
-// of different groups differ, so the groups' differences are simply
-// appended.
+// topK emits, per group the step's changes touch, the difference between
+// its first N rows after the changes and before them, and updates the
+// groups' rankings when the step commits. A group costs O(c log c) to
+// sort its c changes, O(log size + N + c) to read its first rows before
+// and after in one walk, and O(c log size) to apply the changes at
+// commit, in place: the stored states are not copied. Rows of different
+// groups differ, so the groups' differences are simply appended.
 func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, error) {
 	d := s.in(n, 0)
 	if len(d) == 0 {
 		return nil, nil
 	}
-	rg, err := s.rankedGroups(ctx, n, op.By, op.Per, d)
+	rb, keys, groups, err := routeRanked(op, d)
+	if err != nil {
+		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+	}
+	store := s.store.Groups(n.ID)
+	olds, err := store.Get(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	news := make([]*GroupState, len(rg.keys))
 	var out batch
-	var before, after []RankedRow
-	for i := range rg.groups {
-		st, err := rg.changed(i)
-		if err != nil {
+	w := topWalk{rb: rb}
+	for i, g := range groups {
+		g.changes = rb.net(g.changes)
+		groups[i] = g
+		var old *Ranking
+		if olds[i] != nil {
+			old = olds[i].Ranked
+		}
+		if err := w.run(old, g.changes, op.N); err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		before = before[:0]
-		if old := rg.olds[i]; old != nil {
-			before = old.Ranked.top(op.N, before)
-		}
-		after = st.Ranked.top(op.N, after[:0])
-		out = appendTopChange(out, before, after)
-		news[i] = st
+		out = appendTopChange(out, rb.order, w.before, w.after)
 	}
-	s.writes = append(s.writes, func(ctx context.Context) error { return rg.store.Put(ctx, rg.keys, news) })
+	s.writes = append(s.writes, func(ctx context.Context) error {
+		return store.Put(ctx, keys, rb.apply(olds, groups))
+	})
 	return out, nil
 }
 
-// rankedGroups is what top-k, window and session start a step with: the
+// rankedBatch is a step's changes to a top-k with their order keys,
+// laid out group by group, so that sorting and applying a group's
+// changes reads memory in order. The changes are routed and sorted as
+// positions, small to move about; a change's RankedRow is made when it
+// is compared or stored.
+type rankedBatch struct {
+	rows    []zset.Row
+	nBy     int     // the number of order keys
+	sorts   []any   // the order keys' values, nBy per change
+	leads   []int64 // each change's lead, where hasLead says it has one
+	hasLead []bool
+	order   *Ranking // the ranking's order, for comparisons
+}
+
+// rankedGroup is the net changes a step makes to one top-k group.
+type rankedGroup struct {
+	key     zset.Row
+	changes []netChange
+}
+
+// netChange is a change to a top-k group's row: the row's position in
+// the rankedBatch, and its weight.
+type netChange struct {
+	at int32
+	w  int64
+}
+
+// row returns change i's RankedRow, with no ID (compare finds it if it
+// needs it).
+func (rb *rankedBatch) row(i int32) RankedRow {
+	sort := rb.sorts[int(i)*rb.nBy : int(i+1)*rb.nBy : int(i+1)*rb.nBy]
+	return RankedRow{Sort: sort, Row: rb.rows[i], lead: rb.leads[i], hasLead: rb.hasLead[i]}
+}
+
+// routeRanked evaluates each change's group key and order keys, and
+// returns the changes with their order keys, and the groups they touch,
+// by key (types.KeyOf) in order of first appearance, each with its
+// changes in the order given.
+func routeRanked(op *ir.TopK, d batch) (*rankedBatch, []string, []rankedGroup, error) {
+	of, sizes, keys, groupKeys, err := groupTopChanges(op.Per, d)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nBy := len(op.By)
+	rb := &rankedBatch{
+		rows: make([]zset.Row, len(d)), nBy: nBy, sorts: make([]any, len(d)*nBy),
+		leads: make([]int64, len(d)), hasLead: make([]bool, len(d)),
+		order: &Ranking{Desc: descending(op.By)},
+	}
+	all := make([]netChange, len(d))
+	groups := make([]rankedGroup, len(groupKeys))
+	next := make([]int32, len(groups)) // where the next change of each group goes
+	var start int32
+	for g, size := range sizes {
+		next[g] = start
+		groups[g] = rankedGroup{key: groupKeys[g], changes: all[start : start+size]}
+		start += size
+	}
+	for j, e := range d {
+		at := next[of[j]]
+		next[of[j]]++
+		sortKey := rb.sorts[int(at)*nBy : int(at+1)*nBy]
+		for i, k := range op.By {
+			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		if nBy > 0 {
+			rb.leads[at], rb.hasLead[at] = leadOf(sortKey[0], op.By[0].Desc)
+		}
+		rb.rows[at] = e.Row
+		all[at] = netChange{at: at, w: e.Weight}
+	}
+	return rb, keys, groups, nil
+}
+
+// apply adds each group's net changes to its state, in place, or to a
+// new state for a group that had none, and returns the states. The
+// changes were checked when the step ran: no count goes negative.
+func (rb *rankedBatch) apply(olds []*GroupState, groups []rankedGroup) []*GroupState {
+	for i, g := range groups {
+		st := olds[i]
+		if st == nil {
+			st = &GroupState{Key: g.key, Ranked: NewRanking(rb.order.Desc)}
+			olds[i] = st
+		}
+		for _, c := range g.changes {
+			st.Count += c.w
+			_ = st.Ranked.add(rb.row(c.at), c.w)
+		}
+	}
+	return olds
+}
+
+// net sorts changes in the ranking's order and sums the changes of each
+// row, dropping those that cancel. It reuses changes' array.
+func (rb *rankedBatch) net(changes []netChange) []netChange {
+	slices.SortFunc(changes, func(a, b netChange) int { return rb.order.order(rb.row(a.at), rb.row(b.at)) })
+	out := changes[:0]
+	for _, c := range changes {
+		if k := len(out) - 1; k >= 0 && rb.order.order(rb.row(out[k].at), rb.row(c.at)) == 0 {
+			out[k].w += c.w
+			if out[k].w == 0 {
+				out = out[:k]
+			}
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// order is the ranking's order, as its B-tree has it: by the leads
+// where both rows have one and they differ, otherwise in full.
+func (r *Ranking) order(a, b RankedRow) int {
+	if a.hasLead && b.hasLead && a.lead != b.lead {
+		return cmp.Compare(a.lead, b.lead)
+	}
+	return r.compare(a, b)
+}
+
+// topWalk reads a top-k group's first rows before a step and after it in
+// one walk of the group's ranking, merged with the step's net changes.
+type topWalk struct {
+	rb            *rankedBatch
+	before, after []RankedRow // the first rows, each with its copies among them
+	changes       []netChange // the changes not yet passed
+	leftB, leftA  int64       // copies still to take into before and after
+}
+
+// run walks ranking old (nil for a new group) with changes, net and in
+// order, and sets w.before and w.after to the first n rows before and
+// after them. It fails when a change would leave a row with fewer than
+// no copies.
+func (w *topWalk) run(old *Ranking, changes []netChange, n int64) error {
+	w.before, w.after, w.changes = w.before[:0], w.after[:0], changes
+	w.leftB, w.leftA = max(n, 0), max(n, 0)
+	var err error
+	if old != nil && w.leftA+w.leftB > 0 {
+		old.Rows.Ascend(func(it RankedRow) bool {
+			err = w.visit(it)
+			return err == nil && w.leftA+w.leftB > 0
+		})
+	}
+	if err != nil {
+		return err
+	}
+	// The changes left are of rows ranked after every row walked: rows
+	// new to the group, when the walk went through it all.
+	for len(w.changes) > 0 && w.leftA > 0 {
+		c := w.changes[0]
+		w.changes = w.changes[1:]
+		if err := w.take(w.rb.row(c.at), c.w); err != nil {
+			return err
+		}
+	}
+	return w.check(old)
+}
+
+// visit takes the changes ranked before row it, a row of the ranking,
+// then it with its change, if any.
+func (w *topWalk) visit(it RankedRow) error {
+	count := it.Count
+	for len(w.changes) > 0 {
+		c := w.changes[0]
+		row := w.rb.row(c.at)
+		o := w.rb.order.order(row, it)
+		if o > 0 {
+			break
+		}
+		w.changes = w.changes[1:]
+		if o == 0 {
+			count += c.w
+			break
+		}
+		if err := w.take(row, c.w); err != nil {
+			return err
+		}
+	}
+	if w.leftB > 0 {
+		k := min(it.Count, w.leftB)
+		w.leftB -= k
+		w.before = append(w.before, withCount(it, k))
+	}
+	return w.take(it, count)
+}
+
+// take adds a row with count copies after the step to after.
+func (w *topWalk) take(row RankedRow, count int64) error {
+	if count < 0 {
+		return negativeCopies(row, count)
+	}
+	if count > 0 && w.leftA > 0 {
+		k := min(count, w.leftA)
+		w.leftA -= k
+		w.after = append(w.after, withCount(row, k))
+	}
+	return nil
+}
+
+// check fails if a change the walk did not reach deletes more copies of
+// its row than old has.
+func (w *topWalk) check(old *Ranking) error {
+	for _, c := range w.changes {
+		if c.w > 0 {
+			continue
+		}
+		row := w.rb.row(c.at)
+		var have int64
+		if old != nil {
+			if it, ok := old.Rows.Get(row); ok {
+				have = it.Count
+			}
+		}
+		if have+c.w < 0 {
+			return negativeCopies(row, have+c.w)
+		}
+	}
+	return nil
+}
+
+func withCount(row RankedRow, count int64) RankedRow {
+	row.Count = count
+	return row
+}
+
+func negativeCopies(row RankedRow, count int64) error {
+	return fmt.Errorf("row %s has negative weight %d: more rows deleted than inserted", types.Format(row.Row, types.Type{Kind: types.Record}), count)
+}
+
+// rankedGroups is what window and session start a step with: the
 // groups of their changes (by the per keys, with the order keys by of
 // each row), their stored states, and the ranking order.
 type rankedGroups struct {
@@ -342,66 +589,76 @@ func (rg rankedGroups) changed(i int) (*GroupState, error) {
 // routeTopChanges evaluates each change's group key and order keys and
 // returns the groups the changes touch, by key (types.KeyOf) in order of
 // first appearance, each with its changes in the order given. The group
-// keys are encoded into one reused buffer, and the changes laid out
-// group by group in one array.
+// keys are encoded into one reused buffer; a first pass finds each
+// change's group, and a second writes the changes, with their order
+// keys, group by group into one array.
 func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
+	of, sizes, keys, groupKeys, err := groupTopChanges(op.Per, d)
+	if err != nil {
+		return nil, nil, err
+	}
 	nBy := len(op.By)
 	sorts := make([]any, len(d)*nBy)
-	all := make([]topChange, len(d))
-	of := make([]int32, len(d)) // each change's group
-	var keys []string
-	var groups []topGroup
-	var sizes []int32
-	at := map[string]int32{}
-	keyVals := make(zset.Row, len(op.Per))
-	var kbuf []byte
+	byGroup := make([]topChange, len(d))
+	groups := make([]topGroup, len(groupKeys))
+	next := make([]int32, len(groups)) // where the next change of each group goes
+	var start int32
+	for g, size := range sizes {
+		next[g] = start
+		groups[g] = topGroup{key: groupKeys[g], changes: byGroup[start : start+size]}
+		start += size
+	}
 	for j, e := range d {
-		kbuf = kbuf[:0]
-		for i, p := range op.Per {
-			v, err := p.Eval(e.Row)
-			if err != nil {
-				return nil, nil, err
-			}
-			keyVals[i] = v
-			kbuf = types.AppendKey(kbuf, v)
-		}
-		sortKey := sorts[j*nBy : (j+1)*nBy : (j+1)*nBy]
+		at := next[of[j]]
+		next[of[j]]++
+		sortKey := sorts[int(at)*nBy : int(at+1)*nBy : int(at+1)*nBy]
 		for i, k := range op.By {
 			var err error
 			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
 				return nil, nil, err
 			}
 		}
+		c := &byGroup[at]
+		c.w = e.Weight
+		c.row.Sort, c.row.Row, c.row.ID = sortKey, e.Row, types.RowKey(e.Row)
+		if nBy > 0 {
+			c.row.lead, c.row.hasLead = leadOf(sortKey[0], op.By[0].Desc)
+		}
+	}
+	return keys, groups, nil
+}
+
+// groupTopChanges evaluates each change's group key (per) and returns
+// each change's group, how many changes each group has, and the groups'
+// keys, encoded and as values, in order of first appearance.
+func groupTopChanges(per []ir.Scalar, d batch) (of, sizes []int32, keys []string, groupKeys []zset.Row, err error) {
+	of = make([]int32, len(d))
+	at := map[string]int32{}
+	keyVals := make(zset.Row, len(per))
+	var kbuf []byte
+	for j, e := range d {
+		kbuf = kbuf[:0]
+		for i, p := range per {
+			v, err := p.Eval(e.Row)
+			if err != nil {
+				return nil, nil, nil, nil, err
+			}
+			keyVals[i] = v
+			kbuf = types.AppendKey(kbuf, v)
+		}
 		g, ok := at[string(kbuf)]
 		if !ok {
-			g = int32(len(groups))
+			g = int32(len(keys))
 			k := string(kbuf)
 			at[k] = g
 			keys = append(keys, k)
-			groups = append(groups, topGroup{key: slices.Clone(keyVals)})
+			groupKeys = append(groupKeys, slices.Clone(keyVals))
 			sizes = append(sizes, 0)
 		}
 		sizes[g]++
 		of[j] = g
-		row := RankedRow{Sort: sortKey, Row: e.Row, ID: types.RowKey(e.Row)}
-		if nBy > 0 {
-			row.lead, row.hasLead = leadOf(sortKey[0], op.By[0].Desc)
-		}
-		all[j] = topChange{row, e.Weight}
 	}
-	byGroup := make([]topChange, len(all))
-	next := make([]int32, len(groups)) // where the next change of each group goes
-	var start int32
-	for g, size := range sizes {
-		next[g] = start
-		groups[g].changes = byGroup[start : start+size]
-		start += size
-	}
-	for j, c := range all {
-		byGroup[next[of[j]]] = c
-		next[of[j]]++
-	}
-	return keys, groups, nil
+	return of, sizes, keys, groupKeys, nil
 }
 
 // descending says, per order key, whether it is descending, as a
