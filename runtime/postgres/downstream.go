@@ -86,7 +86,9 @@ type Reader struct {
 // the program's capture function. It only reads the catalog and the
 // programs' _meta.
 func InstalledPrograms(ctx context.Context, pool *pgxpool.Pool) ([]*Program, error) {
-	rows, err := pool.Query(ctx, `SELECT n.nspname, has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'),
+	// The privilege functions give NULL for an object dropped since the
+	// catalog was read (another program removed meanwhile): not readable.
+	rows, err := pool.Query(ctx, `SELECT n.nspname, coalesce(has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'), false),
     EXISTS (SELECT 1 FROM pg_proc f WHERE f.pronamespace = n.oid AND f.proname = '_capture')
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relname = '_meta' AND c.relkind = 'r'

@@ -351,3 +351,41 @@ INSERT INTO t VALUES (1, 'a', 5), (2, 'a', 7), (3, 'b', 1)`)
 		sameTexts(t, pool, big, bigSQL)
 	}
 }
+
+// TestPostgresInstalledProgramsWhileDropped lists the installed programs
+// while another session creates and drops a program's schema over and
+// over: a program dropped between the catalog's rows and the privilege
+// checks on them is not an error, only not listed.
+func TestPostgresInstalledProgramsWhileDropped(t *testing.T) {
+	pool, schema := pgtest.Schema(t)
+	ctx := context.Background()
+	other := schema + "_churn"
+	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+other+" CASCADE") })
+	done := make(chan error, 1)
+	go func() {
+		for range 60 {
+			if _, err := pool.Exec(ctx, "CREATE SCHEMA "+other+"; CREATE TABLE "+other+"._meta (key text PRIMARY KEY, value text); INSERT INTO "+other+"._meta VALUES ('version', 'v1')"); err != nil {
+				done <- err
+				return
+			}
+			if _, err := pool.Exec(ctx, "DROP SCHEMA "+other+" CASCADE"); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		default:
+		}
+		if _, err := postgres.InstalledPrograms(ctx, pool); err != nil {
+			t.Fatalf("listing the programs while one is dropped: %v", err)
+		}
+	}
+}
