@@ -364,7 +364,12 @@ func (kr *keyedRows) byKey() [][]keyed {
 // pairRows makes a join's output rows, each the left row's columns then
 // the right's, carved out of shared arrays of pairChunk rows: a few
 // allocations for a step's pairs rather than one each.
-type pairRows struct{ free []any }
+type pairRows struct {
+	free []any
+	// left is how many rows the join may still make (its size), so that
+	// a step of few pairs allocates for few.
+	left int
+}
 
 // pairChunk is how many rows' columns pairRows allocates at once: few
 // enough that a row kept long keeps little else alive with it.
@@ -374,8 +379,9 @@ const pairChunk = 32
 func (p *pairRows) concat(a, b zset.Row) zset.Row {
 	n := len(a) + len(b)
 	if len(p.free) < n {
-		p.free = make([]any, n*pairChunk)
+		p.free = make([]any, n*min(pairChunk, max(p.left, 1)))
 	}
+	p.left--
 	r := p.free[:0:n]
 	p.free = p.free[n:]
 	return append(append(r, a...), b...)

@@ -323,8 +323,9 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 		}
 	}
 	both := matchKeys(&dl, &dr)
-	out := make(batch, 0, both.size(&dl, &dr, rightBefore, leftBefore))
-	var pairs pairRows
+	size := both.size(&dl, &dr, rightBefore, leftBefore)
+	out := make(batch, 0, size)
+	pairs := pairRows{left: size}
 	for _, l := range dl.rows {
 		if both.leftOnly(l.k) {
 			le := dl.entry(l)
