@@ -360,13 +360,10 @@ func routeRanked(op *ir.TopK, d batch) (*rankedBatch, []string, []rankedGroup, e
 		order: &Ranking{Desc: descending(op.By)},
 	}
 	all := make([]netChange, len(d))
+	parts, next := layOut(all, sizes)
 	groups := make([]rankedGroup, len(groupKeys))
-	next := make([]int32, len(groups)) // where the next change of each group goes
-	var start int32
-	for g, size := range sizes {
-		next[g] = start
-		groups[g] = rankedGroup{key: groupKeys[g], changes: all[start : start+size]}
-		start += size
+	for g := range groups {
+		groups[g] = rankedGroup{key: groupKeys[g], changes: parts[g]}
 	}
 	for j, e := range d {
 		at := next[of[j]]
@@ -600,13 +597,10 @@ func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
 	nBy := len(op.By)
 	sorts := make([]any, len(d)*nBy)
 	byGroup := make([]topChange, len(d))
+	parts, next := layOut(byGroup, sizes)
 	groups := make([]topGroup, len(groupKeys))
-	next := make([]int32, len(groups)) // where the next change of each group goes
-	var start int32
-	for g, size := range sizes {
-		next[g] = start
-		groups[g] = topGroup{key: groupKeys[g], changes: byGroup[start : start+size]}
-		start += size
+	for g := range groups {
+		groups[g] = topGroup{key: groupKeys[g], changes: parts[g]}
 	}
 	for j, e := range d {
 		at := next[of[j]]
@@ -626,6 +620,20 @@ func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
 		}
 	}
 	return keys, groups, nil
+}
+
+// layOut cuts all into one part per group, of the sizes given, in group
+// order, and returns with them where each group's first item goes (to
+// be advanced as the caller fills the part).
+func layOut[T any](all []T, sizes []int32) (parts [][]T, next []int32) {
+	parts, next = make([][]T, len(sizes)), make([]int32, len(sizes))
+	var start int32
+	for g, size := range sizes {
+		next[g] = start
+		parts[g] = all[start : start+size]
+		start += size
+	}
+	return parts, next
 }
 
 // groupTopChanges evaluates each change's group key (per) and returns
