@@ -46,8 +46,8 @@ type Engine struct {
 	// routes says, by node ID, how the node's changes are split over
 	// the workers; nil for a node that runs on one.
 	routes []*route
-	// deltas holds a step's changes by node ID, kept for the next step
-	// (see freshDeltas).
+	// deltas holds a running step's changes by node ID; the slice is
+	// kept for the next step (see freshDeltas).
 	deltas []batch
 }
 
@@ -398,6 +398,9 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		if p := recover(); p != nil {
 			res, s, err = nil, nil, fmt.Errorf("step %d: internal error: %v", e.steps+1, p)
 		}
+		if err != nil {
+			clear(e.deltas) // a failed step's changes are not kept alive
+		}
 	}()
 	s = &stepRun{
 		engine: e,
@@ -429,7 +432,8 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 
 // freshDeltas returns the slice of a step's changes by node, cleared: the
 // engine's own, reused from step to step, since a step's changes are
-// dropped when it ends (the Result holds the views' own).
+// dropped when it ends (the Result holds the views' own; commit, or a
+// failed run, clears it).
 func (e *Engine) freshDeltas() []batch {
 	if e.deltas == nil {
 		e.deltas = make([]batch, len(e.circuit.Nodes))
@@ -461,5 +465,6 @@ func (s *stepRun) commit(ctx context.Context, res *Result, marks map[string]mark
 	for _, sw := range e.sweepers {
 		sw.taken += len(s.deltas[sw.f.Node.Inputs[0].ID])
 	}
+	clear(s.deltas) // the step's changes are not kept alive till the next
 	return nil
 }

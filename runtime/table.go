@@ -80,7 +80,8 @@ type keyedOverlay struct {
 	changes []pkChange
 	// at finds a key's change by the key's hash; a change whose hash an
 	// earlier one has (two keys, one hash: in theory) is found by
-	// scanning. Nil while the batch has touched one key.
+	// scanning. Nil while the batch has touched few keys (8), which are
+	// scanned.
 	at map[uint64]int32
 }
 
