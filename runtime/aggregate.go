@@ -187,25 +187,32 @@ func sortByGroup(of []int32, n int) [][]int32 {
 		}
 		return [][]int32{all}
 	}
-	start := make([]int32, 2*(n+1)+len(of))
-	next, sorted := start[n+1:2*(n+1)], start[2*(n+1):]
-	start = start[:n+1]
+	sizes := make([]int32, n)
 	for _, g := range of {
-		start[g+1]++
+		sizes[g]++
 	}
-	for g := range n {
-		start[g+1] += start[g]
-	}
-	copy(next, start[:n])
+	all := make([]int32, len(of))
+	out, next := layOut(all, sizes), sizes
 	for i, g := range of {
-		sorted[next[g]] = int32(i)
+		all[next[g]] = int32(i)
 		next[g]++
 	}
-	out := make([][]int32, n)
-	for g := range n {
-		out[g] = sorted[start[g]:start[g+1]:start[g+1]]
-	}
 	return out
+}
+
+// layOut cuts all into one part per group, of the sizes given, in group
+// order, each part's capacity its length, and turns sizes into where
+// each part starts in all: where its first item goes, for the caller to
+// advance as it fills the part.
+func layOut[T any](all []T, sizes []int32) [][]T {
+	parts := make([][]T, len(sizes))
+	var start int32
+	for g, size := range sizes {
+		parts[g] = all[start : start+size : start+size]
+		sizes[g] = start
+		start += size
+	}
+	return parts
 }
 
 // aggArgs evaluates, for one input row, what each aggregate adds to its

@@ -349,14 +349,10 @@ func (kr *keyedRows) byKey() [][]keyed {
 		sizes[r.k]++
 	}
 	all := make([]keyed, len(kr.rows))
-	groups := make([][]keyed, len(kr.keys))
-	var start int32
-	for k, size := range sizes {
-		groups[k] = all[start : start : start+size]
-		start += size
-	}
+	groups, next := layOut(all, sizes), sizes
 	for _, r := range kr.rows {
-		groups[r.k] = append(groups[r.k], r)
+		all[next[r.k]] = r
+		next[r.k]++
 	}
 	return groups
 }

@@ -360,7 +360,7 @@ func routeRanked(op *ir.TopK, d batch) (*rankedBatch, []string, []rankedGroup, e
 		order: &Ranking{Desc: descending(op.By)},
 	}
 	all := make([]netChange, len(d))
-	parts, next := layOut(all, sizes)
+	parts, next := layOut(all, sizes), sizes
 	groups := make([]rankedGroup, len(groupKeys))
 	for g := range groups {
 		groups[g] = rankedGroup{key: groupKeys[g], changes: parts[g]}
@@ -597,7 +597,7 @@ func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
 	nBy := len(op.By)
 	sorts := make([]any, len(d)*nBy)
 	byGroup := make([]topChange, len(d))
-	parts, next := layOut(byGroup, sizes)
+	parts, next := layOut(byGroup, sizes), sizes
 	groups := make([]topGroup, len(groupKeys))
 	for g := range groups {
 		groups[g] = topGroup{key: groupKeys[g], changes: parts[g]}
@@ -620,20 +620,6 @@ func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
 		}
 	}
 	return keys, groups, nil
-}
-
-// layOut cuts all into one part per group, of the sizes given, in group
-// order, and returns with them where each group's first item goes (to
-// be advanced as the caller fills the part).
-func layOut[T any](all []T, sizes []int32) (parts [][]T, next []int32) {
-	parts, next = make([][]T, len(sizes)), make([]int32, len(sizes))
-	var start int32
-	for g, size := range sizes {
-		next[g] = start
-		parts[g] = all[start : start+size]
-		start += size
-	}
-	return parts, next
 }
 
 // groupTopChanges evaluates each change's group key (per) and returns
