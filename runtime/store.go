@@ -519,16 +519,23 @@ func (g *memGroups) Put(_ context.Context, keys []string, states []*GroupState) 
 	return nil
 }
 
+// keptInParts frees state in each partition of a split store and returns
+// how many entries they keep in all. A partition, in memory, cannot fail
+// to free.
+func (s *MemoryStore) keptInParts(free func(part *MemoryStore) (int, error)) int {
+	kept := 0
+	for _, part := range s.parts {
+		n, _ := free(part)
+		kept += n
+	}
+	return kept
+}
+
 // FreeIndex drops the rows of node id's index for which final holds, in
 // every partition when the state is split.
 func (s *MemoryStore) FreeIndex(ctx context.Context, id int, final func(zset.Row) bool) (int, error) {
 	if s.parts != nil {
-		kept := 0
-		for _, part := range s.parts {
-			n, _ := part.FreeIndex(ctx, id, final)
-			kept += n
-		}
-		return kept, nil
+		return s.keptInParts(func(part *MemoryStore) (int, error) { return part.FreeIndex(ctx, id, final) }), nil
 	}
 	ix, ok := s.indexes[id]
 	if !ok {
@@ -553,12 +560,7 @@ func (s *MemoryStore) FreeIndex(ctx context.Context, id int, final func(zset.Row
 // partition when the state is split.
 func (s *MemoryStore) FreeGroups(ctx context.Context, id int, final func(*GroupState) bool) (int, error) {
 	if s.parts != nil {
-		kept := 0
-		for _, part := range s.parts {
-			n, _ := part.FreeGroups(ctx, id, final)
-			kept += n
-		}
-		return kept, nil
+		return s.keptInParts(func(part *MemoryStore) (int, error) { return part.FreeGroups(ctx, id, final) }), nil
 	}
 	g, ok := s.groups[id]
 	if !ok {
