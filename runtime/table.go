@@ -191,7 +191,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			continue
 		}
 		buf = t.appendPK(buf[:0], c.Row)
-		rows := t.byKey.part(buf)
+		rows := pkPart(t.byKey, buf)
 		h := rows.hash(string(buf))
 		at := ov.keyed.find(t, h, buf)
 		var pc *pkChange
@@ -292,7 +292,7 @@ func (t *tableState) apply(ov *overlay) {
 	}
 	var tmp [128]byte
 	for _, c := range ov.keyed.changes {
-		t.byKey.part(t.appendPK(tmp[:0], c.keyRow)).apply([]pkChange{c})
+		pkPart(t.byKey, t.appendPK(tmp[:0], c.keyRow)).apply([]pkChange{c})
 	}
 }
 

@@ -14,23 +14,18 @@ import (
 // on one worker.
 type pkParts []*pkRows
 
-func (ps pkParts) part(key []byte) *pkRows {
+// pkPart returns the partition of ps that holds the rows of key, a
+// primary key's encoding as a string or as bytes.
+func pkPart[K ~string | ~[]byte](ps pkParts, key K) *pkRows {
 	if len(ps) == 1 {
 		return ps[0]
 	}
 	return ps[partOf(key, len(ps))]
 }
 
-func (ps pkParts) partOfKey(key string) *pkRows {
-	if len(ps) == 1 {
-		return ps[0]
-	}
-	return ps[partOf(key, len(ps))]
-}
-
-func (ps pkParts) get(key string) zset.Row      { return ps.partOfKey(key).get(key) }
-func (ps pkParts) set(key string, row zset.Row) { ps.partOfKey(key).set(key, row) }
-func (ps pkParts) del(key string)               { ps.partOfKey(key).del(key) }
+func (ps pkParts) get(key string) zset.Row      { return pkPart(ps, key).get(key) }
+func (ps pkParts) set(key string, row zset.Row) { pkPart(ps, key).set(key, row) }
+func (ps pkParts) del(key string)               { pkPart(ps, key).del(key) }
 
 func (ps pkParts) len() int {
 	n := 0
