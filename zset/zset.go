@@ -236,7 +236,6 @@ func (z *ZSet) Equal(other *ZSet) bool {
 // positive weight: the one of them with the smallest identity.
 func (z *ZSet) Distinct() *ZSet {
 	best := map[string]string{} // class -> identity of its representative
-	rows := map[string]Row{}    // identity -> row
 	z.EachKeyed(func(k string, row Row, w int64) {
 		if w <= 0 {
 			return
@@ -244,12 +243,12 @@ func (z *ZSet) Distinct() *ZSet {
 		class := types.KeyOf(row)
 		if cur, ok := best[class]; !ok || k < cur {
 			best[class] = k
-			rows[k] = row
 		}
 	})
 	c := NewSized(len(best))
 	for _, k := range best {
-		c.AddKeyed(k, rows[k], 1)
+		e, _ := z.get(k)
+		c.AddKeyed(k, e.Row, 1)
 	}
 	return c
 }
