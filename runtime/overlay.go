@@ -43,11 +43,11 @@ func (o *overlayStore) index(id int) *overlayIndex {
 // changes without their row keys, in any number per row, and encodes
 // the rows only to hash them.
 func inMemory(ix Index) bool {
-	switch ix.(type) {
+	switch ix := ix.(type) {
 	case *memIndex, *partIndex:
 		return true
 	case *overlayIndex:
-		return ix.(*overlayIndex).inMemory
+		return ix.inMemory
 	}
 	return false
 }
