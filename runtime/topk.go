@@ -585,39 +585,23 @@ func (rg rankedGroups) changed(i int) (*GroupState, error) {
 
 // routeTopChanges evaluates each change's group key and order keys and
 // returns the groups the changes touch, by key (types.KeyOf) in order of
-// first appearance, each with its changes in the order given. The group
-// keys are encoded into one reused buffer; a first pass finds each
-// change's group, and a second writes the changes, with their order
-// keys, group by group into one array.
+// first appearance, each with its changes in the order given, as
+// routeRanked routes them, each row with its ID.
 func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
-	of, sizes, keys, groupKeys, err := groupTopChanges(op.Per, d)
+	rb, keys, ranked, err := routeRanked(op, d)
 	if err != nil {
 		return nil, nil, err
 	}
-	nBy := len(op.By)
-	sorts := make([]any, len(d)*nBy)
 	byGroup := make([]topChange, len(d))
-	parts, next := layOut(byGroup, sizes), sizes
-	groups := make([]topGroup, len(groupKeys))
-	for g := range groups {
-		groups[g] = topGroup{key: groupKeys[g], changes: parts[g]}
-	}
-	for j, e := range d {
-		at := next[of[j]]
-		next[of[j]]++
-		sortKey := sorts[int(at)*nBy : int(at+1)*nBy : int(at+1)*nBy]
-		for i, k := range op.By {
-			var err error
-			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
-				return nil, nil, err
-			}
+	groups := make([]topGroup, len(ranked))
+	for g, rg := range ranked {
+		for _, c := range rg.changes {
+			row := rb.row(c.at)
+			row.ID = types.RowKey(row.Row)
+			byGroup[c.at] = topChange{row: row, w: c.w}
 		}
-		c := &byGroup[at]
-		c.w = e.Weight
-		c.row.Sort, c.row.Row, c.row.ID = sortKey, e.Row, types.RowKey(e.Row)
-		if nBy > 0 {
-			c.row.lead, c.row.hasLead = leadOf(sortKey[0], op.By[0].Desc)
-		}
+		start, end := rg.changes[0].at, rg.changes[len(rg.changes)-1].at+1
+		groups[g] = topGroup{key: rg.key, changes: byGroup[start:end:end]}
 	}
 	return keys, groups, nil
 }
