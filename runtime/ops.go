@@ -399,8 +399,11 @@ func (s *stepRun) distinct(ctx context.Context, n *ir.Node) (batch, error) {
 func representative(z *zset.ZSet) zset.Row {
 	var best zset.Row
 	bestKey := ""
-	z.EachKeyed(func(k string, row zset.Row, w int64) {
-		if w > 0 && (best == nil || k < bestKey) {
+	z.Each(func(row zset.Row, w int64) {
+		if w <= 0 {
+			return
+		}
+		if k := types.RowKey(row); best == nil || k < bestKey {
 			best, bestKey = row, k
 		}
 	})

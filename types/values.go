@@ -244,13 +244,43 @@ func SameRowKey(a, b []any) bool {
 	if len(a) != len(b) {
 		return RowKey(a) == RowKey(b)
 	}
-	var ta, tb [64]byte
 	for i := range a {
-		if !bytes.Equal(appendEncoding(ta[:0], a[i], true), appendEncoding(tb[:0], b[i], true)) {
+		if !sameEncoding(a[i], b[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameEncoding reports whether two values' encodings as spelled are
+// equal: for the common types by comparing the values as the encoding
+// would, else by encoding both.
+func sameEncoding(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		// The encoding keeps -0 apart from 0 and makes every NaN one.
+		return ok && (math.Float64bits(x) == math.Float64bits(y) || x != x && y != y)
+	case decimal.Decimal:
+		// Of one exponent, the spelling is the coefficient's; else
+		// 150 (15e1) and 150 (150e0) may still be spelled alike.
+		if y, ok := b.(decimal.Decimal); ok && x.Exponent() == y.Exponent() {
+			return x.Cmp(y) == 0
+		}
+	}
+	var ta, tb [64]byte
+	return bytes.Equal(appendEncoding(ta[:0], a, true), appendEncoding(tb[:0], b, true))
 }
 
 // KeyOf returns the equality key of a tuple of values: tuples have the

@@ -2,8 +2,10 @@ package types
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -116,7 +118,11 @@ func TestFormatNumericFast(t *testing.T) {
 
 // TestSameRowKey checks SameRowKey against comparing RowKeys.
 func TestSameRowKey(t *testing.T) {
-	vals := []any{nil, true, false, int64(1), int64(2), 1.5, "a", "ab", decimal.New(15, -1), decimal.New(150, -2), decimal.New(1, 70), []any{int64(1)}, []any{int64(1), nil}}
+	instant := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	vals := []any{nil, true, false, int64(1), int64(2), 1.5, "a", "ab", decimal.New(15, -1), decimal.New(150, -2), decimal.New(1, 70), []any{int64(1)}, []any{int64(1), nil},
+		0.0, math.Copysign(0, -1), math.NaN(), math.Float64frombits(0x7ff8000000000002), math.Inf(1),
+		decimal.New(15, 1), decimal.New(150, 0), decimal.New(-150, 0), decimal.Decimal{}, decimal.New(0, 0), decimal.New(0, -1),
+		instant, instant.In(time.FixedZone("x", 3600)), instant.Add(time.Nanosecond), instant.Add(time.Microsecond), []byte("a")}
 	for _, a := range vals {
 		for _, b := range vals {
 			for _, rows := range [][2][]any{{{a}, {b}}, {{a, b}, {b, a}}, {{a, b}, {a}}, {{a}, {a, b}}} {

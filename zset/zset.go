@@ -5,6 +5,7 @@
 package zset
 
 import (
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -24,23 +25,45 @@ type Entry struct {
 // ZSet maps rows to weights. Rows of weight zero are never stored. The zero
 // value is not usable; call New.
 //
+// A row's identity is its encoding as spelled (types.RowKey), but a Z-set
+// files its rows by a 64-bit hash of that encoding rather than by the
+// encoding itself: no string is made and kept per row, and a Z-set added
+// to another hands over its hashes, so a change is hashed once on its way
+// into a view's contents. Rows whose hashes collide are told apart by
+// comparing their encodings; the second of two such rows, which in
+// practice never comes, is filed by its key in a map of its own.
+//
 // Entries are held by value: no object per row for the garbage collector
 // to find and scan. A Z-set of a few rows, as a small step's changes are,
 // keeps them in a slice, scanned, rather than in a map: a map's smallest
 // table takes several times the room and must be made.
 type ZSet struct {
-	m     map[string]Entry // nil while the rows are few
-	small []keyedEntry     // the rows while m is nil
+	m     map[uint64]Entry // by hash; nil while the rows are few
+	spill map[string]Entry // by key, the rows whose hash a row in m has
+	small []hashedEntry    // the rows while m is nil
 }
 
-// keyedEntry is an entry of a small Z-set with its row's key.
-type keyedEntry struct {
-	key string
+// hashedEntry is an entry with its row's hash.
+type hashedEntry struct {
+	hash uint64
 	Entry
 }
 
 // smallRows is the most rows a Z-set keeps in a slice.
 const smallRows = 8
+
+// seed is the hash seed of every Z-set, so that one can take over
+// another's hashes. It is set once, when the program starts.
+var seed = maphash.MakeSeed()
+
+// hashMask cuts hashes short; tests narrow it to make rows collide.
+var hashMask = ^uint64(0)
+
+// hashRow returns the hash of row's identity.
+func hashRow(row Row) uint64 {
+	var buf [128]byte
+	return maphash.Bytes(seed, types.AppendRowKey(buf[:0], row)) & hashMask
+}
 
 // New returns an empty Z-set.
 func New() *ZSet { return &ZSet{} }
@@ -48,9 +71,9 @@ func New() *ZSet { return &ZSet{} }
 // NewSized returns an empty Z-set with room for about n rows.
 func NewSized(n int) *ZSet {
 	if n <= smallRows {
-		return &ZSet{small: make([]keyedEntry, 0, n)}
+		return &ZSet{small: make([]hashedEntry, 0, n)}
 	}
-	return &ZSet{m: make(map[string]Entry, n)}
+	return &ZSet{m: make(map[uint64]Entry, n)}
 }
 
 // FromEntries builds a Z-set by adding each entry in turn.
@@ -64,29 +87,37 @@ func FromEntries(es ...Entry) *ZSet {
 
 // Add adds w copies of row (removes them if w is negative).
 func (z *ZSet) Add(row Row, w int64) {
-	z.AddKeyed(types.RowKey(row), row, w)
+	if w != 0 {
+		z.add(hashRow(row), row, w)
+	}
 }
 
-// AddKeyed is Add for a caller that already has the row's key.
-func (z *ZSet) AddKeyed(key string, row Row, w int64) {
-	if w == 0 {
+// add is Add of a row whose hash is h, for a non-zero w.
+func (z *ZSet) add(h uint64, row Row, w int64) {
+	if z.m == nil {
+		z.addSmall(h, row, w)
 		return
 	}
-	if z.m != nil {
-		if e, ok := z.m[key]; ok {
-			e.Weight += w
-			if e.Weight == 0 {
-				delete(z.m, key)
-			} else {
-				z.m[key] = e
-			}
+	e, ok := z.m[h]
+	switch {
+	case !ok:
+		z.m[h] = Entry{Row: row, Weight: w}
+	case types.SameRowKey(e.Row, row):
+		if e.Weight += w; e.Weight != 0 {
+			z.m[h] = e
 			return
 		}
-		z.m[key] = Entry{Row: row, Weight: w}
-		return
+		delete(z.m, h)
+		z.promote(h)
+	default:
+		z.addSpill(row, w)
 	}
+}
+
+// addSmall is add while the rows are in the slice.
+func (z *ZSet) addSmall(h uint64, row Row, w int64) {
 	for i := range z.small {
-		if e := &z.small[i]; e.key == key {
+		if e := &z.small[i]; e.hash == h && types.SameRowKey(e.Row, row) {
 			if e.Weight += w; e.Weight == 0 {
 				z.small = append(z.small[:i], z.small[i+1:]...)
 			}
@@ -94,60 +125,110 @@ func (z *ZSet) AddKeyed(key string, row Row, w int64) {
 		}
 	}
 	if len(z.small) < smallRows {
-		z.small = append(z.small, keyedEntry{key, Entry{Row: row, Weight: w}})
+		z.small = append(z.small, hashedEntry{h, Entry{Row: row, Weight: w}})
 		return
 	}
-	z.m = make(map[string]Entry, 2*smallRows)
-	for _, e := range z.small {
-		z.m[e.key] = e.Entry
+	small := z.small
+	z.m, z.small = make(map[uint64]Entry, 2*smallRows), nil
+	for _, e := range small {
+		z.add(e.hash, e.Row, e.Weight)
 	}
-	z.small = nil
-	z.m[key] = Entry{Row: row, Weight: w}
+	z.add(h, row, w)
+}
+
+// addSpill adds w copies of a row whose hash another row has.
+func (z *ZSet) addSpill(row Row, w int64) {
+	k := types.RowKey(row)
+	e, ok := z.spill[k]
+	switch {
+	case !ok && z.spill == nil:
+		z.spill = map[string]Entry{k: {Row: row, Weight: w}}
+	case !ok:
+		z.spill[k] = Entry{Row: row, Weight: w}
+	case e.Weight+w == 0:
+		delete(z.spill, k)
+	default:
+		e.Weight += w
+		z.spill[k] = e
+	}
+}
+
+// promote moves a spilled row of hash h, if there is one, into m, whose
+// entry of that hash has gone: a row is spilled only while another of
+// its hash is in m, which lookups rely on.
+func (z *ZSet) promote(h uint64) {
+	for k, e := range z.spill {
+		if hashRow(e.Row) == h {
+			delete(z.spill, k)
+			z.m[h] = e
+			return
+		}
+	}
 }
 
 // AddAll adds every entry of other, scaled by factor.
 func (z *ZSet) AddAll(other *ZSet, factor int64) {
-	if factor == 1 && z.IsEmpty() && other.m != nil {
-		// A copy of other's table, its keys hashed already: a view's
-		// first contents, a load's, come in whole.
-		z.m, z.small = maps.Clone(other.m), nil
+	if factor == 0 {
 		return
 	}
-	if other.m == nil {
-		for _, e := range other.small {
-			z.AddKeyed(e.key, e.Row, e.Weight*factor)
+	if factor == 1 && z.IsEmpty() && other.m != nil {
+		// A copy of other's tables, its rows hashed already: a view's
+		// first contents, a load's, come in whole.
+		z.m, z.spill, z.small = maps.Clone(other.m), maps.Clone(other.spill), nil
+		return
+	}
+	other.eachHashed(func(h uint64, row Row, w int64) { z.add(h, row, w*factor) })
+}
+
+// eachHashed calls f for every row with its hash and weight.
+func (z *ZSet) eachHashed(f func(h uint64, row Row, w int64)) {
+	if z.m == nil {
+		for _, e := range z.small {
+			f(e.hash, e.Row, e.Weight)
 		}
 		return
 	}
-	for k, e := range other.m {
-		z.AddKeyed(k, e.Row, e.Weight*factor)
+	for h, e := range z.m {
+		f(h, e.Row, e.Weight)
+	}
+	for _, e := range z.spill {
+		f(hashRow(e.Row), e.Row, e.Weight)
 	}
 }
 
-// get returns the entry of the row whose key is key.
-func (z *ZSet) get(key string) (Entry, bool) {
-	if z.m != nil {
-		e, ok := z.m[key]
-		return e, ok
-	}
-	for _, e := range z.small {
-		if e.key == key {
-			return e.Entry, true
+// get returns the entry of row, whose hash is h.
+func (z *ZSet) get(h uint64, row Row) (Entry, bool) {
+	if z.m == nil {
+		for _, e := range z.small {
+			if e.hash == h && types.SameRowKey(e.Row, row) {
+				return e.Entry, true
+			}
 		}
+		return Entry{}, false
 	}
-	return Entry{}, false
+	e, ok := z.m[h]
+	switch {
+	case !ok:
+		return Entry{}, false
+	case types.SameRowKey(e.Row, row):
+		return e, true
+	case z.spill == nil:
+		return Entry{}, false
+	}
+	e, ok = z.spill[types.RowKey(row)]
+	return e, ok
 }
 
 // Weight returns the weight of row, zero if absent.
 func (z *ZSet) Weight(row Row) int64 {
-	e, _ := z.get(types.RowKey(row))
+	e, _ := z.get(hashRow(row), row)
 	return e.Weight
 }
 
 // Len returns the number of distinct rows.
 func (z *ZSet) Len() int {
 	if z.m != nil {
-		return len(z.m)
+		return len(z.m) + len(z.spill)
 	}
 	return len(z.small)
 }
@@ -157,19 +238,17 @@ func (z *ZSet) IsEmpty() bool { return z.Len() == 0 }
 
 // Each calls f for every row and weight, in no particular order.
 func (z *ZSet) Each(f func(row Row, w int64)) {
-	z.EachKeyed(func(_ string, row Row, w int64) { f(row, w) })
-}
-
-// EachKeyed is Each with the row's key.
-func (z *ZSet) EachKeyed(f func(key string, row Row, w int64)) {
 	if z.m == nil {
 		for _, e := range z.small {
-			f(e.key, e.Row, e.Weight)
+			f(e.Row, e.Weight)
 		}
 		return
 	}
-	for k, e := range z.m {
-		f(k, e.Row, e.Weight)
+	for _, e := range z.m {
+		f(e.Row, e.Weight)
+	}
+	for _, e := range z.spill {
+		f(e.Row, e.Weight)
 	}
 }
 
@@ -193,13 +272,23 @@ func (z *ZSet) Clone() *ZSet {
 	if z.m == nil {
 		return &ZSet{small: slices.Clone(z.small)}
 	}
-	return &ZSet{m: maps.Clone(z.m)}
+	return &ZSet{m: maps.Clone(z.m), spill: maps.Clone(z.spill)}
 }
 
 // Negate returns -z.
 func (z *ZSet) Negate() *ZSet {
-	c := NewSized(z.Len())
-	z.EachKeyed(func(k string, row Row, w int64) { c.AddKeyed(k, row, -w) })
+	c := z.Clone()
+	for i := range c.small {
+		c.small[i].Weight = -c.small[i].Weight
+	}
+	for h, e := range c.m {
+		e.Weight = -e.Weight
+		c.m[h] = e
+	}
+	for k, e := range c.spill {
+		e.Weight = -e.Weight
+		c.spill[k] = e
+	}
 	return c
 }
 
@@ -223,8 +312,8 @@ func (z *ZSet) Equal(other *ZSet) bool {
 		return false
 	}
 	equal := true
-	z.EachKeyed(func(k string, _ Row, w int64) {
-		if o, ok := other.get(k); !ok || o.Weight != w {
+	z.eachHashed(func(h uint64, row Row, w int64) {
+		if o, ok := other.get(h, row); !ok || o.Weight != w {
 			equal = false
 		}
 	})
@@ -235,20 +324,23 @@ func (z *ZSet) Equal(other *ZSet) bool {
 // (equal as SQL's = says, so 1.5 and 1.50 are one class) that has rows of
 // positive weight: the one of them with the smallest identity.
 func (z *ZSet) Distinct() *ZSet {
-	best := map[string]string{} // class -> identity of its representative
-	z.EachKeyed(func(k string, row Row, w int64) {
+	type choice struct {
+		key string // the representative's identity
+		row Row
+	}
+	best := map[string]choice{} // by class
+	z.Each(func(row Row, w int64) {
 		if w <= 0 {
 			return
 		}
-		class := types.KeyOf(row)
-		if cur, ok := best[class]; !ok || k < cur {
-			best[class] = k
+		class, k := types.KeyOf(row), types.RowKey(row)
+		if cur, ok := best[class]; !ok || k < cur.key {
+			best[class] = choice{k, row}
 		}
 	})
 	c := NewSized(len(best))
-	for _, k := range best {
-		e, _ := z.get(k)
-		c.AddKeyed(k, e.Row, 1)
+	for _, b := range best {
+		c.Add(b.row, 1)
 	}
 	return c
 }

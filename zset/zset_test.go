@@ -220,11 +220,6 @@ func TestEach(t *testing.T) {
 	if want := []string{"a:1", "b:-3"}; !slices.Equal(got, want) {
 		t.Errorf("Each visited %v, want %v", got, want)
 	}
-	z.EachKeyed(func(k string, row zset.Row, w int64) {
-		if k != types.RowKey(row) {
-			t.Errorf("EachKeyed key of %v is not its RowKey", row)
-		}
-	})
 }
 
 // decode builds three Z-sets from fuzz bytes. Each entry takes four
