@@ -398,14 +398,13 @@ func (s *decimalSums) reset() {
 // add adds w copies of x, reporting false (adding nothing) when x's
 // coefficient, or the sum, would not fit in an int64.
 func (s *decimalSums) add(x decimal.Decimal, w int64) bool {
-	// NumDigits is allocation-free for coefficients within 2^53, and
-	// reports 15 digits or fewer only for those (it counts larger ones
-	// exactly), so the coefficient is an int64 and, times a weight
-	// within 2^9, stays within 2^62.
-	if x.NumDigits() > 15 || w > 1<<9 || w < -(1<<9) {
+	// A coefficient within 2^53, times a weight within 2^9, stays
+	// within 2^62.
+	small, ok := types.SmallCoefficient(x)
+	if !ok || w > 1<<9 || w < -(1<<9) {
 		return false
 	}
-	c := x.CoefficientInt64() * w
+	c := small * w
 	exp := x.Exponent()
 	for i, e := range s.exps {
 		if e != exp {

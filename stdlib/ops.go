@@ -95,10 +95,7 @@ func NumericOfInt(x int64) any {
 // (the coefficients' product, x's exponent), computed in int64 when x's
 // coefficient is within 2^53 and the product fits.
 func MulNumericInt(x decimal.Decimal, y int64) decimal.Decimal {
-	// NumDigits reports 15 or fewer only for coefficients within 2^53,
-	// where CoefficientInt64 is exact.
-	if x.NumDigits() <= 15 {
-		c := x.CoefficientInt64()
+	if c, ok := types.SmallCoefficient(x); ok {
 		hi, lo := bits.Mul64(absInt64(c), absInt64(y))
 		if hi == 0 && lo < 1<<63 {
 			p := int64(lo)

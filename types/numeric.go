@@ -199,3 +199,35 @@ func numericFromCoefficient(coef string, exp int64) (decimal.Decimal, error) {
 	}
 	return d, nil
 }
+
+// SmallCoefficient returns d's coefficient when its magnitude is below
+// 2^53, reporting false otherwise. It allocates nothing and, unlike
+// decimal's NumDigits, takes no logarithm: for the exponents numerics
+// mostly have it compares d with bounds of its own exponent, which
+// compares the coefficients alone. Callers may multiply or add a few such
+// coefficients in int64 without overflow checks past 2^53's headroom.
+func SmallCoefficient(d decimal.Decimal) (int64, bool) {
+	exp := d.Exponent()
+	if exp < -smallBoundExps || exp > smallBoundExps {
+		if d.NumDigits() > 15 {
+			return 0, false
+		}
+	} else if b := smallBounds[exp+smallBoundExps]; d.Cmp(b.hi) >= 0 || d.Cmp(b.lo) <= 0 {
+		return 0, false
+	}
+	return d.CoefficientInt64(), true
+}
+
+// smallBoundExps is how far from zero the exponents go whose bounds
+// SmallCoefficient keeps.
+const smallBoundExps = 24
+
+// smallBounds holds ±2^53 at each exponent from -smallBoundExps to
+// smallBoundExps. They are made once and never changed.
+var smallBounds = func() (bs [2*smallBoundExps + 1]struct{ lo, hi decimal.Decimal }) {
+	for i := range bs {
+		exp := int32(i - smallBoundExps)
+		bs[i].lo, bs[i].hi = decimal.New(-1<<53, exp), decimal.New(1<<53, exp)
+	}
+	return bs
+}()

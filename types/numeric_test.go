@@ -3,6 +3,7 @@ package types
 import (
 	"encoding/binary"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -115,5 +116,38 @@ func TestDecodeNumericOutOfRange(t *testing.T) {
 	}
 	if row, err := DecodeRow(enc(-2, "150")); err != nil || FormatNumeric(row[0].(decimal.Decimal)) != "1.50" {
 		t.Errorf("DecodeRow of 1.50: %v, %v", row, err)
+	}
+}
+
+func TestSmallCoefficient(t *testing.T) {
+	big53 := new(big.Int).Lsh(big.NewInt(1), 53)
+	huge := new(big.Int).Lsh(big.NewInt(1), 64)
+	tests := []struct {
+		d    decimal.Decimal
+		want int64
+		ok   bool
+	}{
+		{decimal.New(0, 0), 0, true},
+		{decimal.Decimal{}, 0, true},
+		{decimal.New(1234, -2), 1234, true},
+		{decimal.New(-1234, -2), -1234, true},
+		{decimal.New(1<<53-1, -3), 1<<53 - 1, true},
+		{decimal.New(-(1<<53 - 1), 5), -(1<<53 - 1), true},
+		{decimal.New(1<<53, -3), 0, false},
+		{decimal.New(-1<<53, -3), 0, false},
+		{decimal.NewFromBigInt(big53, -1), 0, false},
+		{decimal.NewFromBigInt(huge, -2), 0, false},
+		{decimal.NewFromBigInt(new(big.Int).Add(huge, big.NewInt(5)), -2), 0, false},
+		{decimal.NewFromBigInt(new(big.Int).Neg(huge), 0), 0, false},
+		// Exponents past the bounds' table.
+		{decimal.New(77, -40), 77, true},
+		{decimal.New(77, 40), 77, true},
+		{decimal.NewFromBigInt(huge, -40), 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := SmallCoefficient(tt.d)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("SmallCoefficient(%s) = %d, %v; want %d, %v", tt.d.String(), got, ok, tt.want, tt.ok)
+		}
 	}
 }

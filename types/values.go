@@ -454,12 +454,10 @@ func FormatNumeric(d decimal.Decimal) string {
 // before it as needed, and a minus sign for a negative value.
 func appendNumericFast(buf []byte, d decimal.Decimal) (_ []byte, ok bool) {
 	e := d.Exponent()
-	// NumDigits reports 15 or fewer only for coefficients within 2^53,
-	// where it allocates nothing and CoefficientInt64 is exact.
-	if e > 0 || e < -20 || d.NumDigits() > 15 {
+	c, small := SmallCoefficient(d)
+	if e > 0 || e < -20 || !small {
 		return buf, false
 	}
-	c := d.CoefficientInt64()
 	if c < 0 {
 		buf = append(buf, '-')
 		c = -c
