@@ -66,7 +66,7 @@ func (c compiler) scalar(e typecheck.Expr) Scalar {
 			return v, at(span, err)
 		}
 	}
-	out := Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval, Span: span}
+	out := Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval, Span: span, Scaled: scaled(e)}
 	if ref, ok := e.(*typecheck.ColRef); ok {
 		out.col = ref.Index + 1
 	}

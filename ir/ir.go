@@ -449,6 +449,10 @@ type Scalar struct {
 	// of the expression fails on the row, is an *EvalError holding the
 	// span of the innermost part that failed.
 	Eval func(row zset.Row) (any, error)
+	// Scaled, when not nil, evaluates a numeric expression to its
+	// decimal's coefficient and exponent without making the decimal:
+	// a sum adds them in int64 (see ScaledFunc).
+	Scaled ScaledFunc
 	// Span is the source text of the whole expression; zero for one the
 	// compiler made up (a key of the whole row).
 	Span lang.Span

@@ -19,6 +19,10 @@ type groupChanges struct {
 	d    batch
 	args []any // the arguments of change i at i*nAggs
 	n    int   // nAggs
+	// small holds, at the same places as args, the numeric arguments of
+	// sums that were read as int64 coefficients (ir.ScaledFunc); nil
+	// when no aggregate's argument can be.
+	small []smallArg
 	// keys holds each change's own spelling of its group's key when the
 	// key holds a numeric (see spelledApart); nil when no change's does.
 	keys []zset.Row
@@ -27,6 +31,28 @@ type groupChanges struct {
 func (gc *groupChanges) arg(i int32, agg int) any { return gc.args[int(i)*gc.n+agg] }
 
 func (gc *groupChanges) weight(i int32) int64 { return gc.d[i].Weight }
+
+// smallArg is a numeric argument as coef × 10^exp, when ok.
+type smallArg struct {
+	coef int64
+	exp  int32
+	ok   bool
+}
+
+// scaledArgs reports which of op's aggregates sum numerics that their
+// arguments' ScaledFuncs can read, nil when none does.
+func scaledArgs(op *ir.Aggregate, impls []stdlib.Aggregator) []bool {
+	var out []bool
+	for i, a := range op.Aggs {
+		if _, presummed := impls[i].(stdlib.Presummed); presummed && a.Arg != nil && a.Arg.Scaled != nil && !a.Ordered() {
+			if out == nil {
+				out = make([]bool, len(op.Aggs))
+			}
+			out[i] = true
+		}
+	}
+	return out
+}
 
 // aggregate updates the state of each group the step's changes touch and
 // emits, per changed group, the retraction of its old row and the
@@ -41,7 +67,15 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		return nil, nil
 	}
 	nAggs := len(op.Aggs)
+	impls, err := s.engine.aggregators(op)
+	if err != nil {
+		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+	}
 	gc := &groupChanges{d: d, args: make([]any, len(d)*nAggs), n: nAggs}
+	scaled := scaledArgs(op, impls)
+	if scaled != nil {
+		gc.small = make([]smallArg, len(d)*nAggs)
+	}
 	of := make([]int32, len(d)) // the group of each change
 	var keys []string
 	var groupKeys []zset.Row
@@ -60,7 +94,11 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			scratch[j] = v
 		}
 		args := gc.args[i*nAggs : (i+1)*nAggs : (i+1)*nAggs]
-		if err := evalAggArgs(op, e.Row, args); err != nil {
+		var small []smallArg
+		if scaled != nil {
+			small = gc.small[i*nAggs : (i+1)*nAggs : (i+1)*nAggs]
+		}
+		if err := evalAggArgs(op, e.Row, args, scaled, small); err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
 		buf = buf[:0]
@@ -90,10 +128,6 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		of[i] = g
 	}
 	byGroup := sortByGroup(of, len(keys))
-	impls, err := s.engine.aggregators(op)
-	if err != nil {
-		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-	}
 	var out batch
 	groups := s.store.Groups(n.ID)
 	olds, err := groups.Get(ctx, keys)
@@ -215,19 +249,22 @@ func layOut[T any](all []T, sizes []int32) [][]T {
 	return parts
 }
 
-// aggArgs evaluates, for one input row, what each aggregate adds to its
-// state: its argument's value, or for an ordered aggregate the row's item
-// (order keys, argument, separator).
-func aggArgs(op *ir.Aggregate, row zset.Row) ([]any, error) {
-	args := make([]any, len(op.Aggs))
-	return args, evalAggArgs(op, row, args)
-}
-
-// evalAggArgs is aggArgs into args, of one element per aggregate.
-func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any) error {
+// evalAggArgs evaluates, for one input row, what each aggregate adds to
+// its state, into args, of one element per aggregate: its argument's
+// value, or for an ordered aggregate the row's item (order keys,
+// argument, separator). An aggregate that scaled marks takes its
+// argument as a coefficient in small when its ScaledFunc can read it
+// (leaving args' element nil), else as a value as the others do.
+func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any, scaled []bool, small []smallArg) error {
 	for i, a := range op.Aggs {
 		if a.Arg == nil {
 			continue
+		}
+		if scaled != nil && scaled[i] {
+			if c, exp, ok := a.Arg.Scaled(row); ok {
+				small[i] = smallArg{c, exp, true}
+				continue
+			}
 		}
 		v, err := a.Arg.Eval(row)
 		if err != nil {
@@ -364,6 +401,16 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 			}
 			for _, c := range cs {
 				v := gc.arg(c, i)
+				if gc.small != nil {
+					if x := gc.small[int(c)*gc.n+i]; x.ok {
+						lin.N += gc.weight(c)
+						if presummed != nil && sums.addCoef(x.coef, x.exp, gc.weight(c)) {
+							continue
+						}
+						impl.Add(&lin, decimal.New(x.coef, x.exp), gc.weight(c))
+						continue
+					}
+				}
 				if v == nil {
 					continue
 				}
@@ -398,14 +445,16 @@ func (s *decimalSums) reset() {
 // add adds w copies of x, reporting false (adding nothing) when x's
 // coefficient, or the sum, would not fit in an int64.
 func (s *decimalSums) add(x decimal.Decimal, w int64) bool {
-	// A coefficient within 2^53, times a weight within 2^9, stays
-	// within 2^62.
-	small, ok := types.SmallCoefficient(x)
-	if !ok || w > 1<<9 || w < -(1<<9) {
+	c, ok := types.SmallCoefficient(x)
+	return ok && s.addCoef(c, x.Exponent(), w)
+}
+
+// addCoef is add of coef × 10^exp.
+func (s *decimalSums) addCoef(coef int64, exp int32, w int64) bool {
+	c, ok := types.MulInt64(coef, w)
+	if !ok {
 		return false
 	}
-	c := small * w
-	exp := x.Exponent()
 	for i, e := range s.exps {
 		if e != exp {
 			continue

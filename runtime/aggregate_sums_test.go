@@ -14,7 +14,7 @@ import (
 // int64 and adding each sum with AddSum gives the state, sum and scales,
 // that adding the values one by one gives, for sum and avg, with
 // coefficients small and too large for the int64 path, and weights of
-// either sign.
+// either sign, given as decimals or as coefficients.
 func TestDecimalSumsMatchAdd(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, name := range []string{"sum", "avg"} {
@@ -51,7 +51,15 @@ func TestDecimalSumsMatchAdd(t *testing.T) {
 				one.N += w
 				impl.Add(&one, v, w)
 				batched.N += w
-				if !sums.add(v, w) {
+				// A product's coefficient (price * qty) comes as an
+				// int64 of any size, by addCoef.
+				added := false
+				if r.IntN(2) == 0 {
+					added = sums.addCoef(coef, v.Exponent(), w)
+				} else {
+					added = sums.add(v, w)
+				}
+				if !added {
 					impl.Add(&batched, v, w)
 				}
 			}

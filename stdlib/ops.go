@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"slices"
 
 	"github.com/shopspring/decimal"
@@ -96,23 +95,11 @@ func NumericOfInt(x int64) any {
 // coefficient is within 2^53 and the product fits.
 func MulNumericInt(x decimal.Decimal, y int64) decimal.Decimal {
 	if c, ok := types.SmallCoefficient(x); ok {
-		hi, lo := bits.Mul64(absInt64(c), absInt64(y))
-		if hi == 0 && lo < 1<<63 {
-			p := int64(lo)
-			if (c < 0) != (y < 0) {
-				p = -p
-			}
+		if p, ok := types.MulInt64(c, y); ok {
 			return decimal.New(p, x.Exponent())
 		}
 	}
 	return x.Mul(decimal.NewFromInt(y))
-}
-
-func absInt64(v int64) uint64 {
-	if v < 0 {
-		return uint64(-v) // -MinInt64 wraps to itself, 1<<63 as a uint64
-	}
-	return uint64(v)
 }
 
 // ErrDivisionByZero is returned by / and % on a zero divisor.

@@ -3,6 +3,7 @@ package types
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -231,3 +232,24 @@ var smallBounds = func() (bs [2*smallBoundExps + 1]struct{ lo, hi decimal.Decima
 	}
 	return bs
 }()
+
+// MulInt64 returns x*y, reporting false when the product overflows an
+// int64.
+func MulInt64(x, y int64) (int64, bool) {
+	hi, lo := bits.Mul64(absUint64(x), absUint64(y))
+	if hi != 0 || lo >= 1<<63 {
+		return 0, false
+	}
+	p := int64(lo)
+	if (x < 0) != (y < 0) {
+		p = -p
+	}
+	return p, true
+}
+
+func absUint64(v int64) uint64 {
+	if v < 0 {
+		return uint64(-v) // -MinInt64 wraps to itself, 1<<63 as a uint64
+	}
+	return uint64(v)
+}
