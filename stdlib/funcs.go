@@ -289,6 +289,7 @@ func Format(args []any, ts []types.Type) (any, error) {
 	f := args[0].(string)
 	var b strings.Builder
 	b.Grow(len(f) + 16*(len(args)-1)) // one allocation for most results
+	var tmp [32]byte                  // a value's text, on the stack when short
 	next := 1
 	for i := 0; i < len(f); i++ {
 		c := f[i]
@@ -307,7 +308,7 @@ func Format(args []any, ts []types.Type) (any, error) {
 			if next >= len(args) {
 				return nil, fmt.Errorf("format: too few arguments")
 			}
-			b.WriteString(types.Format(args[next], ts[next]))
+			b.Write(types.AppendFormat(tmp[:0], args[next], ts[next]))
 			next++
 		default:
 			return nil, fmt.Errorf("format: unrecognized format specifier %q", f[i])

@@ -295,6 +295,25 @@ func KeyOf(values []any) string {
 	return string(b)
 }
 
+// AppendFormat appends Format(v, t) to buf, making no string of its own
+// for an integer, a text or a numeric of a small coefficient: what a
+// format() of ids and totals mostly holds.
+func AppendFormat(buf []byte, v any, t Type) []byte {
+	switch x := v.(type) {
+	case nil:
+		return buf
+	case int64:
+		return strconv.AppendInt(buf, x, 10)
+	case string:
+		return append(buf, x...)
+	case decimal.Decimal:
+		if b, ok := appendNumericFast(buf, x); ok {
+			return b
+		}
+	}
+	return append(buf, Format(v, t)...)
+}
+
 // Format renders a value of type t as Postgres prints it in text form (as
 // psql shows it and as a cast to text gives it); NULL is the empty string.
 func Format(v any, t Type) string {

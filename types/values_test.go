@@ -133,3 +133,25 @@ func TestSameRowKey(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendFormat checks that AppendFormat appends what Format returns,
+// for the values it writes itself and those it hands to Format.
+func TestAppendFormat(t *testing.T) {
+	huge, _ := decimal.NewFromString("123456789012345678901234567890.50")
+	vals := []struct {
+		v any
+		t Type
+	}{
+		{nil, Type{Kind: Int8}}, {int64(0), Type{Kind: Int8}}, {int64(-42), Type{Kind: Int4}}, {int64(math.MaxInt64), Type{Kind: Int8}},
+		{"", Type{Kind: Text}}, {"Basket id: %s", Type{Kind: Text}},
+		{decimal.New(1999, -2), Type{Kind: Numeric}}, {decimal.New(-5, -3), Type{Kind: Numeric}}, {decimal.New(0, -2), Type{Kind: Numeric}},
+		{decimal.New(15, 1), Type{Kind: Numeric}}, {decimal.New(7, -25), Type{Kind: Numeric}}, {huge, Type{Kind: Numeric}},
+		{true, Type{Kind: Bool}}, {1.5, Type{Kind: Float8}}, {time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), Type{Kind: Timestamptz}},
+	}
+	for _, c := range vals {
+		want := "prefix:" + Format(c.v, c.t)
+		if got := string(AppendFormat([]byte("prefix:"), c.v, c.t)); got != want {
+			t.Errorf("AppendFormat(%v) = %q, want %q", c.v, got, want)
+		}
+	}
+}
