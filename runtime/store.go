@@ -326,6 +326,7 @@ func (s *MemoryStore) Groups(id int) Groups {
 // index then encodes the row itself.
 type memIndex struct {
 	buckets map[string]*memBucket
+	free    []memBucket // room for the next buckets made (see put)
 }
 
 // rowSeed hashes row keys; the hashes live only in memory.
@@ -465,35 +466,69 @@ func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 	buf := tmp[:0] // on the stack, for a short key
 	for _, c := range changes {
 		if b == nil || c.Key != bkey {
-			b, bkey = ix.buckets[c.Key], c.Key
-			if b == nil {
-				b = &memBucket{}
-				// Its own copy: a change's key may be part of a
-				// string of the whole batch's keys.
-				ix.buckets[strings.Clone(c.Key)] = b
-			}
+			// Its own copy: a change's key may be part of a string of
+			// the whole batch's keys.
+			b, bkey = ix.bucket(c.Key, false), c.Key
 		}
-		var h uint64
-		if c.RowKey != "" {
-			h = maphash.String(rowSeed, c.RowKey)
-		} else {
-			buf = types.AppendRowKey(buf[:0], c.Row)
-			h = maphash.Bytes(rowSeed, buf) // the same as of the string
-		}
-		i, taken := b.find(h, c.Row)
-		if i < 0 {
-			if c.Weight != 0 {
-				b.insert(h, zset.Entry{Row: c.Row, Weight: c.Weight}, taken)
-			}
-		} else if b.entries[i].Weight += c.Weight; b.entries[i].Weight == 0 {
-			b.remove(i)
-		}
+		buf = b.add(buf, c.RowKey, c.Row, c.Weight)
 		if len(b.entries) == 0 {
 			delete(ix.buckets, c.Key)
 			b = nil
 		}
 	}
 	return nil
+}
+
+// bucket returns the bucket of key, making it when it is new. own says
+// that the index may keep key itself: a string made for it alone, not a
+// part of a longer one, which the index copies.
+func (ix *memIndex) bucket(key string, own bool) *memBucket {
+	if b := ix.buckets[key]; b != nil {
+		return b
+	}
+	if !own {
+		key = strings.Clone(key)
+	}
+	return ix.put(key)
+}
+
+// put makes the bucket of key, which the index must not hold, and files
+// it under key itself.
+func (ix *memIndex) put(key string) *memBucket {
+	if len(ix.free) == 0 {
+		ix.free = make([]memBucket, bucketChunk)
+	}
+	b := &ix.free[0]
+	ix.free = ix.free[1:]
+	ix.buckets[key] = b
+	return b
+}
+
+// bucketChunk is how many buckets an index allocates at once: a load
+// that makes many keys makes few objects, and a bucket kept long keeps
+// at most a chunk's worth of room alive with it.
+const bucketChunk = 32
+
+// add adds w copies of row, whose row key is rk (or, when rk is empty,
+// is encoded into buf, which add returns for reuse), to the bucket. A
+// row whose weight comes to zero is removed.
+func (b *memBucket) add(buf []byte, rk string, row zset.Row, w int64) []byte {
+	var h uint64
+	if rk != "" {
+		h = maphash.String(rowSeed, rk)
+	} else {
+		buf = types.AppendRowKey(buf[:0], row)
+		h = maphash.Bytes(rowSeed, buf) // the same as of the string
+	}
+	i, taken := b.find(h, row)
+	if i < 0 {
+		if w != 0 {
+			b.insert(h, zset.Entry{Row: row, Weight: w}, taken)
+		}
+	} else if b.entries[i].Weight += w; b.entries[i].Weight == 0 {
+		b.remove(i)
+	}
+	return buf
 }
 
 type memGroups struct {
