@@ -248,7 +248,7 @@ func (f *fixRun) supportOf(row zset.Row) (*overlayKey, string) {
 	f.buf = types.AppendRowKey(f.buf[:0], row)
 	kv := f.support.keys[string(f.buf)]
 	if kv == nil {
-		kv = f.support.insert(string(f.buf))
+		kv = f.support.insert(string(f.buf), true)
 	}
 	return kv, kv.key // the row key is the class
 }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"strings"
 
 	"github.com/stepping-io/stepping/zset"
 )
@@ -130,6 +131,9 @@ type overlayKey struct {
 	merged        []zset.Entry   // committed plus pending, valid while fresh
 	one           [1]pendingRow  // pending's room for a key's first row
 	loaded, fresh bool
+	// own says that key is a string of its own, not part of a longer
+	// one, so that a memory store may keep it rather than a copy.
+	own bool
 	// In a fixpoint's support, whose keys are the classes of V's rows:
 	// whether the class's row was deleted from V in this step (and
 	// which), and whether one was added to V (and which); mark is the
@@ -160,26 +164,36 @@ type pendingRow struct {
 const indexedPending = 16
 
 // key returns the overlay of key k, making it when it is new, with
-// every update filed.
+// every update filed. k is the caller's to give: a string made for it
+// alone, which a memory store may keep as its key when flushed.
 func (ix *overlayIndex) key(k string) *overlayKey {
 	ix.fileUpdates()
-	return ix.slot(k)
+	if kv := ix.keys[k]; kv != nil {
+		if !kv.own {
+			kv.key, kv.own = k, true
+		}
+		return kv
+	}
+	return ix.insert(k, true)
 }
 
-// slot returns the overlay of key k, making it when it is new.
+// slot returns the overlay of key k, making it when it is new. k may be
+// part of a longer string, as an update's keys are.
 func (ix *overlayIndex) slot(k string) *overlayKey {
 	if kv := ix.keys[k]; kv != nil {
 		return kv
 	}
-	return ix.insert(k)
+	return ix.insert(k, false)
 }
 
-// insert makes the overlay of key k, which the index does not hold.
-func (ix *overlayIndex) insert(k string) *overlayKey {
+// insert makes the overlay of key k, which the index does not hold; own
+// says whether k is a string of its own (see key).
+func (ix *overlayIndex) insert(k string, own bool) *overlayKey {
 	if ix.keys == nil {
 		ix.keys = make(map[string]*overlayKey, ix.hint)
 	}
 	kv := ix.newKey(k)
+	kv.own = own
 	ix.keys[k] = kv
 	return kv
 }
@@ -459,14 +473,68 @@ func (ix *overlayIndex) flush(ctx context.Context) error {
 	return ix.flushToMemory(ctx)
 }
 
-// flushChunk is the most changes an overlay gives a memory store in one
-// update: they are copied into one buffer, reused, not all into a slice.
+// flushToMemory writes the pending changes to a memory store's index,
+// then the updates not filed, as they came.
+func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
+	mi, ok := ix.base.(*memIndex)
+	if !ok {
+		return ix.flushInChunks(ctx)
+	}
+	// Into an index that holds no key yet (a fixpoint's first load),
+	// every key of the overlay goes in new: its table is made once
+	// rather than grown to the size, and no key is looked for first.
+	fresh := len(mi.buckets) == 0
+	if fresh && len(ix.keys) > 0 {
+		mi.buckets = make(map[string]*memBucket, len(ix.keys))
+	}
+	var buf []byte
+	for _, block := range ix.blocks {
+		for i := range block {
+			kv := &block[i]
+			var b *memBucket
+			for _, p := range kv.pending {
+				if p.w == 0 {
+					continue
+				}
+				if b == nil {
+					b = ix.bucketIn(mi, kv, fresh)
+				}
+				buf = b.add(buf, p.rowKey, p.row, p.w)
+			}
+			if b != nil && len(b.entries) == 0 {
+				delete(mi.buckets, kv.key)
+			}
+		}
+	}
+	for _, changes := range ix.unfiled {
+		if err := mi.Update(ctx, changes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bucketIn returns the bucket of kv's key in mi, making it when it is
+// new; fresh says that mi held no key before the flush, so that kv's,
+// met once in a flush, is new.
+func (ix *overlayIndex) bucketIn(mi *memIndex, kv *overlayKey, fresh bool) *memBucket {
+	if !fresh {
+		return mi.bucket(kv.key, kv.own)
+	}
+	if kv.own {
+		return mi.put(kv.key)
+	}
+	return mi.put(strings.Clone(kv.key))
+}
+
+// flushChunk is the most changes an overlay gives a split memory store
+// in one update: they are copied into one buffer, reused, not all into
+// a slice.
 const flushChunk = 4096
 
-// flushToMemory writes the pending changes to a memory store's index, a
-// chunk at a time, and the updates not filed as they are.
-func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
-	reserve(ix.base, len(ix.keys))
+// flushInChunks writes the pending changes to a split memory store's
+// index, a chunk at a time, and the updates not filed as they are.
+func (ix *overlayIndex) flushInChunks(ctx context.Context) error {
 	n := 0
 	ix.eachPending(func(KeyedChange) { n++ })
 	chunk := make([]KeyedChange, 0, min(n, flushChunk))
@@ -500,14 +568,5 @@ func (ix *overlayIndex) eachPending(f func(KeyedChange)) {
 				}
 			}
 		}
-	}
-}
-
-// reserve makes room for n keys in a memory store's index that holds
-// none, before a fixpoint's first load fills it: its map is then made
-// once rather than grown to the size.
-func reserve(ix Index, n int) {
-	if mi, ok := ix.(*memIndex); ok && len(mi.buckets) == 0 && n > 0 {
-		mi.buckets = make(map[string]*memBucket, n)
 	}
 }
