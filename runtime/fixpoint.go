@@ -246,9 +246,10 @@ func (f *fixRun) supportOf(row zset.Row) (*overlayKey, string) {
 		return f.support.key(class), rk
 	}
 	f.buf = types.AppendRowKey(f.buf[:0], row)
-	kv := f.support.keys[string(f.buf)]
+	h := hashKeyBytes(f.buf)
+	kv := f.support.keys.findBytes(h, f.buf)
 	if kv == nil {
-		kv = f.support.insert(string(f.buf), true)
+		kv = f.support.insert(h, string(f.buf), true)
 	}
 	return kv, kv.key // the row key is the class
 }

@@ -103,7 +103,7 @@ type overlayIndex struct {
 	empty    bool // whether base is a memory store's holding no rows
 	// keys are the keys met, made with room for hint keys when the first
 	// is: an index only written to while the step loads never needs any.
-	keys map[string]*overlayKey
+	keys keyTable
 	hint int
 	// blocks hold the keys in order of first use, for a deterministic
 	// flush; a block at a time is allocated, not a key.
@@ -133,7 +133,8 @@ type overlayKey struct {
 	loaded, fresh bool
 	// own says that key is a string of its own, not part of a longer
 	// one, so that a memory store may keep it rather than a copy.
-	own bool
+	own  bool
+	next *overlayKey // the next key of the same hash (see keyTable)
 	// In a fixpoint's support, whose keys are the classes of V's rows:
 	// whether the class's row was deleted from V in this step (and
 	// which), and whether one was added to V (and which); mark is the
@@ -168,33 +169,32 @@ const indexedPending = 16
 // alone, which a memory store may keep as its key when flushed.
 func (ix *overlayIndex) key(k string) *overlayKey {
 	ix.fileUpdates()
-	if kv := ix.keys[k]; kv != nil {
+	h := hashKey(k)
+	if kv := ix.keys.find(h, k); kv != nil {
 		if !kv.own {
 			kv.key, kv.own = k, true
 		}
 		return kv
 	}
-	return ix.insert(k, true)
+	return ix.insert(h, k, true)
 }
 
 // slot returns the overlay of key k, making it when it is new. k may be
 // part of a longer string, as an update's keys are.
 func (ix *overlayIndex) slot(k string) *overlayKey {
-	if kv := ix.keys[k]; kv != nil {
+	h := hashKey(k)
+	if kv := ix.keys.find(h, k); kv != nil {
 		return kv
 	}
-	return ix.insert(k, false)
+	return ix.insert(h, k, false)
 }
 
-// insert makes the overlay of key k, which the index does not hold; own
-// says whether k is a string of its own (see key).
-func (ix *overlayIndex) insert(k string, own bool) *overlayKey {
-	if ix.keys == nil {
-		ix.keys = make(map[string]*overlayKey, ix.hint)
-	}
+// insert makes the overlay of key k, of hash h, which the index does
+// not hold; own says whether k is a string of its own (see key).
+func (ix *overlayIndex) insert(h uint64, k string, own bool) *overlayKey {
 	kv := ix.newKey(k)
 	kv.own = own
-	ix.keys[k] = kv
+	ix.keys.add(h, kv, ix.hint)
 	return kv
 }
 
@@ -205,7 +205,7 @@ func (ix *overlayIndex) newKey(k string) *overlayKey {
 	if last < 0 || len(ix.blocks[last]) == cap(ix.blocks[last]) {
 		// As many keys as it holds, up to keyBlock: a small step's
 		// overlay stays small.
-		ix.blocks = append(ix.blocks, make([]overlayKey, 0, min(max(len(ix.keys), firstBlock), keyBlock)))
+		ix.blocks = append(ix.blocks, make([]overlayKey, 0, min(max(ix.keys.n, firstBlock), keyBlock)))
 		last++
 	}
 	block := ix.blocks[last]
@@ -280,7 +280,7 @@ func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Ent
 		// Nothing to read: a key the overlay has not met has no rows,
 		// and need not be made.
 		for i, k := range keys {
-			if kv := ix.keys[k]; kv != nil {
+			if kv := ix.keys.find(hashKey(k), k); kv != nil {
 				out[i] = kv.rows()
 			}
 		}
@@ -484,8 +484,8 @@ func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 	// every key of the overlay goes in new: its table is made once
 	// rather than grown to the size, and no key is looked for first.
 	fresh := len(mi.buckets) == 0
-	if fresh && len(ix.keys) > 0 {
-		mi.buckets = make(map[string]*memBucket, len(ix.keys))
+	if fresh && ix.keys.n > 0 {
+		mi.buckets = make(map[string]*memBucket, ix.keys.n)
 	}
 	var buf []byte
 	for _, block := range ix.blocks {
