@@ -30,9 +30,9 @@ type fixRun struct {
 	body    *stepRun // the body's run, its deltas reset every iteration
 	ticks   int
 	limit   int
-	pass    int             // stamps the support's classes met in a round
+	pass    int32           // stamps the support's classes met in a round
 	changes []supportChange // addSupport's result, reused
-	deleted []*overlayKey   // the support's classes whose row phase 1 deleted from V
+	deleted []classRow      // the support's classes whose row phase 1 deleted from V
 	added   []*overlayKey   // those whose row phase 2 added to V
 	buf     []byte          // supportOf's encoding of a row, reused
 }
@@ -87,17 +87,23 @@ func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (ba
 	return f.changeOfV(), nil
 }
 
+// classRow is a class of the support with the row of V it stands for.
+type classRow struct {
+	kv  *overlayKey
+	row zset.Row
+}
+
 // changeOfV returns the change of V: the rows deleted and not added
 // back, and the rows added. Rows of different classes differ; a class
 // deleted and added back changes only if its row's spelling does.
 func (f *fixRun) changeOfV() batch {
 	out := make(batch, 0, len(f.deleted)+len(f.added))
 	back := func(c *overlayKey) bool {
-		return c.wasDeleted && c.wasAdded && rowKeyOf(c.deletedRow) == rowKeyOf(c.addedRow)
+		return c.deleted > 0 && c.wasAdded && rowKeyOf(f.deleted[c.deleted-1].row) == rowKeyOf(c.addedRow)
 	}
 	for _, c := range f.deleted {
-		if !back(c) {
-			out = append(out, zset.Entry{Row: c.deletedRow, Weight: -1})
+		if !back(c.kv) {
+			out = append(out, zset.Entry{Row: c.row, Weight: -1})
 		}
 	}
 	for _, c := range f.added {
@@ -123,9 +129,9 @@ func (f *fixRun) overdelete(ctx context.Context, baseNeg batch, importNeg map[in
 			if e.Weight >= 0 {
 				continue
 			}
-			if c := f.support.key(types.KeyOf(e.Row)); !c.wasDeleted {
-				c.wasDeleted, c.deletedRow = true, e.Row
-				f.deleted = append(f.deleted, c)
+			if c := f.support.key(types.KeyOf(e.Row)); c.deleted == 0 {
+				f.deleted = append(f.deleted, classRow{c, e.Row})
+				c.deleted = int32(len(f.deleted))
 				feed = append(feed, zset.Entry{Row: e.Row, Weight: -1})
 			}
 		}
@@ -151,9 +157,9 @@ func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]
 	var classes []*overlayKey
 	f.pass++
 	for _, c := range f.deleted {
-		c.mark = f.pass
-		candidates = append(candidates, c.key)
-		classes = append(classes, c)
+		c.kv.mark = f.pass
+		candidates = append(candidates, c.kv.key)
+		classes = append(classes, c.kv)
 	}
 	for {
 		for _, c := range f.addSupport(round) {
@@ -193,7 +199,7 @@ func (f *fixRun) underived(ctx context.Context, candidates []string, classes []*
 		if row == nil {
 			continue
 		}
-		inV := c.wasAdded || !c.wasDeleted && c.positive(true) != nil
+		inV := c.wasAdded || c.deleted == 0 && c.positive(true) != nil
 		if !inV {
 			c.wasAdded, c.addedRow = true, row
 			f.added = append(f.added, c)

@@ -136,12 +136,14 @@ type overlayKey struct {
 	own  bool
 	next *overlayKey // the next key of the same hash (see keyTable)
 	// In a fixpoint's support, whose keys are the classes of V's rows:
-	// whether the class's row was deleted from V in this step (and
-	// which), and whether one was added to V (and which); mark is the
-	// fixpoint's stamp, to visit each key once per pass.
-	wasDeleted, wasAdded bool
-	mark                 int
-	deletedRow, addedRow zset.Row
+	// where the class's row deleted from V in this step is in the
+	// fixpoint's list of them, 1 + its position or 0 for none (kept
+	// there, not here: a load deletes none); whether a row was added to V
+	// (and which); mark is the fixpoint's stamp, to visit each key once
+	// per pass.
+	deleted, mark int32
+	wasAdded      bool
+	addedRow      zset.Row
 }
 
 // rowKeys are the row keys of a key's committed rows, encoded once for
