@@ -153,23 +153,20 @@ func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]
 	}
 	round := append(append(batch{}, basePos...), d...)
 	// Overdeleted rows may be derivable still, with no new derivation.
-	var candidates []string
 	var classes []*overlayKey
 	f.pass++
 	for _, c := range f.deleted {
 		c.kv.mark = f.pass
-		candidates = append(candidates, c.kv.key)
 		classes = append(classes, c.kv)
 	}
 	for {
 		for _, c := range f.addSupport(round) {
 			if c.w > 0 && c.kv.mark != f.pass {
 				c.kv.mark = f.pass
-				candidates = append(candidates, c.class)
 				classes = append(classes, c.kv)
 			}
 		}
-		feed, err := f.underived(ctx, candidates, classes)
+		feed, err := f.underived(ctx, classes)
 		if err != nil {
 			return err
 		}
@@ -179,18 +176,18 @@ func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]
 		if round, err = f.tick(ctx, feed, nil); err != nil {
 			return err
 		}
-		candidates, classes = candidates[:0], classes[:0]
+		classes = classes[:0]
 		f.pass++
 	}
 }
 
 // underived returns, for V, the rows of the candidate classes that have
 // positive support but are not in V, and records them as added.
-func (f *fixRun) underived(ctx context.Context, candidates []string, classes []*overlayKey) (batch, error) {
-	if len(candidates) == 0 {
+func (f *fixRun) underived(ctx context.Context, classes []*overlayKey) (batch, error) {
+	if len(classes) == 0 {
 		return nil, nil
 	}
-	if err := f.support.load(ctx, candidates, classes); err != nil {
+	if err := f.support.load(ctx, classes); err != nil {
 		return nil, err
 	}
 	feed := make(batch, 0, len(classes))
@@ -223,9 +220,8 @@ func positiveRow(es []zset.Entry) zset.Row {
 
 // supportChange is a change to the support with the class it touches.
 type supportChange struct {
-	class string
-	kv    *overlayKey
-	w     int64
+	kv *overlayKey
+	w  int64
 }
 
 // addSupport adds changes of base + body(V) to the support and returns,
@@ -235,7 +231,7 @@ func (f *fixRun) addSupport(d batch) []supportChange {
 	for _, e := range d {
 		kv, rk := f.supportOf(e.Row)
 		kv.add(rk, e.Row, e.Weight)
-		out = append(out, supportChange{kv.key, kv, e.Weight})
+		out = append(out, supportChange{kv, e.Weight})
 	}
 	f.changes = out
 	return out

@@ -242,7 +242,7 @@ func (ix *overlayIndex) file(changes []KeyedChange) {
 }
 
 // load reads the committed rows of the keys not read yet, in one lookup.
-func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayKey) error {
+func (ix *overlayIndex) load(ctx context.Context, oks []*overlayKey) error {
 	if ix.empty {
 		for _, kv := range oks {
 			kv.loaded = true // with no committed rows
@@ -251,10 +251,10 @@ func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayK
 	}
 	missing, into := ix.missing[:0], ix.into[:0]
 	defer func() { ix.missing, ix.into = missing[:0], into[:0] }()
-	for i, kv := range oks {
+	for _, kv := range oks {
 		if !kv.loaded {
-			kv.loaded = true // a key twice in keys is read once
-			missing = append(missing, keys[i])
+			kv.loaded = true // a key twice in oks is read once
+			missing = append(missing, kv.key)
 			into = append(into, kv)
 		}
 	}
@@ -292,7 +292,7 @@ func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Ent
 	for i, k := range keys {
 		oks[i] = ix.slot(k)
 	}
-	if err := ix.load(ctx, keys, oks); err != nil {
+	if err := ix.load(ctx, oks); err != nil {
 		return nil, err
 	}
 	for i, kv := range oks {
