@@ -123,14 +123,14 @@ const firstBlock, keyBlock = 4, 256
 // (once read), the net changes pending on them, and, while no change
 // comes, the merge of the two that the last lookup built.
 type overlayKey struct {
-	key           string
-	committed     []zset.Entry   // the underlying rows, once loaded
-	pending       []pendingRow   // net changes by row, in order of first change
-	at            map[string]int // row key -> position in pending, once pending is long
-	committedKeys *rowKeys       // the committed rows' row keys, once merged
-	merged        []zset.Entry   // committed plus pending, valid while fresh
-	one           [1]pendingRow  // pending's room for a key's first row
-	loaded, fresh bool
+	key       string
+	committed *committedRows // the underlying rows, once loaded; nil for none
+	pending   []pendingRow   // net changes by row, in order of first change
+	at        map[string]int // row key -> position in pending, once pending is long
+	merged    []zset.Entry   // committed plus pending, valid while fresh
+	one       [1]pendingRow  // pending's room for a key's first row
+	loaded    bool
+	fresh     bool
 	// own says that key is a string of its own, not part of a longer
 	// one, so that a memory store may keep it rather than a copy.
 	own  bool
@@ -146,12 +146,37 @@ type overlayKey struct {
 	addedRow      zset.Row
 }
 
+// committedRows are a key's rows as committed, apart from the key: most
+// keys of a fixpoint's step have none, and are the smaller.
+type committedRows struct {
+	rows    []zset.Entry
+	keys    rowKeys // their row keys, once a merge needed them
+	encoded bool    // whether keys is filled
+}
+
 // rowKeys are the row keys of a key's committed rows, encoded once for
 // every merge with pending rows: most keys of a fixpoint's step have no
 // committed rows, or no pending ones, and need none.
 type rowKeys struct {
 	keys []string       // by position among the committed rows
 	at   map[string]int // the positions by row key, for many rows
+}
+
+// entries returns the committed rows of kv.
+func (kv *overlayKey) entries() []zset.Entry {
+	if kv.committed == nil {
+		return nil
+	}
+	return kv.committed.rows
+}
+
+// rowKeys returns the row keys of the committed rows, encoding them the
+// first time.
+func (c *committedRows) rowKeys() *rowKeys {
+	if !c.encoded {
+		c.keys, c.encoded = rowKeysOf(c.rows), true
+	}
+	return &c.keys
 }
 
 // pendingRow is the net change of one row of a key; a weight of zero
@@ -269,7 +294,10 @@ func (ix *overlayIndex) load(ctx context.Context, oks []*overlayKey) error {
 		return err
 	}
 	for i, kv := range into {
-		kv.committed, kv.committedKeys, kv.fresh = found[i], nil, false
+		kv.committed, kv.fresh = nil, false
+		if len(found[i]) > 0 {
+			kv.committed = &committedRows{rows: found[i]}
+		}
 	}
 	return nil
 }
@@ -316,8 +344,8 @@ func (kv *overlayKey) rows() []zset.Entry {
 	}
 	switch {
 	case n == 0:
-		kv.merged = kv.committed
-	case len(kv.committed) == 0:
+		kv.merged = kv.entries()
+	case kv.committed == nil:
 		rows := make([]zset.Entry, 0, n)
 		for _, p := range kv.pending {
 			if p.w != 0 {
@@ -326,17 +354,14 @@ func (kv *overlayKey) rows() []zset.Entry {
 		}
 		kv.merged = rows
 	default:
-		if kv.committedKeys == nil {
-			kv.committedKeys = rowKeysOf(kv.committed)
-		}
-		kv.merged = mergePending(kv.committed, kv.committedKeys, kv.pending, n)
+		kv.merged = mergePending(kv.committed.rows, kv.committed.rowKeys(), kv.pending, n)
 	}
 	return kv.merged
 }
 
 // rowKeysOf encodes the row keys of committed.
-func rowKeysOf(committed []zset.Entry) *rowKeys {
-	rk := &rowKeys{keys: make([]string, len(committed))}
+func rowKeysOf(committed []zset.Entry) rowKeys {
+	rk := rowKeys{keys: make([]string, len(committed))}
 	for i, e := range committed {
 		rk.keys[i] = rowKeyOf(e.Row)
 	}
@@ -397,9 +422,9 @@ func mergePending(committed []zset.Entry, keys *rowKeys, pending []pendingRow, n
 // pending (before: committed only), or nil. The key must be loaded.
 func (kv *overlayKey) positive(before bool) zset.Row {
 	if before {
-		return positiveRow(kv.committed)
+		return positiveRow(kv.entries())
 	}
-	if len(kv.committed) == 0 {
+	if kv.committed == nil {
 		for _, p := range kv.pending {
 			if p.w > 0 {
 				return p.row
