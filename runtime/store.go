@@ -520,6 +520,13 @@ func (b *memBucket) add(buf []byte, rk string, row zset.Row, w int64) []byte {
 		buf = types.AppendRowKey(buf[:0], row)
 		h = maphash.Bytes(rowSeed, buf) // the same as of the string
 	}
+	b.addHashed(h, row, w)
+	return buf
+}
+
+// addHashed is add for a caller that has the hash of the row's row key
+// with rowSeed already, as a fixpoint's overlay keeps it.
+func (b *memBucket) addHashed(h uint64, row zset.Row, w int64) {
 	i, taken := b.find(h, row)
 	if i < 0 {
 		if w != 0 {
@@ -528,7 +535,6 @@ func (b *memBucket) add(buf []byte, rk string, row zset.Row, w int64) []byte {
 	} else if b.entries[i].Weight += w; b.entries[i].Weight == 0 {
 		b.remove(i)
 	}
-	return buf
 }
 
 type memGroups struct {
