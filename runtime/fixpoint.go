@@ -229,31 +229,30 @@ type supportChange struct {
 func (f *fixRun) addSupport(d batch) []supportChange {
 	out := f.changes[:0]
 	for _, e := range d {
-		kv, rk := f.supportOf(e.Row)
-		kv.add(rk, e.Row, e.Weight)
+		kv, h := f.supportOf(e.Row)
+		kv.add(h, e.Row, e.Weight)
 		out = append(out, supportChange{kv, e.Weight})
 	}
 	f.changes = out
 	return out
 }
 
-// supportOf returns the support's class of row and the row's row key.
-// The row is encoded into a reused buffer: a string is made only for a
-// class met for the first time, or a row not spelled as its class. The
-// support is read straight from its keys: only the fixpoint writes it,
-// never through Update, so no update waits to be filed.
-func (f *fixRun) supportOf(row zset.Row) (*overlayKey, string) {
-	if !spelledAsClass(row) {
-		class, rk := types.KeyOf(row), rowKeyOf(row)
-		return f.support.key(class), rk
-	}
+// supportOf returns the support's class of row and the hash of the
+// row's row key. The row is encoded into a reused buffer: a string is
+// made only for a class met for the first time. The support is read
+// straight from its keys: only the fixpoint writes it, never through
+// Update, so no update waits to be filed.
+func (f *fixRun) supportOf(row zset.Row) (*overlayKey, uint64) {
 	f.buf = types.AppendRowKey(f.buf[:0], row)
 	h := hashKeyBytes(f.buf)
+	if !spelledAsClass(row) {
+		return f.support.key(types.KeyOf(row)), h
+	}
 	kv := f.support.keys.findBytes(h, f.buf)
 	if kv == nil {
 		kv = f.support.insert(h, string(f.buf), true)
 	}
-	return kv, kv.key // the row key is the class
+	return kv, h // the row key is the class, of the same hash
 }
 
 // tick runs the body once: the changes rec to V and imports to the outer

@@ -8,37 +8,36 @@ import "hash/maphash"
 // one of a fixpoint's many classes costs one cache miss the fewer. Keys
 // whose hashes collide are chained through overlayKey.next.
 type keyTable struct {
-	at map[uint64]*overlayKey // the last key made of each hash
+	at map[uint64]*overlayKey // the last key made of each (folded) hash
 	n  int                    // the number of keys
 }
 
-// keySeed hashes overlay keys; the hashes live only in memory.
-var keySeed = maphash.MakeSeed()
+// collideHashes, set by a test, folds every hash an overlay files keys
+// or rows by into one, so that every lookup goes past keys and rows of
+// the same hash that are not the one it looks for.
+var collideHashes bool
 
-// collideKeys, set by a test, hashes every key alike, so that every
-// lookup goes down the chain of colliding keys.
-var collideKeys bool
-
-// hashKey returns the hash of key k.
-func hashKey(k string) uint64 {
-	if collideKeys {
+// fold returns what an overlay files a key or row of hash h under: h
+// itself, but for a test (see collideHashes).
+func fold(h uint64) uint64 {
+	if collideHashes {
 		return 0
 	}
-	return maphash.String(keySeed, k)
+	return h
 }
+
+// hashKey returns the hash of key k. Keys are hashed with rowSeed, as a
+// memory index hashes row keys: a class of a fixpoint's support spelled
+// as its row (see spelledAsClass) has the row's hash, computed once.
+func hashKey(k string) uint64 { return maphash.String(rowSeed, k) }
 
 // hashKeyBytes returns the hash of the key spelled by b, the same as
 // hashKey's of the string.
-func hashKeyBytes(b []byte) uint64 {
-	if collideKeys {
-		return 0
-	}
-	return maphash.Bytes(keySeed, b)
-}
+func hashKeyBytes(b []byte) uint64 { return maphash.Bytes(rowSeed, b) }
 
 // find returns the key k, of hash h, or nil.
 func (t *keyTable) find(h uint64, k string) *overlayKey {
-	for kv := t.at[h]; kv != nil; kv = kv.next {
+	for kv := t.at[fold(h)]; kv != nil; kv = kv.next {
 		if kv.key == k {
 			return kv
 		}
@@ -48,7 +47,7 @@ func (t *keyTable) find(h uint64, k string) *overlayKey {
 
 // findBytes returns the key spelled by b, of hash h, or nil.
 func (t *keyTable) findBytes(h uint64, b []byte) *overlayKey {
-	for kv := t.at[h]; kv != nil; kv = kv.next {
+	for kv := t.at[fold(h)]; kv != nil; kv = kv.next {
 		if kv.key == string(b) {
 			return kv
 		}
@@ -62,7 +61,7 @@ func (t *keyTable) add(h uint64, kv *overlayKey, hint int) {
 	if t.at == nil {
 		t.at = make(map[uint64]*overlayKey, hint)
 	}
-	kv.next = t.at[h]
-	t.at[h] = kv
+	kv.next = t.at[fold(h)]
+	t.at[fold(h)] = kv
 	t.n++
 }

@@ -5,13 +5,13 @@ import (
 	"testing"
 )
 
-// withCollidingKeys runs f with every overlay key hashed alike when
-// collide is set.
+// withCollidingKeys runs f with every overlay key and row filed under
+// one hash when collide is set.
 func withCollidingKeys(t *testing.T, collide bool, f func()) {
 	t.Helper()
-	old := collideKeys
-	collideKeys = collide
-	defer func() { collideKeys = old }()
+	old := collideHashes
+	collideHashes = collide
+	defer func() { collideHashes = old }()
 	f()
 }
 
@@ -60,10 +60,10 @@ func TestKeyTable(t *testing.T) {
 	}
 }
 
-// CollideKeys hashes every overlay key alike until the returned func is
-// called, for the tests outside the package.
+// CollideKeys files every overlay key and row under one hash until the
+// returned func is called, for the tests outside the package.
 func CollideKeys() (restore func()) {
-	old := collideKeys
-	collideKeys = true
-	return func() { collideKeys = old }
+	old := collideHashes
+	collideHashes = true
+	return func() { collideHashes = old }
 }

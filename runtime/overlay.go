@@ -2,7 +2,10 @@ package runtime
 
 import (
 	"context"
+	"hash/maphash"
 	"strings"
+
+	"github.com/stepping-io/stepping/types"
 
 	"github.com/stepping-io/stepping/zset"
 )
@@ -110,6 +113,7 @@ type overlayIndex struct {
 	blocks [][]overlayKey
 	// unfiled are the updates not yet filed by key, in their order.
 	unfiled [][]KeyedChange
+	buf     []byte // file's encoding of a row, reused
 	// load's buffers, reused
 	missing []string
 	into    []*overlayKey
@@ -126,11 +130,14 @@ type overlayKey struct {
 	key       string
 	committed *committedRows // the underlying rows, once loaded; nil for none
 	pending   []pendingRow   // net changes by row, in order of first change
-	at        map[string]int // row key -> position in pending, once pending is long
-	merged    []zset.Entry   // committed plus pending, valid while fresh
-	one       [1]pendingRow  // pending's room for a key's first row
-	loaded    bool
-	fresh     bool
+	// at holds, once pending is long, the position in pending of the
+	// first row of each (folded) hash; a row whose hash another has is
+	// found by a scan.
+	at     map[uint64]int32
+	merged []zset.Entry  // committed plus pending, valid while fresh
+	one    [1]pendingRow // pending's room for a key's first row
+	loaded bool
+	fresh  bool
 	// own says that key is a string of its own, not part of a longer
 	// one, so that a memory store may keep it rather than a copy.
 	own  bool
@@ -150,16 +157,17 @@ type overlayKey struct {
 // keys of a fixpoint's step have none, and are the smaller.
 type committedRows struct {
 	rows    []zset.Entry
-	keys    rowKeys // their row keys, once a merge needed them
-	encoded bool    // whether keys is filled
+	hashes  rowHashes // their rows' hashes, once a merge needed them
+	encoded bool      // whether hashes is filled
 }
 
-// rowKeys are the row keys of a key's committed rows, encoded once for
-// every merge with pending rows: most keys of a fixpoint's step have no
-// committed rows, or no pending ones, and need none.
-type rowKeys struct {
-	keys []string       // by position among the committed rows
-	at   map[string]int // the positions by row key, for many rows
+// rowHashes are the hashes of the row keys of a key's committed rows,
+// encoded once for every merge with pending rows: most keys of a
+// fixpoint's step have no committed rows, or no pending ones, and need
+// none.
+type rowHashes struct {
+	h  []uint64         // by position among the committed rows
+	at map[uint64]int32 // the first position of each (folded) hash, for many rows
 }
 
 // entries returns the committed rows of kv.
@@ -170,21 +178,24 @@ func (kv *overlayKey) entries() []zset.Entry {
 	return kv.committed.rows
 }
 
-// rowKeys returns the row keys of the committed rows, encoding them the
+// rowHashes returns the hashes of the committed rows, encoding them the
 // first time.
-func (c *committedRows) rowKeys() *rowKeys {
+func (c *committedRows) rowHashes() *rowHashes {
 	if !c.encoded {
-		c.keys, c.encoded = rowKeysOf(c.rows), true
+		c.hashes, c.encoded = rowHashesOf(c.rows), true
 	}
-	return &c.keys
+	return &c.hashes
 }
 
 // pendingRow is the net change of one row of a key; a weight of zero
-// (changes that cancelled) is kept in place and skipped.
+// (changes that cancelled) is kept in place and skipped. Rows are told
+// apart by the hash of their row keys, with rowSeed as a memory index
+// hashes them, and by their encodings when hashes match, so that no row
+// key is made: the hash goes to a memory index as it is.
 type pendingRow struct {
-	rowKey string
-	row    zset.Row
-	w      int64
+	h   uint64
+	row zset.Row
+	w   int64
 }
 
 // indexedPending is the number of pending rows of a key past which they
@@ -258,11 +269,14 @@ func (ix *overlayIndex) file(changes []KeyedChange) {
 		if kv == nil || kv.key != c.Key {
 			kv = ix.slot(c.Key)
 		}
-		rk := c.RowKey
-		if rk == "" {
-			rk = rowKeyOf(c.Row)
+		var h uint64
+		if c.RowKey != "" {
+			h = maphash.String(rowSeed, c.RowKey)
+		} else {
+			ix.buf = types.AppendRowKey(ix.buf[:0], c.Row)
+			h = maphash.Bytes(rowSeed, ix.buf)
 		}
-		kv.add(rk, c.Row, c.Weight)
+		kv.add(h, c.Row, c.Weight)
 	}
 }
 
@@ -354,46 +368,58 @@ func (kv *overlayKey) rows() []zset.Entry {
 		}
 		kv.merged = rows
 	default:
-		kv.merged = mergePending(kv.committed.rows, kv.committed.rowKeys(), kv.pending, n)
+		kv.merged = mergePending(kv.committed.rows, kv.committed.rowHashes(), kv.pending, n)
 	}
 	return kv.merged
 }
 
-// rowKeysOf encodes the row keys of committed.
-func rowKeysOf(committed []zset.Entry) rowKeys {
-	rk := rowKeys{keys: make([]string, len(committed))}
+// rowHashesOf hashes the row keys of committed.
+func rowHashesOf(committed []zset.Entry) rowHashes {
+	rh := rowHashes{h: make([]uint64, len(committed))}
+	var buf []byte
 	for i, e := range committed {
-		rk.keys[i] = rowKeyOf(e.Row)
+		buf = types.AppendRowKey(buf[:0], e.Row)
+		rh.h[i] = maphash.Bytes(rowSeed, buf)
 	}
 	if len(committed) > indexedPending {
-		rk.at = make(map[string]int, len(committed))
-		for i, k := range rk.keys {
-			rk.at[k] = i
+		rh.at = make(map[uint64]int32, len(committed))
+		for i, h := range rh.h {
+			if _, taken := rh.at[fold(h)]; !taken {
+				rh.at[fold(h)] = int32(i)
+			}
 		}
 	}
-	return rk
+	return rh
 }
 
-// find returns the position of the row of row key k, or -1.
-func (rk *rowKeys) find(k string) int {
-	if rk.at != nil {
-		if i, found := rk.at[k]; found {
-			return i
-		}
-		return -1
+// find returns the position among committed, whose hashes rh holds, of
+// row, of hash h, or -1.
+func (rh *rowHashes) find(committed []zset.Entry, h uint64, row zset.Row) int {
+	same := func(i int) bool {
+		return fold(rh.h[i]) == fold(h) && types.SameRowKey(committed[i].Row, row)
 	}
-	for i, x := range rk.keys {
-		if x == k {
+	if rh.at != nil {
+		i, taken := rh.at[fold(h)]
+		if !taken {
+			return -1 // the first row of each hash has its place
+		}
+		if same(int(i)) {
+			return int(i)
+		}
+	}
+	for i := range rh.h {
+		if same(i) {
 			return i
 		}
 	}
 	return -1
 }
 
-// mergePending returns committed, whose row keys are keys, merged with the n
-// changes of pending whose weight is not zero: committed rows first,
-// each with its pending change; then the rows that only pending has.
-func mergePending(committed []zset.Entry, keys *rowKeys, pending []pendingRow, n int) []zset.Entry {
+// mergePending returns committed, whose hashes are hashes, merged with
+// the n changes of pending whose weight is not zero: committed rows
+// first, each with its pending change; then the rows that only pending
+// has.
+func mergePending(committed []zset.Entry, hashes *rowHashes, pending []pendingRow, n int) []zset.Entry {
 	weights := make([]int64, len(committed))
 	for i, e := range committed {
 		weights[i] = e.Weight
@@ -403,7 +429,7 @@ func mergePending(committed []zset.Entry, keys *rowKeys, pending []pendingRow, n
 		if p.w == 0 {
 			continue
 		}
-		if at := keys.find(p.rowKey); at >= 0 {
+		if at := hashes.find(committed, p.h, p.row); at >= 0 {
 			weights[at] += p.w
 		} else {
 			extra = append(extra, zset.Entry{Row: p.row, Weight: p.w})
@@ -451,31 +477,56 @@ func (ix *overlayIndex) add(changes []KeyedChange) {
 	ix.file(changes)
 }
 
-// add adds w copies of row, of row key rk, to the pending changes.
-func (kv *overlayKey) add(rk string, row zset.Row, w int64) {
+// add adds w copies of row, whose row key hashes to h, to the pending
+// changes.
+func (kv *overlayKey) add(h uint64, row zset.Row, w int64) {
 	kv.fresh = false
-	if kv.at != nil {
-		if i, found := kv.at[rk]; found {
-			kv.pending[i].w += w
-			return
-		}
-	} else {
-		for i := range kv.pending {
-			if kv.pending[i].rowKey == rk {
-				kv.pending[i].w += w
-				return
-			}
-		}
+	if i := kv.find(h, row); i >= 0 {
+		kv.pending[i].w += w
+		return
 	}
-	kv.pending = append(kv.pending, pendingRow{rowKey: rk, row: row, w: w})
+	kv.pending = append(kv.pending, pendingRow{h: h, row: row, w: w})
 	switch {
 	case kv.at != nil:
-		kv.at[rk] = len(kv.pending) - 1
+		kv.place(h, int32(len(kv.pending)-1))
 	case len(kv.pending) > indexedPending:
-		kv.at = make(map[string]int, 2*len(kv.pending))
+		kv.at = make(map[uint64]int32, 2*len(kv.pending))
 		for i, p := range kv.pending {
-			kv.at[p.rowKey] = i
+			kv.place(p.h, int32(i))
 		}
+	}
+}
+
+// find returns the position in pending of row, of hash h, or -1.
+func (kv *overlayKey) find(h uint64, row zset.Row) int {
+	same := func(i int) bool {
+		p := &kv.pending[i]
+		return fold(p.h) == fold(h) && types.SameRowKey(p.row, row)
+	}
+	if kv.at != nil {
+		i, taken := kv.at[fold(h)]
+		if !taken {
+			// The first row of each hash has its place, and pending
+			// rows stay: no row has this hash.
+			return -1
+		}
+		if same(int(i)) {
+			return int(i)
+		}
+	}
+	for i := range kv.pending {
+		if same(i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// place files position i, of hash h, in at, unless a row of that hash
+// has its place.
+func (kv *overlayKey) place(h uint64, i int32) {
+	if _, taken := kv.at[fold(h)]; !taken {
+		kv.at[fold(h)] = i
 	}
 }
 
@@ -489,12 +540,12 @@ func (ix *overlayIndex) flush(ctx context.Context) error {
 	if _, nested := ix.base.(*overlayIndex); nested || !ix.inMemory {
 		ix.fileUpdates()
 		n := 0
-		ix.eachPending(func(KeyedChange) { n++ })
+		ix.eachPending(false, func(KeyedChange) { n++ })
 		if n == 0 {
 			return nil
 		}
 		changes := make([]KeyedChange, 0, n)
-		ix.eachPending(func(c KeyedChange) { changes = append(changes, c) })
+		ix.eachPending(!ix.inMemory, func(c KeyedChange) { changes = append(changes, c) })
 		return ix.base.Update(ctx, changes)
 	}
 	return ix.flushToMemory(ctx)
@@ -514,7 +565,6 @@ func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 	if fresh && ix.keys.n > 0 {
 		mi.buckets = make(map[string]*memBucket, ix.keys.n)
 	}
-	var buf []byte
 	for _, block := range ix.blocks {
 		for i := range block {
 			kv := &block[i]
@@ -526,7 +576,7 @@ func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 				if b == nil {
 					b = ix.bucketIn(mi, kv, fresh)
 				}
-				buf = b.add(buf, p.rowKey, p.row, p.w)
+				b.addHashed(p.h, p.row, p.w)
 			}
 			if b != nil && len(b.entries) == 0 {
 				delete(mi.buckets, kv.key)
@@ -563,10 +613,10 @@ const flushChunk = 4096
 // index, a chunk at a time, and the updates not filed as they are.
 func (ix *overlayIndex) flushInChunks(ctx context.Context) error {
 	n := 0
-	ix.eachPending(func(KeyedChange) { n++ })
+	ix.eachPending(false, func(KeyedChange) { n++ })
 	chunk := make([]KeyedChange, 0, min(n, flushChunk))
 	var err error
-	ix.eachPending(func(c KeyedChange) {
+	ix.eachPending(false, func(c KeyedChange) {
 		if chunk = append(chunk, c); len(chunk) == flushChunk && err == nil {
 			err, chunk = ix.base.Update(ctx, chunk), chunk[:0]
 		}
@@ -584,14 +634,20 @@ func (ix *overlayIndex) flushInChunks(ctx context.Context) error {
 }
 
 // eachPending calls f with each pending change of weight other than
-// zero, in the order the keys were first used.
-func (ix *overlayIndex) eachPending(f func(KeyedChange)) {
+// zero, in the order the keys were first used, and with its row key
+// when withRowKeys says so: a memory store's index, or an overlay of
+// one, encodes the rows it is not given keys of only to hash them.
+func (ix *overlayIndex) eachPending(withRowKeys bool, f func(KeyedChange)) {
 	for _, block := range ix.blocks {
 		for i := range block {
 			kv := &block[i]
 			for _, p := range kv.pending {
 				if p.w != 0 {
-					f(KeyedChange{Key: kv.key, RowKey: p.rowKey, Row: p.row, Weight: p.w})
+					c := KeyedChange{Key: kv.key, Row: p.row, Weight: p.w}
+					if withRowKeys {
+						c.RowKey = rowKeyOf(p.row)
+					}
+					f(c)
 				}
 			}
 		}
