@@ -121,7 +121,7 @@ func (f *fixRun) overdelete(ctx context.Context, baseNeg batch, importNeg map[in
 	if err != nil {
 		return err
 	}
-	round := append(append(batch{}, baseNeg...), d...)
+	round := joined(baseNeg, d)
 	for {
 		f.addSupport(round)
 		var feed batch
@@ -151,7 +151,7 @@ func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]
 	if err != nil {
 		return err
 	}
-	round := append(append(batch{}, basePos...), d...)
+	round := joined(basePos, d)
 	// Overdeleted rows may be derivable still, with no new derivation.
 	var classes []*overlayKey
 	f.pass++
@@ -160,7 +160,9 @@ func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]
 		classes = append(classes, c.kv)
 	}
 	for {
-		for _, c := range f.addSupport(round) {
+		changes := f.addSupport(round)
+		classes = grow(classes, len(changes))
+		for _, c := range changes {
 			if c.w > 0 && c.kv.mark != f.pass {
 				c.kv.mark = f.pass
 				classes = append(classes, c.kv)
@@ -191,6 +193,7 @@ func (f *fixRun) underived(ctx context.Context, classes []*overlayKey) (batch, e
 		return nil, err
 	}
 	feed := make(batch, 0, len(classes))
+	f.added = grow(f.added, len(classes))
 	for _, c := range classes {
 		row := c.positive(false)
 		if row == nil {
@@ -227,7 +230,7 @@ type supportChange struct {
 // addSupport adds changes of base + body(V) to the support and returns,
 // for each, its class.
 func (f *fixRun) addSupport(d batch) []supportChange {
-	out := f.changes[:0]
+	out := grow(f.changes[:0], len(d))
 	for _, e := range d {
 		kv, h := f.supportOf(e.Row)
 		kv.add(h, e.Row, e.Weight)
@@ -285,6 +288,29 @@ func (f *fixRun) tick(ctx context.Context, rec batch, imports map[int]batch) (ba
 	}
 	b.writes = b.writes[:0]
 	return b.deltas[f.op.Out.ID], nil
+}
+
+// joined returns the changes of a then b, a or b itself when the other
+// has none: a round's rows are only read.
+func joined(a, b batch) batch {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0:
+		return b
+	}
+	return append(append(make(batch, 0, len(a)+len(b)), a...), b...)
+}
+
+// grow returns s with room for n more elements, doubling its capacity
+// when it must grow: append grows a long slice by a quarter at a time,
+// and a fixpoint's lists, appended to round after round, would be
+// copied over and over.
+func grow[S ~[]E, E any](s S, n int) S {
+	if len(s)+n <= cap(s) {
+		return s
+	}
+	return slices.Grow(s, max(n, 2*cap(s)-len(s)))
 }
 
 // split consolidates a batch and splits it into its deletions and its

@@ -140,17 +140,17 @@ type overlayKey struct {
 	fresh  bool
 	// own says that key is a string of its own, not part of a longer
 	// one, so that a memory store may keep it rather than a copy.
-	own  bool
-	next *overlayKey // the next key of the same hash (see keyTable)
+	own bool
 	// In a fixpoint's support, whose keys are the classes of V's rows:
-	// where the class's row deleted from V in this step is in the
-	// fixpoint's list of them, 1 + its position or 0 for none (kept
-	// there, not here: a load deletes none); whether a row was added to V
-	// (and which); mark is the fixpoint's stamp, to visit each key once
-	// per pass.
-	deleted, mark int32
+	// whether a row was added to V (and which); where the class's row
+	// deleted from V in this step is in the fixpoint's list of them, 1 +
+	// its position or 0 for none (kept there, not here: a load deletes
+	// none); mark is the fixpoint's stamp, to visit each key once per
+	// pass. (The flags, then the stamps, fill one word.)
 	wasAdded      bool
+	deleted, mark int32
 	addedRow      zset.Row
+	next          *overlayKey // the next key of the same hash (see keyTable)
 }
 
 // committedRows are a key's rows as committed, apart from the key: most
