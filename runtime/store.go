@@ -340,14 +340,22 @@ var rowSeed = maphash.MakeSeed()
 type memBucket struct {
 	entries []zset.Entry
 	hashes  []uint64
-	at      map[uint64]int32
-	// same holds the positions of rows whose hash a row in at has too:
-	// found by scanning, almost always empty.
-	same []int32
+	// byHash finds the rows of a bucket of many; nil, as in most
+	// buckets, while they are few enough to scan, so that a bucket of
+	// one row takes no room for it.
+	byHash *bucketMap
 	// first and firstHash hold a bucket's first row, so that a key of
 	// one row, as many are, costs one object rather than three.
 	first     [1]zset.Entry
 	firstHash [1]uint64
+}
+
+// bucketMap finds the rows of a bucket by their hashes.
+type bucketMap struct {
+	at map[uint64]int32
+	// same holds the positions of rows whose hash a row in at has too:
+	// found by scanning, almost always empty.
+	same []int32
 }
 
 // bucketScan is the most rows a bucket finds a row among without a map,
@@ -358,7 +366,7 @@ const bucketScan = 128
 // find returns the position of row, whose row key hashes to h, or -1;
 // taken reports whether at holds a row of hash h.
 func (b *memBucket) find(h uint64, row zset.Row) (_ int, taken bool) {
-	if b.at == nil {
+	if b.byHash == nil {
 		for i, x := range b.hashes {
 			if x == h && types.SameRowKey(b.entries[i].Row, row) {
 				return i, false
@@ -366,11 +374,11 @@ func (b *memBucket) find(h uint64, row zset.Row) (_ int, taken bool) {
 		}
 		return -1, false
 	}
-	i, taken := b.at[h]
+	i, taken := b.byHash.at[h]
 	if taken && types.SameRowKey(b.entries[i].Row, row) {
 		return int(i), true
 	}
-	for _, i := range b.same {
+	for _, i := range b.byHash.same {
 		if b.hashes[i] == h && types.SameRowKey(b.entries[i].Row, row) {
 			return int(i), taken
 		}
@@ -388,12 +396,12 @@ func (b *memBucket) insert(h uint64, e zset.Entry, taken bool) {
 	b.entries = append(b.entries, e)
 	b.hashes = append(b.hashes, h)
 	switch {
-	case b.at != nil && taken:
-		b.same = append(b.same, i)
-	case b.at != nil:
-		b.at[h] = i
+	case b.byHash != nil && taken:
+		b.byHash.same = append(b.byHash.same, i)
+	case b.byHash != nil:
+		b.byHash.at[h] = i
 	case len(b.entries) > bucketScan:
-		b.at = make(map[uint64]int32, 2*len(b.entries))
+		b.byHash = &bucketMap{at: make(map[uint64]int32, 2*len(b.entries))}
 		for j, x := range b.hashes {
 			b.place(x, int32(j))
 		}
@@ -403,35 +411,37 @@ func (b *memBucket) insert(h uint64, e zset.Entry, taken bool) {
 // place files position i, of hash h, in at, or in same when at has a
 // row of that hash.
 func (b *memBucket) place(h uint64, i int32) {
-	if _, taken := b.at[h]; taken {
-		b.same = append(b.same, i)
+	m := b.byHash
+	if _, taken := m.at[h]; taken {
+		m.same = append(m.same, i)
 	} else {
-		b.at[h] = i
+		m.at[h] = i
 	}
 }
 
 // unplace removes position i, of hash h, from at or same; a row of the
 // same hash in same takes its place in at.
 func (b *memBucket) unplace(h uint64, i int32) {
-	if j, ok := b.at[h]; ok && j == i {
-		delete(b.at, h)
-		for k, s := range b.same {
+	m := b.byHash
+	if j, ok := m.at[h]; ok && j == i {
+		delete(m.at, h)
+		for k, s := range m.same {
 			if b.hashes[s] == h {
-				b.at[h] = s
-				b.same = slices.Delete(b.same, k, k+1)
+				m.at[h] = s
+				m.same = slices.Delete(m.same, k, k+1)
 				break
 			}
 		}
 		return
 	}
-	b.same = slices.DeleteFunc(b.same, func(s int32) bool { return s == i })
+	m.same = slices.DeleteFunc(m.same, func(s int32) bool { return s == i })
 }
 
 // remove removes the row at position i, moving the last row into its
 // place.
 func (b *memBucket) remove(i int) {
 	last := len(b.entries) - 1
-	if b.at != nil {
+	if b.byHash != nil {
 		b.unplace(b.hashes[i], int32(i))
 		if i != last {
 			b.unplace(b.hashes[last], int32(last))
@@ -440,7 +450,7 @@ func (b *memBucket) remove(i int) {
 	b.entries[i], b.hashes[i] = b.entries[last], b.hashes[last]
 	b.entries[last] = zset.Entry{}
 	b.entries, b.hashes = b.entries[:last], b.hashes[:last]
-	if b.at != nil && i != last {
+	if b.byHash != nil && i != last {
 		b.place(b.hashes[i], int32(i))
 	}
 }
