@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/stepping-io/stepping/types"
-
 	"github.com/stepping-io/stepping/zset"
 )
 
