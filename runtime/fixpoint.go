@@ -30,9 +30,9 @@ type fixRun struct {
 	body    *stepRun // the body's run, its deltas reset every iteration
 	ticks   int
 	limit   int
-	pass    int             // stamps the support's classes met in a round
+	pass    int32           // stamps the support's classes met in a round
 	changes []supportChange // addSupport's result, reused
-	deleted []*overlayKey   // the support's classes whose row phase 1 deleted from V
+	deleted []classRow      // the support's classes whose row phase 1 deleted from V
 	added   []*overlayKey   // those whose row phase 2 added to V
 	buf     []byte          // supportOf's encoding of a row, reused
 }
@@ -87,17 +87,23 @@ func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (ba
 	return f.changeOfV(), nil
 }
 
+// classRow is a class of the support with the row of V it stands for.
+type classRow struct {
+	kv  *overlayKey
+	row zset.Row
+}
+
 // changeOfV returns the change of V: the rows deleted and not added
 // back, and the rows added. Rows of different classes differ; a class
 // deleted and added back changes only if its row's spelling does.
 func (f *fixRun) changeOfV() batch {
 	out := make(batch, 0, len(f.deleted)+len(f.added))
 	back := func(c *overlayKey) bool {
-		return c.wasDeleted && c.wasAdded && rowKeyOf(c.deletedRow) == rowKeyOf(c.addedRow)
+		return c.deleted > 0 && c.wasAdded && rowKeyOf(f.deleted[c.deleted-1].row) == rowKeyOf(c.addedRow)
 	}
 	for _, c := range f.deleted {
-		if !back(c) {
-			out = append(out, zset.Entry{Row: c.deletedRow, Weight: -1})
+		if !back(c.kv) {
+			out = append(out, zset.Entry{Row: c.row, Weight: -1})
 		}
 	}
 	for _, c := range f.added {
@@ -115,7 +121,7 @@ func (f *fixRun) overdelete(ctx context.Context, baseNeg batch, importNeg map[in
 	if err != nil {
 		return err
 	}
-	round := append(append(batch{}, baseNeg...), d...)
+	round := joined(baseNeg, d)
 	for {
 		f.addSupport(round)
 		var feed batch
@@ -123,9 +129,9 @@ func (f *fixRun) overdelete(ctx context.Context, baseNeg batch, importNeg map[in
 			if e.Weight >= 0 {
 				continue
 			}
-			if c := f.support.key(types.KeyOf(e.Row)); !c.wasDeleted {
-				c.wasDeleted, c.deletedRow = true, e.Row
-				f.deleted = append(f.deleted, c)
+			if c := f.support.key(types.KeyOf(e.Row)); c.deleted == 0 {
+				f.deleted = append(f.deleted, classRow{c, e.Row})
+				c.deleted = int32(len(f.deleted))
 				feed = append(feed, zset.Entry{Row: e.Row, Weight: -1})
 			}
 		}
@@ -145,25 +151,24 @@ func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]
 	if err != nil {
 		return err
 	}
-	round := append(append(batch{}, basePos...), d...)
+	round := joined(basePos, d)
 	// Overdeleted rows may be derivable still, with no new derivation.
-	var candidates []string
 	var classes []*overlayKey
 	f.pass++
 	for _, c := range f.deleted {
-		c.mark = f.pass
-		candidates = append(candidates, c.key)
-		classes = append(classes, c)
+		c.kv.mark = f.pass
+		classes = append(classes, c.kv)
 	}
 	for {
-		for _, c := range f.addSupport(round) {
+		changes := f.addSupport(round)
+		classes = grow(classes, len(changes))
+		for _, c := range changes {
 			if c.w > 0 && c.kv.mark != f.pass {
 				c.kv.mark = f.pass
-				candidates = append(candidates, c.class)
 				classes = append(classes, c.kv)
 			}
 		}
-		feed, err := f.underived(ctx, candidates, classes)
+		feed, err := f.underived(ctx, classes)
 		if err != nil {
 			return err
 		}
@@ -173,27 +178,28 @@ func (f *fixRun) rederive(ctx context.Context, basePos batch, importPos map[int]
 		if round, err = f.tick(ctx, feed, nil); err != nil {
 			return err
 		}
-		candidates, classes = candidates[:0], classes[:0]
+		classes = classes[:0]
 		f.pass++
 	}
 }
 
 // underived returns, for V, the rows of the candidate classes that have
 // positive support but are not in V, and records them as added.
-func (f *fixRun) underived(ctx context.Context, candidates []string, classes []*overlayKey) (batch, error) {
-	if len(candidates) == 0 {
+func (f *fixRun) underived(ctx context.Context, classes []*overlayKey) (batch, error) {
+	if len(classes) == 0 {
 		return nil, nil
 	}
-	if err := f.support.load(ctx, candidates, classes); err != nil {
+	if err := f.support.load(ctx, classes); err != nil {
 		return nil, err
 	}
 	feed := make(batch, 0, len(classes))
+	f.added = grow(f.added, len(classes))
 	for _, c := range classes {
 		row := c.positive(false)
 		if row == nil {
 			continue
 		}
-		inV := c.wasAdded || !c.wasDeleted && c.positive(true) != nil
+		inV := c.wasAdded || c.deleted == 0 && c.positive(true) != nil
 		if !inV {
 			c.wasAdded, c.addedRow = true, row
 			f.added = append(f.added, c)
@@ -217,40 +223,39 @@ func positiveRow(es []zset.Entry) zset.Row {
 
 // supportChange is a change to the support with the class it touches.
 type supportChange struct {
-	class string
-	kv    *overlayKey
-	w     int64
+	kv *overlayKey
+	w  int64
 }
 
 // addSupport adds changes of base + body(V) to the support and returns,
 // for each, its class.
 func (f *fixRun) addSupport(d batch) []supportChange {
-	out := f.changes[:0]
+	out := grow(f.changes[:0], len(d))
 	for _, e := range d {
-		kv, rk := f.supportOf(e.Row)
-		kv.add(rk, e.Row, e.Weight)
-		out = append(out, supportChange{kv.key, kv, e.Weight})
+		kv, h := f.supportOf(e.Row)
+		kv.add(h, e.Row, e.Weight)
+		out = append(out, supportChange{kv, e.Weight})
 	}
 	f.changes = out
 	return out
 }
 
-// supportOf returns the support's class of row and the row's row key.
-// The row is encoded into a reused buffer: a string is made only for a
-// class met for the first time, or a row not spelled as its class. The
-// support is read straight from its keys: only the fixpoint writes it,
-// never through Update, so no update waits to be filed.
-func (f *fixRun) supportOf(row zset.Row) (*overlayKey, string) {
-	if !spelledAsClass(row) {
-		class, rk := types.KeyOf(row), rowKeyOf(row)
-		return f.support.key(class), rk
-	}
+// supportOf returns the support's class of row and the hash of the
+// row's row key. The row is encoded into a reused buffer: a string is
+// made only for a class met for the first time. The support is read
+// straight from its keys: only the fixpoint writes it, never through
+// Update, so no update waits to be filed.
+func (f *fixRun) supportOf(row zset.Row) (*overlayKey, uint64) {
 	f.buf = types.AppendRowKey(f.buf[:0], row)
-	kv := f.support.keys[string(f.buf)]
-	if kv == nil {
-		kv = f.support.insert(string(f.buf))
+	h := hashKeyBytes(f.buf)
+	if !spelledAsClass(row) {
+		return f.support.key(types.KeyOf(row)), h
 	}
-	return kv, kv.key // the row key is the class
+	kv := f.support.keys.findBytes(h, f.buf)
+	if kv == nil {
+		kv = f.support.insert(h, string(f.buf), true)
+	}
+	return kv, h // the row key is the class, of the same hash
 }
 
 // tick runs the body once: the changes rec to V and imports to the outer
@@ -283,6 +288,29 @@ func (f *fixRun) tick(ctx context.Context, rec batch, imports map[int]batch) (ba
 	}
 	b.writes = b.writes[:0]
 	return b.deltas[f.op.Out.ID], nil
+}
+
+// joined returns the changes of a then b, a or b itself when the other
+// has none: a round's rows are only read.
+func joined(a, b batch) batch {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0:
+		return b
+	}
+	return append(append(make(batch, 0, len(a)+len(b)), a...), b...)
+}
+
+// grow returns s with room for n more elements, doubling its capacity
+// when it must grow: append grows a long slice by a quarter at a time,
+// and a fixpoint's lists, appended to round after round, would be
+// copied over and over.
+func grow[S ~[]E, E any](s S, n int) S {
+	if len(s)+n <= cap(s) {
+		return s
+	}
+	return slices.Grow(s, max(n, 2*cap(s)-len(s)))
 }
 
 // split consolidates a batch and splits it into its deletions and its

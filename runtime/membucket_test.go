@@ -37,7 +37,7 @@ func TestMemBucketCollisions(t *testing.T) {
 			if len(b.entries) != len(model) {
 				t.Fatalf("spread %d step %d: %d rows, want %d", spread, step, len(b.entries), len(model))
 			}
-			sawMap = sawMap || b.at != nil
+			sawMap = sawMap || b.byHash != nil
 			if step%50 != 0 {
 				continue
 			}

@@ -2,7 +2,10 @@ package runtime
 
 import (
 	"context"
+	"hash/maphash"
+	"strings"
 
+	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -102,13 +105,14 @@ type overlayIndex struct {
 	empty    bool // whether base is a memory store's holding no rows
 	// keys are the keys met, made with room for hint keys when the first
 	// is: an index only written to while the step loads never needs any.
-	keys map[string]*overlayKey
+	keys keyTable
 	hint int
 	// blocks hold the keys in order of first use, for a deterministic
 	// flush; a block at a time is allocated, not a key.
 	blocks [][]overlayKey
 	// unfiled are the updates not yet filed by key, in their order.
 	unfiled [][]KeyedChange
+	buf     []byte // file's encoding of a row, reused
 	// load's buffers, reused
 	missing []string
 	into    []*overlayKey
@@ -122,37 +126,75 @@ const firstBlock, keyBlock = 4, 256
 // (once read), the net changes pending on them, and, while no change
 // comes, the merge of the two that the last lookup built.
 type overlayKey struct {
-	key           string
-	committed     []zset.Entry   // the underlying rows, once loaded
-	pending       []pendingRow   // net changes by row, in order of first change
-	at            map[string]int // row key -> position in pending, once pending is long
-	committedKeys *rowKeys       // the committed rows' row keys, once merged
-	merged        []zset.Entry   // committed plus pending, valid while fresh
-	one           [1]pendingRow  // pending's room for a key's first row
-	loaded, fresh bool
+	key       string
+	committed *committedRows // the underlying rows, once loaded; nil for none
+	pending   []pendingRow   // net changes by row, in order of first change
+	// at holds, once pending is long, the position in pending of the
+	// first row of each (folded) hash; a row whose hash another has is
+	// found by a scan.
+	at     map[uint64]int32
+	merged []zset.Entry  // committed plus pending, valid while fresh
+	one    [1]pendingRow // pending's room for a key's first row
+	loaded bool
+	fresh  bool
+	// own says that key is a string of its own, not part of a longer
+	// one, so that a memory store may keep it rather than a copy.
+	own bool
 	// In a fixpoint's support, whose keys are the classes of V's rows:
-	// whether the class's row was deleted from V in this step (and
-	// which), and whether one was added to V (and which); mark is the
-	// fixpoint's stamp, to visit each key once per pass.
-	wasDeleted, wasAdded bool
-	mark                 int
-	deletedRow, addedRow zset.Row
+	// whether a row was added to V (and which); where the class's row
+	// deleted from V in this step is in the fixpoint's list of them, 1 +
+	// its position or 0 for none (kept there, not here: a load deletes
+	// none); mark is the fixpoint's stamp, to visit each key once per
+	// pass. (The flags, then the stamps, fill one word.)
+	wasAdded      bool
+	deleted, mark int32
+	addedRow      zset.Row
+	next          *overlayKey // the next key of the same hash (see keyTable)
 }
 
-// rowKeys are the row keys of a key's committed rows, encoded once for
-// every merge with pending rows: most keys of a fixpoint's step have no
-// committed rows, or no pending ones, and need none.
-type rowKeys struct {
-	keys []string       // by position among the committed rows
-	at   map[string]int // the positions by row key, for many rows
+// committedRows are a key's rows as committed, apart from the key: most
+// keys of a fixpoint's step have none, and are the smaller.
+type committedRows struct {
+	rows    []zset.Entry
+	hashes  rowHashes // their rows' hashes, once a merge needed them
+	encoded bool      // whether hashes is filled
+}
+
+// rowHashes are the hashes of the row keys of a key's committed rows,
+// encoded once for every merge with pending rows: most keys of a
+// fixpoint's step have no committed rows, or no pending ones, and need
+// none.
+type rowHashes struct {
+	h  []uint64         // by position among the committed rows
+	at map[uint64]int32 // the first position of each (folded) hash, for many rows
+}
+
+// entries returns the committed rows of kv.
+func (kv *overlayKey) entries() []zset.Entry {
+	if kv.committed == nil {
+		return nil
+	}
+	return kv.committed.rows
+}
+
+// rowHashes returns the hashes of the committed rows, encoding them the
+// first time.
+func (c *committedRows) rowHashes() *rowHashes {
+	if !c.encoded {
+		c.hashes, c.encoded = rowHashesOf(c.rows), true
+	}
+	return &c.hashes
 }
 
 // pendingRow is the net change of one row of a key; a weight of zero
-// (changes that cancelled) is kept in place and skipped.
+// (changes that cancelled) is kept in place and skipped. Rows are told
+// apart by the hash of their row keys, with rowSeed as a memory index
+// hashes them, and by their encodings when hashes match, so that no row
+// key is made: the hash goes to a memory index as it is.
 type pendingRow struct {
-	rowKey string
-	row    zset.Row
-	w      int64
+	h   uint64
+	row zset.Row
+	w   int64
 }
 
 // indexedPending is the number of pending rows of a key past which they
@@ -160,27 +202,36 @@ type pendingRow struct {
 const indexedPending = 16
 
 // key returns the overlay of key k, making it when it is new, with
-// every update filed.
+// every update filed. k is the caller's to give: a string made for it
+// alone, which a memory store may keep as its key when flushed.
 func (ix *overlayIndex) key(k string) *overlayKey {
 	ix.fileUpdates()
-	return ix.slot(k)
-}
-
-// slot returns the overlay of key k, making it when it is new.
-func (ix *overlayIndex) slot(k string) *overlayKey {
-	if kv := ix.keys[k]; kv != nil {
+	h := hashKey(k)
+	if kv := ix.keys.find(h, k); kv != nil {
+		if !kv.own {
+			kv.key, kv.own = k, true
+		}
 		return kv
 	}
-	return ix.insert(k)
+	return ix.insert(h, k, true)
 }
 
-// insert makes the overlay of key k, which the index does not hold.
-func (ix *overlayIndex) insert(k string) *overlayKey {
-	if ix.keys == nil {
-		ix.keys = make(map[string]*overlayKey, ix.hint)
+// slot returns the overlay of key k, making it when it is new. k may be
+// part of a longer string, as an update's keys are.
+func (ix *overlayIndex) slot(k string) *overlayKey {
+	h := hashKey(k)
+	if kv := ix.keys.find(h, k); kv != nil {
+		return kv
 	}
+	return ix.insert(h, k, false)
+}
+
+// insert makes the overlay of key k, of hash h, which the index does
+// not hold; own says whether k is a string of its own (see key).
+func (ix *overlayIndex) insert(h uint64, k string, own bool) *overlayKey {
 	kv := ix.newKey(k)
-	ix.keys[k] = kv
+	kv.own = own
+	ix.keys.add(h, kv, ix.hint)
 	return kv
 }
 
@@ -191,7 +242,7 @@ func (ix *overlayIndex) newKey(k string) *overlayKey {
 	if last < 0 || len(ix.blocks[last]) == cap(ix.blocks[last]) {
 		// As many keys as it holds, up to keyBlock: a small step's
 		// overlay stays small.
-		ix.blocks = append(ix.blocks, make([]overlayKey, 0, min(max(len(ix.keys), firstBlock), keyBlock)))
+		ix.blocks = append(ix.blocks, make([]overlayKey, 0, min(max(ix.keys.n, firstBlock), keyBlock)))
 		last++
 	}
 	block := ix.blocks[last]
@@ -217,16 +268,19 @@ func (ix *overlayIndex) file(changes []KeyedChange) {
 		if kv == nil || kv.key != c.Key {
 			kv = ix.slot(c.Key)
 		}
-		rk := c.RowKey
-		if rk == "" {
-			rk = rowKeyOf(c.Row)
+		var h uint64
+		if c.RowKey != "" {
+			h = maphash.String(rowSeed, c.RowKey)
+		} else {
+			ix.buf = types.AppendRowKey(ix.buf[:0], c.Row)
+			h = maphash.Bytes(rowSeed, ix.buf)
 		}
-		kv.add(rk, c.Row, c.Weight)
+		kv.add(h, c.Row, c.Weight)
 	}
 }
 
 // load reads the committed rows of the keys not read yet, in one lookup.
-func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayKey) error {
+func (ix *overlayIndex) load(ctx context.Context, oks []*overlayKey) error {
 	if ix.empty {
 		for _, kv := range oks {
 			kv.loaded = true // with no committed rows
@@ -235,10 +289,10 @@ func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayK
 	}
 	missing, into := ix.missing[:0], ix.into[:0]
 	defer func() { ix.missing, ix.into = missing[:0], into[:0] }()
-	for i, kv := range oks {
+	for _, kv := range oks {
 		if !kv.loaded {
-			kv.loaded = true // a key twice in keys is read once
-			missing = append(missing, keys[i])
+			kv.loaded = true // a key twice in oks is read once
+			missing = append(missing, kv.key)
 			into = append(into, kv)
 		}
 	}
@@ -253,7 +307,10 @@ func (ix *overlayIndex) load(ctx context.Context, keys []string, oks []*overlayK
 		return err
 	}
 	for i, kv := range into {
-		kv.committed, kv.committedKeys, kv.fresh = found[i], nil, false
+		kv.committed, kv.fresh = nil, false
+		if len(found[i]) > 0 {
+			kv.committed = &committedRows{rows: found[i]}
+		}
 	}
 	return nil
 }
@@ -266,7 +323,7 @@ func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Ent
 		// Nothing to read: a key the overlay has not met has no rows,
 		// and need not be made.
 		for i, k := range keys {
-			if kv := ix.keys[k]; kv != nil {
+			if kv := ix.keys.find(hashKey(k), k); kv != nil {
 				out[i] = kv.rows()
 			}
 		}
@@ -276,7 +333,7 @@ func (ix *overlayIndex) Lookup(ctx context.Context, keys []string) ([][]zset.Ent
 	for i, k := range keys {
 		oks[i] = ix.slot(k)
 	}
-	if err := ix.load(ctx, keys, oks); err != nil {
+	if err := ix.load(ctx, oks); err != nil {
 		return nil, err
 	}
 	for i, kv := range oks {
@@ -300,8 +357,8 @@ func (kv *overlayKey) rows() []zset.Entry {
 	}
 	switch {
 	case n == 0:
-		kv.merged = kv.committed
-	case len(kv.committed) == 0:
+		kv.merged = kv.entries()
+	case kv.committed == nil:
 		rows := make([]zset.Entry, 0, n)
 		for _, p := range kv.pending {
 			if p.w != 0 {
@@ -310,49 +367,58 @@ func (kv *overlayKey) rows() []zset.Entry {
 		}
 		kv.merged = rows
 	default:
-		if kv.committedKeys == nil {
-			kv.committedKeys = rowKeysOf(kv.committed)
-		}
-		kv.merged = mergePending(kv.committed, kv.committedKeys, kv.pending, n)
+		kv.merged = mergePending(kv.committed.rows, kv.committed.rowHashes(), kv.pending, n)
 	}
 	return kv.merged
 }
 
-// rowKeysOf encodes the row keys of committed.
-func rowKeysOf(committed []zset.Entry) *rowKeys {
-	rk := &rowKeys{keys: make([]string, len(committed))}
+// rowHashesOf hashes the row keys of committed.
+func rowHashesOf(committed []zset.Entry) rowHashes {
+	rh := rowHashes{h: make([]uint64, len(committed))}
+	var buf []byte
 	for i, e := range committed {
-		rk.keys[i] = rowKeyOf(e.Row)
+		buf = types.AppendRowKey(buf[:0], e.Row)
+		rh.h[i] = maphash.Bytes(rowSeed, buf)
 	}
 	if len(committed) > indexedPending {
-		rk.at = make(map[string]int, len(committed))
-		for i, k := range rk.keys {
-			rk.at[k] = i
+		rh.at = make(map[uint64]int32, len(committed))
+		for i, h := range rh.h {
+			if _, taken := rh.at[fold(h)]; !taken {
+				rh.at[fold(h)] = int32(i)
+			}
 		}
 	}
-	return rk
+	return rh
 }
 
-// find returns the position of the row of row key k, or -1.
-func (rk *rowKeys) find(k string) int {
-	if rk.at != nil {
-		if i, found := rk.at[k]; found {
-			return i
-		}
-		return -1
+// find returns the position among committed, whose hashes rh holds, of
+// row, of hash h, or -1.
+func (rh *rowHashes) find(committed []zset.Entry, h uint64, row zset.Row) int {
+	same := func(i int) bool {
+		return fold(rh.h[i]) == fold(h) && types.SameRowKey(committed[i].Row, row)
 	}
-	for i, x := range rk.keys {
-		if x == k {
+	if rh.at != nil {
+		i, taken := rh.at[fold(h)]
+		if !taken {
+			return -1 // the first row of each hash has its place
+		}
+		if same(int(i)) {
+			return int(i)
+		}
+	}
+	for i := range rh.h {
+		if same(i) {
 			return i
 		}
 	}
 	return -1
 }
 
-// mergePending returns committed, whose row keys are keys, merged with the n
-// changes of pending whose weight is not zero: committed rows first,
-// each with its pending change; then the rows that only pending has.
-func mergePending(committed []zset.Entry, keys *rowKeys, pending []pendingRow, n int) []zset.Entry {
+// mergePending returns committed, whose hashes are hashes, merged with
+// the n changes of pending whose weight is not zero: committed rows
+// first, each with its pending change; then the rows that only pending
+// has.
+func mergePending(committed []zset.Entry, hashes *rowHashes, pending []pendingRow, n int) []zset.Entry {
 	weights := make([]int64, len(committed))
 	for i, e := range committed {
 		weights[i] = e.Weight
@@ -362,7 +428,7 @@ func mergePending(committed []zset.Entry, keys *rowKeys, pending []pendingRow, n
 		if p.w == 0 {
 			continue
 		}
-		if at := keys.find(p.rowKey); at >= 0 {
+		if at := hashes.find(committed, p.h, p.row); at >= 0 {
 			weights[at] += p.w
 		} else {
 			extra = append(extra, zset.Entry{Row: p.row, Weight: p.w})
@@ -381,9 +447,9 @@ func mergePending(committed []zset.Entry, keys *rowKeys, pending []pendingRow, n
 // pending (before: committed only), or nil. The key must be loaded.
 func (kv *overlayKey) positive(before bool) zset.Row {
 	if before {
-		return positiveRow(kv.committed)
+		return positiveRow(kv.entries())
 	}
-	if len(kv.committed) == 0 {
+	if kv.committed == nil {
 		for _, p := range kv.pending {
 			if p.w > 0 {
 				return p.row
@@ -410,31 +476,56 @@ func (ix *overlayIndex) add(changes []KeyedChange) {
 	ix.file(changes)
 }
 
-// add adds w copies of row, of row key rk, to the pending changes.
-func (kv *overlayKey) add(rk string, row zset.Row, w int64) {
+// add adds w copies of row, whose row key hashes to h, to the pending
+// changes.
+func (kv *overlayKey) add(h uint64, row zset.Row, w int64) {
 	kv.fresh = false
-	if kv.at != nil {
-		if i, found := kv.at[rk]; found {
-			kv.pending[i].w += w
-			return
-		}
-	} else {
-		for i := range kv.pending {
-			if kv.pending[i].rowKey == rk {
-				kv.pending[i].w += w
-				return
-			}
-		}
+	if i := kv.find(h, row); i >= 0 {
+		kv.pending[i].w += w
+		return
 	}
-	kv.pending = append(kv.pending, pendingRow{rowKey: rk, row: row, w: w})
+	kv.pending = append(kv.pending, pendingRow{h: h, row: row, w: w})
 	switch {
 	case kv.at != nil:
-		kv.at[rk] = len(kv.pending) - 1
+		kv.place(h, int32(len(kv.pending)-1))
 	case len(kv.pending) > indexedPending:
-		kv.at = make(map[string]int, 2*len(kv.pending))
+		kv.at = make(map[uint64]int32, 2*len(kv.pending))
 		for i, p := range kv.pending {
-			kv.at[p.rowKey] = i
+			kv.place(p.h, int32(i))
 		}
+	}
+}
+
+// find returns the position in pending of row, of hash h, or -1.
+func (kv *overlayKey) find(h uint64, row zset.Row) int {
+	same := func(i int) bool {
+		p := &kv.pending[i]
+		return fold(p.h) == fold(h) && types.SameRowKey(p.row, row)
+	}
+	if kv.at != nil {
+		i, taken := kv.at[fold(h)]
+		if !taken {
+			// The first row of each hash has its place, and pending
+			// rows stay: no row has this hash.
+			return -1
+		}
+		if same(int(i)) {
+			return int(i)
+		}
+	}
+	for i := range kv.pending {
+		if same(i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// place files position i, of hash h, in at, unless a row of that hash
+// has its place.
+func (kv *overlayKey) place(h uint64, i int32) {
+	if _, taken := kv.at[fold(h)]; !taken {
+		kv.at[fold(h)] = i
 	}
 }
 
@@ -448,30 +539,83 @@ func (ix *overlayIndex) flush(ctx context.Context) error {
 	if _, nested := ix.base.(*overlayIndex); nested || !ix.inMemory {
 		ix.fileUpdates()
 		n := 0
-		ix.eachPending(func(KeyedChange) { n++ })
+		ix.eachPending(false, func(KeyedChange) { n++ })
 		if n == 0 {
 			return nil
 		}
 		changes := make([]KeyedChange, 0, n)
-		ix.eachPending(func(c KeyedChange) { changes = append(changes, c) })
+		ix.eachPending(!ix.inMemory, func(c KeyedChange) { changes = append(changes, c) })
 		return ix.base.Update(ctx, changes)
 	}
 	return ix.flushToMemory(ctx)
 }
 
-// flushChunk is the most changes an overlay gives a memory store in one
-// update: they are copied into one buffer, reused, not all into a slice.
+// flushToMemory writes the pending changes to a memory store's index,
+// then the updates not filed, as they came.
+func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
+	mi, ok := ix.base.(*memIndex)
+	if !ok {
+		return ix.flushInChunks(ctx)
+	}
+	// Into an index that holds no key yet (a fixpoint's first load),
+	// every key of the overlay goes in new: its table is made once
+	// rather than grown to the size, and no key is looked for first.
+	fresh := len(mi.buckets) == 0
+	if fresh && ix.keys.n > 0 {
+		mi.buckets = make(map[string]*memBucket, ix.keys.n)
+	}
+	for _, block := range ix.blocks {
+		for i := range block {
+			kv := &block[i]
+			var b *memBucket
+			for _, p := range kv.pending {
+				if p.w == 0 {
+					continue
+				}
+				if b == nil {
+					b = ix.bucketIn(mi, kv, fresh)
+				}
+				b.addHashed(p.h, p.row, p.w)
+			}
+			if b != nil && len(b.entries) == 0 {
+				delete(mi.buckets, kv.key)
+			}
+		}
+	}
+	for _, changes := range ix.unfiled {
+		if err := mi.Update(ctx, changes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bucketIn returns the bucket of kv's key in mi, making it when it is
+// new; fresh says that mi held no key before the flush, so that kv's,
+// met once in a flush, is new.
+func (ix *overlayIndex) bucketIn(mi *memIndex, kv *overlayKey, fresh bool) *memBucket {
+	if !fresh {
+		return mi.bucket(kv.key, kv.own)
+	}
+	if kv.own {
+		return mi.put(kv.key)
+	}
+	return mi.put(strings.Clone(kv.key))
+}
+
+// flushChunk is the most changes an overlay gives a split memory store
+// in one update: they are copied into one buffer, reused, not all into
+// a slice.
 const flushChunk = 4096
 
-// flushToMemory writes the pending changes to a memory store's index, a
-// chunk at a time, and the updates not filed as they are.
-func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
-	reserve(ix.base, len(ix.keys))
+// flushInChunks writes the pending changes to a split memory store's
+// index, a chunk at a time, and the updates not filed as they are.
+func (ix *overlayIndex) flushInChunks(ctx context.Context) error {
 	n := 0
-	ix.eachPending(func(KeyedChange) { n++ })
+	ix.eachPending(false, func(KeyedChange) { n++ })
 	chunk := make([]KeyedChange, 0, min(n, flushChunk))
 	var err error
-	ix.eachPending(func(c KeyedChange) {
+	ix.eachPending(false, func(c KeyedChange) {
 		if chunk = append(chunk, c); len(chunk) == flushChunk && err == nil {
 			err, chunk = ix.base.Update(ctx, chunk), chunk[:0]
 		}
@@ -489,25 +633,22 @@ func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 }
 
 // eachPending calls f with each pending change of weight other than
-// zero, in the order the keys were first used.
-func (ix *overlayIndex) eachPending(f func(KeyedChange)) {
+// zero, in the order the keys were first used, and with its row key
+// when withRowKeys says so: a memory store's index, or an overlay of
+// one, encodes the rows it is not given keys of only to hash them.
+func (ix *overlayIndex) eachPending(withRowKeys bool, f func(KeyedChange)) {
 	for _, block := range ix.blocks {
 		for i := range block {
 			kv := &block[i]
 			for _, p := range kv.pending {
 				if p.w != 0 {
-					f(KeyedChange{Key: kv.key, RowKey: p.rowKey, Row: p.row, Weight: p.w})
+					c := KeyedChange{Key: kv.key, Row: p.row, Weight: p.w}
+					if withRowKeys {
+						c.RowKey = rowKeyOf(p.row)
+					}
+					f(c)
 				}
 			}
 		}
-	}
-}
-
-// reserve makes room for n keys in a memory store's index that holds
-// none, before a fixpoint's first load fills it: its map is then made
-// once rather than grown to the size.
-func reserve(ix Index, n int) {
-	if mi, ok := ix.(*memIndex); ok && len(mi.buckets) == 0 && n > 0 {
-		mi.buckets = make(map[string]*memBucket, n)
 	}
 }

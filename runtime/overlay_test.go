@@ -16,8 +16,16 @@ import (
 // at all for some seeds), random changes in rounds, filed at once or
 // given as updates with or without their row keys, with lookups between
 // them, and the flush, which must leave the underlying index as the
-// model says.
+// model says. So it must with every key's hash alike.
 func TestOverlayIndex(t *testing.T) {
+	for _, collide := range []bool{false, true} {
+		t.Run(fmt.Sprint("collide=", collide), func(t *testing.T) {
+			withCollidingKeys(t, collide, func() { checkOverlayIndex(t) })
+		})
+	}
+}
+
+func checkOverlayIndex(t *testing.T) {
 	ctx := context.Background()
 	for seed := range uint64(20) {
 		r := rand.New(rand.NewPCG(seed, 1))

@@ -326,6 +326,7 @@ func (s *MemoryStore) Groups(id int) Groups {
 // index then encodes the row itself.
 type memIndex struct {
 	buckets map[string]*memBucket
+	free    []memBucket // room for the next buckets made (see put)
 }
 
 // rowSeed hashes row keys; the hashes live only in memory.
@@ -339,14 +340,22 @@ var rowSeed = maphash.MakeSeed()
 type memBucket struct {
 	entries []zset.Entry
 	hashes  []uint64
-	at      map[uint64]int32
-	// same holds the positions of rows whose hash a row in at has too:
-	// found by scanning, almost always empty.
-	same []int32
+	// byHash finds the rows of a bucket of many; nil, as in most
+	// buckets, while they are few enough to scan, so that a bucket of
+	// one row takes no room for it.
+	byHash *bucketMap
 	// first and firstHash hold a bucket's first row, so that a key of
 	// one row, as many are, costs one object rather than three.
 	first     [1]zset.Entry
 	firstHash [1]uint64
+}
+
+// bucketMap finds the rows of a bucket by their hashes.
+type bucketMap struct {
+	at map[uint64]int32
+	// same holds the positions of rows whose hash a row in at has too:
+	// found by scanning, almost always empty.
+	same []int32
 }
 
 // bucketScan is the most rows a bucket finds a row among without a map,
@@ -357,7 +366,7 @@ const bucketScan = 128
 // find returns the position of row, whose row key hashes to h, or -1;
 // taken reports whether at holds a row of hash h.
 func (b *memBucket) find(h uint64, row zset.Row) (_ int, taken bool) {
-	if b.at == nil {
+	if b.byHash == nil {
 		for i, x := range b.hashes {
 			if x == h && types.SameRowKey(b.entries[i].Row, row) {
 				return i, false
@@ -365,11 +374,11 @@ func (b *memBucket) find(h uint64, row zset.Row) (_ int, taken bool) {
 		}
 		return -1, false
 	}
-	i, taken := b.at[h]
+	i, taken := b.byHash.at[h]
 	if taken && types.SameRowKey(b.entries[i].Row, row) {
 		return int(i), true
 	}
-	for _, i := range b.same {
+	for _, i := range b.byHash.same {
 		if b.hashes[i] == h && types.SameRowKey(b.entries[i].Row, row) {
 			return int(i), taken
 		}
@@ -387,12 +396,12 @@ func (b *memBucket) insert(h uint64, e zset.Entry, taken bool) {
 	b.entries = append(b.entries, e)
 	b.hashes = append(b.hashes, h)
 	switch {
-	case b.at != nil && taken:
-		b.same = append(b.same, i)
-	case b.at != nil:
-		b.at[h] = i
+	case b.byHash != nil && taken:
+		b.byHash.same = append(b.byHash.same, i)
+	case b.byHash != nil:
+		b.byHash.at[h] = i
 	case len(b.entries) > bucketScan:
-		b.at = make(map[uint64]int32, 2*len(b.entries))
+		b.byHash = &bucketMap{at: make(map[uint64]int32, 2*len(b.entries))}
 		for j, x := range b.hashes {
 			b.place(x, int32(j))
 		}
@@ -402,35 +411,37 @@ func (b *memBucket) insert(h uint64, e zset.Entry, taken bool) {
 // place files position i, of hash h, in at, or in same when at has a
 // row of that hash.
 func (b *memBucket) place(h uint64, i int32) {
-	if _, taken := b.at[h]; taken {
-		b.same = append(b.same, i)
+	m := b.byHash
+	if _, taken := m.at[h]; taken {
+		m.same = append(m.same, i)
 	} else {
-		b.at[h] = i
+		m.at[h] = i
 	}
 }
 
 // unplace removes position i, of hash h, from at or same; a row of the
 // same hash in same takes its place in at.
 func (b *memBucket) unplace(h uint64, i int32) {
-	if j, ok := b.at[h]; ok && j == i {
-		delete(b.at, h)
-		for k, s := range b.same {
+	m := b.byHash
+	if j, ok := m.at[h]; ok && j == i {
+		delete(m.at, h)
+		for k, s := range m.same {
 			if b.hashes[s] == h {
-				b.at[h] = s
-				b.same = slices.Delete(b.same, k, k+1)
+				m.at[h] = s
+				m.same = slices.Delete(m.same, k, k+1)
 				break
 			}
 		}
 		return
 	}
-	b.same = slices.DeleteFunc(b.same, func(s int32) bool { return s == i })
+	m.same = slices.DeleteFunc(m.same, func(s int32) bool { return s == i })
 }
 
 // remove removes the row at position i, moving the last row into its
 // place.
 func (b *memBucket) remove(i int) {
 	last := len(b.entries) - 1
-	if b.at != nil {
+	if b.byHash != nil {
 		b.unplace(b.hashes[i], int32(i))
 		if i != last {
 			b.unplace(b.hashes[last], int32(last))
@@ -439,7 +450,7 @@ func (b *memBucket) remove(i int) {
 	b.entries[i], b.hashes[i] = b.entries[last], b.hashes[last]
 	b.entries[last] = zset.Entry{}
 	b.entries, b.hashes = b.entries[:last], b.hashes[:last]
-	if b.at != nil && i != last {
+	if b.byHash != nil && i != last {
 		b.place(b.hashes[i], int32(i))
 	}
 }
@@ -465,35 +476,75 @@ func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 	buf := tmp[:0] // on the stack, for a short key
 	for _, c := range changes {
 		if b == nil || c.Key != bkey {
-			b, bkey = ix.buckets[c.Key], c.Key
-			if b == nil {
-				b = &memBucket{}
-				// Its own copy: a change's key may be part of a
-				// string of the whole batch's keys.
-				ix.buckets[strings.Clone(c.Key)] = b
-			}
+			// Its own copy: a change's key may be part of a string of
+			// the whole batch's keys.
+			b, bkey = ix.bucket(c.Key, false), c.Key
 		}
-		var h uint64
-		if c.RowKey != "" {
-			h = maphash.String(rowSeed, c.RowKey)
-		} else {
-			buf = types.AppendRowKey(buf[:0], c.Row)
-			h = maphash.Bytes(rowSeed, buf) // the same as of the string
-		}
-		i, taken := b.find(h, c.Row)
-		if i < 0 {
-			if c.Weight != 0 {
-				b.insert(h, zset.Entry{Row: c.Row, Weight: c.Weight}, taken)
-			}
-		} else if b.entries[i].Weight += c.Weight; b.entries[i].Weight == 0 {
-			b.remove(i)
-		}
+		buf = b.add(buf, c.RowKey, c.Row, c.Weight)
 		if len(b.entries) == 0 {
 			delete(ix.buckets, c.Key)
 			b = nil
 		}
 	}
 	return nil
+}
+
+// bucket returns the bucket of key, making it when it is new. own says
+// that the index may keep key itself: a string made for it alone, not a
+// part of a longer one, which the index copies.
+func (ix *memIndex) bucket(key string, own bool) *memBucket {
+	if b := ix.buckets[key]; b != nil {
+		return b
+	}
+	if !own {
+		key = strings.Clone(key)
+	}
+	return ix.put(key)
+}
+
+// put makes the bucket of key, which the index must not hold, and files
+// it under key itself.
+func (ix *memIndex) put(key string) *memBucket {
+	if len(ix.free) == 0 {
+		ix.free = make([]memBucket, bucketChunk)
+	}
+	b := &ix.free[0]
+	ix.free = ix.free[1:]
+	ix.buckets[key] = b
+	return b
+}
+
+// bucketChunk is how many buckets an index allocates at once: a load
+// that makes many keys makes few objects, and a bucket kept long keeps
+// at most a chunk's worth of room alive with it.
+const bucketChunk = 32
+
+// add adds w copies of row, whose row key is rk (or, when rk is empty,
+// is encoded into buf, which add returns for reuse), to the bucket. A
+// row whose weight comes to zero is removed.
+func (b *memBucket) add(buf []byte, rk string, row zset.Row, w int64) []byte {
+	var h uint64
+	if rk != "" {
+		h = maphash.String(rowSeed, rk)
+	} else {
+		buf = types.AppendRowKey(buf[:0], row)
+		h = maphash.Bytes(rowSeed, buf) // the same as of the string
+	}
+	b.addHashed(h, row, w)
+	return buf
+}
+
+// addHashed is add for a caller that has the hash of the row's row key
+// with rowSeed already, as a fixpoint's overlay keeps it.
+func (b *memBucket) addHashed(h uint64, row zset.Row, w int64) {
+	i, taken := b.find(h, row)
+	if i < 0 {
+		if w != 0 {
+			b.insert(h, zset.Entry{Row: row, Weight: w}, taken)
+		}
+	} else if b.entries[i].Weight += w; b.entries[i].Weight == 0 {
+		b.remove(i)
+	}
 }
 
 type memGroups struct {
