@@ -67,12 +67,12 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		return nil, nil
 	}
 	nAggs := len(op.Aggs)
-	impls, err := s.engine.aggregators(op)
+	bound, err := s.engine.aggregators(op)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
+	impls, scaled := bound.impls, bound.scaled
 	gc := &groupChanges{d: d, args: make([]any, len(d)*nAggs), n: nAggs}
-	scaled := scaledArgs(op, impls)
 	if scaled != nil {
 		gc.small = make([]smallArg, len(d)*nAggs)
 	}
@@ -295,21 +295,29 @@ func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any, scaled []bool, smal
 	return nil
 }
 
+// boundAggs is an Aggregate node's aggregators and which of them take
+// their arguments as coefficients (scaledArgs).
+type boundAggs struct {
+	impls  []stdlib.Aggregator
+	scaled []bool
+}
+
 // aggregators returns the aggregators of an Aggregate node, bound on
 // first use and kept: an Aggregator holds nothing of a step's.
-func (e *Engine) aggregators(op *ir.Aggregate) ([]stdlib.Aggregator, error) {
-	if impls, ok := e.aggs[op]; ok {
-		return impls, nil
+func (e *Engine) aggregators(op *ir.Aggregate) (boundAggs, error) {
+	if b, ok := e.aggs[op]; ok {
+		return b, nil
 	}
 	impls, err := bindAggs(op)
 	if err != nil {
-		return nil, err
+		return boundAggs{}, err
 	}
 	if e.aggs == nil {
-		e.aggs = map[*ir.Aggregate][]stdlib.Aggregator{}
+		e.aggs = map[*ir.Aggregate]boundAggs{}
 	}
-	e.aggs[op] = impls
-	return impls, nil
+	b := boundAggs{impls: impls, scaled: scaledArgs(op, impls)}
+	e.aggs[op] = b
+	return b, nil
 }
 
 // bindAggs returns the aggregator of each of the node's aggregates.
@@ -431,16 +439,18 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 }
 
 // decimalSums sums numerics of small coefficients exactly, in int64, one
-// sum per exponent, with the total weight of the values summed.
+// sum per exponent, with the total weight of the values summed. It
+// keeps a few exponents in arrays, so that it allocates nothing: the
+// values of a column mostly share one scale, and a value of a fifth
+// exponent is added as a decimal instead.
 type decimalSums struct {
-	exps    []int32
-	coefs   []int64
-	weights []int64
+	n       int // the exponents in use
+	exps    [4]int32
+	coefs   [4]int64
+	weights [4]int64
 }
 
-func (s *decimalSums) reset() {
-	s.exps, s.coefs, s.weights = s.exps[:0], s.coefs[:0], s.weights[:0]
-}
+func (s *decimalSums) reset() { s.n = 0 }
 
 // add adds w copies of x, reporting false (adding nothing) when x's
 // coefficient, or the sum, would not fit in an int64.
@@ -455,7 +465,7 @@ func (s *decimalSums) addCoef(coef int64, exp int32, w int64) bool {
 	if !ok {
 		return false
 	}
-	for i, e := range s.exps {
+	for i, e := range s.exps[:s.n] {
 		if e != exp {
 			continue
 		}
@@ -467,9 +477,11 @@ func (s *decimalSums) addCoef(coef int64, exp int32, w int64) bool {
 		s.weights[i] += w
 		return true
 	}
-	s.exps = append(s.exps, exp)
-	s.coefs = append(s.coefs, c)
-	s.weights = append(s.weights, w)
+	if s.n == len(s.exps) {
+		return false
+	}
+	s.exps[s.n], s.coefs[s.n], s.weights[s.n] = exp, c, w
+	s.n++
 	return true
 }
 
@@ -480,7 +492,7 @@ func addInt64(a, b int64) (int64, bool) {
 
 // flush adds the sums to lin, one AddSum per exponent.
 func (s *decimalSums) flush(lin *stdlib.Linear, p stdlib.Presummed) {
-	for i, exp := range s.exps {
+	for i, exp := range s.exps[:s.n] {
 		p.AddSum(lin, decimal.New(s.coefs[i], exp), s.weights[i])
 	}
 	s.reset()

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/lang"
-	"github.com/stepping-io/stepping/stdlib"
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
@@ -30,7 +29,7 @@ type Engine struct {
 	// nodeView names, by node ID, the view each node computes part of.
 	nodeView []string
 	// aggs holds the aggregators of each Aggregate node, bound once.
-	aggs map[*ir.Aggregate][]stdlib.Aggregator
+	aggs map[*ir.Aggregate]boundAggs
 	// sweepers free the state the tables' watermarks make final; floors
 	// are the bounds the watermarks put on each node's columns.
 	sweepers []*sweeper

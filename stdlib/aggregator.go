@@ -61,7 +61,13 @@ func addSum(s *Linear, sum decimal.Decimal, n int64, scaled bool) {
 	case int64:
 		s.Sum = x + sum.IntPart()
 	case decimal.Decimal:
-		s.Sum = x.Add(sum)
+		if x.IsZero() && x.Exponent() >= sum.Exponent() {
+			// What Add gives, without rescaling the zero a new group's
+			// sum starts from to sum's exponent first.
+			s.Sum = sum
+		} else {
+			s.Sum = x.Add(sum)
+		}
 	default:
 		panic(fmt.Sprintf("stdlib: presummed rows for a %T sum", s.Sum))
 	}
