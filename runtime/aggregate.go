@@ -135,6 +135,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		return nil, err
 	}
 	news := make([]*GroupState, len(keys))
+	slab := newGroupSlab(olds)
 	var sums decimalSums
 	for i := range keys {
 		old := olds[i]
@@ -142,7 +143,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		if old == nil {
 			st = newGroupState(groupKeys[i], op, impls)
 		} else {
-			st = old.clone()
+			st = slab.clone(old)
 		}
 		cs := byGroup[i]
 		st.addAll(op, impls, gc, cs, &sums)
@@ -168,7 +169,17 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			out = append(out, zset.Entry{Row: newRow, Weight: 1})
 		}
 	}
-	s.writes = append(s.writes, func(ctx context.Context) error { return groups.Put(ctx, keys, news) })
+	s.writes = append(s.writes, func(ctx context.Context) error {
+		// The slab's copies go back into the states they were made
+		// from; the store is given those.
+		for i, old := range olds {
+			if old != nil && news[i].Count != 0 {
+				old.takeFrom(news[i])
+				news[i] = old
+			}
+		}
+		return groups.Put(ctx, keys, news)
+	})
 	return out, nil
 }
 

@@ -219,6 +219,79 @@ func (g *GroupState) clone() *GroupState {
 	return c
 }
 
+// groupSlab holds the step's copies of the groups a batch changes: the
+// states, their accumulators and their scale counts, each in one array,
+// so that a batch makes three objects rather than two per group. The
+// copies live only until the step commits, when takeFrom copies each
+// back into the state it was made from: a slab is never kept, so one
+// long-lived group cannot hold a batch's worth of memory.
+type groupSlab struct {
+	states []GroupState
+	accs   []Accumulator
+	scales []int64
+}
+
+// newGroupSlab returns room for copies of the states olds that are not
+// nil.
+func newGroupSlab(olds []*GroupState) *groupSlab {
+	var n, accs, scales int
+	for _, g := range olds {
+		if g == nil {
+			continue
+		}
+		n++
+		accs += len(g.Accs)
+		for _, a := range g.Accs {
+			scales += len(a.Scales)
+		}
+	}
+	return &groupSlab{states: make([]GroupState, 0, n), accs: make([]Accumulator, 0, accs), scales: make([]int64, 0, scales)}
+}
+
+// clone is GroupState.clone into the slab, which newGroupSlab sized for g.
+func (s *groupSlab) clone(g *GroupState) *GroupState {
+	s.states = append(s.states, GroupState{Key: g.Key, Count: g.Count, Forms: slices.Clone(g.Forms)})
+	c := &s.states[len(s.states)-1]
+	start := len(s.accs)
+	s.accs = append(s.accs, g.Accs...)
+	c.Accs = s.accs[start:len(s.accs):len(s.accs)]
+	for i := range c.Accs {
+		a := &c.Accs[i]
+		if a.Scales != nil {
+			start := len(s.scales)
+			s.scales = append(s.scales, a.Scales...)
+			a.Scales = s.scales[start:len(s.scales):len(s.scales)]
+		}
+		if a.Values != nil {
+			a.Values = a.Values.Clone()
+		}
+	}
+	if g.Ranked != nil {
+		c.Ranked = &Ranking{Desc: g.Ranked.Desc, Rows: g.Ranked.Rows.Clone()}
+	}
+	return c
+}
+
+// takeFrom makes g the state c, a copy of g a step changed, keeping
+// g's own arrays of accumulators and scale counts, so that nothing of a
+// groupSlab outlives its step.
+func (g *GroupState) takeFrom(c *GroupState) {
+	g.Key, g.Count, g.Ranked, g.Forms, g.row = c.Key, c.Count, c.Ranked, c.Forms, c.row
+	for i := range g.Accs {
+		scales := g.Accs[i].Scales
+		if n := len(c.Accs[i].Scales); c.Accs[i].Scales == nil {
+			scales = nil
+		} else if cap(scales) >= n {
+			scales = scales[:n]
+			copy(scales, c.Accs[i].Scales)
+		} else {
+			scales = slices.Clone(c.Accs[i].Scales)
+		}
+		g.Accs[i] = c.Accs[i]
+		g.Accs[i].Scales = scales
+	}
+}
+
 // MemoryStore keeps operator state in memory. It is safe for use by one
 // engine at a time.
 type MemoryStore struct {
