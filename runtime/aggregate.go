@@ -504,7 +504,7 @@ func addInt64(a, b int64) (int64, bool) {
 // flush adds the sums to lin, one AddSum per exponent.
 func (s *decimalSums) flush(lin *stdlib.Linear, p stdlib.Presummed) {
 	for i, exp := range s.exps[:s.n] {
-		p.AddSum(lin, decimal.New(s.coefs[i], exp), s.weights[i])
+		p.AddSumCoef(lin, s.coefs[i], exp, s.weights[i])
 	}
 	s.reset()
 }

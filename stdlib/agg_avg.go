@@ -29,6 +29,11 @@ func (avgAgg) Add(s *Linear, v any, w int64) {
 // AddSum adds n rows whose arguments sum to sum (see Presummed).
 func (a avgAgg) AddSum(s *Linear, sum decimal.Decimal, n int64) { addSum(s, sum, n, a.scaled) }
 
+// AddSumCoef adds n rows whose arguments sum to coef × 10^exp.
+func (a avgAgg) AddSumCoef(s *Linear, coef int64, exp int32, n int64) {
+	addSumCoef(s, coef, exp, n, a.scaled)
+}
+
 func (avgAgg) Result(s Linear, _ Multiset, _ int64) any {
 	if s.N == 0 {
 		return nil

@@ -20,6 +20,7 @@ type countRows struct{ linear }
 func (countRows) Init() any                                { return nil }
 func (countRows) Add(*Linear, any, int64)                  {}
 func (countRows) AddSum(*Linear, decimal.Decimal, int64)   {}
+func (countRows) AddSumCoef(*Linear, int64, int32, int64)  {}
 func (countRows) Result(_ Linear, _ Multiset, n int64) any { return n }
 
 // countNonNull is count(x): the weight of the rows whose x is not NULL,
@@ -29,6 +30,7 @@ type countNonNull struct{ linear }
 func (countNonNull) Init() any                                { return nil }
 func (countNonNull) Add(*Linear, any, int64)                  {}
 func (countNonNull) AddSum(*Linear, decimal.Decimal, int64)   {}
+func (countNonNull) AddSumCoef(*Linear, int64, int32, int64)  {}
 func (countNonNull) Result(s Linear, _ Multiset, _ int64) any { return s.N }
 
 // countDistinct is count(distinct x): the number of distinct non-NULL

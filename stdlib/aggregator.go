@@ -52,6 +52,10 @@ type Presummed interface {
 	// Postgres's sum of numerics of one scale has that scale. Linear.N
 	// is the caller's, as for Add.
 	AddSum(s *Linear, sum decimal.Decimal, n int64)
+	// AddSumCoef is AddSum of the numeric coef × 10^exp. It makes no
+	// decimal of it where the state's sum is one of that exponent with a
+	// small coefficient, as a group's sum of prices is.
+	AddSumCoef(s *Linear, coef int64, exp int32, n int64)
 }
 
 // addSum is AddSum for sum and avg: scaled says the argument is
@@ -74,6 +78,31 @@ func addSum(s *Linear, sum decimal.Decimal, n int64, scaled bool) {
 	if scaled {
 		countScale(s, sum, n)
 	}
+}
+
+// addSumCoef is AddSumCoef for sum and avg.
+func addSumCoef(s *Linear, coef int64, exp int32, n int64, scaled bool) {
+	if x, ok := s.Sum.(decimal.Decimal); ok {
+		sum, fits := int64(0), false
+		switch {
+		case x.IsZero() && x.Exponent() >= exp:
+			sum, fits = coef, true // as addSum takes a sum onto zero
+		case x.Exponent() == exp:
+			if c, ok := types.SmallCoefficient(x); ok {
+				sum = c + coef
+				fits = (sum > c) == (coef > 0) || coef == 0
+			}
+		}
+		if fits {
+			// x.Add(coef × 10^exp), whose exponent is exp.
+			s.Sum = decimal.New(sum, exp)
+			if scaled {
+				countScaleAt(s, max(0, -int(exp)), n)
+			}
+			return
+		}
+	}
+	addSum(s, decimal.New(coef, exp), n, scaled)
 }
 
 // Shape is the kind of multiset an aggregate keeps beside its linear
@@ -202,9 +231,15 @@ func countScale(s *Linear, v any, w int64) {
 	if !ok {
 		return
 	}
-	scale := scaleOf(d)
-	for len(s.Scales) <= scale {
-		s.Scales = append(s.Scales, 0)
+	countScaleAt(s, scaleOf(d), w)
+}
+
+// countScaleAt counts w arguments of the given scale.
+func countScaleAt(s *Linear, scale int, w int64) {
+	if len(s.Scales) <= scale {
+		// In one step: a price's scale of 2 would otherwise grow the
+		// counts three times.
+		s.Scales = append(s.Scales, make([]int64, scale+1-len(s.Scales))...)
 	}
 	s.Scales[scale] += w
 }

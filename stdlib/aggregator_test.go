@@ -1,6 +1,9 @@
 package stdlib_test
 
 import (
+	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -102,6 +105,41 @@ func TestVarianceSignature(t *testing.T) {
 		}
 		if len(msg) < len(tc.want) || msg[:len(tc.want)] != tc.want {
 			t.Errorf("%s(%s) = %q, want %q", tc.name, tc.arg, msg, tc.want)
+		}
+	}
+}
+
+// TestAddSumCoefMatchesAddSum checks that adding a sum as a coefficient
+// and an exponent leaves the state, sum spelled alike and scales, that
+// AddSum of the decimal leaves, for sum and avg, from a zero start and
+// across exponents, small coefficients and ones near overflow.
+func TestAddSumCoefMatchesAddSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, name := range []string{"sum", "avg"} {
+		impl, err := stdlib.Bind(name, stdlib.AggCall{Args: []types.Type{{Kind: types.Numeric}}, Result: types.Type{Kind: types.Numeric}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := impl.(stdlib.Presummed)
+		for trial := range 500 {
+			viaDecimal, viaCoef := stdlib.Linear{Sum: impl.Init()}, stdlib.Linear{Sum: impl.Init()}
+			for range 1 + r.IntN(6) {
+				coef := r.Int64N(1_000_000) - 500_000
+				switch r.IntN(5) {
+				case 0:
+					coef = math.MaxInt64 - r.Int64N(1000)
+				case 1:
+					coef = math.MinInt64 + r.Int64N(1000)
+				}
+				exp, n := int32(r.IntN(5)-2), int64(r.IntN(5)-2) // decimal.Zero has exponent 1
+				p.AddSum(&viaDecimal, decimal.New(coef, exp), n)
+				p.AddSumCoef(&viaCoef, coef, exp, n)
+			}
+			a, b := viaDecimal.Sum.(decimal.Decimal), viaCoef.Sum.(decimal.Decimal)
+			if a.Exponent() != b.Exponent() || a.Cmp(b) != 0 || !slices.Equal(viaDecimal.Scales, viaCoef.Scales) {
+				t.Fatalf("%s trial %d: AddSum gives %s (exp %d, scales %v), AddSumCoef %s (exp %d, scales %v)",
+					name, trial, a, a.Exponent(), viaDecimal.Scales, b, b.Exponent(), viaCoef.Scales)
+			}
 		}
 	}
 }
