@@ -370,8 +370,8 @@ func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *G
 }
 
 // addAll adds a group's changes cs, in order, each to the multiset of an
-// aggregate that keeps one, else to its linear state. With sums given,
-// the numeric arguments of a sum or avg (a
+// aggregate that keeps one, else to its linear state, in sums, the
+// batch's scratch. The numeric arguments of a sum or avg (a
 // stdlib.Presummed) whose coefficients are small are summed exactly in
 // int64, by scale, and added with one AddSum per scale: the state
 // Presummed promises is the one Add gives row by row, without a decimal
@@ -411,10 +411,10 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 			}
 		default:
 			presummed, _ := impl.(stdlib.Presummed)
-			if sums == nil {
-				presummed = nil
-			}
-			lin := acc.linear()
+			// The batch's one Linear: handed to an interface, it is
+			// on the heap, so not one per group.
+			lin := &sums.lin
+			*lin = acc.linear()
 			if presummed != nil {
 				sums.reset()
 			}
@@ -426,7 +426,7 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 						if presummed != nil && sums.addCoef(x.coef, x.exp, gc.weight(c)) {
 							continue
 						}
-						impl.Add(&lin, decimal.New(x.coef, x.exp), gc.weight(c))
+						impl.Add(lin, decimal.New(x.coef, x.exp), gc.weight(c))
 						continue
 					}
 				}
@@ -439,10 +439,10 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 						continue
 					}
 				}
-				impl.Add(&lin, v, gc.weight(c))
+				impl.Add(lin, v, gc.weight(c))
 			}
 			if presummed != nil {
-				sums.flush(&lin, presummed)
+				sums.flush(lin, presummed)
 			}
 			acc.NonNull, acc.Sum, acc.Scales = lin.N, lin.Sum, lin.Scales
 		}
@@ -455,6 +455,8 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 // values of a column mostly share one scale, and a value of a fifth
 // exponent is added as a decimal instead.
 type decimalSums struct {
+	// lin is the linear state being added to, one for the batch.
+	lin     stdlib.Linear
 	n       int // the exponents in use
 	exps    [4]int32
 	coefs   [4]int64

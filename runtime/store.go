@@ -229,6 +229,11 @@ type groupSlab struct {
 	states []GroupState
 	accs   []Accumulator
 	scales []int64
+	// The arrays of a batch changing one group, as a single change's
+	// step does, so that its slab is one object.
+	oneState  [1]GroupState
+	oneAccs   [2]Accumulator
+	oneScales [4]int64
 }
 
 // newGroupSlab returns room for copies of the states olds that are not
@@ -245,7 +250,13 @@ func newGroupSlab(olds []*GroupState) *groupSlab {
 			scales += len(a.Scales)
 		}
 	}
-	return &groupSlab{states: make([]GroupState, 0, n), accs: make([]Accumulator, 0, accs), scales: make([]int64, 0, scales)}
+	s := &groupSlab{}
+	if n <= len(s.oneState) && accs <= len(s.oneAccs) && scales <= len(s.oneScales) {
+		s.states, s.accs, s.scales = s.oneState[:0], s.oneAccs[:0], s.oneScales[:0]
+		return s
+	}
+	s.states, s.accs, s.scales = make([]GroupState, 0, n), make([]Accumulator, 0, accs), make([]int64, 0, scales)
+	return s
 }
 
 // clone is GroupState.clone into the slab, which newGroupSlab sized for g.
