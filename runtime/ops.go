@@ -220,28 +220,51 @@ func keyVals(small []any, key []ir.Scalar) []any {
 // batch and of the key in its keyedRows' keys.
 type keyed struct{ k, i int32 }
 
-// keyedRows is a batch's changes with their join keys, the keys encoded
-// once each, in order of first appearance.
+// keyedRows is a batch's changes with their join keys, in order of first
+// appearance, each distinct key encoded and hashed once: the keys are
+// parts of one string, and found by their hashes (hashKey's, which an
+// overlay files keys by too) in a table of positions rather than through
+// a map of strings, which hashed every key again and made a string each.
 type keyedRows struct {
-	d    batch
-	keys []string
-	at   map[string]int32 // key -> position in keys; nil for a small batch
-	rows []keyed          // the changes whose key has no NULL
+	d      batch
+	keys   []string
+	hashes []uint64 // by key, hashKey of it
+	// slots is an open-addressed table of 1 + the position of each key,
+	// placed by its (folded) hash; nil for a small batch, whose few keys
+	// are scanned.
+	slots []int32
+	rows  []keyed // the changes whose key has no NULL
 }
 
 // smallBatch is the most changes a batch has for keyAll to find keys by
-// comparing them in turn rather than through a map.
+// comparing them in turn rather than through a table.
 const smallBatch = 8
 
-// find returns the position of key in kr.keys.
-func (kr *keyedRows) find(key string) (int32, bool) {
-	if kr.at != nil {
-		k, ok := kr.at[key]
-		return k, ok
+// slotsFor returns a table for up to n keys: a power of two at least
+// twice n, so that probes stay short.
+func slotsFor(n int) []int32 {
+	size := 16
+	for size < 2*n {
+		size *= 2
 	}
-	for k, s := range kr.keys {
-		if s == key {
-			return int32(k), true
+	return make([]int32, size)
+}
+
+// find returns the position in kr.keys of key, of hash h.
+func (kr *keyedRows) find(h uint64, key string) (int32, bool) {
+	if kr.slots == nil {
+		for k, x := range kr.hashes {
+			if fold(x) == fold(h) && kr.keys[k] == key {
+				return int32(k), true
+			}
+		}
+		return 0, false
+	}
+	mask := uint64(len(kr.slots) - 1)
+	for i := fold(h) & mask; kr.slots[i] != 0; i = (i + 1) & mask {
+		k := kr.slots[i] - 1
+		if fold(kr.hashes[k]) == fold(h) && kr.keys[k] == key {
+			return k, true
 		}
 	}
 	return 0, false
@@ -251,41 +274,88 @@ func (kr *keyedRows) find(key string) (int32, bool) {
 func (kr *keyedRows) entry(r keyed) *zset.Entry { return &kr.d[r.i] }
 
 // keyAll evaluates key over every row of d, dropping rows whose key has a
-// NULL, which never join. Each key is encoded into a reused buffer and
-// found without allocating; only a new key is copied.
+// NULL, which never join. The keys are encoded one after the other into
+// one buffer, a key met before taken back out of it, and the buffer made
+// one string at the end: one allocation for the batch's keys.
 func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
 	if len(d) == 0 {
 		return keyedRows{}, nil
 	}
 	out := keyedRows{d: d, rows: make([]keyed, 0, len(d))}
 	if len(d) > smallBatch {
-		out.at = map[string]int32{}
+		out.slots = slotsFor(len(d))
 	}
 	var small [4]any
-	var tmp [64]byte
-	vals, buf := keyVals(small[:], key), tmp[:0]
+	vals := keyVals(small[:], key)
+	var tmp [128]byte
+	var tmpEnds [smallBatch]int32
+	buf, ends := tmp[:0], tmpEnds[:0] // on the stack, for a small batch
+	if len(d) > smallBatch {
+		buf, ends = make([]byte, 0, 8*len(d)), make([]int32, 0, len(d))
+	}
+	var mask uint64
+	if out.slots != nil {
+		mask = uint64(len(out.slots) - 1)
+	}
 	for i, e := range d {
+		start := len(buf)
 		var hasNull bool
 		var err error
-		buf, hasNull, err = appendKeyOf(buf[:0], vals, key, e.Row)
+		buf, hasNull, err = appendKeyOf(buf, vals, key, e.Row)
 		if err != nil {
 			return keyedRows{}, err
 		}
 		if hasNull {
+			buf = buf[:start]
 			continue
 		}
-		k, ok := out.find(string(buf))
-		if !ok {
-			k = int32(len(out.keys))
-			ks := string(buf)
-			if out.at != nil {
-				out.at[ks] = k
+		b := buf[start:]
+		h := hashKeyBytes(b)
+		k := int32(-1)
+		if out.slots == nil {
+			for j, x := range out.hashes {
+				if fold(x) == fold(h) && string(buf[keyStart(ends, j):ends[j]]) == string(b) {
+					k = int32(j)
+					break
+				}
 			}
-			out.keys = append(out.keys, ks)
+		} else {
+			var at uint64
+			for at = fold(h) & mask; out.slots[at] != 0; at = (at + 1) & mask {
+				j := out.slots[at] - 1
+				if fold(out.hashes[j]) == fold(h) && string(buf[keyStart(ends, int(j)):ends[j]]) == string(b) {
+					k = j
+					break
+				}
+			}
+			if k < 0 {
+				out.slots[at] = int32(len(ends)) + 1
+			}
+		}
+		if k >= 0 {
+			buf = buf[:start] // met before: its first encoding serves
+		} else {
+			k = int32(len(ends))
+			ends = append(ends, int32(len(buf)))
+			out.hashes = append(out.hashes, h)
 		}
 		out.rows = append(out.rows, keyed{k, int32(i)})
 	}
+	all := string(buf)
+	out.keys = make([]string, len(ends))
+	for k := range ends {
+		out.keys[k] = all[keyStart(ends, k):ends[k]]
+	}
 	return out, nil
+}
+
+// keyStart returns where key k starts in a buffer of keys that end at
+// ends.
+func keyStart(ends []int32, k int) int32 {
+	if k == 0 {
+		return 0
+	}
+	return ends[k-1]
 }
 
 func concat(a, b zset.Row) zset.Row {
