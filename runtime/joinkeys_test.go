@@ -85,3 +85,61 @@ func TestKeyAll(t *testing.T) {
 		})
 	}
 }
+
+// TestMatchKeys pairs the keys of two batches, each small (its keys
+// scanned) or large (found by hash), with hashes distinct and alike: a
+// key is paired when and only when both batches have it.
+func TestMatchKeys(t *testing.T) {
+	col := []ir.Scalar{{Eval: func(r zset.Row) (any, error) { return r[0], nil }}}
+	keyed := func(from, to int) keyedRows {
+		var d batch
+		for i := from; i < to; i++ {
+			d = append(d, zset.Entry{Row: zset.Row{int64(i)}, Weight: 1})
+		}
+		kr, err := keyAll(d, col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kr
+	}
+	for _, tc := range []struct {
+		name           string
+		left, right    [2]int // the keys of each side, from and to
+		collide, anyOf bool
+	}{
+		{"small small", [2]int{0, 4}, [2]int{2, 6}, false, true},
+		{"small large", [2]int{0, 4}, [2]int{2, 40}, false, true},
+		{"large small", [2]int{0, 40}, [2]int{38, 42}, false, true},
+		{"large large", [2]int{0, 40}, [2]int{20, 60}, false, true},
+		{"large large colliding", [2]int{0, 40}, [2]int{20, 60}, true, true},
+		{"small large colliding", [2]int{0, 4}, [2]int{2, 40}, true, true},
+		{"disjoint colliding", [2]int{0, 40}, [2]int{40, 80}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			withCollidingKeys(t, tc.collide, func() {
+				dl, dr := keyed(tc.left[0], tc.left[1]), keyed(tc.right[0], tc.right[1])
+				m := matchKeys(&dl, &dr)
+				if m.any != tc.anyOf {
+					t.Fatalf("any = %v, want %v", m.any, tc.anyOf)
+				}
+				for lk := range dl.keys {
+					v := tc.left[0] + lk
+					both := v >= tc.right[0] && v < tc.right[1]
+					if both != !m.leftOnly(int32(lk)) {
+						t.Fatalf("left key %d: on both sides %v, want %v", v, !m.leftOnly(int32(lk)), both)
+					}
+					if both && dr.keys[m.right[lk]] != dl.keys[lk] {
+						t.Fatalf("left key %d paired with right key %q", v, dr.keys[m.right[lk]])
+					}
+				}
+				for rk := range dr.keys {
+					v := tc.right[0] + rk
+					both := v >= tc.left[0] && v < tc.left[1]
+					if both != !m.rightOnly(int32(rk)) {
+						t.Fatalf("right key %d: on both sides %v, want %v", v, !m.rightOnly(int32(rk)), both)
+					}
+				}
+			})
+		})
+	}
+}

@@ -293,7 +293,7 @@ type keyMatch struct {
 }
 
 // matchKeys finds the keys both dl and dr have, each by the hash it was
-// found by in its own batch.
+// found by in its own batch when it has one.
 func matchKeys(dl, dr *keyedRows) keyMatch {
 	var m keyMatch
 	if len(dl.rows) == 0 || len(dr.rows) == 0 {
@@ -306,7 +306,11 @@ func matchKeys(dl, dr *keyedRows) keyMatch {
 	}
 	for lk, key := range dl.keys {
 		m.right[lk] = -1
-		if rk, ok := dr.find(dl.hashes[lk], key); ok {
+		var h uint64
+		if dr.needsHash() {
+			h = dl.hash(lk)
+		}
+		if rk, ok := dr.find(h, key); ok {
 			m.right[lk] = rk
 			m.left[rk] = int32(lk)
 			m.any = true

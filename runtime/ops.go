@@ -221,19 +221,20 @@ func keyVals(small []any, key []ir.Scalar) []any {
 type keyed struct{ k, i int32 }
 
 // keyedRows is a batch's changes with their join keys, in order of first
-// appearance, each distinct key encoded and hashed once: the keys are
-// parts of one string, and found by their hashes (hashKey's, which an
-// overlay files keys by too) in a table of positions rather than through
-// a map of strings, which hashed every key again and made a string each.
+// appearance, each distinct key encoded once: the keys are parts of one
+// string. A large batch finds its keys by their hashes (hashKey's, which
+// an overlay files keys by too), each computed once, in a table of
+// positions rather than through a map of strings, which hashed every key
+// again and made a string each.
 type keyedRows struct {
-	d      batch
-	keys   []string
-	hashes []uint64 // by key, hashKey of it
-	// slots is an open-addressed table of 1 + the position of each key,
-	// placed by its (folded) hash; nil for a small batch, whose few keys
-	// are scanned.
-	slots []int32
-	rows  []keyed // the changes whose key has no NULL
+	d    batch
+	keys []string
+	// hashes holds hashKey of each key, and slots, an open-addressed
+	// table, 1 + the position of each key, placed by its (folded) hash;
+	// both nil for a small batch, whose few keys are compared in turn.
+	hashes []uint64
+	slots  []int32
+	rows   []keyed // the changes whose key has no NULL
 }
 
 // smallBatch is the most changes a batch has for keyAll to find keys by
@@ -250,11 +251,12 @@ func slotsFor(n int) []int32 {
 	return make([]int32, size)
 }
 
-// find returns the position in kr.keys of key, of hash h.
+// find returns the position in kr.keys of key, of hash h; h is read only
+// when kr has a table (see needsHash).
 func (kr *keyedRows) find(h uint64, key string) (int32, bool) {
 	if kr.slots == nil {
-		for k, x := range kr.hashes {
-			if fold(x) == fold(h) && kr.keys[k] == key {
+		for k, s := range kr.keys {
+			if s == key {
 				return int32(k), true
 			}
 		}
@@ -270,6 +272,18 @@ func (kr *keyedRows) find(h uint64, key string) (int32, bool) {
 	return 0, false
 }
 
+// needsHash reports whether find reads the hash of the key it looks for.
+func (kr *keyedRows) needsHash() bool { return kr.slots != nil }
+
+// hash returns the hash of key k: the one computed when it was met, or,
+// in a small batch, which has none, a new one.
+func (kr *keyedRows) hash(k int) uint64 {
+	if kr.hashes != nil {
+		return kr.hashes[k]
+	}
+	return hashKey(kr.keys[k])
+}
+
 // entry returns the change of r.
 func (kr *keyedRows) entry(r keyed) *zset.Entry { return &kr.d[r.i] }
 
@@ -282,19 +296,15 @@ func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
 		return keyedRows{}, nil
 	}
 	out := keyedRows{d: d, rows: make([]keyed, 0, len(d))}
-	if len(d) > smallBatch {
-		out.slots = slotsFor(len(d))
-	}
 	var small [4]any
 	vals := keyVals(small[:], key)
 	var tmp [128]byte
 	var tmpEnds [smallBatch]int32
 	buf, ends := tmp[:0], tmpEnds[:0] // on the stack, for a small batch
+	var mask uint64
 	if len(d) > smallBatch {
 		buf, ends = make([]byte, 0, 8*len(d)), make([]int32, 0, len(d))
-	}
-	var mask uint64
-	if out.slots != nil {
+		out.hashes, out.slots = make([]uint64, 0, len(d)), slotsFor(len(d))
 		mask = uint64(len(out.slots) - 1)
 	}
 	for i, e := range d {
@@ -309,19 +319,18 @@ func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
 			buf = buf[:start]
 			continue
 		}
-		b := buf[start:]
-		h := hashKeyBytes(b)
-		k := int32(-1)
+		b, k := buf[start:], int32(-1)
 		if out.slots == nil {
-			for j, x := range out.hashes {
-				if fold(x) == fold(h) && string(buf[keyStart(ends, j):ends[j]]) == string(b) {
+			for j := range ends {
+				if string(buf[keyStart(ends, j):ends[j]]) == string(b) {
 					k = int32(j)
 					break
 				}
 			}
 		} else {
-			var at uint64
-			for at = fold(h) & mask; out.slots[at] != 0; at = (at + 1) & mask {
+			h := hashKeyBytes(b)
+			at := fold(h) & mask
+			for ; out.slots[at] != 0; at = (at + 1) & mask {
 				j := out.slots[at] - 1
 				if fold(out.hashes[j]) == fold(h) && string(buf[keyStart(ends, int(j)):ends[j]]) == string(b) {
 					k = j
@@ -330,6 +339,7 @@ func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
 			}
 			if k < 0 {
 				out.slots[at] = int32(len(ends)) + 1
+				out.hashes = append(out.hashes, h)
 			}
 		}
 		if k >= 0 {
@@ -337,7 +347,6 @@ func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
 		} else {
 			k = int32(len(ends))
 			ends = append(ends, int32(len(buf)))
-			out.hashes = append(out.hashes, h)
 		}
 		out.rows = append(out.rows, keyed{k, int32(i)})
 	}
