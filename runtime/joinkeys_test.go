@@ -42,7 +42,7 @@ func TestKeyAll(t *testing.T) {
 					}
 					d = append(d, zset.Entry{Row: zset.Row{v, i}, Weight: 1})
 				}
-				kr, err := keyAll(d, col)
+				kr, err := keyAll(d, col, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -96,7 +96,7 @@ func TestMatchKeys(t *testing.T) {
 		for i := from; i < to; i++ {
 			d = append(d, zset.Entry{Row: zset.Row{int64(i)}, Weight: 1})
 		}
-		kr, err := keyAll(d, col)
+		kr, err := keyAll(d, col, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,5 +141,62 @@ func TestMatchKeys(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestKeysOf finds the keys integrate kept only for the very batch and
+// key expressions they were encoded from: a join of another batch, even
+// of the same node and length, or by other expressions, even alike, must
+// encode its own, or it would file its changes under another batch's
+// keys.
+func TestKeysOf(t *testing.T) {
+	col := func(i int) []ir.Scalar {
+		return []ir.Scalar{{Eval: func(r zset.Row) (any, error) { return r[i], nil }}}
+	}
+	rows := func(n, off int) batch {
+		var d batch
+		for i := range n {
+			d = append(d, zset.Entry{Row: zset.Row{int64(i + off), int64(-i)}, Weight: 1})
+		}
+		return d
+	}
+	first, second := rows(smallBatch+1, 0), rows(smallBatch+1, 100)
+	k0, k0again, k1 := col(0), col(0), col(1)
+	s := &stepRun{}
+	keep := func(from int, d batch, key []ir.Scalar) *encodedKeys {
+		ek, err := encodeKeys(d, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.keep(from, ek)
+		return ek
+	}
+	byK0 := keep(1, first, k0)
+	byK1 := keep(1, first, k1)
+	for _, tc := range []struct {
+		name string
+		from int
+		d    batch
+		key  []ir.Scalar
+		want *encodedKeys
+	}{
+		{"the same", 1, first, k0, byK0},
+		{"another key", 1, first, k1, byK1},
+		{"a key alike", 1, first, k0again, nil},
+		{"another node", 2, first, k0, nil},
+		{"another batch", 1, second, k0, nil},
+		{"a shorter batch", 1, first[:smallBatch], k0, nil},
+	} {
+		if got := s.keysOf(tc.from, tc.d, tc.key); got != tc.want {
+			t.Errorf("%s: keysOf is %p, want %p", tc.name, got, tc.want)
+		}
+	}
+	next := keep(1, second, k0)
+	kept := 0
+	for ek := s.encoded; ek != nil; ek = ek.next {
+		kept++
+	}
+	if s.keysOf(1, first, k0) != nil || s.keysOf(1, second, k0) != next || s.keysOf(1, first, k1) != byK1 || kept != 2 {
+		t.Errorf("a node's next batch did not replace its keys: %d kept", kept)
 	}
 }
