@@ -167,6 +167,15 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
 		s.keep(n.Inputs[0].ID, ek)
+		if mi, ok := ix.(*memIndex); ok {
+			// Filed from the keys as they are: no KeyedChange per
+			// change.
+			s.writes = append(s.writes, func(context.Context) error {
+				mi.updateKeyed(ek.all, ek.ends, ek.d)
+				return nil
+			})
+			return nil, nil
+		}
 		keys, ends = ek.all, ek.ends
 	} else {
 		var small [4]any
