@@ -315,10 +315,9 @@ type keyed struct{ k, i int32 }
 
 // keyedRows is a batch's changes with their join keys, in order of first
 // appearance, each distinct key encoded once: the keys are parts of one
-// string. A large batch finds its keys by their hashes (hashKey's, which
-// an overlay files keys by too), each computed once, in a table of
-// positions rather than through a map of strings, which hashed every key
-// again and made a string each.
+// string. A large batch finds its keys by their hashes, each computed
+// once, in a table of positions rather than through a map of strings,
+// which hashed a key again at every probe and made a string of each.
 type keyedRows struct {
 	d    batch
 	keys []string
