@@ -288,23 +288,31 @@ func (m matcher) recheck(out batch, lb []zset.Entry, dl []rowChange, rb []zset.E
 // the right: the keys both sides changed in a step.
 type keyMatch struct {
 	right []int32 // per left key, the right key equal to it, or -1
-	left  []bool  // per right key, whether the left changed it too
+	left  []int32 // per right key, the left key equal to it, or -1
 	any   bool    // whether some key is on both sides
 }
 
-// matchKeys finds the keys both dl and dr have.
+// matchKeys finds the keys both dl and dr have, each by the hash it was
+// found by in its own batch when it has one.
 func matchKeys(dl, dr *keyedRows) keyMatch {
 	var m keyMatch
 	if len(dl.rows) == 0 || len(dr.rows) == 0 {
 		return m
 	}
 	m.right = make([]int32, len(dl.keys))
-	m.left = make([]bool, len(dr.keys))
+	m.left = make([]int32, len(dr.keys))
+	for rk := range m.left {
+		m.left[rk] = -1
+	}
 	for lk, key := range dl.keys {
 		m.right[lk] = -1
-		if rk, ok := dr.find(key); ok {
+		var h uint64
+		if dr.needsHash() {
+			h = dl.hash(lk)
+		}
+		if rk, ok := dr.find(h, key); ok {
 			m.right[lk] = rk
-			m.left[rk] = true
+			m.left[rk] = int32(lk)
 			m.any = true
 		}
 	}
@@ -315,7 +323,7 @@ func matchKeys(dl, dr *keyedRows) keyMatch {
 func (m keyMatch) leftOnly(k int32) bool { return !m.any || m.right[k] < 0 }
 
 // rightOnly reports whether right key k is one the left did not change.
-func (m keyMatch) rightOnly(k int32) bool { return !m.any || !m.left[k] }
+func (m keyMatch) rightOnly(k int32) bool { return !m.any || m.left[k] < 0 }
 
 // size returns how many pairs the join of dl and dr can make at most,
 // given the integrals' rows under their keys, for the output's capacity.
@@ -333,8 +341,7 @@ func (m keyMatch) size(dl, dr *keyedRows, rightBefore, leftBefore [][]zset.Entry
 			left[l.k]++
 		}
 		for _, r := range dr.rows {
-			if m.left[r.k] {
-				lk, _ := dl.find(dr.keys[r.k])
+			if lk := m.left[r.k]; lk >= 0 {
 				n += left[lk]
 			}
 		}

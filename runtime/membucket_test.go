@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -84,5 +85,58 @@ func TestMemIndexRowKeyOptional(t *testing.T) {
 		if e.Weight != 1 {
 			t.Fatalf("row %v has weight %d, want 1", e.Row, e.Weight)
 		}
+	}
+}
+
+// TestMemIndexUpdateKeyed files batches by keys given in one string as
+// Update files them given as KeyedChanges: runs of one key and keys that
+// alternate, rows that cancel, within a batch or across two, emptying
+// their key, and keys that are parts of one string.
+func TestMemIndexUpdateKeyed(t *testing.T) {
+	type change struct {
+		key string
+		row int
+		w   int64
+	}
+	for _, tc := range []struct {
+		name    string
+		batches [][]change
+	}{
+		{"one key", [][]change{{{"a", 1, 1}, {"a", 2, 1}, {"a", 1, 2}}}},
+		{"alternating", [][]change{{{"a", 1, 1}, {"b", 1, 1}, {"a", 2, 1}, {"b", 1, 1}}}},
+		{"cancelled in a batch", [][]change{{{"a", 1, 1}, {"a", 1, -1}, {"b", 2, 1}, {"a", 3, 1}}}},
+		{"cancelled across", [][]change{{{"a", 1, 1}, {"b", 2, 1}}, {{"a", 1, -1}, {"b", 2, -1}, {"b", 2, 1}}}},
+		{"empty key", [][]change{{{"", 1, 1}, {"a", 1, 1}, {"", 2, 1}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			byChanges := &memIndex{buckets: map[string]*memBucket{}}
+			byKeys := &memIndex{buckets: map[string]*memBucket{}}
+			for _, cs := range tc.batches {
+				var changes []KeyedChange
+				var keys string
+				var ends []int32
+				var d []zset.Entry
+				for _, c := range cs {
+					e := zset.Entry{Row: zset.Row{int64(c.row)}, Weight: c.w}
+					changes = append(changes, KeyedChange{Key: c.key, Row: e.Row, Weight: e.Weight})
+					keys += c.key
+					ends = append(ends, int32(len(keys)))
+					d = append(d, e)
+				}
+				if err := byChanges.Update(t.Context(), changes); err != nil {
+					t.Fatal(err)
+				}
+				byKeys.updateKeyed(keys, ends, d)
+			}
+			if len(byKeys.buckets) != len(byChanges.buckets) {
+				t.Fatalf("%d keys, want %d", len(byKeys.buckets), len(byChanges.buckets))
+			}
+			for k, want := range byChanges.buckets {
+				got := byKeys.buckets[k]
+				if got == nil || fmt.Sprint(got.entries) != fmt.Sprint(want.entries) {
+					t.Fatalf("key %q holds %v, want %v", k, got, want.entries)
+				}
+			}
+		})
 	}
 }

@@ -30,6 +30,11 @@ type stepRun struct {
 	// on several workers (see exchange); nil on one worker, and in a
 	// worker's own run.
 	parts []Store
+	// encoded are the keys integrate encoded of large batches, for a
+	// join of the same batch by the same key (see keysOf): a list, so
+	// that a step, most of which have none, is made no larger than a
+	// pointer.
+	encoded *encodedKeys
 }
 
 // batch is a step's changes at one node: a Z-set written as a list of
@@ -146,9 +151,6 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	if len(d) == 0 {
 		return nil, nil
 	}
-	changes := make([]KeyedChange, 0, len(d))
-	var small [4]any
-	vals := keyVals(small[:], op.Key)
 	ix := s.store.Index(n.ID)
 	// The memory store's index (and a fixpoint's overlay of one) encodes
 	// a row whose key it is not given only to hash it: no string per row.
@@ -157,34 +159,125 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	// change's key a part of it: one allocation for the batch's keys,
 	// not one a change. (An index keeps a key of its own: see
 	// memIndex.Update.)
-	var tmp [128]byte
-	var tmpEnds [8]int32
-	buf, ends := tmp[:0], tmpEnds[:0] // on the stack, for a small batch
-	if len(d) > len(tmpEnds) {
-		buf, ends = make([]byte, 0, 16*len(d)), make([]int32, 0, len(d))
-	}
-	for _, e := range d {
-		var err error
-		buf, _, err = appendKeyOf(buf, vals, op.Key, e.Row)
+	var keys string
+	var ends []int32
+	if len(d) > smallBatch {
+		ek, err := encodeKeys(d, op.Key)
 		if err != nil {
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
-		ends = append(ends, int32(len(buf)))
+		s.keep(n.Inputs[0].ID, ek)
+		if mi, ok := ix.(*memIndex); ok {
+			// Filed from the keys as they are: no KeyedChange per
+			// change.
+			s.writes = append(s.writes, func(context.Context) error {
+				mi.updateKeyed(ek.all, ek.ends, ek.d)
+				return nil
+			})
+			return nil, nil
+		}
+		keys, ends = ek.all, ek.ends
+	} else {
+		var small [4]any
+		vals := keyVals(small[:], op.Key)
+		var tmp [128]byte
+		var tmpEnds [smallBatch]int32
+		buf := tmp[:0] // on the stack
+		ends = tmpEnds[:0]
+		for _, e := range d {
+			var err error
+			buf, _, err = appendKeyOf(buf, vals, op.Key, e.Row)
+			if err != nil {
+				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+			}
+			ends = append(ends, int32(len(buf)))
+		}
+		keys = string(buf)
 	}
-	keys := string(buf)
-	start := int32(0)
+	changes := make([]KeyedChange, 0, len(d))
 	for i, e := range d {
-		c := KeyedChange{Key: keys[start:ends[i]], Row: e.Row, Weight: e.Weight}
-		start = ends[i]
+		c := KeyedChange{Key: keys[keyStart(ends, i):ends[i]], Row: e.Row, Weight: e.Weight}
 		if !inMemory {
 			c.RowKey = types.RowKey(e.Row)
 		}
 		changes = append(changes, c)
 	}
-	if len(changes) > 0 {
-		s.writes = append(s.writes, func(ctx context.Context) error { return ix.Update(ctx, changes) })
-	}
+	s.writes = append(s.writes, func(ctx context.Context) error { return ix.Update(ctx, changes) })
 	return nil, nil
+}
+
+// encodedKeys is the keys of a batch's changes by one key, each encoded
+// once: every change's key, with a NULL or not, one after the other in
+// one string.
+type encodedKeys struct {
+	from  int // the node whose changes d are
+	d     batch
+	key   []ir.Scalar
+	all   string
+	ends  []int32 // by change, where its key ends in all
+	nulls []bool  // by change, whether its key has a NULL; nil when none has
+	next  *encodedKeys
+}
+
+// encodeKeys evaluates key over every row of d and encodes it.
+func encodeKeys(d batch, key []ir.Scalar) (*encodedKeys, error) {
+	var small [4]any
+	vals := keyVals(small[:], key)
+	buf, ends := make([]byte, 0, 16*len(d)), make([]int32, 0, len(d))
+	var nulls []bool
+	for i, e := range d {
+		var hasNull bool
+		var err error
+		buf, hasNull, err = appendKeyOf(buf, vals, key, e.Row)
+		if err != nil {
+			return nil, err
+		}
+		if hasNull {
+			if nulls == nil {
+				nulls = make([]bool, len(d))
+			}
+			nulls[i] = true
+		}
+		ends = append(ends, int32(len(buf)))
+	}
+	return &encodedKeys{d: d, key: key, all: string(buf), ends: ends, nulls: nulls}, nil
+}
+
+// of returns the key of change i.
+func (ek *encodedKeys) of(i int) string { return ek.all[keyStart(ek.ends, i):ek.ends[i]] }
+
+// keep remembers ek, the keys of node from's changes, for keysOf: an
+// integral's keys are a join's, of the same changes, and integrate runs
+// first. It replaces the keys of an earlier batch of from by the same
+// key, as a fixpoint's next iteration makes.
+func (s *stepRun) keep(from int, ek *encodedKeys) {
+	ek.from = from
+	at := &s.encoded
+	for *at != nil && !((*at).from == from && sameKey((*at).key, ek.key)) {
+		at = &(*at).next
+	}
+	if *at != nil {
+		ek.next = (*at).next
+	}
+	*at = ek
+}
+
+// keysOf returns the keys by key of d, node from's changes, when
+// integrate encoded them, or nil. Batches are never changed once made,
+// and the kept ones stay alive: a batch at the same place is the same.
+func (s *stepRun) keysOf(from int, d batch, key []ir.Scalar) *encodedKeys {
+	for ek := s.encoded; ek != nil; ek = ek.next {
+		if ek.from == from && sameKey(ek.key, key) && len(ek.d) == len(d) && (len(d) == 0 || &ek.d[0] == &d[0]) {
+			return ek
+		}
+	}
+	return nil
+}
+
+// sameKey reports whether a and b are the same key expressions: the same
+// slice, as the lowering gives an integral and its join.
+func sameKey(a, b []ir.Scalar) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // appendKeyOf evaluates key over row and appends the encoding of its
@@ -220,72 +313,176 @@ func keyVals(small []any, key []ir.Scalar) []any {
 // batch and of the key in its keyedRows' keys.
 type keyed struct{ k, i int32 }
 
-// keyedRows is a batch's changes with their join keys, the keys encoded
-// once each, in order of first appearance.
+// keyedRows is a batch's changes with their join keys, in order of first
+// appearance, each distinct key encoded once: the keys are parts of one
+// string. A large batch finds its keys by their hashes, each computed
+// once, in a table of positions rather than through a map of strings,
+// which hashed a key again at every probe and made a string of each.
 type keyedRows struct {
 	d    batch
 	keys []string
-	at   map[string]int32 // key -> position in keys; nil for a small batch
-	rows []keyed          // the changes whose key has no NULL
+	// hashes holds hashKey of each key, and slots, an open-addressed
+	// table, 1 + the position of each key, placed by its (folded) hash;
+	// both nil for a small batch, whose few keys are compared in turn.
+	hashes []uint64
+	slots  []int32
+	rows   []keyed // the changes whose key has no NULL
 }
 
 // smallBatch is the most changes a batch has for keyAll to find keys by
-// comparing them in turn rather than through a map.
+// comparing them in turn rather than through a table.
 const smallBatch = 8
 
-// find returns the position of key in kr.keys.
-func (kr *keyedRows) find(key string) (int32, bool) {
-	if kr.at != nil {
-		k, ok := kr.at[key]
-		return k, ok
+// slotsFor returns a table for up to n keys: a power of two at least
+// twice n, so that probes stay short.
+func slotsFor(n int) []int32 {
+	size := 16
+	for size < 2*n {
+		size *= 2
 	}
-	for k, s := range kr.keys {
-		if s == key {
-			return int32(k), true
+	return make([]int32, size)
+}
+
+// find returns the position in kr.keys of key, of hash h; h is read only
+// when kr has a table (see needsHash).
+func (kr *keyedRows) find(h uint64, key string) (int32, bool) {
+	if kr.slots == nil {
+		for k, s := range kr.keys {
+			if s == key {
+				return int32(k), true
+			}
+		}
+		return 0, false
+	}
+	mask := uint64(len(kr.slots) - 1)
+	for i := fold(h) & mask; kr.slots[i] != 0; i = (i + 1) & mask {
+		k := kr.slots[i] - 1
+		if fold(kr.hashes[k]) == fold(h) && kr.keys[k] == key {
+			return k, true
 		}
 	}
 	return 0, false
+}
+
+// needsHash reports whether find reads the hash of the key it looks for.
+func (kr *keyedRows) needsHash() bool { return kr.slots != nil }
+
+// hash returns the hash of key k: the one computed when it was met, or,
+// in a small batch, which has none, a new one.
+func (kr *keyedRows) hash(k int) uint64 {
+	if kr.hashes != nil {
+		return kr.hashes[k]
+	}
+	return hashKey(kr.keys[k])
 }
 
 // entry returns the change of r.
 func (kr *keyedRows) entry(r keyed) *zset.Entry { return &kr.d[r.i] }
 
 // keyAll evaluates key over every row of d, dropping rows whose key has a
-// NULL, which never join. Each key is encoded into a reused buffer and
-// found without allocating; only a new key is copied.
-func keyAll(d batch, key []ir.Scalar) (keyedRows, error) {
+// NULL, which never join. A large batch's keys are found by their hashes
+// in the keys ek holds, which integrate encoded (nil: keyAll encodes
+// them). A small batch's keys are encoded one after the other into one
+// buffer, a key met before taken back out of it, and the buffer made one
+// string at the end: one allocation for the batch's keys.
+func keyAll(d batch, key []ir.Scalar, ek *encodedKeys) (keyedRows, error) {
 	if len(d) == 0 {
 		return keyedRows{}, nil
 	}
-	out := keyedRows{d: d, rows: make([]keyed, 0, len(d))}
 	if len(d) > smallBatch {
-		out.at = map[string]int32{}
+		if ek == nil {
+			var err error
+			if ek, err = encodeKeys(d, key); err != nil {
+				return keyedRows{}, err
+			}
+		}
+		return groupKeys(ek), nil
 	}
+	out := keyedRows{d: d, rows: make([]keyed, 0, len(d))}
 	var small [4]any
-	var tmp [64]byte
-	vals, buf := keyVals(small[:], key), tmp[:0]
+	vals := keyVals(small[:], key)
+	var tmp [128]byte
+	var tmpEnds [smallBatch]int32
+	buf, ends := tmp[:0], tmpEnds[:0] // on the stack
 	for i, e := range d {
+		start := len(buf)
 		var hasNull bool
 		var err error
-		buf, hasNull, err = appendKeyOf(buf[:0], vals, key, e.Row)
+		buf, hasNull, err = appendKeyOf(buf, vals, key, e.Row)
 		if err != nil {
 			return keyedRows{}, err
 		}
 		if hasNull {
+			buf = buf[:start]
 			continue
 		}
-		k, ok := out.find(string(buf))
-		if !ok {
-			k = int32(len(out.keys))
-			ks := string(buf)
-			if out.at != nil {
-				out.at[ks] = k
+		b, k := buf[start:], int32(len(ends))
+		for j := range ends {
+			if string(buf[keyStart(ends, j):ends[j]]) == string(b) {
+				k = int32(j)
+				buf = buf[:start] // met before: its first encoding serves
+				break
 			}
-			out.keys = append(out.keys, ks)
+		}
+		if k == int32(len(ends)) {
+			ends = append(ends, int32(len(buf)))
 		}
 		out.rows = append(out.rows, keyed{k, int32(i)})
 	}
+	all := string(buf)
+	out.keys = make([]string, len(ends))
+	for k := range ends {
+		out.keys[k] = all[keyStart(ends, k):ends[k]]
+	}
 	return out, nil
+}
+
+// groupKeys groups the changes of ek.d by their keys, each hashed once,
+// through a table of the keys' positions.
+func groupKeys(ek *encodedKeys) keyedRows {
+	d := ek.d
+	out := keyedRows{d: d, rows: make([]keyed, 0, len(d)), hashes: make([]uint64, 0, len(d)), slots: slotsFor(len(d))}
+	// Each key as the change that has it first, until the keys are
+	// known: a string each for them all would take twice the room.
+	firsts := make([]int32, 0, len(d))
+	mask := uint64(len(out.slots) - 1)
+	for i := range d {
+		if ek.nulls != nil && ek.nulls[i] {
+			continue
+		}
+		key := ek.of(i)
+		h := hashKey(key)
+		k := int32(-1)
+		at := fold(h) & mask
+		for ; out.slots[at] != 0; at = (at + 1) & mask {
+			j := out.slots[at] - 1
+			if fold(out.hashes[j]) == fold(h) && ek.of(int(firsts[j])) == key {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			k = int32(len(firsts))
+			out.slots[at] = k + 1
+			firsts = append(firsts, int32(i))
+			out.hashes = append(out.hashes, h)
+		}
+		out.rows = append(out.rows, keyed{k, int32(i)})
+	}
+	out.keys = make([]string, len(firsts))
+	for k, i := range firsts {
+		out.keys[k] = ek.of(int(i))
+	}
+	return out
+}
+
+// keyStart returns where key k starts in a buffer of keys that end at
+// ends.
+func keyStart(ends []int32, k int) int32 {
+	if k == 0 {
+		return 0
+	}
+	return ends[k-1]
 }
 
 func concat(a, b zset.Row) zset.Row {
@@ -300,11 +497,12 @@ func concat(a, b zset.Row) zset.Row {
 // pair (see bothChanged), so that a pair joined and unjoined in the same
 // step, whose terms cancel, never comes out for later operators to see.
 func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, error) {
-	dl, err := keyAll(s.in(n, 0), op.LeftKey)
+	l, r := s.in(n, 0), s.in(n, 1)
+	dl, err := keyAll(l, op.LeftKey, s.keysOf(n.Inputs[0].ID, l, op.LeftKey))
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
-	dr, err := keyAll(s.in(n, 1), op.RightKey)
+	dr, err := keyAll(r, op.RightKey, s.keysOf(n.Inputs[1].ID, r, op.RightKey))
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}

@@ -557,23 +557,52 @@ func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, er
 }
 
 func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
-	var b *memBucket
-	bkey := ""
+	u := memUpdate{ix: ix}
 	var tmp [128]byte
-	buf := tmp[:0] // on the stack, for a short key
+	buf := tmp[:0] // on the stack, for a short row
 	for _, c := range changes {
-		if b == nil || c.Key != bkey {
-			// Its own copy: a change's key may be part of a string of
-			// the whole batch's keys.
-			b, bkey = ix.bucket(c.Key, false), c.Key
-		}
-		buf = b.add(buf, c.RowKey, c.Row, c.Weight)
-		if len(b.entries) == 0 {
-			delete(ix.buckets, c.Key)
-			b = nil
-		}
+		buf = u.add(buf, c.Key, c.RowKey, c.Row, c.Weight)
 	}
 	return nil
+}
+
+// updateKeyed adds the changes d, the key of change i being
+// keys[ends[i-1]:ends[i]] (from 0 for the first), as Update does: for a
+// caller that has the batch's keys in one string, so that it need not
+// make a KeyedChange of each change.
+func (ix *memIndex) updateKeyed(keys string, ends []int32, d []zset.Entry) {
+	u := memUpdate{ix: ix}
+	var tmp [128]byte
+	buf := tmp[:0]
+	start := int32(0)
+	for i, e := range d {
+		buf = u.add(buf, keys[start:ends[i]], "", e.Row, e.Weight)
+		start = ends[i]
+	}
+}
+
+// memUpdate is an update of a memory index in progress: the bucket of
+// the last change's key, which the next change most often shares.
+type memUpdate struct {
+	ix   *memIndex
+	b    *memBucket
+	bkey string
+}
+
+// add adds w copies of row, whose row key is rk (or, when rk is empty,
+// is encoded into buf, which add returns for reuse), under key.
+func (u *memUpdate) add(buf []byte, key, rk string, row zset.Row, w int64) []byte {
+	if u.b == nil || key != u.bkey {
+		// Its own copy: a change's key may be part of a string of the
+		// whole batch's keys.
+		u.b, u.bkey = u.ix.bucket(key, false), key
+	}
+	buf = u.b.add(buf, rk, row, w)
+	if len(u.b.entries) == 0 {
+		delete(u.ix.buckets, key)
+		u.b = nil
+	}
+	return buf
 }
 
 // bucket returns the bucket of key, making it when it is new. own says
