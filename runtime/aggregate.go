@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -77,7 +78,6 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		gc.small = make([]smallArg, len(d)*nAggs)
 	}
 	of := make([]int32, len(d)) // the group of each change
-	var keys []string
 	var groupKeys []zset.Row
 	// keyVals holds the groups' key values, in one slab.
 	keyVals := make([]any, 0, len(op.Key)*min(len(d), 64))
@@ -113,11 +113,8 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			}
 			gc.keys[i] = key
 		}
-		g, ok := finder.find(keys, buf)
-		if !ok {
-			g = int32(len(keys))
-			keys = append(keys, string(buf))
-			finder.add(keys)
+		g, found := finder.find(buf)
+		if !found {
 			if key == nil {
 				start := len(keyVals)
 				keyVals = append(keyVals, scratch...)
@@ -127,6 +124,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		}
 		of[i] = g
 	}
+	keys := finder.keys()
 	byGroup := sortByGroup(of, len(keys))
 	var out batch
 	groups := s.store.Groups(n.ID)
@@ -184,41 +182,89 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 }
 
 // groupFinder finds a batch's groups by their keys' encodings: by
-// scanning while they are few, as a single change's step has, then by a
-// map.
+// scanning while they are few, as a single change's step has, keeping
+// each key as a string, then by their hashes, keeping the keys in one
+// slab. keys then gives them as substrings of one string, so that a big
+// batch makes one string, not one per group.
 type groupFinder struct {
-	at map[string]int32
+	few  []string         // the keys while they are few, else nil
+	slab []byte           // the keys once they are many
+	ends []int32          // where each group's key ends in slab
+	at   map[uint64]int32 // by (folded) hash, the last group of that hash
+	prev []int32          // the group filed before each of the same hash; -1 for none
 }
 
 // groupScan is the most groups a groupFinder scans.
 const groupScan = 8
 
-// find returns the group of key among keys, the groups found so far.
-func (f *groupFinder) find(keys []string, key []byte) (int32, bool) {
-	if f.at == nil {
-		for i, k := range keys {
-			if k == string(key) {
-				return int32(i), true
-			}
-		}
-		return 0, false
+// key returns group g's key, in the slab.
+func (f *groupFinder) key(g int32) []byte {
+	start := int32(0)
+	if g > 0 {
+		start = f.ends[g-1]
 	}
-	g, ok := f.at[string(key)]
-	return g, ok
+	return f.slab[start:f.ends[g]]
 }
 
-// add files the last of keys, the groups found so far, as a new group.
-func (f *groupFinder) add(keys []string) {
-	g := int32(len(keys) - 1)
-	switch {
-	case f.at != nil:
-		f.at[keys[g]] = g
-	case len(keys) > groupScan:
-		f.at = make(map[string]int32, 2*len(keys))
-		for i, k := range keys {
-			f.at[k] = int32(i)
+// find returns the group whose key is key, or adds one.
+func (f *groupFinder) find(key []byte) (g int32, found bool) {
+	if f.at == nil {
+		for g, k := range f.few {
+			if k == string(key) {
+				return int32(g), true
+			}
+		}
+		if len(f.few) < groupScan {
+			f.few = append(f.few, string(key))
+			return int32(len(f.few) - 1), false
+		}
+		f.toHashes()
+	}
+	h := fold(hashKeyBytes(key))
+	for g, ok := f.at[h]; ok && g >= 0; g = f.prev[g] {
+		if bytes.Equal(f.key(g), key) {
+			return g, true
 		}
 	}
+	return f.add(h, key), false
+}
+
+// toHashes moves the few keys into the slab and files them by hash.
+func (f *groupFinder) toHashes() {
+	f.at = make(map[uint64]int32, 4*groupScan)
+	for _, k := range f.few {
+		f.add(fold(hashKeyBytes([]byte(k))), []byte(k))
+	}
+	f.few = nil
+}
+
+// add files key, of (folded) hash h, as a new group and returns it.
+func (f *groupFinder) add(h uint64, key []byte) int32 {
+	g := int32(len(f.ends))
+	f.slab = append(f.slab, key...)
+	f.ends = append(f.ends, int32(len(f.slab)))
+	prev, ok := f.at[h]
+	if !ok {
+		prev = -1
+	}
+	f.prev = append(f.prev, prev)
+	f.at[h] = g
+	return g
+}
+
+// keys returns the groups' keys, in the order they were found.
+func (f *groupFinder) keys() []string {
+	if f.at == nil {
+		return f.few
+	}
+	all := string(f.slab)
+	out := make([]string, len(f.ends))
+	start := int32(0)
+	for g, end := range f.ends {
+		out[g] = all[start:end]
+		start = end
+	}
+	return out
 }
 
 // sortByGroup returns the changes (positions in the batch) of each of n

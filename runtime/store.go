@@ -675,13 +675,22 @@ func (g *memGroups) Get(_ context.Context, keys []string) ([]*GroupState, error)
 	return out, nil
 }
 
+// Put files states under keys. The keys may be substrings of one string
+// of a whole batch (an aggregate's): a state changed in place is left
+// filed under the key it has, and a new one is filed under a copy of its
+// key, so that no batch's string is kept for a key of it. (Assigning to
+// a key a map holds replaces the key it keeps.)
 func (g *memGroups) Put(_ context.Context, keys []string, states []*GroupState) error {
 	for i, k := range keys {
-		if states[i] == nil || states[i].Count == 0 {
+		st := states[i]
+		if st == nil || st.Count == 0 {
 			delete(g.m, k)
-		} else {
-			g.m[k] = states[i]
+			continue
 		}
+		if cur, ok := g.m[k]; ok && cur == st {
+			continue
+		}
+		g.m[strings.Clone(k)] = st
 	}
 	return nil
 }
