@@ -41,7 +41,11 @@ func (sumAgg) Result(s Linear, _ Multiset, _ int64) any {
 		return nil
 	}
 	if d, ok := s.Sum.(decimal.Decimal); ok {
-		return d.Round(int32(maxScale(s.Scales)))
+		if scale := int32(maxScale(s.Scales)); d.Exponent() != -scale {
+			return d.Round(scale)
+		}
+		// Of its scale already, as a sum mostly is: the state's own
+		// value, not boxed again.
 	}
 	return s.Sum
 }
