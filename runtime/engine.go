@@ -48,6 +48,9 @@ type Engine struct {
 	// deltas holds a running step's changes by node ID; the slice is
 	// kept for the next step (see freshDeltas).
 	deltas []batch
+	// writes is the room for a running step's state writes, kept for
+	// the next step, cleared between (see freshWrites).
+	writes []func(context.Context) error
 }
 
 // StepError is a step that failed computing a view: the data it met (a
@@ -399,12 +402,14 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		}
 		if err != nil {
 			clear(e.deltas) // a failed step's changes are not kept alive
+			clear(e.writes[:cap(e.writes)])
 		}
 	}()
 	s = &stepRun{
 		engine: e,
 		store:  e.store,
 		deltas: e.freshDeltas(),
+		writes: e.freshWrites(),
 		inputs: inputs,
 		now:    t.UTC().Round(time.Microsecond),
 		parts:  e.parts,
@@ -442,10 +447,22 @@ func (e *Engine) freshDeltas() []batch {
 	return e.deltas
 }
 
+// freshWrites returns room for a step's state writes: the engine's own,
+// emptied. A step's writes hold its whole state change, so every step
+// clears them when it ends (commit, or a failed run).
+func (e *Engine) freshWrites() []func(context.Context) error {
+	clear(e.writes[:cap(e.writes)])
+	return e.writes[:0]
+}
+
 // commit writes the state of a step that ran: its operators' state, the
 // views' contents from res, and the tables' watermarks as marks say.
 func (s *stepRun) commit(ctx context.Context, res *Result, marks map[string]markUpdate) error {
 	e := s.engine
+	defer func() {
+		clear(s.writes) // nothing of the step is kept till the next
+		e.writes = s.writes[:0]
+	}()
 	for _, w := range s.writes {
 		if err := w(ctx); err != nil {
 			return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)
