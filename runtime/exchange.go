@@ -237,36 +237,51 @@ func (s *stepRun) viewChanges() []*zset.ZSet {
 	for _, v := range views {
 		size += len(s.deltas[v.Node.ID])
 	}
-	n := len(views)
-	if s.parts == nil || size < s.engine.parallelBatch() {
-		n = 1
+	if s.parts == nil || size < s.engine.parallelBatch() || len(views) < 2 {
+		for i, v := range views {
+			out[i] = s.consolidated(v)
+		}
+		return out
 	}
 	// Views are dealt to goroutines in turn; each writes only its own.
+	n := len(views)
 	_ = parallel(n, func(w int) error {
 		for i := w; i < len(views); i += n {
-			if d := s.deltas[views[i].Node.ID]; len(d) > 0 {
-				out[i] = zset.FromEntries(d...)
-			}
+			out[i] = s.consolidated(views[i])
 		}
 		return nil
 	})
 	return out
 }
 
+// consolidated returns view v's changes in the step as a Z-set, nil when
+// it has none.
+func (s *stepRun) consolidated(v *ir.View) *zset.ZSet {
+	if d := s.deltas[v.Node.ID]; len(d) > 0 {
+		return zset.FromEntries(d...)
+	}
+	return nil
+}
+
 // addContents adds each view's changes to its contents: on several
 // workers, each view's on a goroutine of its own when they are many.
 func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 	e := s.engine
-	names := make([]string, 0, len(changes))
 	size := 0
-	for name, d := range changes {
-		names = append(names, name)
+	for _, d := range changes {
 		size += d.Len()
 	}
-	n := len(names)
-	if s.parts == nil || size < e.parallelBatch() {
-		n = min(n, 1)
+	if s.parts == nil || size < e.parallelBatch() || len(changes) < 2 {
+		for name, d := range changes {
+			e.views[name].contents.AddAll(d, 1)
+		}
+		return
 	}
+	names := make([]string, 0, len(changes))
+	for name := range changes {
+		names = append(names, name)
+	}
+	n := len(names)
 	_ = parallel(n, func(w int) error {
 		for i := w; i < len(names); i += n {
 			e.views[names[i]].contents.AddAll(changes[names[i]], 1)
