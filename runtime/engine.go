@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -278,7 +277,8 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	deltas := make(map[string]batch, len(changes))
 	overlays := make(map[string]tableOverlays, len(changes))
 	marks := make(map[string]markUpdate, len(changes))
-	for _, name := range tableOrder(changes) {
+	var one [1]string // a step's one table's name, on the stack
+	for _, name := range tableOrder(changes, one[:0]) {
 		tableChanges := changes[name]
 		t, ok := e.tables[name]
 		if !ok {
@@ -307,17 +307,15 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	return res, e.free(ctx)
 }
 
-// tableOrder returns the names of the tables a step changes in order of
-// name, so that of two tables' bad changes the same one fails the step
-// in every run.
-func tableOrder(changes map[string][]Change) []string {
-	if len(changes) <= 1 {
-		for name := range changes {
-			return []string{name}
-		}
-		return nil
+// tableOrder appends to buf the names of the tables a step changes in
+// order of name, so that of two tables' bad changes the same one fails
+// the step in every run.
+func tableOrder(changes map[string][]Change, buf []string) []string {
+	for name := range changes {
+		buf = append(buf, name)
 	}
-	return slices.Sorted(maps.Keys(changes))
+	slices.Sort(buf)
+	return buf
 }
 
 // StepDelta applies one batch given directly as Z-sets of changes per
