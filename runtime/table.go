@@ -159,10 +159,18 @@ func (t *tableState) appendPK(buf []byte, row zset.Row) []byte {
 func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	d := make(batch, 0, len(changes))
 	add := func(row zset.Row, w int64) { d = append(d, zset.Entry{Row: row, Weight: w}) }
-	ov := &overlay{}
+	var ov *overlay
 	if t.byKey != nil {
-		ov.keyed = &keyedOverlay{changes: make([]pkChange, 0, len(changes))}
+		// The overlay and its keyed part in one object.
+		both := &struct {
+			overlay
+			keyed keyedOverlay
+		}{}
+		both.overlay.keyed = &both.keyed
+		ov = &both.overlay
+		ov.keyed.changes = make([]pkChange, 0, len(changes))
 	} else {
+		ov = &overlay{}
 		ov.bag = zset.New()
 	}
 	// cancels: the batch may insert and delete one row (a key changed
