@@ -2,14 +2,22 @@ package runtime
 
 import "hash/maphash"
 
-// keyTable finds an overlay's keys by a 64-bit hash of each rather than
-// through a Go map of strings: a probe compares hashes held in the
-// table, and reads a key's string only to confirm a match, so finding
-// one of a fixpoint's many classes costs one cache miss the fewer. Keys
-// whose hashes collide are chained through overlayKey.next.
+// keyTable finds an overlay's keys by a 64-bit hash of each, in an
+// open-addressed table of hashes and keys rather than a Go map of
+// either: a probe compares hashes held in the slot it lands on, which a
+// map reaches only past its control word, and reads a key's string only
+// to confirm a match, so that finding one of a fixpoint's many classes
+// costs one cache miss, not two or three. Keys whose hashes collide take
+// the next free slots.
 type keyTable struct {
-	at map[uint64]*overlayKey // the last key made of each (folded) hash
-	n  int                    // the number of keys
+	slots []keySlot // a power of two of them, nil until the first key
+	n     int       // the number of keys
+}
+
+// keySlot is a key of the table with its hash; kv is nil in a free slot.
+type keySlot struct {
+	h  uint64
+	kv *overlayKey
 }
 
 // collideHashes, set by a test, folds every hash an overlay files keys
@@ -37,9 +45,13 @@ func hashKeyBytes(b []byte) uint64 { return maphash.Bytes(rowSeed, b) }
 
 // find returns the key k, of hash h, or nil.
 func (t *keyTable) find(h uint64, k string) *overlayKey {
-	for kv := t.at[fold(h)]; kv != nil; kv = kv.next {
-		if kv.key == k {
-			return kv
+	if t.slots == nil {
+		return nil
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := fold(h) & mask; t.slots[i].kv != nil; i = (i + 1) & mask {
+		if s := &t.slots[i]; fold(s.h) == fold(h) && s.kv.key == k {
+			return s.kv
 		}
 	}
 	return nil
@@ -47,21 +59,54 @@ func (t *keyTable) find(h uint64, k string) *overlayKey {
 
 // findBytes returns the key spelled by b, of hash h, or nil.
 func (t *keyTable) findBytes(h uint64, b []byte) *overlayKey {
-	for kv := t.at[fold(h)]; kv != nil; kv = kv.next {
-		if kv.key == string(b) {
-			return kv
+	if t.slots == nil {
+		return nil
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := fold(h) & mask; t.slots[i].kv != nil; i = (i + 1) & mask {
+		if s := &t.slots[i]; fold(s.h) == fold(h) && s.kv.key == string(b) {
+			return s.kv
 		}
 	}
 	return nil
 }
 
 // add files kv, whose key, of hash h, the table does not hold; hint is
-// the room to make for keys when the table is first used.
+// the room to make for keys when the table is first used. The table
+// doubles when more than three quarters full: linear probes stay short,
+// and a slot is small enough that a few share a cache line.
 func (t *keyTable) add(h uint64, kv *overlayKey, hint int) {
-	if t.at == nil {
-		t.at = make(map[uint64]*overlayKey, hint)
+	if t.slots == nil {
+		t.slots = make([]keySlot, tableSize(hint))
+	} else if 4*(t.n+1) > 3*len(t.slots) {
+		old := t.slots
+		t.slots = make([]keySlot, 2*len(old))
+		for _, s := range old {
+			if s.kv != nil {
+				t.place(s)
+			}
+		}
 	}
-	kv.next = t.at[fold(h)]
-	t.at[fold(h)] = kv
+	t.place(keySlot{h, kv})
 	t.n++
+}
+
+// place puts s in the first free slot from its hash's.
+func (t *keyTable) place(s keySlot) {
+	mask := uint64(len(t.slots) - 1)
+	i := fold(s.h) & mask
+	for t.slots[i].kv != nil {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = s
+}
+
+// tableSize returns the slots a table is made with for n keys: a power
+// of two that holds them below the load at which it grows.
+func tableSize(n int) int {
+	size := 8
+	for 3*size < 4*n {
+		size *= 2
+	}
+	return size
 }

@@ -149,7 +149,6 @@ type overlayKey struct {
 	wasAdded      bool
 	deleted, mark int32
 	addedRow      zset.Row
-	next          *overlayKey // the next key of the same hash (see keyTable)
 }
 
 // committedRows are a key's rows as committed, apart from the key: most
