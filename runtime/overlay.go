@@ -111,11 +111,34 @@ type overlayIndex struct {
 	// flush; a block at a time is allocated, not a key.
 	blocks [][]overlayKey
 	// unfiled are the updates not yet filed by key, in their order.
-	unfiled [][]KeyedChange
+	unfiled []unfiledUpdate
 	buf     []byte // file's encoding of a row, reused
 	// load's buffers, reused
 	missing []string
 	into    []*overlayKey
+}
+
+// unfiledUpdate is an update an overlay was given and has not filed:
+// either changes, as Update takes them, or, as updateKeyed takes them,
+// the changes d with their keys in one string, change i's ending at
+// ends[i], so that the writer makes no KeyedChange of each change.
+type unfiledUpdate struct {
+	changes []KeyedChange
+	keys    string
+	ends    []int32
+	d       batch
+}
+
+// keyedChanges returns the changes of u as Update takes them.
+func (u *unfiledUpdate) keyedChanges() []KeyedChange {
+	if u.changes != nil {
+		return u.changes
+	}
+	out := make([]KeyedChange, len(u.d))
+	for i, e := range u.d {
+		out[i] = KeyedChange{Key: u.keys[keyStart(u.ends, i):u.ends[i]], Row: e.Row, Weight: e.Weight}
+	}
+	return out
 }
 
 // firstBlock and keyBlock are the fewest and the most keys an index
@@ -254,10 +277,29 @@ func (ix *overlayIndex) newKey(k string) *overlayKey {
 
 // fileUpdates files the updates not filed yet under their keys.
 func (ix *overlayIndex) fileUpdates() {
-	for _, changes := range ix.unfiled {
-		ix.file(changes)
+	for i := range ix.unfiled {
+		if u := &ix.unfiled[i]; u.changes != nil {
+			ix.file(u.changes)
+		} else {
+			ix.fileKeyed(u.keys, u.ends, u.d)
+		}
 	}
 	ix.unfiled = nil
+}
+
+// fileKeyed adds the changes d, change i's key ending at ends[i] in
+// keys, to the pending ones of their keys.
+func (ix *overlayIndex) fileKeyed(keys string, ends []int32, d batch) {
+	var kv *overlayKey
+	start := int32(0)
+	for i, e := range d {
+		if k := keys[start:ends[i]]; kv == nil || kv.key != k {
+			kv = ix.slot(k)
+		}
+		start = ends[i]
+		ix.buf = types.AppendRowKey(ix.buf[:0], e.Row)
+		kv.add(maphash.Bytes(rowSeed, ix.buf), e.Row, e.Weight)
+	}
 }
 
 // file adds changes to the pending ones of their keys.
@@ -464,9 +506,20 @@ func (kv *overlayKey) positive(before bool) zset.Row {
 // fixpoint's body, hand over a slice of their own.
 func (ix *overlayIndex) Update(_ context.Context, changes []KeyedChange) error {
 	if len(changes) > 0 {
-		ix.unfiled = append(ix.unfiled, changes)
+		ix.unfiled = append(ix.unfiled, unfiledUpdate{changes: changes})
 	}
 	return nil
+}
+
+// updateKeyed adds the changes d, change i's key ending at ends[i] in
+// keys, to the pending ones, as Update does; it keeps keys, ends and d.
+// A row's hash is made from its encoding when filed: the row key that
+// a store other than memory's takes is made, from the net change, only
+// when the overlay flushes to it.
+func (ix *overlayIndex) updateKeyed(keys string, ends []int32, d batch) {
+	if len(d) > 0 {
+		ix.unfiled = append(ix.unfiled, unfiledUpdate{keys: keys, ends: ends, d: d})
+	}
 }
 
 // add adds changes to the pending ones; held in memory, it cannot fail.
@@ -581,9 +634,13 @@ func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 			}
 		}
 	}
-	for _, changes := range ix.unfiled {
-		if err := mi.Update(ctx, changes); err != nil {
-			return err
+	for i := range ix.unfiled {
+		if u := &ix.unfiled[i]; u.changes != nil {
+			if err := mi.Update(ctx, u.changes); err != nil {
+				return err
+			}
+		} else {
+			mi.updateKeyed(u.keys, u.ends, u.d)
 		}
 	}
 	return nil
@@ -622,11 +679,11 @@ func (ix *overlayIndex) flushInChunks(ctx context.Context) error {
 	if err == nil && len(chunk) > 0 {
 		err = ix.base.Update(ctx, chunk)
 	}
-	for _, changes := range ix.unfiled {
+	for i := range ix.unfiled {
 		if err != nil {
 			break
 		}
-		err = ix.base.Update(ctx, changes)
+		err = ix.base.Update(ctx, ix.unfiled[i].keyedChanges())
 	}
 	return err
 }
