@@ -64,14 +64,7 @@ func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (ba
 	if !changed {
 		return nil, nil // neither the base nor the body's inputs changed: nor does V
 	}
-	// The indexes of a step that changes m rows of the inputs hold
-	// about as many keys or more: room for twice that many is made at
-	// once rather than grown to.
-	m := len(baseNeg) + len(basePos)
-	for id := range importNeg {
-		m += len(importNeg[id]) + len(importPos[id])
-	}
-	ov := newOverlayStore(s.store, 2*m)
+	ov := newOverlayStore(s.store)
 	f := &fixRun{
 		n: n, op: op, support: ov.index(n.ID),
 		body:  &stepRun{engine: s.engine, store: ov, deltas: make([]batch, len(s.deltas))},

@@ -19,13 +19,11 @@ type overlayStore struct {
 	base    Store
 	indexes map[int]*overlayIndex
 	order   []int // index IDs in order of first use, for a deterministic flush
-	hint    int   // the number of keys each index is made room for
 }
 
-// newOverlayStore returns an overlay of base whose indexes start with
-// room for hint keys each.
-func newOverlayStore(base Store, hint int) *overlayStore {
-	return &overlayStore{base: base, indexes: map[int]*overlayIndex{}, hint: hint}
+// newOverlayStore returns an overlay of base.
+func newOverlayStore(base Store) *overlayStore {
+	return &overlayStore{base: base, indexes: map[int]*overlayIndex{}}
 }
 
 // Index returns the overlay of index id.
@@ -35,7 +33,7 @@ func (o *overlayStore) index(id int) *overlayIndex {
 	ix, ok := o.indexes[id]
 	if !ok {
 		base := o.base.Index(id)
-		ix = &overlayIndex{base: base, hint: o.hint, inMemory: inMemory(base), empty: emptyInMemory(base)}
+		ix = &overlayIndex{base: base, inMemory: inMemory(base), empty: emptyInMemory(base)}
 		o.indexes[id] = ix
 		o.order = append(o.order, id)
 	}
@@ -103,10 +101,9 @@ type overlayIndex struct {
 	base     Index
 	inMemory bool // whether base is a memory store's (see inMemory)
 	empty    bool // whether base is a memory store's holding no rows
-	// keys are the keys met, made with room for hint keys when the first
-	// is: an index only written to while the step loads never needs any.
+	// keys are the keys met; an index only written to while the step
+	// loads never makes its table.
 	keys keyTable
-	hint int
 	// blocks hold the keys in order of first use, for a deterministic
 	// flush; a block at a time is allocated, not a key.
 	blocks [][]overlayKey
@@ -253,7 +250,7 @@ func (ix *overlayIndex) slot(k string) *overlayKey {
 func (ix *overlayIndex) insert(h uint64, k string, own bool) *overlayKey {
 	kv := ix.newKey(k)
 	kv.own = own
-	ix.keys.add(h, kv, ix.hint)
+	ix.keys.add(h, kv)
 	return kv
 }
 

@@ -73,7 +73,7 @@ func checkOverlayIndex(t *testing.T) {
 			given = &recordedIndex{Index: base}
 			over = recordingStore{store, given}
 		}
-		ov := newOverlayStore(over, r.IntN(4)).index(1)
+		ov := newOverlayStore(over).index(1)
 		for round := range 30 {
 			var cs []KeyedChange
 			for range r.IntN(30) {
@@ -211,8 +211,8 @@ func (ix *recordedIndex) check() error {
 func TestOverlayOfOverlay(t *testing.T) {
 	ctx := context.Background()
 	store := NewMemoryStore()
-	outer := newOverlayStore(store, 0)
-	inner := newOverlayStore(outer, 0)
+	outer := newOverlayStore(store)
+	inner := newOverlayStore(outer)
 	n := 2*flushChunk + 10
 	var cs []KeyedChange
 	for i := range n {
