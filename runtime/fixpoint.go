@@ -186,9 +186,10 @@ func (f *fixRun) underived(ctx context.Context, classes []*overlayKey) (batch, e
 		return nil, err
 	}
 	feed := make(batch, 0, len(classes))
+	hashes := make([]uint64, 0, len(classes))
 	f.added = grow(f.added, len(classes))
 	for _, c := range classes {
-		row := c.positive(false)
+		row, h := c.positiveHashed()
 		if row == nil {
 			continue
 		}
@@ -197,8 +198,12 @@ func (f *fixRun) underived(ctx context.Context, classes []*overlayKey) (batch, e
 			c.wasAdded, c.addedRow = true, row
 			f.added = append(f.added, c)
 			feed = append(feed, zset.Entry{Row: row, Weight: 1})
+			hashes = append(hashes, h)
 		}
 	}
+	// The support hashed the rows' row keys: the integrals of V file
+	// them by those hashes rather than encode each row again.
+	f.support.store.fed, f.support.store.fedHashes = feed, hashes
 	return feed, nil
 }
 

@@ -19,6 +19,21 @@ type overlayStore struct {
 	base    Store
 	indexes map[int]*overlayIndex
 	order   []int // index IDs in order of first use, for a deterministic flush
+	// fed is the batch the fixpoint last fed its body, with the hash of
+	// each row's row key, which it has from the support: an integral of
+	// that batch files and flushes the rows by those hashes.
+	fed       batch
+	fedHashes []uint64
+}
+
+// hashesOf returns the hashes of the row keys of d's rows, when d is the
+// batch fed, or nil. Batches are never changed once made: a batch at the
+// same place is the same.
+func (o *overlayStore) hashesOf(d batch) []uint64 {
+	if len(d) == 0 || len(o.fed) != len(d) || &o.fed[0] != &d[0] {
+		return nil
+	}
+	return o.fedHashes
 }
 
 // newOverlayStore returns an overlay of base.
@@ -33,7 +48,7 @@ func (o *overlayStore) index(id int) *overlayIndex {
 	ix, ok := o.indexes[id]
 	if !ok {
 		base := o.base.Index(id)
-		ix = &overlayIndex{base: base, inMemory: inMemory(base), empty: emptyInMemory(base)}
+		ix = &overlayIndex{store: o, base: base, inMemory: inMemory(base), empty: emptyInMemory(base)}
 		o.indexes[id] = ix
 		o.order = append(o.order, id)
 	}
@@ -98,6 +113,7 @@ func (o *overlayStore) flush(ctx context.Context) error {
 // joined with an outer input's changes) files nothing while it loads,
 // and its changes go to a memory store as they came.
 type overlayIndex struct {
+	store    *overlayStore // the overlay the index is of, or nil
 	base     Index
 	inMemory bool // whether base is a memory store's (see inMemory)
 	empty    bool // whether base is a memory store's holding no rows
@@ -124,6 +140,7 @@ type unfiledUpdate struct {
 	keys    string
 	ends    []int32
 	d       batch
+	hashes  []uint64 // the hashes of d's row keys (see hashesOf), or nil
 }
 
 // keyedChanges returns the changes of u as Update takes them.
@@ -278,15 +295,16 @@ func (ix *overlayIndex) fileUpdates() {
 		if u := &ix.unfiled[i]; u.changes != nil {
 			ix.file(u.changes)
 		} else {
-			ix.fileKeyed(u.keys, u.ends, u.d)
+			ix.fileKeyed(u.keys, u.ends, u.d, u.hashes)
 		}
 	}
 	ix.unfiled = nil
 }
 
 // fileKeyed adds the changes d, change i's key ending at ends[i] in
-// keys, to the pending ones of their keys.
-func (ix *overlayIndex) fileKeyed(keys string, ends []int32, d batch) {
+// keys, to the pending ones of their keys; hashes, when not nil, are the
+// hashes of their row keys.
+func (ix *overlayIndex) fileKeyed(keys string, ends []int32, d batch, hashes []uint64) {
 	var kv *overlayKey
 	start := int32(0)
 	for i, e := range d {
@@ -294,8 +312,14 @@ func (ix *overlayIndex) fileKeyed(keys string, ends []int32, d batch) {
 			kv = ix.slot(k)
 		}
 		start = ends[i]
-		ix.buf = types.AppendRowKey(ix.buf[:0], e.Row)
-		kv.add(maphash.Bytes(rowSeed, ix.buf), e.Row, e.Weight)
+		var h uint64
+		if hashes != nil {
+			h = hashes[i]
+		} else {
+			ix.buf = types.AppendRowKey(ix.buf[:0], e.Row)
+			h = maphash.Bytes(rowSeed, ix.buf)
+		}
+		kv.add(h, e.Row, e.Weight)
 	}
 }
 
@@ -498,6 +522,23 @@ func (kv *overlayKey) positive(before bool) zset.Row {
 	return positiveRow(kv.rows())
 }
 
+// positiveHashed is positive(false) with the hash of the row's row key.
+func (kv *overlayKey) positiveHashed() (zset.Row, uint64) {
+	if kv.committed == nil {
+		for _, p := range kv.pending {
+			if p.w > 0 {
+				return p.row, p.h
+			}
+		}
+		return nil, 0
+	}
+	row := positiveRow(kv.rows())
+	if row == nil {
+		return nil, 0
+	}
+	return row, maphash.Bytes(rowSeed, types.AppendRowKey(nil, row))
+}
+
 // Update adds changes to the pending ones. It keeps the slice, unfiled
 // until the index is next read: its writers, the integrals of a
 // fixpoint's body, hand over a slice of their own.
@@ -515,7 +556,11 @@ func (ix *overlayIndex) Update(_ context.Context, changes []KeyedChange) error {
 // when the overlay flushes to it.
 func (ix *overlayIndex) updateKeyed(keys string, ends []int32, d batch) {
 	if len(d) > 0 {
-		ix.unfiled = append(ix.unfiled, unfiledUpdate{keys: keys, ends: ends, d: d})
+		u := unfiledUpdate{keys: keys, ends: ends, d: d}
+		if ix.store != nil {
+			u.hashes = ix.store.hashesOf(d)
+		}
+		ix.unfiled = append(ix.unfiled, u)
 	}
 }
 
@@ -636,6 +681,8 @@ func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 			if err := mi.Update(ctx, u.changes); err != nil {
 				return err
 			}
+		} else if u.hashes != nil {
+			mi.updateKeyedHashed(u.keys, u.ends, u.d, u.hashes)
 		} else {
 			mi.updateKeyed(u.keys, u.ends, u.d)
 		}

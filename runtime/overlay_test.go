@@ -16,7 +16,8 @@ import (
 // rows under a few keys (some with many rows, past the scan's limit; none
 // at all for some seeds), random changes in rounds, filed at once or
 // given as updates with or without their row keys or as keyed updates
-// (the keys of a batch in one string, runs of one key in some), with
+// (the keys of a batch in one string, runs of one key in some, the
+// hashes of their row keys given in some), with
 // lookups between them, and the flush, which must leave the underlying
 // index, whole or split, as the model says. So it must with every key's
 // hash alike.
@@ -96,6 +97,14 @@ func checkOverlayIndex(t *testing.T) {
 					all.WriteString(c.Key)
 					ends = append(ends, int32(all.Len()))
 					d = append(d, zset.Entry{Row: c.Row, Weight: c.Weight})
+				}
+				if r.IntN(2) == 0 {
+					// The batch a fixpoint fed, its rows' hashes known.
+					var hashes []uint64
+					for _, e := range d {
+						hashes = append(hashes, hashKey(types.RowKey(e.Row)))
+					}
+					ov.store.fed, ov.store.fedHashes = d, hashes
 				}
 				ov.updateKeyed(all.String(), ends, d)
 			case 0:
