@@ -64,14 +64,7 @@ func (s *stepRun) fixpoint(ctx context.Context, n *ir.Node, op *ir.Fixpoint) (ba
 	if !changed {
 		return nil, nil // neither the base nor the body's inputs changed: nor does V
 	}
-	// The indexes of a step that changes m rows of the inputs hold
-	// about as many keys or more: room for twice that many is made at
-	// once rather than grown to.
-	m := len(baseNeg) + len(basePos)
-	for id := range importNeg {
-		m += len(importNeg[id]) + len(importPos[id])
-	}
-	ov := newOverlayStore(s.store, 2*m)
+	ov := newOverlayStore(s.store)
 	f := &fixRun{
 		n: n, op: op, support: ov.index(n.ID),
 		body:  &stepRun{engine: s.engine, store: ov, deltas: make([]batch, len(s.deltas))},
@@ -193,9 +186,10 @@ func (f *fixRun) underived(ctx context.Context, classes []*overlayKey) (batch, e
 		return nil, err
 	}
 	feed := make(batch, 0, len(classes))
+	hashes := make([]uint64, 0, len(classes))
 	f.added = grow(f.added, len(classes))
 	for _, c := range classes {
-		row := c.positive(false)
+		row, h := c.positiveHashed()
 		if row == nil {
 			continue
 		}
@@ -204,8 +198,12 @@ func (f *fixRun) underived(ctx context.Context, classes []*overlayKey) (batch, e
 			c.wasAdded, c.addedRow = true, row
 			f.added = append(f.added, c)
 			feed = append(feed, zset.Entry{Row: row, Weight: 1})
+			hashes = append(hashes, h)
 		}
 	}
+	// The support hashed the rows' row keys: the integrals of V file
+	// them by those hashes rather than encode each row again.
+	f.support.store.fed, f.support.store.fedHashes = feed, hashes
 	return feed, nil
 }
 

@@ -17,7 +17,8 @@ func withCollidingKeys(t *testing.T, collide bool, f func()) {
 
 // TestKeyTable finds keys made in a table, by string and by bytes, with
 // their hashes distinct and with every hash alike, when each is found
-// only down a chain of keys that share it; and finds no key not made.
+// only past keys that share it; and finds no key not made. Enough keys
+// are made that the table, made small, grows and places them again.
 func TestKeyTable(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -27,6 +28,8 @@ func TestKeyTable(t *testing.T) {
 		{"distinct", false, 50},
 		{"colliding", true, 1},
 		{"colliding chain", true, 50},
+		{"distinct, grown", false, 5000},
+		{"colliding, grown", true, 300},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			withCollidingKeys(t, tc.collide, func() {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
@@ -176,6 +177,10 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 			})
 			return nil, nil
 		}
+		if ov, ok := ix.(*overlayIndex); ok {
+			s.updateOverlay(ov, ek.all, ek.ends, d)
+			return nil, nil
+		}
 		keys, ends = ek.all, ek.ends
 	} else {
 		var small [4]any
@@ -193,6 +198,10 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 			ends = append(ends, int32(len(buf)))
 		}
 		keys = string(buf)
+		if ov, ok := ix.(*overlayIndex); ok {
+			s.updateOverlay(ov, keys, slices.Clone(ends), d) // off the stack
+			return nil, nil
+		}
 	}
 	changes := make([]KeyedChange, 0, len(d))
 	for i, e := range d {
@@ -204,6 +213,18 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	}
 	s.writes = append(s.writes, func(ctx context.Context) error { return ix.Update(ctx, changes) })
 	return nil, nil
+}
+
+// updateOverlay schedules the addition of d, change i's key ending at
+// ends[i] in keys, to a fixpoint's overlay: it keeps the keys as they
+// are and files them when next read, with no KeyedChange per change,
+// nor a row key, which it makes only of the net changes it flushes to a
+// store that needs them.
+func (s *stepRun) updateOverlay(ov *overlayIndex, keys string, ends []int32, d batch) {
+	s.writes = append(s.writes, func(context.Context) error {
+		ov.updateKeyed(keys, ends, d)
+		return nil
+	})
 }
 
 // encodedKeys is the keys of a batch's changes by one key, each encoded

@@ -19,13 +19,26 @@ type overlayStore struct {
 	base    Store
 	indexes map[int]*overlayIndex
 	order   []int // index IDs in order of first use, for a deterministic flush
-	hint    int   // the number of keys each index is made room for
+	// fed is the batch the fixpoint last fed its body, with the hash of
+	// each row's row key, which it has from the support: an integral of
+	// that batch files and flushes the rows by those hashes.
+	fed       batch
+	fedHashes []uint64
 }
 
-// newOverlayStore returns an overlay of base whose indexes start with
-// room for hint keys each.
-func newOverlayStore(base Store, hint int) *overlayStore {
-	return &overlayStore{base: base, indexes: map[int]*overlayIndex{}, hint: hint}
+// hashesOf returns the hashes of the row keys of d's rows, when d is the
+// batch fed, or nil. Batches are never changed once made: a batch at the
+// same place is the same.
+func (o *overlayStore) hashesOf(d batch) []uint64 {
+	if len(d) == 0 || len(o.fed) != len(d) || &o.fed[0] != &d[0] {
+		return nil
+	}
+	return o.fedHashes
+}
+
+// newOverlayStore returns an overlay of base.
+func newOverlayStore(base Store) *overlayStore {
+	return &overlayStore{base: base, indexes: map[int]*overlayIndex{}}
 }
 
 // Index returns the overlay of index id.
@@ -35,7 +48,7 @@ func (o *overlayStore) index(id int) *overlayIndex {
 	ix, ok := o.indexes[id]
 	if !ok {
 		base := o.base.Index(id)
-		ix = &overlayIndex{base: base, hint: o.hint, inMemory: inMemory(base), empty: emptyInMemory(base)}
+		ix = &overlayIndex{store: o, base: base, inMemory: inMemory(base), empty: emptyInMemory(base)}
 		o.indexes[id] = ix
 		o.order = append(o.order, id)
 	}
@@ -100,22 +113,46 @@ func (o *overlayStore) flush(ctx context.Context) error {
 // joined with an outer input's changes) files nothing while it loads,
 // and its changes go to a memory store as they came.
 type overlayIndex struct {
+	store    *overlayStore // the overlay the index is of, or nil
 	base     Index
 	inMemory bool // whether base is a memory store's (see inMemory)
 	empty    bool // whether base is a memory store's holding no rows
-	// keys are the keys met, made with room for hint keys when the first
-	// is: an index only written to while the step loads never needs any.
+	// keys are the keys met; an index only written to while the step
+	// loads never makes its table.
 	keys keyTable
-	hint int
 	// blocks hold the keys in order of first use, for a deterministic
 	// flush; a block at a time is allocated, not a key.
 	blocks [][]overlayKey
 	// unfiled are the updates not yet filed by key, in their order.
-	unfiled [][]KeyedChange
+	unfiled []unfiledUpdate
 	buf     []byte // file's encoding of a row, reused
 	// load's buffers, reused
 	missing []string
 	into    []*overlayKey
+}
+
+// unfiledUpdate is an update an overlay was given and has not filed:
+// either changes, as Update takes them, or, as updateKeyed takes them,
+// the changes d with their keys in one string, change i's ending at
+// ends[i], so that the writer makes no KeyedChange of each change.
+type unfiledUpdate struct {
+	changes []KeyedChange
+	keys    string
+	ends    []int32
+	d       batch
+	hashes  []uint64 // the hashes of d's row keys (see hashesOf), or nil
+}
+
+// keyedChanges returns the changes of u as Update takes them.
+func (u *unfiledUpdate) keyedChanges() []KeyedChange {
+	if u.changes != nil {
+		return u.changes
+	}
+	out := make([]KeyedChange, len(u.d))
+	for i, e := range u.d {
+		out[i] = KeyedChange{Key: u.keys[keyStart(u.ends, i):u.ends[i]], Row: e.Row, Weight: e.Weight}
+	}
+	return out
 }
 
 // firstBlock and keyBlock are the fewest and the most keys an index
@@ -149,7 +186,6 @@ type overlayKey struct {
 	wasAdded      bool
 	deleted, mark int32
 	addedRow      zset.Row
-	next          *overlayKey // the next key of the same hash (see keyTable)
 }
 
 // committedRows are a key's rows as committed, apart from the key: most
@@ -231,7 +267,7 @@ func (ix *overlayIndex) slot(k string) *overlayKey {
 func (ix *overlayIndex) insert(h uint64, k string, own bool) *overlayKey {
 	kv := ix.newKey(k)
 	kv.own = own
-	ix.keys.add(h, kv, ix.hint)
+	ix.keys.add(h, kv)
 	return kv
 }
 
@@ -255,10 +291,36 @@ func (ix *overlayIndex) newKey(k string) *overlayKey {
 
 // fileUpdates files the updates not filed yet under their keys.
 func (ix *overlayIndex) fileUpdates() {
-	for _, changes := range ix.unfiled {
-		ix.file(changes)
+	for i := range ix.unfiled {
+		if u := &ix.unfiled[i]; u.changes != nil {
+			ix.file(u.changes)
+		} else {
+			ix.fileKeyed(u.keys, u.ends, u.d, u.hashes)
+		}
 	}
 	ix.unfiled = nil
+}
+
+// fileKeyed adds the changes d, change i's key ending at ends[i] in
+// keys, to the pending ones of their keys; hashes, when not nil, are the
+// hashes of their row keys.
+func (ix *overlayIndex) fileKeyed(keys string, ends []int32, d batch, hashes []uint64) {
+	var kv *overlayKey
+	start := int32(0)
+	for i, e := range d {
+		if k := keys[start:ends[i]]; kv == nil || kv.key != k {
+			kv = ix.slot(k)
+		}
+		start = ends[i]
+		var h uint64
+		if hashes != nil {
+			h = hashes[i]
+		} else {
+			ix.buf = types.AppendRowKey(ix.buf[:0], e.Row)
+			h = maphash.Bytes(rowSeed, ix.buf)
+		}
+		kv.add(h, e.Row, e.Weight)
+	}
 }
 
 // file adds changes to the pending ones of their keys.
@@ -460,14 +522,46 @@ func (kv *overlayKey) positive(before bool) zset.Row {
 	return positiveRow(kv.rows())
 }
 
+// positiveHashed is positive(false) with the hash of the row's row key.
+func (kv *overlayKey) positiveHashed() (zset.Row, uint64) {
+	if kv.committed == nil {
+		for _, p := range kv.pending {
+			if p.w > 0 {
+				return p.row, p.h
+			}
+		}
+		return nil, 0
+	}
+	row := positiveRow(kv.rows())
+	if row == nil {
+		return nil, 0
+	}
+	return row, maphash.Bytes(rowSeed, types.AppendRowKey(nil, row))
+}
+
 // Update adds changes to the pending ones. It keeps the slice, unfiled
 // until the index is next read: its writers, the integrals of a
 // fixpoint's body, hand over a slice of their own.
 func (ix *overlayIndex) Update(_ context.Context, changes []KeyedChange) error {
 	if len(changes) > 0 {
-		ix.unfiled = append(ix.unfiled, changes)
+		ix.unfiled = append(ix.unfiled, unfiledUpdate{changes: changes})
 	}
 	return nil
+}
+
+// updateKeyed adds the changes d, change i's key ending at ends[i] in
+// keys, to the pending ones, as Update does; it keeps keys, ends and d.
+// A row's hash is made from its encoding when filed: the row key that
+// a store other than memory's takes is made, from the net change, only
+// when the overlay flushes to it.
+func (ix *overlayIndex) updateKeyed(keys string, ends []int32, d batch) {
+	if len(d) > 0 {
+		u := unfiledUpdate{keys: keys, ends: ends, d: d}
+		if ix.store != nil {
+			u.hashes = ix.store.hashesOf(d)
+		}
+		ix.unfiled = append(ix.unfiled, u)
+	}
 }
 
 // add adds changes to the pending ones; held in memory, it cannot fail.
@@ -582,9 +676,15 @@ func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 			}
 		}
 	}
-	for _, changes := range ix.unfiled {
-		if err := mi.Update(ctx, changes); err != nil {
-			return err
+	for i := range ix.unfiled {
+		if u := &ix.unfiled[i]; u.changes != nil {
+			if err := mi.Update(ctx, u.changes); err != nil {
+				return err
+			}
+		} else if u.hashes != nil {
+			mi.updateKeyedHashed(u.keys, u.ends, u.d, u.hashes)
+		} else {
+			mi.updateKeyed(u.keys, u.ends, u.d)
 		}
 	}
 	return nil
@@ -623,11 +723,11 @@ func (ix *overlayIndex) flushInChunks(ctx context.Context) error {
 	if err == nil && len(chunk) > 0 {
 		err = ix.base.Update(ctx, chunk)
 	}
-	for _, changes := range ix.unfiled {
+	for i := range ix.unfiled {
 		if err != nil {
 			break
 		}
-		err = ix.base.Update(ctx, changes)
+		err = ix.base.Update(ctx, ix.unfiled[i].keyedChanges())
 	}
 	return err
 }

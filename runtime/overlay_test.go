@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stepping-io/stepping/types"
@@ -14,9 +15,12 @@ import (
 // TestOverlayIndex checks an overlay against a plain model: committed
 // rows under a few keys (some with many rows, past the scan's limit; none
 // at all for some seeds), random changes in rounds, filed at once or
-// given as updates with or without their row keys, with lookups between
-// them, and the flush, which must leave the underlying index as the
-// model says. So it must with every key's hash alike.
+// given as updates with or without their row keys or as keyed updates
+// (the keys of a batch in one string, runs of one key in some, the
+// hashes of their row keys given in some), with
+// lookups between them, and the flush, which must leave the underlying
+// index, whole or split, as the model says. So it must with every key's
+// hash alike.
 func TestOverlayIndex(t *testing.T) {
 	for _, collide := range []bool{false, true} {
 		t.Run(fmt.Sprint("collide=", collide), func(t *testing.T) {
@@ -27,9 +31,12 @@ func TestOverlayIndex(t *testing.T) {
 
 func checkOverlayIndex(t *testing.T) {
 	ctx := context.Background()
-	for seed := range uint64(20) {
+	for seed := range uint64(40) {
 		r := rand.New(rand.NewPCG(seed, 1))
 		store := NewMemoryStore()
+		if seed%3 == 2 {
+			store.split(3) // flushed in chunks
+		}
 		base := store.Index(1)
 		model := map[string]map[string]int64{} // key -> row key -> weight
 		rows := map[string]zset.Row{}
@@ -67,14 +74,39 @@ func checkOverlayIndex(t *testing.T) {
 			given = &recordedIndex{Index: base}
 			over = recordingStore{store, given}
 		}
-		ov := newOverlayStore(over, r.IntN(4)).index(1)
-		for range 30 {
+		ov := newOverlayStore(over).index(1)
+		for round := range 30 {
 			var cs []KeyedChange
 			for range r.IntN(30) {
 				k := keys[r.IntN(len(keys))]
 				cs = append(cs, change(k, r.IntN(sizes[k]+25), int64(r.IntN(5)-2)))
 			}
-			switch r.IntN(3) {
+			kind := r.IntN(4)
+			if round >= 25 && kind == 0 {
+				kind = 3 // the last rounds' changes all wait for the flush
+			}
+			switch kind {
+			case 3:
+				if r.IntN(2) == 0 {
+					slices.SortStableFunc(cs, func(a, b KeyedChange) int { return strings.Compare(a.Key, b.Key) })
+				}
+				var all strings.Builder
+				var ends []int32
+				var d batch
+				for _, c := range cs {
+					all.WriteString(c.Key)
+					ends = append(ends, int32(all.Len()))
+					d = append(d, zset.Entry{Row: c.Row, Weight: c.Weight})
+				}
+				if r.IntN(2) == 0 {
+					// The batch a fixpoint fed, its rows' hashes known.
+					var hashes []uint64
+					for _, e := range d {
+						hashes = append(hashes, hashKey(types.RowKey(e.Row)))
+					}
+					ov.store.fed, ov.store.fedHashes = d, hashes
+				}
+				ov.updateKeyed(all.String(), ends, d)
 			case 0:
 				ov.add(cs)
 			case 1:
@@ -89,8 +121,8 @@ func checkOverlayIndex(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if r.IntN(4) == 0 {
-				continue // no lookup: the next round's changes pile up
+			if r.IntN(4) == 0 || round >= 25 {
+				continue // no lookup: the next round's changes pile up, the last rounds' until the flush
 			}
 			look := slices.Clone(keys)
 			r.Shuffle(len(look), func(i, j int) { look[i], look[j] = look[j], look[i] })
@@ -188,8 +220,8 @@ func (ix *recordedIndex) check() error {
 func TestOverlayOfOverlay(t *testing.T) {
 	ctx := context.Background()
 	store := NewMemoryStore()
-	outer := newOverlayStore(store, 0)
-	inner := newOverlayStore(outer, 0)
+	outer := newOverlayStore(store)
+	inner := newOverlayStore(outer)
 	n := 2*flushChunk + 10
 	var cs []KeyedChange
 	for i := range n {

@@ -581,6 +581,25 @@ func (ix *memIndex) updateKeyed(keys string, ends []int32, d []zset.Entry) {
 	}
 }
 
+// updateKeyedHashed is updateKeyed for a caller that has the hash of
+// each change's row key with rowSeed already, hashes[i] of change i, as
+// a fixpoint's overlay has of the rows it added to its view.
+func (ix *memIndex) updateKeyedHashed(keys string, ends []int32, d []zset.Entry, hashes []uint64) {
+	u := memUpdate{ix: ix}
+	start := int32(0)
+	for i, e := range d {
+		key := keys[start:ends[i]]
+		start = ends[i]
+		if u.b == nil || key != u.bkey {
+			u.b, u.bkey = u.ix.bucket(key, false), key
+		}
+		if u.b.addHashed(hashes[i], e.Row, e.Weight); len(u.b.entries) == 0 {
+			delete(u.ix.buckets, key)
+			u.b = nil
+		}
+	}
+}
+
 // memUpdate is an update of a memory index in progress: the bucket of
 // the last change's key, which the next change most often shares.
 type memUpdate struct {
