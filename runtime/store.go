@@ -237,7 +237,7 @@ type groupSlab struct {
 }
 
 // newGroupSlab returns room for copies of the states olds that are not
-// nil.
+// nil; nil when there are none, as a batch of new groups has.
 func newGroupSlab(olds []*GroupState) *groupSlab {
 	var n, accs, scales int
 	for _, g := range olds {
@@ -249,6 +249,9 @@ func newGroupSlab(olds []*GroupState) *groupSlab {
 		for _, a := range g.Accs {
 			scales += len(a.Scales)
 		}
+	}
+	if n == 0 {
+		return nil
 	}
 	s := &groupSlab{}
 	if n <= len(s.oneState) && accs <= len(s.oneAccs) && scales <= len(s.oneScales) {
