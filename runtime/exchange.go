@@ -122,7 +122,7 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 		}
 	}
 	nw := len(s.parts)
-	split := make([][][]batch, len(r.keys)) // input, chunk, partition
+	split := make([][]batch, len(r.keys)) // input, partition
 	for i, k := range r.keys {
 		if k == nil {
 			continue
@@ -145,9 +145,9 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 			before:   s.before,
 			backfill: s.backfill,
 		}
-		for i, chunks := range split {
-			if chunks != nil {
-				w.deltas[n.Inputs[i].ID] = gather(chunks, p)
+		for i, parts := range split {
+			if parts != nil {
+				w.deltas[n.Inputs[i].ID] = parts[p]
 			}
 		}
 		var err error
@@ -174,50 +174,59 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 }
 
 // splitItems splits items by the key key gives each over nw
-// partitions: chunks of items side by side, each into nw parts, which
-// gather joins up, keeping the items of a partition in their order.
-// width is the room key needs for values.
-func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T) ([]byte, error), width int) ([][][]T, error) {
+// partitions, keeping the items of a partition in their order. Chunks of
+// items are read side by side twice: once to find each item's partition
+// and count the partitions' sizes, then to place each item in its
+// partition's array, made to size, at the place its chunk's counts give
+// it; no part is made per chunk to be joined up after.
+func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T) ([]byte, error), width int) ([][]T, error) {
 	chunks := max(1, min(nw, len(items)/parallelWork))
-	out := make([][][]T, chunks)
+	of := make([]int32, len(items))  // each item's partition
+	counts := make([]int, chunks*nw) // chunk c's items in partition p at c*nw+p
+	bounds := func(c int) (int, int) { return c * len(items) / chunks, (c + 1) * len(items) / chunks }
 	err := parallel(chunks, func(c int) error {
-		lo, hi := c*len(items)/chunks, (c+1)*len(items)/chunks
-		parts := make([][]T, nw)
-		for p := range parts {
-			parts[p] = make([]T, 0, (hi-lo)/nw+(hi-lo)/(4*nw)+1)
-		}
+		lo, hi := bounds(c)
+		count := counts[c*nw : (c+1)*nw]
 		vals := make([]any, width)
 		var tmp [64]byte
 		buf := tmp[:0]
-		for _, it := range items[lo:hi] {
+		for i := lo; i < hi; i++ {
 			var err error
-			if buf, err = key(buf[:0], vals, it); err != nil {
+			if buf, err = key(buf[:0], vals, items[i]); err != nil {
 				return err
 			}
 			p := partOf(buf, nw)
-			parts[p] = append(parts[p], it)
+			of[i] = int32(p)
+			count[p]++
 		}
-		out[c] = parts
 		return nil
 	})
-	return out, err
-}
-
-// gather returns partition p's items: its part of every chunk, in
-// order.
-func gather[T any](chunks [][][]T, p int) []T {
-	if len(chunks) == 1 {
-		return chunks[0][p]
+	if err != nil {
+		return nil, err
 	}
-	n := 0
-	for _, c := range chunks {
-		n += len(c[p])
+	// Turn the counts into where each chunk's items of each partition
+	// start, and make the partitions' arrays.
+	out := make([][]T, nw)
+	for p := range nw {
+		n := 0
+		for c := range chunks {
+			k := counts[c*nw+p]
+			counts[c*nw+p] = n
+			n += k
+		}
+		out[p] = make([]T, n)
 	}
-	out := make([]T, 0, n)
-	for _, c := range chunks {
-		out = append(out, c[p]...)
-	}
-	return out
+	_ = parallel(chunks, func(c int) error {
+		lo, hi := bounds(c)
+		next := counts[c*nw : (c+1)*nw]
+		for i := lo; i < hi; i++ {
+			p := of[i]
+			out[p][next[p]] = items[i]
+			next[p]++
+		}
+		return nil
+	})
+	return out, nil
 }
 
 // concatBatches returns the batches one after the other, in one.

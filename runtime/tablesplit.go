@@ -84,13 +84,13 @@ func (t *tableState) resolveSplit(changes []Change, minBatch int) (batch, tableO
 		}
 		return t.appendPK(buf, c.Row), nil
 	}
-	chunks, err := splitItems(changes, nw, key, 0)
+	parts, err := splitItems(changes, nw, key, 0)
 	if err == nil {
 		ds := make([]batch, nw)
 		ovs := make([]*overlay, nw)
 		err = parallel(nw, func(p int) error {
 			var err error
-			ds[p], ovs[p], err = t.resolve(gather(chunks, p))
+			ds[p], ovs[p], err = t.resolve(parts[p])
 			return err
 		})
 		if err == nil {
