@@ -13,7 +13,9 @@ import (
 // whether the items are read in one chunk or several side by side; and
 // that a key's error is the split's.
 func TestSplitItems(t *testing.T) {
-	key := func(buf []byte, _ []any, it int) ([]byte, error) { return strconv.AppendInt(buf, int64(it%97), 10), nil }
+	key := func(buf []byte, _ []any, it int) ([]byte, error) {
+		return strconv.AppendInt(buf, int64(it%97), 10), nil
+	}
 	for _, nw := range []int{1, 2, 3, 16} {
 		for _, n := range []int{0, 1, 10, parallelWork, 3*parallelWork + 7, 40 * parallelWork} {
 			t.Run(fmt.Sprintf("nw=%d/n=%d", nw, n), func(t *testing.T) {
