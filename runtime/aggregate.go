@@ -126,7 +126,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	}
 	keys := finder.keys()
 	byGroup := sortByGroup(of, len(keys))
-	var out batch
+	out := make(batch, 0, 2*len(keys)) // a retraction and an insertion per group, at most
 	groups := s.store.Groups(n.ID)
 	olds, err := groups.Get(ctx, keys)
 	if err != nil {
