@@ -528,8 +528,8 @@ func (s *decimalSums) addCoef(coef int64, exp int32, w int64) bool {
 		if e != exp {
 			continue
 		}
-		sum, overflow := addInt64(s.coefs[i], c)
-		if overflow {
+		sum, ok := types.AddInt64(s.coefs[i], c)
+		if !ok {
 			return false
 		}
 		s.coefs[i] = sum
@@ -542,11 +542,6 @@ func (s *decimalSums) addCoef(coef int64, exp int32, w int64) bool {
 	s.exps[s.n], s.coefs[s.n], s.weights[s.n] = exp, c, w
 	s.n++
 	return true
-}
-
-func addInt64(a, b int64) (int64, bool) {
-	c := a + b
-	return c, (c > a) != (b > 0)
 }
 
 // flush adds the sums to lin, one AddSum per exponent.

@@ -89,8 +89,7 @@ func addSumCoef(s *Linear, coef int64, exp int32, n int64, scaled bool) {
 			sum, fits = coef, true // as addSum takes a sum onto zero
 		case x.Exponent() == exp:
 			if c, ok := types.SmallCoefficient(x); ok {
-				sum = c + coef
-				fits = (sum > c) == (coef > 0) || coef == 0
+				sum, fits = types.AddInt64(c, coef)
 			}
 		}
 		if fits {

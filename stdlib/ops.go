@@ -144,8 +144,8 @@ func intArith(op lang.Op, x, y int64, k types.Kind) (any, error) {
 	var r int64
 	switch op {
 	case lang.Add:
-		r = x + y
-		if (r > x) != (y > 0) {
+		var ok bool
+		if r, ok = types.AddInt64(x, y); !ok {
 			return nil, fmt.Errorf("%s out of range", k)
 		}
 	case lang.Sub:

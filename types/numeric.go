@@ -233,8 +233,15 @@ var smallBounds = func() (bs [2*smallBoundExps + 1]struct{ lo, hi decimal.Decima
 	return bs
 }()
 
-// MulInt64 returns x*y, reporting false when the product overflows an
-// int64.
+// AddInt64 returns x+y, reporting false when the sum overflows an int64.
+func AddInt64(x, y int64) (int64, bool) {
+	s := x + y
+	return s, (s > x) == (y > 0)
+}
+
+// MulInt64 returns x*y, reporting false when the product's magnitude is
+// 2^63 or more: when it overflows an int64, and for MinInt64 itself,
+// which callers then take the slow path for.
 func MulInt64(x, y int64) (int64, bool) {
 	hi, lo := bits.Mul64(absUint64(x), absUint64(y))
 	if hi != 0 || lo >= 1<<63 {
