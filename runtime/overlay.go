@@ -456,19 +456,26 @@ func rowHashesOf(committed []zset.Entry) rowHashes {
 // find returns the position among committed, whose hashes rh holds, of
 // row, of hash h, or -1.
 func (rh *rowHashes) find(committed []zset.Entry, h uint64, row zset.Row) int {
-	same := func(i int) bool {
+	return findByHash(rh.at, h, len(rh.h), func(i int) bool {
 		return fold(rh.h[i]) == fold(h) && types.SameRowKey(committed[i].Row, row)
-	}
-	if rh.at != nil {
-		i, taken := rh.at[fold(h)]
+	})
+}
+
+// findByHash returns the position, among n rows, of the one same says is
+// the row sought, of hash h, or -1. at, when not nil, holds the place of
+// the first row of each (folded) hash: a hash it lacks is no row's, and
+// the row at its place is most often the one; else the rows are scanned.
+func findByHash(at map[uint64]int32, h uint64, n int, same func(i int) bool) int {
+	if at != nil {
+		i, taken := at[fold(h)]
 		if !taken {
-			return -1 // the first row of each hash has its place
+			return -1
 		}
 		if same(int(i)) {
 			return int(i)
 		}
 	}
-	for i := range rh.h {
+	for i := range n {
 		if same(i) {
 			return i
 		}
@@ -592,27 +599,10 @@ func (kv *overlayKey) add(h uint64, row zset.Row, w int64) {
 
 // find returns the position in pending of row, of hash h, or -1.
 func (kv *overlayKey) find(h uint64, row zset.Row) int {
-	same := func(i int) bool {
+	return findByHash(kv.at, h, len(kv.pending), func(i int) bool {
 		p := &kv.pending[i]
 		return fold(p.h) == fold(h) && types.SameRowKey(p.row, row)
-	}
-	if kv.at != nil {
-		i, taken := kv.at[fold(h)]
-		if !taken {
-			// The first row of each hash has its place, and pending
-			// rows stay: no row has this hash.
-			return -1
-		}
-		if same(int(i)) {
-			return int(i)
-		}
-	}
-	for i := range kv.pending {
-		if same(i) {
-			return i
-		}
-	}
-	return -1
+	})
 }
 
 // place files position i, of hash h, in at, unless a row of that hash

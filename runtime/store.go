@@ -591,15 +591,9 @@ func (ix *memIndex) updateKeyedHashed(keys string, ends []int32, d []zset.Entry,
 	u := memUpdate{ix: ix}
 	start := int32(0)
 	for i, e := range d {
-		key := keys[start:ends[i]]
+		u.to(keys[start:ends[i]]).addHashed(hashes[i], e.Row, e.Weight)
+		u.settle()
 		start = ends[i]
-		if u.b == nil || key != u.bkey {
-			u.b, u.bkey = u.ix.bucket(key, false), key
-		}
-		if u.b.addHashed(hashes[i], e.Row, e.Weight); len(u.b.entries) == 0 {
-			delete(u.ix.buckets, key)
-			u.b = nil
-		}
 	}
 }
 
@@ -614,17 +608,28 @@ type memUpdate struct {
 // add adds w copies of row, whose row key is rk (or, when rk is empty,
 // is encoded into buf, which add returns for reuse), under key.
 func (u *memUpdate) add(buf []byte, key, rk string, row zset.Row, w int64) []byte {
+	buf = u.to(key).add(buf, rk, row, w)
+	u.settle()
+	return buf
+}
+
+// to returns the bucket of key: the last change's when key is its.
+func (u *memUpdate) to(key string) *memBucket {
 	if u.b == nil || key != u.bkey {
 		// Its own copy: a change's key may be part of a string of the
 		// whole batch's keys.
 		u.b, u.bkey = u.ix.bucket(key, false), key
 	}
-	buf = u.b.add(buf, rk, row, w)
+	return u.b
+}
+
+// settle drops the bucket of the last change from the index when that
+// change took its last row.
+func (u *memUpdate) settle() {
 	if len(u.b.entries) == 0 {
-		delete(u.ix.buckets, key)
+		delete(u.ix.buckets, u.bkey)
 		u.b = nil
 	}
-	return buf
 }
 
 // bucket returns the bucket of key, making it when it is new. own says
