@@ -81,7 +81,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	var groupKeys []zset.Row
 	// keyVals holds the groups' key values, in one slab.
 	keyVals := make([]any, 0, len(op.Key)*min(len(d), 64))
-	var finder groupFinder
+	finder := groupFinder{rows: len(d)}
 	scratch := make(zset.Row, len(op.Key))
 	var tmp [128]byte
 	buf := tmp[:0] // on the stack, for a short key
@@ -187,11 +187,11 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 // slab. keys then gives them as substrings of one string, so that a big
 // batch makes one string, not one per group.
 type groupFinder struct {
-	few  []string         // the keys while they are few, else nil
-	slab []byte           // the keys once they are many
-	ends []int32          // where each group's key ends in slab
-	at   map[uint64]int32 // by (folded) hash, the last group of that hash
-	prev []int32          // the group filed before each of the same hash; -1 for none
+	rows  int      // the batch's changes: the most groups there can be
+	few   []string // the keys while they are few, else nil
+	slab  []byte   // the keys once they are many
+	ends  []int32  // where each group's key ends in slab
+	table keySlots // the keys by hash once they are many
 }
 
 // groupScan is the most groups a groupFinder scans.
@@ -208,7 +208,7 @@ func (f *groupFinder) key(g int32) []byte {
 
 // find returns the group whose key is key, or adds one.
 func (f *groupFinder) find(key []byte) (g int32, found bool) {
-	if f.at == nil {
+	if f.table.slots == nil {
 		for g, k := range f.few {
 			if k == string(key) {
 				return int32(g), true
@@ -220,41 +220,36 @@ func (f *groupFinder) find(key []byte) (g int32, found bool) {
 		}
 		f.toHashes()
 	}
-	h := fold(hashKeyBytes(key))
-	for g, ok := f.at[h]; ok && g >= 0; g = f.prev[g] {
-		if bytes.Equal(f.key(g), key) {
-			return g, true
-		}
+	h := hashKeyBytes(key)
+	g, at, found := f.table.find(h, func(g int32) bool { return bytes.Equal(f.key(g), key) })
+	if !found {
+		g = f.add(h, at, key)
 	}
-	return f.add(h, key), false
+	return g, found
 }
 
 // toHashes moves the few keys into the slab and files them by hash.
 func (f *groupFinder) toHashes() {
-	f.at = make(map[uint64]int32, 4*groupScan)
+	f.table = newKeySlots(f.rows)
 	for _, k := range f.few {
-		f.add(fold(hashKeyBytes([]byte(k))), []byte(k))
+		h := hashKeyBytes([]byte(k))
+		_, at, _ := f.table.find(h, func(int32) bool { return false }) // the keys are distinct
+		f.add(h, at, []byte(k))
 	}
 	f.few = nil
 }
 
-// add files key, of (folded) hash h, as a new group and returns it.
-func (f *groupFinder) add(h uint64, key []byte) int32 {
-	g := int32(len(f.ends))
+// add files key, of hash h, in slot at of the table, as a new group and
+// returns it.
+func (f *groupFinder) add(h, at uint64, key []byte) int32 {
 	f.slab = append(f.slab, key...)
 	f.ends = append(f.ends, int32(len(f.slab)))
-	prev, ok := f.at[h]
-	if !ok {
-		prev = -1
-	}
-	f.prev = append(f.prev, prev)
-	f.at[h] = g
-	return g
+	return f.table.add(h, at)
 }
 
 // keys returns the groups' keys, in the order they were found.
 func (f *groupFinder) keys() []string {
-	if f.at == nil {
+	if f.table.slots == nil {
 		return f.few
 	}
 	all := string(f.slab)

@@ -20,9 +20,9 @@ func TestGroupFinder(t *testing.T) {
 				collideHashes = collide
 				t.Cleanup(func() { collideHashes = false })
 				r := rand.New(rand.NewPCG(uint64(distinct), 1))
-				var f groupFinder
+				f := groupFinder{rows: 5 * distinct}
 				want := map[string]int32{}
-				for range 5 * distinct {
+				for range f.rows {
 					// Keys of different lengths, some prefixes of others.
 					k := fmt.Sprintf("k%d", r.IntN(distinct))
 					g, found := f.find([]byte(k))

@@ -46,8 +46,8 @@ func TestKeyAll(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if small := len(d) <= smallBatch; small != (kr.slots == nil) {
-					t.Fatalf("%d rows: scanned %v, want %v", len(d), kr.slots == nil, small)
+				if small := len(d) <= smallBatch; small != !kr.needsHash() {
+					t.Fatalf("%d rows: scanned %v, want %v", len(d), !kr.needsHash(), small)
 				}
 				var want []string
 				at := map[string]int32{}

@@ -342,32 +342,62 @@ type keyed struct{ k, i int32 }
 type keyedRows struct {
 	d    batch
 	keys []string
-	// hashes holds hashKey of each key, and slots, an open-addressed
-	// table, 1 + the position of each key, placed by its (folded) hash;
-	// both nil for a small batch, whose few keys are compared in turn.
-	hashes []uint64
-	slots  []int32
-	rows   []keyed // the changes whose key has no NULL
+	// table finds the keys by their hashes (hashKey); empty for a small
+	// batch, whose few keys are compared in turn.
+	table keySlots
+	rows  []keyed // the changes whose key has no NULL
 }
 
 // smallBatch is the most changes a batch has for keyAll to find keys by
 // comparing them in turn rather than through a table.
 const smallBatch = 8
 
-// slotsFor returns a table for up to n keys: a power of two at least
-// twice n, so that probes stay short.
-func slotsFor(n int) []int32 {
+// keySlots finds a batch's distinct keys by their hashes: hashes holds
+// each key's hash, in order of first appearance, and slots, an
+// open-addressed table made for the batch's size up front, 1 + the
+// position of each key, placed by its (folded) hash. The keys are the
+// caller's, which tells them apart when hashes meet.
+type keySlots struct {
+	hashes []uint64
+	slots  []int32
+}
+
+// newKeySlots returns a table for up to n keys: slots a power of two at
+// least twice n, so that probes stay short.
+func newKeySlots(n int) keySlots {
 	size := 16
 	for size < 2*n {
 		size *= 2
 	}
-	return make([]int32, size)
+	return keySlots{hashes: make([]uint64, 0, n), slots: make([]int32, size)}
+}
+
+// find returns the position of the key of hash h that same says is the
+// one sought; else found is false and at is the slot a new key of that
+// hash goes in (see add).
+func (t *keySlots) find(h uint64, same func(k int32) bool) (k int32, at uint64, found bool) {
+	mask := uint64(len(t.slots) - 1)
+	for at = fold(h) & mask; t.slots[at] != 0; at = (at + 1) & mask {
+		if k := t.slots[at] - 1; fold(t.hashes[k]) == fold(h) && same(k) {
+			return k, at, true
+		}
+	}
+	return 0, at, false
+}
+
+// add files a new key of hash h in slot at, which find gave, and returns
+// its position.
+func (t *keySlots) add(h uint64, at uint64) int32 {
+	k := int32(len(t.hashes))
+	t.slots[at] = k + 1
+	t.hashes = append(t.hashes, h)
+	return k
 }
 
 // find returns the position in kr.keys of key, of hash h; h is read only
 // when kr has a table (see needsHash).
 func (kr *keyedRows) find(h uint64, key string) (int32, bool) {
-	if kr.slots == nil {
+	if !kr.needsHash() {
 		for k, s := range kr.keys {
 			if s == key {
 				return int32(k), true
@@ -375,24 +405,18 @@ func (kr *keyedRows) find(h uint64, key string) (int32, bool) {
 		}
 		return 0, false
 	}
-	mask := uint64(len(kr.slots) - 1)
-	for i := fold(h) & mask; kr.slots[i] != 0; i = (i + 1) & mask {
-		k := kr.slots[i] - 1
-		if fold(kr.hashes[k]) == fold(h) && kr.keys[k] == key {
-			return k, true
-		}
-	}
-	return 0, false
+	k, _, found := kr.table.find(h, func(k int32) bool { return kr.keys[k] == key })
+	return k, found
 }
 
 // needsHash reports whether find reads the hash of the key it looks for.
-func (kr *keyedRows) needsHash() bool { return kr.slots != nil }
+func (kr *keyedRows) needsHash() bool { return kr.table.slots != nil }
 
 // hash returns the hash of key k: the one computed when it was met, or,
 // in a small batch, which has none, a new one.
 func (kr *keyedRows) hash(k int) uint64 {
-	if kr.hashes != nil {
-		return kr.hashes[k]
+	if kr.needsHash() {
+		return kr.table.hashes[k]
 	}
 	return hashKey(kr.keys[k])
 }
@@ -462,31 +486,20 @@ func keyAll(d batch, key []ir.Scalar, ek *encodedKeys) (keyedRows, error) {
 // through a table of the keys' positions.
 func groupKeys(ek *encodedKeys) keyedRows {
 	d := ek.d
-	out := keyedRows{d: d, rows: make([]keyed, 0, len(d)), hashes: make([]uint64, 0, len(d)), slots: slotsFor(len(d))}
+	out := keyedRows{d: d, rows: make([]keyed, 0, len(d)), table: newKeySlots(len(d))}
 	// Each key as the change that has it first, until the keys are
 	// known: a string each for them all would take twice the room.
 	firsts := make([]int32, 0, len(d))
-	mask := uint64(len(out.slots) - 1)
 	for i := range d {
 		if ek.nulls != nil && ek.nulls[i] {
 			continue
 		}
 		key := ek.of(i)
 		h := hashKey(key)
-		k := int32(-1)
-		at := fold(h) & mask
-		for ; out.slots[at] != 0; at = (at + 1) & mask {
-			j := out.slots[at] - 1
-			if fold(out.hashes[j]) == fold(h) && ek.of(int(firsts[j])) == key {
-				k = j
-				break
-			}
-		}
-		if k < 0 {
-			k = int32(len(firsts))
-			out.slots[at] = k + 1
+		k, at, found := out.table.find(h, func(k int32) bool { return ek.of(int(firsts[k])) == key })
+		if !found {
+			k = out.table.add(h, at)
 			firsts = append(firsts, int32(i))
-			out.hashes = append(out.hashes, h)
 		}
 		out.rows = append(out.rows, keyed{k, int32(i)})
 	}
