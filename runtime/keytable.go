@@ -44,27 +44,19 @@ func hashKey(k string) uint64 { return maphash.String(rowSeed, k) }
 func hashKeyBytes(b []byte) uint64 { return maphash.Bytes(rowSeed, b) }
 
 // find returns the key k, of hash h, or nil.
-func (t *keyTable) find(h uint64, k string) *overlayKey {
-	if t.slots == nil {
-		return nil
-	}
-	mask := uint64(len(t.slots) - 1)
-	for i := fold(h) & mask; t.slots[i].kv != nil; i = (i + 1) & mask {
-		if s := &t.slots[i]; fold(s.h) == fold(h) && s.kv.key == k {
-			return s.kv
-		}
-	}
-	return nil
-}
+func (t *keyTable) find(h uint64, k string) *overlayKey { return findKey(t, h, k) }
 
 // findBytes returns the key spelled by b, of hash h, or nil.
-func (t *keyTable) findBytes(h uint64, b []byte) *overlayKey {
+func (t *keyTable) findBytes(h uint64, b []byte) *overlayKey { return findKey(t, h, b) }
+
+// findKey is find, for a key as a string or as its bytes.
+func findKey[K ~string | ~[]byte](t *keyTable, h uint64, k K) *overlayKey {
 	if t.slots == nil {
 		return nil
 	}
 	mask := uint64(len(t.slots) - 1)
 	for i := fold(h) & mask; t.slots[i].kv != nil; i = (i + 1) & mask {
-		if s := &t.slots[i]; fold(s.h) == fold(h) && s.kv.key == string(b) {
+		if s := &t.slots[i]; fold(s.h) == fold(h) && s.kv.key == string(k) {
 			return s.kv
 		}
 	}

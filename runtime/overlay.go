@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"hash/maphash"
 	"strings"
 
 	"github.com/stepping-io/stepping/types"
@@ -316,8 +315,7 @@ func (ix *overlayIndex) fileKeyed(keys string, ends []int32, d batch, hashes []u
 		if hashes != nil {
 			h = hashes[i]
 		} else {
-			ix.buf = types.AppendRowKey(ix.buf[:0], e.Row)
-			h = maphash.Bytes(rowSeed, ix.buf)
+			h, ix.buf = hashRowKey(ix.buf, "", e.Row)
 		}
 		kv.add(h, e.Row, e.Weight)
 	}
@@ -331,12 +329,7 @@ func (ix *overlayIndex) file(changes []KeyedChange) {
 			kv = ix.slot(c.Key)
 		}
 		var h uint64
-		if c.RowKey != "" {
-			h = maphash.String(rowSeed, c.RowKey)
-		} else {
-			ix.buf = types.AppendRowKey(ix.buf[:0], c.Row)
-			h = maphash.Bytes(rowSeed, ix.buf)
-		}
+		h, ix.buf = hashRowKey(ix.buf, c.RowKey, c.Row)
 		kv.add(h, c.Row, c.Weight)
 	}
 }
@@ -439,8 +432,7 @@ func rowHashesOf(committed []zset.Entry) rowHashes {
 	rh := rowHashes{h: make([]uint64, len(committed))}
 	var buf []byte
 	for i, e := range committed {
-		buf = types.AppendRowKey(buf[:0], e.Row)
-		rh.h[i] = maphash.Bytes(rowSeed, buf)
+		rh.h[i], buf = hashRowKey(buf, "", e.Row)
 	}
 	if len(committed) > indexedPending {
 		rh.at = make(map[uint64]int32, len(committed))
@@ -543,7 +535,8 @@ func (kv *overlayKey) positiveHashed() (zset.Row, uint64) {
 	if row == nil {
 		return nil, 0
 	}
-	return row, maphash.Bytes(rowSeed, types.AppendRowKey(nil, row))
+	h, _ := hashRowKey(nil, "", row)
+	return row, h
 }
 
 // Update adds changes to the pending ones. It keeps the slice, unfiled

@@ -666,15 +666,20 @@ const bucketChunk = 32
 // is encoded into buf, which add returns for reuse), to the bucket. A
 // row whose weight comes to zero is removed.
 func (b *memBucket) add(buf []byte, rk string, row zset.Row, w int64) []byte {
-	var h uint64
-	if rk != "" {
-		h = maphash.String(rowSeed, rk)
-	} else {
-		buf = types.AppendRowKey(buf[:0], row)
-		h = maphash.Bytes(rowSeed, buf) // the same as of the string
-	}
+	h, buf := hashRowKey(buf, rk, row)
 	b.addHashed(h, row, w)
 	return buf
+}
+
+// hashRowKey returns the hash with rowSeed of row's row key: of rk when
+// it is given, else of the row's encoding, made in buf, which it returns
+// for reuse (the same hash as of the string).
+func hashRowKey(buf []byte, rk string, row zset.Row) (uint64, []byte) {
+	if rk != "" {
+		return maphash.String(rowSeed, rk), buf
+	}
+	buf = types.AppendRowKey(buf[:0], row)
+	return maphash.Bytes(rowSeed, buf), buf
 }
 
 // addHashed is add for a caller that has the hash of the row's row key
