@@ -437,9 +437,7 @@ func rowHashesOf(committed []zset.Entry) rowHashes {
 	if len(committed) > indexedPending {
 		rh.at = make(map[uint64]int32, len(committed))
 		for i, h := range rh.h {
-			if _, taken := rh.at[fold(h)]; !taken {
-				rh.at[fold(h)] = int32(i)
-			}
+			placeFirst(rh.at, h, int32(i))
 		}
 	}
 	return rh
@@ -600,9 +598,13 @@ func (kv *overlayKey) find(h uint64, row zset.Row) int {
 
 // place files position i, of hash h, in at, unless a row of that hash
 // has its place.
-func (kv *overlayKey) place(h uint64, i int32) {
-	if _, taken := kv.at[fold(h)]; !taken {
-		kv.at[fold(h)] = i
+func (kv *overlayKey) place(h uint64, i int32) { placeFirst(kv.at, h, i) }
+
+// placeFirst files position i, of hash h, in at, which findByHash reads,
+// unless a row of that hash has its place.
+func placeFirst(at map[uint64]int32, h uint64, i int32) {
+	if _, taken := at[fold(h)]; !taken {
+		at[fold(h)] = i
 	}
 }
 
