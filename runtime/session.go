@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -69,7 +70,7 @@ func (a session) same(b session) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].ID != b[i].ID || a[i].Count != b[i].Count {
+		if a[i].Count != b[i].Count || !types.SameRowKey(a[i].Row, b[i].Row) {
 			return false
 		}
 	}

@@ -192,7 +192,7 @@ func TestStoreRanking(t *testing.T) {
 			store, step := k.open(t, stateIDs{groups: []int{2}})
 			g := store.Groups(2)
 			add := func(r *runtime.Ranking, sort []any, row zset.Row, n int64) {
-				r.Rows.ReplaceOrInsert(runtime.RankedRow{Sort: sort, Row: row, ID: types.RowKey(row), Count: n})
+				r.Rows.ReplaceOrInsert(runtime.RankedRow{Sort: sort, Row: row, Count: n})
 			}
 			r := runtime.NewRanking([]bool{true, false})
 			add(r, []any{int64(3), nil}, zset.Row{"a", dec("1.50")}, 1)

@@ -25,12 +25,8 @@ type Ranking struct {
 // RankedRow is a row of a top-k group with its order key values and its
 // multiplicity.
 type RankedRow struct {
-	Sort []any    // the values of the order keys
-	Row  zset.Row // the row
-	// ID is types.RowKey(Row), the last tie-break; or empty, for compare
-	// to work out when two rows tie up to it, which is rare: top-k's
-	// rows leave it so, as most of them are never compared that far.
-	ID    string
+	Sort  []any    // the values of the order keys
+	Row   zset.Row // the row
 	Count int64
 	// lead, where hasLead is set, orders the row by its first order key
 	// in that key's direction: never against the full order, so rows
@@ -104,8 +100,11 @@ func (r *Ranking) compare(a, b RankedRow) int {
 	if c := compareRowsNullsLast(a.Row, b.Row); c != 0 {
 		return c
 	}
-	if sameRow(a.Row, b.Row) {
-		return 0 // as sorting compares a row with itself: no ID to work out
+	if sameRow(a.Row, b.Row) || types.SameRowKey(a.Row, b.Row) {
+		// One row (the same in memory, as sorting compares a row with
+		// itself, or another copy of it, as a retraction brings): no
+		// encoding to work out.
+		return 0
 	}
 	return strings.Compare(a.identity(), b.identity())
 }
@@ -115,13 +114,11 @@ func sameRow(a, b zset.Row) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// identity returns the row's ID, working it out if it is not set.
-func (r RankedRow) identity() string {
-	if r.ID != "" || len(r.Row) == 0 {
-		return r.ID
-	}
-	return types.RowKey(r.Row)
-}
+// identity returns the row's identity, types.RowKey(Row): the last
+// tie-break of the order, between rows equal as values but spelled
+// differently (1.5, 1.50). It is worked out when needed rather than
+// kept, as few rows are ever compared that far.
+func (r RankedRow) identity() string { return types.RowKey(r.Row) }
 
 // compareSortValues is compareNullsLast, quicker for the usual order
 // keys: integers, text and timestamps.
@@ -337,8 +334,7 @@ type netChange struct {
 	w  int64
 }
 
-// row returns change i's RankedRow, with no ID (compare finds it if it
-// needs it).
+// row returns change i's RankedRow.
 func (rb *rankedBatch) row(i int32) RankedRow {
 	sort := rb.sorts[int(i)*rb.nBy : int(i+1)*rb.nBy : int(i+1)*rb.nBy]
 	return RankedRow{Sort: sort, Row: rb.rows[i], lead: rb.leads[i], hasLead: rb.hasLead[i]}
@@ -586,7 +582,7 @@ func (rg rankedGroups) changed(i int) (*GroupState, error) {
 // routeTopChanges evaluates each change's group key and order keys and
 // returns the groups the changes touch, by key (types.KeyOf) in order of
 // first appearance, each with its changes in the order given, as
-// routeRanked routes them, each row with its ID.
+// routeRanked routes them.
 func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
 	rb, keys, ranked, err := routeRanked(op, d)
 	if err != nil {
@@ -596,9 +592,7 @@ func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
 	groups := make([]topGroup, len(ranked))
 	for g, rg := range ranked {
 		for _, c := range rg.changes {
-			row := rb.row(c.at)
-			row.ID = types.RowKey(row.Row)
-			byGroup[c.at] = topChange{row: row, w: c.w}
+			byGroup[c.at] = topChange{row: rb.row(c.at), w: c.w}
 		}
 		start, end := rg.changes[0].at, rg.changes[len(rg.changes)-1].at+1
 		groups[g] = topGroup{key: rg.key, changes: byGroup[start:end:end]}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -22,7 +21,7 @@ func BenchmarkRankingAdd(b *testing.B) {
 		at := base.Add(-time.Duration(r.IntN(14*24)) * time.Hour)
 		row := zset.Row{"u", int64(i), "a", at}
 		sort := []any{at}
-		rr := RankedRow{Sort: sort, Row: row, ID: types.RowKey(row)}
+		rr := RankedRow{Sort: sort, Row: row}
 		rr.lead, rr.hasLead = leadOf(at, true)
 		rows = append(rows, rr)
 	}

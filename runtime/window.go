@@ -69,15 +69,15 @@ func (s *stepRun) window(ctx context.Context, n *ir.Node, op *ir.Window) (batch,
 	return out, nil
 }
 
-// markNeighbours adds to touched, by ID, the row and the rows before
+// markNeighbours adds to touched, by identity, the row and the rows before
 // and after where it is (or would be) in ranking r.
 func markNeighbours(r *Ranking, row RankedRow, touched map[string]RankedRow) {
-	touched[row.ID] = row
+	touched[row.identity()] = row
 	if before, ok := neighbour(r, row, false); ok {
-		touched[before.ID] = before
+		touched[before.identity()] = before
 	}
 	if after, ok := neighbour(r, row, true); ok {
-		touched[after.ID] = after
+		touched[after.identity()] = after
 	}
 }
 

@@ -335,7 +335,7 @@ func decodeRanking(v []any) *runtime.Ranking {
 	for _, it := range v[1].([]any) {
 		f := it.([]any)
 		row := zset.Row(f[1].([]any))
-		r.Rows.ReplaceOrInsert(runtime.RankedRow{Sort: f[0].([]any), Row: row, ID: types.RowKey(row), Count: f[2].(int64)})
+		r.Rows.ReplaceOrInsert(runtime.RankedRow{Sort: f[0].([]any), Row: row, Count: f[2].(int64)})
 	}
 	return r
 }
