@@ -313,8 +313,13 @@ func (s *stepRun) topK(ctx context.Context, n *ir.Node, op *ir.TopK) (batch, err
 // positions, small to move about; a change's RankedRow is made when it
 // is compared or stored.
 type rankedBatch struct {
-	rows    []zset.Row
-	nBy     int     // the number of order keys
+	rows []zset.Row
+	nBy  int // the number of order keys
+	// sortAt, when not -1, is the column where the order keys start,
+	// they being that column and those following it in order, as a
+	// single column key is: a row's order keys are then a slice of the
+	// row itself, and sorts is empty.
+	sortAt  int
 	sorts   []any   // the order keys' values, nBy per change
 	leads   []int64 // each change's lead, where hasLead says it has one
 	hasLead []bool
@@ -334,10 +339,45 @@ type netChange struct {
 	w  int64
 }
 
-// row returns change i's RankedRow.
+// row returns change i's RankedRow, for the step: its order keys may
+// lie in the batch's array of them (see kept).
 func (rb *rankedBatch) row(i int32) RankedRow {
-	sort := rb.sorts[int(i)*rb.nBy : int(i+1)*rb.nBy : int(i+1)*rb.nBy]
+	var sort []any
+	if rb.sortAt >= 0 {
+		sort = rb.rows[i][rb.sortAt : rb.sortAt+rb.nBy : rb.sortAt+rb.nBy]
+	} else {
+		sort = rb.sorts[int(i)*rb.nBy : int(i+1)*rb.nBy : int(i+1)*rb.nBy]
+	}
 	return RankedRow{Sort: sort, Row: rb.rows[i], lead: rb.leads[i], hasLead: rb.hasLead[i]}
+}
+
+// kept returns change i's RankedRow, for a ranking to keep: its order
+// keys are a slice of the row or an array of their own, never of the
+// batch's array, which a row kept for years would otherwise hold alive
+// whole, with every value in it.
+func (rb *rankedBatch) kept(i int32) RankedRow {
+	row := rb.row(i)
+	if rb.sortAt < 0 {
+		row.Sort = slices.Clone(row.Sort)
+	}
+	return row
+}
+
+// keyColumns returns the column where the order keys by start when they
+// are that column and the ones following it, in order; -1 when they are
+// not.
+func keyColumns(by []ir.OrderKey) int {
+	at := -1
+	for i, k := range by {
+		c, ok := k.Key.Column()
+		if !ok || i > 0 && c != at+i {
+			return -1
+		}
+		if i == 0 {
+			at = c
+		}
+	}
+	return at
 }
 
 // routeRanked evaluates each change's group key and order keys, and
@@ -351,9 +391,12 @@ func routeRanked(op *ir.TopK, d batch) (*rankedBatch, []string, []rankedGroup, e
 	}
 	nBy := len(op.By)
 	rb := &rankedBatch{
-		rows: make([]zset.Row, len(d)), nBy: nBy, sorts: make([]any, len(d)*nBy),
+		rows: make([]zset.Row, len(d)), nBy: nBy, sortAt: keyColumns(op.By),
 		leads: make([]int64, len(d)), hasLead: make([]bool, len(d)),
 		order: &Ranking{Desc: descending(op.By)},
+	}
+	if rb.sortAt < 0 {
+		rb.sorts = make([]any, len(d)*nBy)
 	}
 	all := make([]netChange, len(d))
 	parts, next := layOut(all, sizes), sizes
@@ -364,16 +407,18 @@ func routeRanked(op *ir.TopK, d batch) (*rankedBatch, []string, []rankedGroup, e
 	for j, e := range d {
 		at := next[of[j]]
 		next[of[j]]++
-		sortKey := rb.sorts[int(at)*nBy : int(at+1)*nBy]
-		for i, k := range op.By {
-			if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
-				return nil, nil, nil, err
+		rb.rows[at] = e.Row
+		if rb.sortAt < 0 {
+			sortKey := rb.sorts[int(at)*nBy : int(at+1)*nBy]
+			for i, k := range op.By {
+				if sortKey[i], err = k.Key.Eval(e.Row); err != nil {
+					return nil, nil, nil, err
+				}
 			}
 		}
 		if nBy > 0 {
-			rb.leads[at], rb.hasLead[at] = leadOf(sortKey[0], op.By[0].Desc)
+			rb.leads[at], rb.hasLead[at] = leadOf(rb.row(at).Sort[0], op.By[0].Desc)
 		}
-		rb.rows[at] = e.Row
 		all[at] = netChange{at: at, w: e.Weight}
 	}
 	return rb, keys, groups, nil
@@ -391,7 +436,7 @@ func (rb *rankedBatch) apply(olds []*GroupState, groups []rankedGroup) []*GroupS
 		}
 		for _, c := range g.changes {
 			st.Count += c.w
-			_ = st.Ranked.add(rb.row(c.at), c.w)
+			_ = st.Ranked.add(rb.kept(c.at), c.w)
 		}
 	}
 	return olds
@@ -592,7 +637,7 @@ func routeTopChanges(op *ir.TopK, d batch) ([]string, []topGroup, error) {
 	groups := make([]topGroup, len(ranked))
 	for g, rg := range ranked {
 		for _, c := range rg.changes {
-			byGroup[c.at] = topChange{row: rb.row(c.at), w: c.w}
+			byGroup[c.at] = topChange{row: rb.kept(c.at), w: c.w}
 		}
 		start, end := rg.changes[0].at, rg.changes[len(rg.changes)-1].at+1
 		groups[g] = topGroup{key: rg.key, changes: byGroup[start:end:end]}
