@@ -172,6 +172,11 @@ type Options struct {
 type viewState struct {
 	view     *ir.View
 	contents *zset.ZSet
+	// kept says the engine keeps contents up to date at every step. An
+	// output's contents are kept from the start; another view's only
+	// from when it is first read (see keptFromStart): until then its
+	// changes flow through the circuit without being added up.
+	kept bool
 }
 
 // New returns an engine for circuit c keeping its state in store.
@@ -183,8 +188,20 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	for _, in := range c.Inputs {
 		e.tables[in.Name] = newTableState(in)
 	}
+	e.inBody = make([]bool, len(c.Nodes))
+	for _, n := range c.Nodes {
+		if fp, ok := n.Op.(*ir.Fixpoint); ok {
+			for _, b := range fp.Body {
+				e.inBody[b.ID] = true
+			}
+		}
+	}
+	keepAll := keptFromStart(c)
 	for _, v := range c.Views {
-		e.views[v.Name] = &viewState{view: v, contents: zset.New()}
+		e.views[v.Name] = &viewState{view: v, contents: zset.New(), kept: keepAll}
+	}
+	for _, o := range c.Outputs {
+		e.views[o.View.Name].kept = true
 	}
 	e.nodeView = nodeViews(c)
 	if c.Watermarked() {
@@ -208,15 +225,29 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 			e.routes[n.ID] = routeOf(n)
 		}
 	}
-	e.inBody = make([]bool, len(c.Nodes))
+	return e
+}
+
+// keptFromStart reports whether an engine running c keeps every view's
+// contents from the start, rather than only the outputs' and the views
+// read so far. A view first read is computed from the tables' contents
+// in one pass (see materialize), which gives the contents the steps have
+// built only when nothing but those contents decides them: not when the
+// watermarks have freed rows the pass would need, nor when the clock
+// moves rows in and out, nor when rows are stamped with the time they
+// arrived, nor when a recursive view's pass from scratch may need more
+// iterations than any step did.
+func keptFromStart(c *ir.Circuit) bool {
+	if c.Watermarked() || c.Clock != nil {
+		return true
+	}
 	for _, n := range c.Nodes {
-		if fp, ok := n.Op.(*ir.Fixpoint); ok {
-			for _, b := range fp.Body {
-				e.inBody[b.ID] = true
-			}
+		switch n.Op.(type) {
+		case *ir.Fixpoint, *ir.Stamp:
+			return true
 		}
 	}
-	return e
+	return false
 }
 
 func (e *Engine) parallelBatch() int {
@@ -358,18 +389,72 @@ func (e *Engine) StepDeltaAt(ctx context.Context, t time.Time, deltas map[string
 }
 
 // Contents returns the current contents of a view (or of a table), or
-// false when there is none of that name. The caller must not modify it.
+// false when there is none of that name, or when a view read for the
+// first time could not be computed (ReadContents says why). The caller
+// must not modify it.
 func (e *Engine) Contents(name string) (*zset.ZSet, bool) {
+	z, ok, err := e.ReadContents(context.Background(), name)
+	return z, ok && err == nil
+}
+
+// Has reports whether the engine has a view or a table of that name
+// whose contents Contents gives.
+func (e *Engine) Has(name string) bool {
 	if e.opts.NoContents {
-		return nil, false
+		return false
+	}
+	_, view := e.views[name]
+	_, table := e.tables[name]
+	return view || table
+}
+
+// ReadContents is Contents, with the error of working out the contents
+// of a view that is neither an output nor read before: the engine then
+// computes them from the tables' contents in one pass, and keeps them up
+// to date from then on.
+func (e *Engine) ReadContents(ctx context.Context, name string) (*zset.ZSet, bool, error) {
+	if e.opts.NoContents {
+		return nil, false, nil
 	}
 	if v, ok := e.views[name]; ok {
-		return v.contents, true
+		if !v.kept {
+			if err := e.materialize(ctx, v); err != nil {
+				return nil, true, err
+			}
+		}
+		return v.contents, true, nil
 	}
 	if t, ok := e.tables[name]; ok {
-		return t.contents(), true
+		return t.contents(), true, nil
 	}
-	return nil, false
+	return nil, false, nil
+}
+
+// materialize computes view v's contents from the tables' contents, in
+// one step of an engine of its own, and keeps them up to date from then
+// on. It is what the steps so far have built: a view's contents depend
+// only on the tables' (keptFromStart holds the programs where they do
+// not).
+func (e *Engine) materialize(ctx context.Context, v *viewState) error {
+	if e.steps == 0 {
+		// Before the first step every view is empty: even a constant's
+		// rows enter only then.
+		v.kept = true
+		return nil
+	}
+	fresh := NewWithOptions(e.circuit, NewMemoryStore(), Options{MaxIterations: e.opts.MaxIterations})
+	for _, fv := range fresh.views {
+		fv.kept = fv.view == v.view
+	}
+	deltas := make(map[string]*zset.ZSet, len(e.tables))
+	for name, t := range e.tables {
+		deltas[name] = t.contents()
+	}
+	if _, err := fresh.StepDeltaAt(ctx, e.lastNow, deltas); err != nil {
+		return fmt.Errorf("reading view %s for the first time: %w", v.view.Name, err)
+	}
+	v.contents, v.kept = fresh.views[v.view.Name].contents, true
+	return nil
 }
 
 // TableRow returns the row of a table with a primary key whose key

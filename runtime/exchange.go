@@ -282,13 +282,17 @@ func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 	}
 	if s.parts == nil || size < e.parallelBatch() || len(changes) < 2 {
 		for name, d := range changes {
-			e.views[name].contents.AddAll(d, 1)
+			if v := e.views[name]; v.kept {
+				v.contents.AddAll(d, 1)
+			}
 		}
 		return
 	}
 	names := make([]string, 0, len(changes))
 	for name := range changes {
-		names = append(names, name)
+		if e.views[name].kept {
+			names = append(names, name)
+		}
 	}
 	n := len(names)
 	_ = parallel(n, func(w int) error {

@@ -33,14 +33,25 @@ func (e *Engine) Extend(ctx context.Context, c *ir.Circuit, t time.Time) (next *
 	for _, in := range e.circuit.Inputs {
 		contents[in.Node.ID] = e.tables[in.Name].contents()
 	}
+	views := map[int]*viewState{}
 	for _, v := range e.circuit.Views {
-		contents[v.Node.ID] = e.views[v.Name].contents
+		views[v.Node.ID] = e.views[v.Name]
 	}
 	for _, n := range c.Nodes[old:] {
 		for _, in := range n.Inputs {
-			if _, isRelation := contents[in.ID]; in.ID < old && !isRelation {
+			if _, isTable := contents[in.ID]; in.ID >= old || isTable {
+				continue
+			}
+			v, isView := views[in.ID]
+			if !isView {
 				return nil, nil, false, nil
 			}
+			if !v.kept {
+				if err := e.materialize(ctx, v); err != nil {
+					return nil, nil, false, err
+				}
+			}
+			contents[in.ID] = v.contents
 		}
 	}
 	next = NewWithOptions(c, e.store, e.opts)
@@ -144,7 +155,11 @@ func (e *Engine) backfill(ctx context.Context, t time.Time, first int, contents 
 		}
 	}
 	for name, d := range res.Changes {
-		e.views[name].contents.AddAll(d, 1)
+		// A new view is read at once (the REPL shows it), so its
+		// contents are kept from the start.
+		v := e.views[name]
+		v.kept = true
+		v.contents.AddAll(d, 1)
 	}
 	return res, nil
 }

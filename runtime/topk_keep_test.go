@@ -58,18 +58,7 @@ func TestRankedRowsKeepNoBatchArray(t *testing.T) {
 // rankedOp lowers src and returns its top-k or window as a TopK.
 func rankedOp(t *testing.T, src string) *ir.TopK {
 	t.Helper()
-	f, err := lang.Parse("keep.step", src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checked, err := typecheck.Check(f, &typecheck.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := ir.Lower(checked)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := lower(t, src)
 	for _, n := range c.Nodes {
 		switch op := n.Op.(type) {
 		case *ir.TopK:
@@ -92,4 +81,22 @@ func sameValues(a, b []any) bool {
 		}
 	}
 	return true
+}
+
+// lower parses, checks and lowers src.
+func lower(t *testing.T, src string) *ir.Circuit {
+	t.Helper()
+	f, err := lang.Parse("test.step", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked, err := typecheck.Check(f, &typecheck.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ir.Lower(checked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

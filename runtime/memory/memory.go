@@ -110,15 +110,17 @@ func (b *Backend) Backlog(ctx context.Context) (runtime.Backlog, error) {
 
 // Readable reports whether name is a view or table of the program.
 func (b *Backend) Readable(name string) bool {
-	_, ok := b.eng.Contents(name)
-	return ok
+	return b.eng.Has(name)
 }
 
 // Read returns a view's or table's rows whose columns equal where's
 // values. A lookup by some columns indexes the relation by them on first
 // use, and every step keeps the index up to date.
-func (b *Backend) Read(_ context.Context, name string, where map[int]any) (*zset.ZSet, error) {
-	z, ok := b.eng.Contents(name)
+func (b *Backend) Read(ctx context.Context, name string, where map[int]any) (*zset.ZSet, error) {
+	z, ok, err := b.eng.ReadContents(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, fmt.Errorf("no view or table %s", name)
 	}
