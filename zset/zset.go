@@ -68,9 +68,35 @@ func hashRow(row Row) uint64 {
 // New returns an empty Z-set.
 func New() *ZSet { return &ZSet{} }
 
-// NewSized returns an empty Z-set with room for about n rows.
+// NewSized returns an empty Z-set with room for about n rows. A Z-set
+// of up to four rows, as a small step's changes to a view make, is made
+// with its rows' room in one object: one allocation, not two.
 func NewSized(n int) *ZSet {
-	if n <= smallRows {
+	switch {
+	case n <= 0:
+		return &ZSet{}
+	case n == 1:
+		b := new(struct {
+			z    ZSet
+			rows [1]hashedEntry
+		})
+		b.z.small = b.rows[:0]
+		return &b.z
+	case n == 2:
+		b := new(struct {
+			z    ZSet
+			rows [2]hashedEntry
+		})
+		b.z.small = b.rows[:0]
+		return &b.z
+	case n <= 4:
+		b := new(struct {
+			z    ZSet
+			rows [4]hashedEntry
+		})
+		b.z.small = b.rows[:0]
+		return &b.z
+	case n <= smallRows:
 		return &ZSet{small: make([]hashedEntry, 0, n)}
 	}
 	return &ZSet{m: make(map[uint64]Entry, n)}
