@@ -157,10 +157,25 @@ func (t *tableState) appendPK(buf []byte, row zset.Row) []byte {
 // resolve turns a batch of changes into a Z-set against the table's
 // contents, reporting the first bad change.
 func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
-	d := make(batch, 0, len(changes))
+	var d batch
 	add := func(row zset.Row, w int64) { d = append(d, zset.Entry{Row: row, Weight: w}) }
 	var ov *overlay
-	if t.byKey != nil {
+	switch {
+	case t.byKey != nil && len(changes) == 1:
+		// A single change, as most steps of a live application make:
+		// its overlay, its key's change and its entries (an update
+		// makes two) in one object.
+		one := &struct {
+			overlay
+			keyed   keyedOverlay
+			change  [1]pkChange
+			entries [2]zset.Entry
+		}{}
+		one.overlay.keyed = &one.keyed
+		ov = &one.overlay
+		ov.keyed.changes = one.change[:0]
+		d = one.entries[:0]
+	case t.byKey != nil:
 		// The overlay and its keyed part in one object.
 		both := &struct {
 			overlay
@@ -169,7 +184,9 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		both.overlay.keyed = &both.keyed
 		ov = &both.overlay
 		ov.keyed.changes = make([]pkChange, 0, len(changes))
-	} else {
+		d = make(batch, 0, len(changes))
+	default:
+		d = make(batch, 0, len(changes))
 		ov = &overlay{}
 		ov.bag = zset.New()
 	}
@@ -240,7 +257,9 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	if cancels {
 		return toBatch(zset.FromEntries(d...)), ov, nil
 	}
-	return d, ov, nil
+	// Full: an operator appending to it must not write over the room
+	// a single change's entries have to spare.
+	return d[:len(d):len(d)], ov, nil
 }
 
 func (t *tableState) keyText(row zset.Row) string {
