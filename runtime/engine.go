@@ -50,6 +50,15 @@ type Engine struct {
 	// writes is the room for a running step's state writes, kept for
 	// the next step, cleared between (see freshWrites).
 	writes []func(context.Context) error
+	// inputs holds a running step's changes to the tables, by name,
+	// kept for the next step and cleared between, as deltas is.
+	inputs map[string]batch
+	// running is the step in progress, the engine's own: a step is not
+	// made an object of its own (see newRun).
+	running stepRun
+	// watermarked says whether a table declares a watermark: only then
+	// is there state for a step to free.
+	watermarked bool
 }
 
 // StepError is a step that failed computing a view: the data it met (a
@@ -187,7 +196,8 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		e.views[v.Name] = &viewState{view: v, contents: zset.New()}
 	}
 	e.nodeView = nodeViews(c)
-	if c.Watermarked() {
+	e.watermarked = c.Watermarked()
+	if e.watermarked {
 		e.floors = c.Floors()
 		for _, f := range c.Freeings(e.floors) {
 			e.sweepers = append(e.sweepers, &sweeper{f: f})
@@ -274,11 +284,12 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	if e.opts.NoContents {
 		return nil, fmt.Errorf("this engine keeps no table contents: give its changes as Z-sets with StepDelta")
 	}
-	deltas := make(map[string]batch, len(changes))
-	overlays := make(map[string]tableOverlays, len(changes))
-	marks := make(map[string]markUpdate, len(changes))
-	var one [1]string // a step's one table's name, on the stack
-	for _, name := range tableOrder(changes, one[:0]) {
+	var one [1]tableStep // a step's one table's, on the stack
+	tables := one[:0]
+	inputs := e.freshInputs()
+	defer clear(inputs) // a step's changes are not kept alive till the next
+	var names [1]string
+	for _, name := range tableOrder(changes, names[:0]) {
 		tableChanges := changes[name]
 		t, ok := e.tables[name]
 		if !ok {
@@ -290,21 +301,48 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 			// column) fails the step as an operator's error does.
 			return nil, &StepError{Step: e.steps + 1, Err: fmt.Errorf("table %s: %w", name, err)}
 		}
-		var u markUpdate
-		deltas[name], overlays[name] = t.dropLate(d, &u, e.opts.AdmitLate), ov
-		marks[name] = u
+		ts := tableStep{t: t, ovs: ov}
+		inputs[name] = t.dropLate(d, &ts.mark, e.opts.AdmitLate)
+		tables = append(tables, ts)
 	}
-	res, s, err := e.run(ctx, t, deltas)
+	res, s, err := e.run(ctx, t, inputs)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.commit(ctx, res, marks); err != nil {
+	if err := s.commit(ctx, res, tables); err != nil {
 		return nil, err
 	}
-	for name, ovs := range overlays {
-		e.tables[name].applySplit(ovs)
+	for _, ts := range tables {
+		ts.t.applySplit(ts.ovs)
 	}
-	return res, e.free(ctx)
+	return res, e.freeAfter(ctx)
+}
+
+// freeAfter frees, after a step, the state its tables' watermarks made
+// final: none when no table has a watermark.
+func (e *Engine) freeAfter(ctx context.Context) error {
+	if !e.watermarked {
+		return nil
+	}
+	return e.free(ctx)
+}
+
+// tableStep is what a step does to one of its tables: the overlays its
+// changes resolved to, applied once the step commits, and what they do
+// to the table's watermark.
+type tableStep struct {
+	t    *tableState
+	ovs  tableOverlays
+	mark markUpdate
+}
+
+// freshInputs returns the map of a step's changes by table: the engine's
+// own, reused from step to step and emptied when each ends.
+func (e *Engine) freshInputs() map[string]batch {
+	if e.inputs == nil {
+		e.inputs = map[string]batch{}
+	}
+	return e.inputs
 }
 
 // tableOrder appends to buf the names of the tables a step changes in
@@ -328,33 +366,36 @@ func (e *Engine) StepDelta(ctx context.Context, deltas map[string]*zset.ZSet) (*
 
 // StepDeltaAt is StepDelta at time t, as StepAt is Step at time t.
 func (e *Engine) StepDeltaAt(ctx context.Context, t time.Time, deltas map[string]*zset.ZSet) (*Result, error) {
-	inputs := map[string]batch{}
-	marks := map[string]markUpdate{}
+	inputs := e.freshInputs()
+	defer clear(inputs) // a step's changes are not kept alive till the next
+	tables := make([]tableStep, 0, len(deltas))
 	for name, d := range deltas {
 		tab, ok := e.tables[name]
 		if !ok {
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
 		}
-		var u markUpdate
-		inputs[name] = tab.dropLate(toBatch(d), &u, e.opts.AdmitLate)
-		marks[name] = u
+		ts := tableStep{t: tab}
+		inputs[name] = tab.dropLate(toBatch(d), &ts.mark, e.opts.AdmitLate)
+		tables = append(tables, ts)
 	}
 	res, s, err := e.run(ctx, t, inputs)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.commit(ctx, res, marks); err != nil {
+	if err := s.commit(ctx, res, tables); err != nil {
 		return nil, err
 	}
 	if !e.opts.NoContents {
-		for name, d := range deltas {
-			if marks[name].late > 0 {
+		for _, ts := range tables {
+			name := ts.t.input.Name
+			d := deltas[name]
+			if ts.mark.late > 0 {
 				d = zset.FromEntries(inputs[name]...) // without the late rows
 			}
-			e.tables[name].applyDelta(d)
+			ts.t.applyDelta(d)
 		}
 	}
-	return res, e.free(ctx)
+	return res, e.freeAfter(ctx)
 }
 
 // Contents returns the current contents of a view (or of a table), or
@@ -401,17 +442,10 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		if err != nil {
 			clear(e.deltas) // a failed step's changes are not kept alive
 			clear(e.writes[:cap(e.writes)])
+			e.running = stepRun{}
 		}
 	}()
-	s = &stepRun{
-		engine: e,
-		store:  e.store,
-		deltas: e.freshDeltas(),
-		writes: e.freshWrites(),
-		inputs: inputs,
-		now:    t.UTC().Round(time.Microsecond),
-		parts:  e.parts,
-	}
+	s = e.newRun(inputs, t)
 	for _, n := range e.circuit.Nodes {
 		if e.inBody[n.ID] {
 			continue
@@ -423,13 +457,26 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		s.deltas[n.ID] = d
 	}
 	res = &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
-	changes := s.viewChanges()
-	for i, v := range e.circuit.Views {
-		if changes[i] != nil && !changes[i].IsEmpty() {
-			res.Changes[v.Name] = changes[i]
-		}
-	}
+	s.viewChanges(res.Changes)
 	return res, s, nil
+}
+
+// newRun returns the engine's step run, set for a step at time t with
+// inputs: one object, the engine's, for every step rather than one a
+// step, since a step's run is dropped when it ends (commit, or a failed
+// run, empties it).
+func (e *Engine) newRun(inputs map[string]batch, t time.Time) *stepRun {
+	s := &e.running
+	*s = stepRun{
+		engine: e,
+		store:  e.store,
+		deltas: e.freshDeltas(),
+		writes: e.freshWrites(),
+		inputs: inputs,
+		now:    t.UTC().Round(time.Microsecond),
+		parts:  e.parts,
+	}
+	return s
 }
 
 // freshDeltas returns the slice of a step's changes by node, cleared: the
@@ -454,12 +501,13 @@ func (e *Engine) freshWrites() []func(context.Context) error {
 }
 
 // commit writes the state of a step that ran: its operators' state, the
-// views' contents from res, and the tables' watermarks as marks say.
-func (s *stepRun) commit(ctx context.Context, res *Result, marks map[string]markUpdate) error {
+// views' contents from res, and the watermarks of its tables.
+func (s *stepRun) commit(ctx context.Context, res *Result, tables []tableStep) error {
 	e := s.engine
 	defer func() {
 		clear(s.writes) // nothing of the step is kept till the next
 		e.writes = s.writes[:0]
+		*s = stepRun{}
 	}()
 	for _, w := range s.writes {
 		if err := w(ctx); err != nil {
@@ -471,9 +519,9 @@ func (s *stepRun) commit(ctx context.Context, res *Result, marks map[string]mark
 	}
 	e.steps++
 	e.lastNow = s.now
-	for name, u := range marks {
-		if m := e.tables[name].mark; m != nil {
-			m.apply(u)
+	for _, ts := range tables {
+		if m := ts.t.mark; m != nil {
+			m.apply(ts.mark)
 		}
 	}
 	for _, sw := range e.sweepers {
