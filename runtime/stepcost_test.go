@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/runtime"
@@ -50,5 +51,49 @@ view labels = totals | select { label = format("%s: %s", basket, total) }
 		if got := res.Changes["labels"]; got == nil || !got.Equal(want) || res.Changes["totals"].Len() != 2 {
 			t.Errorf("workers %d: labels changed by %v, want %v", workers, got.Entries(), want.Entries())
 		}
+	}
+}
+
+// TestStepReadsClockOnlyWhenTimed counts the engine clock's readings: a
+// program with no operator reading the time of a step never reads it;
+// one reading it through now(), a temporal filter or a stamp, once a
+// step.
+func TestStepReadsClockOnlyWhenTimed(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		reads     bool
+	}{
+		{"join and group", `
+table t (id int4, g int4, primary key (id))
+table u (g int4, label text, primary key (g))
+view v = t | join u on t.g == u.g | group by label { n = count() }
+`, false},
+		{"select of now", `
+table t (id int4, g int4, primary key (id))
+view v = t | select { id, at = now() }
+`, true},
+		{"temporal filter", `
+table t (id int4, g int4, at timestamp, primary key (id))
+view v = t | where at > now() - interval "1 day" | select { id }
+`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prog, err := compile.Compile(context.Background(), "p.step", tc.src, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reads := 0
+			clock := func() time.Time { reads++; return time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC) }
+			eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{Clock: clock})
+			ctx := context.Background()
+			for range 3 {
+				if _, err := eng.Step(ctx, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if want := map[bool]int{false: 0, true: 3}[tc.reads]; reads != want {
+				t.Errorf("3 steps read the clock %d times, want %d", reads, want)
+			}
+		})
 	}
 }
