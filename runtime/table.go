@@ -92,6 +92,9 @@ type pkChange struct {
 	row    zset.Row // the key's row after the batch; nil for none
 	// slot is the key's slot in the table when the batch began, or -1.
 	slot int32
+	// part is the partition of the table's rows that holds the key
+	// (pkParts), found once, when the change is resolved.
+	part int32
 }
 
 // find returns the position of the change of key (its encoding, hashing
@@ -216,7 +219,11 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			continue
 		}
 		buf = t.appendPK(buf[:0], c.Row)
-		rows := pkPart(t.byKey, buf)
+		part := 0
+		if len(t.byKey) > 1 {
+			part = partOf(buf, len(t.byKey))
+		}
+		rows := t.byKey[part]
 		h := rows.hash(string(buf))
 		at := ov.keyed.find(t, h, buf)
 		var pc *pkChange
@@ -225,7 +232,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			cancels = true
 		} else {
 			slot := rows.slot(h, string(buf))
-			ov.keyed.add(pkChange{hash: h, keyRow: c.Row, slot: slot})
+			ov.keyed.add(pkChange{hash: h, keyRow: c.Row, slot: slot, part: int32(part)})
 			pc = &ov.keyed.changes[len(ov.keyed.changes)-1]
 			if slot >= 0 {
 				pc.row = *rows.row(slot)
@@ -317,9 +324,8 @@ func (t *tableState) apply(ov *overlay) {
 		t.byKey[0].apply(ov.keyed.changes)
 		return
 	}
-	var tmp [128]byte
-	for _, c := range ov.keyed.changes {
-		pkPart(t.byKey, t.appendPK(tmp[:0], c.keyRow)).apply([]pkChange{c})
+	for i, c := range ov.keyed.changes {
+		t.byKey[c.part].apply(ov.keyed.changes[i : i+1])
 	}
 }
 
