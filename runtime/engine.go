@@ -50,6 +50,19 @@ type Engine struct {
 	// writes is the room for a running step's state writes, kept for
 	// the next step, cleared between (see freshWrites).
 	writes []func(context.Context) error
+	// inputs holds a running step's changes to the tables, by name,
+	// kept for the next step and cleared between, as deltas is.
+	inputs map[string]batch
+	// running is the step in progress, the engine's own: a step is not
+	// made an object of its own (see newRun).
+	running stepRun
+	// watermarked says whether a table declares a watermark: only then
+	// is there state for a step to free.
+	watermarked bool
+	// timed says whether an operator reads the time of a step (the
+	// clock, a temporal filter, a stamp): only then is the clock read
+	// for a step the caller gave no time for.
+	timed bool
 }
 
 // StepError is a step that failed computing a view: the data it met (a
@@ -190,6 +203,7 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	}
 	e.inBody = make([]bool, len(c.Nodes))
 	for _, n := range c.Nodes {
+		e.timed = e.timed || readsTime(n.Op)
 		if fp, ok := n.Op.(*ir.Fixpoint); ok {
 			for _, b := range fp.Body {
 				e.inBody[b.ID] = true
@@ -204,7 +218,8 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		e.views[o.View.Name].kept = true
 	}
 	e.nodeView = nodeViews(c)
-	if c.Watermarked() {
+	e.watermarked = c.Watermarked()
+	if e.watermarked {
 		e.floors = c.Floors()
 		for _, f := range c.Freeings(e.floors) {
 			e.sweepers = append(e.sweepers, &sweeper{f: f})
@@ -281,6 +296,25 @@ type Result struct {
 // should apply steps as time passes (StepAt with no changes).
 func (e *Engine) UsesClock() bool { return e.circuit.Clock != nil }
 
+// readsTime reports whether an operator reads the time of the step.
+func readsTime(op ir.Op) bool {
+	switch op.(type) {
+	case *ir.Clock, *ir.TemporalFilter, *ir.Stamp:
+		return true
+	}
+	return false
+}
+
+// stepTime is the time of a step the caller gave no time for: the
+// engine's clock when an operator reads it, else none, since reading the
+// clock costs as much as a fifth of an empty step.
+func (e *Engine) stepTime() time.Time {
+	if !e.timed {
+		return time.Time{}
+	}
+	return e.now()
+}
+
 // now is the time of a step the caller gave no time for.
 func (e *Engine) now() time.Time {
 	if e.opts.Clock != nil {
@@ -293,7 +327,7 @@ func (e *Engine) now() time.Time {
 // changes to every view. On error nothing of the batch is applied. The
 // step's time, which now() reads, is the engine's clock (Options.Clock).
 func (e *Engine) Step(ctx context.Context, changes map[string][]Change) (*Result, error) {
-	return e.StepAt(ctx, e.now(), changes)
+	return e.StepAt(ctx, e.stepTime(), changes)
 }
 
 // StepAt is Step at time t: now() is t throughout the step. A step may
@@ -305,11 +339,12 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	if e.opts.NoContents {
 		return nil, fmt.Errorf("this engine keeps no table contents: give its changes as Z-sets with StepDelta")
 	}
-	deltas := make(map[string]batch, len(changes))
-	overlays := make(map[string]tableOverlays, len(changes))
-	marks := make(map[string]markUpdate, len(changes))
-	var one [1]string // a step's one table's name, on the stack
-	for _, name := range tableOrder(changes, one[:0]) {
+	var one [1]tableStep // a step's one table's, on the stack
+	tables := one[:0]
+	inputs := e.freshInputs()
+	defer clear(inputs) // a step's changes are not kept alive till the next
+	var names [1]string
+	for _, name := range tableOrder(changes, names[:0]) {
 		tableChanges := changes[name]
 		t, ok := e.tables[name]
 		if !ok {
@@ -321,21 +356,48 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 			// column) fails the step as an operator's error does.
 			return nil, &StepError{Step: e.steps + 1, Err: fmt.Errorf("table %s: %w", name, err)}
 		}
-		var u markUpdate
-		deltas[name], overlays[name] = t.dropLate(d, &u, e.opts.AdmitLate), ov
-		marks[name] = u
+		ts := tableStep{t: t, ovs: ov}
+		inputs[name] = t.dropLate(d, &ts.mark, e.opts.AdmitLate)
+		tables = append(tables, ts)
 	}
-	res, s, err := e.run(ctx, t, deltas)
+	res, s, err := e.run(ctx, t, inputs)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.commit(ctx, res, marks); err != nil {
+	if err := s.commit(ctx, res, tables); err != nil {
 		return nil, err
 	}
-	for name, ovs := range overlays {
-		e.tables[name].applySplit(ovs)
+	for _, ts := range tables {
+		ts.t.applySplit(ts.ovs)
 	}
-	return res, e.free(ctx)
+	return res, e.freeAfter(ctx)
+}
+
+// freeAfter frees, after a step, the state its tables' watermarks made
+// final: none when no table has a watermark.
+func (e *Engine) freeAfter(ctx context.Context) error {
+	if !e.watermarked {
+		return nil
+	}
+	return e.free(ctx)
+}
+
+// tableStep is what a step does to one of its tables: the overlays its
+// changes resolved to, applied once the step commits, and what they do
+// to the table's watermark.
+type tableStep struct {
+	t    *tableState
+	ovs  tableOverlays
+	mark markUpdate
+}
+
+// freshInputs returns the map of a step's changes by table: the engine's
+// own, reused from step to step and emptied when each ends.
+func (e *Engine) freshInputs() map[string]batch {
+	if e.inputs == nil {
+		e.inputs = map[string]batch{}
+	}
+	return e.inputs
 }
 
 // tableOrder appends to buf the names of the tables a step changes in
@@ -354,38 +416,41 @@ func tableOrder(changes map[string][]Change, buf []string) []string {
 // integrated weights non-negative. Tests use it to drive operators with
 // arbitrary Z-sets. The step's time is the engine's clock.
 func (e *Engine) StepDelta(ctx context.Context, deltas map[string]*zset.ZSet) (*Result, error) {
-	return e.StepDeltaAt(ctx, e.now(), deltas)
+	return e.StepDeltaAt(ctx, e.stepTime(), deltas)
 }
 
 // StepDeltaAt is StepDelta at time t, as StepAt is Step at time t.
 func (e *Engine) StepDeltaAt(ctx context.Context, t time.Time, deltas map[string]*zset.ZSet) (*Result, error) {
-	inputs := map[string]batch{}
-	marks := map[string]markUpdate{}
+	inputs := e.freshInputs()
+	defer clear(inputs) // a step's changes are not kept alive till the next
+	tables := make([]tableStep, 0, len(deltas))
 	for name, d := range deltas {
 		tab, ok := e.tables[name]
 		if !ok {
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
 		}
-		var u markUpdate
-		inputs[name] = tab.dropLate(toBatch(d), &u, e.opts.AdmitLate)
-		marks[name] = u
+		ts := tableStep{t: tab}
+		inputs[name] = tab.dropLate(toBatch(d), &ts.mark, e.opts.AdmitLate)
+		tables = append(tables, ts)
 	}
 	res, s, err := e.run(ctx, t, inputs)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.commit(ctx, res, marks); err != nil {
+	if err := s.commit(ctx, res, tables); err != nil {
 		return nil, err
 	}
 	if !e.opts.NoContents {
-		for name, d := range deltas {
-			if marks[name].late > 0 {
+		for _, ts := range tables {
+			name := ts.t.input.Name
+			d := deltas[name]
+			if ts.mark.late > 0 {
 				d = zset.FromEntries(inputs[name]...) // without the late rows
 			}
-			e.tables[name].applyDelta(d)
+			ts.t.applyDelta(d)
 		}
 	}
-	return res, e.free(ctx)
+	return res, e.freeAfter(ctx)
 }
 
 // Contents returns the current contents of a view (or of a table), or
@@ -486,17 +551,10 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		if err != nil {
 			clear(e.deltas) // a failed step's changes are not kept alive
 			clear(e.writes[:cap(e.writes)])
+			e.running = stepRun{}
 		}
 	}()
-	s = &stepRun{
-		engine: e,
-		store:  e.store,
-		deltas: e.freshDeltas(),
-		writes: e.freshWrites(),
-		inputs: inputs,
-		now:    t.UTC().Round(time.Microsecond),
-		parts:  e.parts,
-	}
+	s = e.newRun(inputs, t)
 	for _, n := range e.circuit.Nodes {
 		if e.inBody[n.ID] {
 			continue
@@ -508,13 +566,26 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 		s.deltas[n.ID] = d
 	}
 	res = &Result{Step: e.steps + 1, Changes: map[string]*zset.ZSet{}}
-	changes := s.viewChanges()
-	for i, v := range e.circuit.Views {
-		if changes[i] != nil && !changes[i].IsEmpty() {
-			res.Changes[v.Name] = changes[i]
-		}
-	}
+	s.viewChanges(res.Changes)
 	return res, s, nil
+}
+
+// newRun returns the engine's step run, set for a step at time t with
+// inputs: one object, the engine's, for every step rather than one a
+// step, since a step's run is dropped when it ends (commit, or a failed
+// run, empties it).
+func (e *Engine) newRun(inputs map[string]batch, t time.Time) *stepRun {
+	s := &e.running
+	*s = stepRun{
+		engine: e,
+		store:  e.store,
+		deltas: e.freshDeltas(),
+		writes: e.freshWrites(),
+		inputs: inputs,
+		now:    t.UTC().Round(time.Microsecond),
+		parts:  e.parts,
+	}
+	return s
 }
 
 // freshDeltas returns the slice of a step's changes by node, cleared: the
@@ -539,12 +610,13 @@ func (e *Engine) freshWrites() []func(context.Context) error {
 }
 
 // commit writes the state of a step that ran: its operators' state, the
-// views' contents from res, and the tables' watermarks as marks say.
-func (s *stepRun) commit(ctx context.Context, res *Result, marks map[string]markUpdate) error {
+// views' contents from res, and the watermarks of its tables.
+func (s *stepRun) commit(ctx context.Context, res *Result, tables []tableStep) error {
 	e := s.engine
 	defer func() {
 		clear(s.writes) // nothing of the step is kept till the next
 		e.writes = s.writes[:0]
+		*s = stepRun{}
 	}()
 	for _, w := range s.writes {
 		if err := w(ctx); err != nil {
@@ -556,9 +628,9 @@ func (s *stepRun) commit(ctx context.Context, res *Result, marks map[string]mark
 	}
 	e.steps++
 	e.lastNow = s.now
-	for name, u := range marks {
-		if m := e.tables[name].mark; m != nil {
-			m.apply(u)
+	for _, ts := range tables {
+		if m := ts.t.mark; m != nil {
+			m.apply(ts.mark)
 		}
 	}
 	for _, sw := range e.sweepers {

@@ -236,23 +236,28 @@ func concatBatches(bs []batch) batch { return slices.Concat(bs...) }
 // caller's run over the whole batch then says what is wrong with it.
 var errBadRow = errors.New("bad row")
 
-// viewChanges returns the step's changes to each view of the circuit, in
-// its order, consolidated (nil for a view with none): on several workers, each view's on a
-// goroutine of its own when the step's changes are many.
-func (s *stepRun) viewChanges() []*zset.ZSet {
+// viewChanges files in into the step's changes to each view of the
+// circuit that has some, consolidated: on several workers, each view's
+// on a goroutine of its own when the step's changes are many.
+func (s *stepRun) viewChanges(into map[string]*zset.ZSet) {
 	views := s.engine.circuit.Views
-	out := make([]*zset.ZSet, len(views))
 	size := 0
 	for _, v := range views {
 		size += len(s.deltas[v.Node.ID])
 	}
+	if size == 0 {
+		return
+	}
 	if s.parts == nil || size < s.engine.parallelBatch() || len(views) < 2 {
-		for i, v := range views {
-			out[i] = s.consolidated(v)
+		for _, v := range views {
+			if z := s.consolidated(v); z != nil && !z.IsEmpty() {
+				into[v.Name] = z
+			}
 		}
-		return out
+		return
 	}
 	// Views are dealt to goroutines in turn; each writes only its own.
+	out := make([]*zset.ZSet, len(views))
 	n := len(views)
 	_ = parallel(n, func(w int) error {
 		for i := w; i < len(views); i += n {
@@ -260,7 +265,11 @@ func (s *stepRun) viewChanges() []*zset.ZSet {
 		}
 		return nil
 	})
-	return out
+	for i, v := range views {
+		if out[i] != nil && !out[i].IsEmpty() {
+			into[v.Name] = out[i]
+		}
+	}
 }
 
 // consolidated returns view v's changes in the step as a Z-set, nil when

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"testing"
@@ -121,5 +122,84 @@ func TestTableResolveCollisions(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTableResolveOne resolves batches of a single change, which resolve
+// files in one object with its entries' room, against a table holding
+// keys 1 to 9, whole or split, resolved whole (a batch below minBatch)
+// or by partition: the batch must be the change's difference, full (an
+// operator appending to it makes a new array), and the table after it
+// as a map of the same change says.
+func TestTableResolveOne(t *testing.T) {
+	in := &ir.Input{Name: "t", PrimaryKey: []int{0}, Columns: []ir.Column{
+		{Name: "k", Type: types.Type{Kind: types.Int8}},
+		{Name: "v", Type: types.Type{Kind: types.Int8}},
+	}}
+	row := func(k, v int64) zset.Row { return zset.Row{k, v} }
+	for _, tc := range []struct {
+		name   string
+		change Change
+		want   []zset.Entry
+		after  map[int64]int64 // the rows that differ from the load's
+		gone   int64           // a key the change deletes
+		fails  bool
+	}{
+		{"insert", Change{Op: Insert, Row: row(12, 20)}, []zset.Entry{{Row: row(12, 20), Weight: 1}}, map[int64]int64{12: 20}, 0, false},
+		{"insert taken", Change{Op: Insert, Row: row(1, 11)}, nil, nil, 0, true},
+		{"update", Change{Op: Update, Row: row(1, 11)}, []zset.Entry{{Row: row(1, 10), Weight: -1}, {Row: row(1, 11), Weight: 1}}, map[int64]int64{1: 11}, 0, false},
+		{"update absent", Change{Op: Update, Row: row(12, 20)}, nil, nil, 0, false},
+		{"delete", Change{Op: Delete, Row: row(7, 0)}, []zset.Entry{{Row: row(7, 70), Weight: -1}}, nil, 7, false},
+		{"delete absent", Change{Op: Delete, Row: row(12, 0)}, nil, nil, 0, false},
+	} {
+		for _, parts := range []int{1, 2, 3} {
+			for _, minBatch := range []int{1, 100} {
+				t.Run(fmt.Sprintf("%s/parts=%d/min=%d", tc.name, parts, minBatch), func(t *testing.T) {
+					tab := newTableState(in)
+					tab.split(parts)
+					want := map[int64]int64{}
+					var load []Change
+					for k := int64(1); k <= 9; k++ {
+						load = append(load, Change{Op: Insert, Row: row(k, 10*k)})
+						want[k] = 10 * k
+					}
+					_, ovs, err := tab.resolveSplit(load, minBatch)
+					if err != nil {
+						t.Fatal(err)
+					}
+					tab.applySplit(ovs)
+					d, ovs, err := tab.resolveSplit([]Change{tc.change}, minBatch)
+					if (err != nil) != tc.fails {
+						t.Fatalf("error %v, want one: %v", err, tc.fails)
+					}
+					if tc.fails {
+						return
+					}
+					if !zset.FromEntries(d...).Equal(zset.FromEntries(tc.want...)) || len(d) != len(tc.want) {
+						t.Fatalf("batch %v, want %v", d, tc.want)
+					}
+					if cap(d) != len(d) {
+						t.Fatalf("batch of %d has room for %d", len(d), cap(d))
+					}
+					tab.applySplit(ovs)
+					maps.Copy(want, tc.after)
+					delete(want, tc.gone)
+					if tab.byKey.len() != len(want) {
+						t.Fatalf("%d rows, want %d", tab.byKey.len(), len(want))
+					}
+					for k, v := range want {
+						if got := tab.byKey.get(string(tab.appendPK(nil, zset.Row{k}))); got == nil || got[1] != v {
+							t.Fatalf("row of %d is %v, want %d", k, got, v)
+						}
+					}
+				})
+			}
+		}
+	}
+	// One allocation for the batch, its overlay and its key's change.
+	tab := newTableState(in)
+	changes := []Change{{Op: Insert, Row: row(3, 30)}}
+	if allocs := testing.AllocsPerRun(100, func() { _, _, _ = tab.resolve(changes) }); allocs != 1 {
+		t.Errorf("resolving one insert: %v allocations, want 1", allocs)
 	}
 }

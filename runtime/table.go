@@ -92,6 +92,9 @@ type pkChange struct {
 	row    zset.Row // the key's row after the batch; nil for none
 	// slot is the key's slot in the table when the batch began, or -1.
 	slot int32
+	// part is the partition of the table's rows that holds the key
+	// (pkParts), found once, when the change is resolved.
+	part int32
 }
 
 // find returns the position of the change of key (its encoding, hashing
@@ -157,10 +160,25 @@ func (t *tableState) appendPK(buf []byte, row zset.Row) []byte {
 // resolve turns a batch of changes into a Z-set against the table's
 // contents, reporting the first bad change.
 func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
-	d := make(batch, 0, len(changes))
+	var d batch
 	add := func(row zset.Row, w int64) { d = append(d, zset.Entry{Row: row, Weight: w}) }
 	var ov *overlay
-	if t.byKey != nil {
+	switch {
+	case t.byKey != nil && len(changes) == 1:
+		// A single change, as most steps of a live application make:
+		// its overlay, its key's change and its entries (an update
+		// makes two) in one object.
+		one := &struct {
+			overlay
+			keyed   keyedOverlay
+			change  [1]pkChange
+			entries [2]zset.Entry
+		}{}
+		one.overlay.keyed = &one.keyed
+		ov = &one.overlay
+		ov.keyed.changes = one.change[:0]
+		d = one.entries[:0]
+	case t.byKey != nil:
 		// The overlay and its keyed part in one object.
 		both := &struct {
 			overlay
@@ -169,7 +187,9 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		both.overlay.keyed = &both.keyed
 		ov = &both.overlay
 		ov.keyed.changes = make([]pkChange, 0, len(changes))
-	} else {
+		d = make(batch, 0, len(changes))
+	default:
+		d = make(batch, 0, len(changes))
 		ov = &overlay{}
 		ov.bag = zset.New()
 	}
@@ -199,7 +219,11 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			continue
 		}
 		buf = t.appendPK(buf[:0], c.Row)
-		rows := pkPart(t.byKey, buf)
+		part := 0
+		if len(t.byKey) > 1 {
+			part = partOf(buf, len(t.byKey))
+		}
+		rows := t.byKey[part]
 		h := rows.hash(string(buf))
 		at := ov.keyed.find(t, h, buf)
 		var pc *pkChange
@@ -208,7 +232,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			cancels = true
 		} else {
 			slot := rows.slot(h, string(buf))
-			ov.keyed.add(pkChange{hash: h, keyRow: c.Row, slot: slot})
+			ov.keyed.add(pkChange{hash: h, keyRow: c.Row, slot: slot, part: int32(part)})
 			pc = &ov.keyed.changes[len(ov.keyed.changes)-1]
 			if slot >= 0 {
 				pc.row = *rows.row(slot)
@@ -240,7 +264,9 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	if cancels {
 		return toBatch(zset.FromEntries(d...)), ov, nil
 	}
-	return d, ov, nil
+	// Full: an operator appending to it must not write over the room
+	// a single change's entries have to spare.
+	return d[:len(d):len(d)], ov, nil
 }
 
 func (t *tableState) keyText(row zset.Row) string {
@@ -298,9 +324,8 @@ func (t *tableState) apply(ov *overlay) {
 		t.byKey[0].apply(ov.keyed.changes)
 		return
 	}
-	var tmp [128]byte
-	for _, c := range ov.keyed.changes {
-		pkPart(t.byKey, t.appendPK(tmp[:0], c.keyRow)).apply([]pkChange{c})
+	for i, c := range ov.keyed.changes {
+		t.byKey[c.part].apply(ov.keyed.changes[i : i+1])
 	}
 }
 

@@ -352,3 +352,50 @@ func ordered(a, b zset.Row) bool {
 	c := types.CompareRows(a, b)
 	return c < 0 || c == 0 && types.RowKey(a) < types.RowKey(b)
 }
+
+// TestNewSized fills Z-sets made for n rows with fewer, as many and more
+// rows than that, rows that cancel among them, and checks each holds
+// what a Z-set grown from empty holds, and that one made for up to four
+// rows is one allocation with them.
+func TestNewSized(t *testing.T) {
+	for _, size := range []int{0, 1, 2, 3, 4, 5, 8, 9} {
+		for _, rows := range []int{0, 1, 2, 3, 4, 5, 9, 20} {
+			t.Run(fmt.Sprintf("size=%d/rows=%d", size, rows), func(t *testing.T) {
+				z, want := zset.NewSized(size), zset.New()
+				for i := range rows {
+					z.Add(r(int64(i%7), "x"), int64(i+1))
+					want.Add(r(int64(i%7), "x"), int64(i+1))
+				}
+				for i := range rows / 2 { // cancel some
+					z.Add(r(int64(i%7), "x"), -int64(i+1))
+					want.Add(r(int64(i%7), "x"), -int64(i+1))
+				}
+				if !z.Equal(want) || text(z) != text(want) {
+					t.Fatalf("got %s, want %s", text(z), text(want))
+				}
+			})
+		}
+	}
+	for n := 1; n <= 4; n++ {
+		es := make([]zset.Entry, n)
+		for i := range es {
+			es[i] = e(1, int64(i))
+		}
+		if allocs := testing.AllocsPerRun(100, func() { zset.FromEntries(es...) }); allocs != 1 {
+			t.Errorf("FromEntries of %d rows: %v allocations, want 1", n, allocs)
+		}
+	}
+}
+
+// TestNewSizedIndependent checks that two small Z-sets, each in one
+// object with its rows, do not share their rows' room.
+func TestNewSizedIndependent(t *testing.T) {
+	a, b := zset.NewSized(2), zset.NewSized(2)
+	a.Add(r(int64(1)), 1)
+	b.Add(r(int64(2)), 1)
+	c := a.Clone()
+	c.Add(r(int64(3)), 1)
+	if text(a) != text(zset.FromEntries(e(1, int64(1)))) || text(b) != text(zset.FromEntries(e(1, int64(2)))) {
+		t.Fatalf("a = %s, b = %s", text(a), text(b))
+	}
+}
