@@ -3,6 +3,7 @@ package runtime
 import (
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stepping-io/stepping/ir"
@@ -121,5 +122,44 @@ func TestTableResolveCollisions(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPKRowsKeepsRows checks that pkRows, which keeps a pointer to each
+// row's first column, hands back the row it was given (its columns, in
+// place, of its length, whatever its capacity), nil for a key it lost,
+// and refuses a row of other columns than the table's rows.
+func TestPKRowsKeepsRows(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rows []zset.Row
+	}{
+		{"one column", []zset.Row{{int64(1)}, {int64(2)}}},
+		{"three columns", []zset.Row{{int64(1), "a", nil}, {int64(2), "b", 1.5}}},
+		{"room to spare", []zset.Row{append(make(zset.Row, 0, 8), int64(1), "a"), {int64(2), "b"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPKRows([]int{0})
+			for _, row := range tc.rows {
+				p.set(string(p.appendKey(nil, row)), row)
+			}
+			for _, row := range tc.rows {
+				key := string(p.appendKey(nil, row))
+				got := p.get(key)
+				if len(got) != len(row) || cap(got) != len(row) || &got[0] != &row[0] {
+					t.Fatalf("row of %q: %v (len %d, cap %d), want %v itself", key, got, len(got), cap(got), row)
+				}
+				p.del(key)
+				if got := p.get(key); got != nil {
+					t.Fatalf("row of %q after its delete: %v", key, got)
+				}
+			}
+			defer func() {
+				if recover() == nil {
+					t.Fatal("a row of other columns was taken")
+				}
+			}()
+			p.set("x", append(slices.Clone(tc.rows[0]), "more"))
+		})
 	}
 }
