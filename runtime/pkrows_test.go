@@ -163,3 +163,16 @@ func TestPKRowsKeepsRows(t *testing.T) {
 		})
 	}
 }
+
+// TestPKRowsFill checks that a table of keys only added stays from a
+// half to three quarters full as it grows (past its first 8 entries).
+func TestPKRowsFill(t *testing.T) {
+	p := newPKRows([]int{0})
+	for k := range int64(100_000) {
+		row := zset.Row{k}
+		p.set(string(p.appendKey(nil, row)), row)
+		if n := len(p.table); 4*p.used > 3*n || n > 8 && 2*p.used <= n {
+			t.Fatalf("%d keys in a table of %d entries", p.used, n)
+		}
+	}
+}
