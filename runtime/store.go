@@ -725,8 +725,19 @@ func (b *memBucket) remove(i int) {
 
 // appendEntries appends the bucket's rows, with their weights, to dst.
 func (b *memBucket) appendEntries(dst []zset.Entry) []zset.Entry {
-	for i := range int(b.n) {
-		dst = append(dst, b.entry(i))
+	if b.rows == nil {
+		return append(dst, b.first[:b.n]...)
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, int(b.n))[:start+int(b.n)]
+	out, width := dst[start:], int(b.width)
+	for i := range out {
+		out[i] = zset.Entry{Row: unsafe.Slice(b.rows[i>>1].cols[i&1], width), Weight: 1}
+	}
+	if b.more != nil && b.more.weights != nil {
+		for i, w := range b.more.weights {
+			out[i].Weight = w
+		}
 	}
 	return dst
 }
