@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"testing"
 
@@ -11,15 +12,23 @@ import (
 
 // TestMemBucketCollisions drives one index bucket and a map side by side
 // with hashes cut to a few values, so that most rows share a hash with
-// others, through both the scanned and the mapped forms of a bucket.
+// others, through the forms of a bucket: one row, rows scanned by their
+// tags, and rows found by a map, which it makes and drops as it grows
+// past bucketScan rows and shrinks back.
 func TestMemBucketCollisions(t *testing.T) {
+	old := bucketRowHash
+	t.Cleanup(func() { bucketRowHash = old })
 	for _, spread := range []int64{1, 3, 1 << 40} {
+		bucketRowHash = func(row zset.Row) uint64 { return uint64(row[0].(int64) % spread) }
 		r := rand.New(rand.NewPCG(5, uint64(spread)))
 		b := &memBucket{}
 		model := map[string]int64{}
-		sawMap := false
-		for step := range 6000 {
-			k := int64(r.IntN(2 * bucketScan)) // past bucketScan: both forms
+		sawMap, sawUnmapped := false, false
+		for step := range 12000 {
+			// Rows drawn from a range past bucketScan, for a while
+			// only taken out, so that the bucket grows past
+			// bucketScan and shrinks back.
+			k := int64(r.IntN(2 * bucketScan))
 			row := zset.Row{k}
 			rk := types.RowKey(row)
 			h := uint64(k % spread)
@@ -27,18 +36,20 @@ func TestMemBucketCollisions(t *testing.T) {
 			if w == 0 {
 				w = 2
 			}
-			if i, taken := b.find(h, row); i < 0 {
-				b.insert(h, zset.Entry{Row: row, Weight: w}, taken)
-			} else if b.entries[i].Weight += w; b.entries[i].Weight == 0 {
-				b.remove(i)
+			if (step/2000)%2 == 1 {
+				w = -model[rk]
 			}
+			mapped := b.more != nil && b.more.at != nil
+			b.addHashed(h, row, w)
 			if model[rk] += w; model[rk] == 0 {
 				delete(model, rk)
 			}
-			if len(b.entries) != len(model) {
-				t.Fatalf("spread %d step %d: %d rows, want %d", spread, step, len(b.entries), len(model))
+			if b.len() != len(model) {
+				t.Fatalf("spread %d step %d: %d rows, want %d", spread, step, b.len(), len(model))
 			}
-			sawMap = sawMap || b.byHash != nil
+			now := b.more != nil && b.more.at != nil
+			sawMap = sawMap || now
+			sawUnmapped = sawUnmapped || mapped && !now
 			if step%50 != 0 {
 				continue
 			}
@@ -46,13 +57,126 @@ func TestMemBucketCollisions(t *testing.T) {
 				jk := types.RowKey(zset.Row{j})
 				i, _ := b.find(uint64(j%spread), zset.Row{j})
 				want, in := model[jk]
-				if in != (i >= 0) || in && b.entries[i].Weight != want {
+				if in != (i >= 0) || in && (b.weight(i) != want || b.row(i)[0] != j) {
 					t.Fatalf("spread %d step %d: row %d at %d, want weight %d (present %v)", spread, step, j, i, want, in)
 				}
 			}
 		}
-		if !sawMap {
-			t.Errorf("spread %d: the bucket never grew a map", spread)
+		if !sawMap || !sawUnmapped {
+			t.Errorf("spread %d: the bucket made a map %v, dropped one %v; want both", spread, sawMap, sawUnmapped)
+		}
+	}
+}
+
+// TestMemIndexLookup drives a memory index and a model side by side with
+// random changes to a few keys, rows of a given number of columns and
+// weights 1 only (a table's rows) or any, and checks each lookup: the
+// rows under each key with their weights, each row's capacity its
+// length, and each key's entries' too.
+func TestMemIndexLookup(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		width int
+		rows  int  // distinct rows
+		ones  bool // weights 1 only
+		many  bool // a bucket grows past bucketScan
+	}{
+		{"no columns", 0, 1, false, false},
+		{"one column, weights 1, past bucketScan", 1, 1200, true, true},
+		{"three columns, past bucketScan", 3, 300, false, true},
+		{"few rows", 2, 3, false, false},
+		{"few rows, weights 1", 2, 3, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(9, uint64(tc.width)))
+			ix := &memIndex{buckets: map[string]*memBucket{}}
+			keys := []string{"a", "b", "c", "none"}
+			rowOf := func(k int) zset.Row {
+				row := make(zset.Row, tc.width, tc.width+r.IntN(2)) // some with room to spare
+				for c := range row {
+					row[c] = int64(k*10 + c)
+				}
+				return row
+			}
+			model := map[string]map[int]int64{"a": {}, "b": {}, "c": {}}
+			update := func(key string, k int, w int64) {
+				if err := ix.Update(t.Context(), []KeyedChange{{Key: key, Row: rowOf(k), Weight: w}}); err != nil {
+					t.Fatal(err)
+				}
+				if model[key][k] += w; model[key][k] == 0 {
+					delete(model[key], k)
+				}
+			}
+			sawMap := false
+			for step := range 3000 {
+				key, k := keys[r.IntN(3)], r.IntN(tc.rows)
+				w := int64(r.IntN(5) - 2)
+				if tc.ones {
+					w = 1 - 2*model[key][k] // in, or out
+				}
+				update(key, k, w)
+				if b := ix.buckets[key]; b != nil && b.more != nil && b.more.at != nil {
+					sawMap = true
+				}
+				if step%1000 == 799 {
+					for k, w := range model["a"] { // emptied
+						update("a", k, -w)
+					}
+				} else if step%5 != 0 {
+					continue
+				}
+				found, err := ix.Lookup(t.Context(), keys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, key := range keys {
+					got := map[string]int64{}
+					for _, e := range found[i] {
+						if len(e.Row) != tc.width || cap(e.Row) != tc.width {
+							t.Fatalf("step %d: key %s: row %v of len %d cap %d, want %d", step, key, e.Row, len(e.Row), cap(e.Row), tc.width)
+						}
+						got[types.RowKey(e.Row)] += e.Weight
+					}
+					want := map[string]int64{}
+					for k, w := range model[key] {
+						want[types.RowKey(rowOf(k))] = w
+					}
+					if cap(found[i]) != len(found[i]) || len(got) != len(found[i]) || !maps.Equal(got, want) {
+						t.Fatalf("step %d: key %s holds %v, want %v", step, key, found[i], want)
+					}
+				}
+			}
+			if sawMap != tc.many {
+				t.Errorf("a bucket made a map: %v, want %v", sawMap, tc.many)
+			}
+		})
+	}
+}
+
+// TestMemBucketShrinks checks that a bucket that held many rows and lost
+// most gives back their room, its map included.
+func TestMemBucketShrinks(t *testing.T) {
+	b := &memBucket{}
+	var tmp [64]byte
+	for k := range int64(1000) {
+		row := zset.Row{k}
+		h, _ := hashRowKey(tmp[:0], "", row)
+		b.addHashed(h, row, 2)
+	}
+	if b.more == nil || b.more.at == nil || len(b.more.weights) != 1000 {
+		t.Fatalf("a bucket of 1000 rows of weight 2 has no map or no weights: %+v", b.more)
+	}
+	for k := range int64(990) {
+		row := zset.Row{k}
+		h, _ := hashRowKey(tmp[:0], "", row)
+		b.addHashed(h, row, -2)
+	}
+	if b.len() != 10 || cap(b.rows) > 16 || b.more.at != nil || cap(b.more.weights) > 32 {
+		t.Fatalf("a bucket down to %d rows keeps room for %d and weights for %d, map %v", b.len(), 2*cap(b.rows), cap(b.more.weights), b.more.at != nil)
+	}
+	for k := int64(990); k < 1000; k++ {
+		if i, _ := b.find(bucketRowHash(zset.Row{k}), zset.Row{k}); i < 0 || b.weight(i) != 2 {
+			t.Fatalf("row %d lost", k)
 		}
 	}
 }
@@ -133,8 +257,8 @@ func TestMemIndexUpdateKeyed(t *testing.T) {
 			}
 			for k, want := range byChanges.buckets {
 				got := byKeys.buckets[k]
-				if got == nil || fmt.Sprint(got.entries) != fmt.Sprint(want.entries) {
-					t.Fatalf("key %q holds %v, want %v", k, got, want.entries)
+				if got == nil || fmt.Sprint(got.appendEntries(nil)) != fmt.Sprint(want.appendEntries(nil)) {
+					t.Fatalf("key %q holds %v, want %v", k, got.appendEntries(nil), want.appendEntries(nil))
 				}
 			}
 		})

@@ -656,7 +656,7 @@ func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 				}
 				b.addHashed(p.h, p.row, p.w)
 			}
-			if b != nil && len(b.entries) == 0 {
+			if b != nil && b.len() == 0 {
 				delete(mi.buckets, kv.key)
 			}
 		}

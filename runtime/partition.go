@@ -105,13 +105,7 @@ func (s *MemoryStore) routedIndex(id int) *partIndex {
 // Lookup returns each key's entries from its partition, as memIndex's
 // Lookup does.
 func (ix *partIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
-	out := make([][]zset.Entry, len(keys))
-	for i, k := range keys {
-		if b, ok := ix.parts[partOf(k, len(ix.parts))].buckets[k]; ok {
-			out[i] = b.entries[:len(b.entries):len(b.entries)]
-		}
-	}
-	return out, nil
+	return lookupBuckets(keys, func(k string) *memBucket { return ix.parts[partOf(k, len(ix.parts))].buckets[k] }), nil
 }
 
 // Update adds each partition's share of the changes, in their order, the

@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"fmt"
 	"hash/maphash"
+	"unsafe"
 
 	"github.com/stepping-io/stepping/types"
 	"github.com/stepping-io/stepping/zset"
@@ -15,14 +17,18 @@ var pkSeed = maphash.MakeSeed()
 // an open-addressed table of 8-byte entries, and tells rows whose keys
 // share those bits apart by encoding their keys again: fewer bytes per
 // row than a Go map, no object per row beyond the row, and one cache
-// line read to find a key.
+// line read to find a key. Each row is kept as a pointer to its first
+// column, every row of a table having its columns: 8 bytes a row rather
+// than a slice's 24.
 type pkRows struct {
 	pk []int // the key's columns
-	// rows holds the rows by slot, in chunks of rowChunk so that a table
-	// that grows never copies them; nil for a free slot.
-	rows [][]zset.Row
-	n    int32   // slots used, free ones included
-	free []int32 // free slots
+	// rows holds the rows by slot, each as a pointer to its first
+	// column, in chunks of rowChunk so that a table that grows never
+	// copies them; nil for a free slot.
+	rows  [][]*any
+	width int     // the columns of every row; 0 until the first
+	n     int32   // slots used, free ones included
+	free  []int32 // free slots
 	// table finds a key's slot: linear probing from the position its
 	// tag gives, entries moved back on delete, so no tombstones.
 	table []pkEntry
@@ -73,7 +79,7 @@ func (p *pkRows) slot(h uint64, key string) int32 {
 		if e.slot1 == 0 {
 			return -1
 		}
-		if e.tag == tag && p.keyIs(*p.row(e.slot1 - 1), key) {
+		if e.tag == tag && p.keyIs(p.row(e.slot1-1), key) {
 			return e.slot1 - 1
 		}
 	}
@@ -82,13 +88,36 @@ func (p *pkRows) slot(h uint64, key string) int32 {
 // rowChunk is the number of slots in one chunk of pkRows.rows.
 const rowChunk = 1024
 
-// row returns the place of slot i.
-func (p *pkRows) row(i int32) *zset.Row { return &p.rows[i/rowChunk][i%rowChunk] }
+// row returns the row in slot i, nil for a free slot. The row's
+// capacity is its length.
+func (p *pkRows) row(i int32) zset.Row {
+	c := p.rows[i/rowChunk][i%rowChunk]
+	if c == nil {
+		return nil
+	}
+	return unsafe.Slice(c, p.width)
+}
+
+// put makes row, which is not nil, the row in slot i.
+func (p *pkRows) put(i int32, row zset.Row) { p.rows[i/rowChunk][i%rowChunk] = p.first(row) }
+
+// first returns a pointer to row's first column, which is what pkRows
+// keeps of a row: the table's rows all have its columns (resolve checks
+// each change), as the first row set tells.
+func (p *pkRows) first(row zset.Row) *any {
+	if len(row) != p.width {
+		if p.width != 0 || len(row) == 0 {
+			panic(fmt.Sprintf("runtime: a row of %d columns in a table of rows of %d", len(row), p.width))
+		}
+		p.width = len(row)
+	}
+	return unsafe.SliceData(row)
+}
 
 // get returns the row whose primary key encodes as key, or nil.
 func (p *pkRows) get(key string) zset.Row {
 	if i := p.slot(p.hash(key), key); i >= 0 {
-		return *p.row(i)
+		return p.row(i)
 	}
 	return nil
 }
@@ -97,7 +126,7 @@ func (p *pkRows) get(key string) zset.Row {
 func (p *pkRows) set(key string, row zset.Row) {
 	h := p.hash(key)
 	if i := p.slot(h, key); i >= 0 {
-		*p.row(i) = row
+		p.put(i, row)
 		return
 	}
 	p.insert(h, row)
@@ -110,7 +139,7 @@ func (p *pkRows) insert(h uint64, row zset.Row) {
 	if n := len(p.free); n > 0 {
 		i = p.free[n-1]
 		p.free = p.free[:n-1]
-		*p.row(i) = row
+		p.put(i, row)
 	} else {
 		i = p.n
 		p.n++
@@ -119,10 +148,10 @@ func (p *pkRows) insert(h uint64, row zset.Row) {
 			if i == 0 {
 				size = 8 // a small table stays small
 			}
-			p.rows = append(p.rows, make([]zset.Row, 0, size))
+			p.rows = append(p.rows, make([]*any, 0, size))
 		}
 		last := len(p.rows) - 1
-		p.rows[last] = append(p.rows[last], row)
+		p.rows[last] = append(p.rows[last], p.first(row))
 	}
 	if (p.used+1)*4 > len(p.table)*3 {
 		p.grow()
@@ -140,11 +169,14 @@ func (p *pkRows) place(e pkEntry) {
 	p.used++
 }
 
-// grow doubles the table (at least 8 entries) and places its entries
-// again.
+// grow makes the table half as big again (at least 8 entries) and
+// places its entries again. Half again, not double: a table that grows
+// is then from a half to three quarters full, 16 to 11 bytes a row,
+// rather than from three eighths, 21 bytes, for half as many entries
+// again placed again as it grows.
 func (p *pkRows) grow() {
 	old := p.table
-	p.table, p.used = make([]pkEntry, max(8, 2*len(old))), 0
+	p.table, p.used = make([]pkEntry, max(8, len(old)+len(old)/2)), 0
 	for _, e := range old {
 		if e.slot1 != 0 {
 			p.place(e)
@@ -178,7 +210,7 @@ func (p *pkRows) delAt(h uint64, i int32) {
 	}
 	p.table[at] = pkEntry{}
 	p.used--
-	*p.row(i) = nil
+	p.rows[i/rowChunk][i%rowChunk] = nil
 	p.free = append(p.free, i)
 }
 
@@ -188,7 +220,7 @@ func (p *pkRows) apply(changes []pkChange) {
 	for _, c := range changes {
 		switch {
 		case c.slot >= 0 && c.row != nil:
-			*p.row(c.slot) = c.row
+			p.put(c.slot, c.row)
 		case c.slot >= 0:
 			p.delAt(c.hash, c.slot)
 		case c.row != nil:
@@ -210,9 +242,9 @@ func (p *pkRows) len() int { return int(p.n) - len(p.free) }
 // each calls f for every row, in no particular order.
 func (p *pkRows) each(f func(zset.Row)) {
 	for _, chunk := range p.rows {
-		for _, row := range chunk {
-			if row != nil {
-				f(row)
+		for _, c := range chunk {
+			if c != nil {
+				f(unsafe.Slice(c, p.width))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stepping-io/stepping/ir"
@@ -201,5 +202,57 @@ func TestTableResolveOne(t *testing.T) {
 	changes := []Change{{Op: Insert, Row: row(3, 30)}}
 	if allocs := testing.AllocsPerRun(100, func() { _, _, _ = tab.resolve(changes) }); allocs != 1 {
 		t.Errorf("resolving one insert: %v allocations, want 1", allocs)
+	}
+}
+
+// TestPKRowsKeepsRows checks that pkRows, which keeps a pointer to each
+// row's first column, hands back the row it was given (its columns, in
+// place, of its length, whatever its capacity), nil for a key it lost,
+// and refuses a row of other columns than the table's rows.
+func TestPKRowsKeepsRows(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rows []zset.Row
+	}{
+		{"one column", []zset.Row{{int64(1)}, {int64(2)}}},
+		{"three columns", []zset.Row{{int64(1), "a", nil}, {int64(2), "b", 1.5}}},
+		{"room to spare", []zset.Row{append(make(zset.Row, 0, 8), int64(1), "a"), {int64(2), "b"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPKRows([]int{0})
+			for _, row := range tc.rows {
+				p.set(string(p.appendKey(nil, row)), row)
+			}
+			for _, row := range tc.rows {
+				key := string(p.appendKey(nil, row))
+				got := p.get(key)
+				if len(got) != len(row) || cap(got) != len(row) || &got[0] != &row[0] {
+					t.Fatalf("row of %q: %v (len %d, cap %d), want %v itself", key, got, len(got), cap(got), row)
+				}
+				p.del(key)
+				if got := p.get(key); got != nil {
+					t.Fatalf("row of %q after its delete: %v", key, got)
+				}
+			}
+			defer func() {
+				if recover() == nil {
+					t.Fatal("a row of other columns was taken")
+				}
+			}()
+			p.set("x", append(slices.Clone(tc.rows[0]), "more"))
+		})
+	}
+}
+
+// TestPKRowsFill checks that a table of keys only added stays from a
+// half to three quarters full as it grows (past its first 8 entries).
+func TestPKRowsFill(t *testing.T) {
+	p := newPKRows([]int{0})
+	for k := range int64(100_000) {
+		row := zset.Row{k}
+		p.set(string(p.appendKey(nil, row)), row)
+		if n := len(p.table); 4*p.used > 3*n || n > 8 && 2*p.used <= n {
+			t.Fatalf("%d keys in a table of %d entries", p.used, n)
+		}
 	}
 }

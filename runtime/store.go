@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/google/btree"
 	"github.com/stepping-io/stepping/types"
@@ -422,86 +424,227 @@ type memIndex struct {
 // rowSeed hashes row keys; the hashes live only in memory.
 var rowSeed = maphash.MakeSeed()
 
-// memBucket is the rows under one index key: the entries in a slice (a
-// lookup hands them out as they are), beside each the 64-bit hash of its row
-// key, and, once the bucket holds more than bucketScan rows, a map from
-// hash to position. The row keys themselves are not kept: rows whose
-// keys share a hash are told apart by encoding the rows again.
+// memBucket is the rows under one index key. A bucket of one row, as
+// many keys have, keeps it as an entry, which Lookup hands out as it is.
+// A bucket that has held two keeps, for each row, a pointer to its first
+// column (the rows of an index all have its input's columns) beside 32
+// bits of the hash of its row key, two rows to an element of one array:
+// 12 bytes a row, one object that grows, where an entry and a hash took
+// 40 bytes in two. Its weights are kept only once one is not 1, as in an
+// index of a table's rows none is; Lookup makes the entries. Once the
+// bucket holds more than bucketScan rows, a map from the full hash to
+// position finds its rows. The row keys themselves are not kept: rows
+// whose keys share a hash are told apart by encoding the rows again.
 type memBucket struct {
-	entries []zset.Entry
-	hashes  []uint64
-	// byHash finds the rows of a bucket of many; nil, as in most
-	// buckets, while they are few enough to scan, so that a bucket of
-	// one row takes no room for it.
-	byHash *bucketMap
-	// first and firstHash hold a bucket's first row, so that a key of
-	// one row, as many are, costs one object rather than three.
-	first     [1]zset.Entry
-	firstHash [1]uint64
+	// first is the bucket's row while rows is nil: a key of one row
+	// costs one object, the bucket, and its lookup makes nothing.
+	first    [1]zset.Entry
+	firstTag uint32
+	width    int32 // the columns of every row in rows
+	n        int32 // the number of rows
+	// rows holds the rows once the bucket has held two: row i in
+	// rows[i/2] at i%2, a place past n empty.
+	rows []rowPair
+	// more holds what few buckets need: nil while every weight is 1
+	// and the rows are few enough to scan.
+	more *bucketMore
 }
 
-// bucketMap finds the rows of a bucket by their hashes.
-type bucketMap struct {
+// rowPair is two rows of a bucket: each a pointer to its first column
+// and the tag of its row key's hash (tagOf). Two to an element, so that
+// the tags fill the room a pointer would leave after one.
+type rowPair struct {
+	cols [2]*any
+	tags [2]uint32
+}
+
+// bucketMore is the part of a bucket that few buckets need.
+type bucketMore struct {
+	// weights holds the rows' weights, by position; nil while every
+	// weight is 1.
+	weights []int64
+	// at, hashes and same find the rows of a bucket of many; nil while
+	// they are few enough to scan by their tags.
 	at map[uint64]int32
+	// hashes is the full hash of each row, by position, for at.
+	hashes []uint64
 	// same holds the positions of rows whose hash a row in at has too:
 	// found by scanning, almost always empty.
 	same []int32
 }
 
 // bucketScan is the most rows a bucket finds a row among without a map,
-// by scanning its hashes: up to a kilobyte read in order, cheaper than the
+// by scanning its tags: half a kilobyte read in order, cheaper than the
 // cache misses of a map lookup, and no map to keep.
 const bucketScan = 128
 
+// bucketRowHash is the hash with rowSeed of a row's row key, for the
+// rows of a bucket whose full hashes it did not keep, as it makes its
+// map; a test makes hashes collide through it.
+var bucketRowHash = func(row zset.Row) uint64 {
+	var tmp [128]byte
+	h, _ := hashRowKey(tmp[:0], "", row)
+	return h
+}
+
+// len returns the number of rows.
+func (b *memBucket) len() int { return int(b.n) }
+
+// row returns row i; its capacity is its length.
+func (b *memBucket) row(i int) zset.Row {
+	if b.rows == nil {
+		return b.first[0].Row
+	}
+	return unsafe.Slice(b.rows[i>>1].cols[i&1], b.width)
+}
+
+// weight returns the weight of row i.
+func (b *memBucket) weight(i int) int64 {
+	if b.rows == nil {
+		return b.first[0].Weight
+	}
+	if b.more == nil || b.more.weights == nil {
+		return 1
+	}
+	return b.more.weights[i]
+}
+
+// entry returns row i with its weight.
+func (b *memBucket) entry(i int) zset.Entry { return zset.Entry{Row: b.row(i), Weight: b.weight(i)} }
+
+// setWeight makes w, not zero, the weight of row i.
+func (b *memBucket) setWeight(i int, w int64) {
+	if b.rows == nil {
+		b.first[0].Weight = w
+		return
+	}
+	if b.more == nil || b.more.weights == nil {
+		if w == 1 {
+			return
+		}
+		b.weighAll()
+	}
+	b.more.weights[i] = w
+}
+
+// weighAll makes the weights of the rows, all 1, so that one can be
+// other.
+func (b *memBucket) weighAll() {
+	if b.more == nil {
+		b.more = &bucketMore{}
+	}
+	ws := make([]int64, b.n, 2*cap(b.rows))
+	for i := range ws {
+		ws[i] = 1
+	}
+	b.more.weights = ws
+}
+
+// cols returns a pointer to row's first column, which is what the bucket
+// keeps of it: a bucket's rows all have the columns of its first.
+func (b *memBucket) cols(row zset.Row) *any {
+	if len(row) != int(b.width) {
+		panic(fmt.Sprintf("runtime: a row of %d columns in an index of rows of %d", len(row), b.width))
+	}
+	return unsafe.SliceData(row)
+}
+
 // find returns the position of row, whose row key hashes to h, or -1;
-// taken reports whether at holds a row of hash h.
+// taken reports whether the map holds a row of hash h.
 func (b *memBucket) find(h uint64, row zset.Row) (_ int, taken bool) {
-	if b.byHash == nil {
-		for i, x := range b.hashes {
-			if x == h && types.SameRowKey(b.entries[i].Row, row) {
-				return i, false
+	if b.more != nil && b.more.at != nil {
+		m := b.more
+		i, taken := m.at[h]
+		if taken && types.SameRowKey(b.row(int(i)), row) {
+			return int(i), true
+		}
+		for _, i := range m.same {
+			if m.hashes[i] == h && types.SameRowKey(b.row(int(i)), row) {
+				return int(i), taken
 			}
+		}
+		return -1, taken
+	}
+	tag := tagOf(h)
+	if b.rows == nil {
+		if b.n == 1 && b.firstTag == tag && types.SameRowKey(b.first[0].Row, row) {
+			return 0, false
 		}
 		return -1, false
 	}
-	i, taken := b.byHash.at[h]
-	if taken && types.SameRowKey(b.entries[i].Row, row) {
-		return int(i), true
-	}
-	for _, i := range b.byHash.same {
-		if b.hashes[i] == h && types.SameRowKey(b.entries[i].Row, row) {
-			return int(i), taken
+	for i := range int(b.n) {
+		if p := &b.rows[i>>1]; p.tags[i&1] == tag && types.SameRowKey(unsafe.Slice(p.cols[i&1], b.width), row) {
+			return i, false
 		}
 	}
-	return -1, taken
+	return -1, false
 }
 
-// insert adds entry e, whose row key hashes to h; taken is what find
-// said of h.
-func (b *memBucket) insert(h uint64, e zset.Entry, taken bool) {
-	i := int32(len(b.entries))
-	if b.entries == nil {
-		b.entries, b.hashes = b.first[:0:1], b.firstHash[:0:1]
+// insert adds row with weight w, not zero, whose row key hashes to h;
+// taken is what find said of h.
+func (b *memBucket) insert(h uint64, row zset.Row, w int64, taken bool) {
+	if b.rows == nil && b.n == 0 {
+		b.first[0], b.firstTag, b.n = zset.Entry{Row: slices.Clip(row), Weight: w}, tagOf(h), 1
+		return
 	}
-	b.entries = append(b.entries, e)
-	b.hashes = append(b.hashes, h)
-	switch {
-	case b.byHash != nil && taken:
-		b.byHash.same = append(b.byHash.same, i)
-	case b.byHash != nil:
-		b.byHash.at[h] = i
-	case len(b.entries) > bucketScan:
-		b.byHash = &bucketMap{at: make(map[uint64]int32, 2*len(b.entries))}
-		for j, x := range b.hashes {
-			b.place(x, int32(j))
+	if b.rows == nil {
+		// A second row: the first moves into rows.
+		f := b.first[0]
+		b.width = int32(len(f.Row))
+		b.rows = []rowPair{{cols: [2]*any{b.cols(f.Row)}, tags: [2]uint32{b.firstTag}}}
+		b.first[0] = zset.Entry{}
+		if f.Weight != 1 {
+			b.weighAll()
+			b.more.weights[0] = f.Weight
 		}
+	}
+	i := int(b.n)
+	if i&1 == 0 {
+		b.rows = append(b.rows, rowPair{})
+	}
+	p := &b.rows[i>>1]
+	p.cols[i&1], p.tags[i&1] = b.cols(row), tagOf(h)
+	b.n++
+	if m := b.more; m != nil && m.weights != nil {
+		m.weights = append(m.weights, w)
+	} else if w != 1 {
+		b.weighAll()
+		b.more.weights[i] = w
+	}
+	switch m := b.more; {
+	case m != nil && m.at != nil:
+		m.hashes = append(m.hashes, h)
+		if taken {
+			m.same = append(m.same, int32(i))
+		} else {
+			m.at[h] = int32(i)
+		}
+	case b.n > bucketScan:
+		b.mapRows(h)
+	}
+}
+
+// mapRows makes the map of a bucket grown past bucketScan rows, whose
+// last row's row key hashes to h: the others' hashes are made again.
+func (b *memBucket) mapRows(h uint64) {
+	if b.more == nil {
+		b.more = &bucketMore{}
+	}
+	m := b.more
+	m.at, m.hashes = make(map[uint64]int32, 2*b.n), make([]uint64, b.n, 2*b.n)
+	for i := range b.n - 1 {
+		m.hashes[i] = bucketRowHash(b.row(int(i)))
+	}
+	m.hashes[b.n-1] = h
+	for i, x := range m.hashes {
+		b.place(x, int32(i))
 	}
 }
 
 // place files position i, of hash h, in at, or in same when at has a
 // row of that hash.
 func (b *memBucket) place(h uint64, i int32) {
-	m := b.byHash
+	m := b.more
 	if _, taken := m.at[h]; taken {
 		m.same = append(m.same, i)
 	} else {
@@ -512,11 +655,11 @@ func (b *memBucket) place(h uint64, i int32) {
 // unplace removes position i, of hash h, from at or same; a row of the
 // same hash in same takes its place in at.
 func (b *memBucket) unplace(h uint64, i int32) {
-	m := b.byHash
+	m := b.more
 	if j, ok := m.at[h]; ok && j == i {
 		delete(m.at, h)
 		for k, s := range m.same {
-			if b.hashes[s] == h {
+			if m.hashes[s] == h {
 				m.at[h] = s
 				m.same = slices.Delete(m.same, k, k+1)
 				break
@@ -528,35 +671,119 @@ func (b *memBucket) unplace(h uint64, i int32) {
 }
 
 // remove removes the row at position i, moving the last row into its
-// place.
+// place. A bucket's arrays shrink as it loses most of its rows, and its
+// map goes when it is down to half of bucketScan, so that a key that
+// once held many rows does not keep their room.
 func (b *memBucket) remove(i int) {
-	last := len(b.entries) - 1
-	if b.byHash != nil {
-		b.unplace(b.hashes[i], int32(i))
+	if b.rows == nil {
+		b.first[0], b.firstTag, b.n = zset.Entry{}, 0, 0
+		return
+	}
+	last := int(b.n) - 1
+	m := b.more
+	mapped := m != nil && m.at != nil
+	if mapped {
+		b.unplace(m.hashes[i], int32(i))
 		if i != last {
-			b.unplace(b.hashes[last], int32(last))
+			b.unplace(m.hashes[last], int32(last))
 		}
 	}
-	b.entries[i], b.hashes[i] = b.entries[last], b.hashes[last]
-	b.entries[last] = zset.Entry{}
-	b.entries, b.hashes = b.entries[:last], b.hashes[:last]
-	if b.byHash != nil && i != last {
-		b.place(b.hashes[i], int32(i))
+	p, q := &b.rows[i>>1], &b.rows[last>>1]
+	p.cols[i&1], p.tags[i&1] = q.cols[last&1], q.tags[last&1]
+	q.cols[last&1], q.tags[last&1] = nil, 0
+	b.n--
+	if last&1 == 0 {
+		b.rows = b.rows[:last>>1]
+	}
+	if m != nil && m.weights != nil {
+		m.weights[i] = m.weights[last]
+		m.weights = m.weights[:last]
+	}
+	if mapped {
+		m.hashes[i] = m.hashes[last]
+		m.hashes = m.hashes[:last]
+		if i != last {
+			b.place(m.hashes[i], int32(i))
+		}
+		if b.n <= bucketScan/2 {
+			m.at, m.hashes, m.same = nil, nil, nil
+			if m.weights == nil {
+				b.more = nil
+			}
+		}
+	}
+	if cap(b.rows) >= 16 && 4*len(b.rows) <= cap(b.rows) {
+		b.rows = slices.Clone(b.rows)
+		if m != nil && m.weights != nil {
+			m.weights = slices.Clone(m.weights)
+		}
+		if m != nil && m.hashes != nil {
+			m.hashes = slices.Clone(m.hashes)
+		}
 	}
 }
 
-// Lookup returns each key's entries as the index holds them, not copies:
-// the caller reads them before the step commits, as every operator does,
-// and never changes them. Their capacity is their length, so appending
-// to one copies it.
-func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
-	out := make([][]zset.Entry, len(keys))
-	for i, k := range keys {
-		if b, ok := ix.buckets[k]; ok {
-			out[i] = b.entries[:len(b.entries):len(b.entries)]
+// appendEntries appends the bucket's rows, with their weights, to dst.
+func (b *memBucket) appendEntries(dst []zset.Entry) []zset.Entry {
+	if b.rows == nil {
+		return append(dst, b.first[:b.n]...)
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, int(b.n))[:start+int(b.n)]
+	out, width := dst[start:], int(b.width)
+	for i := range out {
+		out[i] = zset.Entry{Row: unsafe.Slice(b.rows[i>>1].cols[i&1], width), Weight: 1}
+	}
+	if b.more != nil && b.more.weights != nil {
+		for i, w := range b.more.weights {
+			out[i].Weight = w
 		}
 	}
-	return out, nil
+	return dst
+}
+
+// Lookup returns each key's entries: a bucket of one row's own entry,
+// not a copy, and the others' entries made in one array for the call.
+// The caller reads them before the step commits, as every operator
+// does, and never changes them. Their capacity is their length, so
+// appending to one copies it.
+func (ix *memIndex) Lookup(_ context.Context, keys []string) ([][]zset.Entry, error) {
+	return lookupBuckets(keys, func(k string) *memBucket { return ix.buckets[k] }), nil
+}
+
+// lookupBuckets is Lookup over the buckets that find returns by key (nil
+// for a key with none).
+func lookupBuckets(keys []string, find func(string) *memBucket) [][]zset.Entry {
+	out := make([][]zset.Entry, len(keys))
+	// The buckets whose entries are made, by key: on the stack while
+	// few.
+	type made struct {
+		i int
+		b *memBucket
+	}
+	var few [4]made
+	many, n := few[:0], 0
+	for i, k := range keys {
+		b := find(k)
+		switch {
+		case b == nil:
+		case b.rows == nil:
+			out[i] = b.first[:b.n:b.n]
+		default:
+			many = append(many, made{i, b})
+			n += b.len()
+		}
+	}
+	if n == 0 {
+		return out
+	}
+	all := make([]zset.Entry, 0, n)
+	for _, m := range many {
+		start := len(all)
+		all = m.b.appendEntries(all)
+		out[m.i] = all[start:len(all):len(all)]
+	}
+	return out
 }
 
 func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
@@ -626,7 +853,7 @@ func (u *memUpdate) to(key string) *memBucket {
 // settle drops the bucket of the last change from the index when that
 // change took its last row.
 func (u *memUpdate) settle() {
-	if len(u.b.entries) == 0 {
+	if u.b.len() == 0 {
 		delete(u.ix.buckets, u.bkey)
 		u.b = nil
 	}
@@ -688,10 +915,12 @@ func (b *memBucket) addHashed(h uint64, row zset.Row, w int64) {
 	i, taken := b.find(h, row)
 	if i < 0 {
 		if w != 0 {
-			b.insert(h, zset.Entry{Row: row, Weight: w}, taken)
+			b.insert(h, row, w, taken)
 		}
-	} else if b.entries[i].Weight += w; b.entries[i].Weight == 0 {
+	} else if w = b.weight(i) + w; w == 0 {
 		b.remove(i)
+	} else {
+		b.setWeight(i, w)
 	}
 }
 
@@ -751,15 +980,15 @@ func (s *MemoryStore) FreeIndex(ctx context.Context, id int, final func(zset.Row
 	}
 	kept := 0
 	for k, b := range ix.buckets {
-		for i := len(b.entries) - 1; i >= 0; i-- {
-			if final(b.entries[i].Row) {
+		for i := b.len() - 1; i >= 0; i-- {
+			if final(b.row(i)) {
 				b.remove(i)
 			}
 		}
-		if len(b.entries) == 0 {
+		if b.len() == 0 {
 			delete(ix.buckets, k)
 		}
-		kept += len(b.entries)
+		kept += b.len()
 	}
 	return kept, nil
 }

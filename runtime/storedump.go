@@ -39,7 +39,8 @@ func (s *MemoryStore) IndexEntries(id int) iter.Seq[StateEntry] {
 			return
 		}
 		for key, bucket := range ix.buckets {
-			for _, e := range bucket.entries {
+			for i := range bucket.len() {
+				e := bucket.entry(i)
 				if !yield(StateEntry{Key: key, RowKey: types.RowKey(e.Row), Row: e.Row, Weight: e.Weight}) {
 					return
 				}
@@ -99,7 +100,7 @@ func (s *MemoryStore) Entries() int {
 	}
 	for _, ix := range s.indexes {
 		for _, b := range ix.buckets {
-			n += len(b.entries)
+			n += b.len()
 		}
 	}
 	for _, o := range s.ordered {

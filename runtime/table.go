@@ -235,7 +235,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			ov.keyed.add(pkChange{hash: h, keyRow: c.Row, slot: slot, part: int32(part)})
 			pc = &ov.keyed.changes[len(ov.keyed.changes)-1]
 			if slot >= 0 {
-				pc.row = *rows.row(slot)
+				pc.row = rows.row(slot)
 			}
 		}
 		old := pc.row
