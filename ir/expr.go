@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stepping-io/stepping/lang"
@@ -35,18 +36,40 @@ func CompileAt(e typecheck.Expr, t time.Time) Scalar {
 type compiler struct {
 	clockCol int        // the row column holding the clock, or -1
 	now      *time.Time // the clock as a constant, when set
+	// frame is the size of the frame of the expression being compiled,
+	// which grows as its calls take slots of it (see reserve).
+	frame *int
 }
 
 // evalFunc evaluates a compiled expression over a row, with the frame of
-// local slots (let bindings, function parameters) of the evaluation.
+// the evaluation: the local slots (let bindings) the checker numbered,
+// then the slots the compiler reserved for calls (their arguments, a
+// user-defined function's locals).
 type evalFunc = func(r zset.Row, l []any) (any, error)
 
+// reserve returns the first of n slots of the frame that it adds for one
+// part of the expression. The language has no loops nor recursion, so
+// a part runs at most once in an evaluation: its slots, its own, need
+// no clearing, and an evaluation's frame serves the next one.
+func (c compiler) reserve(n int) int {
+	at := *c.frame
+	*c.frame += n
+	return at
+}
+
 func (c compiler) scalar(e typecheck.Expr) Scalar {
-	f := c.compile(e)
 	frame := typecheck.FrameSize(e)
+	c.frame = &frame
+	f := c.compile(e)
 	eval := func(r zset.Row) (any, error) { return f(r, nil) }
 	if frame > 0 {
-		eval = func(r zset.Row) (any, error) { return f(r, make([]any, frame)) }
+		frames := newFrames(frame)
+		eval = func(r zset.Row) (any, error) {
+			l := frames.get()
+			v, err := f(r, *l)
+			frames.put(l)
+			return v, err
+		}
 	}
 	text := canon(e)
 	if c.clockCol >= 0 {
@@ -223,8 +246,12 @@ func (c compiler) call(e *typecheck.Call) evalFunc {
 	}
 	impl := e.Func.BindStrict(argTypes)
 	name, span := e.Func.Name, e.Span
+	// The arguments are passed in slots of the frame: no slice per call.
+	// No Impl keeps its argument slice (see stdlib.Impl).
+	from := c.reserve(len(args))
+	to := from + len(args)
 	return func(r zset.Row, l []any) (any, error) {
-		vals := make([]any, len(args))
+		vals := l[from:to:to]
 		for i, a := range args {
 			v, err := a(r, l)
 			if err != nil {
@@ -251,9 +278,18 @@ func (c compiler) funcCall(e *typecheck.FuncCall) evalFunc {
 	for i, a := range e.Args {
 		args[i] = c.compile(a)
 	}
-	body, frame, nullIf, name, span := c.compile(e.Func.Body), e.Func.Frame, e.NullIf, e.Func.Name, e.Span
+	// The body is compiled at each call site, with a frame of its own:
+	// the function's locals, then the slots of its calls. That frame is
+	// slots of the caller's.
+	frame := e.Func.Frame
+	inner := c
+	inner.frame = &frame
+	body := inner.compile(e.Func.Body)
+	from := c.reserve(frame)
+	to := from + frame
+	nullIf, name, span := e.NullIf, e.Func.Name, e.Span
 	return func(r zset.Row, l []any) (any, error) {
-		locals := make([]any, frame)
+		locals := l[from:to:to]
 		for i, a := range args {
 			v, err := a(r, l)
 			if err != nil {
@@ -446,4 +482,28 @@ func render(e typecheck.Expr) string {
 		return e.Func.Name + "(" + strings.Join(args, ", ") + ")"
 	}
 	return fmt.Sprintf("%T", e)
+}
+
+// frames lends the evaluations of one expression their frames, so that
+// an evaluation allocates none: the frames are reused, by whichever
+// goroutine evaluates next, and cleared when given back, so that a frame
+// waiting in the pool keeps no row's values alive.
+type frames struct {
+	size int
+	pool sync.Pool
+}
+
+func newFrames(size int) *frames { return &frames{size: size} }
+
+func (f *frames) get() *[]any {
+	if l, ok := f.pool.Get().(*[]any); ok {
+		return l
+	}
+	l := make([]any, f.size)
+	return &l
+}
+
+func (f *frames) put(l *[]any) {
+	clear(*l)
+	f.pool.Put(l)
 }

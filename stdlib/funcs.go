@@ -11,7 +11,9 @@ import (
 )
 
 // Impl evaluates one call. It is bound to the argument types of a call
-// site by Func.Bind and receives the argument values, NULL as nil.
+// site by Func.Bind and receives the argument values, NULL as nil. It
+// must not keep args, nor return it or a slice of it: the compiled
+// expression passes the same slots of its frame at every call.
 type Impl func(args []any) (any, error)
 
 // Func is a built-in scalar function.

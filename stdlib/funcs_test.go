@@ -292,7 +292,15 @@ func call(c funcCase) (string, error) {
 	if v == nil {
 		return `\N`, nil
 	}
-	return types.Format(v, t), nil
+	got := types.Format(v, t)
+	// The compiled expression passes the same slots of its frame to
+	// every call: a result made of the argument slice would change with
+	// the next row's arguments.
+	clear(vals)
+	if again := types.Format(v, t); again != got {
+		return "", fmt.Errorf("the result %s became %s when the argument slice was reused", got, again)
+	}
+	return got, nil
 }
 
 func isFunc(name string) bool {
