@@ -61,16 +61,6 @@ func (c compiler) scalar(e typecheck.Expr) Scalar {
 	frame := typecheck.FrameSize(e)
 	c.frame = &frame
 	f := c.compile(e)
-	eval := func(r zset.Row) (any, error) { return f(r, nil) }
-	if frame > 0 {
-		frames := newFrames(frame)
-		eval = func(r zset.Row) (any, error) {
-			l := frames.get()
-			v, err := f(r, *l)
-			frames.put(l)
-			return v, err
-		}
-	}
 	text := canon(e)
 	if c.clockCol >= 0 {
 		// now() reads a column of the row: where is part of the meaning.
@@ -83,13 +73,23 @@ func (c compiler) scalar(e typecheck.Expr) Scalar {
 	if !span.IsZero() {
 		// A part the checker made up without a span of its own failed:
 		// the expression as a whole is where.
-		inner := eval
-		eval = func(r zset.Row) (any, error) {
-			v, err := inner(r)
+		inner := f
+		f = func(r zset.Row, l []any) (any, error) {
+			v, err := inner(r, l)
 			return v, at(span, err)
 		}
 	}
-	out := Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval, Span: span, Scaled: scaled(e)}
+	eval := func(r zset.Row) (any, error) { return f(r, nil) }
+	if frame > 0 {
+		frames := newFrames(frame)
+		eval = func(r zset.Row) (any, error) {
+			l := frames.get()
+			v, err := f(r, *l)
+			frames.put(l)
+			return v, err
+		}
+	}
+	out := Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval, Span: span, Scaled: scaled(e), evalIn: f, frame: frame}
 	if ref, ok := e.(*typecheck.ColRef); ok {
 		out.col = ref.Index + 1
 	}

@@ -44,8 +44,16 @@ func TestFramesAcrossRows(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "table t (n int4, s text)\n" + fns + "view v = t | select { x = " + tt.expr + " }\n"
 			x := mapOf(t, lowerSrc(t, src)).Exprs[0]
-			eval := func(i int) string {
+			if x.FrameSize() == 0 {
+				t.Fatal("the expression needs no frame")
+			}
+			// Each goroutine evaluates its rows with Eval, which borrows
+			// frames, and with EvalIn in one frame of its own.
+			eval := func(i int, frame []any) string {
 				v, err := x.Eval(rows[i])
+				if frame != nil {
+					v, err = x.EvalIn(rows[i], frame)
+				}
 				if err != nil {
 					return "error: " + err.Error()
 				}
@@ -54,10 +62,14 @@ func TestFramesAcrossRows(t *testing.T) {
 				}
 				return ""
 			}
+			frame := make([]any, x.FrameSize())
 			for round := 0; round < 2; round++ {
 				for i := range rows {
-					if msg := eval(i); msg != "" {
+					if msg := eval(i, nil); msg != "" {
 						t.Fatal(msg)
+					}
+					if msg := eval(i, frame); msg != "" {
+						t.Fatal("in a frame lent: " + msg)
 					}
 				}
 			}
@@ -67,8 +79,12 @@ func TestFramesAcrossRows(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					var frame []any
+					if g%2 == 1 {
+						frame = make([]any, x.FrameSize())
+					}
 					for k := 0; k < 200; k++ {
-						if msg := eval((g + k) % len(rows)); msg != "" {
+						if msg := eval((g+k)%len(rows), frame); msg != "" {
 							errs <- msg
 							return
 						}
