@@ -81,11 +81,10 @@ func (c compiler) scalar(e typecheck.Expr) Scalar {
 	}
 	eval := func(r zset.Row) (any, error) { return f(r, nil) }
 	if frame > 0 {
-		frames := newFrames(frame)
 		eval = func(r zset.Row) (any, error) {
-			l := frames.get()
+			l := BorrowFrame(frame)
 			v, err := f(r, *l)
-			frames.put(l)
+			ReturnFrame(l)
 			return v, err
 		}
 	}
@@ -484,26 +483,36 @@ func render(e typecheck.Expr) string {
 	return fmt.Sprintf("%T", e)
 }
 
-// frames lends the evaluations of one expression their frames, so that
-// an evaluation allocates none: the frames are reused, by whichever
-// goroutine evaluates next, and cleared when given back, so that a frame
-// waiting in the pool keeps no row's values alive.
-type frames struct {
-	size int
-	pool sync.Pool
-}
+// pooledFrame is the size of the frames BorrowFrame lends from its
+// pool: larger ones, which few expressions need, are made each time.
+const pooledFrame = 16
 
-func newFrames(size int) *frames { return &frames{size: size} }
-
-func (f *frames) get() *[]any {
-	if l, ok := f.pool.Get().(*[]any); ok {
-		return l
-	}
-	l := make([]any, f.size)
+// framePool holds frames of pooledFrame slots, cleared.
+var framePool = sync.Pool{New: func() any {
+	l := make([]any, pooledFrame)
 	return &l
+}}
+
+// BorrowFrame returns a frame of size slots, all nil, for evaluations of
+// expressions (see Scalar.EvalIn); ReturnFrame gives it back when they
+// are done. Frames are shared by every expression and goroutine, so that
+// evaluating allocates none.
+func BorrowFrame(size int) *[]any {
+	if size > pooledFrame {
+		l := make([]any, size)
+		return &l
+	}
+	l := framePool.Get().(*[]any)
+	*l = (*l)[:size]
+	return l
 }
 
-func (f *frames) put(l *[]any) {
+// ReturnFrame gives back a frame BorrowFrame lent, which its borrower
+// no longer uses. It is cleared first, so that a frame waiting in the
+// pool keeps no row's values alive.
+func ReturnFrame(l *[]any) {
 	clear(*l)
-	f.pool.Put(l)
+	if cap(*l) == pooledFrame {
+		framePool.Put(l)
+	}
 }

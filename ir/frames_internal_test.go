@@ -8,15 +8,15 @@ import (
 	"github.com/stepping-io/stepping/zset"
 )
 
-// TestFramesComeBackCleared checks that a frame given back holds no
-// value of the evaluation that used it: a frame waiting in the pool
-// must not keep a row's values alive.
+// TestFramesComeBackCleared borrows frames of one size after another,
+// fills each and gives it back: every frame lent must have the size
+// asked for and hold no value of an evaluation that used it before,
+// whose row a frame waiting in the pool must not keep alive.
 func TestFramesComeBackCleared(t *testing.T) {
-	f := newFrames(3)
-	for round := range 3 {
-		l := f.get()
-		if len(*l) != 3 {
-			t.Fatalf("round %d: a frame of %d slots, want 3", round, len(*l))
+	for round, size := range []int{3, 5, 16, 1, 3, 20, 16, 0, 8} {
+		l := BorrowFrame(size)
+		if len(*l) != size {
+			t.Fatalf("round %d: a frame of %d slots, want %d", round, len(*l), size)
 		}
 		for i, v := range *l {
 			if v != nil {
@@ -26,7 +26,7 @@ func TestFramesComeBackCleared(t *testing.T) {
 		for i := range *l {
 			(*l)[i] = "value"
 		}
-		f.put(l)
+		ReturnFrame(l)
 	}
 }
 

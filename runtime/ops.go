@@ -78,9 +78,10 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 	case *ir.Filter:
 		in := s.in(n, 0)
 		out := make(batch, 0, len(in))
-		frame := make([]any, op.Pred.FrameSize())
+		frame := ir.BorrowFrame(op.Pred.FrameSize())
+		defer ir.ReturnFrame(frame)
 		for _, e := range in {
-			v, err := op.Pred.EvalIn(e.Row, frame)
+			v, err := op.Pred.EvalIn(e.Row, *frame)
 			if err != nil {
 				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 			}
@@ -92,12 +93,13 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 	case *ir.Map:
 		in := s.in(n, 0)
 		out := make(batch, 0, len(in))
-		frame := make([]any, frameSize(op.Exprs))
+		frame := ir.BorrowFrame(frameSize(op.Exprs))
+		defer ir.ReturnFrame(frame)
 		for _, e := range in {
 			r := make(zset.Row, len(op.Exprs))
 			for i := range op.Exprs {
 				var err error
-				if r[i], err = op.Exprs[i].EvalIn(e.Row, frame); err != nil {
+				if r[i], err = op.Exprs[i].EvalIn(e.Row, *frame); err != nil {
 					return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 				}
 			}
@@ -150,8 +152,8 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 
 // frameSize returns the size of a frame that every one of exprs can be
 // evaluated in (see ir.Scalar.EvalIn): a batch's rows, evaluated in
-// turn, share one frame, rather than each evaluation borrowing its own.
-// The frame dies with the batch's evaluation.
+// turn, share one frame, borrowed for the batch, rather than each
+// evaluation borrowing its own.
 func frameSize(exprs []ir.Scalar) int {
 	n := 0
 	for i := range exprs {
