@@ -78,6 +78,9 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 	case *ir.Filter:
 		in := s.in(n, 0)
 		out := make(batch, 0, len(in))
+		if len(in) == 0 {
+			return out, nil // no frame to borrow
+		}
 		frame := ir.BorrowFrame(op.Pred.FrameSize())
 		defer ir.ReturnFrame(frame)
 		for _, e := range in {
@@ -93,6 +96,9 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 	case *ir.Map:
 		in := s.in(n, 0)
 		out := make(batch, 0, len(in))
+		if len(in) == 0 {
+			return out, nil // no frame to borrow
+		}
 		frame := ir.BorrowFrame(frameSize(op.Exprs))
 		defer ir.ReturnFrame(frame)
 		for _, e := range in {
