@@ -100,7 +100,7 @@ func TestSpansLeaveExplainAlone(t *testing.T) {
 	}
 }
 
-func lowerSrc(t *testing.T, src string) *ir.Circuit {
+func lowerSrc(t testing.TB, src string) *ir.Circuit {
 	t.Helper()
 	f, err := lang.Parse("p.step", src)
 	if err != nil {
@@ -119,7 +119,7 @@ func lowerSrc(t *testing.T, src string) *ir.Circuit {
 
 // mapOf returns the first Map or Filter of the circuit as a Map (a
 // Filter's predicate as its one expression).
-func mapOf(t *testing.T, c *ir.Circuit) *ir.Map {
+func mapOf(t testing.TB, c *ir.Circuit) *ir.Map {
 	t.Helper()
 	for _, n := range c.Nodes {
 		switch op := n.Op.(type) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stepping-io/stepping/lang"
@@ -35,19 +36,31 @@ func CompileAt(e typecheck.Expr, t time.Time) Scalar {
 type compiler struct {
 	clockCol int        // the row column holding the clock, or -1
 	now      *time.Time // the clock as a constant, when set
+	// frame is the size of the frame of the expression being compiled,
+	// which grows as its calls take slots of it (see reserve).
+	frame *int
 }
 
 // evalFunc evaluates a compiled expression over a row, with the frame of
-// local slots (let bindings, function parameters) of the evaluation.
+// the evaluation: the local slots (let bindings) the checker numbered,
+// then the slots the compiler reserved for calls (their arguments, a
+// user-defined function's locals).
 type evalFunc = func(r zset.Row, l []any) (any, error)
 
+// reserve returns the first of n slots of the frame that it adds for one
+// part of the expression. The language has no loops nor recursion, so
+// a part runs at most once in an evaluation: its slots, its own, need
+// no clearing, and an evaluation's frame serves the next one.
+func (c compiler) reserve(n int) int {
+	at := *c.frame
+	*c.frame += n
+	return at
+}
+
 func (c compiler) scalar(e typecheck.Expr) Scalar {
-	f := c.compile(e)
 	frame := typecheck.FrameSize(e)
-	eval := func(r zset.Row) (any, error) { return f(r, nil) }
-	if frame > 0 {
-		eval = func(r zset.Row) (any, error) { return f(r, make([]any, frame)) }
-	}
+	c.frame = &frame
+	f := c.compile(e)
 	text := canon(e)
 	if c.clockCol >= 0 {
 		// now() reads a column of the row: where is part of the meaning.
@@ -60,13 +73,22 @@ func (c compiler) scalar(e typecheck.Expr) Scalar {
 	if !span.IsZero() {
 		// A part the checker made up without a span of its own failed:
 		// the expression as a whole is where.
-		inner := eval
-		eval = func(r zset.Row) (any, error) {
-			v, err := inner(r)
+		inner := f
+		f = func(r zset.Row, l []any) (any, error) {
+			v, err := inner(r, l)
 			return v, at(span, err)
 		}
 	}
-	out := Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval, Span: span, Scaled: scaled(e)}
+	eval := func(r zset.Row) (any, error) { return f(r, nil) }
+	if frame > 0 {
+		eval = func(r zset.Row) (any, error) {
+			l := BorrowFrame(frame)
+			v, err := f(r, *l)
+			ReturnFrame(l)
+			return v, err
+		}
+	}
+	out := Scalar{Text: render(e), Canon: text, Type: e.Type(), Eval: eval, Span: span, Scaled: scaled(e), evalIn: f, frame: frame}
 	if ref, ok := e.(*typecheck.ColRef); ok {
 		out.col = ref.Index + 1
 	}
@@ -223,8 +245,12 @@ func (c compiler) call(e *typecheck.Call) evalFunc {
 	}
 	impl := e.Func.BindStrict(argTypes)
 	name, span := e.Func.Name, e.Span
+	// The arguments are passed in slots of the frame: no slice per call.
+	// No Impl keeps its argument slice (see stdlib.Impl).
+	from := c.reserve(len(args))
+	to := from + len(args)
 	return func(r zset.Row, l []any) (any, error) {
-		vals := make([]any, len(args))
+		vals := l[from:to:to]
 		for i, a := range args {
 			v, err := a(r, l)
 			if err != nil {
@@ -251,9 +277,18 @@ func (c compiler) funcCall(e *typecheck.FuncCall) evalFunc {
 	for i, a := range e.Args {
 		args[i] = c.compile(a)
 	}
-	body, frame, nullIf, name, span := c.compile(e.Func.Body), e.Func.Frame, e.NullIf, e.Func.Name, e.Span
+	// The body is compiled at each call site, with a frame of its own:
+	// the function's locals, then the slots of its calls. That frame is
+	// slots of the caller's.
+	frame := e.Func.Frame
+	inner := c
+	inner.frame = &frame
+	body := inner.compile(e.Func.Body)
+	from := c.reserve(frame)
+	to := from + frame
+	nullIf, name, span := e.NullIf, e.Func.Name, e.Span
 	return func(r zset.Row, l []any) (any, error) {
-		locals := make([]any, frame)
+		locals := l[from:to:to]
 		for i, a := range args {
 			v, err := a(r, l)
 			if err != nil {
@@ -446,4 +481,38 @@ func render(e typecheck.Expr) string {
 		return e.Func.Name + "(" + strings.Join(args, ", ") + ")"
 	}
 	return fmt.Sprintf("%T", e)
+}
+
+// pooledFrame is the size of the frames BorrowFrame lends from its
+// pool: larger ones, which few expressions need, are made each time.
+const pooledFrame = 16
+
+// framePool holds frames of pooledFrame slots, cleared.
+var framePool = sync.Pool{New: func() any {
+	l := make([]any, pooledFrame)
+	return &l
+}}
+
+// BorrowFrame returns a frame of size slots, all nil, for evaluations of
+// expressions (see Scalar.EvalIn); ReturnFrame gives it back when they
+// are done. Frames are shared by every expression and goroutine, so that
+// evaluating allocates none.
+func BorrowFrame(size int) *[]any {
+	if size > pooledFrame {
+		l := make([]any, size)
+		return &l
+	}
+	l := framePool.Get().(*[]any)
+	*l = (*l)[:size]
+	return l
+}
+
+// ReturnFrame gives back a frame BorrowFrame lent, which its borrower
+// no longer uses. It is cleared first, so that a frame waiting in the
+// pool keeps no row's values alive.
+func ReturnFrame(l *[]any) {
+	clear(*l)
+	if cap(*l) == pooledFrame {
+		framePool.Put(l)
+	}
 }

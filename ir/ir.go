@@ -447,7 +447,9 @@ type Scalar struct {
 	Type  types.Type // result type
 	// Eval evaluates the expression over a row. Its error, when a part
 	// of the expression fails on the row, is an *EvalError holding the
-	// span of the innermost part that failed.
+	// span of the innermost part that failed. EvalIn evaluates without
+	// it an expression that needs a frame (FrameSize > 0): replacing
+	// Eval does not change what EvalIn gives for one.
 	Eval func(row zset.Row) (any, error)
 	// Scaled, when not nil, evaluates a numeric expression to its
 	// decimal's coefficient and exponent without making the decimal:
@@ -465,6 +467,34 @@ type Scalar struct {
 	// when it is a plain column reference; 0 otherwise. Not part of the
 	// fingerprint, which Canon already determines.
 	col int
+	// evalIn is Eval in a frame of frame slots its caller lends (see
+	// EvalIn); nil when Eval alone evaluates, as for a Scalar made by
+	// hand or whose Eval was wrapped.
+	evalIn func(row zset.Row, frame []any) (any, error)
+	frame  int
+}
+
+// FrameSize is the number of slots of the frame EvalIn needs; 0 when it
+// needs none.
+func (s *Scalar) FrameSize() int {
+	if s.evalIn == nil {
+		return 0
+	}
+	return s.frame
+}
+
+// EvalIn is Eval, with frame, of FrameSize slots at least, lent for the
+// values the evaluation keeps meanwhile (its calls' arguments, its
+// locals) rather than a frame of Eval's own. A caller that evaluates
+// rows one after the other lends them all the same frame: an evaluation
+// writes every slot it reads first. The frame must be the caller's
+// alone meanwhile, and when the caller is done with it, it still holds
+// values of the last row.
+func (s *Scalar) EvalIn(row zset.Row, frame []any) (any, error) {
+	if s.FrameSize() == 0 {
+		return s.Eval(row)
+	}
+	return s.evalIn(row, frame)
 }
 
 // Column reports whether the expression is a plain reference to a column

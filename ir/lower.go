@@ -497,6 +497,7 @@ func converted(s Scalar, conv func(any) any) Scalar {
 		}
 		return conv(v), nil
 	}
+	s.evalIn = nil // EvalIn is Eval, converted
 	return s
 }
 

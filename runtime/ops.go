@@ -78,8 +78,13 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 	case *ir.Filter:
 		in := s.in(n, 0)
 		out := make(batch, 0, len(in))
+		if len(in) == 0 {
+			return out, nil // no frame to borrow
+		}
+		frame := ir.BorrowFrame(op.Pred.FrameSize())
+		defer ir.ReturnFrame(frame)
 		for _, e := range in {
-			v, err := op.Pred.Eval(e.Row)
+			v, err := op.Pred.EvalIn(e.Row, *frame)
 			if err != nil {
 				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 			}
@@ -91,11 +96,16 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 	case *ir.Map:
 		in := s.in(n, 0)
 		out := make(batch, 0, len(in))
+		if len(in) == 0 {
+			return out, nil // no frame to borrow
+		}
+		frame := ir.BorrowFrame(frameSize(op.Exprs))
+		defer ir.ReturnFrame(frame)
 		for _, e := range in {
 			r := make(zset.Row, len(op.Exprs))
-			for i, x := range op.Exprs {
+			for i := range op.Exprs {
 				var err error
-				if r[i], err = x.Eval(e.Row); err != nil {
+				if r[i], err = op.Exprs[i].EvalIn(e.Row, *frame); err != nil {
 					return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 				}
 			}
@@ -144,6 +154,18 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		return s.deltas[n.ID], nil // set by the fixpoint running the body
 	}
 	return nil, fmt.Errorf("node n%d: operator %s is not implemented", n.ID, n.Op.Name())
+}
+
+// frameSize returns the size of a frame that every one of exprs can be
+// evaluated in (see ir.Scalar.EvalIn): a batch's rows, evaluated in
+// turn, share one frame, borrowed for the batch, rather than each
+// evaluation borrowing its own.
+func frameSize(exprs []ir.Scalar) int {
+	n := 0
+	for i := range exprs {
+		n = max(n, exprs[i].FrameSize())
+	}
+	return n
 }
 
 // integrate schedules the addition of its input's changes to its index.

@@ -11,7 +11,9 @@ import (
 )
 
 // Impl evaluates one call. It is bound to the argument types of a call
-// site by Func.Bind and receives the argument values, NULL as nil.
+// site by Func.Bind and receives the argument values, NULL as nil. It
+// must not keep args, nor return it or a slice of it: the compiled
+// expression passes the same slots of its frame at every call.
 type Impl func(args []any) (any, error)
 
 // Func is a built-in scalar function.
@@ -287,32 +289,35 @@ func Format(args []any, ts []types.Type) (any, error) {
 		return nil, nil
 	}
 	f := args[0].(string)
-	var b strings.Builder
-	b.Grow(len(f) + 16*(len(args)-1)) // one allocation for most results
-	var tmp [32]byte                  // a value's text, on the stack when short
+	// The text is put together on the stack when short, and made one
+	// string of its exact length: the string a view may keep for years
+	// takes no room to spare.
+	var tmp [256]byte
+	b := tmp[:0]
 	next := 1
-	for i := 0; i < len(f); i++ {
-		c := f[i]
-		if c != '%' {
-			b.WriteByte(c)
-			continue
+	for {
+		pct := strings.IndexByte(f, '%')
+		if pct < 0 {
+			b = append(b, f...)
+			break
 		}
-		i++
-		if i == len(f) {
+		b = append(b, f[:pct]...)
+		if pct+1 == len(f) {
 			return nil, fmt.Errorf("format: unterminated format specifier")
 		}
-		switch f[i] {
+		switch f[pct+1] {
 		case '%':
-			b.WriteByte('%')
+			b = append(b, '%')
 		case 's':
 			if next >= len(args) {
 				return nil, fmt.Errorf("format: too few arguments")
 			}
-			b.Write(types.AppendFormat(tmp[:0], args[next], ts[next]))
+			b = types.AppendFormat(b, args[next], ts[next])
 			next++
 		default:
-			return nil, fmt.Errorf("format: unrecognized format specifier %q", f[i])
+			return nil, fmt.Errorf("format: unrecognized format specifier %q", f[pct+1])
 		}
+		f = f[pct+2:]
 	}
-	return b.String(), nil
+	return string(b), nil
 }

@@ -40,6 +40,9 @@ type funcCase struct {
 	sql  string
 }
 
+// longText is a text longer than format's buffer on the stack.
+const longText = "01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+
 // htmlEscapeSQL is html_escape($1) in Postgres's own functions.
 const htmlEscapeSQL = `replace(replace(replace(replace(replace($1, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&#34;'), '''', '&#39;')`
 
@@ -173,6 +176,15 @@ var funcCases = []funcCase{
 	{fn: "jsonb_array_length", args: []arg{jsonb(`{"a": 1}`)}, want: "ERROR"},
 	{fn: "coalesce", args: []arg{i4(`\N`), num("1.5")}, want: "1.5"},
 	{fn: "format", args: []arg{txt("%s-%s%%"), i4("1"), txt(`\N`)}, want: "1-%"},
+	{fn: "format", args: []arg{txt("no specifier")}, want: "no specifier"},
+	{fn: "format", args: []arg{txt("%%%s%s%%"), num("12.50"), i4("-3")}, want: "%12.50-3%"},
+	{fn: "format", args: []arg{txt("Basket id: %s total: $%s"), i4("7"), num("1234.5")}, want: "Basket id: 7 total: $1234.5"},
+	{fn: "format", args: []arg{txt("%s"), txt(`\N`)}, want: ""},
+	{fn: "format", args: []arg{txt(`\N`), i4("1")}, want: `\N`},
+	{fn: "format", args: []arg{txt("<%s|%s>"), txt(longText), txt(longText)}, want: "<" + longText + "|" + longText + ">"},
+	{fn: "format", args: []arg{txt("50%")}, want: "ERROR"},
+	{fn: "format", args: []arg{txt("%d"), i4("1")}, want: "ERROR"},
+	{fn: "format", args: []arg{txt("%s and %s"), i4("1")}, want: "ERROR"},
 }
 
 // opCases are operators and casts, evaluated through stdlib.Arith,
@@ -292,7 +304,15 @@ func call(c funcCase) (string, error) {
 	if v == nil {
 		return `\N`, nil
 	}
-	return types.Format(v, t), nil
+	got := types.Format(v, t)
+	// The compiled expression passes the same slots of its frame to
+	// every call: a result made of the argument slice would change with
+	// the next row's arguments.
+	clear(vals)
+	if again := types.Format(v, t); again != got {
+		return "", fmt.Errorf("the result %s became %s when the argument slice was reused", got, again)
+	}
+	return got, nil
 }
 
 func isFunc(name string) bool {
