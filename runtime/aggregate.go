@@ -79,8 +79,9 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	}
 	of := make([]int32, len(d)) // the group of each change
 	var groupKeys []zset.Row
-	// keyVals holds the groups' key values, in one slab.
-	keyVals := make([]any, 0, len(op.Key)*min(len(d), 64))
+	// keyVals holds the new groups' key values, in one slab made for
+	// the first: a batch changing only groups that exist makes none.
+	var keyVals []any
 	finder := groupFinder{rows: len(d)}
 	scratch := make(zset.Row, len(op.Key))
 	var tmp [128]byte
@@ -116,6 +117,9 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		g, found := finder.find(buf)
 		if !found {
 			if key == nil {
+				if keyVals == nil {
+					keyVals = make([]any, 0, len(op.Key)*min(len(d)-i, 64))
+				}
 				start := len(keyVals)
 				keyVals = append(keyVals, scratch...)
 				key = keyVals[start:len(keyVals):len(keyVals)]
@@ -125,7 +129,17 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		of[i] = g
 	}
 	keys := finder.keys()
-	byGroup := sortByGroup(of, len(keys))
+	var oneGroup [1][]int32
+	var byGroup [][]int32
+	if len(keys) == 1 && len(d) <= len(firstPositions) {
+		// One group of a few changes, as a single change's step has:
+		// its changes are the batch's first positions, which need no
+		// array of their own.
+		oneGroup[0] = firstPositions[:len(d):len(d)]
+		byGroup = oneGroup[:]
+	} else {
+		byGroup = sortByGroup(of, len(keys))
+	}
 	out := make(batch, 0, 2*len(keys)) // a retraction and an insertion per group, at most
 	groups := s.store.Groups(n.ID)
 	olds, err := groups.Get(ctx, keys)
@@ -261,6 +275,10 @@ func (f *groupFinder) keys() []string {
 	}
 	return out
 }
+
+// firstPositions are the positions 0, 1, 2... of a batch's first
+// changes, to be read and never written.
+var firstPositions = [...]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 
 // sortByGroup returns the changes (positions in the batch) of each of n
 // groups, in their order in the batch: a stable counting sort into one
