@@ -129,17 +129,8 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		of[i] = g
 	}
 	keys := finder.keys()
-	var oneGroup [1][]int32
-	var byGroup [][]int32
-	if len(keys) == 1 && len(d) <= len(firstPositions) {
-		// One group of a few changes, as a single change's step has:
-		// its changes are the batch's first positions, which need no
-		// array of their own.
-		oneGroup[0] = firstPositions[:len(d):len(d)]
-		byGroup = oneGroup[:]
-	} else {
-		byGroup = sortByGroup(of, len(keys))
-	}
+	var oneGroup [1][]int32 // room for a single group's changes, on the stack
+	byGroup := sortByGroup(of, len(keys), oneGroup[:0])
 	out := make(batch, 0, 2*len(keys)) // a retraction and an insertion per group, at most
 	groups := s.store.Groups(n.ID)
 	olds, err := groups.Get(ctx, keys)
@@ -282,14 +273,20 @@ var firstPositions = [...]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
 
 // sortByGroup returns the changes (positions in the batch) of each of n
 // groups, in their order in the batch: a stable counting sort into one
-// backing array.
-func sortByGroup(of []int32, n int) [][]int32 {
+// backing array. A single group's changes are appended to one, which
+// may be room on the caller's stack; a single group of a few changes,
+// as a single change's step has, are the batch's first positions, which
+// need no array of their own.
+func sortByGroup(of []int32, n int, one [][]int32) [][]int32 {
 	if n == 1 {
+		if len(of) <= len(firstPositions) {
+			return append(one, firstPositions[:len(of):len(of)])
+		}
 		all := make([]int32, len(of))
 		for i := range all {
 			all[i] = int32(i)
 		}
-		return [][]int32{all}
+		return append(one, all)
 	}
 	sizes := make([]int32, n)
 	for _, g := range of {
