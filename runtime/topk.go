@@ -100,18 +100,13 @@ func (r *Ranking) compare(a, b RankedRow) int {
 	if c := compareRowsNullsLast(a.Row, b.Row); c != 0 {
 		return c
 	}
-	if sameRow(a.Row, b.Row) || types.SameRowKey(a.Row, b.Row) {
+	if types.SameRowKey(a.Row, b.Row) {
 		// One row (the same in memory, as sorting compares a row with
 		// itself, or another copy of it, as a retraction brings): no
 		// encoding to work out.
 		return 0
 	}
 	return strings.Compare(a.identity(), b.identity())
-}
-
-// sameRow reports whether a and b are one row in memory.
-func sameRow(a, b zset.Row) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // identity returns the row's identity, types.RowKey(Row): the last

@@ -89,10 +89,10 @@ func TestCollidingHashes(t *testing.T) {
 	}
 }
 
-// TestSameRow checks sameRow on rows that are one slice, parts of one
-// array of different lengths, and copies: one slice is one row, and a
-// shorter slice of its array, whose first value is at the same address,
-// is another row.
+// TestSameRow checks SameRowKey, by which Z-sets find rows, on rows
+// that are one slice, parts of one array of different lengths, and
+// copies: one slice is one row, and a shorter slice of its array, whose
+// first value is at the same address, is another row.
 func TestSameRow(t *testing.T) {
 	a := Row{int64(1), decimal.RequireFromString("1.50"), "x"}
 	b := Row{int64(1), decimal.RequireFromString("1.5"), "x"}
@@ -109,11 +109,11 @@ func TestSameRow(t *testing.T) {
 		{"equal, spelled apart", a, b, false},
 		{"a later part", a[1:], a[1:], true},
 	} {
-		if got := sameRow(tc.x, tc.y); got != tc.same {
-			t.Errorf("%s: sameRow is %v, want %v", tc.name, got, tc.same)
+		if got := types.SameRowKey(tc.x, tc.y); got != tc.same {
+			t.Errorf("%s: SameRowKey is %v, want %v", tc.name, got, tc.same)
 		}
-		if got := sameRow(tc.x, tc.y); got != types.SameRowKey(tc.x, tc.y) {
-			t.Errorf("%s: sameRow is %v, SameRowKey %v", tc.name, got, !got)
+		if got := types.SameRowKey(tc.x, tc.y); got != (types.RowKey(tc.x) == types.RowKey(tc.y)) {
+			t.Errorf("%s: SameRowKey is %v, the row keys' equality %v", tc.name, got, !got)
 		}
 	}
 	// Through a Z-set, with every hash cut to two bits: the parts

@@ -65,18 +65,6 @@ func hashRow(row Row) uint64 {
 	return maphash.Bytes(seed, types.AppendRowKey(buf[:0], row)) & hashMask
 }
 
-// sameRow reports whether rows a and b have one identity: at once when
-// they are one slice, as a retraction of a row the Z-set holds often is
-// (an aggregate retracting the row it gave before), else by comparing
-// their values as their encodings would. Rows are never changed once
-// made, so one slice holds one row.
-func sameRow(a, b Row) bool {
-	if len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) {
-		return true
-	}
-	return types.SameRowKey(a, b)
-}
-
 // New returns an empty Z-set.
 func New() *ZSet { return &ZSet{} }
 
@@ -140,7 +128,7 @@ func (z *ZSet) add(h uint64, row Row, w int64) {
 	switch {
 	case !ok:
 		z.m[h] = Entry{Row: row, Weight: w}
-	case sameRow(e.Row, row):
+	case types.SameRowKey(e.Row, row):
 		if e.Weight += w; e.Weight != 0 {
 			z.m[h] = e
 			return
@@ -155,7 +143,7 @@ func (z *ZSet) add(h uint64, row Row, w int64) {
 // addSmall is add while the rows are in the slice.
 func (z *ZSet) addSmall(h uint64, row Row, w int64) {
 	for i := range z.small {
-		if e := &z.small[i]; e.hash == h && sameRow(e.Row, row) {
+		if e := &z.small[i]; e.hash == h && types.SameRowKey(e.Row, row) {
 			if e.Weight += w; e.Weight == 0 {
 				z.small = append(z.small[:i], z.small[i+1:]...)
 			}
@@ -238,7 +226,7 @@ func (z *ZSet) eachHashed(f func(h uint64, row Row, w int64)) {
 func (z *ZSet) get(h uint64, row Row) (Entry, bool) {
 	if z.m == nil {
 		for _, e := range z.small {
-			if e.hash == h && sameRow(e.Row, row) {
+			if e.hash == h && types.SameRowKey(e.Row, row) {
 				return e.Entry, true
 			}
 		}
@@ -248,7 +236,7 @@ func (z *ZSet) get(h uint64, row Row) (Entry, bool) {
 	switch {
 	case !ok:
 		return Entry{}, false
-	case sameRow(e.Row, row):
+	case types.SameRowKey(e.Row, row):
 		return e, true
 	case z.spill == nil:
 		return Entry{}, false
