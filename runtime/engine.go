@@ -253,12 +253,11 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 // arrived, nor when a recursive view's pass from scratch may need more
 // iterations than any step did.
 func keptFromStart(c *ir.Circuit) bool {
-	if c.Watermarked() || c.Clock != nil {
+	if c.Watermarked() {
 		return true
 	}
 	for _, n := range c.Nodes {
-		switch n.Op.(type) {
-		case *ir.Fixpoint, *ir.Stamp:
+		if _, recursive := n.Op.(*ir.Fixpoint); recursive || readsTime(n.Op) {
 			return true
 		}
 	}
