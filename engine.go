@@ -338,7 +338,9 @@ func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
 // Read returns a view's current contents. In memory every view (and
 // table) can be read; on Postgres, the outputs, from their tables. In
 // memory a view that is not an output is computed from the tables the
-// first time it is read, and kept up to date from then on.
+// first time it is read, and kept up to date from then on; a view that
+// ends in a group by is read from the group state, again after each step
+// that changed it.
 func (e *Engine) Read(ctx context.Context, view string) (*Rows, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

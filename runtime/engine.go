@@ -190,6 +190,10 @@ type viewState struct {
 	// from when it is first read (see keptFromStart): until then its
 	// changes flow through the circuit without being added up.
 	kept bool
+	// derived, when not nil, says how the view's contents are read
+	// from an aggregate's state instead: contents then holds them as
+	// last read, and nil once a step has changed them.
+	derived *derivation
 }
 
 // New returns an engine for circuit c keeping its state in store.
@@ -211,11 +215,21 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		}
 	}
 	keepAll := keptFromStart(c)
+	_, inMemory := store.(*MemoryStore)
 	for _, v := range c.Views {
-		e.views[v.Name] = &viewState{view: v, contents: zset.New(), kept: keepAll}
+		vs := &viewState{view: v, kept: keepAll}
+		if inMemory && !keepAll && !opts.NoContents {
+			vs.derived = derivationOf(v, e.inBody)
+		}
+		if vs.derived == nil {
+			vs.contents = zset.New()
+		}
+		e.views[v.Name] = vs
 	}
 	for _, o := range c.Outputs {
-		e.views[o.View.Name].kept = true
+		if vs := e.views[o.View.Name]; vs.derived == nil {
+			vs.kept = true
+		}
 	}
 	e.nodeView = nodeViews(c)
 	e.watermarked = c.Watermarked()
@@ -473,25 +487,44 @@ func (e *Engine) Has(name string) bool {
 }
 
 // ReadContents is Contents, with the error of working out the contents
-// of a view that is neither an output nor read before: the engine then
-// computes them from the tables' contents in one pass, and keeps them up
-// to date from then on.
+// of a view the engine does not keep: one read from an aggregate's state
+// (see derivation), or one that is neither an output nor read before,
+// which the engine then computes from the tables' contents in one pass,
+// and keeps up to date from then on.
 func (e *Engine) ReadContents(ctx context.Context, name string) (*zset.ZSet, bool, error) {
 	if e.opts.NoContents {
 		return nil, false, nil
 	}
 	if v, ok := e.views[name]; ok {
-		if !v.kept {
-			if err := e.materialize(ctx, v); err != nil {
-				return nil, true, err
-			}
-		}
-		return v.contents, true, nil
+		z, err := e.viewContents(ctx, v)
+		return z, true, err
 	}
 	if t, ok := e.tables[name]; ok {
 		return t.contents(), true, nil
 	}
 	return nil, false, nil
+}
+
+// viewContents returns view v's contents: those kept, or those read
+// from an aggregate's state since the last step that changed them, or
+// else computed for the first time (materialize).
+func (e *Engine) viewContents(ctx context.Context, v *viewState) (*zset.ZSet, error) {
+	switch {
+	case v.kept:
+	case v.derived != nil:
+		if v.contents == nil {
+			z, err := e.derive(ctx, v.derived)
+			if err != nil {
+				return nil, fmt.Errorf("reading view %s: %w", v.view.Name, err)
+			}
+			v.contents = z
+		}
+	default:
+		if err := e.materialize(ctx, v); err != nil {
+			return nil, err
+		}
+	}
+	return v.contents, nil
 }
 
 // materialize computes view v's contents from the tables' contents, in

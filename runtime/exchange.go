@@ -286,8 +286,11 @@ func (s *stepRun) consolidated(v *ir.View) *zset.ZSet {
 func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 	e := s.engine
 	size := 0
-	for _, d := range changes {
+	for name, d := range changes {
 		size += d.Len()
+		if v := e.views[name]; v.derived != nil {
+			v.contents = nil // read again from the state when next read
+		}
 	}
 	if s.parts == nil || size < e.parallelBatch() || len(changes) < 2 {
 		for name, d := range changes {

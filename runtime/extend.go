@@ -46,12 +46,11 @@ func (e *Engine) Extend(ctx context.Context, c *ir.Circuit, t time.Time) (next *
 			if !isView {
 				return nil, nil, false, nil
 			}
-			if !v.kept {
-				if err := e.materialize(ctx, v); err != nil {
-					return nil, nil, false, err
-				}
+			z, err := e.viewContents(ctx, v)
+			if err != nil {
+				return nil, nil, false, err
 			}
-			contents[in.ID] = v.contents
+			contents[in.ID] = z
 		}
 	}
 	next = NewWithOptions(c, e.store, e.opts)
@@ -156,10 +155,12 @@ func (e *Engine) backfill(ctx context.Context, t time.Time, first int, contents 
 	}
 	for name, d := range res.Changes {
 		// A new view is read at once (the REPL shows it), so its
-		// contents are kept from the start.
-		v := e.views[name]
-		v.kept = true
-		v.contents.AddAll(d, 1)
+		// contents are kept from the start, unless they are read from
+		// an aggregate's state.
+		if v := e.views[name]; v.derived == nil {
+			v.kept = true
+			v.contents.AddAll(d, 1)
+		}
 	}
 	return res, nil
 }
