@@ -250,7 +250,7 @@ func (s *stepRun) viewChanges(into map[string]*zset.ZSet) {
 	}
 	if s.parts == nil || size < s.engine.parallelBatch() || len(views) < 2 {
 		for _, v := range views {
-			if z := s.consolidated(v); z != nil && !z.IsEmpty() {
+			if z := s.consolidated(v); z != nil {
 				into[v.Name] = z
 			}
 		}
@@ -266,19 +266,42 @@ func (s *stepRun) viewChanges(into map[string]*zset.ZSet) {
 		return nil
 	})
 	for i, v := range views {
-		if out[i] != nil && !out[i].IsEmpty() {
+		if out[i] != nil {
 			into[v.Name] = out[i]
 		}
 	}
 }
 
 // consolidated returns view v's changes in the step as a Z-set, nil when
-// it has none.
+// it has none or they cancel out. Changes of one sign cannot cancel out, so the view has
+// changed and its Z-set adds them up only if it is read (zset.Lazy): a
+// view that only feeds others, or whose contents are not kept, costs no
+// hash of its rows. Changes of both signs are added up at once, as the
+// Result holds only the views that changed.
 func (s *stepRun) consolidated(v *ir.View) *zset.ZSet {
-	if d := s.deltas[v.Node.ID]; len(d) > 0 {
-		return zset.FromEntries(d...)
+	d := s.deltas[v.Node.ID]
+	if len(d) == 0 {
+		return nil
+	}
+	if oneSign(d) {
+		return zset.Lazy(d)
+	}
+	if z := zset.FromEntries(d...); !z.IsEmpty() {
+		return z
 	}
 	return nil
+}
+
+// oneSign reports whether the weights of d are all positive or all
+// negative.
+func oneSign(d batch) bool {
+	positive := d[0].Weight > 0
+	for _, e := range d {
+		if e.Weight == 0 || e.Weight > 0 != positive {
+			return false
+		}
+	}
+	return true
 }
 
 // addContents adds each view's changes to its contents: on several
@@ -287,8 +310,10 @@ func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 	e := s.engine
 	size := 0
 	for name, d := range changes {
-		size += d.Len()
-		if v := e.views[name]; v.derived != nil {
+		switch v := e.views[name]; {
+		case v.kept:
+			size += d.Len()
+		case v.derived != nil:
 			v.contents = nil // read again from the state when next read
 		}
 	}

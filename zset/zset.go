@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/stepping-io/stepping/types"
 )
@@ -41,6 +42,16 @@ type ZSet struct {
 	m     map[uint64]Entry // by hash; nil while the rows are few
 	spill map[string]Entry // by key, the rows whose hash a row in m has
 	small []hashedEntry    // the rows while m is nil
+	// lazy, when not nil, holds the entries of a Z-set made by Lazy,
+	// added up when it is first used.
+	lazy *lazyEntries
+}
+
+// lazyEntries are the entries of a Z-set that adds them up on first use,
+// once, whichever goroutine uses it first.
+type lazyEntries struct {
+	once sync.Once
+	es   []Entry
 }
 
 // hashedEntry is an entry with its row's hash.
@@ -102,6 +113,35 @@ func NewSized(n int) *ZSet {
 	return &ZSet{m: make(map[uint64]Entry, n)}
 }
 
+// Lazy returns the Z-set of entries es, added up when the Z-set is first
+// used rather than now: a step's changes to a view that nothing reads
+// then cost only their list, not a hash of every row. The caller must
+// not change es afterwards. Readers may use the Z-set from several
+// goroutines at once, as any Z-set they do not change.
+func Lazy(es []Entry) *ZSet {
+	if len(es) <= smallRows {
+		return FromEntries(es...)
+	}
+	return &ZSet{lazy: &lazyEntries{es: es}}
+}
+
+// settle adds up the entries of a Z-set made by Lazy, once.
+func (z *ZSet) settle() {
+	if z.lazy == nil {
+		return
+	}
+	z.lazy.once.Do(func() {
+		es := z.lazy.es
+		z.lazy.es = nil
+		z.m = make(map[uint64]Entry, len(es))
+		for _, e := range es {
+			if e.Weight != 0 {
+				z.add(hashRow(e.Row), e.Row, e.Weight)
+			}
+		}
+	})
+}
+
 // FromEntries builds a Z-set by adding each entry in turn.
 func FromEntries(es ...Entry) *ZSet {
 	z := NewSized(len(es))
@@ -113,6 +153,7 @@ func FromEntries(es ...Entry) *ZSet {
 
 // Add adds w copies of row (removes them if w is negative).
 func (z *ZSet) Add(row Row, w int64) {
+	z.settle()
 	if w != 0 {
 		z.add(hashRow(row), row, w)
 	}
@@ -197,6 +238,8 @@ func (z *ZSet) AddAll(other *ZSet, factor int64) {
 	if factor == 0 {
 		return
 	}
+	z.settle()
+	other.settle()
 	if factor == 1 && z.IsEmpty() && other.m != nil {
 		// A copy of other's tables, its rows hashed already: a view's
 		// first contents, a load's, come in whole.
@@ -208,6 +251,7 @@ func (z *ZSet) AddAll(other *ZSet, factor int64) {
 
 // eachHashed calls f for every row with its hash and weight.
 func (z *ZSet) eachHashed(f func(h uint64, row Row, w int64)) {
+	z.settle()
 	if z.m == nil {
 		for _, e := range z.small {
 			f(e.hash, e.Row, e.Weight)
@@ -224,6 +268,7 @@ func (z *ZSet) eachHashed(f func(h uint64, row Row, w int64)) {
 
 // get returns the entry of row, whose hash is h.
 func (z *ZSet) get(h uint64, row Row) (Entry, bool) {
+	z.settle()
 	if z.m == nil {
 		for _, e := range z.small {
 			if e.hash == h && types.SameRowKey(e.Row, row) {
@@ -253,6 +298,7 @@ func (z *ZSet) Weight(row Row) int64 {
 
 // Len returns the number of distinct rows.
 func (z *ZSet) Len() int {
+	z.settle()
 	if z.m != nil {
 		return len(z.m) + len(z.spill)
 	}
@@ -264,6 +310,7 @@ func (z *ZSet) IsEmpty() bool { return z.Len() == 0 }
 
 // Each calls f for every row and weight, in no particular order.
 func (z *ZSet) Each(f func(row Row, w int64)) {
+	z.settle()
 	if z.m == nil {
 		for _, e := range z.small {
 			f(e.Row, e.Weight)
@@ -295,6 +342,7 @@ func (z *ZSet) Entries() []Entry {
 
 // Clone returns a copy of z sharing its rows (rows are never mutated).
 func (z *ZSet) Clone() *ZSet {
+	z.settle()
 	if z.m == nil {
 		return &ZSet{small: slices.Clone(z.small)}
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -224,11 +225,13 @@ func TestEach(t *testing.T) {
 
 // decode builds three Z-sets from fuzz bytes. Each entry takes four
 // bytes: which Z-set, two bytes picking the row's values, and a weight in
-// -8..7. Rows have three typed columns, each sometimes NULL: an int8, a
+// -8..7. The first two Z-sets are added to entry by entry; the third is
+// made from its entries by Lazy, which adds many up on first use. Rows have three typed columns, each sometimes NULL: an int8, a
 // numeric whose values repeat at different scales, and a float8 with -0
 // and NaN, so that equal rows written differently meet.
 func decode(data []byte) [3]*zset.ZSet {
 	zs := [3]*zset.ZSet{zset.New(), zset.New(), zset.New()}
+	var third []zset.Entry
 	numerics := []decimal.Decimal{dec("1"), dec("1.0"), dec("1.50"), dec("1.5"), dec("-2"), dec("0.000")}
 	floats := []float64{0, math.Copysign(0, -1), math.NaN(), 1.5, math.Inf(-1)}
 	for len(data) >= 4 {
@@ -244,8 +247,13 @@ func decode(data []byte) [3]*zset.ZSet {
 		if (x/5)%4 != 0 {
 			row[2] = floats[int(x/5+y)%len(floats)]
 		}
+		if which == 2 {
+			third = append(third, zset.Entry{Row: row, Weight: w})
+			continue
+		}
 		zs[which].Add(row, w)
 	}
+	zs[2] = zset.Lazy(third)
 	return zs
 }
 
@@ -277,6 +285,11 @@ func FuzzZSetAlgebra(f *testing.F) {
 	f.Add([]byte{0, 1, 1, 0x10, 1, 1, 1, 0xf0, 2, 1, 1, 0x30})
 	f.Add([]byte{0, 6, 2, 0x20, 0, 6, 3, 0x20, 1, 7, 1, 0x90, 2, 13, 4, 0x70})
 	f.Add([]byte("the quick brown fox jumps over the lazy dog, twice: the quick brown fox"))
+	// Many entries of the third Z-set, rows repeating with weights that
+	// cancel and numerics of one value at different scales.
+	f.Add([]byte{2, 1, 1, 0x10, 2, 2, 1, 0x20, 2, 1, 1, 0xf0, 2, 3, 2, 0x10, 2, 3, 3, 0x10, 2, 4, 2, 0x30,
+		2, 5, 6, 0x10, 2, 6, 4, 0x10, 2, 8, 1, 0x70, 2, 9, 9, 0x10, 2, 10, 5, 0x20, 2, 3, 2, 0xf0, 2, 11, 1, 0x10,
+		2, 12, 3, 0x10, 2, 13, 8, 0x10, 0, 1, 1, 0x10, 1, 3, 3, 0x20})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		zs := decode(data)
 		a, b, c := zs[0], zs[1], zs[2]
@@ -397,5 +410,40 @@ func TestNewSizedIndependent(t *testing.T) {
 	c.Add(r(int64(3)), 1)
 	if text(a) != text(zset.FromEntries(e(1, int64(1)))) || text(b) != text(zset.FromEntries(e(1, int64(2)))) {
 		t.Fatalf("a = %s, b = %s", text(a), text(b))
+	}
+}
+
+// TestLazyFirstUseConcurrent uses a Z-set made by Lazy from four
+// goroutines at once, its first use: each sees the entries added up, as
+// FromEntries adds them (run with -race).
+func TestLazyFirstUseConcurrent(t *testing.T) {
+	var es []zset.Entry
+	for i := range 60 {
+		es = append(es, e(int64(i%7-3), int64(i%20), fmt.Sprint(i%3)))
+	}
+	want := zset.FromEntries(es...)
+	for range 20 {
+		z := zset.Lazy(slices.Clone(es))
+		var wg sync.WaitGroup
+		got := make([]string, 4)
+		for g := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				switch g % 3 {
+				case 0:
+					got[g] = text(z)
+				case 1:
+					got[g] = fmt.Sprint(z.Len(), z.Weight(zset.Row{int64(1), "1"}))
+				default:
+					got[g] = fmt.Sprint(z.Equal(want))
+				}
+			}()
+		}
+		wg.Wait()
+		wants := []string{text(want), fmt.Sprint(want.Len(), want.Weight(zset.Row{int64(1), "1"})), "true", text(want)}
+		if !slices.Equal(got, wants) {
+			t.Fatalf("got %q, want %q", got, wants)
+		}
 	}
 }
