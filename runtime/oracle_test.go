@@ -593,7 +593,10 @@ func (h *harness) checkViews(before snapshot, res *runtime.Result, what string) 
 		if ch := slices.ContainsFunc(got.Entries(), func(e zset.Entry) bool { return e.Weight <= 0 }); ch {
 			h.t.Fatalf("step %d: view %s holds a row of non-positive weight:\n%s", h.steps, v.Name, dump(got))
 		}
-		delta := res.Changes[v.Name]
+		delta, reported := res.Changes[v.Name]
+		if reported && delta.IsEmpty() {
+			h.t.Fatalf("step %d: view %s is among the views that changed, with no change", h.steps, v.Name)
+		}
 		if delta == nil {
 			delta = zset.New()
 		}
