@@ -73,8 +73,9 @@ func (e *Engine) derive(ctx context.Context, d *derivation) (z *zset.ZSet, err e
 		}
 	})
 	if len(d.rowWise) == 0 {
-		// One row a group: nothing to consolidate.
-		return zset.FromEntries(rows...), nil
+		// One row a group, no two alike: read as they are, hashed only
+		// for a lookup.
+		return zset.Consolidated(rows), nil
 	}
 	s := &stepRun{engine: e, store: e.store, deltas: make([]batch, len(e.circuit.Nodes)), now: e.lastNow, parts: e.parts}
 	s.deltas[d.agg] = rows

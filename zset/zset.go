@@ -42,8 +42,8 @@ type ZSet struct {
 	m     map[uint64]Entry // by hash; nil while the rows are few
 	spill map[string]Entry // by key, the rows whose hash a row in m has
 	small []hashedEntry    // the rows while m is nil
-	// lazy, when not nil, holds the entries of a Z-set made by Lazy,
-	// added up when it is first used.
+	// lazy, when not nil, holds the entries of a Z-set made by Lazy or
+	// Consolidated, added up when it is first used; nil once changed.
 	lazy *lazyEntries
 }
 
@@ -52,6 +52,10 @@ type ZSet struct {
 type lazyEntries struct {
 	once sync.Once
 	es   []Entry
+	// distinct says es holds each row once, with a weight not zero
+	// (Consolidated): the Z-set's rows as they are, which Len and Each
+	// read without hashing any.
+	distinct bool
 }
 
 // hashedEntry is an entry with its row's hash.
@@ -125,14 +129,38 @@ func Lazy(es []Entry) *ZSet {
 	return &ZSet{lazy: &lazyEntries{es: es}}
 }
 
-// settle adds up the entries of a Z-set made by Lazy, once.
+// Consolidated is Lazy for entries that hold each row once (as
+// types.SameRowKey tells rows apart), none of weight zero: an
+// aggregate's changes, one row a changed group. Its rows are read (Len,
+// Each, Entries) straight from es; only a lookup or an addition hashes
+// them.
+func Consolidated(es []Entry) *ZSet {
+	if len(es) <= smallRows {
+		return FromEntries(es...)
+	}
+	return &ZSet{lazy: &lazyEntries{es: es, distinct: true}}
+}
+
+// distinctEntries returns the entries of a Z-set made by Consolidated
+// and not changed since, or false.
+func (z *ZSet) distinctEntries() ([]Entry, bool) {
+	if l := z.lazy; l != nil && l.distinct {
+		return l.es, true
+	}
+	return nil, false
+}
+
+// settle adds up the entries of a Z-set made by Lazy or Consolidated,
+// once.
 func (z *ZSet) settle() {
 	if z.lazy == nil {
 		return
 	}
 	z.lazy.once.Do(func() {
 		es := z.lazy.es
-		z.lazy.es = nil
+		if !z.lazy.distinct {
+			z.lazy.es = nil // read by nothing else
+		}
 		z.m = make(map[uint64]Entry, len(es))
 		for _, e := range es {
 			if e.Weight != 0 {
@@ -154,6 +182,7 @@ func FromEntries(es ...Entry) *ZSet {
 // Add adds w copies of row (removes them if w is negative).
 func (z *ZSet) Add(row Row, w int64) {
 	z.settle()
+	z.lazy = nil // changed: its entries no longer its rows
 	if w != 0 {
 		z.add(hashRow(row), row, w)
 	}
@@ -239,6 +268,7 @@ func (z *ZSet) AddAll(other *ZSet, factor int64) {
 		return
 	}
 	z.settle()
+	z.lazy = nil // changed: its entries no longer its rows
 	other.settle()
 	if factor == 1 && z.IsEmpty() && other.m != nil {
 		// A copy of other's tables, its rows hashed already: a view's
@@ -298,6 +328,9 @@ func (z *ZSet) Weight(row Row) int64 {
 
 // Len returns the number of distinct rows.
 func (z *ZSet) Len() int {
+	if es, ok := z.distinctEntries(); ok {
+		return len(es)
+	}
 	z.settle()
 	if z.m != nil {
 		return len(z.m) + len(z.spill)
@@ -310,6 +343,12 @@ func (z *ZSet) IsEmpty() bool { return z.Len() == 0 }
 
 // Each calls f for every row and weight, in no particular order.
 func (z *ZSet) Each(f func(row Row, w int64)) {
+	if es, ok := z.distinctEntries(); ok {
+		for _, e := range es {
+			f(e.Row, e.Weight)
+		}
+		return
+	}
 	z.settle()
 	if z.m == nil {
 		for _, e := range z.small {

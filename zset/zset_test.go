@@ -226,7 +226,8 @@ func TestEach(t *testing.T) {
 // decode builds three Z-sets from fuzz bytes. Each entry takes four
 // bytes: which Z-set, two bytes picking the row's values, and a weight in
 // -8..7. The first two Z-sets are added to entry by entry; the third is
-// made from its entries by Lazy, which adds many up on first use. Rows have three typed columns, each sometimes NULL: an int8, a
+// made from its entries by Lazy, which adds many up on first use, or,
+// when they are an odd number, by Consolidated from their sum's entries. Rows have three typed columns, each sometimes NULL: an int8, a
 // numeric whose values repeat at different scales, and a float8 with -0
 // and NaN, so that equal rows written differently meet.
 func decode(data []byte) [3]*zset.ZSet {
@@ -254,6 +255,9 @@ func decode(data []byte) [3]*zset.ZSet {
 		zs[which].Add(row, w)
 	}
 	zs[2] = zset.Lazy(third)
+	if len(third)%2 == 1 {
+		zs[2] = zset.Consolidated(zset.FromEntries(third...).Entries())
+	}
 	return zs
 }
 
@@ -413,17 +417,20 @@ func TestNewSizedIndependent(t *testing.T) {
 	}
 }
 
-// TestLazyFirstUseConcurrent uses a Z-set made by Lazy from four
-// goroutines at once, its first use: each sees the entries added up, as
-// FromEntries adds them (run with -race).
+// TestLazyFirstUseConcurrent uses a Z-set made by Lazy, and one made by
+// Consolidated, from four goroutines at once, its first use: each sees
+// the entries added up, as FromEntries adds them (run with -race).
 func TestLazyFirstUseConcurrent(t *testing.T) {
 	var es []zset.Entry
 	for i := range 60 {
 		es = append(es, e(int64(i%7-3), int64(i%20), fmt.Sprint(i%3)))
 	}
 	want := zset.FromEntries(es...)
-	for range 20 {
+	for i := range 20 {
 		z := zset.Lazy(slices.Clone(es))
+		if i%2 == 1 {
+			z = zset.Consolidated(want.Entries())
+		}
 		var wg sync.WaitGroup
 		got := make([]string, 4)
 		for g := range got {
@@ -445,5 +452,31 @@ func TestLazyFirstUseConcurrent(t *testing.T) {
 		if !slices.Equal(got, wants) {
 			t.Fatalf("got %q, want %q", got, wants)
 		}
+	}
+}
+
+// TestConsolidatedChanged adds to a Z-set made by Consolidated, which
+// then reads its rows from what it holds, not from the entries it was
+// made of.
+func TestConsolidatedChanged(t *testing.T) {
+	var es []zset.Entry
+	for i := range 12 {
+		es = append(es, e(1, int64(i)))
+	}
+	z := zset.Consolidated(es)
+	if z.Len() != 12 {
+		t.Fatalf("Len %d, want 12", z.Len())
+	}
+	z.Add(zset.Row{int64(0)}, -1)
+	z.Add(zset.Row{int64(20)}, 2)
+	n := 0
+	z.Each(func(row zset.Row, w int64) {
+		n++
+		if row[0] == int64(0) || row[0] == int64(20) && w != 2 {
+			t.Errorf("Each gives %v x%d", row, w)
+		}
+	})
+	if z.Len() != 12 || n != 12 || z.Weight(zset.Row{int64(20)}) != 2 {
+		t.Fatalf("after the changes: Len %d, Each %d rows, weight of 20: %d; want 12, 12, 2", z.Len(), n, z.Weight(zset.Row{int64(20)}))
 	}
 }
