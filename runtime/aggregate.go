@@ -73,16 +73,22 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
 	impls, scaled := bound.impls, bound.scaled
-	gc := &groupChanges{d: d, args: make([]any, len(d)*nAggs), n: nAggs}
+	nSmall := 0
 	if scaled != nil {
-		gc.small = make([]smallArg, len(d)*nAggs)
+		nSmall = len(d) * nAggs
 	}
+	// Made unconditionally, so that a small batch's slices are on the
+	// stack.
+	gc := &groupChanges{d: d, args: make([]any, len(d)*nAggs), n: nAggs, small: make([]smallArg, nSmall)}
 	of := make([]int32, len(d)) // the group of each change
+	// w is what the step's commit writes, and the batch's scratch, in
+	// one object.
+	w := &aggWrite{}
 	var groupKeys []zset.Row
 	// keyVals holds the new groups' key values, in one slab made for
 	// the first: a batch changing only groups that exist makes none.
 	var keyVals []any
-	finder := groupFinder{rows: len(d)}
+	finder := groupFinder{rows: len(d), few: w.few[:0]}
 	scratch := make(zset.Row, len(op.Key))
 	var tmp [128]byte
 	buf := tmp[:0] // on the stack, for a short key
@@ -137,9 +143,12 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	if err != nil {
 		return nil, err
 	}
-	news := make([]*GroupState, len(keys))
+	news := w.one[:]
+	if len(keys) > len(w.one) {
+		news = make([]*GroupState, len(keys))
+	}
 	slab := newGroupSlab(olds)
-	var sums decimalSums
+	sums := &w.sums
 	for i := range keys {
 		old := olds[i]
 		var st *GroupState
@@ -149,7 +158,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			st = slab.clone(old)
 		}
 		cs := byGroup[i]
-		st.addAll(op, impls, gc, cs, &sums)
+		st.addAll(op, impls, gc, cs, sums)
 		if gc.keys != nil {
 			for _, c := range cs {
 				if key := gc.keys[c]; key != nil {
@@ -172,18 +181,35 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			out = append(out, zset.Entry{Row: newRow, Weight: 1})
 		}
 	}
-	s.writes = append(s.writes, func(ctx context.Context) error {
-		// The slab's copies go back into the states they were made
-		// from; the store is given those.
-		for i, old := range olds {
-			if old != nil && news[i].Count != 0 {
-				old.takeFrom(news[i])
-				news[i] = old
-			}
-		}
-		return groups.Put(ctx, keys, news)
-	})
+	w.groups, w.keys, w.olds, w.news = groups, keys, olds, news
+	s.writes = append(s.writes, w.write)
 	return out, nil
+}
+
+// aggWrite is an aggregate's step's state change, which its commit
+// writes, with room for a small batch's scratch: one object a step
+// rather than one for each.
+type aggWrite struct {
+	groups     Groups
+	keys       []string
+	olds, news []*GroupState
+	sums       decimalSums // the batch's scratch for its sums
+	// Room for the news of a batch of one group, and for the keys
+	// (groupFinder.few) of one of up to two.
+	one [1]*GroupState
+	few [2]string
+}
+
+// write puts the step's new states: the slab's copies go back into the
+// states they were made from, and the store is given those.
+func (w *aggWrite) write(ctx context.Context) error {
+	for i, old := range w.olds {
+		if old != nil && w.news[i].Count != 0 {
+			old.takeFrom(w.news[i])
+			w.news[i] = old
+		}
+	}
+	return w.groups.Put(ctx, w.keys, w.news)
 }
 
 // groupFinder finds a batch's groups by their keys' encodings: by
@@ -476,7 +502,7 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 			}
 			for _, c := range cs {
 				v := gc.arg(c, i)
-				if gc.small != nil {
+				if len(gc.small) != 0 {
 					if x := gc.small[int(c)*gc.n+i]; x.ok {
 						lin.N += gc.weight(c)
 						if presummed != nil && sums.addCoef(x.coef, x.exp, gc.weight(c)) {
