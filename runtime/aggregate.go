@@ -170,8 +170,19 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			return nil, fmt.Errorf("node n%d: group %s has negative weight %d: more rows deleted than inserted", n.ID, types.Format(st.Key, types.Type{Kind: types.Record}), st.Count)
 		}
 		news[i] = st
-		oldRow, newRow := old.outputRow(op, impls), st.outputRow(op, impls)
-		if oldRow != nil && newRow != nil && types.SameRowKey(oldRow, newRow) {
+		oldRow := old.outputRow(op, impls)
+		// A group whose key the step leaves as it was (no spelling of
+		// it came or went) shows it as its old row does: the new row
+		// takes the key's values from there, which the comparison reads
+		// anyway, rather than from the state's key, and compares only
+		// the aggregates' values.
+		nKey := 0
+		if oldRow != nil && st.row == nil && sameSlice(st.Key, old.Key) {
+			nKey = len(st.Key)
+			st.row = rowWithKey(oldRow[:nKey], st, op, impls)
+		}
+		newRow := st.outputRow(op, impls)
+		if oldRow != nil && newRow != nil && types.SameRowKey(oldRow[nKey:], newRow[nKey:]) {
 			continue
 		}
 		if oldRow != nil {
@@ -611,11 +622,24 @@ func addToMultiset(m *btree.BTreeG[ValueCount], v any, w int64) {
 // rowOf returns the output row of a group: key values then aggregate
 // values; nil when the group has no rows.
 func rowOf(st *GroupState, op *ir.Aggregate, impls []stdlib.Aggregator) zset.Row {
-	if st == nil || st.Count == 0 {
+	if st == nil {
 		return nil
 	}
-	row := make(zset.Row, 0, len(st.Key)+len(op.Aggs))
-	row = append(row, st.Key...)
+	return rowWithKey(st.Key, st, op, impls)
+}
+
+// rowWithKey is rowOf(st) given the values of its key, which may be
+// another row's of the group; nil when the group has no rows.
+func rowWithKey(key zset.Row, st *GroupState, op *ir.Aggregate, impls []stdlib.Aggregator) zset.Row {
+	if st.Count == 0 {
+		return nil
+	}
+	row := make(zset.Row, 0, len(key)+len(op.Aggs))
+	for _, v := range key {
+		// One at a time: a key is a value or two, for which a copy's
+		// call costs more than the values.
+		row = append(row, v)
+	}
 	for i := range op.Aggs {
 		acc := &st.Accs[i]
 		var m stdlib.Multiset
@@ -625,6 +649,12 @@ func rowOf(st *GroupState, op *ir.Aggregate, impls []stdlib.Aggregator) zset.Row
 		row = append(row, impls[i].Result(acc.linear(), m, st.Count))
 	}
 	return row
+}
+
+// sameSlice reports whether a and b are one slice: the same elements,
+// not merely equal ones.
+func sameSlice(a, b zset.Row) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // outputRow is rowOf(st), computed once for each state: a group the
