@@ -56,8 +56,8 @@ func (s *MemoryStore) split(n int) []Store {
 			}
 		}
 		for id, g := range part.groups {
-			for key, st := range g.m {
-				to[partOf(key, n)].Groups(id).(*memGroups).m[key] = st
+			for key, st := range g.all {
+				to[partOf(key, n)].Groups(id).(*memGroups).put(key, st)
 			}
 		}
 	}
@@ -151,7 +151,7 @@ func (s *MemoryStore) routedGroup(id int) *partGroups {
 func (g *partGroups) Get(_ context.Context, keys []string) ([]*GroupState, error) {
 	out := make([]*GroupState, len(keys))
 	for i, k := range keys {
-		out[i] = g.parts[partOf(k, len(g.parts))].m[k]
+		out[i] = g.parts[partOf(k, len(g.parts))].get(k)
 	}
 	return out, nil
 }

@@ -407,7 +407,7 @@ func (s *MemoryStore) Groups(id int) Groups {
 	}
 	g, ok := s.groups[id]
 	if !ok {
-		g = &memGroups{m: map[string]*GroupState{}}
+		g = newMemGroups()
 		s.groups[id] = g
 	}
 	return g
@@ -924,14 +924,77 @@ func (b *memBucket) addHashed(h uint64, row zset.Row, w int64) {
 	}
 }
 
+// memGroups keeps an aggregate's or a top-k's groups by key. A key that
+// is one int64's encoding, as a group by an int8 column has, is filed
+// by the int64 itself: the map then neither hashes nor compares a
+// string, nor reads its bytes from memory of their own, and keeps no
+// copy of it.
 type memGroups struct {
-	m map[string]*GroupState
+	m    map[string]*GroupState
+	ints map[int64]*GroupState
+}
+
+// newMemGroups returns an empty memGroups.
+func newMemGroups() *memGroups {
+	return &memGroups{m: map[string]*GroupState{}, ints: map[int64]*GroupState{}}
+}
+
+// intKeyTag is the first byte of an int64's encoding (types.AppendKey),
+// whose other eight are the int64's, little-endian.
+var intKeyTag = types.AppendKey(nil, int64(0))[0]
+
+// intKey returns the int64 that key encodes, when it is one. Any string
+// of nine bytes that starts with intKeyTag is taken, whatever the caller
+// meant by it, so that every key is filed under one map and found there.
+func intKey(key string) (int64, bool) {
+	if len(key) != 9 || key[0] != intKeyTag {
+		return 0, false
+	}
+	k := key[1:9]
+	return int64(uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 |
+		uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56), true
+}
+
+// get returns the state filed under key, or nil.
+func (g *memGroups) get(key string) *GroupState {
+	if x, ok := intKey(key); ok {
+		return g.ints[x]
+	}
+	return g.m[key]
+}
+
+// put files st under key, as it is: the caller makes sure that key is
+// not a part of a string it would keep alive.
+func (g *memGroups) put(key string, st *GroupState) {
+	if x, ok := intKey(key); ok {
+		g.ints[x] = st
+		return
+	}
+	g.m[key] = st
+}
+
+// len returns how many groups there are.
+func (g *memGroups) len() int { return len(g.m) + len(g.ints) }
+
+// all yields every group with its key, in no particular order; the
+// yield may delete the group it is given.
+func (g *memGroups) all(yield func(key string, st *GroupState) bool) {
+	for k, st := range g.m {
+		if !yield(k, st) {
+			return
+		}
+	}
+	for x, st := range g.ints {
+		if !yield(string(types.AppendKey(nil, x)), st) {
+			return
+		}
+	}
 }
 
 func (g *memGroups) Get(_ context.Context, keys []string) ([]*GroupState, error) {
 	out := make([]*GroupState, len(keys))
 	for i, k := range keys {
-		out[i] = g.m[k]
+		out[i] = g.get(k)
 	}
 	return out, nil
 }
@@ -944,6 +1007,14 @@ func (g *memGroups) Get(_ context.Context, keys []string) ([]*GroupState, error)
 func (g *memGroups) Put(_ context.Context, keys []string, states []*GroupState) error {
 	for i, k := range keys {
 		st := states[i]
+		if x, ok := intKey(k); ok {
+			if st == nil || st.Count == 0 {
+				delete(g.ints, x)
+			} else {
+				g.ints[x] = st
+			}
+			continue
+		}
 		if st == nil || st.Count == 0 {
 			delete(g.m, k)
 			continue
@@ -1008,7 +1079,12 @@ func (s *MemoryStore) FreeGroups(ctx context.Context, id int, final func(*GroupS
 			delete(g.m, k)
 		}
 	}
-	return len(g.m), nil
+	for x, st := range g.ints {
+		if final(st) {
+			delete(g.ints, x)
+		}
+	}
+	return g.len(), nil
 }
 
 // FreeOrdered drops the rows of node id's ordered index below hi (or at
