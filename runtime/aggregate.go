@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/google/btree"
 	"github.com/shopspring/decimal"
@@ -73,17 +74,26 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
 	impls, scaled := bound.impls, bound.scaled
-	nSmall := 0
+	nArgs, nSmall, nOf := len(d)*nAggs, 0, len(d)
 	if scaled != nil {
-		nSmall = len(d) * nAggs
+		nSmall = nArgs
 	}
-	// Made unconditionally, so that a small batch's slices are on the
-	// stack.
-	gc := &groupChanges{d: d, args: make([]any, len(d)*nAggs), n: nAggs, small: make([]smallArg, nSmall)}
-	of := make([]int32, len(d)) // the group of each change
 	// w is what the step's commit writes, and the batch's scratch, in
 	// one object.
-	w := &aggWrite{}
+	w := &aggWrite{rooms: bound.rooms}
+	// A batch of one change has its slices on the stack: they are made
+	// unconditionally, so that the compiler can put them there. A
+	// bigger batch has them in a room kept from an earlier batch.
+	room := len(d) > 1
+	if room {
+		w.room = w.takeRoom()
+		nArgs, nSmall, nOf = 0, 0, 0
+	}
+	gc := &groupChanges{d: d, args: make([]any, nArgs), n: nAggs, small: make([]smallArg, nSmall)}
+	of := make([]int32, nOf) // the group of each change
+	if room {
+		gc.args, gc.small, of = w.room.fit(len(d), nAggs, scaled != nil)
+	}
 	var groupKeys []zset.Row
 	// keyVals holds the new groups' key values, in one slab made for
 	// the first: a batch changing only groups that exist makes none.
@@ -147,7 +157,14 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	if len(keys) > len(w.one) {
 		news = make([]*GroupState, len(keys))
 	}
-	slab := newGroupSlab(olds)
+	var slab *groupSlab
+	if n, accs, scales := slabSizes(olds); n > 0 {
+		if w.room == nil {
+			w.room = w.takeRoom()
+		}
+		slab = &w.room.slab
+		slab.fit(n, accs, scales)
+	}
 	sums := &w.sums
 	for i := range keys {
 		old := olds[i]
@@ -205,6 +222,10 @@ type aggWrite struct {
 	keys       []string
 	olds, news []*GroupState
 	sums       decimalSums // the batch's scratch for its sums
+	// room is the batch's bigger scratch, from rooms, nil when it needs
+	// none; the commit gives it back.
+	room  *aggRoom
+	rooms *sync.Pool
 	// Room for the news of a batch of one group, and for the keys
 	// (groupFinder.few) of one of up to two.
 	one [1]*GroupState
@@ -220,7 +241,70 @@ func (w *aggWrite) write(ctx context.Context) error {
 			w.news[i] = old
 		}
 	}
-	return w.groups.Put(ctx, w.keys, w.news)
+	if err := w.groups.Put(ctx, w.keys, w.news); err != nil {
+		return err
+	}
+	if w.room != nil {
+		// Nothing refers to the room's slab now: the states took
+		// their copies' values, and the store has what it keeps. A
+		// step that fails never gets here, and its room is dropped.
+		w.room.release()
+		w.rooms.Put(w.room)
+		w.room = nil
+	}
+	return nil
+}
+
+// takeRoom returns a room from rooms, or a new one.
+func (w *aggWrite) takeRoom() *aggRoom {
+	if r, ok := w.rooms.Get().(*aggRoom); ok {
+		return r
+	}
+	return &aggRoom{}
+}
+
+// aggRoom is the scratch of an aggregate's batch of more than one
+// change or of groups that exist: its changes' arguments and groups
+// (groupChanges) and its slab of copied states. A room is kept from
+// one batch to the next (boundAggs.rooms), so that a step changing a
+// hundred groups does not make tens of kilobytes for the collector
+// each time; the collector still frees the rooms that are not used.
+type aggRoom struct {
+	args  []any
+	small []smallArg
+	of    []int32
+	slab  groupSlab
+}
+
+// fit returns the room's arrays sized for n changes to nAggs aggregates
+// (small only when some are read as coefficients), zeroed but for of,
+// which the caller sets whole.
+func (r *aggRoom) fit(n, nAggs int, small bool) ([]any, []smallArg, []int32) {
+	r.args = fitLen(r.args, n*nAggs)
+	r.small = r.small[:0]
+	if small {
+		r.small = fitLen(r.small, n*nAggs)
+	}
+	r.of = fitLen(r.of, n)
+	return r.args, r.small, r.of
+}
+
+// release drops what the room refers to and zeroes its arrays, for the
+// next batch.
+func (r *aggRoom) release() {
+	clear(r.args)
+	clear(r.small)
+	r.args, r.small = r.args[:0], r.small[:0]
+	r.slab.release()
+}
+
+// fitLen returns s of length n, in s's array when it has room: zeroed
+// when s was, as release leaves it.
+func fitLen[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // groupFinder finds a batch's groups by their keys' encodings: by
@@ -404,6 +488,9 @@ func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any, scaled []bool, smal
 type boundAggs struct {
 	impls  []stdlib.Aggregator
 	scaled []bool
+	// rooms keeps the node's batches' scratch (aggRoom) from step to
+	// step; a pool, since the node's partitions run side by side.
+	rooms *sync.Pool
 }
 
 // aggregators returns the aggregators of an Aggregate node, bound on
@@ -419,7 +506,7 @@ func (e *Engine) aggregators(op *ir.Aggregate) (boundAggs, error) {
 	if e.aggs == nil {
 		e.aggs = map[*ir.Aggregate]boundAggs{}
 	}
-	b := boundAggs{impls: impls, scaled: scaledArgs(op, impls)}
+	b := boundAggs{impls: impls, scaled: scaledArgs(op, impls), rooms: &sync.Pool{}}
 	e.aggs[op] = b
 	return b, nil
 }

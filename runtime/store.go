@@ -223,25 +223,20 @@ func (g *GroupState) clone() *GroupState {
 
 // groupSlab holds the step's copies of the groups a batch changes: the
 // states, their accumulators and their scale counts, each in one array,
-// so that a batch makes three objects rather than two per group. The
-// copies live only until the step commits, when takeFrom copies each
-// back into the state it was made from: a slab is never kept, so one
-// long-lived group cannot hold a batch's worth of memory.
+// so that a batch makes no object per group. The copies live only until
+// the step commits, when takeFrom copies each back into the state it
+// was made from: nothing of a slab outlives its step, so its arrays can
+// serve the aggregate's next batch (aggRoom), and one long-lived group
+// cannot hold a batch's worth of memory.
 type groupSlab struct {
 	states []GroupState
 	accs   []Accumulator
 	scales []int64
-	// The arrays of a batch changing one group, as a single change's
-	// step does, so that its slab is one object.
-	oneState  [1]GroupState
-	oneAccs   [2]Accumulator
-	oneScales [4]int64
 }
 
-// newGroupSlab returns room for copies of the states olds that are not
-// nil; nil when there are none, as a batch of new groups has.
-func newGroupSlab(olds []*GroupState) *groupSlab {
-	var n, accs, scales int
+// slabSizes counts the states olds that are not nil, their accumulators
+// and their scale counts: what a slab of copies of them holds.
+func slabSizes(olds []*GroupState) (n, accs, scales int) {
 	for _, g := range olds {
 		if g == nil {
 			continue
@@ -252,19 +247,46 @@ func newGroupSlab(olds []*GroupState) *groupSlab {
 			scales += len(a.Scales)
 		}
 	}
+	return n, accs, scales
+}
+
+// newGroupSlab returns room for copies of the states olds that are not
+// nil; nil when there are none, as a batch of new groups has.
+func newGroupSlab(olds []*GroupState) *groupSlab {
+	n, accs, scales := slabSizes(olds)
 	if n == 0 {
 		return nil
 	}
 	s := &groupSlab{}
-	if n <= len(s.oneState) && accs <= len(s.oneAccs) && scales <= len(s.oneScales) {
-		s.states, s.accs, s.scales = s.oneState[:0], s.oneAccs[:0], s.oneScales[:0]
-		return s
-	}
-	s.states, s.accs, s.scales = make([]GroupState, 0, n), make([]Accumulator, 0, accs), make([]int64, 0, scales)
+	s.fit(n, accs, scales)
 	return s
 }
 
-// clone is GroupState.clone into the slab, which newGroupSlab sized for g.
+// fit empties the slab and gives it room for n states, accs
+// accumulators and scales scale counts, in the arrays it has when they
+// are big enough.
+func (s *groupSlab) fit(n, accs, scales int) {
+	s.states, s.accs, s.scales = fitCap(s.states, n), fitCap(s.accs, accs), fitCap(s.scales, scales)
+}
+
+// release drops what the slab's copies refer to, so that a slab kept
+// for another batch keeps nothing of this one's alive.
+func (s *groupSlab) release() {
+	clear(s.states)
+	clear(s.accs)
+	s.states, s.accs, s.scales = s.states[:0], s.accs[:0], s.scales[:0]
+}
+
+// fitCap returns s emptied, or a new slice when s has room for fewer
+// than n elements.
+func fitCap[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
+}
+
+// clone is GroupState.clone into the slab, which fit sized for g.
 func (s *groupSlab) clone(g *GroupState) *GroupState {
 	s.states = append(s.states, GroupState{Key: g.Key, Count: g.Count, Forms: slices.Clone(g.Forms)})
 	c := &s.states[len(s.states)-1]
