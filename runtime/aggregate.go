@@ -99,6 +99,9 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	// the first: a batch changing only groups that exist makes none.
 	var keyVals []any
 	finder := groupFinder{rows: len(d), few: w.few[:0]}
+	if w.room != nil {
+		finder.slab, finder.ends, finder.spare = w.room.keySlab[:0], w.room.ends[:0], &w.room.table
+	}
 	scratch := make(zset.Row, len(op.Key))
 	var tmp [128]byte
 	buf := tmp[:0] // on the stack, for a short key
@@ -146,7 +149,16 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	}
 	keys := finder.keys()
 	var oneGroup [1][]int32 // room for a single group's changes, on the stack
-	byGroup := sortByGroup(of, len(keys), oneGroup[:0])
+	var byGroup [][]int32
+	if w.room != nil {
+		// The finder's arrays, grown, serve the next batch.
+		w.room.keySlab, w.room.ends = finder.slab[:0], finder.ends[:0]
+	}
+	if w.room != nil && len(keys) > 1 {
+		byGroup = w.room.sortByGroup(of, len(keys))
+	} else {
+		byGroup = sortByGroup(of, len(keys), oneGroup[:0])
+	}
 	out := make(batch, 0, 2*len(keys)) // a retraction and an insertion per group, at most
 	groups := s.store.Groups(n.ID)
 	olds, err := groups.Get(ctx, keys)
@@ -155,7 +167,8 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	}
 	news := w.one[:]
 	if len(keys) > len(w.one) {
-		news = make([]*GroupState, len(keys))
+		w.room.news = fitLen(w.room.news, len(keys)) // a batch of groups has a room
+		news = w.room.news
 	}
 	var slab *groupSlab
 	if n, accs, scales := slabSizes(olds); n > 0 {
@@ -274,6 +287,32 @@ type aggRoom struct {
 	small []smallArg
 	of    []int32
 	slab  groupSlab
+	// The groupFinder's arrays.
+	keySlab []byte
+	ends    []int32
+	table   keySlots
+	// sortByGroup's arrays, and the batch's new states.
+	sizes, all []int32
+	parts      [][]int32
+	news       []*GroupState
+}
+
+// sortByGroup is the function sortByGroup, for more than one group, in
+// the room's arrays.
+func (r *aggRoom) sortByGroup(of []int32, n int) [][]int32 {
+	r.sizes = fitLen(r.sizes, n)
+	clear(r.sizes)
+	for _, g := range of {
+		r.sizes[g]++
+	}
+	r.all = fitLen(r.all, len(of))
+	r.parts = fitLen(r.parts, n)
+	out, next := layOutIn(r.parts, r.all, r.sizes), r.sizes
+	for i, g := range of {
+		r.all[next[g]] = int32(i)
+		next[g]++
+	}
+	return out
 }
 
 // fit returns the room's arrays sized for n changes to nAggs aggregates
@@ -294,7 +333,9 @@ func (r *aggRoom) fit(n, nAggs int, small bool) ([]any, []smallArg, []int32) {
 func (r *aggRoom) release() {
 	clear(r.args)
 	clear(r.small)
-	r.args, r.small = r.args[:0], r.small[:0]
+	clear(r.parts)
+	clear(r.news)
+	r.args, r.small, r.parts, r.news = r.args[:0], r.small[:0], r.parts[:0], r.news[:0]
 	r.slab.release()
 }
 
@@ -318,6 +359,10 @@ type groupFinder struct {
 	slab  []byte   // the keys once they are many
 	ends  []int32  // where each group's key ends in slab
 	table keySlots // the keys by hash once they are many
+	// spare, when not nil, is an earlier batch's table, whose arrays
+	// the table takes when they are big enough; the finder leaves its
+	// own there.
+	spare *keySlots
 }
 
 // groupScan is the most groups a groupFinder scans.
@@ -356,7 +401,12 @@ func (f *groupFinder) find(key []byte) (g int32, found bool) {
 
 // toHashes moves the few keys into the slab and files them by hash.
 func (f *groupFinder) toHashes() {
-	f.table = newKeySlots(f.rows)
+	if f.spare != nil {
+		f.table = fitKeySlots(*f.spare, f.rows)
+		*f.spare = f.table
+	} else {
+		f.table = newKeySlots(f.rows)
+	}
 	for _, k := range f.few {
 		h := hashKeyBytes([]byte(k))
 		_, at, _ := f.table.find(h, func(int32) bool { return false }) // the keys are distinct
@@ -371,6 +421,21 @@ func (f *groupFinder) add(h, at uint64, key []byte) int32 {
 	f.slab = append(f.slab, key...)
 	f.ends = append(f.ends, int32(len(f.slab)))
 	return f.table.add(h, at)
+}
+
+// fitKeySlots returns an empty table for up to n keys, as newKeySlots
+// does, in t's arrays when they are big enough.
+func fitKeySlots(t keySlots, n int) keySlots {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(t.hashes) < n || cap(t.slots) < size {
+		return newKeySlots(n)
+	}
+	slots := t.slots[:size]
+	clear(slots)
+	return keySlots{hashes: t.hashes[:0], slots: slots}
 }
 
 // keys returns the groups' keys, in the order they were found.
@@ -427,7 +492,11 @@ func sortByGroup(of []int32, n int, one [][]int32) [][]int32 {
 // each part starts in all: where its first item goes, for the caller to
 // advance as it fills the part.
 func layOut[T any](all []T, sizes []int32) [][]T {
-	parts := make([][]T, len(sizes))
+	return layOutIn(make([][]T, len(sizes)), all, sizes)
+}
+
+// layOutIn is layOut into parts, of one per group.
+func layOutIn[T any](parts [][]T, all []T, sizes []int32) [][]T {
 	var start int32
 	for g, size := range sizes {
 		parts[g] = all[start : start+size : start+size]

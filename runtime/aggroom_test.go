@@ -29,7 +29,7 @@ func TestAggRoomRelease(t *testing.T) {
 				small[i] = smallArg{coef: int64(i), exp: -2, ok: true}
 			}
 			for i := range of {
-				of[i] = int32(i)
+				of[i] = int32(i % 2)
 			}
 			g := newGroupStateOf(2)
 			g.Key, g.Count = []any{int64(7)}, 3
@@ -38,8 +38,21 @@ func TestAggRoomRelease(t *testing.T) {
 			r.slab.fit(n, accs, scales)
 			c := r.slab.clone(g)
 			c.row = []any{int64(7), decimal.New(150, -2)}
+			r.sortByGroup(of, 2)
+			r.news = fitLen(r.news, 2)
+			r.news[0], r.news[1] = c, g
 
 			r.release()
+			for i, p := range r.parts[:cap(r.parts)] {
+				if p != nil {
+					t.Fatalf("released room's group %d is %v", i, p)
+				}
+			}
+			for i, st := range r.news[:cap(r.news)] {
+				if st != nil {
+					t.Fatalf("released room's new state %d is %v", i, st)
+				}
+			}
 			for i, s := range r.slab.states[:cap(r.slab.states)] {
 				if s.Key != nil || s.Accs != nil || s.row != nil {
 					t.Fatalf("released slab's state %d still refers to %+v", i, s)
@@ -67,5 +80,62 @@ func TestAggRoomRelease(t *testing.T) {
 				t.Fatalf("a batch of no coefficients has %d", len(small))
 			}
 		})
+	}
+}
+
+// TestRoomSortByGroup checks that a room sorts a batch's changes by
+// group as sortByGroup does, batch after batch in the same arrays, each
+// group's changes in their order in the batch.
+func TestRoomSortByGroup(t *testing.T) {
+	batches := []struct {
+		of []int32
+		n  int
+	}{
+		{[]int32{0, 1, 0, 2, 1, 0}, 3},
+		{[]int32{1, 0}, 2},
+		{[]int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 9}, 10},
+		{[]int32{2, 2, 1, 0, 1}, 3},
+	}
+	r := &aggRoom{}
+	for i, b := range batches {
+		got := r.sortByGroup(b.of, b.n)
+		want := make([][]int32, b.n)
+		for c, g := range b.of {
+			want[g] = append(want[g], int32(c))
+		}
+		if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("batch %d: groups %v, want %v", i, got, want)
+		}
+		if !slices.EqualFunc(got, sortByGroup(b.of, b.n, nil), slices.Equal) {
+			t.Fatalf("batch %d: groups %v, sortByGroup gives %v", i, got, sortByGroup(b.of, b.n, nil))
+		}
+		r.release()
+	}
+}
+
+// TestFitKeySlots checks that a table fitted into an earlier one's
+// arrays is empty and finds what it is given, whether the arrays were
+// big enough or not.
+func TestFitKeySlots(t *testing.T) {
+	var spare keySlots
+	for i, n := range []int{40, 5, 100, 40} {
+		tab := fitKeySlots(spare, n)
+		for k := range n {
+			h := uint64(k) * 0x9e3779b97f4a7c15
+			if _, _, found := tab.find(h, func(int32) bool { return true }); found {
+				t.Fatalf("table %d: key %d found before it was added", i, k)
+			}
+			_, at, _ := tab.find(h, func(int32) bool { return false })
+			if got := tab.add(h, at); got != int32(k) {
+				t.Fatalf("table %d: key %d added as %d", i, k, got)
+			}
+		}
+		for k := range n {
+			h := uint64(k) * 0x9e3779b97f4a7c15
+			if got, _, found := tab.find(h, func(g int32) bool { return g == int32(k) }); !found || got != int32(k) {
+				t.Fatalf("table %d: key %d found as %d, %v", i, k, got, found)
+			}
+		}
+		spare = tab
 	}
 }
