@@ -95,11 +95,14 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		gc.args, gc.small, of = w.room.fit(len(d), nAggs, scaled != nil)
 	}
 	var groupKeys []zset.Row
-	// keyVals holds the new groups' key values, in one slab made for
-	// the first: a batch changing only groups that exist makes none.
+	// keyVals holds, without a room, the new groups' key values, in one
+	// slab made for the first. With a room, its arrays hold every
+	// group's key, and the new groups' are copied out once the store
+	// has said which are new (ownNewKeys).
 	var keyVals []any
+	keysInRoom := w.room != nil
 	finder := groupFinder{rows: len(d), few: w.few[:0]}
-	if w.room != nil {
+	if keysInRoom {
 		finder.slab, finder.ends, finder.spare = w.room.keySlab[:0], w.room.ends[:0], &w.room.table
 	}
 	scratch := make(zset.Row, len(op.Key))
@@ -134,7 +137,19 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			gc.keys[i] = key
 		}
 		g, found := finder.find(buf)
-		if !found {
+		switch {
+		case found:
+		case keysInRoom:
+			// In the room's arrays, which groupKeys and keyVals never
+			// are: so that, without a room, they can be on the stack.
+			r := w.room
+			if key == nil {
+				start := len(r.keyVals)
+				r.keyVals = append(r.keyVals, scratch...)
+				key = r.keyVals[start:len(r.keyVals):len(r.keyVals)]
+			}
+			r.groupKeys = append(r.groupKeys, key)
+		default:
 			if key == nil {
 				if keyVals == nil {
 					keyVals = make([]any, 0, len(op.Key)*min(len(d)-i, 64))
@@ -164,6 +179,10 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	olds, err := groups.Get(ctx, keys)
 	if err != nil {
 		return nil, err
+	}
+	if keysInRoom {
+		groupKeys = w.room.groupKeys
+		ownNewKeys(groupKeys, olds, len(op.Key))
 	}
 	news := w.one[:]
 	if len(keys) > len(w.one) {
@@ -276,6 +295,29 @@ func (w *aggWrite) takeRoom() *aggRoom {
 	return &aggRoom{}
 }
 
+// ownNewKeys gives each new group (olds' nil) whose key is in a room
+// (not a key of its own, spelledApart's) a copy of it, all in one slab:
+// the state keeps its key, the room is for the next batch.
+func ownNewKeys(groupKeys []zset.Row, olds []*GroupState, width int) {
+	n := 0
+	for i, old := range olds {
+		if old == nil && !spelledApart(groupKeys[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	own := make([]any, 0, n*width)
+	for i, old := range olds {
+		if old == nil && !spelledApart(groupKeys[i]) {
+			start := len(own)
+			own = append(own, groupKeys[i]...)
+			groupKeys[i] = own[start:len(own):len(own)]
+		}
+	}
+}
+
 // aggRoom is the scratch of an aggregate's batch of more than one
 // change or of groups that exist: its changes' arguments and groups
 // (groupChanges) and its slab of copied states. A room is kept from
@@ -295,6 +337,9 @@ type aggRoom struct {
 	sizes, all []int32
 	parts      [][]int32
 	news       []*GroupState
+	// The batch's groups' keys, before ownNewKeys.
+	keyVals   []any
+	groupKeys []zset.Row
 }
 
 // sortByGroup is the function sortByGroup, for more than one group, in
@@ -335,7 +380,10 @@ func (r *aggRoom) release() {
 	clear(r.small)
 	clear(r.parts)
 	clear(r.news)
+	clear(r.keyVals)
+	clear(r.groupKeys)
 	r.args, r.small, r.parts, r.news = r.args[:0], r.small[:0], r.parts[:0], r.news[:0]
+	r.keyVals, r.groupKeys = r.keyVals[:0], r.groupKeys[:0]
 	r.slab.release()
 }
 
