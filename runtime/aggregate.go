@@ -103,7 +103,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	keysInRoom := w.room != nil
 	finder := groupFinder{rows: len(d), few: w.few[:0]}
 	if keysInRoom {
-		finder.slab, finder.ends, finder.spare = w.room.keySlab[:0], w.room.ends[:0], &w.room.table
+		finder.slab, finder.ends, finder.spare, finder.list = w.room.keySlab[:0], w.room.ends[:0], &w.room.table, w.room.keyList
 	}
 	scratch := make(zset.Row, len(op.Key))
 	var tmp [128]byte
@@ -167,7 +167,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	var byGroup [][]int32
 	if w.room != nil {
 		// The finder's arrays, grown, serve the next batch.
-		w.room.keySlab, w.room.ends = finder.slab[:0], finder.ends[:0]
+		w.room.keySlab, w.room.ends, w.room.keyList = finder.slab[:0], finder.ends[:0], finder.list
 	}
 	if w.room != nil && len(keys) > 1 {
 		byGroup = w.room.sortByGroup(of, len(keys))
@@ -329,10 +329,11 @@ type aggRoom struct {
 	small []smallArg
 	of    []int32
 	slab  groupSlab
-	// The groupFinder's arrays.
+	// The groupFinder's arrays, and its list of the batch's keys.
 	keySlab []byte
 	ends    []int32
 	table   keySlots
+	keyList []string
 	// sortByGroup's arrays, and the batch's new states.
 	sizes, all []int32
 	parts      [][]int32
@@ -382,6 +383,8 @@ func (r *aggRoom) release() {
 	clear(r.news)
 	clear(r.keyVals)
 	clear(r.groupKeys)
+	clear(r.keyList)
+	r.keyList = r.keyList[:0]
 	r.args, r.small, r.parts, r.news = r.args[:0], r.small[:0], r.parts[:0], r.news[:0]
 	r.keyVals, r.groupKeys = r.keyVals[:0], r.groupKeys[:0]
 	r.slab.release()
@@ -409,8 +412,9 @@ type groupFinder struct {
 	table keySlots // the keys by hash once they are many
 	// spare, when not nil, is an earlier batch's table, whose arrays
 	// the table takes when they are big enough; the finder leaves its
-	// own there.
+	// own there. list is likewise an array for keys' list.
 	spare *keySlots
+	list  []string
 }
 
 // groupScan is the most groups a groupFinder scans.
@@ -492,7 +496,8 @@ func (f *groupFinder) keys() []string {
 		return f.few
 	}
 	all := string(f.slab)
-	out := make([]string, len(f.ends))
+	f.list = fitLen(f.list, len(f.ends))
+	out := f.list
 	start := int32(0)
 	for g, end := range f.ends {
 		out[g] = all[start:end]

@@ -41,8 +41,12 @@ func TestAggRoomRelease(t *testing.T) {
 			r.sortByGroup(of, 2)
 			r.news = fitLen(r.news, 2)
 			r.news[0], r.news[1] = c, g
+			r.keyList = []string{"batch's keys"}
 
 			r.release()
+			if r.keyList[:1][0] != "" {
+				t.Fatalf("released room's key list holds %q", r.keyList[:1][0])
+			}
 			for i, p := range r.parts[:cap(r.parts)] {
 				if p != nil {
 					t.Fatalf("released room's group %d is %v", i, p)
