@@ -207,7 +207,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			st = slab.clone(old)
 		}
 		cs := byGroup[i]
-		st.addAll(op, impls, gc, cs, sums)
+		st.addAll(op, &bound, gc, cs, sums)
 		if gc.keys != nil {
 			for _, c := range cs {
 				if key := gc.keys[c]; key != nil {
@@ -610,6 +610,10 @@ func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any, scaled []bool, smal
 type boundAggs struct {
 	impls  []stdlib.Aggregator
 	scaled []bool
+	// Each aggregator's Shape, and the aggregator as a stdlib.Presummed
+	// (nil when it is not one), asked once rather than per group.
+	shapes    []stdlib.Shape
+	presummed []stdlib.Presummed
 	// rooms keeps the node's batches' scratch (aggRoom) from step to
 	// step; a pool, since the node's partitions run side by side.
 	rooms *sync.Pool
@@ -628,7 +632,12 @@ func (e *Engine) aggregators(op *ir.Aggregate) (boundAggs, error) {
 	if e.aggs == nil {
 		e.aggs = map[*ir.Aggregate]boundAggs{}
 	}
-	b := boundAggs{impls: impls, scaled: scaledArgs(op, impls), rooms: &sync.Pool{}}
+	b := boundAggs{impls: impls, scaled: scaledArgs(op, impls), rooms: &sync.Pool{},
+		shapes: make([]stdlib.Shape, len(impls)), presummed: make([]stdlib.Presummed, len(impls))}
+	for i, impl := range impls {
+		b.shapes[i] = impl.Shape()
+		b.presummed[i], _ = impl.(stdlib.Presummed)
+	}
 	e.aggs[op] = b
 	return b, nil
 }
@@ -678,7 +687,7 @@ func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *G
 // int64, by scale, and added with one AddSum per scale: the state
 // Presummed promises is the one Add gives row by row, without a decimal
 // allocated per row.
-func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *groupChanges, cs []int32, sums *decimalSums) {
+func (st *GroupState) addAll(op *ir.Aggregate, bound *boundAggs, gc *groupChanges, cs []int32, sums *decimalSums) {
 	for _, c := range cs {
 		st.Count += gc.weight(c)
 	}
@@ -687,8 +696,8 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 			continue
 		}
 		acc := &st.Accs[i]
-		impl := impls[i]
-		switch impl.Shape() {
+		impl := bound.impls[i]
+		switch bound.shapes[i] {
 		case stdlib.ByItem:
 			for _, c := range cs {
 				v := gc.arg(c, i)
@@ -712,7 +721,7 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 				addToMultiset(acc.Values, v, gc.weight(c))
 			}
 		default:
-			presummed, _ := impl.(stdlib.Presummed)
+			presummed := bound.presummed[i]
 			// The batch's one Linear: handed to an interface, it is
 			// on the heap, so not one per group.
 			lin := &sums.lin
