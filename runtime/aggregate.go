@@ -94,12 +94,12 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	if room {
 		gc.args, gc.small, of = w.room.fit(len(d), nAggs, scaled != nil)
 	}
+	// groupKeys holds each group's key values. With a room (a batch of
+	// more than one change), in its arrays, and the new groups' are
+	// copied out once the store has said which are new (ownNewKeys).
+	// Without (one change, so one group), the group's key is nil for
+	// scratch's, on the stack, copied only when the group is new.
 	var groupKeys []zset.Row
-	// keyVals holds, without a room, the new groups' key values, in one
-	// slab made for the first. With a room, its arrays hold every
-	// group's key, and the new groups' are copied out once the store
-	// has said which are new (ownNewKeys).
-	var keyVals []any
 	keysInRoom := w.room != nil
 	finder := groupFinder{rows: len(d), few: w.few[:0]}
 	if keysInRoom {
@@ -150,15 +150,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			}
 			r.groupKeys = append(r.groupKeys, key)
 		default:
-			if key == nil {
-				if keyVals == nil {
-					keyVals = make([]any, 0, len(op.Key)*min(len(d)-i, 64))
-				}
-				start := len(keyVals)
-				keyVals = append(keyVals, scratch...)
-				key = keyVals[start:len(keyVals):len(keyVals)]
-			}
-			groupKeys = append(groupKeys, key)
+			groupKeys = append(groupKeys, key) // nil, or a key of its own
 		}
 		of[i] = g
 	}
@@ -202,7 +194,11 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		old := olds[i]
 		var st *GroupState
 		if old == nil {
-			st = newGroupState(groupKeys[i], op, impls)
+			key := groupKeys[i]
+			if key == nil {
+				key = slices.Clone(scratch) // the one change's
+			}
+			st = newGroupState(key, op, impls)
 		} else {
 			st = slab.clone(old)
 		}
