@@ -272,15 +272,27 @@ func (w *aggWrite) write(ctx context.Context) error {
 	if err := w.groups.Put(ctx, w.keys, w.news); err != nil {
 		return err
 	}
-	if w.room != nil {
+	if w.room != nil && w.room.keep() {
 		// Nothing refers to the room's slab now: the states took
 		// their copies' values, and the store has what it keeps. A
 		// step that fails never gets here, and its room is dropped.
 		w.room.release()
 		w.rooms.Put(w.room)
-		w.room = nil
 	}
+	w.room = nil
 	return nil
+}
+
+// roomChanges is the most changes, and groups, of a batch whose room is
+// kept for the next: a load's batches of thousands would keep megabytes
+// alive between steps, which a pool keeps past one collection, for
+// little gain; a step changing a few hundred groups, as a price change
+// does, is what the room is for.
+const roomChanges = 512
+
+// keep reports whether the room is small enough to keep (roomChanges).
+func (r *aggRoom) keep() bool {
+	return cap(r.of) <= roomChanges && cap(r.slab.states) <= roomChanges
 }
 
 // takeRoom returns a room from rooms, or a new one.

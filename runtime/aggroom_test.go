@@ -143,3 +143,32 @@ func TestFitKeySlots(t *testing.T) {
 		spare = tab
 	}
 }
+
+// TestAggRoomKeep checks that only a room of a batch of up to
+// roomChanges changes and groups is kept for the next batch, so that a
+// load's big batches do not keep their arrays alive between steps.
+func TestAggRoomKeep(t *testing.T) {
+	tests := []struct {
+		name            string
+		changes, groups int
+		keep            bool
+	}{
+		{"one group", 0, 1, true},
+		{"a price change", 200, 100, true},
+		{"at the bound", roomChanges, roomChanges, true},
+		{"many changes", roomChanges + 1, 10, false},
+		{"many groups", 0, roomChanges + 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &aggRoom{}
+			if tt.changes > 0 {
+				r.fit(tt.changes, 2, true)
+			}
+			r.slab.fit(tt.groups, 2*tt.groups, 0)
+			if got := r.keep(); got != tt.keep {
+				t.Errorf("keep() = %v, want %v", got, tt.keep)
+			}
+		})
+	}
+}
