@@ -168,7 +168,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	}
 	out := make(batch, 0, 2*len(keys)) // a retraction and an insertion per group, at most
 	groups := s.store.Groups(n.ID)
-	olds, err := groups.Get(ctx, keys)
+	olds, err := getGroups(ctx, groups, keys, w)
 	if err != nil {
 		return nil, err
 	}
@@ -254,10 +254,11 @@ type aggWrite struct {
 	// none; the commit gives it back.
 	room  *aggRoom
 	rooms *sync.Pool
-	// Room for the news of a batch of one group, and for the keys
-	// (groupFinder.few) of one of up to two.
-	one [1]*GroupState
-	few [2]string
+	// Room for the new and old states of a batch of one group, and for
+	// the keys (groupFinder.few) of one of up to two.
+	one    [1]*GroupState
+	oneOld [1]*GroupState
+	few    [2]string
 }
 
 // write puts the step's new states: the slab's copies go back into the
@@ -303,6 +304,28 @@ func (w *aggWrite) takeRoom() *aggRoom {
 	return &aggRoom{}
 }
 
+// groupsInto is implemented by the memory stores' groups, which can
+// give the states of keys in an array of the caller's.
+type groupsInto interface {
+	getInto(out []*GroupState, keys []string) []*GroupState
+}
+
+// getGroups is groups.Get, into w's room for one group, or its room's
+// array for more, when the store can (groupsInto).
+func getGroups(ctx context.Context, groups Groups, keys []string, w *aggWrite) ([]*GroupState, error) {
+	into, ok := groups.(groupsInto)
+	switch {
+	case !ok:
+		return groups.Get(ctx, keys)
+	case len(keys) <= len(w.oneOld):
+		return into.getInto(w.oneOld[:len(keys)], keys), nil
+	case w.room != nil: // a batch of more than one group has one
+		w.room.olds = fitLen(w.room.olds, len(keys))
+		return into.getInto(w.room.olds, keys), nil
+	}
+	return groups.Get(ctx, keys)
+}
+
 // ownNewKeys gives each new group (olds' nil) whose key is in a room
 // (not a key of its own, spelledApart's) a copy of it, all in one slab:
 // the state keeps its key, the room is for the next batch.
@@ -345,7 +368,7 @@ type aggRoom struct {
 	// sortByGroup's arrays, and the batch's new states.
 	sizes, all []int32
 	parts      [][]int32
-	news       []*GroupState
+	news, olds []*GroupState
 	// The batch's groups' keys, before ownNewKeys.
 	keyVals   []any
 	groupKeys []zset.Row
@@ -389,6 +412,8 @@ func (r *aggRoom) release() {
 	clear(r.small)
 	clear(r.parts)
 	clear(r.news)
+	clear(r.olds)
+	r.olds = r.olds[:0]
 	clear(r.keyVals)
 	clear(r.groupKeys)
 	clear(r.keyList)

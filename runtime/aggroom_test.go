@@ -41,6 +41,8 @@ func TestAggRoomRelease(t *testing.T) {
 			r.sortByGroup(of, 2)
 			r.news = fitLen(r.news, 2)
 			r.news[0], r.news[1] = c, g
+			r.olds = fitLen(r.olds, 2)
+			r.olds[0], r.olds[1] = g, nil
 			r.keyList = []string{"batch's keys"}
 
 			r.release()
@@ -55,6 +57,11 @@ func TestAggRoomRelease(t *testing.T) {
 			for i, st := range r.news[:cap(r.news)] {
 				if st != nil {
 					t.Fatalf("released room's new state %d is %v", i, st)
+				}
+			}
+			for i, st := range r.olds[:cap(r.olds)] {
+				if st != nil {
+					t.Fatalf("released room's old state %d is %v", i, st)
 				}
 			}
 			for i, s := range r.slab.states[:cap(r.slab.states)] {

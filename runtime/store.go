@@ -1014,11 +1014,15 @@ func (g *memGroups) all(yield func(key string, st *GroupState) bool) {
 }
 
 func (g *memGroups) Get(_ context.Context, keys []string) ([]*GroupState, error) {
-	out := make([]*GroupState, len(keys))
+	return g.getInto(make([]*GroupState, len(keys)), keys), nil
+}
+
+// getInto is Get into out, of one element per key, which it returns.
+func (g *memGroups) getInto(out []*GroupState, keys []string) []*GroupState {
 	for i, k := range keys {
 		out[i] = g.get(k)
 	}
-	return out, nil
+	return out
 }
 
 // Put files states under keys. The keys may be substrings of one string
