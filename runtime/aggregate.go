@@ -182,12 +182,12 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		news = w.room.news
 	}
 	var slab *groupSlab
-	if n, accs, scales := slabSizes(olds); n > 0 {
+	if copies, accs, scales := slabSizes(olds); copies > 0 {
 		if w.room == nil {
 			w.room = w.takeRoom()
 		}
 		slab = &w.room.slab
-		slab.fit(n, accs, scales)
+		slab.fit(copies, accs, scales)
 	}
 	sums := &w.sums
 	for i := range keys {
