@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/google/btree"
 	"github.com/shopspring/decimal"
@@ -73,16 +74,37 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
 	impls, scaled := bound.impls, bound.scaled
-	gc := &groupChanges{d: d, args: make([]any, len(d)*nAggs), n: nAggs}
+	nArgs, nSmall, nOf := len(d)*nAggs, 0, len(d)
 	if scaled != nil {
-		gc.small = make([]smallArg, len(d)*nAggs)
+		nSmall = nArgs
 	}
-	of := make([]int32, len(d)) // the group of each change
+	// w is what the step's commit writes, and the batch's scratch, in
+	// one object.
+	w := &aggWrite{rooms: bound.rooms}
+	// A batch of one change has its slices on the stack: they are made
+	// unconditionally, so that the compiler can put them there. A
+	// bigger batch has them in a room kept from an earlier batch.
+	room := len(d) > 1
+	if room {
+		w.room = w.takeRoom()
+		nArgs, nSmall, nOf = 0, 0, 0
+	}
+	gc := &groupChanges{d: d, args: make([]any, nArgs), n: nAggs, small: make([]smallArg, nSmall)}
+	of := make([]int32, nOf) // the group of each change
+	if room {
+		gc.args, gc.small, of = w.room.fit(len(d), nAggs, scaled != nil)
+	}
+	// groupKeys holds each group's key values. With a room (a batch of
+	// more than one change), in its arrays, and the new groups' are
+	// copied out once the store has said which are new (ownNewKeys).
+	// Without (one change, so one group), the group's key is nil for
+	// scratch's, on the stack, copied only when the group is new.
 	var groupKeys []zset.Row
-	// keyVals holds the new groups' key values, in one slab made for
-	// the first: a batch changing only groups that exist makes none.
-	var keyVals []any
-	finder := groupFinder{rows: len(d)}
+	keysInRoom := w.room != nil
+	finder := groupFinder{rows: len(d), few: w.few[:0]}
+	if keysInRoom {
+		finder.slab, finder.ends, finder.spare, finder.list = w.room.keySlab[:0], w.room.ends[:0], &w.room.table, w.room.keyList
+	}
 	scratch := make(zset.Row, len(op.Key))
 	var tmp [128]byte
 	buf := tmp[:0] // on the stack, for a short key
@@ -115,41 +137,73 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			gc.keys[i] = key
 		}
 		g, found := finder.find(buf)
-		if !found {
+		switch {
+		case found:
+		case keysInRoom:
+			// In the room's arrays, which groupKeys and keyVals never
+			// are: so that, without a room, they can be on the stack.
+			r := w.room
 			if key == nil {
-				if keyVals == nil {
-					keyVals = make([]any, 0, len(op.Key)*min(len(d)-i, 64))
-				}
-				start := len(keyVals)
-				keyVals = append(keyVals, scratch...)
-				key = keyVals[start:len(keyVals):len(keyVals)]
+				start := len(r.keyVals)
+				r.keyVals = append(r.keyVals, scratch...)
+				key = r.keyVals[start:len(r.keyVals):len(r.keyVals)]
 			}
-			groupKeys = append(groupKeys, key)
+			r.groupKeys = append(r.groupKeys, key)
+		default:
+			groupKeys = append(groupKeys, key) // nil, or a key of its own
 		}
 		of[i] = g
 	}
 	keys := finder.keys()
 	var oneGroup [1][]int32 // room for a single group's changes, on the stack
-	byGroup := sortByGroup(of, len(keys), oneGroup[:0])
+	var byGroup [][]int32
+	if w.room != nil {
+		// The finder's arrays, grown, serve the next batch.
+		w.room.keySlab, w.room.ends, w.room.keyList = finder.slab[:0], finder.ends[:0], finder.list
+	}
+	if w.room != nil && len(keys) > 1 {
+		byGroup = w.room.sortByGroup(of, len(keys))
+	} else {
+		byGroup = sortByGroup(of, len(keys), oneGroup[:0])
+	}
 	out := make(batch, 0, 2*len(keys)) // a retraction and an insertion per group, at most
 	groups := s.store.Groups(n.ID)
-	olds, err := groups.Get(ctx, keys)
+	olds, err := getGroups(ctx, groups, keys, w)
 	if err != nil {
 		return nil, err
 	}
-	news := make([]*GroupState, len(keys))
-	slab := newGroupSlab(olds)
-	var sums decimalSums
+	if keysInRoom {
+		groupKeys = w.room.groupKeys
+		ownNewKeys(groupKeys, olds, len(op.Key))
+	}
+	news := w.one[:]
+	if len(keys) > len(w.one) {
+		w.room.news = fitLen(w.room.news, len(keys)) // a batch of groups has a room
+		news = w.room.news
+	}
+	var slab *groupSlab
+	if copies, accs, scales := slabSizes(olds); copies > 0 {
+		if w.room == nil {
+			w.room = w.takeRoom()
+		}
+		slab = &w.room.slab
+		slab.fit(copies, accs, scales)
+	}
+	sums := &w.sums
 	for i := range keys {
 		old := olds[i]
 		var st *GroupState
 		if old == nil {
-			st = newGroupState(groupKeys[i], op, impls)
+			key := groupKeys[i]
+			if key == nil {
+				key = slices.Clone(scratch) // the one change's
+			}
+			st = newGroupState(key, op, impls)
 		} else {
 			st = slab.clone(old)
 		}
 		cs := byGroup[i]
-		st.addAll(op, impls, gc, cs, &sums)
+		st.addAll(op, &bound, gc, cs, sums)
 		if gc.keys != nil {
 			for _, c := range cs {
 				if key := gc.keys[c]; key != nil {
@@ -161,8 +215,19 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			return nil, fmt.Errorf("node n%d: group %s has negative weight %d: more rows deleted than inserted", n.ID, types.Format(st.Key, types.Type{Kind: types.Record}), st.Count)
 		}
 		news[i] = st
-		oldRow, newRow := old.outputRow(op, impls), st.outputRow(op, impls)
-		if oldRow != nil && newRow != nil && types.SameRowKey(oldRow, newRow) {
+		oldRow := old.outputRow(op, impls)
+		// A group whose key the step leaves as it was (no spelling of
+		// it came or went) shows it as its old row does: the new row
+		// takes the key's values from there, which the comparison reads
+		// anyway, rather than from the state's key, and compares only
+		// the aggregates' values.
+		nKey := 0
+		if oldRow != nil && st.row == nil && sameSlice(st.Key, old.Key) {
+			nKey = len(st.Key)
+			st.row = rowWithKey(oldRow[:nKey], st, op, impls)
+		}
+		newRow := st.outputRow(op, impls)
+		if oldRow != nil && newRow != nil && types.SameRowKey(oldRow[nKey:], newRow[nKey:]) {
 			continue
 		}
 		if oldRow != nil {
@@ -172,18 +237,199 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			out = append(out, zset.Entry{Row: newRow, Weight: 1})
 		}
 	}
-	s.writes = append(s.writes, func(ctx context.Context) error {
-		// The slab's copies go back into the states they were made
-		// from; the store is given those.
-		for i, old := range olds {
-			if old != nil && news[i].Count != 0 {
-				old.takeFrom(news[i])
-				news[i] = old
-			}
-		}
-		return groups.Put(ctx, keys, news)
-	})
+	w.groups, w.keys, w.olds, w.news = groups, keys, olds, news
+	s.writes = append(s.writes, w.write)
 	return out, nil
+}
+
+// aggWrite is an aggregate's step's state change, which its commit
+// writes, with room for a small batch's scratch: one object a step
+// rather than one for each.
+type aggWrite struct {
+	groups     Groups
+	keys       []string
+	olds, news []*GroupState
+	sums       decimalSums // the batch's scratch for its sums
+	// room is the batch's bigger scratch, from rooms, nil when it needs
+	// none; the commit gives it back.
+	room  *aggRoom
+	rooms *sync.Pool
+	// Room for the new and old states of a batch of one group, and for
+	// the keys (groupFinder.few) of one of up to two.
+	one    [1]*GroupState
+	oneOld [1]*GroupState
+	few    [2]string
+}
+
+// write puts the step's new states: the slab's copies go back into the
+// states they were made from, and the store is given those.
+func (w *aggWrite) write(ctx context.Context) error {
+	for i, old := range w.olds {
+		if old != nil && w.news[i].Count != 0 {
+			old.takeFrom(w.news[i])
+			w.news[i] = old
+		}
+	}
+	if err := w.groups.Put(ctx, w.keys, w.news); err != nil {
+		return err
+	}
+	if w.room != nil && w.room.keep() {
+		// Nothing refers to the room's slab now: the states took
+		// their copies' values, and the store has what it keeps. A
+		// step that fails never gets here, and its room is dropped.
+		w.room.release()
+		w.rooms.Put(w.room)
+	}
+	w.room = nil
+	return nil
+}
+
+// roomChanges is the most changes, and groups, of a batch whose room is
+// kept for the next: a load's batches of thousands would keep megabytes
+// alive between steps, which a pool keeps past one collection, for
+// little gain; a step changing a few hundred groups, as a price change
+// does, is what the room is for.
+const roomChanges = 512
+
+// keep reports whether the room is small enough to keep (roomChanges).
+func (r *aggRoom) keep() bool {
+	return cap(r.of) <= roomChanges && cap(r.slab.states) <= roomChanges
+}
+
+// takeRoom returns a room from rooms, or a new one.
+func (w *aggWrite) takeRoom() *aggRoom {
+	if r, ok := w.rooms.Get().(*aggRoom); ok {
+		return r
+	}
+	return &aggRoom{}
+}
+
+// groupsInto is implemented by the memory stores' groups, which can
+// give the states of keys in an array of the caller's.
+type groupsInto interface {
+	getInto(out []*GroupState, keys []string) []*GroupState
+}
+
+// getGroups is groups.Get, into w's room for one group, or its room's
+// array for more, when the store can (groupsInto).
+func getGroups(ctx context.Context, groups Groups, keys []string, w *aggWrite) ([]*GroupState, error) {
+	into, ok := groups.(groupsInto)
+	switch {
+	case !ok:
+		return groups.Get(ctx, keys)
+	case len(keys) <= len(w.oneOld):
+		return into.getInto(w.oneOld[:len(keys)], keys), nil
+	case w.room != nil: // a batch of more than one group has one
+		w.room.olds = fitLen(w.room.olds, len(keys))
+		return into.getInto(w.room.olds, keys), nil
+	}
+	return groups.Get(ctx, keys)
+}
+
+// ownNewKeys gives each new group (olds' nil) whose key is in a room
+// (not a key of its own, spelledApart's) a copy of it, all in one slab:
+// the state keeps its key, the room is for the next batch.
+func ownNewKeys(groupKeys []zset.Row, olds []*GroupState, width int) {
+	n := 0
+	for i, old := range olds {
+		if old == nil && !spelledApart(groupKeys[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	own := make([]any, 0, n*width)
+	for i, old := range olds {
+		if old == nil && !spelledApart(groupKeys[i]) {
+			start := len(own)
+			own = append(own, groupKeys[i]...)
+			groupKeys[i] = own[start:len(own):len(own)]
+		}
+	}
+}
+
+// aggRoom is the scratch of an aggregate's batch of more than one
+// change or of groups that exist: its changes' arguments and groups
+// (groupChanges) and its slab of copied states. A room is kept from
+// one batch to the next (boundAggs.rooms), so that a step changing a
+// hundred groups does not make tens of kilobytes for the collector
+// each time; the collector still frees the rooms that are not used.
+type aggRoom struct {
+	args  []any
+	small []smallArg
+	of    []int32
+	slab  groupSlab
+	// The groupFinder's arrays, and its list of the batch's keys.
+	keySlab []byte
+	ends    []int32
+	table   keySlots
+	keyList []string
+	// sortByGroup's arrays, and the batch's new states.
+	sizes, all []int32
+	parts      [][]int32
+	news, olds []*GroupState
+	// The batch's groups' keys, before ownNewKeys.
+	keyVals   []any
+	groupKeys []zset.Row
+}
+
+// sortByGroup is the function sortByGroup, for more than one group, in
+// the room's arrays.
+func (r *aggRoom) sortByGroup(of []int32, n int) [][]int32 {
+	r.sizes = fitLen(r.sizes, n)
+	clear(r.sizes)
+	for _, g := range of {
+		r.sizes[g]++
+	}
+	r.all = fitLen(r.all, len(of))
+	r.parts = fitLen(r.parts, n)
+	out, next := layOutIn(r.parts, r.all, r.sizes), r.sizes
+	for i, g := range of {
+		r.all[next[g]] = int32(i)
+		next[g]++
+	}
+	return out
+}
+
+// fit returns the room's arrays sized for n changes to nAggs aggregates
+// (small only when some are read as coefficients), zeroed but for of,
+// which the caller sets whole.
+func (r *aggRoom) fit(n, nAggs int, small bool) ([]any, []smallArg, []int32) {
+	r.args = fitLen(r.args, n*nAggs)
+	r.small = r.small[:0]
+	if small {
+		r.small = fitLen(r.small, n*nAggs)
+	}
+	r.of = fitLen(r.of, n)
+	return r.args, r.small, r.of
+}
+
+// release drops what the room refers to and zeroes its arrays, for the
+// next batch.
+func (r *aggRoom) release() {
+	clear(r.args)
+	clear(r.small)
+	clear(r.parts)
+	clear(r.news)
+	clear(r.olds)
+	r.olds = r.olds[:0]
+	clear(r.keyVals)
+	clear(r.groupKeys)
+	clear(r.keyList)
+	r.keyList = r.keyList[:0]
+	r.args, r.small, r.parts, r.news = r.args[:0], r.small[:0], r.parts[:0], r.news[:0]
+	r.keyVals, r.groupKeys = r.keyVals[:0], r.groupKeys[:0]
+	r.slab.release()
+}
+
+// fitLen returns s of length n, in s's array when it has room: zeroed
+// when s was, as release leaves it.
+func fitLen[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // groupFinder finds a batch's groups by their keys' encodings: by
@@ -197,6 +443,11 @@ type groupFinder struct {
 	slab  []byte   // the keys once they are many
 	ends  []int32  // where each group's key ends in slab
 	table keySlots // the keys by hash once they are many
+	// spare, when not nil, is an earlier batch's table, whose arrays
+	// the table takes when they are big enough; the finder leaves its
+	// own there. list is likewise an array for keys' list.
+	spare *keySlots
+	list  []string
 }
 
 // groupScan is the most groups a groupFinder scans.
@@ -235,7 +486,12 @@ func (f *groupFinder) find(key []byte) (g int32, found bool) {
 
 // toHashes moves the few keys into the slab and files them by hash.
 func (f *groupFinder) toHashes() {
-	f.table = newKeySlots(f.rows)
+	if f.spare != nil {
+		f.table = fitKeySlots(*f.spare, f.rows)
+		*f.spare = f.table
+	} else {
+		f.table = newKeySlots(f.rows)
+	}
 	for _, k := range f.few {
 		h := hashKeyBytes([]byte(k))
 		_, at, _ := f.table.find(h, func(int32) bool { return false }) // the keys are distinct
@@ -252,13 +508,29 @@ func (f *groupFinder) add(h, at uint64, key []byte) int32 {
 	return f.table.add(h, at)
 }
 
+// fitKeySlots returns an empty table for up to n keys, as newKeySlots
+// does, in t's arrays when they are big enough.
+func fitKeySlots(t keySlots, n int) keySlots {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(t.hashes) < n || cap(t.slots) < size {
+		return newKeySlots(n)
+	}
+	slots := t.slots[:size]
+	clear(slots)
+	return keySlots{hashes: t.hashes[:0], slots: slots}
+}
+
 // keys returns the groups' keys, in the order they were found.
 func (f *groupFinder) keys() []string {
 	if f.table.slots == nil {
 		return f.few
 	}
 	all := string(f.slab)
-	out := make([]string, len(f.ends))
+	f.list = fitLen(f.list, len(f.ends))
+	out := f.list
 	start := int32(0)
 	for g, end := range f.ends {
 		out[g] = all[start:end]
@@ -306,7 +578,11 @@ func sortByGroup(of []int32, n int, one [][]int32) [][]int32 {
 // each part starts in all: where its first item goes, for the caller to
 // advance as it fills the part.
 func layOut[T any](all []T, sizes []int32) [][]T {
-	parts := make([][]T, len(sizes))
+	return layOutIn(make([][]T, len(sizes)), all, sizes)
+}
+
+// layOutIn is layOut into parts, of one per group.
+func layOutIn[T any](parts [][]T, all []T, sizes []int32) [][]T {
 	var start int32
 	for g, size := range sizes {
 		parts[g] = all[start : start+size : start+size]
@@ -367,6 +643,13 @@ func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any, scaled []bool, smal
 type boundAggs struct {
 	impls  []stdlib.Aggregator
 	scaled []bool
+	// Each aggregator's Shape, and the aggregator as a stdlib.Presummed
+	// (nil when it is not one), asked once rather than per group.
+	shapes    []stdlib.Shape
+	presummed []stdlib.Presummed
+	// rooms keeps the node's batches' scratch (aggRoom) from step to
+	// step; a pool, since the node's partitions run side by side.
+	rooms *sync.Pool
 }
 
 // aggregators returns the aggregators of an Aggregate node, bound on
@@ -382,7 +665,12 @@ func (e *Engine) aggregators(op *ir.Aggregate) (boundAggs, error) {
 	if e.aggs == nil {
 		e.aggs = map[*ir.Aggregate]boundAggs{}
 	}
-	b := boundAggs{impls: impls, scaled: scaledArgs(op, impls)}
+	b := boundAggs{impls: impls, scaled: scaledArgs(op, impls), rooms: &sync.Pool{},
+		shapes: make([]stdlib.Shape, len(impls)), presummed: make([]stdlib.Presummed, len(impls))}
+	for i, impl := range impls {
+		b.shapes[i] = impl.Shape()
+		b.presummed[i], _ = impl.(stdlib.Presummed)
+	}
 	e.aggs[op] = b
 	return b, nil
 }
@@ -432,7 +720,7 @@ func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *G
 // int64, by scale, and added with one AddSum per scale: the state
 // Presummed promises is the one Add gives row by row, without a decimal
 // allocated per row.
-func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *groupChanges, cs []int32, sums *decimalSums) {
+func (st *GroupState) addAll(op *ir.Aggregate, bound *boundAggs, gc *groupChanges, cs []int32, sums *decimalSums) {
 	for _, c := range cs {
 		st.Count += gc.weight(c)
 	}
@@ -441,8 +729,8 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 			continue
 		}
 		acc := &st.Accs[i]
-		impl := impls[i]
-		switch impl.Shape() {
+		impl := bound.impls[i]
+		switch bound.shapes[i] {
 		case stdlib.ByItem:
 			for _, c := range cs {
 				v := gc.arg(c, i)
@@ -466,7 +754,7 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 				addToMultiset(acc.Values, v, gc.weight(c))
 			}
 		default:
-			presummed, _ := impl.(stdlib.Presummed)
+			presummed := bound.presummed[i]
 			// The batch's one Linear: handed to an interface, it is
 			// on the heap, so not one per group.
 			lin := &sums.lin
@@ -476,7 +764,7 @@ func (st *GroupState) addAll(op *ir.Aggregate, impls []stdlib.Aggregator, gc *gr
 			}
 			for _, c := range cs {
 				v := gc.arg(c, i)
-				if gc.small != nil {
+				if len(gc.small) != 0 {
 					if x := gc.small[int(c)*gc.n+i]; x.ok {
 						lin.N += gc.weight(c)
 						if presummed != nil && sums.addCoef(x.coef, x.exp, gc.weight(c)) {
@@ -585,11 +873,24 @@ func addToMultiset(m *btree.BTreeG[ValueCount], v any, w int64) {
 // rowOf returns the output row of a group: key values then aggregate
 // values; nil when the group has no rows.
 func rowOf(st *GroupState, op *ir.Aggregate, impls []stdlib.Aggregator) zset.Row {
-	if st == nil || st.Count == 0 {
+	if st == nil {
 		return nil
 	}
-	row := make(zset.Row, 0, len(st.Key)+len(op.Aggs))
-	row = append(row, st.Key...)
+	return rowWithKey(st.Key, st, op, impls)
+}
+
+// rowWithKey is rowOf(st) given the values of its key, which may be
+// another row's of the group; nil when the group has no rows.
+func rowWithKey(key zset.Row, st *GroupState, op *ir.Aggregate, impls []stdlib.Aggregator) zset.Row {
+	if st.Count == 0 {
+		return nil
+	}
+	row := make(zset.Row, 0, len(key)+len(op.Aggs))
+	for _, v := range key {
+		// One at a time: a key is a value or two, for which a copy's
+		// call costs more than the values.
+		row = append(row, v)
+	}
 	for i := range op.Aggs {
 		acc := &st.Accs[i]
 		var m stdlib.Multiset
@@ -599,6 +900,12 @@ func rowOf(st *GroupState, op *ir.Aggregate, impls []stdlib.Aggregator) zset.Row
 		row = append(row, impls[i].Result(acc.linear(), m, st.Count))
 	}
 	return row
+}
+
+// sameSlice reports whether a and b are one slice: the same elements,
+// not merely equal ones.
+func sameSlice(a, b zset.Row) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // outputRow is rowOf(st), computed once for each state: a group the

@@ -96,9 +96,7 @@ func (s *MemoryStore) eachGroup(id int, f func(*GroupState)) {
 	}
 	for _, part := range stores {
 		if g, ok := part.groups[id]; ok {
-			for _, st := range g.m {
-				f(st)
-			}
+			g.states(f)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func TestGroupFinder(t *testing.T) {
 // under keys of their own, whether new or changed in place, so that the
 // batch's string is not kept alive by them.
 func TestMemGroupsPutKeepsNoBatchString(t *testing.T) {
-	g := &memGroups{m: map[string]*GroupState{}}
+	g := newMemGroups()
 	within := func(k, batch string) bool {
 		p, b := uintptr(unsafe.Pointer(unsafe.StringData(k))), uintptr(unsafe.Pointer(unsafe.StringData(batch)))
 		return p >= b && p < b+uintptr(len(batch))

@@ -56,8 +56,8 @@ func (s *MemoryStore) split(n int) []Store {
 			}
 		}
 		for id, g := range part.groups {
-			for key, st := range g.m {
-				to[partOf(key, n)].Groups(id).(*memGroups).m[key] = st
+			for key, st := range g.all {
+				to[partOf(key, n)].Groups(id).(*memGroups).put(key, st)
 			}
 		}
 	}
@@ -149,11 +149,15 @@ func (s *MemoryStore) routedGroup(id int) *partGroups {
 
 // Get returns each group's state from its partition.
 func (g *partGroups) Get(_ context.Context, keys []string) ([]*GroupState, error) {
-	out := make([]*GroupState, len(keys))
+	return g.getInto(make([]*GroupState, len(keys)), keys), nil
+}
+
+// getInto is Get into out, of one element per key, which it returns.
+func (g *partGroups) getInto(out []*GroupState, keys []string) []*GroupState {
 	for i, k := range keys {
-		out[i] = g.parts[partOf(k, len(g.parts))].m[k]
+		out[i] = g.parts[partOf(k, len(g.parts))].get(k)
 	}
-	return out, nil
+	return out
 }
 
 // Put replaces each group's state in its partition.

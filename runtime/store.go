@@ -223,25 +223,20 @@ func (g *GroupState) clone() *GroupState {
 
 // groupSlab holds the step's copies of the groups a batch changes: the
 // states, their accumulators and their scale counts, each in one array,
-// so that a batch makes three objects rather than two per group. The
-// copies live only until the step commits, when takeFrom copies each
-// back into the state it was made from: a slab is never kept, so one
-// long-lived group cannot hold a batch's worth of memory.
+// so that a batch makes no object per group. The copies live only until
+// the step commits, when takeFrom copies each back into the state it
+// was made from: nothing of a slab outlives its step, so its arrays can
+// serve the aggregate's next batch (aggRoom), and one long-lived group
+// cannot hold a batch's worth of memory.
 type groupSlab struct {
 	states []GroupState
 	accs   []Accumulator
 	scales []int64
-	// The arrays of a batch changing one group, as a single change's
-	// step does, so that its slab is one object.
-	oneState  [1]GroupState
-	oneAccs   [2]Accumulator
-	oneScales [4]int64
 }
 
-// newGroupSlab returns room for copies of the states olds that are not
-// nil; nil when there are none, as a batch of new groups has.
-func newGroupSlab(olds []*GroupState) *groupSlab {
-	var n, accs, scales int
+// slabSizes counts the states olds that are not nil, their accumulators
+// and their scale counts: what a slab of copies of them holds.
+func slabSizes(olds []*GroupState) (n, accs, scales int) {
 	for _, g := range olds {
 		if g == nil {
 			continue
@@ -252,19 +247,46 @@ func newGroupSlab(olds []*GroupState) *groupSlab {
 			scales += len(a.Scales)
 		}
 	}
+	return n, accs, scales
+}
+
+// newGroupSlab returns room for copies of the states olds that are not
+// nil; nil when there are none, as a batch of new groups has.
+func newGroupSlab(olds []*GroupState) *groupSlab {
+	n, accs, scales := slabSizes(olds)
 	if n == 0 {
 		return nil
 	}
 	s := &groupSlab{}
-	if n <= len(s.oneState) && accs <= len(s.oneAccs) && scales <= len(s.oneScales) {
-		s.states, s.accs, s.scales = s.oneState[:0], s.oneAccs[:0], s.oneScales[:0]
-		return s
-	}
-	s.states, s.accs, s.scales = make([]GroupState, 0, n), make([]Accumulator, 0, accs), make([]int64, 0, scales)
+	s.fit(n, accs, scales)
 	return s
 }
 
-// clone is GroupState.clone into the slab, which newGroupSlab sized for g.
+// fit empties the slab and gives it room for n states, accs
+// accumulators and scales scale counts, in the arrays it has when they
+// are big enough.
+func (s *groupSlab) fit(n, accs, scales int) {
+	s.states, s.accs, s.scales = fitCap(s.states, n), fitCap(s.accs, accs), fitCap(s.scales, scales)
+}
+
+// release drops what the slab's copies refer to, so that a slab kept
+// for another batch keeps nothing of this one's alive.
+func (s *groupSlab) release() {
+	clear(s.states)
+	clear(s.accs)
+	s.states, s.accs, s.scales = s.states[:0], s.accs[:0], s.scales[:0]
+}
+
+// fitCap returns s emptied, or a new slice when s has room for fewer
+// than n elements.
+func fitCap[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
+}
+
+// clone is GroupState.clone into the slab, which fit sized for g.
 func (s *groupSlab) clone(g *GroupState) *GroupState {
 	s.states = append(s.states, GroupState{Key: g.Key, Count: g.Count, Forms: slices.Clone(g.Forms)})
 	c := &s.states[len(s.states)-1]
@@ -407,7 +429,7 @@ func (s *MemoryStore) Groups(id int) Groups {
 	}
 	g, ok := s.groups[id]
 	if !ok {
-		g = &memGroups{m: map[string]*GroupState{}}
+		g = newMemGroups()
 		s.groups[id] = g
 	}
 	return g
@@ -924,16 +946,93 @@ func (b *memBucket) addHashed(h uint64, row zset.Row, w int64) {
 	}
 }
 
+// memGroups keeps an aggregate's or a top-k's groups by key. A key that
+// is one int64's encoding, as a group by an int8 column has, is filed
+// by the int64 itself: the map then neither hashes nor compares a
+// string, nor reads its bytes from memory of their own, and keeps no
+// copy of it.
 type memGroups struct {
-	m map[string]*GroupState
+	m    map[string]*GroupState
+	ints map[int64]*GroupState
+}
+
+// newMemGroups returns an empty memGroups.
+func newMemGroups() *memGroups {
+	return &memGroups{m: map[string]*GroupState{}, ints: map[int64]*GroupState{}}
+}
+
+// intKeyTag is the first byte of an int64's encoding (types.AppendKey),
+// whose other eight are the int64's, little-endian.
+var intKeyTag = types.AppendKey(nil, int64(0))[0]
+
+// intKey returns the int64 that key encodes, when it is one. Any string
+// of nine bytes that starts with intKeyTag is taken, whatever the caller
+// meant by it, so that every key is filed under one map and found there.
+func intKey(key string) (int64, bool) {
+	if len(key) != 9 || key[0] != intKeyTag {
+		return 0, false
+	}
+	k := key[1:9]
+	return int64(uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 |
+		uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56), true
+}
+
+// get returns the state filed under key, or nil.
+func (g *memGroups) get(key string) *GroupState {
+	if x, ok := intKey(key); ok {
+		return g.ints[x]
+	}
+	return g.m[key]
+}
+
+// put files st under key, as it is: the caller makes sure that key is
+// not a part of a string it would keep alive.
+func (g *memGroups) put(key string, st *GroupState) {
+	if x, ok := intKey(key); ok {
+		g.ints[x] = st
+		return
+	}
+	g.m[key] = st
+}
+
+// len returns how many groups there are.
+func (g *memGroups) len() int { return len(g.m) + len(g.ints) }
+
+// all yields every group with its key, in no particular order; the
+// yield may delete the group it is given.
+func (g *memGroups) all(yield func(key string, st *GroupState) bool) {
+	for k, st := range g.m {
+		if !yield(k, st) {
+			return
+		}
+	}
+	for x, st := range g.ints {
+		if !yield(string(types.AppendKey(nil, x)), st) {
+			return
+		}
+	}
+}
+
+// states calls f with each group's state, without its key.
+func (g *memGroups) states(f func(*GroupState)) {
+	for _, st := range g.m {
+		f(st)
+	}
+	for _, st := range g.ints {
+		f(st)
+	}
 }
 
 func (g *memGroups) Get(_ context.Context, keys []string) ([]*GroupState, error) {
-	out := make([]*GroupState, len(keys))
+	return g.getInto(make([]*GroupState, len(keys)), keys), nil
+}
+
+// getInto is Get into out, of one element per key, which it returns.
+func (g *memGroups) getInto(out []*GroupState, keys []string) []*GroupState {
 	for i, k := range keys {
-		out[i] = g.m[k]
+		out[i] = g.get(k)
 	}
-	return out, nil
+	return out
 }
 
 // Put files states under keys. The keys may be substrings of one string
@@ -944,6 +1043,14 @@ func (g *memGroups) Get(_ context.Context, keys []string) ([]*GroupState, error)
 func (g *memGroups) Put(_ context.Context, keys []string, states []*GroupState) error {
 	for i, k := range keys {
 		st := states[i]
+		if x, ok := intKey(k); ok {
+			if st == nil || st.Count == 0 {
+				delete(g.ints, x)
+			} else {
+				g.ints[x] = st
+			}
+			continue
+		}
 		if st == nil || st.Count == 0 {
 			delete(g.m, k)
 			continue
@@ -1008,7 +1115,12 @@ func (s *MemoryStore) FreeGroups(ctx context.Context, id int, final func(*GroupS
 			delete(g.m, k)
 		}
 	}
-	return len(g.m), nil
+	for x, st := range g.ints {
+		if final(st) {
+			delete(g.ints, x)
+		}
+	}
+	return g.len(), nil
 }
 
 // FreeOrdered drops the rows of node id's ordered index below hi (or at

@@ -82,11 +82,7 @@ func (s *MemoryStore) GroupStates(id int) iter.Seq2[string, *GroupState] {
 		if !ok {
 			return
 		}
-		for key, st := range g.m {
-			if !yield(key, st) {
-				return
-			}
-		}
+		g.all(yield)
 	}
 }
 
@@ -107,7 +103,7 @@ func (s *MemoryStore) Entries() int {
 		n += o.tree.Len()
 	}
 	for _, g := range s.groups {
-		for _, st := range g.m {
+		for _, st := range g.all {
 			n++
 			if st.Ranked != nil {
 				n += st.Ranked.Rows.Len()
