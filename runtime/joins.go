@@ -364,13 +364,13 @@ func (kr *keyedRows) byKey() [][]keyed {
 	return groups
 }
 
-// pairRows makes a join's output rows, each the left row's columns then
-// the right's, carved out of shared arrays of pairChunk rows: a few
-// allocations for a step's pairs rather than one each.
+// pairRows makes an operator's output rows (a join's pairs, a select's
+// rows) carved out of shared arrays of pairChunk rows: a few
+// allocations for a step's rows rather than one each.
 type pairRows struct {
 	free []any
-	// left is how many rows the join may still make (its size), so that
-	// a step of few pairs allocates for few.
+	// left is how many rows the operator may still make (its size), so
+	// that a step of few rows allocates for few.
 	left int
 }
 
@@ -378,16 +378,20 @@ type pairRows struct {
 // enough that a row kept long keeps little else alive with it.
 const pairChunk = 32
 
-// concat returns a new row of a's columns then b's.
-func (p *pairRows) concat(a, b zset.Row) zset.Row {
-	n := len(a) + len(b)
+// row returns a new row of n columns, all nil.
+func (p *pairRows) row(n int) zset.Row {
 	if len(p.free) < n {
 		p.free = make([]any, n*min(pairChunk, max(p.left, 1)))
 	}
 	p.left--
-	r := p.free[:0:n]
+	r := p.free[:n:n]
 	p.free = p.free[n:]
-	return append(append(r, a...), b...)
+	return r
+}
+
+// concat returns a new row of a's columns then b's.
+func (p *pairRows) concat(a, b zset.Row) zset.Row {
+	return append(append(p.row(len(a) + len(b))[:0], a...), b...)
 }
 
 // bothChanged joins the rows under a key both sides of a join changed.

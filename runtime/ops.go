@@ -101,8 +101,9 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		}
 		frame := ir.BorrowFrame(frameSize(op.Exprs))
 		defer ir.ReturnFrame(frame)
+		rows := pairRows{left: len(in)}
 		for _, e := range in {
-			r := make(zset.Row, len(op.Exprs))
+			r := rows.row(len(op.Exprs))
 			for i := range op.Exprs {
 				var err error
 				if r[i], err = op.Exprs[i].EvalIn(e.Row, *frame); err != nil {
