@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestRankedRowsKeepNoBatchArray(t *testing.T) {
 						t.Errorf("row %v: order keys kept in the batch's array", it.Row)
 					}
 				}
-				if want := rb.row(i).Sort; !sameValues(it.Sort, want) {
+				if want := rb.row(i).Sort; !slices.Equal(it.Sort, want) {
 					t.Errorf("row %v: order keys %v, want %v", it.Row, it.Sort, want)
 				}
 			}
@@ -69,18 +70,6 @@ func rankedOp(t *testing.T, src string) *ir.TopK {
 	}
 	t.Fatal("no top-k or window")
 	return nil
-}
-
-func sameValues(a, b []any) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // lower parses, checks and lowers src.

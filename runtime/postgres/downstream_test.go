@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ output named to table b_named primary key (label)
 	check := func(round string) {
 		t.Helper()
 		for _, c := range []struct{ table, query string }{{"a_totals", totalsSQL}, {"b_big", bigSQL}, {"b_named", namedSQL}} {
-			if got, want := rowTexts(t, pool, "TABLE "+c.table), rowTexts(t, pool, c.query); !equalTexts(got, want) {
+			if got, want := rowTexts(t, pool, "TABLE "+c.table), rowTexts(t, pool, c.query); !slices.Equal(got, want) {
 				t.Fatalf("%s: %s holds %v, want %v", round, c.table, got, want)
 			}
 		}
@@ -173,7 +174,7 @@ output big to table b_big primary key (grp)
 		want := rowTexts(t, pool, bigSQL)
 		for {
 			got := rowTexts(t, pool, "TABLE b_big")
-			if equalTexts(got, want) {
+			if slices.Equal(got, want) {
 				break
 			}
 			if _, err := steps.Conn().WaitForNotification(waitCtx); err != nil {
@@ -181,18 +182,6 @@ output big to table b_big primary key (grp)
 			}
 		}
 	}
-}
-
-func equalTexts(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPostgresReadersOf finds the programs installed and what each
