@@ -120,34 +120,36 @@ func (b *Backend) Read(ctx context.Context, name string, where map[int]any) (*zs
 	if !b.eng.Has(name) {
 		return nil, fmt.Errorf("no view or table %s", name)
 	}
+	if len(where) == 0 {
+		z, _, err := b.eng.ReadContents(ctx, name)
+		return z, err
+	}
+	if in := b.input(name); in != nil {
+		// A table's changes are not among a step's results, which keep
+		// the views' indexes up to date: read its rows, by key when the
+		// lookup is by its primary key.
+		z, _, err := b.eng.ReadContents(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return b.readTable(in, z, where), nil
+	}
 	idx := make([]int, 0, len(where))
 	for i := range where {
 		idx = append(idx, i)
 	}
 	sort.Ints(idx)
 	key := fmt.Sprint(name, idx)
-	ix, indexed := b.lookups[key]
-	var z *zset.ZSet
-	if !indexed {
-		// The contents are read only to index them: a view read from an
-		// aggregate's state is worked out again after each step that
-		// changed it, which a lookup by an index kept up to date does
-		// not need.
-		var err error
-		if z, _, err = b.eng.ReadContents(ctx, name); err != nil {
+	ix, ok := b.lookups[key]
+	if !ok {
+		// The contents are read only to make the index: a view read
+		// from an aggregate's state is worked out again after each step
+		// that changed it, which a lookup by an index that every step
+		// keeps up to date does not need.
+		z, _, err := b.eng.ReadContents(ctx, name)
+		if err != nil {
 			return nil, err
 		}
-	}
-	if len(where) == 0 {
-		return z, nil
-	}
-	if in := b.input(name); in != nil {
-		// A table's changes are not among a step's results, which keep
-		// the views' indexes up to date: read its rows, by key when the
-		// lookup is by its primary key.
-		return b.readTable(in, z, where), nil
-	}
-	if !indexed {
 		ix = &lookupIndex{view: name, cols: idx, rows: map[string]*zset.ZSet{}}
 		ix.apply(z)
 		b.lookups[key] = ix
