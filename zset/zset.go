@@ -122,23 +122,22 @@ func NewSized(n int) *ZSet {
 // then cost only their list, not a hash of every row. The caller must
 // not change es afterwards. Readers may use the Z-set from several
 // goroutines at once, as any Z-set they do not change.
-func Lazy(es []Entry) *ZSet {
-	if len(es) <= smallRows {
-		return FromEntries(es...)
-	}
-	return &ZSet{lazy: &lazyEntries{es: es}}
-}
+func Lazy(es []Entry) *ZSet { return lazyOf(es, false) }
 
 // Consolidated is Lazy for entries that hold each row once (as
 // types.SameRowKey tells rows apart), none of weight zero: an
 // aggregate's changes, one row a changed group. Its rows are read (Len,
 // Each, Entries) straight from es; only a lookup or an addition hashes
 // them.
-func Consolidated(es []Entry) *ZSet {
+func Consolidated(es []Entry) *ZSet { return lazyOf(es, true) }
+
+// lazyOf is Lazy, or Consolidated when distinct: a few entries are added
+// up at once, as cheaply as they would be listed.
+func lazyOf(es []Entry, distinct bool) *ZSet {
 	if len(es) <= smallRows {
 		return FromEntries(es...)
 	}
-	return &ZSet{lazy: &lazyEntries{es: es, distinct: true}}
+	return &ZSet{lazy: &lazyEntries{es: es, distinct: distinct}}
 }
 
 // distinctEntries returns the entries of a Z-set made by Consolidated
@@ -148,6 +147,13 @@ func (z *ZSet) distinctEntries() ([]Entry, bool) {
 		return l.es, true
 	}
 	return nil, false
+}
+
+// toChange readies z to be changed: its entries added up, and no longer
+// read as its rows.
+func (z *ZSet) toChange() {
+	z.settle()
+	z.lazy = nil
 }
 
 // settle adds up the entries of a Z-set made by Lazy or Consolidated,
@@ -181,8 +187,7 @@ func FromEntries(es ...Entry) *ZSet {
 
 // Add adds w copies of row (removes them if w is negative).
 func (z *ZSet) Add(row Row, w int64) {
-	z.settle()
-	z.lazy = nil // changed: its entries no longer its rows
+	z.toChange()
 	if w != 0 {
 		z.add(hashRow(row), row, w)
 	}
@@ -267,8 +272,7 @@ func (z *ZSet) AddAll(other *ZSet, factor int64) {
 	if factor == 0 {
 		return
 	}
-	z.settle()
-	z.lazy = nil // changed: its entries no longer its rows
+	z.toChange()
 	other.settle()
 	if factor == 1 && z.IsEmpty() && other.m != nil {
 		// A copy of other's tables, its rows hashed already: a view's
