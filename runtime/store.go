@@ -266,7 +266,7 @@ func newGroupSlab(olds []*GroupState) *groupSlab {
 // accumulators and scales scale counts, in the arrays it has when they
 // are big enough.
 func (s *groupSlab) fit(n, accs, scales int) {
-	s.states, s.accs, s.scales = fitCap(s.states, n), fitCap(s.accs, accs), fitCap(s.scales, scales)
+	s.states, s.accs, s.scales = fitLen(s.states, n)[:0], fitLen(s.accs, accs)[:0], fitLen(s.scales, scales)[:0]
 }
 
 // release drops what the slab's copies refer to, so that a slab kept
@@ -275,15 +275,6 @@ func (s *groupSlab) release() {
 	clear(s.states)
 	clear(s.accs)
 	s.states, s.accs, s.scales = s.states[:0], s.accs[:0], s.scales[:0]
-}
-
-// fitCap returns s emptied, or a new slice when s has room for fewer
-// than n elements.
-func fitCap[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, 0, n)
-	}
-	return s[:0]
 }
 
 // clone is GroupState.clone into the slab, which fit sized for g.
