@@ -27,7 +27,8 @@ func TestGroupSlabTakeFrom(t *testing.T) {
 			g.Accs[0] = Accumulator{NonNull: 3, Sum: decimal.New(150, -2), Scales: slices.Clone(tc.scales)}
 			accs, scales := &g.Accs[0], g.Accs[0].Scales
 
-			slab := newGroupSlab([]*GroupState{nil, g})
+			slab := &groupSlab{}
+			slab.fit(slabSizes([]*GroupState{nil, g}))
 			c := slab.clone(g)
 			c.Count = 5
 			c.Accs[0].NonNull, c.Accs[0].Sum, c.Accs[0].Scales = 5, decimal.New(275, -2), tc.change

@@ -250,18 +250,6 @@ func slabSizes(olds []*GroupState) (n, accs, scales int) {
 	return n, accs, scales
 }
 
-// newGroupSlab returns room for copies of the states olds that are not
-// nil; nil when there are none, as a batch of new groups has.
-func newGroupSlab(olds []*GroupState) *groupSlab {
-	n, accs, scales := slabSizes(olds)
-	if n == 0 {
-		return nil
-	}
-	s := &groupSlab{}
-	s.fit(n, accs, scales)
-	return s
-}
-
 // fit empties the slab and gives it room for n states, accs
 // accumulators and scales scale counts, in the arrays it has when they
 // are big enough.
