@@ -46,6 +46,10 @@ type tableState struct {
 	input *ir.Input
 	byKey pkParts    // tables with a primary key: key -> row
 	bag   *zset.ZSet // tables without one: a multiset
+	// shares makes the rows kept share their values' boxes, one for
+	// each partition of byKey (one for a bag), each used only by the
+	// goroutine resolving that partition's changes.
+	shares []*valueShare
 	// mark is the table's watermark, nil when it declares none; taken
 	// counts the rows inserted since the rows the watermark passed were
 	// last freed, and kept the rows kept then.
@@ -54,7 +58,7 @@ type tableState struct {
 }
 
 func newTableState(in *ir.Input) *tableState {
-	t := &tableState{input: in}
+	t := &tableState{input: in, shares: []*valueShare{newValueShare(in.Columns)}}
 	if w := in.Watermark; w != nil {
 		t.mark = &mark{col: w.Column, lateness: w.Lateness}
 	}
@@ -205,8 +209,9 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		if t.byKey == nil {
 			switch c.Op {
 			case Insert:
-				add(c.Row, 1)
-				ov.bag.Add(c.Row, 1)
+				row := t.shares[0].row(c.Row)
+				add(row, 1)
+				ov.bag.Add(row, 1)
 			case Delete:
 				cancels = true
 				if t.bag.Weight(c.Row)+ov.bag.Weight(c.Row) > 0 {
@@ -244,16 +249,18 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 			if old != nil {
 				return nil, nil, fmt.Errorf("%s: %w", c.Where(i), &DuplicateKeyError{Table: t.input.Name, Key: t.keyText(c.Row)})
 			}
-			add(c.Row, 1)
-			pc.row = c.Row
+			row := t.shares[part].row(c.Row)
+			add(row, 1)
+			pc.row = row
 		case Delete, Update:
 			if old == nil {
 				continue
 			}
 			add(old, -1)
 			if c.Op == Update {
-				add(c.Row, 1)
-				pc.row = c.Row
+				row := t.shares[part].row(c.Row)
+				add(row, 1)
+				pc.row = row
 			} else {
 				pc.row = nil
 			}

@@ -48,14 +48,16 @@ func (t *tableState) split(n int) {
 		return
 	}
 	parts := make(pkParts, n)
+	shares := make([]*valueShare, n)
 	for p := range parts {
 		parts[p] = newPKRows(t.input.PrimaryKey)
+		shares[p] = newValueShare(t.input.Columns)
 	}
 	t.byKey.each(func(row zset.Row) {
 		key := string(t.appendPK(nil, row))
 		parts.set(key, row)
 	})
-	t.byKey = parts
+	t.byKey, t.shares = parts, shares
 }
 
 // tableOverlays is a batch's view of a table as resolveSplit gives it: one

@@ -1,0 +1,166 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"unsafe"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/types"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// boxed returns v in a box of its own, as a caller's row holds it: the
+// compiler shares the boxes of constants, which a test must not lean on.
+func boxed[T any](v T) any {
+	p := new(T)
+	*p = v
+	return *p
+}
+
+// boxOf returns the address of v's box.
+func boxOf(v any) unsafe.Pointer { return (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] }
+
+// TestValueShare shares the boxes of repeated text values and of an
+// integer equal to the previous row's, copies a row to do so and leaves
+// the caller's as it was, keeps a row with nothing to share as it came,
+// and leaves NULLs and other columns alone.
+func TestValueShare(t *testing.T) {
+	cols := []ir.Column{
+		{Name: "basket", Type: types.Type{Kind: types.Int8}},
+		{Name: "product", Type: types.Type{Kind: types.Text, Nullable: true}},
+		{Name: "price", Type: types.Type{Kind: types.Float8}},
+	}
+	s := newValueShare(cols)
+	first := []any{boxed(int64(1000)), boxed("apple"), boxed(1.5)}
+	if got := s.row(first); &got[0] != &first[0] {
+		t.Fatal("the first row, with nothing seen before, was copied")
+	}
+	second := []any{boxed(int64(1000)), boxed("apple"), boxed(1.5)}
+	given := slices.Clone(second)
+	got := s.row(second)
+	if &got[0] == &second[0] {
+		t.Fatal("a row sharing boxes was not copied")
+	}
+	for i := range given {
+		if !sameBox(second[i], given[i]) {
+			t.Fatalf("the caller's row changed at column %d", i)
+		}
+	}
+	if !sameBox(got[0], first[0]) || !sameBox(got[1], first[1]) {
+		t.Fatal("the repeated basket and product do not share the first row's boxes")
+	}
+	if !sameBox(got[2], second[2]) {
+		t.Fatal("a float column's box was swapped")
+	}
+	// An integer shares only with the previous value; a text with any
+	// seen before.
+	s.row([]any{boxed(int64(2000)), boxed("pear"), boxed(2.0)})
+	third := s.row([]any{boxed(int64(1000)), boxed("apple"), nil})
+	if sameBox(third[0], first[0]) {
+		t.Fatal("an integer shared a box with a value before the previous")
+	}
+	if !sameBox(third[1], first[1]) || third[2] != nil {
+		t.Fatal("a text seen two rows back was not shared, or a NULL changed")
+	}
+	for i, want := range []any{int64(1000), "apple", nil} {
+		if third[i] != want {
+			t.Fatalf("column %d reads %v, want %v", i, third[i], want)
+		}
+	}
+}
+
+// TestValueShareStops stops sharing a text column whose values do not
+// repeat once it has seen shareTexts of them, and goes on sharing one
+// whose values mostly do.
+func TestValueShareStops(t *testing.T) {
+	cols := []ir.Column{{Name: "t", Type: types.Type{Kind: types.Text}}}
+	for _, tc := range []struct {
+		name    string
+		value   func(i int) string
+		sharing bool
+	}{
+		{"distinct", func(i int) string { return fmt.Sprint("v", i) }, false},
+		{"repeating", func(i int) string { return fmt.Sprint("v", i%(shareTexts/4)) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newValueShare(cols)
+			for i := range shareTexts + 10 {
+				s.row([]any{boxed(tc.value(i))})
+			}
+			c := &s.cols[0]
+			if (c.texts != nil) != tc.sharing {
+				t.Fatalf("sharing is %v after %d values, want %v", c.texts != nil, shareTexts+10, tc.sharing)
+			}
+			if c.texts != nil && len(c.texts) > shareTexts {
+				t.Fatalf("the column remembers %d values, more than %d", len(c.texts), shareTexts)
+			}
+		})
+	}
+}
+
+// TestTableSharesValues runs steps through keyed and bag tables, whole
+// and split over partitions: the rows the table keeps share the boxes of
+// repeated products, read as given, and the caller's rows are untouched.
+func TestTableSharesValues(t *testing.T) {
+	const src = `
+table items (basket int8, product text, qty int4, primary key (basket, product))
+table notes (product text, note text)
+view n = items | group by product { n = count() }
+output n
+`
+	c := lower(t, src)
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			ctx := context.Background()
+			e := NewWithOptions(c, NewMemoryStore(), Options{Workers: workers, ParallelBatch: 2})
+			var given, copies [][]any
+			for step := range 3 {
+				var items, notes []Change
+				for b := range 6 {
+					row := []any{boxed(int64(1000*step + b)), boxed(fmt.Sprint("p", b%2)), int64(1)}
+					given, copies = append(given, row), append(copies, slices.Clone(row))
+					items = append(items, Change{Op: Insert, Row: row})
+					notes = append(notes, Change{Op: Insert, Row: []any{boxed(fmt.Sprint("p", b%2)), boxed("x")}})
+				}
+				if _, err := e.Step(ctx, map[string][]Change{"items": items, "notes": notes}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range given {
+				for j := range given[i] {
+					if !sameBox(given[i][j], copies[i][j]) {
+						t.Fatalf("the caller's row %d changed at column %d", i, j)
+					}
+				}
+			}
+			for _, tc := range []struct {
+				table string
+				col   int
+				rows  int
+			}{{"items", 1, 18}, {"notes", 0, 2}} {
+				z := e.tables[tc.table].contents()
+				if z.Len() != tc.rows {
+					t.Fatalf("%s keeps %d rows, want %d", tc.table, z.Len(), tc.rows)
+				}
+				boxes := map[string]map[unsafe.Pointer]bool{}
+				z.Each(func(row zset.Row, _ int64) {
+					p := row[tc.col].(string)
+					if boxes[p] == nil {
+						boxes[p] = map[unsafe.Pointer]bool{}
+					}
+					boxes[p][boxOf(row[tc.col])] = true
+				})
+				for p, bs := range boxes {
+					// One box per partition at most: each resolves its
+					// own rows.
+					if len(bs) > workers {
+						t.Errorf("%s: %s is kept in %d boxes, want at most %d", tc.table, p, len(bs), workers)
+					}
+				}
+			}
+		})
+	}
+}
