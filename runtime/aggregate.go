@@ -285,11 +285,14 @@ func (w *aggWrite) write(ctx context.Context) error {
 }
 
 // roomChanges is the most changes, and groups, of a batch whose room is
-// kept for the next: a load's batches of thousands would keep megabytes
-// alive between steps, which a pool keeps past one collection, for
-// little gain; a step changing a few hundred groups, as a price change
-// does, is what the room is for.
-const roomChanges = 512
+// kept for the next: a load's batches of thousands then reuse one room
+// (a megabyte for 10,000 changes) rather than each making its own for
+// the collector, and a step changing a few hundred groups, as a price
+// change does, makes none. The pool keeps a room until the second
+// collection after its last use, which the Go runtime forces within
+// minutes of an idle engine; a batch bigger than this, whose room could
+// be tens of megabytes, keeps none.
+const roomChanges = 1 << 15
 
 // keep reports whether the room is small enough to keep (roomChanges).
 func (r *aggRoom) keep() bool {
