@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -50,6 +51,9 @@ type tableState struct {
 	// each partition of byKey (one for a bag), each used only by the
 	// goroutine resolving that partition's changes.
 	shares []*valueShare
+	// overlays holds the overlays of applied batches (pooledOverlay),
+	// for the next.
+	overlays sync.Pool
 	// mark is the table's watermark, nil when it declares none; taken
 	// counts the rows inserted since the rows the watermark passed were
 	// last freed, and kept the rows kept then.
@@ -75,6 +79,9 @@ func newTableState(in *ir.Input) *tableState {
 type overlay struct {
 	keyed *keyedOverlay
 	bag   *zset.ZSet
+	// pooled is the pooledOverlay this overlay is part of, which
+	// giveOverlay takes back once it is applied; nil for others.
+	pooled *pooledOverlay
 }
 
 // keyedOverlay is a batch's changes to a keyed table, one per key it
@@ -87,6 +94,56 @@ type keyedOverlay struct {
 	// scanning. Nil while the batch has touched few keys (8), which are
 	// scanned.
 	at map[uint64]int32
+	// spareAt is an empty map that at takes when it is made: an
+	// earlier batch's, for an overlay taken from tableState.overlays.
+	spareAt map[uint64]int32
+}
+
+// pooledOverlay is a batch's overlay of a keyed table, kept in
+// tableState.overlays between batches: a load's batches of thousands of
+// changes each then reuse one array of changes and one map, where each
+// made its own for the collector.
+type pooledOverlay struct {
+	overlay
+	keyed keyedOverlay
+}
+
+// overlayChanges is the most changes of a batch whose overlay is kept
+// for the next (a pool keeps it until the second collection after its
+// last use).
+const overlayChanges = 1 << 15
+
+// takeOverlay returns an empty overlay for a batch of n changes to a
+// keyed table, from t.overlays when it has one. It may be called from
+// several goroutines at once (resolveSplit).
+func (t *tableState) takeOverlay(n int) *overlay {
+	p, ok := t.overlays.Get().(*pooledOverlay)
+	if !ok {
+		p = &pooledOverlay{}
+		p.overlay.keyed = &p.keyed
+	}
+	p.pooled = p
+	if cap(p.keyed.changes) < n {
+		p.keyed.changes = make([]pkChange, 0, n)
+	}
+	return &p.overlay
+}
+
+// giveOverlay gives back the overlay of a batch that has been applied,
+// when takeOverlay made it and it is not too big to keep. Nothing refers
+// to its changes now: the table keeps their rows, not the changes.
+func (t *tableState) giveOverlay(ov *overlay) {
+	if ov.pooled == nil || cap(ov.keyed.changes) > overlayChanges {
+		return
+	}
+	k := ov.keyed
+	clear(k.changes)
+	k.changes = k.changes[:0]
+	if k.at != nil {
+		clear(k.at)
+		k.spareAt, k.at = k.at, nil
+	}
+	t.overlays.Put(ov.pooled)
 }
 
 // pkChange is what a batch did to one key of a table.
@@ -137,7 +194,9 @@ func (o *keyedOverlay) add(c pkChange) {
 	i := int32(len(o.changes))
 	o.changes = append(o.changes, c)
 	if o.at == nil && len(o.changes) > 8 {
-		o.at = make(map[uint64]int32, cap(o.changes))
+		if o.at, o.spareAt = o.spareAt, nil; o.at == nil {
+			o.at = make(map[uint64]int32, cap(o.changes))
+		}
 		for j, x := range o.changes {
 			if _, ok := o.at[x.hash]; !ok {
 				o.at[x.hash] = int32(j)
@@ -183,14 +242,7 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		ov.keyed.changes = one.change[:0]
 		d = one.entries[:0]
 	case t.byKey != nil:
-		// The overlay and its keyed part in one object.
-		both := &struct {
-			overlay
-			keyed keyedOverlay
-		}{}
-		both.overlay.keyed = &both.keyed
-		ov = &both.overlay
-		ov.keyed.changes = make([]pkChange, 0, len(changes))
+		ov = t.takeOverlay(len(changes))
 		d = make(batch, 0, len(changes))
 	default:
 		d = make(batch, 0, len(changes))
@@ -329,11 +381,12 @@ func (t *tableState) apply(ov *overlay) {
 	t.taken += len(ov.keyed.changes)
 	if len(t.byKey) == 1 {
 		t.byKey[0].apply(ov.keyed.changes)
-		return
+	} else {
+		for i, c := range ov.keyed.changes {
+			t.byKey[c.part].apply(ov.keyed.changes[i : i+1])
+		}
 	}
-	for i, c := range ov.keyed.changes {
-		t.byKey[c.part].apply(ov.keyed.changes[i : i+1])
-	}
+	t.giveOverlay(ov)
 }
 
 func (t *tableState) applyDelta(d *zset.ZSet) {

@@ -116,6 +116,7 @@ func (t *tableState) applySplit(o tableOverlays) {
 	}
 	_ = parallel(len(ovs), func(p int) error {
 		t.byKey[p].apply(ovs[p].keyed.changes)
+		t.giveOverlay(ovs[p])
 		return nil
 	})
 }
