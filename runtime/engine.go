@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/stepping-io/stepping/ir"
@@ -56,6 +57,9 @@ type Engine struct {
 	// running is the step in progress, the engine's own: a step is not
 	// made an object of its own (see newRun).
 	running stepRun
+	// keyScratch holds the arrays a join groups a big batch's rows by
+	// key in (keyScratch), for the next join, on any worker.
+	keyScratch sync.Pool
 	// watermarked says whether a table declares a watermark: only then
 	// is there state for a step to free.
 	watermarked bool

@@ -14,9 +14,11 @@ import (
 // hash alike (so that each key is told from the others only by its
 // bytes): each change must be under its own key, every distinct key once
 // in order of first appearance, rows with a NULL key dropped, and find
-// must find every key and no other.
+// must find every key and no other. The large batches are grouped in one
+// scratch, reused from case to case as a join's next batch reuses it.
 func TestKeyAll(t *testing.T) {
 	col := []ir.Scalar{{Eval: func(r zset.Row) (any, error) { return r[0], nil }}}
+	sc := &keyScratch{}
 	for _, tc := range []struct {
 		name    string
 		rows    int
@@ -31,6 +33,8 @@ func TestKeyAll(t *testing.T) {
 		{"large repeated", 200, 7, false},
 		{"large colliding", 200, 7, true},
 		{"large colliding distinct", 100, 100, true},
+		{"large distinct, after", 150, 150, false},
+		{"large repeated, after", 40, 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			withCollidingKeys(t, tc.collide, func() {
@@ -42,7 +46,7 @@ func TestKeyAll(t *testing.T) {
 					}
 					d = append(d, zset.Entry{Row: zset.Row{v, i}, Weight: 1})
 				}
-				kr, err := keyAll(d, col, nil)
+				kr, err := keyAll(d, col, nil, sc)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -96,7 +100,7 @@ func TestMatchKeys(t *testing.T) {
 		for i := from; i < to; i++ {
 			d = append(d, zset.Entry{Row: zset.Row{int64(i)}, Weight: 1})
 		}
-		kr, err := keyAll(d, col, nil)
+		kr, err := keyAll(d, col, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

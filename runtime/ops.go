@@ -387,12 +387,25 @@ type keySlots struct {
 
 // newKeySlots returns a table for up to n keys: slots a power of two at
 // least twice n, so that probes stay short.
-func newKeySlots(n int) keySlots {
+func newKeySlots(n int) keySlots { return newKeySlotsIn(nil, nil, n) }
+
+// newKeySlotsIn is newKeySlots in the arrays hashes and slots when they
+// have room.
+func newKeySlotsIn(hashes []uint64, slots []int32, n int) keySlots {
 	size := 16
 	for size < 2*n {
 		size *= 2
 	}
-	return keySlots{hashes: make([]uint64, 0, n), slots: make([]int32, size)}
+	if cap(hashes) < n {
+		hashes = make([]uint64, 0, n)
+	}
+	if cap(slots) < size {
+		slots = make([]int32, size)
+	} else {
+		slots = slots[:size]
+		clear(slots)
+	}
+	return keySlots{hashes: hashes[:0], slots: slots}
 }
 
 // find returns the position of the key of hash h that same says is the
@@ -453,7 +466,11 @@ func (kr *keyedRows) entry(r keyed) *zset.Entry { return &kr.d[r.i] }
 // them). A small batch's keys are encoded one after the other into one
 // buffer, a key met before taken back out of it, and the buffer made one
 // string at the end: one allocation for the batch's keys.
-func keyAll(d batch, key []ir.Scalar, ek *encodedKeys) (keyedRows, error) {
+//
+// A large batch's rows are grouped in sc's arrays, when it is not nil,
+// which the caller may reuse once it is done with the result (see
+// keyScratch).
+func keyAll(d batch, key []ir.Scalar, ek *encodedKeys, sc *keyScratch) (keyedRows, error) {
 	if len(d) == 0 {
 		return keyedRows{}, nil
 	}
@@ -464,7 +481,10 @@ func keyAll(d batch, key []ir.Scalar, ek *encodedKeys) (keyedRows, error) {
 				return keyedRows{}, err
 			}
 		}
-		return groupKeys(ek), nil
+		if sc == nil {
+			sc = &keyScratch{}
+		}
+		return groupKeys(ek, sc), nil
 	}
 	out := keyedRows{d: d, rows: make([]keyed, 0, len(d))}
 	var small [4]any
@@ -506,13 +526,14 @@ func keyAll(d batch, key []ir.Scalar, ek *encodedKeys) (keyedRows, error) {
 }
 
 // groupKeys groups the changes of ek.d by their keys, each hashed once,
-// through a table of the keys' positions.
-func groupKeys(ek *encodedKeys) keyedRows {
+// through a table of the keys' positions, in sc's arrays.
+func groupKeys(ek *encodedKeys, sc *keyScratch) keyedRows {
 	d := ek.d
-	out := keyedRows{d: d, rows: make([]keyed, 0, len(d)), table: newKeySlots(len(d))}
+	sc.fit(len(d))
+	out := keyedRows{d: d, rows: sc.rows, table: keySlots{hashes: sc.hashes, slots: sc.slots}}
 	// Each key as the change that has it first, until the keys are
 	// known: a string each for them all would take twice the room.
-	firsts := make([]int32, 0, len(d))
+	firsts := sc.firsts
 	for i := range d {
 		if ek.nulls != nil && ek.nulls[i] {
 			continue
@@ -531,6 +552,53 @@ func groupKeys(ek *encodedKeys) keyedRows {
 		out.keys[k] = ek.of(int(i))
 	}
 	return out
+}
+
+// keyScratch is the arrays groupKeys groups a batch's rows by key in:
+// scratch of the join that asked, which a join's next big batch reuses
+// (Engine.keyScratch) rather than making its own for the collector. A
+// keyedRows made in them is read only until the join returns; none of
+// them holds a pointer.
+type keyScratch struct {
+	rows   []keyed
+	firsts []int32
+	hashes []uint64
+	slots  []int32
+}
+
+// keyScratchRows is the most rows of a batch whose scratch is kept for
+// the next.
+const keyScratchRows = 1 << 16
+
+// fit empties the arrays and gives them room for n rows, the table of
+// slots sized for n keys as newKeySlots sizes it and zeroed.
+func (sc *keyScratch) fit(n int) {
+	t := newKeySlotsIn(sc.hashes, sc.slots, n)
+	sc.hashes, sc.slots = t.hashes, t.slots
+	if cap(sc.rows) < n {
+		sc.rows, sc.firsts = make([]keyed, 0, n), make([]int32, 0, n)
+	}
+	sc.rows, sc.firsts = sc.rows[:0], sc.firsts[:0]
+}
+
+// takeKeyScratch returns scratch for a batch of n rows: nil for a small
+// batch, which keyAll groups without.
+func (s *stepRun) takeKeyScratch(n int) *keyScratch {
+	if n <= smallBatch {
+		return nil
+	}
+	if sc, ok := s.engine.keyScratch.Get().(*keyScratch); ok {
+		return sc
+	}
+	return &keyScratch{}
+}
+
+// giveKeyScratch gives back scratch takeKeyScratch gave, when it is not
+// too big to keep.
+func (s *stepRun) giveKeyScratch(sc *keyScratch) {
+	if sc != nil && cap(sc.rows) <= keyScratchRows {
+		s.engine.keyScratch.Put(sc)
+	}
 }
 
 // keyStart returns where key k starts in a buffer of keys that end at
@@ -555,11 +623,14 @@ func concat(a, b zset.Row) zset.Row {
 // step, whose terms cancel, never comes out for later operators to see.
 func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, error) {
 	l, r := s.in(n, 0), s.in(n, 1)
-	dl, err := keyAll(l, op.LeftKey, s.keysOf(n.Inputs[0].ID, l, op.LeftKey))
+	lsc, rsc := s.takeKeyScratch(len(l)), s.takeKeyScratch(len(r))
+	defer s.giveKeyScratch(lsc)
+	defer s.giveKeyScratch(rsc)
+	dl, err := keyAll(l, op.LeftKey, s.keysOf(n.Inputs[0].ID, l, op.LeftKey), lsc)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
-	dr, err := keyAll(r, op.RightKey, s.keysOf(n.Inputs[1].ID, r, op.RightKey))
+	dr, err := keyAll(r, op.RightKey, s.keysOf(n.Inputs[1].ID, r, op.RightKey), rsc)
 	if err != nil {
 		return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 	}
