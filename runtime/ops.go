@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -284,7 +285,10 @@ func encodeKeys(d batch, key []ir.Scalar) (*encodedKeys, error) {
 		}
 		ends = append(ends, int32(len(buf)))
 	}
-	return &encodedKeys{d: d, key: key, all: string(buf), ends: ends, nulls: nulls}, nil
+	// The keys are read as a string of buf itself, which nothing writes
+	// to again: not copied into one, as a big batch's string(buf) was.
+	all := unsafe.String(unsafe.SliceData(buf), len(buf))
+	return &encodedKeys{d: d, key: key, all: all, ends: ends, nulls: nulls}, nil
 }
 
 // of returns the key of change i.
