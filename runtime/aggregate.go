@@ -701,14 +701,13 @@ func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *G
 		acc.Sum = impls[i].Init()
 		switch impls[i].Shape() {
 		case stdlib.ByItem:
-			acc.Ordered = true
+			order := &MultisetOrder{Ordered: true}
 			for _, k := range a.OrderBy {
-				acc.Desc = append(acc.Desc, k.Desc)
+				order.Desc = append(order.Desc, k.Desc)
 			}
-			acc.Values = NewItemMultiset(acc.Desc)
+			acc.Values, acc.Order = NewItemMultiset(order.Desc), order
 		case stdlib.BySpelling:
-			acc.Spelled = true
-			acc.Values = NewSpelledMultiset()
+			acc.Values, acc.Order = NewSpelledMultiset(), &MultisetOrder{Spelled: true}
 		case stdlib.ByValue:
 			acc.Values = NewMultiset()
 		}

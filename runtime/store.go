@@ -116,17 +116,24 @@ type Accumulator struct {
 	// of argument values, equal values (1.5, 1.50) counted together; for
 	// the ordered aggregates, of items (see Ordered).
 	Values *btree.BTreeG[ValueCount]
+	// Order says how Values orders them, for the multisets that are not
+	// of plain values ordered by value; nil for the others and for
+	// aggregates without one. (A pointer, not the fields, so that a
+	// group of a sum and a count fits a smaller allocation.)
+	Order *MultisetOrder
+}
+
+// MultisetOrder says how an accumulator's multiset orders its values.
+type MultisetOrder struct {
+	// Ordered marks Values as a multiset of items, one per row of
+	// array_agg, string_agg, first or last: the row's order keys, then
+	// its argument, then (string_agg) its separator. Items are ordered
+	// by the keys, each descending where Desc says so, then by the rest
+	// ascending, NULL after every value; items equal by all of that but
+	// spelled differently (1.5, 1.50) by their spelling.
+	Ordered bool
 	// Desc says which order keys of Ordered's items are descending.
 	Desc []bool
-	// Ordered marks Values as a multiset of items, one per row of
-	// array_agg, string_agg, first or last: the row's order keys, then its
-	// argument, then (string_agg) its separator. Items are ordered by the
-	// keys, each descending where Desc says so, then by the rest
-	// ascending, NULL after every value; items equal by all of that but
-	// spelled differently (1.5, 1.50) by their spelling. (The two flags
-	// sit together, after the words, so that they share one: a group of
-	// two aggregates then fits a smaller allocation.)
-	Ordered bool
 	// Spelled marks Values, of min or max, as telling equal values
 	// spelled differently (1.5, 1.50) apart, so that the result is the
 	// first spelling present in written order, as a run from scratch

@@ -131,7 +131,7 @@ func TestStoreGroups(t *testing.T) {
 				{NonNull: 3, Sum: decimal.RequireFromString("5.0"), Scales: []int64{0, 3}},
 				{NonNull: 3, Values: ms},
 				{NonNull: 2, Sum: 2.5},
-				{NonNull: 3, Values: items, Ordered: true, Desc: []bool{true}},
+				{NonNull: 3, Values: items, Order: &runtime.MultisetOrder{Ordered: true, Desc: []bool{true}}},
 				{NonNull: 3, Sum: int64(1)},
 			}}
 			must(t, step(func() error {
@@ -161,8 +161,8 @@ func TestStoreGroups(t *testing.T) {
 			// The items read back in the same order, in a multiset that
 			// keeps ordering new items as the original does.
 			o := a.Accs[3]
-			if !o.Ordered || !slices.Equal(o.Desc, []bool{true}) {
-				t.Fatalf("ordered accumulator read back as ordered=%v desc=%v", o.Ordered, o.Desc)
+			if o.Order == nil || !o.Order.Ordered || !slices.Equal(o.Order.Desc, []bool{true}) {
+				t.Fatalf("ordered accumulator read back with order %+v", o.Order)
 			}
 			o.Values.ReplaceOrInsert(runtime.ValueCount{Value: []any{int64(3), "new"}, Count: 1})
 			var got3 []string

@@ -286,11 +286,15 @@ func encodeGroupState(st *runtime.GroupState) []byte {
 		for j, n := range a.Scales {
 			scales[j] = n
 		}
-		desc := make([]any, len(a.Desc))
-		for j, d := range a.Desc {
+		order := a.Order
+		if order == nil {
+			order = &runtime.MultisetOrder{}
+		}
+		desc := make([]any, len(order.Desc))
+		for j, d := range order.Desc {
 			desc[j] = d
 		}
-		accs[i] = []any{a.NonNull, a.Sum, vs, scales, a.Ordered, desc, a.Spelled}
+		accs[i] = []any{a.NonNull, a.Sum, vs, scales, order.Ordered, desc, order.Spelled}
 	}
 	fields := []any{[]any(st.Key), st.Count, accs}
 	if st.Ranked != nil || st.Forms != nil {
@@ -357,20 +361,24 @@ func decodeGroupState(b []byte) (st *runtime.GroupState, err error) {
 		for _, n := range f[3].([]any) {
 			acc.Scales = append(acc.Scales, n.(int64))
 		}
+		var order runtime.MultisetOrder
 		if len(f) > 4 { // states written before ordered aggregates have 4 fields
-			acc.Ordered = f[4].(bool)
+			order.Ordered = f[4].(bool)
 			for _, d := range f[5].([]any) {
-				acc.Desc = append(acc.Desc, d.(bool))
+				order.Desc = append(order.Desc, d.(bool))
 			}
 		}
 		if len(f) > 6 {
-			acc.Spelled = f[6].(bool)
+			order.Spelled = f[6].(bool)
+		}
+		if order.Ordered || order.Spelled || order.Desc != nil {
+			acc.Order = &order
 		}
 		if f[2] != nil {
 			switch {
-			case acc.Ordered:
-				acc.Values = runtime.NewItemMultiset(acc.Desc)
-			case acc.Spelled:
+			case order.Ordered:
+				acc.Values = runtime.NewItemMultiset(order.Desc)
+			case order.Spelled:
 				acc.Values = runtime.NewSpelledMultiset()
 			default:
 				acc.Values = runtime.NewMultiset()
