@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
+	"unsafe"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -28,7 +30,12 @@ type keyFunc func(buf []byte, vals []any, row zset.Row) ([]byte, error)
 // the key of a change, or nil for an input the operator reads through
 // its state (a delay).
 type route struct {
-	keys  []keyFunc
+	keys []keyFunc
+	// exprs are, by input, the key expressions keys evaluates, for an
+	// operator that reads its inputs' keys as they are encoded (keysOf:
+	// an integral and a join), which the split then encodes for it;
+	// empty for the others.
+	exprs [][]ir.Scalar
 	width int // the most values a key has
 }
 
@@ -55,11 +62,19 @@ func routeOf(n *ir.Node) *route {
 	rowKey := func(buf []byte, _ []any, row zset.Row) ([]byte, error) {
 		return types.AppendRowKey(buf, row), nil
 	}
+	// byKeys splits each input by its key expressions, keeping the keys
+	// for the operator, which reads them (keysOf).
+	byKeys := func(keys ...[]ir.Scalar) {
+		for _, k := range keys {
+			r.keys = append(r.keys, byExprs(k))
+		}
+		r.exprs = keys
+	}
 	switch op := n.Op.(type) {
 	case *ir.Integrate:
-		r.keys = []keyFunc{byExprs(op.Key)}
+		byKeys(op.Key)
 	case *ir.Join:
-		r.keys = []keyFunc{byExprs(op.LeftKey), byExprs(op.RightKey)}
+		byKeys(op.LeftKey, op.RightKey)
 	case *ir.SemiJoin:
 		r.keys = []keyFunc{byExprs(op.LeftKey), byExprs(op.RightKey)}
 	case *ir.Distinct:
@@ -122,9 +137,18 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 		}
 	}
 	nw := len(s.parts)
-	split := make([][]batch, len(r.keys)) // input, partition
+	split := make([][]batch, len(r.keys))            // input, partition
+	splitKeys := make([][]*encodedKeys, len(r.keys)) // input, partition; nil unless split by expressions
 	for i, k := range r.keys {
 		if k == nil {
+			continue
+		}
+		if i < len(r.exprs) {
+			ks, err := s.splitByKey(n.Inputs[i].ID, s.in(n, i), r.exprs[i], nw)
+			if err != nil {
+				return nil, true, err
+			}
+			split[i], splitKeys[i] = ks.parts, ks.keys
 			continue
 		}
 		var err error
@@ -148,6 +172,14 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 		for i, parts := range split {
 			if parts != nil {
 				w.deltas[n.Inputs[i].ID] = parts[p]
+			}
+			if splitKeys[i] != nil {
+				// The partition's keys, encoded as the split read
+				// them, for the operator (keysOf): a copy, whose
+				// place in this worker's list is its own.
+				ek := *splitKeys[i][p]
+				ek.next = nil
+				w.keep(n.Inputs[i].ID, &ek)
 			}
 		}
 		var err error
@@ -227,6 +259,127 @@ func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T)
 		return nil
 	})
 	return out, nil
+}
+
+// keyedSplit is a batch split by key expressions over partitions: each
+// partition's changes, in their order, with their keys encoded.
+type keyedSplit struct {
+	from  int // the node whose changes d are
+	d     batch
+	key   []ir.Scalar
+	parts []batch
+	keys  []*encodedKeys // by partition
+	next  *keyedSplit
+}
+
+// splitByKey splits d, node from's changes, by key over nw partitions,
+// as splitItems does, encoding each change's key once: the partitions'
+// operators read the keys the split encoded (keysOf) rather than
+// encoding them again. A split is kept for the step, so that an
+// operator whose input another split the same way (a join, after the
+// integral of its input) splits nothing.
+func (s *stepRun) splitByKey(from int, d batch, key []ir.Scalar, nw int) (*keyedSplit, error) {
+	for ks := s.splits; ks != nil; ks = ks.next {
+		if ks.from == from && sameKey(ks.key, key) && len(ks.d) == len(d) && len(ks.parts) == nw && (len(d) == 0 || &ks.d[0] == &d[0]) {
+			return ks, nil
+		}
+	}
+	ks, err := splitKeyed(d, key, nw)
+	if err != nil {
+		return nil, err
+	}
+	ks.from, ks.next = from, s.splits
+	s.splits = ks
+	return ks, nil
+}
+
+// splitKeyed splits d by key over nw partitions, keeping the changes of
+// a partition in their order, with each partition's keys encoded as
+// encodeKeys encodes them. Like splitItems it reads chunks of d side by
+// side twice: once to encode each change's key, find its partition and
+// count the partitions' changes and key bytes, then to place each change
+// and its key in its partition's arrays, made to size.
+func splitKeyed(d batch, key []ir.Scalar, nw int) (*keyedSplit, error) {
+	chunks := max(1, min(nw, len(d)/parallelWork))
+	of := make([]int32, len(d))      // each change's partition
+	ends := make([]int32, len(d))    // where each change's key ends in its chunk's buffer
+	var nulls []bool                 // each change's key has a NULL; nil when none has
+	counts := make([]int, chunks*nw) // chunk c's changes in partition p at c*nw+p
+	bytes := make([]int, chunks*nw)  // and their keys' bytes
+	bufs := make([][]byte, chunks)
+	var nullsOnce sync.Once
+	bounds := func(c int) (int, int) { return c * len(d) / chunks, (c + 1) * len(d) / chunks }
+	err := parallel(chunks, func(c int) error {
+		lo, hi := bounds(c)
+		count, size := counts[c*nw:(c+1)*nw], bytes[c*nw:(c+1)*nw]
+		var small [4]any
+		vals := keyVals(small[:], key)
+		buf := make([]byte, 0, 16*(hi-lo))
+		for i := lo; i < hi; i++ {
+			start := len(buf)
+			var hasNull bool
+			var err error
+			if buf, hasNull, err = appendKeyOf(buf, vals, key, d[i].Row); err != nil {
+				return err
+			}
+			if hasNull {
+				nullsOnce.Do(func() { nulls = make([]bool, len(d)) })
+				nulls[i] = true
+			}
+			p := partOf(buf[start:], nw)
+			of[i], ends[i] = int32(p), int32(len(buf))
+			count[p]++
+			size[p] += len(buf) - start
+		}
+		bufs[c] = buf
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ks := &keyedSplit{d: d, key: key, parts: make([]batch, nw), keys: make([]*encodedKeys, nw)}
+	keyBufs := make([][]byte, nw)
+	for p := range nw {
+		n, b := 0, 0
+		for c := range chunks {
+			k, kb := counts[c*nw+p], bytes[c*nw+p]
+			counts[c*nw+p], bytes[c*nw+p] = n, b
+			n, b = n+k, b+kb
+		}
+		ks.parts[p] = make(batch, n)
+		keyBufs[p] = make([]byte, b)
+		ek := &encodedKeys{d: ks.parts[p], key: key, ends: make([]int32, n)}
+		if nulls != nil {
+			ek.nulls = make([]bool, n)
+		}
+		ks.keys[p] = ek
+	}
+	_ = parallel(chunks, func(c int) error {
+		lo, hi := bounds(c)
+		next, nextByte := counts[c*nw:(c+1)*nw], bytes[c*nw:(c+1)*nw]
+		start := int32(0)
+		for i := lo; i < hi; i++ {
+			p := of[i]
+			at, k := next[p], bufs[c][start:ends[i]]
+			ks.parts[p][at] = d[i]
+			copy(keyBufs[p][nextByte[p]:], k)
+			nextByte[p] += len(k)
+			ek := ks.keys[p]
+			ek.ends[at] = int32(nextByte[p])
+			if nulls != nil {
+				ek.nulls[at] = nulls[i]
+			}
+			next[p]++
+			start = ends[i]
+		}
+		return nil
+	})
+	for p, ek := range ks.keys {
+		// Read as a string of the buffer itself, which nothing writes
+		// to again (as encodeKeys does).
+		ek.all = unsafe.String(unsafe.SliceData(keyBufs[p]), len(keyBufs[p]))
+	}
+	return ks, nil
 }
 
 // concatBatches returns the batches one after the other, in one.

@@ -37,6 +37,9 @@ type stepRun struct {
 	// that a step, most of which have none, is made no larger than a
 	// pointer.
 	encoded *encodedKeys
+	// splits are the batches the exchange split by key, for another
+	// exchange of the same batch by the same key (see splitByKey).
+	splits *keyedSplit
 }
 
 // batch is a step's changes at one node: a Z-set written as a list of
@@ -186,12 +189,14 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	// memIndex.Update.)
 	var keys string
 	var ends []int32
-	if len(d) > smallBatch {
-		ek, err := encodeKeys(d, op.Key)
-		if err != nil {
-			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+	if ek := s.keysOf(n.Inputs[0].ID, d, op.Key); len(d) > smallBatch || ek != nil {
+		if ek == nil {
+			var err error
+			if ek, err = encodeKeys(d, op.Key); err != nil {
+				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+			}
+			s.keep(n.Inputs[0].ID, ek)
 		}
-		s.keep(n.Inputs[0].ID, ek)
 		if mi, ok := ix.(*memIndex); ok {
 			// Filed from the keys as they are: no KeyedChange per
 			// change.

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/zset"
 )
 
 // TestSplitItems checks that splitting items over partitions gives each
@@ -61,3 +64,89 @@ func TestSplitItems(t *testing.T) {
 }
 
 func head(xs []int) []int { return xs[:min(len(xs), 5)] }
+
+// TestSplitKeyed checks that splitting a batch by key expressions gives
+// each partition exactly the changes whose key falls in it, in their
+// order, with the keys encodeKeys gives that partition's changes (NULLs
+// marked), in one chunk or several; that a split is found again for the
+// same batch and key, and not for another; and that a key's error is the
+// split's.
+func TestSplitKeyed(t *testing.T) {
+	key := []ir.Scalar{{Eval: func(r zset.Row) (any, error) { return r[0], nil }}}
+	for _, nw := range []int{1, 2, 3, 16} {
+		for _, n := range []int{0, 1, 10, parallelWork, 3*parallelWork + 7, 40 * parallelWork} {
+			t.Run(fmt.Sprintf("nw=%d/n=%d", nw, n), func(t *testing.T) {
+				d := make(batch, n)
+				for i := range d {
+					var v any = fmt.Sprint("k", (i*7919)%97)
+					if i%11 == 3 {
+						v = nil
+					}
+					d[i] = zset.Entry{Row: zset.Row{v, int64(i)}, Weight: int64(1 + i%3)}
+				}
+				ks, err := splitKeyed(d, key, nw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var vals [1]any
+				want := make([]batch, nw)
+				for _, e := range d {
+					k, _, _ := appendKeyOf(nil, vals[:], key, e.Row)
+					p := partOf(k, nw)
+					want[p] = append(want[p], e)
+				}
+				for p := range nw {
+					if !slices.EqualFunc(ks.parts[p], want[p], func(a, b zset.Entry) bool { return a.Row[1] == b.Row[1] && a.Weight == b.Weight }) {
+						t.Fatalf("partition %d holds %d changes, want %d", p, len(ks.parts[p]), len(want[p]))
+					}
+					ek := ks.keys[p]
+					exp, err := encodeKeys(ks.parts[p], key)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(ek.d) != len(ks.parts[p]) || len(ek.d) > 0 && &ek.d[0] != &ks.parts[p][0] {
+						t.Fatalf("partition %d's keys are not of its changes", p)
+					}
+					for i := range ks.parts[p] {
+						if ek.of(i) != exp.of(i) {
+							t.Fatalf("partition %d, change %d: key %q, want %q", p, i, ek.of(i), exp.of(i))
+						}
+						if (ek.nulls != nil && ek.nulls[i]) != (exp.nulls != nil && exp.nulls[i]) {
+							t.Fatalf("partition %d, change %d: NULL marked %v", p, i, ek.nulls != nil && ek.nulls[i])
+						}
+					}
+				}
+			})
+		}
+	}
+	s := &stepRun{}
+	d := batch{{Row: zset.Row{"a"}, Weight: 1}, {Row: zset.Row{"b"}, Weight: 1}}
+	first, err := s.splitByKey(1, d, key, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := slices.Clone(d)
+	if again, _ := s.splitByKey(1, d, key, 2); again != first {
+		t.Fatal("the same batch by the same key was split again")
+	}
+	if again, _ := s.splitByKey(1, other, key, 2); again == first {
+		t.Fatal("another batch was given the first's split")
+	}
+	if again, _ := s.splitByKey(2, d, key, 2); again == first {
+		t.Fatal("another node's batch was given the first's split")
+	}
+	bad := errors.New("bad")
+	failing := []ir.Scalar{{Eval: func(r zset.Row) (any, error) {
+		if r[0] == int64(5000) {
+			return nil, bad
+		}
+		return r[0], nil
+	}}}
+	many := make(batch, 8*parallelWork)
+	for i := range many {
+		many[i] = zset.Entry{Row: zset.Row{int64(i)}, Weight: 1}
+	}
+	if _, err := splitKeyed(many, failing, 4); !errors.Is(err, bad) {
+		t.Fatalf("a key's error: got %v", err)
+	}
+}
