@@ -223,11 +223,21 @@ func (t *tableState) appendPK(buf []byte, row zset.Row) []byte {
 // resolve turns a batch of changes into a Z-set against the table's
 // contents, reporting the first bad change.
 func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
+	return t.resolveAt(changes, nil)
+}
+
+// resolveAt is resolve for the changes at positions at of changes, in
+// that order; all of them when at is nil.
+func (t *tableState) resolveAt(changes []Change, at []int32) (batch, *overlay, error) {
+	n := len(changes)
+	if at != nil {
+		n = len(at)
+	}
 	var d batch
 	add := func(row zset.Row, w int64) { d = append(d, zset.Entry{Row: row, Weight: w}) }
 	var ov *overlay
 	switch {
-	case t.byKey != nil && len(changes) == 1:
+	case t.byKey != nil && n == 1:
 		// A single change, as most steps of a live application make:
 		// its overlay, its key's change and its entries (an update
 		// makes two) in one object.
@@ -242,10 +252,10 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 		ov.keyed.changes = one.change[:0]
 		d = one.entries[:0]
 	case t.byKey != nil:
-		ov = t.takeOverlay(len(changes))
-		d = make(batch, 0, len(changes))
+		ov = t.takeOverlay(n)
+		d = make(batch, 0, n)
 	default:
-		d = make(batch, 0, len(changes))
+		d = make(batch, 0, n)
 		ov = &overlay{}
 		ov.bag = zset.New()
 	}
@@ -254,7 +264,12 @@ func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
 	cancels := false
 	var tmp [128]byte
 	buf := tmp[:0] // on the stack, for a short key
-	for i, c := range changes {
+	for j := range n {
+		i := j
+		if at != nil {
+			i = int(at[j])
+		}
+		c := changes[i]
 		if err := t.checkRow(c); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", c.Where(i), err)
 		}

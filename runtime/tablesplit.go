@@ -80,19 +80,26 @@ func (t *tableState) resolveSplit(changes []Change, minBatch int) (batch, tableO
 		d, ov, err := t.resolve(changes)
 		return d, tableOverlays{one: ov}, err
 	}
-	key := func(buf []byte, _ []any, c Change) ([]byte, error) {
+	// The changes' positions are split, not the changes: a position
+	// is 4 bytes to copy, a change 48.
+	key := func(buf []byte, _ []any, i int32) ([]byte, error) {
+		c := &changes[i]
 		if len(c.Row) != len(t.input.Columns) {
 			return buf, errBadRow // resolve says what is wrong
 		}
 		return t.appendPK(buf, c.Row), nil
 	}
-	parts, err := splitItems(changes, nw, key, 0)
+	all := make([]int32, len(changes))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	parts, err := splitItems(all, nw, key, 0)
 	if err == nil {
 		ds := make([]batch, nw)
 		ovs := make([]*overlay, nw)
 		err = parallel(nw, func(p int) error {
 			var err error
-			ds[p], ovs[p], err = t.resolve(parts[p])
+			ds[p], ovs[p], err = t.resolveAt(changes, parts[p])
 			return err
 		})
 		if err == nil {
