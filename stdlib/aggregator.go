@@ -93,8 +93,9 @@ func addSumCoef(s *Linear, coef int64, exp int32, n int64, scaled bool) {
 			}
 		}
 		if fits {
-			// x.Add(coef × 10^exp), whose exponent is exp.
-			s.Sum = decimal.New(sum, exp)
+			// x.Add(coef × 10^exp), whose exponent is exp, made in
+			// one object (a group's sum is made at each change).
+			s.Sum = types.BoxDecimal(sum, exp)
 			if scaled {
 				countScaleAt(s, max(0, -int(exp)), n)
 			}

@@ -290,8 +290,8 @@ func Format(args []any, ts []types.Type) (any, error) {
 	}
 	f := args[0].(string)
 	// The text is put together on the stack when short, and made one
-	// string of its exact length: the string a view may keep for years
-	// takes no room to spare.
+	// string, boxed with its bytes in one object (types.BoxText): the
+	// string a view may keep for years takes no room to spare.
 	var tmp [256]byte
 	b := tmp[:0]
 	next := 1
@@ -319,5 +319,5 @@ func Format(args []any, ts []types.Type) (any, error) {
 		}
 		f = f[pct+2:]
 	}
-	return string(b), nil
+	return types.BoxText(b), nil
 }
