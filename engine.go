@@ -262,9 +262,10 @@ func (e *Engine) change(ctx context.Context, op runtime.Op, table string, rows [
 	if in == nil {
 		return fmt.Errorf("stepping: %s: %w", op, &NotFoundError{Kind: "table", Name: table})
 	}
+	shape := e.prog.Load().inputShape(in, op)
 	changes := make([]runtime.Change, 0, len(rows))
 	for i, r := range rows {
-		row, err := rowFrom(changeColumns(in, op), r)
+		row, err := shape.row(r)
 		if err != nil {
 			return fmt.Errorf("stepping: %s into %s, row %d: %w", op, table, i+1, err)
 		}

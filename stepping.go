@@ -24,6 +24,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/ir"
@@ -33,6 +34,10 @@ import (
 // Program is a compiled .step program. It is immutable and may be shared.
 type Program struct {
 	c *compile.Program
+	// shapes holds, by shapeKey, how rows given for a table are read
+	// (inputShape): worked out once, kept for every engine of the
+	// program.
+	shapes sync.Map
 }
 
 // Compile parses, checks and lowers a program. On errors in the program
