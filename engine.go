@@ -174,11 +174,19 @@ func (c classified) Is(target error) bool { return target == c.kind }
 
 // classify marks what the API names among err's causes, for errors.Is.
 func classify(err error) error {
+	if err == nil {
+		// Before the targets of errors.As are declared: they escape,
+		// and would be made for every step that succeeds.
+		return nil
+	}
+	return classifyFailure(err)
+}
+
+// classifyFailure is classify for an error that is not nil.
+func classifyFailure(err error) error {
 	var dup *runtime.DuplicateKeyError
 	var pgErr *pgconn.PgError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &dup) || errors.As(err, &pgErr) && pgErr.Code == "23505":
 		return classified{err, ErrDuplicateKey}
 	case errors.Is(err, postgres.ErrVersion):
@@ -325,7 +333,14 @@ func (e *Engine) Step(ctx context.Context) ([]Batch, error) {
 	}
 	steps, err := e.backend.Step(ctx)
 	err = stepErrorOf(err)
+	n := 0
+	for _, sc := range steps {
+		n += len(sc.Changes)
+	}
 	var out []Batch
+	if n > 0 {
+		out = make([]Batch, 0, n)
+	}
 	for _, sc := range steps {
 		for _, v := range e.prog.Load().c.Circuit.Views {
 			if d, ok := sc.Changes[v.Name]; ok {

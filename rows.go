@@ -199,8 +199,13 @@ func newRows(cols []Column, z *zset.ZSet) *Rows {
 // newBatch lists a Z-set of changes in order.
 func newBatch(step int64, v *ir.View, z *zset.ZSet) Batch {
 	b := Batch{Step: step, View: v.Name, Columns: columnsOf(v.Columns)}
-	for _, e := range z.Entries() {
-		b.Changes = append(b.Changes, Weighted{Row: Row(e.Row), Weight: e.Weight})
+	entries := z.Entries()
+	if len(entries) == 0 {
+		return b
+	}
+	b.Changes = make([]Weighted, len(entries))
+	for i, e := range entries {
+		b.Changes[i] = Weighted{Row: Row(e.Row), Weight: e.Weight}
 	}
 	return b
 }
