@@ -102,6 +102,39 @@ func MulNumericInt(x decimal.Decimal, y int64) decimal.Decimal {
 	return x.Mul(decimal.NewFromInt(y))
 }
 
+// mulNumericIntBoxed is MulNumericInt in an interface, the int64 path's
+// result made in one object (types.BoxDecimal).
+func mulNumericIntBoxed(x decimal.Decimal, y int64) any {
+	if c, ok := types.SmallCoefficient(x); ok {
+		if p, ok := types.MulInt64(c, y); ok {
+			return types.BoxDecimal(p, x.Exponent())
+		}
+	}
+	return x.Mul(decimal.NewFromInt(y))
+}
+
+// addSmallNumerics returns x + y, or x - y when sub is set, as decimal's
+// Add and Sub give it, when the two have one exponent and coefficients
+// within 2^53: the coefficients added in int64, the result made in one
+// object (types.BoxDecimal).
+func addSmallNumerics(x, y decimal.Decimal, sub bool) (any, bool) {
+	if x.Exponent() != y.Exponent() {
+		return nil, false
+	}
+	cx, ok := types.SmallCoefficient(x)
+	if !ok {
+		return nil, false
+	}
+	cy, ok := types.SmallCoefficient(y)
+	if !ok {
+		return nil, false
+	}
+	if sub {
+		cy = -cy
+	}
+	return types.BoxDecimal(cx+cy, x.Exponent()), true
+}
+
 // ErrDivisionByZero is returned by / and % on a zero divisor.
 var ErrDivisionByZero = errors.New("division by zero")
 
@@ -121,9 +154,9 @@ func Arith(op lang.Op, a, b types.Type) (types.Type, func(x, y any) (any, error)
 		// integer, and small coefficients multiplied in int64.
 		switch {
 		case a.Kind == types.Numeric && numericRank(b.Kind) <= 3:
-			return t, func(x, y any) (any, error) { return MulNumericInt(x.(decimal.Decimal), y.(int64)), nil }, nil
+			return t, func(x, y any) (any, error) { return mulNumericIntBoxed(x.(decimal.Decimal), y.(int64)), nil }, nil
 		case b.Kind == types.Numeric && numericRank(a.Kind) <= 3:
-			return t, func(x, y any) (any, error) { return MulNumericInt(y.(decimal.Decimal), x.(int64)), nil }, nil
+			return t, func(x, y any) (any, error) { return mulNumericIntBoxed(y.(decimal.Decimal), x.(int64)), nil }, nil
 		}
 	}
 	ca, cb := Convert(a.Kind, t.Kind), Convert(b.Kind, t.Kind)
@@ -181,8 +214,14 @@ const minSigDigits = 16
 func numericArith(op lang.Op, x, y decimal.Decimal) (any, error) {
 	switch op {
 	case lang.Add:
+		if r, ok := addSmallNumerics(x, y, false); ok {
+			return r, nil
+		}
 		return x.Add(y), nil
 	case lang.Sub:
+		if r, ok := addSmallNumerics(x, y, true); ok {
+			return r, nil
+		}
 		return x.Sub(y), nil
 	case lang.Mul:
 		return x.Mul(y), nil
