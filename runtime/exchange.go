@@ -442,13 +442,31 @@ func (s *stepRun) consolidated(v *ir.View) *zset.ZSet {
 	if _, grouped := v.Node.Op.(*ir.Aggregate); grouped {
 		return zset.Consolidated(d)
 	}
-	if oneSign(d) {
+	if oneSign(d) || surelyChanged(d) {
 		return zset.Lazy(d)
 	}
 	if z := zset.FromEntries(d...); !z.IsEmpty() {
 		return z
 	}
 	return nil
+}
+
+// surelyChanged reports whether the changes d surely do not all cancel
+// out, found without adding them up: their weights do not sum to zero,
+// or the first row's do not (rows compared by representation, as a
+// Z-set tells them apart). A view's changes that retract old rows and
+// insert new ones, as a select over a group's totals makes, are then
+// listed as changed and added up only when read; false says only that
+// d must be added up to know.
+func surelyChanged(d batch) bool {
+	var sum, first int64
+	for _, e := range d {
+		sum += e.Weight
+		if types.SameRowKey(e.Row, d[0].Row) {
+			first += e.Weight
+		}
+	}
+	return sum != 0 || first != 0
 }
 
 // oneSign reports whether the weights of d are all positive or all
