@@ -490,7 +490,7 @@ func (f *groupFinder) find(key []byte) (g int32, found bool) {
 // toHashes moves the few keys into the slab and files them by hash.
 func (f *groupFinder) toHashes() {
 	if f.spare != nil {
-		f.table = fitKeySlots(*f.spare, f.rows)
+		f.table = newKeySlotsIn(f.spare.hashes, f.spare.slots, f.rows)
 		*f.spare = f.table
 	} else {
 		f.table = newKeySlots(f.rows)
@@ -509,21 +509,6 @@ func (f *groupFinder) add(h, at uint64, key []byte) int32 {
 	f.slab = append(f.slab, key...)
 	f.ends = append(f.ends, int32(len(f.slab)))
 	return f.table.add(h, at)
-}
-
-// fitKeySlots returns an empty table for up to n keys, as newKeySlots
-// does, in t's arrays when they are big enough.
-func fitKeySlots(t keySlots, n int) keySlots {
-	size := 16
-	for size < 2*n {
-		size *= 2
-	}
-	if cap(t.hashes) < n || cap(t.slots) < size {
-		return newKeySlots(n)
-	}
-	slots := t.slots[:size]
-	clear(slots)
-	return keySlots{hashes: t.hashes[:0], slots: slots}
 }
 
 // keys returns the groups' keys, in the order they were found.

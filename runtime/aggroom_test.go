@@ -124,13 +124,13 @@ func TestRoomSortByGroup(t *testing.T) {
 	}
 }
 
-// TestFitKeySlots checks that a table fitted into an earlier one's
-// arrays is empty and finds what it is given, whether the arrays were
-// big enough or not.
-func TestFitKeySlots(t *testing.T) {
+// TestKeySlotsIn checks that a table made in an earlier one's arrays
+// (newKeySlotsIn) is empty and finds what it is given, whether the
+// arrays were big enough or not.
+func TestKeySlotsIn(t *testing.T) {
 	var spare keySlots
 	for i, n := range []int{40, 5, 100, 40} {
-		tab := fitKeySlots(spare, n)
+		tab := newKeySlotsIn(spare.hashes, spare.slots, n)
 		for k := range n {
 			h := uint64(k) * 0x9e3779b97f4a7c15
 			if _, _, found := tab.find(h, func(int32) bool { return true }); found {
