@@ -131,13 +131,18 @@ func Lazy(es []Entry) *ZSet { return lazyOf(es, false) }
 // them.
 func Consolidated(es []Entry) *ZSet { return lazyOf(es, true) }
 
-// lazyOf is Lazy, or Consolidated when distinct: a few entries are added
-// up at once, as cheaply as they would be listed.
+// lazyOf is Lazy, or Consolidated when distinct, however few the
+// entries: even a single change's two rows cost more to hash than to
+// list, and a view's changes are often read by nothing.
 func lazyOf(es []Entry, distinct bool) *ZSet {
-	if len(es) <= smallRows {
-		return FromEntries(es...)
-	}
-	return &ZSet{lazy: &lazyEntries{es: es, distinct: distinct}}
+	// The Z-set and its entries in one object.
+	b := new(struct {
+		z ZSet
+		l lazyEntries
+	})
+	b.l.es, b.l.distinct = es, distinct
+	b.z.lazy = &b.l
+	return &b.z
 }
 
 // distinctEntries returns the entries of a Z-set made by Consolidated
@@ -167,7 +172,11 @@ func (z *ZSet) settle() {
 		if !z.lazy.distinct {
 			z.lazy.es = nil // read by nothing else
 		}
-		z.m = make(map[uint64]Entry, len(es))
+		if len(es) > smallRows {
+			z.m = make(map[uint64]Entry, len(es))
+		} else {
+			z.small = make([]hashedEntry, 0, len(es))
+		}
 		for _, e := range es {
 			if e.Weight != 0 {
 				z.add(hashRow(e.Row), e.Row, e.Weight)
