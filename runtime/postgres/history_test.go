@@ -204,6 +204,18 @@ func TestPostgresWatchersNeverMissAStep(t *testing.T) {
 	start := step(t, pool, b, 1).Step
 	const steps, watchers = 30, 6
 	last := start + steps
+	// The watchers' runner is a copy of the stepping one with a pool of
+	// its own, made before the steps start: the copy reads fields a
+	// step writes. Each watcher holds a connection while it follows, so
+	// their pool is larger than the test's.
+	dsn := pgtest.DSNWithSchema("public")
+	big, err := pgxpool.New(ctx, dsn+"&pool_max_conns="+fmt.Sprint(2*watchers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	watching := *pg
+	watching.Pool = big
 	want := map[int64]runtime.StepChanges{}
 	stepped := make(chan error, 1)
 	go func() {
@@ -228,16 +240,6 @@ func TestPostgresWatchersNeverMissAStep(t *testing.T) {
 		got   []runtime.StepChanges
 		err   error
 	}
-	// Each watcher holds a connection while it follows: give them a pool
-	// of their own, larger than the test's.
-	dsn := pgtest.DSNWithSchema("public")
-	big, err := pgxpool.New(ctx, dsn+"&pool_max_conns="+fmt.Sprint(2*watchers))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer big.Close()
-	watching := *pg
-	watching.Pool = big
 	results := make(chan result, watchers)
 	for range watchers {
 		w, err := watching.Register(ctx)
