@@ -2,16 +2,15 @@ package stepping
 
 import (
 	"fmt"
-	"reflect"
 
 	"github.com/stepping-io/stepping/internal/goconv"
 )
 
-// rowFrom turns what a caller gives as a row of a table into a Row in
-// column order. row may be a Row or []any (one value per column, in
-// order), a map[string]any (by column name), or a struct or pointer to
-// one (by the field rules of ScanRow). Columns a map or struct leaves out
-// are NULL. Each value is converted to its column's type (see FromGo).
+// rowFrom turns a row given as a Row or []any (one value per column, in
+// order) or a map[string]any (by column name) into a Row in column order;
+// columns a map leaves out are NULL. A struct is read by its type's shape
+// (inputShape.row). Each value is converted to its column's type (see
+// FromGo).
 func rowFrom(cols []Column, row any) (Row, error) {
 	out := make(Row, len(cols))
 	set := func(i int, v any) error {
@@ -39,23 +38,7 @@ func rowFrom(cols []Column, row any) (Row, error) {
 		}
 		return out, nil
 	}
-	v := reflect.ValueOf(row)
-	for v.Kind() == reflect.Pointer && !v.IsNil() {
-		v = v.Elem()
-	}
-	if v.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("a row is a []any, a map[string]any or a struct, not %T", row)
-	}
-	for _, f := range structFields(v.Type()) {
-		i := columnFor(cols, f)
-		if i < 0 {
-			return nil, fmt.Errorf("field %s: no column %s (columns: %s)", f.field.Name, f.name, columnNames(cols))
-		}
-		if err := set(i, v.FieldByIndex(f.field.Index).Interface()); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return nil, fmt.Errorf("a row is a []any, a map[string]any or a struct, not %T", row)
 }
 
 func rowFromList(cols []Column, r []any, set func(int, any) error, out Row) (Row, error) {

@@ -54,8 +54,10 @@ func (p *Program) inputShape(in *ir.Input, op runtime.Op) *inputShape {
 	return s.(*inputShape)
 }
 
-// row turns what a caller gives as a row into a Row in column order, as
-// rowFrom does, reading a struct by its type's shape.
+// row turns what a caller gives as a row of the table into a Row in
+// column order: a struct or a pointer to one by its type's shape (the
+// field rules of ScanRow), columns no field fills NULL; anything else
+// as rowFrom reads it.
 func (s *inputShape) row(row any) (Row, error) {
 	v := reflect.ValueOf(row)
 	for v.Kind() == reflect.Pointer && !v.IsNil() {
