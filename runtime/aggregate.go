@@ -382,17 +382,8 @@ type aggRoom struct {
 func (r *aggRoom) sortByGroup(of []int32, n int) [][]int32 {
 	r.sizes = fitLen(r.sizes, n)
 	clear(r.sizes)
-	for _, g := range of {
-		r.sizes[g]++
-	}
-	r.all = fitLen(r.all, len(of))
-	r.parts = fitLen(r.parts, n)
-	out, next := layOutIn(r.parts, r.all, r.sizes), r.sizes
-	for i, g := range of {
-		r.all[next[g]] = int32(i)
-		next[g]++
-	}
-	return out
+	r.all, r.parts = fitLen(r.all, len(of)), fitLen(r.parts, n)
+	return sortByGroupIn(of, r.sizes, r.all, r.parts)
 }
 
 // fit returns the room's arrays sized for n changes to nAggs aggregates
@@ -548,12 +539,17 @@ func sortByGroup(of []int32, n int, one [][]int32) [][]int32 {
 		}
 		return append(one, all)
 	}
-	sizes := make([]int32, n)
+	return sortByGroupIn(of, make([]int32, n), make([]int32, len(of)), make([][]int32, n))
+}
+
+// sortByGroupIn is sortByGroup's counting sort for several groups, in
+// the arrays sizes (one per group, zeroed), all (one per change) and
+// parts (one per group).
+func sortByGroupIn(of, sizes, all []int32, parts [][]int32) [][]int32 {
 	for _, g := range of {
 		sizes[g]++
 	}
-	all := make([]int32, len(of))
-	out, next := layOut(all, sizes), sizes
+	out, next := layOutIn(parts, all, sizes), sizes
 	for i, g := range of {
 		all[next[g]] = int32(i)
 		next[g]++
