@@ -111,10 +111,20 @@ func NewSized(n int) *ZSet {
 		})
 		b.z.small = b.rows[:0]
 		return &b.z
-	case n <= smallRows:
-		return &ZSet{small: make([]hashedEntry, 0, n)}
 	}
-	return &ZSet{m: make(map[uint64]Entry, n)}
+	z := &ZSet{}
+	z.makeRoom(n)
+	return z
+}
+
+// makeRoom gives an empty z room for about n rows: a slice while they
+// are few (smallRows), else a map.
+func (z *ZSet) makeRoom(n int) {
+	if n <= smallRows {
+		z.small = make([]hashedEntry, 0, n)
+	} else {
+		z.m = make(map[uint64]Entry, n)
+	}
 }
 
 // Lazy returns the Z-set of entries es, added up when the Z-set is first
@@ -172,11 +182,7 @@ func (z *ZSet) settle() {
 		if !z.lazy.distinct {
 			z.lazy.es = nil // read by nothing else
 		}
-		if len(es) > smallRows {
-			z.m = make(map[uint64]Entry, len(es))
-		} else {
-			z.small = make([]hashedEntry, 0, len(es))
-		}
+		z.makeRoom(len(es))
 		for _, e := range es {
 			if e.Weight != 0 {
 				z.add(hashRow(e.Row), e.Row, e.Weight)
