@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"slices"
-	"unsafe"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -84,7 +83,7 @@ func (s *valueShare) row(row []any) []any {
 			continue
 		}
 		box := c.share(row[i])
-		if sameBox(box, row[i]) {
+		if types.SameBox(box, row[i]) {
 			continue
 		}
 		if !copied {
@@ -134,12 +133,4 @@ func (c *columnShare) text(str string, v any) any {
 	}
 	c.texts[str] = v
 	return v
-}
-
-// sameBox reports whether a and b are the same box: the same dynamic
-// type and the same data pointer.
-func sameBox(a, b any) bool {
-	type eface struct{ typ, data unsafe.Pointer }
-	x, y := (*eface)(unsafe.Pointer(&a)), (*eface)(unsafe.Pointer(&b))
-	return x.typ == y.typ && x.data == y.data
 }

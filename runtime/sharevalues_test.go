@@ -45,24 +45,24 @@ func TestValueShare(t *testing.T) {
 		t.Fatal("a row sharing boxes was not copied")
 	}
 	for i := range given {
-		if !sameBox(second[i], given[i]) {
+		if !types.SameBox(second[i], given[i]) {
 			t.Fatalf("the caller's row changed at column %d", i)
 		}
 	}
-	if !sameBox(got[0], first[0]) || !sameBox(got[1], first[1]) {
+	if !types.SameBox(got[0], first[0]) || !types.SameBox(got[1], first[1]) {
 		t.Fatal("the repeated basket and product do not share the first row's boxes")
 	}
-	if !sameBox(got[2], second[2]) {
+	if !types.SameBox(got[2], second[2]) {
 		t.Fatal("a float column's box was swapped")
 	}
 	// An integer shares only with the previous value; a text with any
 	// seen before.
 	s.row([]any{boxed(int64(2000)), boxed("pear"), boxed(2.0)})
 	third := s.row([]any{boxed(int64(1000)), boxed("apple"), nil})
-	if sameBox(third[0], first[0]) {
+	if types.SameBox(third[0], first[0]) {
 		t.Fatal("an integer shared a box with a value before the previous")
 	}
-	if !sameBox(third[1], first[1]) || third[2] != nil {
+	if !types.SameBox(third[1], first[1]) || third[2] != nil {
 		t.Fatal("a text seen two rows back was not shared, or a NULL changed")
 	}
 	for i, want := range []any{int64(1000), "apple", nil} {
@@ -131,7 +131,7 @@ output n
 			}
 			for i := range given {
 				for j := range given[i] {
-					if !sameBox(given[i][j], copies[i][j]) {
+					if !types.SameBox(given[i][j], copies[i][j]) {
 						t.Fatalf("the caller's row %d changed at column %d", i, j)
 					}
 				}

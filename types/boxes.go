@@ -55,6 +55,13 @@ type eface struct {
 	typ, data unsafe.Pointer
 }
 
+// SameBox reports whether a and b are one box: the same dynamic type and
+// the same data pointer, not merely equal values.
+func SameBox(a, b any) bool {
+	x, y := (*eface)(unsafe.Pointer(&a)), (*eface)(unsafe.Pointer(&b))
+	return x.typ == y.typ && x.data == y.data
+}
+
 // decimalType is the type word of an interface holding a decimal.Decimal.
 var decimalType = func() unsafe.Pointer {
 	var v any = decimal.Decimal{}

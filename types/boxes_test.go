@@ -70,3 +70,15 @@ func TestBoxText(t *testing.T) {
 		}
 	}
 }
+
+// TestSameBox tells one box from an equal value's box of its own.
+func TestSameBox(t *testing.T) {
+	a := BoxDecimal(15, -1)
+	b := BoxDecimal(15, -1)
+	if !SameBox(a, a) || SameBox(a, b) || SameBox(BoxText([]byte("x")), BoxText([]byte("x"))) {
+		t.Fatal("SameBox does not tell boxes apart by address")
+	}
+	if SameBox(any(int64(1000)), any(float64(1000))) {
+		t.Fatal("SameBox took boxes of two types as one")
+	}
+}
