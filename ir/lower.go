@@ -101,8 +101,8 @@ func (l *lowerer) integral(in *Node, key []Scalar) *Node {
 // wholeRow returns key expressions selecting every column of cols.
 func wholeRow(cols []Column) []Scalar {
 	out := make([]Scalar, len(cols))
-	for i, c := range cols {
-		out[i] = Compile(&typecheck.ColRef{Index: i, Name: c.Name, T: c.Type})
+	for i := range cols {
+		out[i] = columnOf(cols, i)
 	}
 	return out
 }
@@ -238,13 +238,13 @@ func (l *lowerer) rel(r typecheck.Rel) (*Node, error) {
 		li, ri := l.integral(left, wholeRow(cols)), l.integral(right, wholeRow(cols))
 		return l.add(&SetOp{Op: r.Op, All: r.All}, cols, left, right, li, ri), nil
 	case *typecheck.Top:
-		in, err := l.rel(r.In)
-		if err != nil {
-			return nil, err
-		}
 		op := &TopK{N: r.N, Per: compileAll(r.Per)}
 		for _, k := range r.By {
 			op.By = append(op.By, OrderKey{Key: Compile(k.X), Desc: k.Desc})
+		}
+		in, err := l.topInput(r.In, op)
+		if err != nil {
+			return nil, err
 		}
 		return l.add(op, cols, in), nil
 	case *typecheck.Session:
