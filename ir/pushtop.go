@@ -241,7 +241,7 @@ func (jt *joinedTop) pushTop(l *lowerer, n int64, s int, by []OrderKey, per []Sc
 func oneSpelling(t types.Type) bool {
 	switch t.Kind {
 	case types.Bool, types.Int2, types.Int4, types.Int8, types.Text, types.UUID,
-		types.Date, types.Timestamp, types.Timestamptz:
+		types.Date, types.Timestamp, types.Timestamptz, types.Bytea:
 		return true
 	}
 	return false
