@@ -97,7 +97,9 @@ func (l *lowerer) joinUnder(in typecheck.Rel) (*joinedTop, *Node, error) {
 		jt.exprs, jt.proj, jt.projCols, jt.join = m.Exprs, n, n.Cols, n.Inputs[0]
 	}
 	jop, ok := jt.join.Op.(*Join)
-	if !ok || len(jt.join.Inputs) != 4 || !jt.plainColumns() {
+	if !ok || len(jt.join.Inputs) != 4 || !jt.plainColumns() || jt.join.Inputs[1] == l.c.Clock {
+		// Not a join, or the clock's join with the rows of a view that
+		// reads it, which stays as it is.
 		return nil, n, nil
 	}
 	jt.op, jt.cols = jop, jt.join.Cols
