@@ -28,6 +28,11 @@ type Engine struct {
 	inBody []bool
 	// nodeView names, by node ID, the view each node computes part of.
 	nodeView []string
+	// picks and passes say which joins make their rows with only the
+	// columns the projection reading them keeps, and which projections
+	// then pass those rows through (joinPicks); nil when none do.
+	picks  [][]int
+	passes []bool
 	// aggs holds the aggregators of each Aggregate node, bound once.
 	aggs map[*ir.Aggregate]boundAggs
 	// sweepers free the state the tables' watermarks make final; floors
@@ -209,15 +214,11 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	for _, in := range c.Inputs {
 		e.tables[in.Name] = newTableState(in)
 	}
-	e.inBody = make([]bool, len(c.Nodes))
+	e.inBody = bodyNodes(c)
 	for _, n := range c.Nodes {
 		e.timed = e.timed || readsTime(n.Op)
-		if fp, ok := n.Op.(*ir.Fixpoint); ok {
-			for _, b := range fp.Body {
-				e.inBody[b.ID] = true
-			}
-		}
 	}
+	e.picks, e.passes = joinPicks(c, e.inBody)
 	keepAll := keptFromStart(c)
 	_, inMemory := store.(*MemoryStore)
 	for _, v := range c.Views {
@@ -259,6 +260,19 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		}
 	}
 	return e
+}
+
+// bodyNodes marks, by node ID, the nodes of c's fixpoint bodies.
+func bodyNodes(c *ir.Circuit) []bool {
+	out := make([]bool, len(c.Nodes))
+	for _, n := range c.Nodes {
+		if fp, ok := n.Op.(*ir.Fixpoint); ok {
+			for _, b := range fp.Body {
+				out[b.ID] = true
+			}
+		}
+	}
+	return out
 }
 
 // keptFromStart reports whether an engine running c keeps every view's

@@ -369,6 +369,9 @@ func (kr *keyedRows) byKey() [][]keyed {
 // allocations for a step's rows rather than one each.
 type pairRows struct {
 	free []any
+	// picks, when not nil, is the columns of a pair's row a join keeps
+	// (see joinPicks).
+	picks []int
 	// left is how many rows the operator may still make (its size), so
 	// that a step of few rows allocates for few.
 	left int
@@ -389,8 +392,12 @@ func (p *pairRows) row(n int) zset.Row {
 	return r
 }
 
-// concat returns a new row of a's columns then b's.
+// concat returns a new row of a's columns then b's, or of those the
+// join keeps.
 func (p *pairRows) concat(a, b zset.Row) zset.Row {
+	if p.picks != nil {
+		return p.pick(a, b)
+	}
 	return append(append(p.row(len(a) + len(b))[:0], a...), b...)
 }
 

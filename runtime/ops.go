@@ -63,6 +63,9 @@ func (s *stepRun) integral(n *ir.Node, i int) Index {
 }
 
 func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
+	if s.passes(n) {
+		return s.in(n, 0), nil
+	}
 	if s.parts != nil {
 		if out, ran, err := s.exchange(ctx, n); ran {
 			return out, err
@@ -660,7 +663,7 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 	both := matchKeys(&dl, &dr)
 	size := both.size(&dl, &dr, rightBefore, leftBefore)
 	out := make(batch, 0, size)
-	pairs := pairRows{left: size}
+	pairs := pairRows{left: size, picks: s.picksOf(n)}
 	for _, l := range dl.rows {
 		if both.leftOnly(l.k) {
 			le := dl.entry(l)

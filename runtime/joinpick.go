@@ -1,0 +1,86 @@
+package runtime
+
+import (
+	"github.com/stepping-io/stepping/ir"
+	"github.com/stepping-io/stepping/zset"
+)
+
+// joinPicks finds the joins whose rows only a projection of plain
+// columns reads (a select of some of the two sides' columns), so that
+// the join makes each pair's row with those columns alone, rather than
+// a row of both sides' columns that the projection copies again. A
+// feed's join of follows with posts makes one row per pair, not two.
+//
+// It returns, by node ID, the columns of the pair a join keeps (nil
+// for a join that keeps them all) and the projections that pass their
+// join's rows through. A join is left whole when it is a view (its rows
+// are the view's changes), when any other node reads it, or when it is
+// part of a recursive view's body, which runs its own way. A program
+// extended with new views reads an old node's contents only where a new
+// node reads it: a join read by an old projection and a new one is
+// left whole, so a projection never passes through rows its join did
+// not make for it.
+func joinPicks(c *ir.Circuit, inBody []bool) (picks [][]int, passes []bool) {
+	readers := make([]int, len(c.Nodes))
+	for _, n := range c.Nodes {
+		for _, in := range n.Inputs {
+			readers[in.ID]++
+		}
+	}
+	for _, v := range c.Views {
+		readers[v.Node.ID]++ // its changes are read as the view's
+	}
+	for _, n := range c.Nodes {
+		m, ok := n.Op.(*ir.Map)
+		if !ok || len(n.Inputs) != 1 || inBody[n.ID] {
+			continue
+		}
+		join := n.Inputs[0]
+		if _, ok := join.Op.(*ir.Join); !ok || readers[join.ID] != 1 || inBody[join.ID] {
+			continue
+		}
+		cols := make([]int, len(m.Exprs))
+		for i, x := range m.Exprs {
+			if cols[i], ok = x.Column(); !ok {
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		if picks == nil {
+			picks, passes = make([][]int, len(c.Nodes)), make([]bool, len(c.Nodes))
+		}
+		picks[join.ID], passes[n.ID] = cols, true
+	}
+	return picks, passes
+}
+
+// picksOf returns the columns join node n keeps of each pair, nil for
+// all.
+func (s *stepRun) picksOf(n *ir.Node) []int {
+	if s.engine.picks == nil {
+		return nil
+	}
+	return s.engine.picks[n.ID]
+}
+
+// passes reports whether node n is a projection whose join made its
+// rows already (see joinPicks).
+func (s *stepRun) passes(n *ir.Node) bool {
+	return s.engine.passes != nil && s.engine.passes[n.ID]
+}
+
+// pick returns a new row of the columns pick of a's columns followed by
+// b's.
+func (p *pairRows) pick(a, b zset.Row) zset.Row {
+	r := p.row(len(p.picks))
+	for i, c := range p.picks {
+		if c < len(a) {
+			r[i] = a[c]
+		} else {
+			r[i] = b[c-len(a)]
+		}
+	}
+	return r
+}

@@ -1,0 +1,58 @@
+package runtime
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stepping-io/stepping/ir"
+)
+
+// TestJoinPicks checks which joins make their rows with only the
+// columns the projection reading them keeps: a join read only by a
+// select of plain columns, and no other.
+func TestJoinPicks(t *testing.T) {
+	const tables = "table a (k int8, x int8)\ntable b (k int8, y int8)\ntable c (kc int8, z int8)\n"
+	for _, tc := range []struct {
+		name, src string
+		want      []string // per picked join: the columns kept
+	}{
+		{"select of a join", "view v = a | join b on a.k == b.k | select { y, x }", []string{"[3 1]"}},
+		{"select of every column", "view v = a | join b on a.k == b.k | select { ka = a.k, x, kb = b.k, y }", []string{"[0 1 2 3]"}},
+		{"an expression", "view v = a | join b on a.k == b.k | select { s = x + y }", nil},
+		{"a view that selects from a join", "view j = a | join b on a.k == b.k | select { ka = a.k, x, kb = b.k, y }\nview v = j | join a on j.ka == a.k | select { y }", []string{"[0 1 2 3]", "[3]"}},
+		{"the join is a view", "view j = a | join c on a.k == c.kc\nview v = j | select { x, z }", nil},
+		{"no select", "view v = a | join b on a.k == b.k | group by x { n = count() }", nil},
+		{"a top through the join", "view v = a | join b on a.k == b.k | select { x, y } | top 1 by y per x", []string{"[1 3]"}},
+		{"in a recursive view", "view r = a | select { k, x } | union (r | join b on r.x == b.k | select { k = r.k, x = b.y })", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := lower(t, tables+tc.src+"\n")
+			picks, passes := joinPicks(c, bodyNodes(c))
+			var got []string
+			for id, p := range picks {
+				if p != nil {
+					got = append(got, fmt.Sprint(p))
+					if reader := readerOf(c, id); reader < 0 || !passes[reader] {
+						t.Errorf("join n%d keeps %v, but its projection does not pass its rows", id, p)
+					}
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("joins keep %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// readerOf returns the ID of the node that reads node id, -1 for none.
+func readerOf(c *ir.Circuit, id int) int {
+	for _, n := range c.Nodes {
+		for _, in := range n.Inputs {
+			if in.ID == id {
+				return n.ID
+			}
+		}
+	}
+	return -1
+}
