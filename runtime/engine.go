@@ -28,6 +28,9 @@ type Engine struct {
 	inBody []bool
 	// nodeView names, by node ID, the view each node computes part of.
 	nodeView []string
+	// live marks, by node ID, the nodes a step runs (see liveNodes);
+	// nil when it runs them all.
+	live []bool
 	// picks and passes say which joins make their rows with only the
 	// columns the projection reading them keeps, and which projections
 	// then pass those rows through (joinPicks); nil when none do.
@@ -189,6 +192,12 @@ type Options struct {
 	// ParallelBatch is the fewest changes at an operator for it to run
 	// on the workers; zero means DefaultParallelBatch.
 	ParallelBatch int
+	// OutputsOnly makes each step's Result hold the changes of the
+	// outputs, and of the views whose contents the engine keeps, alone,
+	// and run only the operators that those and the operators' states
+	// need: a view that is neither output nor read then costs nothing.
+	// The Postgres runner sets it, as it writes only the outputs.
+	OutputsOnly bool
 }
 
 type viewState struct {
@@ -237,6 +246,7 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		}
 	}
 	e.nodeView = nodeViews(c)
+	e.refreshLive()
 	e.watermarked = c.Watermarked()
 	if e.watermarked {
 		e.floors = c.Floors()
@@ -555,6 +565,7 @@ func (e *Engine) materialize(ctx context.Context, v *viewState) error {
 		// Before the first step every view is empty: even a constant's
 		// rows enter only then.
 		v.kept = true
+		e.refreshLive()
 		return nil
 	}
 	fresh := NewWithOptions(e.circuit, NewMemoryStore(), Options{MaxIterations: e.opts.MaxIterations})
@@ -569,6 +580,7 @@ func (e *Engine) materialize(ctx context.Context, v *viewState) error {
 		return fmt.Errorf("reading view %s for the first time: %w", v.view.Name, err)
 	}
 	v.contents, v.kept = fresh.views[v.view.Name].contents, true
+	e.refreshLive()
 	return nil
 }
 
@@ -606,7 +618,7 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 	}()
 	s = e.newRun(inputs, t)
 	for _, n := range e.circuit.Nodes {
-		if e.inBody[n.ID] {
+		if e.inBody[n.ID] || e.live != nil && !e.live[n.ID] {
 			continue
 		}
 		d, err := s.eval(ctx, n)

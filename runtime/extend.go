@@ -61,6 +61,7 @@ func (e *Engine) Extend(ctx context.Context, c *ir.Circuit, t time.Time) (next *
 	for name, vs := range e.views {
 		next.views[name] = vs
 	}
+	next.refreshLive()
 	res, err = next.backfill(ctx, t, old, contents)
 	if err != nil {
 		return nil, nil, false, err
