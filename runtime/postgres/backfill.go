@@ -161,7 +161,7 @@ func (p *Runner) backfillIn(ctx context.Context, tx pgx.Tx, start time.Time, pub
 	for _, in := range inputs {
 		b.total += counts[in.Name]
 	}
-	b.eng = runtime.NewWithOptions(b.circuit, unprobedStore{b.mem, unprobed(b.circuit, sources, inputs)}, runtime.Options{NoContents: true, AdmitLate: true})
+	b.eng = runtime.NewWithOptions(b.circuit, unprobedStore{b.mem, unprobed(b.circuit, sources, inputs)}, runtime.Options{NoContents: true, AdmitLate: true, OutputsOnly: true})
 	if len(sources) > 0 && b.total > p.backfillRows() {
 		// Past the memory bound, source-backed integrals read the
 		// sources, and must see only the rows read so far: each
@@ -439,7 +439,7 @@ func (b *backfillRun) step(ctx context.Context, rows int, deltas map[string]*zse
 		store.DeferWrites(tail)
 		store.scratch = b.keep
 		// Not the first engine step: constants entered in the first chunk.
-		eng := runtime.NewWithOptions(b.circuit, store, runtime.Options{NoContents: true, StepsDone: int64(b.chunks), AdmitLate: true})
+		eng := runtime.NewWithOptions(b.circuit, store, runtime.Options{NoContents: true, StepsDone: int64(b.chunks), AdmitLate: true, OutputsOnly: true})
 		if res, err = eng.StepDeltaAt(ctx, b.now, deltas); err != nil {
 			return err
 		}

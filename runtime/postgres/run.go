@@ -1018,7 +1018,7 @@ func (p *Runner) stepChunk(ctx context.Context, tx pgx.Tx, chunk []logRow, steps
 		return nil, nil, err
 	}
 	store.DeferWrites(tail)
-	eng := runtime.NewWithOptions(p.Circuit, store, runtime.Options{NoContents: true, StepsDone: steps, ManualSweep: true})
+	eng := runtime.NewWithOptions(p.Circuit, store, runtime.Options{NoContents: true, StepsDone: steps, ManualSweep: true, OutputsOnly: true})
 	if err := marks.begin(ctx, p, tx, eng); err != nil {
 		return nil, nil, err
 	}
