@@ -36,6 +36,12 @@ type Engine struct {
 	// then pass those rows through (joinPicks); nil when none do.
 	picks  [][]int
 	passes []bool
+	// arenaJoins marks, by node ID, the joins whose rows only an
+	// aggregate reads, which they make in arenas kept from step to step
+	// (see rowArena); arenas holds those, and stepArenas the step's.
+	arenaJoins []bool
+	arenas     arenaStock
+	stepArenas stepArenas
 	// aggs holds the aggregators of each Aggregate node, bound once.
 	aggs map[*ir.Aggregate]boundAggs
 	// sweepers free the state the tables' watermarks make final; floors
@@ -227,7 +233,7 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	for _, n := range c.Nodes {
 		e.timed = e.timed || readsTime(n.Op)
 	}
-	e.picks, e.passes = joinPicks(c, e.inBody)
+	e.picks, e.passes, e.arenaJoins = joinPlans(c, e.inBody)
 	keepAll := keptFromStart(c)
 	_, inMemory := store.(*MemoryStore)
 	for _, v := range c.Views {
@@ -614,6 +620,10 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 			clear(e.deltas) // a failed step's changes are not kept alive
 			clear(e.writes[:cap(e.writes)])
 			e.running = stepRun{}
+			// Its arenas are left to the collector: the error may
+			// tell of a row in them.
+			clear(e.stepArenas.taken)
+			e.stepArenas.taken = e.stepArenas.taken[:0]
 		}
 	}()
 	s = e.newRun(inputs, t)
@@ -646,6 +656,7 @@ func (e *Engine) newRun(inputs map[string]batch, t time.Time) *stepRun {
 		inputs: inputs,
 		now:    t.UTC().Round(time.Microsecond),
 		parts:  e.parts,
+		arenas: &e.stepArenas,
 	}
 	return s
 }
@@ -679,6 +690,7 @@ func (s *stepRun) commit(ctx context.Context, res *Result, tables []tableStep) e
 		clear(s.writes) // nothing of the step is kept till the next
 		e.writes = s.writes[:0]
 		*s = stepRun{}
+		e.giveArenas(&e.stepArenas)
 	}()
 	for _, w := range s.writes {
 		if err := w(ctx); err != nil {

@@ -168,6 +168,7 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 			now:      s.now,
 			before:   s.before,
 			backfill: s.backfill,
+			arenas:   s.arenas,
 		}
 		for i, parts := range split {
 			if parts != nil {

@@ -372,6 +372,9 @@ type pairRows struct {
 	// picks, when not nil, is the columns of a pair's row a join keeps
 	// (see joinPicks).
 	picks []int
+	// arena, when not nil, holds the rows, which live only as long as
+	// the step (see rowArena).
+	arena *rowArena
 	// left is how many rows the operator may still make (its size), so
 	// that a step of few rows allocates for few.
 	left int
@@ -383,6 +386,9 @@ const pairChunk = 32
 
 // row returns a new row of n columns, all nil.
 func (p *pairRows) row(n int) zset.Row {
+	if p.arena != nil {
+		return p.arena.row(n)
+	}
 	if len(p.free) < n {
 		p.free = make([]any, n*min(pairChunk, max(p.left, 1)))
 	}

@@ -40,6 +40,9 @@ type stepRun struct {
 	// splits are the batches the exchange split by key, for another
 	// exchange of the same batch by the same key (see splitByKey).
 	splits *keyedSplit
+	// arenas are the step's arenas of join rows (see rowArena), shared
+	// with the workers' runs; nil in a run that takes none.
+	arenas *stepArenas
 }
 
 // batch is a step's changes at one node: a Z-set written as a list of
@@ -662,8 +665,14 @@ func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, err
 	}
 	both := matchKeys(&dl, &dr)
 	size := both.size(&dl, &dr, rightBefore, leftBefore)
-	out := make(batch, 0, size)
 	pairs := pairRows{left: size, picks: s.picksOf(n)}
+	var out batch
+	if s.arenas != nil && s.engine.arenaJoins[n.ID] {
+		pairs.arena = s.takeArena()
+		out = pairs.arena.batch(size)
+	} else {
+		out = make(batch, 0, size)
+	}
 	for _, l := range dl.rows {
 		if both.leftOnly(l.k) {
 			le := dl.entry(l)

@@ -783,6 +783,16 @@ view ranked = b | select { u, n } | top 1 by u desc
 view after = s | top 2 by score per u | group by u { c = count(), m = max(score) }
 view expr = s | top 2 by coalesce(score, 0) * -1, id per u % 2
 `},
+	{"join_aggregates", 43, `
+table l (id int4, k int4?, x int4?, t text?, primary key (id))
+table r (k int4?, y int4?, n numeric)
+view ja = l | join r on l.k == r.k | group by l.x { c = count(), s = sum(r.n), mx = max(r.y), mn = min(l.t), d = count(distinct r.y) }
+view jo = l | join r on l.k == r.k | group by r.y {
+    a = array_agg(l.t order by l.id), st = string_agg(l.t, "," order by l.t desc, l.id),
+    f = first(l.id order by l.x, l.id), nums = array_agg(r.n order by r.n, l.id)
+  }
+view jg = l | join r on l.k == r.k | group { c = count(), s = sum(r.y) }
+`},
 	{"top_through_join", 42, `
 table f (a int4, b int4, primary key (a, b))
 table p (id int4, u int4?, at int4?, t text?, primary key (id))

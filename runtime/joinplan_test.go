@@ -28,7 +28,7 @@ func TestJoinPicks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := lower(t, tables+tc.src+"\n")
-			picks, passes := joinPicks(c, bodyNodes(c))
+			picks, passes, _ := joinPlans(c, bodyNodes(c))
 			var got []string
 			for id, p := range picks {
 				if p != nil {

@@ -5,6 +5,40 @@ import (
 	"github.com/stepping-io/stepping/zset"
 )
 
+// joinPlans says how each join makes its rows: with the columns of a
+// projection that alone reads them (joinPicks), and in an arena of the
+// engine's when an aggregate alone reads them (joinArenas).
+func joinPlans(c *ir.Circuit, inBody []bool) (picks [][]int, passes, arenas []bool) {
+	readers := make([]int, len(c.Nodes))
+	for _, n := range c.Nodes {
+		for _, in := range n.Inputs {
+			readers[in.ID]++
+		}
+	}
+	for _, v := range c.Views {
+		readers[v.Node.ID]++ // its changes are read as the view's
+	}
+	picks, passes = joinPicks(c, inBody, readers)
+	return picks, passes, joinArenas(c, inBody, readers)
+}
+
+// joinArenas marks, by node ID, the joins whose rows one aggregate alone
+// reads: it keeps their values, never the rows, so the rows can live in
+// arenas reused from step to step (see rowArena).
+func joinArenas(c *ir.Circuit, inBody []bool, readers []int) []bool {
+	out := make([]bool, len(c.Nodes))
+	for _, n := range c.Nodes {
+		if _, ok := n.Op.(*ir.Aggregate); !ok || inBody[n.ID] {
+			continue
+		}
+		join := n.Inputs[0]
+		if _, ok := join.Op.(*ir.Join); ok && readers[join.ID] == 1 && !inBody[join.ID] {
+			out[join.ID] = true
+		}
+	}
+	return out
+}
+
 // joinPicks finds the joins whose rows only a projection of plain
 // columns reads (a select of some of the two sides' columns), so that
 // the join makes each pair's row with those columns alone, rather than
@@ -20,16 +54,7 @@ import (
 // node reads it: a join read by an old projection and a new one is
 // left whole, so a projection never passes through rows its join did
 // not make for it.
-func joinPicks(c *ir.Circuit, inBody []bool) (picks [][]int, passes []bool) {
-	readers := make([]int, len(c.Nodes))
-	for _, n := range c.Nodes {
-		for _, in := range n.Inputs {
-			readers[in.ID]++
-		}
-	}
-	for _, v := range c.Views {
-		readers[v.Node.ID]++ // its changes are read as the view's
-	}
+func joinPicks(c *ir.Circuit, inBody []bool, readers []int) (picks [][]int, passes []bool) {
 	for _, n := range c.Nodes {
 		m, ok := n.Op.(*ir.Map)
 		if !ok || len(n.Inputs) != 1 || inBody[n.ID] {

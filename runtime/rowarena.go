@@ -1,0 +1,131 @@
+package runtime
+
+import (
+	"sync"
+
+	"github.com/stepping-io/stepping/zset"
+)
+
+// rowArena holds the rows a join makes for an aggregate within a step, in
+// chunks that the engine's next steps reuse rather than leaving them to
+// the collector. An aggregate reads its input rows' values and keeps
+// none of the rows, so they live only as long as the step. In a shop's
+// load, the rows of its line items joined with their products were the
+// most bytes a step allocated.
+type rowArena struct {
+	chunks [][]any
+	at     int   // the chunk rows are taken from
+	used   int   // the slots of chunks[at] taken
+	filled []int // the slots taken of each chunk before at
+	// entries is the room of the join's batch, of which it was given
+	// the first given.
+	entries batch
+	given   int
+}
+
+// arenaChunk is the slots of an arena's chunk: a few thousand rows.
+const arenaChunk = 1 << 14
+
+// arenaKept is the most slots an arena kept for later steps holds (2
+// MB): a step that needed more leaves its arena to the collector.
+const arenaKept = 1 << 17
+
+// arenasKept is the most arenas an engine keeps for later steps: one
+// per join that an aggregate reads, on each worker, for most programs.
+const arenasKept = 8
+
+// row returns a row of n columns, all nil.
+func (a *rowArena) row(n int) zset.Row {
+	for {
+		if a.at < len(a.chunks) {
+			if c := a.chunks[a.at]; a.used+n <= len(c) {
+				r := c[a.used : a.used+n : a.used+n]
+				a.used += n
+				return r
+			}
+			a.filled = append(a.filled, a.used)
+			a.at, a.used = a.at+1, 0
+			continue
+		}
+		a.chunks = append(a.chunks, make([]any, max(arenaChunk, n)))
+	}
+}
+
+// batch returns an empty batch with room for n entries, for the join's
+// changes: an arena serves one join in a step.
+func (a *rowArena) batch(n int) batch {
+	if cap(a.entries) < n {
+		a.entries = make(batch, 0, n)
+	}
+	a.given = n
+	return a.entries[:0:n]
+}
+
+// size is the slots the arena holds, its entries counting as two.
+func (a *rowArena) size() int {
+	n := 2 * cap(a.entries)
+	for _, c := range a.chunks {
+		n += len(c)
+	}
+	return n
+}
+
+// reset empties the arena for another step: its rows' values are
+// dropped, so that it keeps nothing of this step alive.
+func (a *rowArena) reset() {
+	for i, n := range a.filled {
+		clear(a.chunks[i][:n])
+	}
+	if a.at < len(a.chunks) {
+		clear(a.chunks[a.at][:a.used])
+	}
+	clear(a.entries[:a.given])
+	a.at, a.used, a.filled, a.given = 0, 0, a.filled[:0], 0
+}
+
+// stepArenas are the arenas a step's joins took, given back to the
+// engine when the step commits. The workers' joins take theirs side by
+// side.
+type stepArenas struct {
+	mu    sync.Mutex
+	taken []*rowArena
+}
+
+// arenaStock is the arenas an engine keeps between steps.
+type arenaStock struct {
+	mu   sync.Mutex
+	free []*rowArena
+}
+
+// takeArena returns an arena for a join's rows in this step.
+func (s *stepRun) takeArena() *rowArena {
+	st := &s.engine.arenas
+	st.mu.Lock()
+	var a *rowArena
+	if n := len(st.free); n > 0 {
+		a, st.free[n-1] = st.free[n-1], nil
+		st.free = st.free[:n-1]
+	} else {
+		a = &rowArena{}
+	}
+	st.mu.Unlock()
+	s.arenas.mu.Lock()
+	s.arenas.taken = append(s.arenas.taken, a)
+	s.arenas.mu.Unlock()
+	return a
+}
+
+// giveArenas gives the engine back the arenas of a step that committed,
+// emptied, but those grown too big to keep and those past arenasKept.
+func (e *Engine) giveArenas(sa *stepArenas) {
+	e.arenas.mu.Lock()
+	defer e.arenas.mu.Unlock()
+	for _, a := range sa.taken {
+		if a.size() <= arenaKept && len(e.arenas.free) < arenasKept {
+			a.reset()
+			e.arenas.free = append(e.arenas.free, a)
+		}
+	}
+	clear(sa.taken)
+	sa.taken = sa.taken[:0]
+}
