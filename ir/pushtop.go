@@ -36,10 +36,10 @@ import (
 type joinedTop struct {
 	left, right *Node
 	op          *Join
-	// join is the join's node, and li and ri its integrals, when they
-	// exist; nil for a join written in the top's own view, which is made
-	// only once it is known whether its top goes through it.
-	join, li, ri *Node
+	// join is the join's node when it exists; nil for a join written in
+	// the top's own view, which is made only once it is known whether
+	// its top goes through it.
+	join *Node
 	// exprs is the projection, each expression a plain column of the
 	// join; nil for none.
 	exprs []Scalar
@@ -103,7 +103,7 @@ func (l *lowerer) joinUnder(in typecheck.Rel) (*joinedTop, *Node, error) {
 		return nil, n, nil
 	}
 	jt.op, jt.cols = jop, jt.join.Cols
-	jt.left, jt.right, jt.li, jt.ri = jt.join.Inputs[0], jt.join.Inputs[1], jt.join.Inputs[2], jt.join.Inputs[3]
+	jt.left, jt.right = jt.join.Inputs[0], jt.join.Inputs[1]
 	return jt, nil, nil
 }
 
@@ -207,8 +207,8 @@ func (jt *joinedTop) side(s int) *Node {
 // is not made yet.
 func (jt *joinedTop) plain(l *lowerer) *Node {
 	if jt.join == nil {
-		jt.li, jt.ri = l.integral(jt.left, jt.op.LeftKey), l.integral(jt.right, jt.op.RightKey)
-		jt.join = l.add(jt.op, jt.cols, jt.left, jt.right, jt.li, jt.ri)
+		li, ri := l.integral(jt.left, jt.op.LeftKey), l.integral(jt.right, jt.op.RightKey)
+		jt.join = l.add(jt.op, jt.cols, jt.left, jt.right, li, ri)
 	}
 	if jt.exprs == nil {
 		return jt.join
@@ -221,15 +221,18 @@ func (jt *joinedTop) plain(l *lowerer) *Node {
 
 // pushTop returns the join of side s's first n rows per join key, in
 // the order by, with the other side, projected as the top's input is.
-// The other side's integral is the view's join's when it has one.
+// It keeps an integral of the other side of its own, even beside
+// another view's join of the same sides: a view made of its own nodes
+// and the tables' and views' can be added to a running engine
+// (runtime.Engine.Extend), which keeps no history of another view's
+// parts.
 func (jt *joinedTop) pushTop(l *lowerer, n int64, s int, by []OrderKey, per []Scalar) *Node {
 	keys := [2][]Scalar{jt.op.LeftKey, jt.op.RightKey}
 	sides := [2]*Node{jt.left, jt.right}
-	integrals := [2]*Node{jt.li, jt.ri}
 	sides[s] = l.add(&TopK{N: n, By: by, Per: append(slices.Clip(keys[s]), per...)}, sides[s].Cols, sides[s])
-	integrals[s] = l.integral(sides[s], keys[s])
-	if o := 1 - s; integrals[o] == nil {
-		integrals[o] = l.integral(sides[o], keys[o])
+	var integrals [2]*Node
+	for i := range sides {
+		integrals[i] = l.integral(sides[i], keys[i])
 	}
 	join := l.add(&Join{LeftKey: jt.op.LeftKey, RightKey: jt.op.RightKey}, jt.cols, sides[0], sides[1], integrals[0], integrals[1])
 	if jt.exprs == nil {
