@@ -8,27 +8,34 @@ import (
 	"github.com/stepping-io/stepping/ir"
 )
 
-// TestJoinPicks checks which joins make their rows with only the
+// TestJoinPlans checks which joins make their rows with only the
 // columns the projection reading them keeps: a join read only by a
-// select of plain columns, and no other.
-func TestJoinPicks(t *testing.T) {
+// select of plain columns, and no other; and which make them in arenas:
+// a join read only by an aggregate.
+func TestJoinPlans(t *testing.T) {
 	const tables = "table a (k int8, x int8)\ntable b (k int8, y int8)\ntable c (kc int8, z int8)\n"
 	for _, tc := range []struct {
 		name, src string
 		want      []string // per picked join: the columns kept
+		arenas    int      // joins making their rows in arenas
 	}{
-		{"select of a join", "view v = a | join b on a.k == b.k | select { y, x }", []string{"[3 1]"}},
-		{"select of every column", "view v = a | join b on a.k == b.k | select { ka = a.k, x, kb = b.k, y }", []string{"[0 1 2 3]"}},
-		{"an expression", "view v = a | join b on a.k == b.k | select { s = x + y }", nil},
-		{"a view that selects from a join", "view j = a | join b on a.k == b.k | select { ka = a.k, x, kb = b.k, y }\nview v = j | join a on j.ka == a.k | select { y }", []string{"[0 1 2 3]", "[3]"}},
-		{"the join is a view", "view j = a | join c on a.k == c.kc\nview v = j | select { x, z }", nil},
-		{"no select", "view v = a | join b on a.k == b.k | group by x { n = count() }", nil},
-		{"a top through the join", "view v = a | join b on a.k == b.k | select { x, y } | top 1 by y per x", []string{"[1 3]"}},
-		{"in a recursive view", "view r = a | select { k, x } | union (r | join b on r.x == b.k | select { k = r.k, x = b.y })", nil},
+		{"select of a join", "view v = a | join b on a.k == b.k | select { y, x }", []string{"[3 1]"}, 0},
+		{"select of every column", "view v = a | join b on a.k == b.k | select { ka = a.k, x, kb = b.k, y }", []string{"[0 1 2 3]"}, 0},
+		{"an expression", "view v = a | join b on a.k == b.k | select { s = x + y }", nil, 0},
+		{"a view that selects from a join", "view j = a | join b on a.k == b.k | select { ka = a.k, x, kb = b.k, y }\nview v = j | join a on j.ka == a.k | select { y }", []string{"[0 1 2 3]", "[3]"}, 0},
+		{"the join is a view", "view j = a | join c on a.k == c.kc\nview v = j | select { x, z }", nil, 0},
+		{"no select", "view v = a | join b on a.k == b.k | group by x { n = count() }", nil, 1},
+		{"a select before the group", "view v = a | join b on a.k == b.k | select { x, y } | group by x { n = sum(y) }", []string{"[1 3]"}, 0},
+		{"a group of a join view", "view j = a | join c on a.k == c.kc\nview v = j | group by x { n = count() }", nil, 0},
+		{"a top through the join", "view v = a | join b on a.k == b.k | select { x, y } | top 1 by y per x", []string{"[1 3]"}, 0},
+		{"in a recursive view", "view r = a | select { k, x } | union (r | join b on r.x == b.k | select { k = r.k, x = b.y })", nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := lower(t, tables+tc.src+"\n")
-			picks, passes, _ := joinPlans(c, bodyNodes(c))
+			picks, passes, arenas := joinPlans(c, bodyNodes(c))
+			if n := len(slices.DeleteFunc(slices.Clone(arenas), func(b bool) bool { return !b })); n != tc.arenas {
+				t.Errorf("%d joins make their rows in arenas, want %d", n, tc.arenas)
+			}
 			var got []string
 			for id, p := range picks {
 				if p != nil {

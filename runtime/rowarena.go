@@ -17,8 +17,8 @@ type rowArena struct {
 	at     int   // the chunk rows are taken from
 	used   int   // the slots of chunks[at] taken
 	filled []int // the slots taken of each chunk before at
-	// entries is the room of the join's batch, of which it was given
-	// the first given.
+	// entries is the room of the join's batch, and given how much of
+	// it the join was given to fill.
 	entries batch
 	given   int
 }
