@@ -98,6 +98,11 @@ func (l *lowerer) integral(in *Node, key []Scalar) *Node {
 	return l.add(&Delay{}, in.Cols, i)
 }
 
+// columnOf returns the expression reading column i of cols.
+func columnOf(cols []Column, i int) Scalar {
+	return Compile(&typecheck.ColRef{Index: i, Name: cols[i].Name, T: cols[i].Type})
+}
+
 // wholeRow returns key expressions selecting every column of cols.
 func wholeRow(cols []Column) []Scalar {
 	out := make([]Scalar, len(cols))
@@ -576,7 +581,7 @@ func (l *lowerer) pad(in *Node, cols []Column, offset int) *Node {
 	exprs := make([]Scalar, len(cols))
 	for i, c := range cols {
 		if i >= offset && i < offset+len(in.Cols) {
-			exprs[i] = Compile(&typecheck.ColRef{Index: i - offset, Name: in.Cols[i-offset].Name, T: in.Cols[i-offset].Type})
+			exprs[i] = columnOf(in.Cols, i-offset)
 			continue
 		}
 		exprs[i] = Compile(&typecheck.Const{Value: nil, T: c.Type})

@@ -252,11 +252,6 @@ func oneSpelling(t types.Type) bool {
 	return false
 }
 
-// columnOf returns the expression reading column i of cols.
-func columnOf(cols []Column, i int) Scalar {
-	return Compile(&typecheck.ColRef{Index: i, Name: cols[i].Name, T: cols[i].Type})
-}
-
 // watermarked reports whether a table lowered so far has a watermark.
 func (l *lowerer) watermarked() bool {
 	for _, in := range l.c.Inputs {
