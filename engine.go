@@ -54,11 +54,18 @@ type MemoryOptions struct {
 	// the same whatever the number: only steps with many changes run
 	// faster.
 	Workers int
+	// OutputsOnly makes Step return the changes of the outputs, and of
+	// the views read, looked up or subscribed to so far, and compute
+	// only what those need: a view that nothing reads costs nothing.
+	// (Without it Step returns every view's changes, and so computes
+	// them all.) A view read later is computed then from the tables, as
+	// it would be anyway. On Postgres, Step returns only the outputs'.
+	OutputsOnly bool
 }
 
 // OpenMemoryWith is OpenMemory with options.
 func (p *Program) OpenMemoryWith(opts MemoryOptions) *Engine {
-	return p.open(memory.NewWithOptions(p.c.Circuit, memory.Options{Workers: opts.Workers}))
+	return p.open(memory.NewWithOptions(p.c.Circuit, memory.Options{Workers: opts.Workers, OutputsOnly: opts.OutputsOnly}))
 }
 
 func (p *Program) open(b runtime.Backend) *Engine {
@@ -438,6 +445,9 @@ func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, err
 	if !e.backend.Readable(view) {
 		return nil, fmt.Errorf("stepping: %s is not an output of the program: on Postgres only outputs are published", view)
 	}
+	if w, ok := e.backend.(wanter); ok {
+		w.Want(view)
+	}
 	after, err := e.backend.Steps(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("stepping: %w", err)
@@ -464,6 +474,12 @@ func (e *Engine) Subscribe(ctx context.Context, view string) (*Subscription, err
 		sub.setErr(deliver(ctx, w, v, out))
 	}()
 	return sub, nil
+}
+
+// wanter is a backend that computes a view's changes only once told
+// they are wanted (MemoryOptions.OutputsOnly).
+type wanter interface {
+	Want(view string) bool
 }
 
 // keepsHistory reports whether the backend keeps a history of its steps

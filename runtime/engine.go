@@ -199,10 +199,13 @@ type Options struct {
 	// on the workers; zero means DefaultParallelBatch.
 	ParallelBatch int
 	// OutputsOnly makes each step's Result hold the changes of the
-	// outputs, and of the views whose contents the engine keeps, alone,
-	// and run only the operators that those and the operators' states
-	// need: a view that is neither output nor read then costs nothing.
-	// The Postgres runner sets it, as it writes only the outputs.
+	// outputs, of the views whose contents the engine keeps (those read
+	// so far) and of the views wanted (Want), and run only the operators
+	// that those and the operators' states need: a view that is none of
+	// these then costs nothing. A view's changes may be there as well
+	// when a view that is needed reads it. The Postgres runner sets it,
+	// as it writes only the outputs, and so does stepq run, which prints
+	// only them.
 	OutputsOnly bool
 }
 
@@ -218,6 +221,9 @@ type viewState struct {
 	// from an aggregate's state instead: contents then holds them as
 	// last read, and nil once a step has changed them.
 	derived *derivation
+	// wanted says that, with Options.OutputsOnly, each step's Result
+	// holds the view's changes though its contents are not kept (Want).
+	wanted bool
 }
 
 // New returns an engine for circuit c keeping its state in store.
@@ -588,6 +594,21 @@ func (e *Engine) materialize(ctx context.Context, v *viewState) error {
 	v.contents, v.kept = fresh.views[v.view.Name].contents, true
 	e.refreshLive()
 	return nil
+}
+
+// Want makes every later step's Result hold view's changes, with
+// Options.OutputsOnly, as it does without: for a subscriber to a view
+// whose contents nobody reads. It reports whether the engine has the
+// view. Steps before the call computed only what they needed, so the
+// first Result after it holds the view's changes from then on, not
+// its contents: read those with ReadContents.
+func (e *Engine) Want(view string) bool {
+	v, ok := e.views[view]
+	if ok && !v.wanted {
+		v.wanted = true
+		e.refreshLive()
+	}
+	return ok
 }
 
 // TableRow returns the row of a table with a primary key whose key

@@ -43,11 +43,15 @@ type Options struct {
 	// run on, each over its share of the state (runtime.Options.Workers);
 	// 0 and 1 mean one.
 	Workers int
+	// OutputsOnly makes Step return the changes of the outputs, and of
+	// the views read, looked up or wanted (Want) so far, and compute
+	// only what those need (runtime.Options.OutputsOnly).
+	OutputsOnly bool
 }
 
 // NewWithOptions is New with options.
 func NewWithOptions(c *ir.Circuit, opts Options) *Backend {
-	eng := runtime.NewWithOptions(c, runtime.NewMemoryStore(), runtime.Options{Workers: opts.Workers})
+	eng := runtime.NewWithOptions(c, runtime.NewMemoryStore(), runtime.Options{Workers: opts.Workers, OutputsOnly: opts.OutputsOnly})
 	_, _ = eng.Start(context.Background())
 	return &Backend{
 		circuit:  c,
@@ -218,6 +222,11 @@ func (b *Backend) Watch(_ context.Context, after int64) (runtime.Watcher, error)
 	b.mu.Unlock()
 	return w, nil
 }
+
+// Want makes every later step return view's changes, with
+// Options.OutputsOnly, as it does without: a subscriber's view. It
+// reports whether the program has the view.
+func (b *Backend) Want(view string) bool { return b.eng.Want(view) }
 
 // Extend makes the backend run circuit c, which adds views to the one it
 // runs, computing only the new views (see runtime.Engine.Extend). It
