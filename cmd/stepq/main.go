@@ -645,7 +645,8 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *workers < 1 {
 		return &exitError{code: 2, msg: fmt.Sprintf("stepq run: --workers %d: want 1 or more\n", *workers)}
 	}
-	eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{Workers: *workers})
+	// Only the outputs are printed, so only what they need is computed.
+	eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{Workers: *workers, OutputsOnly: true})
 	if len(batches.Steps) == 0 {
 		// No data: one step with no changes still gives the outputs of
 		// constants (values) their rows, as the program defines them.
