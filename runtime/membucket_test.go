@@ -1,9 +1,11 @@
 package runtime
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stepping-io/stepping/types"
@@ -250,7 +252,7 @@ func TestMemIndexUpdateKeyed(t *testing.T) {
 				if err := byChanges.Update(t.Context(), changes); err != nil {
 					t.Fatal(err)
 				}
-				byKeys.updateKeyed(keys, ends, d)
+				byKeys.updateKeyed(keys, ends, d, false)
 			}
 			if len(byKeys.buckets) != len(byChanges.buckets) {
 				t.Fatalf("%d keys, want %d", len(byKeys.buckets), len(byChanges.buckets))
@@ -262,5 +264,127 @@ func TestMemIndexUpdateKeyed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUpdateKeyedFresh files random batches of a set's changes (a row
+// inserted only when absent, as a keyed table's are) into an index as
+// fresh and into another as not, and checks that both hold the same
+// rows after each: through buckets growing past bucketScan, finding
+// rows by a map, and shrinking back to scanning.
+func TestUpdateKeyedFresh(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	fresh := &memIndex{buckets: map[string]*memBucket{}}
+	plain := &memIndex{buckets: map[string]*memBucket{}}
+	held := map[int64]bool{}
+	biggest := 0
+	keyOf := func(row int64) string { return fmt.Sprint("k", row%3) }
+	for step := range 200 {
+		var keys string
+		var ends []int32
+		var d []zset.Entry
+		// Early steps mostly insert, later ones mostly delete, so that
+		// buckets grow to hundreds of rows and shrink again.
+		insertShare := 80
+		if step >= 100 {
+			insertShare = 20
+		}
+		seen := map[int64]bool{}
+		for range 1 + r.IntN(40) {
+			row := int64(r.IntN(1000))
+			if seen[row] {
+				continue
+			}
+			seen[row] = true
+			w := int64(0)
+			switch {
+			case !held[row] && r.IntN(100) < insertShare:
+				w = 1
+			case held[row] && r.IntN(100) >= insertShare:
+				w = -1
+			default:
+				continue
+			}
+			held[row] = w == 1
+			keys += keyOf(row)
+			ends = append(ends, int32(len(keys)))
+			d = append(d, zset.Entry{Row: zset.Row{row, fmt.Sprint("r", row)}, Weight: w})
+		}
+		fresh.updateKeyed(keys, ends, d, true)
+		plain.updateKeyed(keys, ends, d, false)
+		for _, b := range fresh.buckets {
+			biggest = max(biggest, int(b.n))
+		}
+		if len(fresh.buckets) != len(plain.buckets) {
+			t.Fatalf("step %d: %d keys, want %d", step, len(fresh.buckets), len(plain.buckets))
+		}
+		for k, want := range plain.buckets {
+			got := fresh.buckets[k]
+			if got == nil {
+				t.Fatalf("step %d: key %q missing", step, k)
+			}
+			g, w := got.appendEntries(nil), want.appendEntries(nil)
+			sortEntries(g)
+			sortEntries(w)
+			if fmt.Sprint(g) != fmt.Sprint(w) {
+				t.Fatalf("step %d: key %q holds %v, want %v", step, k, g, w)
+			}
+			// Each row is found where it is, as a later retraction needs.
+			for _, e := range g {
+				h, _ := hashRowKey(nil, "", e.Row)
+				if i, _ := got.find(h, e.Row); i < 0 {
+					t.Fatalf("step %d: key %q: row %v held but not found", step, k, e.Row)
+				}
+			}
+		}
+	}
+	if biggest < bucketScan {
+		t.Fatalf("the biggest bucket held %d rows, fewer than bucketScan: the map was never made", biggest)
+	}
+}
+
+func sortEntries(es []zset.Entry) {
+	slices.SortFunc(es, func(a, b zset.Entry) int { return cmp.Compare(a.Row[0].(int64), b.Row[0].(int64)) })
+}
+
+// TestMemBucketAddNew drives a bucket by addNew, for rows it does not
+// hold, beside one driven by addHashed alone, with hashes cut to a few
+// values so that rows share them, through a bucket's forms: the two must
+// hold the same rows, each found by its hash.
+func TestMemBucketAddNew(t *testing.T) {
+	old := bucketRowHash
+	t.Cleanup(func() { bucketRowHash = old })
+	for _, spread := range []int64{1, 3, 1 << 40} {
+		bucketRowHash = func(row zset.Row) uint64 { return uint64(row[0].(int64) % spread) }
+		r := rand.New(rand.NewPCG(6, uint64(spread)))
+		fresh, plain := &memBucket{}, &memBucket{}
+		held := map[int64]bool{}
+		for step := range 6000 {
+			k := int64(r.IntN(2 * bucketScan))
+			h := uint64(k % spread)
+			row := zset.Row{k}
+			// A while of mostly inserts, then one of mostly deletes.
+			inserting := r.IntN(10) < 8 == ((step/1500)%2 == 0)
+			switch {
+			case !held[k] && inserting:
+				fresh.addNew(h, row)
+				plain.addHashed(h, row, 1)
+			case held[k] && !inserting:
+				fresh.addHashed(h, row, -1)
+				plain.addHashed(h, row, -1)
+			default:
+				continue
+			}
+			held[k] = !held[k]
+			if fresh.len() != plain.len() {
+				t.Fatalf("spread %d step %d: %d rows, want %d", spread, step, fresh.len(), plain.len())
+			}
+			for j := range int64(2 * bucketScan) {
+				i, _ := fresh.find(uint64(j%spread), zset.Row{j})
+				if (i >= 0) != held[j] || i >= 0 && fresh.weight(i) != 1 {
+					t.Fatalf("spread %d step %d: row %d found at %d, want held %v", spread, step, j, i, held[j])
+				}
+			}
+		}
 	}
 }

@@ -59,6 +59,23 @@ func toBatch(z *zset.ZSet) batch {
 
 func (s *stepRun) in(n *ir.Node, i int) batch { return s.deltas[n.Inputs[i].ID] }
 
+// insertsFresh reports whether each row that node n, an Integrate,
+// files with weight 1 is one its index does not hold: n integrates a
+// table with a primary key, whose steps insert a row only for a key the
+// table does not hold, or after retracting the key's old row (resolve),
+// and a row of the same representation as the old one would have
+// cancelled it out. Watermarks are the exception: their sweeps take rows
+// out of integrals that the table still holds, so a later delete leaves
+// a retraction in the index that the same row inserted again must meet.
+func (e *Engine) insertsFresh(n *ir.Node) bool {
+	src, ok := n.Inputs[0].Op.(*ir.Source)
+	if !ok || e.watermarked {
+		return false
+	}
+	t := e.tables[src.Table]
+	return t != nil && len(t.input.PrimaryKey) > 0
+}
+
 // integral returns the index behind input i of n, which is z⁻¹(I x).
 func (s *stepRun) integral(n *ir.Node, i int) Index {
 	delay := n.Inputs[i]
@@ -206,8 +223,9 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 		if mi, ok := ix.(*memIndex); ok {
 			// Filed from the keys as they are: no KeyedChange per
 			// change.
+			fresh := s.engine.insertsFresh(n)
 			s.writes = append(s.writes, func(context.Context) error {
-				mi.updateKeyed(ek.all, ek.ends, ek.d)
+				mi.updateKeyed(ek.all, ek.ends, ek.d, fresh)
 				return nil
 			})
 			return nil, nil

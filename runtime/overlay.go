@@ -669,7 +669,7 @@ func (ix *overlayIndex) flushToMemory(ctx context.Context) error {
 		} else if u.hashes != nil {
 			mi.updateKeyedHashed(u.keys, u.ends, u.d, u.hashes)
 		} else {
-			mi.updateKeyed(u.keys, u.ends, u.d)
+			mi.updateKeyed(u.keys, u.ends, u.d, false)
 		}
 	}
 	return nil

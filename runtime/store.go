@@ -808,13 +808,19 @@ func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 // keys[ends[i-1]:ends[i]] (from 0 for the first), as Update does: for a
 // caller that has the batch's keys in one string, so that it need not
 // make a KeyedChange of each change.
-func (ix *memIndex) updateKeyed(keys string, ends []int32, d []zset.Entry) {
+func (ix *memIndex) updateKeyed(keys string, ends []int32, d []zset.Entry, fresh bool) {
 	u := memUpdate{ix: ix}
 	var tmp [128]byte
 	buf := tmp[:0]
 	start := int32(0)
 	for i, e := range d {
-		buf = u.add(buf, keys[start:ends[i]], "", e.Row, e.Weight)
+		if fresh && e.Weight == 1 {
+			var h uint64
+			h, buf = hashRowKey(buf, "", e.Row)
+			u.to(keys[start:ends[i]]).addNew(h, e.Row)
+		} else {
+			buf = u.add(buf, keys[start:ends[i]], "", e.Row, e.Weight)
+		}
 		start = ends[i]
 	}
 }
@@ -915,6 +921,17 @@ func hashRowKey(buf []byte, rk string, row zset.Row) (uint64, []byte) {
 	}
 	buf = types.AppendRowKey(buf[:0], row)
 	return maphash.Bytes(rowSeed, buf), buf
+}
+
+// addNew adds row, whose row key hashes to h, with weight 1, for a
+// caller that knows the bucket does not hold it (Engine.insertsFresh):
+// a bucket that finds its rows by scanning them need not scan.
+func (b *memBucket) addNew(h uint64, row zset.Row) {
+	if b.more != nil && b.more.at != nil {
+		b.addHashed(h, row, 1) // the map must learn whether h is taken
+		return
+	}
+	b.insert(h, row, 1, false)
 }
 
 // addHashed is add for a caller that has the hash of the row's row key
