@@ -40,6 +40,10 @@ type Engine struct {
 	// aggregate reads, which they make in arenas kept from step to step
 	// (see rowArena); arenas holds those, and stepArenas the step's.
 	arenaJoins []bool
+	// stepOnly marks, by node ID, the nodes whose changes, joined up
+	// after an operator run on the workers, may live in an arena
+	// (stepOnly).
+	stepOnly   []bool
 	arenas     arenaStock
 	stepArenas stepArenas
 	// aggs holds the aggregators of each Aggregate node, bound once.
@@ -240,6 +244,7 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		e.timed = e.timed || readsTime(n.Op)
 	}
 	e.picks, e.passes, e.arenaJoins = joinPlans(c, e.inBody)
+	e.stepOnly = stepOnly(c, e.inBody)
 	keepAll := keptFromStart(c)
 	_, inMemory := store.(*MemoryStore)
 	for _, v := range c.Views {

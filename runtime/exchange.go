@@ -153,7 +153,7 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 		}
 		var err error
 		byRow := func(buf []byte, vals []any, e zset.Entry) ([]byte, error) { return k(buf, vals, e.Row) }
-		if split[i], err = splitItems(s.in(n, i), nw, byRow, r.width); err != nil {
+		if split[i], err = splitItems(s.in(n, i), nw, byRow, r.width, s.stepBatch(len(s.in(n, i)))); err != nil {
 			return nil, true, err
 		}
 	}
@@ -203,7 +203,35 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 			})
 		})
 	}
+	if s.engine.stepOnly[n.ID] {
+		return s.joinUp(outs), true, nil
+	}
 	return concatBatches(outs), true, nil
+}
+
+// stepBatch returns room for n changes that live only until the step
+// commits, in an arena the engine reuses from step to step (rowArena):
+// a split's partitions, which only their operators read, or the joined
+// up changes of a node that stepOnly marks. Nil, for a new array,
+// outside a step's run.
+func (s *stepRun) stepBatch(n int) batch {
+	if s.arenas == nil {
+		return nil
+	}
+	return s.takeArena().batch(n)[:n]
+}
+
+// joinUp is concatBatches in room from stepBatch.
+func (s *stepRun) joinUp(bs []batch) batch {
+	n := 0
+	for _, b := range bs {
+		n += len(b)
+	}
+	d := s.stepBatch(n)[:0]
+	for _, b := range bs {
+		d = append(d, b...)
+	}
+	return d
 }
 
 // splitItems splits items by the key key gives each over nw
@@ -212,7 +240,10 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 // and count the partitions' sizes, then to place each item in its
 // partition's array, made to size, at the place its chunk's counts give
 // it; no part is made per chunk to be joined up after.
-func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T) ([]byte, error), width int) ([][]T, error) {
+//
+// The partitions are parts of one array: room when it is given (of
+// len(items), for a caller that reuses arrays), else a new one.
+func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T) ([]byte, error), width int, room []T) ([][]T, error) {
 	chunks := max(1, min(nw, len(items)/parallelWork))
 	of := make([]int32, len(items))  // each item's partition
 	counts := make([]int, chunks*nw) // chunk c's items in partition p at c*nw+p
@@ -240,6 +271,10 @@ func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T)
 	// Turn the counts into where each chunk's items of each partition
 	// start, and make the partitions' arrays.
 	out := make([][]T, nw)
+	if room == nil {
+		room = make([]T, len(items))
+	}
+	start := 0
 	for p := range nw {
 		n := 0
 		for c := range chunks {
@@ -247,7 +282,8 @@ func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T)
 			counts[c*nw+p] = n
 			n += k
 		}
-		out[p] = make([]T, n)
+		out[p] = room[start : start+n : start+n]
+		start += n
 	}
 	_ = parallel(chunks, func(c int) error {
 		lo, hi := bounds(c)
@@ -285,7 +321,7 @@ func (s *stepRun) splitByKey(from int, d batch, key []ir.Scalar, nw int) (*keyed
 			return ks, nil
 		}
 	}
-	ks, err := splitKeyed(d, key, nw)
+	ks, err := splitKeyed(d, key, nw, s.stepBatch(len(d)))
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +336,10 @@ func (s *stepRun) splitByKey(from int, d batch, key []ir.Scalar, nw int) (*keyed
 // side twice: once to encode each change's key, find its partition and
 // count the partitions' changes and key bytes, then to place each change
 // and its key in its partition's arrays, made to size.
-func splitKeyed(d batch, key []ir.Scalar, nw int) (*keyedSplit, error) {
+//
+// The partitions' changes are parts of one array: room when it is given
+// (of len(d)), else a new one.
+func splitKeyed(d batch, key []ir.Scalar, nw int, room batch) (*keyedSplit, error) {
 	chunks := max(1, min(nw, len(d)/parallelWork))
 	of := make([]int32, len(d))      // each change's partition
 	ends := make([]int32, len(d))    // where each change's key ends in its chunk's buffer
@@ -340,6 +379,10 @@ func splitKeyed(d batch, key []ir.Scalar, nw int) (*keyedSplit, error) {
 	}
 	ks := &keyedSplit{d: d, key: key, parts: make([]batch, nw), keys: make([]*encodedKeys, nw)}
 	keyBufs := make([][]byte, nw)
+	if room == nil {
+		room = make(batch, len(d))
+	}
+	start := 0
 	for p := range nw {
 		n, b := 0, 0
 		for c := range chunks {
@@ -347,7 +390,8 @@ func splitKeyed(d batch, key []ir.Scalar, nw int) (*keyedSplit, error) {
 			counts[c*nw+p], bytes[c*nw+p] = n, b
 			n, b = n+k, b+kb
 		}
-		ks.parts[p] = make(batch, n)
+		ks.parts[p] = room[start : start+n : start+n]
+		start += n
 		keyBufs[p] = make([]byte, b)
 		ek := &encodedKeys{d: ks.parts[p], key: key, ends: make([]int32, n)}
 		if nulls != nil {

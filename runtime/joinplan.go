@@ -22,6 +22,38 @@ func joinPlans(c *ir.Circuit, inBody []bool) (picks [][]int, passes, arenas []bo
 	return picks, passes, joinArenas(c, inBody, readers)
 }
 
+// stepOnly marks, by node ID, the nodes whose changes only joins,
+// aggregates and integrals read, none of which keeps the changes' array
+// past the step or passes it on as its own (an integral files the rows,
+// a join and an aggregate make changes of their own): an operator run on
+// the workers joins up such a node's changes in an arena's room, reused
+// from step to step (see rowArena), rather than in an array of their
+// own. A view's node is never marked, as the Result holds its changes,
+// nor a node of a recursive view's body, which runs its own way.
+func stepOnly(c *ir.Circuit, inBody []bool) []bool {
+	out := make([]bool, len(c.Nodes))
+	read := make([]bool, len(c.Nodes))
+	for _, n := range c.Nodes {
+		allowed := !inBody[n.ID]
+		switch n.Op.(type) {
+		case *ir.Join, *ir.Aggregate, *ir.Integrate:
+		default:
+			allowed = false
+		}
+		for _, in := range n.Inputs {
+			out[in.ID] = allowed && (out[in.ID] || !read[in.ID])
+			read[in.ID] = true
+		}
+	}
+	for _, v := range c.Views {
+		out[v.Node.ID] = false
+	}
+	for id, body := range inBody {
+		out[id] = out[id] && !body
+	}
+	return out
+}
+
 // joinArenas marks, by node ID, the joins whose rows one aggregate alone
 // reads: it keeps their values, never the rows, so the rows can live in
 // arenas reused from step to step (see rowArena).

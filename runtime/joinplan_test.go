@@ -63,3 +63,37 @@ func readerOf(c *ir.Circuit, id int) int {
 	}
 	return -1
 }
+
+// TestStepOnly checks which nodes' changes may be joined up in an arena:
+// those that only joins, aggregates and integrals read, and never a
+// view's.
+func TestStepOnly(t *testing.T) {
+	const tables = "table a (k int8, x int8)\ntable b (k int8, y int8)\n"
+	for _, tc := range []struct {
+		name, src string
+		want      []string // the marked nodes' operators, sorted
+	}{
+		// Each table's node is read by its integral and the join, and
+		// each integral's delay (which makes no changes) by the join.
+		{"a join an aggregate reads", "view v = a | join b on a.k == b.k | group by x { n = count() }", []string{"delay", "delay", "join", "source", "source"}},
+		{"a join a select reads", "view v = a | join b on a.k == b.k | select { x, y }", []string{"delay", "delay", "source", "source"}},
+		{"the join's select is a view", "view j = a | join b on a.k == b.k | select { k = a.k, x, y }\nview v = j | group by x { n = count() }", []string{"delay", "delay", "source", "source"}},
+		{"two joins of the same tables", "view v = a | join b on a.k == b.k | group by x { n = count() }\nview w = a | join b on a.k == b.k | select { x }", []string{"delay", "delay", "delay", "delay", "join", "source", "source"}},
+		{"a table a view is", "view v = a\nview w = a | join b on a.k == b.k | group by y { n = count() }", []string{"delay", "delay", "join", "source"}},
+		{"in a recursive view", "view r = a | select { k, x } | union (r | join b on r.x == b.k | select { k = r.k, x = b.y })", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := lower(t, tables+tc.src+"\n")
+			var got []string
+			for id, marked := range stepOnly(c, bodyNodes(c)) {
+				if marked {
+					got = append(got, c.Nodes[id].Op.Name())
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("marked %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -93,7 +93,7 @@ func (t *tableState) resolveSplit(changes []Change, minBatch int) (batch, tableO
 	for i := range all {
 		all[i] = int32(i)
 	}
-	parts, err := splitItems(all, nw, key, 0)
+	parts, err := splitItems(all, nw, key, 0, nil)
 	if err == nil {
 		ds := make([]batch, nw)
 		ovs := make([]*overlay, nw)

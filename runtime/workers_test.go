@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -178,4 +179,86 @@ view joined = t | join u on t.g == u.g | group by label { rows = count(), total 
 			sameContents(t, 3, prog, one, eng)
 		})
 	}
+}
+
+// TestResultsOutliveSteps keeps every step's Result of an engine on
+// workers, whose operators join up changes in arenas reused from step
+// to step, and checks after the last step that each still reads as it
+// did when its step returned: no view's changes may live in an arena.
+// The program has an aggregate view that another aggregate alone reads,
+// and a join only an aggregate reads.
+func TestResultsOutliveSteps(t *testing.T) {
+	const src = `
+table items (id int8, basket int8, product int8, qty int8, primary key (id))
+table prices (product int8, price int8, primary key (product))
+view totals = items | join prices on items.product == prices.product | group by basket { total = sum(price * qty), n = count() }
+view sizes = totals | group by n { baskets = count(), spent = sum(total) }
+`
+	prog, err := compile.Compile(context.Background(), "w.step", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{Workers: 2, ParallelBatch: 1})
+	one := runtime.New(prog.Circuit, runtime.NewMemoryStore())
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	type kept struct {
+		res, want *runtime.Result // on two workers, and on one
+	}
+	var results []kept
+	held := map[int64]bool{}
+	for step := range 30 {
+		changes := map[string][]runtime.Change{}
+		if step == 0 {
+			for p := range int64(20) {
+				changes["prices"] = append(changes["prices"], runtime.Change{Op: runtime.Insert, Row: zset.Row{p, 1 + p}})
+			}
+		} else {
+			p := rng.Int64N(20)
+			changes["prices"] = []runtime.Change{{Op: runtime.Update, Row: zset.Row{p, 1 + rng.Int64N(50)}}}
+		}
+		for range 200 {
+			id := rng.Int64N(1000)
+			row := zset.Row{id, rng.Int64N(100), rng.Int64N(20), 1 + rng.Int64N(3)}
+			op := runtime.Insert
+			if held[id] {
+				op = runtime.Delete
+			}
+			if slices.ContainsFunc(changes["items"], func(c runtime.Change) bool { return c.Row[0] == id }) {
+				continue
+			}
+			held[id] = !held[id]
+			changes["items"] = append(changes["items"], runtime.Change{Op: op, Row: row})
+		}
+		res, err := eng.Step(ctx, changes)
+		if err != nil {
+			t.Fatalf("step %d: %v", step+1, err)
+		}
+		want, err := one.Step(ctx, changes)
+		if err != nil {
+			t.Fatalf("step %d: %v", step+1, err)
+		}
+		results = append(results, kept{res, want})
+		// Each step's changes as they are now: this one's as it
+		// returned, the earlier ones' after later steps.
+		for i, k := range results {
+			for _, v := range prog.Circuit.Views {
+				a, b := k.want.Changes[v.Name], k.res.Changes[v.Name]
+				if (a == nil) != (b == nil) || a != nil && fmt.Sprint(sorted(a)) != fmt.Sprint(sorted(b)) {
+					t.Fatalf("after step %d, step %d's changes to %s read %v, want %v", step+1, i+1, v.Name, sorted(b), sorted(a))
+				}
+			}
+		}
+	}
+}
+
+// sorted returns z's entries as text, in order, without changing z (a
+// Z-set's entries may be read straight from the changes that made it).
+func sorted(z *zset.ZSet) []string {
+	var out []string
+	for _, e := range z.Entries() {
+		out = append(out, fmt.Sprint(e.Row, e.Weight))
+	}
+	slices.Sort(out)
+	return out
 }
