@@ -408,8 +408,13 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		if !ok {
 			return nil, fmt.Errorf("step %d: unknown table %s", e.steps+1, name)
 		}
-		d, ov, err := t.resolveSplit(tableChanges, e.parallelBatch())
+		var room func(int) batch
+		if e.stepOnly[t.input.Node.ID] {
+			room = e.stepRoom
+		}
+		d, ov, err := t.resolveSplit(tableChanges, e.parallelBatch(), room)
 		if err != nil {
+			e.dropArenas()
 			// A bad change (a duplicate key, a NULL in a non-null
 			// column) fails the step as an operator's error does.
 			return nil, &StepError{Step: e.steps + 1, Err: fmt.Errorf("table %s: %w", name, err)}
@@ -646,10 +651,7 @@ func (e *Engine) run(ctx context.Context, t time.Time, inputs map[string]batch) 
 			clear(e.deltas) // a failed step's changes are not kept alive
 			clear(e.writes[:cap(e.writes)])
 			e.running = stepRun{}
-			// Its arenas are left to the collector: the error may
-			// tell of a row in them.
-			clear(e.stepArenas.taken)
-			e.stepArenas.taken = e.stepArenas.taken[:0]
+			e.dropArenas()
 		}
 	}()
 	s = e.newRun(inputs, t)

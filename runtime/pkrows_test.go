@@ -96,7 +96,7 @@ func TestTableResolveCollisions(t *testing.T) {
 					next[k] = v
 				}
 			}
-			d, ovs, err := tab.resolveSplit(changes, 1)
+			d, ovs, err := tab.resolveSplit(changes, 1, nil)
 			if err != nil {
 				t.Fatalf("parts %d step %d: %v", parts, step, err)
 			}
@@ -164,12 +164,12 @@ func TestTableResolveOne(t *testing.T) {
 						load = append(load, Change{Op: Insert, Row: row(k, 10*k)})
 						want[k] = 10 * k
 					}
-					_, ovs, err := tab.resolveSplit(load, minBatch)
+					_, ovs, err := tab.resolveSplit(load, minBatch, nil)
 					if err != nil {
 						t.Fatal(err)
 					}
 					tab.applySplit(ovs)
-					d, ovs, err := tab.resolveSplit([]Change{tc.change}, minBatch)
+					d, ovs, err := tab.resolveSplit([]Change{tc.change}, minBatch, nil)
 					if (err != nil) != tc.fails {
 						t.Fatalf("error %v, want one: %v", err, tc.fails)
 					}

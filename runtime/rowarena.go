@@ -98,8 +98,11 @@ type arenaStock struct {
 }
 
 // takeArena returns an arena for a join's rows in this step.
-func (s *stepRun) takeArena() *rowArena {
-	st := &s.engine.arenas
+func (s *stepRun) takeArena() *rowArena { return s.engine.takeArena(s.arenas) }
+
+// takeArena returns an arena for the step whose arenas sa holds.
+func (e *Engine) takeArena(sa *stepArenas) *rowArena {
+	st := &e.arenas
 	st.mu.Lock()
 	var a *rowArena
 	if n := len(st.free); n > 0 {
@@ -109,10 +112,21 @@ func (s *stepRun) takeArena() *rowArena {
 		a = &rowArena{}
 	}
 	st.mu.Unlock()
-	s.arenas.mu.Lock()
-	s.arenas.taken = append(s.arenas.taken, a)
-	s.arenas.mu.Unlock()
+	sa.mu.Lock()
+	sa.taken = append(sa.taken, a)
+	sa.mu.Unlock()
 	return a
+}
+
+// stepRoom returns room for n changes of a table in this step that only
+// joins, aggregates and integrals read (stepOnly), in an arena.
+func (e *Engine) stepRoom(n int) batch { return e.takeArena(&e.stepArenas).batch(n) }
+
+// dropArenas leaves the arenas of a step that failed to the collector:
+// the error may tell of a row in them.
+func (e *Engine) dropArenas() {
+	clear(e.stepArenas.taken)
+	e.stepArenas.taken = e.stepArenas.taken[:0]
 }
 
 // giveArenas gives the engine back the arenas of a step that committed,

@@ -223,12 +223,24 @@ func (t *tableState) appendPK(buf []byte, row zset.Row) []byte {
 // resolve turns a batch of changes into a Z-set against the table's
 // contents, reporting the first bad change.
 func (t *tableState) resolve(changes []Change) (batch, *overlay, error) {
-	return t.resolveAt(changes, nil)
+	return t.resolveAt(changes, nil, nil)
+}
+
+// roomOf returns an empty batch with room for n changes: room's when it
+// is not nil, else a new one.
+func roomOf(room func(n int) batch, n int) batch {
+	if room != nil {
+		return room(n)
+	}
+	return make(batch, 0, n)
 }
 
 // resolveAt is resolve for the changes at positions at of changes, in
-// that order; all of them when at is nil.
-func (t *tableState) resolveAt(changes []Change, at []int32) (batch, *overlay, error) {
+// that order; all of them when at is nil. When room is not nil, a batch
+// of more than one change is made in room(n), for n changes (an update
+// makes two, and then more room), as an engine gives a table whose
+// changes last only the step (Engine.stepRoom).
+func (t *tableState) resolveAt(changes []Change, at []int32, room func(n int) batch) (batch, *overlay, error) {
 	n := len(changes)
 	if at != nil {
 		n = len(at)
@@ -253,9 +265,9 @@ func (t *tableState) resolveAt(changes []Change, at []int32) (batch, *overlay, e
 		d = one.entries[:0]
 	case t.byKey != nil:
 		ov = t.takeOverlay(n)
-		d = make(batch, 0, n)
+		d = roomOf(room, n)
 	default:
-		d = make(batch, 0, n)
+		d = roomOf(room, n)
 		ov = &overlay{}
 		ov.bag = zset.New()
 	}

@@ -73,11 +73,12 @@ type tableOverlays struct {
 // rows (only read), in their order. It returns an overlay per
 // partition, for applySplit. Should any change be bad, the batch is
 // resolved again whole, for the error of the first bad change, which
-// resolve reports.
-func (t *tableState) resolveSplit(changes []Change, minBatch int) (batch, tableOverlays, error) {
+// resolve reports. When room is not nil, the batch is made in what it
+// gives (see resolveAt).
+func (t *tableState) resolveSplit(changes []Change, minBatch int, room func(n int) batch) (batch, tableOverlays, error) {
 	nw := len(t.byKey)
 	if nw <= 1 || len(changes) < minBatch {
-		d, ov, err := t.resolve(changes)
+		d, ov, err := t.resolveAt(changes, nil, room)
 		return d, tableOverlays{one: ov}, err
 	}
 	// The changes' positions are split, not the changes: a position
@@ -99,11 +100,22 @@ func (t *tableState) resolveSplit(changes []Change, minBatch int) (batch, tableO
 		ovs := make([]*overlay, nw)
 		err = parallel(nw, func(p int) error {
 			var err error
-			ds[p], ovs[p], err = t.resolveAt(changes, parts[p])
+			ds[p], ovs[p], err = t.resolveAt(changes, parts[p], room)
 			return err
 		})
 		if err == nil {
-			return concatBatches(ds), tableOverlays{split: ovs}, nil
+			if room == nil {
+				return concatBatches(ds), tableOverlays{split: ovs}, nil
+			}
+			n := 0
+			for _, d := range ds {
+				n += len(d)
+			}
+			d := room(n)
+			for _, p := range ds {
+				d = append(d, p...)
+			}
+			return d, tableOverlays{split: ovs}, nil
 		}
 	}
 	_, _, err = t.resolve(changes)
