@@ -43,7 +43,9 @@ type Engine struct {
 	// stepOnly marks, by node ID, the nodes whose changes, joined up
 	// after an operator run on the workers, may live in an arena
 	// (stepOnly).
-	stepOnly   []bool
+	stepOnly []bool
+	// tableRoom is stepRoom, bound once rather than at every step.
+	tableRoom  func(n int) batch
 	arenas     arenaStock
 	stepArenas stepArenas
 	// aggs holds the aggregators of each Aggregate node, bound once.
@@ -245,6 +247,7 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	}
 	e.picks, e.passes, e.arenaJoins = joinPlans(c, e.inBody)
 	e.stepOnly = stepOnly(c, e.inBody)
+	e.tableRoom = e.stepRoom
 	keepAll := keptFromStart(c)
 	_, inMemory := store.(*MemoryStore)
 	for _, v := range c.Views {
@@ -410,7 +413,7 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		}
 		var room func(int) batch
 		if e.stepOnly[t.input.Node.ID] {
-			room = e.stepRoom
+			room = e.tableRoom
 		}
 		d, ov, err := t.resolveSplit(tableChanges, e.parallelBatch(), room)
 		if err != nil {
