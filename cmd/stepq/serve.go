@@ -103,7 +103,9 @@ func serveProgram(ctx context.Context, o serveOptions, stdout, stderr io.Writer)
 		if prog, err = compilePublic(ctx, o.file, files, nil); err != nil {
 			return err
 		}
-		eng = prog.OpenMemory()
+		// The server shows only the outputs, so only what they need
+		// is computed, as on Postgres.
+		eng = prog.OpenMemoryWith(stepping.MemoryOptions{OutputsOnly: true})
 	}
 	defer eng.Close()
 	opts := serve.Options{
