@@ -30,9 +30,14 @@ const arenaChunk = 1 << 14
 // MB): a step that needed more leaves its arena to the collector.
 const arenaKept = 1 << 17
 
-// arenasKept is the most arenas an engine keeps for later steps: one
-// per join that an aggregate reads, on each worker, for most programs.
+// arenasKept is the most arenas an engine keeps for later steps for
+// each of its workers: a step on workers takes one for each partition's
+// join rows, table changes and split, so that the count grows with the
+// workers, while the slots each holds shrink with them.
 const arenasKept = 8
+
+// keptArenas is the most arenas the engine keeps for later steps.
+func (e *Engine) keptArenas() int { return arenasKept * max(1, len(e.parts)) }
 
 // row returns a row of n columns, all nil.
 func (a *rowArena) row(n int) zset.Row {
@@ -130,12 +135,13 @@ func (e *Engine) dropArenas() {
 }
 
 // giveArenas gives the engine back the arenas of a step that committed,
-// emptied, but those grown too big to keep and those past arenasKept.
+// emptied, but those grown too big to keep and those past keptArenas.
 func (e *Engine) giveArenas(sa *stepArenas) {
 	e.arenas.mu.Lock()
 	defer e.arenas.mu.Unlock()
+	kept := e.keptArenas()
 	for _, a := range sa.taken {
-		if a.size() <= arenaKept && len(e.arenas.free) < arenasKept {
+		if a.size() <= arenaKept && len(e.arenas.free) < kept {
 			a.reset()
 			e.arenas.free = append(e.arenas.free, a)
 		}

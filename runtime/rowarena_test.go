@@ -73,4 +73,13 @@ func TestRowArena(t *testing.T) {
 	if len(e.arenas.free) != arenasKept {
 		t.Errorf("the engine kept %d arenas, want %d", len(e.arenas.free), arenasKept)
 	}
+	// An engine on workers keeps as many for each.
+	e.parts = make([]Store, 3)
+	for range 3*arenasKept + 2 {
+		s.takeArena()
+	}
+	e.giveArenas(&e.stepArenas)
+	if len(e.arenas.free) != 3*arenasKept {
+		t.Errorf("the engine on 3 workers kept %d arenas, want %d", len(e.arenas.free), 3*arenasKept)
+	}
 }
