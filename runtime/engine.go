@@ -210,8 +210,8 @@ type Options struct {
 	// that those and the operators' states need: a view that is none of
 	// these then costs nothing. A view's changes may be there as well
 	// when a view that is needed reads it. The Postgres runner sets it,
-	// as it writes only the outputs, and so does stepq run, which prints
-	// only them.
+	// as it writes only the outputs, and so do stepq run and stepq serve
+	// in memory, which show only them.
 	OutputsOnly bool
 }
 

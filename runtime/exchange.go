@@ -222,12 +222,19 @@ func (s *stepRun) stepBatch(n int) batch {
 }
 
 // joinUp is concatBatches in room from stepBatch.
-func (s *stepRun) joinUp(bs []batch) batch {
+func (s *stepRun) joinUp(bs []batch) batch { return appendBatches(s.stepBatch(sizeOf(bs))[:0], bs) }
+
+// sizeOf returns the number of changes of the batches.
+func sizeOf(bs []batch) int {
 	n := 0
 	for _, b := range bs {
 		n += len(b)
 	}
-	d := s.stepBatch(n)[:0]
+	return n
+}
+
+// appendBatches appends the batches to d one after the other.
+func appendBatches(d batch, bs []batch) batch {
 	for _, b := range bs {
 		d = append(d, b...)
 	}

@@ -236,10 +236,11 @@ func roomOf(room func(n int) batch, n int) batch {
 }
 
 // resolveAt is resolve for the changes at positions at of changes, in
-// that order; all of them when at is nil. When room is not nil, a batch
-// of more than one change is made in room(n), for n changes (an update
-// makes two, and then more room), as an engine gives a table whose
-// changes last only the step (Engine.stepRoom).
+// that order; all of them when at is nil. When room is not nil, the
+// batch is made in room(n), for n changes (an update makes two, and then
+// more room), as an engine gives a table whose changes last only the
+// step (Engine.stepRoom); a keyed table's single change has room of its
+// own.
 func (t *tableState) resolveAt(changes []Change, at []int32, room func(n int) batch) (batch, *overlay, error) {
 	n := len(changes)
 	if at != nil {

@@ -104,18 +104,7 @@ func (t *tableState) resolveSplit(changes []Change, minBatch int, room func(n in
 			return err
 		})
 		if err == nil {
-			if room == nil {
-				return concatBatches(ds), tableOverlays{split: ovs}, nil
-			}
-			n := 0
-			for _, d := range ds {
-				n += len(d)
-			}
-			d := room(n)
-			for _, p := range ds {
-				d = append(d, p...)
-			}
-			return d, tableOverlays{split: ovs}, nil
+			return appendBatches(roomOf(room, sizeOf(ds)), ds), tableOverlays{split: ovs}, nil
 		}
 	}
 	_, _, err = t.resolve(changes)
