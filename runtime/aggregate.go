@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/google/btree"
 	"github.com/shopspring/decimal"
@@ -224,7 +225,7 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 		nKey := 0
 		if oldRow != nil && st.row == nil && sameSlice(st.Key, old.Key) {
 			nKey = len(st.Key)
-			st.row = rowWithKey(oldRow[:nKey], st, op, impls)
+			st.cacheRow(rowWithKey(oldRow[:nKey], st, op, impls))
 		}
 		newRow := st.outputRow(op, impls)
 		if oldRow != nil && newRow != nil && types.SameRowKey(oldRow[nKey:], newRow[nKey:]) {
@@ -898,9 +899,18 @@ func (st *GroupState) outputRow(op *ir.Aggregate, impls []stdlib.Aggregator) zse
 		return nil
 	}
 	if st.row == nil {
-		st.row = rowOf(st, op, impls)
+		row := rowOf(st, op, impls)
+		st.cacheRow(row)
+		return row
 	}
-	return st.row
+	return unsafe.Slice(st.row, len(st.Key)+len(op.Aggs))
+}
+
+// cacheRow keeps row as the state's output row (see GroupState.row).
+func (st *GroupState) cacheRow(row zset.Row) {
+	if len(row) > 0 {
+		st.row = unsafe.SliceData(row)
+	}
 }
 
 // treeMultiset shows a group's B-tree multiset to its aggregator.

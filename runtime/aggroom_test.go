@@ -37,7 +37,7 @@ func TestAggRoomRelease(t *testing.T) {
 			n, accs, scales := slabSizes([]*GroupState{g, nil})
 			r.slab.fit(n, accs, scales)
 			c := r.slab.clone(g)
-			c.row = []any{int64(7), decimal.New(150, -2)}
+			c.cacheRow([]any{int64(7), decimal.New(150, -2)})
 			r.sortByGroup(of, 2)
 			r.news = fitLen(r.news, 2)
 			r.news[0], r.news[1] = c, g

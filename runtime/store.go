@@ -85,10 +85,12 @@ type GroupState struct {
 	// keys without numerics.
 	Forms []KeyForm
 	// row caches the group's output row (rowOf), so that the step that
-	// next changes the group retracts it without computing it again;
-	// nil until computed. It is kept only in memory: whatever changes
-	// the state in place clears it.
-	row zset.Row
+	// next changes the group retracts it without computing it again: a
+	// pointer to its first column (the row has the group's key and one
+	// column per aggregate), nil until computed, which keeps the state
+	// in a smaller allocation than the row's slice would. It is kept
+	// only in memory: whatever changes the state in place clears it.
+	row *any
 }
 
 // KeyForm is one spelling of a group's key and how many rows have it.
