@@ -945,21 +945,25 @@ func spelledApart(key zset.Row) bool {
 // addForm counts w rows with the key spelled as key, and makes the
 // group's key the first spelling present in order of written form.
 func (st *GroupState) addForm(key zset.Row, w int64) {
+	var forms []KeyForm
+	if st.Forms != nil {
+		forms = *st.Forms
+	}
 	id := types.RowKey(key)
 	found := false
-	for i := range st.Forms {
-		if types.RowKey(st.Forms[i].Key) == id {
-			st.Forms[i].Count += w
+	for i := range forms {
+		if types.RowKey(forms[i].Key) == id {
+			forms[i].Count += w
 			found = true
 			break
 		}
 	}
 	if !found {
-		st.Forms = append(st.Forms, KeyForm{Key: key, Count: w})
+		forms = append(forms, KeyForm{Key: key, Count: w})
 	}
-	kept := st.Forms[:0]
+	kept := forms[:0]
 	best := ""
-	for _, f := range st.Forms {
+	for _, f := range forms {
 		if f.Count == 0 {
 			continue
 		}
@@ -968,5 +972,9 @@ func (st *GroupState) addForm(key zset.Row, w int64) {
 			best, st.Key = fid, f.Key
 		}
 	}
-	st.Forms = kept
+	if st.Forms != nil {
+		*st.Forms = kept // the state's own: a copy's are copied too (cloneForms)
+	} else {
+		st.Forms = &kept
+	}
 }

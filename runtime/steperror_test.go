@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/stepping-io/stepping/internal/compile"
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/runtime"
@@ -70,5 +72,52 @@ func TestStepErrorSpan(t *testing.T) {
 				t.Errorf("Diagnostic() = %v, want %s", d, tt.diag)
 			}
 		})
+	}
+}
+
+// TestFailedStepKeepsKeySpellings fails a step after it has counted a new
+// spelling of a group's numeric key (1.50 beside 1.5), and checks that
+// the group's spellings are as the last step that succeeded left them:
+// a later step then shows the key spelled as a run from scratch does.
+func TestFailedStepKeepsKeySpellings(t *testing.T) {
+	const src = `
+table t (id int8, k numeric, x int8, primary key (id))
+view byk = t | group by k { n = count() }
+view ratio = t | select { id, r = 10 / x }
+`
+	prog, err := compile.Compile(context.Background(), "k.step", src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []runtime.Options{{}, {Workers: 2, ParallelBatch: 1}} {
+		eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), opts)
+		ctx := context.Background()
+		step := func(changes ...runtime.Change) error {
+			_, err := eng.Step(ctx, map[string][]runtime.Change{"t": changes})
+			return err
+		}
+		num := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+		if err := step(runtime.Change{Op: runtime.Insert, Row: zset.Row{int64(1), num("1.5"), int64(1)}}); err != nil {
+			t.Fatal(err)
+		}
+		// 1.50 joins the group of 1.5, and then ratio divides by zero.
+		if err := step(runtime.Change{Op: runtime.Insert, Row: zset.Row{int64(2), num("1.50"), int64(0)}}); err == nil {
+			t.Fatal("a division by zero did not fail the step")
+		}
+		// With 1.5 gone and 1.500 come, the group's only spelling is
+		// 1.500: the failed step's 1.50 must not be counted.
+		if err := step(
+			runtime.Change{Op: runtime.Delete, Row: zset.Row{int64(1), num("1.5"), int64(1)}},
+			runtime.Change{Op: runtime.Insert, Row: zset.Row{int64(3), num("1.500"), int64(2)}},
+		); err != nil {
+			t.Fatal(err)
+		}
+		// (A decimal prints without its trailing zeros: its exponent
+		// says how it is spelled.)
+		z, _ := eng.Contents("byk")
+		es := z.Entries()
+		if len(es) != 1 || es[0].Row[0].(decimal.Decimal).Exponent() != -3 || es[0].Row[1] != int64(1) {
+			t.Errorf("workers %d: byk holds %v, want one group keyed 1.500", opts.Workers, es)
+		}
 	}
 }

@@ -82,8 +82,9 @@ type GroupState struct {
 	// Forms counts the spellings of a key that holds numerics (1.5 and
 	// 1.50 are one group), so that the group shows the first spelling
 	// present in order of written form whatever came and went; nil for
-	// keys without numerics.
-	Forms []KeyForm
+	// keys without numerics. A pointer, not the slice, so that the
+	// states of other keys, most groups, fit a smaller allocation.
+	Forms *[]KeyForm
 	// row caches the group's output row (rowOf), so that the step that
 	// next changes the group retracts it without computing it again: a
 	// pointer to its first column (the row has the group's key and one
@@ -226,8 +227,18 @@ func (g *GroupState) clone() *GroupState {
 	if g.Ranked != nil {
 		c.Ranked = &Ranking{Desc: g.Ranked.Desc, Rows: g.Ranked.Rows.Clone()}
 	}
-	c.Forms = append([]KeyForm(nil), g.Forms...)
+	c.Forms = cloneForms(g.Forms)
 	return c
+}
+
+// cloneForms returns a copy of a state's Forms that the copy can change
+// without touching the original.
+func cloneForms(f *[]KeyForm) *[]KeyForm {
+	if f == nil {
+		return nil
+	}
+	c := slices.Clone(*f)
+	return &c
 }
 
 // groupSlab holds the step's copies of the groups a batch changes: the
@@ -276,7 +287,7 @@ func (s *groupSlab) release() {
 
 // clone is GroupState.clone into the slab, which fit sized for g.
 func (s *groupSlab) clone(g *GroupState) *GroupState {
-	s.states = append(s.states, GroupState{Key: g.Key, Count: g.Count, Forms: slices.Clone(g.Forms)})
+	s.states = append(s.states, GroupState{Key: g.Key, Count: g.Count, Forms: cloneForms(g.Forms)})
 	c := &s.states[len(s.states)-1]
 	start := len(s.accs)
 	s.accs = append(s.accs, g.Accs...)

@@ -305,8 +305,8 @@ func encodeGroupState(st *runtime.GroupState) []byte {
 		fields = append(fields, ranked)
 	}
 	if st.Forms != nil {
-		forms := make([]any, len(st.Forms))
-		for i, f := range st.Forms {
+		forms := make([]any, len(*st.Forms))
+		for i, f := range *st.Forms {
 			forms[i] = []any{[]any(f.Key), f.Count}
 		}
 		fields = append(fields, forms)
@@ -391,9 +391,13 @@ func decodeGroupState(b []byte) (st *runtime.GroupState, err error) {
 		st.Accs = append(st.Accs, acc)
 	}
 	if len(row) > 4 {
+		var forms []runtime.KeyForm
 		for _, f := range row[4].([]any) {
 			pair := f.([]any)
-			st.Forms = append(st.Forms, runtime.KeyForm{Key: pair[0].([]any), Count: pair[1].(int64)})
+			forms = append(forms, runtime.KeyForm{Key: pair[0].([]any), Count: pair[1].(int64)})
+		}
+		if forms != nil {
+			st.Forms = &forms
 		}
 	}
 	if len(row) > 3 && row[3] != nil {
