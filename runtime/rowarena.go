@@ -30,14 +30,13 @@ const arenaChunk = 1 << 14
 // MB): a step that needed more leaves its arena to the collector.
 const arenaKept = 1 << 17
 
-// arenasKept is the most arenas an engine keeps for later steps for
-// each of its workers: a step on workers takes one for each partition's
-// join rows, table changes and split, so that the count grows with the
-// workers, while the slots each holds shrink with them.
-const arenasKept = 8
-
-// keptArenas is the most arenas the engine keeps for later steps.
-func (e *Engine) keptArenas() int { return arenasKept * max(1, len(e.parts)) }
+// arenasKept is the most slots, all arenas together, an engine keeps
+// for later steps (16 MB). A budget of slots rather than a count of
+// arenas: a step on more workers takes more arenas (one for each
+// partition's join rows, table changes and split), each holding a
+// smaller share, and what an idle engine holds stays the same whatever
+// the number of workers.
+const arenasKept = 8 * arenaKept
 
 // row returns a row of n columns, all nil.
 func (a *rowArena) row(n int) zset.Row {
@@ -98,8 +97,9 @@ type stepArenas struct {
 
 // arenaStock is the arenas an engine keeps between steps.
 type arenaStock struct {
-	mu   sync.Mutex
-	free []*rowArena
+	mu    sync.Mutex
+	free  []*rowArena
+	slots int // the free arenas' sizes, added up
 }
 
 // takeArena returns an arena for a join's rows in this step.
@@ -113,6 +113,7 @@ func (e *Engine) takeArena(sa *stepArenas) *rowArena {
 	if n := len(st.free); n > 0 {
 		a, st.free[n-1] = st.free[n-1], nil
 		st.free = st.free[:n-1]
+		st.slots -= a.size()
 	} else {
 		a = &rowArena{}
 	}
@@ -135,15 +136,16 @@ func (e *Engine) dropArenas() {
 }
 
 // giveArenas gives the engine back the arenas of a step that committed,
-// emptied, but those grown too big to keep and those past keptArenas.
+// emptied, but those grown too big to keep and those past arenasKept.
 func (e *Engine) giveArenas(sa *stepArenas) {
-	e.arenas.mu.Lock()
-	defer e.arenas.mu.Unlock()
-	kept := e.keptArenas()
+	st := &e.arenas
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	for _, a := range sa.taken {
-		if a.size() <= arenaKept && len(e.arenas.free) < kept {
+		if n := a.size(); n <= arenaKept && st.slots+n <= arenasKept {
 			a.reset()
-			e.arenas.free = append(e.arenas.free, a)
+			st.free = append(st.free, a)
+			st.slots += n
 		}
 	}
 	clear(sa.taken)

@@ -66,20 +66,22 @@ func TestRowArena(t *testing.T) {
 	if len(e.arenas.free) != 1 || e.arenas.free[0] != small || small.used != 0 {
 		t.Errorf("the engine kept %v, want the small arena %p alone, emptied (used %d)", e.arenas.free, small, small.used)
 	}
-	for range arenasKept + 2 {
-		s.takeArena()
+	// Arenas of a quarter of arenaKept each: the engine keeps as many
+	// as its budget holds, and takes their room off the budget when
+	// they are taken again.
+	e = &Engine{}
+	for range 4*arenasKept/arenaKept + 3 {
+		e.stepArenas.taken = append(e.stepArenas.taken, &rowArena{chunks: [][]any{make([]any, arenaKept/4)}})
 	}
 	e.giveArenas(&e.stepArenas)
-	if len(e.arenas.free) != arenasKept {
-		t.Errorf("the engine kept %d arenas, want %d", len(e.arenas.free), arenasKept)
+	if want := 4 * arenasKept / arenaKept; len(e.arenas.free) != want || e.arenas.slots != arenasKept {
+		t.Errorf("the engine kept %d arenas of %d slots, want %d of %d", len(e.arenas.free), e.arenas.slots, want, arenasKept)
 	}
-	// An engine on workers keeps as many for each.
-	e.parts = make([]Store, 3)
-	for range 3*arenasKept + 2 {
+	s = &stepRun{engine: e, arenas: &e.stepArenas}
+	for range len(e.arenas.free) {
 		s.takeArena()
 	}
-	e.giveArenas(&e.stepArenas)
-	if len(e.arenas.free) != 3*arenasKept {
-		t.Errorf("the engine on 3 workers kept %d arenas, want %d", len(e.arenas.free), 3*arenasKept)
+	if e.arenas.slots != 0 {
+		t.Errorf("with every arena taken, the engine counts %d slots kept", e.arenas.slots)
 	}
 }
