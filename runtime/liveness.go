@@ -13,9 +13,9 @@ func (e *Engine) refreshLive() {
 
 // liveNodes marks, by node ID, the nodes whose changes a step needs when
 // only the outputs' changes and the kept views' are wanted: every node
-// that keeps state (which must see every change, whoever reads it later),
-// every output's, kept view's, wanted view's and derived view's node, and the nodes
-// these read. The others are views' parts that nothing needs: a feed's
+// that keeps state (which must see every change, whoever reads it
+// later), every output's, kept view's, wanted view's and derived view's
+// node, and the nodes these read. The others are views' parts that nothing needs: a feed's
 // join of every follow with every post, under a timeline that joins only
 // the newest posts, when nobody reads that join.
 func (e *Engine) liveNodes() []bool {

@@ -6,19 +6,21 @@ import (
 	"github.com/stepping-io/stepping/zset"
 )
 
-// rowArena holds the rows a join makes for an aggregate within a step, in
-// chunks that the engine's next steps reuse rather than leaving them to
-// the collector. An aggregate reads its input rows' values and keeps
-// none of the rows, so they live only as long as the step. In a shop's
-// load, the rows of its line items joined with their products were the
-// most bytes a step allocated.
+// rowArena holds what a step makes and drops by its end, in room that
+// the engine's next steps reuse rather than leaving it to the collector:
+// the rows a join makes for an aggregate, in chunks (an aggregate reads
+// its input rows' values and keeps none of the rows), and one batch of
+// changes, a join's or another whose array lives only as long as the
+// step (stepOnly, stepBatch, Engine.stepRoom). In a shop's load, the
+// rows of its line items joined with their products were the most
+// bytes a step allocated.
 type rowArena struct {
 	chunks [][]any
 	at     int   // the chunk rows are taken from
 	used   int   // the slots of chunks[at] taken
 	filled []int // the slots taken of each chunk before at
-	// entries is the room of the join's batch, and given how much of
-	// it the join was given to fill.
+	// entries is the room of the arena's batch, and given how much of
+	// it was given to fill.
 	entries batch
 	given   int
 }
@@ -55,8 +57,8 @@ func (a *rowArena) row(n int) zset.Row {
 	}
 }
 
-// batch returns an empty batch with room for n entries, for the join's
-// changes: an arena serves one join in a step.
+// batch returns an empty batch with room for n entries: an arena serves
+// one batch in a step.
 func (a *rowArena) batch(n int) batch {
 	if cap(a.entries) < n {
 		a.entries = make(batch, 0, n)
@@ -87,9 +89,8 @@ func (a *rowArena) reset() {
 	a.at, a.used, a.filled, a.given = 0, 0, a.filled[:0], 0
 }
 
-// stepArenas are the arenas a step's joins took, given back to the
-// engine when the step commits. The workers' joins take theirs side by
-// side.
+// stepArenas are the arenas a step took, given back to the engine when
+// the step commits. The workers' operators take theirs side by side.
 type stepArenas struct {
 	mu    sync.Mutex
 	taken []*rowArena
@@ -102,7 +103,7 @@ type arenaStock struct {
 	slots int // the free arenas' sizes, added up
 }
 
-// takeArena returns an arena for a join's rows in this step.
+// takeArena returns an arena for this step.
 func (s *stepRun) takeArena() *rowArena { return s.engine.takeArena(s.arenas) }
 
 // takeArena returns an arena for the step whose arenas sa holds.
