@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 
@@ -18,11 +17,7 @@ import (
 // that view's as well; and whatever it returns, and every view read,
 // must equal the other engine's.
 func TestOpenMemoryOutputsOnly(t *testing.T) {
-	src, err := os.ReadFile("examples/feed.step")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := stepping.Compile("feed.step", string(src))
+	prog, err := stepping.CompileFile("examples/feed.step")
 	if err != nil {
 		t.Fatal(err)
 	}
