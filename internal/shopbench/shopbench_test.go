@@ -121,7 +121,10 @@ func BenchmarkSmallStep(b *testing.B) {
 		defer reportCPU(b)()
 		for b.Loop() {
 			// Baskets from 1,000 on hold no loaded item: each key is new.
-			l := LineItem{Basket: int64(1000 + i%1000), Product: d.Products[(i/1000)%len(d.Products)].Name, Qty: 1}
+			// Past 1,000 items for each product, the baskets move on by
+			// 1,000, so that a long run never inserts a key twice.
+			round := i / (1000 * len(d.Products))
+			l := LineItem{Basket: int64(1000 + i%1000 + 1000*round), Product: d.Products[(i/1000)%len(d.Products)].Name, Qty: 1}
 			i++
 			if err := s.AddItem(ctx, l); err != nil {
 				b.Fatal(err)
