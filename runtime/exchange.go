@@ -442,8 +442,9 @@ func concatBatches(bs []batch) batch { return slices.Concat(bs...) }
 var errBadRow = errors.New("bad row")
 
 // viewChanges files in into the step's changes to each view of the
-// circuit that has some, consolidated: on several workers, each view's
-// on a goroutine of its own when the step's changes are many.
+// circuit that has some, consolidated: on several workers, the views
+// dealt to as many goroutines when the step's changes are many
+// (viewGoroutines).
 func (s *stepRun) viewChanges(into map[string]*zset.ZSet) {
 	views := s.engine.circuit.Views
 	size := 0
@@ -453,7 +454,8 @@ func (s *stepRun) viewChanges(into map[string]*zset.ZSet) {
 	if size == 0 {
 		return
 	}
-	if s.parts == nil || size < s.engine.parallelBatch() || len(views) < 2 {
+	n := s.engine.viewGoroutines(size, len(views))
+	if n == 1 {
 		for _, v := range views {
 			if z := s.consolidated(v); z != nil {
 				into[v.Name] = z
@@ -463,7 +465,6 @@ func (s *stepRun) viewChanges(into map[string]*zset.ZSet) {
 	}
 	// Views are dealt to goroutines in turn; each writes only its own.
 	out := make([]*zset.ZSet, len(views))
-	n := len(views)
 	_ = parallel(n, func(w int) error {
 		for i := w; i < len(views); i += n {
 			out[i] = s.consolidated(views[i])
@@ -534,7 +535,8 @@ func oneSign(d batch) bool {
 }
 
 // addContents adds each view's changes to its contents: on several
-// workers, each view's on a goroutine of its own when they are many.
+// workers, the views dealt to as many goroutines when the changes are
+// many (viewGoroutines).
 func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 	e := s.engine
 	size := 0
@@ -546,7 +548,8 @@ func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 			v.contents = nil // read again from the state when next read
 		}
 	}
-	if s.parts == nil || size < e.parallelBatch() || len(changes) < 2 {
+	n := e.viewGoroutines(size, len(changes))
+	if n == 1 {
 		for name, d := range changes {
 			if v := e.views[name]; v.kept {
 				v.contents.AddAll(d, 1)
@@ -560,7 +563,7 @@ func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 			names = append(names, name)
 		}
 	}
-	n := len(names)
+	n = min(n, len(names))
 	_ = parallel(n, func(w int) error {
 		for i := w; i < len(names); i += n {
 			e.views[names[i]].contents.AddAll(changes[names[i]], 1)
