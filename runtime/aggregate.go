@@ -109,6 +109,9 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	scratch := make(zset.Row, len(op.Key))
 	var tmp [128]byte
 	buf := tmp[:0] // on the stack, for a short key
+	// On a worker, the split that gave it d encoded the keys: they are
+	// read from there rather than encoded again.
+	split := s.keysOf(n.Inputs[0].ID, d, op.Key)
 	for i, e := range d {
 		for j, sc := range op.Key {
 			v, err := sc.Eval(e.Row)
@@ -126,8 +129,12 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 		}
 		buf = buf[:0]
-		for _, v := range scratch {
-			buf = types.AppendKey(buf, v)
+		if split != nil {
+			buf = append(buf, split.of(i)...)
+		} else {
+			for _, v := range scratch {
+				buf = types.AppendKey(buf, v)
+			}
 		}
 		var key zset.Row
 		if spelledApart(scratch) {

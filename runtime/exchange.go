@@ -33,8 +33,8 @@ type route struct {
 	keys []keyFunc
 	// exprs are, by input, the key expressions keys evaluates, for an
 	// operator that reads its inputs' keys as they are encoded (keysOf:
-	// an integral and a join), which the split then encodes for it;
-	// empty for the others.
+	// an integral, a join and an aggregate), which the split then
+	// encodes for it; empty for the others.
 	exprs [][]ir.Scalar
 	width int // the most values a key has
 }
@@ -82,7 +82,7 @@ func routeOf(n *ir.Node) *route {
 	case *ir.SetOp:
 		r.keys = []keyFunc{wholeRow, wholeRow}
 	case *ir.Aggregate:
-		r.keys = []keyFunc{byExprs(op.Key)}
+		byKeys(op.Key)
 	case *ir.TopK:
 		r.keys = []keyFunc{byExprs(op.Per)}
 	case *ir.Window:
