@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"math/bits"
 	"strings"
+	"unsafe"
 
 	"github.com/shopspring/decimal"
 )
@@ -208,6 +209,28 @@ func numericFromCoefficient(coef string, exp int64) (decimal.Decimal, error) {
 // compares the coefficients alone. Callers may multiply or add a few such
 // coefficients in int64 without overflow checks past 2^53's headroom.
 func SmallCoefficient(d decimal.Decimal) (int64, bool) {
+	if decimalLayoutKnown {
+		// The coefficient read where decimal keeps it: a word or two
+		// to look at, rather than two comparisons of decimals, each of
+		// which readies both and compares their big.Ints.
+		if f := (*decimalFields)(unsafe.Pointer(&d)); f.exp >= -smallBoundExps && f.exp <= smallBoundExps {
+			if f.value == nil {
+				return 0, true // the zero Decimal
+			}
+			if !f.value.IsInt64() {
+				return 0, false
+			}
+			if c := f.value.Int64(); c > -1<<53 && c < 1<<53 {
+				return c, true
+			}
+			return 0, false
+		}
+	}
+	return smallCoefficientOf(d)
+}
+
+// smallCoefficientOf is SmallCoefficient through decimal's methods alone.
+func smallCoefficientOf(d decimal.Decimal) (int64, bool) {
 	exp := d.Exponent()
 	if exp < -smallBoundExps || exp > smallBoundExps {
 		if d.NumDigits() > 15 {

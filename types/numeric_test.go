@@ -3,6 +3,7 @@ package types
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"math/big"
 	"strings"
 	"testing"
@@ -148,6 +149,40 @@ func TestSmallCoefficient(t *testing.T) {
 		got, ok := SmallCoefficient(tt.d)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("SmallCoefficient(%s) = %d, %v; want %d, %v", tt.d.String(), got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestSmallCoefficientAgrees checks that SmallCoefficient, which reads
+// the coefficient where decimal keeps it, says what decimal's own
+// methods say, for coefficients about ±2^53 and ±2^63 at every exponent
+// of its bounds and past them, and for decimals made by parsing and by
+// arithmetic.
+func TestSmallCoefficientAgrees(t *testing.T) {
+	var ds []decimal.Decimal
+	for _, c := range []*big.Int{
+		big.NewInt(0), big.NewInt(1), big.NewInt(-1), big.NewInt(999),
+		big.NewInt(1<<53 - 1), big.NewInt(1 << 53), big.NewInt(1<<53 + 1),
+		big.NewInt(-(1<<53 - 1)), big.NewInt(-1 << 53), big.NewInt(-(1<<53 + 1)),
+		big.NewInt(math.MaxInt64), big.NewInt(math.MinInt64),
+		new(big.Int).Add(big.NewInt(math.MaxInt64), big.NewInt(1)),
+		new(big.Int).Sub(big.NewInt(math.MinInt64), big.NewInt(1)),
+		new(big.Int).Lsh(big.NewInt(3), 100),
+	} {
+		for exp := int32(-30); exp <= 30; exp++ {
+			ds = append(ds, decimal.NewFromBigInt(c, exp))
+		}
+	}
+	for _, s := range []string{"0", "0.00", "-0.5", "12.345", "9007199254740991", "9007199254740992", "-9007199254740992.5", "1e-30", "123456789012345678901234567890"} {
+		ds = append(ds, decimal.RequireFromString(s))
+	}
+	price := decimal.RequireFromString("19.99")
+	ds = append(ds, price.Mul(decimal.NewFromInt(3)), price.Sub(price), price.Add(decimal.New(1, -4)), decimal.Decimal{})
+	for _, d := range ds {
+		got, ok := SmallCoefficient(d)
+		want, wantOK := smallCoefficientOf(d)
+		if got != want || ok != wantOK {
+			t.Errorf("SmallCoefficient(%s) = %d, %v; decimal's methods give %d, %v", d.String(), got, ok, want, wantOK)
 		}
 	}
 }
