@@ -271,12 +271,15 @@ func TestMemIndexUpdateKeyed(t *testing.T) {
 // inserted only when absent, as a keyed table's are) into an index as
 // fresh and into another as not, and checks that both hold the same
 // rows after each: through buckets growing past bucketScan, finding
-// rows by a map, and shrinking back to scanning.
+// rows by a map, and shrinking back to scanning. A retraction is of the
+// row filed itself, as a table's is, or of an equal row of its own,
+// which a fresh index, whose rows are filed unhashed, must find too.
 func TestUpdateKeyedFresh(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	fresh := &memIndex{buckets: map[string]*memBucket{}}
 	plain := &memIndex{buckets: map[string]*memBucket{}}
-	held := map[int64]bool{}
+	held := map[int64]zset.Row{} // the row filed, by value
+	retracted := map[bool]int{}  // retractions, by whether of the row filed
 	biggest := 0
 	keyOf := func(row int64) string { return fmt.Sprint("k", row%3) }
 	for step := range 200 {
@@ -296,19 +299,26 @@ func TestUpdateKeyedFresh(t *testing.T) {
 				continue
 			}
 			seen[row] = true
-			w := int64(0)
+			filed := held[row]
+			e := zset.Entry{Row: zset.Row{row, fmt.Sprint("r", row)}, Weight: 1}
 			switch {
-			case !held[row] && r.IntN(100) < insertShare:
-				w = 1
-			case held[row] && r.IntN(100) >= insertShare:
-				w = -1
+			case filed == nil && r.IntN(100) < insertShare:
+				held[row] = e.Row
+			case filed != nil && r.IntN(100) >= insertShare:
+				e.Weight = -1
+				if itself := r.IntN(2) == 0; itself {
+					e.Row = filed
+					retracted[true]++
+				} else {
+					retracted[false]++
+				}
+				delete(held, row)
 			default:
 				continue
 			}
-			held[row] = w == 1
 			keys += keyOf(row)
 			ends = append(ends, int32(len(keys)))
-			d = append(d, zset.Entry{Row: zset.Row{row, fmt.Sprint("r", row)}, Weight: w})
+			d = append(d, e)
 		}
 		fresh.updateKeyed(keys, ends, d, true)
 		plain.updateKeyed(keys, ends, d, false)
@@ -329,17 +339,23 @@ func TestUpdateKeyedFresh(t *testing.T) {
 			if fmt.Sprint(g) != fmt.Sprint(w) {
 				t.Fatalf("step %d: key %q holds %v, want %v", step, k, g, w)
 			}
-			// Each row is found where it is, as a later retraction needs.
+			// Each row is found where it is, as itself and as an
+			// equal row, as a later retraction needs.
 			for _, e := range g {
 				h, _ := hashRowKey(nil, "", e.Row)
-				if i, _ := got.find(h, e.Row); i < 0 {
-					t.Fatalf("step %d: key %q: row %v held but not found", step, k, e.Row)
+				for _, row := range []zset.Row{e.Row, slices.Clone(e.Row)} {
+					if i, _ := got.find(h, row); i < 0 || got.row(i)[0] != row[0] {
+						t.Fatalf("step %d: key %q: row %v held but found at %d", step, k, row, i)
+					}
 				}
 			}
 		}
 	}
 	if biggest < bucketScan {
 		t.Fatalf("the biggest bucket held %d rows, fewer than bucketScan: the map was never made", biggest)
+	}
+	if retracted[true] == 0 || retracted[false] == 0 {
+		t.Fatalf("retractions of the row filed, and of an equal one: %d and %d; want some of each", retracted[true], retracted[false])
 	}
 }
 

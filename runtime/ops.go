@@ -220,12 +220,12 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 			}
 			s.keep(n.Inputs[0].ID, ek)
 		}
-		if mi, ok := ix.(*memIndex); ok {
+		if ku, ok := ix.(keyedUpdater); ok {
 			// Filed from the keys as they are: no KeyedChange per
 			// change.
 			fresh := s.engine.insertsFresh(n)
 			s.writes = append(s.writes, func(context.Context) error {
-				mi.updateKeyed(ek.all, ek.ends, ek.d, fresh)
+				ku.updateKeyed(ek.all, ek.ends, ek.d, fresh)
 				return nil
 			})
 			return nil, nil
@@ -255,6 +255,17 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 			s.updateOverlay(ov, keys, slices.Clone(ends), d) // off the stack
 			return nil, nil
 		}
+		if ku, ok := ix.(keyedUpdater); ok {
+			// As a big batch is: a table's rows are filed unhashed
+			// (memBucket.addFresh), and must go this way to be found
+			// as the table's (memBucket.addStored).
+			ends, fresh := slices.Clone(ends), s.engine.insertsFresh(n) // ends off the stack
+			s.writes = append(s.writes, func(context.Context) error {
+				ku.updateKeyed(keys, ends, d, fresh)
+				return nil
+			})
+			return nil, nil
+		}
 	}
 	changes := make([]KeyedChange, 0, len(d))
 	for i, e := range d {
@@ -266,6 +277,13 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	}
 	s.writes = append(s.writes, func(ctx context.Context) error { return ix.Update(ctx, changes) })
 	return nil, nil
+}
+
+// keyedUpdater is an index that files a batch's changes from their keys
+// encoded in one string (memIndex.updateKeyed), as the memory store's
+// are, split over partitions or not.
+type keyedUpdater interface {
+	updateKeyed(keys string, ends []int32, d []zset.Entry, fresh bool)
 }
 
 // updateOverlay schedules the addition of d, change i's key ending at

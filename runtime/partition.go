@@ -128,6 +128,18 @@ func (ix *partIndex) Update(ctx context.Context, changes []KeyedChange) error {
 	return parallel(len(ix.parts), func(p int) error { return ix.parts[p].Update(ctx, by[p]) })
 }
 
+// updateKeyed is memIndex.updateKeyed, each change filed in its key's
+// partition in turn, as Update files a few.
+func (ix *partIndex) updateKeyed(keys string, ends []int32, d []zset.Entry, fresh bool) {
+	start := int32(0)
+	for i := range d {
+		key := keys[start:ends[i]]
+		end := [1]int32{int32(len(key))}
+		ix.parts[partOf(key, len(ix.parts))].updateKeyed(key, end[:], d[i:i+1], fresh)
+		start = ends[i]
+	}
+}
+
 // partGroups is an aggregate's groups split over partitions, as
 // partIndex is an index.
 type partGroups struct {

@@ -456,6 +456,10 @@ var rowSeed = maphash.MakeSeed()
 // bucket holds more than bucketScan rows, a map from the full hash to
 // position finds its rows. The row keys themselves are not kept: rows
 // whose keys share a hash are told apart by encoding the rows again.
+// The index of a keyed table's rows (Engine.insertsFresh) files them
+// without hashing them while it scans, and finds one that leaves by its
+// place in memory (addFresh, addStored): hashing rows' encodings was 4%
+// of the CPU of loading the shop's line items.
 type memBucket struct {
 	// first is the bucket's row while rows is nil: a key of one row
 	// costs one object, the bucket, and its lookup makes nothing.
@@ -463,6 +467,11 @@ type memBucket struct {
 	firstTag uint32
 	width    int32 // the columns of every row in rows
 	n        int32 // the number of rows
+	// unhashed says that rows were filed without hashing them
+	// (addFresh), with the tag 0: find then looks for a row by its
+	// place in memory first, and compares those rows with it by
+	// encoding them.
+	unhashed bool
 	// rows holds the rows once the bucket has held two: row i in
 	// rows[i/2] at i%2, a place past n empty.
 	rows []rowPair
@@ -587,18 +596,54 @@ func (b *memBucket) find(h uint64, row zset.Row) (_ int, taken bool) {
 		return -1, taken
 	}
 	tag := tagOf(h)
+	if b.unhashed {
+		if i := b.stored(row); i >= 0 {
+			return i, false
+		}
+	}
 	if b.rows == nil {
-		if b.n == 1 && b.firstTag == tag && types.SameRowKey(b.first[0].Row, row) {
+		if b.n == 1 && b.tagMatches(b.firstTag, tag) && types.SameRowKey(b.first[0].Row, row) {
 			return 0, false
 		}
 		return -1, false
 	}
 	for i := range int(b.n) {
-		if p := &b.rows[i>>1]; p.tags[i&1] == tag && types.SameRowKey(unsafe.Slice(p.cols[i&1], b.width), row) {
+		if p := &b.rows[i>>1]; b.tagMatches(p.tags[i&1], tag) && types.SameRowKey(unsafe.Slice(p.cols[i&1], b.width), row) {
 			return i, false
 		}
 	}
 	return -1, false
+}
+
+// tagMatches reports whether a row of tag t may be the row of tag tag:
+// the same tag, or none (a row filed unhashed).
+func (b *memBucket) tagMatches(t, tag uint32) bool { return t == tag || b.unhashed && t == 0 }
+
+// stored returns the position of row itself, the row whose columns are
+// row's own, or -1. A table's row retracted is the row the table kept
+// and its index was given, so a bucket finds it without encoding
+// anything; rows are never changed once filed, so the same columns are
+// the same row.
+func (b *memBucket) stored(row zset.Row) int {
+	if len(row) == 0 {
+		return -1
+	}
+	cols := unsafe.SliceData(row)
+	if b.rows == nil {
+		if b.n == 1 && len(b.first[0].Row) == len(row) && unsafe.SliceData(b.first[0].Row) == cols {
+			return 0
+		}
+		return -1
+	}
+	if len(row) != int(b.width) {
+		return -1
+	}
+	for i := range int(b.n) {
+		if b.rows[i>>1].cols[i&1] == cols {
+			return i
+		}
+	}
+	return -1
 }
 
 // insert adds row with weight w, not zero, whose row key hashes to h;
@@ -820,19 +865,24 @@ func (ix *memIndex) Update(_ context.Context, changes []KeyedChange) error {
 // updateKeyed adds the changes d, the key of change i being
 // keys[ends[i-1]:ends[i]] (from 0 for the first), as Update does: for a
 // caller that has the batch's keys in one string, so that it need not
-// make a KeyedChange of each change.
+// make a KeyedChange of each change. With fresh (Engine.insertsFresh),
+// a change of weight 1 is a row its bucket does not hold, and any other
+// retracts a row the index was given itself.
 func (ix *memIndex) updateKeyed(keys string, ends []int32, d []zset.Entry, fresh bool) {
 	u := memUpdate{ix: ix}
 	var tmp [128]byte
 	buf := tmp[:0]
 	start := int32(0)
 	for i, e := range d {
-		if fresh && e.Weight == 1 {
-			var h uint64
-			h, buf = hashRowKey(buf, "", e.Row)
-			u.to(keys[start:ends[i]]).addNew(h, e.Row)
-		} else {
-			buf = u.add(buf, keys[start:ends[i]], "", e.Row, e.Weight)
+		key := keys[start:ends[i]]
+		switch {
+		case !fresh:
+			buf = u.add(buf, key, "", e.Row, e.Weight)
+		case e.Weight == 1:
+			buf = u.to(key).addFresh(buf, e.Row)
+		default:
+			buf = u.to(key).addStored(buf, e.Row, e.Weight)
+			u.settle()
 		}
 		start = ends[i]
 	}
@@ -947,6 +997,40 @@ func (b *memBucket) addNew(h uint64, row zset.Row) {
 	b.insert(h, row, 1, false)
 }
 
+// addFresh is addNew for a row not hashed yet: a bucket that scans its
+// rows files it unhashed, with the tag 0, rather than encoding the row
+// to hash it, since a table's row that leaves its index leaves as
+// itself (addStored). A bucket with a map, or about to make one, hashes
+// it, as the map must.
+func (b *memBucket) addFresh(buf []byte, row zset.Row) []byte {
+	if b.more != nil && b.more.at != nil || int(b.n) >= bucketScan {
+		var h uint64
+		h, buf = hashRowKey(buf, "", row)
+		b.addNew(h, row)
+		return buf
+	}
+	b.unhashed = true
+	b.insert(unhashedRow, row, 1, false)
+	return buf
+}
+
+// unhashedRow is the hash insert is given for a row filed unhashed: its
+// tag is 0.
+const unhashedRow = 0
+
+// addStored is add for a row of a table that the bucket was given
+// itself (Engine.insertsFresh): found by its place in memory, unencoded,
+// when the bucket scans its rows, as add finds it otherwise.
+func (b *memBucket) addStored(buf []byte, row zset.Row, w int64) []byte {
+	if b.more == nil || b.more.at == nil {
+		if i := b.stored(row); i >= 0 {
+			b.reweigh(i, w)
+			return buf
+		}
+	}
+	return b.add(buf, "", row, w)
+}
+
 // addHashed is add for a caller that has the hash of the row's row key
 // with rowSeed already, as a fixpoint's overlay keeps it.
 func (b *memBucket) addHashed(h uint64, row zset.Row, w int64) {
@@ -955,7 +1039,15 @@ func (b *memBucket) addHashed(h uint64, row zset.Row, w int64) {
 		if w != 0 {
 			b.insert(h, row, w, taken)
 		}
-	} else if w = b.weight(i) + w; w == 0 {
+		return
+	}
+	b.reweigh(i, w)
+}
+
+// reweigh adds w to the weight of row i, removing the row when that
+// comes to zero.
+func (b *memBucket) reweigh(i int, w int64) {
+	if w = b.weight(i) + w; w == 0 {
 		b.remove(i)
 	} else {
 		b.setWeight(i, w)
