@@ -19,6 +19,12 @@ import (
 // swapped is kept as it came. "Equal" is by representation (the same
 // string, the same int64), so a kept row reads exactly as given.
 //
+// A numeric column's values are not shared but compacted: a decimal
+// made by the decimal package is three objects (its coefficient's
+// words, the big.Int, the box), and is kept as one
+// (types.CompactDecimal), which a join or a sum then reads from one
+// place in memory.
+//
 // A text column remembers the boxes of up to shareTexts values; one
 // whose values rarely repeat stops sharing once it has seen that many
 // (most rows would pay a lookup to save nothing and the table would keep
@@ -48,9 +54,10 @@ type columnShare struct {
 type shareKind uint8
 
 const (
-	noShare   shareKind = iota
-	shareText           // by a map of values, and the previous value
-	shareInt            // with the previous value only
+	noShare        shareKind = iota
+	shareText                // by a map of values, and the previous value
+	shareInt                 // with the previous value only
+	compactNumeric           // not shared: made one object (types.CompactDecimal)
 )
 
 // shareTexts is the most text values a column remembers at once. A round
@@ -67,6 +74,8 @@ func newValueShare(cols []ir.Column) *valueShare {
 			s.cols[i] = columnShare{kind: shareText, texts: map[string]any{}}
 		case types.Int2, types.Int4, types.Int8:
 			s.cols[i].kind = shareInt
+		case types.Numeric:
+			s.cols[i].kind = compactNumeric
 		}
 	}
 	return s
@@ -98,6 +107,8 @@ func (s *valueShare) row(row []any) []any {
 // v's own.
 func (c *columnShare) share(v any) any {
 	switch c.kind {
+	case compactNumeric:
+		return types.CompactDecimal(v)
 	case shareInt:
 		if last, ok := c.last.(int64); ok && last == v.(int64) {
 			return c.last

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -159,6 +162,85 @@ output n
 					if len(bs) > workers {
 						t.Errorf("%s: %s is kept in %d boxes, want at most %d", tc.table, p, len(bs), workers)
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestTableCompactsNumerics checks that a table keeps its rows'
+// numerics each in one object (types.CompactDecimal), reading as given,
+// without writing to the caller's rows, in a table with a key and in
+// one without; and that a row whose numeric the caller spells in an
+// object of its own is retracted all the same.
+func TestTableCompactsNumerics(t *testing.T) {
+	const src = `
+table prices (name text, price numeric, primary key (name))
+table bag (price numeric, n int8)
+view total = bag | group by n { s = sum(price) }
+output total
+`
+	c := lower(t, src)
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			ctx := context.Background()
+			e := NewWithOptions(c, NewMemoryStore(), Options{Workers: workers, ParallelBatch: 2})
+			var prices, bag []Change
+			var given [][]any
+			for i := range 6 {
+				p := decimal.RequireFromString(fmt.Sprintf("%d.%02d", i, 10*i)) // three objects, boxed
+				prices = append(prices, Change{Op: Insert, Row: []any{fmt.Sprint("p", i), p}})
+				bag = append(bag, Change{Op: Insert, Row: []any{decimal.New(int64(150+i), -2), int64(i % 2)}})
+				given = append(given, prices[i].Row, bag[i].Row)
+			}
+			copies := make([][]any, len(given))
+			for i, row := range given {
+				copies[i] = slices.Clone(row)
+			}
+			if _, err := e.Step(ctx, map[string][]Change{"prices": prices, "bag": bag}); err != nil {
+				t.Fatal(err)
+			}
+			for i := range given {
+				for j := range given[i] {
+					if !types.SameBox(given[i][j], copies[i][j]) {
+						t.Fatalf("the caller's row %d changed at column %d", i, j)
+					}
+				}
+			}
+			// Retract a bag row and update a price, each spelled in
+			// objects of the caller's own.
+			res, err := e.Step(ctx, map[string][]Change{
+				"bag":    {{Op: Delete, Row: []any{decimal.RequireFromString("1.51"), int64(1)}}},
+				"prices": {{Op: Update, Row: []any{"p2", decimal.RequireFromString("9.990")}}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(res.Changes["total"].Entries()); !strings.Contains(got, "4.59") {
+				t.Errorf("total's changes after retracting 1.51 from 1.51+1.53+1.55: %s, want the sum 4.59 taken to 3.08", got)
+			}
+			want := map[string]string{
+				"prices": "[p0 0.00] [p1 1.10] [p2 9.990] [p3 3.30] [p4 4.40] [p5 5.50]",
+				"bag":    "[1.50 0] [1.52 0] [1.53 1] [1.54 0] [1.55 1]",
+			}
+			for table, rows := range want {
+				var got []string
+				e.tables[table].contents().Each(func(row zset.Row, w int64) {
+					var cols []string
+					for _, v := range row {
+						if d, ok := v.(decimal.Decimal); ok {
+							if !types.SameBox(types.CompactDecimal(v), v) {
+								t.Errorf("%s keeps %s in objects of their own, not one", table, d)
+							}
+							v = types.FormatNumeric(d) // as spelled: 1.50, not 1.5
+						}
+						cols = append(cols, fmt.Sprint(v))
+					}
+					got = append(got, "["+strings.Join(cols, " ")+"]")
+				})
+				slices.Sort(got)
+				if s := strings.Join(got, " "); s != rows {
+					t.Errorf("%s holds %s, want %s", table, s, rows)
 				}
 			}
 		})

@@ -98,6 +98,37 @@ func BoxDecimal(coef int64, exp int32) any {
 	return v
 }
 
+// CompactDecimal returns v, a decimal.Decimal in an interface, as
+// BoxDecimal makes it: the decimal, its coefficient and the
+// coefficient's words in one object, rather than the three a decimal
+// made by decimal's functions and then boxed is. It is v itself when it
+// is one object already, when its coefficient does not fit an int64, or
+// when it is not a decimal. The decimal is the same: the same
+// coefficient and exponent, so that it encodes and reads alike. A table
+// keeps its rows' numerics this way: a third of the objects, fewer
+// bytes, and one place in memory to read when a join or a sum reads the
+// value.
+func CompactDecimal(v any) any {
+	if !decimalLayoutKnown {
+		return v
+	}
+	e := (*eface)(unsafe.Pointer(&v))
+	if e.typ != decimalType {
+		return v
+	}
+	f := (*decimalFields)(e.data)
+	if f.value == nil || !f.value.IsInt64() {
+		return v // the zero Decimal, or a big coefficient
+	}
+	// Made by BoxDecimal: its big.Int follows it in the box. (Compared
+	// as addresses: a standalone decimal's box is smaller than a
+	// decimalBox, and must not be read as one.)
+	if uintptr(unsafe.Pointer(f.value)) == uintptr(e.data)+unsafe.Offsetof(decimalBox{}.i) {
+		return v
+	}
+	return BoxDecimal(f.value.Int64(), f.exp)
+}
+
 // stringType is the type word of an interface holding a string.
 var stringType = func() unsafe.Pointer {
 	var v any = ""

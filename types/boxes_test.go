@@ -2,6 +2,7 @@ package types
 
 import (
 	"math"
+	"math/big"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -80,5 +81,45 @@ func TestSameBox(t *testing.T) {
 	}
 	if SameBox(any(int64(1000)), any(float64(1000))) {
 		t.Fatal("SameBox took boxes of two types as one")
+	}
+}
+
+// TestCompactDecimal checks that CompactDecimal gives a decimal that
+// reads and encodes as the one given, in one object, and gives back
+// as they are those that are one object already, those whose
+// coefficient is too big for an int64, the zero Decimal, and values
+// that are not decimals.
+func TestCompactDecimal(t *testing.T) {
+	huge := decimal.NewFromBigInt(new(big.Int).Lsh(big.NewInt(1), 70), -3)
+	for _, d := range []decimal.Decimal{
+		decimal.New(0, 0), decimal.New(1999, -2), decimal.New(-5, 3), decimal.RequireFromString("1.50"),
+		decimal.RequireFromString("-0.000"), decimal.New(math.MaxInt64, -4), decimal.New(math.MinInt64, 0),
+		decimal.RequireFromString("19.99").Mul(decimal.NewFromInt(3)), huge, {},
+	} {
+		var v any = d
+		c := CompactDecimal(v)
+		got, ok := c.(decimal.Decimal)
+		if !ok {
+			t.Fatalf("CompactDecimal(%s) is %T", d, c)
+		}
+		if got.String() != d.String() || got.Exponent() != d.Exponent() || RowKey([]any{got}) != RowKey([]any{d}) || KeyOf([]any{got}) != KeyOf([]any{d}) {
+			t.Fatalf("CompactDecimal(%s) = %s (exp %d), which reads or encodes otherwise", d, got, got.Exponent())
+		}
+		keep := d.Coefficient().IsInt64() == false || d == (decimal.Decimal{})
+		if keep != SameBox(c, v) {
+			t.Fatalf("CompactDecimal(%s): given back as it was %v, want %v", d, SameBox(c, v), keep)
+		}
+		if !SameBox(CompactDecimal(c), c) {
+			t.Fatalf("CompactDecimal(%s) made again from its own result", d)
+		}
+	}
+	for _, v := range []any{nil, int64(3), "1.5", 1.5} {
+		if !SameBox(CompactDecimal(v), v) {
+			t.Fatalf("CompactDecimal(%#v) changed a value that is not a decimal", v)
+		}
+	}
+	v := any(decimal.New(123456, -2))
+	if n := testing.AllocsPerRun(100, func() { sink = CompactDecimal(v) }); n != 1 {
+		t.Fatalf("CompactDecimal makes %v objects, want 1", n)
 	}
 }
