@@ -132,13 +132,7 @@ output n
 					t.Fatal(err)
 				}
 			}
-			for i := range given {
-				for j := range given[i] {
-					if !types.SameBox(given[i][j], copies[i][j]) {
-						t.Fatalf("the caller's row %d changed at column %d", i, j)
-					}
-				}
-			}
+			callerRowsKept(t, given, copies)
 			for _, tc := range []struct {
 				table string
 				col   int
@@ -200,13 +194,7 @@ output total
 			if _, err := e.Step(ctx, map[string][]Change{"prices": prices, "bag": bag}); err != nil {
 				t.Fatal(err)
 			}
-			for i := range given {
-				for j := range given[i] {
-					if !types.SameBox(given[i][j], copies[i][j]) {
-						t.Fatalf("the caller's row %d changed at column %d", i, j)
-					}
-				}
-			}
+			callerRowsKept(t, given, copies)
 			// Retract a bag row and update a price, each spelled in
 			// objects of the caller's own.
 			res, err := e.Step(ctx, map[string][]Change{
@@ -244,5 +232,19 @@ output total
 				}
 			}
 		})
+	}
+}
+
+// callerRowsKept fails the test unless each of the caller's rows given
+// still holds the boxes of copies, copied before the steps: a table
+// copies a row to change its values, never writing to the caller's.
+func callerRowsKept(t *testing.T, given, copies [][]any) {
+	t.Helper()
+	for i := range given {
+		for j := range given[i] {
+			if !types.SameBox(given[i][j], copies[i][j]) {
+				t.Fatalf("the caller's row %d changed at column %d", i, j)
+			}
+		}
 	}
 }
