@@ -105,9 +105,9 @@ func BoxDecimal(coef int64, exp int32) any {
 // is one object already, when its coefficient does not fit an int64, or
 // when it is not a decimal. The decimal is the same: the same
 // coefficient and exponent, so that it encodes and reads alike. A table
-// keeps its rows' numerics this way: a third of the objects, fewer
-// bytes, and one place in memory to read when a join or a sum reads the
-// value.
+// keeps its rows' numerics this way: a third of the objects for the
+// collector, in about the bytes of the three (64 against 56), and one
+// place in memory to read when a join or a sum reads the value.
 func CompactDecimal(v any) any {
 	if !decimalLayoutKnown {
 		return v
