@@ -223,11 +223,7 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 		if ku, ok := ix.(keyedUpdater); ok {
 			// Filed from the keys as they are: no KeyedChange per
 			// change.
-			fresh := s.engine.insertsFresh(n)
-			s.writes = append(s.writes, func(context.Context) error {
-				ku.updateKeyed(ek.all, ek.ends, ek.d, fresh)
-				return nil
-			})
+			s.fileKeyed(ku, n, ek.all, ek.ends, ek.d)
 			return nil, nil
 		}
 		if ov, ok := ix.(*overlayIndex); ok {
@@ -259,11 +255,7 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 			// As a big batch is: a table's rows are filed unhashed
 			// (memBucket.addFresh), and must go this way to be found
 			// as the table's (memBucket.addStored).
-			ends, fresh := slices.Clone(ends), s.engine.insertsFresh(n) // ends off the stack
-			s.writes = append(s.writes, func(context.Context) error {
-				ku.updateKeyed(keys, ends, d, fresh)
-				return nil
-			})
+			s.fileKeyed(ku, n, keys, slices.Clone(ends), d) // ends off the stack
 			return nil, nil
 		}
 	}
@@ -277,6 +269,17 @@ func (s *stepRun) integrate(n *ir.Node, op *ir.Integrate) (batch, error) {
 	}
 	s.writes = append(s.writes, func(ctx context.Context) error { return ix.Update(ctx, changes) })
 	return nil, nil
+}
+
+// fileKeyed schedules for the commit ku's filing of d, node n's
+// changes, change i's key ending at ends[i] in keys: as fresh when n
+// integrates a keyed table (Engine.insertsFresh).
+func (s *stepRun) fileKeyed(ku keyedUpdater, n *ir.Node, keys string, ends []int32, d batch) {
+	fresh := s.engine.insertsFresh(n)
+	s.writes = append(s.writes, func(context.Context) error {
+		ku.updateKeyed(keys, ends, d, fresh)
+		return nil
+	})
 }
 
 // keyedUpdater is an index that files a batch's changes from their keys
