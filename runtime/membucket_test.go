@@ -18,10 +18,8 @@ import (
 // tags, and rows found by a map, which it makes and drops as it grows
 // past bucketScan rows and shrinks back.
 func TestMemBucketCollisions(t *testing.T) {
-	old := bucketRowHash
-	t.Cleanup(func() { bucketRowHash = old })
 	for _, spread := range []int64{1, 3, 1 << 40} {
-		bucketRowHash = func(row zset.Row) uint64 { return uint64(row[0].(int64) % spread) }
+		cutRowHashes(t, spread)
 		r := rand.New(rand.NewPCG(5, uint64(spread)))
 		b := &memBucket{}
 		model := map[string]int64{}
@@ -359,6 +357,14 @@ func TestUpdateKeyedFresh(t *testing.T) {
 	}
 }
 
+// cutRowHashes makes a bucket hash a row of int64 first column k as
+// k % spread, until the test ends, so that rows share hashes.
+func cutRowHashes(t *testing.T, spread int64) {
+	old := bucketRowHash
+	t.Cleanup(func() { bucketRowHash = old })
+	bucketRowHash = func(row zset.Row) uint64 { return uint64(row[0].(int64) % spread) }
+}
+
 func sortEntries(es []zset.Entry) {
 	slices.SortFunc(es, func(a, b zset.Entry) int { return cmp.Compare(a.Row[0].(int64), b.Row[0].(int64)) })
 }
@@ -368,10 +374,8 @@ func sortEntries(es []zset.Entry) {
 // values so that rows share them, through a bucket's forms: the two must
 // hold the same rows, each found by its hash.
 func TestMemBucketAddNew(t *testing.T) {
-	old := bucketRowHash
-	t.Cleanup(func() { bucketRowHash = old })
 	for _, spread := range []int64{1, 3, 1 << 40} {
-		bucketRowHash = func(row zset.Row) uint64 { return uint64(row[0].(int64) % spread) }
+		cutRowHashes(t, spread)
 		r := rand.New(rand.NewPCG(6, uint64(spread)))
 		fresh, plain := &memBucket{}, &memBucket{}
 		held := map[int64]bool{}
