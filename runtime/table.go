@@ -89,19 +89,26 @@ type overlay struct {
 // look-up of the table when the batch is applied (see pkRows).
 type keyedOverlay struct {
 	changes []pkChange
-	// at finds a key's change by the key's hash; a change whose hash an
-	// earlier one has (two keys, one hash: in theory) is found by
-	// scanning. Nil while the batch has touched few keys (8), which are
-	// scanned.
-	at map[uint64]int32
-	// spareAt is an empty map that at takes when it is made: an
-	// earlier batch's, for an overlay taken from tableState.overlays.
-	spareAt map[uint64]int32
+	// index finds a key's change by the key's hash once the batch has
+	// touched more than scanChanges keys (the few before are scanned):
+	// an open-addressed table of positions in changes plus one (0 for
+	// an empty entry), probed linearly from the place the hash's low
+	// bits give, at most half full. A load's batch of thousands of
+	// keys finds and files each in one probe of a small array, where a
+	// Go map looked each up twice (find, then add) and hashed the hash.
+	index []int32
+	// spare is an earlier batch's index, cleared, for index to take:
+	// an overlay taken from tableState.overlays makes none.
+	spare []int32
 }
+
+// scanChanges is the most changes a keyedOverlay finds a key's among by
+// scanning them.
+const scanChanges = 8
 
 // pooledOverlay is a batch's overlay of a keyed table, kept in
 // tableState.overlays between batches: a load's batches of thousands of
-// changes each then reuse one array of changes and one map, where each
+// changes each then reuse one array of changes and one index, where each
 // made its own for the collector.
 type pooledOverlay struct {
 	overlay
@@ -137,12 +144,11 @@ func (t *tableState) giveOverlay(ov *overlay) {
 		return
 	}
 	k := ov.keyed
+	if k.index != nil {
+		k.spare, k.index = k.emptied(), nil
+	}
 	clear(k.changes)
 	k.changes = k.changes[:0]
-	if k.at != nil {
-		clear(k.at)
-		k.spareAt, k.at = k.at, nil
-	}
 	t.overlays.Put(ov.pooled)
 }
 
@@ -166,7 +172,7 @@ func (o *keyedOverlay) find(t *tableState, h uint64, key []byte) int {
 		c := &o.changes[i]
 		return c.hash == h && string(t.appendPK(tmp[:0], c.keyRow)) == string(key)
 	}
-	if o.at == nil {
+	if o.index == nil {
 		for i := range o.changes {
 			if is(i) {
 				return i
@@ -174,41 +180,71 @@ func (o *keyedOverlay) find(t *tableState, h uint64, key []byte) int {
 		}
 		return -1
 	}
-	i, ok := o.at[h]
-	if !ok {
-		return -1
-	}
-	if is(int(i)) {
-		return int(i)
-	}
-	for j := range o.changes { // two keys of one hash: in theory
-		if is(j) {
-			return j
+	mask := uint64(len(o.index) - 1)
+	for j := h & mask; ; j = (j + 1) & mask {
+		e := o.index[j]
+		if e == 0 {
+			return -1
+		}
+		if is(int(e - 1)) {
+			return int(e - 1)
 		}
 	}
-	return -1
 }
 
 // add records the first change of a key.
 func (o *keyedOverlay) add(c pkChange) {
-	i := int32(len(o.changes))
 	o.changes = append(o.changes, c)
-	if o.at == nil && len(o.changes) > 8 {
-		if o.at, o.spareAt = o.spareAt, nil; o.at == nil {
-			o.at = make(map[uint64]int32, cap(o.changes))
-		}
-		for j, x := range o.changes {
-			if _, ok := o.at[x.hash]; !ok {
-				o.at[x.hash] = int32(j)
-			}
-		}
-		return
+	switch n := len(o.changes); {
+	case o.index == nil && n <= scanChanges:
+	case o.index == nil || 2*n > len(o.index):
+		o.reindex()
+	default:
+		o.file(int32(n - 1))
 	}
-	if o.at != nil {
-		if _, ok := o.at[c.hash]; !ok {
-			o.at[c.hash] = i
-		}
+}
+
+// reindex makes the index of the changes, of at least twice their room
+// entries.
+func (o *keyedOverlay) reindex() {
+	size := 16
+	for size < 2*max(len(o.changes), cap(o.changes)) {
+		size *= 2
 	}
+	if len(o.spare) >= size {
+		o.index, o.spare = o.spare, nil
+	} else {
+		o.index = make([]int32, size)
+	}
+	for i := range o.changes {
+		o.file(int32(i))
+	}
+}
+
+// emptied returns the index with its entries zeroed, as a spare: those
+// the changes took, rather than the whole array, so that a small batch
+// that took a big batch's spare does not clear all of it.
+func (o *keyedOverlay) emptied() []int32 {
+	mask := uint64(len(o.index) - 1)
+	for i := range o.changes {
+		j := o.changes[i].hash & mask
+		for o.index[j] != int32(i+1) {
+			j = (j + 1) & mask
+		}
+		o.index[j] = 0
+	}
+	return o.index
+}
+
+// file enters change i in the index, at the first empty entry from its
+// hash's place.
+func (o *keyedOverlay) file(i int32) {
+	mask := uint64(len(o.index) - 1)
+	j := o.changes[i].hash & mask
+	for o.index[j] != 0 {
+		j = (j + 1) & mask
+	}
+	o.index[j] = i + 1
 }
 
 // appendPK appends the encoding of row's primary key, the one pk returns,

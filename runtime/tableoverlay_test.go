@@ -13,7 +13,7 @@ import (
 // TestTableOverlayReused runs batches of random inserts, updates and
 // deletes, several to one key in a batch, through a keyed table whose
 // overlays are reused from batch to batch (sizes alternate between
-// those that scan for a key and those that use a map): after each step
+// those that scan for a key and those that index their keys): after each step
 // the table holds what a map of the same changes holds.
 func TestTableOverlayReused(t *testing.T) {
 	c := lower(t, `
