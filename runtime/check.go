@@ -10,12 +10,18 @@ import (
 
 // CheckValue reports whether a non-NULL Go value is a valid value of type
 // t in the mapping documented in package types.
-func CheckValue(v any, t types.Type) error {
+func CheckValue(v any, t types.Type) error { return checkValue(v, &t) }
+
+// checkValue is CheckValue with the type by reference: a table checks
+// each column of each row it is given, and a type is 64 bytes to copy.
+func checkValue(v any, t *types.Type) error {
 	ok := false
 	switch t.Kind {
 	case types.Bool:
 		_, ok = v.(bool)
-	case types.Int2, types.Int4, types.Int8:
+	case types.Int8:
+		_, ok = v.(int64)
+	case types.Int2, types.Int4:
 		var n int64
 		if n, ok = v.(int64); ok {
 			if err := types.CheckIntRange(n, t.Kind); err != nil {
@@ -41,7 +47,7 @@ func CheckValue(v any, t types.Type) error {
 				if e == nil {
 					continue
 				}
-				if err := CheckValue(e, *t.Elem); err != nil {
+				if err := checkValue(e, t.Elem); err != nil {
 					return err
 				}
 			}

@@ -408,7 +408,8 @@ func (t *tableState) checkRow(c Change) error {
 		return fmt.Errorf("row has %d values, table %s has %d columns", len(c.Row), t.input.Name, len(cols))
 	}
 	keyOnly := c.Op == Delete && t.byKey != nil
-	for i, col := range cols {
+	for i := range cols {
+		col := &cols[i] // not a copy: 80 bytes a column of each row
 		v := c.Row[i]
 		if v == nil {
 			if !col.Type.Nullable && !(keyOnly && !t.isKey(i)) {
@@ -420,7 +421,7 @@ func (t *tableState) checkRow(c Change) error {
 			}
 			continue
 		}
-		if err := CheckValue(v, col.Type); err != nil {
+		if err := checkValue(v, &col.Type); err != nil {
 			return fmt.Errorf("column %s: %w", col.Name, err)
 		}
 	}
