@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"slices"
 
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
@@ -96,7 +95,8 @@ func (s *valueShare) row(row []any) []any {
 			continue
 		}
 		if !copied {
-			out, copied = slices.Clone(row), true
+			out, copied = make([]any, len(row)), true
+			copy(out, row)
 		}
 		out[i] = box
 	}
