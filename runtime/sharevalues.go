@@ -1,7 +1,6 @@
 package runtime
 
 import (
-
 	"github.com/stepping-io/stepping/ir"
 	"github.com/stepping-io/stepping/types"
 )
