@@ -103,43 +103,9 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		}
 		return nil, nil
 	case *ir.Filter:
-		in := s.in(n, 0)
-		out := make(batch, 0, len(in))
-		if len(in) == 0 {
-			return out, nil // no frame to borrow
-		}
-		frame := ir.BorrowFrame(op.Pred.FrameSize())
-		defer ir.ReturnFrame(frame)
-		for _, e := range in {
-			v, err := op.Pred.EvalIn(e.Row, *frame)
-			if err != nil {
-				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-			}
-			if v == true {
-				out = append(out, e)
-			}
-		}
-		return out, nil
+		return s.filter(n, op)
 	case *ir.Map:
-		in := s.in(n, 0)
-		out := make(batch, 0, len(in))
-		if len(in) == 0 {
-			return out, nil // no frame to borrow
-		}
-		frame := ir.BorrowFrame(frameSize(op.Exprs))
-		defer ir.ReturnFrame(frame)
-		rows := pairRows{left: len(in)}
-		for _, e := range in {
-			r := rows.row(len(op.Exprs))
-			for i := range op.Exprs {
-				var err error
-				if r[i], err = op.Exprs[i].EvalIn(e.Row, *frame); err != nil {
-					return nil, fmt.Errorf("node n%d: %w", n.ID, err)
-				}
-			}
-			out = append(out, zset.Entry{Row: r, Weight: e.Weight})
-		}
-		return out, nil
+		return s.mapRows(n, op)
 	case *ir.Sum:
 		var out batch
 		for i := range n.Inputs {
@@ -182,6 +148,54 @@ func (s *stepRun) eval(ctx context.Context, n *ir.Node) (batch, error) {
 		return s.deltas[n.ID], nil // set by the fixpoint running the body
 	}
 	return nil, fmt.Errorf("node n%d: operator %s is not implemented", n.ID, n.Op.Name())
+}
+
+// filter keeps the changes whose rows satisfy op's predicate. It and
+// mapRows are functions of their own, not cases of eval, so that eval
+// has no defer: a function with a defer it cannot open-code pays for
+// running its defers at every return, which was a single change's
+// step's cost at each of its nodes.
+func (s *stepRun) filter(n *ir.Node, op *ir.Filter) (batch, error) {
+	in := s.in(n, 0)
+	out := make(batch, 0, len(in))
+	if len(in) == 0 {
+		return out, nil // no frame to borrow
+	}
+	frame := ir.BorrowFrame(op.Pred.FrameSize())
+	defer ir.ReturnFrame(frame)
+	for _, e := range in {
+		v, err := op.Pred.EvalIn(e.Row, *frame)
+		if err != nil {
+			return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+		}
+		if v == true {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// mapRows evaluates op's expressions over each change's row.
+func (s *stepRun) mapRows(n *ir.Node, op *ir.Map) (batch, error) {
+	in := s.in(n, 0)
+	out := make(batch, 0, len(in))
+	if len(in) == 0 {
+		return out, nil // no frame to borrow
+	}
+	frame := ir.BorrowFrame(frameSize(op.Exprs))
+	defer ir.ReturnFrame(frame)
+	rows := pairRows{left: len(in)}
+	for _, e := range in {
+		r := rows.row(len(op.Exprs))
+		for i := range op.Exprs {
+			var err error
+			if r[i], err = op.Exprs[i].EvalIn(e.Row, *frame); err != nil {
+				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
+			}
+		}
+		out = append(out, zset.Entry{Row: r, Weight: e.Weight})
+	}
+	return out, nil
 }
 
 // frameSize returns the size of a frame that every one of exprs can be
