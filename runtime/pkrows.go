@@ -61,15 +61,22 @@ func (p *pkRows) next(i int) int {
 	return i
 }
 
+// hashBytes is hash for a key held as bytes (the same hash).
+func (p *pkRows) hashBytes(key []byte) uint64 { return maphash.Bytes(pkSeed, key) & p.mask }
+
 // keyIs reports whether row's primary key encodes as key.
-func (p *pkRows) keyIs(row zset.Row, key string) bool {
+func keyIs[K ~string | ~[]byte](p *pkRows, row zset.Row, key K) bool {
 	var tmp [64]byte
-	return string(p.appendKey(tmp[:0], row)) == key
+	return string(p.appendKey(tmp[:0], row)) == string(key)
 }
 
 // slot returns the slot of the row of key (its encoding, hashing to h),
 // or -1.
-func (p *pkRows) slot(h uint64, key string) int32 {
+func (p *pkRows) slot(h uint64, key string) int32 { return slotOf(p, h, key) }
+
+// slotOf is slot for a key held as a string or as bytes: a batch's keys
+// are encoded into a buffer, which a string would copy.
+func slotOf[K ~string | ~[]byte](p *pkRows, h uint64, key K) int32 {
 	if len(p.table) == 0 {
 		return -1
 	}
@@ -79,7 +86,7 @@ func (p *pkRows) slot(h uint64, key string) int32 {
 		if e.slot1 == 0 {
 			return -1
 		}
-		if e.tag == tag && p.keyIs(p.row(e.slot1-1), key) {
+		if e.tag == tag && keyIs(p, p.row(e.slot1-1), key) {
 			return e.slot1 - 1
 		}
 	}

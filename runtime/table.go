@@ -345,14 +345,14 @@ func (t *tableState) resolveAt(changes []Change, at []int32, room func(n int) ba
 			part = partOf(buf, len(t.byKey))
 		}
 		rows := t.byKey[part]
-		h := rows.hash(string(buf))
+		h := rows.hashBytes(buf)
 		at := ov.keyed.find(t, h, buf)
 		var pc *pkChange
 		if at >= 0 {
 			pc = &ov.keyed.changes[at]
 			cancels = true
 		} else {
-			slot := rows.slot(h, string(buf))
+			slot := slotOf(rows, h, buf)
 			ov.keyed.add(pkChange{hash: h, keyRow: c.Row, slot: slot, part: int32(part)})
 			pc = &ov.keyed.changes[len(ov.keyed.changes)-1]
 			if slot >= 0 {
