@@ -278,6 +278,14 @@ func roomOf(room func(n int) batch, n int) batch {
 // step (Engine.stepRoom); a keyed table's single change has room of its
 // own.
 func (t *tableState) resolveAt(changes []Change, at []int32, room func(n int) batch) (batch, *overlay, error) {
+	return t.resolveIn(changes, at, nil, 0, room)
+}
+
+// resolveIn is resolveAt for the changes of one partition of the
+// table's rows, part, whose keys a split encoded (keys, when not nil):
+// they are read from there, not encoded again, and not told their
+// partition again.
+func (t *tableState) resolveIn(changes []Change, at []int32, keys *changeKeys, part int, room func(n int) batch) (batch, *overlay, error) {
 	n := len(changes)
 	if at != nil {
 		n = len(at)
@@ -339,10 +347,13 @@ func (t *tableState) resolveAt(changes []Change, at []int32, room func(n int) ba
 			}
 			continue
 		}
-		buf = t.appendPK(buf[:0], c.Row)
-		part := 0
-		if len(t.byKey) > 1 {
-			part = partOf(buf, len(t.byKey))
+		if keys != nil {
+			buf = keys.of(i)
+		} else {
+			buf = t.appendPK(buf[:0], c.Row)
+			if part = 0; len(t.byKey) > 1 {
+				part = partOf(buf, len(t.byKey))
+			}
 		}
 		rows := t.byKey[part]
 		h := rows.hashBytes(buf)

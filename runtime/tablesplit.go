@@ -82,25 +82,15 @@ func (t *tableState) resolveSplit(changes []Change, minBatch int, room func(n in
 		return d, tableOverlays{one: ov}, err
 	}
 	// The changes' positions are split, not the changes: a position
-	// is 4 bytes to copy, a change 48.
-	key := func(buf []byte, _ []any, i int32) ([]byte, error) {
-		c := &changes[i]
-		if len(c.Row) != len(t.input.Columns) {
-			return buf, errBadRow // resolve says what is wrong
-		}
-		return t.appendPK(buf, c.Row), nil
-	}
-	all := make([]int32, len(changes))
-	for i := range all {
-		all[i] = int32(i)
-	}
-	parts, err := splitItems(all, nw, key, 0, nil)
+	// is 4 bytes to copy, a change 48. Their keys, encoded to find their
+	// partitions, are kept for the partitions' resolving.
+	parts, keys, err := t.splitPositions(changes, nw)
 	if err == nil {
 		ds := make([]batch, nw)
 		ovs := make([]*overlay, nw)
 		err = parallel(nw, func(p int) error {
 			var err error
-			ds[p], ovs[p], err = t.resolveAt(changes, parts[p], room)
+			ds[p], ovs[p], err = t.resolveIn(changes, parts[p], keys, p, room)
 			return err
 		})
 		if err == nil {
@@ -109,6 +99,88 @@ func (t *tableState) resolveSplit(changes []Change, minBatch int, room func(n in
 	}
 	_, _, err = t.resolve(changes)
 	return nil, tableOverlays{}, err
+}
+
+// changeKeys are a batch's changes' primary keys, encoded one after the
+// other: change i's is all[keyStart(ends, i):ends[i]].
+type changeKeys struct {
+	all  []byte
+	ends []int32
+}
+
+// of returns the key of change i.
+func (k *changeKeys) of(i int) []byte {
+	end := k.ends[i]
+	return k.all[keyStart(k.ends, i):end:end]
+}
+
+// splitPositions splits the positions of changes by primary key over nw
+// partitions, as splitItems does, keeping each change's key as it
+// encoded it. It fails with errBadRow at a change whose row has not
+// the table's columns, whose key it cannot read.
+func (t *tableState) splitPositions(changes []Change, nw int) ([][]int32, *changeKeys, error) {
+	chunks := max(1, min(nw, len(changes)/parallelWork))
+	bounds := func(c int) (int, int) { return c * len(changes) / chunks, (c + 1) * len(changes) / chunks }
+	of := make([]int32, len(changes))   // each change's partition
+	ends := make([]int32, len(changes)) // where its key ends in its chunk's buffer, then in all
+	counts := make([]int, chunks*nw)    // chunk c's changes in partition p at c*nw+p
+	bufs := make([][]byte, chunks)
+	err := parallel(chunks, func(c int) error {
+		lo, hi := bounds(c)
+		count := counts[c*nw : (c+1)*nw]
+		buf := make([]byte, 0, 16*(hi-lo))
+		for i := lo; i < hi; i++ {
+			row := changes[i].Row
+			if len(row) != len(t.input.Columns) {
+				return errBadRow // resolve says what is wrong
+			}
+			start := len(buf)
+			buf = t.appendPK(buf, row)
+			p := partOf(buf[start:], nw)
+			of[i], ends[i] = int32(p), int32(len(buf))
+			count[p]++
+		}
+		bufs[c] = buf
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// The chunks' buffers made one, the ends moved to match.
+	keys := &changeKeys{ends: ends}
+	for c, buf := range bufs {
+		lo, hi := bounds(c)
+		for i := lo; i < hi; i++ {
+			ends[i] += int32(len(keys.all))
+		}
+		keys.all = append(keys.all, buf...)
+	}
+	// Turn the counts into where each chunk's changes of each partition
+	// start, and place the positions.
+	all := make([]int32, len(changes))
+	out := make([][]int32, nw)
+	start := 0
+	for p := range nw {
+		n := 0
+		for c := range chunks {
+			k := counts[c*nw+p]
+			counts[c*nw+p] = n
+			n += k
+		}
+		out[p] = all[start : start+n : start+n]
+		start += n
+	}
+	_ = parallel(chunks, func(c int) error {
+		lo, hi := bounds(c)
+		next := counts[c*nw : (c+1)*nw]
+		for i := lo; i < hi; i++ {
+			p := of[i]
+			out[p][next[p]] = int32(i)
+			next[p]++
+		}
+		return nil
+	})
+	return out, keys, nil
 }
 
 // applySplit applies the overlays resolveSplit returned, each to its
