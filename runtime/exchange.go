@@ -275,34 +275,43 @@ func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T)
 	if err != nil {
 		return nil, err
 	}
-	// Turn the counts into where each chunk's items of each partition
-	// start, and make the partitions' arrays.
-	out := make([][]T, nw)
 	if room == nil {
 		room = make([]T, len(items))
 	}
+	return placeSplit(len(items), chunks, nw, of, counts, room, func(i int) T { return items[i] }), nil
+}
+
+// placeSplit places n items, read side by side in chunks as a split's
+// first pass counted them, in their partitions' parts of room (of n),
+// each partition's in their order: item i, given by at, goes to
+// partition of[i], and counts holds chunk c's number of items in
+// partition p at c*nw+p (which placeSplit uses up).
+func placeSplit[T any](n, chunks, nw int, of []int32, counts []int, room []T, at func(i int) T) [][]T {
+	// Turn the counts into where each chunk's items of each partition
+	// start, and make the partitions' arrays.
+	out := make([][]T, nw)
 	start := 0
 	for p := range nw {
-		n := 0
+		size := 0
 		for c := range chunks {
 			k := counts[c*nw+p]
-			counts[c*nw+p] = n
-			n += k
+			counts[c*nw+p] = size
+			size += k
 		}
-		out[p] = room[start : start+n : start+n]
-		start += n
+		out[p] = room[start : start+size : start+size]
+		start += size
 	}
 	_ = parallel(chunks, func(c int) error {
-		lo, hi := bounds(c)
+		lo, hi := c*n/chunks, (c+1)*n/chunks
 		next := counts[c*nw : (c+1)*nw]
 		for i := lo; i < hi; i++ {
 			p := of[i]
-			out[p][next[p]] = items[i]
+			out[p][next[p]] = at(i)
 			next[p]++
 		}
 		return nil
 	})
-	return out, nil
+	return out
 }
 
 // keyedSplit is a batch split by key expressions over partitions: each

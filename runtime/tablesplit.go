@@ -155,31 +155,7 @@ func (t *tableState) splitPositions(changes []Change, nw int) ([][]int32, *chang
 		}
 		keys.all = append(keys.all, buf...)
 	}
-	// Turn the counts into where each chunk's changes of each partition
-	// start, and place the positions.
-	all := make([]int32, len(changes))
-	out := make([][]int32, nw)
-	start := 0
-	for p := range nw {
-		n := 0
-		for c := range chunks {
-			k := counts[c*nw+p]
-			counts[c*nw+p] = n
-			n += k
-		}
-		out[p] = all[start : start+n : start+n]
-		start += n
-	}
-	_ = parallel(chunks, func(c int) error {
-		lo, hi := bounds(c)
-		next := counts[c*nw : (c+1)*nw]
-		for i := lo; i < hi; i++ {
-			p := of[i]
-			out[p][next[p]] = int32(i)
-			next[p]++
-		}
-		return nil
-	})
+	out := placeSplit(len(changes), chunks, nw, of, counts, make([]int32, len(changes)), func(i int) int32 { return int32(i) })
 	return out, keys, nil
 }
 
