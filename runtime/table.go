@@ -94,8 +94,9 @@ type keyedOverlay struct {
 	// an open-addressed table of positions in changes plus one (0 for
 	// an empty entry), probed linearly from the place the hash's low
 	// bits give, at most half full. A load's batch of thousands of
-	// keys finds and files each in one probe of a small array, where a
-	// Go map looked each up twice (find, then add) and hashed the hash.
+	// keys finds and files each with a short probe of an array of 4-byte
+	// entries, where a Go map looked each up twice (find, then add),
+	// hashing the hash again each time.
 	index []int32
 	// spare is an earlier batch's index, cleared, for index to take:
 	// an overlay taken from tableState.overlays makes none.
@@ -204,8 +205,9 @@ func (o *keyedOverlay) add(c pkChange) {
 	}
 }
 
-// reindex makes the index of the changes, of at least twice their room
-// entries.
+// reindex makes the index of the changes again, with at least twice as
+// many entries as the changes have room for: the spare, when it is big
+// enough, else a new array.
 func (o *keyedOverlay) reindex() {
 	size := 16
 	for size < 2*max(len(o.changes), cap(o.changes)) {
