@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"slices"
+
 	"github.com/stepping-io/stepping/zset"
 )
 
@@ -146,14 +148,16 @@ func (t *tableState) splitPositions(changes []Change, nw int) ([][]int32, *chang
 	if err != nil {
 		return nil, nil, err
 	}
-	// The chunks' buffers made one, the ends moved to match.
-	keys := &changeKeys{ends: ends}
+	// The chunks' buffers made one, in one array of their size, the
+	// ends moved to match.
+	keys := &changeKeys{all: slices.Concat(bufs...), ends: ends}
+	shift := int32(0)
 	for c, buf := range bufs {
 		lo, hi := bounds(c)
 		for i := lo; i < hi; i++ {
-			ends[i] += int32(len(keys.all))
+			ends[i] += shift
 		}
-		keys.all = append(keys.all, buf...)
+		shift += int32(len(buf))
 	}
 	out := placeSplit(len(changes), chunks, nw, of, counts, make([]int32, len(changes)), func(i int) int32 { return int32(i) })
 	return out, keys, nil
