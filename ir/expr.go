@@ -235,15 +235,24 @@ func (c compiler) compile(e typecheck.Expr) evalFunc {
 // clock as an extra first argument.
 func (c compiler) call(e *typecheck.Call) evalFunc {
 	var args []evalFunc
+	// consts holds the values of the arguments known now, in the slots
+	// the implementation sees them in (after the clock's).
+	var consts []any
 	if e.Func.Clock {
 		args = append(args, c.clock())
+		consts = append(consts, nil)
 	}
 	argTypes := make([]types.Type, len(e.Args))
 	for i, a := range e.Args {
 		args = append(args, c.compile(a))
 		argTypes[i] = a.Type()
+		var v any
+		if k, ok := a.(*typecheck.Const); ok {
+			v = k.Value
+		}
+		consts = append(consts, v)
 	}
-	impl := e.Func.BindStrict(argTypes)
+	impl := e.Func.BindWith(consts, argTypes)
 	name, span := e.Func.Name, e.Span
 	// The arguments are passed in slots of the frame: no slice per call.
 	// No Impl keeps its argument slice (see stdlib.Impl).

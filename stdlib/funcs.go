@@ -39,6 +39,13 @@ type Func struct {
 	// that a bad constant (an unknown unit, a broken pattern) is reported
 	// at its place in the program rather than when a row meets it.
 	Validate func(consts []any, args []types.Type) error
+	// BindConst, when set, is Bind given also the values of the
+	// arguments known when the program is compiled (consts[i] is nil
+	// for the others; they are in the slots Impl receives, so after the
+	// clock's for a Clock function), so that what every call would do
+	// again with a constant (reading a format) is done once. It returns
+	// nil when the constants it needs are not there, and Bind is used.
+	BindConst func(consts []any, args []types.Type) Impl
 }
 
 // Aggregate is a built-in aggregate: its signature, which the checker
@@ -81,7 +88,20 @@ func Names() []string {
 
 // BindStrict wraps an Impl with the NULL-in, NULL-out rule when f is strict.
 func (f *Func) BindStrict(args []types.Type) Impl {
-	impl := f.Bind(args)
+	return f.BindWith(nil, args)
+}
+
+// BindWith is BindStrict given the values of the arguments known when the
+// program is compiled: consts[i] is nil for an argument that is not, and
+// consts may be nil. Validate must have accepted the constants.
+func (f *Func) BindWith(consts []any, args []types.Type) Impl {
+	var impl Impl
+	if f.BindConst != nil && consts != nil {
+		impl = f.BindConst(consts, args)
+	}
+	if impl == nil {
+		impl = f.Bind(args)
+	}
 	if !f.Strict {
 		return impl
 	}
@@ -164,8 +184,29 @@ func init() {
 			}
 			return types.Type{Kind: types.Text, Nullable: args[0].Nullable, Scale: -1}, nil
 		},
+		// A constant format, the usual case, is read when the program
+		// is checked: its mistakes are reported at their place, and
+		// each call only puts the pieces together.
+		Validate: func(consts []any, ts []types.Type) error {
+			if f, ok := consts[0].(string); ok {
+				_, err := readFormat(nil, f, len(ts)-1)
+				return err
+			}
+			return nil
+		},
 		Bind: func(ts []types.Type) Impl {
 			return func(a []any) (any, error) { return Format(a, ts) }
+		},
+		BindConst: func(consts []any, ts []types.Type) Impl {
+			f, ok := consts[0].(string)
+			if !ok {
+				return nil
+			}
+			pieces, err := readFormat(nil, f, len(ts)-1)
+			if err != nil {
+				return nil
+			}
+			return func(a []any) (any, error) { return formatPieces(pieces, a, ts), nil }
 		},
 	})
 	register(&Func{
@@ -288,36 +329,82 @@ func Format(args []any, ts []types.Type) (any, error) {
 	if args[0] == nil {
 		return nil, nil
 	}
-	f := args[0].(string)
-	// The text is put together on the stack when short, and made one
-	// string, boxed with its bytes in one object (types.BoxText): the
-	// string a view may keep for years takes no room to spare.
-	var tmp [256]byte
-	b := tmp[:0]
+	// A format of a few pieces is read into room on the stack.
+	var room [8]formatPiece
+	pieces, err := readFormat(room[:0], args[0].(string), len(args)-1)
+	if err != nil {
+		return nil, err
+	}
+	return formatPieces(pieces, args, ts), nil
+}
+
+// formatPiece is a piece of a format: text, then the value of argument
+// arg in its text form (arg 0, the format itself, for none).
+type formatPiece struct {
+	text string
+	arg  int
+}
+
+// readFormat appends to pieces those of format f, whose specifiers take
+// the arguments 1 to n in turn.
+func readFormat(pieces []formatPiece, f string, n int) ([]formatPiece, error) {
+	var text strings.Builder
 	next := 1
 	for {
 		pct := strings.IndexByte(f, '%')
 		if pct < 0 {
-			b = append(b, f...)
 			break
 		}
-		b = append(b, f[:pct]...)
 		if pct+1 == len(f) {
 			return nil, fmt.Errorf("format: unterminated format specifier")
 		}
 		switch f[pct+1] {
 		case '%':
-			b = append(b, '%')
+			// The text runs on past a "%%": it is one piece with the
+			// text after it, read from f when it holds no "%%".
+			text.WriteString(f[:pct+1])
 		case 's':
-			if next >= len(args) {
+			if next > n {
 				return nil, fmt.Errorf("format: too few arguments")
 			}
-			b = types.AppendFormat(b, args[next], ts[next])
+			pieces = append(pieces, formatPiece{text: joined(&text, f[:pct]), arg: next})
 			next++
 		default:
 			return nil, fmt.Errorf("format: unrecognized format specifier %q", f[pct+1])
 		}
 		f = f[pct+2:]
 	}
-	return types.BoxText(b), nil
+	if t := joined(&text, f); t != "" || len(pieces) == 0 {
+		pieces = append(pieces, formatPiece{text: t})
+	}
+	return pieces, nil
+}
+
+// joined returns what b holds followed by s, and empties b; s itself when
+// b is empty, so that a format with no "%%" makes no new strings.
+func joined(b *strings.Builder, s string) string {
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(s)
+	t := b.String()
+	b.Reset()
+	return t
+}
+
+// formatPieces puts a format's pieces together with the arguments' text.
+func formatPieces(pieces []formatPiece, args []any, ts []types.Type) any {
+	// The text is put together on the stack when short, and made one
+	// string, boxed with its bytes in one object (types.BoxText): the
+	// string a view may keep for years takes no room to spare.
+	var tmp [256]byte
+	b := tmp[:0]
+	for i := range pieces {
+		p := &pieces[i]
+		b = append(b, p.text...)
+		if p.arg > 0 {
+			b = types.AppendFormat(b, args[p.arg], ts[p.arg])
+		}
+	}
+	return types.BoxText(b)
 }

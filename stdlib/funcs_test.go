@@ -3,6 +3,7 @@ package stdlib_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -297,7 +298,34 @@ func call(c funcCase) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("check: %w", err)
 	}
-	v, err := f.BindStrict(argTypes)(vals)
+	got, err := callBound(f.BindStrict(argTypes), vals, t)
+	if err != nil {
+		return "", err
+	}
+	// The same call with every argument a constant of the program, as
+	// when it is written with literals: a function reading its constants
+	// once (BindConst), or checking them when the program is (Validate),
+	// must give the same result.
+	consts := slices.Clone(vals)
+	if f.Validate != nil {
+		if err := f.Validate(consts, argTypes); err != nil {
+			if got != "ERROR" {
+				return "", fmt.Errorf("the constants were refused (%v), but the call gave %s", err, got)
+			}
+			return got, nil
+		}
+	}
+	if again, err := callBound(f.BindWith(consts, argTypes), vals, t); err != nil || again != got {
+		return "", fmt.Errorf("with its arguments constants the call gave %s (%v), not %s", again, err, got)
+	}
+	return got, nil
+}
+
+// callBound calls impl, and checks that its result does not change when
+// the argument slice is reused.
+func callBound(impl stdlib.Impl, vals []any, t types.Type) (string, error) {
+	vals = slices.Clone(vals)
+	v, err := impl(vals)
 	if err != nil {
 		return "ERROR", nil
 	}
