@@ -450,10 +450,18 @@ type groupFinder struct {
 	// own there. list is likewise an array for keys' list.
 	spare *keySlots
 	list  []string
+	// last is the group the last find by hash returned, plus one; 0
+	// before the first. runs is how many of the finds since tried it
+	// first found it, less how many did not.
+	last, runs int32
 }
 
 // groupScan is the most groups a groupFinder scans.
 const groupScan = 8
+
+// runsGiveUp is how many more finds of a batch must miss the last group
+// than find it for the finder to stop trying it first.
+const runsGiveUp = 16
 
 // key returns group g's key, in the slab.
 func (f *groupFinder) key(g int32) []byte {
@@ -478,11 +486,23 @@ func (f *groupFinder) find(key []byte) (g int32, found bool) {
 		}
 		f.toHashes()
 	}
+	// The group found last is tried first, with no hash: a batch's
+	// changes often come in runs of one group's (a basket's items, in
+	// the order of a primary key that starts with the group's key). A
+	// batch whose keys do not stops trying.
+	if f.last > 0 && f.runs > -runsGiveUp {
+		if bytes.Equal(f.key(f.last-1), key) {
+			f.runs++
+			return f.last - 1, true
+		}
+		f.runs--
+	}
 	h := hashKeyBytes(key)
 	g, at, found := f.table.find(h, func(g int32) bool { return bytes.Equal(f.key(g), key) })
 	if !found {
 		g = f.add(h, at, key)
 	}
+	f.last = g + 1
 	return g, found
 }
 

@@ -11,42 +11,56 @@ import (
 
 // TestGroupFinder checks that a batch's keys are found again as the
 // groups they were first given, whether the finder scans (few groups) or
-// hashes them (many), and with every hash the same; and that keys gives
-// each group its own key.
+// hashes them (many), and with every hash the same; with the keys in
+// random order, and in runs of one key, as a batch in primary-key order
+// has its groups' (which the finder finds again without hashing); and
+// that keys gives each group its own key.
 func TestGroupFinder(t *testing.T) {
 	for _, collide := range []bool{false, true} {
 		for _, distinct := range []int{1, 3, groupScan, groupScan + 1, 100} {
-			t.Run(fmt.Sprintf("collide=%v/keys=%d", collide, distinct), func(t *testing.T) {
-				collideHashes = collide
-				t.Cleanup(func() { collideHashes = false })
-				r := rand.New(rand.NewPCG(uint64(distinct), 1))
-				f := groupFinder{rows: 5 * distinct}
-				want := map[string]int32{}
-				for range f.rows {
-					// Keys of different lengths, some prefixes of others.
-					k := fmt.Sprintf("k%d", r.IntN(distinct))
-					g, found := f.find([]byte(k))
-					w, seen := want[k]
-					switch {
-					case found != seen:
-						t.Fatalf("find(%q) reports found=%v; it was given before: %v", k, found, seen)
-					case seen && g != w:
-						t.Fatalf("find(%q) = group %d, first given %d", k, g, w)
-					case !seen && g != int32(len(want)):
-						t.Fatalf("find(%q) made group %d, want %d", k, g, len(want))
-					}
-					want[k] = g
-				}
-				keys := f.keys()
-				if len(keys) != len(want) {
-					t.Fatalf("%d keys, want %d", len(keys), len(want))
-				}
-				for k, g := range want {
-					if keys[g] != k {
-						t.Errorf("group %d's key is %q, want %q", g, keys[g], k)
-					}
-				}
-			})
+			for _, run := range []int{1, 4} {
+				t.Run(fmt.Sprintf("collide=%v/keys=%d/run=%d", collide, distinct, run), func(t *testing.T) {
+					testGroupFinder(t, collide, distinct, run)
+				})
+			}
+		}
+	}
+}
+
+// testGroupFinder finds a batch's keys, drawn from distinct keys, each
+// drawn repeated run times (up to a few more or less), and checks the
+// groups found.
+func testGroupFinder(t *testing.T, collide bool, distinct, run int) {
+	collideHashes = collide
+	t.Cleanup(func() { collideHashes = false })
+	r := rand.New(rand.NewPCG(uint64(distinct), uint64(run)))
+	f := groupFinder{rows: 5 * distinct * run}
+	want := map[string]int32{}
+	var k string
+	for i := range f.rows {
+		// Keys of different lengths, some prefixes of others.
+		if i%run == 0 || r.IntN(4) == 0 {
+			k = fmt.Sprintf("k%d", r.IntN(distinct))
+		}
+		g, found := f.find([]byte(k))
+		w, seen := want[k]
+		switch {
+		case found != seen:
+			t.Fatalf("find(%q) reports found=%v; it was given before: %v", k, found, seen)
+		case seen && g != w:
+			t.Fatalf("find(%q) = group %d, first given %d", k, g, w)
+		case !seen && g != int32(len(want)):
+			t.Fatalf("find(%q) made group %d, want %d", k, g, len(want))
+		}
+		want[k] = g
+	}
+	keys := f.keys()
+	if len(keys) != len(want) {
+		t.Fatalf("%d keys, want %d", len(keys), len(want))
+	}
+	for k, g := range want {
+		if keys[g] != k {
+			t.Errorf("group %d's key is %q, want %q", g, keys[g], k)
 		}
 	}
 }
