@@ -215,6 +215,14 @@ type Options struct {
 	// as it writes only the outputs, and so do stepq run and stepq serve
 	// in memory, which show only them.
 	OutputsOnly bool
+	// OwnsRows says the rows of the changes given to Step are the
+	// engine's once given: no one else reads or changes them. A table
+	// keeps such a row, and may swap a value in it for an equal value's
+	// box that other rows share (the same text, the same number), with
+	// no copy of the row. Without it, a row is copied to do so, and the
+	// caller's rows are never written to. The stepping package, which
+	// makes a row of each value given, sets it.
+	OwnsRows bool
 }
 
 type viewState struct {
@@ -241,7 +249,7 @@ func New(c *ir.Circuit, store Store) *Engine { return NewWithOptions(c, store, O
 func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	e := &Engine{circuit: c, store: store, opts: opts, steps: opts.StepsDone, tables: map[string]*tableState{}, views: map[string]*viewState{}}
 	for _, in := range c.Inputs {
-		e.tables[in.Name] = newTableState(in)
+		e.tables[in.Name] = newTableState(in, opts.OwnsRows)
 	}
 	e.inBody = bodyNodes(c)
 	for _, n := range c.Nodes {

@@ -70,7 +70,7 @@ func TestTableResolveCollisions(t *testing.T) {
 		{Name: "v", Type: types.Type{Kind: types.Int8}},
 	}}
 	for _, parts := range []int{1, 3} {
-		tab := newTableState(in)
+		tab := newTableState(in, false)
 		tab.split(parts)
 		for _, p := range tab.byKey {
 			p.mask = 3
@@ -156,7 +156,7 @@ func TestTableResolveOne(t *testing.T) {
 		for _, parts := range []int{1, 2, 3} {
 			for _, minBatch := range []int{1, 100} {
 				t.Run(fmt.Sprintf("%s/parts=%d/min=%d", tc.name, parts, minBatch), func(t *testing.T) {
-					tab := newTableState(in)
+					tab := newTableState(in, false)
 					tab.split(parts)
 					want := map[int64]int64{}
 					var load []Change
@@ -198,7 +198,7 @@ func TestTableResolveOne(t *testing.T) {
 		}
 	}
 	// One allocation for the batch, its overlay and its key's change.
-	tab := newTableState(in)
+	tab := newTableState(in, false)
 	changes := []Change{{Op: Insert, Row: row(3, 30)}}
 	if allocs := testing.AllocsPerRun(100, func() { _, _, _ = tab.resolve(changes) }); allocs != 1 {
 		t.Errorf("resolving one insert: %v allocations, want 1", allocs)

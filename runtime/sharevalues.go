@@ -14,8 +14,10 @@ import (
 // box per value. Before a row is kept, its values are swapped for an
 // equal one's box seen before, and the row is copied to do so: the
 // caller's row is not written to, and a row none of whose values are
-// swapped is kept as it came. "Equal" is by representation (the same
-// string, the same int64), so a kept row reads exactly as given.
+// swapped is kept as it came. An engine given rows of its own
+// (Options.OwnsRows) swaps them in the row itself, which spares a row's
+// allocation. "Equal" is by representation (the same string, the same
+// int64), so a kept row reads exactly as given.
 //
 // A numeric column's values are not shared but compacted: a decimal
 // made by the decimal package is three objects (its coefficient's
@@ -34,6 +36,9 @@ import (
 // partitions has one for each (tableState.shares).
 type valueShare struct {
 	cols []columnShare // by column; kind noShare for columns not shared
+	// inPlace says the rows are the engine's (Options.OwnsRows): their
+	// values are swapped in the rows themselves.
+	inPlace bool
 }
 
 // columnShare is the sharing of one column's values.
@@ -63,9 +68,10 @@ const (
 // were found, and stops the column's sharing otherwise.
 const shareTexts = 1 << 16
 
-// newValueShare returns the sharing for rows of columns cols.
-func newValueShare(cols []ir.Column) *valueShare {
-	s := &valueShare{cols: make([]columnShare, len(cols))}
+// newValueShare returns the sharing for rows of columns cols, in the
+// rows themselves when inPlace.
+func newValueShare(cols []ir.Column, inPlace bool) *valueShare {
+	s := &valueShare{cols: make([]columnShare, len(cols)), inPlace: inPlace}
 	for i, c := range cols {
 		switch c.Type.Kind {
 		case types.Text, types.UUID, types.JSONB:
@@ -80,10 +86,10 @@ func newValueShare(cols []ir.Column) *valueShare {
 }
 
 // row returns row with its values' boxes shared: row itself when no
-// value's box changes, else a copy. The row has the table's columns
-// (checkRow).
+// value's box changes or the sharing is in place, else a copy. The row
+// has the table's columns (checkRow).
 func (s *valueShare) row(row []any) []any {
-	out, copied := row, false
+	out, copied := row, s.inPlace
 	for i := range s.cols {
 		c := &s.cols[i]
 		if c.kind == noShare || row[i] == nil {

@@ -27,16 +27,23 @@ func boxed[T any](v T) any {
 func boxOf(v any) unsafe.Pointer { return (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] }
 
 // TestValueShare shares the boxes of repeated text values and of an
-// integer equal to the previous row's, copies a row to do so and leaves
-// the caller's as it was, keeps a row with nothing to share as it came,
-// and leaves NULLs and other columns alone.
+// integer equal to the previous row's: in a copy of the row, leaving the
+// caller's as it was, or in place when the rows are the engine's
+// (Options.OwnsRows); keeps a row with nothing to share as it came; and
+// leaves NULLs and other columns alone.
 func TestValueShare(t *testing.T) {
+	for _, inPlace := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inPlace=%v", inPlace), func(t *testing.T) { testValueShare(t, inPlace) })
+	}
+}
+
+func testValueShare(t *testing.T, inPlace bool) {
 	cols := []ir.Column{
 		{Name: "basket", Type: types.Type{Kind: types.Int8}},
 		{Name: "product", Type: types.Type{Kind: types.Text, Nullable: true}},
 		{Name: "price", Type: types.Type{Kind: types.Float8}},
 	}
-	s := newValueShare(cols)
+	s := newValueShare(cols, inPlace)
 	first := []any{boxed(int64(1000)), boxed("apple"), boxed(1.5)}
 	if got := s.row(first); &got[0] != &first[0] {
 		t.Fatal("the first row, with nothing seen before, was copied")
@@ -44,18 +51,21 @@ func TestValueShare(t *testing.T) {
 	second := []any{boxed(int64(1000)), boxed("apple"), boxed(1.5)}
 	given := slices.Clone(second)
 	got := s.row(second)
-	if &got[0] == &second[0] {
-		t.Fatal("a row sharing boxes was not copied")
+	if copied := &got[0] != &second[0]; copied == inPlace {
+		t.Fatalf("a row sharing boxes was copied: %v", copied)
 	}
 	for i := range given {
-		if !types.SameBox(second[i], given[i]) {
+		if !inPlace && !types.SameBox(second[i], given[i]) {
 			t.Fatalf("the caller's row changed at column %d", i)
 		}
+	}
+	if !types.SameRowKey(got, given) {
+		t.Fatalf("the row kept reads %v, given %v", got, given)
 	}
 	if !types.SameBox(got[0], first[0]) || !types.SameBox(got[1], first[1]) {
 		t.Fatal("the repeated basket and product do not share the first row's boxes")
 	}
-	if !types.SameBox(got[2], second[2]) {
+	if !types.SameBox(got[2], given[2]) {
 		t.Fatal("a float column's box was swapped")
 	}
 	// An integer shares only with the previous value; a text with any
@@ -89,7 +99,7 @@ func TestValueShareStops(t *testing.T) {
 		{"repeating", func(i int) string { return fmt.Sprint("v", i%(shareTexts/4)) }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newValueShare(cols)
+			s := newValueShare(cols, false)
 			for i := range shareTexts + 10 {
 				s.row([]any{boxed(tc.value(i))})
 			}
@@ -115,10 +125,11 @@ view n = items | group by product { n = count() }
 output n
 `
 	c := lower(t, src)
-	for _, workers := range []int{1, 2} {
-		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+	for _, run := range engineRuns {
+		workers, owns := run.workers, run.ownsRows
+		t.Run(fmt.Sprintf("workers=%d/ownsRows=%v", workers, owns), func(t *testing.T) {
 			ctx := context.Background()
-			e := NewWithOptions(c, NewMemoryStore(), Options{Workers: workers, ParallelBatch: 2})
+			e := NewWithOptions(c, NewMemoryStore(), Options{Workers: workers, ParallelBatch: 2, OwnsRows: owns})
 			var given, copies [][]any
 			for step := range 3 {
 				var items, notes []Change
@@ -132,7 +143,7 @@ output n
 					t.Fatal(err)
 				}
 			}
-			callerRowsKept(t, given, copies)
+			callerRowsKept(t, given, copies, owns)
 			for _, tc := range []struct {
 				table string
 				col   int
@@ -175,10 +186,11 @@ view total = bag | group by n { s = sum(price) }
 output total
 `
 	c := lower(t, src)
-	for _, workers := range []int{1, 2} {
-		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+	for _, run := range engineRuns {
+		workers, owns := run.workers, run.ownsRows
+		t.Run(fmt.Sprintf("workers=%d/ownsRows=%v", workers, owns), func(t *testing.T) {
 			ctx := context.Background()
-			e := NewWithOptions(c, NewMemoryStore(), Options{Workers: workers, ParallelBatch: 2})
+			e := NewWithOptions(c, NewMemoryStore(), Options{Workers: workers, ParallelBatch: 2, OwnsRows: owns})
 			var prices, bag []Change
 			var given [][]any
 			for i := range 6 {
@@ -194,7 +206,7 @@ output total
 			if _, err := e.Step(ctx, map[string][]Change{"prices": prices, "bag": bag}); err != nil {
 				t.Fatal(err)
 			}
-			callerRowsKept(t, given, copies)
+			callerRowsKept(t, given, copies, owns)
 			// Retract a bag row and update a price, each spelled in
 			// objects of the caller's own.
 			res, err := e.Step(ctx, map[string][]Change{
@@ -235,15 +247,29 @@ output total
 	}
 }
 
+// engineRuns are the engines a test of value sharing runs on: whole and
+// split over partitions, copying the caller's rows to share their values
+// or, when they are the engine's, sharing in place.
+var engineRuns = []struct {
+	workers  int
+	ownsRows bool
+}{{1, false}, {2, false}, {1, true}, {2, true}}
+
 // callerRowsKept fails the test unless each of the caller's rows given
 // still holds the boxes of copies, copied before the steps: a table
 // copies a row to change its values, never writing to the caller's.
-func callerRowsKept(t *testing.T, given, copies [][]any) {
+// When the rows were the engine's (owns), a table may have swapped a
+// value for an equal one's box, and each must read as its copy does.
+func callerRowsKept(t *testing.T, given, copies [][]any, owns bool) {
 	t.Helper()
 	for i := range given {
 		for j := range given[i] {
-			if !types.SameBox(given[i][j], copies[i][j]) {
-				t.Fatalf("the caller's row %d changed at column %d", i, j)
+			same := types.SameBox(given[i][j], copies[i][j])
+			if owns {
+				same = types.SameRowKey(given[i][j:j+1], copies[i][j:j+1])
+			}
+			if !same {
+				t.Fatalf("the caller's row %d changed at column %d: %v, given %v", i, j, given[i][j], copies[i][j])
 			}
 		}
 	}

@@ -59,10 +59,15 @@ type tableState struct {
 	// last freed, and kept the rows kept then.
 	mark        *mark
 	taken, kept int
+	// ownsRows says the rows of the table's changes are the engine's
+	// (Options.OwnsRows).
+	ownsRows bool
 }
 
-func newTableState(in *ir.Input) *tableState {
-	t := &tableState{input: in, shares: []*valueShare{newValueShare(in.Columns)}}
+// newTableState returns the state of table in, empty; ownsRows says the
+// rows of its changes are the engine's (Options.OwnsRows).
+func newTableState(in *ir.Input, ownsRows bool) *tableState {
+	t := &tableState{input: in, ownsRows: ownsRows, shares: []*valueShare{newValueShare(in.Columns, ownsRows)}}
 	if w := in.Watermark; w != nil {
 		t.mark = &mark{col: w.Column, lateness: w.Lateness}
 	}

@@ -53,7 +53,7 @@ func (t *tableState) split(n int) {
 	shares := make([]*valueShare, n)
 	for p := range parts {
 		parts[p] = newPKRows(t.input.PrimaryKey)
-		shares[p] = newValueShare(t.input.Columns)
+		shares[p] = newValueShare(t.input.Columns, t.ownsRows)
 	}
 	t.byKey.each(func(row zset.Row) {
 		key := string(t.appendPK(nil, row))

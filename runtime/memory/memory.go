@@ -47,11 +47,15 @@ type Options struct {
 	// the views read, looked up or wanted (Want) so far, and compute
 	// only what those need (runtime.Options.OutputsOnly).
 	OutputsOnly bool
+	// OwnsRows says the rows of the changes given to Write are the
+	// backend's: it keeps them, and may swap a value in one for an
+	// equal value's box (runtime.Options.OwnsRows).
+	OwnsRows bool
 }
 
 // NewWithOptions is New with options.
 func NewWithOptions(c *ir.Circuit, opts Options) *Backend {
-	eng := runtime.NewWithOptions(c, runtime.NewMemoryStore(), runtime.Options{Workers: opts.Workers, OutputsOnly: opts.OutputsOnly})
+	eng := runtime.NewWithOptions(c, runtime.NewMemoryStore(), runtime.Options{Workers: opts.Workers, OutputsOnly: opts.OutputsOnly, OwnsRows: opts.OwnsRows})
 	_, _ = eng.Start(context.Background())
 	return &Backend{
 		circuit:  c,
