@@ -3,6 +3,7 @@ package stepping
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/stepping-io/stepping/runtime"
@@ -60,10 +61,26 @@ func (e *Engine) Apply(ctx context.Context, s ChangeStep) ([]Batch, error) {
 			return nil, fmt.Errorf("stepping: apply: %w", &NotFoundError{Kind: "table", Name: t})
 		}
 	}
-	if err := e.write(ctx, tables, s.changes); err != nil {
+	if err := e.write(ctx, tables, s.ownChanges()); err != nil {
 		return nil, err
 	}
 	return e.Step(ctx)
+}
+
+// ownChanges returns the step's changes with rows of their own: an
+// engine keeps the rows it is given (memory.Options.OwnsRows), and a step
+// may be applied to more than one.
+func (s ChangeStep) ownChanges() map[string][]runtime.Change {
+	out := make(map[string][]runtime.Change, len(s.changes))
+	for t, cs := range s.changes {
+		own := make([]runtime.Change, len(cs))
+		for i, c := range cs {
+			c.Row = slices.Clone(c.Row)
+			own[i] = c
+		}
+		out[t] = own
+	}
+	return out
 }
 
 // write gives the backend changes to tables, in the order given.

@@ -65,7 +65,7 @@ type MemoryOptions struct {
 
 // OpenMemoryWith is OpenMemory with options.
 func (p *Program) OpenMemoryWith(opts MemoryOptions) *Engine {
-	return p.open(memory.NewWithOptions(p.c.Circuit, memory.Options{Workers: opts.Workers, OutputsOnly: opts.OutputsOnly}))
+	return p.open(memory.NewWithOptions(p.c.Circuit, memory.Options{Workers: opts.Workers, OutputsOnly: opts.OutputsOnly, OwnsRows: true}))
 }
 
 func (p *Program) open(b runtime.Backend) *Engine {

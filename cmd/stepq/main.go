@@ -646,7 +646,8 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return &exitError{code: 2, msg: fmt.Sprintf("stepq run: --workers %d: want 1 or more\n", *workers)}
 	}
 	// Only the outputs are printed, so only what they need is computed.
-	eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{Workers: *workers, OutputsOnly: true})
+	// The files' rows are read for this engine alone: it may keep them.
+	eng := runtime.NewWithOptions(prog.Circuit, runtime.NewMemoryStore(), runtime.Options{Workers: *workers, OutputsOnly: true, OwnsRows: true})
 	if len(batches.Steps) == 0 {
 		// No data: one step with no changes still gives the outputs of
 		// constants (values) their rows, as the program defines them.

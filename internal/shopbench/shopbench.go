@@ -137,7 +137,9 @@ func NewSteppingWorkers(workers int) (*Stepping, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stepping{Engine: rt.NewWithOptions(p.Circuit, rt.NewMemoryStore(), rt.Options{Workers: workers})}, nil
+	// The changes' rows are made for the engine alone, as the stepping
+	// package makes them: it may keep them (Options.OwnsRows).
+	return &Stepping{Engine: rt.NewWithOptions(p.Circuit, rt.NewMemoryStore(), rt.Options{Workers: workers, OwnsRows: true})}, nil
 }
 
 // Load inserts products, then line items in batches of batchSize.
