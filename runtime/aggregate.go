@@ -113,8 +113,8 @@ func (s *stepRun) aggregate(ctx context.Context, n *ir.Node, op *ir.Aggregate) (
 	// read from there rather than encoded again.
 	split := s.keysOf(n.Inputs[0].ID, d, op.Key)
 	for i, e := range d {
-		for j, sc := range op.Key {
-			v, err := sc.Eval(e.Row)
+		for j := range op.Key {
+			v, err := op.Key[j].Eval(e.Row)
 			if err != nil {
 				return nil, fmt.Errorf("node n%d: %w", n.ID, err)
 			}
@@ -611,7 +611,8 @@ func layOutIn[T any](parts [][]T, all []T, sizes []int32) [][]T {
 // argument as a coefficient in small when its ScaledFunc can read it
 // (leaving args' element nil), else as a value as the others do.
 func evalAggArgs(op *ir.Aggregate, row zset.Row, args []any, scaled []bool, small []smallArg) error {
-	for i, a := range op.Aggs {
+	for i := range op.Aggs {
+		a := &op.Aggs[i] // not a copy: 120 bytes, for every row
 		if a.Arg == nil {
 			continue
 		}
@@ -705,7 +706,8 @@ func bindAggs(op *ir.Aggregate) ([]stdlib.Aggregator, error) {
 func newGroupState(key zset.Row, op *ir.Aggregate, impls []stdlib.Aggregator) *GroupState {
 	st := newGroupStateOf(len(op.Aggs))
 	st.Key = key
-	for i, a := range op.Aggs {
+	for i := range op.Aggs {
+		a := &op.Aggs[i]
 		acc := &st.Accs[i]
 		acc.Sum = impls[i].Init()
 		switch impls[i].Shape() {
@@ -735,7 +737,8 @@ func (st *GroupState) addAll(op *ir.Aggregate, bound *boundAggs, gc *groupChange
 	for _, c := range cs {
 		st.Count += gc.weight(c)
 	}
-	for i, a := range op.Aggs {
+	for i := range op.Aggs {
+		a := &op.Aggs[i]
 		if a.Arg == nil {
 			continue
 		}

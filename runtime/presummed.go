@@ -52,8 +52,8 @@ func (p *Presummer) New(key zset.Row) *GroupState { return newGroupState(key, p.
 func (p *Presummer) Add(st *GroupState, rows int64, nonNull []int64, sums []decimal.Decimal) {
 	st.Count += rows
 	st.row = nil
-	for i, a := range p.op.Aggs {
-		if a.Arg == nil || nonNull[i] == 0 {
+	for i := range p.op.Aggs {
+		if p.op.Aggs[i].Arg == nil || nonNull[i] == 0 {
 			continue
 		}
 		acc := &st.Accs[i]

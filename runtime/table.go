@@ -450,13 +450,17 @@ func (t *tableState) checkRow(c Change) error {
 }
 
 // surelyValid reports whether v is a valid value of a column of kind k
-// for the kinds of most key columns, int8 and text, without calling
-// checkValue: a table checks each value of each row it is given.
+// for the kinds of most key and count columns, integers and text,
+// without calling checkValue: a table checks each value of each row it
+// is given.
 func surelyValid(v any, k types.Kind) bool {
 	switch k {
 	case types.Int8:
 		_, ok := v.(int64)
 		return ok
+	case types.Int4:
+		x, ok := v.(int64)
+		return ok && x == int64(int32(x))
 	case types.Text:
 		_, ok := v.(string)
 		return ok
