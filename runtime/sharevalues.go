@@ -89,7 +89,11 @@ func newValueShare(cols []ir.Column, inPlace bool) *valueShare {
 // value's box changes or the sharing is in place, else a copy. The row
 // has the table's columns (checkRow).
 func (s *valueShare) row(row []any) []any {
-	out, copied := row, s.inPlace
+	if s.inPlace {
+		s.shareIn(row)
+		return row
+	}
+	out, copied := row, false
 	for i := range s.cols {
 		c := &s.cols[i]
 		if c.kind == noShare || row[i] == nil {
@@ -106,6 +110,30 @@ func (s *valueShare) row(row []any) []any {
 		out[i] = box
 	}
 	return out
+}
+
+// shareIn is row for rows that are the engine's: their boxes are
+// swapped in place. An integer equal to the previous one is found here,
+// without a call: the loop then keeps its few values in registers.
+func (s *valueShare) shareIn(row []any) {
+	for i := range s.cols {
+		c := &s.cols[i]
+		v := row[i]
+		if c.kind == noShare || v == nil {
+			continue
+		}
+		if c.kind == shareInt {
+			if last, ok := c.last.(int64); ok && last == v.(int64) {
+				row[i] = c.last
+			} else {
+				c.last = v
+			}
+			continue
+		}
+		if box := c.share(v); !types.SameBox(box, v) {
+			row[i] = box
+		}
+	}
 }
 
 // share returns the box to keep for v: an equal value's kept before, or
