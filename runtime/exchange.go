@@ -548,34 +548,36 @@ func oneSign(d batch) bool {
 // many (viewGoroutines).
 func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 	e := s.engine
-	size := 0
+	// The kept views and their changes, found in one pass over the map:
+	// a step's few views on the stack.
+	type keptChanges struct {
+		v *viewState
+		d *zset.ZSet
+	}
+	var few [8]keptChanges
+	kept, size := few[:0], 0
 	for name, d := range changes {
 		switch v := e.views[name]; {
 		case v.kept:
 			size += d.Len()
+			kept = append(kept, keptChanges{v, d})
 		case v.derived != nil:
 			v.contents = nil // read again from the state when next read
 		}
 	}
-	n := e.viewGoroutines(size, len(changes))
-	if n == 1 {
-		for name, d := range changes {
-			if v := e.views[name]; v.kept {
-				v.contents.AddAll(d, 1)
-			}
+	n := min(e.viewGoroutines(size, len(changes)), len(kept))
+	if n <= 1 {
+		for _, k := range kept {
+			k.v.contents.AddAll(k.d, 1)
 		}
 		return
 	}
-	names := make([]string, 0, len(changes))
-	for name := range changes {
-		if e.views[name].kept {
-			names = append(names, name)
-		}
-	}
-	n = min(n, len(names))
+	// The goroutines read a copy: the closure would otherwise move few
+	// to the heap for every step.
+	all := slices.Clone(kept)
 	_ = parallel(n, func(w int) error {
-		for i := w; i < len(names); i += n {
-			e.views[names[i]].contents.AddAll(changes[names[i]], 1)
+		for i := w; i < len(all); i += n {
+			all[i].v.contents.AddAll(all[i].d, 1)
 		}
 		return nil
 	})
