@@ -237,20 +237,15 @@ func (c compiler) call(e *typecheck.Call) evalFunc {
 	var args []evalFunc
 	// consts holds the values of the arguments known now, in the slots
 	// the implementation sees them in (after the clock's).
-	var consts []any
+	consts := typecheck.ConstValues(e.Args)
 	if e.Func.Clock {
 		args = append(args, c.clock())
-		consts = append(consts, nil)
+		consts = append([]any{nil}, consts...)
 	}
 	argTypes := make([]types.Type, len(e.Args))
 	for i, a := range e.Args {
 		args = append(args, c.compile(a))
 		argTypes[i] = a.Type()
-		var v any
-		if k, ok := a.(*typecheck.Const); ok {
-			v = k.Value
-		}
-		consts = append(consts, v)
 	}
 	impl := e.Func.BindWith(consts, argTypes)
 	name, span := e.Func.Name, e.Span

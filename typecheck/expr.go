@@ -575,18 +575,25 @@ func (c *checker) call(e *lang.Call, ctx *exprCtx) Expr {
 		return invalid
 	}
 	if f.Validate != nil {
-		consts := make([]any, len(args))
-		for i, a := range args {
-			if k, ok := a.(*Const); ok {
-				consts[i] = k.Value
-			}
-		}
-		if err := f.Validate(consts, argTypes); err != nil {
+		if err := f.Validate(ConstValues(args), argTypes); err != nil {
 			c.errorHint(e, f.Signature, "%v", err)
 			return invalid
 		}
 	}
 	return &Call{Func: f, Args: args, T: t}
+}
+
+// ConstValues returns the values of the arguments that are constants,
+// nil for the others: what a function's Validate and BindConst are given
+// (stdlib.Func).
+func ConstValues(args []Expr) []any {
+	consts := make([]any, len(args))
+	for i, a := range args {
+		if k, ok := a.(*Const); ok {
+			consts[i] = k.Value
+		}
+	}
+	return consts
 }
 
 func firstArgName(e *lang.Call) (*lang.Name, bool) {
