@@ -59,15 +59,12 @@ type tableState struct {
 	// last freed, and kept the rows kept then.
 	mark        *mark
 	taken, kept int
-	// ownsRows says the rows of the table's changes are the engine's
-	// (Options.OwnsRows).
-	ownsRows bool
 }
 
 // newTableState returns the state of table in, empty; ownsRows says the
 // rows of its changes are the engine's (Options.OwnsRows).
 func newTableState(in *ir.Input, ownsRows bool) *tableState {
-	t := &tableState{input: in, ownsRows: ownsRows, shares: []*valueShare{newValueShare(in.Columns, ownsRows)}}
+	t := &tableState{input: in, shares: []*valueShare{newValueShare(in.Columns, ownsRows)}}
 	if w := in.Watermark; w != nil {
 		t.mark = &mark{col: w.Column, lateness: w.Lateness}
 	}

@@ -53,7 +53,7 @@ func (t *tableState) split(n int) {
 	shares := make([]*valueShare, n)
 	for p := range parts {
 		parts[p] = newPKRows(t.input.PrimaryKey)
-		shares[p] = newValueShare(t.input.Columns, t.ownsRows)
+		shares[p] = newValueShare(t.input.Columns, t.shares[0].inPlace) // as the table's were
 	}
 	t.byKey.each(func(row zset.Row) {
 		key := string(t.appendPK(nil, row))
