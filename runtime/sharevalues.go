@@ -123,7 +123,7 @@ func (s *valueShare) shareIn(row []any) {
 			continue
 		}
 		if c.kind == shareInt {
-			if last, ok := c.last.(int64); ok && last == v.(int64) {
+			if c.isLast(v) {
 				row[i] = c.last
 			} else {
 				c.last = v
@@ -136,6 +136,13 @@ func (s *valueShare) shareIn(row []any) {
 	}
 }
 
+// isLast reports whether v, an integer, is the previous value kept: the
+// box an integer column shares.
+func (c *columnShare) isLast(v any) bool {
+	last, ok := c.last.(int64)
+	return ok && last == v.(int64)
+}
+
 // share returns the box to keep for v: an equal value's kept before, or
 // v's own.
 func (c *columnShare) share(v any) any {
@@ -143,7 +150,7 @@ func (c *columnShare) share(v any) any {
 	case compactNumeric:
 		return types.CompactDecimal(v)
 	case shareInt:
-		if last, ok := c.last.(int64); ok && last == v.(int64) {
+		if c.isLast(v) {
 			return c.last
 		}
 	case shareText:
