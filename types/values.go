@@ -242,7 +242,9 @@ func AppendRowKey(buf []byte, row []any) []byte {
 // equal exactly when every value's is) without building the keys. Two
 // rows that are one slice are the same at once: a retraction often
 // brings the very row held (an aggregate retracting the row it gave),
-// and rows are never changed once made.
+// and rows are never changed once made. Nor is a value: one that is a
+// single box in both rows (a join's pair and its retraction, made of the
+// same rows' values) is the same without a look at it.
 func SameRowKey(a, b []any) bool {
 	if len(a) != len(b) {
 		return RowKey(a) == RowKey(b)
@@ -251,7 +253,7 @@ func SameRowKey(a, b []any) bool {
 		return true
 	}
 	for i := range a {
-		if !sameEncoding(a[i], b[i]) {
+		if !SameBox(a[i], b[i]) && !sameEncoding(a[i], b[i]) {
 			return false
 		}
 	}
@@ -274,6 +276,9 @@ func sameEncoding(a, b any) bool {
 	case bool:
 		y, ok := b.(bool)
 		return ok && x == y
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x.UnixMicro() == y.UnixMicro()
 	case float64:
 		y, ok := b.(float64)
 		// The encoding keeps -0 apart from 0 and makes every NaN one.
