@@ -136,10 +136,15 @@ func compareSortValues(a, b any) int {
 }
 
 // compareRowsNullsLast is compareNullsLast for two rows, without boxing
-// them.
+// them. A value that is one box in both rows is equal without a look at
+// it: rows a ranking compares for equal are often made of the same rows'
+// values (a join's pair and its retraction).
 func compareRowsNullsLast(x, y zset.Row) int {
 	for i := range min(len(x), len(y)) {
-		if c := compareNullsLast(x[i], y[i]); c != 0 {
+		if types.SameBox(x[i], y[i]) {
+			continue
+		}
+		if c := compareSortValues(x[i], y[i]); c != 0 {
 			return c
 		}
 	}
@@ -171,8 +176,9 @@ func compareNullsLast(a, b any) int {
 }
 
 // add adds w copies of a row; it fails when copies would go negative.
-// A row new to the ranking, the common case, costs one descent of the
-// tree; a row already there, two.
+// A row new to the ranking and a row's last copy deleted, the common
+// cases, cost one descent of the tree each; a row whose copies are
+// counted up or down, two.
 func (r *Ranking) add(row RankedRow, w int64) error {
 	if w > 0 {
 		row.Count = w
@@ -183,7 +189,7 @@ func (r *Ranking) add(row RankedRow, w int64) error {
 		}
 		return nil
 	}
-	item, found := r.Rows.Get(row)
+	item, found := r.Rows.Delete(row)
 	if !found {
 		item = row
 		item.Count = 0
@@ -191,10 +197,11 @@ func (r *Ranking) add(row RankedRow, w int64) error {
 	item.Count += w
 	switch {
 	case item.Count < 0:
-		return fmt.Errorf("row %s has negative weight %d: more rows deleted than inserted", types.Format(row.Row, types.Type{Kind: types.Record}), item.Count)
-	case item.Count == 0:
-		r.Rows.Delete(item)
-	default:
+		if found {
+			r.Rows.ReplaceOrInsert(withCount(item, item.Count-w))
+		}
+		return negativeCopies(row, item.Count)
+	case item.Count > 0:
 		r.Rows.ReplaceOrInsert(item)
 	}
 	return nil
