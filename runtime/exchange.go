@@ -491,18 +491,24 @@ func (s *stepRun) viewChanges(into map[string]*zset.ZSet) {
 // it has none or they cancel out. Changes of one sign cannot cancel out,
 // nor can an aggregate's (a changed group's old row and its new, which
 // differ, and no two groups' rows alike, so they need no adding up:
-// zset.Consolidated), so the view has changed and its Z-set adds them
-// up only if it is read (zset.Lazy): a view that only feeds others, or
-// whose contents are not kept, costs no hash of its rows. Other changes
-// are added up at once, as the Result holds only the views that
-// changed.
+// zset.Consolidated) or a top-k's (each changed group's rows once, from
+// one merge of its first rows before and after), so the view has
+// changed and its Z-set adds them up only if it is read (zset.Lazy): a
+// view that only feeds others, or whose contents are not kept, costs no
+// hash of its rows. Other changes are added up at once, as the Result
+// holds only the views that changed.
 func (s *stepRun) consolidated(v *ir.View) *zset.ZSet {
 	d := s.deltas[v.Node.ID]
 	if len(d) == 0 {
 		return nil
 	}
-	if _, grouped := v.Node.Op.(*ir.Aggregate); grouped {
+	switch v.Node.Op.(type) {
+	case *ir.Aggregate:
 		return zset.Consolidated(d)
+	case *ir.TopK:
+		if !s.engine.inBody[v.Node.ID] {
+			return zset.Consolidated(d)
+		}
 	}
 	if oneSign(d) || surelyChanged(d) {
 		return zset.Lazy(d)

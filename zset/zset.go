@@ -288,6 +288,15 @@ func (z *ZSet) AddAll(other *ZSet, factor int64) {
 		return
 	}
 	z.toChange()
+	if es, ok := other.distinctEntries(); ok {
+		// Each row once (Consolidated): added from the list as it is,
+		// each hashed once, rather than first filed in a table of
+		// other's own that is read once and dropped.
+		for _, e := range es {
+			z.add(hashRow(e.Row), e.Row, e.Weight*factor)
+		}
+		return
+	}
 	other.settle()
 	if factor == 1 && z.IsEmpty() && other.m != nil {
 		// A copy of other's tables, its rows hashed already: a view's

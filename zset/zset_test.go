@@ -144,11 +144,24 @@ func TestAddAll(t *testing.T) {
 		{-2, "{(2)x4}"},
 		{3, "{(1)x5 (2)x-6}"},
 	}
-	for _, tc := range tests {
-		z := zset.FromEntries(e(2, int64(1)))
-		z.AddAll(zset.FromEntries(e(1, int64(1)), e(-2, int64(2))), tc.factor)
-		if got := text(z); got != tc.want {
-			t.Errorf("AddAll factor %d: got %s, want %s", tc.factor, got, tc.want)
+	// The Z-set added, made each way: its rows filed, listed to be added
+	// up when first used, or listed once each.
+	makers := map[string]func(...zset.Entry) *zset.ZSet{
+		"FromEntries":  zset.FromEntries,
+		"Lazy":         func(es ...zset.Entry) *zset.ZSet { return zset.Lazy(es) },
+		"Consolidated": func(es ...zset.Entry) *zset.ZSet { return zset.Consolidated(es) },
+	}
+	for name, mk := range makers {
+		for _, tc := range tests {
+			z := zset.FromEntries(e(2, int64(1)))
+			other := mk(e(1, int64(1)), e(-2, int64(2)))
+			z.AddAll(other, tc.factor)
+			if got := text(z); got != tc.want {
+				t.Errorf("AddAll of %s, factor %d: got %s, want %s", name, tc.factor, got, tc.want)
+			}
+			if got := text(other); got != "{(1)x1 (2)x-2}" {
+				t.Errorf("AddAll of %s, factor %d, changed it: %s", name, tc.factor, got)
+			}
 		}
 	}
 }
@@ -419,7 +432,8 @@ func TestNewSizedIndependent(t *testing.T) {
 
 // TestLazyFirstUseConcurrent uses a Z-set made by Lazy, and one made by
 // Consolidated, from four goroutines at once, its first use: each sees
-// the entries added up, as FromEntries adds them (run with -race).
+// the entries added up, as FromEntries adds them, and the last adds them
+// to a Z-set of its own (run with -race).
 func TestLazyFirstUseConcurrent(t *testing.T) {
 	var es []zset.Entry
 	for i := range 60 {
@@ -437,13 +451,17 @@ func TestLazyFirstUseConcurrent(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				switch g % 3 {
+				switch g {
 				case 0:
 					got[g] = text(z)
 				case 1:
 					got[g] = fmt.Sprint(z.Len(), z.Weight(zset.Row{int64(1), "1"}))
-				default:
+				case 2:
 					got[g] = fmt.Sprint(z.Equal(want))
+				default:
+					sum := zset.New()
+					sum.AddAll(z, 1)
+					got[g] = text(sum)
 				}
 			}()
 		}
