@@ -491,8 +491,9 @@ func (s *stepRun) viewChanges(into map[string]*zset.ZSet) {
 // it has none or they cancel out. Changes of one sign cannot cancel out,
 // nor can an aggregate's (a changed group's old row and its new, which
 // differ, and no two groups' rows alike, so they need no adding up:
-// zset.Consolidated) or a top-k's (each changed group's rows once, from
-// one merge of its first rows before and after), so the view has
+// zset.Consolidated), a top-k's (each changed group's rows once, from
+// one merge of its first rows before and after) or a recursive view's
+// (each changed class's old row and new, which differ), so the view has
 // changed and its Z-set adds them up only if it is read (zset.Lazy): a
 // view that only feeds others, or whose contents are not kept, costs no
 // hash of its rows. Other changes are added up at once, as the Result
@@ -509,6 +510,8 @@ func (s *stepRun) consolidated(v *ir.View) *zset.ZSet {
 		if !s.engine.inBody[v.Node.ID] {
 			return zset.Consolidated(d)
 		}
+	case *ir.Fixpoint:
+		return zset.Consolidated(d)
 	}
 	if oneSign(d) || surelyChanged(d) {
 		return zset.Lazy(d)

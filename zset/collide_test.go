@@ -12,7 +12,8 @@ import (
 // TestCollidingHashes cuts every hash to two bits, so that most rows
 // share their hash with others, and checks Z-sets against a map keyed by
 // the rows' identities through random additions, removals, merges and
-// negations: a row must never be taken for another of its hash, and a
+// negations, of Z-sets made by Add and by Consolidated: a row must never
+// be taken for another of its hash, and a
 // row spilled behind another must be found again once that one goes.
 func TestCollidingHashes(t *testing.T) {
 	old := hashMask
@@ -63,6 +64,12 @@ func TestCollidingHashes(t *testing.T) {
 						w := int64(r.IntN(5) - 2)
 						other.Add(row, w)
 						ws[types.RowKey(row)] += w
+					}
+					if r.IntN(2) == 0 {
+						// Listed, each row once: added from the list.
+						var es []Entry
+						other.Each(func(row Row, w int64) { es = append(es, Entry{Row: row, Weight: w}) })
+						other = Consolidated(es)
 					}
 					factor := int64(r.IntN(3) - 1)
 					z.AddAll(other, factor)

@@ -127,6 +127,20 @@ func (z *ZSet) makeRoom(n int) {
 	}
 }
 
+// reserve gives z, while its rows are in the slice, a table with room
+// for them and n more when that is more than the slice holds: a load's
+// rows added to empty contents then fill the table without growing it.
+func (z *ZSet) reserve(n int) {
+	if z.m != nil || len(z.small)+n <= smallRows {
+		return
+	}
+	small := z.small
+	z.m, z.small = make(map[uint64]Entry, len(small)+n), nil
+	for _, e := range small {
+		z.add(e.hash, e.Row, e.Weight) // two rows may share a hash
+	}
+}
+
 // Lazy returns the Z-set of entries es, added up when the Z-set is first
 // used rather than now: a step's changes to a view that nothing reads
 // then cost only their list, not a hash of every row. The caller must
@@ -292,6 +306,7 @@ func (z *ZSet) AddAll(other *ZSet, factor int64) {
 		// Each row once (Consolidated): added from the list as it is,
 		// each hashed once, rather than first filed in a table of
 		// other's own that is read once and dropped.
+		z.reserve(len(es))
 		for _, e := range es {
 			z.add(hashRow(e.Row), e.Row, e.Weight*factor)
 		}
