@@ -421,7 +421,8 @@ func (p *pairRows) concat(a, b zset.Row) zset.Row {
 // A pair (l, r) of weights l₀, r₀ before the step and changes δl, δr
 // changes by (l₀+δl)(r₀+δr) − l₀r₀ = δl·δr + δl·r₀ + l₀·δr: the three
 // terms of the join, summed here per pair by finding each changed row
-// among the rows before, so that each pair comes out once.
+// among the rows before, so that each pair comes out once, unless the
+// changes only add rows, when no term can cancel (appendTerms).
 type bothChanged struct {
 	left, right [][]keyed        // each side's changes by key
 	ids         map[string]int32 // changed rows by identity, reused per key and side
@@ -439,6 +440,9 @@ type changedRow struct {
 // and right key rk (one key), whose rows before the step are leftBefore
 // and rightBefore.
 func (j *bothChanged) appendPairs(out batch, pairs *pairRows, dl, dr *keyedRows, lk, rk int32, leftBefore, rightBefore []zset.Entry) batch {
+	if inserts(dl, j.left[lk]) && inserts(dr, j.right[rk]) {
+		return appendTerms(out, pairs, dl, dr, j.left[lk], j.right[rk], leftBefore, rightBefore)
+	}
 	ls, leftChanged := j.consolidate(dl, j.left[lk], leftBefore)
 	rs, rightChanged := j.consolidate(dr, j.right[rk], rightBefore)
 	for _, l := range ls {
@@ -464,6 +468,43 @@ func (j *bothChanged) appendPairs(out batch, pairs *pairRows, dl, dr *keyedRows,
 			if r.change != 0 {
 				out = append(out, zset.Entry{Row: pairs.concat(l.Row, r.row), Weight: l.Weight * r.change})
 			}
+		}
+	}
+	return out
+}
+
+// inserts reports whether the changes rows of d all add copies of rows.
+func inserts(d *keyedRows, rows []keyed) bool {
+	for _, r := range rows {
+		if d.entry(r).Weight <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendTerms appends to out the three terms of the join under one key
+// as they come, δl⋈δr + δl⋈r₀ + l₀⋈δr, for changes that only add rows
+// (inserts): no term can cancel another, so the pairs need not be
+// summed, and a pair two terms make (a row added to the copies it had)
+// comes out twice, as a change of one side alone brings its row twice.
+// A load, whose every key both sides change, then costs no encoding of
+// the rows.
+func appendTerms(out batch, pairs *pairRows, dl, dr *keyedRows, left, right []keyed, leftBefore, rightBefore []zset.Entry) batch {
+	for _, lr := range left {
+		l := dl.entry(lr)
+		for _, rr := range right {
+			r := dr.entry(rr)
+			out = append(out, zset.Entry{Row: pairs.concat(l.Row, r.Row), Weight: l.Weight * r.Weight})
+		}
+		for _, r := range rightBefore {
+			out = append(out, zset.Entry{Row: pairs.concat(l.Row, r.Row), Weight: l.Weight * r.Weight})
+		}
+	}
+	for _, l := range leftBefore {
+		for _, rr := range right {
+			r := dr.entry(rr)
+			out = append(out, zset.Entry{Row: pairs.concat(l.Row, r.Row), Weight: l.Weight * r.Weight})
 		}
 	}
 	return out

@@ -686,9 +686,10 @@ func concat(a, b zset.Row) zset.Row {
 // join computes Δl⋈Δr + Δl⋈z⁻¹(I r) + z⁻¹(I l)⋈Δr, looking up each side's
 // integral once for all the keys of the other side's changes. Under a
 // key that only one side changed, every pair of rows comes out once as
-// it is; under a key both sides changed, the three terms are summed per
-// pair (see bothChanged), so that a pair joined and unjoined in the same
-// step, whose terms cancel, never comes out for later operators to see.
+// it is; under a key both sides changed, where a side deletes, the
+// three terms are summed per pair (see bothChanged), so that a pair
+// joined and unjoined in the same step, whose terms cancel, never comes
+// out for later operators to see.
 func (s *stepRun) join(ctx context.Context, n *ir.Node, op *ir.Join) (batch, error) {
 	l, r := s.in(n, 0), s.in(n, 1)
 	lsc, rsc := s.takeKeyScratch(len(l)), s.takeKeyScratch(len(r))
