@@ -358,13 +358,23 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 			return false, nil
 		}
 	case lang.Eq, lang.Ne, lang.Lt, lang.Le, lang.Gt, lang.Ge:
-		cx, cy, _ := stdlib.Comparable(xt, yt)
+		compare := stdlib.Comparator(xt, yt)
 		op := e.Op
-		return strict2(x, y, span, func(a, b any) (any, error) {
-			return stdlib.CompareOp(op, types.Compare(cx(a), cy(b))), nil
-		})
+		// strict2 without its call of an operator that may fail: a
+		// comparison cannot, and it is most filters' every row.
+		return func(r zset.Row, l []any) (any, error) {
+			a, err := x(r, l)
+			if err != nil {
+				return nil, err
+			}
+			b, err := y(r, l)
+			if err != nil || a == nil || b == nil {
+				return nil, err
+			}
+			return stdlib.CompareOp(op, compare(a, b)), nil
+		}
 	case lang.IsDistinctFrom, lang.IsNotDistinctFrom:
-		cx, cy, _ := stdlib.Comparable(xt, yt)
+		compare := stdlib.Comparator(xt, yt)
 		distinct := e.Op == lang.IsDistinctFrom
 		return func(r zset.Row, l []any) (any, error) {
 			a, err := x(r, l)
@@ -375,7 +385,7 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 			if err != nil {
 				return nil, err
 			}
-			same := a == nil && b == nil || a != nil && b != nil && types.Compare(cx(a), cy(b)) == 0
+			same := a == nil && b == nil || a != nil && b != nil && compare(a, b) == 0
 			return same != distinct, nil
 		}
 	case lang.Concat:

@@ -1,10 +1,12 @@
 package stdlib
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/lang"
@@ -342,6 +344,28 @@ func Comparable(a, b types.Type) (ca, cb func(any) any, ok bool) {
 }
 
 func identity(v any) any { return v }
+
+// Comparator returns how a value of type a orders against one of type b,
+// neither NULL, for types Comparable accepts: as types.Compare orders
+// them once brought to a common type. Integers against integers and text
+// against text, a filter's usual comparisons, are compared as they are,
+// with no converter called and no look at the values' types.
+func Comparator(a, b types.Type) func(x, y any) int {
+	ca, cb, _ := comparable(a, b)
+	switch {
+	case ca != nil || cb != nil:
+		ca, cb, _ = Comparable(a, b)
+		return func(x, y any) int { return types.Compare(ca(x), cb(y)) }
+	case a.IsInteger() && b.IsInteger():
+		return compareInts
+	case a.Kind == types.Text && b.Kind == types.Text:
+		return compareTexts
+	}
+	return types.Compare
+}
+
+func compareInts(x, y any) int  { return cmp.Compare(x.(int64), y.(int64)) }
+func compareTexts(x, y any) int { return strings.Compare(x.(string), y.(string)) }
 
 // comparable is Comparable with nil for a converter that changes nothing,
 // so that arrays and records of the same representation are not copied.

@@ -1,8 +1,10 @@
 package stdlib_test
 
 import (
+	"cmp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stepping-io/stepping/stdlib"
@@ -179,5 +181,50 @@ func TestRecordsAndArrays(t *testing.T) {
 	}
 	if stdlib.Converter(a, rec("x", int4.OrNull(), "y", text)) != nil {
 		t.Error("a conversion that changes nothing is not nil")
+	}
+}
+
+// TestComparator checks how a comparator orders values, each pair in
+// both orders: integers of every width, text, timestamps, an integer
+// against a numeric and a float, and records; and that it orders them
+// as types.Compare does once Comparable's converters bring them to a
+// common type.
+func TestComparator(t *testing.T) {
+	at := time.Date(2024, 3, 10, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		a, b types.Type
+		x, y any
+		want int // x against y
+	}{
+		{int4, int4, int64(1), int64(2), -1},
+		{types.Of(types.Int2), int8, int64(-7), int64(-7), 0},
+		{int8, int4, int64(1 << 40), int64(3), 1},
+		{text, text, "apple", "apples", -1},
+		{text, text, "b", "b", 0},
+		{text, text, "", "a", -1},
+		{types.Of(types.Timestamp), types.Of(types.Timestamptz), at, at.Add(time.Microsecond), -1},
+		{int4, numeric, int64(2), decimal.RequireFromString("1.50"), 1},
+		{int4, numeric, int64(2), decimal.RequireFromString("2.00"), 0},
+		{int8, types.Of(types.Float8), int64(3), 2.5, 1},
+		{rec("x", int4, "y", text), rec("x", numeric, "y", text), []any{int64(1), "b"}, []any{decimal.RequireFromString("1.0"), "a"}, 1},
+	}
+	for _, tt := range tests {
+		for _, swap := range []bool{false, true} {
+			a, b, x, y, want := tt.a, tt.b, tt.x, tt.y, tt.want
+			if swap {
+				a, b, x, y, want = b, a, y, x, -want
+			}
+			ca, cb, ok := stdlib.Comparable(a, b)
+			if !ok {
+				t.Fatalf("%s and %s are not comparable", a, b)
+			}
+			got := cmp.Compare(stdlib.Comparator(a, b)(x, y), 0)
+			if got != want {
+				t.Errorf("Comparator(%s, %s)(%v, %v) = %d, want %d", a, b, x, y, got, want)
+			}
+			if c := cmp.Compare(types.Compare(ca(x), cb(y)), 0); c != got {
+				t.Errorf("Comparator(%s, %s)(%v, %v) = %d, but types.Compare of them converted = %d", a, b, x, y, got, c)
+			}
+		}
 	}
 }
