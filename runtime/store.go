@@ -152,15 +152,25 @@ type ValueCount struct {
 
 func lessValueCount(a, b ValueCount) bool { return types.Compare(a.Value, b.Value) < 0 }
 
+// newBTree returns an empty B-tree of the degree that orders its items by
+// less and keeps no node it frees for reuse. btree.NewG gives each tree a
+// free list with room for 32 nodes, 256 bytes before any node is freed:
+// a program keeps a tree per group (a top-k's ranking, a min's
+// multiset), most groups fit a node or two, and their trees seldom free
+// one, which the collector then takes back.
+func newBTree[T any](degree int, less btree.LessFunc[T]) *btree.BTreeG[T] {
+	return btree.NewWithFreeListG(degree, less, btree.NewFreeListG[T](0))
+}
+
 // NewMultiset returns an empty multiset of values ordered by value.
 func NewMultiset() *btree.BTreeG[ValueCount] {
-	return btree.NewG(16, lessValueCount)
+	return newBTree(16, lessValueCount)
 }
 
 // NewSpelledMultiset returns an empty multiset of values ordered by
 // value, and equal values by their written form.
 func NewSpelledMultiset() *btree.BTreeG[ValueCount] {
-	return btree.NewG(16, func(a, b ValueCount) bool {
+	return newBTree(16, func(a, b ValueCount) bool {
 		if c := types.Compare(a.Value, b.Value); c != 0 {
 			return c < 0
 		}
@@ -172,7 +182,7 @@ func NewSpelledMultiset() *btree.BTreeG[ValueCount] {
 // ([order keys..., value, ...]) whose order keys go in the directions
 // desc gives (true for descending).
 func NewItemMultiset(desc []bool) *btree.BTreeG[ValueCount] {
-	return btree.NewG(16, func(a, b ValueCount) bool {
+	return newBTree(16, func(a, b ValueCount) bool {
 		return CompareItems(a.Value.([]any), b.Value.([]any), desc) < 0
 	})
 }
@@ -353,7 +363,7 @@ func NewMemoryStore() *MemoryStore {
 func (s *MemoryStore) Ordered(id int) OrderedIndex {
 	o, ok := s.ordered[id]
 	if !ok {
-		o = &memOrdered{tree: btree.NewG(16, lessOrdered)}
+		o = &memOrdered{tree: newBTree(16, lessOrdered)}
 		s.ordered[id] = o
 	}
 	return o

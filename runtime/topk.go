@@ -80,7 +80,7 @@ const rankingDegree = 32
 // where desc says.
 func NewRanking(desc []bool) *Ranking {
 	r := &Ranking{Desc: desc}
-	r.Rows = btree.NewG(rankingDegree, func(a, b RankedRow) bool {
+	r.Rows = newBTree(rankingDegree, func(a, b RankedRow) bool {
 		if a.hasLead && b.hasLead && a.lead != b.lead {
 			return a.lead < b.lead
 		}
