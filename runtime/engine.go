@@ -261,12 +261,15 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	keepAll := keptFromStart(c)
 	_, inMemory := store.(*MemoryStore)
 	for _, v := range c.Views {
-		vs := &viewState{view: v, kept: keepAll}
-		if inMemory && !keepAll && !opts.NoContents {
-			vs.derived = derivationOf(v, e.inBody)
+		vs := &viewState{view: v}
+		// A program that keeps every view from the start reads only a
+		// recursive view's from its state, and one with watermarks none:
+		// they free state whose rows the views still show.
+		if inMemory && !opts.NoContents && !(keepAll && c.Watermarked()) {
+			vs.derived = derivationOf(v, e.inBody, keepAll)
 		}
 		if vs.derived == nil {
-			vs.contents = zset.New()
+			vs.kept, vs.contents = keepAll, zset.New()
 		}
 		e.views[v.Name] = vs
 	}
