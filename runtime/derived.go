@@ -19,15 +19,19 @@ import (
 // is read the same way, by running those operators over the groups'
 // rows.
 //
+// A top-k's view is read from its state as well: each group's ranking
+// of its rows, whose first rows are the view's.
+//
 // A recursive view is read from its fixpoint's state likewise: the
 // support, which keeps each of the view's rows with the number of its
 // derivations, and holds, at the end of every step, exactly the view's
 // rows with a positive count.
 
 // derivation says how a view's contents are read from the state of the
-// aggregate or the fixpoint that computes them rather than kept.
+// aggregate, the top-k or the fixpoint that computes them rather than
+// kept.
 type derivation struct {
-	state int // the aggregate's or the fixpoint's node
+	state int // the aggregate's, the top-k's or the fixpoint's node
 	// rowWise are the row-by-row nodes (filters, maps) from the state's
 	// node up to the view's, in order; none when the view is that
 	// node's.
@@ -35,12 +39,14 @@ type derivation struct {
 }
 
 // derivationOf returns how view v's contents are read from an
-// aggregate's or a fixpoint's state, or nil when they must be kept:
+// aggregate's, a top-k's or a fixpoint's state, or nil when they must be
+// kept:
 // when v is not such a node's rows seen through row-by-row operators,
 // or when the node is within a recursive view's body, whose state is an
 // iteration's. With onlyFixpoints, for a program that keeps every view
-// from the start (keptFromStart), an aggregate's view is kept, as such
-// programs' views were before a fixpoint's were read from its state.
+// from the start (keptFromStart), an aggregate's or a top-k's view is
+// kept, as such programs' views were before a fixpoint's were read from
+// its state.
 //
 // A fixpoint whose rows hold a float is kept too: 0 and -0 are one class
 // of its support, which may then hold both spellings, and the support
@@ -51,7 +57,7 @@ func derivationOf(v *ir.View, inBody []bool, onlyFixpoints bool) *derivation {
 		switch n.Op.(type) {
 		case *ir.Filter, *ir.Map, *ir.FlatMap:
 			rowWise = append(rowWise, n.ID)
-		case *ir.Aggregate:
+		case *ir.Aggregate, *ir.TopK:
 			if inBody[n.ID] || onlyFixpoints {
 				return nil
 			}
@@ -98,8 +104,9 @@ func typeSpelledAsClass(t types.Type) bool {
 }
 
 // derive reads the contents of a view that d derives from an
-// aggregate's or a fixpoint's state: the groups' output rows, or the
-// rows of positive support, through the row-by-row operators above.
+// aggregate's, a top-k's or a fixpoint's state: the groups' output rows,
+// their first rows, or the rows of positive support, through the
+// row-by-row operators above.
 func (e *Engine) derive(ctx context.Context, d *derivation) (z *zset.ZSet, err error) {
 	defer func() {
 		// As in a step, a panic is a bug that must not reach the caller.
@@ -119,6 +126,14 @@ func (e *Engine) derive(ctx context.Context, d *derivation) (z *zset.ZSet, err e
 				rows = append(rows, zset.Entry{Row: row, Weight: 1})
 			}
 		})
+	case *ir.TopK:
+		var top []RankedRow
+		e.store.(*MemoryStore).eachGroup(d.state, func(st *GroupState) {
+			top = st.Ranked.top(op.N, top[:0])
+			for _, it := range top {
+				rows = append(rows, zset.Entry{Row: it.Row, Weight: it.Count})
+			}
+		})
 	case *ir.Fixpoint:
 		e.store.(*MemoryStore).eachIndexed(d.state, func(es []zset.Entry) {
 			for _, e := range es {
@@ -129,8 +144,8 @@ func (e *Engine) derive(ctx context.Context, d *derivation) (z *zset.ZSet, err e
 		})
 	}
 	if len(d.rowWise) == 0 {
-		// One row a group or a class, no two alike: read as they are,
-		// hashed only for a lookup.
+		// No two rows alike (a group's, its first rows, a class's): read
+		// as they are, hashed only for a lookup.
 		return zset.Consolidated(rows), nil
 	}
 	s := &stepRun{engine: e, store: e.store, deltas: make([]batch, len(e.circuit.Nodes)), now: e.lastNow, parts: e.parts}

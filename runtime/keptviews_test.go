@@ -12,7 +12,7 @@ import (
 // before anything reads them: kept, as the outputs' are, and every view's
 // in the programs whose views a pass over the tables could not compute (a
 // clock, a watermark, recursion); read from an aggregate's state, as a
-// grouped view's are, and a map's or a filter's of one; read from a
+// grouped view's are, a top-k's, and a map's or a filter's of one; read from a
 // fixpoint's state, as a recursive view's are where no watermark frees
 // state and its rows hold no float; or else computed when first read.
 func TestViewsKeptFromStart(t *testing.T) {
@@ -27,6 +27,8 @@ func TestViewsKeptFromStart(t *testing.T) {
 		{"output", "view a = s | where n > 1\noutput a\n", map[string]string{"a": "kept"}},
 		{"over a group", "view a = s | group by u { c = count() } | where c > 0 | select { u, d = c * 2 }\noutput a\n",
 			map[string]string{"a": "state"}},
+		{"top", "view a = s | top 2 by n desc per u\noutput a\n", map[string]string{"a": "state"}},
+		{"over a top", "view a = s | top 2 by n desc per u | select { u, n }\n", map[string]string{"a": "state"}},
 		{"clock", "view a = s | where at > now() - interval \"1 day\"\nview b = a | group by u { c = count() }\noutput b\n",
 			map[string]string{"a": "kept", "b": "kept"}},
 		{"recursive", "view a = s | where n > 1\nview r = e | select { a, b } | union (r | join e on r.b == e.a | select { a = r.a, b = e.b })\n" +
