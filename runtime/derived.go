@@ -43,10 +43,9 @@ type derivation struct {
 // kept:
 // when v is not such a node's rows seen through row-by-row operators,
 // or when the node is within a recursive view's body, whose state is an
-// iteration's. With onlyFixpoints, for a program that keeps every view
-// from the start (keptFromStart), an aggregate's or a top-k's view is
-// kept, as such programs' views were before a fixpoint's were read from
-// its state.
+// iteration's. With onlyFixpoints, for a program that reads the clock,
+// an aggregate's or a top-k's view is kept, as such programs' views
+// were before a fixpoint's were read from its state.
 //
 // A fixpoint whose rows hold a float is kept too: 0 and -0 are one class
 // of its support, which may then hold both spellings, and the support

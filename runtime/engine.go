@@ -262,11 +262,11 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 	_, inMemory := store.(*MemoryStore)
 	for _, v := range c.Views {
 		vs := &viewState{view: v}
-		// A program that keeps every view from the start reads only a
-		// recursive view's from its state, and one with watermarks none:
-		// they free state whose rows the views still show.
-		if inMemory && !opts.NoContents && !(keepAll && c.Watermarked()) {
-			vs.derived = derivationOf(v, e.inBody, keepAll)
+		// A program with watermarks keeps every view's contents: they
+		// free state whose rows the views still show. One that reads
+		// the clock reads only a recursive view's from its state.
+		if inMemory && !opts.NoContents && !c.Watermarked() {
+			vs.derived = derivationOf(v, e.inBody, e.timed)
 		}
 		if vs.derived == nil {
 			vs.kept, vs.contents = keepAll, zset.New()
