@@ -363,11 +363,7 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 		// strict2 without its call of an operator that may fail: a
 		// comparison cannot, and it is most filters' every row.
 		return func(r zset.Row, l []any) (any, error) {
-			a, err := x(r, l)
-			if err != nil {
-				return nil, err
-			}
-			b, err := y(r, l)
+			a, b, err := operands(x, y, r, l)
 			if err != nil || a == nil || b == nil {
 				return nil, err
 			}
@@ -412,17 +408,23 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 // error is placed at span, the operator's text.
 func strict2(x, y evalFunc, span lang.Span, f func(a, b any) (any, error)) evalFunc {
 	return func(r zset.Row, l []any) (any, error) {
-		a, err := x(r, l)
-		if err != nil {
-			return nil, err
-		}
-		b, err := y(r, l)
+		a, b, err := operands(x, y, r, l)
 		if err != nil || a == nil || b == nil {
 			return nil, err
 		}
 		v, err := f(a, b)
 		return v, at(span, err)
 	}
+}
+
+// operands evaluates a binary operator's operands over row r, y only
+// when x did not fail.
+func operands(x, y evalFunc, r zset.Row, l []any) (a, b any, err error) {
+	if a, err = x(r, l); err != nil {
+		return nil, nil, err
+	}
+	b, err = y(r, l)
+	return a, b, err
 }
 
 // localName names a local in explain output; a case's hidden subject is _.
