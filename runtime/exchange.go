@@ -506,12 +506,12 @@ func (s *stepRun) consolidated(v *ir.View) *zset.ZSet {
 	switch v.Node.Op.(type) {
 	case *ir.Aggregate:
 		return zset.Consolidated(d)
-	case *ir.TopK:
+	case *ir.TopK, *ir.Fixpoint:
+		// Not in a recursive view's body, whose changes add up
+		// iterations'.
 		if !s.engine.inBody[v.Node.ID] {
 			return zset.Consolidated(d)
 		}
-	case *ir.Fixpoint:
-		return zset.Consolidated(d)
 	}
 	if oneSign(d) || surelyChanged(d) {
 		return zset.Lazy(d)
