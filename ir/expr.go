@@ -373,11 +373,7 @@ func (c compiler) binary(e *typecheck.Binary) evalFunc {
 		compare := stdlib.Comparator(xt, yt)
 		distinct := e.Op == lang.IsDistinctFrom
 		return func(r zset.Row, l []any) (any, error) {
-			a, err := x(r, l)
-			if err != nil {
-				return nil, err
-			}
-			b, err := y(r, l)
+			a, b, err := operands(x, y, r, l)
 			if err != nil {
 				return nil, err
 			}
