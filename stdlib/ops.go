@@ -334,13 +334,15 @@ func Negate(t types.Type) (func(x any) (any, error), error) {
 // names in the same order and their fields are, pairwise.
 func Comparable(a, b types.Type) (ca, cb func(any) any, ok bool) {
 	ca, cb, ok = comparable(a, b)
-	if ca == nil {
-		ca = identity
+	return orIdentity(ca), orIdentity(cb), ok
+}
+
+// orIdentity returns convert, or, for nil (no conversion), identity.
+func orIdentity(convert func(any) any) func(any) any {
+	if convert == nil {
+		return identity
 	}
-	if cb == nil {
-		cb = identity
-	}
-	return ca, cb, ok
+	return convert
 }
 
 func identity(v any) any { return v }
@@ -354,7 +356,7 @@ func Comparator(a, b types.Type) func(x, y any) int {
 	ca, cb, _ := comparable(a, b)
 	switch {
 	case ca != nil || cb != nil:
-		ca, cb, _ = Comparable(a, b)
+		ca, cb = orIdentity(ca), orIdentity(cb)
 		return func(x, y any) int { return types.Compare(ca(x), cb(y)) }
 	case a.IsInteger() && b.IsInteger():
 		return compareInts
