@@ -135,9 +135,9 @@ func (e *Engine) derive(ctx context.Context, d *derivation) (z *zset.ZSet, err e
 		})
 	case *ir.Fixpoint:
 		e.store.(*MemoryStore).eachIndexed(d.state, func(es []zset.Entry) {
-			for _, e := range es {
-				if e.Weight > 0 {
-					rows = append(rows, zset.Entry{Row: e.Row, Weight: 1})
+			for _, en := range es {
+				if en.Weight > 0 {
+					rows = append(rows, zset.Entry{Row: en.Row, Weight: 1})
 				}
 			}
 		})
@@ -160,11 +160,7 @@ func (e *Engine) derive(ctx context.Context, d *derivation) (z *zset.ZSet, err e
 // eachGroup calls f with each group of node id's state, in every
 // partition when the state is split.
 func (s *MemoryStore) eachGroup(id int, f func(*GroupState)) {
-	stores := s.parts
-	if stores == nil {
-		stores = []*MemoryStore{s}
-	}
-	for _, part := range stores {
+	for _, part := range s.partitions() {
 		if g, ok := part.groups[id]; ok {
 			g.states(f)
 		}
@@ -174,12 +170,8 @@ func (s *MemoryStore) eachGroup(id int, f func(*GroupState)) {
 // eachIndexed calls f with the rows of each key of node id's index, in
 // every partition when the index is split.
 func (s *MemoryStore) eachIndexed(id int, f func([]zset.Entry)) {
-	stores := s.parts
-	if stores == nil {
-		stores = []*MemoryStore{s}
-	}
 	var buf []zset.Entry
-	for _, part := range stores {
+	for _, part := range s.partitions() {
 		if ix, ok := part.indexes[id]; ok {
 			for _, b := range ix.buckets {
 				buf = b.appendEntries(buf[:0])
@@ -187,4 +179,13 @@ func (s *MemoryStore) eachIndexed(id int, f func([]zset.Entry)) {
 			}
 		}
 	}
+}
+
+// partitions returns the stores that hold s's state: its partitions when
+// it is split, else s alone.
+func (s *MemoryStore) partitions() []*MemoryStore {
+	if s.parts == nil {
+		return []*MemoryStore{s}
+	}
+	return s.parts
 }
