@@ -62,6 +62,9 @@ type Engine struct {
 	// parts are the partitions of the store, one per worker, when the
 	// engine runs on several (Options.Workers); nil for one.
 	parts []Store
+	// crew runs the work of the partitions side by side; nil with
+	// none.
+	crew *crew
 	// routes says, by node ID, how the node's changes are split over
 	// the workers; nil for a node that runs on one.
 	routes []*route
@@ -291,7 +294,7 @@ func NewWithOptions(c *ir.Circuit, store Store, opts Options) *Engine {
 		}
 	}
 	if ms, ok := store.(*MemoryStore); ok {
-		e.parts = ms.split(opts.Workers)
+		e.parts, e.crew = ms.split(opts.Workers), ms.crew
 	}
 	if e.parts != nil {
 		for _, t := range e.tables {
@@ -447,7 +450,7 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		if e.stepOnly[t.input.Node.ID] {
 			room = e.tableRoom
 		}
-		d, ov, err := t.resolveSplit(tableChanges, e.parallelBatch(), room)
+		d, ov, err := t.resolveSplit(e.crew, tableChanges, e.parallelBatch(), room)
 		if err != nil {
 			e.dropArenas()
 			// A bad change (a duplicate key, a NULL in a non-null
@@ -466,7 +469,7 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 		return nil, err
 	}
 	for _, ts := range tables {
-		ts.t.applySplit(ts.ovs)
+		ts.t.applySplit(e.crew, ts.ovs)
 	}
 	return res, e.freeAfter(ctx)
 }

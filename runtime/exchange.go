@@ -153,13 +153,13 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 		}
 		var err error
 		byRow := func(buf []byte, vals []any, e zset.Entry) ([]byte, error) { return k(buf, vals, e.Row) }
-		if split[i], err = splitItems(s.in(n, i), nw, byRow, r.width, s.stepBatch(len(s.in(n, i)))); err != nil {
+		if split[i], err = splitItems(s.engine.crew, s.in(n, i), nw, byRow, r.width, s.stepBatch(len(s.in(n, i)))); err != nil {
 			return nil, true, err
 		}
 	}
 	outs := make([]batch, nw)
 	writes := make([][]func(context.Context) error, nw)
-	err := parallel(nw, func(p int) error {
+	err := s.engine.crew.run(nw, func(p int) error {
 		w := &stepRun{
 			engine:   s.engine,
 			store:    s.parts[p],
@@ -193,7 +193,7 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 	}
 	if slices.ContainsFunc(writes, func(ws []func(context.Context) error) bool { return len(ws) > 0 }) {
 		s.writes = append(s.writes, func(ctx context.Context) error {
-			return parallel(nw, func(p int) error {
+			return s.engine.crew.run(nw, func(p int) error {
 				for _, w := range writes[p] {
 					if err := w(ctx); err != nil {
 						return err
@@ -250,12 +250,12 @@ func appendBatches(d batch, bs []batch) batch {
 //
 // The partitions are parts of one array: room when it is given (of
 // len(items), for a caller that reuses arrays), else a new one.
-func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T) ([]byte, error), width int, room []T) ([][]T, error) {
+func splitItems[T any](cr *crew, items []T, nw int, key func(buf []byte, vals []any, it T) ([]byte, error), width int, room []T) ([][]T, error) {
 	chunks := max(1, min(nw, len(items)/parallelWork))
 	of := make([]int32, len(items))  // each item's partition
 	counts := make([]int, chunks*nw) // chunk c's items in partition p at c*nw+p
 	bounds := func(c int) (int, int) { return c * len(items) / chunks, (c + 1) * len(items) / chunks }
-	err := parallel(chunks, func(c int) error {
+	err := cr.run(chunks, func(c int) error {
 		lo, hi := bounds(c)
 		count := counts[c*nw : (c+1)*nw]
 		vals := make([]any, width)
@@ -278,7 +278,7 @@ func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T)
 	if room == nil {
 		room = make([]T, len(items))
 	}
-	return placeSplit(len(items), chunks, nw, of, counts, room, func(i int) T { return items[i] }), nil
+	return placeSplit(cr, len(items), chunks, nw, of, counts, room, func(i int) T { return items[i] }), nil
 }
 
 // placeSplit places n items, read side by side in chunks as a split's
@@ -286,7 +286,7 @@ func splitItems[T any](items []T, nw int, key func(buf []byte, vals []any, it T)
 // each partition's in their order: item i, given by at, goes to
 // partition of[i], and counts holds chunk c's number of items in
 // partition p at c*nw+p (which placeSplit uses up).
-func placeSplit[T any](n, chunks, nw int, of []int32, counts []int, room []T, at func(i int) T) [][]T {
+func placeSplit[T any](cr *crew, n, chunks, nw int, of []int32, counts []int, room []T, at func(i int) T) [][]T {
 	// Turn the counts into where each chunk's items of each partition
 	// start, and make the partitions' arrays.
 	out := make([][]T, nw)
@@ -301,7 +301,7 @@ func placeSplit[T any](n, chunks, nw int, of []int32, counts []int, room []T, at
 		out[p] = room[start : start+size : start+size]
 		start += size
 	}
-	_ = parallel(chunks, func(c int) error {
+	_ = cr.run(chunks, func(c int) error {
 		lo, hi := c*n/chunks, (c+1)*n/chunks
 		next := counts[c*nw : (c+1)*nw]
 		for i := lo; i < hi; i++ {
@@ -337,7 +337,7 @@ func (s *stepRun) splitByKey(from int, d batch, key []ir.Scalar, nw int) (*keyed
 			return ks, nil
 		}
 	}
-	ks, err := splitKeyed(d, key, nw, s.stepBatch(len(d)))
+	ks, err := splitKeyed(s.engine.crew, d, key, nw, s.stepBatch(len(d)))
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +355,7 @@ func (s *stepRun) splitByKey(from int, d batch, key []ir.Scalar, nw int) (*keyed
 //
 // The partitions' changes are parts of one array: room when it is given
 // (of len(d)), else a new one.
-func splitKeyed(d batch, key []ir.Scalar, nw int, room batch) (*keyedSplit, error) {
+func splitKeyed(cr *crew, d batch, key []ir.Scalar, nw int, room batch) (*keyedSplit, error) {
 	chunks := max(1, min(nw, len(d)/parallelWork))
 	of := make([]int32, len(d))      // each change's partition
 	ends := make([]int32, len(d))    // where each change's key ends in its chunk's buffer
@@ -365,7 +365,7 @@ func splitKeyed(d batch, key []ir.Scalar, nw int, room batch) (*keyedSplit, erro
 	bufs := make([][]byte, chunks)
 	var nullsOnce sync.Once
 	bounds := func(c int) (int, int) { return c * len(d) / chunks, (c + 1) * len(d) / chunks }
-	err := parallel(chunks, func(c int) error {
+	err := cr.run(chunks, func(c int) error {
 		lo, hi := bounds(c)
 		count, size := counts[c*nw:(c+1)*nw], bytes[c*nw:(c+1)*nw]
 		var small [4]any
@@ -415,7 +415,7 @@ func splitKeyed(d batch, key []ir.Scalar, nw int, room batch) (*keyedSplit, erro
 		}
 		ks.keys[p] = ek
 	}
-	_ = parallel(chunks, func(c int) error {
+	_ = cr.run(chunks, func(c int) error {
 		lo, hi := bounds(c)
 		next, nextByte := counts[c*nw:(c+1)*nw], bytes[c*nw:(c+1)*nw]
 		start := int32(0)
@@ -474,7 +474,7 @@ func (s *stepRun) viewChanges(into map[string]*zset.ZSet) {
 	}
 	// Views are dealt to goroutines in turn; each writes only its own.
 	out := make([]*zset.ZSet, len(views))
-	_ = parallel(n, func(w int) error {
+	_ = s.engine.crew.run(n, func(w int) error {
 		for i := w; i < len(views); i += n {
 			out[i] = s.consolidated(views[i])
 		}
@@ -584,7 +584,7 @@ func (s *stepRun) addContents(changes map[string]*zset.ZSet) {
 	// The goroutines read a copy: the closure would otherwise move few
 	// to the heap for every step.
 	all := slices.Clone(kept)
-	_ = parallel(n, func(w int) error {
+	_ = e.crew.run(n, func(w int) error {
 		for i := w; i < len(all); i += n {
 			all[i].v.contents.AddAll(all[i].d, 1)
 		}
@@ -609,7 +609,7 @@ func (s *stepRun) chunked(ctx context.Context, n *ir.Node) (batch, bool, error) 
 	}
 	chunks := min(len(s.parts), len(in))
 	outs := make([]batch, chunks)
-	err := parallel(chunks, func(c int) error {
+	err := s.engine.crew.run(chunks, func(c int) error {
 		w := &stepRun{engine: s.engine, store: s.store, deltas: make([]batch, len(s.deltas))}
 		w.deltas[n.Inputs[0].ID] = in[c*len(in)/chunks : (c+1)*len(in)/chunks]
 		var err error

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"fmt"
 	"math/bits"
 	"sync"
 
@@ -63,10 +62,10 @@ func (s *MemoryStore) split(n int) []Store {
 	}
 	s.routedIndexes, s.routedGroups = map[int]*partIndex{}, map[int]*partGroups{}
 	if n == 1 {
-		s.indexes, s.groups, s.parts = to[0].indexes, to[0].groups, nil
+		s.indexes, s.groups, s.parts, s.crew = to[0].indexes, to[0].groups, nil, nil
 		return nil
 	}
-	s.indexes, s.groups, s.parts = map[int]*memIndex{}, map[int]*memGroups{}, to
+	s.indexes, s.groups, s.parts, s.crew = map[int]*memIndex{}, map[int]*memGroups{}, to, newCrew(n)
 	return s.partStores()
 }
 
@@ -87,13 +86,14 @@ func (s *MemoryStore) partStores() []Store {
 // partition.
 type partIndex struct {
 	parts []*memIndex
+	crew  *crew
 }
 
 // routedIndex returns the index of node id over every partition.
 func (s *MemoryStore) routedIndex(id int) *partIndex {
 	ix, ok := s.routedIndexes[id]
 	if !ok {
-		ix = &partIndex{parts: make([]*memIndex, len(s.parts))}
+		ix = &partIndex{parts: make([]*memIndex, len(s.parts)), crew: s.crew}
 		for p, part := range s.parts {
 			ix.parts[p] = part.Index(id).(*memIndex)
 		}
@@ -125,7 +125,7 @@ func (ix *partIndex) Update(ctx context.Context, changes []KeyedChange) error {
 		p := partOf(c.Key, len(ix.parts))
 		by[p] = append(by[p], c)
 	}
-	return parallel(len(ix.parts), func(p int) error { return ix.parts[p].Update(ctx, by[p]) })
+	return ix.crew.run(len(ix.parts), func(p int) error { return ix.parts[p].Update(ctx, by[p]) })
 }
 
 // updateKeyed is memIndex.updateKeyed, each change filed in its key's
@@ -199,23 +199,15 @@ func parallel(n int, f func(i int) error) error {
 		return f(0) // a panic goes up the caller's goroutine, as it would
 	}
 	errs := make([]error, n)
-	run := func(i int) {
-		defer func() {
-			if p := recover(); p != nil {
-				errs[i] = fmt.Errorf("internal error: %v", p)
-			}
-		}()
-		errs[i] = f(i)
-	}
 	var wg sync.WaitGroup
 	for i := 1; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			run(i)
+			errs[i] = protected(f, i)
 		}()
 	}
-	run(0)
+	errs[0] = protected(f, 0)
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {

@@ -96,7 +96,7 @@ func TestTableResolveCollisions(t *testing.T) {
 					next[k] = v
 				}
 			}
-			d, ovs, err := tab.resolveSplit(changes, 1, nil)
+			d, ovs, err := tab.resolveSplit(nil, changes, 1, nil)
 			if err != nil {
 				t.Fatalf("parts %d step %d: %v", parts, step, err)
 			}
@@ -112,7 +112,7 @@ func TestTableResolveCollisions(t *testing.T) {
 			if !got.IsEmpty() {
 				t.Fatalf("parts %d step %d: the batch's Z-set is off by %v", parts, step, got.Entries())
 			}
-			tab.applySplit(ovs)
+			tab.applySplit(nil, ovs)
 			model = next
 			if tab.byKey.len() != len(model) {
 				t.Fatalf("parts %d step %d: %d rows, want %d", parts, step, tab.byKey.len(), len(model))
@@ -164,12 +164,12 @@ func TestTableResolveOne(t *testing.T) {
 						load = append(load, Change{Op: Insert, Row: row(k, 10*k)})
 						want[k] = 10 * k
 					}
-					_, ovs, err := tab.resolveSplit(load, minBatch, nil)
+					_, ovs, err := tab.resolveSplit(nil, load, minBatch, nil)
 					if err != nil {
 						t.Fatal(err)
 					}
-					tab.applySplit(ovs)
-					d, ovs, err := tab.resolveSplit([]Change{tc.change}, minBatch, nil)
+					tab.applySplit(nil, ovs)
+					d, ovs, err := tab.resolveSplit(nil, []Change{tc.change}, minBatch, nil)
 					if (err != nil) != tc.fails {
 						t.Fatalf("error %v, want one: %v", err, tc.fails)
 					}
@@ -182,7 +182,7 @@ func TestTableResolveOne(t *testing.T) {
 					if cap(d) != len(d) {
 						t.Fatalf("batch of %d has room for %d", len(d), cap(d))
 					}
-					tab.applySplit(ovs)
+					tab.applySplit(nil, ovs)
 					maps.Copy(want, tc.after)
 					delete(want, tc.gone)
 					if tab.byKey.len() != len(want) {

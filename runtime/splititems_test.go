@@ -26,7 +26,7 @@ func TestSplitItems(t *testing.T) {
 				for i := range items {
 					items[i] = (i * 7919) % 100_003
 				}
-				parts, err := splitItems(items, nw, key, 0, nil)
+				parts, err := splitItems(nil, items, nw, key, 0, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -58,7 +58,7 @@ func TestSplitItems(t *testing.T) {
 	for i := range items {
 		items[i] = i
 	}
-	if _, err := splitItems(items, 4, failing, 0, nil); !errors.Is(err, bad) {
+	if _, err := splitItems(nil, items, 4, failing, 0, nil); !errors.Is(err, bad) {
 		t.Fatalf("a key's error: got %v", err)
 	}
 }
@@ -84,7 +84,7 @@ func TestSplitKeyed(t *testing.T) {
 					}
 					d[i] = zset.Entry{Row: zset.Row{v, int64(i)}, Weight: int64(1 + i%3)}
 				}
-				ks, err := splitKeyed(d, key, nw, nil)
+				ks, err := splitKeyed(nil, d, key, nw, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -119,7 +119,7 @@ func TestSplitKeyed(t *testing.T) {
 			})
 		}
 	}
-	s := &stepRun{}
+	s := &stepRun{engine: &Engine{}}
 	d := batch{{Row: zset.Row{"a"}, Weight: 1}, {Row: zset.Row{"b"}, Weight: 1}}
 	first, err := s.splitByKey(1, d, key, 2)
 	if err != nil {
@@ -146,7 +146,7 @@ func TestSplitKeyed(t *testing.T) {
 	for i := range many {
 		many[i] = zset.Entry{Row: zset.Row{int64(i)}, Weight: 1}
 	}
-	if _, err := splitKeyed(many, failing, 4, nil); !errors.Is(err, bad) {
+	if _, err := splitKeyed(nil, many, failing, 4, nil); !errors.Is(err, bad) {
 		t.Fatalf("a key's error: got %v", err)
 	}
 }

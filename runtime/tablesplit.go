@@ -77,7 +77,7 @@ type tableOverlays struct {
 // resolved again whole, for the error of the first bad change, which
 // resolve reports. When room is not nil, the batch is made in what it
 // gives (see resolveAt).
-func (t *tableState) resolveSplit(changes []Change, minBatch int, room func(n int) batch) (batch, tableOverlays, error) {
+func (t *tableState) resolveSplit(cr *crew, changes []Change, minBatch int, room func(n int) batch) (batch, tableOverlays, error) {
 	nw := len(t.byKey)
 	if nw <= 1 || len(changes) < minBatch {
 		d, ov, err := t.resolveAt(changes, nil, room)
@@ -86,11 +86,11 @@ func (t *tableState) resolveSplit(changes []Change, minBatch int, room func(n in
 	// The changes' positions are split, not the changes: a position
 	// is 4 bytes to copy, a change 48. Their keys, encoded to find their
 	// partitions, are kept for the partitions' resolving.
-	parts, keys, err := t.splitPositions(changes, nw)
+	parts, keys, err := t.splitPositions(cr, changes, nw)
 	if err == nil {
 		ds := make([]batch, nw)
 		ovs := make([]*overlay, nw)
-		err = parallel(nw, func(p int) error {
+		err = cr.run(nw, func(p int) error {
 			var err error
 			ds[p], ovs[p], err = t.resolveIn(changes, parts[p], keys, p, room)
 			return err
@@ -120,14 +120,14 @@ func (k *changeKeys) of(i int) []byte {
 // partitions, as splitItems does, keeping each change's key as it
 // encoded it. It fails with errBadRow at a change whose row has not
 // the table's columns, whose key it cannot read.
-func (t *tableState) splitPositions(changes []Change, nw int) ([][]int32, *changeKeys, error) {
+func (t *tableState) splitPositions(cr *crew, changes []Change, nw int) ([][]int32, *changeKeys, error) {
 	chunks := max(1, min(nw, len(changes)/parallelWork))
 	bounds := func(c int) (int, int) { return c * len(changes) / chunks, (c + 1) * len(changes) / chunks }
 	of := make([]int32, len(changes))   // each change's partition
 	ends := make([]int32, len(changes)) // where its key ends in its chunk's buffer, then in all
 	counts := make([]int, chunks*nw)    // chunk c's changes in partition p at c*nw+p
 	bufs := make([][]byte, chunks)
-	err := parallel(chunks, func(c int) error {
+	err := cr.run(chunks, func(c int) error {
 		lo, hi := bounds(c)
 		count := counts[c*nw : (c+1)*nw]
 		buf := make([]byte, 0, 16*(hi-lo))
@@ -159,13 +159,13 @@ func (t *tableState) splitPositions(changes []Change, nw int) ([][]int32, *chang
 		}
 		shift += int32(len(buf))
 	}
-	out := placeSplit(len(changes), chunks, nw, of, counts, make([]int32, len(changes)), func(i int) int32 { return int32(i) })
+	out := placeSplit(cr, len(changes), chunks, nw, of, counts, make([]int32, len(changes)), func(i int) int32 { return int32(i) })
 	return out, keys, nil
 }
 
 // applySplit applies the overlays resolveSplit returned, each to its
 // partition, side by side.
-func (t *tableState) applySplit(o tableOverlays) {
+func (t *tableState) applySplit(cr *crew, o tableOverlays) {
 	if o.one != nil {
 		t.apply(o.one)
 		return
@@ -174,7 +174,7 @@ func (t *tableState) applySplit(o tableOverlays) {
 	for _, ov := range ovs {
 		t.taken += len(ov.keyed.changes)
 	}
-	_ = parallel(len(ovs), func(p int) error {
+	_ = cr.run(len(ovs), func(p int) error {
 		t.byKey[p].apply(ovs[p].keyed.changes)
 		t.giveOverlay(ovs[p])
 		return nil
