@@ -748,6 +748,23 @@ func (e *Engine) freshWrites() []func(context.Context) error {
 	return e.writes[:0]
 }
 
+// writeParts runs the partitions' state writes (partWrites), side by
+// side. They commute with the step's other writes: each is to the state
+// of an operator that ran on the workers, which no other writes.
+func (s *stepRun) writeParts(ctx context.Context) error {
+	if s.partWrites == nil {
+		return nil
+	}
+	return s.engine.crew.run(len(s.partWrites), func(p int) error {
+		for _, w := range s.partWrites[p] {
+			if err := w(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // commit writes the state of a step that ran: its operators' state, the
 // views' contents from res, and the watermarks of its tables.
 func (s *stepRun) commit(ctx context.Context, res *Result, tables []tableStep) error {
@@ -762,6 +779,9 @@ func (s *stepRun) commit(ctx context.Context, res *Result, tables []tableStep) e
 		if err := w(ctx); err != nil {
 			return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)
 		}
+	}
+	if err := s.writeParts(ctx); err != nil {
+		return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)
 	}
 	if !e.opts.NoContents {
 		s.addContents(res.Changes)

@@ -115,7 +115,8 @@ const DefaultParallelBatch = 256
 // each input's changes by key over the partitions, runs the operator on
 // each partition's changes against that partition's state side by side,
 // and concatenates the outputs in partition order. The state writes are
-// kept for the commit, where each worker's run side by side.
+// kept for the commit, each partition's with those of the step's other
+// exchanges (partWrites), to run side by side there.
 func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error) {
 	r := s.engine.routes[n.ID]
 	if r == nil {
@@ -191,17 +192,14 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 	if err != nil {
 		return nil, true, err
 	}
-	if slices.ContainsFunc(writes, func(ws []func(context.Context) error) bool { return len(ws) > 0 }) {
-		s.writes = append(s.writes, func(ctx context.Context) error {
-			return s.engine.crew.run(nw, func(p int) error {
-				for _, w := range writes[p] {
-					if err := w(ctx); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		})
+	for p, ws := range writes {
+		if len(ws) == 0 {
+			continue
+		}
+		if s.partWrites == nil {
+			s.partWrites = make([][]func(context.Context) error, nw)
+		}
+		s.partWrites[p] = append(s.partWrites[p], ws...)
 	}
 	if s.engine.stepOnly[n.ID] {
 		return s.joinUp(outs), true, nil

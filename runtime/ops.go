@@ -20,6 +20,11 @@ type stepRun struct {
 	deltas []batch
 	inputs map[string]batch
 	writes []func(context.Context) error
+	// partWrites are the state writes of the operators that ran on the
+	// workers (exchange), by partition: the commit runs each
+	// partition's side by side with the others', in one go for the
+	// step rather than one for each operator. Nil when there are none.
+	partWrites [][]func(context.Context) error
 	// now is the step's time; before is the previous step's, set by the
 	// clock node when the clock moved (nil when it did not, or in the
 	// first step).
