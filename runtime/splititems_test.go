@@ -150,3 +150,43 @@ func TestSplitKeyed(t *testing.T) {
 		t.Fatalf("a key's error: got %v", err)
 	}
 }
+
+// TestSpread checks when an exchange runs its partitions side by side:
+// only when two or more of them have enough changes, over every input
+// split, an input not split (nil) counting for none.
+func TestSpread(t *testing.T) {
+	of := func(sizes ...int) []batch {
+		parts := make([]batch, len(sizes))
+		for p, n := range sizes {
+			parts[p] = make(batch, n)
+		}
+		return parts
+	}
+	tests := []struct {
+		name  string
+		split [][]batch
+		least int
+		want  bool
+	}{
+		{"even", [][]batch{of(100, 100)}, 64, true},
+		{"skewed", [][]batch{of(1000, 3)}, 64, false},
+		{"all in one", [][]batch{of(0, 500)}, 64, false},
+		{"enough over two inputs", [][]batch{of(40, 300), of(30, 0)}, 64, true},
+		{"input not split", [][]batch{nil, of(70, 70)}, 64, true},
+		{"two of four", [][]batch{of(0, 64, 0, 64)}, 64, true},
+		{"one of four", [][]batch{of(10, 640, 10, 10)}, 64, false},
+		{"least zero: any change", [][]batch{of(1, 1)}, 0, true},
+		{"least zero: empty partition", [][]batch{of(0, 5)}, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nw := 0
+			for _, parts := range tt.split {
+				nw = max(nw, len(parts))
+			}
+			if got := spread(tt.split, nw, tt.least); got != tt.want {
+				t.Errorf("spread = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
