@@ -60,12 +60,7 @@ func (c *crew) run(n int, f func(i int) error) error {
 	case n <= 1 || c == nil || n-1 > len(c.helpers):
 		return parallel(n, f)
 	case !c.busy.CompareAndSwap(false, true):
-		for i := range n {
-			if err := f(i); err != nil {
-				return err
-			}
-		}
-		return nil
+		return serially(n, f)
 	}
 	defer c.busy.Store(false)
 	if cap(c.errs) < n {
