@@ -65,6 +65,9 @@ type Engine struct {
 	// crew runs the work of the partitions side by side; nil with
 	// none.
 	crew *crew
+	// splitTables is the room for the tables whose changes a step's
+	// commit applies to their partitions side by side (writeParts).
+	splitTables []tableStep
 	// routes says, by node ID, how the node's changes are split over
 	// the workers; nil for a node that runs on one.
 	routes []*route
@@ -468,9 +471,6 @@ func (e *Engine) StepAt(ctx context.Context, t time.Time, changes map[string][]C
 	if err := s.commit(ctx, res, tables); err != nil {
 		return nil, err
 	}
-	for _, ts := range tables {
-		ts.t.applySplit(e.crew, ts.ovs)
-	}
 	return res, e.freeAfter(ctx)
 }
 
@@ -748,25 +748,56 @@ func (e *Engine) freshWrites() []func(context.Context) error {
 	return e.writes[:0]
 }
 
-// writeParts runs the partitions' state writes (partWrites), side by
-// side. They commute with the step's other writes: each is to the state
-// of an operator that ran on the workers, which no other writes.
-func (s *stepRun) writeParts(ctx context.Context) error {
-	if s.partWrites == nil {
+// writeParts runs the partitions' state writes (partWrites) and applies
+// the tables' changes (their overlays, from resolveSplit), each
+// partition's side by side with the others', in one parallel region:
+// one hand-off to the workers for the whole commit. The writes commute
+// with the step's other writes: each is to the state of an operator that
+// ran on the workers, which no other writes.
+func (s *stepRun) writeParts(ctx context.Context, tables []tableStep) error {
+	e := s.engine
+	// The split tables are copied to the engine's list for the region,
+	// which tables, on the caller's stack, would otherwise leave.
+	split := e.splitTables[:0]
+	for _, ts := range tables {
+		switch {
+		case ts.ovs.one != nil:
+			ts.t.apply(ts.ovs.one)
+		case ts.ovs.split != nil:
+			ts.t.countSplit(ts.ovs)
+			split = append(split, ts)
+		}
+	}
+	if s.partWrites == nil && len(split) == 0 {
 		return nil
 	}
-	return s.engine.crew.run(len(s.partWrites), func(p int) error {
-		for _, w := range s.partWrites[p] {
-			if err := w(ctx); err != nil {
-				return err
+	err := s.writeEachPart(ctx, split)
+	clear(split) // the overlays are not kept till the next step
+	e.splitTables = split[:0]
+	return err
+}
+
+// writeEachPart is writeParts' parallel region, for the split tables.
+func (s *stepRun) writeEachPart(ctx context.Context, split []tableStep) error {
+	return s.engine.crew.run(len(s.engine.parts), func(p int) error {
+		if s.partWrites != nil {
+			for _, w := range s.partWrites[p] {
+				if err := w(ctx); err != nil {
+					return err
+				}
 			}
+		}
+		for _, ts := range split {
+			ts.t.applyPart(ts.ovs, p)
 		}
 		return nil
 	})
 }
 
-// commit writes the state of a step that ran: its operators' state, the
-// views' contents from res, and the watermarks of its tables.
+// commit writes the state of a step that ran: its operators' state, its
+// tables' changes (their overlays; StepDeltaAt's tables have none, and
+// apply their changes after), the views' contents from res, and the
+// watermarks of its tables.
 func (s *stepRun) commit(ctx context.Context, res *Result, tables []tableStep) error {
 	e := s.engine
 	defer func() {
@@ -780,7 +811,7 @@ func (s *stepRun) commit(ctx context.Context, res *Result, tables []tableStep) e
 			return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)
 		}
 	}
-	if err := s.writeParts(ctx); err != nil {
+	if err := s.writeParts(ctx, tables); err != nil {
 		return fmt.Errorf("step %d: writing state: %w", e.steps+1, err)
 	}
 	if !e.opts.NoContents {

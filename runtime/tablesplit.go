@@ -163,20 +163,34 @@ func (t *tableState) splitPositions(cr *crew, changes []Change, nw int) ([][]int
 	return out, keys, nil
 }
 
-// applySplit applies the overlays resolveSplit returned, each to its
-// partition, side by side.
+// applySplit applies the overlays resolveSplit returned: the one, or
+// each partition's to its partition, side by side. A step's commit does
+// the same for all its tables at once, with the operators' writes
+// (stepRun.writeParts).
 func (t *tableState) applySplit(cr *crew, o tableOverlays) {
 	if o.one != nil {
 		t.apply(o.one)
 		return
 	}
-	ovs := o.split
-	for _, ov := range ovs {
-		t.taken += len(ov.keyed.changes)
-	}
-	_ = cr.run(len(ovs), func(p int) error {
-		t.byKey[p].apply(ovs[p].keyed.changes)
-		t.giveOverlay(ovs[p])
+	t.countSplit(o)
+	_ = cr.run(len(o.split), func(p int) error {
+		t.applyPart(o, p)
 		return nil
 	})
+}
+
+// countSplit counts the changes of split overlays o as taken, as apply
+// counts an overlay's.
+func (t *tableState) countSplit(o tableOverlays) {
+	for _, ov := range o.split {
+		t.taken += len(ov.keyed.changes)
+	}
+}
+
+// applyPart applies partition p's overlay of o to the partition's rows.
+// Partitions' overlays may be applied side by side, each by one
+// goroutine.
+func (t *tableState) applyPart(o tableOverlays, p int) {
+	t.byKey[p].apply(o.split[p].keyed.changes)
+	t.giveOverlay(o.split[p])
 }
