@@ -760,11 +760,7 @@ func (s *stepRun) writeParts(ctx context.Context, tables []tableStep) error {
 	// which tables, on the caller's stack, would otherwise leave.
 	split := e.splitTables[:0]
 	for _, ts := range tables {
-		switch {
-		case ts.ovs.one != nil:
-			ts.t.apply(ts.ovs.one)
-		case ts.ovs.split != nil:
-			ts.t.countSplit(ts.ovs)
+		if ts.t.applyWhole(ts.ovs) {
 			split = append(split, ts)
 		}
 	}

@@ -213,13 +213,13 @@ func (s *stepRun) exchange(ctx context.Context, n *ir.Node) (batch, bool, error)
 
 // spread reports whether at least two of nw partitions have least
 // changes or more, over the inputs split (by input, then partition; nil
-// for an input not split): only then is
-// running the partitions side by side worth handing one to a helper.
-// Keys are often skewed (a group by a column of few values, a global
-// aggregate's one group, a celebrity's followers): one partition then
-// holds nearly every change, and the others' few are done sooner on the
-// caller, after it, than handed off (on the scooters workload, one
-// partition's part took 16 µs and the other's 195 µs).
+// for an input not split): only then is running the partitions side by
+// side worth handing one to a helper. Keys are often skewed (a group by
+// a column of few values, a global aggregate's one group, a celebrity's
+// followers): one partition then holds nearly every change, and the
+// others' few are done sooner on the caller, after it, than handed off
+// (on the scooters workload, one partition's part took 16 µs and the
+// other's 195 µs).
 func spread(split [][]batch, nw, least int) bool {
 	busy := 0
 	for p := range nw {

@@ -112,7 +112,7 @@ func TestTableResolveCollisions(t *testing.T) {
 			if !got.IsEmpty() {
 				t.Fatalf("parts %d step %d: the batch's Z-set is off by %v", parts, step, got.Entries())
 			}
-			tab.applySplit(nil, ovs)
+			applyOverlays(tab, ovs)
 			model = next
 			if tab.byKey.len() != len(model) {
 				t.Fatalf("parts %d step %d: %d rows, want %d", parts, step, tab.byKey.len(), len(model))
@@ -168,7 +168,7 @@ func TestTableResolveOne(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					tab.applySplit(nil, ovs)
+					applyOverlays(tab, ovs)
 					d, ovs, err := tab.resolveSplit(nil, []Change{tc.change}, minBatch, nil)
 					if (err != nil) != tc.fails {
 						t.Fatalf("error %v, want one: %v", err, tc.fails)
@@ -182,7 +182,7 @@ func TestTableResolveOne(t *testing.T) {
 					if cap(d) != len(d) {
 						t.Fatalf("batch of %d has room for %d", len(d), cap(d))
 					}
-					tab.applySplit(nil, ovs)
+					applyOverlays(tab, ovs)
 					maps.Copy(want, tc.after)
 					delete(want, tc.gone)
 					if tab.byKey.len() != len(want) {
@@ -253,6 +253,16 @@ func TestPKRowsFill(t *testing.T) {
 		p.set(string(p.appendKey(nil, row)), row)
 		if n := len(p.table); 4*p.used > 3*n || n > 8 && 2*p.used <= n {
 			t.Fatalf("%d keys in a table of %d entries", p.used, n)
+		}
+	}
+}
+
+// applyOverlays applies the overlays resolveSplit returned, each
+// partition's in turn, as a step's commit does side by side.
+func applyOverlays(tab *tableState, o tableOverlays) {
+	if tab.applyWhole(o) {
+		for p := range o.split {
+			tab.applyPart(o, p)
 		}
 	}
 }

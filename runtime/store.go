@@ -351,9 +351,9 @@ type MemoryStore struct {
 	// empty, and Index and Groups route each key to its partition.
 	parts         []*MemoryStore
 	routedIndexes map[int]*partIndex
+	routedGroups  map[int]*partGroups
 	// crew runs the partitions' work side by side; nil with none.
-	crew         *crew
-	routedGroups map[int]*partGroups
+	crew *crew
 }
 
 // NewMemoryStore returns an empty in-memory store.

@@ -73,7 +73,7 @@ type tableOverlays struct {
 // a batch of at least minBatch changes: the changes are split by
 // primary key, and each partition's resolved side by side against its
 // rows (only read), in their order. It returns an overlay per
-// partition, for applySplit. Should any change be bad, the batch is
+// partition, for applyWhole and applyPart. Should any change be bad, the batch is
 // resolved again whole, for the error of the first bad change, which
 // resolve reports. When room is not nil, the batch is made in what it
 // gives (see resolveAt).
@@ -163,28 +163,21 @@ func (t *tableState) splitPositions(cr *crew, changes []Change, nw int) ([][]int
 	return out, keys, nil
 }
 
-// applySplit applies the overlays resolveSplit returned: the one, or
-// each partition's to its partition, side by side. A step's commit does
-// the same for all its tables at once, with the operators' writes
-// (stepRun.writeParts).
-func (t *tableState) applySplit(cr *crew, o tableOverlays) {
+// applyWhole begins applying the overlays resolveSplit returned: it
+// applies the one overlay, or counts the split overlays' changes as
+// taken (as apply counts an overlay's) and reports true: each
+// partition's is then for applyPart, which a step's commit runs for all
+// its tables side by side, with the operators' writes
+// (stepRun.writeParts). No overlays (StepDeltaAt's) are nothing to do.
+func (t *tableState) applyWhole(o tableOverlays) (split bool) {
 	if o.one != nil {
 		t.apply(o.one)
-		return
+		return false
 	}
-	t.countSplit(o)
-	_ = cr.run(len(o.split), func(p int) error {
-		t.applyPart(o, p)
-		return nil
-	})
-}
-
-// countSplit counts the changes of split overlays o as taken, as apply
-// counts an overlay's.
-func (t *tableState) countSplit(o tableOverlays) {
 	for _, ov := range o.split {
 		t.taken += len(ov.keyed.changes)
 	}
+	return o.split != nil
 }
 
 // applyPart applies partition p's overlay of o to the partition's rows.
